@@ -1,0 +1,131 @@
+#include "index/index_params.h"
+
+#include <algorithm>
+#include <set>
+
+namespace kite {
+namespace {
+
+std::string Upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+  return s;
+}
+
+const std::set<std::string>& FloatIndexTypes() {
+  static const std::set<std::string> k = {"FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "HNSW", "SCANN",
+                                          "DISKANN", "HNSW_SQ", "HNSW_PQ", "HNSW_PRQ", "IVF_RABITQ"};
+  return k;
+}
+const std::set<std::string>& BinaryIndexTypes() {
+  static const std::set<std::string> k = {"BIN_FLAT", "BIN_IVF_FLAT", "MINHASH_LSH"};
+  return k;
+}
+const std::set<std::string>& SparseIndexTypes() {
+  static const std::set<std::string> k = {"SPARSE_INVERTED_INDEX", "SPARSE_WAND"};
+  return k;
+}
+
+Status CheckMetric(const FieldSchema& f, const std::string& metric) {
+  static const std::set<std::string> kFloat = {"L2", "IP", "COSINE"};
+  static const std::set<std::string> kBinary = {"HAMMING", "JACCARD", "SUBSTRUCTURE", "SUPERSTRUCTURE", "MHJACCARD"};
+  static const std::set<std::string> kSparse = {"IP", "BM25"};
+  const std::set<std::string>* ok = &kFloat;
+  if (f.type == DataType::kBinaryVector) ok = &kBinary;
+  if (f.type == DataType::kSparseFloatVector) ok = &kSparse;
+  if (!ok->count(metric)) {
+    return InvalidArgument("metric type {} not found or not supported for field {} of type {}", metric, f.name,
+                           DataTypeName(f.type));
+  }
+  return Status::OK();
+}
+
+Status CheckIntRange(const ParamMap& p, const std::string& key, int64_t lo, int64_t hi) {
+  auto it = p.find(key);
+  if (it == p.end()) return Status::OK();
+  try {
+    size_t pos = 0;
+    long long v = std::stoll(it->second, &pos);
+    if (pos != it->second.size() || v < lo || v > hi) throw std::out_of_range("");
+  } catch (...) {
+    return InvalidArgument("param '{}' ({}) should be in range [{}, {}]", key, it->second, lo, hi);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<ParamMap> ResolveIndexParams(const FieldSchema& f, const ParamMap& user) {
+  ParamMap p = user;
+  std::string type = p.count("index_type") ? Upper(p["index_type"]) : "";
+  if (type.empty()) type = "AUTOINDEX";
+  if (p.count("metric_type")) p["metric_type"] = Upper(p["metric_type"]);
+
+  if (!IsVectorType(f.type)) {
+    static const std::set<std::string> kScalar = {"INVERTED", "STL_SORT", "BITMAP", "TRIE", "AUTOINDEX", "NGRAM"};
+    if (!kScalar.count(type)) {
+      return Status(StatusCode::kInvalidArgument, Reason::kIndexNotSupported,
+                    fmt::format("index {} is not supported for scalar field {} of type {}", user.count("index_type") ? user.at("index_type") : type,
+                                f.name, DataTypeName(f.type)));
+    }
+    if (type == "STL_SORT" && !(IsIntegerType(f.type) || IsFloatingType(f.type))) {
+      return InvalidArgument("STL_SORT are only supported on numeric field, field name = {}", f.name);
+    }
+    if (type == "TRIE" && f.type != DataType::kVarChar) {
+      return InvalidArgument("TRIE are only supported on varchar field, field name = {}", f.name);
+    }
+    if (type == "BITMAP" && (IsFloatingType(f.type) || f.type == DataType::kJson || f.is_primary)) {
+      return InvalidArgument("bitmap index are only supported on bool, int, string and array field, field name = {}",
+                             f.name);
+    }
+    if (type == "AUTOINDEX") type = "INVERTED";
+    if (type == "TRIE") type = "Trie";
+    p["index_type"] = type;
+    p.erase("metric_type");
+    return p;
+  }
+
+  if (type == "AUTOINDEX") {
+    if (f.type == DataType::kBinaryVector) {
+      type = "BIN_IVF_FLAT";
+      if (!p.count("nlist")) p["nlist"] = "1024";
+      if (!p.count("metric_type")) p["metric_type"] = "HAMMING";
+    } else if (f.type == DataType::kSparseFloatVector) {
+      type = "SPARSE_INVERTED_INDEX";
+      if (!p.count("metric_type")) p["metric_type"] = "IP";
+    } else {
+      type = "HNSW";
+      if (!p.count("M")) p["M"] = "18";
+      if (!p.count("efConstruction")) p["efConstruction"] = "240";
+      if (!p.count("metric_type")) p["metric_type"] = "COSINE";
+    }
+  }
+  const std::set<std::string>* allowed = &FloatIndexTypes();
+  if (f.type == DataType::kBinaryVector) allowed = &BinaryIndexTypes();
+  if (f.type == DataType::kSparseFloatVector) allowed = &SparseIndexTypes();
+  if (!allowed->count(type)) {
+    bool known = FloatIndexTypes().count(type) || BinaryIndexTypes().count(type) || SparseIndexTypes().count(type);
+    return Status(StatusCode::kInvalidArgument, Reason::kIndexNotSupported,
+                  known ? fmt::format("data type {} can't build with this index {}", DataTypeName(f.type), type)
+                        : fmt::format("invalid index type: {}", type));
+  }
+  if (!p.count("metric_type")) {
+    return Status(StatusCode::kInvalidArgument, Reason::kMissingParameter,
+                  fmt::format("metric type not set for vector index, field name = {}", f.name));
+  }
+  KITE_RETURN_IF_ERROR(CheckMetric(f, p["metric_type"]));
+  KITE_RETURN_IF_ERROR(CheckIntRange(p, "nlist", 1, 65536));
+  KITE_RETURN_IF_ERROR(CheckIntRange(p, "M", 2, 2048));
+  KITE_RETURN_IF_ERROR(CheckIntRange(p, "efConstruction", 1, INT32_MAX));
+  KITE_RETURN_IF_ERROR(CheckIntRange(p, "nbits", 1, 64));
+  if (type == "IVF_PQ" && p.count("m")) {
+    KITE_RETURN_IF_ERROR(CheckIntRange(p, "m", 1, 65536));
+    if (f.dim() % std::stoll(p["m"]) != 0) {
+      return InvalidArgument("The dimension of a vector (dim={}) should be a multiple of the number of subquantizers (m={})",
+                             f.dim(), p["m"]);
+    }
+  }
+  p["index_type"] = type;
+  return p;
+}
+
+}  // namespace kite

@@ -1,0 +1,23 @@
+// Index parameter checking and AUTOINDEX resolution (Milvus's rules), shared by
+// the coordinator (at CreateIndex) and, later, the index builders.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "common/status.h"
+#include "schema/collection_schema.h"
+
+namespace kite {
+
+using ParamMap = std::map<std::string, std::string>;
+
+// Checks user index params for `field` and returns the resolved parameters Kite
+// will build with: index_type and metric_type always present, AUTOINDEX mapped
+// to its concrete type with Milvus's defaults. Unknown index types, metrics
+// that do not fit the vector type, and scalar indexes on unsupported types are
+// InvalidArgument (Reason::kIndexNotSupported where Milvus says so).
+Result<ParamMap> ResolveIndexParams(const FieldSchema& field, const ParamMap& user_params);
+
+}  // namespace kite

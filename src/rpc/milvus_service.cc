@@ -1,0 +1,511 @@
+#include "rpc/milvus_service.h"
+
+#include <nlohmann/json.hpp>
+
+#include "rpc/schema_convert.h"
+#include "rpc/status_map.h"
+
+namespace kite::rpc {
+
+namespace mm = ::milvus::proto::milvus;
+namespace mc = ::milvus::proto::common;
+namespace ms = ::milvus::proto::schema;
+using RpcStatus = ::grpc::Status;
+
+namespace {
+
+// The database of a request: the request's own db_name, else the `dbname`
+// metadata pymilvus attaches to every call, else "" (= default).
+std::string DbName(const ::grpc::ServerContext* ctx, const std::string& req_db) {
+  if (!req_db.empty()) return req_db;
+  const auto& md = ctx->client_metadata();
+  auto it = md.find("dbname");
+  if (it != md.end()) return std::string(it->second.data(), it->second.size());
+  return "";
+}
+
+void Fill(mc::Status* resp, const Status& st) { ToMilvusStatus(st, resp); }
+template <typename Resp>
+void Fill(Resp* resp, const Status& st) {
+  ToMilvusStatus(st, resp->mutable_status());
+}
+
+// Runs a handler body, turning its Status (or an escaped exception) into the
+// Milvus status of the response. gRPC itself always sees OK.
+template <typename Resp, typename Fn>
+RpcStatus Run(Resp* resp, Fn&& fn) {
+  Status st;
+  try {
+    st = fn();
+  } catch (const std::exception& e) {
+    st = Internal("unexpected error: {}", e.what());
+  }
+  Fill(resp, st);
+  return RpcStatus::OK;
+}
+
+std::vector<std::string> ToVector(const ::google::protobuf::RepeatedPtrField<std::string>& r) {
+  return {r.begin(), r.end()};
+}
+
+uint64_t UtcMs(Timestamp ts) { return PhysicalMs(ts); }
+
+// Index params as pymilvus sends them: flattened KVs, or a JSON object under
+// "params" (older ORM code), or both. Returns the user's map (kept for
+// DescribeIndex) and a flattened copy used for validation.
+Status ParseIndexParams(const KvList& kvs, std::map<std::string, std::string>* user,
+                        std::map<std::string, std::string>* flat) {
+  *user = KvToMap(kvs);
+  *flat = *user;
+  auto it = flat->find("params");
+  if (it != flat->end()) {
+    nlohmann::json j = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) {
+      return InvalidArgument("index param 'params' is not a JSON object: {}", it->second);
+    }
+    std::map<std::string, std::string> extra;
+    for (const auto& [k, v] : j.items()) extra[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    flat->erase(it);
+    for (auto& [k, v] : extra) flat->emplace(k, v);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ connection
+RpcStatus MilvusService::Connect(Ctx*, const mm::ConnectRequest*, mm::ConnectResponse* resp) {
+  return Run(resp, [&] {
+    auto* info = resp->mutable_server_info();
+    info->set_build_tags(identity_.build_tags);
+    info->set_deploy_mode(identity_.deploy_mode);
+    (*info->mutable_reserved())["server"] = "kite";
+    resp->set_identifier(next_identifier_++);
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::GetVersion(Ctx*, const mm::GetVersionRequest*, mm::GetVersionResponse* resp) {
+  return Run(resp, [&] {
+    resp->set_version(identity_.version);
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::CheckHealth(Ctx*, const mm::CheckHealthRequest*, mm::CheckHealthResponse* resp) {
+  return Run(resp, [&] {
+    resp->set_ishealthy(true);
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::GetComponentStates(Ctx*, const mm::GetComponentStatesRequest*, mm::ComponentStates* resp) {
+  return Run(resp, [&] {
+    resp->mutable_state()->set_role("kite-standalone");
+    resp->mutable_state()->set_state_code(mc::Healthy);
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::AllocTimestamp(Ctx*, const mm::AllocTimestampRequest*, mm::AllocTimestampResponse* resp) {
+  return Run(resp, [&]() -> Status {
+    KITE_ASSIGN_OR_RETURN(Timestamp ts, proxy_->coordinator().AllocTimestamp());
+    resp->set_timestamp(ts);
+    return Status::OK();
+  });
+}
+
+// ------------------------------------------------------------------- databases
+RpcStatus MilvusService::CreateDatabase(Ctx*, const mm::CreateDatabaseRequest* req, mc::Status* resp) {
+  return Run(resp, [&] { return proxy_->coordinator().CreateDatabase(req->db_name(), KvToMap(req->properties())); });
+}
+
+RpcStatus MilvusService::DropDatabase(Ctx*, const mm::DropDatabaseRequest* req, mc::Status* resp) {
+  return Run(resp, [&] { return proxy_->coordinator().DropDatabase(req->db_name()); });
+}
+
+RpcStatus MilvusService::ListDatabases(Ctx*, const mm::ListDatabasesRequest*, mm::ListDatabasesResponse* resp) {
+  return Run(resp, [&]() -> Status {
+    KITE_ASSIGN_OR_RETURN(auto dbs, proxy_->coordinator().ListDatabases());
+    for (const auto& db : dbs) {
+      resp->add_db_names(db.name);
+      resp->add_created_timestamp(db.created_ts);
+      resp->add_db_ids(db.id.value);
+    }
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::DescribeDatabase(Ctx* ctx, const mm::DescribeDatabaseRequest* req,
+                                          mm::DescribeDatabaseResponse* resp) {
+  return Run(resp, [&]() -> Status {
+    KITE_ASSIGN_OR_RETURN(auto db, proxy_->coordinator().DescribeDatabase(DbName(ctx, req->db_name())));
+    resp->set_db_name(db.name);
+    resp->set_dbid(db.id.value);
+    resp->set_created_timestamp(db.created_ts);
+    MapToKv(db.properties, resp->mutable_properties());
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::AlterDatabase(Ctx* ctx, const mm::AlterDatabaseRequest* req, mc::Status* resp) {
+  return Run(resp, [&] {
+    return proxy_->coordinator().AlterDatabase(DbName(ctx, req->db_name()), KvToMap(req->properties()),
+                                               ToVector(req->delete_keys()));
+  });
+}
+
+// ----------------------------------------------------------------- collections
+RpcStatus MilvusService::CreateCollection(Ctx* ctx, const mm::CreateCollectionRequest* req, mc::Status* resp) {
+  return Run(resp, [&]() -> Status {
+    ms::CollectionSchema wire;
+    if (!wire.ParseFromString(req->schema())) {
+      return InvalidArgument("the schema of collection {} cannot be decoded", req->collection_name());
+    }
+    KITE_ASSIGN_OR_RETURN(CollectionSchema schema, SchemaFromProto(wire));
+    if (schema.name != req->collection_name()) {
+      // Milvus takes the request's collection name; the schema's name must agree when set.
+      if (!schema.name.empty()) {
+        return InvalidArgument("collection name [{}] does not match schema name [{}]", req->collection_name(),
+                               schema.name);
+      }
+      schema.name = req->collection_name();
+    }
+    CreateCollectionParams p;
+    p.db = DbName(ctx, req->db_name());
+    p.schema = std::move(schema);
+    p.num_shards = req->shards_num() == 0 ? 1 : req->shards_num();
+    p.consistency = static_cast<ConsistencyLevel>(req->consistency_level());
+    p.num_partitions = req->num_partitions();
+    p.properties = KvToMap(req->properties());
+    return proxy_->CreateCollection(p);
+  });
+}
+
+RpcStatus MilvusService::DropCollection(Ctx* ctx, const mm::DropCollectionRequest* req, mc::Status* resp) {
+  return Run(resp, [&] { return proxy_->coordinator().DropCollection(DbName(ctx, req->db_name()), req->collection_name()); });
+}
+
+RpcStatus MilvusService::HasCollection(Ctx* ctx, const mm::HasCollectionRequest* req, mm::BoolResponse* resp) {
+  return Run(resp, [&]() -> Status {
+    auto r = proxy_->coordinator().DescribeCollection(DbName(ctx, req->db_name()), req->collection_name());
+    if (!r.ok() && !r.status().Is(Reason::kCollectionNotFound)) return r.status();
+    resp->set_value(r.ok());
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::DescribeCollection(Ctx* ctx, const mm::DescribeCollectionRequest* req,
+                                            mm::DescribeCollectionResponse* resp) {
+  return Run(resp, [&]() -> Status {
+    KITE_ASSIGN_OR_RETURN(
+        CollectionView v, proxy_->coordinator().DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
+    const CollectionInfo& c = v.info;
+    SchemaToProto(c.schema, resp->mutable_schema());
+    resp->mutable_schema()->set_dbname(v.db_name);
+    resp->set_collectionid(c.id.value);
+    resp->set_collection_name(c.schema.name);
+    resp->set_db_name(v.db_name);
+    resp->set_db_id(c.db_id.value);
+    resp->set_shards_num(c.num_shards);
+    resp->set_num_partitions(c.num_partitions);
+    resp->set_consistency_level(static_cast<mc::ConsistencyLevel>(c.consistency));
+    resp->set_created_timestamp(c.created_ts);
+    resp->set_created_utc_timestamp(UtcMs(c.created_ts));
+    resp->set_update_timestamp(c.update_ts);
+    for (const auto& ch : c.channels) {
+      resp->add_virtual_channel_names(ch);
+      resp->add_physical_channel_names(ch.substr(0, ch.rfind('v')));
+    }
+    for (const auto& a : v.aliases) resp->add_aliases(a);
+    MapToKv(c.properties, resp->mutable_properties());
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::ShowCollections(Ctx* ctx, const mm::ShowCollectionsRequest* req,
+                                         mm::ShowCollectionsResponse* resp) {
+  return Run(resp, [&]() -> Status {
+    KITE_ASSIGN_OR_RETURN(auto views, proxy_->coordinator().ListCollections(DbName(ctx, req->db_name())));
+    std::set<std::string> wanted(req->collection_names().begin(), req->collection_names().end());
+    for (const auto& v : views) {
+      if (!wanted.empty() && !wanted.count(v.info.schema.name)) continue;
+      resp->add_collection_names(v.info.schema.name);
+      resp->add_collection_ids(v.info.id.value);
+      resp->add_created_timestamps(v.info.created_ts);
+      resp->add_created_utc_timestamps(UtcMs(v.info.created_ts));
+      bool loaded = v.info.load_state() == LoadState::kLoaded;
+      resp->add_inmemory_percentages(loaded ? 100 : 0);
+      resp->add_query_service_available(loaded);
+      resp->add_shards_num(v.info.num_shards);
+    }
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::GetCollectionStatistics(Ctx* ctx, const mm::GetCollectionStatisticsRequest* req,
+                                                 mm::GetCollectionStatisticsResponse* resp) {
+  return Run(resp, [&]() -> Status {
+    KITE_ASSIGN_OR_RETURN(
+        CollectionView v, proxy_->coordinator().DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
+    auto* kv = resp->add_stats();
+    kv->set_key("row_count");
+    kv->set_value("0");  // rows arrive with the DML issue
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::AlterCollection(Ctx* ctx, const mm::AlterCollectionRequest* req, mc::Status* resp) {
+  return Run(resp, [&] {
+    return proxy_->coordinator().AlterCollection(DbName(ctx, req->db_name()), req->collection_name(),
+                                                 KvToMap(req->properties()), ToVector(req->delete_keys()));
+  });
+}
+
+RpcStatus MilvusService::RenameCollection(Ctx* ctx, const mm::RenameCollectionRequest* req, mc::Status* resp) {
+  return Run(resp, [&] {
+    return proxy_->coordinator().RenameCollection(DbName(ctx, req->db_name()), req->oldname(), req->newdbname(),
+                                                  req->newname());
+  });
+}
+
+// ------------------------------------------------------------------ partitions
+RpcStatus MilvusService::CreatePartition(Ctx* ctx, const mm::CreatePartitionRequest* req, mc::Status* resp) {
+  return Run(resp, [&] {
+    return proxy_->coordinator().CreatePartition(DbName(ctx, req->db_name()), req->collection_name(),
+                                                 req->partition_name());
+  });
+}
+
+RpcStatus MilvusService::DropPartition(Ctx* ctx, const mm::DropPartitionRequest* req, mc::Status* resp) {
+  return Run(resp, [&] {
+    return proxy_->coordinator().DropPartition(DbName(ctx, req->db_name()), req->collection_name(),
+                                               req->partition_name());
+  });
+}
+
+RpcStatus MilvusService::HasPartition(Ctx* ctx, const mm::HasPartitionRequest* req, mm::BoolResponse* resp) {
+  return Run(resp, [&]() -> Status {
+    KITE_ASSIGN_OR_RETURN(
+        CollectionView v, proxy_->coordinator().DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
+    resp->set_value(v.info.FindPartition(req->partition_name()) != nullptr);
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::ShowPartitions(Ctx* ctx, const mm::ShowPartitionsRequest* req,
+                                        mm::ShowPartitionsResponse* resp) {
+  return Run(resp, [&]() -> Status {
+    KITE_ASSIGN_OR_RETURN(
+        CollectionView v, proxy_->coordinator().DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
+    std::set<std::string> wanted(req->partition_names().begin(), req->partition_names().end());
+    for (const auto& p : v.info.partitions) {
+      if (!wanted.empty() && !wanted.count(p.name)) continue;
+      resp->add_partition_names(p.name);
+      resp->add_partitionids(p.id.value);
+      resp->add_created_timestamps(p.created_ts);
+      resp->add_created_utc_timestamps(UtcMs(p.created_ts));
+      resp->add_inmemory_percentages(p.loaded ? 100 : 0);
+    }
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::GetPartitionStatistics(Ctx* ctx, const mm::GetPartitionStatisticsRequest* req,
+                                                mm::GetPartitionStatisticsResponse* resp) {
+  return Run(resp, [&]() -> Status {
+    KITE_ASSIGN_OR_RETURN(
+        CollectionView v, proxy_->coordinator().DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
+    if (!v.info.FindPartition(req->partition_name())) {
+      return MakeStatus(StatusCode::kNotFound, Reason::kPartitionNotFound, "partition not found[partition={}]",
+                        req->partition_name());
+    }
+    auto* kv = resp->add_stats();
+    kv->set_key("row_count");
+    kv->set_value("0");
+    return Status::OK();
+  });
+}
+
+// ------------------------------------------------------------------------ load
+RpcStatus MilvusService::LoadCollection(Ctx* ctx, const mm::LoadCollectionRequest* req, mc::Status* resp) {
+  return Run(resp, [&] { return proxy_->coordinator().Load(DbName(ctx, req->db_name()), req->collection_name(), {}); });
+}
+
+RpcStatus MilvusService::ReleaseCollection(Ctx* ctx, const mm::ReleaseCollectionRequest* req, mc::Status* resp) {
+  return Run(resp,
+             [&] { return proxy_->coordinator().Release(DbName(ctx, req->db_name()), req->collection_name(), {}); });
+}
+
+RpcStatus MilvusService::LoadPartitions(Ctx* ctx, const mm::LoadPartitionsRequest* req, mc::Status* resp) {
+  return Run(resp, [&]() -> Status {
+    if (req->partition_names_size() == 0) return InvalidArgument("partition names should not be empty");
+    return proxy_->coordinator().Load(DbName(ctx, req->db_name()), req->collection_name(),
+                                      ToVector(req->partition_names()));
+  });
+}
+
+RpcStatus MilvusService::ReleasePartitions(Ctx* ctx, const mm::ReleasePartitionsRequest* req, mc::Status* resp) {
+  return Run(resp, [&]() -> Status {
+    if (req->partition_names_size() == 0) return InvalidArgument("partition names should not be empty");
+    return proxy_->coordinator().Release(DbName(ctx, req->db_name()), req->collection_name(),
+                                         ToVector(req->partition_names()));
+  });
+}
+
+RpcStatus MilvusService::GetLoadingProgress(Ctx* ctx, const mm::GetLoadingProgressRequest* req,
+                                            mm::GetLoadingProgressResponse* resp) {
+  return Run(resp, [&]() -> Status {
+    KITE_ASSIGN_OR_RETURN(LoadProgress p,
+                          proxy_->coordinator().GetLoadProgress(DbName(ctx, req->db_name()), req->collection_name(),
+                                                                ToVector(req->partition_names())));
+    if (p.state == LoadState::kNotLoad) {
+      return MakeStatus(StatusCode::kFailedPrecondition, Reason::kCollectionNotLoaded,
+                        "collection not loaded[collection={}]", req->collection_name());
+    }
+    resp->set_progress(p.progress);
+    resp->set_refresh_progress(p.progress);
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::GetLoadState(Ctx* ctx, const mm::GetLoadStateRequest* req, mm::GetLoadStateResponse* resp) {
+  return Run(resp, [&]() -> Status {
+    auto p = proxy_->coordinator().GetLoadProgress(DbName(ctx, req->db_name()), req->collection_name(),
+                                                   ToVector(req->partition_names()));
+    if (!p.ok()) {
+      if (p.status().Is(Reason::kCollectionNotFound) || p.status().Is(Reason::kPartitionNotFound)) {
+        resp->set_state(mc::LoadStateNotExist);
+        return Status::OK();
+      }
+      return p.status();
+    }
+    resp->set_state(static_cast<mc::LoadState>(p->state));
+    return Status::OK();
+  });
+}
+
+// --------------------------------------------------------------------- aliases
+RpcStatus MilvusService::CreateAlias(Ctx* ctx, const mm::CreateAliasRequest* req, mc::Status* resp) {
+  return Run(resp, [&] {
+    return proxy_->coordinator().CreateAlias(DbName(ctx, req->db_name()), req->collection_name(), req->alias());
+  });
+}
+
+RpcStatus MilvusService::DropAlias(Ctx* ctx, const mm::DropAliasRequest* req, mc::Status* resp) {
+  return Run(resp, [&] { return proxy_->coordinator().DropAlias(DbName(ctx, req->db_name()), req->alias()); });
+}
+
+RpcStatus MilvusService::AlterAlias(Ctx* ctx, const mm::AlterAliasRequest* req, mc::Status* resp) {
+  return Run(resp, [&] {
+    return proxy_->coordinator().AlterAlias(DbName(ctx, req->db_name()), req->collection_name(), req->alias());
+  });
+}
+
+RpcStatus MilvusService::DescribeAlias(Ctx* ctx, const mm::DescribeAliasRequest* req, mm::DescribeAliasResponse* resp) {
+  return Run(resp, [&]() -> Status {
+    KITE_ASSIGN_OR_RETURN(AliasInfo a, proxy_->coordinator().DescribeAlias(DbName(ctx, req->db_name()), req->alias()));
+    resp->set_db_name(a.db_name);
+    resp->set_alias(a.alias);
+    resp->set_collection(a.collection);
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::ListAliases(Ctx* ctx, const mm::ListAliasesRequest* req, mm::ListAliasesResponse* resp) {
+  return Run(resp, [&]() -> Status {
+    std::string db = DbName(ctx, req->db_name());
+    KITE_ASSIGN_OR_RETURN(auto aliases, proxy_->coordinator().ListAliases(db, req->collection_name()));
+    resp->set_db_name(db.empty() ? kDefaultDatabaseName : db);
+    resp->set_collection_name(req->collection_name());
+    for (const auto& a : aliases) resp->add_aliases(a);
+    return Status::OK();
+  });
+}
+
+// --------------------------------------------------------------------- indexes
+RpcStatus MilvusService::CreateIndex(Ctx* ctx, const mm::CreateIndexRequest* req, mc::Status* resp) {
+  return Run(resp, [&]() -> Status {
+    CreateIndexParams p;
+    p.db = DbName(ctx, req->db_name());
+    p.collection = req->collection_name();
+    p.field_name = req->field_name();
+    p.index_name = req->index_name();
+    std::map<std::string, std::string> user, flat;
+    KITE_RETURN_IF_ERROR(ParseIndexParams(req->extra_params(), &user, &flat));
+    p.params = std::move(flat);
+    (void)user;
+    return proxy_->coordinator().CreateIndex(p);
+  });
+}
+
+namespace {
+
+void FillIndexDescription(const IndexInfo& idx, const CollectionInfo& c, mm::IndexDescription* d) {
+  d->set_index_name(idx.name);
+  d->set_indexid(idx.id.value);
+  const FieldSchema* f = c.schema.FindField(idx.field_id);
+  d->set_field_name(f ? f->name : "");
+  // Report what the user asked for (AUTOINDEX stays AUTOINDEX), as Milvus does.
+  std::map<std::string, std::string> shown = idx.user_params;
+  if (!shown.count("index_type")) shown["index_type"] = "AUTOINDEX";
+  if (!shown.count("metric_type") && idx.resolved_params.count("metric_type")) {
+    shown["metric_type"] = idx.resolved_params.at("metric_type");
+  }
+  MapToKv(shown, d->mutable_params());
+  d->set_state(mc::Finished);  // no rows to build yet: building arrives with the index issue
+  d->set_indexed_rows(0);
+  d->set_total_rows(0);
+  d->set_pending_index_rows(0);
+}
+
+}  // namespace
+
+RpcStatus MilvusService::DescribeIndex(Ctx* ctx, const mm::DescribeIndexRequest* req, mm::DescribeIndexResponse* resp) {
+  return Run(resp, [&]() -> Status {
+    std::string db = DbName(ctx, req->db_name());
+    KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->coordinator().DescribeCollection(db, req->collection_name()));
+    KITE_ASSIGN_OR_RETURN(auto indexes, proxy_->coordinator().DescribeIndex(db, req->collection_name(),
+                                                                            req->field_name(), req->index_name()));
+    for (const auto& idx : indexes) FillIndexDescription(idx, v.info, resp->add_index_descriptions());
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::GetIndexState(Ctx* ctx, const mm::GetIndexStateRequest* req, mm::GetIndexStateResponse* resp) {
+  return Run(resp, [&]() -> Status {
+    KITE_ASSIGN_OR_RETURN(auto indexes, proxy_->coordinator().DescribeIndex(DbName(ctx, req->db_name()),
+                                                                            req->collection_name(), req->field_name(),
+                                                                            req->index_name()));
+    resp->set_state(mc::Finished);
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::GetIndexBuildProgress(Ctx* ctx, const mm::GetIndexBuildProgressRequest* req,
+                                               mm::GetIndexBuildProgressResponse* resp) {
+  return Run(resp, [&]() -> Status {
+    KITE_ASSIGN_OR_RETURN(auto indexes, proxy_->coordinator().DescribeIndex(DbName(ctx, req->db_name()),
+                                                                            req->collection_name(), req->field_name(),
+                                                                            req->index_name()));
+    resp->set_indexed_rows(0);
+    resp->set_total_rows(0);
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::DropIndex(Ctx* ctx, const mm::DropIndexRequest* req, mc::Status* resp) {
+  return Run(resp, [&] {
+    return proxy_->coordinator().DropIndex(DbName(ctx, req->db_name()), req->collection_name(), req->field_name(),
+                                           req->index_name());
+  });
+}
+
+RpcStatus MilvusService::AlterIndex(Ctx* ctx, const mm::AlterIndexRequest* req, mc::Status* resp) {
+  return Run(resp, [&] {
+    return proxy_->coordinator().AlterIndex(DbName(ctx, req->db_name()), req->collection_name(), req->index_name(),
+                                            KvToMap(req->extra_params()), ToVector(req->delete_keys()));
+  });
+}
+
+}  // namespace kite::rpc

@@ -1,0 +1,90 @@
+// The Milvus gRPC service (milvus.proto.milvus.MilvusService) on top of the
+// proxy role. Wire compatibility lives here and nowhere else: requests are
+// decoded into Kite types, handed to the proxy, and answers/errors encoded as
+// Milvus encodes them. RPCs not overridden here answer "not implemented yet"
+// with Milvus code 10 (generated MilvusServiceDefaults).
+// Thread-safe (gRPC calls handlers concurrently); borrows the proxy.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "milvus_service_defaults.h"
+#include "roles/proxy/proxy.h"
+
+namespace kite::rpc {
+
+struct ServerIdentity {
+  std::string version;     // reported by GetVersion
+  std::string build_tags;  // reported by Connect
+  std::string deploy_mode = "STANDALONE";
+};
+
+class MilvusService final : public MilvusServiceDefaults {
+ public:
+  MilvusService(Proxy* proxy, ServerIdentity identity) : proxy_(proxy), identity_(std::move(identity)) {}
+
+  using Ctx = ::grpc::ServerContext;
+  using RpcStatus = ::grpc::Status;
+#define KITE_RPC(Name, Req, Resp) \
+  RpcStatus Name(Ctx* ctx, const ::milvus::proto::milvus::Req* req, Resp* resp) override
+  using CommonStatus = ::milvus::proto::common::Status;
+
+  KITE_RPC(Connect, ConnectRequest, ::milvus::proto::milvus::ConnectResponse);
+  KITE_RPC(GetVersion, GetVersionRequest, ::milvus::proto::milvus::GetVersionResponse);
+  KITE_RPC(CheckHealth, CheckHealthRequest, ::milvus::proto::milvus::CheckHealthResponse);
+  KITE_RPC(GetComponentStates, GetComponentStatesRequest, ::milvus::proto::milvus::ComponentStates);
+  KITE_RPC(AllocTimestamp, AllocTimestampRequest, ::milvus::proto::milvus::AllocTimestampResponse);
+
+  KITE_RPC(CreateDatabase, CreateDatabaseRequest, CommonStatus);
+  KITE_RPC(DropDatabase, DropDatabaseRequest, CommonStatus);
+  KITE_RPC(ListDatabases, ListDatabasesRequest, ::milvus::proto::milvus::ListDatabasesResponse);
+  KITE_RPC(DescribeDatabase, DescribeDatabaseRequest, ::milvus::proto::milvus::DescribeDatabaseResponse);
+  KITE_RPC(AlterDatabase, AlterDatabaseRequest, CommonStatus);
+
+  KITE_RPC(CreateCollection, CreateCollectionRequest, CommonStatus);
+  KITE_RPC(DropCollection, DropCollectionRequest, CommonStatus);
+  KITE_RPC(HasCollection, HasCollectionRequest, ::milvus::proto::milvus::BoolResponse);
+  KITE_RPC(DescribeCollection, DescribeCollectionRequest, ::milvus::proto::milvus::DescribeCollectionResponse);
+  KITE_RPC(ShowCollections, ShowCollectionsRequest, ::milvus::proto::milvus::ShowCollectionsResponse);
+  KITE_RPC(GetCollectionStatistics, GetCollectionStatisticsRequest,
+           ::milvus::proto::milvus::GetCollectionStatisticsResponse);
+  KITE_RPC(AlterCollection, AlterCollectionRequest, CommonStatus);
+  KITE_RPC(RenameCollection, RenameCollectionRequest, CommonStatus);
+
+  KITE_RPC(CreatePartition, CreatePartitionRequest, CommonStatus);
+  KITE_RPC(DropPartition, DropPartitionRequest, CommonStatus);
+  KITE_RPC(HasPartition, HasPartitionRequest, ::milvus::proto::milvus::BoolResponse);
+  KITE_RPC(ShowPartitions, ShowPartitionsRequest, ::milvus::proto::milvus::ShowPartitionsResponse);
+  KITE_RPC(GetPartitionStatistics, GetPartitionStatisticsRequest,
+           ::milvus::proto::milvus::GetPartitionStatisticsResponse);
+
+  KITE_RPC(LoadCollection, LoadCollectionRequest, CommonStatus);
+  KITE_RPC(ReleaseCollection, ReleaseCollectionRequest, CommonStatus);
+  KITE_RPC(LoadPartitions, LoadPartitionsRequest, CommonStatus);
+  KITE_RPC(ReleasePartitions, ReleasePartitionsRequest, CommonStatus);
+  KITE_RPC(GetLoadingProgress, GetLoadingProgressRequest, ::milvus::proto::milvus::GetLoadingProgressResponse);
+  KITE_RPC(GetLoadState, GetLoadStateRequest, ::milvus::proto::milvus::GetLoadStateResponse);
+
+  KITE_RPC(CreateAlias, CreateAliasRequest, CommonStatus);
+  KITE_RPC(DropAlias, DropAliasRequest, CommonStatus);
+  KITE_RPC(AlterAlias, AlterAliasRequest, CommonStatus);
+  KITE_RPC(DescribeAlias, DescribeAliasRequest, ::milvus::proto::milvus::DescribeAliasResponse);
+  KITE_RPC(ListAliases, ListAliasesRequest, ::milvus::proto::milvus::ListAliasesResponse);
+
+  KITE_RPC(CreateIndex, CreateIndexRequest, CommonStatus);
+  KITE_RPC(DescribeIndex, DescribeIndexRequest, ::milvus::proto::milvus::DescribeIndexResponse);
+  KITE_RPC(GetIndexState, GetIndexStateRequest, ::milvus::proto::milvus::GetIndexStateResponse);
+  KITE_RPC(GetIndexBuildProgress, GetIndexBuildProgressRequest,
+           ::milvus::proto::milvus::GetIndexBuildProgressResponse);
+  KITE_RPC(DropIndex, DropIndexRequest, CommonStatus);
+  KITE_RPC(AlterIndex, AlterIndexRequest, CommonStatus);
+#undef KITE_RPC
+
+ private:
+  Proxy* proxy_;
+  ServerIdentity identity_;
+  std::atomic<int64_t> next_identifier_{1};
+};
+
+}  // namespace kite::rpc

@@ -1,0 +1,138 @@
+#include "rpc/schema_convert.h"
+
+namespace kite::rpc {
+
+namespace ms = ::milvus::proto::schema;
+
+std::map<std::string, std::string> KvToMap(const KvList& kvs) {
+  std::map<std::string, std::string> m;
+  for (const auto& kv : kvs) m[kv.key()] = kv.value();
+  return m;
+}
+
+void MapToKv(const std::map<std::string, std::string>& m, KvList* out) {
+  for (const auto& [k, v] : m) {
+    auto* kv = out->Add();
+    kv->set_key(k);
+    kv->set_value(v);
+  }
+}
+
+namespace {
+
+Result<ScalarValue> DefaultFromProto(const ms::ValueField& v, const std::string& field) {
+  switch (v.data_case()) {
+    case ms::ValueField::kBoolData: return ScalarValue(v.bool_data());
+    case ms::ValueField::kIntData: return ScalarValue(static_cast<int64_t>(v.int_data()));
+    case ms::ValueField::kLongData: return ScalarValue(static_cast<int64_t>(v.long_data()));
+    case ms::ValueField::kFloatData: return ScalarValue(static_cast<double>(v.float_data()));
+    case ms::ValueField::kDoubleData: return ScalarValue(v.double_data());
+    case ms::ValueField::kStringData: return ScalarValue(v.string_data());
+    default: return InvalidArgument("default value of field {} has a type Kite does not support", field);
+  }
+}
+
+void DefaultToProto(const ScalarValue& v, DataType t, ms::ValueField* out) {
+  if (const auto* b = std::get_if<bool>(&v)) out->set_bool_data(*b);
+  if (const auto* i = std::get_if<int64_t>(&v)) {
+    if (t == DataType::kInt64) {
+      out->set_long_data(*i);
+    } else {
+      out->set_int_data(static_cast<int32_t>(*i));
+    }
+  }
+  if (const auto* d = std::get_if<double>(&v)) {
+    if (t == DataType::kFloat) {
+      out->set_float_data(static_cast<float>(*d));
+    } else {
+      out->set_double_data(*d);
+    }
+  }
+  if (const auto* s = std::get_if<std::string>(&v)) out->set_string_data(*s);
+}
+
+}  // namespace
+
+Result<CollectionSchema> SchemaFromProto(const ms::CollectionSchema& in) {
+  CollectionSchema s;
+  s.name = in.name();
+  s.description = in.description();
+  s.auto_id = in.autoid();
+  s.enable_dynamic_field = in.enable_dynamic_field();
+  s.properties = KvToMap(in.properties());
+  if (in.struct_array_fields_size() > 0) {
+    return InvalidArgument("struct array fields are not supported by Kite yet");
+  }
+  for (const auto& pf : in.fields()) {
+    FieldSchema f;
+    f.name = pf.name();
+    f.description = pf.description();
+    f.type = static_cast<DataType>(pf.data_type());
+    f.element_type = static_cast<DataType>(pf.element_type());
+    f.is_primary = pf.is_primary_key();
+    f.auto_id = pf.autoid() || (pf.is_primary_key() && in.autoid());
+    f.nullable = pf.nullable();
+    f.is_dynamic = pf.is_dynamic();
+    f.is_partition_key = pf.is_partition_key();
+    f.is_clustering_key = pf.is_clustering_key();
+    f.is_function_output = pf.is_function_output();
+    f.type_params = KvToMap(pf.type_params());
+    f.index_params = KvToMap(pf.index_params());
+    if (pf.has_default_value()) {
+      KITE_ASSIGN_OR_RETURN(f.default_value, DefaultFromProto(pf.default_value(), f.name));
+    }
+    s.fields.push_back(std::move(f));
+  }
+  for (const auto& pfn : in.functions()) {
+    FunctionSchema fn;
+    fn.name = pfn.name();
+    fn.id = pfn.id();
+    fn.description = pfn.description();
+    fn.type = static_cast<int32_t>(pfn.type());
+    fn.input_field_names.assign(pfn.input_field_names().begin(), pfn.input_field_names().end());
+    fn.output_field_names.assign(pfn.output_field_names().begin(), pfn.output_field_names().end());
+    fn.params = KvToMap(pfn.params());
+    s.functions.push_back(std::move(fn));
+  }
+  return s;
+}
+
+void SchemaToProto(const CollectionSchema& in, ms::CollectionSchema* out) {
+  out->set_name(in.name);
+  out->set_description(in.description);
+  const FieldSchema* pk = in.PrimaryField();
+  out->set_autoid(pk && pk->auto_id);
+  out->set_enable_dynamic_field(in.enable_dynamic_field);
+  MapToKv(in.properties, out->mutable_properties());
+  for (const auto& f : in.fields) {
+    if (f.is_dynamic) continue;
+    auto* pf = out->add_fields();
+    pf->set_fieldid(f.id.value);
+    pf->set_name(f.name);
+    pf->set_description(f.description);
+    pf->set_data_type(static_cast<ms::DataType>(f.type));
+    pf->set_element_type(static_cast<ms::DataType>(f.element_type));
+    pf->set_is_primary_key(f.is_primary);
+    pf->set_autoid(f.auto_id);
+    pf->set_nullable(f.nullable);
+    pf->set_is_dynamic(f.is_dynamic);
+    pf->set_is_partition_key(f.is_partition_key);
+    pf->set_is_clustering_key(f.is_clustering_key);
+    pf->set_is_function_output(f.is_function_output);
+    MapToKv(f.type_params, pf->mutable_type_params());
+    MapToKv(f.index_params, pf->mutable_index_params());
+    if (f.default_value) DefaultToProto(*f.default_value, f.type, pf->mutable_default_value());
+  }
+  for (const auto& fn : in.functions) {
+    auto* pfn = out->add_functions();
+    pfn->set_name(fn.name);
+    pfn->set_id(fn.id);
+    pfn->set_description(fn.description);
+    pfn->set_type(static_cast<ms::FunctionType>(fn.type));
+    for (const auto& n : fn.input_field_names) pfn->add_input_field_names(n);
+    for (const auto& n : fn.output_field_names) pfn->add_output_field_names(n);
+    MapToKv(fn.params, pfn->mutable_params());
+  }
+}
+
+}  // namespace kite::rpc

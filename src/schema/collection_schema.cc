@@ -1,0 +1,351 @@
+#include "schema/collection_schema.h"
+
+#include <charconv>
+#include <set>
+
+namespace kite {
+
+int64_t FieldSchema::IntParam(const std::string& key) const {
+  auto it = type_params.find(key);
+  if (it == type_params.end()) return 0;
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+  if (ec != std::errc() || p != it->second.data() + it->second.size()) return 0;
+  return v;
+}
+
+const FieldSchema* CollectionSchema::FindField(std::string_view n) const {
+  for (const auto& f : fields) {
+    if (f.name == n) return &f;
+  }
+  return nullptr;
+}
+const FieldSchema* CollectionSchema::FindField(FieldId id) const {
+  for (const auto& f : fields) {
+    if (f.id == id) return &f;
+  }
+  return nullptr;
+}
+const FieldSchema* CollectionSchema::PrimaryField() const {
+  for (const auto& f : fields) {
+    if (f.is_primary) return &f;
+  }
+  return nullptr;
+}
+const FieldSchema* CollectionSchema::DynamicField() const {
+  for (const auto& f : fields) {
+    if (f.is_dynamic) return &f;
+  }
+  return nullptr;
+}
+std::vector<const FieldSchema*> CollectionSchema::VectorFields() const {
+  std::vector<const FieldSchema*> out;
+  for (const auto& f : fields) {
+    if (IsVectorType(f.type)) out.push_back(&f);
+  }
+  return out;
+}
+
+namespace {
+
+bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+Status Invalid(Reason r, std::string msg) {
+  return Status(StatusCode::kInvalidArgument, r, std::move(msg));
+}
+
+// Parses a decimal type param; distinguishes "absent" from "not a number".
+enum class ParamState { kAbsent, kBad, kOk };
+ParamState IntTypeParam(const FieldSchema& f, const std::string& key, int64_t* out) {
+  auto it = f.type_params.find(key);
+  if (it == f.type_params.end()) return ParamState::kAbsent;
+  const std::string& s = it->second;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  if (ec != std::errc() || p != s.data() + s.size()) return ParamState::kBad;
+  return ParamState::kOk;
+}
+
+Status ValidateDimension(const FieldSchema& f, const Limits& limits) {
+  int64_t dim = 0;
+  ParamState st = IntTypeParam(f, "dim", &dim);
+  if (f.type == DataType::kSparseFloatVector) {
+    if (st != ParamState::kAbsent) {
+      return InvalidArgument("dim should not be specified for sparse vector field {}", f.name);
+    }
+    return Status::OK();
+  }
+  if (st == ParamState::kAbsent) {
+    return InvalidArgument(
+        "dimension is not defined in field type params of field {}, check type param `dim` for vector field",
+        f.name);
+  }
+  if (st == ParamState::kBad) {
+    return InvalidArgument("invalid dimension of field {}: '{}' is not an integer", f.name,
+                           f.type_params.at("dim"));
+  }
+  if (dim <= 1) {
+    return InvalidArgument("invalid dimension: {}. should be in range 2 ~ {}", dim, limits.max_dimension);
+  }
+  if (f.type == DataType::kBinaryVector) {
+    if (dim % 8 != 0) {
+      return InvalidArgument(
+          "invalid dimension: {} of field {}. binary vector dimension should be multiple of 8. ", dim, f.name);
+    }
+    if (dim > limits.max_dimension * 8) {
+      return InvalidArgument("invalid dimension: {} of field {}. binary vector dimension should be in range 2 ~ {}",
+                             dim, f.name, limits.max_dimension * 8);
+    }
+  } else if (dim > limits.max_dimension) {
+    return InvalidArgument("invalid dimension: {} of field {}. float vector dimension should be in range 2 ~ {}",
+                           dim, f.name, limits.max_dimension);
+  }
+  return Status::OK();
+}
+
+Status ValidateMaxLength(const CollectionSchema& s, const FieldSchema& f, const Limits& limits) {
+  int64_t len = 0;
+  ParamState st = IntTypeParam(f, "max_length", &len);
+  if (st == ParamState::kAbsent) {
+    return Status(StatusCode::kInvalidArgument, Reason::kMissingParameter,
+                  fmt::format("type param(max_length) should be specified for the field({}) of collection {}",
+                              f.name, s.name));
+  }
+  if (st == ParamState::kBad || len <= 0 || len > limits.max_varchar_length) {
+    return InvalidArgument("the maximum length specified for the field({}) should be in (0, {}], but got {} instead",
+                           f.name, limits.max_varchar_length, f.type_params.at("max_length"));
+  }
+  return Status::OK();
+}
+
+bool IsValidArrayElement(DataType t) {
+  return t == DataType::kBool || IsIntegerType(t) || IsFloatingType(t) || t == DataType::kVarChar;
+}
+
+Status ValidateArray(const CollectionSchema& s, const FieldSchema& f, const Limits& limits) {
+  if (!IsValidArrayElement(f.element_type)) {
+    return InvalidArgument("element type {} is not supported for array field {}", DataTypeName(f.element_type),
+                           f.name);
+  }
+  if (f.element_type == DataType::kVarChar) KITE_RETURN_IF_ERROR(ValidateMaxLength(s, f, limits));
+  int64_t cap = 0;
+  ParamState st = IntTypeParam(f, "max_capacity", &cap);
+  if (st == ParamState::kAbsent) {
+    return Status(StatusCode::kInvalidArgument, Reason::kMissingParameter,
+                  fmt::format("type param(max_capacity) should be specified for array field {} of collection {}",
+                              f.name, s.name));
+  }
+  if (st == ParamState::kBad) {
+    return InvalidArgument("the value for max_capacity of field {} must be an integer", f.name);
+  }
+  if (cap <= 0 || cap > limits.max_array_capacity) {
+    return InvalidArgument("the maximum capacity specified for a Array should be in (0, {}]",
+                           limits.max_array_capacity);
+  }
+  return Status::OK();
+}
+
+bool DefaultMatchesType(const ScalarValue& v, DataType t) {
+  switch (t) {
+    case DataType::kBool: return std::holds_alternative<bool>(v);
+    case DataType::kInt8:
+    case DataType::kInt16:
+    case DataType::kInt32:
+    case DataType::kInt64: return std::holds_alternative<int64_t>(v);
+    case DataType::kFloat:
+    case DataType::kDouble: return std::holds_alternative<double>(v);
+    case DataType::kVarChar: return std::holds_alternative<std::string>(v);
+    default: return false;
+  }
+}
+
+Status ValidateDefault(const FieldSchema& f) {
+  if (!f.default_value) return Status::OK();
+  if (f.is_primary) return InvalidArgument("primary field not support default_value, field name = {}", f.name);
+  if (f.type == DataType::kJson || f.type == DataType::kArray || IsVectorType(f.type)) {
+    return InvalidArgument("{} field not support default_value, field name = {}", DataTypeName(f.type), f.name);
+  }
+  if (!DefaultMatchesType(*f.default_value, f.type)) {
+    return InvalidArgument("type of default value does not match the data type {} of field {}",
+                           DataTypeName(f.type), f.name);
+  }
+  const auto* iv = std::get_if<int64_t>(&*f.default_value);
+  if (iv) {
+    int64_t lo = INT64_MIN, hi = INT64_MAX;
+    if (f.type == DataType::kInt8) lo = INT8_MIN, hi = INT8_MAX;
+    if (f.type == DataType::kInt16) lo = INT16_MIN, hi = INT16_MAX;
+    if (f.type == DataType::kInt32) lo = INT32_MIN, hi = INT32_MAX;
+    if (*iv < lo || *iv > hi) {
+      return InvalidArgument("default value {} out of range of {} for field {}", *iv, DataTypeName(f.type), f.name);
+    }
+  }
+  const auto* sv = std::get_if<std::string>(&*f.default_value);
+  if (sv && f.max_length() > 0 && static_cast<int64_t>(sv->size()) > f.max_length()) {
+    return InvalidArgument("the length ({}) of string exceeds max length ({}) of default value of field {}",
+                           sv->size(), f.max_length(), f.name);
+  }
+  return Status::OK();
+}
+
+Status ValidateField(const CollectionSchema& s, const FieldSchema& f, const Limits& limits) {
+  KITE_RETURN_IF_ERROR(ValidateFieldName(f.name, limits));
+  switch (f.type) {
+    case DataType::kNone: return InvalidArgument("data type None is not valid, field name = {}", f.name);
+    case DataType::kString:
+      return InvalidArgument("string data type not supported yet, please use VarChar type instead");
+    case DataType::kGeometry:
+    case DataType::kText:
+    case DataType::kTimestamptz:
+    case DataType::kArrayOfVector:
+    case DataType::kArrayOfStruct:
+    case DataType::kStruct:
+      return InvalidArgument("data type {} of field {} is not supported by Kite yet", DataTypeName(f.type), f.name);
+    default: break;
+  }
+  if (static_cast<int32_t>(DataTypeFromName(DataTypeName(f.type))) != static_cast<int32_t>(f.type)) {
+    return InvalidArgument("unknown data type {} of field {}", static_cast<int32_t>(f.type), f.name);
+  }
+  if (f.is_dynamic) return InvalidArgument("cannot explicitly set a field as a dynamic field");
+  if (IsVectorType(f.type)) KITE_RETURN_IF_ERROR(ValidateDimension(f, limits));
+  if (f.type == DataType::kVarChar) KITE_RETURN_IF_ERROR(ValidateMaxLength(s, f, limits));
+  if (f.type == DataType::kArray) KITE_RETURN_IF_ERROR(ValidateArray(s, f, limits));
+  if (f.nullable && f.is_primary) return InvalidArgument("primary field not support null, field name = {}", f.name);
+  if (f.nullable && IsVectorType(f.type)) {
+    return InvalidArgument("vector type not support null, field name = {}", f.name);
+  }
+  if (f.auto_id && !f.is_primary) {
+    return InvalidArgument("only primary field can speficy AutoID with true, field name = {}", f.name);
+  }
+  if (f.is_partition_key) {
+    if (f.is_primary) return InvalidArgument("the partition key field must not be primary field");
+    if (f.type != DataType::kInt64 && f.type != DataType::kVarChar) {
+      return InvalidArgument("the data type of partition key should be Int64 or VarChar, field name = {}", f.name);
+    }
+    if (f.nullable) return InvalidArgument("partition key field not support nullable, field name = {}", f.name);
+  }
+  return ValidateDefault(f);
+}
+
+}  // namespace
+
+Status ValidateCollectionName(std::string_view name, std::string_view what, const Limits& limits) {
+  if (name.empty()) return InvalidArgument("collection {} should not be empty", what);
+  std::string invalid = fmt::format("Invalid collection {}: {}. ", what, name);
+  if (static_cast<int>(name.size()) > limits.max_name_length) {
+    return Invalid(Reason::kInvalidName,
+                   fmt::format("{}the length of a collection {} must be less than {} characters", invalid, what,
+                               limits.max_name_length));
+  }
+  if (name[0] != '_' && !IsAlpha(name[0])) {
+    return Invalid(Reason::kInvalidName,
+                   fmt::format("{}the first character of a collection {} must be an underscore or letter", invalid,
+                               what));
+  }
+  for (char c : name.substr(1)) {
+    if (c != '_' && !IsAlpha(c) && !IsDigit(c)) {
+      return Invalid(Reason::kInvalidName,
+                     fmt::format("{}collection {} can only contain numbers, letters and underscores", invalid, what));
+    }
+  }
+  return Status::OK();
+}
+
+Status ValidateFieldName(std::string_view name, const Limits& limits) {
+  if (name.empty()) return Invalid(Reason::kInvalidFieldName, "field name should not be empty");
+  std::string invalid = fmt::format("Invalid field name: {}. ", name);
+  if (static_cast<int>(name.size()) > limits.max_name_length) {
+    return Invalid(Reason::kInvalidFieldName, fmt::format("{}The length of a field name must be less than {} characters.",
+                                                     invalid, limits.max_name_length));
+  }
+  if (name[0] != '_' && !IsAlpha(name[0])) {
+    return Invalid(Reason::kInvalidFieldName,
+                   invalid + "The first character of a field name must be an underscore or letter.");
+  }
+  for (char c : name.substr(1)) {
+    if (c != '_' && !IsAlpha(c) && !IsDigit(c)) {
+      return Invalid(Reason::kInvalidFieldName, invalid + "Field name can only contain numbers, letters, and underscores.");
+    }
+  }
+  return Status::OK();
+}
+
+Status ValidatePartitionName(std::string_view name, const Limits& limits) {
+  std::string invalid = fmt::format("Invalid partition name: {}. ", name);
+  if (name.empty()) return InvalidArgument("{}Partition name should not be empty.", invalid);
+  if (static_cast<int>(name.size()) > limits.max_name_length) {
+    return InvalidArgument("{}The length of a partition name must be less than {} characters.", invalid,
+                           limits.max_name_length);
+  }
+  if (name[0] != '_' && !IsAlpha(name[0]) && !IsDigit(name[0])) {
+    return InvalidArgument("{}The first character of a partition name must be an underscore or letter.", invalid);
+  }
+  for (char c : name.substr(1)) {
+    if (c != '_' && c != '-' && !IsAlpha(c) && !IsDigit(c)) {
+      return InvalidArgument("{}Partition name can only contain numbers, letters and underscores.", invalid);
+    }
+  }
+  return Status::OK();
+}
+
+Status ValidateDatabaseName(std::string_view name, const Limits& limits) {
+  auto bad = [&](std::string_view why) {
+    return Invalid(Reason::kInvalidDatabaseName, fmt::format("invalid database name[database={}]: {}", name, why));
+  };
+  if (name.empty()) return bad("database name couldn't be empty");
+  if (static_cast<int>(name.size()) > limits.max_name_length) {
+    return bad(fmt::format("the length of a database name must be less than {} characters", limits.max_name_length));
+  }
+  if (name[0] != '_' && !IsAlpha(name[0])) {
+    return bad("the first character of a database name must be an underscore or letter");
+  }
+  for (char c : name.substr(1)) {
+    if (c != '_' && !IsAlpha(c) && !IsDigit(c)) return bad("database name can only contain numbers, letters and underscores");
+  }
+  return Status::OK();
+}
+
+Status ValidateSchema(const CollectionSchema& s, const Limits& limits) {
+  KITE_RETURN_IF_ERROR(ValidateCollectionName(s.name, "name", limits));
+  if (static_cast<int>(s.fields.size()) > limits.max_field_num) {
+    return MakeStatus(StatusCode::kInvalidArgument, Reason::kNone,
+                      "maximum field's number should be limited to {}", limits.max_field_num);
+  }
+  std::set<std::string> names;
+  for (const auto& f : s.fields) {
+    if (!names.insert(f.name).second) return InvalidArgument("duplicated field name {} found", f.name);
+  }
+  const FieldSchema* pk = nullptr;
+  int auto_ids = 0;
+  int partition_keys = 0;
+  int clustering_keys = 0;
+  int vectors = 0;
+  for (const auto& f : s.fields) {
+    KITE_RETURN_IF_ERROR(ValidateField(s, f, limits));
+    if (f.is_primary) {
+      if (pk) {
+        return InvalidArgument("there are more than one primary key, field name = {}, {}", pk->name, f.name);
+      }
+      if (f.type != DataType::kInt64 && f.type != DataType::kVarChar) {
+        return InvalidArgument("the data type of primary key should be Int64 or VarChar");
+      }
+      pk = &f;
+    }
+    auto_ids += f.auto_id ? 1 : 0;
+    partition_keys += f.is_partition_key ? 1 : 0;
+    clustering_keys += f.is_clustering_key ? 1 : 0;
+    vectors += IsVectorType(f.type) ? 1 : 0;
+  }
+  if (!pk) {
+    return Status(StatusCode::kInvalidArgument, Reason::kMissingParameter, "primary key is not specified");
+  }
+  if (auto_ids > 1) return InvalidArgument("only one field can speficy AutoID with true");
+  if (partition_keys > 1) return InvalidArgument("there are more than one partition key");
+  if (clustering_keys > 1) return InvalidArgument("there are more than one clustering key");
+  if (vectors == 0) return InvalidArgument("schema does not contain vector field");
+  if (vectors > limits.max_vector_field_num) {
+    return InvalidArgument("maximum vector field's number should be limited to {}", limits.max_vector_field_num);
+  }
+  return Status::OK();
+}
+
+}  // namespace kite

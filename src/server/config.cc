@@ -1,0 +1,48 @@
+#include "server/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+namespace kite {
+namespace {
+
+template <typename T>
+Status Read(const YAML::Node& root, const char* section, const char* key, T* out) {
+  YAML::Node s = root[section];
+  if (!s || !s.IsMap()) return Status::OK();
+  YAML::Node v = s[key];
+  if (!v) return Status::OK();
+  try {
+    *out = v.as<T>();
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument("config key {}.{}: cannot read '{}' ({})", section, key, v.Scalar(), e.what());
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status LoadYamlConfig(const std::string& path, ServerConfig* c) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument("cannot read config file {}: {}", path, e.what());
+  }
+  if (!root.IsMap()) return InvalidArgument("config file {} is not a YAML mapping", path);
+  KITE_RETURN_IF_ERROR(Read(root, "proxy", "port", &c->port));
+  KITE_RETURN_IF_ERROR(Read(root, "proxy", "host", &c->host));
+  KITE_RETURN_IF_ERROR(Read(root, "metrics", "port", &c->metrics_port));
+  KITE_RETURN_IF_ERROR(Read(root, "localStorage", "path", &c->data_dir));
+  KITE_RETURN_IF_ERROR(Read(root, "log", "level", &c->log_level));
+  Limits& l = c->limits;
+  KITE_RETURN_IF_ERROR(Read(root, "proxy", "maxFieldNum", &l.max_field_num));
+  KITE_RETURN_IF_ERROR(Read(root, "proxy", "maxVectorFieldNum", &l.max_vector_field_num));
+  KITE_RETURN_IF_ERROR(Read(root, "proxy", "maxDimension", &l.max_dimension));
+  KITE_RETURN_IF_ERROR(Read(root, "proxy", "maxShardNum", &l.max_shard_num));
+  KITE_RETURN_IF_ERROR(Read(root, "proxy", "maxNameLength", &l.max_name_length));
+  KITE_RETURN_IF_ERROR(Read(root, "rootCoord", "maxPartitionNum", &l.max_partition_num));
+  KITE_RETURN_IF_ERROR(Read(root, "rootCoord", "maxDatabaseNum", &l.max_database_num));
+  return Status::OK();
+}
+
+}  // namespace kite

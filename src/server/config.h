@@ -1,0 +1,34 @@
+// Server configuration: defaults, then a YAML file (Milvus-like keys), then
+// command-line flags, in increasing priority.
+//
+// YAML keys (all optional):
+//   proxy.port: 19530            gRPC (and later REST) port
+//   proxy.host: 0.0.0.0          listen address
+//   metrics.port: 9091           health/metrics/web UI port (Milvus: common metrics port 9091)
+//   localStorage.path: ./data    data directory
+//   log.level: info
+//   proxy.maxFieldNum, proxy.maxDimension, proxy.maxShardNum, proxy.maxNameLength,
+//   proxy.maxVectorFieldNum, rootCoord.maxPartitionNum, rootCoord.maxDatabaseNum
+#pragma once
+
+#include <string>
+
+#include "common/limits.h"
+#include "common/status.h"
+
+namespace kite {
+
+struct ServerConfig {
+  std::string host = "0.0.0.0";
+  int port = 19530;
+  int metrics_port = 9091;
+  std::string data_dir = "./data";
+  std::string log_level = "info";
+  Limits limits;
+};
+
+// Applies the keys of a YAML file onto `config`. Unknown keys are ignored
+// (Milvus configs carry many); a bad value for a known key is an error.
+Status LoadYamlConfig(const std::string& path, ServerConfig* config);
+
+}  // namespace kite

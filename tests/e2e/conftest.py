@@ -1,0 +1,256 @@
+"""Fixtures for the Kite end-to-end suite: start the real binary, talk to it through pymilvus.
+
+Binary: $KITE_BIN, else <repo>/build/kite.  A missing binary fails every test (not a skip), so a
+broken build can never look like a green run.
+
+Fixtures
+  kite_bin          path of the binary (session)
+  server / client   fresh server on a fresh data dir + MilvusClient, per test
+  module_server / module_client
+                    one server per test module, for tests that do not interfere
+                    (they use unique object names)
+  kite_factory      make extra KiteServer objects inside a test (cleaned up at teardown)
+
+When a test fails, the tail of the log of every live server is attached to its report.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import pytest
+from pymilvus import MilvusClient
+
+from e2e_util import free_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_BIN = REPO_ROOT / "build" / "kite"
+READY_DEADLINE_S = 30.0
+STOP_TIMEOUT_S = 15.0
+
+
+class KiteServer:
+    """One Kite process: `kite standalone --data-dir DIR --port N --metrics-port M`.
+
+    Ports are picked once and kept across restart() so the URI stays valid (clients reconnect
+    the way they would to a restarted Milvus).  stdout+stderr go to `log_path` (appended, with a
+    marker line per start).
+    """
+
+    live: List["KiteServer"] = []  # servers whose logs are attached to failing reports
+
+    def __init__(self, binary: Path, data_dir: Path, log_dir: Path, name: str = "kite",
+                 host: str = "127.0.0.1"):
+        self.binary = Path(binary)
+        self.data_dir = Path(data_dir)
+        self.host = host
+        self.name = name
+        self.port = free_port()
+        self.metrics_port = free_port()
+        while self.metrics_port == self.port:
+            self.metrics_port = free_port()
+        self.log_path = Path(log_dir) / f"{name}-{self.port}.log"
+        self.proc: Optional[subprocess.Popen] = None
+        self._log_fh = None
+        self.starts = 0
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        KiteServer.live.append(self)
+
+    # -- addresses -----------------------------------------------------------------------
+    @property
+    def uri(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://{self.host}:{self.metrics_port}"
+
+    def command(self) -> List[str]:
+        return [str(self.binary), "standalone", "--data-dir", str(self.data_dir),
+                "--port", str(self.port), "--metrics-port", str(self.metrics_port)]
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self, deadline_s: float = READY_DEADLINE_S) -> "KiteServer":
+        assert not self.running, "server already running"
+        self.starts += 1
+        self._log_fh = open(self.log_path, "ab", buffering=0)
+        self._log_fh.write(f"\n===== start #{self.starts}: {' '.join(self.command())}\n".encode())
+        self.proc = subprocess.Popen(self.command(), stdout=self._log_fh, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        self.wait_ready(deadline_s)
+        return self
+
+    def wait_ready(self, deadline_s: float = READY_DEADLINE_S) -> None:
+        """Poll until the gRPC port accepts a connection and GetVersion answers."""
+        deadline = time.monotonic() + deadline_s
+        last_err: object = "gRPC port never accepted a connection"
+        while time.monotonic() < deadline:
+            rc = self.proc.poll()
+            if rc is not None:
+                self._fail(f"kite exited with code {rc} before becoming ready")
+            if self._port_open():
+                try:
+                    probe = MilvusClient(self.uri, timeout=2, dedicated=True)
+                    try:
+                        version = probe.get_server_version(timeout=2)
+                    finally:
+                        probe.close()
+                    if isinstance(version, str):
+                        return
+                    last_err = f"get_server_version returned {version!r}"
+                except Exception as e:  # noqa: BLE001 - keep polling, report the last error
+                    last_err = e
+            time.sleep(0.1)
+        self._fail(f"kite not ready within {deadline_s:.0f}s; last error: {last_err!r}")
+
+    def _port_open(self) -> bool:
+        try:
+            with socket.create_connection((self.host, self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S, check: bool = True) -> Optional[int]:
+        """SIGTERM and wait. Returns the exit code. If the process does not exit in time it is
+        killed with SIGKILL and (with check=True) the test fails."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                self._close_log()
+                if check:
+                    self._fail(f"kite did not exit within {timeout}s of SIGTERM (killed)")
+        self._close_log()
+        return self.proc.returncode
+
+    def kill9(self) -> int:
+        assert self.running, "kill9 on a server that is not running"
+        os.kill(self.proc.pid, signal.SIGKILL)
+        rc = self.proc.wait(timeout=10)
+        self._close_log()
+        return rc
+
+    def restart(self, deadline_s: float = READY_DEADLINE_S) -> "KiteServer":
+        if self.running:
+            rc = self.stop()
+            assert rc == 0, f"clean shutdown before restart exited with {rc}"
+        return self.start(deadline_s)
+
+    def client(self, **kwargs) -> MilvusClient:
+        """A dedicated MilvusClient (own channel, closed by client.close())."""
+        kwargs.setdefault("timeout", 10)
+        return MilvusClient(self.uri, dedicated=True, **kwargs)
+
+    def cleanup(self) -> None:
+        try:
+            if self.running:
+                self.stop(timeout=5, check=False)
+        finally:
+            if self.running:
+                self.proc.kill()
+                self.proc.wait()
+            self._close_log()
+            if self in KiteServer.live:
+                KiteServer.live.remove(self)
+
+    # -- logs ----------------------------------------------------------------------------
+    def _close_log(self) -> None:
+        if self._log_fh is not None:
+            self._log_fh.close()
+            self._log_fh = None
+
+    def log_tail(self, lines: int = 80) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError as e:
+            return f"(no log: {e})"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def _fail(self, why: str) -> None:
+        pytest.fail(f"{why}\n--- {self.log_path} (tail) ---\n{self.log_tail()}", pytrace=False)
+
+
+# -- fixtures ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def kite_bin() -> Path:
+    path = Path(os.environ.get("KITE_BIN") or DEFAULT_BIN)
+    if not path.is_file() or not os.access(path, os.X_OK):
+        pytest.fail(f"Kite binary not found or not executable: {path}. Build it first "
+                    f"(cmake --build build) or point KITE_BIN at it.", pytrace=False)
+    return path
+
+
+def _new_server(kite_bin: Path, base: Path, name: str) -> KiteServer:
+    return KiteServer(kite_bin, data_dir=base / "data", log_dir=base, name=name)
+
+
+@pytest.fixture
+def kite_factory(kite_bin, tmp_path):
+    made: List[KiteServer] = []
+
+    def make(name: str = "extra", data_dir: Optional[Path] = None) -> KiteServer:
+        base = tmp_path / f"{name}-{len(made)}"
+        base.mkdir()
+        srv = KiteServer(kite_bin, data_dir=data_dir or base / "data", log_dir=base, name=name)
+        made.append(srv)
+        return srv
+
+    yield make
+    for srv in made:
+        srv.cleanup()
+
+
+@pytest.fixture
+def server(kite_bin, tmp_path):
+    srv = _new_server(kite_bin, tmp_path, "kite")
+    srv.start()
+    yield srv
+    srv.cleanup()
+
+
+@pytest.fixture
+def client(server):
+    c = server.client()
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def module_server(kite_bin, tmp_path_factory, request):
+    base = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+    srv = _new_server(kite_bin, base, "kite")
+    srv.start()
+    yield srv
+    srv.cleanup()
+
+
+@pytest.fixture(scope="module")
+def module_client(module_server):
+    c = module_server.client()
+    yield c
+    c.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed and rep.when in ("setup", "call"):
+        for srv in list(KiteServer.live):
+            rep.sections.append((f"kite log tail: {srv.log_path}", srv.log_tail()))
