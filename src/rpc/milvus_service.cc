@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rpc/field_data.h"
 #include "rpc/schema_convert.h"
 #include "rpc/status_map.h"
 
@@ -183,7 +184,7 @@ RpcStatus MilvusService::CreateCollection(Ctx* ctx, const mm::CreateCollectionRe
 }
 
 RpcStatus MilvusService::DropCollection(Ctx* ctx, const mm::DropCollectionRequest* req, mc::Status* resp) {
-  return Run(resp, [&] { return proxy_->coordinator().DropCollection(DbName(ctx, req->db_name()), req->collection_name()); });
+  return Run(resp, [&] { return proxy_->DropCollection(DbName(ctx, req->db_name()), req->collection_name()); });
 }
 
 RpcStatus MilvusService::HasCollection(Ctx* ctx, const mm::HasCollectionRequest* req, mm::BoolResponse* resp) {
@@ -208,7 +209,7 @@ RpcStatus MilvusService::DescribeCollection(Ctx* ctx, const mm::DescribeCollecti
     resp->set_db_name(v.db_name);
     resp->set_db_id(c.db_id.value);
     resp->set_shards_num(c.num_shards);
-    resp->set_num_partitions(c.num_partitions);
+    resp->set_num_partitions(static_cast<int64_t>(c.partitions.size()));
     resp->set_consistency_level(static_cast<mc::ConsistencyLevel>(c.consistency));
     resp->set_created_timestamp(c.created_ts);
     resp->set_created_utc_timestamp(UtcMs(c.created_ts));
@@ -246,11 +247,10 @@ RpcStatus MilvusService::ShowCollections(Ctx* ctx, const mm::ShowCollectionsRequ
 RpcStatus MilvusService::GetCollectionStatistics(Ctx* ctx, const mm::GetCollectionStatisticsRequest* req,
                                                  mm::GetCollectionStatisticsResponse* resp) {
   return Run(resp, [&]() -> Status {
-    KITE_ASSIGN_OR_RETURN(
-        CollectionView v, proxy_->coordinator().DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
+    KITE_ASSIGN_OR_RETURN(CollectionStats st, proxy_->Stats(DbName(ctx, req->db_name()), req->collection_name(), ""));
     auto* kv = resp->add_stats();
     kv->set_key("row_count");
-    kv->set_value("0");  // rows arrive with the DML issue
+    kv->set_value(std::to_string(st.row_count));
     return Status::OK();
   });
 }
@@ -314,42 +314,36 @@ RpcStatus MilvusService::ShowPartitions(Ctx* ctx, const mm::ShowPartitionsReques
 RpcStatus MilvusService::GetPartitionStatistics(Ctx* ctx, const mm::GetPartitionStatisticsRequest* req,
                                                 mm::GetPartitionStatisticsResponse* resp) {
   return Run(resp, [&]() -> Status {
-    KITE_ASSIGN_OR_RETURN(
-        CollectionView v, proxy_->coordinator().DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
-    if (!v.info.FindPartition(req->partition_name())) {
-      return MakeStatus(StatusCode::kNotFound, Reason::kPartitionNotFound, "partition not found[partition={}]",
-                        req->partition_name());
-    }
+    KITE_ASSIGN_OR_RETURN(CollectionStats st, proxy_->Stats(DbName(ctx, req->db_name()), req->collection_name(),
+                                                            req->partition_name()));
     auto* kv = resp->add_stats();
     kv->set_key("row_count");
-    kv->set_value("0");
+    kv->set_value(std::to_string(st.row_count));
     return Status::OK();
   });
 }
 
 // ------------------------------------------------------------------------ load
 RpcStatus MilvusService::LoadCollection(Ctx* ctx, const mm::LoadCollectionRequest* req, mc::Status* resp) {
-  return Run(resp, [&] { return proxy_->coordinator().Load(DbName(ctx, req->db_name()), req->collection_name(), {}); });
+  return Run(resp, [&] { return proxy_->Load(DbName(ctx, req->db_name()), req->collection_name(), {}); });
 }
 
 RpcStatus MilvusService::ReleaseCollection(Ctx* ctx, const mm::ReleaseCollectionRequest* req, mc::Status* resp) {
   return Run(resp,
-             [&] { return proxy_->coordinator().Release(DbName(ctx, req->db_name()), req->collection_name(), {}); });
+             [&] { return proxy_->Release(DbName(ctx, req->db_name()), req->collection_name(), {}); });
 }
 
 RpcStatus MilvusService::LoadPartitions(Ctx* ctx, const mm::LoadPartitionsRequest* req, mc::Status* resp) {
   return Run(resp, [&]() -> Status {
     if (req->partition_names_size() == 0) return InvalidArgument("partition names should not be empty");
-    return proxy_->coordinator().Load(DbName(ctx, req->db_name()), req->collection_name(),
-                                      ToVector(req->partition_names()));
+    return proxy_->Load(DbName(ctx, req->db_name()), req->collection_name(), ToVector(req->partition_names()));
   });
 }
 
 RpcStatus MilvusService::ReleasePartitions(Ctx* ctx, const mm::ReleasePartitionsRequest* req, mc::Status* resp) {
   return Run(resp, [&]() -> Status {
     if (req->partition_names_size() == 0) return InvalidArgument("partition names should not be empty");
-    return proxy_->coordinator().Release(DbName(ctx, req->db_name()), req->collection_name(),
-                                         ToVector(req->partition_names()));
+    return proxy_->Release(DbName(ctx, req->db_name()), req->collection_name(), ToVector(req->partition_names()));
   });
 }
 
@@ -505,6 +499,174 @@ RpcStatus MilvusService::AlterIndex(Ctx* ctx, const mm::AlterIndexRequest* req, 
   return Run(resp, [&] {
     return proxy_->coordinator().AlterIndex(DbName(ctx, req->db_name()), req->collection_name(), req->index_name(),
                                             KvToMap(req->extra_params()), ToVector(req->delete_keys()));
+  });
+}
+
+// ------------------------------------------------------------------------- DML
+namespace {
+
+// Decodes the request's columns against the collection schema.
+template <typename Req>
+Status DecodeRows(Proxy* proxy, const std::string& db, const Req& req, InsertParams* p) {
+  KITE_ASSIGN_OR_RETURN(CollectionView v, proxy->coordinator().DescribeCollection(db, req.collection_name()));
+  const CollectionSchema& s = v.info.schema;
+  int64_t n = req.num_rows();
+  if (n <= 0 && req.fields_data_size() > 0) {
+    // Older clients leave num_rows unset: take it from the first column.
+    const auto& fd = req.fields_data(0);
+    if (fd.has_scalars()) {
+      n = fd.valid_data_size() > 0 ? fd.valid_data_size() : 0;
+      if (n == 0) {
+        const auto& sc = fd.scalars();
+        n = sc.has_long_data() ? sc.long_data().data_size() : sc.has_string_data() ? sc.string_data().data_size() : 0;
+      }
+    }
+  }
+  p->collection = s.name;
+  p->partition = req.partition_name();
+  p->db = db;
+  p->rows.num_rows = n;
+  for (const auto& fd : req.fields_data()) {
+    const FieldSchema* f = nullptr;
+    if (fd.is_dynamic() || fd.field_name() == kDynamicFieldName) {
+      f = s.DynamicField();
+      if (!f) {
+        return InvalidArgument("Attempt to insert dynamic fields into collection {} without enabling dynamic field",
+                               s.name);
+      }
+    } else {
+      f = s.FindField(fd.field_name());
+      if (!f) {
+        return MakeStatus(StatusCode::kInvalidArgument, Reason::kFieldNotFound,
+                          "Attempt to insert an unexpected field `{}` to collection {} without enabling dynamic field",
+                          fd.field_name(), s.name);
+      }
+    }
+    if (p->rows.Find(f->id)) return InvalidArgument("duplicated field {} in the request", f->name);
+    KITE_ASSIGN_OR_RETURN(Column c, ColumnFromFieldData(fd, *f, n));
+    p->rows.columns.push_back(std::move(c));
+  }
+  return Status::OK();
+}
+
+void FillMutation(const MutationOutcome& m, mm::MutationResult* resp) {
+  // Milvus answers deletes with a count only (pymilvus then returns {"delete_count": n}).
+  if (m.delete_count == 0) PksToIds(m.ids, resp->mutable_ids());
+  int64_t n = m.ids.num_rows;
+  for (int64_t i = 0; i < n && (m.insert_count > 0 || m.upsert_count > 0); ++i) resp->add_succ_index(static_cast<uint32_t>(i));
+  resp->set_insert_cnt(m.insert_count);
+  resp->set_delete_cnt(m.delete_count);
+  resp->set_upsert_cnt(m.upsert_count);
+  resp->set_timestamp(m.ts);
+}
+
+}  // namespace
+
+RpcStatus MilvusService::Insert(Ctx* ctx, const mm::InsertRequest* req, mm::MutationResult* resp) {
+  return Run(resp, [&]() -> Status {
+    InsertParams p;
+    KITE_RETURN_IF_ERROR(DecodeRows(proxy_, DbName(ctx, req->db_name()), *req, &p));
+    KITE_ASSIGN_OR_RETURN(MutationOutcome m, proxy_->Insert(std::move(p)));
+    FillMutation(m, resp);
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::Upsert(Ctx* ctx, const mm::UpsertRequest* req, mm::MutationResult* resp) {
+  return Run(resp, [&]() -> Status {
+    if (req->partial_update()) return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "partial_update upsert is not implemented yet in Kite");
+    InsertParams p;
+    p.upsert = true;
+    KITE_RETURN_IF_ERROR(DecodeRows(proxy_, DbName(ctx, req->db_name()), *req, &p));
+    KITE_ASSIGN_OR_RETURN(MutationOutcome m, proxy_->Insert(std::move(p)));
+    FillMutation(m, resp);
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::Delete(Ctx* ctx, const mm::DeleteRequest* req, mm::MutationResult* resp) {
+  return Run(resp, [&]() -> Status {
+    KITE_ASSIGN_OR_RETURN(MutationOutcome m, proxy_->Delete(DbName(ctx, req->db_name()), req->collection_name(),
+                                                            req->partition_name(), req->expr()));
+    FillMutation(m, resp);
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::Query(Ctx* ctx, const mm::QueryRequest* req, mm::QueryResults* resp) {
+  return Run(resp, [&]() -> Status {
+    QueryParams q;
+    q.db = DbName(ctx, req->db_name());
+    q.collection = req->collection_name();
+    q.expr = req->expr();
+    q.output_fields = ToVector(req->output_fields());
+    q.partitions = ToVector(req->partition_names());
+    for (const auto& kv : req->query_params()) {
+      try {
+        if (kv.key() == "limit") q.limit = std::stoll(kv.value());
+        if (kv.key() == "offset") q.offset = std::stoll(kv.value());
+      } catch (...) {
+        return InvalidArgument("{} [{}] is invalid, should be an integer", kv.key(), kv.value());
+      }
+    }
+    if (q.limit == 0 || q.limit < -1) return InvalidArgument("limit [{}] is invalid, should be greater than 0", q.limit);
+    if (q.offset < 0) return InvalidArgument("offset [{}] is invalid, should be gte than 0", q.offset);
+    KITE_ASSIGN_OR_RETURN(QueryOutcome out, proxy_->Query(q));
+    resp->set_collection_name(out.schema->name);
+    resp->set_primary_field_name(out.schema->PrimaryField()->name);
+    resp->set_session_ts(out.ts);
+    if (out.count_only) {
+      auto* fd = resp->add_fields_data();
+      fd->set_type(ms::Int64);
+      fd->set_field_name("count(*)");
+      fd->mutable_scalars()->mutable_long_data()->add_data(out.count);
+      resp->add_output_fields("count(*)");
+      return Status::OK();
+    }
+    for (size_t i = 0; i < out.fields.size(); ++i) {
+      const FieldSchema* f = out.schema->FindField(out.fields[i]);
+      const Column* col = out.data.rows.columns.size() > i ? &out.data.rows.columns[i] : nullptr;
+      Column empty = Column::ForField(*f);
+      ColumnToFieldData(col ? *col : empty, *f, out.include_all_dynamic ? std::vector<std::string>{} : out.dynamic_keys,
+                        resp->add_fields_data());
+      if (f->is_dynamic) {
+        if (out.include_all_dynamic) resp->add_output_fields(f->name);
+      } else {
+        resp->add_output_fields(f->name);
+      }
+    }
+    if (!out.include_all_dynamic) {
+      for (const auto& k : out.dynamic_keys) resp->add_output_fields(k);
+    }
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::Flush(Ctx* ctx, const mm::FlushRequest* req, mm::FlushResponse* resp) {
+  return Run(resp, [&]() -> Status {
+    std::string db = DbName(ctx, req->db_name());
+    resp->set_db_name(db.empty() ? kDefaultDatabaseName : db);
+    for (const auto& name : req->collection_names()) {
+      KITE_ASSIGN_OR_RETURN(auto segs, proxy_->Flush(db, name));
+      auto& ids = (*resp->mutable_coll_segids())[name];
+      auto& flushed = (*resp->mutable_flush_coll_segids())[name];
+      for (SegmentId s : segs) {
+        ids.add_data(s.value);
+        flushed.add_data(s.value);
+      }
+      KITE_ASSIGN_OR_RETURN(Timestamp ts, proxy_->coordinator().AllocTimestamp());
+      (*resp->mutable_coll_flush_ts())[name] = ts;
+      (*resp->mutable_coll_seal_times())[name] = static_cast<int64_t>(PhysicalMs(ts) / 1000);
+    }
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::GetFlushState(Ctx*, const mm::GetFlushStateRequest*, mm::GetFlushStateResponse* resp) {
+  // Flush is synchronous in Kite: once Flush answered, its segments are durable.
+  return Run(resp, [&] {
+    resp->set_flushed(true);
+    return Status::OK();
   });
 }
 

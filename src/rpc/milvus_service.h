@@ -72,6 +72,13 @@ class MilvusService final : public MilvusServiceDefaults {
   KITE_RPC(DescribeAlias, DescribeAliasRequest, ::milvus::proto::milvus::DescribeAliasResponse);
   KITE_RPC(ListAliases, ListAliasesRequest, ::milvus::proto::milvus::ListAliasesResponse);
 
+  KITE_RPC(Insert, InsertRequest, ::milvus::proto::milvus::MutationResult);
+  KITE_RPC(Upsert, UpsertRequest, ::milvus::proto::milvus::MutationResult);
+  KITE_RPC(Delete, DeleteRequest, ::milvus::proto::milvus::MutationResult);
+  KITE_RPC(Query, QueryRequest, ::milvus::proto::milvus::QueryResults);
+  KITE_RPC(Flush, FlushRequest, ::milvus::proto::milvus::FlushResponse);
+  KITE_RPC(GetFlushState, GetFlushStateRequest, ::milvus::proto::milvus::GetFlushStateResponse);
+
   KITE_RPC(CreateIndex, CreateIndexRequest, CommonStatus);
   KITE_RPC(DescribeIndex, DescribeIndexRequest, ::milvus::proto::milvus::DescribeIndexResponse);
   KITE_RPC(GetIndexState, GetIndexStateRequest, ::milvus::proto::milvus::GetIndexStateResponse);

@@ -20,7 +20,25 @@ void MapToKv(const std::map<std::string, std::string>& m, KvList* out) {
 
 namespace {
 
-Result<ScalarValue> DefaultFromProto(const ms::ValueField& v, const std::string& field) {
+// Milvus requires the ValueField member that matches the field type exactly:
+// int_data for Int8/16/32, long_data for Int64, float_data for Float, ...
+bool DefaultKindMatches(ms::ValueField::DataCase k, DataType t) {
+  switch (k) {
+    case ms::ValueField::kBoolData: return t == DataType::kBool;
+    case ms::ValueField::kIntData: return t == DataType::kInt8 || t == DataType::kInt16 || t == DataType::kInt32;
+    case ms::ValueField::kLongData: return t == DataType::kInt64;
+    case ms::ValueField::kFloatData: return t == DataType::kFloat;
+    case ms::ValueField::kDoubleData: return t == DataType::kDouble;
+    case ms::ValueField::kStringData: return t == DataType::kVarChar;
+    default: return false;
+  }
+}
+
+Result<ScalarValue> DefaultFromProto(const ms::ValueField& v, DataType type, const std::string& field) {
+  if (!DefaultKindMatches(v.data_case(), type)) {
+    return InvalidArgument("default value type mismatches field schema type, field name = {}, field type = {}", field,
+                           DataTypeName(type));
+  }
   switch (v.data_case()) {
     case ms::ValueField::kBoolData: return ScalarValue(v.bool_data());
     case ms::ValueField::kIntData: return ScalarValue(static_cast<int64_t>(v.int_data()));
@@ -79,7 +97,7 @@ Result<CollectionSchema> SchemaFromProto(const ms::CollectionSchema& in) {
     f.type_params = KvToMap(pf.type_params());
     f.index_params = KvToMap(pf.index_params());
     if (pf.has_default_value()) {
-      KITE_ASSIGN_OR_RETURN(f.default_value, DefaultFromProto(pf.default_value(), f.name));
+      KITE_ASSIGN_OR_RETURN(f.default_value, DefaultFromProto(pf.default_value(), f.type, f.name));
     }
     s.fields.push_back(std::move(f));
   }

@@ -1,6 +1,7 @@
 #include "schema/collection_schema.h"
 
 #include <charconv>
+#include <cmath>
 #include <set>
 
 namespace kite {
@@ -178,6 +179,10 @@ Status ValidateDefault(const FieldSchema& f) {
     if (*iv < lo || *iv > hi) {
       return InvalidArgument("default value {} out of range of {} for field {}", *iv, DataTypeName(f.type), f.name);
     }
+  }
+  const auto* dv = std::get_if<double>(&*f.default_value);
+  if (dv && !std::isfinite(*dv)) {
+    return InvalidArgument("default value of field {} must be a finite number", f.name);
   }
   const auto* sv = std::get_if<std::string>(&*f.default_value);
   if (sv && f.max_length() > 0 && static_cast<int64_t>(sv->size()) > f.max_length()) {

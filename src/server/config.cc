@@ -34,6 +34,21 @@ Status LoadYamlConfig(const std::string& path, ServerConfig* c) {
   KITE_RETURN_IF_ERROR(Read(root, "metrics", "port", &c->metrics_port));
   KITE_RETURN_IF_ERROR(Read(root, "localStorage", "path", &c->data_dir));
   KITE_RETURN_IF_ERROR(Read(root, "log", "level", &c->log_level));
+  std::string sync;
+  KITE_RETURN_IF_ERROR(Read(root, "wal", "sync", &sync));
+  if (sync == "none") {
+    c->wal_sync = WalSyncPolicy::kNoSync;
+  } else if (!sync.empty() && sync != "fsync") {
+    return InvalidArgument("config key wal.sync: '{}' is not one of fsync, none", sync);
+  }
+  if (YAML::Node seg = root["dataCoord"] ? root["dataCoord"]["segment"] : YAML::Node(); seg && seg.IsMap()) {
+    try {
+      if (seg["maxSizeMB"]) c->streaming.segment_bytes_max = seg["maxSizeMB"].as<size_t>() << 20;
+      if (seg["maxIdleTimeSec"]) c->streaming.idle_flush_ms = seg["maxIdleTimeSec"].as<int64_t>() * 1000;
+    } catch (const YAML::Exception& e) {
+      return InvalidArgument("config section dataCoord.segment: {}", e.what());
+    }
+  }
   Limits& l = c->limits;
   KITE_RETURN_IF_ERROR(Read(root, "proxy", "maxFieldNum", &l.max_field_num));
   KITE_RETURN_IF_ERROR(Read(root, "proxy", "maxVectorFieldNum", &l.max_vector_field_num));

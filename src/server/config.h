@@ -6,6 +6,9 @@
 //   proxy.host: 0.0.0.0          listen address
 //   metrics.port: 9091           health/metrics/web UI port (Milvus: common metrics port 9091)
 //   localStorage.path: ./data    data directory
+//   wal.sync: fsync | none       fsync (default) acknowledges a write only once it is on disk
+//   dataCoord.segment.maxSizeMB: 256    seal a growing segment past this size
+//   dataCoord.segment.maxIdleTimeSec: 600  flush a shard idle this long
 //   log.level: info
 //   proxy.maxFieldNum, proxy.maxDimension, proxy.maxShardNum, proxy.maxNameLength,
 //   proxy.maxVectorFieldNum, rootCoord.maxPartitionNum, rootCoord.maxDatabaseNum
@@ -15,6 +18,8 @@
 
 #include "common/limits.h"
 #include "common/status.h"
+#include "roles/streaming/streaming_node.h"
+#include "storage/wal/wal.h"
 
 namespace kite {
 
@@ -25,6 +30,8 @@ struct ServerConfig {
   std::string data_dir = "./data";
   std::string log_level = "info";
   Limits limits;
+  WalSyncPolicy wal_sync = WalSyncPolicy::kFsyncEveryAppend;
+  StreamingOptions streaming;
 };
 
 // Applies the keys of a YAML file onto `config`. Unknown keys are ignored

@@ -8,10 +8,15 @@
 #include <thread>
 
 #include "roles/coordinator/coordinator.h"
+#include "roles/coordinator/segment_registry.h"
 #include "roles/proxy/proxy.h"
+#include "roles/querynode/query_node.h"
+#include "roles/streaming/streaming_node.h"
 #include "rpc/milvus_service.h"
 #include "server/data_dir.h"
 #include "storage/meta/meta_store.h"
+#include "storage/object/object_store.h"
+#include "storage/wal/wal.h"
 
 #ifndef KITE_VERSION
 #define KITE_VERSION "0.1.0"
@@ -28,7 +33,20 @@ class StandaloneImpl final : public Standalone {
     KITE_ASSIGN_OR_RETURN(lock_, DataDirLock::Acquire(config_.data_dir));
     KITE_ASSIGN_OR_RETURN(meta_, OpenRocksDbMetaStore(config_.data_dir + "/meta"));
     KITE_ASSIGN_OR_RETURN(coordinator_, OpenCoordinator(meta_.get(), config_.limits));
-    proxy_ = std::make_unique<Proxy>(coordinator_.get(), config_.limits);
+    KITE_ASSIGN_OR_RETURN(registry_, SegmentRegistry::Open(meta_.get()));
+    WalOptions wal_options;
+    wal_options.sync = config_.wal_sync;
+    KITE_ASSIGN_OR_RETURN(wal_, OpenLocalWal(config_.data_dir + "/wal", wal_options));
+    KITE_ASSIGN_OR_RETURN(objects_, OpenLocalObjectStore(config_.data_dir + "/objects"));
+    query_node_ = std::make_unique<QueryNode>(objects_.get(), registry_.get());
+    streaming_ = std::make_unique<StreamingNode>(wal_.get(), objects_.get(), registry_.get(), coordinator_.get(),
+                                                 query_node_.get(), config_.streaming);
+    proxy_ = std::make_unique<Proxy>(coordinator_.get(), streaming_.get(), query_node_.get(), config_.limits);
+    auto recover_start = std::chrono::steady_clock::now();
+    KITE_RETURN_IF_ERROR(proxy_->Recover());
+    spdlog::info("recovered in {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::steady_clock::now() - recover_start)
+                                           .count());
     rpc::ServerIdentity id;
     id.version = "v2.6.6";
     id.build_tags = std::string("kite ") + KITE_VERSION;
@@ -63,6 +81,11 @@ class StandaloneImpl final : public Standalone {
   ~StandaloneImpl() override {
     Shutdown();
     if (http_thread_.joinable()) http_thread_.join();
+    // Roles go down before the storage they borrow.
+    service_.reset();
+    proxy_.reset();
+    streaming_.reset();
+    query_node_.reset();
   }
 
   Status Run() override {
@@ -83,6 +106,11 @@ class StandaloneImpl final : public Standalone {
   std::unique_ptr<DataDirLock> lock_;
   std::unique_ptr<MetaStore> meta_;
   std::unique_ptr<CoordinatorApi> coordinator_;
+  std::unique_ptr<SegmentRegistry> registry_;
+  std::unique_ptr<Wal> wal_;
+  std::unique_ptr<ObjectStore> objects_;
+  std::unique_ptr<QueryNode> query_node_;
+  std::unique_ptr<StreamingNode> streaming_;
   std::unique_ptr<Proxy> proxy_;
   std::unique_ptr<rpc::MilvusService> service_;
   std::unique_ptr<grpc::Server> server_;

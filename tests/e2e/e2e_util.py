@@ -12,14 +12,16 @@ so a failing assertion can be traced back to evidence:
   dimension, missing max_length / max_capacity, missing or duplicate primary key, too many
   fields, dropping `_default`, dropping an index of a loaded collection.  Milvus's own pymilvus
   test-suite (tests/python_client/milvus_client/*) expects 65535 for these.  Kite may reasonably
-  answer 1100 (InvalidParameter) instead, so those tests accept either (UNTYPED_OR_INVALID).
+  answer with the typed parameter family instead (1100 invalid, 1101 missing, 1102 too large;
+  newer merr maps all three to legacy IllegalArgument), so those tests accept any of them
+  (UNTYPED_OR_PARAM).  pymilvus does not branch on any of these codes.
 """
 
 from __future__ import annotations
 
 import socket
 import uuid
-from typing import Callable, Iterable, Optional
+from typing import Callable, Optional
 
 import numpy as np
 import pytest
@@ -32,12 +34,14 @@ PARTITION_NOT_FOUND = 200
 INDEX_NOT_FOUND = 700
 DATABASE_NOT_FOUND = 800
 PARAMETER_INVALID = 1100
+PARAMETER_MISSING = 1101
+PARAMETER_TOO_LARGE = 1102
 ALIAS_NOT_FOUND = 1600
 ALIAS_NAME_CONFLICT = 1601
 ALIAS_EXISTS = 1602
 UNIMPLEMENTED = 10
 UNEXPECTED = 65535
-UNTYPED_OR_INVALID = (UNEXPECTED, PARAMETER_INVALID)
+UNTYPED_OR_PARAM = (UNEXPECTED, PARAMETER_INVALID, PARAMETER_MISSING, PARAMETER_TOO_LARGE)
 
 # Exception classes pymilvus raises for an error *status returned by the server*.
 # Every other MilvusException subclass (ParamError, PrimaryKeyException, ...) is raised by
@@ -119,10 +123,6 @@ def index_param(info: dict, key: str) -> Optional[str]:
     if isinstance(params, dict) and key in params:
         return str(params[key])
     return None
-
-
-def names(items: Iterable[str]) -> set:
-    return set(items)
 
 
 # -- schemas covering every field type ------------------------------------------------------

@@ -25,7 +25,7 @@ from e2e_util import (
     make_simple,
     server_error,
     unique,
-    UNTYPED_OR_INVALID,
+    UNTYPED_OR_PARAM,
 )
 
 
@@ -193,7 +193,7 @@ def test_partitions(module_client):
 
     # Milvus: "default partition cannot be deleted" (untyped error -> code 65535).
     e = server_error(c.drop_partition, name, "_default")
-    assert_code(e, UNTYPED_OR_INVALID)
+    assert_code(e, UNTYPED_OR_PARAM)
     assert_msg(e, "default partition", "_default")
     assert c.has_partition(name, "_default") is True
     c.drop_collection(name)
@@ -348,7 +348,7 @@ def test_index_metadata(module_client):
     # Milvus dropIndexTask.PreExecute: "index cannot be dropped, collection is loaded, please
     # release it first" (untyped error, 65535 in the Milvus tests).
     e = server_error(c.drop_index, name, "vec_hnsw")
-    assert_code(e, UNTYPED_OR_INVALID)
+    assert_code(e, UNTYPED_OR_PARAM)
     assert_msg(e, "release", "loaded")
     assert c.list_indexes(name) == ["vec_hnsw"]
 

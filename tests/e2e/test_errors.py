@@ -23,7 +23,7 @@ from e2e_util import (
     INDEX_NOT_FOUND,
     PARAMETER_INVALID,
     PARTITION_NOT_FOUND,
-    UNTYPED_OR_INVALID,
+    UNTYPED_OR_PARAM,
     assert_code,
     assert_msg,
     fields_by_name,
@@ -97,7 +97,7 @@ def test_invalid_float_vector_dimension(module_client, dim):
     c = module_client
     name = unique(f"bad_dim_{dim}")
     e = server_error(c.create_collection, name, dimension=dim)
-    assert_code(e, UNTYPED_OR_INVALID)
+    assert_code(e, UNTYPED_OR_PARAM)
     assert_msg(e, "dimension", "dim")
     assert_not_created(c, name)
 
@@ -109,7 +109,7 @@ def test_binary_vector_dimension_not_multiple_of_8(module_client):
     s.add_field("id", DataType.INT64, is_primary=True)
     s.add_field("bv", DataType.BINARY_VECTOR, dim=12)
     e = server_error(c.create_collection, name, schema=s)
-    assert_code(e, UNTYPED_OR_INVALID)
+    assert_code(e, UNTYPED_OR_PARAM)
     assert_msg(e, "dimension", "dim", "multiple of 8")
     assert_not_created(c, name)
 
@@ -135,7 +135,7 @@ def test_schema_without_primary_key(module_client):
         c.create_collection(name, schema=schema)
     # Milvus validatePrimaryKey: "primary key is not specified" (untyped error).
     e = server_error(raw_create_collection, c, name, schema)
-    assert_code(e, UNTYPED_OR_INVALID)
+    assert_code(e, UNTYPED_OR_PARAM)
     assert_msg(e, "primary")
     assert_not_created(c, name)
 
@@ -153,7 +153,7 @@ def test_schema_with_two_primary_keys(module_client):
     )
     # Milvus: "there are more than one primary key, field name = a, b" (untyped error).
     e = server_error(raw_create_collection, c, name, schema)
-    assert_code(e, UNTYPED_OR_INVALID)
+    assert_code(e, UNTYPED_OR_PARAM)
     assert_msg(e, "primary")
     assert_not_created(c, name)
 
@@ -210,7 +210,7 @@ def test_too_many_fields(module_client):
 
     name = unique("fields_65")
     e = server_error(c.create_collection, name, schema=schema_with(MAX_FIELDS + 1))
-    assert_code(e, UNTYPED_OR_INVALID)
+    assert_code(e, UNTYPED_OR_PARAM)
     assert_msg(e, "field")
     assert_not_created(c, name)
 
@@ -223,7 +223,7 @@ def test_varchar_without_max_length(module_client):
     s = simple_schema()
     s.add_field("text", DataType.VARCHAR)
     e = server_error(c.create_collection, name, schema=s)
-    assert_code(e, UNTYPED_OR_INVALID)
+    assert_code(e, UNTYPED_OR_PARAM)
     assert_msg(e, "max_length")
     assert_not_created(c, name)
 
@@ -236,7 +236,7 @@ def test_array_without_max_capacity(module_client):
     s = simple_schema()
     s.add_field("tags", DataType.ARRAY, element_type=DataType.INT64)
     e = server_error(c.create_collection, name, schema=s)
-    assert_code(e, UNTYPED_OR_INVALID)
+    assert_code(e, UNTYPED_OR_PARAM)
     assert_msg(e, "max_capacity")
     assert_not_created(c, name)
 
@@ -306,7 +306,7 @@ def test_drop_default_partition(module_client):
     make_simple(c, name)
     # Milvus rootcoord: "default partition cannot be deleted" (untyped error).
     e = server_error(c.drop_partition, name, "_default")
-    assert_code(e, UNTYPED_OR_INVALID)
+    assert_code(e, UNTYPED_OR_PARAM)
     assert_msg(e, "default partition", "_default")
     assert c.list_partitions(name) == ["_default"]
     c.drop_collection(name)

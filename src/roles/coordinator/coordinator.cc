@@ -48,6 +48,7 @@ Status CollectionNotFound(const std::string& db, const std::string& name) {
 
 // Schema equality for idempotent CreateCollection: ignores assigned ids.
 std::string SchemaFingerprint(CollectionSchema s) {
+  std::erase_if(s.fields, [](const FieldSchema& f) { return f.is_dynamic; });
   for (auto& f : s.fields) f.id = FieldId(0);
   return EncodeSchema(s);
 }
@@ -92,6 +93,14 @@ class Coordinator final : public CoordinatorApi {
   }
 
   Result<Timestamp> AllocTimestamp() override { return tso_->Alloc(); }
+  Result<int64_t> AllocIds(int64_t count) override { return ids_->Alloc(count); }
+
+  Result<std::vector<CollectionView>> ListAllCollections() override {
+    std::lock_guard lock(mu_);
+    std::vector<CollectionView> out;
+    for (const auto& [id, c] : colls_) out.push_back(View(c));
+    return out;
+  }
 
   // ---------------------------------------------------------------- databases
   Status CreateDatabase(const std::string& name, const std::map<std::string, std::string>& props) override {
@@ -113,6 +122,7 @@ class Coordinator final : public CoordinatorApi {
   }
 
   Status DropDatabase(const std::string& name) override {
+    KITE_RETURN_IF_ERROR(ValidateDatabaseName(name, limits_));
     std::lock_guard lock(mu_);
     if (name == kDefaultDatabaseName) return InvalidArgument("can not drop default database");
     DatabaseInfo* db = FindDb(name);

@@ -50,6 +50,9 @@ class CoordinatorApi {
 
   // Timestamps and ids.
   virtual Result<Timestamp> AllocTimestamp() = 0;
+  // Reserves `count` consecutive int64 ids (segments, auto primary keys) and
+  // returns the first.
+  virtual Result<int64_t> AllocIds(int64_t count) = 0;
 
   // Databases.
   virtual Status CreateDatabase(const std::string& name, const std::map<std::string, std::string>& props) = 0;
@@ -98,6 +101,8 @@ class CoordinatorApi {
                       const std::vector<std::string>& partitions) = 0;
   virtual Status Release(const std::string& db, const std::string& collection,
                          const std::vector<std::string>& partitions) = 0;
+  // Collections whose load was requested (reloaded after a restart).
+  virtual Result<std::vector<CollectionView>> ListAllCollections() = 0;
   virtual Result<LoadProgress> GetLoadProgress(const std::string& db, const std::string& collection,
                                                const std::vector<std::string>& partitions) = 0;
 };

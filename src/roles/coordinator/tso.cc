@@ -1,5 +1,6 @@
 #include "roles/coordinator/tso.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace kite {
@@ -31,6 +32,9 @@ Result<std::unique_ptr<Tso>> Tso::Open(MetaStore* meta, uint64_t window_ms) {
 }
 
 Result<Timestamp> Tso::Alloc(uint32_t count) {
+  if (count == 0 || count > kLogicalMask) {
+    return InvalidArgument("timestamp count must be in [1, {}], got {}", kLogicalMask, count);
+  }
   std::lock_guard lock(mu_);
   uint64_t now = WallClockMs();
   if (now > physical_ms_) {
@@ -56,14 +60,17 @@ Result<std::unique_ptr<IdAllocator>> IdAllocator::Open(MetaStore* meta, int64_t 
   return std::unique_ptr<IdAllocator>(new IdAllocator(meta, block, limit));
 }
 
-Result<int64_t> IdAllocator::Alloc() {
+Result<int64_t> IdAllocator::Alloc(int64_t count) {
   std::lock_guard lock(mu_);
-  if (next_ >= limit_) {
-    int64_t new_limit = next_ + block_;
+  if (count <= 0) return InvalidArgument("id count must be positive, got {}", count);
+  if (next_ + count > limit_) {
+    int64_t new_limit = next_ + std::max(block_, count);
     KITE_RETURN_IF_ERROR(WriteInt(meta_, kIdKey, new_limit));
     limit_ = new_limit;
   }
-  return next_++;
+  int64_t first = next_;
+  next_ += count;
+  return first;
 }
 
 }  // namespace kite

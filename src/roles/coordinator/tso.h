@@ -38,7 +38,9 @@ class Tso {
 class IdAllocator {
  public:
   static Result<std::unique_ptr<IdAllocator>> Open(MetaStore* meta, int64_t block = 10000);
-  Result<int64_t> Alloc();
+  Result<int64_t> Alloc() { return Alloc(1); }
+  // Reserves `count` consecutive ids and returns the first.
+  Result<int64_t> Alloc(int64_t count);
 
  private:
   IdAllocator(MetaStore* meta, int64_t block, int64_t next) : meta_(meta), block_(block), next_(next), limit_(next) {}

@@ -1,0 +1,184 @@
+#include "index/index_params.h"
+
+#include <gtest/gtest.h>
+
+namespace kite {
+namespace {
+
+FieldSchema MakeField(DataType type, std::map<std::string, std::string> tp = {}, std::string name = "f") {
+  FieldSchema f;
+  f.id = FieldId(100);
+  f.name = std::move(name);
+  f.type = type;
+  f.type_params = std::move(tp);
+  return f;
+}
+
+FieldSchema Dense(DataType t = DataType::kFloatVector, const std::string& dim = "128") {
+  return MakeField(t, {{"dim", dim}}, "vec");
+}
+
+ParamMap Resolve(const FieldSchema& f, const ParamMap& p) {
+  auto r = ResolveIndexParams(f, p);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? *r : ParamMap{};
+}
+
+Status Check(const FieldSchema& f, const ParamMap& p) { return ResolveIndexParams(f, p).status(); }
+
+TEST(IndexParamsTest, AutoIndexOnDenseVectorIsHnsw) {
+  for (DataType t : {DataType::kFloatVector, DataType::kFloat16Vector, DataType::kBFloat16Vector}) {
+    ParamMap p = Resolve(Dense(t), {{"index_type", "AUTOINDEX"}});
+    EXPECT_EQ(p["index_type"], "HNSW") << static_cast<int>(t);
+    EXPECT_EQ(p["M"], "18");
+    EXPECT_EQ(p["efConstruction"], "240");
+    EXPECT_EQ(p["metric_type"], "COSINE");
+  }
+}
+
+TEST(IndexParamsTest, MissingIndexTypeMeansAutoIndex) {
+  ParamMap p = Resolve(Dense(), {});
+  EXPECT_EQ(p["index_type"], "HNSW");
+  EXPECT_EQ(p["metric_type"], "COSINE");
+}
+
+TEST(IndexParamsTest, AutoIndexKeepsUserMetricAndParams) {
+  ParamMap p = Resolve(Dense(), {{"index_type", "autoindex"}, {"metric_type", "l2"}, {"M", "32"}});
+  EXPECT_EQ(p["index_type"], "HNSW");
+  EXPECT_EQ(p["metric_type"], "L2");
+  EXPECT_EQ(p["M"], "32");
+  EXPECT_EQ(p["efConstruction"], "240");
+}
+
+TEST(IndexParamsTest, AutoIndexOnBinaryVector) {
+  ParamMap p = Resolve(Dense(DataType::kBinaryVector, "64"), {{"index_type", "AUTOINDEX"}});
+  EXPECT_EQ(p["index_type"], "BIN_IVF_FLAT");
+  EXPECT_EQ(p["nlist"], "1024");
+  EXPECT_EQ(p["metric_type"], "HAMMING");
+}
+
+TEST(IndexParamsTest, AutoIndexOnSparseVector) {
+  ParamMap p = Resolve(MakeField(DataType::kSparseFloatVector), {{"index_type", "AUTOINDEX"}});
+  EXPECT_EQ(p["index_type"], "SPARSE_INVERTED_INDEX");
+  EXPECT_EQ(p["metric_type"], "IP");
+}
+
+TEST(IndexParamsTest, ExplicitIndexTypesPassThroughUppercased) {
+  ParamMap p = Resolve(Dense(), {{"index_type", "ivf_flat"}, {"metric_type", "ip"}, {"nlist", "128"}});
+  EXPECT_EQ(p["index_type"], "IVF_FLAT");
+  EXPECT_EQ(p["metric_type"], "IP");
+  EXPECT_EQ(p["nlist"], "128");
+  p = Resolve(Dense(DataType::kBinaryVector, "64"), {{"index_type", "BIN_FLAT"}, {"metric_type", "JACCARD"}});
+  EXPECT_EQ(p["index_type"], "BIN_FLAT");
+  p = Resolve(MakeField(DataType::kSparseFloatVector), {{"index_type", "SPARSE_WAND"}, {"metric_type", "BM25"}});
+  EXPECT_EQ(p["index_type"], "SPARSE_WAND");
+  EXPECT_EQ(p["metric_type"], "BM25");
+}
+
+TEST(IndexParamsTest, UnknownIndexTypeRejected) {
+  Status st = Check(Dense(), {{"index_type", "MAGIC_TREE"}, {"metric_type", "L2"}});
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(st.Is(Reason::kIndexNotSupported)) << st.ToString();
+  EXPECT_NE(st.message().find("MAGIC_TREE"), std::string::npos) << st.message();
+}
+
+TEST(IndexParamsTest, IndexTypeForAnotherVectorKindRejected) {
+  Status st = Check(Dense(), {{"index_type", "BIN_IVF_FLAT"}, {"metric_type", "L2"}});
+  EXPECT_TRUE(st.Is(Reason::kIndexNotSupported)) << st.ToString();
+  st = Check(Dense(DataType::kBinaryVector, "64"), {{"index_type", "HNSW"}, {"metric_type", "HAMMING"}});
+  EXPECT_TRUE(st.Is(Reason::kIndexNotSupported)) << st.ToString();
+  st = Check(MakeField(DataType::kSparseFloatVector), {{"index_type", "IVF_FLAT"}, {"metric_type", "IP"}});
+  EXPECT_TRUE(st.Is(Reason::kIndexNotSupported)) << st.ToString();
+}
+
+TEST(IndexParamsTest, MetricMustFitVectorType) {
+  Status st = Check(Dense(DataType::kBinaryVector, "64"), {{"index_type", "BIN_FLAT"}, {"metric_type", "L2"}});
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+  EXPECT_NE(st.message().find("L2"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("vec"), std::string::npos) << st.message();
+
+  EXPECT_EQ(Check(Dense(DataType::kBinaryVector, "64"), {{"index_type", "AUTOINDEX"}, {"metric_type", "L2"}}).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(Check(Dense(), {{"index_type", "HNSW"}, {"metric_type", "HAMMING"}}).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(Check(MakeField(DataType::kSparseFloatVector), {{"index_type", "SPARSE_WAND"}, {"metric_type", "L2"}})
+                .code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(Check(Dense(), {{"index_type", "FLAT"}, {"metric_type", "NOPE"}}).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(IndexParamsTest, ExplicitVectorIndexNeedsMetric) {
+  Status st = Check(Dense(), {{"index_type", "HNSW"}});
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(st.Is(Reason::kMissingParameter)) << st.ToString();
+}
+
+TEST(IndexParamsTest, HnswParameterRanges) {
+  Status st = Check(Dense(), {{"index_type", "HNSW"}, {"metric_type", "L2"}, {"M", "1"}});
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+  EXPECT_NE(st.message().find("M"), std::string::npos) << st.message();
+  EXPECT_EQ(Check(Dense(), {{"index_type", "HNSW"}, {"metric_type", "L2"}, {"M", "2049"}}).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(Check(Dense(), {{"index_type", "HNSW"}, {"metric_type", "L2"}, {"M", "16x"}}).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(Check(Dense(), {{"index_type", "HNSW"}, {"metric_type", "L2"}, {"efConstruction", "0"}}).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Check(Dense(), {{"index_type", "HNSW"}, {"metric_type", "L2"}, {"M", "2"}}).ok());
+  EXPECT_TRUE(Check(Dense(), {{"index_type", "HNSW"}, {"metric_type", "L2"}, {"M", "2048"}}).ok());
+}
+
+TEST(IndexParamsTest, IvfParameterRanges) {
+  EXPECT_EQ(Check(Dense(), {{"index_type", "IVF_FLAT"}, {"metric_type", "L2"}, {"nlist", "0"}}).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(Check(Dense(), {{"index_type", "IVF_FLAT"}, {"metric_type", "L2"}, {"nlist", "65537"}}).code(),
+            StatusCode::kInvalidArgument);
+  // IVF_PQ: dim must be a multiple of m.
+  EXPECT_TRUE(Check(Dense(), {{"index_type", "IVF_PQ"}, {"metric_type", "L2"}, {"m", "16"}}).ok());
+  Status st = Check(Dense(), {{"index_type", "IVF_PQ"}, {"metric_type", "L2"}, {"m", "7"}});
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("128"), std::string::npos) << st.message();
+  EXPECT_EQ(Check(Dense(), {{"index_type", "IVF_PQ"}, {"metric_type", "L2"}, {"m", "x"}}).code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(IndexParamsTest, ScalarIndexes) {
+  FieldSchema i64 = MakeField(DataType::kInt64, {}, "count");
+  ParamMap p = Resolve(i64, {{"index_type", "INVERTED"}});
+  EXPECT_EQ(p["index_type"], "INVERTED");
+  EXPECT_EQ(p.count("metric_type"), 0u);
+
+  p = Resolve(i64, {{"index_type", "STL_SORT"}});
+  EXPECT_EQ(p["index_type"], "STL_SORT");
+
+  // AUTOINDEX on a scalar field resolves to INVERTED; a metric is dropped.
+  p = Resolve(i64, {{"index_type", "AUTOINDEX"}, {"metric_type", "L2"}});
+  EXPECT_EQ(p["index_type"], "INVERTED");
+  EXPECT_EQ(p.count("metric_type"), 0u);
+
+  FieldSchema vc = MakeField(DataType::kVarChar, {{"max_length", "64"}}, "title");
+  Status st = Check(vc, {{"index_type", "STL_SORT"}});
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+  EXPECT_NE(st.message().find("title"), std::string::npos) << st.message();
+
+  p = Resolve(vc, {{"index_type", "Trie"}});
+  EXPECT_EQ(p["index_type"], "Trie");
+  EXPECT_EQ(Check(i64, {{"index_type", "TRIE"}}).code(), StatusCode::kInvalidArgument);
+
+  EXPECT_TRUE(Check(vc, {{"index_type", "BITMAP"}}).ok());
+  EXPECT_EQ(Check(MakeField(DataType::kDouble), {{"index_type", "BITMAP"}}).code(), StatusCode::kInvalidArgument);
+
+  st = Check(i64, {{"index_type", "HNSW"}});
+  EXPECT_TRUE(st.Is(Reason::kIndexNotSupported)) << st.ToString();
+  EXPECT_NE(st.message().find("count"), std::string::npos) << st.message();
+}
+
+TEST(IndexParamsTest, UserParamsAreKept) {
+  ParamMap p = Resolve(Dense(), {{"index_type", "HNSW"}, {"metric_type", "COSINE"}, {"M", "8"},
+                                 {"efConstruction", "64"}, {"mmap.enabled", "true"}});
+  EXPECT_EQ(p["M"], "8");
+  EXPECT_EQ(p["efConstruction"], "64");
+  EXPECT_EQ(p["mmap.enabled"], "true");
+}
+
+}  // namespace
+}  // namespace kite

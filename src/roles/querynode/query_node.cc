@@ -1,0 +1,73 @@
+#include "roles/querynode/query_node.h"
+
+#include <mutex>
+
+#include "segment/segment_file.h"
+
+namespace kite {
+
+Status QueryNode::Load(const CollectionInfo& c, std::shared_ptr<const CollectionSchema> schema) {
+  std::vector<SegmentPtr> segments;
+  for (const SegmentRecord& rec : registry_->ListSegments(c.id)) {
+    ColumnBatch columns;
+    std::vector<Timestamp> ts;
+    KITE_RETURN_IF_ERROR(ReadSegmentFiles(store_, rec.files, &columns, &ts));
+    SegmentMeta meta{rec.id, rec.collection_id, rec.partition_id, rec.channel};
+    KITE_ASSIGN_OR_RETURN(SegmentPtr seg, Segment::FromColumns(meta, schema, std::move(columns), std::move(ts)));
+    segments.push_back(std::move(seg));
+  }
+  for (const auto& channel : c.channels) {
+    for (const auto& key : registry_->GetCheckpoint(channel).delta_keys) {
+      KITE_ASSIGN_OR_RETURN(auto deletes, ReadDeltaFile(store_, key));
+      for (const auto& d : deletes) {
+        for (auto& seg : segments) {
+          if (seg->meta().channel == channel && (d.partition == 0 || seg->meta().partition_id.value == d.partition)) {
+            seg->ApplyDelete(d.pk, d.ts);
+          }
+        }
+      }
+    }
+  }
+  std::unique_lock lock(mu_);
+  loaded_[c.id.value] = std::move(segments);
+  return Status::OK();
+}
+
+void QueryNode::Release(CollectionId collection) {
+  std::unique_lock lock(mu_);
+  loaded_.erase(collection.value);
+}
+
+bool QueryNode::IsLoaded(CollectionId collection) const {
+  std::shared_lock lock(mu_);
+  return loaded_.count(collection.value) > 0;
+}
+
+void QueryNode::AddSealed(CollectionId collection, SegmentPtr segment) {
+  std::unique_lock lock(mu_);
+  auto it = loaded_.find(collection.value);
+  if (it != loaded_.end()) it->second.push_back(std::move(segment));
+}
+
+void QueryNode::ApplyDelete(CollectionId collection, int64_t partition, const PrimaryKey& pk, Timestamp ts) {
+  std::shared_lock lock(mu_);
+  auto it = loaded_.find(collection.value);
+  if (it == loaded_.end()) return;
+  for (const auto& seg : it->second) {
+    if (partition == 0 || seg->meta().partition_id.value == partition) seg->ApplyDelete(pk, ts);
+  }
+}
+
+std::vector<SegmentPtr> QueryNode::Segments(CollectionId collection) const {
+  std::shared_lock lock(mu_);
+  auto it = loaded_.find(collection.value);
+  return it == loaded_.end() ? std::vector<SegmentPtr>{} : it->second;
+}
+
+Retrieved QueryNode::Retrieve(CollectionId collection, const RetrievePlan& plan) const {
+  Retrieved out;
+  for (const auto& seg : Segments(collection)) RetrieveFromSegment(*seg, plan, &out);
+  return out;
+}
+
+}  // namespace kite

@@ -1,0 +1,50 @@
+// QueryNode: holds the sealed segments of loaded collections in memory and
+// answers retrievals (and, later, searches) over them (DESIGN.md §1).
+//
+// Segments arrive two ways: Load() reads every flushed segment of a
+// collection from the object store (with its shard delta files), and
+// AddSealed() takes a segment a streaming node just flushed. Deletes that
+// happen after a flush are forwarded by the shard's streaming node
+// (ApplyDelete). Thread-safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "query/retrieve.h"
+#include "roles/coordinator/catalog_types.h"
+#include "roles/coordinator/segment_registry.h"
+#include "segment/segment.h"
+#include "storage/object/object_store.h"
+
+namespace kite {
+
+class QueryNode {
+ public:
+  QueryNode(ObjectStore* store, SegmentRegistry* registry) : store_(store), registry_(registry) {}
+  QueryNode(const QueryNode&) = delete;
+  QueryNode& operator=(const QueryNode&) = delete;
+
+  // Loads every flushed segment of `c` and applies its persisted deltas.
+  Status Load(const CollectionInfo& c, std::shared_ptr<const CollectionSchema> schema);
+  void Release(CollectionId collection);
+  bool IsLoaded(CollectionId collection) const;
+
+  void AddSealed(CollectionId collection, SegmentPtr segment);
+  // partition 0 = every partition.
+  void ApplyDelete(CollectionId collection, int64_t partition, const PrimaryKey& pk, Timestamp ts);
+
+  Retrieved Retrieve(CollectionId collection, const RetrievePlan& plan) const;
+  std::vector<SegmentPtr> Segments(CollectionId collection) const;
+
+ private:
+  ObjectStore* store_;
+  SegmentRegistry* registry_;
+  mutable std::shared_mutex mu_;
+  std::map<int64_t, std::vector<SegmentPtr>> loaded_;  // collection -> sealed segments
+};
+
+}  // namespace kite

@@ -1,0 +1,286 @@
+#include "roles/streaming/streaming_node.h"
+
+#include <spdlog/spdlog.h>
+
+namespace kite {
+
+struct StreamingNode::Channel {
+  std::mutex mu;
+  std::string name;
+  CollectionId collection;
+  std::shared_ptr<const CollectionSchema> schema;
+  std::shared_ptr<WalChannel> wal;
+  std::map<int64_t, SegmentPtr> growing;  // partition id -> growing segment
+  std::vector<DeleteRecord> delete_buffer;
+  uint64_t applied_lsn = 0;
+  uint64_t checkpoint_lsn = 0;
+  int64_t last_write_ms = 0;
+  bool forward = false;  // collection loaded: forward deletes and sealed segments
+};
+
+StreamingNode::StreamingNode(Wal* wal, ObjectStore* store, SegmentRegistry* registry, CoordinatorApi* coordinator,
+                             QueryNode* query_node, StreamingOptions options)
+    : wal_(wal), store_(store), registry_(registry), coord_(coordinator), query_node_(query_node), options_(options) {
+  idle_thread_ = std::thread([this] { IdleLoop(); });
+}
+
+StreamingNode::~StreamingNode() {
+  {
+    std::lock_guard lock(idle_mu_);
+    stopping_ = true;
+  }
+  idle_cv_.notify_all();
+  idle_thread_.join();
+}
+
+Status StreamingNode::Open(const CollectionInfo& c) {
+  {
+    std::shared_lock lock(map_mu_);
+    if (channels_.count(c.id.value)) return Status::OK();
+  }
+  auto schema = std::make_shared<const CollectionSchema>(c.schema);
+  std::vector<std::unique_ptr<Channel>> shards;
+  for (const auto& name : c.channels) {
+    auto ch = std::make_unique<Channel>();
+    ch->name = name;
+    ch->collection = c.id;
+    ch->schema = schema;
+    KITE_ASSIGN_OR_RETURN(ch->wal, wal_->OpenChannel(name));
+    ch->checkpoint_lsn = ch->applied_lsn = registry_->GetCheckpoint(name).lsn;
+    std::lock_guard lock(ch->mu);
+    int64_t replayed = 0;
+    Status st = ch->wal->Replay(ch->checkpoint_lsn, [&](Lsn lsn, std::string_view payload) -> Status {
+      KITE_ASSIGN_OR_RETURN(DmlMessage msg, DecodeDml(payload));
+      ++replayed;
+      return ApplyLocked(*ch, msg, lsn);
+    });
+    if (!st.ok()) return MakeStatus(st.code(), st.reason(), "replaying WAL channel {}: {}", name, st.message());
+    if (replayed > 0) spdlog::info("channel {}: replayed {} WAL records after checkpoint {}", name, replayed, ch->checkpoint_lsn);
+    ch->last_write_ms = static_cast<int64_t>(WallClockMs());
+    shards.push_back(std::move(ch));
+  }
+  std::unique_lock lock(map_mu_);
+  channels_[c.id.value] = std::move(shards);
+  return Status::OK();
+}
+
+Status StreamingNode::Drop(const CollectionInfo& c) {
+  std::vector<std::unique_ptr<Channel>> shards;
+  {
+    std::unique_lock lock(map_mu_);
+    auto it = channels_.find(c.id.value);
+    if (it != channels_.end()) {
+      shards = std::move(it->second);
+      channels_.erase(it);
+    }
+  }
+  for (auto& ch : shards) {
+    std::lock_guard lock(ch->mu);  // wait for in-flight writes
+  }
+  shards.clear();
+  query_node_->Release(c.id);
+  for (const auto& name : c.channels) KITE_RETURN_IF_ERROR(wal_->DropChannel(name));
+  KITE_RETURN_IF_ERROR(registry_->DropCollection(c.id, c.channels));
+  return store_->DeletePrefix("collections/" + std::to_string(c.id.value) + "/");
+}
+
+std::vector<StreamingNode::Channel*> StreamingNode::ChannelsOf(CollectionId collection) {
+  std::shared_lock lock(map_mu_);
+  std::vector<Channel*> out;
+  auto it = channels_.find(collection.value);
+  if (it == channels_.end()) return out;
+  for (auto& ch : it->second) out.push_back(ch.get());
+  return out;
+}
+
+Result<Timestamp> StreamingNode::Write(CollectionId collection, int shard, DmlMessage msg) {
+  std::shared_lock map_lock(map_mu_);
+  auto it = channels_.find(collection.value);
+  if (it == channels_.end() || shard < 0 || shard >= static_cast<int>(it->second.size())) {
+    return Internal("collection {} shard {} is not served by this streaming node", collection.value, shard);
+  }
+  Channel& ch = *it->second[shard];
+  std::lock_guard lock(ch.mu);
+  KITE_ASSIGN_OR_RETURN(msg.ts, coord_->AllocTimestamp());
+  KITE_ASSIGN_OR_RETURN(Lsn lsn, ch.wal->Append(EncodeDml(msg)));
+  ch.last_write_ms = static_cast<int64_t>(WallClockMs());
+  // The write is durable: from here on a failure must not be reported as a
+  // rejected write. Applying to memory cannot fail for a validated message.
+  Status st = ApplyLocked(ch, msg, lsn);
+  if (!st.ok()) spdlog::error("channel {}: applying lsn {} failed after WAL append: {}", ch.name, lsn, st.ToString());
+  return msg.ts;
+}
+
+Status StreamingNode::ApplyLocked(Channel& ch, const DmlMessage& msg, uint64_t lsn) {
+  if (msg.type != DmlType::kInsert) {
+    for (int64_t i = 0; i < msg.delete_pks.num_rows; ++i) {
+      PrimaryKey pk = PkAt(msg.delete_pks, i);
+      int64_t part = msg.delete_partition.value;
+      for (auto& [pid, seg] : ch.growing) {
+        if (part == 0 || pid == part) seg->ApplyDelete(pk, msg.ts);
+      }
+      if (ch.forward) query_node_->ApplyDelete(ch.collection, part, pk, msg.ts);
+      ch.delete_buffer.push_back(DeleteRecord{std::move(pk), msg.ts, part});
+    }
+  }
+  bool full = false;
+  if (msg.type != DmlType::kDelete && msg.rows.num_rows > 0) {
+    SegmentPtr& seg = ch.growing[msg.partition.value];
+    if (!seg) {
+      KITE_ASSIGN_OR_RETURN(int64_t sid, coord_->AllocIds(1));
+      seg = std::make_shared<Segment>(SegmentMeta{SegmentId(sid), ch.collection, msg.partition, ch.name}, ch.schema);
+    }
+    seg->Append(msg.rows, std::vector<Timestamp>(static_cast<size_t>(msg.rows.num_rows), msg.ts));
+    full = seg->MemoryBytes() >= options_.segment_bytes_max;
+  }
+  ch.applied_lsn = lsn;
+  if (full) {
+    std::vector<SegmentId> flushed;
+    KITE_RETURN_IF_ERROR(FlushLocked(ch, &flushed));
+  }
+  return Status::OK();
+}
+
+Status StreamingNode::FlushLocked(Channel& ch, std::vector<SegmentId>* flushed) {
+  if (ch.applied_lsn == ch.checkpoint_lsn) return Status::OK();  // nothing new
+  std::vector<SegmentRecord> records;
+  for (auto& [pid, seg] : ch.growing) {
+    if (seg->num_rows() == 0) continue;
+    seg->Seal();
+    SegmentRecord rec;
+    rec.id = seg->id();
+    rec.collection_id = ch.collection;
+    rec.partition_id = PartitionId(pid);
+    rec.channel = ch.name;
+    rec.checkpoint_lsn = ch.applied_lsn;
+    Status st;
+    seg->WithColumns([&](const ColumnBatch& cols, const std::vector<Timestamp>& ts) {
+      rec.num_rows = cols.num_rows;
+      auto keys = WriteSegmentFiles(store_, SegmentPrefix(ch.collection, seg->id()), cols, ts);
+      if (!keys.ok()) {
+        st = keys.status();
+        return;
+      }
+      rec.files = std::move(keys).value();
+    });
+    KITE_RETURN_IF_ERROR(st);
+    rec.max_ts = seg->max_timestamp();
+    records.push_back(std::move(rec));
+  }
+  std::string delta_key;
+  if (!ch.delete_buffer.empty()) {
+    delta_key = DeltaKey(ch.collection, ch.name, ch.applied_lsn);
+    KITE_RETURN_IF_ERROR(WriteDeltaFile(store_, delta_key, ch.delete_buffer));
+  }
+  KITE_RETURN_IF_ERROR(registry_->CommitFlush(ch.collection, ch.name, ch.applied_lsn, records, delta_key));
+  for (auto& [pid, seg] : ch.growing) {
+    if (seg->num_rows() == 0) continue;
+    flushed->push_back(seg->id());
+    if (ch.forward) query_node_->AddSealed(ch.collection, seg);
+  }
+  ch.growing.clear();
+  ch.delete_buffer.clear();
+  ch.checkpoint_lsn = ch.applied_lsn;
+  Status st = ch.wal->TruncateBefore(ch.checkpoint_lsn);
+  if (!st.ok()) spdlog::warn("channel {}: WAL truncation failed: {}", ch.name, st.ToString());
+  spdlog::info("channel {}: flushed {} segments at lsn {}", ch.name, records.size(), ch.checkpoint_lsn);
+  return Status::OK();
+}
+
+Result<std::vector<SegmentId>> StreamingNode::Flush(CollectionId collection) {
+  std::vector<SegmentId> flushed;
+  for (Channel* ch : ChannelsOf(collection)) {
+    std::lock_guard lock(ch->mu);
+    KITE_RETURN_IF_ERROR(FlushLocked(*ch, &flushed));
+  }
+  return flushed;
+}
+
+Status StreamingNode::Load(const CollectionInfo& c) {
+  std::vector<Channel*> chans = ChannelsOf(c.id);
+  std::vector<std::unique_lock<std::mutex>> locks;
+  for (Channel* ch : chans) locks.emplace_back(ch->mu);
+  if (query_node_->IsLoaded(c.id)) return Status::OK();
+  auto schema = chans.empty() ? std::make_shared<const CollectionSchema>(c.schema) : chans[0]->schema;
+  KITE_RETURN_IF_ERROR(query_node_->Load(c, schema));
+  for (Channel* ch : chans) {
+    for (const auto& d : ch->delete_buffer) query_node_->ApplyDelete(c.id, d.partition, d.pk, d.ts);
+    ch->forward = true;
+  }
+  return Status::OK();
+}
+
+Status StreamingNode::Release(CollectionId collection) {
+  std::vector<Channel*> chans = ChannelsOf(collection);
+  std::vector<std::unique_lock<std::mutex>> locks;
+  for (Channel* ch : chans) locks.emplace_back(ch->mu);
+  for (Channel* ch : chans) ch->forward = false;
+  query_node_->Release(collection);
+  return Status::OK();
+}
+
+void StreamingNode::Barrier(CollectionId collection) {
+  for (Channel* ch : ChannelsOf(collection)) {
+    std::lock_guard lock(ch->mu);
+  }
+}
+
+std::vector<SegmentPtr> StreamingNode::GrowingSegments(CollectionId collection) {
+  std::vector<SegmentPtr> out;
+  for (Channel* ch : ChannelsOf(collection)) {
+    std::lock_guard lock(ch->mu);
+    for (auto& [pid, seg] : ch->growing) out.push_back(seg);
+  }
+  return out;
+}
+
+Retrieved StreamingNode::RetrieveGrowing(CollectionId collection, const RetrievePlan& plan) {
+  Retrieved out;
+  for (const auto& seg : GrowingSegments(collection)) RetrieveFromSegment(*seg, plan, &out);
+  return out;
+}
+
+GrowingStats StreamingNode::Stats(CollectionId collection) {
+  GrowingStats s;
+  for (const auto& seg : GrowingSegments(collection)) {
+    s.rows += seg->num_rows();
+    s.segments += 1;
+  }
+  return s;
+}
+
+int64_t StreamingNode::FlushedRows(CollectionId collection, int64_t partition) {
+  int64_t rows = 0;
+  for (const auto& rec : registry_->ListSegments(collection)) {
+    if (partition == 0 || rec.partition_id.value == partition) rows += rec.num_rows;
+  }
+  return rows;
+}
+
+void StreamingNode::IdleLoop() {
+  std::unique_lock lock(idle_mu_);
+  while (!stopping_) {
+    idle_cv_.wait_for(lock, std::chrono::milliseconds(options_.idle_check_ms));
+    if (stopping_) break;
+    lock.unlock();
+    std::vector<CollectionId> collections;
+    {
+      std::shared_lock map_lock(map_mu_);
+      for (const auto& [cid, shards] : channels_) collections.push_back(CollectionId(cid));
+    }
+    int64_t now = static_cast<int64_t>(WallClockMs());
+    for (CollectionId cid : collections) {
+      for (Channel* ch : ChannelsOf(cid)) {
+        std::lock_guard ch_lock(ch->mu);
+        if (ch->applied_lsn != ch->checkpoint_lsn && now - ch->last_write_ms >= options_.idle_flush_ms) {
+          std::vector<SegmentId> flushed;
+          Status st = FlushLocked(*ch, &flushed);
+          if (!st.ok()) spdlog::warn("channel {}: idle flush failed: {}", ch->name, st.ToString());
+        }
+      }
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace kite

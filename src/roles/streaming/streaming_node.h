@@ -1,0 +1,109 @@
+// StreamingNode: the shard leader of every channel (DESIGN.md §1). For each
+// shard channel it owns the WAL, assigns write timestamps, keeps growing
+// segments and the delete buffer since the last checkpoint, seals and flushes
+// growing segments to the object store, and replays the WAL after a restart.
+//
+// Write path (Write): under the channel lock, take a timestamp from the
+// coordinator, append the message to the WAL (durable before return), apply
+// it to growing segments / the delete buffer, forward deletes to the query
+// node when the collection is loaded, and flush if a segment is full. Because
+// the timestamp is taken under the channel lock, WAL order equals timestamp
+// order, and Barrier() after allocating a read timestamp guarantees that every
+// write with a smaller timestamp is applied (Strong reads).
+//
+// Flush (by size, idle time or request): write each growing segment's
+// columns and the channel's delete buffer to the object store, then commit
+// segment records + checkpoint atomically in the segment registry, hand the
+// sealed segments to the query node, and drop WAL files the checkpoint covers.
+//
+// Thread-safe. Borrows every dependency; they must outlive it.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "query/retrieve.h"
+#include "roles/coordinator/coordinator.h"
+#include "roles/coordinator/segment_registry.h"
+#include "roles/querynode/query_node.h"
+#include "roles/streaming/dml_message.h"
+#include "segment/segment.h"
+#include "segment/segment_file.h"
+#include "storage/object/object_store.h"
+#include "storage/wal/wal.h"
+
+namespace kite {
+
+struct StreamingOptions {
+  size_t segment_bytes_max = 256ull << 20;  // seal a growing segment past this size
+  int64_t idle_flush_ms = 600'000;          // flush a channel idle this long (Milvus segment.maxIdleTime)
+  int64_t idle_check_ms = 1000;
+};
+
+struct GrowingStats {
+  int64_t rows = 0;
+  int64_t segments = 0;
+};
+
+class StreamingNode {
+ public:
+  StreamingNode(Wal* wal, ObjectStore* store, SegmentRegistry* registry, CoordinatorApi* coordinator,
+                QueryNode* query_node, StreamingOptions options);
+  ~StreamingNode();
+  StreamingNode(const StreamingNode&) = delete;
+  StreamingNode& operator=(const StreamingNode&) = delete;
+
+  // Opens the collection's channels and replays their WALs from the checkpoint.
+  Status Open(const CollectionInfo& c);
+  // Forgets the collection: WAL channels, segments, files.
+  Status Drop(const CollectionInfo& c);
+
+  // Durably applies a DML message to shard `shard`; returns its timestamp.
+  Result<Timestamp> Write(CollectionId collection, int shard, DmlMessage msg);
+  // Flushes every channel of the collection; returns the new segment ids.
+  Result<std::vector<SegmentId>> Flush(CollectionId collection);
+
+  // Loads the collection's sealed data into the query node and starts
+  // forwarding deletes to it (atomically with respect to writes).
+  Status Load(const CollectionInfo& c);
+  Status Release(CollectionId collection);
+
+  // Waits until every write that holds a channel lock of the collection is applied.
+  void Barrier(CollectionId collection);
+  Retrieved RetrieveGrowing(CollectionId collection, const RetrievePlan& plan);
+  GrowingStats Stats(CollectionId collection);
+  // Rows in flushed segments (partition 0 = all), deletes not subtracted.
+  int64_t FlushedRows(CollectionId collection, int64_t partition);
+  std::vector<SegmentPtr> GrowingSegments(CollectionId collection);
+
+ private:
+  struct Channel;
+  Status ApplyLocked(Channel& ch, const DmlMessage& msg, uint64_t lsn);
+  Status FlushLocked(Channel& ch, std::vector<SegmentId>* flushed);
+  std::vector<Channel*> ChannelsOf(CollectionId collection);
+  void IdleLoop();
+
+  Wal* wal_;
+  ObjectStore* store_;
+  SegmentRegistry* registry_;
+  CoordinatorApi* coord_;
+  QueryNode* query_node_;
+  StreamingOptions options_;
+
+  std::shared_mutex map_mu_;  // guards channels_ (the map, not the channels)
+  std::map<int64_t, std::vector<std::unique_ptr<Channel>>> channels_;  // collection -> shards
+
+  std::mutex idle_mu_;
+  std::condition_variable idle_cv_;
+  bool stopping_ = false;
+  std::thread idle_thread_;
+};
+
+}  // namespace kite

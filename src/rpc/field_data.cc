@@ -1,0 +1,472 @@
+#include "rpc/field_data.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <limits>
+
+namespace kite::rpc {
+
+namespace ms = ::milvus::proto::schema;
+
+namespace {
+
+std::string_view ScalarKind(ms::ScalarField::DataCase c) {
+  switch (c) {
+    case ms::ScalarField::kBoolData: return "bool_data";
+    case ms::ScalarField::kIntData: return "int_data";
+    case ms::ScalarField::kLongData: return "long_data";
+    case ms::ScalarField::kFloatData: return "float_data";
+    case ms::ScalarField::kDoubleData: return "double_data";
+    case ms::ScalarField::kStringData: return "string_data";
+    case ms::ScalarField::kBytesData: return "bytes_data";
+    case ms::ScalarField::kArrayData: return "array_data";
+    case ms::ScalarField::kJsonData: return "json_data";
+    case ms::ScalarField::DATA_NOT_SET: return "no data";
+    default: return "unsupported data";
+  }
+}
+
+ms::ScalarField::DataCase ExpectedScalar(DataType t) {
+  switch (t) {
+    case DataType::kBool: return ms::ScalarField::kBoolData;
+    case DataType::kInt8:
+    case DataType::kInt16:
+    case DataType::kInt32: return ms::ScalarField::kIntData;
+    case DataType::kInt64: return ms::ScalarField::kLongData;
+    case DataType::kFloat: return ms::ScalarField::kFloatData;
+    case DataType::kDouble: return ms::ScalarField::kDoubleData;
+    case DataType::kVarChar: return ms::ScalarField::kStringData;
+    case DataType::kArray: return ms::ScalarField::kArrayData;
+    case DataType::kJson: return ms::ScalarField::kJsonData;
+    default: return ms::ScalarField::DATA_NOT_SET;
+  }
+}
+
+int64_t ScalarCount(const ms::ScalarField& s) {
+  switch (s.data_case()) {
+    case ms::ScalarField::kBoolData: return s.bool_data().data_size();
+    case ms::ScalarField::kIntData: return s.int_data().data_size();
+    case ms::ScalarField::kLongData: return s.long_data().data_size();
+    case ms::ScalarField::kFloatData: return s.float_data().data_size();
+    case ms::ScalarField::kDoubleData: return s.double_data().data_size();
+    case ms::ScalarField::kStringData: return s.string_data().data_size();
+    case ms::ScalarField::kArrayData: return s.array_data().data_size();
+    case ms::ScalarField::kJsonData: return s.json_data().data_size();
+    default: return 0;
+  }
+}
+
+// Encodes one array cell in Kite's array encoding; checks the element kind.
+Status EncodeArrayCell(const ms::ScalarField& cell, const FieldSchema& f, int64_t row, std::string* out) {
+  ms::ScalarField::DataCase want = ExpectedScalar(f.element_type);
+  if (cell.data_case() != want && !(cell.data_case() == ms::ScalarField::DATA_NOT_SET)) {
+    return InvalidArgument("the element type of array field {} is {}, but row {} holds {}", f.name,
+                           DataTypeName(f.element_type), row, ScalarKind(cell.data_case()));
+  }
+  auto put = [&](const auto& v) { out->append(reinterpret_cast<const char*>(&v), sizeof(v)); };
+  switch (f.element_type) {
+    case DataType::kBool:
+      for (bool b : cell.bool_data().data()) put(static_cast<uint8_t>(b ? 1 : 0));
+      break;
+    case DataType::kInt8:
+      for (int32_t v : cell.int_data().data()) {
+        if (v < INT8_MIN || v > INT8_MAX) return InvalidArgument("value {} in array field {} row {} overflows Int8", v, f.name, row);
+        put(static_cast<int8_t>(v));
+      }
+      break;
+    case DataType::kInt16:
+      for (int32_t v : cell.int_data().data()) {
+        if (v < INT16_MIN || v > INT16_MAX) return InvalidArgument("value {} in array field {} row {} overflows Int16", v, f.name, row);
+        put(static_cast<int16_t>(v));
+      }
+      break;
+    case DataType::kInt32:
+      for (int32_t v : cell.int_data().data()) put(v);
+      break;
+    case DataType::kInt64:
+      for (int64_t v : cell.long_data().data()) put(v);
+      break;
+    case DataType::kFloat:
+      for (float v : cell.float_data().data()) put(v);
+      break;
+    case DataType::kDouble:
+      for (double v : cell.double_data().data()) put(v);
+      break;
+    case DataType::kVarChar:
+      for (const auto& s : cell.string_data().data()) {
+        PutU32(out, static_cast<uint32_t>(s.size()));
+        out->append(s);
+      }
+      break;
+    default: return InvalidArgument("unsupported element type of array field {}", f.name);
+  }
+  return Status::OK();
+}
+
+Status AppendScalar(const ms::ScalarField& s, const FieldSchema& f, int i, int64_t row, Column* c) {
+  switch (f.type) {
+    case DataType::kBool: {
+      uint8_t v = s.bool_data().data(i) ? 1 : 0;
+      c->AppendFixed(&v);
+      return Status::OK();
+    }
+    case DataType::kInt8:
+    case DataType::kInt16:
+    case DataType::kInt32: {
+      int32_t v = s.int_data().data(i);
+      if (f.type == DataType::kInt8 && (v < INT8_MIN || v > INT8_MAX)) {
+        return InvalidArgument("value {} of field {} at row {} is out of range of Int8", v, f.name, row);
+      }
+      if (f.type == DataType::kInt16 && (v < INT16_MIN || v > INT16_MAX)) {
+        return InvalidArgument("value {} of field {} at row {} is out of range of Int16", v, f.name, row);
+      }
+      if (f.type == DataType::kInt8) {
+        auto x = static_cast<int8_t>(v);
+        c->AppendFixed(&x);
+      } else if (f.type == DataType::kInt16) {
+        auto x = static_cast<int16_t>(v);
+        c->AppendFixed(&x);
+      } else {
+        c->AppendFixed(&v);
+      }
+      return Status::OK();
+    }
+    case DataType::kInt64: {
+      int64_t v = s.long_data().data(i);
+      c->AppendFixed(&v);
+      return Status::OK();
+    }
+    case DataType::kFloat: {
+      float v = s.float_data().data(i);
+      if (!std::isfinite(v)) return InvalidArgument("value of field {} at row {} is NaN or infinite", f.name, row);
+      c->AppendFixed(&v);
+      return Status::OK();
+    }
+    case DataType::kDouble: {
+      double v = s.double_data().data(i);
+      if (!std::isfinite(v)) return InvalidArgument("value of field {} at row {} is NaN or infinite", f.name, row);
+      c->AppendFixed(&v);
+      return Status::OK();
+    }
+    case DataType::kVarChar: c->AppendVar(s.string_data().data(i)); return Status::OK();
+    case DataType::kJson: c->AppendVar(s.json_data().data(i)); return Status::OK();
+    case DataType::kArray: {
+      std::string cell;
+      KITE_RETURN_IF_ERROR(EncodeArrayCell(s.array_data().data(i), f, row, &cell));
+      c->AppendVar(cell);
+      return Status::OK();
+    }
+    default: return InvalidArgument("unsupported data type {} of field {}", DataTypeName(f.type), f.name);
+  }
+}
+
+Result<Column> VectorColumn(const ms::FieldData& in, const FieldSchema& f, int64_t n) {
+  Column c = Column::ForField(f);
+  if (in.field_case() != ms::FieldData::kVectors) {
+    return InvalidArgument("field {} is a {} field, but the data sent is not a vector", f.name, DataTypeName(f.type));
+  }
+  const ms::VectorField& v = in.vectors();
+  if (f.type == DataType::kSparseFloatVector) {
+    if (v.data_case() != ms::VectorField::kSparseFloatVector) {
+      return InvalidArgument("field {} expects sparse float vectors", f.name);
+    }
+    const auto& rows = v.sparse_float_vector().contents();
+    if (rows.size() != n) {
+      return InvalidArgument("the num_rows ({}) of field ({}) is not equal to passed num_rows ({})", rows.size(), f.name, n);
+    }
+    for (int64_t r = 0; r < n; ++r) {
+      const std::string& b = rows[static_cast<int>(r)];
+      if (b.size() % 8 != 0) return InvalidArgument("sparse vector of field {} row {} has a malformed payload", f.name, r);
+      int64_t prev = -1;
+      for (size_t k = 0; k < b.size(); k += 8) {
+        uint32_t idx;
+        float val;
+        std::memcpy(&idx, b.data() + k, 4);
+        std::memcpy(&val, b.data() + k + 4, 4);
+        if (static_cast<int64_t>(idx) <= prev) {
+          return InvalidArgument("sparse vector of field {} row {}: indices must be unique and ascending", f.name, r);
+        }
+        if (idx == std::numeric_limits<uint32_t>::max()) {
+          return InvalidArgument("sparse vector of field {} row {}: index {} out of range", f.name, r, idx);
+        }
+        if (!std::isfinite(val)) return InvalidArgument("sparse vector of field {} row {}: value is NaN or infinite", f.name, r);
+        prev = idx;
+      }
+      c.AppendVar(b);
+    }
+    return c;
+  }
+  int64_t dim = f.dim();
+  if (v.dim() != 0 && v.dim() != dim) {
+    return InvalidArgument("the dim ({}) of field data({}) is not equal to schema dim ({})", v.dim(), f.name, dim);
+  }
+  std::string_view bytes;
+  std::string floats;
+  size_t expect = static_cast<size_t>(n) * c.row_bytes;
+  switch (f.type) {
+    case DataType::kFloatVector: {
+      if (v.data_case() != ms::VectorField::kFloatVector) {
+        return InvalidArgument("field {} expects float vectors", f.name);
+      }
+      const auto& d = v.float_vector().data();
+      if (static_cast<size_t>(d.size()) != static_cast<size_t>(n * dim)) {
+        return InvalidArgument("the length({}) of float data should divide the dim({}) of field {} for {} rows",
+                               d.size(), dim, f.name, n);
+      }
+      for (int i = 0; i < d.size(); ++i) {
+        if (!std::isfinite(d[i])) {
+          return InvalidArgument("float vector of field {} row {} has NaN or infinite values", f.name, i / dim);
+        }
+      }
+      bytes = std::string_view(reinterpret_cast<const char*>(d.data()), static_cast<size_t>(d.size()) * 4);
+      break;
+    }
+    case DataType::kBinaryVector:
+      if (v.data_case() != ms::VectorField::kBinaryVector) return InvalidArgument("field {} expects binary vectors", f.name);
+      bytes = v.binary_vector();
+      break;
+    case DataType::kFloat16Vector:
+      if (v.data_case() != ms::VectorField::kFloat16Vector) return InvalidArgument("field {} expects float16 vectors", f.name);
+      bytes = v.float16_vector();
+      break;
+    case DataType::kBFloat16Vector:
+      if (v.data_case() != ms::VectorField::kBfloat16Vector) return InvalidArgument("field {} expects bfloat16 vectors", f.name);
+      bytes = v.bfloat16_vector();
+      break;
+    case DataType::kInt8Vector:
+      if (v.data_case() != ms::VectorField::kInt8Vector) return InvalidArgument("field {} expects int8 vectors", f.name);
+      bytes = v.int8_vector();
+      break;
+    default: return InvalidArgument("unsupported vector type of field {}", f.name);
+  }
+  if (bytes.size() != expect) {
+    return InvalidArgument("the length ({} bytes) of {} data of field {} does not match dim {} x {} rows ({} bytes)",
+                           bytes.size(), DataTypeName(f.type), f.name, dim, n, expect);
+  }
+  c.fixed.assign(bytes.begin(), bytes.end());
+  c.num_rows = n;
+  return c;
+}
+
+}  // namespace
+
+Result<Column> ColumnFromFieldData(const ms::FieldData& in, const FieldSchema& f, int64_t n) {
+  if (IsVectorType(f.type)) return VectorColumn(in, f, n);
+  if (in.field_case() != ms::FieldData::kScalars) {
+    return InvalidArgument("field {} is a {} field, but the data sent is not scalar", f.name, DataTypeName(f.type));
+  }
+  const ms::ScalarField& s = in.scalars();
+  ms::ScalarField::DataCase want = ExpectedScalar(f.type);
+  int64_t count = ScalarCount(s);
+  if (s.data_case() != want && !(s.data_case() == ms::ScalarField::DATA_NOT_SET && count == 0)) {
+    return InvalidArgument("the data type of field {} is {}, but the data sent is {}", f.name, DataTypeName(f.type),
+                           ScalarKind(s.data_case()));
+  }
+  Column c = Column::ForField(f);
+  c.Reserve(n);
+  const auto& valid = in.valid_data();
+  if (!valid.empty()) {
+    if (valid.size() != n) {
+      return InvalidArgument("the length of valid_data of field {} ({}) does not match the number of rows ({})", f.name,
+                             valid.size(), n);
+    }
+    int64_t valid_count = std::count(valid.begin(), valid.end(), true);
+    bool compact = count == valid_count;
+    if (!compact && count != n) {
+      return InvalidArgument("the num_rows ({}) of field ({}) is not equal to passed num_rows ({})", count, f.name, n);
+    }
+    int i = 0;
+    for (int64_t r = 0; r < n; ++r) {
+      if (!valid[static_cast<int>(r)]) {
+        c.AppendNull();
+        if (!compact) ++i;
+        continue;
+      }
+      KITE_RETURN_IF_ERROR(AppendScalar(s, f, i++, r, &c));
+    }
+    return c;
+  }
+  if (count != n) {
+    return InvalidArgument("the num_rows ({}) of field ({}) is not equal to passed num_rows ({})", count, f.name, n);
+  }
+  for (int64_t r = 0; r < n; ++r) KITE_RETURN_IF_ERROR(AppendScalar(s, f, static_cast<int>(r), r, &c));
+  return c;
+}
+
+namespace {
+
+void ArrayCellToProto(std::string_view b, DataType et, ms::ScalarField* out) {
+  auto take = [&](auto tag) {
+    using T = decltype(tag);
+    T v;
+    std::memcpy(&v, b.data(), sizeof(T));
+    b.remove_prefix(sizeof(T));
+    return v;
+  };
+  switch (et) {
+    case DataType::kBool:
+      while (!b.empty()) out->mutable_bool_data()->add_data(take(uint8_t{}) != 0);
+      out->mutable_bool_data();
+      break;
+    case DataType::kInt8:
+      while (!b.empty()) out->mutable_int_data()->add_data(take(int8_t{}));
+      out->mutable_int_data();
+      break;
+    case DataType::kInt16:
+      while (!b.empty()) out->mutable_int_data()->add_data(take(int16_t{}));
+      out->mutable_int_data();
+      break;
+    case DataType::kInt32:
+      while (!b.empty()) out->mutable_int_data()->add_data(take(int32_t{}));
+      out->mutable_int_data();
+      break;
+    case DataType::kInt64:
+      while (!b.empty()) out->mutable_long_data()->add_data(take(int64_t{}));
+      out->mutable_long_data();
+      break;
+    case DataType::kFloat:
+      while (!b.empty()) out->mutable_float_data()->add_data(take(float{}));
+      out->mutable_float_data();
+      break;
+    case DataType::kDouble:
+      while (!b.empty()) out->mutable_double_data()->add_data(take(double{}));
+      out->mutable_double_data();
+      break;
+    case DataType::kVarChar:
+      out->mutable_string_data();
+      while (b.size() >= 4) {
+        uint32_t len = 0;
+        GetU32(&b, &len);
+        out->mutable_string_data()->add_data(std::string(b.substr(0, len)));
+        b.remove_prefix(std::min<size_t>(len, b.size()));
+      }
+      break;
+    default: break;
+  }
+}
+
+std::string FilterJson(std::string_view text, const std::vector<std::string>& keys) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return "{}";
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& k : keys) {
+    auto it = j.find(k);
+    if (it != j.end()) out[k] = *it;
+  }
+  return out.dump();
+}
+
+}  // namespace
+
+void ColumnToFieldData(const Column& c, const FieldSchema& f, const std::vector<std::string>& dynamic_keys,
+                       ms::FieldData* out) {
+  out->set_type(static_cast<ms::DataType>(f.type));
+  out->set_field_name(f.name);
+  out->set_field_id(f.id.value);
+  out->set_is_dynamic(f.is_dynamic);
+  int64_t n = c.num_rows;
+  if (f.nullable) {
+    for (int64_t r = 0; r < n; ++r) out->add_valid_data(!c.IsNull(r));
+  }
+  if (IsVectorType(f.type)) {
+    auto* v = out->mutable_vectors();
+    v->set_dim(f.dim());
+    std::string raw(reinterpret_cast<const char*>(c.fixed.data()), c.fixed.size());
+    switch (f.type) {
+      case DataType::kFloatVector: {
+        auto* d = v->mutable_float_vector()->mutable_data();
+        d->Resize(static_cast<int>(c.fixed.size() / 4), 0.0f);
+        std::memcpy(d->mutable_data(), c.fixed.data(), c.fixed.size());
+        break;
+      }
+      case DataType::kBinaryVector: v->set_binary_vector(std::move(raw)); break;
+      case DataType::kFloat16Vector: v->set_float16_vector(std::move(raw)); break;
+      case DataType::kBFloat16Vector: v->set_bfloat16_vector(std::move(raw)); break;
+      case DataType::kInt8Vector: v->set_int8_vector(std::move(raw)); break;
+      case DataType::kSparseFloatVector: {
+        auto* sp = v->mutable_sparse_float_vector();
+        int64_t max_dim = 0;
+        for (int64_t r = 0; r < n; ++r) {
+          std::string_view b = c.GetBytes(r);
+          sp->add_contents(std::string(b));
+          if (b.size() >= 8) {
+            uint32_t idx;
+            std::memcpy(&idx, b.data() + b.size() - 8, 4);
+            max_dim = std::max<int64_t>(max_dim, static_cast<int64_t>(idx) + 1);
+          }
+        }
+        sp->set_dim(max_dim);
+        v->set_dim(max_dim);
+        break;
+      }
+      default: break;
+    }
+    return;
+  }
+  auto* s = out->mutable_scalars();
+  switch (f.type) {
+    case DataType::kBool:
+      s->mutable_bool_data();
+      for (int64_t r = 0; r < n; ++r) s->mutable_bool_data()->add_data(c.Get<uint8_t>(r) != 0);
+      break;
+    case DataType::kInt8:
+      s->mutable_int_data();
+      for (int64_t r = 0; r < n; ++r) s->mutable_int_data()->add_data(c.Get<int8_t>(r));
+      break;
+    case DataType::kInt16:
+      s->mutable_int_data();
+      for (int64_t r = 0; r < n; ++r) s->mutable_int_data()->add_data(c.Get<int16_t>(r));
+      break;
+    case DataType::kInt32:
+      s->mutable_int_data();
+      for (int64_t r = 0; r < n; ++r) s->mutable_int_data()->add_data(c.Get<int32_t>(r));
+      break;
+    case DataType::kInt64:
+      s->mutable_long_data();
+      for (int64_t r = 0; r < n; ++r) s->mutable_long_data()->add_data(c.Get<int64_t>(r));
+      break;
+    case DataType::kFloat:
+      s->mutable_float_data();
+      for (int64_t r = 0; r < n; ++r) s->mutable_float_data()->add_data(c.Get<float>(r));
+      break;
+    case DataType::kDouble:
+      s->mutable_double_data();
+      for (int64_t r = 0; r < n; ++r) s->mutable_double_data()->add_data(c.Get<double>(r));
+      break;
+    case DataType::kVarChar:
+      s->mutable_string_data();
+      for (int64_t r = 0; r < n; ++r) s->mutable_string_data()->add_data(std::string(c.GetBytes(r)));
+      break;
+    case DataType::kJson:
+      s->mutable_json_data();
+      for (int64_t r = 0; r < n; ++r) {
+        std::string_view b = c.GetBytes(r);
+        if (f.is_dynamic && !dynamic_keys.empty()) {
+          s->mutable_json_data()->add_data(FilterJson(b, dynamic_keys));
+        } else {
+          s->mutable_json_data()->add_data(std::string(b));
+        }
+      }
+      break;
+    case DataType::kArray: {
+      auto* arr = s->mutable_array_data();
+      arr->set_element_type(static_cast<ms::DataType>(f.element_type));
+      for (int64_t r = 0; r < n; ++r) ArrayCellToProto(c.GetBytes(r), f.element_type, arr->add_data());
+      break;
+    }
+    default: break;
+  }
+}
+
+void PksToIds(const Column& pks, ms::IDs* out) {
+  if (pks.type == DataType::kInt64) {
+    auto* d = out->mutable_int_id()->mutable_data();
+    for (int64_t r = 0; r < pks.num_rows; ++r) d->Add(pks.Get<int64_t>(r));
+  } else {
+    auto* d = out->mutable_str_id()->mutable_data();
+    for (int64_t r = 0; r < pks.num_rows; ++r) d->Add(std::string(pks.GetBytes(r)));
+  }
+}
+
+}  // namespace kite::rpc

@@ -1,0 +1,29 @@
+// Conversion between Milvus FieldData (the wire's columns) and Kite Columns,
+// with the input validation only the wire can do: the payload kind matches the
+// field type, vector payloads match the dimension, row counts agree, integer
+// widths fit. Errors name the field, and the row where there is one.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "schema.pb.h"
+#include "schema/collection_schema.h"
+#include "schema/column_batch.h"
+
+namespace kite::rpc {
+
+// Decodes one wire column for `field`, expecting `num_rows` rows.
+Result<Column> ColumnFromFieldData(const ::milvus::proto::schema::FieldData& in, const FieldSchema& field,
+                                   int64_t num_rows);
+
+// Encodes `column` as a wire column for `field`. For the dynamic field,
+// `dynamic_keys` (when not empty) limits the JSON objects to those keys.
+void ColumnToFieldData(const Column& column, const FieldSchema& field, const std::vector<std::string>& dynamic_keys,
+                       ::milvus::proto::schema::FieldData* out);
+
+// Encodes a primary-key column as Milvus IDs.
+void PksToIds(const Column& pks, ::milvus::proto::schema::IDs* out);
+
+}  // namespace kite::rpc

@@ -1,0 +1,198 @@
+#include "segment/segment.h"
+
+#include <algorithm>
+#include <mutex>
+
+namespace kite {
+
+std::vector<const FieldSchema*> StoredFields(const CollectionSchema& schema) {
+  std::vector<const FieldSchema*> out;
+  for (const auto& f : schema.fields) out.push_back(&f);
+  return out;
+}
+
+Segment::Segment(SegmentMeta meta, std::shared_ptr<const CollectionSchema> schema)
+    : meta_(std::move(meta)), schema_(std::move(schema)) {
+  pk_field_ = schema_->PrimaryField()->id;
+  for (const FieldSchema* f : StoredFields(*schema_)) columns_.columns.push_back(Column::ForField(*f));
+}
+
+Result<std::shared_ptr<Segment>> Segment::FromColumns(SegmentMeta meta, std::shared_ptr<const CollectionSchema> schema,
+                                                      ColumnBatch columns, std::vector<Timestamp> timestamps) {
+  auto seg = std::make_shared<Segment>(std::move(meta), std::move(schema));
+  int64_t n = static_cast<int64_t>(timestamps.size());
+  for (auto& c : seg->columns_.columns) {
+    Column* src = columns.Find(c.field_id);
+    if (src == nullptr) {
+      // A field added after the segment was written: all null.
+      for (int64_t i = 0; i < n; ++i) c.AppendNull();
+      continue;
+    }
+    if (src->num_rows != n || src->type != c.type) {
+      return Corruption("segment {} column {} has {} rows of type {}, expected {} of type {}", seg->id().value,
+                        c.field_id.value, src->num_rows, static_cast<int>(src->type), n, static_cast<int>(c.type));
+    }
+    c = std::move(*src);
+  }
+  seg->columns_.num_rows = n;
+  seg->ts_ = std::move(timestamps);
+  for (Timestamp t : seg->ts_) seg->max_ts_ = std::max(seg->max_ts_, t);
+  for (int64_t r = 0; r < n; ++r) seg->IndexRowLocked(r);
+  seg->sealed_ = true;
+  return seg;
+}
+
+void Segment::IndexRowLocked(int64_t row) {
+  const Column* pk = columns_.Find(pk_field_);
+  if (pk->type == DataType::kInt64) {
+    int_pks_[pk->Get<int64_t>(row)].push_back(row);
+  } else {
+    str_pks_[std::string(pk->GetBytes(row))].push_back(row);
+  }
+}
+
+void Segment::Append(const ColumnBatch& rows, const std::vector<Timestamp>& timestamps) {
+  std::unique_lock lock(mu_);
+  int64_t base = columns_.num_rows;
+  for (auto& c : columns_.columns) {
+    const Column* src = rows.Find(c.field_id);
+    if (src) {
+      c.AppendRange(*src, 0, rows.num_rows);
+    } else {
+      for (int64_t i = 0; i < rows.num_rows; ++i) c.AppendNull();
+    }
+  }
+  columns_.num_rows += rows.num_rows;
+  ts_.insert(ts_.end(), timestamps.begin(), timestamps.end());
+  for (Timestamp t : timestamps) max_ts_ = std::max(max_ts_, t);
+  for (int64_t r = base; r < columns_.num_rows; ++r) IndexRowLocked(r);
+}
+
+void Segment::Seal() {
+  std::unique_lock lock(mu_);
+  sealed_ = true;
+}
+
+bool Segment::sealed() const {
+  std::shared_lock lock(mu_);
+  return sealed_;
+}
+
+const Segment::RowList* Segment::RowsOf(const PrimaryKey& pk) const {
+  if (const auto* i = std::get_if<int64_t>(&pk)) {
+    auto it = int_pks_.find(*i);
+    return it == int_pks_.end() ? nullptr : &it->second;
+  }
+  auto it = str_pks_.find(std::get<std::string>(pk));
+  return it == str_pks_.end() ? nullptr : &it->second;
+}
+
+bool Segment::ApplyDelete(const PrimaryKey& pk, Timestamp ts) {
+  std::unique_lock lock(mu_);
+  const RowList* rows = RowsOf(pk);
+  if (!rows) return false;
+  bool older = std::any_of(rows->begin(), rows->end(), [&](int64_t r) { return ts_[r] < ts; });
+  if (!older) return false;
+  if (const auto* i = std::get_if<int64_t>(&pk)) {
+    int_deletes_[*i].push_back(ts);
+  } else {
+    str_deletes_[std::get<std::string>(pk)].push_back(ts);
+  }
+  return true;
+}
+
+int64_t Segment::num_rows() const {
+  std::shared_lock lock(mu_);
+  return columns_.num_rows;
+}
+
+size_t Segment::MemoryBytes() const {
+  std::shared_lock lock(mu_);
+  return columns_.MemoryBytes() + ts_.size() * sizeof(Timestamp);
+}
+
+Timestamp Segment::max_timestamp() const {
+  std::shared_lock lock(mu_);
+  return max_ts_;
+}
+
+bool Segment::IsVisibleLocked(int64_t row, Timestamp ts) const {
+  Timestamp rts = ts_[row];
+  if (rts > ts) return false;
+  const absl::InlinedVector<Timestamp, 1>* dels = nullptr;
+  const Column* pk = columns_.Find(pk_field_);
+  if (pk->type == DataType::kInt64) {
+    if (int_deletes_.empty()) return true;
+    auto it = int_deletes_.find(pk->Get<int64_t>(row));
+    if (it != int_deletes_.end()) dels = &it->second;
+  } else {
+    if (str_deletes_.empty()) return true;
+    auto it = str_deletes_.find(std::string(pk->GetBytes(row)));
+    if (it != str_deletes_.end()) dels = &it->second;
+  }
+  if (!dels) return true;
+  for (Timestamp d : *dels) {
+    if (rts < d && d <= ts) return false;
+  }
+  return true;
+}
+
+bool Segment::IsVisible(int64_t row, Timestamp ts) const {
+  std::shared_lock lock(mu_);
+  return IsVisibleLocked(row, ts);
+}
+
+std::vector<int64_t> Segment::FindVisible(const PrimaryKey& pk, Timestamp ts) const {
+  std::shared_lock lock(mu_);
+  std::vector<int64_t> out;
+  const RowList* rows = RowsOf(pk);
+  if (!rows) return out;
+  for (int64_t r : *rows) {
+    if (IsVisibleLocked(r, ts)) out.push_back(r);
+  }
+  return out;
+}
+
+std::vector<int64_t> Segment::AllVisible(Timestamp ts) const {
+  std::shared_lock lock(mu_);
+  std::vector<int64_t> out;
+  out.reserve(static_cast<size_t>(columns_.num_rows));
+  for (int64_t r = 0; r < columns_.num_rows; ++r) {
+    if (IsVisibleLocked(r, ts)) out.push_back(r);
+  }
+  return out;
+}
+
+void Segment::Gather(const std::vector<int64_t>& rows, const std::vector<FieldId>& fields, ColumnBatch* out,
+                     std::vector<Timestamp>* timestamps) const {
+  std::shared_lock lock(mu_);
+  std::vector<FieldId> wanted;
+  wanted.push_back(pk_field_);
+  for (FieldId f : fields) {
+    if (f != pk_field_) wanted.push_back(f);
+  }
+  if (out->columns.empty()) {
+    for (FieldId f : wanted) {
+      const Column* src = columns_.Find(f);
+      Column c = Column::ForField(*schema_->FindField(f));
+      (void)src;
+      out->columns.push_back(std::move(c));
+    }
+  }
+  for (auto& c : out->columns) {
+    const Column* src = columns_.Find(c.field_id);
+    c.Reserve(c.num_rows + static_cast<int64_t>(rows.size()));
+    for (int64_t r : rows) c.AppendFrom(*src, r);
+  }
+  out->num_rows += static_cast<int64_t>(rows.size());
+  if (timestamps) {
+    for (int64_t r : rows) timestamps->push_back(ts_[r]);
+  }
+}
+
+void Segment::WithColumns(const std::function<void(const ColumnBatch&, const std::vector<Timestamp>&)>& fn) const {
+  std::shared_lock lock(mu_);
+  fn(columns_, ts_);
+}
+
+}  // namespace kite

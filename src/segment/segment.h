@@ -1,0 +1,109 @@
+// Segment: the rows of one (collection, partition, shard) unit, in memory.
+//
+// A segment is growing while the streaming node appends to it, and sealed once
+// flushed: then it is immutable and lives in object storage (segment_file.h),
+// loaded back by query nodes. Both states share this class and its read side
+// (SegmentReader), so search and retrieval code does not care which it reads.
+//
+// Visibility is MVCC: row r is visible at read timestamp T iff ts[r] <= T and
+// no delete (pk, d) recorded here has ts[r] < d <= T. An upsert is a delete and
+// an insert with the same timestamp, so exactly one version is visible.
+//
+// Thread-safety: Append and ApplyDelete may run concurrently with readers; all
+// methods lock internally. Readers get consistent row counts via Snapshot().
+// Owned by shared_ptr: a search pins a segment while a release drops it.
+#pragma once
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/container/inlined_vector.h>
+
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "common/ids.h"
+#include "common/timestamp.h"
+#include "schema/collection_schema.h"
+#include "schema/column_batch.h"
+
+namespace kite {
+
+struct SegmentMeta {
+  SegmentId id;
+  CollectionId collection_id;
+  PartitionId partition_id;
+  std::string channel;
+};
+
+class Segment {
+ public:
+  // An empty growing segment for `schema` (kept by shared_ptr, immutable).
+  Segment(SegmentMeta meta, std::shared_ptr<const CollectionSchema> schema);
+  // A sealed segment from loaded columns (pk and every stored field) and timestamps.
+  static Result<std::shared_ptr<Segment>> FromColumns(SegmentMeta meta, std::shared_ptr<const CollectionSchema> schema,
+                                                      ColumnBatch columns, std::vector<Timestamp> timestamps);
+  Segment(const Segment&) = delete;
+  Segment& operator=(const Segment&) = delete;
+
+  const SegmentMeta& meta() const { return meta_; }
+  SegmentId id() const { return meta_.id; }
+  const CollectionSchema& schema() const { return *schema_; }
+
+  // ---- writer side (growing segments only)
+  // Appends rows (one column per stored field, pk included) with one timestamp each.
+  void Append(const ColumnBatch& rows, const std::vector<Timestamp>& timestamps);
+  void Seal();
+  bool sealed() const;
+
+  // Records a delete of `pk` at `ts` if this segment holds the key (any version
+  // older than ts). Returns whether it did.
+  bool ApplyDelete(const PrimaryKey& pk, Timestamp ts);
+
+  // ---- reader side
+  int64_t num_rows() const;
+  size_t MemoryBytes() const;
+  Timestamp max_timestamp() const;
+
+  // Rows holding `pk` that are visible at `ts`.
+  std::vector<int64_t> FindVisible(const PrimaryKey& pk, Timestamp ts) const;
+  // Every row visible at ts, in row order.
+  std::vector<int64_t> AllVisible(Timestamp ts) const;
+  bool IsVisible(int64_t row, Timestamp ts) const;
+
+  // Copies `rows` of the given fields into a batch (pk always included first),
+  // with their timestamps.
+  void Gather(const std::vector<int64_t>& rows, const std::vector<FieldId>& fields, ColumnBatch* out,
+              std::vector<Timestamp>* timestamps) const;
+
+  // Runs fn with shared access to the raw columns (valid only inside fn).
+  void WithColumns(const std::function<void(const ColumnBatch&, const std::vector<Timestamp>&)>& fn) const;
+
+ private:
+  using RowList = absl::InlinedVector<int64_t, 1>;
+  bool IsVisibleLocked(int64_t row, Timestamp ts) const;
+  const RowList* RowsOf(const PrimaryKey& pk) const;
+  void IndexRowLocked(int64_t row);
+
+  SegmentMeta meta_;
+  std::shared_ptr<const CollectionSchema> schema_;
+  FieldId pk_field_;
+  mutable std::shared_mutex mu_;
+  bool sealed_ = false;
+  ColumnBatch columns_;
+  std::vector<Timestamp> ts_;
+  Timestamp max_ts_ = 0;
+  absl::flat_hash_map<int64_t, RowList> int_pks_;
+  absl::flat_hash_map<std::string, RowList> str_pks_;
+  // pk -> delete timestamps that hit it (usually one).
+  absl::flat_hash_map<int64_t, absl::InlinedVector<Timestamp, 1>> int_deletes_;
+  absl::flat_hash_map<std::string, absl::InlinedVector<Timestamp, 1>> str_deletes_;
+};
+
+using SegmentPtr = std::shared_ptr<Segment>;
+
+// Fields a segment stores: every schema field except function outputs that
+// are computed (none yet), in schema order.
+std::vector<const FieldSchema*> StoredFields(const CollectionSchema& schema);
+
+}  // namespace kite

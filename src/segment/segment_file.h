@@ -1,0 +1,47 @@
+// Sealed segment files in the object store (docs/formats/segment_file.md).
+//
+// A flushed segment is one object per stored field plus one for the row
+// timestamps; deletes are kept per shard channel in delta files covering one
+// checkpoint interval each. Every file carries a magic, a format version, its
+// kind and a CRC-32 of its body; a mismatch is reported as Corruption, never
+// read as data. Pure functions over the ObjectStore; thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/timestamp.h"
+#include "schema/column_batch.h"
+#include "storage/object/object_store.h"
+
+namespace kite {
+
+struct DeleteRecord {
+  PrimaryKey pk;
+  Timestamp ts = 0;
+  int64_t partition = 0;  // partition id the delete is limited to; 0 = every partition
+};
+
+// Object key prefix of a segment: collections/<cid>/segments/<segid>/
+std::string SegmentPrefix(CollectionId collection, SegmentId segment);
+// Key of a delta file: collections/<cid>/deltas/<channel>/<lsn>.del
+std::string DeltaKey(CollectionId collection, const std::string& channel, uint64_t lsn);
+
+// Writes every column and the timestamps; returns the keys written.
+Result<std::vector<std::string>> WriteSegmentFiles(ObjectStore* store, const std::string& prefix,
+                                                    const ColumnBatch& columns,
+                                                    const std::vector<Timestamp>& timestamps);
+// Reads the files listed in `keys` back (columns by field id, timestamps).
+Status ReadSegmentFiles(ObjectStore* store, const std::vector<std::string>& keys, ColumnBatch* columns,
+                        std::vector<Timestamp>* timestamps);
+
+Status WriteDeltaFile(ObjectStore* store, const std::string& key, const std::vector<DeleteRecord>& deletes);
+Result<std::vector<DeleteRecord>> ReadDeltaFile(ObjectStore* store, const std::string& key);
+
+// The framing shared by all Kite data files, exposed for tests and fuzzers.
+enum class FileKind : uint32_t { kColumn = 1, kTimestamps = 2, kDelta = 3 };
+std::string FrameFile(FileKind kind, std::string_view body);
+Result<std::string_view> UnframeFile(std::string_view file, FileKind expected, const std::string& name);
+
+}  // namespace kite

@@ -1,0 +1,563 @@
+#include "storage/wal/local_wal.h"
+
+#include <stdlib.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace kite {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory under the test temp dir, removed at destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = ::testing::TempDir() + "kite_wal_XXXXXX";
+    char* p = mkdtemp(tmpl.data());
+    EXPECT_NE(p, nullptr) << "mkdtemp " << tmpl;
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string Payload(uint64_t i) {
+  return "record-" + std::to_string(i) + std::string(i * 37 % 300, static_cast<char>('a' + i % 26));
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void WriteFile(const std::string& path, const std::string& data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << data;
+}
+
+using Records = std::vector<std::pair<Lsn, std::string>>;
+
+Status ReplayInto(WalChannel* ch, Lsn after, Records* out) {
+  return ch->Replay(after, [out](Lsn lsn, std::string_view payload) {
+    out->emplace_back(lsn, std::string(payload));
+    return Status::OK();
+  });
+}
+
+Records ReplayAll(WalChannel* ch, Lsn after = kNoLsn) {
+  Records out;
+  Status st = ReplayInto(ch, after, &out);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return out;
+}
+
+// Records lsn -> Payload(lsn) for LSNs in [first, last].
+Records Expected(Lsn first, Lsn last) {
+  Records out;
+  for (Lsn i = first; i <= last; ++i) out.emplace_back(i, Payload(i));
+  return out;
+}
+
+class LocalWalTest : public ::testing::Test {
+ protected:
+  void Open() {
+    channel_.reset();
+    wal_.reset();
+    auto wal = OpenLocalWal(dir_.path() + "/wal", options_);
+    ASSERT_TRUE(wal.ok()) << wal.status().ToString();
+    wal_ = std::move(*wal);
+    auto ch = wal_->OpenChannel("ch");
+    ASSERT_TRUE(ch.ok()) << ch.status().ToString();
+    channel_ = *ch;
+  }
+
+  void Close() {
+    channel_.reset();
+    wal_.reset();
+  }
+
+  // Appends Payload(i) for i = LastLsn()+1 .. last, checking each LSN.
+  void AppendUpTo(Lsn last) {
+    for (Lsn i = channel_->LastLsn() + 1; i <= last; ++i) {
+      auto lsn = channel_->Append(Payload(i));
+      ASSERT_TRUE(lsn.ok()) << lsn.status().ToString();
+      ASSERT_EQ(*lsn, i);
+    }
+  }
+
+  std::string ChannelDir() const { return dir_.path() + "/wal/ch"; }
+
+  // The channel's log files, sorted.
+  std::vector<std::string> LogFiles() const {
+    std::vector<std::string> files;
+    for (const auto& e : fs::directory_iterator(ChannelDir())) files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());
+    return files;
+  }
+
+  std::vector<Lsn> LogFileLsns() const {
+    std::vector<Lsn> lsns;
+    for (const auto& f : LogFiles()) lsns.push_back(std::stoull(fs::path(f).filename().string()));
+    return lsns;
+  }
+
+  // Offset of the record with LSN lsn in a file whose first LSN is first and
+  // whose records are Payload(first), Payload(first + 1), ...
+  static size_t RecordOffset(Lsn first, Lsn lsn) {
+    size_t off = wal_format::kFileHeaderBytes;
+    for (Lsn i = first; i < lsn; ++i) off += wal_format::kRecordHeaderBytes + Payload(i).size();
+    return off;
+  }
+
+  TempDir dir_;
+  WalOptions options_;
+  std::unique_ptr<Wal> wal_;
+  std::shared_ptr<WalChannel> channel_;
+};
+
+TEST_F(LocalWalTest, EmptyChannel) {
+  Open();
+  EXPECT_EQ(channel_->LastLsn(), kNoLsn);
+  EXPECT_TRUE(ReplayAll(channel_.get()).empty());
+  Open();
+  EXPECT_EQ(channel_->LastLsn(), kNoLsn);
+  AppendUpTo(1);
+}
+
+TEST_F(LocalWalTest, AppendReplayRoundTrip) {
+  Open();
+  AppendUpTo(100);
+  EXPECT_EQ(channel_->LastLsn(), 100u);
+  EXPECT_EQ(ReplayAll(channel_.get()), Expected(1, 100));
+}
+
+TEST_F(LocalWalTest, EmptyAndLargePayloads) {
+  Open();
+  const std::string big(3 << 20, 'z');  // larger than the reader's 1 MiB chunk
+  ASSERT_EQ(*channel_->Append(""), 1u);
+  ASSERT_EQ(*channel_->Append(big), 2u);
+  ASSERT_EQ(*channel_->Append(std::string("\0\xff\0", 3)), 3u);
+  Records expected = {{1, ""}, {2, big}, {3, std::string("\0\xff\0", 3)}};
+  EXPECT_EQ(ReplayAll(channel_.get()), expected);
+  Open();
+  EXPECT_EQ(ReplayAll(channel_.get()), expected);
+}
+
+TEST_F(LocalWalTest, ReplayFromMiddle) {
+  Open();
+  AppendUpTo(100);
+  EXPECT_EQ(ReplayAll(channel_.get(), 40), Expected(41, 100));
+  EXPECT_EQ(ReplayAll(channel_.get(), 99), Expected(100, 100));
+  EXPECT_TRUE(ReplayAll(channel_.get(), 100).empty());
+  EXPECT_TRUE(ReplayAll(channel_.get(), 1000).empty());
+}
+
+TEST_F(LocalWalTest, ReplayStopsWithCallbackStatus) {
+  Open();
+  AppendUpTo(20);
+  std::vector<Lsn> seen;
+  Status st = channel_->Replay(0, [&](Lsn lsn, std::string_view) {
+    seen.push_back(lsn);
+    if (lsn == 5) return MakeStatus(StatusCode::kCancelled, Reason::kNone, "stop");
+    return Status::OK();
+  });
+  EXPECT_EQ(st.code(), StatusCode::kCancelled);
+  EXPECT_EQ(seen, (std::vector<Lsn>{1, 2, 3, 4, 5}));
+}
+
+TEST_F(LocalWalTest, ReopenPreservesEverything) {
+  Open();
+  AppendUpTo(50);
+  Open();
+  EXPECT_EQ(channel_->LastLsn(), 50u);
+  EXPECT_EQ(ReplayAll(channel_.get()), Expected(1, 50));
+  AppendUpTo(60);
+  Open();
+  EXPECT_EQ(channel_->LastLsn(), 60u);
+  EXPECT_EQ(ReplayAll(channel_.get()), Expected(1, 60));
+}
+
+TEST_F(LocalWalTest, OnDiskBytesMatchTheFormatDoc) {
+  Open();
+  AppendUpTo(2);
+  Close();
+  std::vector<std::string> files = LogFiles();
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(fs::path(files[0]).filename(), "00000000000000000001.log");
+  std::string data = ReadFile(files[0]);
+  auto u32 = [&](size_t off) {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v |= uint32_t(uint8_t(data[off + i])) << (8 * i);
+    return v;
+  };
+  auto u64 = [&](size_t off) { return uint64_t(u32(off)) | uint64_t(u32(off + 4)) << 32; };
+  auto crc = [](std::string_view s, uint32_t c = 0) {
+    return uint32_t(crc32(c, reinterpret_cast<const Bytef*>(s.data()), uInt(s.size())));
+  };
+  // File header: "KWAL", version 1, first LSN 1, CRC-32 of those 16 bytes.
+  EXPECT_EQ(data.substr(0, 4), "KWAL");
+  EXPECT_EQ(u32(4), 1u);
+  EXPECT_EQ(u64(8), 1u);
+  EXPECT_EQ(u32(16), crc(std::string_view(data).substr(0, 16)));
+  // Records: "KREC", length, LSN, CRC-32 of LSN bytes + payload, payload.
+  size_t off = 20;
+  for (Lsn lsn = 1; lsn <= 2; ++lsn) {
+    const std::string payload = Payload(lsn);
+    EXPECT_EQ(data.substr(off, 4), "KREC");
+    EXPECT_EQ(u32(off + 4), payload.size());
+    EXPECT_EQ(u64(off + 8), lsn);
+    EXPECT_EQ(u32(off + 16), crc(payload, crc(std::string_view(data).substr(off + 8, 8))));
+    EXPECT_EQ(data.substr(off + 20, payload.size()), payload);
+    off += 20 + payload.size();
+  }
+  EXPECT_EQ(off, data.size());
+}
+
+// ---- Torn tails -----------------------------------------------------------------
+
+enum class Tear {
+  kCutPayload,     // the last record's payload lost its last bytes
+  kPartialHeader,  // only 10 bytes of the last record's header were written
+  kBadCrcAtEnd,    // the last record is complete but a byte of it is wrong
+  kGarbage,        // bytes that are not a record follow the last record
+  kZeros,          // the file was extended with zeros (metadata before data)
+};
+
+class LocalWalTornTailTest : public LocalWalTest, public ::testing::WithParamInterface<Tear> {};
+
+TEST_P(LocalWalTornTailTest, TailIsCutAndAppendsContinue) {
+  Open();
+  AppendUpTo(10);
+  Close();
+  const std::string file = LogFiles().back();
+  std::string data = ReadFile(file);
+  const size_t last_record = RecordOffset(1, 10);
+  ASSERT_EQ(data.size(), last_record + 20 + Payload(10).size());
+  Lsn survivors = 9;
+  switch (GetParam()) {
+    case Tear::kCutPayload:
+      data.resize(data.size() - 3);
+      break;
+    case Tear::kPartialHeader:
+      data.resize(last_record + 10);
+      break;
+    case Tear::kBadCrcAtEnd:
+      data.back() ^= 0x40;
+      break;
+    case Tear::kGarbage:
+      data += "garbage";
+      survivors = 10;
+      break;
+    case Tear::kZeros:
+      data += std::string(4096, '\0');
+      survivors = 10;
+      break;
+  }
+  WriteFile(file, data);
+
+  Open();
+  EXPECT_EQ(channel_->LastLsn(), survivors);
+  EXPECT_EQ(fs::file_size(file), RecordOffset(1, survivors + 1)) << "the tail was not cut";
+  EXPECT_EQ(ReplayAll(channel_.get()), Expected(1, survivors));
+  AppendUpTo(survivors + 2);
+  EXPECT_EQ(ReplayAll(channel_.get()), Expected(1, survivors + 2));
+  Open();
+  EXPECT_EQ(channel_->LastLsn(), survivors + 2);
+  EXPECT_EQ(ReplayAll(channel_.get()), Expected(1, survivors + 2));
+}
+
+INSTANTIATE_TEST_SUITE_P(Tears, LocalWalTornTailTest,
+                         ::testing::Values(Tear::kCutPayload, Tear::kPartialHeader,
+                                           Tear::kBadCrcAtEnd, Tear::kGarbage, Tear::kZeros));
+
+TEST_F(LocalWalTest, TornFileHeaderOfANewLastFileIsRewritten) {
+  Open();
+  AppendUpTo(5);
+  Close();
+  // A roll that crashed after creating the next file but before its header.
+  const std::string next = ChannelDir() + "/" + wal_format::FileName(6);
+  WriteFile(next, "KWA");
+  Open();
+  EXPECT_EQ(channel_->LastLsn(), 5u);
+  AppendUpTo(7);
+  EXPECT_EQ(ReplayAll(channel_.get()), Expected(1, 7));
+  Open();
+  EXPECT_EQ(ReplayAll(channel_.get()), Expected(1, 7));
+}
+
+// ---- Corruption -------------------------------------------------------------------
+
+TEST_F(LocalWalTest, FlippedByteInMiddleRecordIsCorruption) {
+  Open();
+  AppendUpTo(10);
+  Close();
+  const std::string file = LogFiles().back();
+  std::string data = ReadFile(file);
+  const size_t size_before = data.size();
+  data[RecordOffset(1, 5) + 20 + 3] ^= 0x01;  // a payload byte of LSN 5
+  WriteFile(file, data);
+
+  Open();
+  EXPECT_EQ(fs::file_size(file), size_before) << "valid records after the bad one were cut";
+  EXPECT_EQ(channel_->LastLsn(), 10u);
+  Records seen;
+  Status st = ReplayInto(channel_.get(), 0, &seen);
+  EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
+  EXPECT_EQ(seen, Expected(1, 4));
+  // Starting past the bad record does not help: it is still read.
+  EXPECT_EQ(ReplayInto(channel_.get(), 7, &seen).code(), StatusCode::kCorruption);
+}
+
+TEST_F(LocalWalTest, CorruptionWhileOpenIsReported) {
+  Open();
+  AppendUpTo(10);
+  const std::string file = LogFiles().back();
+  std::string data = ReadFile(file);
+  data[RecordOffset(1, 3) + 8] ^= 0x01;  // the LSN field of LSN 3
+  WriteFile(file, data);
+  Records seen;
+  EXPECT_EQ(ReplayInto(channel_.get(), 0, &seen).code(), StatusCode::kCorruption);
+  EXPECT_EQ(seen, Expected(1, 2));
+}
+
+class LocalWalRollingTest : public LocalWalTest {
+ protected:
+  void SetUp() override { options_.file_bytes_max = 1000; }
+};
+
+TEST_F(LocalWalRollingTest, BadRecordInNonLastFileIsCorruption) {
+  Open();
+  AppendUpTo(60);
+  Close();
+  std::vector<std::string> files = LogFiles();
+  std::vector<Lsn> lsns = LogFileLsns();
+  ASSERT_GE(files.size(), 3u);
+  // Flip a byte of the last record of the first file: at the end of that file,
+  // but the file is not the last one, so it is not a torn tail.
+  std::string data = ReadFile(files[0]);
+  data[RecordOffset(lsns[0], lsns[1] - 1) + 20] ^= 0x01;
+  WriteFile(files[0], data);
+  Open();
+  EXPECT_EQ(channel_->LastLsn(), 60u);
+  Records seen;
+  EXPECT_EQ(ReplayInto(channel_.get(), 0, &seen).code(), StatusCode::kCorruption);
+  EXPECT_EQ(seen, Expected(1, lsns[1] - 2));
+}
+
+TEST_F(LocalWalRollingTest, CutNonLastFileIsCorruption) {
+  Open();
+  AppendUpTo(60);
+  Close();
+  std::vector<std::string> files = LogFiles();
+  ASSERT_GE(files.size(), 3u);
+  const uintmax_t cut_size = fs::file_size(files[1]) - 3;
+  fs::resize_file(files[1], cut_size);
+  Open();
+  EXPECT_EQ(fs::file_size(files[1]), cut_size) << "only the last file may be repaired";
+  Records seen;
+  EXPECT_EQ(ReplayInto(channel_.get(), 0, &seen).code(), StatusCode::kCorruption);
+}
+
+TEST_F(LocalWalRollingTest, MissingMiddleFileIsCorruption) {
+  Open();
+  AppendUpTo(60);
+  Close();
+  std::vector<std::string> files = LogFiles();
+  ASSERT_GE(files.size(), 3u);
+  fs::remove(files[1]);
+  Open();
+  Records seen;
+  EXPECT_EQ(ReplayInto(channel_.get(), 0, &seen).code(), StatusCode::kCorruption);
+}
+
+// ---- Rolling and truncation --------------------------------------------------------
+
+TEST_F(LocalWalRollingTest, RollsFilesAndTruncateBeforeDeletesCoveredFiles) {
+  Open();
+  AppendUpTo(60);
+  std::vector<Lsn> firsts = LogFileLsns();
+  ASSERT_GE(firsts.size(), 4u);
+  EXPECT_EQ(firsts[0], 1u);
+  for (const std::string& f : LogFiles()) {
+    if (f != LogFiles().back()) EXPECT_GE(fs::file_size(f), options_.file_bytes_max) << f;
+  }
+  EXPECT_EQ(ReplayAll(channel_.get()), Expected(1, 60));
+
+  // upto inside the third file: the first two are covered, the third is not.
+  const Lsn upto = firsts[2] + 1;
+  ASSERT_TRUE(channel_->TruncateBefore(upto).ok());
+  EXPECT_EQ(LogFileLsns(), std::vector<Lsn>(firsts.begin() + 2, firsts.end()));
+  EXPECT_EQ(ReplayAll(channel_.get(), upto), Expected(upto + 1, 60));
+  // Older records may be gone: replay starts at the oldest left.
+  EXPECT_EQ(ReplayAll(channel_.get(), 0), Expected(firsts[2], 60));
+
+  // upto = the last LSN of the third file: exactly covered.
+  ASSERT_TRUE(channel_->TruncateBefore(firsts[3] - 1).ok());
+  EXPECT_EQ(LogFileLsns(), std::vector<Lsn>(firsts.begin() + 3, firsts.end()));
+
+  // Everything covered: the file being written stays.
+  ASSERT_TRUE(channel_->TruncateBefore(1000).ok());
+  EXPECT_EQ(LogFileLsns(), std::vector<Lsn>{firsts.back()});
+  EXPECT_EQ(channel_->LastLsn(), 60u);
+  EXPECT_TRUE(ReplayAll(channel_.get(), 60).empty());
+  AppendUpTo(62);
+
+  Open();
+  EXPECT_EQ(channel_->LastLsn(), 62u);
+  EXPECT_EQ(ReplayAll(channel_.get(), 59), Expected(60, 62));
+  EXPECT_EQ(ReplayAll(channel_.get()), Expected(firsts.back(), 62));
+}
+
+TEST_F(LocalWalRollingTest, ReopenAfterRollingPreservesEverything) {
+  Open();
+  AppendUpTo(45);
+  Open();
+  EXPECT_EQ(channel_->LastLsn(), 45u);
+  AppendUpTo(90);
+  EXPECT_EQ(ReplayAll(channel_.get()), Expected(1, 90));
+  EXPECT_EQ(ReplayAll(channel_.get(), 50), Expected(51, 90));
+}
+
+// ---- Concurrency -------------------------------------------------------------------
+
+void ConcurrentAppends(WalChannel* ch, int threads, int per_thread) {
+  std::vector<std::vector<Lsn>> lsns(threads);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        auto lsn = ch->Append("t" + std::to_string(t) + "-" + std::to_string(i));
+        ASSERT_TRUE(lsn.ok()) << lsn.status().ToString();
+        lsns[t].push_back(*lsn);
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+
+  std::map<Lsn, std::string> by_lsn;  // what each Append call was told
+  for (int t = 0; t < threads; ++t) {
+    ASSERT_EQ(lsns[t].size(), size_t(per_thread));
+    for (int i = 0; i < per_thread; ++i) {
+      if (i > 0) EXPECT_LT(lsns[t][i - 1], lsns[t][i]) << "thread " << t;
+      EXPECT_TRUE(by_lsn.emplace(lsns[t][i], "t" + std::to_string(t) + "-" + std::to_string(i))
+                      .second)
+          << "LSN " << lsns[t][i] << " given twice";
+    }
+  }
+  const Lsn total = Lsn(threads) * per_thread;
+  EXPECT_EQ(ch->LastLsn(), total);
+  Records replayed = ReplayAll(ch);
+  ASSERT_EQ(replayed.size(), total);
+  std::set<std::string> payloads;
+  for (size_t i = 0; i < replayed.size(); ++i) {
+    EXPECT_EQ(replayed[i].first, i + 1);
+    EXPECT_EQ(replayed[i].second, by_lsn[replayed[i].first]);
+    EXPECT_TRUE(payloads.insert(replayed[i].second).second) << replayed[i].second;
+  }
+}
+
+TEST_F(LocalWalTest, ConcurrentAppendsReplayExactlyOnceInOrder) {
+  Open();
+  const uint64_t syncs_before = LocalWalAppendSyncCount();
+  ConcurrentAppends(channel_.get(), 4, 500);
+  const uint64_t syncs = LocalWalAppendSyncCount() - syncs_before;
+  EXPECT_LE(syncs, 2000u);
+  EXPECT_GT(syncs, 0u);
+  RecordProperty("fdatasync_calls_for_2000_appends", std::to_string(syncs));
+  std::printf("group commit: %llu fdatasync calls for 2000 appends\n",
+              static_cast<unsigned long long>(syncs));
+  Open();
+  EXPECT_EQ(ReplayAll(channel_.get()).size(), 2000u);
+}
+
+TEST_F(LocalWalRollingTest, ConcurrentAppendsAcrossFileRolls) {
+  Open();
+  ConcurrentAppends(channel_.get(), 4, 500);
+  EXPECT_GT(LogFiles().size(), 10u);
+  Open();
+  EXPECT_EQ(channel_->LastLsn(), 2000u);
+  EXPECT_EQ(ReplayAll(channel_.get()).size(), 2000u);
+}
+
+TEST_F(LocalWalTest, NoSyncPolicyRoundTrip) {
+  options_.sync = WalSyncPolicy::kNoSync;
+  Open();
+  const uint64_t syncs_before = LocalWalAppendSyncCount();
+  AppendUpTo(30);
+  EXPECT_EQ(LocalWalAppendSyncCount(), syncs_before);
+  Open();
+  EXPECT_EQ(ReplayAll(channel_.get()), Expected(1, 30));
+}
+
+// ---- Channels ------------------------------------------------------------------------
+
+TEST_F(LocalWalTest, ChannelsAreIndependent) {
+  Open();
+  auto other = wal_->OpenChannel("other_1-B");
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  AppendUpTo(3);
+  EXPECT_EQ(*(*other)->Append("x"), 1u);
+  EXPECT_EQ(ReplayAll(other->get()), (Records{{1, "x"}}));
+  EXPECT_EQ(ReplayAll(channel_.get()), Expected(1, 3));
+}
+
+TEST_F(LocalWalTest, OpenChannelTwiceGivesTheSameChannel) {
+  Open();
+  auto again = wal_->OpenChannel("ch");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->get(), channel_.get());
+}
+
+TEST_F(LocalWalTest, DropChannel) {
+  Open();
+  AppendUpTo(5);
+  ASSERT_TRUE(wal_->DropChannel("ch").ok());
+  EXPECT_FALSE(fs::exists(ChannelDir()));
+  // The old handle no longer writes.
+  EXPECT_EQ(channel_->Append("late").status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(channel_->Replay(0, [](Lsn, std::string_view) { return Status::OK(); }).code(),
+            StatusCode::kFailedPrecondition);
+  // A channel of the same name starts over.
+  auto fresh = wal_->OpenChannel("ch");
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_NE(fresh->get(), channel_.get());
+  EXPECT_EQ((*fresh)->LastLsn(), kNoLsn);
+  EXPECT_EQ(*(*fresh)->Append("new"), 1u);
+  // Dropping a channel that does not exist is fine.
+  EXPECT_TRUE(wal_->DropChannel("never_opened").ok());
+}
+
+TEST_F(LocalWalTest, InvalidChannelNamesAreRejected) {
+  Open();
+  for (const std::string& name :
+       {std::string(), std::string("a/b"), std::string(".."), std::string("."),
+        std::string("a.b"), std::string("a b"), std::string("\xc3\xa9"), std::string("../x"),
+        std::string(256, 'a')}) {
+    EXPECT_EQ(wal_->OpenChannel(name).status().code(), StatusCode::kInvalidArgument) << name;
+    EXPECT_EQ(wal_->DropChannel(name).code(), StatusCode::kInvalidArgument) << name;
+  }
+  EXPECT_TRUE(wal_->OpenChannel(std::string(255, 'a')).ok());
+}
+
+}  // namespace
+}  // namespace kite
