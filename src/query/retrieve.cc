@@ -5,8 +5,8 @@
 
 namespace kite {
 
-void RetrieveFromSegment(const Segment& seg, const RetrievePlan& plan, Retrieved* out) {
-  if (!plan.partitions.empty() && !plan.partitions.count(seg.meta().partition_id.value)) return;
+Status RetrieveFromSegment(const Segment& seg, const RetrievePlan& plan, Retrieved* out) {
+  if (!plan.partitions.empty() && !plan.partitions.count(seg.meta().partition_id.value)) return Status::OK();
   std::vector<int64_t> rows;
   if (plan.pks) {
     for (const auto& pk : *plan.pks) {
@@ -15,14 +15,26 @@ void RetrieveFromSegment(const Segment& seg, const RetrievePlan& plan, Retrieved
     }
     std::sort(rows.begin(), rows.end());
     rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  } else if (plan.filter) {
+    Status st;
+    seg.WithSnapshot(plan.ts, [&](const ColumnBatch& batch, const std::vector<uint8_t>& visible) {
+      std::vector<uint8_t> pass;
+      st = expr::Evaluate(*plan.filter, batch, &pass);
+      if (!st.ok()) return;
+      for (int64_t r = 0; r < batch.num_rows; ++r) {
+        if (visible[r] && pass[r]) rows.push_back(r);
+      }
+    });
+    if (!st.ok()) return st;
   } else {
     rows = seg.AllVisible(plan.ts);
   }
   if (plan.count_only) {
     out->count += static_cast<int64_t>(rows.size());
-    return;
+    return Status::OK();
   }
   seg.Gather(rows, plan.output_fields, &out->rows, &out->ts);
+  return Status::OK();
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/timestamp.h"
+#include "expr/expr.h"
 #include "schema/column_batch.h"
 #include "segment/segment.h"
 
@@ -18,7 +19,8 @@ namespace kite {
 
 struct RetrievePlan {
   Timestamp ts = 0;                                // MVCC read timestamp
-  std::optional<std::vector<PrimaryKey>> pks;      // filter: pk in list; nullopt = all rows
+  std::optional<std::vector<PrimaryKey>> pks;      // fast path: pk in list
+  const expr::Plan* filter = nullptr;              // general filter (when pks is unset); nullptr = all rows
   std::set<int64_t> partitions;                    // partition ids; empty = all
   std::vector<FieldId> output_fields;              // pk is always returned
   bool count_only = false;
@@ -33,7 +35,7 @@ struct Retrieved {
 };
 
 // Appends the rows of `segment` that match `plan` (or counts them).
-void RetrieveFromSegment(const Segment& segment, const RetrievePlan& plan, Retrieved* out);
+Status RetrieveFromSegment(const Segment& segment, const RetrievePlan& plan, Retrieved* out);
 
 // Merges partial results: one row per primary key (the newest version wins),
 // ordered by primary key, then offset/limit applied. Counts are summed.

@@ -51,6 +51,106 @@ std::vector<std::string> ToVector(const ::google::protobuf::RepeatedPtrField<std
 
 uint64_t UtcMs(Timestamp ts) { return PhysicalMs(ts); }
 
+// Milvus template values (expr_template_values) as Kite expression values.
+Result<expr::TemplateValue> ArrayValueFromProto(const ms::TemplateArrayValue& a, int depth);
+
+Result<expr::TemplateValue> JsonToTemplate(const nlohmann::json& j) {
+  if (j.is_null()) return expr::TemplateValue();
+  if (j.is_boolean()) return expr::TemplateValue(j.get<bool>());
+  if (j.is_number_integer()) return expr::TemplateValue(j.get<int64_t>());
+  if (j.is_number()) return expr::TemplateValue(j.get<double>());
+  if (j.is_string()) return expr::TemplateValue(j.get<std::string>());
+  if (j.is_array()) {
+    expr::TemplateValue::Array arr;
+    for (const auto& e : j) {
+      KITE_ASSIGN_OR_RETURN(auto v, JsonToTemplate(e));
+      arr.push_back(std::move(v));
+    }
+    return expr::TemplateValue(std::move(arr));
+  }
+  return InvalidArgument("JSON objects are not supported as template values: {}", j.dump());
+}
+
+Result<expr::TemplateValue> ArrayValueFromProto(const ms::TemplateArrayValue& a, int depth) {
+  if (depth > 16) return InvalidArgument("template array nested too deeply");
+  expr::TemplateValue::Array out;
+  switch (a.data_case()) {
+    case ms::TemplateArrayValue::kBoolData:
+      for (bool b : a.bool_data().data()) out.emplace_back(b);
+      break;
+    case ms::TemplateArrayValue::kLongData:
+      for (int64_t v : a.long_data().data()) out.emplace_back(v);
+      break;
+    case ms::TemplateArrayValue::kDoubleData:
+      for (double v : a.double_data().data()) out.emplace_back(v);
+      break;
+    case ms::TemplateArrayValue::kStringData:
+      for (const auto& v : a.string_data().data()) out.emplace_back(v);
+      break;
+    case ms::TemplateArrayValue::kArrayData:
+      for (const auto& sub : a.array_data().data()) {
+        KITE_ASSIGN_OR_RETURN(auto v, ArrayValueFromProto(sub, depth + 1));
+        out.push_back(std::move(v));
+      }
+      break;
+    case ms::TemplateArrayValue::kJsonData:
+      for (const auto& text : a.json_data().data()) {
+        nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+        if (j.is_discarded()) return InvalidArgument("template value is not valid JSON: {}", text);
+        KITE_ASSIGN_OR_RETURN(auto v, JsonToTemplate(j));
+        out.push_back(std::move(v));
+      }
+      break;
+    default: break;
+  }
+  return expr::TemplateValue(std::move(out));
+}
+
+Result<expr::TemplateValues> TemplateValuesFromProto(
+    const ::google::protobuf::Map<std::string, ms::TemplateValue>& in) {
+  expr::TemplateValues out;
+  for (const auto& [name, v] : in) {
+    switch (v.val_case()) {
+      case ms::TemplateValue::kBoolVal: out[name] = expr::TemplateValue(v.bool_val()); break;
+      case ms::TemplateValue::kInt64Val: out[name] = expr::TemplateValue(static_cast<int64_t>(v.int64_val())); break;
+      case ms::TemplateValue::kFloatVal: out[name] = expr::TemplateValue(v.float_val()); break;
+      case ms::TemplateValue::kStringVal: out[name] = expr::TemplateValue(v.string_val()); break;
+      case ms::TemplateValue::kArrayVal: {
+        KITE_ASSIGN_OR_RETURN(out[name], ArrayValueFromProto(v.array_val(), 0));
+        break;
+      }
+      default: return InvalidArgument("template value {} has no value", name);
+    }
+  }
+  return out;
+}
+
+bool ParseBool(const std::string& v) {
+  std::string l;
+  for (char ch : v) l.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+  return l == "true" || l == "1";
+}
+
+Result<int64_t> ParseInt(const std::string& key, const std::string& v) {
+  try {
+    size_t pos = 0;
+    long long x = std::stoll(v, &pos);
+    if (pos != v.size()) throw std::invalid_argument("");
+    return static_cast<int64_t>(x);
+  } catch (...) {
+    return InvalidArgument("{} [{}] is invalid, should be an integer", key, v);
+  }
+}
+
+ReadConsistency ConsistencyOf(bool use_default, mc::ConsistencyLevel level, uint64_t guarantee) {
+  ReadConsistency rc;
+  rc.use_default = use_default;
+  rc.level = static_cast<ConsistencyLevel>(level);
+  rc.guarantee_ts = guarantee;
+  return rc;
+}
+
+
 // Index params as pymilvus sends them: flattened KVs, or a JSON object under
 // "params" (older ORM code), or both. Returns the user's map (kept for
 // DescribeIndex) and a flattened copy used for validation.
@@ -537,7 +637,7 @@ Status DecodeRows(Proxy* proxy, const std::string& db, const Req& req, InsertPar
     } else {
       f = s.FindField(fd.field_name());
       if (!f) {
-        return MakeStatus(StatusCode::kInvalidArgument, Reason::kFieldNotFound,
+        return MakeStatus(StatusCode::kInvalidArgument, Reason::kNone,
                           "Attempt to insert an unexpected field `{}` to collection {} without enabling dynamic field",
                           fd.field_name(), s.name);
       }
@@ -586,8 +686,9 @@ RpcStatus MilvusService::Upsert(Ctx* ctx, const mm::UpsertRequest* req, mm::Muta
 
 RpcStatus MilvusService::Delete(Ctx* ctx, const mm::DeleteRequest* req, mm::MutationResult* resp) {
   return Run(resp, [&]() -> Status {
+    KITE_ASSIGN_OR_RETURN(auto values, TemplateValuesFromProto(req->expr_template_values()));
     KITE_ASSIGN_OR_RETURN(MutationOutcome m, proxy_->Delete(DbName(ctx, req->db_name()), req->collection_name(),
-                                                            req->partition_name(), req->expr()));
+                                                            req->partition_name(), req->expr(), values));
     FillMutation(m, resp);
     return Status::OK();
   });
@@ -601,10 +702,13 @@ RpcStatus MilvusService::Query(Ctx* ctx, const mm::QueryRequest* req, mm::QueryR
     q.expr = req->expr();
     q.output_fields = ToVector(req->output_fields());
     q.partitions = ToVector(req->partition_names());
+    KITE_ASSIGN_OR_RETURN(q.expr_values, TemplateValuesFromProto(req->expr_template_values()));
+    q.consistency = ConsistencyOf(req->use_default_consistency(), req->consistency_level(), req->guarantee_timestamp());
     for (const auto& kv : req->query_params()) {
       try {
         if (kv.key() == "limit") q.limit = std::stoll(kv.value());
         if (kv.key() == "offset") q.offset = std::stoll(kv.value());
+        if (kv.key() == "iterator") q.consistency.pin = ParseBool(kv.value());
       } catch (...) {
         return InvalidArgument("{} [{}] is invalid, should be an integer", kv.key(), kv.value());
       }
@@ -637,6 +741,143 @@ RpcStatus MilvusService::Query(Ctx* ctx, const mm::QueryRequest* req, mm::QueryR
     }
     if (!out.include_all_dynamic) {
       for (const auto& k : out.dynamic_keys) resp->add_output_fields(k);
+    }
+    return Status::OK();
+  });
+}
+
+
+RpcStatus MilvusService::Search(Ctx* ctx, const mm::SearchRequest* req, mm::SearchResults* resp) {
+  return Run(resp, [&]() -> Status {
+    if (req->sub_reqs_size() > 0) {
+      return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "search with sub requests is not implemented yet in Kite");
+    }
+    if (req->has_ids() && req->placeholder_group().empty()) {
+      return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "search by primary keys is not implemented yet in Kite");
+    }
+    SearchParams p;
+    p.db = DbName(ctx, req->db_name());
+    p.collection = req->collection_name();
+    p.partitions = ToVector(req->partition_names());
+    p.filter = req->dsl();
+    KITE_ASSIGN_OR_RETURN(p.filter_values, TemplateValuesFromProto(req->expr_template_values()));
+    p.consistency = ConsistencyOf(req->use_default_consistency(), req->consistency_level(), req->guarantee_timestamp());
+    p.output_fields = ToVector(req->output_fields());
+    for (const auto& kv : req->search_params()) {
+      const std::string& k = kv.key();
+      const std::string& val = kv.value();
+      if (k == "topk" || k == "limit") {
+        KITE_ASSIGN_OR_RETURN(p.topk, ParseInt(k, val));
+      } else if (k == "offset") {
+        KITE_ASSIGN_OR_RETURN(p.offset, ParseInt(k, val));
+      } else if (k == "round_decimal") {
+        KITE_ASSIGN_OR_RETURN(int64_t rd, ParseInt(k, val));
+        if (rd != -1 && (rd < 0 || rd > 6)) return InvalidArgument("round_decimal {} is invalid, should be -1 or in [0, 6]", rd);
+        p.round_decimal = static_cast<int>(rd);
+      } else if (k == "metric_type") {
+        p.metric_type = val;
+        for (auto& ch : p.metric_type) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      } else if (k == "anns_field") {
+        p.anns_field = val;
+      } else if (k == "iterator") {
+        p.consistency.pin = ParseBool(val);
+      } else if (k == "search_iter_v2") {
+        p.iterator_v2 = ParseBool(val);
+      } else if (k == "search_iter_batch_size") {
+        KITE_ASSIGN_OR_RETURN(p.iterator_batch_size, ParseInt(k, val));
+      } else if (k == "search_iter_last_bound") {
+        try {
+          p.iterator_last_bound = std::stof(val);
+        } catch (...) {
+          return InvalidArgument("search_iter_last_bound [{}] is not a number", val);
+        }
+      } else if (k == "ignore_growing") {
+        p.ignore_growing = ParseBool(val);
+      } else if (k == "group_by_field") {
+        p.group_by_field = val;
+      } else if (k == "group_size") {
+        KITE_ASSIGN_OR_RETURN(p.group_size, ParseInt(k, val));
+      } else if (k == "strict_group_size") {
+        p.strict_group_size = ParseBool(val);
+      } else if (k == "params") {
+        nlohmann::json j = nlohmann::json::parse(val, nullptr, false);
+        if (j.is_discarded() || !j.is_object()) return InvalidArgument("search param 'params' is not a JSON object: {}", val);
+        auto num = [&](const char* key, std::optional<float>* out) -> Status {
+          if (!j.contains(key)) return Status::OK();
+          const auto& x = j.at(key);
+          if (x.is_number()) {
+            *out = x.get<float>();
+          } else if (x.is_string()) {
+            try {
+              *out = std::stof(x.get<std::string>());
+            } catch (...) {
+              return InvalidArgument("search param {} [{}] is not a number", key, x.dump());
+            }
+          } else {
+            return InvalidArgument("search param {} [{}] is not a number", key, x.dump());
+          }
+          return Status::OK();
+        };
+        KITE_RETURN_IF_ERROR(num("radius", &p.radius));
+        KITE_RETURN_IF_ERROR(num("range_filter", &p.range_filter));
+        if (j.contains("offset") && j.at("offset").is_number_integer()) p.offset = j.at("offset").get<int64_t>();
+      }
+    }
+    if (p.range_filter && !p.radius) return InvalidArgument("range_filter requires radius in search params");
+    mc::PlaceholderGroup group;
+    if (!group.ParseFromString(req->placeholder_group()) || group.placeholders_size() != 1) {
+      return InvalidArgument("the search vectors (placeholder group) cannot be decoded");
+    }
+    const mc::PlaceholderValue& ph = group.placeholders(0);
+    p.query_type = static_cast<DataType>(ph.type());
+    if (!IsVectorType(p.query_type)) {
+      return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "search with {} placeholders is not implemented yet in Kite",
+                        static_cast<int>(ph.type()));
+    }
+    p.query_vectors.assign(ph.values().begin(), ph.values().end());
+    KITE_ASSIGN_OR_RETURN(SearchOutcome out, proxy_->Search(p));
+    resp->set_collection_name(out.schema->name);
+    resp->set_session_ts(out.ts);
+    auto* r = resp->mutable_results();
+    r->set_num_queries(out.nq);
+    r->set_top_k(out.topk);
+    r->set_primary_field_name(out.schema->PrimaryField()->name);
+    Column pks = Column::ForField(*out.schema->PrimaryField());
+    for (const HitList& list : out.hits) {
+      r->add_topks(static_cast<int64_t>(list.size()));
+      for (const Hit& h : list) {
+        r->add_scores(h.distance);
+        if (const auto* i = std::get_if<int64_t>(&h.pk)) {
+          pks.AppendFixed(i);
+        } else {
+          pks.AppendVar(std::get<std::string>(h.pk));
+        }
+      }
+    }
+    PksToIds(pks, r->mutable_ids());
+    for (size_t i = 1; i < out.fields.size(); ++i) {
+      const FieldSchema* f = out.schema->FindField(out.fields[i]);
+      const Column* col = out.rows.columns.size() > i ? &out.rows.columns[i] : nullptr;
+      Column empty = Column::ForField(*f);
+      ColumnToFieldData(col ? *col : empty, *f, out.include_all_dynamic ? std::vector<std::string>{} : out.dynamic_keys,
+                        r->add_fields_data());
+      if (!f->is_dynamic || out.include_all_dynamic) r->add_output_fields(f->name);
+    }
+    if (!out.include_all_dynamic) {
+      for (const auto& k : out.dynamic_keys) r->add_output_fields(k);
+    }
+    if (out.group_values) ColumnToFieldData(*out.group_values, *out.group_field, {}, r->mutable_group_by_field_value());
+    if (p.iterator_v2) {
+      auto* it = r->mutable_search_iterator_v2_results();
+      std::string token;
+      for (const auto& kv : req->search_params()) {
+        if (kv.key() == "search_iter_id") token = kv.value();
+      }
+      if (token.empty()) token = fmt::format("kite-iter-{}", out.ts);
+      it->set_token(token);
+      float last = p.iterator_last_bound.value_or(0.0f);
+      if (!out.hits.empty() && !out.hits[0].empty()) last = out.hits[0].back().distance;
+      it->set_last_bound(last);
     }
     return Status::OK();
   });

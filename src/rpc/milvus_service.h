@@ -76,6 +76,7 @@ class MilvusService final : public MilvusServiceDefaults {
   KITE_RPC(Upsert, UpsertRequest, ::milvus::proto::milvus::MutationResult);
   KITE_RPC(Delete, DeleteRequest, ::milvus::proto::milvus::MutationResult);
   KITE_RPC(Query, QueryRequest, ::milvus::proto::milvus::QueryResults);
+  KITE_RPC(Search, SearchRequest, ::milvus::proto::milvus::SearchResults);
   KITE_RPC(Flush, FlushRequest, ::milvus::proto::milvus::FlushResponse);
   KITE_RPC(GetFlushState, GetFlushStateRequest, ::milvus::proto::milvus::GetFlushStateResponse);
 

@@ -38,8 +38,11 @@ Column Column::ForField(const FieldSchema& f) {
 }
 
 void Column::PushValid(bool v) {
-  if (!v && valid.empty()) valid.assign(static_cast<size_t>(num_rows), 1);
-  if (!valid.empty()) valid.push_back(v ? 1 : 0);
+  if (valid.empty()) {
+    if (v) return;  // still all valid: no validity bytes
+    valid.assign(static_cast<size_t>(num_rows), 1);
+  }
+  valid.push_back(v ? 1 : 0);
 }
 
 void Column::AppendFixed(const void* data, bool is_valid) {

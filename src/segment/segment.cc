@@ -190,6 +190,17 @@ void Segment::Gather(const std::vector<int64_t>& rows, const std::vector<FieldId
   }
 }
 
+void Segment::WithSnapshot(Timestamp ts,
+                           const std::function<void(const ColumnBatch&, const std::vector<uint8_t>&)>& fn) const {
+  std::shared_lock lock(mu_);
+  std::vector<uint8_t> visible(static_cast<size_t>(columns_.num_rows), 1);
+  bool no_deletes = int_deletes_.empty() && str_deletes_.empty();
+  if (!(no_deletes && max_ts_ <= ts)) {
+    for (int64_t r = 0; r < columns_.num_rows; ++r) visible[r] = IsVisibleLocked(r, ts) ? 1 : 0;
+  }
+  fn(columns_, visible);
+}
+
 void Segment::WithColumns(const std::function<void(const ColumnBatch&, const std::vector<Timestamp>&)>& fn) const {
   std::shared_lock lock(mu_);
   fn(columns_, ts_);

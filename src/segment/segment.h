@@ -76,6 +76,10 @@ class Segment {
   void Gather(const std::vector<int64_t>& rows, const std::vector<FieldId>& fields, ColumnBatch* out,
               std::vector<Timestamp>* timestamps) const;
 
+  // Runs fn with shared access to the raw columns and the rows visible at ts
+  // (one byte per row, 1 = visible). Everything is valid only inside fn.
+  void WithSnapshot(Timestamp ts, const std::function<void(const ColumnBatch&, const std::vector<uint8_t>&)>& fn) const;
+
   // Runs fn with shared access to the raw columns (valid only inside fn).
   void WithColumns(const std::function<void(const ColumnBatch&, const std::vector<Timestamp>&)>& fn) const;
 

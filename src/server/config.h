@@ -2,7 +2,7 @@
 // command-line flags, in increasing priority.
 //
 // YAML keys (all optional):
-//   proxy.port: 19530            gRPC (and later REST) port
+//   proxy.port: 19530            gRPC and RESTful API port (one port, as Milvus)
 //   proxy.host: 0.0.0.0          listen address
 //   metrics.port: 9091           health/metrics/web UI port (Milvus: common metrics port 9091)
 //   localStorage.path: ./data    data directory

@@ -1,6 +1,10 @@
 // kite: one binary, several roles. `kite standalone` runs every role in one
 // process with embedded storage (the only mode so far).
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -9,6 +13,16 @@
 
 #include "server/config.h"
 #include "server/standalone.h"
+
+namespace {
+int g_signal_pipe[2] = {-1, -1};
+extern "C" void OnTerminationSignal(int sig) {
+  unsigned char b = static_cast<unsigned char>(sig);
+  int saved = errno;
+  (void)!::write(g_signal_pipe[1], &b, 1);
+  errno = saved;
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Kite: a vector database that speaks Milvus's protocol"};
@@ -39,12 +53,20 @@ int main(int argc, char** argv) {
   if (log_level) config.log_level = *log_level;
   spdlog::set_level(spdlog::level::from_str(config.log_level));
 
-  // Block termination signals in every thread; one thread waits for them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // SIGTERM/SIGINT: a process-wide handler writes the signal number to a pipe
+  // and one thread turns it into a clean shutdown. (Blocking the signals and
+  // sigwait()ing is not enough: libraries such as OpenBLAS start threads before
+  // main, and the kernel may deliver the signal to one of those.)
+  if (::pipe2(g_signal_pipe, O_CLOEXEC) != 0) {
+    std::perror("kite: pipe");
+    return 1;
+  }
+  struct sigaction sa = {};
+  sa.sa_handler = OnTerminationSignal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
 
   auto server = kite::Standalone::Open(config);
   if (!server.ok()) {
@@ -52,14 +74,16 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::thread signal_thread([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    spdlog::info("received signal {}", sig);
+    unsigned char sig = 0;
+    while (::read(g_signal_pipe[0], &sig, 1) < 0 && errno == EINTR) {
+    }
+    if (sig != 0) spdlog::info("received signal {}", static_cast<int>(sig));
     (*server)->Shutdown();
   });
   kite::Status st = (*server)->Run();
   // Wake the signal thread if serving stopped for another reason.
-  pthread_kill(signal_thread.native_handle(), SIGTERM);
+  unsigned char zero = 0;
+  (void)!::write(g_signal_pipe[1], &zero, 1);
   signal_thread.join();
   server->reset();
   if (!st.ok()) {

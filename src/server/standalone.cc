@@ -13,7 +13,9 @@
 #include "roles/querynode/query_node.h"
 #include "roles/streaming/streaming_node.h"
 #include "rpc/milvus_service.h"
+#include "rpc/rest/rest_service.h"
 #include "server/data_dir.h"
+#include "server/port_mux.h"
 #include "storage/meta/meta_store.h"
 #include "storage/object/object_store.h"
 #include "storage/wal/wal.h"
@@ -52,29 +54,46 @@ class StandaloneImpl final : public Standalone {
     id.build_tags = std::string("kite ") + KITE_VERSION;
     service_ = std::make_unique<rpc::MilvusService>(proxy_.get(), id);
 
+    // The main port serves gRPC and the RESTful API together, as Milvus does:
+    // PortMux owns the socket and hands HTTP/2 connections to gRPC through an
+    // external connection acceptor, so gRPC itself listens on no port.
     grpc::ServerBuilder builder;
     std::string addr = config_.host + ":" + std::to_string(config_.port);
-    int bound_port = 0;
-    builder.AddListeningPort(addr, grpc::InsecureServerCredentials(), &bound_port);
+    grpc_acceptor_ = builder.experimental().AddExternalConnectionAcceptor(
+        grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, grpc::InsecureServerCredentials());
     builder.RegisterService(service_.get());
     builder.SetMaxReceiveMessageSize(static_cast<int>(config_.limits.max_request_bytes + (1 << 20)));
     builder.SetMaxSendMessageSize(static_cast<int>(config_.limits.max_response_bytes));
     // pymilvus pings every 10 s even when idle; accept that instead of GOAWAY.
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
-    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     server_ = builder.BuildAndStart();
-    if (!server_ || bound_port == 0) return IOError("cannot listen for gRPC on {}", addr);
+    if (!server_) return IOError("cannot start the gRPC server for {}", addr);
+
+    rest_ = std::make_unique<rest::RestService>(proxy_.get(), rest::RestOptions{config_.limits.max_request_bytes});
+    PortMuxOptions mux_options;
+    mux_options.host = config_.host;
+    mux_options.port = config_.port;
+    mux_options.http.max_body_bytes = config_.limits.max_request_bytes;
+    auto mux = PortMux::Start(
+        mux_options, [this](int listener_fd, int fd, std::string bytes) { HandOffToGrpc(listener_fd, fd, bytes); },
+        [this](const HttpRequest& req) { return ServeRest(req); });
+    if (!mux.ok()) {
+      server_->Shutdown();
+      return IOError("cannot listen for gRPC/REST on {}: {}", addr, mux.status().message());
+    }
+    mux_ = std::move(mux).value();
 
     http_ = std::make_unique<httplib::Server>();
     http_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("OK", "text/plain"); });
     if (!http_->bind_to_port(config_.host, config_.metrics_port)) {
+      mux_->Shutdown();
       server_->Shutdown();
       return IOError("cannot listen for HTTP on {}:{}", config_.host, config_.metrics_port);
     }
     http_thread_ = std::thread([this] { http_->listen_after_bind(); });
-    spdlog::info("kite standalone serving Milvus gRPC on {}, health on {}:{}, data in {}", addr, config_.host,
-                 config_.metrics_port, config_.data_dir);
+    spdlog::info("kite standalone serving Milvus gRPC and REST on {}, health on {}:{}, data in {}", addr,
+                 config_.host, config_.metrics_port, config_.data_dir);
     return Status::OK();
   }
 
@@ -82,6 +101,9 @@ class StandaloneImpl final : public Standalone {
     Shutdown();
     if (http_thread_.joinable()) http_thread_.join();
     // Roles go down before the storage they borrow.
+    mux_.reset();
+    rest_.reset();
+    server_.reset();
     service_.reset();
     proxy_.reset();
     streaming_.reset();
@@ -97,10 +119,35 @@ class StandaloneImpl final : public Standalone {
     if (stopping_.exchange(true)) return;
     spdlog::info("shutting down");
     if (http_) http_->stop();
+    // No new connections first, then drain gRPC.
+    if (mux_) mux_->Shutdown();
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   }
 
  private:
+  void HandOffToGrpc(int listener_fd, int fd, const std::string& bytes) {
+    grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters p;
+    p.listener_fd = listener_fd;
+    p.fd = fd;
+    grpc::Slice slice(bytes.data(), bytes.size());
+    p.read_buffer = grpc::ByteBuffer(&slice, 1);
+    grpc_acceptor_->HandleNewConnection(&p);  // gRPC owns fd from here (closes it if stopped)
+  }
+
+  HttpResponse ServeRest(const HttpRequest& req) {
+    rest::RestRequest r;
+    r.method = req.method;
+    r.path = req.path;
+    for (const auto& [k, v] : req.headers) r.headers.emplace(k, v);
+    r.body = req.body;
+    r.body_too_large = req.body_too_large;
+    rest::RestResponse res = rest_->Handle(r);
+    HttpResponse out;
+    out.status = res.http_status;
+    out.body = std::move(res.body);
+    return out;
+  }
+
   ServerConfig config_;
   std::atomic<bool> stopping_{false};
   std::unique_ptr<DataDirLock> lock_;
@@ -113,7 +160,10 @@ class StandaloneImpl final : public Standalone {
   std::unique_ptr<StreamingNode> streaming_;
   std::unique_ptr<Proxy> proxy_;
   std::unique_ptr<rpc::MilvusService> service_;
+  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> grpc_acceptor_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<rest::RestService> rest_;
+  std::unique_ptr<PortMux> mux_;
   std::unique_ptr<httplib::Server> http_;
   std::thread http_thread_;
 };

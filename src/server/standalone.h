@@ -1,8 +1,8 @@
 // `kite standalone`: every role in one process (DESIGN.md §2). Opens the data
 // directory (exclusive lock, RocksDB meta store), composes the coordinator and
-// the proxy through their C++ interfaces, and serves the Milvus gRPC API plus
-// the health endpoint. Run() blocks until Shutdown() (called from a signal
-// thread) or a fatal error.
+// the proxy through their C++ interfaces, and serves the Milvus gRPC API and
+// RESTful API v2 on one port (port_mux.h) plus the health endpoint. Run()
+// blocks until Shutdown() (called from a signal thread) or a fatal error.
 #pragma once
 
 #include <memory>

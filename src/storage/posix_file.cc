@@ -77,24 +77,6 @@ Status PreadUpTo(int fd, const std::string& path, uint64_t offset, size_t n, std
   return Status::OK();
 }
 
-Status ReadWholeFile(const std::string& path, std::string* out) {
-  KITE_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDONLY, 0));
-  KITE_ASSIGN_OR_RETURN(uint64_t size, FileSize(fd.get(), path));
-  // The size is a hint: keep reading until EOF in case the file grew.
-  out->clear();
-  std::string chunk;
-  uint64_t offset = 0;
-  size_t want = size > 0 ? static_cast<size_t>(size) : 4096;
-  for (;;) {
-    KITE_RETURN_IF_ERROR(PreadUpTo(fd.get(), path, offset, want, &chunk));
-    if (chunk.empty()) break;
-    out->append(chunk);
-    offset += chunk.size();
-    want = 64 << 10;
-  }
-  return Status::OK();
-}
-
 Status Fsync(int fd, const std::string& path) {
   if (::fsync(fd) != 0) return PosixError("fsync", path, errno);
   return Status::OK();
@@ -128,12 +110,6 @@ Status CreateDirs(const std::string& dir) {
     if (!S_ISDIR(st.st_mode)) return PosixError("mkdir", cur, ENOTDIR);
   }
   return Status::OK();
-}
-
-Result<uint64_t> FileSize(int fd, const std::string& path) {
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return PosixError("stat", path, errno);
-  return static_cast<uint64_t>(st.st_size);
 }
 
 }  // namespace kite::storage_internal

@@ -44,7 +44,7 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-// open(2) with O_CLOEXEC added. `path` is only used for the error message.
+// open(2) of path with O_CLOEXEC added, retrying on EINTR.
 Result<UniqueFd> OpenFile(const std::string& path, int flags, int mode);
 
 // Writes all of data at `offset` (pwrite, looping over short writes).
@@ -57,9 +57,6 @@ Status WriteAll(int fd, const std::string& path, std::string_view data);
 // only at end of file).
 Status PreadUpTo(int fd, const std::string& path, uint64_t offset, size_t n, std::string* out);
 
-// Reads the whole file into *out.
-Status ReadWholeFile(const std::string& path, std::string* out);
-
 // fsync(2) / fdatasync(2) of an open descriptor.
 Status Fsync(int fd, const std::string& path);
 Status Fdatasync(int fd, const std::string& path);
@@ -71,8 +68,5 @@ Status FsyncDir(const std::string& dir);
 // mkdir -p. Every directory it creates is made durable by fsyncing its
 // parent. Existing directories are fine; an existing non-directory is IOError.
 Status CreateDirs(const std::string& dir);
-
-// The size of an open file.
-Result<uint64_t> FileSize(int fd, const std::string& path);
 
 }  // namespace kite::storage_internal

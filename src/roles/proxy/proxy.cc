@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <set>
 
 namespace kite {
 
@@ -42,97 +43,6 @@ int ShardOf(const PrimaryKey& pk, int num_shards) {
   uint64_t h = std::holds_alternative<int64_t>(pk) ? Mix64(static_cast<uint64_t>(std::get<int64_t>(pk)))
                                                    : HashBytes(std::get<std::string>(pk));
   return static_cast<int>(h % static_cast<uint64_t>(num_shards));
-}
-
-Result<std::optional<std::vector<PrimaryKey>>> ParsePkFilter(const std::string& expr, const FieldSchema& pk) {
-  std::string_view s = expr;
-  auto skip = [&] {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s[0]))) s.remove_prefix(1);
-  };
-  auto unsupported = [&]() -> Status {
-    return MakeStatus(StatusCode::kUnimplemented, Reason::kNone,
-                      "filter expression '{}' is not supported yet: only `{} in [...]` and `{} == value` are", expr,
-                      pk.name, pk.name);
-  };
-  skip();
-  if (s.empty()) return std::optional<std::vector<PrimaryKey>>();
-  if (s.substr(0, pk.name.size()) != pk.name) return unsupported();
-  s.remove_prefix(pk.name.size());
-  skip();
-  bool list = false;
-  if (s.substr(0, 2) == "in" && (s.size() == 2 || !std::isalnum(static_cast<unsigned char>(s[2])))) {
-    list = true;
-    s.remove_prefix(2);
-  } else if (s.substr(0, 2) == "==") {
-    s.remove_prefix(2);
-  } else {
-    return unsupported();
-  }
-  skip();
-  std::vector<PrimaryKey> keys;
-  auto parse_value = [&]() -> Status {
-    skip();
-    if (s.empty()) return InvalidArgument("cannot parse expression: {}: value expected", expr);
-    if (s[0] == '"' || s[0] == '\'') {
-      if (pk.type != DataType::kVarChar) {
-        return InvalidArgument("cannot parse expression: {}, error: value '{}' is not an integer for Int64 field {}",
-                               expr, s.substr(0, 16), pk.name);
-      }
-      char q = s[0];
-      s.remove_prefix(1);
-      std::string v;
-      while (!s.empty() && s[0] != q) {
-        if (s[0] == '\\' && s.size() > 1) s.remove_prefix(1);
-        v.push_back(s[0]);
-        s.remove_prefix(1);
-      }
-      if (s.empty()) return InvalidArgument("cannot parse expression: {}: unterminated string", expr);
-      s.remove_prefix(1);
-      keys.emplace_back(std::move(v));
-      return Status::OK();
-    }
-    if (pk.type != DataType::kInt64) {
-      return InvalidArgument("cannot parse expression: {}, error: value is not a string for VarChar field {}", expr,
-                             pk.name);
-    }
-    size_t n = 0;
-    while (n < s.size() && (std::isdigit(static_cast<unsigned char>(s[n])) || (n == 0 && (s[n] == '-' || s[n] == '+')))) ++n;
-    if (n == 0) return InvalidArgument("cannot parse expression: {}: integer expected", expr);
-    try {
-      keys.emplace_back(static_cast<int64_t>(std::stoll(std::string(s.substr(0, n)))));
-    } catch (...) {
-      return InvalidArgument("cannot parse expression: {}: integer out of range", expr);
-    }
-    s.remove_prefix(n);
-    return Status::OK();
-  };
-  if (list) {
-    if (s.empty() || s[0] != '[') return unsupported();
-    s.remove_prefix(1);
-    skip();
-    if (!s.empty() && s[0] == ']') {
-      s.remove_prefix(1);
-    } else {
-      while (true) {
-        KITE_RETURN_IF_ERROR(parse_value());
-        skip();
-        if (!s.empty() && s[0] == ',') {
-          s.remove_prefix(1);
-          continue;
-        }
-        if (!s.empty() && s[0] == ']') {
-          s.remove_prefix(1);
-          break;
-        }
-        return InvalidArgument("cannot parse expression: {}: ',' or ']' expected", expr);
-      }
-    }
-  } else {
-    KITE_RETURN_IF_ERROR(parse_value());
-  }
-  skip();
-  if (!s.empty()) return unsupported();
-  return std::optional<std::vector<PrimaryKey>>(std::move(keys));
 }
 
 // ------------------------------------------------------------------------ DDL
@@ -428,7 +338,7 @@ Result<Timestamp> Proxy::WriteByShard(const CollectionInfo& c, DmlType type, Par
     msg.delete_partition = delete_partition;
     if (type != DmlType::kDelete) {
       if (shards == 1) {
-        msg.rows = rows;
+        msg.rows = std::move(rows);  // `keys` may point into rows: not used past this point
       } else {
         for (const auto& col : rows.columns) {
           Column part = col;
@@ -442,8 +352,13 @@ Result<Timestamp> Proxy::WriteByShard(const CollectionInfo& c, DmlType type, Par
       }
     }
     if (type != DmlType::kInsert) {
+      const Column& del = delete_pks ? *delete_pks : *msg.rows.Find(pkf->id);
       msg.delete_pks = Column::ForField(*pkf);
-      for (int64_t r : idx) msg.delete_pks.AppendFrom(keys, r);
+      if (shards == 1) {
+        msg.delete_pks.AppendRange(del, 0, del.num_rows);
+      } else {
+        for (int64_t r : idx) msg.delete_pks.AppendFrom(del, r);
+      }
     }
     KITE_ASSIGN_OR_RETURN(Timestamp t, streaming_->Write(c.id, s, std::move(msg)));
     ts = std::max(ts, t);
@@ -508,12 +423,43 @@ Result<MutationOutcome> Proxy::Insert(InsertParams p) {
   return out;
 }
 
+Result<Column> Proxy::MatchingKeys(const CollectionInfo& c, const std::string& text,
+                                  const expr::TemplateValues& values, int64_t partition, Timestamp ts) {
+  const FieldSchema* pkf = c.schema.PrimaryField();
+  KITE_ASSIGN_OR_RETURN(auto plan, expr::Compile(text, c.schema, values, expr::ParseOptions{}));
+  Column keys = Column::ForField(*pkf);
+  if (auto pks = expr::ExtractPrimaryKeys(*plan, c.schema)) {
+    // delete(ids=...): the keys themselves, found or not (as Milvus does).
+    for (const auto& k : *pks) {
+      if (const auto* i = std::get_if<int64_t>(&k)) {
+        keys.AppendFixed(i);
+      } else {
+        keys.AppendVar(std::get<std::string>(k));
+      }
+    }
+    return keys;
+  }
+  RetrievePlan rp;
+  rp.ts = ts;
+  rp.filter = plan.get();
+  if (partition != 0) rp.partitions.insert(partition);
+  std::vector<Retrieved> parts;
+  for (const SegmentPtr& seg : ReadSegments(c.id, true)) {
+    Retrieved r;
+    KITE_RETURN_IF_ERROR(RetrieveFromSegment(*seg, rp, &r));
+    parts.push_back(std::move(r));
+  }
+  Retrieved merged = MergeRetrieved(std::move(parts), rp);
+  if (!merged.rows.columns.empty()) keys = std::move(merged.rows.columns[0]);
+  return keys;
+}
+
 Result<MutationOutcome> Proxy::Delete(const std::string& db, const std::string& collection,
-                                      const std::string& partition, const std::string& expr) {
+                                      const std::string& partition, const std::string& expr,
+                                      const expr::TemplateValues& values) {
   KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(db, collection));
   const CollectionInfo& c = v.info;
-  const FieldSchema* pkf = c.schema.PrimaryField();
-  if (expr.find_first_not_of(" \t\n") == std::string::npos) {
+  if (expr.find_first_not_of(" \t\n\r") == std::string::npos) {
     return InvalidArgument("expr cannot be empty for delete");
   }
   PartitionId part;
@@ -525,16 +471,10 @@ Result<MutationOutcome> Proxy::Delete(const std::string& db, const std::string& 
     }
     part = info->id;
   }
-  KITE_ASSIGN_OR_RETURN(auto keys, ParsePkFilter(expr, *pkf));
+  // Keys matching a general filter are found at a Strong read timestamp.
+  KITE_ASSIGN_OR_RETURN(Timestamp ts, ReadTimestamp(c, ReadConsistency{false, ConsistencyLevel::kStrong, 0}));
   MutationOutcome out;
-  out.ids = Column::ForField(*pkf);
-  for (const auto& k : *keys) {
-    if (const auto* i = std::get_if<int64_t>(&k)) {
-      out.ids.AppendFixed(i);
-    } else {
-      out.ids.AppendVar(std::get<std::string>(k));
-    }
-  }
+  KITE_ASSIGN_OR_RETURN(out.ids, MatchingKeys(c, expr, values, part.value, ts));
   out.delete_count = out.ids.num_rows;
   if (out.ids.num_rows == 0) return out;
   KITE_ASSIGN_OR_RETURN(out.ts, WriteByShard(c, DmlType::kDelete, PartitionId(0), {}, &out.ids, part));
@@ -548,11 +488,77 @@ Result<std::vector<SegmentId>> Proxy::Flush(const std::string& db, const std::st
 
 // ------------------------------------------------------------------------ DQL
 
-Result<Timestamp> Proxy::ReadTimestamp(CollectionId collection) {
-  // Strong: every write acknowledged before this read is applied before it runs.
-  KITE_ASSIGN_OR_RETURN(Timestamp ts, coord_->AllocTimestamp());
-  streaming_->Barrier(collection);
-  return ts;
+Result<Timestamp> Proxy::ReadTimestamp(const CollectionInfo& c, const ReadConsistency& rc) {
+  ConsistencyLevel level = rc.use_default ? c.consistency : rc.level;
+  KITE_ASSIGN_OR_RETURN(Timestamp now, coord_->AllocTimestamp());
+  if (rc.pin && rc.guarantee_ts > 2) {
+    if (rc.guarantee_ts > now) return InvalidArgument("guarantee timestamp {} is in the future", rc.guarantee_ts);
+    streaming_->Barrier(c.id);
+    return rc.guarantee_ts;
+  }
+  if (level == ConsistencyLevel::kStrong) {
+    // Every write acknowledged before `now` was allocated is applied after the barrier.
+    streaming_->Barrier(c.id);
+    return now;
+  }
+  // Bounded / Eventually: the freshest fully applied state (never half a write).
+  Timestamp safe = streaming_->SafeTimestamp(c.id, now);
+  // Session / Customized: at least the client's guarantee timestamp. pymilvus
+  // sends 1 (Eventually) or 2 (Bounded) as markers; real timestamps are larger.
+  Timestamp want = rc.guarantee_ts > 2 ? rc.guarantee_ts : 0;
+  if (want > safe) {
+    streaming_->Barrier(c.id);
+    return std::max(now, want);
+  }
+  return safe;
+}
+
+std::vector<SegmentPtr> Proxy::ReadSegments(CollectionId collection, bool include_growing) {
+  std::vector<SegmentPtr> segs = query_node_->Segments(collection);
+  if (include_growing) {
+    for (SegmentPtr& s : streaming_->GrowingSegments(collection)) segs.push_back(std::move(s));
+  }
+  return segs;
+}
+
+Status Proxy::ResolveOutputFields(const CollectionSchema& s, const std::vector<std::string>& names,
+                                  std::vector<FieldId>* fields, std::vector<std::string>* dynamic_keys,
+                                  bool* include_all_dynamic, bool* count_only) {
+  const FieldSchema* pkf = s.PrimaryField();
+  const FieldSchema* dyn = s.DynamicField();
+  fields->push_back(pkf->id);
+  auto add = [&](FieldId id) {
+    if (std::find(fields->begin(), fields->end(), id) == fields->end()) fields->push_back(id);
+  };
+  for (const auto& name : names) {
+    std::string n = name;
+    n.erase(0, n.find_first_not_of(' '));
+    n.erase(n.find_last_not_of(' ') + 1);
+    if (n == "count(*)" && count_only) {
+      *count_only = true;
+      continue;
+    }
+    if (n == "*") {
+      for (const auto& f : s.fields) {
+        if (f.is_dynamic) *include_all_dynamic = true;
+        add(f.id);
+      }
+      continue;
+    }
+    const FieldSchema* f = s.FindField(n);
+    if (f && !f->is_dynamic) {
+      add(f->id);
+      continue;
+    }
+    if (!dyn) return MakeStatus(StatusCode::kNotFound, Reason::kFieldNotFound, "field {} not exist", n);
+    if (n == kDynamicFieldName) {
+      *include_all_dynamic = true;
+    } else {
+      dynamic_keys->push_back(n);
+    }
+    add(dyn->id);
+  }
+  return Status::OK();
 }
 
 Result<QueryOutcome> Proxy::Query(const QueryParams& q) {
@@ -562,7 +568,6 @@ Result<QueryOutcome> Proxy::Query(const QueryParams& q) {
   QueryOutcome out;
   out.schema = std::make_shared<const CollectionSchema>(c.schema);
   const CollectionSchema& s = *out.schema;
-  const FieldSchema* pkf = s.PrimaryField();
   RetrievePlan plan;
   for (const auto& name : q.partitions) {
     const PartitionInfo* p = c.FindPartition(name);
@@ -572,45 +577,21 @@ Result<QueryOutcome> Proxy::Query(const QueryParams& q) {
     }
     plan.partitions.insert(p->id.value);
   }
-  // Output fields.
-  out.fields.push_back(pkf->id);
-  const FieldSchema* dyn = s.DynamicField();
-  for (const auto& name : q.output_fields) {
-    std::string n = name;
-    n.erase(0, n.find_first_not_of(' '));
-    n.erase(n.find_last_not_of(' ') + 1);
-    if (n == "count(*)") {
-      out.count_only = true;
-      continue;
-    }
-    if (n == "*") {
-      for (const auto& f : s.fields) {
-        if (f.is_dynamic) {
-          out.include_all_dynamic = true;
-        }
-        if (std::find(out.fields.begin(), out.fields.end(), f.id) == out.fields.end()) out.fields.push_back(f.id);
-      }
-      continue;
-    }
-    const FieldSchema* f = s.FindField(n);
-    if (f && !f->is_dynamic) {
-      if (std::find(out.fields.begin(), out.fields.end(), f->id) == out.fields.end()) out.fields.push_back(f->id);
-      continue;
-    }
-    if (n == kDynamicFieldName && dyn) {
-      out.include_all_dynamic = true;
-    } else if (dyn) {
-      out.dynamic_keys.push_back(n);
-    } else {
-      return MakeStatus(StatusCode::kNotFound, Reason::kFieldNotFound, "field {} not exist", n);
-    }
-    if (std::find(out.fields.begin(), out.fields.end(), dyn->id) == out.fields.end()) out.fields.push_back(dyn->id);
-  }
+  KITE_RETURN_IF_ERROR(ResolveOutputFields(s, q.output_fields, &out.fields, &out.dynamic_keys,
+                                           &out.include_all_dynamic, &out.count_only));
   if (out.count_only && q.output_fields.size() > 1) {
     return InvalidArgument("count entities with pagination is not allowed: count(*) must be the only output field");
   }
-  KITE_ASSIGN_OR_RETURN(plan.pks, ParsePkFilter(q.expr, *pkf));
-  if (!plan.pks && !out.count_only && q.limit < 0) {
+  bool empty_expr = q.expr.find_first_not_of(" \t\n\r") == std::string::npos;
+  std::unique_ptr<const expr::Plan> filter;
+  if (!empty_expr) {
+    KITE_ASSIGN_OR_RETURN(filter, expr::Compile(q.expr, s, q.expr_values, expr::ParseOptions{}));
+    if (auto pks = expr::ExtractPrimaryKeys(*filter, s)) {
+      plan.pks = std::move(pks);
+    } else {
+      plan.filter = filter.get();
+    }
+  } else if (!out.count_only && q.limit < 0) {
     return InvalidArgument("empty expression should be used with limit");
   }
   if (q.limit > limits_.max_topk || q.offset + std::max<int64_t>(q.limit, 0) > limits_.max_topk) {
@@ -621,11 +602,13 @@ Result<QueryOutcome> Proxy::Query(const QueryParams& q) {
   plan.count_only = out.count_only;
   plan.limit = q.limit;
   plan.offset = q.offset;
-  KITE_ASSIGN_OR_RETURN(plan.ts, ReadTimestamp(c.id));
+  KITE_ASSIGN_OR_RETURN(plan.ts, ReadTimestamp(c, q.consistency));
   out.ts = plan.ts;
   std::vector<Retrieved> parts;
-  parts.push_back(streaming_->RetrieveGrowing(c.id, plan));
-  parts.push_back(query_node_->Retrieve(c.id, plan));
+  KITE_ASSIGN_OR_RETURN(Retrieved growing, streaming_->RetrieveGrowing(c.id, plan));
+  KITE_ASSIGN_OR_RETURN(Retrieved sealed, query_node_->Retrieve(c.id, plan));
+  parts.push_back(std::move(growing));
+  parts.push_back(std::move(sealed));
   Retrieved merged = MergeRetrieved(std::move(parts), plan);
   out.count = merged.count;
   out.data = std::move(merged);

@@ -13,7 +13,10 @@
 #include <vector>
 
 #include "common/limits.h"
+#include "expr/expr.h"
+#include "query/reduce.h"
 #include "query/retrieve.h"
+#include "query/search.h"
 #include "roles/coordinator/coordinator.h"
 #include "roles/querynode/query_node.h"
 #include "roles/streaming/streaming_node.h"
@@ -36,10 +39,20 @@ struct MutationOutcome {
   Timestamp ts = 0;
 };
 
+// How fresh a read must be (Milvus consistency levels, as pymilvus sends them).
+struct ReadConsistency {
+  bool use_default = true;  // use the collection's level
+  ConsistencyLevel level = ConsistencyLevel::kBounded;
+  Timestamp guarantee_ts = 0;  // Session: the client's last write; Customized: the user's value
+  bool pin = false;            // iterators: read exactly at guarantee_ts (an MVCC snapshot)
+};
+
 struct QueryParams {
   std::string db;
   std::string collection;
   std::string expr;
+  expr::TemplateValues expr_values;
+  ReadConsistency consistency;
   std::vector<std::string> output_fields;
   std::vector<std::string> partitions;
   int64_t limit = -1;
@@ -54,6 +67,48 @@ struct QueryOutcome {
   std::vector<std::string> dynamic_keys;   // keys of $meta to return; empty with include_all_dynamic
   bool include_all_dynamic = false;
   Retrieved data;
+  Timestamp ts = 0;
+};
+
+struct SearchParams {
+  std::string db;
+  std::string collection;
+  std::vector<std::string> partitions;
+  std::string filter;
+  expr::TemplateValues filter_values;
+  ReadConsistency consistency;
+  std::string anns_field;    // empty: the only vector field
+  std::string metric_type;   // empty: the index's metric
+  DataType query_type = DataType::kFloatVector;  // placeholder type
+  std::vector<std::string> query_vectors;        // one raw vector per query
+  int64_t topk = 10;
+  int64_t offset = 0;
+  int round_decimal = -1;
+  std::optional<float> radius;
+  std::optional<float> range_filter;
+  std::string group_by_field;
+  int64_t group_size = 1;
+  bool strict_group_size = false;
+  bool ignore_growing = false;
+  std::vector<std::string> output_fields;
+  // search_iterator v2: continue after the last returned distance.
+  bool iterator_v2 = false;
+  std::optional<float> iterator_last_bound;
+  int64_t iterator_batch_size = 0;
+};
+
+struct SearchOutcome {
+  std::shared_ptr<const CollectionSchema> schema;
+  int64_t nq = 0;
+  int64_t topk = 0;
+  std::vector<HitList> hits;               // per query, after offset
+  std::vector<FieldId> fields;             // output columns (pk first)
+  std::vector<std::string> dynamic_keys;
+  bool include_all_dynamic = false;
+  ColumnBatch rows;                        // output columns, one row per hit (queries concatenated)
+  std::optional<Column> group_values;      // group-by field value per hit
+  const FieldSchema* group_field = nullptr;
+  std::string metric;
   Timestamp ts = 0;
 };
 
@@ -85,17 +140,26 @@ class Proxy {
   // DML.
   Result<MutationOutcome> Insert(InsertParams params);
   Result<MutationOutcome> Delete(const std::string& db, const std::string& collection, const std::string& partition,
-                                 const std::string& expr);
+                                 const std::string& expr, const expr::TemplateValues& values);
   Result<std::vector<SegmentId>> Flush(const std::string& db, const std::string& collection);
 
   // DQL.
   Result<QueryOutcome> Query(const QueryParams& params);
+  Result<SearchOutcome> Search(const SearchParams& params);
 
  private:
   Result<Timestamp> WriteByShard(const CollectionInfo& c, DmlType type, PartitionId partition, ColumnBatch rows,
                                  const Column* delete_pks, PartitionId delete_partition);
   Status CompleteRows(const CollectionInfo& c, InsertParams* params, Column* ids);
-  Result<Timestamp> ReadTimestamp(CollectionId collection);
+  // The MVCC timestamp a read runs at, per its consistency level.
+  Result<Timestamp> ReadTimestamp(const CollectionInfo& c, const ReadConsistency& consistency);
+  // Segments a read sees: growing ones from the streaming node, sealed from the query node.
+  std::vector<SegmentPtr> ReadSegments(CollectionId collection, bool include_growing);
+  Status ResolveOutputFields(const CollectionSchema& s, const std::vector<std::string>& names,
+                             std::vector<FieldId>* fields, std::vector<std::string>* dynamic_keys,
+                             bool* include_all_dynamic, bool* count_only);
+  Result<Column> MatchingKeys(const CollectionInfo& c, const std::string& expr, const expr::TemplateValues& values,
+                              int64_t partition, Timestamp ts);
 
   CoordinatorApi* coord_;
   StreamingNode* streaming_;
@@ -105,8 +169,5 @@ class Proxy {
 
 // Shard of a primary key: a stable hash (same across restarts and builds).
 int ShardOf(const PrimaryKey& pk, int num_shards);
-// The stopgap filter parser: `pk in [..]` / `pk == v`; nullopt for an empty
-// expression. Replaced by the expression engine (src/expr) when it lands.
-Result<std::optional<std::vector<PrimaryKey>>> ParsePkFilter(const std::string& expr, const FieldSchema& pk);
 
 }  // namespace kite

@@ -64,9 +64,9 @@ std::vector<SegmentPtr> QueryNode::Segments(CollectionId collection) const {
   return it == loaded_.end() ? std::vector<SegmentPtr>{} : it->second;
 }
 
-Retrieved QueryNode::Retrieve(CollectionId collection, const RetrievePlan& plan) const {
+Result<Retrieved> QueryNode::Retrieve(CollectionId collection, const RetrievePlan& plan) const {
   Retrieved out;
-  for (const auto& seg : Segments(collection)) RetrieveFromSegment(*seg, plan, &out);
+  for (const auto& seg : Segments(collection)) KITE_RETURN_IF_ERROR(RetrieveFromSegment(*seg, plan, &out));
   return out;
 }
 

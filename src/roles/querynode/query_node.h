@@ -37,7 +37,7 @@ class QueryNode {
   // partition 0 = every partition.
   void ApplyDelete(CollectionId collection, int64_t partition, const PrimaryKey& pk, Timestamp ts);
 
-  Retrieved Retrieve(CollectionId collection, const RetrievePlan& plan) const;
+  Result<Retrieved> Retrieve(CollectionId collection, const RetrievePlan& plan) const;
   std::vector<SegmentPtr> Segments(CollectionId collection) const;
 
  private:

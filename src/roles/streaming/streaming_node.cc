@@ -4,6 +4,10 @@
 
 namespace kite {
 
+namespace {
+constexpr Timestamp kPendingTs = ~Timestamp{0};
+}  // namespace
+
 struct StreamingNode::Channel {
   std::mutex mu;
   std::string name;
@@ -16,6 +20,8 @@ struct StreamingNode::Channel {
   uint64_t checkpoint_lsn = 0;
   int64_t last_write_ms = 0;
   bool forward = false;  // collection loaded: forward deletes and sealed segments
+  std::atomic<Timestamp> in_flight_ts{0};  // timestamp of the write being applied, 0 if none
+  bool dropped = false;  // collection dropped: never flush or write again
 };
 
 StreamingNode::StreamingNode(Wal* wal, ObjectStore* store, SegmentRegistry* registry, CoordinatorApi* coordinator,
@@ -39,9 +45,9 @@ Status StreamingNode::Open(const CollectionInfo& c) {
     if (channels_.count(c.id.value)) return Status::OK();
   }
   auto schema = std::make_shared<const CollectionSchema>(c.schema);
-  std::vector<std::unique_ptr<Channel>> shards;
+  std::vector<std::shared_ptr<Channel>> shards;
   for (const auto& name : c.channels) {
-    auto ch = std::make_unique<Channel>();
+    auto ch = std::make_shared<Channel>();
     ch->name = name;
     ch->collection = c.id;
     ch->schema = schema;
@@ -65,7 +71,7 @@ Status StreamingNode::Open(const CollectionInfo& c) {
 }
 
 Status StreamingNode::Drop(const CollectionInfo& c) {
-  std::vector<std::unique_ptr<Channel>> shards;
+  std::vector<std::shared_ptr<Channel>> shards;
   {
     std::unique_lock lock(map_mu_);
     auto it = channels_.find(c.id.value);
@@ -75,7 +81,8 @@ Status StreamingNode::Drop(const CollectionInfo& c) {
     }
   }
   for (auto& ch : shards) {
-    std::lock_guard lock(ch->mu);  // wait for in-flight writes
+    std::lock_guard lock(ch->mu);  // wait for in-flight writes and flushes
+    ch->dropped = true;
   }
   shards.clear();
   query_node_->Release(c.id);
@@ -84,13 +91,11 @@ Status StreamingNode::Drop(const CollectionInfo& c) {
   return store_->DeletePrefix("collections/" + std::to_string(c.id.value) + "/");
 }
 
-std::vector<StreamingNode::Channel*> StreamingNode::ChannelsOf(CollectionId collection) {
+std::vector<std::shared_ptr<StreamingNode::Channel>> StreamingNode::ChannelsOf(CollectionId collection) {
   std::shared_lock lock(map_mu_);
-  std::vector<Channel*> out;
   auto it = channels_.find(collection.value);
-  if (it == channels_.end()) return out;
-  for (auto& ch : it->second) out.push_back(ch.get());
-  return out;
+  if (it == channels_.end()) return {};
+  return it->second;
 }
 
 Result<Timestamp> StreamingNode::Write(CollectionId collection, int shard, DmlMessage msg) {
@@ -101,7 +106,15 @@ Result<Timestamp> StreamingNode::Write(CollectionId collection, int shard, DmlMe
   }
   Channel& ch = *it->second[shard];
   std::lock_guard lock(ch.mu);
+  // Readers must never pick a timestamp above a write that is only partly
+  // applied: mark the channel busy before taking the write's timestamp.
+  ch.in_flight_ts.store(kPendingTs, std::memory_order_seq_cst);
+  struct ClearInFlight {
+    std::atomic<Timestamp>* ts;
+    ~ClearInFlight() { ts->store(0, std::memory_order_release); }
+  } clear_in_flight{&ch.in_flight_ts};
   KITE_ASSIGN_OR_RETURN(msg.ts, coord_->AllocTimestamp());
+  ch.in_flight_ts.store(msg.ts, std::memory_order_seq_cst);
   KITE_ASSIGN_OR_RETURN(Lsn lsn, ch.wal->Append(EncodeDml(msg)));
   ch.last_write_ms = static_cast<int64_t>(WallClockMs());
   // The write is durable: from here on a failure must not be reported as a
@@ -142,7 +155,7 @@ Status StreamingNode::ApplyLocked(Channel& ch, const DmlMessage& msg, uint64_t l
 }
 
 Status StreamingNode::FlushLocked(Channel& ch, std::vector<SegmentId>* flushed) {
-  if (ch.applied_lsn == ch.checkpoint_lsn) return Status::OK();  // nothing new
+  if (ch.dropped || ch.applied_lsn == ch.checkpoint_lsn) return Status::OK();  // nothing new
   std::vector<SegmentRecord> records;
   for (auto& [pid, seg] : ch.growing) {
     if (seg->num_rows() == 0) continue;
@@ -189,7 +202,7 @@ Status StreamingNode::FlushLocked(Channel& ch, std::vector<SegmentId>* flushed) 
 
 Result<std::vector<SegmentId>> StreamingNode::Flush(CollectionId collection) {
   std::vector<SegmentId> flushed;
-  for (Channel* ch : ChannelsOf(collection)) {
+  for (const auto& ch : ChannelsOf(collection)) {
     std::lock_guard lock(ch->mu);
     KITE_RETURN_IF_ERROR(FlushLocked(*ch, &flushed));
   }
@@ -197,13 +210,13 @@ Result<std::vector<SegmentId>> StreamingNode::Flush(CollectionId collection) {
 }
 
 Status StreamingNode::Load(const CollectionInfo& c) {
-  std::vector<Channel*> chans = ChannelsOf(c.id);
+  std::vector<std::shared_ptr<Channel>> chans = ChannelsOf(c.id);
   std::vector<std::unique_lock<std::mutex>> locks;
-  for (Channel* ch : chans) locks.emplace_back(ch->mu);
+  for (const auto& ch : chans) locks.emplace_back(ch->mu);
   if (query_node_->IsLoaded(c.id)) return Status::OK();
   auto schema = chans.empty() ? std::make_shared<const CollectionSchema>(c.schema) : chans[0]->schema;
   KITE_RETURN_IF_ERROR(query_node_->Load(c, schema));
-  for (Channel* ch : chans) {
+  for (const auto& ch : chans) {
     for (const auto& d : ch->delete_buffer) query_node_->ApplyDelete(c.id, d.partition, d.pk, d.ts);
     ch->forward = true;
   }
@@ -211,33 +224,47 @@ Status StreamingNode::Load(const CollectionInfo& c) {
 }
 
 Status StreamingNode::Release(CollectionId collection) {
-  std::vector<Channel*> chans = ChannelsOf(collection);
+  std::vector<std::shared_ptr<Channel>> chans = ChannelsOf(collection);
   std::vector<std::unique_lock<std::mutex>> locks;
-  for (Channel* ch : chans) locks.emplace_back(ch->mu);
-  for (Channel* ch : chans) ch->forward = false;
+  for (const auto& ch : chans) locks.emplace_back(ch->mu);
+  for (const auto& ch : chans) ch->forward = false;
   query_node_->Release(collection);
   return Status::OK();
 }
 
 void StreamingNode::Barrier(CollectionId collection) {
-  for (Channel* ch : ChannelsOf(collection)) {
+  for (const auto& ch : ChannelsOf(collection)) {
     std::lock_guard lock(ch->mu);
   }
 }
 
 std::vector<SegmentPtr> StreamingNode::GrowingSegments(CollectionId collection) {
   std::vector<SegmentPtr> out;
-  for (Channel* ch : ChannelsOf(collection)) {
+  for (const auto& ch : ChannelsOf(collection)) {
     std::lock_guard lock(ch->mu);
     for (auto& [pid, seg] : ch->growing) out.push_back(seg);
   }
   return out;
 }
 
-Retrieved StreamingNode::RetrieveGrowing(CollectionId collection, const RetrievePlan& plan) {
+Result<Retrieved> StreamingNode::RetrieveGrowing(CollectionId collection, const RetrievePlan& plan) {
   Retrieved out;
-  for (const auto& seg : GrowingSegments(collection)) RetrieveFromSegment(*seg, plan, &out);
+  for (const auto& seg : GrowingSegments(collection)) KITE_RETURN_IF_ERROR(RetrieveFromSegment(*seg, plan, &out));
   return out;
+}
+
+Timestamp StreamingNode::SafeTimestamp(CollectionId collection, Timestamp now) {
+  Timestamp safe = now;
+  for (const auto& ch : ChannelsOf(collection)) {
+    Timestamp w = ch->in_flight_ts.load(std::memory_order_seq_cst);
+    if (w == kPendingTs) {
+      // Its timestamp may be below `now`: wait for that write to finish.
+      std::lock_guard lock(ch->mu);
+      continue;
+    }
+    if (w != 0 && w - 1 < safe) safe = w - 1;
+  }
+  return safe;
 }
 
 GrowingStats StreamingNode::Stats(CollectionId collection) {
@@ -270,7 +297,7 @@ void StreamingNode::IdleLoop() {
     }
     int64_t now = static_cast<int64_t>(WallClockMs());
     for (CollectionId cid : collections) {
-      for (Channel* ch : ChannelsOf(cid)) {
+      for (const auto& ch : ChannelsOf(cid)) {
         std::lock_guard ch_lock(ch->mu);
         if (ch->applied_lsn != ch->checkpoint_lsn && now - ch->last_write_ms >= options_.idle_flush_ms) {
           std::vector<SegmentId> flushed;

@@ -77,7 +77,10 @@ class StreamingNode {
 
   // Waits until every write that holds a channel lock of the collection is applied.
   void Barrier(CollectionId collection);
-  Retrieved RetrieveGrowing(CollectionId collection, const RetrievePlan& plan);
+  Result<Retrieved> RetrieveGrowing(CollectionId collection, const RetrievePlan& plan);
+  // The newest timestamp <= now at which every channel of the collection is
+  // fully applied (below any write in flight).
+  Timestamp SafeTimestamp(CollectionId collection, Timestamp now);
   GrowingStats Stats(CollectionId collection);
   // Rows in flushed segments (partition 0 = all), deletes not subtracted.
   int64_t FlushedRows(CollectionId collection, int64_t partition);
@@ -87,7 +90,8 @@ class StreamingNode {
   struct Channel;
   Status ApplyLocked(Channel& ch, const DmlMessage& msg, uint64_t lsn);
   Status FlushLocked(Channel& ch, std::vector<SegmentId>* flushed);
-  std::vector<Channel*> ChannelsOf(CollectionId collection);
+  // Shared so that a concurrent Drop cannot free a channel another thread is using.
+  std::vector<std::shared_ptr<Channel>> ChannelsOf(CollectionId collection);
   void IdleLoop();
 
   Wal* wal_;
@@ -98,7 +102,7 @@ class StreamingNode {
   StreamingOptions options_;
 
   std::shared_mutex map_mu_;  // guards channels_ (the map, not the channels)
-  std::map<int64_t, std::vector<std::unique_ptr<Channel>>> channels_;  // collection -> shards
+  std::map<int64_t, std::vector<std::shared_ptr<Channel>>> channels_;  // collection -> shards
 
   std::mutex idle_mu_;
   std::condition_variable idle_cv_;

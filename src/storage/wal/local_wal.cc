@@ -42,7 +42,6 @@ namespace {
 
 using storage_internal::CreateDirs;
 using storage_internal::Fdatasync;
-using storage_internal::FileSize;
 using storage_internal::FsyncDir;
 using storage_internal::OpenFile;
 using storage_internal::PosixError;

@@ -4,7 +4,7 @@
 //
 // The embedded implementation (local_wal.h) stores each channel as numbered
 // log files under <data>/wal/<channel>/, records framed with a magic, length,
-// LSN and CRC-32C (docs/formats/wal_record.md). Kafka or NATS JetStream will
+// LSN and CRC-32 (docs/formats/wal_record.md). Kafka or NATS JetStream will
 // implement the same interface for the distributed mode.
 //
 // Thread-safety: a WalChannel is safe for concurrent use; concurrent Append()

@@ -1,0 +1,166 @@
+// The public entry points other than Compile (binder.cc): Plan, Evaluate,
+// ExtractPrimaryKeys, ReferencedFields, and TemplateValue's rendering.
+#include "expr/expr.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "expr/plan.h"
+
+namespace kite::expr {
+
+namespace {
+
+void AppendQuoted(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': *out += "\\\""; break;
+      case '\\': *out += "\\\\"; break;
+      case '\n': *out += "\\n"; break;
+      case '\t': *out += "\\t"; break;
+      case '\r': *out += "\\r"; break;
+      default:
+        if (c < 0x20 || c == 0x7F) {
+          *out += fmt::format("\\x{:02x}", c);
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+void Render(const TemplateValue& v, std::string* out) {
+  std::visit(
+      [&](const auto& x) {
+        using X = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<X, std::monostate>) {
+          *out += "null";
+        } else if constexpr (std::is_same_v<X, bool>) {
+          *out += x ? "true" : "false";
+        } else if constexpr (std::is_same_v<X, int64_t>) {
+          *out += std::to_string(x);
+        } else if constexpr (std::is_same_v<X, double>) {
+          std::string s = fmt::format("{}", x);
+          if (std::isfinite(x) && s.find_first_of(".eE") == std::string::npos) s += ".0";
+          *out += s;
+        } else if constexpr (std::is_same_v<X, std::string>) {
+          AppendQuoted(out, x);
+        } else {
+          out->push_back('[');
+          for (size_t i = 0; i < x.size(); ++i) {
+            if (i) *out += ", ";
+            Render(x[i], out);
+          }
+          out->push_back(']');
+        }
+      },
+      v.variant());
+}
+
+}  // namespace
+
+std::string TemplateValue::ToString() const {
+  std::string s;
+  Render(*this, &s);
+  return s;
+}
+
+std::string_view TemplateValue::TypeName() const {
+  if (is_null()) return "null";
+  if (is_bool()) return "Bool";
+  if (is_int()) return "Int64";
+  if (is_double()) return "Double";
+  if (is_string()) return "VarChar";
+  return "Array";
+}
+
+Plan::Plan(std::unique_ptr<internal::PredNode> root, std::string text) : root_(std::move(root)), text_(std::move(text)) {
+  root_->CollectFields(&fields_);
+  std::sort(fields_.begin(), fields_.end());
+  fields_.erase(std::unique(fields_.begin(), fields_.end()), fields_.end());
+}
+
+Plan::~Plan() = default;
+
+Status Evaluate(const Plan& plan, const ColumnBatch& batch, std::vector<uint8_t>* out) {
+  if (batch.num_rows < 0) return Internal("batch has a negative row count {}", batch.num_rows);
+  internal::EvalContext ctx(batch);
+  internal::BoolVec r;
+  KITE_RETURN_IF_ERROR(plan.root().Eval(ctx, &r));
+  r.value.resize(static_cast<size_t>(batch.num_rows));
+  *out = std::move(r.value);
+  return Status::OK();
+}
+
+std::vector<FieldId> ReferencedFields(const Plan& plan) { return plan.fields(); }
+
+std::string PlanToString(const Plan& plan) { return plan.root().ToString(); }
+
+namespace {
+
+using internal::CmpOp;
+using internal::PredKind;
+
+// Appends the keys `node` selects if it is `pk == v`, `pk in [...]` or an OR
+// of those; false otherwise.
+bool CollectKeys(const internal::PredNode& node, const FieldSchema& pk, std::vector<PrimaryKey>* keys) {
+  auto is_pk = [&](const internal::ValueNode& v) {
+    const auto* f = dynamic_cast<const internal::FieldRef*>(&v);
+    return f != nullptr && f->id() == pk.id;
+  };
+  auto add = [&](const TemplateValue& v) {
+    if (pk.type == DataType::kInt64) {
+      if (v.is_int()) {
+        keys->emplace_back(std::in_place_index<0>, v.as_int());
+      } else if (v.is_double()) {
+        internal::IntCmp ic = internal::NormalizeIntCmp(CmpOp::kEq, v);
+        if (ic.mode == internal::IntCmp::Mode::kCompare) keys->emplace_back(std::in_place_index<0>, ic.c);
+      }
+    } else if (v.is_string()) {
+      keys->emplace_back(std::in_place_index<1>, v.as_string());
+    }
+  };
+  switch (node.kind()) {
+    case PredKind::kCompareConst: {
+      const auto& c = static_cast<const internal::CompareConstPred&>(node);
+      if (c.op() != CmpOp::kEq || !is_pk(c.operand())) return false;
+      add(c.constant());
+      return true;
+    }
+    case PredKind::kIn: {
+      const auto& in = static_cast<const internal::InPred&>(node);
+      if (!is_pk(in.operand())) return false;
+      for (const auto& v : in.values()) add(v);
+      return true;
+    }
+    case PredKind::kOr: {
+      for (const auto& k : static_cast<const internal::LogicalPred&>(node).kids()) {
+        if (!CollectKeys(*k, pk, keys)) return false;
+      }
+      return true;
+    }
+    default: return false;
+  }
+}
+
+}  // namespace
+
+std::optional<std::vector<PrimaryKey>> ExtractPrimaryKeys(const Plan& plan, const CollectionSchema& schema) {
+  const FieldSchema* pk = schema.PrimaryField();
+  if (pk == nullptr || (pk->type != DataType::kInt64 && pk->type != DataType::kVarChar)) return std::nullopt;
+  std::vector<PrimaryKey> keys;
+  if (!CollectKeys(plan.root(), *pk, &keys)) return std::nullopt;
+  std::vector<PrimaryKey> unique;
+  std::set<PrimaryKey> seen;
+  for (auto& k : keys) {
+    if (seen.insert(k).second) unique.push_back(std::move(k));
+  }
+  return unique;
+}
+
+}  // namespace kite::expr

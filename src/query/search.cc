@@ -1,0 +1,144 @@
+#include "query/search.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace kite {
+
+flat::Metric MetricFromName(const std::string& n, bool* ok) {
+  *ok = true;
+  if (n == "L2") return flat::Metric::kL2;
+  if (n == "IP") return flat::Metric::kIP;
+  if (n == "COSINE") return flat::Metric::kCosine;
+  if (n == "HAMMING") return flat::Metric::kHamming;
+  if (n == "JACCARD") return flat::Metric::kJaccard;
+  *ok = false;
+  return flat::Metric::kL2;
+}
+
+Status FilterMask(const ColumnBatch& batch, const std::vector<uint8_t>& visible, const expr::Plan* filter,
+                  std::vector<uint8_t>* mask) {
+  *mask = visible;
+  if (!filter) return Status::OK();
+  std::vector<uint8_t> pass;
+  KITE_RETURN_IF_ERROR(expr::Evaluate(*filter, batch, &pass));
+  for (size_t i = 0; i < mask->size(); ++i) (*mask)[i] &= pass[i];
+  return Status::OK();
+}
+
+namespace {
+
+flat::ElemType ElemOf(DataType t) {
+  switch (t) {
+    case DataType::kFloat16Vector: return flat::ElemType::kFloat16;
+    case DataType::kBFloat16Vector: return flat::ElemType::kBFloat16;
+    case DataType::kInt8Vector: return flat::ElemType::kInt8;
+    case DataType::kBinaryVector: return flat::ElemType::kBinary;
+    default: return flat::ElemType::kFloat32;
+  }
+}
+
+// Sparse inner product by merging sorted (index, value) lists.
+float SparseDot(std::string_view a, std::string_view b) {
+  size_t i = 0, j = 0;
+  float sum = 0;
+  while (i + 8 <= a.size() && j + 8 <= b.size()) {
+    uint32_t ia, ib;
+    std::memcpy(&ia, a.data() + i, 4);
+    std::memcpy(&ib, b.data() + j, 4);
+    if (ia == ib) {
+      float va, vb;
+      std::memcpy(&va, a.data() + i + 4, 4);
+      std::memcpy(&vb, b.data() + j + 4, 4);
+      sum += va * vb;
+      i += 8;
+      j += 8;
+    } else if (ia < ib) {
+      i += 8;
+    } else {
+      j += 8;
+    }
+  }
+  return sum;
+}
+
+void SparseSearch(const Column& base, const std::vector<uint8_t>& mask, const SearchPlan& plan,
+                  std::vector<std::vector<std::pair<float, int64_t>>>* out) {
+  out->assign(static_cast<size_t>(plan.queries.nq), {});
+  for (int64_t q = 0; q < plan.queries.nq; ++q) {
+    std::string_view qv = plan.queries.rows.GetBytes(q);
+    auto& hits = (*out)[q];
+    for (int64_t r = 0; r < base.num_rows; ++r) {
+      if (!mask[r]) continue;
+      float d = SparseDot(qv, base.GetBytes(r));
+      if (plan.radius && !(d > *plan.radius)) continue;
+      if (plan.range_filter && !(d <= *plan.range_filter)) continue;
+      hits.emplace_back(d, r);
+    }
+    std::sort(hits.begin(), hits.end(), [](const auto& x, const auto& y) {
+      return x.first != y.first ? x.first > y.first : x.second < y.second;
+    });
+    if (static_cast<int64_t>(hits.size()) > plan.k) hits.resize(static_cast<size_t>(plan.k));
+  }
+}
+
+}  // namespace
+
+Status SearchSegment(const Segment& seg, int32_t segment_index, const SearchPlan& plan,
+                     std::vector<HitList>* per_query) {
+  per_query->assign(static_cast<size_t>(plan.queries.nq), {});
+  if (!plan.partitions.empty() && !plan.partitions.count(seg.meta().partition_id.value)) return Status::OK();
+  Status st;
+  FieldId pk_field = seg.schema().PrimaryField()->id;
+  seg.WithSnapshot(plan.ts, [&](const ColumnBatch& batch, const std::vector<uint8_t>& visible) {
+    if (batch.num_rows == 0) return;
+    std::vector<uint8_t> mask;
+    st = FilterMask(batch, visible, plan.filter, &mask);
+    if (!st.ok()) return;
+    if (std::find(mask.begin(), mask.end(), 1) == mask.end()) return;
+    const Column* base = batch.Find(plan.queries.field);
+    const Column* pks = batch.Find(pk_field);
+    if (!base) {
+      st = Internal("segment {} lacks vector field {}", seg.id().value, plan.queries.field.value);
+      return;
+    }
+    // Null vectors (nullable vector fields) are never returned.
+    if (!base->valid.empty()) {
+      for (int64_t r = 0; r < batch.num_rows; ++r) mask[r] &= base->valid[r];
+    }
+    std::vector<std::vector<std::pair<float, int64_t>>> raw;
+    if (plan.queries.type == DataType::kSparseFloatVector) {
+      SparseSearch(*base, mask, plan, &raw);
+    } else {
+      flat::Matrix q{plan.queries.rows.fixed.data(), plan.queries.nq, plan.queries.dim, ElemOf(plan.queries.type)};
+      flat::Matrix b{base->fixed.data(), batch.num_rows, plan.queries.dim, ElemOf(plan.queries.type)};
+      flat::SearchParams sp;
+      sp.metric = plan.metric;
+      sp.k = std::min<int64_t>(plan.k, batch.num_rows);
+      sp.filter = mask.data();
+      sp.radius = plan.radius;
+      sp.range_filter = plan.range_filter;
+      flat::Hits hits;
+      st = flat::Search(q, b, sp, &hits);
+      if (!st.ok()) return;
+      raw.resize(static_cast<size_t>(plan.queries.nq));
+      for (int64_t qi = 0; qi < plan.queries.nq; ++qi) {
+        for (int64_t j = hits.offsets[qi]; j < hits.offsets[qi + 1]; ++j) {
+          if (hits.ids[j] < 0) continue;
+          raw[qi].emplace_back(hits.distances[j], hits.ids[j]);
+        }
+      }
+    }
+    bool higher = flat::HigherIsBetter(plan.metric);
+    for (int64_t qi = 0; qi < plan.queries.nq; ++qi) {
+      HitList& list = (*per_query)[qi];
+      list.reserve(raw[qi].size());
+      for (const auto& [d, row] : raw[qi]) list.push_back(Hit{d, PkAt(*pks, row), HitSource{segment_index, row}});
+      // The kernels break ties by row; the merge breaks them by primary key.
+      std::stable_sort(list.begin(), list.end(), [&](const Hit& x, const Hit& y) { return HitBetter(x, y, higher); });
+    }
+  });
+  return st;
+}
+
+}  // namespace kite

@@ -1,0 +1,49 @@
+// Exact vector search over one segment under a filter, producing per-query
+// hit lists for the shared merge (reduce.h). The filter bitset of a segment is
+// visibility at the read timestamp AND partition AND the compiled filter
+// expression; the flat kernels (index/flat) consume it directly.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "expr/expr.h"
+#include "index/flat/flat_search.h"
+#include "query/reduce.h"
+#include "segment/segment.h"
+
+namespace kite {
+
+struct VectorQueries {
+  FieldId field;
+  DataType type = DataType::kFloatVector;
+  int64_t dim = 0;
+  int64_t nq = 0;
+  Column rows;  // nq rows laid out like the field's column (Column::ForField)
+};
+
+struct SearchPlan {
+  Timestamp ts = 0;
+  const expr::Plan* filter = nullptr;  // nullptr: no filter
+  std::set<int64_t> partitions;        // empty: all
+  VectorQueries queries;
+  flat::Metric metric = flat::Metric::kL2;
+  int64_t k = 10;                      // candidates per query per segment
+  std::optional<float> radius;
+  std::optional<float> range_filter;
+};
+
+// The rows of `batch` that pass visibility (`visible`), and the filter.
+Status FilterMask(const ColumnBatch& batch, const std::vector<uint8_t>& visible, const expr::Plan* filter,
+                  std::vector<uint8_t>* mask);
+
+// Searches one segment; appends one sorted HitList per query (source.segment = segment_index).
+Status SearchSegment(const Segment& segment, int32_t segment_index, const SearchPlan& plan,
+                     std::vector<HitList>* per_query);
+
+flat::Metric MetricFromName(const std::string& name, bool* ok);
+
+}  // namespace kite

@@ -1,0 +1,283 @@
+// Proxy::Search: validation, planning and the proxy-level reduce of a vector
+// search (DESIGN.md "Search flow"): every segment is searched exactly under its
+// filter bitset, hits are merged with the shared top-k merge, then offset,
+// grouping, rounding and output fields are applied.
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <map>
+
+#include "roles/proxy/proxy.h"
+
+namespace kite {
+namespace {
+
+Status NotLoadedError(const std::string& name) {
+  return MakeStatus(StatusCode::kFailedPrecondition, Reason::kCollectionNotLoaded, "collection not loaded[collection={}]",
+                    name);
+}
+
+uint16_t FloatToHalf(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  uint32_t sign = (x >> 16) & 0x8000;
+  int32_t exp = static_cast<int32_t>((x >> 23) & 0xff) - 127 + 15;
+  uint32_t mant = x & 0x7fffff;
+  if (((x >> 23) & 0xff) == 0xff) return static_cast<uint16_t>(sign | 0x7c00 | (mant ? 0x200 : 0));
+  if (exp >= 31) return static_cast<uint16_t>(sign | 0x7c00);
+  if (exp <= 0) {
+    if (exp < -10) return static_cast<uint16_t>(sign);
+    mant |= 0x800000;
+    uint32_t shift = static_cast<uint32_t>(14 - exp);
+    uint32_t half = mant >> shift;
+    if ((mant >> (shift - 1)) & 1) half += 1;
+    return static_cast<uint16_t>(sign | half);
+  }
+  uint32_t half = sign | (static_cast<uint32_t>(exp) << 10) | (mant >> 13);
+  if (mant & 0x1000) half += 1;  // round half up
+  return static_cast<uint16_t>(half);
+}
+
+uint16_t FloatToBFloat16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  x += 0x7fff + ((x >> 16) & 1);  // round to nearest even
+  return static_cast<uint16_t>(x >> 16);
+}
+
+// Decodes the query vectors into a column shaped like the field's.
+Result<VectorQueries> DecodeQueries(const SearchParams& p, const FieldSchema& f, const Limits& limits) {
+  VectorQueries q;
+  q.field = f.id;
+  q.type = f.type;
+  q.dim = f.dim();
+  q.nq = static_cast<int64_t>(p.query_vectors.size());
+  if (q.nq == 0) return InvalidArgument("no query vectors: nq must be in [1, {}]", limits.max_nq);
+  if (q.nq > limits.max_nq) {
+    return InvalidArgument("nq ({}) is invalid: it should be in range [1, {}]", q.nq, limits.max_nq);
+  }
+  q.rows = Column::ForField(f);
+  bool convert = p.query_type == DataType::kFloatVector &&
+                 (f.type == DataType::kFloat16Vector || f.type == DataType::kBFloat16Vector);
+  if (p.query_type != f.type && !convert) {
+    return InvalidArgument("the type of the query vectors ({}) does not match the type of field {} ({})",
+                           DataTypeName(p.query_type), f.name, DataTypeName(f.type));
+  }
+  for (int64_t i = 0; i < q.nq; ++i) {
+    const std::string& v = p.query_vectors[i];
+    if (f.type == DataType::kSparseFloatVector) {
+      if (v.size() % 8 != 0) return InvalidArgument("query vector {} is not a valid sparse vector", i);
+      q.rows.AppendVar(v);
+      continue;
+    }
+    size_t want = convert ? static_cast<size_t>(q.dim) * 4 : q.rows.row_bytes;
+    if (v.size() != want) {
+      int64_t got_dim = convert || f.type == DataType::kFloatVector ? static_cast<int64_t>(v.size() / 4)
+                        : f.type == DataType::kBinaryVector        ? static_cast<int64_t>(v.size() * 8)
+                        : f.type == DataType::kInt8Vector          ? static_cast<int64_t>(v.size())
+                                                                    : static_cast<int64_t>(v.size() / 2);
+      return InvalidArgument("the dim ({}) of query vector {} is not equal to the dim ({}) of field {}", got_dim, i,
+                             q.dim, f.name);
+    }
+    if (convert) {
+      std::string out(q.rows.row_bytes, '\0');
+      for (int64_t d = 0; d < q.dim; ++d) {
+        float x;
+        std::memcpy(&x, v.data() + 4 * d, 4);
+        uint16_t h = f.type == DataType::kFloat16Vector ? FloatToHalf(x) : FloatToBFloat16(x);
+        std::memcpy(out.data() + 2 * d, &h, 2);
+      }
+      q.rows.AppendFixed(out.data());
+    } else {
+      if (f.type == DataType::kFloatVector) {
+        for (int64_t d = 0; d < q.dim; ++d) {
+          float x;
+          std::memcpy(&x, v.data() + 4 * d, 4);
+          if (!std::isfinite(x)) return InvalidArgument("query vector {} has NaN or infinite values", i);
+        }
+      }
+      q.rows.AppendFixed(v.data());
+    }
+  }
+  return q;
+}
+
+// A comparable key for a group-by value (nulls form their own group).
+std::string GroupKey(const Column& c, int64_t row) {
+  if (c.IsNull(row)) return std::string("\0null", 5);
+  if (c.is_fixed()) return std::string(reinterpret_cast<const char*>(c.RowPtr(row)), c.row_bytes);
+  return std::string(c.GetBytes(row));
+}
+
+}  // namespace
+
+Result<SearchOutcome> Proxy::Search(const SearchParams& p) {
+  KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(p.db, p.collection));
+  const CollectionInfo& c = v.info;
+  if (c.load_state() != LoadState::kLoaded || !query_node_->IsLoaded(c.id)) return NotLoadedError(c.schema.name);
+  SearchOutcome out;
+  out.schema = std::make_shared<const CollectionSchema>(c.schema);
+  const CollectionSchema& s = *out.schema;
+
+  // The vector field and its metric.
+  const FieldSchema* field = nullptr;
+  if (p.anns_field.empty()) {
+    auto vecs = s.VectorFields();
+    if (vecs.size() != 1) {
+      return InvalidArgument("multiple anns_fields exist, please specify a anns_field in search_params");
+    }
+    field = vecs[0];
+  } else {
+    field = s.FindField(p.anns_field);
+    if (!field || !IsVectorType(field->type)) {
+      return MakeStatus(StatusCode::kNotFound, Reason::kFieldNotFound,
+                        "failed to get field schema by name: fieldName({}) not found", p.anns_field);
+    }
+  }
+  KITE_ASSIGN_OR_RETURN(auto indexes, coord_->DescribeIndex(p.db, p.collection, field->name, ""));
+  std::string metric = indexes[0].resolved_params.count("metric_type") ? indexes[0].resolved_params.at("metric_type") : "";
+  if (!p.metric_type.empty() && p.metric_type != metric) {
+    return InvalidArgument("metric type not match: invalid parameter[expected={}][actual={}]", metric, p.metric_type);
+  }
+  bool ok = false;
+  SearchPlan plan;
+  plan.metric = MetricFromName(metric, &ok);
+  if (!ok && !(field->type == DataType::kSparseFloatVector && (metric == "IP" || metric == "BM25"))) {
+    return InvalidArgument("metric type {} of field {} is not supported by exact search", metric, field->name);
+  }
+  out.metric = metric;
+  bool higher = field->type == DataType::kSparseFloatVector || flat::HigherIsBetter(plan.metric);
+
+  // Limits.
+  if (p.topk <= 0 || p.topk > limits_.max_topk) {
+    return InvalidArgument("topk [{}] is invalid, it should be in range [1, {}]", p.topk, limits_.max_topk);
+  }
+  if (p.offset < 0) return InvalidArgument("offset [{}] is invalid, it should be gte than 0", p.offset);
+  if (p.topk + p.offset > limits_.max_topk) {
+    return InvalidArgument("topk+offset [{}] is invalid, it should be in range [1, {}]", p.topk + p.offset,
+                           limits_.max_topk);
+  }
+  if (p.group_size <= 0 || p.group_size > 1024) {
+    return InvalidArgument("group_size [{}] is invalid, it should be in range [1, 1024]", p.group_size);
+  }
+  KITE_ASSIGN_OR_RETURN(plan.queries, DecodeQueries(p, *field, limits_));
+  out.nq = plan.queries.nq;
+  out.topk = p.topk;
+
+  const FieldSchema* group_field = nullptr;
+  if (!p.group_by_field.empty()) {
+    group_field = s.FindField(p.group_by_field);
+    if (!group_field || group_field->is_dynamic) {
+      return MakeStatus(StatusCode::kNotFound, Reason::kFieldNotFound, "groupBy field {} not found in schema",
+                        p.group_by_field);
+    }
+    DataType t = group_field->type;
+    if (!(t == DataType::kBool || IsIntegerType(t) || t == DataType::kVarChar)) {
+      return InvalidArgument("group by field {} of type {} is not supported: use Bool, Int8..Int64 or VarChar",
+                             group_field->name, DataTypeName(t));
+    }
+    if (p.radius) return InvalidArgument("range search is not supported with group by");
+    out.group_field = group_field;
+  }
+
+  for (const auto& name : p.partitions) {
+    const PartitionInfo* part = c.FindPartition(name);
+    if (!part) {
+      return MakeStatus(StatusCode::kNotFound, Reason::kPartitionNotFound, "partition not found[partition={}]", name);
+    }
+    if (!part->loaded) {
+      return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone, "partition not loaded[partition={}]", name);
+    }
+    plan.partitions.insert(part->id.value);
+  }
+  KITE_RETURN_IF_ERROR(ResolveOutputFields(s, p.output_fields, &out.fields, &out.dynamic_keys,
+                                           &out.include_all_dynamic, nullptr));
+  std::unique_ptr<const expr::Plan> filter;
+  if (p.filter.find_first_not_of(" \t\n\r") != std::string::npos) {
+    KITE_ASSIGN_OR_RETURN(filter, expr::Compile(p.filter, s, p.filter_values, expr::ParseOptions{}));
+    plan.filter = filter.get();
+  }
+  plan.radius = p.radius;
+  plan.range_filter = p.range_filter;
+  if (p.iterator_v2 && p.iterator_last_bound) {
+    // Next page: hits strictly worse than the last one returned.
+    float lb = *p.iterator_last_bound;
+    if (higher) {
+      plan.radius = p.radius.value_or(-std::numeric_limits<float>::infinity());
+      float below = std::nextafter(lb, -std::numeric_limits<float>::infinity());
+      plan.range_filter = p.range_filter ? std::min(*p.range_filter, below) : below;
+    } else {
+      plan.radius = p.radius.value_or(std::numeric_limits<float>::infinity());
+      float above = std::nextafter(lb, std::numeric_limits<float>::infinity());
+      plan.range_filter = p.range_filter ? std::max(*p.range_filter, above) : above;
+    }
+  }
+  int64_t want = p.topk + p.offset;
+  KITE_ASSIGN_OR_RETURN(plan.ts, ReadTimestamp(c, p.consistency));
+  out.ts = plan.ts;
+
+  // Per segment, then the shared merge.
+  std::vector<SegmentPtr> segs = ReadSegments(c.id, !p.ignore_growing);
+  std::vector<std::vector<HitList>> per_query(static_cast<size_t>(out.nq));
+  for (int32_t i = 0; i < static_cast<int32_t>(segs.size()); ++i) {
+    plan.k = group_field ? std::max<int64_t>(segs[i]->num_rows(), 1) : want;
+    std::vector<HitList> hits;
+    KITE_RETURN_IF_ERROR(SearchSegment(*segs[i], i, plan, &hits));
+    for (int64_t q = 0; q < out.nq; ++q) per_query[q].push_back(std::move(hits[q]));
+  }
+  MergeOptions mo;
+  mo.higher_is_better = higher;
+  mo.k = group_field ? INT64_MAX : want;
+  out.hits.resize(static_cast<size_t>(out.nq));
+  if (group_field) out.group_values = Column::ForField(*group_field);
+  for (int64_t q = 0; q < out.nq; ++q) {
+    HitList merged = MergeHits(std::move(per_query[q]), mo);
+    if (group_field) {
+      // Groups ordered by their best hit; up to group_size hits each; topk groups after `offset` groups.
+      std::vector<std::string> order;
+      std::map<std::string, HitList> groups;
+      std::map<std::string, std::pair<int32_t, int64_t>> first_source;
+      for (Hit& h : merged) {
+        ColumnBatch one;
+        segs[h.source.segment]->Gather({h.source.row}, {group_field->id}, &one, nullptr);
+        const Column& gc = group_field->is_primary ? one.columns[0] : one.columns[1];
+        std::string key = GroupKey(gc, 0);
+        auto it = groups.find(key);
+        if (it == groups.end()) {
+          if (static_cast<int64_t>(order.size()) >= want) continue;
+          order.push_back(key);
+          it = groups.emplace(key, HitList{}).first;
+          first_source[key] = {h.source.segment, h.source.row};
+        }
+        if (static_cast<int64_t>(it->second.size()) < p.group_size) it->second.push_back(std::move(h));
+      }
+      HitList flat_hits;
+      for (size_t g = static_cast<size_t>(std::min<int64_t>(p.offset, order.size())); g < order.size(); ++g) {
+        for (Hit& h : groups[order[g]]) {
+          ColumnBatch one;
+          segs[h.source.segment]->Gather({h.source.row}, {group_field->id}, &one, nullptr);
+          out.group_values->AppendFrom(group_field->is_primary ? one.columns[0] : one.columns[1], 0);
+          flat_hits.push_back(std::move(h));
+        }
+      }
+      out.hits[q] = std::move(flat_hits);
+    } else {
+      if (p.offset > 0) {
+        merged.erase(merged.begin(), merged.begin() + std::min<int64_t>(p.offset, merged.size()));
+      }
+      out.hits[q] = std::move(merged);
+    }
+    if (p.round_decimal >= 0) {
+      double scale = std::pow(10.0, p.round_decimal);
+      for (Hit& h : out.hits[q]) h.distance = static_cast<float>(std::round(h.distance * scale) / scale);
+    }
+  }
+  // Output fields, one row per hit in result order.
+  std::vector<FieldId> extra(out.fields.begin() + 1, out.fields.end());
+  for (const HitList& list : out.hits) {
+    for (const Hit& h : list) segs[h.source.segment]->Gather({h.source.row}, extra, &out.rows, nullptr);
+  }
+  return out;
+}
+
+}  // namespace kite

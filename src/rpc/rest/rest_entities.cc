@@ -1,0 +1,328 @@
+// REST handlers for entities: insert, upsert, delete, get, query, search.
+// Rows are decoded by rest_rows.h and handed to the proxy exactly as the gRPC
+// Insert/Query/Search handlers in rpc/milvus_service.cc hand theirs; answers
+// take the shapes of Milvus's httpserver (flat row objects, "distance" per hit).
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include "rpc/rest/rest_call.h"
+#include "rpc/rest/rest_rows.h"
+
+namespace kite::rest {
+
+namespace {
+
+// The template name get/delete use for their primary keys; the `{...}`
+// placeholder keeps keys out of the expression text (no quoting to get wrong).
+constexpr char kIdsTemplate[] = "kite_rest_primary_keys";
+
+std::string Collection(const Call& c) { return StrOr(c.body, "collectionName"); }
+
+Json PkToJson(const PrimaryKey& pk, bool int64_as_number) {
+  if (const auto* i = std::get_if<int64_t>(&pk)) return int64_as_number ? Json(*i) : Json(std::to_string(*i));
+  return std::get<std::string>(pk);
+}
+
+Json PkColumnToJson(const Column& ids, bool int64_as_number) {
+  Json out = Json::array();
+  for (int64_t r = 0; r < ids.num_rows; ++r) out.push_back(PkToJson(PkAt(ids, r), int64_as_number));
+  return out;
+}
+
+// `id` of get/delete: one key or a list; Int64 keys may be numbers or digit
+// strings, VarChar keys strings or numbers (Milvus's checkGetPrimaryKey).
+RestError IdsTemplate(const Json& id, const FieldSchema& pk, expr::TemplateValue* out) {
+  Json list = id.is_array() ? id : Json::array({id});
+  expr::TemplateValue::Array keys;
+  for (const auto& k : list) {
+    if (pk.type == DataType::kInt64) {
+      if (k.is_number_integer() && (!k.is_number_unsigned() || k.get<uint64_t>() <= INT64_MAX)) {
+        keys.emplace_back(k.get<int64_t>());
+        continue;
+      }
+      if (k.is_string()) {
+        const std::string& s = k.get_ref<const std::string&>();
+        int64_t v = 0;
+        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (!s.empty() && ec == std::errc() && p == s.data() + s.size()) {
+          keys.emplace_back(v);
+          continue;
+        }
+      }
+    } else if (k.is_string()) {
+      keys.emplace_back(k.get<std::string>());
+      continue;
+    } else if (k.is_number_integer()) {
+      keys.emplace_back(k.is_number_unsigned() ? std::to_string(k.get<uint64_t>()) : std::to_string(k.get<int64_t>()));
+      continue;
+    }
+    return Error(kCodeCheckPrimaryKey,
+                 fmt::format("{}, error: {} is not a valid value of primary key {} ({})", kPrimaryKeyPrefix,
+                             k.dump(-1, ' ', false, Json::error_handler_t::replace), pk.name, DataTypeName(pk.type)));
+  }
+  *out = expr::TemplateValue(std::move(keys));
+  return Ok();
+}
+
+// Adds the cells of row `r` of `rows` (columns parallel to `fields`) to `row`.
+void AddFields(const CollectionSchema& s, const std::vector<FieldId>& fields, const ColumnBatch& rows, size_t first,
+               int64_t r, const std::vector<std::string>& dynamic_keys, bool include_all_dynamic, bool int64,
+               Json* row) {
+  for (size_t i = first; i < fields.size() && i < rows.columns.size(); ++i) {
+    const FieldSchema* f = s.FindField(fields[i]);
+    if (!f) continue;
+    const Column& col = rows.columns[i];
+    if (f->is_dynamic) {
+      if (col.IsNull(r) || (!include_all_dynamic && dynamic_keys.empty())) continue;
+      FlattenDynamic(col.GetBytes(r), include_all_dynamic ? std::vector<std::string>{} : dynamic_keys, row);
+      continue;
+    }
+    (*row)[f->name] = CellToJson(col, *f, r, int64);
+  }
+}
+
+Json QueryRows(const QueryOutcome& out, bool int64) {
+  Json rows = Json::array();
+  if (out.count_only) {
+    rows.push_back({{"count(*)", int64 ? Json(out.count) : Json(std::to_string(out.count))}});
+    return rows;
+  }
+  for (int64_t r = 0; r < out.data.rows.num_rows; ++r) {
+    Json row = Json::object();
+    AddFields(*out.schema, out.fields, out.data.rows, 0, r, out.dynamic_keys, out.include_all_dynamic, int64, &row);
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+RestError RunQuery(Call& c, const QueryParams& q) {
+  REST_ASSIGN(QueryOutcome out, c.proxy->Query(q));
+  c.data = QueryRows(out, c.int64_as_number);
+  c.extra["cost"] = 0;
+  return Ok();
+}
+
+RestError Write(Call& c, bool upsert) {
+  REST_ASSIGN(CollectionView v, c.proxy->coordinator().DescribeCollection(c.db, Collection(c)));
+  InsertParams p;
+  p.db = c.db;
+  p.collection = v.info.schema.name;
+  p.partition = StrOr(c.body, "partitionName");
+  p.upsert = upsert;
+  Status st = RowsToColumns(c.body.at("data"), v.info.schema, upsert, &p.rows);
+  if (!st.ok()) return Wrap(kCodeInvalidInsertData, kInsertDataPrefix, st);
+  REST_ASSIGN(MutationOutcome m, c.proxy->Insert(std::move(p)));
+  if (upsert) {
+    c.data = {{"upsertCount", m.upsert_count}, {"upsertIds", PkColumnToJson(m.ids, c.int64_as_number)}};
+  } else {
+    c.data = {{"insertCount", m.insert_count}, {"insertIds", PkColumnToJson(m.ids, c.int64_as_number)}};
+  }
+  c.extra["cost"] = 0;
+  return Ok();
+}
+
+// A radius / range_filter value: a number or a numeric string.
+RestError OptionalFloat(const Json& obj, const char* key, std::optional<float>* out) {
+  if (!Has(obj, key)) return Ok();
+  const Json& v = obj.at(key);
+  if (v.is_number()) {
+    *out = v.get<float>();
+    return Ok();
+  }
+  if (v.is_string()) {
+    try {
+      size_t pos = 0;
+      const std::string& s = v.get_ref<const std::string&>();
+      float f = std::stof(s, &pos);
+      if (pos == s.size()) {
+        *out = f;
+        return Ok();
+      }
+    } catch (...) {
+    }
+  }
+  return Error(kCodeParameterInvalid, fmt::format("search param {} [{}] is not a number", key,
+                                                  v.dump(-1, ' ', false, Json::error_handler_t::replace)));
+}
+
+RestError ApplySearchParams(const Json& sp, SearchParams* p) {
+  std::string metric;
+  if (Has(sp, "metricType") && sp.at("metricType").is_string()) metric = sp.at("metricType").get<std::string>();
+  if (Has(sp, "metric_type") && sp.at("metric_type").is_string()) metric = sp.at("metric_type").get<std::string>();
+  for (auto& ch : metric) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  p->metric_type = metric;
+  for (const char* key : {"ignoreGrowing", "ignore_growing"}) {
+    if (Has(sp, key) && sp.at(key).is_boolean()) p->ignore_growing = sp.at(key).get<bool>();
+  }
+  REST_CHECK(OptionalFloat(sp, "radius", &p->radius));
+  REST_CHECK(OptionalFloat(sp, "range_filter", &p->range_filter));
+  if (Has(sp, "params")) {
+    const Json& params = sp.at("params");
+    if (!params.is_object()) {
+      return Error(kCodeBadJson, fmt::format("{}, error: searchParams.params must be an object", kBadJsonPrefix));
+    }
+    REST_CHECK(OptionalFloat(params, "radius", &p->radius));
+    REST_CHECK(OptionalFloat(params, "range_filter", &p->range_filter));
+  }
+  if (p->range_filter && !p->radius) {
+    return Error(kCodeParameterInvalid, "range_filter requires radius in search params");
+  }
+  return Ok();
+}
+
+// The vector field a search runs on: annsField, else the only vector field.
+RestError AnnsField(const CollectionSchema& s, const std::string& name, const FieldSchema** out) {
+  if (name.empty()) {
+    auto vectors = s.VectorFields();
+    if (vectors.size() > 1) {
+      return Error(kCodeBadJson, fmt::format("{}, error: search without annsField, but already found multiple vector "
+                                             "fields: [{}, {},,,]",
+                                             kBadJsonPrefix, vectors[0]->name, vectors[1]->name));
+    }
+    if (!vectors.empty()) *out = vectors[0];
+  } else {
+    const FieldSchema* f = s.FindField(name);
+    if (f && IsVectorType(f->type)) *out = f;
+  }
+  if (!*out) {
+    return Error(kCodeBadJson,
+                 fmt::format("{}, error: cannot find a vector field named: {}", kBadJsonPrefix, name));
+  }
+  return Ok();
+}
+
+}  // namespace
+
+RestError InsertEntities(Call& c) { return Write(c, /*upsert=*/false); }
+RestError UpsertEntities(Call& c) { return Write(c, /*upsert=*/true); }
+
+RestError DeleteEntities(Call& c) {
+  std::string collection = Collection(c);
+  std::string filter = StrOr(c.body, "filter");
+  expr::TemplateValues values;
+  if (Has(c.body, "exprParams")) {
+    REST_ASSIGN(values, TemplateValuesFromJson(c.body.at("exprParams")));
+  }
+  if (filter.empty()) {
+    if (!Has(c.body, "id")) {
+      return Error(kCodeMissingParameter,
+                   fmt::format("{}, error: Key: 'filter' Error:Field validation for 'filter' failed on the 'required' "
+                               "tag (give a filter or the primary keys as `id`)",
+                               kMissingPrefix));
+    }
+    REST_ASSIGN(CollectionView v, c.proxy->coordinator().DescribeCollection(c.db, collection));
+    const FieldSchema* pk = v.info.schema.PrimaryField();
+    REST_CHECK(IdsTemplate(c.body.at("id"), *pk, &values[kIdsTemplate]));
+    filter = fmt::format("{} in {{{}}}", pk->name, kIdsTemplate);
+  }
+  REST_ASSIGN(MutationOutcome m,
+              c.proxy->Delete(c.db, collection, StrOr(c.body, "partitionName"), filter, values));
+  c.data = {{"deleteCount", m.delete_count}};
+  c.extra["cost"] = 0;
+  return Ok();
+}
+
+RestError GetEntities(Call& c) {
+  REST_ASSIGN(CollectionView v, c.proxy->coordinator().DescribeCollection(c.db, Collection(c)));
+  const FieldSchema* pk = v.info.schema.PrimaryField();
+  QueryParams q;
+  q.db = c.db;
+  q.collection = Collection(c);
+  REST_CHECK(IdsTemplate(c.body.at("id"), *pk, &q.expr_values[kIdsTemplate]));
+  q.expr = fmt::format("{} in {{{}}}", pk->name, kIdsTemplate);
+  q.output_fields = Has(c.body, "outputFields") ? StrListOr(c.body, "outputFields") : std::vector<std::string>{"*"};
+  q.partitions = StrListOr(c.body, "partitionNames");
+  std::string partition = StrOr(c.body, "partitionName");
+  if (!partition.empty()) q.partitions.push_back(partition);
+  REST_CHECK(ParseConsistency(StrOr(c.body, "consistencyLevel"), &q.consistency));
+  return RunQuery(c, q);
+}
+
+RestError QueryEntities(Call& c) {
+  QueryParams q;
+  q.db = c.db;
+  q.collection = Collection(c);
+  q.expr = StrOr(c.body, "filter");
+  if (Has(c.body, "exprParams")) {
+    REST_ASSIGN(q.expr_values, TemplateValuesFromJson(c.body.at("exprParams")));
+  }
+  q.output_fields = Has(c.body, "outputFields") ? StrListOr(c.body, "outputFields") : std::vector<std::string>{"*"};
+  bool count = q.output_fields.size() == 1 && q.output_fields[0] == "count(*)";
+  // Milvus: limit defaults to 100 and is only sent when positive (and not for count(*)).
+  int64_t limit = IntOr(c.body, "limit", 100);
+  q.limit = limit > 0 && !count ? limit : -1;
+  int64_t offset = IntOr(c.body, "offset", 0);
+  q.offset = offset > 0 ? offset : 0;
+  q.partitions = StrListOr(c.body, "partitionNames");
+  REST_CHECK(ParseConsistency(StrOr(c.body, "consistencyLevel"), &q.consistency));
+  return RunQuery(c, q);
+}
+
+RestError SearchEntities(Call& c) {
+  if (!Has(c.body, "data")) {
+    if (Has(c.body, "ids")) {
+      return Error(kCodeUnimplemented, "search by primary keys (`ids`) is not implemented yet in Kite");
+    }
+    return Error(kCodeMissingParameter,
+                 fmt::format("{}, error: Key: 'data' Error:Field validation for 'data' failed on the 'required' tag",
+                             kMissingPrefix));
+  }
+  REST_ASSIGN(CollectionView v, c.proxy->coordinator().DescribeCollection(c.db, Collection(c)));
+  const CollectionSchema& s = v.info.schema;
+  const FieldSchema* field = nullptr;
+  REST_CHECK(AnnsField(s, StrOr(c.body, "annsField"), &field));
+
+  SearchParams p;
+  p.db = c.db;
+  p.collection = Collection(c);
+  p.anns_field = field->name;
+  p.query_type = field->type;
+  for (const auto& vec : c.body.at("data")) {
+    auto raw = VectorFromJson(vec, *field);
+    if (!raw.ok()) return Wrap(kCodeBadJson, kBadJsonPrefix, raw.status());
+    p.query_vectors.push_back(std::move(raw).value());
+  }
+  p.filter = StrOr(c.body, "filter");
+  if (Has(c.body, "exprParams")) {
+    REST_ASSIGN(p.filter_values, TemplateValuesFromJson(c.body.at("exprParams")));
+  }
+  p.topk = IntOr(c.body, "limit", 100);
+  p.offset = IntOr(c.body, "offset", 0);
+  p.group_by_field = StrOr(c.body, "groupingField");
+  int64_t group_size = IntOr(c.body, "groupSize", 0);
+  if (!p.group_by_field.empty() && group_size > 0) {
+    p.group_size = group_size;
+    p.strict_group_size = BoolOr(c.body, "strictGroupSize", false);
+  }
+  p.output_fields = StrListOr(c.body, "outputFields");
+  p.partitions = StrListOr(c.body, "partitionNames");
+  REST_CHECK(ParseConsistency(StrOr(c.body, "consistencyLevel"), &p.consistency));
+  if (Has(c.body, "searchParams")) REST_CHECK(ApplySearchParams(c.body.at("searchParams"), &p));
+
+  REST_ASSIGN(SearchOutcome out, c.proxy->Search(p));
+  const FieldSchema* pk = out.schema->PrimaryField();
+  Json hits = Json::array();
+  Json topks = Json::array();
+  int64_t r = 0;
+  for (const HitList& list : out.hits) {
+    topks.push_back(static_cast<int64_t>(list.size()));
+    for (const Hit& h : list) {
+      Json row = Json::object();
+      AddFields(*out.schema, out.fields, out.rows, 1, r, out.dynamic_keys, out.include_all_dynamic,
+                c.int64_as_number, &row);
+      Json key = PkToJson(h.pk, c.int64_as_number);
+      row[pk->name] = key;
+      row["id"] = key;  // Milvus puts every hit's primary key under "id" as well
+      row["distance"] = FloatToJson(h.distance);
+      hits.push_back(std::move(row));
+      ++r;
+    }
+  }
+  c.data = std::move(hits);
+  c.extra["cost"] = 0;
+  c.extra["topks"] = std::move(topks);
+  return Ok();
+}
+
+}  // namespace kite::rest

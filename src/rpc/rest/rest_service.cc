@@ -1,0 +1,469 @@
+#include "rpc/rest/rest_service.h"
+
+#include <exception>
+#include <string_view>
+
+#include "rpc/rest/rest_call.h"
+#include "rpc/status_map.h"
+
+namespace kite::rest {
+
+// ------------------------------------------------------------ shared helpers
+RestError Ok() { return {}; }
+RestError Error(int32_t code, std::string message) { return {code, std::move(message)}; }
+RestError FromStatus(const Status& st) {
+  if (st.ok()) return {};
+  return {rpc::MilvusCode(st), st.message()};
+}
+RestError Wrap(int32_t code, const char* prefix, const Status& st) {
+  if (st.ok()) return {};
+  // Decoding errors are the caller's; anything else keeps its own code.
+  if (st.code() != StatusCode::kInvalidArgument) return FromStatus(st);
+  return {code, fmt::format("{}, error: {}", prefix, st.message())};
+}
+
+bool Has(const Json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && !it->is_null();
+}
+std::string StrOr(const Json& obj, const char* key, std::string dflt) {
+  return Has(obj, key) ? obj.at(key).get<std::string>() : std::move(dflt);
+}
+int64_t IntOr(const Json& obj, const char* key, int64_t dflt) {
+  return Has(obj, key) ? obj.at(key).get<int64_t>() : dflt;
+}
+bool BoolOr(const Json& obj, const char* key, bool dflt) { return Has(obj, key) ? obj.at(key).get<bool>() : dflt; }
+std::vector<std::string> StrListOr(const Json& obj, const char* key, std::vector<std::string> dflt) {
+  if (!Has(obj, key)) return dflt;
+  std::vector<std::string> out;
+  for (const auto& e : obj.at(key)) out.push_back(e.get<std::string>());
+  return out;
+}
+
+namespace {
+
+// Go's names for JSON value kinds, as its decoding errors print them.
+const char* GoJsonKind(const Json& v) {
+  switch (v.type()) {
+    case Json::value_t::object: return "object";
+    case Json::value_t::array: return "array";
+    case Json::value_t::string: return "string";
+    case Json::value_t::boolean: return "bool";
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned:
+    case Json::value_t::number_float: return "number";
+    default: return "null";
+  }
+}
+
+const char* GoTypeName(JType t) {
+  switch (t) {
+    case JType::kString: return "string";
+    case JType::kInt: return "int64";
+    case JType::kBool: return "bool";
+    case JType::kStrList: return "[]string";
+    case JType::kObject: return "map[string]interface {}";
+    case JType::kArray: return "[]interface {}";
+    case JType::kAny: return "interface {}";
+  }
+  return "?";
+}
+
+bool TypeMatches(const Json& v, JType t) {
+  switch (t) {
+    case JType::kString: return v.is_string();
+    case JType::kInt:
+      return v.is_number_integer() &&
+             (!v.is_number_unsigned() || v.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX));
+    case JType::kBool: return v.is_boolean();
+    case JType::kStrList:
+      if (!v.is_array()) return false;
+      for (const auto& e : v) {
+        if (!e.is_string()) return false;
+      }
+      return true;
+    case JType::kObject: return v.is_object();
+    case JType::kArray: return v.is_array();
+    case JType::kAny: return true;
+  }
+  return false;
+}
+
+bool IsMissing(const Json& obj, const ParamSpec& s) {
+  auto it = obj.find(s.key);
+  if (it == obj.end() || it->is_null()) return true;
+  return s.type == JType::kString && it->get_ref<const std::string&>().empty();
+}
+
+}  // namespace
+
+RestError CheckParams(const Json& obj, const std::vector<ParamSpec>& specs, const std::string& where) {
+  for (const auto& s : specs) {
+    auto it = obj.find(s.key);
+    if (it == obj.end() || it->is_null() || TypeMatches(*it, s.type)) continue;
+    return Error(kCodeBadJson, fmt::format("{}, error: json: cannot unmarshal {} into Go struct field {}{} of type {}",
+                                           kBadJsonPrefix, GoJsonKind(*it), where, s.key, GoTypeName(s.type)));
+  }
+  for (const auto& s : specs) {
+    if (!s.required || !IsMissing(obj, s)) continue;
+    return Error(kCodeMissingParameter,
+                 fmt::format("{}, error: Key: '{}{}' Error:Field validation for '{}' failed on the 'required' tag",
+                             kMissingPrefix, where, s.key, s.key));
+  }
+  return Ok();
+}
+
+std::string PropertyValue(const Json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  if (v.is_number_float()) return fmt::format("{}", v.get<double>());
+  if (v.is_null()) return "<nil>";
+  return v.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::map<std::string, std::string> PropertyMap(const Json& obj) {
+  std::map<std::string, std::string> out;
+  if (!obj.is_object()) return out;
+  for (const auto& [k, v] : obj.items()) out[k] = PropertyValue(v);
+  return out;
+}
+
+Json KvList(const std::map<std::string, std::string>& m) {
+  Json out = Json::array();
+  for (const auto& [k, v] : m) out.push_back({{"key", k}, {"value", v}});
+  return out;
+}
+
+namespace {
+
+Result<expr::TemplateValue> TemplateFromJson(const Json& j, int depth) {
+  if (depth > 16) return InvalidArgument("exprParams nested too deeply");
+  if (j.is_null()) return expr::TemplateValue();
+  if (j.is_boolean()) return expr::TemplateValue(j.get<bool>());
+  if (j.is_number_unsigned()) {
+    uint64_t u = j.get<uint64_t>();
+    if (u > static_cast<uint64_t>(INT64_MAX)) return expr::TemplateValue(static_cast<double>(u));
+    return expr::TemplateValue(static_cast<int64_t>(u));
+  }
+  if (j.is_number_integer()) return expr::TemplateValue(j.get<int64_t>());
+  if (j.is_number_float()) return expr::TemplateValue(j.get<double>());
+  if (j.is_string()) return expr::TemplateValue(j.get<std::string>());
+  if (j.is_array()) {
+    expr::TemplateValue::Array arr;
+    for (const auto& e : j) {
+      KITE_ASSIGN_OR_RETURN(auto v, TemplateFromJson(e, depth + 1));
+      arr.push_back(std::move(v));
+    }
+    return expr::TemplateValue(std::move(arr));
+  }
+  return InvalidArgument("JSON objects are not supported as template values: {}",
+                         j.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
+}  // namespace
+
+Result<expr::TemplateValues> TemplateValuesFromJson(const Json& obj) {
+  expr::TemplateValues out;
+  if (!obj.is_object()) return out;
+  for (const auto& [k, v] : obj.items()) {
+    KITE_ASSIGN_OR_RETURN(out[k], TemplateFromJson(v, 0));
+  }
+  return out;
+}
+
+std::string_view ConsistencyName(ConsistencyLevel level) {
+  switch (level) {
+    case ConsistencyLevel::kStrong: return "Strong";
+    case ConsistencyLevel::kSession: return "Session";
+    case ConsistencyLevel::kBounded: return "Bounded";
+    case ConsistencyLevel::kEventually: return "Eventually";
+    case ConsistencyLevel::kCustomized: return "Customized";
+  }
+  return "Bounded";
+}
+
+RestError ParseConsistency(const std::string& name, ReadConsistency* out) {
+  out->use_default = name.empty();
+  if (name.empty()) return Ok();
+  for (int i = 0; i <= static_cast<int>(ConsistencyLevel::kCustomized); ++i) {
+    auto level = static_cast<ConsistencyLevel>(i);
+    if (ConsistencyName(level) == name) {
+      out->level = level;
+      return Ok();
+    }
+  }
+  return Error(kCodeParameterInvalid,
+               fmt::format("consistencyLevel can only be [Strong, Session, Bounded, Eventually, Customized], default: "
+                           "Bounded, err:parameter:'{}' is incorrect, please check it",
+                           name));
+}
+
+std::string_view LoadStateName(LoadState state) {
+  switch (state) {
+    case LoadState::kNotExist: return "LoadStateNotExist";
+    case LoadState::kNotLoad: return "LoadStateNotLoad";
+    case LoadState::kLoading: return "LoadStateLoading";
+    case LoadState::kLoaded: return "LoadStateLoaded";
+  }
+  return "LoadStateNotExist";
+}
+
+// ------------------------------------------------------------------- routing
+namespace {
+
+constexpr std::string_view kPrefix = "/v2/vectordb/";
+
+struct Route {
+  Handler handler;
+  std::vector<ParamSpec> params;
+};
+
+const std::vector<ParamSpec> kCollection = {{"collectionName", JType::kString, true}};
+const std::vector<ParamSpec> kPartition = {{"collectionName", JType::kString, true},
+                                           {"partitionName", JType::kString, true}};
+const std::vector<ParamSpec> kPartitions = {{"collectionName", JType::kString, true},
+                                            {"partitionNames", JType::kStrList, true}};
+const std::vector<ParamSpec> kAliasCollection = {{"collectionName", JType::kString, true},
+                                                 {"aliasName", JType::kString, true}};
+const std::vector<ParamSpec> kIndex = {{"collectionName", JType::kString, true}, {"indexName", JType::kString, true}};
+
+const std::map<std::string_view, Route>& Routes() {
+  static const std::map<std::string_view, Route> routes = {
+      // databases
+      {"databases/create", {CreateDatabase, {{"dbName", JType::kString, true}, {"properties", JType::kObject}}}},
+      {"databases/drop", {DropDatabase, {{"dbName", JType::kString, true}}}},
+      {"databases/list", {ListDatabases, {}}},
+      {"databases/describe", {DescribeDatabase, {{"dbName", JType::kString, true}}}},
+      {"databases/alter", {AlterDatabase, {{"dbName", JType::kString, true}, {"properties", JType::kObject}}}},
+      {"databases/alter_properties",
+       {AlterDatabase, {{"dbName", JType::kString, true}, {"properties", JType::kObject}}}},
+      {"databases/drop_properties",
+       {DropDatabaseProperties, {{"dbName", JType::kString, true}, {"propertyKeys", JType::kStrList}}}},
+      // collections
+      {"collections/create",
+       {CreateCollection,
+        {{"collectionName", JType::kString, true},
+         {"dimension", JType::kInt},
+         {"idType", JType::kString},
+         {"autoID", JType::kBool},
+         {"metricType", JType::kString},
+         {"primaryFieldName", JType::kString},
+         {"vectorFieldName", JType::kString},
+         {"description", JType::kString},
+         {"schema", JType::kObject},
+         {"indexParams", JType::kArray},
+         {"params", JType::kObject}}}},
+      {"collections/drop", {DropCollection, kCollection}},
+      {"collections/has", {HasCollection, kCollection}},
+      {"collections/list", {ListCollections, {}}},
+      {"collections/describe", {DescribeCollection, kCollection}},
+      {"collections/get_stats", {GetCollectionStats, kCollection}},
+      {"collections/get_load_state",
+       {GetLoadState, {{"collectionName", JType::kString, true}, {"partitionNames", JType::kStrList}}}},
+      {"collections/load", {LoadCollection, kCollection}},
+      {"collections/refresh_load", {LoadCollection, kCollection}},
+      {"collections/release", {ReleaseCollection, kCollection}},
+      {"collections/rename",
+       {RenameCollection,
+        {{"collectionName", JType::kString, true},
+         {"newCollectionName", JType::kString, true},
+         {"newDbName", JType::kString}}}},
+      {"collections/alter_properties",
+       {AlterCollectionProperties, {{"collectionName", JType::kString, true}, {"properties", JType::kObject}}}},
+      {"collections/drop_properties",
+       {DropCollectionProperties, {{"collectionName", JType::kString, true}, {"propertyKeys", JType::kStrList}}}},
+      {"collections/flush", {FlushCollection, kCollection}},
+      // partitions
+      {"partitions/create", {CreatePartition, kPartition}},
+      {"partitions/drop", {DropPartition, kPartition}},
+      {"partitions/has", {HasPartition, kPartition}},
+      {"partitions/list", {ListPartitions, kCollection}},
+      {"partitions/get_stats", {GetPartitionStats, kPartition}},
+      {"partitions/load", {LoadPartitions, kPartitions}},
+      {"partitions/release", {ReleasePartitions, kPartitions}},
+      // aliases
+      {"aliases/create", {CreateAlias, kAliasCollection}},
+      {"aliases/alter", {AlterAlias, kAliasCollection}},
+      {"aliases/drop", {DropAlias, {{"aliasName", JType::kString, true}}}},
+      {"aliases/describe", {DescribeAlias, {{"aliasName", JType::kString, true}}}},
+      {"aliases/list", {ListAliases, {{"collectionName", JType::kString}}}},
+      // indexes
+      {"indexes/create",
+       {CreateIndex, {{"collectionName", JType::kString, true}, {"indexParams", JType::kArray, true}}}},
+      {"indexes/drop", {DropIndex, kIndex}},
+      {"indexes/list", {ListIndexes, kCollection}},
+      {"indexes/describe", {DescribeIndex, kIndex}},
+      {"indexes/alter_properties",
+       {AlterIndexProperties,
+        {{"collectionName", JType::kString, true},
+         {"indexName", JType::kString, true},
+         {"properties", JType::kObject}}}},
+      {"indexes/drop_properties",
+       {DropIndexProperties,
+        {{"collectionName", JType::kString, true},
+         {"indexName", JType::kString, true},
+         {"propertyKeys", JType::kStrList}}}},
+      // entities
+      {"entities/insert",
+       {InsertEntities,
+        {{"collectionName", JType::kString, true}, {"partitionName", JType::kString}, {"data", JType::kArray, true}}}},
+      {"entities/upsert",
+       {UpsertEntities,
+        {{"collectionName", JType::kString, true}, {"partitionName", JType::kString}, {"data", JType::kArray, true}}}},
+      {"entities/delete",
+       {DeleteEntities,
+        {{"collectionName", JType::kString, true},
+         {"partitionName", JType::kString},
+         {"filter", JType::kString},
+         {"exprParams", JType::kObject},
+         {"id", JType::kAny}}}},
+      {"entities/get",
+       {GetEntities,
+        {{"collectionName", JType::kString, true},
+         {"id", JType::kAny, true},
+         {"outputFields", JType::kStrList},
+         {"partitionName", JType::kString},
+         {"partitionNames", JType::kStrList},
+         {"consistencyLevel", JType::kString}}}},
+      {"entities/query",
+       {QueryEntities,
+        {{"collectionName", JType::kString, true},
+         {"filter", JType::kString},
+         {"outputFields", JType::kStrList},
+         {"limit", JType::kInt},
+         {"offset", JType::kInt},
+         {"partitionNames", JType::kStrList},
+         {"exprParams", JType::kObject},
+         {"consistencyLevel", JType::kString}}}},
+      {"entities/search",
+       {SearchEntities,
+        {{"collectionName", JType::kString, true},
+         {"data", JType::kArray},  // required unless `ids` (search by primary key, not implemented)
+         {"ids", JType::kAny},
+         {"annsField", JType::kString},
+         {"filter", JType::kString},
+         {"limit", JType::kInt},
+         {"offset", JType::kInt},
+         {"groupingField", JType::kString},
+         {"groupSize", JType::kInt},
+         {"strictGroupSize", JType::kBool},
+         {"outputFields", JType::kStrList},
+         {"searchParams", JType::kObject},
+         {"partitionNames", JType::kStrList},
+         {"consistencyLevel", JType::kString},
+         {"exprParams", JType::kObject}}}},
+  };
+  return routes;
+}
+
+// Endpoints Milvus 2.5/2.6 serves that Kite does not implement yet.
+bool IsKnownUnimplemented(std::string_view route) {
+  static const std::vector<std::string_view> kExact = {
+      "collections/compact",          "collections/get_compaction_state", "collections/truncate",
+      "collections/add_function",     "collections/alter_function",       "collections/drop_function",
+      "collections/fields/alter_properties", "collections/fields/add",    "collections/fields/drop",
+      "entities/hybrid_search",       "entities/advanced_search",
+      "segments/describe",            "quotacenter/describe",             "common/run_analyzer",
+  };
+  static const std::vector<std::string_view> kCategories = {
+      "users/", "roles/", "privilege_groups/", "jobs/import/", "resource_groups/", "file_resources/",
+  };
+  for (auto e : kExact) {
+    if (route == e) return true;
+  }
+  for (auto c : kCategories) {
+    if (route.starts_with(c) && route.size() > c.size()) return true;
+  }
+  return false;
+}
+
+// strconv.ParseBool's accepted spellings.
+std::optional<bool> ParseGoBool(std::string_view s) {
+  if (s == "1" || s == "t" || s == "T" || s == "TRUE" || s == "true" || s == "True") return true;
+  if (s == "0" || s == "f" || s == "F" || s == "FALSE" || s == "false" || s == "False") return false;
+  return std::nullopt;
+}
+
+std::string Header(const RestRequest& req, const char* lower_name) {
+  auto it = req.headers.find(lower_name);
+  return it == req.headers.end() ? std::string() : it->second;
+}
+
+RestResponse Envelope(const RestError& e, Json data = nullptr, Json extra = nullptr) {
+  Json out = Json::object();
+  out["code"] = e.code;
+  if (e.ok()) {
+    out["data"] = std::move(data);
+    if (extra.is_object()) {
+      for (auto& [k, v] : extra.items()) out[k] = std::move(v);
+    }
+  } else {
+    out["message"] = e.message;
+  }
+  RestResponse res;
+  res.body = out.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return res;
+}
+
+bool BlankBody(std::string_view body) {
+  return body.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
+}  // namespace
+
+RestResponse RestService::Handle(const RestRequest& req) const {
+  try {
+    std::string_view path = req.path;
+    const Route* route = nullptr;
+    std::string_view name;
+    if (path.starts_with(kPrefix)) {
+      name = path.substr(kPrefix.size());
+      auto it = Routes().find(name);
+      if (it != Routes().end()) route = &it->second;
+    }
+    if (req.method != "POST" || (!route && !IsKnownUnimplemented(name))) {
+      return Envelope(Error(kCodeParameterInvalid,
+                            fmt::format("404 page not found: {} {} is not a Milvus RESTful v2 endpoint "
+                                        "(every endpoint is POST /v2/vectordb/<category>/<action>)",
+                                        req.method, req.path)));
+    }
+    if (!route) {
+      return Envelope(Error(kCodeUnimplemented, fmt::format("{} is not implemented yet in Kite", req.path)));
+    }
+    if (req.body_too_large) {
+      return Envelope(Error(kCodeParameterTooLarge,
+                            fmt::format("request body is too large: the limit is {} bytes", options_.max_body_bytes)));
+    }
+    if (BlankBody(req.body)) {
+      return Envelope(Error(kCodeBadJson,
+                            fmt::format("{}, the request body should be nil, however {{}} is valid", kBadJsonPrefix)));
+    }
+    Json body;
+    try {
+      body = Json::parse(req.body);
+    } catch (const Json::exception& e) {
+      return Envelope(Error(kCodeBadJson, fmt::format("{}, error: {}", kBadJsonPrefix, e.what())));
+    }
+    if (!body.is_object()) {
+      return Envelope(Error(kCodeBadJson, fmt::format("{}, error: json: cannot unmarshal {} into a request object",
+                                                      kBadJsonPrefix, GoJsonKind(body))));
+    }
+    RestError e = CheckParams(body, {{"dbName", JType::kString}});
+    if (e.ok()) e = CheckParams(body, route->params);
+    if (!e.ok()) return Envelope(e);
+
+    // Authorization: accepted and ignored until Kite has authentication (see header).
+    Call call{proxy_, body, StrOr(body, "dbName"), true};
+    if (call.db.empty()) call.db = Header(req, "db-name");
+    call.int64_as_number = ParseGoBool(Header(req, "accept-type-allow-int64")).value_or(true);
+    e = route->handler(call);
+    if (!e.ok()) return Envelope(e);
+    return Envelope(e, std::move(call.data), std::move(call.extra));
+  } catch (const std::exception& ex) {
+    return Envelope(Error(5, fmt::format("unexpected error: {}", ex.what())));
+  }
+}
+
+}  // namespace kite::rest

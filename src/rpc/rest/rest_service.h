@@ -1,0 +1,66 @@
+// Milvus's RESTful API v2 (POST /v2/vectordb/<category>/<action>, JSON in and
+// out) on top of the proxy role: the REST sibling of rpc/milvus_service.h.
+// Wire compatibility lives here; below it everything is Kite's types.
+//
+// Contract
+//  * Every answer is a JSON envelope with HTTP status 200, as Milvus answers:
+//    {"code": 0, "data": ...} on success (plus "cost", and "topks" for search),
+//    {"code": <merr code>, "message": "..."} on failure. Kite statuses map to
+//    codes through rpc::MilvusCode; REST-only codes are Milvus's: 1801 body is
+//    not JSON or a parameter has the wrong JSON type, 1802 a required parameter
+//    is missing, 1804 rows cannot be decoded, 1806 bad primary keys, 1102 body
+//    over the size limit. Endpoints Milvus has but Kite does not implement yet
+//    answer code 10 ("not implemented"), like the gRPC service; paths Milvus
+//    does not have answer code 1100 (Milvus itself answers a plain-text 404).
+//  * The database is the body's `dbName`, else the `DB-Name` header, else
+//    "default". `Accept-Type-Allow-Int64: false` renders Int64 values as
+//    strings; absent or true keeps them JSON numbers (Milvus's default,
+//    proxy.http.acceptTypeAllowInt64=true).
+//  * `Authorization: Bearer ...` is accepted and ignored: Kite has no
+//    authentication yet (a later issue); when it has, a bad token answers 1800.
+//    `Request-Timeout` is ignored too: every call is synchronous and bounded by
+//    the proxy's own limits.
+//
+// Thread-safe and stateless; borrows the proxy, which must outlive it. Handle()
+// never throws.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "roles/proxy/proxy.h"
+
+namespace kite::rest {
+
+struct RestRequest {
+  std::string method;                         // "POST"
+  std::string path;                           // "/v2/vectordb/collections/list" (no query string)
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string_view body;                       // borrowed for the duration of Handle()
+  bool body_too_large = false;  // the transport refused to read an oversized body
+};
+
+struct RestResponse {
+  int http_status = 200;
+  std::string body;  // JSON
+};
+
+struct RestOptions {
+  int64_t max_body_bytes = 64 << 20;  // for the message of the "too large" answer
+};
+
+class RestService {
+ public:
+  RestService(Proxy* proxy, RestOptions options) : proxy_(proxy), options_(options) {}
+  RestService(const RestService&) = delete;
+  RestService& operator=(const RestService&) = delete;
+
+  RestResponse Handle(const RestRequest& request) const;
+
+ private:
+  Proxy* proxy_;
+  RestOptions options_;
+};
+
+}  // namespace kite::rest

@@ -1,0 +1,243 @@
+// Unit tests for segments (MVCC visibility, upsert semantics), the segment /
+// delta file formats (round trip and corruption detection), DML messages, and
+// the shared merges.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "query/reduce.h"
+#include "query/retrieve.h"
+#include "roles/streaming/dml_message.h"
+#include "segment/segment.h"
+#include "segment/segment_file.h"
+#include "storage/object/object_store.h"
+
+namespace kite {
+namespace {
+
+std::shared_ptr<const CollectionSchema> TestSchema() {
+  auto s = std::make_shared<CollectionSchema>();
+  s->name = "t";
+  FieldSchema pk;
+  pk.id = FieldId(100);
+  pk.name = "id";
+  pk.type = DataType::kInt64;
+  pk.is_primary = true;
+  FieldSchema vec;
+  vec.id = FieldId(101);
+  vec.name = "v";
+  vec.type = DataType::kFloatVector;
+  vec.type_params["dim"] = "2";
+  FieldSchema tag;
+  tag.id = FieldId(102);
+  tag.name = "tag";
+  tag.type = DataType::kVarChar;
+  tag.type_params["max_length"] = "16";
+  tag.nullable = true;
+  s->fields = {pk, vec, tag};
+  return s;
+}
+
+ColumnBatch Rows(const CollectionSchema& s, std::vector<int64_t> ids, float base) {
+  ColumnBatch b;
+  Column pk = Column::ForField(s.fields[0]);
+  Column vec = Column::ForField(s.fields[1]);
+  Column tag = Column::ForField(s.fields[2]);
+  for (int64_t id : ids) {
+    pk.AppendFixed(&id);
+    float v[2] = {base, static_cast<float>(id)};
+    vec.AppendFixed(v);
+    if (id % 2 == 0) {
+      tag.AppendVar("even");
+    } else {
+      tag.AppendNull();
+    }
+  }
+  b.num_rows = static_cast<int64_t>(ids.size());
+  b.columns = {pk, vec, tag};
+  return b;
+}
+
+SegmentMeta Meta(int64_t id) { return SegmentMeta{SegmentId(id), CollectionId(1), PartitionId(2), "ch"}; }
+
+TEST(SegmentTest, RowsBecomeVisibleAtTheirTimestamp) {
+  auto schema = TestSchema();
+  Segment seg(Meta(1), schema);
+  seg.Append(Rows(*schema, {1, 2, 3}, 0), {10, 10, 10});
+  seg.Append(Rows(*schema, {4}, 0), {20});
+  EXPECT_EQ(seg.AllVisible(9).size(), 0u);
+  EXPECT_EQ(seg.AllVisible(10).size(), 3u);
+  EXPECT_EQ(seg.AllVisible(25).size(), 4u);
+  EXPECT_EQ(seg.FindVisible(int64_t{4}, 15).size(), 0u);
+  EXPECT_EQ(seg.FindVisible(int64_t{4}, 20).size(), 1u);
+}
+
+TEST(SegmentTest, DeleteHidesOnlyOlderVersionsFromItsTimestampOn) {
+  auto schema = TestSchema();
+  Segment seg(Meta(1), schema);
+  seg.Append(Rows(*schema, {1, 2}, 0), {10, 10});
+  EXPECT_TRUE(seg.ApplyDelete(int64_t{1}, 30));
+  EXPECT_FALSE(seg.ApplyDelete(int64_t{99}, 30)) << "a key the segment does not hold";
+  EXPECT_FALSE(seg.ApplyDelete(int64_t{2}, 5)) << "a delete older than every version";
+  EXPECT_EQ(seg.FindVisible(int64_t{1}, 29).size(), 1u) << "reads before the delete still see the row";
+  EXPECT_EQ(seg.FindVisible(int64_t{1}, 30).size(), 0u);
+  EXPECT_EQ(seg.AllVisible(100).size(), 1u);
+}
+
+TEST(SegmentTest, UpsertShowsExactlyOneVersion) {
+  auto schema = TestSchema();
+  Segment seg(Meta(1), schema);
+  seg.Append(Rows(*schema, {7}, 1.0f), {10});
+  // Upsert at ts 40: delete of key 7 and the new row, same timestamp.
+  seg.ApplyDelete(int64_t{7}, 40);
+  seg.Append(Rows(*schema, {7}, 2.0f), {40});
+  for (Timestamp t : {Timestamp{10}, Timestamp{39}, Timestamp{40}, Timestamp{1000}}) {
+    auto rows = seg.FindVisible(int64_t{7}, t);
+    ASSERT_EQ(rows.size(), 1u) << "at ts " << t;
+    ColumnBatch out;
+    seg.Gather(rows, {FieldId(101)}, &out, nullptr);
+    EXPECT_EQ(out.columns[1].Get<float>(0), t < 40 ? 1.0f : 2.0f) << "at ts " << t;
+  }
+}
+
+TEST(SegmentTest, SnapshotMaskMatchesVisibility) {
+  auto schema = TestSchema();
+  Segment seg(Meta(1), schema);
+  seg.Append(Rows(*schema, {1, 2, 3}, 0), {10, 20, 30});
+  seg.ApplyDelete(int64_t{1}, 25);
+  std::vector<uint8_t> mask;
+  seg.WithSnapshot(26, [&](const ColumnBatch& b, const std::vector<uint8_t>& v) {
+    EXPECT_EQ(b.num_rows, 3);
+    mask = v;
+  });
+  EXPECT_EQ(mask, (std::vector<uint8_t>{0, 1, 0}));
+}
+
+class SegmentFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("kite-segfile-" + std::to_string(::getpid()) + "-" +
+                                                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    auto s = OpenLocalObjectStore(dir_.string());
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+  std::unique_ptr<ObjectStore> store_;
+};
+
+TEST_F(SegmentFileTest, ColumnsAndTimestampsRoundTrip) {
+  auto schema = TestSchema();
+  ColumnBatch rows = Rows(*schema, {1, 2, 3, 4}, 0.5f);
+  std::vector<Timestamp> ts = {5, 6, 7, 8};
+  auto keys = WriteSegmentFiles(store_.get(), SegmentPrefix(CollectionId(1), SegmentId(9)), rows, ts);
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  ColumnBatch back;
+  std::vector<Timestamp> back_ts;
+  ASSERT_TRUE(ReadSegmentFiles(store_.get(), *keys, &back, &back_ts).ok());
+  EXPECT_EQ(back_ts, ts);
+  ASSERT_EQ(back.num_rows, 4);
+  auto seg = Segment::FromColumns(Meta(9), schema, std::move(back), back_ts);
+  ASSERT_TRUE(seg.ok());
+  EXPECT_EQ((*seg)->FindVisible(int64_t{3}, 100).size(), 1u);
+  ColumnBatch out;
+  (*seg)->Gather({0, 1}, {FieldId(102)}, &out, nullptr);
+  EXPECT_EQ(out.columns[1].GetBytes(1), "even");
+  EXPECT_TRUE(out.columns[1].IsNull(0));
+}
+
+TEST_F(SegmentFileTest, EveryFlippedByteIsDetected) {
+  auto schema = TestSchema();
+  auto keys = WriteSegmentFiles(store_.get(), "c/", Rows(*schema, {1, 2}, 0), {1, 2});
+  ASSERT_TRUE(keys.ok());
+  for (const auto& key : *keys) {
+    std::string good = *store_->Get(key);
+    for (size_t i = 0; i < good.size(); ++i) {
+      std::string bad = good;
+      bad[i] = static_cast<char>(bad[i] ^ 0x5a);
+      ASSERT_TRUE(store_->Put(key, bad).ok());
+      ColumnBatch b;
+      std::vector<Timestamp> t;
+      Status st = ReadSegmentFiles(store_.get(), *keys, &b, &t);
+      EXPECT_EQ(st.code(), StatusCode::kCorruption) << key << " byte " << i;
+    }
+    ASSERT_TRUE(store_->Put(key, good).ok());
+  }
+}
+
+TEST_F(SegmentFileTest, DeltaFileRoundTripAndTruncation) {
+  std::vector<DeleteRecord> dels = {{int64_t{5}, 10, 0}, {std::string("abc"), 11, 42}};
+  ASSERT_TRUE(WriteDeltaFile(store_.get(), "d.del", dels).ok());
+  auto back = ReadDeltaFile(store_.get(), "d.del");
+  ASSERT_TRUE(back.ok());
+  ASSERT_EQ(back->size(), 2u);
+  EXPECT_EQ(std::get<int64_t>((*back)[0].pk), 5);
+  EXPECT_EQ(std::get<std::string>((*back)[1].pk), "abc");
+  EXPECT_EQ((*back)[1].ts, 11u);
+  EXPECT_EQ((*back)[1].partition, 42);
+  std::string file = *store_->Get("d.del");
+  ASSERT_TRUE(store_->Put("d.del", file.substr(0, file.size() - 3)).ok());
+  EXPECT_EQ(ReadDeltaFile(store_.get(), "d.del").status().code(), StatusCode::kCorruption);
+}
+
+TEST(DmlMessageTest, RoundTripsEveryType) {
+  auto schema = TestSchema();
+  for (DmlType type : {DmlType::kInsert, DmlType::kDelete, DmlType::kUpsert}) {
+    DmlMessage m;
+    m.type = type;
+    m.collection = CollectionId(3);
+    m.partition = PartitionId(4);
+    m.delete_partition = PartitionId(type == DmlType::kDelete ? 4 : 0);
+    m.ts = 123456;
+    if (type != DmlType::kDelete) m.rows = Rows(*schema, {1, 2}, 1);
+    if (type != DmlType::kInsert) m.delete_pks = Rows(*schema, {1, 2}, 1).columns[0];
+    std::string enc = EncodeDml(m);
+    auto back = DecodeDml(enc);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(back->type, type);
+    EXPECT_EQ(back->ts, 123456u);
+    EXPECT_EQ(back->delete_partition, m.delete_partition);
+    EXPECT_EQ(back->rows.num_rows, m.rows.num_rows);
+    EXPECT_EQ(back->delete_pks.num_rows, m.delete_pks.num_rows);
+    // Every strict prefix is rejected, never misread.
+    for (size_t n = 0; n < enc.size(); ++n) {
+      EXPECT_FALSE(DecodeDml(std::string_view(enc).substr(0, n)).ok()) << "prefix " << n;
+    }
+  }
+}
+
+TEST(MergeTest, MergeHitsKeepsBestAndDropsDuplicateKeys) {
+  HitList a = {{0.1f, int64_t{1}, {}}, {0.5f, int64_t{2}, {}}};
+  HitList b = {{0.2f, int64_t{3}, {}}, {0.3f, int64_t{1}, {}}, {0.9f, int64_t{4}, {}}};
+  HitList out = MergeHits({a, b}, MergeOptions{3, false});
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(std::get<int64_t>(out[0].pk), 1);
+  EXPECT_EQ(std::get<int64_t>(out[1].pk), 3);
+  EXPECT_EQ(std::get<int64_t>(out[2].pk), 2);
+  HitList ip = MergeHits({{{0.9f, int64_t{1}, {}}}, {{0.95f, int64_t{2}, {}}}}, MergeOptions{1, true});
+  ASSERT_EQ(ip.size(), 1u);
+  EXPECT_EQ(std::get<int64_t>(ip[0].pk), 2) << "higher is better for IP/COSINE";
+}
+
+TEST(MergeTest, MergeRetrievedKeepsNewestVersionOrderedByKey) {
+  auto schema = TestSchema();
+  Segment old_seg(Meta(1), schema), new_seg(Meta(2), schema);
+  old_seg.Append(Rows(*schema, {3, 1}, 1.0f), {10, 10});
+  new_seg.Append(Rows(*schema, {1}, 2.0f), {20});
+  RetrievePlan plan;
+  plan.ts = 100;
+  plan.output_fields = {FieldId(101)};
+  std::vector<Retrieved> parts(2);
+  ASSERT_TRUE(RetrieveFromSegment(old_seg, plan, &parts[0]).ok());
+  ASSERT_TRUE(RetrieveFromSegment(new_seg, plan, &parts[1]).ok());
+  Retrieved m = MergeRetrieved(std::move(parts), plan);
+  ASSERT_EQ(m.rows.num_rows, 2);
+  EXPECT_EQ(m.rows.columns[0].Get<int64_t>(0), 1);
+  EXPECT_EQ(m.rows.columns[1].Get<float>(0), 2.0f) << "newest version of key 1";
+  EXPECT_EQ(m.rows.columns[0].Get<int64_t>(1), 3);
+}
+
+}  // namespace
+}  // namespace kite
