@@ -203,11 +203,11 @@ Result<SearchOutcome> Proxy::Search(const SearchParams& p) {
     // Next page: hits strictly worse than the last one returned.
     float lb = *p.iterator_last_bound;
     if (higher) {
-      plan.radius = p.radius.value_or(-std::numeric_limits<float>::infinity());
+      plan.radius = p.radius.value_or(std::numeric_limits<float>::lowest());
       float below = std::nextafter(lb, -std::numeric_limits<float>::infinity());
       plan.range_filter = p.range_filter ? std::min(*p.range_filter, below) : below;
     } else {
-      plan.radius = p.radius.value_or(std::numeric_limits<float>::infinity());
+      plan.radius = p.radius.value_or(std::numeric_limits<float>::max());
       float above = std::nextafter(lb, std::numeric_limits<float>::infinity());
       plan.range_filter = p.range_filter ? std::max(*p.range_filter, above) : above;
     }
