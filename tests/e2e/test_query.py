@@ -23,7 +23,6 @@ Milvus facts relied on:
 
 from __future__ import annotations
 
-import math
 import os
 import random
 import re
@@ -100,7 +99,8 @@ def make_rows(n: int, seed: int) -> List[dict]:
             "f": rng.randint(-400, 400) / 4,             # exact in float32
             "d": rng.randint(-10 ** 6, 10 ** 6) / 1000,
             "b": rng.random() < 0.5,
-            "s": SPECIAL_S[i] if i < len(SPECIAL_S) else f"{rng.choice(WORDS)}_{rng.randint(0, 99)}",
+            "s": (SPECIAL_S[i] if i < len(SPECIAL_S)
+                  else f"{rng.choice(WORDS)}_{rng.randint(0, 99)}"),
             "ni": None if rng.random() < 0.25 else rng.randint(0, 20),
             "j": None if rng.random() < 0.05 else j,
             "ai": [rng.randint(0, 9) for _ in range(rng.randint(0, 6))],
@@ -266,7 +266,8 @@ CASES = [
     ('j["a"] in [1, 2, 3]', None, lambda r: num(J(r, "a")) and J(r, "a") in (1, 2, 3)),
     ('j["a"] == "3"', None, lambda r: J(r, "a") == "3"),
     ('j["a"] * 2 == 8', None, lambda r: num(J(r, "a")) and J(r, "a") * 2 == 8),
-    ('j["nested"]["x"] <= 0', None, lambda r: num(J(r, "nested", "x")) and J(r, "nested", "x") <= 0),
+    ('j["nested"]["x"] <= 0', None,
+     lambda r: num(J(r, "nested", "x")) and J(r, "nested", "x") <= 0),
     ('-5 < j["nested"]["x"] < 5.5', None,
      lambda r: num(J(r, "nested", "x")) and -5 < J(r, "nested", "x") < 5.5),
     ('j["nested"]["y"] == "red"', None, lambda r: J(r, "nested", "y") == "red"),
@@ -290,7 +291,8 @@ CASES = [
     ("array_contains(ai, 3)", None, lambda r: 3 in r["ai"]),
     ("array_contains_all(ai, [1, 2])", None, lambda r: {1, 2} <= set(r["ai"])),
     ("array_contains_any(ai, [8, 9])", None, lambda r: bool({8, 9} & set(r["ai"]))),
-    ('array_contains_any(av, ["red", "white"])', None, lambda r: bool({"red", "white"} & set(r["av"]))),
+    ('array_contains_any(av, ["red", "white"])', None,
+     lambda r: bool({"red", "white"} & set(r["av"]))),
     ('array_contains(av, "green")', None, lambda r: "green" in r["av"]),
     ("array_length(ai) == 0", None, lambda r: len(r["ai"]) == 0),
     ("array_length(av) >= 3", None, lambda r: len(r["av"]) >= 3),
@@ -585,7 +587,8 @@ def test_read_your_writes_50_times(module_client, level):
         assert got == [], f"iteration {i}: {level} read still sees the deleted row"
         if i % 10 == 5:
             c.upsert(name, [{"id": 10_000, "vec": [0.0, float(i), 0.0, 0.0]}])
-            got = c.query(name, filter="id == 10000", output_fields=["vec"], consistency_level=level)
+            got = c.query(name, filter="id == 10000", output_fields=["vec"],
+                          consistency_level=level)
             assert got[0]["vec"][1] == float(i), f"iteration {i}: stale upsert"
     c.drop_collection(name)
 
@@ -702,7 +705,8 @@ def test_unparseable_filter_says_where(module_client, strict_coll, expr, where):
     assert_msg(e, "parse", "syntax", "expect", "unexpected", "invalid", "mismatched")
     if where is not None:
         nums = [int(n) for n in re.findall(r"\d+", msg)]
-        assert any(abs(n - where) <= 2 for n in nums), f"{expr!r}: no position near {where}: {msg!r}"
+        assert any(abs(n - where) <= 2 for n in nums), (
+            f"{expr!r}: no position near {where}: {msg!r}")
 
 
 @pytest.mark.parametrize("depth", [100_000, 5_000])

@@ -383,13 +383,15 @@ def _filter_cases(rows):
     some_ids = list(range(3, N_ROWS, 61))
     return [
         ("i64 > 100", None, lambda r: r["i64"] > 100),
-        ('tag in ["t1", "t3"] and grp < 10', None, lambda r: r["tag"] in ("t1", "t3") and r["grp"] < 10),
+        ('tag in ["t1", "t3"] and grp < 10', None,
+         lambda r: r["tag"] in ("t1", "t3") and r["grp"] < 10),
         ("dk >= 40", None, lambda r: "dk" in r and r["dk"] >= 40),
         ('color == "red" or i64 < -900', None, lambda r: r["color"] == "red" or r["i64"] < -900),
         (f"id in {some_ids}", None, lambda r: r["id"] in some_ids),
         ("not (grp in [1, 2, 3])", None, lambda r: r["grp"] not in (1, 2, 3)),
         ("f > 2.5 && s like \"s01%\"", None, lambda r: r["f"] > 2.5 and r["s"].startswith("s01")),
-        ("i64 > {lo} and tag == {t}", {"lo": 0, "t": "t2"}, lambda r: r["i64"] > 0 and r["tag"] == "t2"),
+        ("i64 > {lo} and tag == {t}", {"lo": 0, "t": "t2"},
+         lambda r: r["i64"] > 0 and r["tag"] == "t2"),
         ("id in {ids}", {"ids": some_ids[:5]}, lambda r: r["id"] in some_ids[:5]),
         ("i64 > 5000", None, lambda r: False),
     ]
@@ -1039,7 +1041,8 @@ def test_varchar_primary_key_search_and_iterator(module_client):
     s.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
     s.add_field("g", DataType.VARCHAR, max_length=8)
     ip = MilvusClient.prepare_index_params()
-    ip.add_index("vec", index_type="HNSW", metric_type="COSINE", params={"M": 8, "efConstruction": 32})
+    ip.add_index("vec", index_type="HNSW", metric_type="COSINE",
+                 params={"M": 8, "efConstruction": 32})
     c.create_collection(name, schema=s, index_params=ip)
     rng = np.random.default_rng(SEED + 70)
     n = 600
