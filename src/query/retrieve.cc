@@ -79,16 +79,7 @@ Retrieved MergeRetrieved(std::vector<Retrieved> parts, const RetrievePlan& plan)
   int64_t begin = std::min<int64_t>(plan.offset, static_cast<int64_t>(unique.size()));
   int64_t end = static_cast<int64_t>(unique.size());
   if (plan.limit >= 0) end = std::min(end, begin + plan.limit);
-  for (const auto& c : shape->rows.columns) {
-    Column col = c;
-    col.fixed.clear();
-    col.bytes.clear();
-    col.valid.clear();
-    col.offsets.clear();
-    if (!col.is_fixed()) col.offsets.push_back(0);
-    col.num_rows = 0;
-    out.rows.columns.push_back(std::move(col));
-  }
+  for (const auto& c : shape->rows.columns) out.rows.columns.push_back(c.EmptyLike());
   for (int64_t i = begin; i < end; ++i) {
     auto [p, r] = unique[i];
     for (size_t c = 0; c < out.rows.columns.size(); ++c) out.rows.columns[c].AppendFrom(parts[p].rows.columns[c], r);

@@ -152,12 +152,9 @@ ReadConsistency ConsistencyOf(bool use_default, mc::ConsistencyLevel level, uint
 
 
 // Index params as pymilvus sends them: flattened KVs, or a JSON object under
-// "params" (older ORM code), or both. Returns the user's map (kept for
-// DescribeIndex) and a flattened copy used for validation.
-Status ParseIndexParams(const KvList& kvs, std::map<std::string, std::string>* user,
-                        std::map<std::string, std::string>* flat) {
-  *user = KvToMap(kvs);
-  *flat = *user;
+// "params" (older ORM code), or both; returned flattened.
+Status ParseIndexParams(const KvList& kvs, std::map<std::string, std::string>* flat) {
+  *flat = KvToMap(kvs);
   auto it = flat->find("params");
   if (it != flat->end()) {
     nlohmann::json j = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
@@ -525,10 +522,7 @@ RpcStatus MilvusService::CreateIndex(Ctx* ctx, const mm::CreateIndexRequest* req
     p.collection = req->collection_name();
     p.field_name = req->field_name();
     p.index_name = req->index_name();
-    std::map<std::string, std::string> user, flat;
-    KITE_RETURN_IF_ERROR(ParseIndexParams(req->extra_params(), &user, &flat));
-    p.params = std::move(flat);
-    (void)user;
+    KITE_RETURN_IF_ERROR(ParseIndexParams(req->extra_params(), &p.params));
     return proxy_->coordinator().CreateIndex(p);
   });
 }

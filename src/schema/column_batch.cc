@@ -37,6 +37,24 @@ Column Column::ForField(const FieldSchema& f) {
   return c;
 }
 
+Column Column::EmptyLike() const {
+  Column c;
+  c.field_id = field_id;
+  c.type = type;
+  c.element_type = element_type;
+  c.dim = dim;
+  c.row_bytes = row_bytes;
+  if (!c.is_fixed()) c.offsets.push_back(0);
+  return c;
+}
+
+Column Column::Select(const std::vector<int64_t>& rows) const {
+  Column c = EmptyLike();
+  c.Reserve(static_cast<int64_t>(rows.size()));
+  for (int64_t r : rows) c.AppendFrom(*this, r);
+  return c;
+}
+
 void Column::PushValid(bool v) {
   if (valid.empty()) {
     if (v) return;  // still all valid: no validity bytes

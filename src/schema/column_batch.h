@@ -70,6 +70,11 @@ struct Column {
     return std::string_view(bytes).substr(offsets[row], offsets[row + 1] - offsets[row]);
   }
 
+  // An empty column of the same field, type and shape.
+  Column EmptyLike() const;
+  // A new column holding `rows` of this one, in that order.
+  Column Select(const std::vector<int64_t>& rows) const;
+
   // Appends row `row` of `src` (same type); keeps validity.
   void AppendFrom(const Column& src, int64_t row);
   // Appends `count` rows of `src` starting at `begin`.

@@ -172,12 +172,7 @@ void Segment::Gather(const std::vector<int64_t>& rows, const std::vector<FieldId
     if (f != pk_field_) wanted.push_back(f);
   }
   if (out->columns.empty()) {
-    for (FieldId f : wanted) {
-      const Column* src = columns_.Find(f);
-      Column c = Column::ForField(*schema_->FindField(f));
-      (void)src;
-      out->columns.push_back(std::move(c));
-    }
+    for (FieldId f : wanted) out->columns.push_back(Column::ForField(*schema_->FindField(f)));
   }
   for (auto& c : out->columns) {
     const Column* src = columns_.Find(c.field_id);

@@ -46,8 +46,9 @@ class KiteServer:
     live: List["KiteServer"] = []  # servers whose logs are attached to failing reports
 
     def __init__(self, binary: Path, data_dir: Path, log_dir: Path, name: str = "kite",
-                 host: str = "127.0.0.1"):
+                 host: str = "127.0.0.1", extra_args: Optional[List[str]] = None):
         self.binary = Path(binary)
+        self.extra_args = list(extra_args or [])
         self.data_dir = Path(data_dir)
         self.host = host
         self.name = name
@@ -73,7 +74,7 @@ class KiteServer:
 
     def command(self) -> List[str]:
         return [str(self.binary), "standalone", "--data-dir", str(self.data_dir),
-                "--port", str(self.port), "--metrics-port", str(self.metrics_port)]
+                "--port", str(self.port), "--metrics-port", str(self.metrics_port), *self.extra_args]
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self, deadline_s: float = READY_DEADLINE_S) -> "KiteServer":
@@ -204,10 +205,12 @@ def _new_server(kite_bin: Path, base: Path, name: str) -> KiteServer:
 def kite_factory(kite_bin, tmp_path):
     made: List[KiteServer] = []
 
-    def make(name: str = "extra", data_dir: Optional[Path] = None) -> KiteServer:
+    def make(name: str = "extra", data_dir: Optional[Path] = None,
+             extra_args: Optional[List[str]] = None) -> KiteServer:
         base = tmp_path / f"{name}-{len(made)}"
         base.mkdir()
-        srv = KiteServer(kite_bin, data_dir=data_dir or base / "data", log_dir=base, name=name)
+        srv = KiteServer(kite_bin, data_dir=data_dir or base / "data", log_dir=base, name=name,
+                         extra_args=extra_args)
         made.append(srv)
         return srv
 

@@ -39,6 +39,14 @@ Status NotLoaded(const std::string& name) {
 
 }  // namespace
 
+Result<const PartitionInfo*> FindPartitionOrError(const CollectionInfo& c, const std::string& name) {
+  const PartitionInfo* p = c.FindPartition(name);
+  if (!p) {
+    return MakeStatus(StatusCode::kNotFound, Reason::kPartitionNotFound, "partition not found[partition={}]", name);
+  }
+  return p;
+}
+
 int ShardOf(const PrimaryKey& pk, int num_shards) {
   uint64_t h = std::holds_alternative<int64_t>(pk) ? Mix64(static_cast<uint64_t>(std::get<int64_t>(pk)))
                                                    : HashBytes(std::get<std::string>(pk));
@@ -101,11 +109,7 @@ Result<CollectionStats> Proxy::Stats(const std::string& db, const std::string& c
   KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(db, collection));
   int64_t part = 0;
   if (!partition.empty()) {
-    const PartitionInfo* p = v.info.FindPartition(partition);
-    if (!p) {
-      return MakeStatus(StatusCode::kNotFound, Reason::kPartitionNotFound, "partition not found[partition={}]",
-                        partition);
-    }
+    KITE_ASSIGN_OR_RETURN(const PartitionInfo* p, FindPartitionOrError(v.info, partition));
     part = p->id.value;
   }
   // Like Milvus: rows inserted (sealed + growing), deletes not subtracted until compaction.
@@ -114,7 +118,6 @@ Result<CollectionStats> Proxy::Stats(const std::string& db, const std::string& c
   for (const SegmentPtr& seg : streaming_->GrowingSegments(v.info.id)) {
     if (part == 0 || seg->meta().partition_id.value == part) s.row_count += seg->num_rows();
   }
-  (void)query_node_;
   return s;
 }
 
@@ -340,14 +343,7 @@ Result<Timestamp> Proxy::WriteByShard(const CollectionInfo& c, DmlType type, Par
       if (shards == 1) {
         msg.rows = std::move(rows);  // `keys` may point into rows: not used past this point
       } else {
-        for (const auto& col : rows.columns) {
-          Column part = col;
-          part.fixed.clear(), part.bytes.clear(), part.valid.clear(), part.offsets.clear();
-          if (!part.is_fixed()) part.offsets.push_back(0);
-          part.num_rows = 0;
-          for (int64_t r : idx) part.AppendFrom(col, r);
-          msg.rows.columns.push_back(std::move(part));
-        }
+        for (const auto& col : rows.columns) msg.rows.columns.push_back(col.Select(idx));
         msg.rows.num_rows = static_cast<int64_t>(idx.size());
       }
     }
@@ -357,7 +353,7 @@ Result<Timestamp> Proxy::WriteByShard(const CollectionInfo& c, DmlType type, Par
       if (shards == 1) {
         msg.delete_pks.AppendRange(del, 0, del.num_rows);
       } else {
-        for (int64_t r : idx) msg.delete_pks.AppendFrom(del, r);
+        msg.delete_pks = del.Select(idx);
       }
     }
     KITE_ASSIGN_OR_RETURN(Timestamp t, streaming_->Write(c.id, s, std::move(msg)));
@@ -380,10 +376,7 @@ Result<MutationOutcome> Proxy::Insert(InsertParams p) {
     }
   } else {
     const std::string& name = p.partition.empty() ? std::string(kDefaultPartitionName) : p.partition;
-    const PartitionInfo* info = c.FindPartition(name);
-    if (!info) {
-      return MakeStatus(StatusCode::kNotFound, Reason::kPartitionNotFound, "partition not found[partition={}]", name);
-    }
+    KITE_ASSIGN_OR_RETURN(const PartitionInfo* info, FindPartitionOrError(c, name));
     partition = info->id;
   }
   MutationOutcome out;
@@ -403,11 +396,7 @@ Result<MutationOutcome> Proxy::Insert(InsertParams p) {
     }
     for (const auto& [pid, rows] : groups) {
       ColumnBatch sub;
-      for (const auto& col : p.rows.columns) {
-        Column part = Column::ForField(*c.schema.FindField(col.field_id));
-        for (int64_t r : rows) part.AppendFrom(col, r);
-        sub.columns.push_back(std::move(part));
-      }
+      for (const auto& col : p.rows.columns) sub.columns.push_back(col.Select(rows));
       sub.num_rows = static_cast<int64_t>(rows.size());
       Column ids = *sub.Find(c.schema.PrimaryField()->id);
       KITE_ASSIGN_OR_RETURN(Timestamp t, WriteByShard(c, type, PartitionId(pid), std::move(sub),
@@ -464,11 +453,7 @@ Result<MutationOutcome> Proxy::Delete(const std::string& db, const std::string& 
   }
   PartitionId part;
   if (!partition.empty()) {
-    const PartitionInfo* info = c.FindPartition(partition);
-    if (!info) {
-      return MakeStatus(StatusCode::kNotFound, Reason::kPartitionNotFound, "partition not found[partition={}]",
-                        partition);
-    }
+    KITE_ASSIGN_OR_RETURN(const PartitionInfo* info, FindPartitionOrError(c, partition));
     part = info->id;
   }
   // Keys matching a general filter are found at a Strong read timestamp.
@@ -511,6 +496,19 @@ Result<Timestamp> Proxy::ReadTimestamp(const CollectionInfo& c, const ReadConsis
     return std::max(now, want);
   }
   return safe;
+}
+
+Status Proxy::CheckReadable(const CollectionInfo& c, const std::vector<std::string>& partitions,
+                            std::set<int64_t>* partition_ids) {
+  if (c.load_state() != LoadState::kLoaded || !query_node_->IsLoaded(c.id)) return NotLoaded(c.schema.name);
+  for (const auto& name : partitions) {
+    KITE_ASSIGN_OR_RETURN(const PartitionInfo* p, FindPartitionOrError(c, name));
+    if (!p->loaded) {
+      return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone, "partition not loaded[partition={}]", name);
+    }
+    partition_ids->insert(p->id.value);
+  }
+  return Status::OK();
 }
 
 std::vector<SegmentPtr> Proxy::ReadSegments(CollectionId collection, bool include_growing) {
@@ -564,19 +562,11 @@ Status Proxy::ResolveOutputFields(const CollectionSchema& s, const std::vector<s
 Result<QueryOutcome> Proxy::Query(const QueryParams& q) {
   KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(q.db, q.collection));
   const CollectionInfo& c = v.info;
-  if (c.load_state() != LoadState::kLoaded || !query_node_->IsLoaded(c.id)) return NotLoaded(c.schema.name);
+  RetrievePlan plan;
+  KITE_RETURN_IF_ERROR(CheckReadable(c, q.partitions, &plan.partitions));
   QueryOutcome out;
   out.schema = std::make_shared<const CollectionSchema>(c.schema);
   const CollectionSchema& s = *out.schema;
-  RetrievePlan plan;
-  for (const auto& name : q.partitions) {
-    const PartitionInfo* p = c.FindPartition(name);
-    if (!p) return MakeStatus(StatusCode::kNotFound, Reason::kPartitionNotFound, "partition not found[partition={}]", name);
-    if (!p->loaded) {
-      return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone, "partition not loaded[partition={}]", name);
-    }
-    plan.partitions.insert(p->id.value);
-  }
   KITE_RETURN_IF_ERROR(ResolveOutputFields(s, q.output_fields, &out.fields, &out.dynamic_keys,
                                            &out.include_all_dynamic, &out.count_only));
   if (out.count_only && q.output_fields.size() > 1) {

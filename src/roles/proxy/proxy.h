@@ -151,6 +151,9 @@ class Proxy {
   Result<Timestamp> WriteByShard(const CollectionInfo& c, DmlType type, PartitionId partition, ColumnBatch rows,
                                  const Column* delete_pks, PartitionId delete_partition);
   Status CompleteRows(const CollectionInfo& c, InsertParams* params, Column* ids);
+  // The collection is loaded and so is every named partition; fills their ids.
+  Status CheckReadable(const CollectionInfo& c, const std::vector<std::string>& partitions,
+                       std::set<int64_t>* partition_ids);
   // The MVCC timestamp a read runs at, per its consistency level.
   Result<Timestamp> ReadTimestamp(const CollectionInfo& c, const ReadConsistency& consistency);
   // Segments a read sees: growing ones from the streaming node, sealed from the query node.
@@ -169,5 +172,7 @@ class Proxy {
 
 // Shard of a primary key: a stable hash (same across restarts and builds).
 int ShardOf(const PrimaryKey& pk, int num_shards);
+// The named partition of `c`, or Milvus's "partition not found" error.
+Result<const PartitionInfo*> FindPartitionOrError(const CollectionInfo& c, const std::string& name);
 
 }  // namespace kite

@@ -12,11 +12,6 @@
 namespace kite {
 namespace {
 
-Status NotLoadedError(const std::string& name) {
-  return MakeStatus(StatusCode::kFailedPrecondition, Reason::kCollectionNotLoaded, "collection not loaded[collection={}]",
-                    name);
-}
-
 uint16_t FloatToHalf(float f) {
   uint32_t x;
   std::memcpy(&x, &f, 4);
@@ -114,7 +109,8 @@ std::string GroupKey(const Column& c, int64_t row) {
 Result<SearchOutcome> Proxy::Search(const SearchParams& p) {
   KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(p.db, p.collection));
   const CollectionInfo& c = v.info;
-  if (c.load_state() != LoadState::kLoaded || !query_node_->IsLoaded(c.id)) return NotLoadedError(c.schema.name);
+  SearchPlan plan;
+  KITE_RETURN_IF_ERROR(CheckReadable(c, p.partitions, &plan.partitions));
   SearchOutcome out;
   out.schema = std::make_shared<const CollectionSchema>(c.schema);
   const CollectionSchema& s = *out.schema;
@@ -140,7 +136,6 @@ Result<SearchOutcome> Proxy::Search(const SearchParams& p) {
     return InvalidArgument("metric type not match: invalid parameter[expected={}][actual={}]", metric, p.metric_type);
   }
   bool ok = false;
-  SearchPlan plan;
   plan.metric = MetricFromName(metric, &ok);
   if (!ok && !(field->type == DataType::kSparseFloatVector && (metric == "IP" || metric == "BM25"))) {
     return InvalidArgument("metric type {} of field {} is not supported by exact search", metric, field->name);
@@ -180,16 +175,6 @@ Result<SearchOutcome> Proxy::Search(const SearchParams& p) {
     out.group_field = group_field;
   }
 
-  for (const auto& name : p.partitions) {
-    const PartitionInfo* part = c.FindPartition(name);
-    if (!part) {
-      return MakeStatus(StatusCode::kNotFound, Reason::kPartitionNotFound, "partition not found[partition={}]", name);
-    }
-    if (!part->loaded) {
-      return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone, "partition not loaded[partition={}]", name);
-    }
-    plan.partitions.insert(part->id.value);
-  }
   KITE_RETURN_IF_ERROR(ResolveOutputFields(s, p.output_fields, &out.fields, &out.dynamic_keys,
                                            &out.include_all_dynamic, nullptr));
   std::unique_ptr<const expr::Plan> filter;

@@ -267,15 +267,6 @@ Timestamp StreamingNode::SafeTimestamp(CollectionId collection, Timestamp now) {
   return safe;
 }
 
-GrowingStats StreamingNode::Stats(CollectionId collection) {
-  GrowingStats s;
-  for (const auto& seg : GrowingSegments(collection)) {
-    s.rows += seg->num_rows();
-    s.segments += 1;
-  }
-  return s;
-}
-
 int64_t StreamingNode::FlushedRows(CollectionId collection, int64_t partition) {
   int64_t rows = 0;
   for (const auto& rec : registry_->ListSegments(collection)) {

@@ -47,11 +47,6 @@ struct StreamingOptions {
   int64_t idle_check_ms = 1000;
 };
 
-struct GrowingStats {
-  int64_t rows = 0;
-  int64_t segments = 0;
-};
-
 class StreamingNode {
  public:
   StreamingNode(Wal* wal, ObjectStore* store, SegmentRegistry* registry, CoordinatorApi* coordinator,
@@ -81,7 +76,6 @@ class StreamingNode {
   // The newest timestamp <= now at which every channel of the collection is
   // fully applied (below any write in flight).
   Timestamp SafeTimestamp(CollectionId collection, Timestamp now);
-  GrowingStats Stats(CollectionId collection);
   // Rows in flushed segments (partition 0 = all), deletes not subtracted.
   int64_t FlushedRows(CollectionId collection, int64_t partition);
   std::vector<SegmentPtr> GrowingSegments(CollectionId collection);
