@@ -84,12 +84,23 @@ void SparseSearch(const Column& base, const std::vector<uint8_t>& mask, const Se
 
 }  // namespace
 
+bool UseIndex(const index::VectorIndex* idx, const SearchPlan& plan, int64_t rows, int64_t passing) {
+  if (!idx || idx->metric() != plan.metric || plan.radius) return false;
+  std::string type = idx->type();
+  if (type == "FLAT" || type == "BIN_FLAT") return false;  // the exact kernels are that index
+  if (passing <= plan.k) return false;
+  constexpr int64_t kExactBelowRows = 2048;
+  constexpr int64_t kExactBelowPercent = 3;
+  return passing >= kExactBelowRows && passing * 100 >= rows * kExactBelowPercent;
+}
+
 Status SearchSegment(const Segment& seg, int32_t segment_index, const SearchPlan& plan,
                      std::vector<HitList>* per_query) {
   per_query->assign(static_cast<size_t>(plan.queries.nq), {});
   if (!plan.partitions.empty() && !plan.partitions.count(seg.meta().partition_id.value)) return Status::OK();
   Status st;
   FieldId pk_field = seg.schema().PrimaryField()->id;
+  std::shared_ptr<const index::VectorIndex> vindex = seg.VectorIndexOf(plan.queries.field);
   seg.WithSnapshot(plan.ts, [&](const ColumnBatch& batch, const std::vector<uint8_t>& visible) {
     if (batch.num_rows == 0) return;
     std::vector<uint8_t> mask;
@@ -107,7 +118,33 @@ Status SearchSegment(const Segment& seg, int32_t segment_index, const SearchPlan
       for (int64_t r = 0; r < batch.num_rows; ++r) mask[r] &= base->valid[r];
     }
     std::vector<std::vector<std::pair<float, int64_t>>> raw;
-    if (plan.queries.type == DataType::kSparseFloatVector) {
+    int64_t passing = std::count(mask.begin(), mask.end(), uint8_t{1});
+    if (UseIndex(vindex.get(), plan, batch.num_rows, passing)) {
+      index::SearchArgs args;
+      args.k = plan.k;
+      args.filter = mask.data();
+      args.filter_passing = passing;
+      args.params = plan.index_params;
+      flat::Hits hits;
+      st = vindex->Search(*base, plan.queries.rows, args, &hits);
+      if (!st.ok()) return;
+      // An index that could not reach k filtered rows for some query hands
+      // the whole batch to the exact kernels: k true neighbours, always.
+      int64_t want = std::min(plan.k, passing);
+      bool short_answer = false;
+      raw.resize(static_cast<size_t>(plan.queries.nq));
+      for (int64_t qi = 0; qi < plan.queries.nq; ++qi) {
+        for (int64_t j = hits.offsets[qi]; j < hits.offsets[qi + 1]; ++j) {
+          if (hits.ids[j] < 0 || hits.ids[j] >= batch.num_rows || !mask[hits.ids[j]]) continue;
+          raw[qi].emplace_back(hits.distances[j], hits.ids[j]);
+        }
+        if (static_cast<int64_t>(raw[qi].size()) < want) short_answer = true;
+      }
+      if (short_answer) raw.clear();
+    }
+    if (!raw.empty()) {
+      // answered by the index
+    } else if (plan.queries.type == DataType::kSparseFloatVector) {
       SparseSearch(*base, mask, plan, &raw);
     } else {
       flat::Matrix q{plan.queries.rows.fixed.data(), plan.queries.nq, plan.queries.dim, ElemOf(plan.queries.type)};

@@ -1,9 +1,12 @@
-// Exact vector search over one segment under a filter, producing per-query
-// hit lists for the shared merge (reduce.h). The filter bitset of a segment is
+// Vector search over one segment under a filter, producing per-query hit
+// lists for the shared merge (reduce.h). The filter bitset of a segment is
 // visibility at the read timestamp AND partition AND the compiled filter
-// expression; the flat kernels (index/flat) consume it directly.
+// expression; the index attached to a sealed segment (index/vector_index.h)
+// or the exact kernels (index/flat) consume it directly. Growing segments are
+// always searched exactly, so fresh rows are always found.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -12,6 +15,7 @@
 #include "common/status.h"
 #include "expr/expr.h"
 #include "index/flat/flat_search.h"
+#include "index/vector_index.h"
 #include "query/reduce.h"
 #include "segment/segment.h"
 
@@ -34,7 +38,15 @@ struct SearchPlan {
   int64_t k = 10;                      // candidates per query per segment
   std::optional<float> radius;
   std::optional<float> range_filter;
+  std::map<std::string, std::string> index_params;  // search params for indexes (ef, nprobe, ...)
 };
+
+// Whether a segment search goes through `idx` rather than the exact kernels:
+// only for the index's metric, never for range search, and not when the
+// filter keeps so few rows (`passing` of `rows`) that scanning them exactly is
+// cheaper than a graph or list walk that keeps skipping rows — which is also
+// what guarantees k true neighbours under a selective filter.
+bool UseIndex(const index::VectorIndex* idx, const SearchPlan& plan, int64_t rows, int64_t passing);
 
 // The rows of `batch` that pass visibility (`visible`), and the filter.
 Status FilterMask(const ColumnBatch& batch, const std::vector<uint8_t>& visible, const expr::Plan* filter,

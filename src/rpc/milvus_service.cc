@@ -523,13 +523,19 @@ RpcStatus MilvusService::CreateIndex(Ctx* ctx, const mm::CreateIndexRequest* req
     p.field_name = req->field_name();
     p.index_name = req->index_name();
     KITE_RETURN_IF_ERROR(ParseIndexParams(req->extra_params(), &p.params));
-    return proxy_->coordinator().CreateIndex(p);
+    return proxy_->CreateIndex(p);
   });
 }
 
 namespace {
 
-void FillIndexDescription(const IndexInfo& idx, const CollectionInfo& c, mm::IndexDescription* d) {
+mc::IndexState IndexStateOf(const IndexProgress& p) {
+  if (p.failed) return mc::Failed;
+  return p.indexed_rows >= p.total_rows ? mc::Finished : mc::InProgress;
+}
+
+void FillIndexDescription(const Proxy::IndexStatus& st, const CollectionInfo& c, mm::IndexDescription* d) {
+  const IndexInfo& idx = st.info;
   d->set_index_name(idx.name);
   d->set_indexid(idx.id.value);
   const FieldSchema* f = c.schema.FindField(idx.field_id);
@@ -541,10 +547,11 @@ void FillIndexDescription(const IndexInfo& idx, const CollectionInfo& c, mm::Ind
     shown["metric_type"] = idx.resolved_params.at("metric_type");
   }
   MapToKv(shown, d->mutable_params());
-  d->set_state(mc::Finished);  // no rows to build yet: building arrives with the index issue
-  d->set_indexed_rows(0);
-  d->set_total_rows(0);
-  d->set_pending_index_rows(0);
+  d->set_state(IndexStateOf(st.progress));
+  d->set_index_state_fail_reason(st.progress.fail_reason);
+  d->set_indexed_rows(st.progress.indexed_rows);
+  d->set_total_rows(st.progress.total_rows);
+  d->set_pending_index_rows(st.progress.total_rows - st.progress.indexed_rows);
 }
 
 }  // namespace
@@ -553,8 +560,8 @@ RpcStatus MilvusService::DescribeIndex(Ctx* ctx, const mm::DescribeIndexRequest*
   return Run(resp, [&]() -> Status {
     std::string db = DbName(ctx, req->db_name());
     KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->coordinator().DescribeCollection(db, req->collection_name()));
-    KITE_ASSIGN_OR_RETURN(auto indexes, proxy_->coordinator().DescribeIndex(db, req->collection_name(),
-                                                                            req->field_name(), req->index_name()));
+    KITE_ASSIGN_OR_RETURN(auto indexes,
+                          proxy_->DescribeIndex(db, req->collection_name(), req->field_name(), req->index_name()));
     for (const auto& idx : indexes) FillIndexDescription(idx, v.info, resp->add_index_descriptions());
     return Status::OK();
   });
@@ -562,10 +569,18 @@ RpcStatus MilvusService::DescribeIndex(Ctx* ctx, const mm::DescribeIndexRequest*
 
 RpcStatus MilvusService::GetIndexState(Ctx* ctx, const mm::GetIndexStateRequest* req, mm::GetIndexStateResponse* resp) {
   return Run(resp, [&]() -> Status {
-    KITE_ASSIGN_OR_RETURN(auto indexes, proxy_->coordinator().DescribeIndex(DbName(ctx, req->db_name()),
-                                                                            req->collection_name(), req->field_name(),
-                                                                            req->index_name()));
-    resp->set_state(mc::Finished);
+    KITE_ASSIGN_OR_RETURN(auto indexes, proxy_->DescribeIndex(DbName(ctx, req->db_name()), req->collection_name(),
+                                                              req->field_name(), req->index_name()));
+    IndexProgress all;
+    for (const auto& st : indexes) {
+      if (st.progress.failed) {
+        resp->set_state(mc::Failed);
+        resp->set_fail_reason(st.progress.fail_reason);
+        return Status::OK();
+      }
+      if (st.progress.indexed_rows < st.progress.total_rows) all.total_rows = 1;
+    }
+    resp->set_state(IndexStateOf(all));
     return Status::OK();
   });
 }
@@ -573,19 +588,18 @@ RpcStatus MilvusService::GetIndexState(Ctx* ctx, const mm::GetIndexStateRequest*
 RpcStatus MilvusService::GetIndexBuildProgress(Ctx* ctx, const mm::GetIndexBuildProgressRequest* req,
                                                mm::GetIndexBuildProgressResponse* resp) {
   return Run(resp, [&]() -> Status {
-    KITE_ASSIGN_OR_RETURN(auto indexes, proxy_->coordinator().DescribeIndex(DbName(ctx, req->db_name()),
-                                                                            req->collection_name(), req->field_name(),
-                                                                            req->index_name()));
-    resp->set_indexed_rows(0);
-    resp->set_total_rows(0);
+    KITE_ASSIGN_OR_RETURN(auto indexes, proxy_->DescribeIndex(DbName(ctx, req->db_name()), req->collection_name(),
+                                                              req->field_name(), req->index_name()));
+    resp->set_indexed_rows(indexes.empty() ? 0 : indexes[0].progress.indexed_rows);
+    resp->set_total_rows(indexes.empty() ? 0 : indexes[0].progress.total_rows);
     return Status::OK();
   });
 }
 
 RpcStatus MilvusService::DropIndex(Ctx* ctx, const mm::DropIndexRequest* req, mc::Status* resp) {
   return Run(resp, [&] {
-    return proxy_->coordinator().DropIndex(DbName(ctx, req->db_name()), req->collection_name(), req->field_name(),
-                                           req->index_name());
+    return proxy_->DropIndex(DbName(ctx, req->db_name()), req->collection_name(), req->field_name(),
+                             req->index_name());
   });
 }
 
@@ -815,6 +829,10 @@ RpcStatus MilvusService::Search(Ctx* ctx, const mm::SearchRequest* req, mm::Sear
         KITE_RETURN_IF_ERROR(num("radius", &p.radius));
         KITE_RETURN_IF_ERROR(num("range_filter", &p.range_filter));
         if (j.contains("offset") && j.at("offset").is_number_integer()) p.offset = j.at("offset").get<int64_t>();
+        for (const auto& [key, value] : j.items()) {
+          if (key == "radius" || key == "range_filter" || key == "offset") continue;
+          p.index_params[key] = value.is_string() ? value.get<std::string>() : value.dump();
+        }
       }
     }
     if (p.range_filter && !p.radius) return InvalidArgument("range_filter requires radius in search params");

@@ -201,4 +201,28 @@ void Segment::WithColumns(const std::function<void(const ColumnBatch&, const std
   fn(columns_, ts_);
 }
 
+void Segment::AttachVectorIndex(FieldId field, IndexId index, std::shared_ptr<const index::VectorIndex> idx) {
+  std::lock_guard lock(index_mu_);
+  vector_indexes_[field.value] = AttachedVectorIndex{index, std::move(idx)};
+}
+
+void Segment::DetachIndex(IndexId index) {
+  std::lock_guard lock(index_mu_);
+  std::erase_if(vector_indexes_, [&](const auto& kv) { return kv.second.id == index; });
+}
+
+std::shared_ptr<const index::VectorIndex> Segment::VectorIndexOf(FieldId field) const {
+  std::lock_guard lock(index_mu_);
+  auto it = vector_indexes_.find(field.value);
+  return it == vector_indexes_.end() ? nullptr : it->second.index;
+}
+
+bool Segment::HasIndex(IndexId index) const {
+  std::lock_guard lock(index_mu_);
+  for (const auto& [f, a] : vector_indexes_) {
+    if (a.id == index) return true;
+  }
+  return false;
+}
+
 }  // namespace kite

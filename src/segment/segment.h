@@ -17,12 +17,15 @@
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/inlined_vector.h>
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "common/ids.h"
+#include "index/vector_index.h"
 #include "common/timestamp.h"
 #include "schema/collection_schema.h"
 #include "schema/column_batch.h"
@@ -83,6 +86,15 @@ class Segment {
   // Runs fn with shared access to the raw columns (valid only inside fn).
   void WithColumns(const std::function<void(const ColumnBatch&, const std::vector<Timestamp>&)>& fn) const;
 
+  // ---- indexes of sealed segments, attached by the query node once built or
+  // loaded (one per field; a newer one replaces an older one). Searches pin
+  // the index they got, so detaching never pulls it from under a search.
+  void AttachVectorIndex(FieldId field, IndexId index, std::shared_ptr<const index::VectorIndex> idx);
+  // Detaches whatever was built from index definition `index`.
+  void DetachIndex(IndexId index);
+  std::shared_ptr<const index::VectorIndex> VectorIndexOf(FieldId field) const;
+  bool HasIndex(IndexId index) const;
+
  private:
   using RowList = absl::InlinedVector<int64_t, 1>;
   bool IsVisibleLocked(int64_t row, Timestamp ts) const;
@@ -102,6 +114,13 @@ class Segment {
   // pk -> delete timestamps that hit it (usually one).
   absl::flat_hash_map<int64_t, absl::InlinedVector<Timestamp, 1>> int_deletes_;
   absl::flat_hash_map<std::string, absl::InlinedVector<Timestamp, 1>> str_deletes_;
+
+  struct AttachedVectorIndex {
+    IndexId id;
+    std::shared_ptr<const index::VectorIndex> index;
+  };
+  mutable std::mutex index_mu_;  // guards vector_indexes_ only
+  std::map<int64_t, AttachedVectorIndex> vector_indexes_;  // field id ->
 };
 
 using SegmentPtr = std::shared_ptr<Segment>;

@@ -40,7 +40,7 @@ Status WriteDeltaFile(ObjectStore* store, const std::string& key, const std::vec
 Result<std::vector<DeleteRecord>> ReadDeltaFile(ObjectStore* store, const std::string& key);
 
 // The framing shared by all Kite data files, exposed for tests and fuzzers.
-enum class FileKind : uint32_t { kColumn = 1, kTimestamps = 2, kDelta = 3 };
+enum class FileKind : uint32_t { kColumn = 1, kTimestamps = 2, kDelta = 3, kIndex = 4 };
 std::string FrameFile(FileKind kind, std::string_view body);
 Result<std::string_view> UnframeFile(std::string_view file, FileKind expected, const std::string& name);
 

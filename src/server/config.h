@@ -18,6 +18,7 @@
 
 #include "common/limits.h"
 #include "common/status.h"
+#include "roles/datanode/data_node.h"
 #include "roles/streaming/streaming_node.h"
 #include "storage/wal/wal.h"
 
@@ -32,6 +33,7 @@ struct ServerConfig {
   Limits limits;
   WalSyncPolicy wal_sync = WalSyncPolicy::kFsyncEveryAppend;
   StreamingOptions streaming;
+  DataNodeOptions data_node;
 };
 
 // Applies the keys of a YAML file onto `config`. Unknown keys are ignored

@@ -9,6 +9,7 @@
 
 #include "roles/coordinator/coordinator.h"
 #include "roles/coordinator/segment_registry.h"
+#include "roles/datanode/data_node.h"
 #include "roles/proxy/proxy.h"
 #include "roles/querynode/query_node.h"
 #include "roles/streaming/streaming_node.h"
@@ -43,12 +44,18 @@ class StandaloneImpl final : public Standalone {
     query_node_ = std::make_unique<QueryNode>(objects_.get(), registry_.get());
     streaming_ = std::make_unique<StreamingNode>(wal_.get(), objects_.get(), registry_.get(), coordinator_.get(),
                                                  query_node_.get(), config_.streaming);
-    proxy_ = std::make_unique<Proxy>(coordinator_.get(), streaming_.get(), query_node_.get(), config_.limits);
+    data_node_ = std::make_unique<DataNode>(objects_.get(), registry_.get(), coordinator_.get(), query_node_.get(),
+                                            config_.data_node);
+    streaming_->SetFlushListener([dn = data_node_.get()](CollectionId) { dn->Kick(); });
+    proxy_ = std::make_unique<Proxy>(coordinator_.get(), streaming_.get(), query_node_.get(), data_node_.get(),
+                                     config_.limits);
     auto recover_start = std::chrono::steady_clock::now();
     KITE_RETURN_IF_ERROR(proxy_->Recover());
     spdlog::info("recovered in {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(
                                            std::chrono::steady_clock::now() - recover_start)
                                            .count());
+    // Builds start once recovery has loaded what was already built.
+    data_node_->Start();
     rpc::ServerIdentity id;
     id.version = "v2.6.6";
     id.build_tags = std::string("kite ") + KITE_VERSION;
@@ -106,6 +113,7 @@ class StandaloneImpl final : public Standalone {
     server_.reset();
     service_.reset();
     proxy_.reset();
+    data_node_.reset();
     streaming_.reset();
     query_node_.reset();
   }
@@ -158,6 +166,7 @@ class StandaloneImpl final : public Standalone {
   std::unique_ptr<ObjectStore> objects_;
   std::unique_ptr<QueryNode> query_node_;
   std::unique_ptr<StreamingNode> streaming_;
+  std::unique_ptr<DataNode> data_node_;
   std::unique_ptr<Proxy> proxy_;
   std::unique_ptr<rpc::MilvusService> service_;
   std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> grpc_acceptor_;

@@ -12,6 +12,16 @@ std::string SegKey(CollectionId c, SegmentId s) {
   return "kite/seg/" + std::to_string(c.value) + "/" + std::to_string(s.value);
 }
 std::string ChkKey(const std::string& channel) { return "kite/chk/" + channel; }
+std::string SegIdxKey(CollectionId c, SegmentId s, IndexId i) {
+  return "kite/segidx/" + std::to_string(c.value) + "/" + std::to_string(s.value) + "/" + std::to_string(i.value);
+}
+
+std::string EncodeSegIdx(const SegmentIndexRecord& r) {
+  return json{{"segment", r.segment.value}, {"index", r.index.value},        {"collection", r.collection.value},
+              {"field", r.field.value},     {"key", r.key},                  {"num_rows", r.num_rows},
+              {"file_bytes", r.file_bytes}, {"build_ms", r.build_ms}}
+      .dump();
+}
 
 std::string EncodeSeg(const SegmentRecord& s) {
   return json{{"id", s.id.value},          {"collection_id", s.collection_id.value},
@@ -56,6 +66,23 @@ Result<std::unique_ptr<SegmentRegistry>> SegmentRegistry::Open(MetaStore* meta) 
       inner = Corruption("cannot decode checkpoint record: {}", e.what());
     }
   }));
+  KITE_RETURN_IF_ERROR(meta->Scan("kite/segidx/", [&](std::string_view, std::string_view v) {
+    try {
+      json j = json::parse(v);
+      SegmentIndexRecord x;
+      x.segment = SegmentId(j.at("segment").get<int64_t>());
+      x.index = IndexId(j.at("index").get<int64_t>());
+      x.collection = CollectionId(j.at("collection").get<int64_t>());
+      x.field = FieldId(j.at("field").get<int64_t>());
+      x.key = j.at("key").get<std::string>();
+      x.num_rows = j.at("num_rows").get<int64_t>();
+      x.file_bytes = j.at("file_bytes").get<int64_t>();
+      x.build_ms = j.at("build_ms").get<int64_t>();
+      r->seg_indexes_[x.segment.value][x.index.value] = std::move(x);
+    } catch (const json::exception& e) {
+      inner = Corruption("cannot decode segment index record: {}", e.what());
+    }
+  }));
   KITE_RETURN_IF_ERROR(inner);
   return r;
 }
@@ -85,6 +112,81 @@ std::vector<SegmentRecord> SegmentRegistry::ListSegments(CollectionId collection
   return out;
 }
 
+std::optional<SegmentRecord> SegmentRegistry::FindSegment(SegmentId segment) const {
+  std::lock_guard lock(mu_);
+  auto it = segments_.find(segment.value);
+  if (it == segments_.end()) return std::nullopt;
+  return it->second;
+}
+
+Status SegmentRegistry::CommitSegmentIndex(const SegmentIndexRecord& record) {
+  std::lock_guard lock(mu_);
+  if (!segments_.count(record.segment.value)) {
+    return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone, "segment {} no longer exists", record.segment.value);
+  }
+  MetaBatch b;
+  b.Put(SegIdxKey(record.collection, record.segment, record.index), EncodeSegIdx(record));
+  KITE_RETURN_IF_ERROR(meta_->Commit(b));
+  seg_indexes_[record.segment.value][record.index.value] = record;
+  return Status::OK();
+}
+
+std::vector<SegmentIndexRecord> SegmentRegistry::ListSegmentIndexes(CollectionId collection) const {
+  std::lock_guard lock(mu_);
+  std::vector<SegmentIndexRecord> out;
+  for (const auto& [seg, by_index] : seg_indexes_) {
+    for (const auto& [idx, r] : by_index) {
+      if (r.collection == collection) out.push_back(r);
+    }
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> SegmentRegistry::DropIndex(CollectionId collection, IndexId index) {
+  std::lock_guard lock(mu_);
+  MetaBatch b;
+  std::vector<std::string> keys;
+  for (const auto& [seg, by_index] : seg_indexes_) {
+    auto it = by_index.find(index.value);
+    if (it != by_index.end() && it->second.collection == collection) {
+      b.Delete(SegIdxKey(collection, it->second.segment, index));
+      keys.push_back(it->second.key);
+    }
+  }
+  if (b.empty()) return keys;
+  KITE_RETURN_IF_ERROR(meta_->Commit(b));
+  for (auto& [seg, by_index] : seg_indexes_) by_index.erase(index.value);
+  return keys;
+}
+
+Result<std::vector<SegmentRecord>> SegmentRegistry::CommitCompaction(CollectionId collection,
+                                                                     const std::vector<SegmentId>& removed,
+                                                                     const SegmentRecord& added) {
+  std::lock_guard lock(mu_);
+  std::vector<SegmentRecord> old;
+  MetaBatch b;
+  for (SegmentId id : removed) {
+    auto it = segments_.find(id.value);
+    if (it == segments_.end()) {
+      return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone, "segment {} was removed during compaction", id.value);
+    }
+    old.push_back(it->second);
+    b.Delete(SegKey(collection, id));
+    auto ix = seg_indexes_.find(id.value);
+    if (ix != seg_indexes_.end()) {
+      for (const auto& [idx, r] : ix->second) b.Delete(SegIdxKey(collection, id, IndexId(idx)));
+    }
+  }
+  if (added.num_rows > 0) b.Put(SegKey(collection, added.id), EncodeSeg(added));
+  KITE_RETURN_IF_ERROR(meta_->Commit(b));
+  for (SegmentId id : removed) {
+    segments_.erase(id.value);
+    seg_indexes_.erase(id.value);
+  }
+  if (added.num_rows > 0) segments_[added.id.value] = added;
+  return old;
+}
+
 ChannelCheckpoint SegmentRegistry::GetCheckpoint(const std::string& channel) const {
   std::lock_guard lock(mu_);
   auto it = checkpoints_.find(channel);
@@ -98,8 +200,17 @@ Status SegmentRegistry::DropCollection(CollectionId collection, const std::vecto
     if (s.collection_id == collection) b.Delete(SegKey(collection, s.id));
   }
   for (const auto& ch : channels) b.Delete(ChkKey(ch));
+  for (const auto& [seg, by_index] : seg_indexes_) {
+    for (const auto& [idx, r] : by_index) {
+      if (r.collection == collection) b.Delete(SegIdxKey(collection, r.segment, r.index));
+    }
+  }
   KITE_RETURN_IF_ERROR(meta_->Commit(b));
   std::erase_if(segments_, [&](const auto& kv) { return kv.second.collection_id == collection; });
+  for (auto& [seg, by_index] : seg_indexes_) {
+    std::erase_if(by_index, [&](const auto& kv) { return kv.second.collection == collection; });
+  }
+  std::erase_if(seg_indexes_, [](const auto& kv) { return kv.second.empty(); });
   for (const auto& ch : channels) checkpoints_.erase(ch);
   return Status::OK();
 }

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,19 @@ struct SegmentRecord {
   std::vector<std::string> files;  // object keys
 };
 
+// A built index of one sealed segment (Milvus's segment index), one per
+// (segment, index definition).
+struct SegmentIndexRecord {
+  SegmentId segment;
+  IndexId index;
+  CollectionId collection;
+  FieldId field;
+  std::string key;  // object key of the index file
+  int64_t num_rows = 0;
+  int64_t file_bytes = 0;
+  int64_t build_ms = 0;
+};
+
 struct ChannelCheckpoint {
   uint64_t lsn = 0;                     // every WAL record <= lsn is in segments/deltas
   std::vector<std::string> delta_keys;  // delete logs of this channel, oldest first
@@ -43,6 +57,21 @@ class SegmentRegistry {
   Status CommitFlush(CollectionId collection, const std::string& channel, uint64_t lsn,
                      const std::vector<SegmentRecord>& segments, const std::string& delta_key);
   std::vector<SegmentRecord> ListSegments(CollectionId collection) const;
+  std::optional<SegmentRecord> FindSegment(SegmentId segment) const;
+
+  // Records a built segment index. FailedPrecondition if the segment is gone
+  // (compacted or dropped meanwhile): the caller deletes its file.
+  Status CommitSegmentIndex(const SegmentIndexRecord& record);
+  std::vector<SegmentIndexRecord> ListSegmentIndexes(CollectionId collection) const;
+  // Forgets every segment index of an index definition; returns their keys.
+  Result<std::vector<std::string>> DropIndex(CollectionId collection, IndexId index);
+
+  // Replaces `removed` (sealed segments of one channel) with `added` in one
+  // atomic batch, dropping the removed segments' index records. Aborted
+  // (nothing changed) if any removed segment is no longer registered.
+  // Returns the removed records (their files are garbage once readers let go).
+  Result<std::vector<SegmentRecord>> CommitCompaction(CollectionId collection, const std::vector<SegmentId>& removed,
+                                                      const SegmentRecord& added);
   ChannelCheckpoint GetCheckpoint(const std::string& channel) const;
   // Forgets every segment and checkpoint of a dropped collection.
   Status DropCollection(CollectionId collection, const std::vector<std::string>& channels);
@@ -53,6 +82,8 @@ class SegmentRegistry {
   mutable std::mutex mu_;
   std::map<int64_t, SegmentRecord> segments_;
   std::map<std::string, ChannelCheckpoint> checkpoints_;
+  // segment id -> index id -> record
+  std::map<int64_t, std::map<int64_t, SegmentIndexRecord>> seg_indexes_;
 };
 
 }  // namespace kite

@@ -606,3 +606,38 @@ Result<QueryOutcome> Proxy::Query(const QueryParams& q) {
 }
 
 }  // namespace kite
+
+namespace kite {
+
+Status Proxy::CreateIndex(const CreateIndexParams& params) {
+  KITE_RETURN_IF_ERROR(coord_->CreateIndex(params));
+  if (data_node_) data_node_->Kick();
+  return Status::OK();
+}
+
+Status Proxy::DropIndex(const std::string& db, const std::string& collection, const std::string& field_name,
+                        const std::string& index_name) {
+  KITE_RETURN_IF_ERROR(coord_->DropIndex(db, collection, field_name, index_name));
+  if (data_node_) data_node_->Kick();
+  return Status::OK();
+}
+
+Result<std::vector<Proxy::IndexStatus>> Proxy::DescribeIndex(const std::string& db, const std::string& collection,
+                                                             const std::string& field_name,
+                                                             const std::string& index_name) {
+  KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(db, collection));
+  KITE_ASSIGN_OR_RETURN(auto indexes, coord_->DescribeIndex(db, collection, field_name, index_name));
+  std::vector<IndexStatus> out;
+  for (auto& idx : indexes) {
+    IndexStatus st;
+    if (data_node_) st.progress = data_node_->Progress(v.info.id, idx);
+    const FieldSchema* f = v.info.schema.FindField(idx.field_id);
+    // Scalar indexes are answered from the column until their builder lands.
+    if (f && !IsVectorType(f->type)) st.progress.indexed_rows = st.progress.total_rows;
+    st.info = std::move(idx);
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
+}  // namespace kite

@@ -18,6 +18,7 @@
 #include "query/retrieve.h"
 #include "query/search.h"
 #include "roles/coordinator/coordinator.h"
+#include "roles/datanode/data_node.h"
 #include "roles/querynode/query_node.h"
 #include "roles/streaming/streaming_node.h"
 
@@ -86,6 +87,7 @@ struct SearchParams {
   int round_decimal = -1;
   std::optional<float> radius;
   std::optional<float> range_filter;
+  std::map<std::string, std::string> index_params;  // ef, nprobe, ... as strings
   std::string group_by_field;
   int64_t group_size = 1;
   bool strict_group_size = false;
@@ -118,8 +120,9 @@ struct CollectionStats {
 
 class Proxy {
  public:
-  Proxy(CoordinatorApi* coordinator, StreamingNode* streaming, QueryNode* query_node, const Limits& limits)
-      : coord_(coordinator), streaming_(streaming), query_node_(query_node), limits_(limits) {}
+  Proxy(CoordinatorApi* coordinator, StreamingNode* streaming, QueryNode* query_node, DataNode* data_node,
+        const Limits& limits)
+      : coord_(coordinator), streaming_(streaming), query_node_(query_node), data_node_(data_node), limits_(limits) {}
   Proxy(const Proxy&) = delete;
   Proxy& operator=(const Proxy&) = delete;
 
@@ -136,6 +139,17 @@ class Proxy {
   Status Load(const std::string& db, const std::string& collection, const std::vector<std::string>& partitions);
   Status Release(const std::string& db, const std::string& collection, const std::vector<std::string>& partitions);
   Result<CollectionStats> Stats(const std::string& db, const std::string& collection, const std::string& partition);
+
+  // Index definitions; the data node builds them in the background.
+  Status CreateIndex(const CreateIndexParams& params);
+  Status DropIndex(const std::string& db, const std::string& collection, const std::string& field_name,
+                   const std::string& index_name);
+  struct IndexStatus {
+    IndexInfo info;
+    IndexProgress progress;
+  };
+  Result<std::vector<IndexStatus>> DescribeIndex(const std::string& db, const std::string& collection,
+                                                 const std::string& field_name, const std::string& index_name);
 
   // DML.
   Result<MutationOutcome> Insert(InsertParams params);
@@ -167,6 +181,7 @@ class Proxy {
   CoordinatorApi* coord_;
   StreamingNode* streaming_;
   QueryNode* query_node_;
+  DataNode* data_node_;
   Limits limits_;
 };
 

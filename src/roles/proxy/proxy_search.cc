@@ -184,6 +184,7 @@ Result<SearchOutcome> Proxy::Search(const SearchParams& p) {
   }
   plan.radius = p.radius;
   plan.range_filter = p.range_filter;
+  plan.index_params = p.index_params;
   if (p.iterator_v2 && p.iterator_last_bound) {
     // Next page: hits strictly worse than the last one returned.
     float lb = *p.iterator_last_bound;

@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include "segment/index_file.h"
 #include "segment/segment_file.h"
 
 namespace kite {
@@ -28,9 +29,44 @@ Status QueryNode::Load(const CollectionInfo& c, std::shared_ptr<const Collection
       }
     }
   }
-  std::unique_lock lock(mu_);
-  loaded_[c.id.value] = std::move(segments);
+  KITE_RETURN_IF_ERROR(LoadIndexes(c.id, segments));
+  {
+    std::unique_lock lock(mu_);
+    loaded_[c.id.value] = segments;
+  }
+  // A build that committed after the first pass but attached before the
+  // collection was registered above would be missed: look once more.
+  return LoadIndexes(c.id, segments);
+}
+
+Status QueryNode::LoadIndexes(CollectionId collection, const std::vector<SegmentPtr>& segments) {
+  std::map<int64_t, const SegmentPtr*> by_id;
+  for (const auto& s : segments) by_id[s->id().value] = &s;
+  for (const SegmentIndexRecord& r : registry_->ListSegmentIndexes(collection)) {
+    auto it = by_id.find(r.segment.value);
+    if (it == by_id.end() || (*it->second)->HasIndex(r.index)) continue;
+    std::string payload;
+    KITE_ASSIGN_OR_RETURN(IndexFileHeader h, ReadIndexFile(store_, r.key, &payload));
+    if (h.kind != "vector") continue;
+    KITE_ASSIGN_OR_RETURN(auto idx, index::LoadVectorIndex(h.params, payload));
+    if (idx->rows() != (*it->second)->num_rows()) {
+      return Corruption("index file {} covers {} rows, segment {} has {}", r.key, idx->rows(), r.segment.value,
+                        (*it->second)->num_rows());
+    }
+    (*it->second)->AttachVectorIndex(r.field, r.index, std::shared_ptr<const index::VectorIndex>(std::move(idx)));
+  }
   return Status::OK();
+}
+
+void QueryNode::AttachVectorIndex(CollectionId collection, SegmentId segment, FieldId field, IndexId index,
+                                  std::shared_ptr<const index::VectorIndex> idx) {
+  for (const auto& seg : Segments(collection)) {
+    if (seg->id() == segment) seg->AttachVectorIndex(field, index, idx);
+  }
+}
+
+void QueryNode::DetachIndex(CollectionId collection, IndexId index) {
+  for (const auto& seg : Segments(collection)) seg->DetachIndex(index);
 }
 
 void QueryNode::Release(CollectionId collection) {

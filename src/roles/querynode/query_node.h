@@ -37,10 +37,20 @@ class QueryNode {
   // partition 0 = every partition.
   void ApplyDelete(CollectionId collection, int64_t partition, const PrimaryKey& pk, Timestamp ts);
 
+  // Swaps a freshly built index in for exact search of one sealed segment
+  // (no-op when the collection or segment is not loaded here).
+  void AttachVectorIndex(CollectionId collection, SegmentId segment, FieldId field, IndexId index,
+                         std::shared_ptr<const index::VectorIndex> idx);
+  // Detaches an index definition's copies from every segment of the collection.
+  void DetachIndex(CollectionId collection, IndexId index);
+
   Result<Retrieved> Retrieve(CollectionId collection, const RetrievePlan& plan) const;
   std::vector<SegmentPtr> Segments(CollectionId collection) const;
 
  private:
+  // Loads the built indexes of `segments` not attached yet.
+  Status LoadIndexes(CollectionId collection, const std::vector<SegmentPtr>& segments);
+
   ObjectStore* store_;
   SegmentRegistry* registry_;
   mutable std::shared_mutex mu_;

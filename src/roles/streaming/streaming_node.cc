@@ -197,6 +197,7 @@ Status StreamingNode::FlushLocked(Channel& ch, std::vector<SegmentId>* flushed) 
   Status st = ch.wal->TruncateBefore(ch.checkpoint_lsn);
   if (!st.ok()) spdlog::warn("channel {}: WAL truncation failed: {}", ch.name, st.ToString());
   spdlog::info("channel {}: flushed {} segments at lsn {}", ch.name, records.size(), ch.checkpoint_lsn);
+  if (!records.empty() && flush_listener_) flush_listener_(ch.collection);
   return Status::OK();
 }
 

@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -54,6 +55,10 @@ class StreamingNode {
   ~StreamingNode();
   StreamingNode(const StreamingNode&) = delete;
   StreamingNode& operator=(const StreamingNode&) = delete;
+
+  // Called (under a channel lock: must not block) after every flush that
+  // sealed segments, e.g. to kick index builds. Set before the first write.
+  void SetFlushListener(std::function<void(CollectionId)> listener) { flush_listener_ = std::move(listener); }
 
   // Opens the collection's channels and replays their WALs from the checkpoint.
   Status Open(const CollectionInfo& c);
@@ -94,6 +99,7 @@ class StreamingNode {
   CoordinatorApi* coord_;
   QueryNode* query_node_;
   StreamingOptions options_;
+  std::function<void(CollectionId)> flush_listener_;
 
   std::shared_mutex map_mu_;  // guards channels_ (the map, not the channels)
   std::map<int64_t, std::vector<std::shared_ptr<Channel>>> channels_;  // collection -> shards

@@ -256,7 +256,7 @@ RestError CreateIndexes(Call& c, const std::string& collection, const Json& item
     p.field_name = StrOr(item, "fieldName");
     p.index_name = StrOr(item, "indexName");
     p.params = IndexParamMap(item);
-    REST_TRY(c.proxy->coordinator().CreateIndex(p));
+    REST_TRY(c.proxy->CreateIndex(p));
   }
   return Ok();
 }
@@ -388,7 +388,7 @@ RestError CreateCollection(Call& c) {
     ip.index_name = vec.name;
     std::string metric = StrOr(b, "metricType");
     ip.params["metric_type"] = metric.empty() ? kDefaultMetric : metric;
-    REST_TRY(c.proxy->coordinator().CreateIndex(ip));
+    REST_TRY(c.proxy->CreateIndex(ip));
   } else {
     if (index_params.empty()) return Ok();
     REST_CHECK(CreateIndexes(c, name, index_params));
@@ -601,7 +601,7 @@ RestError CreateIndex(Call& c) {
 }
 
 RestError DropIndex(Call& c) {
-  REST_TRY(c.proxy->coordinator().DropIndex(c.db, Collection(c), "", StrOr(c.body, "indexName")));
+  REST_TRY(c.proxy->DropIndex(c.db, Collection(c), "", StrOr(c.body, "indexName")));
   return Ok();
 }
 
@@ -615,21 +615,28 @@ RestError ListIndexes(Call& c) {
 RestError DescribeIndex(Call& c) {
   std::string collection = Collection(c);
   REST_ASSIGN(CollectionView v, c.proxy->coordinator().DescribeCollection(c.db, collection));
-  REST_ASSIGN(auto indexes, IndexesOrEmpty(c, collection, StrOr(c.body, "indexName")));
+  std::string index_name = StrOr(c.body, "indexName");
+  auto described = c.proxy->DescribeIndex(c.db, collection, "", index_name);
+  if (!described.ok() && described.status().Is(Reason::kIndexNotFound) && index_name.empty()) {
+    described = std::vector<Proxy::IndexStatus>{};
+  }
+  REST_ASSIGN(auto indexes, std::move(described));
   c.data = Json::array();
-  for (const auto& i : indexes) {
+  for (const auto& st : indexes) {
+    const IndexInfo& i = st.info;
+    const IndexProgress& p = st.progress;
     const FieldSchema* f = v.info.schema.FindField(i.field_id);
     auto type = i.user_params.find("index_type");
-    // Kite builds no index files yet: every index is complete and covers no rows.
+    const char* state = p.failed ? "Failed" : p.indexed_rows >= p.total_rows ? "Finished" : "InProgress";
     c.data.push_back({{"indexName", i.name},
                       {"fieldName", f ? f->name : ""},
                       {"indexType", type != i.user_params.end() ? type->second : "AUTOINDEX"},
                       {"metricType", IndexMetric(i)},
-                      {"totalRows", 0},
-                      {"indexedRows", 0},
-                      {"pendingRows", 0},
-                      {"indexState", "Finished"},
-                      {"failReason", ""}});
+                      {"totalRows", p.total_rows},
+                      {"indexedRows", p.indexed_rows},
+                      {"pendingRows", p.total_rows - p.indexed_rows},
+                      {"indexState", state},
+                      {"failReason", p.fail_reason}});
   }
   return Ok();
 }

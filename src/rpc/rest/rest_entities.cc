@@ -164,6 +164,10 @@ RestError ApplySearchParams(const Json& sp, SearchParams* p) {
     }
     REST_CHECK(OptionalFloat(params, "radius", &p->radius));
     REST_CHECK(OptionalFloat(params, "range_filter", &p->range_filter));
+    for (const auto& [key, value] : params.items()) {
+      if (key == "radius" || key == "range_filter") continue;
+      p->index_params[key] = value.is_string() ? value.get<std::string>() : value.dump();
+    }
   }
   if (p->range_filter && !p->radius) {
     return Error(kCodeParameterInvalid, "range_filter requires radius in search params");

@@ -1,0 +1,209 @@
+#include "roles/datanode/data_node.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "index/vector_index.h"
+#include "segment/index_file.h"
+#include "segment/segment_file.h"
+
+namespace kite {
+
+DataNode::DataNode(ObjectStore* store, SegmentRegistry* registry, CoordinatorApi* coordinator, QueryNode* query_node,
+                   DataNodeOptions options)
+    : store_(store), registry_(registry), coord_(coordinator), query_node_(query_node), options_(options) {
+  if (options_.build_threads <= 0) {
+    options_.build_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+}
+
+DataNode::~DataNode() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+void DataNode::Start() { worker_ = std::thread([this] { Loop(); }); }
+
+void DataNode::Kick() {
+  {
+    std::lock_guard lock(mu_);
+    kicked_ = true;
+  }
+  cv_.notify_all();
+}
+
+void DataNode::WaitIdle() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    // The first pass to start after this kick must end; if it found nothing
+    // to do, everything visible now is built.
+    uint64_t target = passes_ + (in_pass_ ? 2 : 1);
+    kicked_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return stopping_ || passes_ >= target; });
+    if (last_pass_idle_) return;
+  }
+}
+
+void DataNode::Loop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    kicked_ = false;
+    in_pass_ = true;
+    lock.unlock();
+    bool worked = Pass();
+    lock.lock();
+    in_pass_ = false;
+    ++passes_;
+    last_pass_idle_ = !worked;
+    cv_.notify_all();
+    if (worked) continue;  // more may be waiting
+    cv_.wait_for(lock, std::chrono::milliseconds(options_.scan_interval_ms), [&] { return stopping_ || kicked_; });
+  }
+}
+
+bool DataNode::Pass() {
+  auto all = coord_->ListAllCollections();
+  if (!all.ok()) return false;
+  bool worked = false;
+  for (const CollectionView& c : all.value()) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return worked;
+    }
+    worked |= PassCollection(c);
+  }
+  return worked;
+}
+
+bool DataNode::PassCollection(const CollectionView& c) {
+  auto defs_or = coord_->DescribeIndex(c.db_name, c.info.schema.name, "", "");
+  std::vector<IndexInfo> defs = defs_or.ok() ? defs_or.value() : std::vector<IndexInfo>{};
+  std::set<int64_t> defined;
+  for (const auto& d : defs) defined.insert(d.id.value);
+
+  // Indexes whose definition is gone: forget records, files and attached copies.
+  bool worked = false;
+  std::set<int64_t> orphaned;
+  for (const auto& r : registry_->ListSegmentIndexes(c.info.id)) {
+    if (!defined.count(r.index.value)) orphaned.insert(r.index.value);
+  }
+  for (int64_t idx : orphaned) {
+    auto keys = registry_->DropIndex(c.info.id, IndexId(idx));
+    if (!keys.ok()) {
+      spdlog::warn("cannot drop records of index {}: {}", idx, keys.status().ToString());
+      continue;
+    }
+    query_node_->DetachIndex(c.info.id, IndexId(idx));
+    for (const auto& k : keys.value()) (void)store_->Delete(k);
+    worked = true;
+  }
+
+  // Missing builds.
+  std::set<std::pair<int64_t, int64_t>> built;  // (segment, index)
+  for (const auto& r : registry_->ListSegmentIndexes(c.info.id)) built.insert({r.segment.value, r.index.value});
+  for (const auto& def : defs) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return worked;
+      if (failed_.count(def.id.value)) continue;
+    }
+    const FieldSchema* f = c.info.schema.FindField(def.field_id);
+    if (!f || !IsVectorType(f->type)) continue;  // scalar indexes: built with the scalar index library
+    for (const SegmentRecord& seg : registry_->ListSegments(c.info.id)) {
+      if (built.count({seg.id.value, def.id.value})) continue;
+      Status st = Build(c, def, seg);
+      worked = true;
+      if (!st.ok()) {
+        spdlog::warn("index build failed: collection={} index={} segment={}: {}", c.info.schema.name, def.name,
+                     seg.id.value, st.ToString());
+        std::lock_guard lock(mu_);
+        failed_.emplace(def.id.value, st.message());
+        break;
+      }
+    }
+  }
+  return worked;
+}
+
+Status DataNode::Build(const CollectionView& c, const IndexInfo& def, const SegmentRecord& seg) {
+  auto start = std::chrono::steady_clock::now();
+  std::string col_suffix = "/" + std::to_string(def.field_id.value) + ".col";
+  std::vector<std::string> keys;
+  for (const auto& k : seg.files) {
+    if ((k.size() >= col_suffix.size() && k.compare(k.size() - col_suffix.size(), col_suffix.size(), col_suffix) == 0) ||
+        (k.size() >= 6 && k.compare(k.size() - 6, 6, "ts.bin") == 0)) {
+      keys.push_back(k);
+    }
+  }
+  ColumnBatch columns;
+  std::vector<Timestamp> ts;
+  Status read = ReadSegmentFiles(store_, keys, &columns, &ts);
+  if (!read.ok()) {
+    // The segment may have been compacted away since it was listed.
+    if (!registry_->FindSegment(seg.id)) return Status::OK();
+    return read;
+  }
+  const Column* column = columns.Find(def.field_id);
+  if (!column) return Internal("segment {} has no column for field {}", seg.id.value, def.field_id.value);
+  KITE_ASSIGN_OR_RETURN(std::unique_ptr<index::VectorIndex> built,
+                        index::BuildVectorIndex(def.resolved_params, *column, options_.build_threads));
+  std::string payload;
+  KITE_RETURN_IF_ERROR(built->Serialize(&payload));
+  IndexFileHeader h;
+  h.segment = seg.id;
+  h.index = def.id;
+  h.field = def.field_id;
+  h.kind = "vector";
+  h.params = def.resolved_params;
+  h.rows = column->num_rows;
+  std::string key = IndexFileKey(c.info.id, def.id, seg.id);
+  KITE_ASSIGN_OR_RETURN(int64_t bytes, WriteIndexFile(store_, key, h, payload));
+
+  SegmentIndexRecord rec;
+  rec.segment = seg.id;
+  rec.index = def.id;
+  rec.collection = c.info.id;
+  rec.field = def.field_id;
+  rec.key = key;
+  rec.num_rows = column->num_rows;
+  rec.file_bytes = bytes;
+  rec.build_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  Status commit = registry_->CommitSegmentIndex(rec);
+  if (!commit.ok()) {
+    (void)store_->Delete(key);
+    // Segment compacted away meanwhile: nothing to index.
+    return commit.code() == StatusCode::kFailedPrecondition ? Status::OK() : commit;
+  }
+  spdlog::info("index built: collection={} index={} type={} segment={} rows={} ms={}", c.info.schema.name, def.name,
+               built->type(), seg.id.value, rec.num_rows, rec.build_ms);
+  query_node_->AttachVectorIndex(c.info.id, seg.id, def.field_id, def.id,
+                                 std::shared_ptr<const index::VectorIndex>(std::move(built)));
+  return Status::OK();
+}
+
+IndexProgress DataNode::Progress(CollectionId collection, const IndexInfo& index) const {
+  IndexProgress p;
+  std::set<int64_t> indexed;
+  for (const auto& r : registry_->ListSegmentIndexes(collection)) {
+    if (r.index == index.id) indexed.insert(r.segment.value);
+  }
+  for (const auto& s : registry_->ListSegments(collection)) {
+    p.total_rows += s.num_rows;
+    if (indexed.count(s.id.value)) p.indexed_rows += s.num_rows;
+  }
+  std::lock_guard lock(mu_);
+  auto it = failed_.find(index.id.value);
+  if (it != failed_.end()) {
+    p.failed = true;
+    p.fail_reason = it->second;
+  }
+  return p;
+}
+
+}  // namespace kite

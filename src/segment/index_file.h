@@ -1,0 +1,34 @@
+// Segment index files in the object store (docs/formats/index_file.md): the
+// bytes of one built index of one sealed segment, framed like every Kite data
+// file (magic, version, kind 4, CRC-32), with a JSON header saying what was
+// built from what. Pure functions over the ObjectStore; thread-safe.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "common/ids.h"
+#include "common/status.h"
+#include "storage/object/object_store.h"
+
+namespace kite {
+
+struct IndexFileHeader {
+  SegmentId segment;
+  IndexId index;
+  FieldId field;
+  std::string kind = "vector";                // "vector" or "scalar"
+  std::map<std::string, std::string> params;  // resolved build params
+  int64_t rows = 0;
+};
+
+// collections/<coll_id>/indexes/<index_id>/<seg_id>.idx
+std::string IndexFileKey(CollectionId collection, IndexId index, SegmentId segment);
+// Writes header + payload; returns the file size.
+Result<int64_t> WriteIndexFile(ObjectStore* store, const std::string& key, const IndexFileHeader& header,
+                               std::string_view payload);
+// Reads a file back; `payload` receives the index's own bytes.
+Result<IndexFileHeader> ReadIndexFile(ObjectStore* store, const std::string& key, std::string* payload);
+
+}  // namespace kite

@@ -1,0 +1,279 @@
+"""Indexes end to end: background builds on sealed segments, describe_index progress, recall per
+index type against numpy brute force, filtered ANN search, restart without rebuild, drop_index.
+
+Every collection here is flushed so that its rows sit in sealed segments, which is where indexes
+are built; growing rows are always searched exactly.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pymilvus import DataType, MilvusClient
+
+from e2e_util import assert_code, assert_msg, server_error, unique
+
+DIM = 32
+N = 4000
+NQ = 20
+K = 10
+
+
+def clustered(n: int, dim: int, seed: int, clusters: int = 40) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(clusters, dim)).astype(np.float32) * 4
+    labels = rng.integers(0, clusters, size=n)
+    return (centers[labels] + rng.normal(size=(n, dim)).astype(np.float32)).astype(np.float32)
+
+
+def brute_force(base: np.ndarray, queries: np.ndarray, metric: str, k: int, mask=None) -> np.ndarray:
+    if metric == "L2":
+        d = ((queries[:, None, :] - base[None, :, :]) ** 2).sum(-1)
+        order_key = d
+    elif metric == "IP":
+        order_key = -(queries @ base.T)
+    else:  # COSINE
+        bn = base / np.maximum(np.linalg.norm(base, axis=1, keepdims=True), 1e-30)
+        qn = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-30)
+        order_key = -(qn @ bn.T)
+    if mask is not None:
+        order_key = np.where(mask[None, :], order_key, np.inf)
+    return np.argsort(order_key, axis=1, kind="stable")[:, :k]
+
+
+def wait_index(c: MilvusClient, name: str, index_name: str, rows: int, timeout: float = 90.0) -> dict:
+    deadline = time.time() + timeout
+    info = None
+    while time.time() < deadline:
+        info = c.describe_index(name, index_name)
+        if info and info.get("state") == "Finished" and int(info.get("indexed_rows", 0)) >= rows:
+            return info
+        assert info.get("state") != "Failed", info
+        time.sleep(0.2)
+    raise AssertionError(f"index {index_name} not built in {timeout}s: {info}")
+
+
+def make_collection(c: MilvusClient, name: str, vtype=DataType.FLOAT_VECTOR, dim: int = DIM):
+    schema = MilvusClient.create_schema(enable_dynamic_field=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("tag", DataType.INT64)
+    if vtype == DataType.SPARSE_FLOAT_VECTOR:
+        schema.add_field("vector", vtype)
+    else:
+        schema.add_field("vector", vtype, dim=dim)
+    c.create_collection(name, schema=schema)
+
+
+def insert_dense(c: MilvusClient, name: str, vecs: np.ndarray, start: int = 0) -> None:
+    rows = [{"id": start + i, "tag": (start + i) % 200, "vector": vecs[i].tolist()} for i in range(len(vecs))]
+    for i in range(0, len(rows), 1000):
+        c.insert(name, rows[i:i + 1000])
+
+
+def index_files(data_dir: Path) -> dict:
+    return {p: p.stat().st_mtime_ns for p in (data_dir / "objects").rglob("*.idx")}
+
+
+def recall(got, truth) -> float:
+    hits = sum(len(set(g) & set(t)) for g, t in zip(got, truth))
+    return hits / float(truth.size)
+
+
+# index_type, build params, search params, recall floor
+FLOAT_CASES = [
+    ("FLAT", {}, {}, 1.0),
+    ("IVF_FLAT", {"nlist": 32}, {"nprobe": 32}, 0.99),
+    ("IVF_FLAT", {"nlist": 32}, {"nprobe": 4}, 0.7),
+    ("IVF_SQ8", {"nlist": 32}, {"nprobe": 16}, 0.85),
+    ("IVF_PQ", {"nlist": 32, "m": 8, "nbits": 8}, {"nprobe": 16}, 0.45),
+    ("HNSW", {"M": 16, "efConstruction": 100}, {"ef": 64}, 0.95),
+    ("SCANN", {"nlist": 32}, {"nprobe": 16, "reorder_k": 100}, 0.9),
+    ("AUTOINDEX", {}, {}, 0.9),
+]
+
+
+@pytest.mark.parametrize("index_type,build,search,floor", FLOAT_CASES,
+                         ids=[f"{c[0]}-{'-'.join(f'{k}{v}' for k, v in c[2].items())}" for c in FLOAT_CASES])
+@pytest.mark.parametrize("metric", ["L2", "IP", "COSINE"])
+def test_float_index_recall(module_client, index_type, build, search, floor, metric):
+    c = module_client
+    name = unique("idx")
+    make_collection(c, name)
+    base = clustered(N, DIM, seed=7)
+    insert_dense(c, name, base)
+    c.flush(name)
+    ip = MilvusClient.prepare_index_params()
+    ip.add_index("vector", index_type=index_type, metric_type=metric, params=build)
+    c.create_index(name, ip)
+    info = wait_index(c, name, "vector", N)
+    assert int(info["total_rows"]) == N and int(info["pending_index_rows"]) == 0, info
+    c.load_collection(name)
+    queries = clustered(NQ, DIM, seed=99)
+    res = c.search(name, queries.tolist(), limit=K, search_params={"metric_type": metric, "params": search})
+    got = [[h["id"] for h in hits] for hits in res]
+    assert all(len(g) == K for g in got)
+    truth = brute_force(base, queries, metric, K)
+    r = recall(got, truth)
+    assert r >= floor, f"{index_type} {metric} recall {r:.3f} < {floor}"
+    c.drop_collection(name)
+
+
+def test_binary_and_sparse_indexes(module_client):
+    c = module_client
+    rng = np.random.default_rng(3)
+    # Binary: BIN_FLAT exact, BIN_IVF_FLAT with every list probed is exact too.
+    for index_type, params, sp in [("BIN_FLAT", {}, {}), ("BIN_IVF_FLAT", {"nlist": 16}, {"nprobe": 16})]:
+        name = unique("bin")
+        make_collection(c, name, DataType.BINARY_VECTOR, dim=64)
+        bits = rng.integers(0, 2, size=(2000, 64)).astype(np.uint8)
+        packed = np.packbits(bits, axis=1)
+        c.insert(name, [{"id": i, "tag": i, "vector": packed[i].tobytes()} for i in range(2000)])
+        c.flush(name)
+        ip = MilvusClient.prepare_index_params()
+        ip.add_index("vector", index_type=index_type, metric_type="HAMMING", params=params)
+        c.create_index(name, ip)
+        wait_index(c, name, "vector", 2000)
+        c.load_collection(name)
+        q = packed[:5]
+        res = c.search(name, [x.tobytes() for x in q], limit=5, search_params={"metric_type": "HAMMING", "params": sp})
+        ham = np.unpackbits(q[:, None, :] ^ packed[None, :, :], axis=2).sum(-1)
+        for qi, hits in enumerate(res):
+            want = np.sort(ham[qi])[:5]
+            assert [h["distance"] for h in hits] == pytest.approx(want.tolist()), index_type
+        c.drop_collection(name)
+    # Sparse: inverted index, exact inner products at drop_ratio_search 0.
+    for index_type in ("SPARSE_INVERTED_INDEX", "SPARSE_WAND"):
+        name = unique("sp")
+        make_collection(c, name, DataType.SPARSE_FLOAT_VECTOR)
+        rows = []
+        dense = np.zeros((1500, 300), dtype=np.float32)
+        for i in range(1500):
+            idx = rng.choice(300, size=8, replace=False)
+            val = rng.random(8).astype(np.float32) + 0.01
+            dense[i, idx] = val
+            rows.append({"id": i, "tag": i, "vector": {int(a): float(b) for a, b in zip(idx, val)}})
+        c.insert(name, rows)
+        c.flush(name)
+        ip = MilvusClient.prepare_index_params()
+        ip.add_index("vector", index_type=index_type, metric_type="IP", params={})
+        c.create_index(name, ip)
+        wait_index(c, name, "vector", 1500)
+        c.load_collection(name)
+        res = c.search(name, [rows[i]["vector"] for i in range(5)], limit=5,
+                       search_params={"metric_type": "IP", "params": {"drop_ratio_search": 0}})
+        scores = dense[:5] @ dense.T
+        for qi, hits in enumerate(res):
+            want = np.sort(scores[qi])[::-1][:5]
+            assert [h["distance"] for h in hits] == pytest.approx(want.tolist(), rel=1e-5), index_type
+        c.drop_collection(name)
+
+
+def test_describe_index_progress_growing_rows_and_selective_filter(module_client):
+    c = module_client
+    name = unique("prog")
+    make_collection(c, name)
+    ip = MilvusClient.prepare_index_params()
+    ip.add_index("vector", index_type="HNSW", metric_type="L2", params={"M": 16, "efConstruction": 64})
+    c.create_index(name, ip)
+    # No sealed rows yet: nothing to build.
+    info = c.describe_index(name, "vector")
+    assert info["state"] == "Finished" and int(info["total_rows"]) == 0, info
+    base = clustered(N, DIM, seed=11)
+    insert_dense(c, name, base)
+    c.flush(name)
+    info = wait_index(c, name, "vector", N)
+    assert int(info["indexed_rows"]) == N
+    c.load_collection(name)
+    # Rows inserted after the build sit in a growing segment and are found exactly.
+    fresh = clustered(50, DIM, seed=12) + 100.0
+    insert_dense(c, name, fresh, start=N)
+    res = c.search(name, fresh[:5].tolist(), limit=1, search_params={"metric_type": "L2", "params": {"ef": 32}},
+                   consistency_level="Strong")
+    assert [hits[0]["id"] for hits in res] == [N + i for i in range(5)]
+    # A filter keeping 0.5% of the rows (tag == 7: 20 of 4000) returns the k true neighbours.
+    queries = clustered(NQ, DIM, seed=13)
+    res = c.search(name, queries.tolist(), limit=K, filter="tag == 7 and id < 4000",
+                   search_params={"metric_type": "L2", "params": {"ef": 16}})
+    mask = (np.arange(N) % 200) == 7
+    truth = brute_force(base, queries, "L2", K, mask=mask)
+    assert [[h["id"] for h in hits] for hits in res] == truth.tolist()
+    # A filter keeping half the rows goes through the index and still finds good neighbours.
+    res = c.search(name, queries.tolist(), limit=K, filter="tag < 100 and id < 4000",
+                   search_params={"metric_type": "L2", "params": {"ef": 64}})
+    mask = (np.arange(N) % 200) < 100
+    truth = brute_force(base, queries, "L2", K, mask=mask)
+    got = [[h["id"] for h in hits] for hits in res]
+    assert all(mask[i] for g in got for i in g)
+    assert recall(got, truth) >= 0.9
+    c.drop_collection(name)
+
+
+def test_restart_loads_indexes_without_rebuilding(server):
+    c = server.client()
+    name = unique("rs")
+    make_collection(c, name)
+    base = clustered(N, DIM, seed=21)
+    insert_dense(c, name, base)
+    c.flush(name)
+    ip = MilvusClient.prepare_index_params()
+    ip.add_index("vector", index_type="HNSW", metric_type="L2", params={"M": 8, "efConstruction": 64})
+    c.create_index(name, ip)
+    wait_index(c, name, "vector", N)
+    c.load_collection(name)
+    queries = clustered(NQ, DIM, seed=22)
+    before = c.search(name, queries.tolist(), limit=K, search_params={"metric_type": "L2", "params": {"ef": 40}})
+    files = index_files(server.data_dir)
+    assert len(files) == 1, files
+    c.close()
+    server.restart()
+    c = server.client()
+    info = c.describe_index(name, "vector")
+    assert info["state"] == "Finished" and int(info["indexed_rows"]) == N, info
+    after = c.search(name, queries.tolist(), limit=K, search_params={"metric_type": "L2", "params": {"ef": 40}})
+    assert [[h["id"] for h in q] for q in after] == [[h["id"] for h in q] for q in before]
+    time.sleep(1.5)  # a build loop pass would have run by now
+    assert index_files(server.data_dir) == files, "index file rewritten after restart"
+    log = server.log_path.read_text()
+    assert log.count("index built:") == 1, "the index was rebuilt after the restart"
+
+
+def test_drop_index_removes_index_files(server):
+    c = server.client()
+    name = unique("drop")
+    make_collection(c, name)
+    insert_dense(c, name, clustered(2000, DIM, seed=31))
+    c.flush(name)
+    ip = MilvusClient.prepare_index_params()
+    ip.add_index("vector", index_type="IVF_FLAT", metric_type="L2", params={"nlist": 8})
+    c.create_index(name, ip)
+    wait_index(c, name, "vector", 2000)
+    assert len(index_files(server.data_dir)) == 1
+    c.drop_index(name, "vector")
+    deadline = time.time() + 10
+    while index_files(server.data_dir) and time.time() < deadline:
+        time.sleep(0.1)
+    assert index_files(server.data_dir) == {}
+    assert c.list_indexes(name) == []
+
+
+@pytest.mark.parametrize("index_type,params,needle", [
+    ("IVF_FLAT", {"nlist": 0}, "nlist"),
+    ("IVF_FLAT", {"nlist": 70000}, "nlist"),
+    ("HNSW", {"M": 1, "efConstruction": 100}, "M"),
+    ("IVF_PQ", {"nlist": 8, "m": 7}, "m"),
+    ("NOT_AN_INDEX", {}, "invalid index type"),
+])
+def test_bad_index_params_are_rejected(module_client, index_type, params, needle):
+    c = module_client
+    name = unique("bad")
+    make_collection(c, name)
+    ip = MilvusClient.prepare_index_params()
+    ip.add_index("vector", index_type=index_type, metric_type="L2", params=params)
+    exc = server_error(c.create_index, name, ip)
+    assert_code(exc, (1100, 65535, 1))
+    assert_msg(exc, needle)
+    assert c.list_indexes(name) == []
+    c.drop_collection(name)
