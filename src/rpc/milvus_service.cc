@@ -603,6 +603,28 @@ RpcStatus MilvusService::DropIndex(Ctx* ctx, const mm::DropIndexRequest* req, mc
   });
 }
 
+RpcStatus MilvusService::ManualCompaction(Ctx* ctx, const mm::ManualCompactionRequest* req,
+                                          mm::ManualCompactionResponse* resp) {
+  return Run(resp, [&]() -> Status {
+    KITE_ASSIGN_OR_RETURN(int64_t job,
+                          proxy_->Compact(DbName(ctx, req->db_name()), req->collection_name(), req->collectionid()));
+    resp->set_compactionid(job);
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::GetCompactionState(Ctx*, const mm::GetCompactionStateRequest* req,
+                                            mm::GetCompactionStateResponse* resp) {
+  return Run(resp, [&]() -> Status {
+    CompactionJob job = proxy_->GetCompaction(req->compactionid());
+    resp->set_state(static_cast<mc::CompactionState>(job.state));
+    resp->set_executingplanno(job.state == CompactionJobState::kExecuting ? std::max<int64_t>(1, job.plans - job.completed - job.failed) : 0);
+    resp->set_completedplanno(job.completed);
+    resp->set_failedplanno(job.failed);
+    return Status::OK();
+  });
+}
+
 RpcStatus MilvusService::AlterIndex(Ctx* ctx, const mm::AlterIndexRequest* req, mc::Status* resp) {
   return Run(resp, [&] {
     return proxy_->coordinator().AlterIndex(DbName(ctx, req->db_name()), req->collection_name(), req->index_name(),

@@ -86,6 +86,8 @@ class MilvusService final : public MilvusServiceDefaults {
   KITE_RPC(GetIndexBuildProgress, GetIndexBuildProgressRequest,
            ::milvus::proto::milvus::GetIndexBuildProgressResponse);
   KITE_RPC(DropIndex, DropIndexRequest, CommonStatus);
+  KITE_RPC(ManualCompaction, ManualCompactionRequest, ::milvus::proto::milvus::ManualCompactionResponse);
+  KITE_RPC(GetCompactionState, GetCompactionStateRequest, ::milvus::proto::milvus::GetCompactionStateResponse);
   KITE_RPC(AlterIndex, AlterIndexRequest, CommonStatus);
 #undef KITE_RPC
 

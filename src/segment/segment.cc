@@ -101,6 +101,20 @@ bool Segment::ApplyDelete(const PrimaryKey& pk, Timestamp ts) {
   return true;
 }
 
+void Segment::CopyDeletesFrom(const Segment& other) {
+  std::vector<std::pair<PrimaryKey, Timestamp>> deletes;
+  {
+    std::shared_lock lock(other.mu_);
+    for (const auto& [pk, list] : other.int_deletes_) {
+      for (Timestamp t : list) deletes.emplace_back(pk, t);
+    }
+    for (const auto& [pk, list] : other.str_deletes_) {
+      for (Timestamp t : list) deletes.emplace_back(pk, t);
+    }
+  }
+  for (const auto& [pk, t] : deletes) ApplyDelete(pk, t);
+}
+
 int64_t Segment::num_rows() const {
   std::shared_lock lock(mu_);
   return columns_.num_rows;

@@ -62,6 +62,9 @@ class Segment {
   // Records a delete of `pk` at `ts` if this segment holds the key (any version
   // older than ts). Returns whether it did.
   bool ApplyDelete(const PrimaryKey& pk, Timestamp ts);
+  // Applies every delete recorded in `other` (compaction carries the deletes
+  // of the segments it replaces over to their successor).
+  void CopyDeletesFrom(const Segment& other);
 
   // ---- reader side
   int64_t num_rows() const;

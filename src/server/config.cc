@@ -45,8 +45,24 @@ Status LoadYamlConfig(const std::string& path, ServerConfig* c) {
     try {
       if (seg["maxSizeMB"]) c->streaming.segment_bytes_max = seg["maxSizeMB"].as<size_t>() << 20;
       if (seg["maxIdleTimeSec"]) c->streaming.idle_flush_ms = seg["maxIdleTimeSec"].as<int64_t>() * 1000;
+      if (seg["smallProportion"]) c->data_node.small_proportion = seg["smallProportion"].as<double>();
     } catch (const YAML::Exception& e) {
       return InvalidArgument("config section dataCoord.segment: {}", e.what());
+    }
+  }
+  if (YAML::Node comp = root["dataCoord"] ? root["dataCoord"]["compaction"] : YAML::Node(); comp && comp.IsMap()) {
+    try {
+      if (comp["enableAutoCompaction"] && !comp["enableAutoCompaction"].as<bool>()) {
+        c->data_node.compaction_interval_ms = 0;
+      }
+      if (comp["mix"] && comp["mix"]["triggerInterval"] && c->data_node.compaction_interval_ms > 0) {
+        c->data_node.compaction_interval_ms = comp["mix"]["triggerInterval"].as<int64_t>() * 1000;
+      }
+      if (comp["single"] && comp["single"]["ratio"] && comp["single"]["ratio"]["threshold"]) {
+        c->data_node.delete_ratio = comp["single"]["ratio"]["threshold"].as<double>();
+      }
+    } catch (const YAML::Exception& e) {
+      return InvalidArgument("config section dataCoord.compaction: {}", e.what());
     }
   }
   Limits& l = c->limits;

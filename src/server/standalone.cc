@@ -44,8 +44,9 @@ class StandaloneImpl final : public Standalone {
     query_node_ = std::make_unique<QueryNode>(objects_.get(), registry_.get());
     streaming_ = std::make_unique<StreamingNode>(wal_.get(), objects_.get(), registry_.get(), coordinator_.get(),
                                                  query_node_.get(), config_.streaming);
-    data_node_ = std::make_unique<DataNode>(objects_.get(), registry_.get(), coordinator_.get(), query_node_.get(),
-                                            config_.data_node);
+    DataNodeOptions dn = config_.data_node;
+    dn.segment_bytes_max = config_.streaming.segment_bytes_max;
+    data_node_ = std::make_unique<DataNode>(objects_.get(), registry_.get(), coordinator_.get(), query_node_.get(), dn);
     streaming_->SetFlushListener([dn = data_node_.get()](CollectionId) { dn->Kick(); });
     proxy_ = std::make_unique<Proxy>(coordinator_.get(), streaming_.get(), query_node_.get(), data_node_.get(),
                                      config_.limits);

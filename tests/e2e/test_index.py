@@ -277,3 +277,112 @@ def test_bad_index_params_are_rejected(module_client, index_type, params, needle
     assert_msg(exc, needle)
     assert c.list_indexes(name) == []
     c.drop_collection(name)
+
+
+# -- compaction ------------------------------------------------------------------------------
+
+def _segment_dirs(data_dir: Path) -> set:
+    return {p.name for p in (data_dir / "objects").glob("collections/*/segments/*")}
+
+
+def test_manual_compaction_merges_purges_and_keeps_search_correct(server):
+    c = server.client()
+    name = unique("cmp")
+    make_collection(c, name)
+    base = clustered(3000, DIM, seed=41)
+    # Three flushes -> three small sealed segments.
+    for part in range(3):
+        insert_dense(c, name, base[part * 1000:(part + 1) * 1000], start=part * 1000)
+        c.flush(name)
+    ip = MilvusClient.prepare_index_params()
+    ip.add_index("vector", index_type="HNSW", metric_type="L2", params={"M": 16, "efConstruction": 64})
+    c.create_index(name, ip)
+    wait_index(c, name, "vector", 3000)
+    c.load_collection(name)
+    assert len(_segment_dirs(server.data_dir)) == 3
+    deleted = list(range(0, 3000, 3))  # a third of the rows
+    c.delete(name, ids=deleted)
+    c.flush(name)
+    job = c.compact(name)
+    deadline = time.time() + 60
+    while str(c.get_compaction_state(job)) != "Completed" and time.time() < deadline:
+        time.sleep(0.2)
+    assert str(c.get_compaction_state(job)) == "Completed"
+    assert len(_segment_dirs(server.data_dir)) == 1, _segment_dirs(server.data_dir)
+    # The merged segment gets its index built.
+    wait_index(c, name, "vector", 2000)
+    alive = np.array(sorted(set(range(3000)) - set(deleted)))
+    got = c.query(name, filter="id >= 0", output_fields=["id"], limit=16384)
+    assert sorted(r["id"] for r in got) == alive.tolist()
+    queries = clustered(NQ, DIM, seed=42)
+    res = c.search(name, queries.tolist(), limit=K, search_params={"metric_type": "L2", "params": {"ef": 64}})
+    got_ids = [[h["id"] for h in hits] for hits in res]
+    assert not set(deleted) & {i for g in got_ids for i in g}, "a deleted row came back"
+    truth = alive[brute_force(base[alive], queries, "L2", K)]
+    assert recall(got_ids, truth) >= 0.9
+    # And after a restart: same rows, no deleted row back.
+    c.close()
+    server.restart()
+    c = server.client()
+    got = c.query(name, filter="id >= 0", output_fields=["id"], limit=16384)
+    assert sorted(r["id"] for r in got) == alive.tolist()
+
+
+def test_compaction_under_concurrent_writes_loses_nothing(server):
+    """Writers insert and delete while compactions run; afterwards exactly the surviving keys are there."""
+    import threading
+
+    c = server.client()
+    name = unique("cw")
+    make_collection(c, name)
+    c.create_index(name, _hnsw_params())
+    c.load_collection(name)
+    rng = np.random.default_rng(5)
+    stop = threading.Event()
+    errors = []
+    inserted, deleted = set(), set()
+
+    def writer():
+        wc = server.client()
+        nxt = 0
+        try:
+            while not stop.is_set() and nxt < 12000:  # stays under query's 16384-row limit
+                vec = rng.normal(size=(200, DIM)).astype(np.float32)
+                wc.insert(name, [{"id": nxt + i, "tag": i, "vector": vec[i].tolist()} for i in range(200)])
+                inserted.update(range(nxt, nxt + 200))
+                dels = list(range(nxt, nxt + 200, 4))
+                wc.delete(name, ids=dels)
+                deleted.update(dels)
+                nxt += 200
+                if nxt % 1000 == 0:
+                    wc.flush(name)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    jobs = []
+    for _ in range(4):
+        time.sleep(0.7)
+        jobs.append(c.compact(name))
+    time.sleep(0.5)
+    stop.set()
+    t.join()
+    assert not errors, errors
+    deadline = time.time() + 60
+    while any(str(c.get_compaction_state(j)) != "Completed" for j in jobs) and time.time() < deadline:
+        time.sleep(0.2)
+    want = sorted(inserted - deleted)
+    got = c.query(name, filter="id >= 0", output_fields=["id"], limit=16384, consistency_level="Strong")
+    assert sorted(r["id"] for r in got) == want
+    c.close()
+    server.restart()
+    c = server.client()
+    got = c.query(name, filter="id >= 0", output_fields=["id"], limit=16384, consistency_level="Strong")
+    assert sorted(r["id"] for r in got) == want
+
+
+def _hnsw_params():
+    ip = MilvusClient.prepare_index_params()
+    ip.add_index("vector", index_type="HNSW", metric_type="L2", params={"M": 16, "efConstruction": 64})
+    return ip

@@ -27,7 +27,7 @@ std::string EncodeSeg(const SegmentRecord& s) {
   return json{{"id", s.id.value},          {"collection_id", s.collection_id.value},
               {"partition_id", s.partition_id.value}, {"channel", s.channel},
               {"num_rows", s.num_rows},    {"checkpoint_lsn", s.checkpoint_lsn},
-              {"max_ts", s.max_ts},        {"files", s.files}}
+              {"max_ts", s.max_ts},        {"size_bytes", s.size_bytes}, {"files", s.files}}
       .dump();
 }
 
@@ -50,6 +50,7 @@ Result<std::unique_ptr<SegmentRegistry>> SegmentRegistry::Open(MetaStore* meta) 
       s.checkpoint_lsn = j.at("checkpoint_lsn").get<uint64_t>();
       s.max_ts = j.at("max_ts").get<uint64_t>();
       s.files = j.at("files").get<std::vector<std::string>>();
+      s.size_bytes = j.value("size_bytes", int64_t{0});
       r->segments_[s.id.value] = std::move(s);
     } catch (const json::exception& e) {
       inner = Corruption("cannot decode segment record: {}", e.what());
@@ -159,22 +160,25 @@ Result<std::vector<std::string>> SegmentRegistry::DropIndex(CollectionId collect
   return keys;
 }
 
-Result<std::vector<SegmentRecord>> SegmentRegistry::CommitCompaction(CollectionId collection,
-                                                                     const std::vector<SegmentId>& removed,
-                                                                     const SegmentRecord& added) {
+Result<std::vector<std::string>> SegmentRegistry::CommitCompaction(CollectionId collection,
+                                                                   const std::vector<SegmentId>& removed,
+                                                                   const SegmentRecord& added) {
   std::lock_guard lock(mu_);
-  std::vector<SegmentRecord> old;
+  std::vector<std::string> garbage;
   MetaBatch b;
   for (SegmentId id : removed) {
     auto it = segments_.find(id.value);
     if (it == segments_.end()) {
       return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone, "segment {} was removed during compaction", id.value);
     }
-    old.push_back(it->second);
+    garbage.insert(garbage.end(), it->second.files.begin(), it->second.files.end());
     b.Delete(SegKey(collection, id));
     auto ix = seg_indexes_.find(id.value);
     if (ix != seg_indexes_.end()) {
-      for (const auto& [idx, r] : ix->second) b.Delete(SegIdxKey(collection, id, IndexId(idx)));
+      for (const auto& [idx, r] : ix->second) {
+        b.Delete(SegIdxKey(collection, id, IndexId(idx)));
+        garbage.push_back(r.key);
+      }
     }
   }
   if (added.num_rows > 0) b.Put(SegKey(collection, added.id), EncodeSeg(added));
@@ -184,7 +188,7 @@ Result<std::vector<SegmentRecord>> SegmentRegistry::CommitCompaction(CollectionI
     seg_indexes_.erase(id.value);
   }
   if (added.num_rows > 0) segments_[added.id.value] = added;
-  return old;
+  return garbage;
 }
 
 ChannelCheckpoint SegmentRegistry::GetCheckpoint(const std::string& channel) const {

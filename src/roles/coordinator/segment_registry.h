@@ -29,6 +29,7 @@ struct SegmentRecord {
   int64_t num_rows = 0;
   uint64_t checkpoint_lsn = 0;  // WAL position the flush that wrote it covered
   Timestamp max_ts = 0;
+  int64_t size_bytes = 0;          // in-memory size when written (0: unknown, older records)
   std::vector<std::string> files;  // object keys
 };
 
@@ -66,12 +67,13 @@ class SegmentRegistry {
   // Forgets every segment index of an index definition; returns their keys.
   Result<std::vector<std::string>> DropIndex(CollectionId collection, IndexId index);
 
-  // Replaces `removed` (sealed segments of one channel) with `added` in one
-  // atomic batch, dropping the removed segments' index records. Aborted
-  // (nothing changed) if any removed segment is no longer registered.
-  // Returns the removed records (their files are garbage once readers let go).
-  Result<std::vector<SegmentRecord>> CommitCompaction(CollectionId collection, const std::vector<SegmentId>& removed,
-                                                      const SegmentRecord& added);
+  // Replaces `removed` (sealed segments of one channel) with `added` (none
+  // when added.num_rows == 0) in one atomic batch, dropping the removed
+  // segments' index records. FailedPrecondition (nothing changed) if any
+  // removed segment is no longer registered. Returns the object keys that
+  // became garbage (segment and index files), to delete once readers let go.
+  Result<std::vector<std::string>> CommitCompaction(CollectionId collection, const std::vector<SegmentId>& removed,
+                                                    const SegmentRecord& added);
   ChannelCheckpoint GetCheckpoint(const std::string& channel) const;
   // Forgets every segment and checkpoint of a dropped collection.
   Status DropCollection(CollectionId collection, const std::vector<std::string>& channels);

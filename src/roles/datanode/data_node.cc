@@ -70,7 +70,7 @@ void DataNode::Loop() {
 bool DataNode::Pass() {
   auto all = coord_->ListAllCollections();
   if (!all.ok()) return false;
-  bool worked = false;
+  bool worked = CompactionPass(all.value());
   for (const CollectionView& c : all.value()) {
     {
       std::lock_guard lock(mu_);

@@ -1,5 +1,5 @@
 // DataNode: background work on sealed segments (DESIGN.md §1): index builds
-// now, compaction next to them.
+// and compaction.
 //
 // Index builds follow Milvus's DataCoord/IndexNode loop rather than events: a
 // worker thread periodically (and at once when kicked: after a flush, a
@@ -17,9 +17,22 @@
 // until the index is re-created (or the server restarts); its reason is
 // reported by Progress (Milvus's index_state_fail_reason).
 //
+// Compaction (Milvus's mix and single compaction) runs on the same worker:
+//   * small sealed segments (under small_proportion x segment_bytes_max) of one
+//     (channel, partition) are merged, up to segment_bytes_max per result;
+//   * a segment whose deleted rows pass delete_ratio is rewritten without them.
+// Deleted rows (delta files) are purged from the result; rows keep their
+// timestamps. The result is written, then committed in one meta batch that
+// removes the inputs (and their index records), then swapped in at the query
+// node, which carries over deletes that arrived meanwhile; the index build
+// loop then indexes the result. Automatic every compaction_interval_ms;
+// manual through RequestCompaction (compact()), which also purges any deleted
+// row and merges every small segment.
+//
 // Thread-safe. Borrows every dependency; they must outlive it.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -27,6 +40,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "roles/coordinator/coordinator.h"
 #include "roles/coordinator/segment_registry.h"
@@ -36,8 +50,21 @@
 namespace kite {
 
 struct DataNodeOptions {
-  int build_threads = 0;           // 0 = hardware concurrency
+  int build_threads = 0;            // 0 = hardware concurrency
   int64_t scan_interval_ms = 1000;  // how often the build loop looks for work unkicked
+  size_t segment_bytes_max = 256ull << 20;  // compaction results stay below this
+  double small_proportion = 0.5;            // "small" segment: below this share of the max
+  double delete_ratio = 0.2;                // rewrite a segment once this share of its rows is deleted
+  int64_t compaction_interval_ms = 10'000;  // automatic compaction checks; 0 = manual only
+};
+
+enum class CompactionJobState { kUnknown = 0, kExecuting = 1, kCompleted = 2 };
+
+struct CompactionJob {
+  CompactionJobState state = CompactionJobState::kUnknown;
+  int64_t plans = 0;
+  int64_t completed = 0;
+  int64_t failed = 0;
 };
 
 struct IndexProgress {
@@ -64,12 +91,26 @@ class DataNode {
   // Blocks until a full pass found nothing left to build (tests, benchmarks).
   void WaitIdle();
 
+  // Queues a manual compaction of the collection; returns its job id.
+  Result<int64_t> RequestCompaction(CollectionId collection);
+  CompactionJob GetCompaction(int64_t job) const;
+
  private:
   // One pass over every collection; returns whether it did any work.
   bool Pass();
   bool PassCollection(const CollectionView& c);
   Status Build(const CollectionView& c, const IndexInfo& index, const SegmentRecord& segment);
   void Loop();
+
+  struct Plan {
+    std::vector<SegmentRecord> segments;
+  };
+  // Compaction plans of one collection; `manual` merges every small segment
+  // and rewrites any segment with a deleted row.
+  Result<std::vector<Plan>> PlanCompactions(const CollectionView& c, bool manual);
+  Status RunCompaction(const CollectionView& c, const Plan& plan);
+  // Runs pending manual jobs and, when due, automatic checks; returns whether it did work.
+  bool CompactionPass(const std::vector<CollectionView>& collections);
 
   ObjectStore* store_;
   SegmentRegistry* registry_;
@@ -85,6 +126,9 @@ class DataNode {
   uint64_t passes_ = 0;          // completed passes
   bool last_pass_idle_ = false;  // the last completed pass found nothing to do
   std::map<int64_t, std::string> failed_;  // index id -> first failure reason
+  int64_t next_job_ = 1;
+  std::map<int64_t, std::pair<int64_t, CompactionJob>> jobs_;  // job id -> (collection id, state)
+  std::chrono::steady_clock::time_point last_auto_compaction_ = std::chrono::steady_clock::now();
   std::thread worker_;
 };
 

@@ -622,6 +622,22 @@ Status Proxy::DropIndex(const std::string& db, const std::string& collection, co
   return Status::OK();
 }
 
+Result<int64_t> Proxy::Compact(const std::string& db, const std::string& collection, int64_t collection_id) {
+  if (!data_node_) return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "compaction is not available");
+  if (!collection.empty()) {
+    KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(db, collection));
+    return data_node_->RequestCompaction(v.info.id);
+  }
+  KITE_ASSIGN_OR_RETURN(auto all, coord_->ListAllCollections());
+  for (const auto& v : all) {
+    if (v.info.id.value == collection_id) return data_node_->RequestCompaction(v.info.id);
+  }
+  return MakeStatus(StatusCode::kNotFound, Reason::kCollectionNotFound, "collection not found[collection={}]",
+                    collection_id);
+}
+
+CompactionJob Proxy::GetCompaction(int64_t job) { return data_node_ ? data_node_->GetCompaction(job) : CompactionJob{}; }
+
 Result<std::vector<Proxy::IndexStatus>> Proxy::DescribeIndex(const std::string& db, const std::string& collection,
                                                              const std::string& field_name,
                                                              const std::string& index_name) {

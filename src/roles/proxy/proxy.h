@@ -148,6 +148,10 @@ class Proxy {
     IndexInfo info;
     IndexProgress progress;
   };
+  // Manual compaction (by name, or by id when the name is empty); returns the job id.
+  Result<int64_t> Compact(const std::string& db, const std::string& collection, int64_t collection_id);
+  CompactionJob GetCompaction(int64_t job);
+
   Result<std::vector<IndexStatus>> DescribeIndex(const std::string& db, const std::string& collection,
                                                  const std::string& field_name, const std::string& index_name);
 

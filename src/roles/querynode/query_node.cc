@@ -1,5 +1,6 @@
 #include "roles/querynode/query_node.h"
 
+#include <algorithm>
 #include <mutex>
 
 #include "segment/index_file.h"
@@ -8,6 +9,7 @@
 namespace kite {
 
 Status QueryNode::Load(const CollectionInfo& c, std::shared_ptr<const CollectionSchema> schema) {
+  std::lock_guard load_lock(load_mu_);
   std::vector<SegmentPtr> segments;
   for (const SegmentRecord& rec : registry_->ListSegments(c.id)) {
     ColumnBatch columns;
@@ -63,6 +65,25 @@ void QueryNode::AttachVectorIndex(CollectionId collection, SegmentId segment, Fi
   for (const auto& seg : Segments(collection)) {
     if (seg->id() == segment) seg->AttachVectorIndex(field, index, idx);
   }
+}
+
+void QueryNode::ReplaceSegments(CollectionId collection, const std::vector<SegmentId>& removed,
+                                SegmentPtr replacement) {
+  std::lock_guard load_lock(load_mu_);
+  std::unique_lock lock(mu_);
+  auto it = loaded_.find(collection.value);
+  if (it == loaded_.end()) return;
+  std::vector<SegmentPtr> kept;
+  for (auto& seg : it->second) {
+    if (std::find(removed.begin(), removed.end(), seg->id()) == removed.end()) {
+      kept.push_back(std::move(seg));
+    } else if (replacement) {
+      // Deletes that reached the old segment after the compaction read its files.
+      replacement->CopyDeletesFrom(*seg);
+    }
+  }
+  if (replacement) kept.push_back(std::move(replacement));
+  it->second = std::move(kept);
 }
 
 void QueryNode::DetachIndex(CollectionId collection, IndexId index) {

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -41,6 +42,10 @@ class QueryNode {
   // (no-op when the collection or segment is not loaded here).
   void AttachVectorIndex(CollectionId collection, SegmentId segment, FieldId field, IndexId index,
                          std::shared_ptr<const index::VectorIndex> idx);
+  // Compaction: swaps `replacement` (nullptr: nothing, every row was purged)
+  // in for the `removed` segments in one step, carrying their in-memory
+  // deletes over. No-op when the collection is not loaded here.
+  void ReplaceSegments(CollectionId collection, const std::vector<SegmentId>& removed, SegmentPtr replacement);
   // Detaches an index definition's copies from every segment of the collection.
   void DetachIndex(CollectionId collection, IndexId index);
 
@@ -53,6 +58,7 @@ class QueryNode {
 
   ObjectStore* store_;
   SegmentRegistry* registry_;
+  std::mutex load_mu_;  // serialises Load with ReplaceSegments
   mutable std::shared_mutex mu_;
   std::map<int64_t, std::vector<SegmentPtr>> loaded_;  // collection -> sealed segments
 };

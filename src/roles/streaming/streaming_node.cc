@@ -178,6 +178,7 @@ Status StreamingNode::FlushLocked(Channel& ch, std::vector<SegmentId>* flushed) 
     });
     KITE_RETURN_IF_ERROR(st);
     rec.max_ts = seg->max_timestamp();
+    rec.size_bytes = static_cast<int64_t>(seg->MemoryBytes());
     records.push_back(std::move(rec));
   }
   std::string delta_key;

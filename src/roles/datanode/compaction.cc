@@ -1,0 +1,287 @@
+// DataNode compaction: planning, execution and manual jobs (see data_node.h).
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "roles/datanode/data_node.h"
+#include "segment/segment.h"
+#include "segment/segment_file.h"
+
+namespace kite {
+namespace {
+
+struct DeleteEntry {
+  Timestamp ts;
+  int64_t partition;
+};
+
+std::string PkKey(const PrimaryKey& pk) {
+  if (const auto* i = std::get_if<int64_t>(&pk)) return "i" + std::to_string(*i);
+  return "s" + std::get<std::string>(pk);
+}
+
+// Every persisted delete of a channel, by key.
+Result<std::map<std::string, std::vector<DeleteEntry>>> ChannelDeletes(ObjectStore* store,
+                                                                       const ChannelCheckpoint& chk) {
+  std::map<std::string, std::vector<DeleteEntry>> out;
+  for (const auto& key : chk.delta_keys) {
+    KITE_ASSIGN_OR_RETURN(auto deletes, ReadDeltaFile(store, key));
+    for (const auto& d : deletes) out[PkKey(d.pk)].push_back({d.ts, d.partition});
+  }
+  return out;
+}
+
+bool RowDeleted(const std::map<std::string, std::vector<DeleteEntry>>& deletes, const PrimaryKey& pk, Timestamp ts,
+                int64_t partition) {
+  auto it = deletes.find(PkKey(pk));
+  if (it == deletes.end()) return false;
+  for (const auto& d : it->second) {
+    if ((d.partition == 0 || d.partition == partition) && ts < d.ts) return true;
+  }
+  return false;
+}
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+Result<int64_t> DataNode::RequestCompaction(CollectionId collection) {
+  int64_t id;
+  {
+    std::lock_guard lock(mu_);
+    id = next_job_++;
+    CompactionJob job;
+    job.state = CompactionJobState::kExecuting;
+    jobs_[id] = {collection.value, job};
+  }
+  Kick();
+  return id;
+}
+
+CompactionJob DataNode::GetCompaction(int64_t job) const {
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(job);
+  return it == jobs_.end() ? CompactionJob{} : it->second.second;
+}
+
+bool DataNode::CompactionPass(const std::vector<CollectionView>& collections) {
+  std::vector<std::pair<int64_t, int64_t>> manual;  // (job, collection)
+  bool auto_due = false;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, j] : jobs_) {
+      if (j.second.state == CompactionJobState::kExecuting && j.second.plans == 0) manual.push_back({id, j.first});
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (options_.compaction_interval_ms > 0 &&
+        now - last_auto_compaction_ >= std::chrono::milliseconds(options_.compaction_interval_ms)) {
+      auto_due = true;
+      last_auto_compaction_ = now;
+    }
+  }
+  bool worked = false;
+  auto find = [&](int64_t cid) -> const CollectionView* {
+    for (const auto& c : collections) {
+      if (c.info.id.value == cid) return &c;
+    }
+    return nullptr;
+  };
+  for (const auto& [job, cid] : manual) {
+    const CollectionView* c = find(cid);
+    std::vector<Plan> plans;
+    if (c) {
+      auto p = PlanCompactions(*c, /*manual=*/true);
+      if (p.ok()) plans = std::move(p).value();
+    }
+    {
+      std::lock_guard lock(mu_);
+      jobs_[job].second.plans = static_cast<int64_t>(plans.size());
+    }
+    for (const Plan& plan : plans) {
+      Status st = RunCompaction(*c, plan);
+      worked = true;
+      std::lock_guard lock(mu_);
+      if (st.ok()) {
+        ++jobs_[job].second.completed;
+      } else {
+        spdlog::warn("compaction of {} failed: {}", c->info.schema.name, st.ToString());
+        ++jobs_[job].second.failed;
+      }
+    }
+    std::lock_guard lock(mu_);
+    jobs_[job].second.state = CompactionJobState::kCompleted;
+  }
+  if (auto_due) {
+    for (const auto& c : collections) {
+      if (c.info.properties.count("collection.autocompaction.enabled") &&
+          c.info.properties.at("collection.autocompaction.enabled") == "false") {
+        continue;
+      }
+      auto plans = PlanCompactions(c, /*manual=*/false);
+      if (!plans.ok()) continue;
+      for (const Plan& plan : plans.value()) {
+        Status st = RunCompaction(c, plan);
+        worked = true;
+        if (!st.ok()) spdlog::warn("compaction of {} failed: {}", c.info.schema.name, st.ToString());
+      }
+    }
+  }
+  return worked;
+}
+
+Result<std::vector<DataNode::Plan>> DataNode::PlanCompactions(const CollectionView& c, bool manual) {
+  const FieldSchema* pk_field = c.info.schema.PrimaryField();
+  std::string pk_suffix = "/" + std::to_string(pk_field->id.value) + ".col";
+  // Segments by (channel, partition).
+  std::map<std::pair<std::string, int64_t>, std::vector<SegmentRecord>> groups;
+  for (auto& s : registry_->ListSegments(c.info.id)) groups[{s.channel, s.partition_id.value}].push_back(s);
+
+  std::vector<Plan> plans;
+  const int64_t small = static_cast<int64_t>(options_.small_proportion * static_cast<double>(options_.segment_bytes_max));
+  for (auto& [key, segs] : groups) {
+    ChannelCheckpoint chk = registry_->GetCheckpoint(key.first);
+    std::map<std::string, std::vector<DeleteEntry>> deletes;
+    if (!chk.delta_keys.empty()) {
+      KITE_ASSIGN_OR_RETURN(deletes, ChannelDeletes(store_, chk));
+    }
+    // Deleted rows per segment, from its keys and timestamps only.
+    std::map<int64_t, int64_t> deleted;
+    if (!deletes.empty()) {
+      for (const auto& s : segs) {
+        std::vector<std::string> keys;
+        for (const auto& k : s.files) {
+          if (EndsWith(k, pk_suffix) || EndsWith(k, "ts.bin")) keys.push_back(k);
+        }
+        ColumnBatch cols;
+        std::vector<Timestamp> ts;
+        KITE_RETURN_IF_ERROR(ReadSegmentFiles(store_, keys, &cols, &ts));
+        const Column* pks = cols.Find(pk_field->id);
+        if (!pks) return Corruption("segment {} lacks its primary key column", s.id.value);
+        int64_t n = 0;
+        for (int64_t r = 0; r < pks->num_rows; ++r) n += RowDeleted(deletes, PkAt(*pks, r), ts[r], key.second);
+        deleted[s.id.value] = n;
+      }
+    }
+    auto size_of = [&](const SegmentRecord& s) {
+      int64_t bytes = s.size_bytes > 0 ? s.size_bytes : 1;
+      // Purged rows leave the result.
+      if (s.num_rows > 0) bytes = bytes * (s.num_rows - deleted[s.id.value]) / s.num_rows;
+      return bytes;
+    };
+    std::vector<SegmentRecord> small_segs;
+    for (const auto& s : segs) {
+      int64_t d = deleted[s.id.value];
+      bool purge = manual ? d > 0 : static_cast<double>(d) > options_.delete_ratio * static_cast<double>(s.num_rows);
+      if (size_of(s) < small) {
+        small_segs.push_back(s);
+      } else if (purge) {
+        plans.push_back(Plan{{s}});
+      }
+    }
+    // Pack small segments, oldest first, into results below the max size.
+    std::sort(small_segs.begin(), small_segs.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    Plan cur;
+    int64_t cur_bytes = 0;
+    auto close = [&] {
+      bool has_deletes = std::any_of(cur.segments.begin(), cur.segments.end(),
+                                     [&](const SegmentRecord& s) { return deleted[s.id.value] > 0; });
+      if (cur.segments.size() >= 2 || (cur.segments.size() == 1 && has_deletes &&
+                                       (manual || static_cast<double>(deleted[cur.segments[0].id.value]) >
+                                                      options_.delete_ratio *
+                                                          static_cast<double>(cur.segments[0].num_rows)))) {
+        plans.push_back(std::move(cur));
+      }
+      cur = Plan{};
+      cur_bytes = 0;
+    };
+    for (const auto& s : small_segs) {
+      int64_t b = size_of(s);
+      if (!cur.segments.empty() && cur_bytes + b > static_cast<int64_t>(options_.segment_bytes_max)) close();
+      cur.segments.push_back(s);
+      cur_bytes += b;
+    }
+    if (!cur.segments.empty()) close();
+  }
+  return plans;
+}
+
+Status DataNode::RunCompaction(const CollectionView& c, const Plan& plan) {
+  auto start = std::chrono::steady_clock::now();
+  const SegmentRecord& first = plan.segments.front();
+  auto schema = std::make_shared<const CollectionSchema>(c.info.schema);
+  KITE_ASSIGN_OR_RETURN(int64_t new_id, coord_->AllocIds(1));
+  SegmentMeta meta{SegmentId(new_id), c.info.id, first.partition_id, first.channel};
+  auto merged = std::make_shared<Segment>(meta, schema);
+
+  ChannelCheckpoint chk = registry_->GetCheckpoint(first.channel);
+  KITE_ASSIGN_OR_RETURN(auto deletes, ChannelDeletes(store_, chk));
+  std::vector<SegmentId> removed;
+  uint64_t lsn = 0;
+  int64_t input_rows = 0;
+  for (const SegmentRecord& rec : plan.segments) {
+    ColumnBatch columns;
+    std::vector<Timestamp> ts;
+    KITE_RETURN_IF_ERROR(ReadSegmentFiles(store_, rec.files, &columns, &ts));
+    KITE_ASSIGN_OR_RETURN(SegmentPtr old, Segment::FromColumns(SegmentMeta{rec.id, rec.collection_id,
+                                                                           rec.partition_id, rec.channel},
+                                                               schema, std::move(columns), std::move(ts)));
+    std::vector<int64_t> keep;
+    old->WithColumns([&](const ColumnBatch& cols, const std::vector<Timestamp>& tss) {
+      const Column* pks = cols.Find(schema->PrimaryField()->id);
+      for (int64_t r = 0; r < cols.num_rows; ++r) {
+        if (!RowDeleted(deletes, PkAt(*pks, r), tss[r], rec.partition_id.value)) keep.push_back(r);
+      }
+      ColumnBatch sel;
+      sel.num_rows = static_cast<int64_t>(keep.size());
+      for (const auto& col : cols.columns) sel.columns.push_back(col.Select(keep));
+      std::vector<Timestamp> sel_ts;
+      sel_ts.reserve(keep.size());
+      for (int64_t r : keep) sel_ts.push_back(tss[r]);
+      merged->Append(sel, sel_ts);
+    });
+    removed.push_back(rec.id);
+    lsn = std::max(lsn, rec.checkpoint_lsn);
+    input_rows += rec.num_rows;
+  }
+  merged->Seal();
+
+  SegmentRecord added;
+  added.id = meta.id;
+  added.collection_id = c.info.id;
+  added.partition_id = first.partition_id;
+  added.channel = first.channel;
+  added.checkpoint_lsn = lsn;
+  added.num_rows = merged->num_rows();
+  added.max_ts = merged->max_timestamp();
+  added.size_bytes = static_cast<int64_t>(merged->MemoryBytes());
+  if (added.num_rows > 0) {
+    Status st;
+    merged->WithColumns([&](const ColumnBatch& cols, const std::vector<Timestamp>& ts) {
+      auto keys = WriteSegmentFiles(store_, SegmentPrefix(c.info.id, meta.id), cols, ts);
+      if (!keys.ok()) {
+        st = keys.status();
+        return;
+      }
+      added.files = std::move(keys).value();
+    });
+    KITE_RETURN_IF_ERROR(st);
+  }
+  auto garbage = registry_->CommitCompaction(c.info.id, removed, added);
+  if (!garbage.ok()) {
+    // An input went away meanwhile (dropped collection): the result is garbage.
+    (void)store_->DeletePrefix(SegmentPrefix(c.info.id, meta.id));
+    return garbage.status().code() == StatusCode::kFailedPrecondition ? Status::OK() : garbage.status();
+  }
+  query_node_->ReplaceSegments(c.info.id, removed, added.num_rows > 0 ? merged : nullptr);
+  // Searches in flight hold the old segments in memory; their files can go.
+  for (const auto& key : garbage.value()) (void)store_->Delete(key);
+  spdlog::info("compacted: collection={} segments={} rows={} -> segment={} rows={} ms={}", c.info.schema.name,
+               removed.size(), input_rows, new_id, added.num_rows,
+               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
+                   .count());
+  return Status::OK();
+}
+
+}  // namespace kite
