@@ -1023,7 +1023,7 @@ Status EvalPred(const PredNode& node, EvalContext& ctx, BoolVec* out) {
   const IndexLeaf* leaf = node.index_leaf();
   if (leaf != nullptr && ctx.indexes() != nullptr) {
     LeafResult r;
-    if (ctx.indexes()->TryLeaf(*leaf, ctx.rows(), &r)) {
+    if (ctx.indexes()->TryLeaf(*leaf, ctx.rows(), ctx.HasColumn(leaf->field), &r)) {
       const auto n = static_cast<size_t>(ctx.rows());
       if (r.value.size() != n || (!r.valid.empty() && r.valid.size() != n)) {
         return Internal("index answer for {} has {} rows, expected {}", node.ToString(), r.value.size(), n);

@@ -73,12 +73,15 @@ struct LeafResult {
 class IndexLookup {
  public:
   virtual ~IndexLookup() = default;
-  // Whether TryLeaf answers `leaf` whenever `rows` is within the indexed rows.
+  // Whether TryLeaf answers `leaf` when `column_present` is false and `rows`
+  // is within the indexed rows.
   virtual bool Covers(const IndexLeaf& leaf) const = 0;
   // Answers `leaf` over rows [0, rows) into `out` and returns true, or returns
   // false (no index on the field, or none that is exact for this leaf); the
-  // evaluator then scans the column.
-  virtual bool TryLeaf(const IndexLeaf& leaf, int64_t rows, LeafResult* out) const = 0;
+  // evaluator then scans the column. `column_present`: the batch holds the
+  // leaf's column, so the lookup may also decline a leaf that scanning is
+  // expected to answer faster (an unselective range, say).
+  virtual bool TryLeaf(const IndexLeaf& leaf, int64_t rows, bool column_present, LeafResult* out) const = 0;
 };
 
 // "field 101 in [1, 2]"-style rendering, for logs and tests.

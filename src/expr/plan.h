@@ -62,6 +62,7 @@ class EvalContext {
       : batch_(batch), rows_(batch.num_rows), indexes_(indexes) {}
   int64_t rows() const { return rows_; }
   const IndexLookup* indexes() const { return indexes_; }
+  bool HasColumn(FieldId id) const { return batch_.Find(id) != nullptr; }
   // The column for `id`, checked to exist with `type` and at least rows() rows.
   Result<const Column*> GetColumn(FieldId id, DataType type, std::string_view name) const;
   // `path` of JSON field `id`, extracted once per context.

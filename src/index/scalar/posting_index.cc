@@ -27,6 +27,18 @@ class CsrPostings {
     rows_.shrink_to_fit();
   }
   size_t Count(size_t k) const { return off_[k + 1] - off_[k]; }
+  uint64_t Count(Span s) const { return s.begin < s.end ? off_[s.end] - off_[s.begin] : 0; }
+  uint64_t Total() const { return rows_.size(); }
+  static constexpr bool kSpansContiguous = true;
+  // The rows of keys outside `s`, written with sink.value.
+  void EmitOutside(Span s, const RowSink& sink) const {
+    if (s.begin >= s.end) {
+      sink.Add(rows_.data(), rows_.size());
+      return;
+    }
+    sink.Add(rows_.data(), off_[s.begin]);
+    sink.Add(rows_.data() + off_[s.end], rows_.size() - off_[s.end]);
+  }
 
   void Emit(Span s, const RowSink& sink) const {
     if (s.begin >= s.end) return;
@@ -88,6 +100,15 @@ class CsrPostings {
 class BitmapPostings {
  public:
   static constexpr Layout kLayout = Layout::kBitmaps;
+
+  static constexpr bool kSpansContiguous = false;
+  uint64_t Count(Span s) const {
+    uint64_t n = 0;
+    for (size_t k = s.begin; k < s.end; ++k) n += maps_[k].Cardinality();
+    return n;
+  }
+  uint64_t Total() const { return Count({0, maps_.size()}); }
+  void EmitOutside(Span, const RowSink&) const {}  // unused: kSpansContiguous is false
 
   void Begin(size_t keys) { maps_.reserve(keys); }
   void AddKey(std::vector<uint32_t>* rows) { maps_.push_back(Bitmap::Of(*rows)); }
@@ -184,7 +205,19 @@ class PostingIndex final : public ScalarIndexBase {
 
   void Match(const expr::IndexLeaf& leaf, const RowSink& sink) const override {
     switch (leaf.op) {
-      case Op::kRange: postings_.Emit(RangeSpan(keys_, leaf), sink); return;
+      case Op::kRange: {
+        Span s = RangeSpan(keys_, leaf);
+        if constexpr (Postings::kSpansContiguous) {
+          uint64_t total = postings_.Total();
+          if (sink.value == 1 && 2 * postings_.Count(s) > total) {
+            SetAllMatchable(sink);
+            postings_.EmitOutside(s, RowSink{sink.out, sink.rows, 0});
+            return;
+          }
+        }
+        postings_.Emit(s, sink);
+        return;
+      }
       case Op::kPrefix:
         if constexpr (std::is_same_v<Keys, StrKeys>) {
           postings_.Emit(PrefixSpan(keys_, std::get<std::string>(leaf.keys[0])), sink);
@@ -205,6 +238,39 @@ class PostingIndex final : public ScalarIndexBase {
       default:  // kIn, kContainsAny
         for (const expr::IndexKey& k : leaf.keys) postings_.Emit(EqualSpan(keys_, k), sink);
         return;
+    }
+  }
+
+  MatchCost EstimateMatch(const expr::IndexLeaf& leaf) const override {
+    MatchCost c;
+    switch (leaf.op) {
+      case Op::kRange: {
+        Span s = RangeSpan(keys_, leaf);
+        c.emits = postings_.Count(s);
+        c.sorted = s.end - s.begin <= 1;
+        if (Postings::kSpansContiguous && 2 * c.emits > postings_.Total()) {
+          c.emits = ComplementEmits(c.emits, postings_.Total());
+        }
+        return c;
+      }
+      case Op::kPrefix:
+        if constexpr (std::is_same_v<Keys, StrKeys>) {
+          Span s = PrefixSpan(keys_, std::get<std::string>(leaf.keys[0]));
+          c.emits = postings_.Count(s);
+          c.sorted = s.end - s.begin <= 1;
+        }
+        return c;
+      case Op::kContainsAll: {
+        c.sorted = true;
+        c.emits = UINT64_MAX;
+        for (const expr::IndexKey& k : leaf.keys) c.emits = std::min(c.emits, postings_.Count(EqualSpan(keys_, k)));
+        if (leaf.keys.empty()) c.emits = 0;
+        return c;
+      }
+      default:
+        c.sorted = leaf.keys.size() <= 1;
+        for (const expr::IndexKey& k : leaf.keys) c.emits += postings_.Count(EqualSpan(keys_, k));
+        return c;
     }
   }
 

@@ -72,6 +72,9 @@ class ScalarIndex {
   // Answers `leaf` over rows [0, rows) into `out` (contract of
   // index_lookup.h); false when !Supports(leaf) or rows is not in [0, rows()].
   virtual bool Search(const expr::IndexLeaf& leaf, int64_t rows, expr::LeafResult* out) const = 0;
+  // Whether scanning the column is expected to answer `leaf` faster than
+  // Search (a cost estimate from the number of rows Search would write).
+  virtual bool PreferScan(const expr::IndexLeaf& leaf, int64_t rows) const = 0;
   // Appends the persisted form (docs/formats/scalar_index.md): versioned,
   // little-endian, with its own CRC-32.
   virtual Status Serialize(std::string* out) const = 0;
@@ -100,7 +103,9 @@ class ScalarIndexLookup final : public expr::IndexLookup {
   // Adds (or replaces) the index of `field`; `index` is borrowed.
   void Add(FieldId field, const ScalarIndex* index);
   bool Covers(const expr::IndexLeaf& leaf) const override;
-  bool TryLeaf(const expr::IndexLeaf& leaf, int64_t rows, expr::LeafResult* out) const override;
+  // Declines when the column is present and ScalarIndex::PreferScan.
+  bool TryLeaf(const expr::IndexLeaf& leaf, int64_t rows, bool column_present,
+               expr::LeafResult* out) const override;
 
  private:
   const ScalarIndex* Find(FieldId field) const;

@@ -284,6 +284,7 @@ class ScalarIndexBase : public ScalarIndex {
   size_t MemoryBytes() const final;
   bool Supports(const expr::IndexLeaf& leaf) const final;
   bool Search(const expr::IndexLeaf& leaf, int64_t rows, expr::LeafResult* out) const final;
+  bool PreferScan(const expr::IndexLeaf& leaf, int64_t rows) const final;
   Status Serialize(std::string* out) const final;
 
   const Meta& meta() const { return meta_; }
@@ -308,6 +309,23 @@ class ScalarIndexBase : public ScalarIndex {
   virtual void Match(const expr::IndexLeaf& leaf, const RowSink& sink) const = 0;
   virtual void WriteBody(Writer* w) const = 0;
   virtual size_t BodyMemoryBytes() const = 0;
+
+  // How many row ids Match(leaf) writes, and whether in ascending order
+  // (cheap writes) or scattered.
+  struct MatchCost {
+    uint64_t emits = 0;
+    bool sorted = false;
+  };
+  virtual MatchCost EstimateMatch(const expr::IndexLeaf& leaf) const = 0;
+
+  // For a match covering most rows, written as its complement: sets
+  // sink.value at every row, then clears null and NaN rows; the caller then
+  // clears the non-matching rows it holds. sink.value must be 1.
+  void SetAllMatchable(const RowSink& sink) const;
+  // The size of a complement written that way for `matched` of `entries` rows.
+  uint64_t ComplementEmits(uint64_t matched, uint64_t entries) const {
+    return entries - matched + nulls_.Cardinality() + nans_.Cardinality();
+  }
 
  private:
   Meta meta_;

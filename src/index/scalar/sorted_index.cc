@@ -41,10 +41,33 @@ class SortedIndex final : public ScalarIndexBase {
 
   void Match(const expr::IndexLeaf& leaf, const RowSink& sink) const override {
     if (leaf.op == expr::IndexLeaf::Op::kRange) {
-      Emit(RangeSpan(values_, leaf), sink);
+      Span s = RangeSpan(values_, leaf);
+      if (UseComplement(s, sink)) {
+        SetAllMatchable(sink);
+        RowSink clear{sink.out, sink.rows, 0};
+        Emit({0, s.begin}, clear);
+        Emit({s.end, rows_.size()}, clear);
+        return;
+      }
+      Emit(s, sink);
       return;
     }
     for (const expr::IndexKey& k : leaf.keys) Emit(EqualSpan(values_, k), sink);
+  }
+
+  MatchCost EstimateMatch(const expr::IndexLeaf& leaf) const override {
+    MatchCost c;
+    if (leaf.op == expr::IndexLeaf::Op::kRange) {
+      Span s = RangeSpan(values_, leaf);
+      c.emits = s.end - s.begin;
+      if (2 * c.emits > rows_.size()) c.emits = ComplementEmits(c.emits, rows_.size());
+      return c;
+    }
+    for (const expr::IndexKey& k : leaf.keys) {
+      Span s = EqualSpan(values_, k);
+      c.emits += s.end - s.begin;
+    }
+    return c;
   }
 
   void WriteBody(Writer* w) const override {
@@ -56,6 +79,11 @@ class SortedIndex final : public ScalarIndexBase {
   size_t BodyMemoryBytes() const override { return values_.MemoryBytes() + rows_.capacity() * sizeof(uint32_t); }
 
  private:
+  // A range matching most entries is cheaper written as its complement.
+  bool UseComplement(Span s, const RowSink& sink) const {
+    return sink.value == 1 && 2 * (s.end - s.begin) > rows_.size();
+  }
+
   void Emit(Span s, const RowSink& sink) const {
     if (s.begin < s.end) sink.Add(rows_.data() + s.begin, s.end - s.begin);
   }
