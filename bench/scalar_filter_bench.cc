@@ -122,6 +122,8 @@ int main(int argc, char** argv) {
       "s == \"key_4242\"",
       "s in [\"key_1\", \"key_2\", \"key_3\"]",
       "s like \"key\\\\_123%\"",
+      "s like \"%999\"",
+      "s like \"%123%\"",
       "s > \"key_99\"",
       "s is null",
       "s == \"key_4242\" and x < 500000",

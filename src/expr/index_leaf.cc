@@ -36,6 +36,7 @@ std::string IndexLeafToString(const IndexLeaf& leaf) {
     case IndexLeaf::Op::kIn: return f + " in " + keys();
     case IndexLeaf::Op::kNotEqual: return f + " != " + keys();
     case IndexLeaf::Op::kPrefix: return f + " starts with " + keys();
+    case IndexLeaf::Op::kMatch: return f + " like " + keys();
     case IndexLeaf::Op::kContainsAny: return f + " contains any of " + keys();
     case IndexLeaf::Op::kContainsAll: return f + " contains all of " + keys();
   }
@@ -210,12 +211,23 @@ std::optional<IndexLeaf> LeafForLike(const ValueNode& operand, const LikePattern
   auto leaf = FieldLeaf(operand, IndexLeaf::Op::kIn);
   if (!leaf || !IsStrType(leaf->type)) return std::nullopt;
   switch (pattern.shape()) {
-    case LikePattern::Shape::kExact: leaf->op = IndexLeaf::Op::kIn; break;
-    case LikePattern::Shape::kPrefix: leaf->op = IndexLeaf::Op::kPrefix; break;
-    default: return std::nullopt;
+    case LikePattern::Shape::kExact:
+      leaf->op = IndexLeaf::Op::kIn;
+      leaf->keys.emplace_back(pattern.literal());
+      return leaf;
+    case LikePattern::Shape::kPrefix:
+      leaf->op = IndexLeaf::Op::kPrefix;
+      leaf->keys.emplace_back(pattern.literal());
+      return leaf;
+    default: {
+      // Matched against each distinct value of an index's dictionary.
+      auto p = std::make_shared<const LikePattern>(pattern.source());
+      leaf->op = IndexLeaf::Op::kMatch;
+      leaf->keys.emplace_back(pattern.source());
+      leaf->match = [p](std::string_view s) { return p->Match(s); };
+      return leaf;
+    }
   }
-  leaf->keys.emplace_back(pattern.literal());
-  return leaf;
 }
 
 std::optional<IndexLeaf> LeafForNullCheck(const ValueNode& operand, bool is_null) {

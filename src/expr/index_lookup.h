@@ -3,7 +3,7 @@
 //
 // A leaf is a predicate on one plain scalar field (or a whole Array field for
 // array_contains*) with constant operands: a comparison, a range, `in`, `!=`,
-// `like "abc%"` / `like "abc"`, `is [not] null`, a bare Bool field. The
+// `like` (any pattern), `is [not] null`, a bare Bool field. The
 // binder's plan nodes describe themselves as an IndexLeaf in canonical form,
 // with every literal already converted exactly as the scan converts it, so an
 // index only compares keys:
@@ -28,8 +28,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -53,6 +55,7 @@ struct IndexLeaf {
     kIn,           // value equals one of `keys` (empty: no row)
     kNotEqual,     // value != keys[0] (on non-null rows: not kIn{keys[0]})
     kPrefix,       // string value starts with keys[0]
+    kMatch,        // string value satisfies `match` (a LIKE pattern other than exact or prefix; keys[0]: its text)
     kContainsAny,  // Array field: some element equals one of `keys` (empty: no row)
     kContainsAll,  // Array field: every one of `keys` occurs among the elements (empty: every non-null row)
   };
@@ -61,7 +64,9 @@ struct IndexLeaf {
   DataType element_type = DataType::kNone;  // Array fields: the element type
   Op op = Op::kIn;
   std::optional<IndexBound> lo, hi;  // kRange
-  std::vector<IndexKey> keys;        // kIn, kNotEqual, kPrefix, kContains*
+  std::vector<IndexKey> keys;        // kIn, kNotEqual, kPrefix, kMatch, kContains*
+  // kMatch: a pure predicate on a value's bytes, callable from many threads.
+  std::function<bool(std::string_view)> match;
 };
 
 // An answer: one byte per row each (see the contract above).

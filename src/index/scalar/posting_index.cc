@@ -107,11 +107,14 @@ class BitmapPostings {
     for (size_t k = s.begin; k < s.end; ++k) n += maps_[k].Cardinality();
     return n;
   }
-  uint64_t Total() const { return Count({0, maps_.size()}); }
+  uint64_t Total() const { return total_; }
   void EmitOutside(Span, const RowSink&) const {}  // unused: kSpansContiguous is false
 
   void Begin(size_t keys) { maps_.reserve(keys); }
-  void AddKey(std::vector<uint32_t>* rows) { maps_.push_back(Bitmap::Of(*rows)); }
+  void AddKey(std::vector<uint32_t>* rows) {
+    maps_.push_back(Bitmap::Of(*rows));
+    total_ += rows->size();
+  }
   void Finish() { maps_.shrink_to_fit(); }
 
   void Emit(Span s, const RowSink& sink) const {
@@ -152,6 +155,7 @@ class BitmapPostings {
       entries += m.Cardinality();
       maps_.push_back(std::move(m));
     }
+    total_ = entries;
     RowCheck check;
     if (!check.Start(index, entries)) return false;
     bool ok = true;
@@ -163,6 +167,7 @@ class BitmapPostings {
 
  private:
   std::vector<Bitmap> maps_;
+  uint64_t total_ = 0;  // rows listed in all
 };
 
 template <typename Keys, typename Postings>
@@ -199,7 +204,7 @@ class PostingIndex final : public ScalarIndexBase {
  protected:
   bool SupportsOp(Op op) const override {
     if (meta().type == DataType::kArray) return op == Op::kContainsAny || op == Op::kContainsAll;
-    if (op == Op::kPrefix) return Keys::kKind == KeyKind::kString;
+    if (op == Op::kPrefix || op == Op::kMatch) return Keys::kKind == KeyKind::kString;
     return op == Op::kRange || op == Op::kIn;
   }
 
@@ -221,6 +226,17 @@ class PostingIndex final : public ScalarIndexBase {
       case Op::kPrefix:
         if constexpr (std::is_same_v<Keys, StrKeys>) {
           postings_.Emit(PrefixSpan(keys_, std::get<std::string>(leaf.keys[0])), sink);
+        }
+        return;
+      case Op::kMatch:
+        if constexpr (std::is_same_v<Keys, StrKeys>) {
+          // Runs of consecutive matching keys, one span each.
+          size_t begin = 0;
+          for (size_t k = 0; k <= keys_.size(); ++k) {
+            if (k < keys_.size() && leaf.match(keys_[k])) continue;
+            if (begin < k) postings_.Emit({begin, k}, sink);
+            begin = k + 1;
+          }
         }
         return;
       case Op::kContainsAll: {
@@ -259,6 +275,11 @@ class PostingIndex final : public ScalarIndexBase {
           c.emits = postings_.Count(s);
           c.sorted = s.end - s.begin <= 1;
         }
+        return c;
+      case Op::kMatch:
+        // Unknown before testing the keys: say half the rows, scattered.
+        c.emits = postings_.Total() / 2;
+        c.extra_ns = 15.0 * static_cast<double>(keys_.size());
         return c;
       case Op::kContainsAll: {
         c.sorted = true;

@@ -287,6 +287,7 @@ bool ScalarIndexBase::Supports(const expr::IndexLeaf& leaf) const {
     case Op::kIn: return !array && SupportsOp(Op::kIn) && keys_ok();
     case Op::kNotEqual: return !array && SupportsOp(Op::kIn) && leaf.keys.size() == 1 && keys_ok();
     case Op::kPrefix: return !array && SupportsOp(Op::kPrefix) && leaf.keys.size() == 1 && keys_ok();
+    case Op::kMatch: return !array && SupportsOp(Op::kMatch) && leaf.match && keys_ok();
     case Op::kContainsAny:
     case Op::kContainsAll: return array && SupportsOp(leaf.op) && keys_ok();
   }
@@ -357,6 +358,7 @@ double ScanNsPerRow(const expr::IndexLeaf& leaf, KeyKind kind, bool array) {
       return leaf.keys.size() <= 1 ? 0.6 : std::min<double>(1.0 + static_cast<double>(leaf.keys.size()), 10);
     case Op::kNotEqual: return str ? 6 : 0.6;
     case Op::kPrefix: return 8;
+    case Op::kMatch: return 20;
     default: return 30;
   }
 }
@@ -382,9 +384,10 @@ bool ScalarIndexBase::PreferScan(const expr::IndexLeaf& leaf, int64_t rows) cons
     MatchCost m = EstimateMatch(leaf);
     cost.emits += m.emits;
     cost.sorted = m.sorted;
+    cost.extra_ns = m.extra_ns;
   }
   // Zero-filling the value and validity bytes, then one write per row id.
-  double index_ns = 0.1 * n + static_cast<double>(cost.emits) * (cost.sorted ? 1.5 : 4.0);
+  double index_ns = 0.1 * n + static_cast<double>(cost.emits) * (cost.sorted ? 1.5 : 4.0) + cost.extra_ns;
   double scan_ns = n * ScanNsPerRow(leaf, KeyKindOf(meta_.type, meta_.element_type), meta_.type == DataType::kArray);
   return index_ns > scan_ns;
 }

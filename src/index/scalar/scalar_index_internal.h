@@ -315,6 +315,7 @@ class ScalarIndexBase : public ScalarIndex {
   struct MatchCost {
     uint64_t emits = 0;
     bool sorted = false;
+    double extra_ns = 0;  // work besides writing rows (testing dictionary keys)
   };
   virtual MatchCost EstimateMatch(const expr::IndexLeaf& leaf) const = 0;
 
