@@ -351,14 +351,6 @@ class RowCheck {
 
 // --------------------------------------------------------------- builders
 
-// The non-null values of a column (NaNs set aside), as sorted (key, row)
-// entries; for Arrays one entry per distinct element of a row.
-struct Extracted {
-  Bitmap nulls;
-  Bitmap nans;
-  std::vector<uint32_t> rows;  // entry -> row, ordered by (key, row)
-};
-
 std::unique_ptr<ScalarIndexBase> BuildSorted(const Meta& meta, const Column& column);
 std::unique_ptr<ScalarIndexBase> BuildPostings(const Meta& meta, const Column& column);
 // An empty index of `meta`'s kind and layout, for Load to fill through ReadBody.
