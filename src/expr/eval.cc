@@ -460,6 +460,11 @@ Status ConstPred::Eval(EvalContext& ctx, BoolVec* out) const {
   return Status::OK();
 }
 
+BoolValuePred::BoolValuePred(std::unique_ptr<ValueNode> operand)
+    : PredNode(PredKind::kBoolValue), operand_(std::move(operand)) {
+  leaf_ = LeafForBoolValue(*operand_);
+}
+
 Status BoolValuePred::Eval(EvalContext& ctx, BoolVec* out) const {
   ValueVec v;
   KITE_RETURN_IF_ERROR(operand_->Eval(ctx, &v));
@@ -517,6 +522,7 @@ CompareConstPred::CompareConstPred(std::unique_ptr<ValueNode> operand, CmpOp op,
     case VKind::kBool: bool_ = c_.as_bool(); break;
     default: break;
   }
+  leaf_ = LeafForCompare(*operand_, op_, c_, int_, dbl_);
 }
 
 namespace {
@@ -662,6 +668,8 @@ RangeConstPred::RangeConstPred(std::unique_ptr<ValueNode> operand, Literal lo, b
       dhi_ = ToFloat32(dhi_);
     }
   }
+  RangeLeafArgs args{lo_, lo_incl_, hi_, hi_incl_, int_empty_, ilo_, ihi_, dlo_, dhi_};
+  leaf_ = LeafForRange(*operand_, args);
 }
 
 Status RangeConstPred::Eval(EvalContext& ctx, BoolVec* out) const {
@@ -806,6 +814,8 @@ InPred::InPred(std::unique_ptr<ValueNode> operand, std::vector<Literal> values, 
   ints_.erase(std::unique(ints_.begin(), ints_.end()), ints_.end());
   std::sort(dbls_.begin(), dbls_.end());
   dbls_.erase(std::unique(dbls_.begin(), dbls_.end()), dbls_.end());
+  std::vector<std::string> strs(strs_.begin(), strs_.end());
+  leaf_ = LeafForIn(*operand_, ints_, dbls_, std::move(strs), has_true_, has_false_);
 }
 
 Status InPred::Eval(EvalContext& ctx, BoolVec* out) const {
@@ -871,6 +881,11 @@ std::string InPred::ToString() const {
   return s + "]";
 }
 
+LikePred::LikePred(std::unique_ptr<ValueNode> operand, std::string pattern)
+    : PredNode(PredKind::kLike), operand_(std::move(operand)), pattern_(pattern) {
+  leaf_ = LeafForLike(*operand_, pattern_);
+}
+
 Status LikePred::Eval(EvalContext& ctx, BoolVec* out) const {
   const auto* field = dynamic_cast<const FieldRef*>(operand_.get());
   if (IsStringField(field)) {
@@ -904,6 +919,11 @@ Status LikePred::Eval(EvalContext& ctx, BoolVec* out) const {
 
 std::string LikePred::ToString() const {
   return fmt::format("{} like {}", operand_->ToString(), Literal(pattern_.source()).ToString());
+}
+
+NullCheckPred::NullCheckPred(std::unique_ptr<ValueNode> operand, bool is_null, bool json_key)
+    : PredNode(PredKind::kNullCheck), operand_(std::move(operand)), is_null_(is_null), json_key_(json_key) {
+  if (!json_key_) leaf_ = LeafForNullCheck(*operand_, is_null_);
 }
 
 Status NullCheckPred::Eval(EvalContext& ctx, BoolVec* out) const {
@@ -940,6 +960,11 @@ Status ExistsPred::Eval(EvalContext& ctx, BoolVec* out) const {
   const JsonColumn& j = *v.json;
   for (int64_t i = 0; i < n; ++i) out->value[i] = !j.IsNull(i) && j.Row(i).type != JType::kMissing;
   return Status::OK();
+}
+
+ContainsPred::ContainsPred(std::unique_ptr<ValueNode> operand, Mode mode, std::vector<Literal> values)
+    : PredNode(PredKind::kContains), operand_(std::move(operand)), mode_(mode), values_(std::move(values)) {
+  leaf_ = LeafForContains(*operand_, mode_ == Mode::kAll, values_);
 }
 
 Status ContainsPred::Eval(EvalContext& ctx, BoolVec* out) const {
@@ -994,9 +1019,26 @@ std::string ContainsPred::ToString() const {
   return fmt::format("{}({}, {})", name, operand_->ToString(), vals);
 }
 
+Status EvalPred(const PredNode& node, EvalContext& ctx, BoolVec* out) {
+  const IndexLeaf* leaf = node.index_leaf();
+  if (leaf != nullptr && ctx.indexes() != nullptr) {
+    LeafResult r;
+    if (ctx.indexes()->TryLeaf(*leaf, ctx.rows(), ctx.HasColumn(leaf->field), &r)) {
+      const auto n = static_cast<size_t>(ctx.rows());
+      if (r.value.size() != n || (!r.valid.empty() && r.valid.size() != n)) {
+        return Internal("index answer for {} has {} rows, expected {}", node.ToString(), r.value.size(), n);
+      }
+      out->value = std::move(r.value);
+      out->valid = std::move(r.valid);
+      return Status::OK();
+    }
+  }
+  return node.Eval(ctx, out);
+}
+
 Status LogicalPred::Eval(EvalContext& ctx, BoolVec* out) const {
   const int64_t n = ctx.rows();
-  KITE_RETURN_IF_ERROR(kids_[0]->Eval(ctx, out));
+  KITE_RETURN_IF_ERROR(EvalPred(*kids_[0], ctx, out));
   uint8_t* __restrict v = out->value.data();
   if (kind() == PredKind::kNot) {
     if (out->valid.empty()) {
@@ -1009,7 +1051,7 @@ Status LogicalPred::Eval(EvalContext& ctx, BoolVec* out) const {
   }
   BoolVec other;
   for (size_t k = 1; k < kids_.size(); ++k) {
-    KITE_RETURN_IF_ERROR(kids_[k]->Eval(ctx, &other));
+    KITE_RETURN_IF_ERROR(EvalPred(*kids_[k], ctx, &other));
     const uint8_t* __restrict o = other.value.data();
     if (kind() == PredKind::kAnd) {
       for (int64_t i = 0; i < n; ++i) v[i] &= o[i];

@@ -88,13 +88,43 @@ Plan::Plan(std::unique_ptr<internal::PredNode> root, std::string text) : root_(s
 Plan::~Plan() = default;
 
 Status Evaluate(const Plan& plan, const ColumnBatch& batch, std::vector<uint8_t>* out) {
+  return Evaluate(plan, batch, nullptr, out);
+}
+
+Status Evaluate(const Plan& plan, const ColumnBatch& batch, const IndexLookup* indexes, std::vector<uint8_t>* out) {
   if (batch.num_rows < 0) return Internal("batch has a negative row count {}", batch.num_rows);
-  internal::EvalContext ctx(batch);
+  internal::EvalContext ctx(batch, indexes);
   internal::BoolVec r;
-  KITE_RETURN_IF_ERROR(plan.root().Eval(ctx, &r));
+  KITE_RETURN_IF_ERROR(internal::EvalPred(plan.root(), ctx, &r));
   r.value.resize(static_cast<size_t>(batch.num_rows));
   *out = std::move(r.value);
   return Status::OK();
+}
+
+namespace {
+
+void CollectUncovered(const internal::PredNode& node, const IndexLookup& indexes, std::vector<FieldId>* out) {
+  using internal::PredKind;
+  if (node.kind() == PredKind::kAnd || node.kind() == PredKind::kOr || node.kind() == PredKind::kNot) {
+    for (const auto& kid : static_cast<const internal::LogicalPred&>(node).kids()) {
+      CollectUncovered(*kid, indexes, out);
+    }
+    return;
+  }
+  const IndexLeaf* leaf = node.index_leaf();
+  if (leaf != nullptr && indexes.Covers(*leaf)) return;
+  node.CollectFields(out);
+}
+
+}  // namespace
+
+std::vector<FieldId> ColumnsNeeded(const Plan& plan, const IndexLookup* indexes) {
+  if (indexes == nullptr) return plan.fields();
+  std::vector<FieldId> fields;
+  CollectUncovered(plan.root(), *indexes, &fields);
+  std::sort(fields.begin(), fields.end());
+  fields.erase(std::unique(fields.begin(), fields.end()), fields.end());
+  return fields;
 }
 
 std::vector<FieldId> ReferencedFields(const Plan& plan) { return plan.fields(); }

@@ -140,6 +140,20 @@ Result<std::unique_ptr<const Plan>> Compile(std::string_view text, const Collect
 // field id; columns the plan does not read may be absent.
 Status Evaluate(const Plan& plan, const ColumnBatch& batch, std::vector<uint8_t>* out);
 
+class IndexLookup;  // expr/index_lookup.h
+
+// As above, answering the leaf predicates `indexes` covers from the indexes
+// instead of their columns (nullptr: none; then exactly the 3-argument form).
+// The result is identical to the scan's. `indexes` index the batch's rows:
+// row i of every index is row i of the batch. The batch needs the columns
+// ColumnsNeeded(plan, indexes) names; others may be absent.
+Status Evaluate(const Plan& plan, const ColumnBatch& batch, const IndexLookup* indexes, std::vector<uint8_t>* out);
+
+// The fields whose columns Evaluate(plan, batch, indexes, ...) reads: those of
+// leaves `indexes` does not cover (IndexLookup::Covers), ascending, without
+// duplicates. With indexes == nullptr, ReferencedFields(plan).
+std::vector<FieldId> ColumnsNeeded(const Plan& plan, const IndexLookup* indexes);
+
 // The key list when the whole expression is `pk in [...]`, `pk == v`, or an OR
 // of those (the fast path for get()/delete(ids)); keys are deduplicated and in
 // first-mention order. nullopt for any other expression.

@@ -20,6 +20,9 @@
 #include <nlohmann/json.hpp>
 
 #include "expr/expr.h"
+#ifdef KITE_LOGIC_WITH_INDEXES
+#include "index/scalar/scalar_index.h"
+#endif
 
 namespace kite::expr {
 namespace {
@@ -373,6 +376,10 @@ class LogicFile {
       EXPECT_EQ(mask3, std::vector<uint8_t>(mask.begin(), mask.end() - 1)) << where << "num_rows - 1 differs";
     }
 
+#ifdef KITE_LOGIC_WITH_INDEXES
+    CheckWithIndexes(p, mask, where);
+#endif
+
     if (c.check_pks) {
       auto pks = ExtractPrimaryKeys(p, schema_);
       if (!c.pks) {
@@ -386,6 +393,41 @@ class LogicFile {
       }
     }
   }
+
+#ifdef KITE_LOGIC_WITH_INDEXES
+  // Same answers with indexes of each type on every column the type takes,
+  // over the whole batch, one row fewer, and only the columns still needed.
+  void CheckWithIndexes(const Plan& p, const std::vector<uint8_t>& mask, const std::string& where) {
+    for (const char* type : {"INVERTED", "STL_SORT", "BITMAP", "Trie"}) {
+      std::vector<std::unique_ptr<index::ScalarIndex>> indexes;
+      index::ScalarIndexLookup lookup;
+      for (const Column& col : batch_.columns) {
+        if (!index::CheckScalarIndexType(type, col.type, col.element_type).ok()) continue;
+        auto idx = index::BuildScalarIndex({{"index_type", type}}, col);
+        ASSERT_TRUE(idx.ok()) << where << type << ": " << idx.status().ToString();
+        lookup.Add(col.field_id, idx->get());
+        indexes.push_back(std::move(*idx));
+      }
+      std::vector<uint8_t> got;
+      Status st = Evaluate(p, batch_, &lookup, &got);
+      ASSERT_TRUE(st.ok()) << where << type << ": " << st.message();
+      EXPECT_EQ(got, mask) << where << "differs with " << type << " indexes";
+      ColumnBatch narrow;
+      narrow.num_rows = batch_.num_rows;
+      for (FieldId id : ColumnsNeeded(p, &lookup)) narrow.columns.push_back(*batch_.Find(id));
+      st = Evaluate(p, narrow, &lookup, &got);
+      ASSERT_TRUE(st.ok()) << where << type << " with only the columns needed: " << st.message();
+      EXPECT_EQ(got, mask) << where << "differs with " << type << " indexes and only the columns needed";
+      if (!rows_.empty()) {
+        ColumnBatch shorter = batch_;
+        shorter.num_rows -= 1;
+        st = Evaluate(p, shorter, &lookup, &got);
+        ASSERT_TRUE(st.ok()) << where << st.message();
+        EXPECT_EQ(got, std::vector<uint8_t>(mask.begin(), mask.end() - 1)) << where << type << ": num_rows - 1 differs";
+      }
+    }
+  }
+#endif
 
   std::string name_;
   int line_no_ = 0;

@@ -31,6 +31,8 @@ class LikePattern {
   }
 
   Shape shape() const { return shape_; }
+  // The literal text of the non-general shapes (exact, prefix, suffix, infix).
+  const std::string& literal() const { return literal_; }
   const std::string& source() const { return source_; }
 
  private:

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -21,6 +22,7 @@
 
 #include "expr/ast.h"
 #include "expr/expr.h"
+#include "expr/index_lookup.h"
 #include "expr/json_column.h"
 #include "expr/like.h"
 #include "schema/column_batch.h"
@@ -55,8 +57,12 @@ struct ValueVec {
 
 class EvalContext {
  public:
-  explicit EvalContext(const ColumnBatch& batch) : batch_(batch), rows_(batch.num_rows) {}
+  // `indexes` (may be null) answers index-covered leaves instead of their columns.
+  EvalContext(const ColumnBatch& batch, const IndexLookup* indexes)
+      : batch_(batch), rows_(batch.num_rows), indexes_(indexes) {}
   int64_t rows() const { return rows_; }
+  const IndexLookup* indexes() const { return indexes_; }
+  bool HasColumn(FieldId id) const { return batch_.Find(id) != nullptr; }
   // The column for `id`, checked to exist with `type` and at least rows() rows.
   Result<const Column*> GetColumn(FieldId id, DataType type, std::string_view name) const;
   // `path` of JSON field `id`, extracted once per context.
@@ -65,6 +71,7 @@ class EvalContext {
  private:
   const ColumnBatch& batch_;
   int64_t rows_;
+  const IndexLookup* indexes_;
   std::map<std::pair<int64_t, std::vector<std::string>>, std::unique_ptr<JsonColumn>> json_;
 };
 
@@ -208,13 +215,21 @@ class PredNode {
   virtual Status Eval(EvalContext& ctx, BoolVec* out) const = 0;
   virtual void CollectFields(std::vector<FieldId>* out) const = 0;
   virtual std::string ToString() const = 0;
+  // The node as a leaf an index may answer (index_lookup.h), or null.
+  const IndexLeaf* index_leaf() const { return leaf_ ? &*leaf_ : nullptr; }
 
  protected:
   explicit PredNode(PredKind kind) : kind_(kind) {}
+  // Set by leaf constructors; immutable afterwards.
+  std::optional<IndexLeaf> leaf_;
 
  private:
   PredKind kind_;
 };
+
+// Evaluates `node`, from ctx.indexes() when they answer its leaf, else by
+// node.Eval. Every evaluation of a predicate goes through this.
+Status EvalPred(const PredNode& node, EvalContext& ctx, BoolVec* out);
 
 // true / false on every row (valid everywhere).
 class ConstPred final : public PredNode {
@@ -232,8 +247,7 @@ class ConstPred final : public PredNode {
 // A Bool operand used as a predicate (`is_active`, `flags[0]`).
 class BoolValuePred final : public PredNode {
  public:
-  explicit BoolValuePred(std::unique_ptr<ValueNode> operand)
-      : PredNode(PredKind::kBoolValue), operand_(std::move(operand)) {}
+  explicit BoolValuePred(std::unique_ptr<ValueNode> operand);
   Status Eval(EvalContext& ctx, BoolVec* out) const override;
   void CollectFields(std::vector<FieldId>* out) const override { operand_->CollectFields(out); }
   std::string ToString() const override { return operand_->ToString(); }
@@ -338,8 +352,7 @@ class InPred final : public PredNode {
 
 class LikePred final : public PredNode {
  public:
-  LikePred(std::unique_ptr<ValueNode> operand, std::string pattern)
-      : PredNode(PredKind::kLike), operand_(std::move(operand)), pattern_(pattern) {}
+  LikePred(std::unique_ptr<ValueNode> operand, std::string pattern);
   Status Eval(EvalContext& ctx, BoolVec* out) const override;
   void CollectFields(std::vector<FieldId>* out) const override { operand_->CollectFields(out); }
   std::string ToString() const override;
@@ -355,8 +368,7 @@ class NullCheckPred final : public PredNode {
  public:
   // `json_key`: operand is a JsonRef with a non-empty path (key-level check);
   // otherwise the check is on the column's validity.
-  NullCheckPred(std::unique_ptr<ValueNode> operand, bool is_null, bool json_key)
-      : PredNode(PredKind::kNullCheck), operand_(std::move(operand)), is_null_(is_null), json_key_(json_key) {}
+  NullCheckPred(std::unique_ptr<ValueNode> operand, bool is_null, bool json_key);
   Status Eval(EvalContext& ctx, BoolVec* out) const override;
   void CollectFields(std::vector<FieldId>* out) const override { operand_->CollectFields(out); }
   std::string ToString() const override;
@@ -384,8 +396,7 @@ class ExistsPred final : public PredNode {
 class ContainsPred final : public PredNode {
  public:
   enum class Mode : uint8_t { kOne, kAll, kAny };
-  ContainsPred(std::unique_ptr<ValueNode> operand, Mode mode, std::vector<Literal> values)
-      : PredNode(PredKind::kContains), operand_(std::move(operand)), mode_(mode), values_(std::move(values)) {}
+  ContainsPred(std::unique_ptr<ValueNode> operand, Mode mode, std::vector<Literal> values);
   Status Eval(EvalContext& ctx, BoolVec* out) const override;
   void CollectFields(std::vector<FieldId>* out) const override { operand_->CollectFields(out); }
   std::string ToString() const override;
@@ -395,6 +406,31 @@ class ContainsPred final : public PredNode {
   Mode mode_;
   std::vector<Literal> values_;
 };
+
+// ------------------------------------------------- index leaves (index_leaf.cc)
+// Each returns the node's canonical IndexLeaf when its operand is a plain
+// scalar field (an Array field for contains), converting constants exactly as
+// the node's scan does; nullopt otherwise.
+
+std::optional<IndexLeaf> LeafForCompare(const ValueNode& operand, CmpOp op, const Literal& c, const IntCmp& ic,
+                                        double dbl);
+struct RangeLeafArgs {
+  const Literal& lo;
+  bool lo_incl;
+  const Literal& hi;
+  bool hi_incl;
+  bool int_empty;
+  int64_t ilo, ihi;  // kInt: inclusive bounds
+  double dlo, dhi;   // kDouble
+};
+std::optional<IndexLeaf> LeafForRange(const ValueNode& operand, const RangeLeafArgs& args);
+std::optional<IndexLeaf> LeafForIn(const ValueNode& operand, const std::vector<int64_t>& ints,
+                                   const std::vector<double>& dbls, std::vector<std::string> strs, bool has_true,
+                                   bool has_false);
+std::optional<IndexLeaf> LeafForLike(const ValueNode& operand, const LikePattern& pattern);
+std::optional<IndexLeaf> LeafForNullCheck(const ValueNode& operand, bool is_null);
+std::optional<IndexLeaf> LeafForBoolValue(const ValueNode& operand);
+std::optional<IndexLeaf> LeafForContains(const ValueNode& operand, bool all, const std::vector<Literal>& values);
 
 class LogicalPred final : public PredNode {
  public:
