@@ -17,9 +17,10 @@ Status RetrieveFromSegment(const Segment& seg, const RetrievePlan& plan, Retriev
     rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
   } else if (plan.filter) {
     Status st;
+    auto scalar = seg.ScalarIndexes();
     seg.WithSnapshot(plan.ts, [&](const ColumnBatch& batch, const std::vector<uint8_t>& visible) {
       std::vector<uint8_t> pass;
-      st = expr::Evaluate(*plan.filter, batch, &pass);
+      st = expr::Evaluate(*plan.filter, batch, scalar ? &scalar->lookup : nullptr, &pass);
       if (!st.ok()) return;
       for (int64_t r = 0; r < batch.num_rows; ++r) {
         if (visible[r] && pass[r]) rows.push_back(r);

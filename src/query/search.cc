@@ -17,11 +17,11 @@ flat::Metric MetricFromName(const std::string& n, bool* ok) {
 }
 
 Status FilterMask(const ColumnBatch& batch, const std::vector<uint8_t>& visible, const expr::Plan* filter,
-                  std::vector<uint8_t>* mask) {
+                  const expr::IndexLookup* indexes, std::vector<uint8_t>* mask) {
   *mask = visible;
   if (!filter) return Status::OK();
   std::vector<uint8_t> pass;
-  KITE_RETURN_IF_ERROR(expr::Evaluate(*filter, batch, &pass));
+  KITE_RETURN_IF_ERROR(expr::Evaluate(*filter, batch, indexes, &pass));
   for (size_t i = 0; i < mask->size(); ++i) (*mask)[i] &= pass[i];
   return Status::OK();
 }
@@ -101,10 +101,11 @@ Status SearchSegment(const Segment& seg, int32_t segment_index, const SearchPlan
   Status st;
   FieldId pk_field = seg.schema().PrimaryField()->id;
   std::shared_ptr<const index::VectorIndex> vindex = seg.VectorIndexOf(plan.queries.field);
+  auto scalar = plan.filter ? seg.ScalarIndexes() : nullptr;
   seg.WithSnapshot(plan.ts, [&](const ColumnBatch& batch, const std::vector<uint8_t>& visible) {
     if (batch.num_rows == 0) return;
     std::vector<uint8_t> mask;
-    st = FilterMask(batch, visible, plan.filter, &mask);
+    st = FilterMask(batch, visible, plan.filter, scalar ? &scalar->lookup : nullptr, &mask);
     if (!st.ok()) return;
     if (std::find(mask.begin(), mask.end(), 1) == mask.end()) return;
     const Column* base = batch.Find(plan.queries.field);

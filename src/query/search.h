@@ -48,9 +48,10 @@ struct SearchPlan {
 // what guarantees k true neighbours under a selective filter.
 bool UseIndex(const index::VectorIndex* idx, const SearchPlan& plan, int64_t rows, int64_t passing);
 
-// The rows of `batch` that pass visibility (`visible`), and the filter.
+// The rows of `batch` that pass visibility (`visible`), and the filter
+// (answered from the segment's scalar indexes where they cover a leaf).
 Status FilterMask(const ColumnBatch& batch, const std::vector<uint8_t>& visible, const expr::Plan* filter,
-                  std::vector<uint8_t>* mask);
+                  const expr::IndexLookup* indexes, std::vector<uint8_t>* mask);
 
 // Searches one segment; appends one sorted HitList per query (source.segment = segment_index).
 Status SearchSegment(const Segment& segment, int32_t segment_index, const SearchPlan& plan,

@@ -220,9 +220,26 @@ void Segment::AttachVectorIndex(FieldId field, IndexId index, std::shared_ptr<co
   vector_indexes_[field.value] = AttachedVectorIndex{index, std::move(idx)};
 }
 
+void Segment::AttachScalarIndex(FieldId field, IndexId index, std::shared_ptr<const index::ScalarIndex> idx) {
+  std::lock_guard lock(index_mu_);
+  scalar_indexes_[field.value] = AttachedScalarIndex{index, std::move(idx)};
+}
+
 void Segment::DetachIndex(IndexId index) {
   std::lock_guard lock(index_mu_);
   std::erase_if(vector_indexes_, [&](const auto& kv) { return kv.second.id == index; });
+  std::erase_if(scalar_indexes_, [&](const auto& kv) { return kv.second.id == index; });
+}
+
+std::unique_ptr<Segment::FilterIndexes> Segment::ScalarIndexes() const {
+  std::lock_guard lock(index_mu_);
+  if (scalar_indexes_.empty()) return nullptr;
+  auto out = std::make_unique<FilterIndexes>();
+  for (const auto& [field, a] : scalar_indexes_) {
+    out->pinned.push_back(a.index);
+    out->lookup.Add(FieldId(field), a.index.get());
+  }
+  return out;
 }
 
 std::shared_ptr<const index::VectorIndex> Segment::VectorIndexOf(FieldId field) const {
@@ -234,6 +251,9 @@ std::shared_ptr<const index::VectorIndex> Segment::VectorIndexOf(FieldId field) 
 bool Segment::HasIndex(IndexId index) const {
   std::lock_guard lock(index_mu_);
   for (const auto& [f, a] : vector_indexes_) {
+    if (a.id == index) return true;
+  }
+  for (const auto& [f, a] : scalar_indexes_) {
     if (a.id == index) return true;
   }
   return false;

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "common/ids.h"
+#include "index/scalar/scalar_index.h"
 #include "index/vector_index.h"
 #include "common/timestamp.h"
 #include "schema/collection_schema.h"
@@ -93,10 +94,18 @@ class Segment {
   // loaded (one per field; a newer one replaces an older one). Searches pin
   // the index they got, so detaching never pulls it from under a search.
   void AttachVectorIndex(FieldId field, IndexId index, std::shared_ptr<const index::VectorIndex> idx);
+  void AttachScalarIndex(FieldId field, IndexId index, std::shared_ptr<const index::ScalarIndex> idx);
   // Detaches whatever was built from index definition `index`.
   void DetachIndex(IndexId index);
   std::shared_ptr<const index::VectorIndex> VectorIndexOf(FieldId field) const;
   bool HasIndex(IndexId index) const;
+  // The scalar indexes for filter evaluation, pinned for as long as the
+  // returned object lives; nullptr when the segment has none.
+  struct FilterIndexes {
+    std::vector<std::shared_ptr<const index::ScalarIndex>> pinned;
+    index::ScalarIndexLookup lookup;
+  };
+  std::unique_ptr<FilterIndexes> ScalarIndexes() const;
 
  private:
   using RowList = absl::InlinedVector<int64_t, 1>;
@@ -122,8 +131,13 @@ class Segment {
     IndexId id;
     std::shared_ptr<const index::VectorIndex> index;
   };
-  mutable std::mutex index_mu_;  // guards vector_indexes_ only
+  struct AttachedScalarIndex {
+    IndexId id;
+    std::shared_ptr<const index::ScalarIndex> index;
+  };
+  mutable std::mutex index_mu_;  // guards the two maps below only
   std::map<int64_t, AttachedVectorIndex> vector_indexes_;  // field id ->
+  std::map<int64_t, AttachedScalarIndex> scalar_indexes_;  // field id ->
 };
 
 using SegmentPtr = std::shared_ptr<Segment>;

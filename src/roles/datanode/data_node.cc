@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "index/scalar/scalar_index.h"
 #include "index/vector_index.h"
 #include "segment/index_file.h"
 #include "segment/segment_file.h"
@@ -114,7 +115,7 @@ bool DataNode::PassCollection(const CollectionView& c) {
       if (failed_.count(def.id.value)) continue;
     }
     const FieldSchema* f = c.info.schema.FindField(def.field_id);
-    if (!f || !IsVectorType(f->type)) continue;  // scalar indexes: built with the scalar index library
+    if (!f) continue;
     for (const SegmentRecord& seg : registry_->ListSegments(c.info.id)) {
       if (built.count({seg.id.value, def.id.value})) continue;
       Status st = Build(c, def, seg);
@@ -151,15 +152,27 @@ Status DataNode::Build(const CollectionView& c, const IndexInfo& def, const Segm
   }
   const Column* column = columns.Find(def.field_id);
   if (!column) return Internal("segment {} has no column for field {}", seg.id.value, def.field_id.value);
-  KITE_ASSIGN_OR_RETURN(std::unique_ptr<index::VectorIndex> built,
-                        index::BuildVectorIndex(def.resolved_params, *column, options_.build_threads));
+  const bool is_vector = IsVectorType(column->type);
+  std::shared_ptr<const index::VectorIndex> vbuilt;
+  std::shared_ptr<const index::ScalarIndex> sbuilt;
   std::string payload;
-  KITE_RETURN_IF_ERROR(built->Serialize(&payload));
+  std::string type_name;
+  if (is_vector) {
+    KITE_ASSIGN_OR_RETURN(auto built, index::BuildVectorIndex(def.resolved_params, *column, options_.build_threads));
+    KITE_RETURN_IF_ERROR(built->Serialize(&payload));
+    type_name = built->type();
+    vbuilt = std::move(built);
+  } else {
+    KITE_ASSIGN_OR_RETURN(auto built, index::BuildScalarIndex(def.resolved_params, *column));
+    KITE_RETURN_IF_ERROR(built->Serialize(&payload));
+    type_name = def.resolved_params.count("index_type") ? def.resolved_params.at("index_type") : "";
+    sbuilt = std::move(built);
+  }
   IndexFileHeader h;
   h.segment = seg.id;
   h.index = def.id;
   h.field = def.field_id;
-  h.kind = "vector";
+  h.kind = is_vector ? "vector" : "scalar";
   h.params = def.resolved_params;
   h.rows = column->num_rows;
   std::string key = IndexFileKey(c.info.id, def.id, seg.id);
@@ -181,9 +194,9 @@ Status DataNode::Build(const CollectionView& c, const IndexInfo& def, const Segm
     return commit.code() == StatusCode::kFailedPrecondition ? Status::OK() : commit;
   }
   spdlog::info("index built: collection={} index={} type={} segment={} rows={} ms={}", c.info.schema.name, def.name,
-               built->type(), seg.id.value, rec.num_rows, rec.build_ms);
-  query_node_->AttachVectorIndex(c.info.id, seg.id, def.field_id, def.id,
-                                 std::shared_ptr<const index::VectorIndex>(std::move(built)));
+               type_name, seg.id.value, rec.num_rows, rec.build_ms);
+  if (vbuilt) query_node_->AttachVectorIndex(c.info.id, seg.id, def.field_id, def.id, std::move(vbuilt));
+  if (sbuilt) query_node_->AttachScalarIndex(c.info.id, seg.id, def.field_id, def.id, std::move(sbuilt));
   return Status::OK();
 }
 

@@ -647,9 +647,6 @@ Result<std::vector<Proxy::IndexStatus>> Proxy::DescribeIndex(const std::string& 
   for (auto& idx : indexes) {
     IndexStatus st;
     if (data_node_) st.progress = data_node_->Progress(v.info.id, idx);
-    const FieldSchema* f = v.info.schema.FindField(idx.field_id);
-    // Scalar indexes are answered from the column until their builder lands.
-    if (f && !IsVectorType(f->type)) st.progress.indexed_rows = st.progress.total_rows;
     st.info = std::move(idx);
     out.push_back(std::move(st));
   }

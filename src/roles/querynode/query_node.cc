@@ -49,12 +49,16 @@ Status QueryNode::LoadIndexes(CollectionId collection, const std::vector<Segment
     if (it == by_id.end() || (*it->second)->HasIndex(r.index)) continue;
     std::string payload;
     KITE_ASSIGN_OR_RETURN(IndexFileHeader h, ReadIndexFile(store_, r.key, &payload));
-    if (h.kind != "vector") continue;
-    KITE_ASSIGN_OR_RETURN(auto idx, index::LoadVectorIndex(h.params, payload));
-    if (idx->rows() != (*it->second)->num_rows()) {
-      return Corruption("index file {} covers {} rows, segment {} has {}", r.key, idx->rows(), r.segment.value,
+    if (h.rows != (*it->second)->num_rows()) {
+      return Corruption("index file {} covers {} rows, segment {} has {}", r.key, h.rows, r.segment.value,
                         (*it->second)->num_rows());
     }
+    if (h.kind == "scalar") {
+      KITE_ASSIGN_OR_RETURN(auto idx, index::LoadScalarIndex(h.params, payload));
+      (*it->second)->AttachScalarIndex(r.field, r.index, std::shared_ptr<const index::ScalarIndex>(std::move(idx)));
+      continue;
+    }
+    KITE_ASSIGN_OR_RETURN(auto idx, index::LoadVectorIndex(h.params, payload));
     (*it->second)->AttachVectorIndex(r.field, r.index, std::shared_ptr<const index::VectorIndex>(std::move(idx)));
   }
   return Status::OK();
@@ -84,6 +88,13 @@ void QueryNode::ReplaceSegments(CollectionId collection, const std::vector<Segme
   }
   if (replacement) kept.push_back(std::move(replacement));
   it->second = std::move(kept);
+}
+
+void QueryNode::AttachScalarIndex(CollectionId collection, SegmentId segment, FieldId field, IndexId index,
+                                  std::shared_ptr<const index::ScalarIndex> idx) {
+  for (const auto& seg : Segments(collection)) {
+    if (seg->id() == segment) seg->AttachScalarIndex(field, index, idx);
+  }
 }
 
 void QueryNode::DetachIndex(CollectionId collection, IndexId index) {

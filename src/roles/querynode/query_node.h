@@ -42,6 +42,8 @@ class QueryNode {
   // (no-op when the collection or segment is not loaded here).
   void AttachVectorIndex(CollectionId collection, SegmentId segment, FieldId field, IndexId index,
                          std::shared_ptr<const index::VectorIndex> idx);
+  void AttachScalarIndex(CollectionId collection, SegmentId segment, FieldId field, IndexId index,
+                         std::shared_ptr<const index::ScalarIndex> idx);
   // Compaction: swaps `replacement` (nullptr: nothing, every row was purged)
   // in for the `removed` segments in one step, carrying their in-memory
   // deletes over. No-op when the collection is not loaded here.
