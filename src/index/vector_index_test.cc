@@ -215,6 +215,8 @@ const SparseData& Sparse() {
 flat::ElemType ElemOf(DataType t) {
   switch (t) {
     case DataType::kFloat16Vector: return flat::ElemType::kFloat16;
+    case DataType::kBFloat16Vector: return flat::ElemType::kBFloat16;
+    case DataType::kInt8Vector: return flat::ElemType::kInt8;
     case DataType::kBinaryVector: return flat::ElemType::kBinary;
     default: return flat::ElemType::kFloat32;
   }
@@ -334,12 +336,18 @@ struct Case {
 
 std::string CaseName(const testing::TestParamInfo<Case>& info) {
   std::string n = info.param.type + "_" + info.param.metric;
+  for (const auto& [k, v] : info.param.build) {
+    if (k == "with_raw_data") n += "_raw_" + v;
+  }
   for (const auto& [k, v] : info.param.search) n += "_" + k + v;
   for (char& ch : n) {
     if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
   }
   return n;
 }
+
+// Keeps gtest (and ctest's test names) from printing a Case as raw bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << CaseName({c, 0}); }
 
 class IndexCaseTest : public testing::TestWithParam<Case> {
  protected:
@@ -400,7 +408,19 @@ TEST_P(IndexCaseTest, RecallSerializeFilter) {
   // Distances of rows found by both agree with the exact ones (unless the
   // index reports quantised distances, or scores only some query terms).
   const bool drops_terms = c.search.count("drop_ratio_search") && c.search.at("drop_ratio_search") != "0";
-  const bool approx_distances = c.type == "IVF_SQ8" || c.type == "IVF_PQ" || drops_terms;
+  const bool no_refine = c.build.count("with_raw_data") && c.build.at("with_raw_data") == "false";
+  const bool approx_distances = c.type == "IVF_SQ8" || c.type == "IVF_PQ" || drops_terms || no_refine;
+  // Best first, whatever the distances are.
+  const bool higher = c.metric == "IP" || c.metric == "COSINE";
+  for (size_t q = 0; q + 1 < got.offsets.size(); ++q) {
+    for (int64_t i = got.offsets[q] + 1; i < got.offsets[q + 1]; ++i) {
+      EXPECT_TRUE(higher ? got.distances[i - 1] >= got.distances[i] : got.distances[i - 1] <= got.distances[i])
+          << "query " << q << " position " << i - got.offsets[q];
+    }
+  }
+  if (approx_distances && !want.ids.empty() && !got.ids.empty()) {  // same sign and scale as the exact ones
+    EXPECT_NEAR(got.distances[0], want.distances[0], 0.5 * std::max(1.0f, std::fabs(want.distances[0])));
+  }
   if (!approx_distances) {
     for (size_t q = 0; q + 1 < got.offsets.size(); ++q) {
       for (int64_t i = got.offsets[q]; i < got.offsets[q + 1]; ++i) {
@@ -461,6 +481,7 @@ std::vector<Case> Cases() {
     cases.push_back({"IVF_PQ", m, P({{"nlist", "64"}, {"m", "16"}}), P({{"nprobe", "16"}}), 0.5, Case::kFloat, 5000});
     cases.push_back({"SCANN", m, P({{"nlist", "128"}}), P({{"nprobe", "16"}, {"reorder_k", "50"}}), 0.9});
     cases.push_back({"SCANN", m, P({{"nlist", "128"}}), {}, 0.5});  // nprobe 8, reorder_k = k
+    cases.push_back({"SCANN", m, P({{"nlist", "128"}, {"with_raw_data", "false"}}), P({{"nprobe", "16"}}), 0.5});
     cases.push_back({"HNSW", m, P({{"M", "16"}, {"efConstruction", "64"}}), P({{"ef", "64"}}), 0.95});
     cases.push_back({"HNSW", m, P({{"M", "16"}, {"efConstruction", "64"}}), {}, 0.8});  // ef = k
   }
@@ -479,25 +500,56 @@ INSTANTIATE_TEST_SUITE_P(All, IndexCaseTest, testing::ValuesIn(Cases()), CaseNam
 
 // ---------------------------------------------------------------- other types
 
-// Float16 columns are converted to float32 for Faiss; results match flat::Search
-// over the float16 base.
-TEST(VectorIndexTest, Float16Column) {
-  const Column& src = Clustered().base;
-  std::vector<float> v(static_cast<size_t>(5000 * kDim));
+// Float16 / BFloat16 / Int8 columns are converted to float32 for Faiss (by
+// index_util's converters); with every list probed, IVF_FLAT must find what
+// flat::Search finds over the same column, and the graph and PQ indexes
+// must stay close to it.
+Column ConvertedColumn(DataType type, const Column& src, int64_t rows) {
+  std::vector<float> v(static_cast<size_t>(rows * kDim));
   std::memcpy(v.data(), src.fixed.data(), v.size() * 4);
-  const Column base = HalfColumn(v, 5000, kDim);
-  std::vector<float> qv(static_cast<size_t>(kQueries * kDim));
-  std::memcpy(qv.data(), Clustered().queries.fixed.data(), qv.size() * 4);
-  const Column queries = HalfColumn(qv, kQueries, kDim);
-  for (const std::string type : {"IVF_FLAT", "HNSW", "SCANN"}) {
-    auto index = MustBuild(
-        {{"index_type", type}, {"metric_type", "COSINE"}, {"nlist", "32"}, {"M", "16"}, {"efConstruction", "64"}}, base);
-    ASSERT_NE(index, nullptr);
-    SearchArgs args;
-    args.k = kK;
-    args.params = {{"nprobe", "32"}, {"ef", "64"}, {"reorder_k", "100"}};
-    const double recall = Recall(MustSearch(*index, base, queries, args), Exact(base, queries, "COSINE", kK));
-    EXPECT_GE(recall, 0.95) << type;
+  if (type == DataType::kFloat16Vector) return HalfColumn(v, rows, kDim);
+  Column c;
+  c.type = type;
+  c.dim = kDim;
+  c.num_rows = rows;
+  if (type == DataType::kBFloat16Vector) {
+    c.row_bytes = kDim * 2;
+    for (float f : v) {
+      uint32_t bits;
+      std::memcpy(&bits, &f, 4);
+      const auto h = static_cast<uint16_t>(bits >> 16);
+      c.fixed.push_back(static_cast<uint8_t>(h & 0xff));
+      c.fixed.push_back(static_cast<uint8_t>(h >> 8));
+    }
+  } else {  // Int8Vector
+    c.row_bytes = kDim;
+    for (float f : v) c.fixed.push_back(static_cast<uint8_t>(static_cast<int8_t>(std::lround(f * 50.0f))));
+  }
+  return c;
+}
+
+TEST(VectorIndexTest, HalfAndInt8Columns) {
+  for (const DataType type : {DataType::kFloat16Vector, DataType::kBFloat16Vector, DataType::kInt8Vector}) {
+    const Column base = ConvertedColumn(type, Clustered().base, 3000);
+    const Column queries = ConvertedColumn(type, Clustered().queries, kQueries);
+    for (const std::string metric : {"L2", "COSINE"}) {
+      for (const std::string index_type : {"IVF_FLAT", "HNSW", "SCANN"}) {
+        if (index_type != "IVF_FLAT" && (type != DataType::kFloat16Vector || metric != "COSINE")) continue;
+        auto index = MustBuild({{"index_type", index_type},
+                                {"metric_type", metric},
+                                {"nlist", "16"},
+                                {"M", "16"},
+                                {"efConstruction", "64"}},
+                               base);
+        ASSERT_NE(index, nullptr);
+        SearchArgs args;
+        args.k = kK;
+        args.params = {{"nprobe", "16"}, {"ef", "64"}, {"reorder_k", "100"}};
+        const double recall = Recall(MustSearch(*index, base, queries, args), Exact(base, queries, metric, kK));
+        EXPECT_GE(recall, index_type == "IVF_FLAT" ? 0.99 : 0.95)
+            << DataTypeName(type) << " " << metric << " " << index_type;
+      }
+    }
   }
 }
 
