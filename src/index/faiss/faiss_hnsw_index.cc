@@ -125,7 +125,8 @@ Result<std::unique_ptr<VectorIndex>> BuildFaissHnswIndex(const IndexSpec& spec, 
   const auto n = static_cast<int64_t>(ids.size());
   const bool nulls = n < mat.rows;
   if (n == 0) {
-    return std::unique_ptr<VectorIndex>(std::make_unique<FaissHnswIndex>(spec, mat.rows, std::vector<int64_t>{}, nullptr));
+    return std::unique_ptr<VectorIndex>(
+        std::make_unique<FaissHnswIndex>(spec, mat.rows, std::vector<int64_t>{}, nullptr));
   }
   const std::vector<float> data =
       internal::ToFloat32(mat, nulls ? &ids : nullptr, spec.metric == flat::Metric::kCosine);

@@ -22,7 +22,9 @@ struct Term {
 // Parses one row of (u32 index, f32 value) pairs.
 Status ParseRow(std::string_view bytes, std::vector<Term>* terms) {
   terms->clear();
-  if (bytes.size() % 8 != 0) return InvalidArgument("sparse vector of {} bytes is not a list of (u32, f32) pairs", bytes.size());
+  if (bytes.size() % 8 != 0) {
+    return InvalidArgument("sparse vector of {} bytes is not a list of (u32, f32) pairs", bytes.size());
+  }
   for (size_t i = 0; i < bytes.size(); i += 8) {
     Term t;
     std::memcpy(&t.dim, bytes.data() + i, 4);
@@ -33,8 +35,8 @@ Status ParseRow(std::string_view bytes, std::vector<Term>* terms) {
 }
 
 Status CheckSparseColumn(const Column& c) {
-  if (c.type != DataType::kSparseFloatVector || c.is_fixed() || c.offsets.size() != static_cast<size_t>(c.num_rows) + 1 ||
-      c.offsets.back() != c.bytes.size()) {
+  if (c.type != DataType::kSparseFloatVector || c.is_fixed() ||
+      c.offsets.size() != static_cast<size_t>(c.num_rows) + 1 || c.offsets.back() != c.bytes.size()) {
     return InvalidArgument("malformed sparse vector column ({} rows)", c.num_rows);
   }
   return Status::OK();
