@@ -1,53 +1,122 @@
-// TEMPORARY (not for commit): exact stand-in until the Faiss adapters land.
+// BuildVectorIndex / LoadVectorIndex: the one place that maps a resolved
+// index_type to its implementation.
+//
+//   FLAT, BIN_FLAT                         exact_index.h (flat::Search)
+//   IVF_FLAT, IVF_SQ8, IVF_PQ, SCANN       faiss/faiss_ivf_index.h
+//   HNSW                                   faiss/faiss_hnsw_index.h (stop-gap)
+//   BIN_IVF_FLAT                           faiss/faiss_binary_ivf_index.h
+//   SPARSE_INVERTED_INDEX, SPARSE_WAND     sparse/sparse_inverted_index.h
+//
+// Other types ResolveIndexParams accepts (DISKANN, HNSW_SQ, ...) are
+// Unimplemented here.
 #include "index/vector_index.h"
+
+#include <algorithm>
+
+#include "index/exact_index.h"
+#include "index/faiss/faiss_binary_ivf_index.h"
+#include "index/faiss/faiss_hnsw_index.h"
+#include "index/faiss/faiss_ivf_index.h"
+#include "index/index_util.h"
+#include "index/sparse/sparse_inverted_index.h"
 
 namespace kite::index {
 namespace {
-flat::ElemType ElemOf(DataType t) {
-  switch (t) {
-    case DataType::kFloat16Vector: return flat::ElemType::kFloat16;
-    case DataType::kBFloat16Vector: return flat::ElemType::kBFloat16;
-    case DataType::kInt8Vector: return flat::ElemType::kInt8;
-    case DataType::kBinaryVector: return flat::ElemType::kBinary;
-    default: return flat::ElemType::kFloat32;
-  }
+
+using internal::IndexHeader;
+using internal::IndexSpec;
+
+enum class Family { kExact, kFaissIvf, kHnsw, kBinaryIvf, kSparse, kNone };
+
+Family FamilyOf(const std::string& type) {
+  if (type == "FLAT" || type == "BIN_FLAT") return Family::kExact;
+  if (type == "IVF_FLAT" || type == "IVF_SQ8" || type == "IVF_PQ" || type == "SCANN") return Family::kFaissIvf;
+  if (type == "HNSW") return Family::kHnsw;
+  if (type == "BIN_IVF_FLAT") return Family::kBinaryIvf;
+  if (type == "SPARSE_INVERTED_INDEX" || type == "SPARSE_WAND") return Family::kSparse;
+  return Family::kNone;
 }
-flat::Metric M(const std::string& n) {
-  if (n == "IP") return flat::Metric::kIP;
-  if (n == "COSINE") return flat::Metric::kCosine;
-  if (n == "HAMMING") return flat::Metric::kHamming;
-  if (n == "JACCARD") return flat::Metric::kJaccard;
-  return flat::Metric::kL2;
+
+const std::string& Get(const Params& p, const std::string& key) {
+  static const std::string kEmpty;
+  auto it = p.find(key);
+  return it == p.end() ? kEmpty : it->second;
 }
-class Exact : public VectorIndex {
- public:
-  Exact(Params p, int64_t rows) : p_(std::move(p)), rows_(rows) {}
-  std::string type() const override { return p_.at("index_type"); }
-  flat::Metric metric() const override { return M(p_.at("metric_type")); }
-  int64_t rows() const override { return rows_; }
-  size_t MemoryBytes() const override { return 0; }
-  Status Search(const Column& base, const Column& q, const SearchArgs& a, flat::Hits* out) const override {
-    flat::Matrix qm{q.fixed.data(), q.num_rows, q.dim, ElemOf(q.type)};
-    flat::Matrix bm{base.fixed.data(), base.num_rows, base.dim, ElemOf(base.type)};
-    flat::SearchParams sp;
-    sp.metric = metric();
-    sp.k = a.k;
-    sp.filter = a.filter;
-    return flat::Search(qm, bm, sp, out);
+
+// Checks that the index type and metric apply to the column's vector type.
+Result<IndexSpec> SpecFor(const Params& params, const Column& column) {
+  IndexSpec spec;
+  spec.type = Get(params, "index_type");
+  spec.data_type = column.type;
+  spec.dim = column.type == DataType::kSparseFloatVector ? 0 : column.dim;
+  const Family family = FamilyOf(spec.type);
+  if (family == Family::kNone) {
+    return MakeStatus(StatusCode::kUnimplemented, Reason::kIndexNotSupported, "index type '{}' is not supported yet",
+                      spec.type);
   }
-  Status Serialize(std::string* out) const override {
-    *out = std::to_string(rows_);
-    return Status::OK();
+  const std::string& metric = Get(params, "metric_type");
+  const bool binary_type = spec.type == "BIN_FLAT" || spec.type == "BIN_IVF_FLAT";
+  if (family == Family::kSparse) {
+    if (column.type != DataType::kSparseFloatVector) {
+      return InvalidArgument("index {} applies to SparseFloatVector, not {}", spec.type, DataTypeName(column.type));
+    }
+    if (metric != "IP") {
+      return MakeStatus(StatusCode::kUnimplemented, Reason::kIndexNotSupported,
+                        "metric '{}' is not supported by {} yet (IP only)", metric, spec.type);
+    }
+    spec.metric = flat::Metric::kIP;
+    return spec;
   }
- private:
-  Params p_;
-  int64_t rows_;
-};
+  KITE_ASSIGN_OR_RETURN(spec.metric, internal::ParseMetric(metric));
+  const bool binary_metric = spec.metric == flat::Metric::kHamming || spec.metric == flat::Metric::kJaccard;
+  if (binary_type) {
+    if (column.type != DataType::kBinaryVector) {
+      return InvalidArgument("index {} applies to BinaryVector, not {}", spec.type, DataTypeName(column.type));
+    }
+    if (!binary_metric) return InvalidArgument("metric {} does not apply to index {}", metric, spec.type);
+  } else {
+    if (!internal::IsFloatFamily(column.type)) {
+      return InvalidArgument("index {} does not apply to {}", spec.type, DataTypeName(column.type));
+    }
+    if (binary_metric) return InvalidArgument("metric {} does not apply to index {}", metric, spec.type);
+  }
+  return spec;
+}
+
 }  // namespace
-Result<std::unique_ptr<VectorIndex>> BuildVectorIndex(const Params& params, const Column& column, int) {
-  return std::unique_ptr<VectorIndex>(new Exact(params, column.num_rows));
+
+Result<std::unique_ptr<VectorIndex>> BuildVectorIndex(const Params& params, const Column& column, int threads) {
+  KITE_ASSIGN_OR_RETURN(IndexSpec spec, SpecFor(params, column));
+  threads = std::max(threads, 1);
+  switch (FamilyOf(spec.type)) {
+    case Family::kExact: return BuildExactIndex(spec, column);
+    case Family::kFaissIvf: return BuildFaissIvfIndex(spec, params, column, threads);
+    case Family::kHnsw: return BuildFaissHnswIndex(spec, params, column, threads);
+    case Family::kBinaryIvf: return BuildFaissBinaryIvfIndex(spec, params, column, threads);
+    case Family::kSparse: return BuildSparseInvertedIndex(spec, column);
+    case Family::kNone: break;
+  }
+  return Internal("unreachable index family for {}", spec.type);
 }
+
 Result<std::unique_ptr<VectorIndex>> LoadVectorIndex(const Params& params, std::string_view bytes) {
-  return std::unique_ptr<VectorIndex>(new Exact(params, std::stoll(std::string(bytes))));
+  IndexHeader header;
+  KITE_RETURN_IF_ERROR(internal::GetHeader(&bytes, &header));
+  const std::string& type = Get(params, "index_type");
+  const std::string& metric = Get(params, "metric_type");
+  if (header.spec.type != type || internal::MetricName(header.spec.metric) != metric) {
+    return Corruption("index bytes hold a {} {} index, params say {} {}", header.spec.type,
+                      internal::MetricName(header.spec.metric), type, metric);
+  }
+  switch (FamilyOf(header.spec.type)) {
+    case Family::kExact: return LoadExactIndex(header, bytes);
+    case Family::kFaissIvf: return LoadFaissIvfIndex(header, bytes);
+    case Family::kHnsw: return LoadFaissHnswIndex(header, bytes);
+    case Family::kBinaryIvf: return LoadFaissBinaryIvfIndex(header, bytes);
+    case Family::kSparse: return LoadSparseInvertedIndex(header, bytes);
+    case Family::kNone: break;
+  }
+  return Corruption("index bytes hold an unknown index type '{}'", header.spec.type);
 }
+
 }  // namespace kite::index
