@@ -75,7 +75,8 @@ Result<spdlog::level::level_enum> ParseLogLevel(std::string_view name) {
 }
 
 void InitLogging(spdlog::level::level_enum level) {
-  EventLogger();  // registered, so the calls below reach it too
+  // Events go where the default logger writes (registered, so the calls below reach it too).
+  EventLogger().sinks() = spdlog::default_logger()->sinks();
   spdlog::set_formatter(MakeFormatter());
   spdlog::set_level(level);
 }
