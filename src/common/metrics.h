@@ -9,7 +9,10 @@
 //  * A Family is one metric name with fixed label names; With(values...)
 //    returns its child for those label values, created on first use. A child
 //    lives as long as the registry, so callers on hot paths may keep the
-//    reference and skip the lookup.
+//    reference and skip the lookup. Label values often come from clients
+//    (collection names), so a family holds at most kMaxChildren children;
+//    past that, new label values all share one child whose every label is
+//    "_overflow" (the scrape stays bounded, totals stay right).
 //  * Counters and histograms are sharded: each thread updates one of
 //    kShards cache-line-aligned slots (picked once per thread), and a scrape
 //    sums the slots. Updates are lock-free (relaxed atomics); a scrape that
@@ -44,6 +47,8 @@
 namespace kite::metrics {
 
 inline constexpr int kShards = 8;
+inline constexpr size_t kMaxChildren = 10000;
+inline constexpr char kOverflowLabelValue[] = "_overflow";
 
 // The shard slot of the calling thread (0 .. kShards-1), fixed per thread.
 int ThreadShard();
@@ -224,9 +229,13 @@ T& Family<T>::With(const LabelValues& values) {
     if (it != children_.end()) return *it->second;
   }
   std::unique_lock lock(mu_);
-  auto& slot = children_[values];
-  if (!slot) slot.reset(make_());
-  return *slot;
+  auto it = children_.find(values);
+  if (it == children_.end()) {
+    LabelValues key = children_.size() < kMaxChildren ? values : LabelValues(values.size(), kOverflowLabelValue);
+    it = children_.try_emplace(std::move(key)).first;
+    if (!it->second) it->second.reset(make_());
+  }
+  return *it->second;
 }
 
 template <typename T>

@@ -133,6 +133,18 @@ TEST(MetricsDeathTest, ConflictingRegistrationAborts) {
   EXPECT_DEATH(r.AddCounter("kite_c", "help", {"x"}).With({"1", "2"}), "label values");
 }
 
+TEST(MetricsTest, ClientChosenLabelValuesAreBounded) {
+  Registry r;
+  auto& f = r.AddCounter("kite_c", "help", {"collection_name", "status"});
+  for (size_t i = 0; i < kMaxChildren + 50; ++i) f.With({"c" + std::to_string(i), "fail"}).Inc();
+  size_t children = 0;
+  f.ForEach([&](const LabelValues&, const Counter&) { ++children; });
+  EXPECT_EQ(children, kMaxChildren + 1);
+  EXPECT_EQ(f.With({"c0", "fail"}).Value(), 1);  // existing children keep working
+  EXPECT_EQ(f.With({"another", "x"}).Value(), 50);
+  EXPECT_NE(r.Render().find("kite_c{collection_name=\"_overflow\",status=\"_overflow\"} 50\n"), std::string::npos);
+}
+
 TEST(MetricsTest, ConcurrentIncrementsAreNotLost) {
   Registry r;
   auto& c = r.AddCounter("kite_c", "help", {}).With(LabelValues{});

@@ -51,12 +51,14 @@ const mc::Status* StatusOf(const pb::Message& m) {
   return pb::DynamicCastToGenerated<mc::Status>(&m.GetReflection()->GetMessage(m, f));
 }
 
-// "/milvus.proto.milvus.MilvusService/Insert" -> "Insert".
+// "/milvus.proto.milvus.MilvusService/Insert" -> "Insert". Other services'
+// methods (a client can send any name) share "unknown", so they cannot grow
+// the metrics.
 std::string MethodName(const char* full) {
-  if (!full) return "unknown";
-  std::string s(full);
-  size_t slash = s.rfind('/');
-  return slash == std::string::npos ? s : s.substr(slash + 1);
+  static constexpr std::string_view kPrefix = "/milvus.proto.milvus.MilvusService/";
+  std::string_view s = full ? full : "";
+  if (!s.starts_with(kPrefix) || s.size() == kPrefix.size()) return "unknown";
+  return std::string(s.substr(kPrefix.size()));
 }
 
 class ObserverInterceptor final : public gx::Interceptor {
