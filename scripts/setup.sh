@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Kite needs on a fresh Debian 12 machine: system packages
 # (apt-get) and the Python test/bench dependencies into ./.venv. Idempotent.
+# chromium is only for the web UI test (tests/e2e/test_observability.py loads
+# /webui headless); that test skips when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +13,7 @@ APT_PACKAGES=(
   nlohmann-json3-dev libcpp-httplib-dev libgtest-dev libgmock-dev
   libroaring-dev libsimdjson-dev libfaiss-dev libhnswlib-dev libopenblas-dev
   libbenchmark-dev
+  chromium
 )
 
 missing=()

@@ -34,6 +34,10 @@ Status LoadYamlConfig(const std::string& path, ServerConfig* c) {
   KITE_RETURN_IF_ERROR(Read(root, "metrics", "port", &c->metrics_port));
   KITE_RETURN_IF_ERROR(Read(root, "localStorage", "path", &c->data_dir));
   KITE_RETURN_IF_ERROR(Read(root, "log", "level", &c->log_level));
+  KITE_RETURN_IF_ERROR(Read(root, "proxy", "slowQuerySpanInSeconds", &c->slow_query_span_s));
+  if (!(c->slow_query_span_s >= 0)) {
+    return InvalidArgument("config key proxy.slowQuerySpanInSeconds: {} is negative", c->slow_query_span_s);
+  }
   std::string sync;
   KITE_RETURN_IF_ERROR(Read(root, "wal", "sync", &sync));
   if (sync == "none") {

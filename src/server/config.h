@@ -9,12 +9,15 @@
 //   wal.sync: fsync | none       fsync (default) acknowledges a write only once it is on disk
 //   dataCoord.segment.maxSizeMB: 256    seal a growing segment past this size
 //   dataCoord.segment.maxIdleTimeSec: 600  flush a shard idle this long
-//   log.level: info
+//   log.level: info              trace, debug, info, warn, error, critical, off
+//   proxy.slowQuerySpanInSeconds: 5     requests slower than this are logged (warn) and kept for /webui
 //   proxy.maxFieldNum, proxy.maxDimension, proxy.maxShardNum, proxy.maxNameLength,
 //   proxy.maxVectorFieldNum, rootCoord.maxPartitionNum, rootCoord.maxDatabaseNum
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/limits.h"
 #include "common/status.h"
@@ -30,6 +33,7 @@ struct ServerConfig {
   int metrics_port = 9091;
   std::string data_dir = "./data";
   std::string log_level = "info";
+  double slow_query_span_s = 5;  // proxy.slowQuerySpanInSeconds (Milvus default)
   Limits limits;
   WalSyncPolicy wal_sync = WalSyncPolicy::kFsyncEveryAppend;
   StreamingOptions streaming;
@@ -39,5 +43,12 @@ struct ServerConfig {
 // Applies the keys of a YAML file onto `config`. Unknown keys are ignored
 // (Milvus configs carry many); a bad value for a known key is an error.
 Status LoadYamlConfig(const std::string& path, ServerConfig* config);
+
+// The effective configuration as (Milvus-style key, value) pairs, for the web
+// UI; values of keys that look like secrets (password, secret, token, access
+// key) are masked. Defined in config_view.cc.
+std::vector<std::pair<std::string, std::string>> EffectiveConfig(const ServerConfig& config);
+// "****" for a key that names a secret, else the value.
+std::string MaskIfSecret(const std::string& key, const std::string& value);
 
 }  // namespace kite

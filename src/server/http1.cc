@@ -152,8 +152,10 @@ class Connection {
   }
 
   bool Send(const HttpResponse& res, bool keep_alive) {
-    std::string head = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}\r\n", res.status,
-                                   Reason(res.status), res.content_type, res.body.size(),
+    std::string extra;
+    for (const auto& [k, v] : res.headers) extra += fmt::format("{}: {}\r\n", k, v);
+    std::string head = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}{}\r\n", res.status,
+                                   Reason(res.status), res.content_type, res.body.size(), extra,
                                    keep_alive ? "" : "Connection: close\r\n");
     return WriteAll(head, res.body);
   }

@@ -49,6 +49,7 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra response headers ("X-Request-Id")
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "common/log.h"
 #include "server/config.h"
 #include "server/standalone.h"
 
@@ -37,7 +38,8 @@ int main(int argc, char** argv) {
   standalone->add_option("--data-dir", data_dir, "data directory (default ./data)");
   standalone->add_option("--port", port, "Milvus gRPC port (default 19530)")->check(CLI::Range(1, 65535));
   standalone->add_option("--metrics-port", metrics_port, "health/metrics port (default 9091)")->check(CLI::Range(1, 65535));
-  standalone->add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  standalone->add_option("--log-level", log_level,
+                         "trace, debug (one line per request), info (default), warn (slow requests), error, off");
   CLI11_PARSE(app, argc, argv);
 
   if (!config_file.empty()) {
@@ -51,7 +53,12 @@ int main(int argc, char** argv) {
   if (port) config.port = *port;
   if (metrics_port) config.metrics_port = *metrics_port;
   if (log_level) config.log_level = *log_level;
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  auto level = kite::ParseLogLevel(config.log_level);
+  if (!level.ok()) {
+    std::fprintf(stderr, "kite: %s\n", level.status().message().c_str());
+    return 2;
+  }
+  kite::InitLogging(*level);  // logfmt lines (common/log.h)
 
   // SIGTERM/SIGINT: a process-wide handler writes the signal number to a pipe
   // and one thread turns it into a clean shutdown. (Blocking the signals and

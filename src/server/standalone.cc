@@ -1,10 +1,11 @@
 #include "server/standalone.h"
 
 #include <grpcpp/grpcpp.h>
-#include <httplib.h>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "roles/coordinator/coordinator.h"
@@ -13,8 +14,14 @@
 #include "roles/proxy/proxy.h"
 #include "roles/querynode/query_node.h"
 #include "roles/streaming/streaming_node.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/request_observer.h"
+#include "rpc/grpc_observer.h"
 #include "rpc/milvus_service.h"
 #include "rpc/rest/rest_service.h"
+#include "server/admin_server.h"
+#include "server/cluster_view.h"
 #include "server/data_dir.h"
 #include "server/port_mux.h"
 #include "storage/meta/meta_store.h"
@@ -28,11 +35,21 @@
 namespace kite {
 namespace {
 
+// The "message" of an error envelope, for the log (bodies of failures are small).
+std::string ErrorMessageOf(const std::string& body) {
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_object() && j.contains("message") && j["message"].is_string()) return j["message"].get<std::string>();
+  return {};
+}
+
 class StandaloneImpl final : public Standalone {
  public:
   explicit StandaloneImpl(const ServerConfig& config) : config_(config) {}
 
   Status Open() {
+    RequestObserverOptions observe;
+    observe.slow_threshold_ms = config_.slow_query_span_s * 1000;
+    RequestObserver::Global().Configure(observe);
     KITE_ASSIGN_OR_RETURN(lock_, DataDirLock::Acquire(config_.data_dir));
     KITE_ASSIGN_OR_RETURN(meta_, OpenRocksDbMetaStore(config_.data_dir + "/meta"));
     KITE_ASSIGN_OR_RETURN(coordinator_, OpenCoordinator(meta_.get(), config_.limits));
@@ -70,6 +87,7 @@ class StandaloneImpl final : public Standalone {
     grpc_acceptor_ = builder.experimental().AddExternalConnectionAcceptor(
         grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, grpc::InsecureServerCredentials());
     builder.RegisterService(service_.get());
+    builder.experimental().SetInterceptorCreators(rpc::MakeObserverInterceptorFactories());  // metrics, logs
     builder.SetMaxReceiveMessageSize(static_cast<int>(config_.limits.max_request_bytes + (1 << 20)));
     builder.SetMaxSendMessageSize(static_cast<int>(config_.limits.max_response_bytes));
     // pymilvus pings every 10 s even when idle; accept that instead of GOAWAY.
@@ -92,14 +110,29 @@ class StandaloneImpl final : public Standalone {
     }
     mux_ = std::move(mux).value();
 
-    http_ = std::make_unique<httplib::Server>();
-    http_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("OK", "text/plain"); });
-    if (!http_->bind_to_port(config_.host, config_.metrics_port)) {
+    // The metrics port: /healthz, /metrics, /webui (admin_server.h).
+    ClusterSources sources;
+    sources.coordinator = coordinator_.get();
+    sources.registry = registry_.get();
+    sources.streaming = streaming_.get();
+    sources.query_node = query_node_.get();
+    sources.proxy = proxy_.get();
+    sources.wal_dir = config_.data_dir + "/wal";
+    sources.version = KITE_VERSION;
+    cluster_view_ = std::make_unique<ClusterView>(std::move(sources));
+    collector_id_ = metrics::DefaultRegistry().AddCollector(
+        [view = cluster_view_.get()](metrics::Exposition& out) { view->Collect(out); });
+    AdminOptions admin_options;
+    admin_options.host = config_.host;
+    admin_options.port = config_.metrics_port;
+    admin_options.config = EffectiveConfig(config_);
+    auto admin = AdminServer::Start(admin_options, cluster_view_.get());
+    if (!admin.ok()) {
       mux_->Shutdown();
       server_->Shutdown();
-      return IOError("cannot listen for HTTP on {}:{}", config_.host, config_.metrics_port);
+      return admin.status();
     }
-    http_thread_ = std::thread([this] { http_->listen_after_bind(); });
+    admin_ = std::move(admin).value();
     spdlog::info("kite standalone serving Milvus gRPC and REST on {}, health on {}:{}, data in {}", addr,
                  config_.host, config_.metrics_port, config_.data_dir);
     return Status::OK();
@@ -107,7 +140,10 @@ class StandaloneImpl final : public Standalone {
 
   ~StandaloneImpl() override {
     Shutdown();
-    if (http_thread_.joinable()) http_thread_.join();
+    if (admin_) admin_->Stop();
+    if (collector_id_) metrics::DefaultRegistry().RemoveCollector(collector_id_);
+    admin_.reset();
+    cluster_view_.reset();
     // Roles go down before the storage they borrow.
     mux_.reset();
     rest_.reset();
@@ -127,7 +163,7 @@ class StandaloneImpl final : public Standalone {
   void Shutdown() override {
     if (stopping_.exchange(true)) return;
     spdlog::info("shutting down");
-    if (http_) http_->stop();
+    if (admin_) admin_->Stop();
     // No new connections first, then drain gRPC.
     if (mux_) mux_->Shutdown();
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -143,7 +179,20 @@ class StandaloneImpl final : public Standalone {
     grpc_acceptor_->HandleNewConnection(&p);  // gRPC owns fd from here (closes it if stopped)
   }
 
+  // REST calls are observed here (the gRPC ones by rpc/grpc_observer.h):
+  // request id, metrics, logs, slow-request ring.
   HttpResponse ServeRest(const HttpRequest& req) {
+    auto start = std::chrono::steady_clock::now();
+    RequestRecord rec;
+    rec.protocol = "rest";
+    rec.start_unix_ms = UnixMillisNow();
+    rec.request_id = RequestIdOrNew(req.Header("x-request-id"));
+    ScopedRequestId scoped_id(rec.request_id);
+    std::string_view function = rest::RestFunctionName(req.path);
+    // Unknown paths share one label value so junk requests cannot grow the metrics.
+    rec.function_name = function.empty() ? "unknown" : std::string(function);
+    rec.path = function.empty() ? "unknown" : req.path;
+
     rest::RestRequest r;
     r.method = req.method;
     r.path = req.path;
@@ -151,9 +200,23 @@ class StandaloneImpl final : public Standalone {
     r.body = req.body;
     r.body_too_large = req.body_too_large;
     rest::RestResponse res = rest_->Handle(r);
+
+    const rest::RestSummary& sum = res.summary;
+    rec.code = sum.code;
+    rec.db = sum.db;
+    rec.collection = sum.collection;
+    rec.inserted = sum.inserted;
+    rec.upserted = sum.upserted;
+    rec.deleted = sum.deleted;
+    rec.nq = sum.nq;
+    if (rec.code != 0) rec.error = ErrorMessageOf(res.body);
+    rec.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    RequestObserver::Global().Finish(rec);
+
     HttpResponse out;
     out.status = res.http_status;
     out.body = std::move(res.body);
+    out.headers.emplace_back("X-Request-Id", rec.request_id);
     return out;
   }
 
@@ -174,8 +237,9 @@ class StandaloneImpl final : public Standalone {
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<rest::RestService> rest_;
   std::unique_ptr<PortMux> mux_;
-  std::unique_ptr<httplib::Server> http_;
-  std::thread http_thread_;
+  std::unique_ptr<ClusterView> cluster_view_;
+  int64_t collector_id_ = 0;
+  std::unique_ptr<AdminServer> admin_;
 };
 
 }  // namespace

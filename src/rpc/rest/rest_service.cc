@@ -404,7 +404,21 @@ RestResponse Envelope(const RestError& e, Json data = nullptr, Json extra = null
   }
   RestResponse res;
   res.body = out.dump(-1, ' ', false, Json::error_handler_t::replace);
+  res.summary.code = e.code;
   return res;
+}
+
+// Row and query counts of a successful call, from what the handler answers.
+void Summarize(const Call& call, RestSummary* s) {
+  auto count = [&](const char* key) -> int64_t {
+    auto it = call.data.is_object() ? call.data.find(key) : call.data.end();
+    return it != call.data.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+  };
+  s->inserted = count("insertCount");
+  s->upserted = count("upsertCount");
+  s->deleted = count("deleteCount");
+  auto topks = call.extra.find("topks");
+  if (topks != call.extra.end() && topks->is_array()) s->nq = static_cast<int64_t>(topks->size());
 }
 
 bool BlankBody(std::string_view body) {
@@ -453,14 +467,20 @@ RestResponse RestService::Handle(const RestRequest& req) const {
     RestError e = CheckParams(body, {{"dbName", JType::kString}});
     if (e.ok()) e = CheckParams(body, route->params);
     if (!e.ok()) return Envelope(e);
+    RestSummary summary;
+    summary.collection = StrOr(body, "collectionName");
 
     // Authorization: accepted and ignored until Kite has authentication (see header).
     Call call{proxy_, body, StrOr(body, "dbName"), true};
     if (call.db.empty()) call.db = Header(req, "db-name");
     call.int64_as_number = ParseGoBool(Header(req, "accept-type-allow-int64")).value_or(true);
+    summary.db = call.db;
     e = route->handler(call);
-    if (!e.ok()) return Envelope(e);
-    return Envelope(e, std::move(call.data), std::move(call.extra));
+    if (e.ok()) Summarize(call, &summary);
+    RestResponse res = e.ok() ? Envelope(e, std::move(call.data), std::move(call.extra)) : Envelope(e);
+    summary.code = res.summary.code;
+    res.summary = std::move(summary);
+    return res;
   } catch (const std::exception& ex) {
     return Envelope(Error(5, fmt::format("unexpected error: {}", ex.what())));
   }

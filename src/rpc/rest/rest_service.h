@@ -41,10 +41,27 @@ struct RestRequest {
   bool body_too_large = false;  // the transport refused to read an oversized body
 };
 
+// What the request did, for metrics and logs (common/request_observer.h).
+struct RestSummary {
+  int32_t code = 0;        // the envelope's code
+  std::string db;          // as the request named it (empty: default)
+  std::string collection;  // the body's collectionName, if any
+  int64_t inserted = 0;    // rows of a successful insert / upsert / delete
+  int64_t upserted = 0;
+  int64_t deleted = 0;
+  int64_t nq = 0;          // queries of a successful search
+};
+
 struct RestResponse {
   int http_status = 200;
   std::string body;  // JSON
+  RestSummary summary;
 };
+
+// The Milvus RPC a REST path stands for ("/v2/vectordb/entities/insert" ->
+// "Insert"), as Milvus's REST handlers call the proxy; empty for paths that
+// are not Milvus REST v2 endpoints.
+std::string_view RestFunctionName(std::string_view path);
 
 struct RestOptions {
   int64_t max_body_bytes = 64 << 20;  // for the message of the "too large" answer

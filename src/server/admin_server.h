@@ -1,0 +1,65 @@
+// AdminServer: the metrics port (Milvus: 9091). Serves
+//   GET /healthz                 200 "OK"
+//   GET /metrics                 Prometheus text format 0.0.4 (metrics::DefaultRegistry)
+//   GET /webui                   the web UI: one self-contained page (webui/index.html,
+//                                embedded at build time) that renders the JSON below
+//   GET /webui/api/overview      {"data": {version, uptime_s, rss_bytes, start_unix_ms}}
+//   GET /webui/api/collections   {"data": [...]}   see ClusterView
+//   GET /webui/api/segments      {"data": [...]}
+//   GET /webui/api/indexes       {"data": [...]}
+//   GET /webui/api/slow_requests {"data": [...], "threshold_ms", "capacity"}
+//   GET /webui/api/config        {"data": [{key, value}]}, secrets masked
+// Anything else answers HTTP 404 with a Milvus-style JSON error
+// {"code": 1100, "message": "404 page not found: ..."}; malformed requests,
+// bodies over 1 MiB and handler exceptions answer 400 / 413 / 500 the same
+// way. Never crashes the server.
+//
+// Start() binds and serves on background threads (cpp-httplib); Stop() (also
+// the destructor) stops and joins. Borrows the ClusterView.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "server/cluster_view.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace kite {
+
+struct AdminOptions {
+  std::string host = "0.0.0.0";
+  int port = 9091;
+  std::vector<std::pair<std::string, std::string>> config;  // shown by /webui/api/config (already masked)
+  size_t max_body_bytes = 1 << 20;
+};
+
+// The embedded web UI page (generated from webui/index.html).
+extern const char kWebUiHtml[];
+
+class AdminServer {
+ public:
+  static Result<std::unique_ptr<AdminServer>> Start(const AdminOptions& options, const ClusterView* view);
+  ~AdminServer();
+  AdminServer(const AdminServer&) = delete;
+  AdminServer& operator=(const AdminServer&) = delete;
+
+  void Stop();
+
+ private:
+  AdminServer(AdminOptions options, const ClusterView* view);
+  void Route();
+
+  AdminOptions options_;
+  const ClusterView* view_;
+  std::unique_ptr<httplib::Server> http_;
+  std::thread thread_;
+};
+
+}  // namespace kite

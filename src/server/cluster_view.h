@@ -1,0 +1,78 @@
+// ClusterView: read-only snapshots of what the roles hold, for the web UI's
+// JSON API (/webui/api/*) and the scrape-time gauges of /metrics. It only
+// calls the roles' public read methods (no WAL channel or file is opened or
+// created), so a scrape can never change state; a collection dropped while a
+// snapshot is taken simply drops out of it.
+//
+// Index state: until the index-building roles report per-segment and
+// per-index progress, `segment_indexed` and `index_progress` are hooks (null:
+// every segment reported not indexed; every index "Finished", as
+// GetIndexState answers today).
+//
+// Thread-safe (the roles are); borrows everything in ClusterSources, which
+// must outlive it.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/metrics.h"
+#include "roles/coordinator/coordinator.h"
+#include "roles/coordinator/segment_registry.h"
+#include "roles/proxy/proxy.h"
+#include "roles/querynode/query_node.h"
+#include "roles/streaming/streaming_node.h"
+
+namespace kite {
+
+struct IndexProgress {
+  std::string state = "Finished";  // Milvus IndexState name: Unissued, InProgress, Finished, Failed
+  int64_t indexed_rows = -1;       // -1: unknown
+  int64_t total_rows = -1;
+  std::string fail_reason;
+};
+
+struct ClusterSources {
+  CoordinatorApi* coordinator = nullptr;
+  SegmentRegistry* registry = nullptr;
+  StreamingNode* streaming = nullptr;
+  QueryNode* query_node = nullptr;
+  Proxy* proxy = nullptr;
+  std::string wal_dir;  // <data>/wal: sizes of channel directories are read from here
+  std::string version;
+  // Hooks for index building (see header comment); may be null.
+  std::function<bool(CollectionId, SegmentId)> segment_indexed;
+  std::function<IndexProgress(const CollectionView&, const IndexInfo&)> index_progress;
+};
+
+class ClusterView {
+ public:
+  explicit ClusterView(ClusterSources sources)
+      : s_(std::move(sources)), start_(std::chrono::system_clock::now()) {}
+
+  // [{db, name, id, shards, partitions, load_state, rows, fields, vector_fields, aliases, created_unix_ms}]
+  nlohmann::json Collections() const;
+  // [{db, collection, id, partition_id, channel, state (Growing|Sealed|Flushed), rows, memory_bytes, loaded, indexed}]
+  nlohmann::json Segments() const;
+  // [{db, collection, index_name, field, index_type, metric_type, state, indexed_rows, total_rows, fail_reason}]
+  nlohmann::json Indexes() const;
+  // {version, uptime_s, rss_bytes, ...}: the header of the page.
+  nlohmann::json Overview() const;
+
+  // Scrape-time gauges (collection and segment counts, WAL, process).
+  void Collect(metrics::Exposition& out) const;
+
+ private:
+  std::vector<CollectionView> AllCollections() const;
+  ClusterSources s_;
+  std::chrono::system_clock::time_point start_;
+};
+
+// Resident and virtual memory of this process in bytes (/proc/self/statm), 0 when unknown.
+int64_t ProcessResidentBytes();
+int64_t ProcessVirtualBytes();
+
+}  // namespace kite

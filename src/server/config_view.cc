@@ -1,0 +1,50 @@
+// EffectiveConfig / MaskIfSecret (config.h): the configuration the web UI shows.
+#include <algorithm>
+#include <cctype>
+
+#include <fmt/format.h>
+
+#include "server/config.h"
+
+namespace kite {
+
+std::string MaskIfSecret(const std::string& key, const std::string& value) {
+  std::string k;
+  for (char c : key) {
+    if (std::isalnum(static_cast<unsigned char>(c))) k.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  static const char* kSecretWords[] = {"password", "passwd", "secret", "token", "accesskey", "apikey", "credential"};
+  for (const char* w : kSecretWords) {
+    if (k.find(w) != std::string::npos) return value.empty() ? value : "****";
+  }
+  return value;
+}
+
+std::vector<std::pair<std::string, std::string>> EffectiveConfig(const ServerConfig& c) {
+  const Limits& l = c.limits;
+  std::vector<std::pair<std::string, std::string>> out = {
+      {"proxy.host", c.host},
+      {"proxy.port", std::to_string(c.port)},
+      {"metrics.port", std::to_string(c.metrics_port)},
+      {"localStorage.path", c.data_dir},
+      {"log.level", c.log_level},
+      {"proxy.slowQuerySpanInSeconds", fmt::format("{}", c.slow_query_span_s)},
+      {"wal.sync", c.wal_sync == WalSyncPolicy::kNoSync ? "none" : "fsync"},
+      {"dataCoord.segment.maxSizeMB", std::to_string(c.streaming.segment_bytes_max >> 20)},
+      {"dataCoord.segment.maxIdleTimeSec", std::to_string(c.streaming.idle_flush_ms / 1000)},
+      {"proxy.maxNameLength", std::to_string(l.max_name_length)},
+      {"proxy.maxFieldNum", std::to_string(l.max_field_num)},
+      {"proxy.maxVectorFieldNum", std::to_string(l.max_vector_field_num)},
+      {"proxy.maxShardNum", std::to_string(l.max_shard_num)},
+      {"proxy.maxDimension", std::to_string(l.max_dimension)},
+      {"rootCoord.maxPartitionNum", std::to_string(l.max_partition_num)},
+      {"rootCoord.maxDatabaseNum", std::to_string(l.max_database_num)},
+      {"quotaAndLimits.limits.maxCollectionNum", std::to_string(l.max_collection_num)},
+      {"proxy.grpc.serverMaxRecvSize", std::to_string(l.max_request_bytes)},
+      {"proxy.grpc.serverMaxSendSize", std::to_string(l.max_response_bytes)},
+  };
+  for (auto& [k, v] : out) v = MaskIfSecret(k, v);
+  return out;
+}
+
+}  // namespace kite

@@ -1,0 +1,38 @@
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "server/config.h"
+
+namespace kite {
+namespace {
+
+TEST(ConfigViewTest, SecretsAreMasked) {
+  EXPECT_EQ(MaskIfSecret("minio.secretAccessKey", "hunter2"), "****");
+  EXPECT_EQ(MaskIfSecret("minio.accessKeyID", "AKIA"), "****");
+  EXPECT_EQ(MaskIfSecret("common.security.defaultRootPassword", "Milvus"), "****");
+  EXPECT_EQ(MaskIfSecret("etcd.auth.token", "t"), "****");
+  EXPECT_EQ(MaskIfSecret("proxy.port", "19530"), "19530");
+  EXPECT_EQ(MaskIfSecret("minio.secretAccessKey", ""), "");  // nothing to hide
+}
+
+TEST(ConfigViewTest, EffectiveConfigShowsMilvusKeys) {
+  ServerConfig c;
+  c.port = 12345;
+  c.data_dir = "/d";
+  c.slow_query_span_s = 0.5;
+  c.wal_sync = WalSyncPolicy::kNoSync;
+  std::map<std::string, std::string> m;
+  for (const auto& [k, v] : EffectiveConfig(c)) m[k] = v;
+  EXPECT_EQ(m["proxy.port"], "12345");
+  EXPECT_EQ(m["metrics.port"], "9091");
+  EXPECT_EQ(m["localStorage.path"], "/d");
+  EXPECT_EQ(m["log.level"], "info");
+  EXPECT_EQ(m["proxy.slowQuerySpanInSeconds"], "0.5");
+  EXPECT_EQ(m["wal.sync"], "none");
+  EXPECT_EQ(m["dataCoord.segment.maxSizeMB"], "256");
+  EXPECT_EQ(m["proxy.maxDimension"], "32768");
+}
+
+}  // namespace
+}  // namespace kite
