@@ -146,7 +146,7 @@ Json ClusterView::Indexes() const {
     if (!indexes.ok()) continue;
     for (const IndexInfo& idx : *indexes) {
       const FieldSchema* f = v.info.schema.FindField(idx.field_id);
-      IndexProgress p = s_.index_progress ? s_.index_progress(v, idx) : IndexProgress{};
+      WebIndexProgress p = s_.index_progress ? s_.index_progress(v, idx) : WebIndexProgress{};
       out.push_back({
           {"db", v.db_name},
           {"collection", v.info.schema.name},

@@ -4,10 +4,9 @@
 // created), so a scrape can never change state; a collection dropped while a
 // snapshot is taken simply drops out of it.
 //
-// Index state: until the index-building roles report per-segment and
-// per-index progress, `segment_indexed` and `index_progress` are hooks (null:
-// every segment reported not indexed; every index "Finished", as
-// GetIndexState answers today).
+// Index state comes from the data node through two hooks set by standalone:
+// `segment_indexed` and `index_progress` (null: every segment reported not
+// indexed; every index "Finished").
 //
 // Thread-safe (the roles are); borrows everything in ClusterSources, which
 // must outlive it.
@@ -28,7 +27,7 @@
 
 namespace kite {
 
-struct IndexProgress {
+struct WebIndexProgress {
   std::string state = "Finished";  // Milvus IndexState name: Unissued, InProgress, Finished, Failed
   int64_t indexed_rows = -1;       // -1: unknown
   int64_t total_rows = -1;
@@ -45,7 +44,7 @@ struct ClusterSources {
   std::string version;
   // Hooks for index building (see header comment); may be null.
   std::function<bool(CollectionId, SegmentId)> segment_indexed;
-  std::function<IndexProgress(const CollectionView&, const IndexInfo&)> index_progress;
+  std::function<WebIndexProgress(const CollectionView&, const IndexInfo&)> index_progress;
 };
 
 class ClusterView {

@@ -1,5 +1,6 @@
 // kite: one binary, several roles. `kite standalone` runs every role in one
 // process with embedded storage (the only mode so far).
+#include <cstdlib>
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -26,6 +27,14 @@ extern "C" void OnTerminationSignal(int sig) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Index builds use OpenMP (Faiss), whose idle workers spin by default and
+  // then steal the cores that serve requests. libgomp reads its wait policy
+  // when it is loaded, before main, so set it and re-execute once; an explicit
+  // OMP_WAIT_POLICY from the environment is kept.
+  if (!std::getenv("OMP_WAIT_POLICY")) {
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    execv("/proc/self/exe", argv);  // returns only on failure: go on spinning
+  }
   CLI::App app{"Kite: a vector database that speaks Milvus's protocol"};
   app.require_subcommand(1);
   kite::ServerConfig config;

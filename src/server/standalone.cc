@@ -119,6 +119,21 @@ class StandaloneImpl final : public Standalone {
     sources.proxy = proxy_.get();
     sources.wal_dir = config_.data_dir + "/wal";
     sources.version = KITE_VERSION;
+    sources.segment_indexed = [reg = registry_.get()](CollectionId c, SegmentId seg) {
+      for (const auto& r : reg->ListSegmentIndexes(c)) {
+        if (r.segment == seg) return true;
+      }
+      return false;
+    };
+    sources.index_progress = [dn = data_node_.get()](const CollectionView& v, const IndexInfo& idx) {
+      IndexProgress p = dn->Progress(v.info.id, idx);
+      WebIndexProgress w;
+      w.indexed_rows = p.indexed_rows;
+      w.total_rows = p.total_rows;
+      w.fail_reason = p.fail_reason;
+      w.state = p.failed ? "Failed" : p.indexed_rows >= p.total_rows ? "Finished" : "InProgress";
+      return w;
+    };
     cluster_view_ = std::make_unique<ClusterView>(std::move(sources));
     collector_id_ = metrics::DefaultRegistry().AddCollector(
         [view = cluster_view_.get()](metrics::Exposition& out) { view->Collect(out); });

@@ -24,7 +24,7 @@ K = 10
 
 def clustered(n: int, dim: int, seed: int, clusters: int = 40) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    centers = rng.normal(size=(clusters, dim)).astype(np.float32) * 4
+    centers = rng.normal(size=(clusters, dim)).astype(np.float32) * 2
     labels = rng.integers(0, clusters, size=n)
     return (centers[labels] + rng.normal(size=(n, dim)).astype(np.float32)).astype(np.float32)
 
