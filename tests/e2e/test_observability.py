@@ -164,15 +164,16 @@ def test_collection_and_segment_gauges(module_server, module_client):
     c.create_collection(name, dimension=4)
     c.insert(name, rows(20))
     c.flush(name)
+    wait_indexed(c, name, 20)
     c.insert(name, rows(7, start=50))
     s = scrape(module_server)
     n_collections = len(c.list_collections())
     assert value(s, "milvus_rootcoord_collection_num", db_name="default") == n_collections
     assert value(s, "milvus_datacoord_segment_num", segment_state="Flushed") >= 1
     assert value(s, "milvus_datacoord_segment_num", segment_state="Growing") >= 1
-    seg = dict(db_name="default", collection_name=name, indexed="false")
-    assert value(s, "kite_segment_num", state="Flushed", **seg) == 1
-    assert value(s, "kite_segment_num", state="Growing", **seg) == 1
+    seg = dict(db_name="default", collection_name=name)
+    assert value(s, "kite_segment_num", state="Flushed", indexed="true", **seg) == 1
+    assert value(s, "kite_segment_num", state="Growing", indexed="false", **seg) == 1
     assert value(s, "kite_segment_rows", db_name="default", collection_name=name, state="Flushed") == 20
     assert value(s, "milvus_rootcoord_entity_num", db_name="default", collection_name=name,
                  status="all") == 27
@@ -246,6 +247,17 @@ def dump_dom(url: str) -> str:
     return proc.stdout.decode(errors="replace")
 
 
+def wait_indexed(c, name: str, rows: int, timeout: float = 30.0) -> None:
+    """Waits until the collection's vector index covers `rows` flushed rows."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        info = c.describe_index(name, "vector")
+        if info and info.get("state") == "Finished" and int(info.get("indexed_rows", 0)) >= rows:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"index of {name} not built: {c.describe_index(name, 'vector')}")
+
+
 def cell_texts(html: str, section: str) -> list:
     """Rows of the table in <section id=...> as lists of cell texts (tags stripped)."""
     m = re.search(rf'<section id="{section}">(.*?)</section>', html, re.S)
@@ -267,6 +279,7 @@ def test_webui_renders_in_headless_chromium(kite_factory, tmp_path):
     c.flush(flushed)
     c.create_collection(growing, dimension=4)
     c.insert(growing, rows(5))
+    wait_indexed(c, flushed, 12)
     c.close()
 
     html = dump_dom(srv.metrics_url + "/webui")
@@ -278,9 +291,9 @@ def test_webui_renders_in_headless_chromium(kite_factory, tmp_path):
 
     segments = cell_texts(html, "segments")
     states = {(r[1], r[3], r[4]) for r in segments}  # collection, state, indexed
-    assert (flushed, "Flushed", "no") in states, segments
+    assert (flushed, "Flushed", "yes") in states, segments  # quick setup's AUTOINDEX, built in the background
     assert (growing, "Growing", "no") in states, segments
-    assert re.search(r'id="segments-summary">2 segments \(1 Flushed, 1 Growing\), 0 indexed<', html), html
+    assert re.search(r'id="segments-summary">2 segments \(1 Flushed, 1 Growing\), 1 indexed<', html), html
 
     indexes = cell_texts(html, "indexes")
     assert {r[1] for r in indexes} == {flushed, growing}
