@@ -1,8 +1,23 @@
 #include "index/hnsw/hnsw_graph.h"
 
+#include <sys/mman.h>
+
 #include <cmath>
+#include <new>
 
 namespace kite::index::hnsw {
+
+void LinkArray::Assign(size_t n) {
+  constexpr size_t kHuge = size_t{2} << 20;
+  size_t bytes = std::max<size_t>(n * sizeof(uint32_t), 64);
+  const size_t align = bytes >= 2 * kHuge ? kHuge : 64;
+  bytes = (bytes + align - 1) / align * align;
+  p_.reset(static_cast<uint32_t*>(std::aligned_alloc(align, bytes)));
+  if (!p_) throw std::bad_alloc();
+  if (align == kHuge) madvise(p_.get(), bytes, MADV_HUGEPAGE);  // a hint: failure is harmless
+  std::memset(p_.get(), 0, bytes);
+  n_ = n;
+}
 
 bool Graph::Allocate() {
   max_degree0 = 2 * m;
@@ -20,7 +35,7 @@ bool Graph::Allocate() {
     total += static_cast<uint64_t>(l) * stride_up;
     if (total > std::numeric_limits<uint32_t>::max()) return false;
   }
-  level0.assign(static_cast<size_t>(rows) * stride0, 0);
+  level0.Assign(static_cast<size_t>(rows) * stride0);
   upper.assign(total, 0);
   return true;
 }

@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -40,6 +41,25 @@ inline uint32_t LoadId(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_R
 inline void StoreCount(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 inline void StoreId(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
 
+// A zero-filled uint32 array. Large ones are 2 MiB-aligned and advised for
+// transparent huge pages before they are touched: the level-0 lists are read
+// at random, one TLB miss per list with 4 KiB pages.
+class LinkArray {
+ public:
+  void Assign(size_t n);  // throws std::bad_alloc
+  uint32_t* data() { return p_.get(); }
+  const uint32_t* data() const { return p_.get(); }
+  size_t size() const { return n_; }
+  size_t MemoryBytes() const { return n_ * sizeof(uint32_t); }
+
+ private:
+  struct Free {
+    void operator()(uint32_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint32_t, Free> p_;
+  size_t n_ = 0;
+};
+
 // The graph. Not thread-safe by itself; see the header comment.
 struct Graph {
   int64_t rows = 0;
@@ -49,7 +69,7 @@ struct Graph {
   size_t stride_up = 0; // uint32s per upper list
   std::vector<int8_t> level;           // per row, -1 = not in the graph
   std::vector<uint32_t> upper_offset;  // per row, into `upper` (level > 0 only)
-  std::vector<uint32_t> level0;        // rows * stride0
+  LinkArray level0;                    // rows * stride0
   std::vector<uint32_t> upper;
   int32_t entry = -1;  // -1: empty graph
   int max_level = -1;
@@ -65,7 +85,7 @@ struct Graph {
   }
   const uint32_t* Links(uint32_t node, int l) const { return const_cast<Graph*>(this)->Links(node, l); }
   size_t MemoryBytes() const {
-    return level.capacity() + 4 * (upper_offset.capacity() + level0.capacity() + upper.capacity());
+    return level.capacity() + level0.MemoryBytes() + 4 * (upper_offset.capacity() + upper.capacity());
   }
 };
 
@@ -142,7 +162,9 @@ struct Cand {
   uint32_t id;
 };
 
-// Binary heaps on a reused vector: kMin keeps the smallest key on top.
+// Binary heap on a reused vector, ordered by key only: kMin keeps the
+// smallest key on top, else the largest. Hole-based sifts, no comparator
+// objects, so everything inlines into the layer walk.
 template <bool kMin>
 class Heap {
  public:
@@ -152,21 +174,45 @@ class Heap {
   const Cand& top() const { return v_.front(); }
   void push(Cand c) {
     v_.push_back(c);
-    std::push_heap(v_.begin(), v_.end(), Less);
+    size_t i = v_.size() - 1;
+    while (i > 0) {
+      const size_t p = (i - 1) / 2;
+      if (!Above(c.key, v_[p].key)) break;
+      v_[i] = v_[p];
+      i = p;
+    }
+    v_[i] = c;
   }
   void pop() {
-    std::pop_heap(v_.begin(), v_.end(), Less);
+    const Cand last = v_.back();
     v_.pop_back();
+    if (!v_.empty()) SiftDown(last);
   }
+  // pop() then push(c), in one sift.
+  void replace_top(Cand c) { SiftDown(c); }
   std::vector<Cand>& items() { return v_; }  // heap order
 
  private:
-  static bool Less(const Cand& a, const Cand& b) {
+  static bool Above(float a, float b) {
     if constexpr (kMin) {
-      return a.key > b.key || (a.key == b.key && a.id > b.id);
+      return a < b;
     } else {
-      return a.key < b.key || (a.key == b.key && a.id < b.id);
+      return a > b;
     }
+  }
+  // Places c starting from the root's hole.
+  void SiftDown(Cand c) {
+    const size_t n = v_.size();
+    size_t i = 0;
+    for (;;) {
+      size_t ch = 2 * i + 1;
+      if (ch >= n) break;
+      if (ch + 1 < n && Above(v_[ch + 1].key, v_[ch].key)) ++ch;
+      if (!Above(v_[ch].key, c.key)) break;
+      v_[i] = v_[ch];
+      i = ch;
+    }
+    v_[i] = c;
   }
   std::vector<Cand> v_;
 };
@@ -259,9 +305,13 @@ void SearchLayer(const Graph& g, const Space& s, const Query& q, Cand ep, int l,
       if (!(d[j] < worst)) continue;  // also drops NaN
       cand.push({d[j], ids[j]});
       if (kFilter && !filter[ids[j]]) continue;
-      res.push({d[j], ids[j]});
-      if (res.size() > ef) res.pop();
-      if (res.size() >= ef) worst = res.top().key;
+      if (res.size() < ef) {
+        res.push({d[j], ids[j]});
+        if (res.size() < ef) continue;
+      } else {
+        res.replace_top({d[j], ids[j]});
+      }
+      worst = res.top().key;
     }
   }
 }
