@@ -293,8 +293,8 @@ Status HnswIndex::Search(const Column& base, const Column& queries, const Search
   if (args.filter) {
     int64_t passing = args.filter_passing;
     if (passing < 0) passing = g_.rows - std::count(args.filter, args.filter + g_.rows, uint8_t{0});
-    if (passing <= ef || static_cast<double>(passing) <= hnsw::MutableTuning().brute_force_max_fraction *
-                                                             static_cast<double>(g_.rows)) {
+    const double p = static_cast<double>(passing);
+    if (p * p < hnsw::MutableTuning().brute_force_cost_ratio * static_cast<double>(ef) * static_cast<double>(g_.rows)) {
       return BruteForce(base, queries, args, out);
     }
   }
