@@ -6,6 +6,7 @@
 #include <cmath>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <random>
 #include <thread>
 
@@ -13,6 +14,7 @@ namespace kite::index::hnsw {
 namespace {
 
 constexpr uint64_t kLevelSeed = 0x4b495445484e5357ull;  // "KITEHNSW"
+constexpr int64_t kMaxThreads = 256;
 
 // One byte per node. Critical sections are short (a list append, or a shrink
 // of 2M + 1 candidates), so waiters spin briefly, then yield: the build may
@@ -71,15 +73,23 @@ class Builder {
     }
     if (order.empty()) return;
     std::atomic<size_t> next{0};
+    std::atomic<bool> failed{false};
     auto work = [&] {
-      BuildContext ctx(*g_, s_.dim());
-      for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < order.size();) Insert(order[i], &ctx);
+      try {
+        BuildContext ctx(*g_, s_.dim());
+        for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < order.size();) Insert(order[i], &ctx);
+      } catch (const std::bad_alloc&) {  // scratch growth; the other threads stop at their next row
+        failed = true;
+        next = order.size();
+      }
     };
-    threads = std::max(1, std::min<int>(threads, static_cast<int>(order.size() / 64) + 1));
+    threads = static_cast<int>(
+        std::clamp<int64_t>(threads, 1, std::min<int64_t>(kMaxThreads, static_cast<int64_t>(order.size() / 64) + 1)));
     std::vector<std::thread> pool;
     for (int t = 1; t < threads; ++t) pool.emplace_back(work);
     work();
     for (auto& t : pool) t.join();
+    if (failed) throw std::bad_alloc();
   }
 
  private:

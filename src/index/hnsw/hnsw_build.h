@@ -17,7 +17,8 @@ void AssignLevels(int64_t rows, int m, const std::vector<uint8_t>& valid, std::v
 // Inserts every row with level >= 0 into `g` (allocated, lists empty) in row
 // order, with `threads` threads (the caller's included). Per-node spin locks
 // guard list writes; one mutex guards the entry point and the top level, and
-// is held through an insertion that raises the top level.
+// is held through an insertion that raises the top level. Throws
+// std::bad_alloc (after joining every thread) when scratch memory runs out.
 void BuildGraph(Graph* g, const Space& s, int ef_construction, int threads);
 
 }  // namespace kite::index::hnsw
