@@ -401,6 +401,34 @@ TEST(HnswTest, OtherElementTypes) {
   }
 }
 
+TEST(HnswTest, BFloat16Rows) {
+  const std::vector<float> v = Clustered(3000, 32, 11);
+  Column c;
+  c.type = DataType::kBFloat16Vector;
+  c.dim = 32;
+  c.row_bytes = 64;
+  c.num_rows = 3000;
+  c.fixed.resize(3000 * 64);
+  for (size_t i = 0; i < v.size(); ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &v[i], 4);
+    const uint16_t top = static_cast<uint16_t>(bits >> 16);  // truncation is a valid bfloat16
+    std::memcpy(c.fixed.data() + 2 * i, &top, 2);
+  }
+  Column q = c;
+  q.num_rows = 20;
+  q.fixed.resize(20 * 64);
+  auto ix = BuildHnsw(BuildParams("COSINE"), c, 2);
+  ASSERT_TRUE(ix.ok()) << ix.status().ToString();
+  SearchArgs a;
+  a.k = 5;
+  const flat::Hits h = MustSearch(**ix, c, q, a);
+  for (int qi = 0; qi < 20; ++qi) {
+    EXPECT_EQ(h.ids[h.offsets[qi]], qi);
+    EXPECT_NEAR(h.distances[h.offsets[qi]], 1.0f, 1e-5f);
+  }
+}
+
 TEST(HnswTest, BadParamsNameKeyAndValue) {
   const Column base = FloatColumn(Clustered(10, 8, 10), 8);
   auto expect_bad = [&](Params p, const std::string& needle) {
