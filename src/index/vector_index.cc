@@ -3,13 +3,16 @@
 //
 //   FLAT, BIN_FLAT                         exact_index.h (flat::Search)
 //   IVF_FLAT, IVF_SQ8, IVF_PQ, SCANN       faiss/faiss_ivf_index.h
-//   HNSW                                   faiss/faiss_hnsw_index.h (stop-gap)
+//   HNSW                                   hnsw/hnsw_index.h (Kite's own; faiss/faiss_hnsw_index.h
+//                                          still loads files written by the earlier stop-gap)
 //   BIN_IVF_FLAT                           faiss/faiss_binary_ivf_index.h
 //   SPARSE_INVERTED_INDEX, SPARSE_WAND     sparse/sparse_inverted_index.h
 //
 // Other types ResolveIndexParams accepts (DISKANN, HNSW_SQ, ...) are
 // Unimplemented here.
 #include "index/vector_index.h"
+
+#include "index/hnsw/hnsw_index.h"
 
 #include <algorithm>
 
@@ -91,7 +94,7 @@ Result<std::unique_ptr<VectorIndex>> BuildVectorIndex(const Params& params, cons
   switch (FamilyOf(spec.type)) {
     case Family::kExact: return BuildExactIndex(spec, column);
     case Family::kFaissIvf: return BuildFaissIvfIndex(spec, params, column, threads);
-    case Family::kHnsw: return BuildFaissHnswIndex(spec, params, column, threads);
+    case Family::kHnsw: return BuildHnsw(params, column, threads);  // Kite's own (hnsw/)
     case Family::kBinaryIvf: return BuildFaissBinaryIvfIndex(spec, params, column, threads);
     case Family::kSparse: return BuildSparseInvertedIndex(spec, column);
     case Family::kNone: break;
@@ -100,6 +103,11 @@ Result<std::unique_ptr<VectorIndex>> BuildVectorIndex(const Params& params, cons
 }
 
 Result<std::unique_ptr<VectorIndex>> LoadVectorIndex(const Params& params, std::string_view bytes) {
+  // Kite's HNSW writes its own header (magic "HNSW"); an HNSW index file
+  // without it was built by the Faiss stop-gap and is still loaded as such.
+  if (Get(params, "index_type") == "HNSW" && bytes.size() >= 4 && bytes.substr(0, 4) == std::string_view("HNSW", 4)) {
+    return LoadHnsw(params, bytes);
+  }
   IndexHeader header;
   KITE_RETURN_IF_ERROR(internal::GetHeader(&bytes, &header));
   const std::string& type = Get(params, "index_type");

@@ -22,9 +22,13 @@ NQ = 20
 K = 10
 
 
-def clustered(n: int, dim: int, seed: int, clusters: int = 40) -> np.ndarray:
+def clustered(n: int, dim: int, seed: int, clusters: int = 40, query_seed=None) -> np.ndarray:
+    """Gaussian clusters around centers drawn from `seed`; `query_seed` draws other points of the
+    same clusters (queries from the data's distribution, not in it)."""
     rng = np.random.default_rng(seed)
     centers = rng.normal(size=(clusters, dim)).astype(np.float32) * 2
+    if query_seed is not None:
+        rng = np.random.default_rng(query_seed)
     labels = rng.integers(0, clusters, size=n)
     return (centers[labels] + rng.normal(size=(n, dim)).astype(np.float32)).astype(np.float32)
 
@@ -111,7 +115,7 @@ def test_float_index_recall(module_client, index_type, build, search, floor, met
     info = wait_index(c, name, "vector", N)
     assert int(info["total_rows"]) == N and int(info["pending_index_rows"]) == 0, info
     c.load_collection(name)
-    queries = clustered(NQ, DIM, seed=99)
+    queries = clustered(NQ, DIM, seed=7, query_seed=99)
     res = c.search(name, queries.tolist(), limit=K, search_params={"metric_type": metric, "params": search})
     got = [[h["id"] for h in hits] for hits in res]
     assert all(len(g) == K for g in got)
@@ -194,7 +198,7 @@ def test_describe_index_progress_growing_rows_and_selective_filter(module_client
                    consistency_level="Strong")
     assert [hits[0]["id"] for hits in res] == [N + i for i in range(5)]
     # A filter keeping 0.5% of the rows (tag == 7: 20 of 4000) returns the k true neighbours.
-    queries = clustered(NQ, DIM, seed=13)
+    queries = clustered(NQ, DIM, seed=11, query_seed=13)
     res = c.search(name, queries.tolist(), limit=K, filter="tag == 7 and id < 4000",
                    search_params={"metric_type": "L2", "params": {"ef": 16}})
     mask = (np.arange(N) % 200) == 7
@@ -223,7 +227,7 @@ def test_restart_loads_indexes_without_rebuilding(server):
     c.create_index(name, ip)
     wait_index(c, name, "vector", N)
     c.load_collection(name)
-    queries = clustered(NQ, DIM, seed=22)
+    queries = clustered(NQ, DIM, seed=21, query_seed=22)
     before = c.search(name, queries.tolist(), limit=K, search_params={"metric_type": "L2", "params": {"ef": 40}})
     files = index_files(server.data_dir)
     assert len(files) == 1, files
@@ -314,7 +318,7 @@ def test_manual_compaction_merges_purges_and_keeps_search_correct(server):
     alive = np.array(sorted(set(range(3000)) - set(deleted)))
     got = c.query(name, filter="id >= 0", output_fields=["id"], limit=16384)
     assert sorted(r["id"] for r in got) == alive.tolist()
-    queries = clustered(NQ, DIM, seed=42)
+    queries = clustered(NQ, DIM, seed=41, query_seed=42)
     res = c.search(name, queries.tolist(), limit=K, search_params={"metric_type": "L2", "params": {"ef": 64}})
     got_ids = [[h["id"] for h in hits] for hits in res]
     assert not set(deleted) & {i for g in got_ids for i in g}, "a deleted row came back"

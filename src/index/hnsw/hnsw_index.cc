@@ -1,0 +1,442 @@
+#include "index/hnsw/hnsw_index.h"
+
+#include <algorithm>
+#include <bit>
+#include <charconv>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <new>
+#include <utility>
+#include <vector>
+
+#include "index/hnsw/hnsw_build.h"
+#include "index/hnsw/hnsw_graph.h"
+
+namespace kite::index {
+namespace {
+
+using hnsw::Cand;
+using hnsw::Graph;
+using hnsw::Query;
+using hnsw::SearchContext;
+using hnsw::Space;
+
+static_assert(std::endian::native == std::endian::little, "the serialized form is written as in memory");
+
+constexpr int64_t kDefaultM = 30;
+constexpr int64_t kDefaultEfConstruction = 360;
+constexpr int64_t kMinDefaultEf = 16;
+constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
+constexpr int64_t kMaxRows = std::numeric_limits<int32_t>::max() - 1;  // ids go through int32 kernels
+constexpr int64_t kMaxDim = 1 << 20;
+
+// ---- params ----------------------------------------------------------------
+
+std::string Upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// The integer `key` of `p` in [lo, hi], or `def` when absent.
+Result<int64_t> IntParam(const Params& p, const std::string& key, int64_t lo, int64_t hi, int64_t def) {
+  auto it = p.find(key);
+  if (it == p.end()) return def;
+  const std::string& s = it->second;
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || v < lo || v > hi) {
+    return InvalidArgument("param '{}' ({}) should be an integer in range [{}, {}]", key, s, lo, hi);
+  }
+  return v;
+}
+
+Result<flat::Metric> MetricParam(const Params& p) {
+  auto it = p.find("metric_type");
+  if (it == p.end()) return InvalidArgument("HNSW: param 'metric_type' is required");
+  const std::string m = Upper(it->second);
+  if (m == "L2") return flat::Metric::kL2;
+  if (m == "IP") return flat::Metric::kIP;
+  if (m == "COSINE") return flat::Metric::kCosine;
+  return InvalidArgument("HNSW: param 'metric_type' ({}) should be L2, IP or COSINE", it->second);
+}
+
+struct BuildParams {
+  flat::Metric metric;
+  int m;
+  int ef_construction;
+};
+
+Result<BuildParams> ParseBuildParams(const Params& p) {
+  BuildParams b;
+  KITE_ASSIGN_OR_RETURN(b.metric, MetricParam(p));
+  KITE_ASSIGN_OR_RETURN(int64_t m, IntParam(p, "M", 2, 2048, kDefaultM));
+  KITE_ASSIGN_OR_RETURN(int64_t efc, IntParam(p, "efConstruction", 1, kMaxInt, kDefaultEfConstruction));
+  b.m = static_cast<int>(m);
+  b.ef_construction = static_cast<int>(efc);
+  return b;
+}
+
+Result<flat::ElemType> ElemOf(const Column& c) {
+  switch (c.type) {
+    case DataType::kFloatVector: return flat::ElemType::kFloat32;
+    case DataType::kFloat16Vector: return flat::ElemType::kFloat16;
+    case DataType::kBFloat16Vector: return flat::ElemType::kBFloat16;
+    case DataType::kInt8Vector: return flat::ElemType::kInt8;
+    default: break;
+  }
+  return InvalidArgument("HNSW: field type {} is not supported (float, float16, bfloat16 or int8 vectors only)",
+                         DataTypeName(c.type));
+}
+
+Status CheckShape(const Column& c, const char* what) {
+  if (c.dim <= 0 || c.dim > kMaxDim) return InvalidArgument("HNSW: {} dim {} out of range", what, c.dim);
+  if (c.num_rows < 0 || c.num_rows > kMaxRows) return InvalidArgument("HNSW: {} has {} rows", what, c.num_rows);
+  if (c.row_bytes != FixedRowBytes(c.type, c.dim) ||
+      c.fixed.size() != static_cast<size_t>(c.num_rows) * c.row_bytes) {
+    return InvalidArgument("HNSW: {} column holds {} bytes for {} rows of dim {}", what, c.fixed.size(), c.num_rows,
+                           c.dim);
+  }
+  if (!c.valid.empty() && c.valid.size() != static_cast<size_t>(c.num_rows)) {
+    return InvalidArgument("HNSW: {} validity has {} entries for {} rows", what, c.valid.size(), c.num_rows);
+  }
+  return Status::OK();
+}
+
+// ---- serialized form (docs/formats/hnsw_index.md) ----------------------------
+
+constexpr uint32_t kMagic = 0x57534e48;  // "HNSW"
+constexpr uint32_t kVersion = 1;
+
+struct Header {
+  uint32_t magic, version, metric, elem;
+  uint64_t dim, rows;
+  uint32_t m, ef_construction;
+  int32_t entry, max_level;
+};
+static_assert(sizeof(Header) == 48);
+
+uint64_t Checksum(const char* p, size_t n) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+  auto mix = [&h](uint64_t w) {
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    h ^= h >> 29;
+  };
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    mix(w);
+  }
+  uint64_t w = 0;
+  std::memcpy(&w, p + i, n - i);
+  mix(w);
+  return h;
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  bool Take(size_t n, const char** p) {
+    if (in_.size() - pos_ < n) return false;
+    *p = in_.data() + pos_;
+    pos_ += n;
+    return true;
+  }
+  template <class T>
+  bool Get(T* v) {
+    const char* p;
+    if (!Take(sizeof(T), &p)) return false;
+    std::memcpy(v, p, sizeof(T));
+    return true;
+  }
+  bool done() const { return pos_ == in_.size(); }
+
+ private:
+  std::string_view in_;
+  size_t pos_ = 0;
+};
+
+// ---- the index -------------------------------------------------------------
+
+class HnswIndex final : public VectorIndex {
+ public:
+  HnswIndex(flat::Metric metric, flat::ElemType elem, int64_t dim, int ef_construction, Graph graph)
+      : metric_(metric), elem_(elem), dim_(dim), ef_construction_(ef_construction), g_(std::move(graph)) {}
+  HnswIndex(const HnswIndex&) = delete;
+  HnswIndex& operator=(const HnswIndex&) = delete;
+
+  std::string type() const override { return "HNSW"; }
+  flat::Metric metric() const override { return metric_; }
+  int64_t rows() const override { return g_.rows; }
+  size_t MemoryBytes() const override { return sizeof(*this) + g_.MemoryBytes(); }
+  Status Search(const Column& base, const Column& queries, const SearchArgs& args, flat::Hits* out) const override;
+  Status Serialize(std::string* out) const override;
+
+ private:
+  // Scratch for one Search call, from a pool so repeated calls allocate nothing.
+  class Lease {
+   public:
+    explicit Lease(const HnswIndex& ix) : ix_(ix) {
+      std::lock_guard<std::mutex> lk(ix_.pool_mu_);
+      if (!ix_.pool_.empty()) {
+        ctx_ = std::move(ix_.pool_.back());
+        ix_.pool_.pop_back();
+      }
+      if (!ctx_) ctx_ = std::make_unique<SearchContext>(ix_.g_.rows, ix_.dim_, ix_.g_.max_degree0);
+    }
+    ~Lease() {
+      std::lock_guard<std::mutex> lk(ix_.pool_mu_);
+      ix_.pool_.push_back(std::move(ctx_));
+    }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    SearchContext* get() { return ctx_.get(); }
+
+   private:
+    const HnswIndex& ix_;
+    std::unique_ptr<SearchContext> ctx_;
+  };
+
+  Status CheckColumns(const Column& base, const Column& queries) const;
+  void SearchOne(const Space& s, const void* query, int64_t k, size_t ef, const uint8_t* filter,
+                 SearchContext* ctx, flat::Hits* out) const;
+  Status BruteForce(const Column& base, const Column& queries, const SearchArgs& args, flat::Hits* out) const;
+  float ToDistance(float key) const { return flat::HigherIsBetter(metric_) ? -key : key; }
+
+  flat::Metric metric_;
+  flat::ElemType elem_;
+  int64_t dim_;
+  int ef_construction_;
+  Graph g_;
+  mutable std::mutex pool_mu_;
+  mutable std::vector<std::unique_ptr<SearchContext>> pool_;  // guarded by pool_mu_
+};
+
+Status HnswIndex::CheckColumns(const Column& base, const Column& queries) const {
+  KITE_RETURN_IF_ERROR(CheckShape(base, "base"));
+  KITE_RETURN_IF_ERROR(CheckShape(queries, "query"));
+  KITE_ASSIGN_OR_RETURN(flat::ElemType be, ElemOf(base));
+  KITE_ASSIGN_OR_RETURN(flat::ElemType qe, ElemOf(queries));
+  if (be != elem_ || base.dim != dim_ || base.num_rows != g_.rows) {
+    return InvalidArgument("HNSW: base column ({} rows of dim {}) is not the one the index was built from ({} x {})",
+                           base.num_rows, base.dim, g_.rows, dim_);
+  }
+  if (qe != elem_ || queries.dim != dim_) {
+    return InvalidArgument("HNSW: queries of type {} dim {} do not match the index's field (dim {})",
+                           DataTypeName(queries.type), queries.dim, dim_);
+  }
+  return Status::OK();
+}
+
+void HnswIndex::SearchOne(const Space& s, const void* query, int64_t k, size_t ef, const uint8_t* filter,
+                          SearchContext* ctx, flat::Hits* out) const {
+  if (k > 0 && g_.entry >= 0) {
+    const Query q = s.Prepare(query, ctx->qbuf.data());
+    const uint32_t ep = static_cast<uint32_t>(g_.entry);
+    Cand cur{s.ScoreOne(q, ep), ep};
+    if (g_.max_level > 0) cur = hnsw::Greedy(g_, s, q, cur, g_.max_level, 1, ctx);
+    if (filter) {
+      hnsw::SearchLayer<true>(g_, s, q, cur, 0, ef, filter, ctx);
+    } else {
+      hnsw::SearchLayer<false>(g_, s, q, cur, 0, ef, nullptr, ctx);
+    }
+    auto& items = ctx->res.items();
+    const size_t n = std::min<size_t>(static_cast<size_t>(k), items.size());
+    std::partial_sort(items.begin(), items.begin() + n, items.end(), [](const Cand& a, const Cand& b) {
+      return a.key < b.key || (a.key == b.key && a.id < b.id);
+    });
+    for (size_t i = 0; i < n; ++i) {
+      out->ids.push_back(items[i].id);
+      out->distances.push_back(ToDistance(items[i].key));
+    }
+  }
+  out->offsets.push_back(static_cast<int64_t>(out->ids.size()));
+}
+
+// Exact scan of the passing (non-null) rows, one query at a time so that the
+// call stays on this thread (flat::Search batches use OpenBLAS threads).
+Status HnswIndex::BruteForce(const Column& base, const Column& queries, const SearchArgs& args,
+                             flat::Hits* out) const {
+  std::vector<uint8_t> mask;
+  const uint8_t* filter = args.filter;
+  if (!base.valid.empty()) {
+    mask.resize(static_cast<size_t>(g_.rows));
+    for (int64_t r = 0; r < g_.rows; ++r) mask[r] = (filter[r] != 0) & (base.valid[r] != 0);
+    filter = mask.data();
+  }
+  flat::SearchParams p;
+  p.metric = metric_;
+  p.k = args.k;
+  p.filter = filter;
+  const flat::Matrix b{base.fixed.data(), g_.rows, dim_, elem_};
+  flat::Hits one;
+  for (int64_t qi = 0; qi < queries.num_rows; ++qi) {
+    const flat::Matrix q{queries.RowPtr(qi), 1, dim_, elem_};
+    KITE_RETURN_IF_ERROR(flat::Search(q, b, p, &one));
+    out->ids.insert(out->ids.end(), one.ids.begin(), one.ids.end());
+    out->distances.insert(out->distances.end(), one.distances.begin(), one.distances.end());
+    out->offsets.push_back(static_cast<int64_t>(out->ids.size()));
+  }
+  return Status::OK();
+}
+
+Status HnswIndex::Search(const Column& base, const Column& queries, const SearchArgs& args,
+                         flat::Hits* out) const {
+  KITE_RETURN_IF_ERROR(CheckColumns(base, queries));
+  if (args.k < 0) return InvalidArgument("HNSW: k ({}) must not be negative", args.k);
+  KITE_ASSIGN_OR_RETURN(int64_t ef, IntParam(args.params, "ef", 1, kMaxInt, std::max(args.k, kMinDefaultEf)));
+  ef = std::max(ef, args.k);
+  out->ids.clear();
+  out->distances.clear();
+  out->offsets.assign(1, 0);
+  if (args.filter) {
+    int64_t passing = args.filter_passing;
+    if (passing < 0) passing = g_.rows - std::count(args.filter, args.filter + g_.rows, uint8_t{0});
+    const double p = static_cast<double>(passing);
+    if (p * p < hnsw::MutableTuning().brute_force_cost_ratio * static_cast<double>(ef) * static_cast<double>(g_.rows)) {
+      return BruteForce(base, queries, args, out);
+    }
+  }
+  const Space s(metric_, elem_, dim_, base.fixed.data());
+  Lease lease(*this);
+  const int64_t k = std::min(args.k, g_.rows);
+  for (int64_t qi = 0; qi < queries.num_rows; ++qi) {
+    SearchOne(s, queries.RowPtr(qi), k, static_cast<size_t>(ef), args.filter, lease.get(), out);
+  }
+  return Status::OK();
+}
+
+Status HnswIndex::Serialize(std::string* out) const {
+  const Header h{kMagic,
+                 kVersion,
+                 static_cast<uint32_t>(metric_),
+                 static_cast<uint32_t>(elem_),
+                 static_cast<uint64_t>(dim_),
+                 static_cast<uint64_t>(g_.rows),
+                 static_cast<uint32_t>(g_.m),
+                 static_cast<uint32_t>(ef_construction_),
+                 g_.entry,
+                 g_.max_level};
+  out->clear();
+  out->append(reinterpret_cast<const char*>(&h), sizeof(h));
+  out->append(reinterpret_cast<const char*>(g_.level.data()), g_.level.size());
+  for (int64_t r = 0; r < g_.rows; ++r) {
+    for (int l = 0; l <= g_.level[r]; ++l) {
+      const uint32_t* links = g_.Links(static_cast<uint32_t>(r), l);
+      out->append(reinterpret_cast<const char*>(links), 4 * (1 + static_cast<size_t>(links[0])));
+    }
+  }
+  const uint64_t sum = Checksum(out->data(), out->size());
+  out->append(reinterpret_cast<const char*>(&sum), sizeof(sum));
+  return Status::OK();
+}
+
+// Reads the lists after the levels; every count and id is checked.
+Status ReadLists(Reader* in, Graph* g) {
+  for (int64_t r = 0; r < g->rows; ++r) {
+    for (int l = 0; l <= g->level[r]; ++l) {
+      uint32_t cnt;
+      const char* p;
+      if (!in->Get(&cnt)) return Corruption("HNSW index: truncated at row {}", r);
+      if (cnt > static_cast<uint32_t>(g->MaxDegree(l))) {
+        return Corruption("HNSW index: row {} has {} links at level {}", r, cnt, l);
+      }
+      if (!in->Take(4 * static_cast<size_t>(cnt), &p)) return Corruption("HNSW index: truncated at row {}", r);
+      uint32_t* links = g->Links(static_cast<uint32_t>(r), l);
+      links[0] = cnt;
+      std::memcpy(links + 1, p, 4 * static_cast<size_t>(cnt));
+      for (uint32_t i = 1; i <= cnt; ++i) {
+        if (links[i] >= static_cast<uint64_t>(g->rows) || g->level[links[i]] < l) {
+          return Corruption("HNSW index: row {} links to {} at level {}", r, links[i], l);
+        }
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Result<Header> ReadHeader(std::string_view bytes, const Params& params) {
+  Header h;
+  if (bytes.size() < sizeof(Header) + sizeof(uint64_t)) return Corruption("HNSW index: {} bytes", bytes.size());
+  std::memcpy(&h, bytes.data(), sizeof(h));
+  if (h.magic != kMagic) return Corruption("HNSW index: bad magic {:#x}", h.magic);
+  if (h.version != kVersion) return Corruption("HNSW index: unknown version {}", h.version);
+  uint64_t sum;
+  std::memcpy(&sum, bytes.data() + bytes.size() - sizeof(sum), sizeof(sum));
+  if (sum != Checksum(bytes.data(), bytes.size() - sizeof(sum))) return Corruption("HNSW index: checksum mismatch");
+  if (h.metric > static_cast<uint32_t>(flat::Metric::kCosine) || h.elem > static_cast<uint32_t>(flat::ElemType::kInt8) ||
+      h.dim == 0 || h.dim > static_cast<uint64_t>(kMaxDim) || h.rows > static_cast<uint64_t>(kMaxRows) || h.m < 2 ||
+      h.m > 2048 || h.ef_construction < 1 || h.ef_construction > kMaxInt || h.max_level < -1 ||
+      h.max_level > hnsw::kMaxLevel || h.entry < -1 || h.entry >= static_cast<int64_t>(h.rows)) {
+    return Corruption("HNSW index: bad header");
+  }
+  KITE_ASSIGN_OR_RETURN(flat::Metric metric, MetricParam(params));
+  KITE_ASSIGN_OR_RETURN(int64_t m, IntParam(params, "M", 2, 2048, h.m));
+  if (metric != static_cast<flat::Metric>(h.metric) || m != h.m) {
+    return InvalidArgument("HNSW: params (metric_type {}, M {}) do not match the index bytes", params.at("metric_type"), m);
+  }
+  return h;
+}
+
+}  // namespace
+
+namespace hnsw {
+Tuning& MutableTuning() {
+  static Tuning tuning;
+  return tuning;
+}
+}  // namespace hnsw
+
+Result<std::unique_ptr<VectorIndex>> BuildHnsw(const Params& params, const Column& column, int threads) {
+  KITE_ASSIGN_OR_RETURN(BuildParams bp, ParseBuildParams(params));
+  KITE_ASSIGN_OR_RETURN(flat::ElemType elem, ElemOf(column));
+  KITE_RETURN_IF_ERROR(CheckShape(column, "vector"));
+  Graph g;
+  g.rows = column.num_rows;
+  g.m = bp.m;
+  hnsw::AssignLevels(g.rows, g.m, column.valid, &g.level);
+  try {
+    if (!g.Allocate()) return InvalidArgument("HNSW: {} rows are too many for M = {}", g.rows, g.m);
+    const Space s(bp.metric, elem, column.dim, column.fixed.data());
+    hnsw::BuildGraph(&g, s, bp.ef_construction, threads);
+  } catch (const std::bad_alloc&) {
+    return MakeStatus(StatusCode::kResourceExhausted, Reason::kNone, "HNSW: out of memory building {} rows", g.rows);
+  }
+  return std::unique_ptr<VectorIndex>(
+      std::make_unique<HnswIndex>(bp.metric, elem, column.dim, bp.ef_construction, std::move(g)));
+}
+
+Result<std::unique_ptr<VectorIndex>> LoadHnsw(const Params& params, std::string_view bytes) {
+  KITE_ASSIGN_OR_RETURN(Header h, ReadHeader(bytes, params));
+  Reader in(bytes.substr(sizeof(Header), bytes.size() - sizeof(Header) - sizeof(uint64_t)));
+  Graph g;
+  g.rows = static_cast<int64_t>(h.rows);
+  g.m = static_cast<int>(h.m);
+  const char* lv;
+  if (!in.Take(h.rows, &lv)) return Corruption("HNSW index: truncated levels");
+  g.level.assign(reinterpret_cast<const int8_t*>(lv), reinterpret_cast<const int8_t*>(lv) + h.rows);
+  int top = -1;
+  for (int8_t l : g.level) {
+    if (l < -1) return Corruption("HNSW index: bad level {}", l);
+    top = std::max<int>(top, l);
+  }
+  if (top != h.max_level || (h.entry < 0) != (top < 0) || (h.entry >= 0 && g.level[h.entry] != top)) {
+    return Corruption("HNSW index: entry point {} / top level {} do not match the levels", h.entry, h.max_level);
+  }
+  try {
+    if (!g.Allocate()) return Corruption("HNSW index: {} rows are too many for M = {}", g.rows, g.m);
+    KITE_RETURN_IF_ERROR(ReadLists(&in, &g));
+  } catch (const std::exception&) {
+    return MakeStatus(StatusCode::kResourceExhausted, Reason::kNone, "HNSW index: out of memory loading {} rows",
+                      g.rows);
+  }
+  if (!in.done()) return Corruption("HNSW index: trailing bytes");
+  g.entry = h.entry;
+  g.max_level = h.max_level;
+  return std::unique_ptr<VectorIndex>(std::make_unique<HnswIndex>(
+      static_cast<flat::Metric>(h.metric), static_cast<flat::ElemType>(h.elem), static_cast<int64_t>(h.dim),
+      static_cast<int>(h.ef_construction), std::move(g)));
+}
+
+}  // namespace kite::index

@@ -1,0 +1,477 @@
+// kite_hnsw_tests: recall against flat::Search, filters, nulls, tiny columns,
+// serialize/load round trips, corrupt bytes, bad params, concurrent searches.
+#include "index/hnsw/hnsw_index.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace kite::index {
+namespace {
+
+constexpr int64_t kRows = 20000;
+constexpr int64_t kDim = 64;
+constexpr int64_t kQueries = 100;
+constexpr int64_t kK = 10;
+constexpr float kNoise = 1.2f;
+
+// Gaussian clusters: `centers` centres ~ N(0, 1), points = centre + N(0, kNoise^2):
+// hard enough that ef matters (recall@10 at ef=16 well below 1).
+std::vector<float> Clustered(int64_t n, int64_t dim, uint64_t seed, int centers = 64) {
+  std::mt19937_64 gen(1234);  // the same centres for base and queries
+  std::normal_distribution<float> unit(0.0f, 1.0f);
+  std::vector<float> c(static_cast<size_t>(centers * dim));
+  for (float& x : c) x = unit(gen);
+  gen.seed(seed);
+  std::uniform_int_distribution<int> pick(0, centers - 1);
+  std::vector<float> v(static_cast<size_t>(n * dim));
+  for (int64_t i = 0; i < n; ++i) {
+    const int ci = pick(gen);
+    for (int64_t j = 0; j < dim; ++j) v[i * dim + j] = c[ci * dim + j] + kNoise * unit(gen);
+  }
+  return v;
+}
+
+Column FloatColumn(const std::vector<float>& v, int64_t dim) {
+  Column c;
+  c.type = DataType::kFloatVector;
+  c.dim = dim;
+  c.row_bytes = 4 * static_cast<size_t>(dim);
+  c.num_rows = static_cast<int64_t>(v.size()) / dim;
+  c.fixed.resize(v.size() * 4);
+  if (!v.empty()) std::memcpy(c.fixed.data(), v.data(), c.fixed.size());
+  return c;
+}
+
+Params BuildParams(const std::string& metric) {
+  return {{"index_type", "HNSW"}, {"metric_type", metric}, {"M", "16"}, {"efConstruction", "200"}};
+}
+
+flat::Metric MetricOf(const std::string& m) {
+  return m == "L2" ? flat::Metric::kL2 : m == "IP" ? flat::Metric::kIP : flat::Metric::kCosine;
+}
+
+flat::Hits Exact(const Column& base, const Column& q, const std::string& metric, int64_t k,
+                 const uint8_t* filter = nullptr) {
+  flat::SearchParams p;
+  p.metric = MetricOf(metric);
+  p.k = k;
+  p.filter = filter;
+  flat::Hits h;
+  const flat::Matrix qm{q.fixed.data(), q.num_rows, q.dim, flat::ElemType::kFloat32};
+  const flat::Matrix bm{base.fixed.data(), base.num_rows, base.dim, flat::ElemType::kFloat32};
+  EXPECT_TRUE(flat::Search(qm, bm, p, &h).ok());
+  return h;
+}
+
+double Recall(const flat::Hits& got, const flat::Hits& truth) {
+  int64_t hit = 0, total = 0;
+  for (size_t q = 0; q + 1 < truth.offsets.size(); ++q) {
+    std::set<int64_t> t(truth.ids.begin() + truth.offsets[q], truth.ids.begin() + truth.offsets[q + 1]);
+    for (int64_t i = got.offsets[q]; i < got.offsets[q + 1]; ++i) hit += t.count(got.ids[i]);
+    total += static_cast<int64_t>(t.size());
+  }
+  return total ? static_cast<double>(hit) / static_cast<double>(total) : 1.0;
+}
+
+flat::Hits MustSearch(const VectorIndex& ix, const Column& base, const Column& q, const SearchArgs& a) {
+  flat::Hits h;
+  Status st = ix.Search(base, q, a, &h);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return h;
+}
+
+// Shared data and one index per metric, built once for the whole binary.
+struct Fixture {
+  Column base = FloatColumn(Clustered(kRows, kDim, 1), kDim);
+  Column queries = FloatColumn(Clustered(kQueries, kDim, 2), kDim);
+  std::map<std::string, std::unique_ptr<VectorIndex>> index;
+
+  const VectorIndex& Index(const std::string& metric) {
+    auto& ix = index[metric];
+    if (!ix) {
+      auto r = BuildHnsw(BuildParams(metric), base, 2);
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+      ix = std::move(r).value();
+    }
+    return *ix;
+  }
+};
+Fixture& Shared() {
+  static Fixture f;
+  return f;
+}
+
+class RecallTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(RecallTest, AtLeast95PercentOfExactTop10) {
+  const std::string metric = GetParam();
+  Fixture& f = Shared();
+  const VectorIndex& ix = f.Index(metric);
+  EXPECT_EQ(ix.type(), "HNSW");
+  EXPECT_EQ(ix.rows(), kRows);
+  SearchArgs a;
+  a.k = kK;
+  a.params = {{"ef", "64"}};
+  const flat::Hits got = MustSearch(ix, f.base, f.queries, a);
+  const flat::Hits truth = Exact(f.base, f.queries, metric, kK);
+  ASSERT_EQ(got.offsets.size(), static_cast<size_t>(kQueries + 1));
+  EXPECT_EQ(got.ids.size(), static_cast<size_t>(kQueries * kK));
+  const double recall = Recall(got, truth);
+  EXPECT_GE(recall, 0.95) << metric;
+  std::printf("recall@10 %s ef=64: %.4f\n", metric.c_str(), recall);
+  // Distances are flat::Search's: the best hit of each query agrees when the ids do.
+  const bool higher = flat::HigherIsBetter(MetricOf(metric));
+  for (int64_t q = 0; q < kQueries; ++q) {
+    for (int64_t i = got.offsets[q]; i + 1 < got.offsets[q + 1]; ++i) {
+      if (higher) {
+        EXPECT_GE(got.distances[i], got.distances[i + 1]);
+      } else {
+        EXPECT_LE(got.distances[i], got.distances[i + 1]);
+      }
+    }
+    if (got.ids[got.offsets[q]] == truth.ids[truth.offsets[q]]) {
+      EXPECT_NEAR(got.distances[got.offsets[q]], truth.distances[truth.offsets[q]],
+                  1e-4f * (1 + std::fabs(truth.distances[truth.offsets[q]])));
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Metrics, RecallTest, ::testing::Values("L2", "IP", "COSINE"));
+
+TEST(HnswTest, DefaultEfIsEnoughForGoodRecall) {
+  Fixture& f = Shared();
+  SearchArgs a;
+  a.k = kK;
+  const double recall = Recall(MustSearch(f.Index("L2"), f.base, f.queries, a), Exact(f.base, f.queries, "L2", kK));
+  EXPECT_GE(recall, 0.85);
+  std::printf("recall@10 L2 default ef: %.4f\n", recall);
+}
+
+std::vector<uint8_t> EveryNth(int64_t n, int64_t step) {
+  std::vector<uint8_t> f(static_cast<size_t>(n), 0);
+  for (int64_t i = 0; i < n; i += step) f[i] = 1;
+  return f;
+}
+
+// ratio < 0: Kite's default policy; 0: always the graph walk.
+void CheckFiltered(double ratio, int64_t step) {
+  Fixture& f = Shared();
+  const double saved = hnsw::MutableTuning().brute_force_cost_ratio;
+  if (ratio >= 0) hnsw::MutableTuning().brute_force_cost_ratio = ratio;
+  const std::vector<uint8_t> filter = EveryNth(kRows, step);
+  SearchArgs a;
+  a.k = kK;
+  a.filter = filter.data();
+  a.params = {{"ef", "64"}};
+  const flat::Hits got = MustSearch(f.Index("L2"), f.base, f.queries, a);
+  hnsw::MutableTuning().brute_force_cost_ratio = saved;
+  for (int64_t q = 0; q < kQueries; ++q) EXPECT_EQ(got.offsets[q + 1] - got.offsets[q], kK) << q;
+  for (int64_t id : got.ids) ASSERT_TRUE(filter[id]) << id;
+  const double recall = Recall(got, Exact(f.base, f.queries, "L2", kK, filter.data()));
+  EXPECT_GE(recall, 0.9);
+  std::printf("filtered recall@10 (1 row in %lld passing, ratio %g): %.4f\n", static_cast<long long>(step), ratio, recall);
+}
+
+TEST(HnswTest, TenPercentFilterReturnsKPassingRows) { CheckFiltered(-1, 10); }
+TEST(HnswTest, OnePercentFilterReturnsKPassingRows) { CheckFiltered(-1, 100); }
+TEST(HnswTest, TenPercentFilterThroughTheGraphReturnsKPassingRows) { CheckFiltered(0, 10); }
+TEST(HnswTest, OnePercentFilterThroughTheGraphStillFillsK) { CheckFiltered(0, 100); }
+
+TEST(HnswTest, FilterWithFewerPassingRowsThanKReturnsThemAll) {
+  Fixture& f = Shared();
+  std::vector<uint8_t> filter(kRows, 0);
+  filter[5] = filter[777] = filter[19999] = 1;
+  SearchArgs a;
+  a.k = kK;
+  a.filter = filter.data();
+  const flat::Hits got = MustSearch(f.Index("L2"), f.base, f.queries, a);
+  for (int64_t q = 0; q < kQueries; ++q) ASSERT_EQ(got.offsets[q + 1] - got.offsets[q], 3);
+}
+
+TEST(HnswTest, SerializeLoadGivesIdenticalResults) {
+  Fixture& f = Shared();
+  for (const std::string metric : {"L2", "COSINE"}) {
+    const VectorIndex& ix = f.Index(metric);
+    std::string bytes;
+    ASSERT_TRUE(ix.Serialize(&bytes).ok());
+    auto loaded = LoadHnsw(BuildParams(metric), bytes);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    SearchArgs a;
+    a.k = kK;
+    const flat::Hits h1 = MustSearch(ix, f.base, f.queries, a);
+    const flat::Hits h2 = MustSearch(**loaded, f.base, f.queries, a);
+    EXPECT_EQ(h1.ids, h2.ids);
+    EXPECT_EQ(h1.distances, h2.distances);
+    EXPECT_EQ(h1.offsets, h2.offsets);
+    std::string again;
+    ASSERT_TRUE((*loaded)->Serialize(&again).ok());
+    EXPECT_EQ(bytes, again);
+  }
+}
+
+TEST(HnswTest, CorruptBytesAreRejected) {
+  const Column base = FloatColumn(Clustered(300, 8, 3), 8);
+  auto ix = BuildHnsw(BuildParams("L2"), base, 1);
+  ASSERT_TRUE(ix.ok());
+  std::string bytes;
+  ASSERT_TRUE((*ix)->Serialize(&bytes).ok());
+  ASSERT_TRUE(LoadHnsw(BuildParams("L2"), bytes).ok());
+  // Every truncation, and a flipped bit in every byte.
+  for (size_t n = 0; n < bytes.size(); n += 7) {
+    EXPECT_FALSE(LoadHnsw(BuildParams("L2"), std::string_view(bytes).substr(0, n)).ok()) << n;
+  }
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::string bad = bytes;
+    bad[i] ^= 0x10;
+    auto r = LoadHnsw(BuildParams("L2"), bad);
+    EXPECT_FALSE(r.ok()) << i;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << i;
+    }
+  }
+  EXPECT_FALSE(LoadHnsw(BuildParams("L2"), bytes + "x").ok());
+  // Params that do not match the bytes.
+  auto wrong = LoadHnsw(BuildParams("IP"), bytes);
+  EXPECT_EQ(wrong.status().code(), StatusCode::kInvalidArgument);
+  Params m8 = BuildParams("L2");
+  m8["M"] = "8";
+  EXPECT_EQ(LoadHnsw(m8, bytes).status().code(), StatusCode::kInvalidArgument);
+}
+
+// The trailing checksum as docs/formats/hnsw_index.md describes it.
+uint64_t FormatChecksum(const std::string& b, size_t n) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t w = 0;
+    std::memcpy(&w, b.data() + i, std::min<size_t>(8, n - i));
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    h ^= h >> 29;
+  }
+  if (n % 8 == 0) {  // a final empty word is mixed in too
+    h = h * 0xff51afd7ed558ccdull;
+    h ^= h >> 29;
+  }
+  return h;
+}
+
+void Reseal(std::string* b) {
+  const uint64_t sum = FormatChecksum(*b, b->size() - 8);
+  std::memcpy(b->data() + b->size() - 8, &sum, 8);
+}
+
+TEST(HnswTest, CorruptStructureWithAValidChecksumIsRejectedOrHarmless) {
+  const Column base = FloatColumn(Clustered(200, 8, 3), 8);
+  const Column q = FloatColumn(Clustered(5, 8, 4), 8);
+  auto ix = BuildHnsw(BuildParams("L2"), base, 1);
+  ASSERT_TRUE(ix.ok());
+  std::string bytes;
+  ASSERT_TRUE((*ix)->Serialize(&bytes).ok());
+  {
+    std::string same = bytes;
+    Reseal(&same);
+    ASSERT_EQ(same, bytes) << "the spec's checksum differs from the code's";
+  }
+  int loaded = 0;
+  for (size_t i = 0; i + 8 < bytes.size(); ++i) {
+    for (uint8_t v : {uint8_t{0x00}, uint8_t{0x01}, uint8_t{0x7f}, uint8_t{0x80}, uint8_t{0xff}}) {
+      std::string bad = bytes;
+      if (static_cast<uint8_t>(bad[i]) == v) continue;
+      bad[i] = static_cast<char>(v);
+      Reseal(&bad);
+      auto r = LoadHnsw(BuildParams("L2"), bad);
+      if (!r.ok()) {
+        EXPECT_TRUE(r.status().code() == StatusCode::kCorruption ||
+                    r.status().code() == StatusCode::kInvalidArgument)
+            << i << ": " << r.status().ToString();
+        continue;
+      }
+      ++loaded;  // e.g. a neighbour id changed to another valid row: must still search safely
+      SearchArgs a;
+      a.k = 10;
+      flat::Hits h;
+      Status st = (*r)->Search(base, q, a, &h);
+      if (st.ok()) {
+        for (int64_t id : h.ids) ASSERT_LT(id, 200);
+      }
+    }
+  }
+  EXPECT_GT(loaded, 0);
+}
+
+TEST(HnswTest, TinyColumns) {
+  for (int64_t n : {0, 1, 5}) {
+    const Column base = FloatColumn(Clustered(n, 16, 4), 16);
+    const Column q = FloatColumn(Clustered(3, 16, 5), 16);
+    auto ix = BuildHnsw(BuildParams("L2"), base, 2);
+    ASSERT_TRUE(ix.ok()) << ix.status().ToString();
+    for (int64_t k : {0, 1, 10}) {
+      SearchArgs a;
+      a.k = k;
+      const flat::Hits h = MustSearch(**ix, base, q, a);
+      ASSERT_EQ(h.offsets.size(), 4u);
+      for (int qi = 0; qi < 3; ++qi) EXPECT_EQ(h.offsets[qi + 1] - h.offsets[qi], std::min(k, n)) << n << " " << k;
+      if (k >= n) {
+        EXPECT_EQ(Recall(h, Exact(base, q, "L2", k)), 1.0);
+      }
+    }
+    std::string bytes;
+    ASSERT_TRUE((*ix)->Serialize(&bytes).ok());
+    ASSERT_TRUE(LoadHnsw(BuildParams("L2"), bytes).ok());
+  }
+}
+
+TEST(HnswTest, NullRowsAreNeverReturned) {
+  Column base = FloatColumn(Clustered(3000, 16, 6), 16);
+  base.valid.assign(3000, 1);
+  for (int64_t i = 0; i < 3000; i += 3) base.valid[i] = 0;
+  const Column q = FloatColumn(Clustered(50, 16, 7), 16);
+  auto ix = BuildHnsw(BuildParams("COSINE"), base, 2);
+  ASSERT_TRUE(ix.ok());
+  SearchArgs a;
+  a.k = 20;
+  flat::Hits h = MustSearch(**ix, base, q, a);
+  EXPECT_EQ(h.ids.size(), 50u * 20);
+  for (int64_t id : h.ids) ASSERT_NE(id % 3, 0);
+  // Also through the exact fallback for selective filters.
+  std::vector<uint8_t> filter(3000, 0);
+  for (int i = 0; i < 30; ++i) filter[i] = 1;  // 10 of these are null
+  a.filter = filter.data();
+  h = MustSearch(**ix, base, q, a);
+  EXPECT_EQ(h.ids.size(), 50u * 20);
+  for (int64_t id : h.ids) ASSERT_TRUE(id < 30 && id % 3 != 0) << id;
+  // A column of nulls only.
+  Column nulls = FloatColumn(Clustered(10, 16, 8), 16);
+  nulls.valid.assign(10, 0);
+  auto empty = BuildHnsw(BuildParams("L2"), nulls, 2);
+  ASSERT_TRUE(empty.ok());
+  a.filter = nullptr;
+  EXPECT_TRUE(MustSearch(**empty, nulls, q, a).ids.empty());
+}
+
+TEST(HnswTest, ConcurrentSearchesAgree) {
+  Fixture& f = Shared();
+  const VectorIndex& ix = f.Index("L2");
+  SearchArgs a;
+  a.k = kK;
+  a.params = {{"ef", "32"}};
+  const flat::Hits want = MustSearch(ix, f.base, f.queries, a);
+  std::vector<flat::Hits> got(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int rep = 0; rep < 5; ++rep) ASSERT_TRUE(ix.Search(f.base, f.queries, a, &got[t]).ok());
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& g : got) {
+    EXPECT_EQ(g.ids, want.ids);
+    EXPECT_EQ(g.distances, want.distances);
+  }
+}
+
+TEST(HnswTest, OtherElementTypes) {
+  // Int8 rows: the same clustered data scaled into [-127, 127].
+  const std::vector<float> v = Clustered(3000, 32, 9);
+  Column c;
+  c.type = DataType::kInt8Vector;
+  c.dim = 32;
+  c.row_bytes = 32;
+  c.num_rows = 3000;
+  for (float x : v) c.fixed.push_back(static_cast<uint8_t>(static_cast<int8_t>(std::clamp(x * 40.0f, -127.0f, 127.0f))));
+  Column q = c;
+  q.num_rows = 20;
+  q.fixed.resize(20 * 32);
+  auto ix = BuildHnsw(BuildParams("L2"), c, 2);
+  ASSERT_TRUE(ix.ok()) << ix.status().ToString();
+  SearchArgs a;
+  a.k = 5;
+  const flat::Hits h = MustSearch(**ix, c, q, a);
+  for (int qi = 0; qi < 20; ++qi) {
+    EXPECT_EQ(h.ids[h.offsets[qi]], qi);  // each query is a base row
+    EXPECT_EQ(h.distances[h.offsets[qi]], 0.0f);
+  }
+}
+
+TEST(HnswTest, BFloat16Rows) {
+  const std::vector<float> v = Clustered(3000, 32, 11);
+  Column c;
+  c.type = DataType::kBFloat16Vector;
+  c.dim = 32;
+  c.row_bytes = 64;
+  c.num_rows = 3000;
+  c.fixed.resize(3000 * 64);
+  for (size_t i = 0; i < v.size(); ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &v[i], 4);
+    const uint16_t top = static_cast<uint16_t>(bits >> 16);  // truncation is a valid bfloat16
+    std::memcpy(c.fixed.data() + 2 * i, &top, 2);
+  }
+  Column q = c;
+  q.num_rows = 20;
+  q.fixed.resize(20 * 64);
+  auto ix = BuildHnsw(BuildParams("COSINE"), c, 2);
+  ASSERT_TRUE(ix.ok()) << ix.status().ToString();
+  SearchArgs a;
+  a.k = 5;
+  const flat::Hits h = MustSearch(**ix, c, q, a);
+  for (int qi = 0; qi < 20; ++qi) {
+    EXPECT_EQ(h.ids[h.offsets[qi]], qi);
+    EXPECT_NEAR(h.distances[h.offsets[qi]], 1.0f, 1e-5f);
+  }
+}
+
+TEST(HnswTest, BadParamsNameKeyAndValue) {
+  const Column base = FloatColumn(Clustered(10, 8, 10), 8);
+  auto expect_bad = [&](Params p, const std::string& needle) {
+    auto r = BuildHnsw(p, base, 1);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(r.status().message().find(needle), std::string::npos) << r.status().message();
+  };
+  Params p = BuildParams("L2");
+  p["M"] = "1";
+  expect_bad(p, "'M' (1)");
+  p["M"] = "2049";
+  expect_bad(p, "'M' (2049)");
+  p["M"] = "16x";
+  expect_bad(p, "'M' (16x)");
+  p = BuildParams("L2");
+  p["efConstruction"] = "0";
+  expect_bad(p, "'efConstruction' (0)");
+  expect_bad(BuildParams("HAMMING"), "HAMMING");
+  p = BuildParams("L2");
+  p.erase("metric_type");
+  expect_bad(p, "metric_type");
+
+  auto ix = BuildHnsw(BuildParams("L2"), base, 1);
+  ASSERT_TRUE(ix.ok());
+  for (const std::string ef : {"0", "-3", "abc", "99999999999"}) {
+    SearchArgs a;
+    a.params = {{"ef", ef}};
+    flat::Hits h;
+    Status st = (*ix)->Search(base, base, a, &h);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(st.message().find("'ef' (" + ef + ")"), std::string::npos) << st.message();
+  }
+  SearchArgs a;
+  a.k = 5;
+  a.params = {{"ef", "1"}};  // below k: raised to k
+  flat::Hits h;
+  ASSERT_TRUE((*ix)->Search(base, base, a, &h).ok());
+  EXPECT_EQ(h.ids.size(), 50u);
+  // A base column that is not the one the index was built from.
+  const Column other = FloatColumn(Clustered(11, 8, 10), 8);
+  EXPECT_EQ((*ix)->Search(other, base, a, &h).code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace kite::index
