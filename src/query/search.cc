@@ -62,14 +62,14 @@ float SparseDot(std::string_view a, std::string_view b) {
   return sum;
 }
 
-void SparseSearch(const Column& base, const std::vector<uint8_t>& mask, const SearchPlan& plan,
+void SparseSearch(const Column& base, const uint8_t* mask, const SearchPlan& plan,
                   std::vector<std::vector<std::pair<float, int64_t>>>* out) {
   out->assign(static_cast<size_t>(plan.queries.nq), {});
   for (int64_t q = 0; q < plan.queries.nq; ++q) {
     std::string_view qv = plan.queries.rows.GetBytes(q);
     auto& hits = (*out)[q];
     for (int64_t r = 0; r < base.num_rows; ++r) {
-      if (!mask[r]) continue;
+      if (mask && !mask[r]) continue;
       float d = SparseDot(qv, base.GetBytes(r));
       if (plan.radius && !(d > *plan.radius)) continue;
       if (plan.range_filter && !(d <= *plan.range_filter)) continue;
@@ -102,28 +102,21 @@ Status SearchSegment(const Segment& seg, int32_t segment_index, const SearchPlan
   FieldId pk_field = seg.schema().PrimaryField()->id;
   std::shared_ptr<const index::VectorIndex> vindex = seg.VectorIndexOf(plan.queries.field);
   auto scalar = plan.filter ? seg.ScalarIndexes() : nullptr;
-  seg.WithSnapshot(plan.ts, [&](const ColumnBatch& batch, const std::vector<uint8_t>& visible) {
-    if (batch.num_rows == 0) return;
-    std::vector<uint8_t> mask;
-    st = FilterMask(batch, visible, plan.filter, scalar ? &scalar->lookup : nullptr, &mask);
-    if (!st.ok()) return;
-    if (std::find(mask.begin(), mask.end(), 1) == mask.end()) return;
+
+  // Searches `batch` with `mask` (nullptr: every row may be returned) of
+  // which `passing` rows are set.
+  auto run = [&](const ColumnBatch& batch, const uint8_t* mask, int64_t passing) {
     const Column* base = batch.Find(plan.queries.field);
     const Column* pks = batch.Find(pk_field);
     if (!base) {
       st = Internal("segment {} lacks vector field {}", seg.id().value, plan.queries.field.value);
       return;
     }
-    // Null vectors (nullable vector fields) are never returned.
-    if (!base->valid.empty()) {
-      for (int64_t r = 0; r < batch.num_rows; ++r) mask[r] &= base->valid[r];
-    }
     std::vector<std::vector<std::pair<float, int64_t>>> raw;
-    int64_t passing = std::count(mask.begin(), mask.end(), uint8_t{1});
     if (UseIndex(vindex.get(), plan, batch.num_rows, passing)) {
       index::SearchArgs args;
       args.k = plan.k;
-      args.filter = mask.data();
+      args.filter = mask;
       args.filter_passing = passing;
       args.params = plan.index_params;
       flat::Hits hits;
@@ -136,8 +129,9 @@ Status SearchSegment(const Segment& seg, int32_t segment_index, const SearchPlan
       raw.resize(static_cast<size_t>(plan.queries.nq));
       for (int64_t qi = 0; qi < plan.queries.nq; ++qi) {
         for (int64_t j = hits.offsets[qi]; j < hits.offsets[qi + 1]; ++j) {
-          if (hits.ids[j] < 0 || hits.ids[j] >= batch.num_rows || !mask[hits.ids[j]]) continue;
-          raw[qi].emplace_back(hits.distances[j], hits.ids[j]);
+          int64_t row = hits.ids[j];
+          if (row < 0 || row >= batch.num_rows || (mask && !mask[row])) continue;
+          raw[qi].emplace_back(hits.distances[j], row);
         }
         if (static_cast<int64_t>(raw[qi].size()) < want) short_answer = true;
       }
@@ -153,7 +147,7 @@ Status SearchSegment(const Segment& seg, int32_t segment_index, const SearchPlan
       flat::SearchParams sp;
       sp.metric = plan.metric;
       sp.k = std::min<int64_t>(plan.k, batch.num_rows);
-      sp.filter = mask.data();
+      sp.filter = mask;
       sp.radius = plan.radius;
       sp.range_filter = plan.range_filter;
       flat::Hits hits;
@@ -175,6 +169,39 @@ Status SearchSegment(const Segment& seg, int32_t segment_index, const SearchPlan
       // The kernels break ties by row; the merge breaks them by primary key.
       std::stable_sort(list.begin(), list.end(), [&](const Hit& x, const Hit& y) { return HitBetter(x, y, higher); });
     }
+  };
+
+  // Fast path: no filter and every row visible (a sealed segment without
+  // deletes, read at or after its newest row): no per-row mask at all.
+  if (!plan.filter && seg.FullyVisibleAt(plan.ts)) {
+    seg.WithColumns([&](const ColumnBatch& batch, const std::vector<Timestamp>&) {
+      const Column* base = batch.Find(plan.queries.field);
+      if (batch.num_rows == 0) return;
+      if (base && base->valid.empty()) {
+        run(batch, nullptr, batch.num_rows);
+        return;
+      }
+      std::vector<uint8_t> mask(static_cast<size_t>(batch.num_rows), 1);
+      if (base) {
+        for (int64_t r = 0; r < batch.num_rows; ++r) mask[r] &= base->valid[r];
+      }
+      run(batch, mask.data(), std::count(mask.begin(), mask.end(), uint8_t{1}));
+    });
+    return st;
+  }
+  seg.WithSnapshot(plan.ts, [&](const ColumnBatch& batch, const std::vector<uint8_t>& visible) {
+    if (batch.num_rows == 0) return;
+    std::vector<uint8_t> mask;
+    st = FilterMask(batch, visible, plan.filter, scalar ? &scalar->lookup : nullptr, &mask);
+    if (!st.ok()) return;
+    // Null vectors (nullable vector fields) are never returned.
+    const Column* base = batch.Find(plan.queries.field);
+    if (base && !base->valid.empty()) {
+      for (int64_t r = 0; r < batch.num_rows; ++r) mask[r] &= base->valid[r];
+    }
+    int64_t passing = std::count(mask.begin(), mask.end(), uint8_t{1});
+    if (passing == 0) return;
+    run(batch, mask.data(), passing);
   });
   return st;
 }

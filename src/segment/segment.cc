@@ -210,6 +210,11 @@ void Segment::WithSnapshot(Timestamp ts,
   fn(columns_, visible);
 }
 
+bool Segment::FullyVisibleAt(Timestamp ts) const {
+  std::shared_lock lock(mu_);
+  return int_deletes_.empty() && str_deletes_.empty() && max_ts_ <= ts;
+}
+
 void Segment::WithColumns(const std::function<void(const ColumnBatch&, const std::vector<Timestamp>&)>& fn) const {
   std::shared_lock lock(mu_);
   fn(columns_, ts_);
