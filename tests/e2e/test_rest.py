@@ -861,3 +861,37 @@ def test_shutdown_with_open_http_connections(server):
     assert time.monotonic() - t0 < 8
     for s in (idle, half, silent):
         s.close()
+
+
+# ---------------------------------------------------------------------- index builds, compaction
+
+def test_index_progress_and_compaction_over_rest(rest):
+    name = unique("rest_cmp")
+    l2_collection(rest, name)
+    for part in range(3):  # three flushes: three small sealed segments
+        rest.ok("entities/insert", {"collectionName": name, "data": rows_l2(50, start=part * 50)})
+        rest.ok("collections/flush", {"collectionName": name})
+    deadline = time.time() + 30
+    while True:
+        (desc,) = rest.ok("indexes/describe", {"collectionName": name, "indexName": "vidx"})
+        if desc["indexState"] == "Finished" and desc["indexedRows"] == 150 or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert desc["indexState"] == "Finished" and desc["totalRows"] == 150 and desc["pendingRows"] == 0, desc
+    rest.ok("entities/delete", {"collectionName": name, "filter": "id < 60"})
+    rest.ok("collections/flush", {"collectionName": name})
+    job = rest.ok("collections/compact", {"collectionName": name})["compactionID"]
+    deadline = time.time() + 30
+    while True:
+        state = rest.ok("collections/get_compaction_state", {"jobID": str(job)})
+        if state["state"] == "Completed" or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert state["state"] == "Completed" and state["completePlanNumber"] >= 1, state
+    got = rest.ok("entities/query", {"collectionName": name, "filter": "id >= 0", "outputFields": ["id"],
+                                     "limit": 1000})
+    assert sorted(r["id"] for r in got) == list(range(60, 150))
+    (desc,) = rest.ok("indexes/describe", {"collectionName": name, "indexName": "vidx"})
+    assert desc["totalRows"] == 90, desc  # the merged segment holds only the surviving rows
+    rest.err("collections/get_compaction_state", {"jobID": "x1"}, PARAMETER_INVALID)
+    rest.err("collections/compact", {"collectionName": unique("nope")}, COLLECTION_NOT_FOUND)

@@ -136,6 +136,8 @@ RestError RenameCollection(Call& c);
 RestError AlterCollectionProperties(Call& c);
 RestError DropCollectionProperties(Call& c);
 RestError FlushCollection(Call& c);
+RestError CompactCollection(Call& c);
+RestError GetCompactionState(Call& c);
 
 RestError CreatePartition(Call& c);
 RestError DropPartition(Call& c);

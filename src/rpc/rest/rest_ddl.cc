@@ -521,6 +521,39 @@ RestError FlushCollection(Call& c) {
   return Ok();
 }
 
+RestError CompactCollection(Call& c) {
+  REST_ASSIGN(int64_t job, c.proxy->Compact(c.db, Collection(c), 0));
+  c.data = {{"compactionID", job}};
+  return Ok();
+}
+
+RestError GetCompactionState(Call& c) {
+  const Json& id = c.body.at("jobID");
+  int64_t job = 0;
+  if (id.is_number_integer()) {
+    job = id.get<int64_t>();
+  } else if (id.is_string()) {
+    try {
+      size_t pos = 0;
+      job = std::stoll(id.get<std::string>(), &pos);
+      if (pos != id.get<std::string>().size()) throw std::invalid_argument("");
+    } catch (...) {
+      return Error(kCodeParameterInvalid, fmt::format("jobID [{}] is not an integer", id.get<std::string>()));
+    }
+  } else {
+    return Error(kCodeParameterInvalid, fmt::format("jobID [{}] is not an integer", id.dump()));
+  }
+  CompactionJob j = c.proxy->GetCompaction(job);
+  static const char* kNames[] = {"UndefiedState", "Executing", "Completed"};
+  int64_t executing = j.state == CompactionJobState::kExecuting ? std::max<int64_t>(1, j.plans - j.completed - j.failed) : 0;
+  c.data = {{"compactionID", job},
+            {"state", kNames[static_cast<int>(j.state)]},
+            {"executingPlanNumber", executing},
+            {"timeoutPlanNumber", 0},
+            {"completePlanNumber", j.completed}};
+  return Ok();
+}
+
 // ---------------------------------------------------------------- partitions
 RestError CreatePartition(Call& c) {
   REST_TRY(c.proxy->coordinator().CreatePartition(c.db, Collection(c), StrOr(c.body, "partitionName")));

@@ -275,6 +275,8 @@ const std::map<std::string_view, Route>& Routes() {
       {"collections/drop_properties",
        {DropCollectionProperties, {{"collectionName", JType::kString, true}, {"propertyKeys", JType::kStrList}}}},
       {"collections/flush", {FlushCollection, kCollection}},
+      {"collections/compact", {CompactCollection, {{"collectionName", JType::kString, true}, {"isClustering", JType::kBool}}}},
+      {"collections/get_compaction_state", {GetCompactionState, {{"jobID", JType::kAny, true}}}},
       // partitions
       {"partitions/create", {CreatePartition, kPartition}},
       {"partitions/drop", {DropPartition, kPartition}},
