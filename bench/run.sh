@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark suite (issue 6): Kite side by side with Milvus, Milvus Lite and the raw kernels.
 #
-#   bash bench/run.sh [--tiny|--quick|--full] [--targets kite,milvus,milvus-lite,ceiling]
+#   bash bench/run.sh [--tiny|--quick|--medium|--full] [--targets kite,milvus,milvus-lite,ceiling]
 #                     [--datasets NAMES] [--name NAME] [--no-build] [--no-plots]
 #
 # Builds Kite and kite_loadgen (scripts/setup.sh + scripts/build.sh), creates bench/.venv with the
@@ -19,7 +19,7 @@ for a in "$@"; do
   case "$a" in
     --no-build) build=0; continue ;;
     --targets=*) targets="${a#--targets=}" ;;
-    --tiny|--quick|--full) mode="${a#--}" ;;
+    --tiny|--quick|--medium|--full) mode="${a#--}" ;;
   esac
   [ "$prev" = "--targets" ] && targets="$a"
   prev="$a"

@@ -75,6 +75,7 @@ def main(argv=None) -> int:
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--tiny", dest="mode", action="store_const", const="tiny", help="CI smoke size (seconds)")
     g.add_argument("--quick", dest="mode", action="store_const", const="quick", help="< 3 min on 2 cores")
+    g.add_argument("--medium", dest="mode", action="store_const", const="medium", help="200k/50k rows, ~20 min")
     g.add_argument("--full", dest="mode", action="store_const", const="full", help="the issue's sizes, < 45 min")
     ap.add_argument("--targets", default=",".join(ALL_TARGETS), help="comma list of " + ",".join(ALL_TARGETS))
     ap.add_argument("--datasets", default="", help="comma list of dataset names to keep (default: all of the mode)")

@@ -9,6 +9,7 @@ core count); latency is a per-query call. Filtered search uses Faiss with an IDS
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from typing import Callable, Dict
 
@@ -59,6 +60,9 @@ def run_hnswlib(ds: Dataset, mode: Mode, step: Callable[[str], None]) -> Dict:
     index.init_index(max_elements=ds.rows, M=mode.hnsw_m, ef_construction=mode.hnsw_ef_construction, random_seed=100)
     index.add_items(np.asarray(ds.base), np.arange(ds.rows), num_threads=2)
     r = {"build_s": time.perf_counter() - t0, "index_rss_mb": _rss_mb() - rss0, "sweep": []}
+    with tempfile.NamedTemporaryFile(suffix=".hnsw") as f:
+        index.save_index(f.name)
+        r["index_bytes"] = os.path.getsize(f.name)
     for ef in mode.efs:
         step(f"hnswlib ef={ef}")
         index.set_ef(ef)
@@ -83,7 +87,8 @@ def run_faiss(ds: Dataset, mode: Mode, step: Callable[[str], None]) -> Dict:
     t0 = time.perf_counter()
     for lo in range(0, ds.rows, 100_000):
         index.add(np.ascontiguousarray(ds.base[lo:lo + 100_000]))
-    r = {"build_s": time.perf_counter() - t0, "index_rss_mb": _rss_mb() - rss0, "sweep": [], "filtered": []}
+    r = {"build_s": time.perf_counter() - t0, "index_rss_mb": _rss_mb() - rss0, "sweep": [], "filtered": [],
+         "index_bytes": int(faiss.serialize_index(index).nbytes)}
 
     def search(qs, ef, threads, sel=None):
         faiss.omp_set_num_threads(threads)

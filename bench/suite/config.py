@@ -58,6 +58,16 @@ MODES = {
         ],
         efs=[16, 32, 64, 128], ref_ef=64, concurrency=[1, 2, 4, 8, 16], point_seconds=0.5,
         warmup_seconds=0.2, serial_queries=100, index_timeout_s=600),
+    # Between the two: a run that fits in about 20 minutes with every target.
+    "medium": Mode(
+        name="medium",
+        datasets=[
+            DatasetSpec("gauss-200k-128", "gaussian", 200_000, 128, "L2", 1000, clusters=256),
+            DatasetSpec("gauss-50k-768", "gaussian", 50_000, 768, "COSINE", 1000, clusters=64),
+            DatasetSpec("text-5k-384", "text", 5_000, 384, "COSINE", 250),
+        ],
+        efs=[16, 32, 64, 128, 256], ref_ef=64, concurrency=[1, 2, 4, 8, 16], point_seconds=2.0,
+        warmup_seconds=0.5, serial_queries=300, index_timeout_s=1800, server_per_dataset=True),
     # The datasets. 500k x 768 is cut to 200k: see bench/README.md (time budget on 2 cores).
     "full": Mode(
         name="full",

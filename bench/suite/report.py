@@ -112,8 +112,9 @@ def _figures(results, ds: str, mode: dict) -> List[tuple]:
         rows.append((f"filtered ({pct} pass): serial p99, ms", "lower",
                      {**srv(lambda v: _get(_find(v.get("filtered"), "pass_rate", f), "p99_ms")),
                       "faiss": _get(_find(_get(k["faiss"], "filtered"), "pass_rate", f), "p99_ms")}))
-    rows.append(("server peak RSS, MiB (VmHWM)", "lower", {**srv(lambda v: v.get("peak_rss_mb")),
-                                                           **ker(lambda v: v.get("index_rss_mb"))}))
+    rows.append(("memory, MiB: server peak RSS (VmHWM) / kernel index size", "lower",
+                 {**srv(lambda v: v.get("peak_rss_mb")),
+                  **ker(lambda v: v["index_bytes"] / 2**20 if v.get("index_bytes") else None)}))
     return rows
 
 
@@ -290,18 +291,21 @@ def _plots(results: dict, ds: str, base: str) -> List[tuple]:
     out.append((png, f"{ds} latency distribution"))
     # QPS vs concurrency
     srv = [(n, s) for n, s in series if "conc_python" in s]
+    colour = {n: f"C{i}" for i, (n, _) in enumerate(series)}
     if srv:
         fig, ax = plt.subplots(figsize=(6.4, 4.2))
         for n, s in srv:
             for key, style, lab in (("conc_native", "-", "native"), ("conc_python", "--", "pymilvus")):
                 pts = [(p["c"], p["qps"]) for p in s.get(key, [])]
                 if pts:
-                    ax.plot([p[0] for p in pts], [p[1] for p in pts], style, marker="o", label=f"{n} ({lab})")
+                    ax.plot([p[0] for p in pts], [p[1] for p in pts], style, marker="o", color=colour[n],
+                            label=f"{n} ({lab})")
         for n, s in series:
             if "conc_python" not in s:
                 p = _find(s["sweep"], "ef", mode["ref_ef"])
                 if p:
-                    ax.plot([1, 2], [p["qps_c1"], p["qps_c2"]], ":", marker="s", label=f"{n} (in-process)")
+                    ax.plot([1, 2], [p["qps_c1"], p["qps_c2"]], ":", marker="s", color=colour[n],
+                            label=f"{n} (in-process)")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("concurrency")
