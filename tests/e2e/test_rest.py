@@ -660,7 +660,7 @@ def test_error_envelopes(rest):
     assert r.status_code == 200 and r.json()["code"] == PARAMETER_INVALID
     # Milvus endpoints Kite does not implement yet.
     for path in ("users/list", "roles/list", "entities/hybrid_search", "jobs/import/list",
-                 "collections/compact", "resource_groups/list"):
+                 "resource_groups/list"):
         assert "not implemented" in rest.err(path, {}, UNIMPLEMENTED)
     # Kite errors keep their Milvus codes.
     rest.err("collections/describe", {"collectionName": unique("none")}, COLLECTION_NOT_FOUND)
