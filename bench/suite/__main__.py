@@ -89,6 +89,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     mode = MODES[args.mode]
+    import logging
+    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # reconnect chatter while servers restart
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
     bad = [t for t in targets if t not in ALL_TARGETS]
     if bad:

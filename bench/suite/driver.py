@@ -57,7 +57,7 @@ def native_point(loadgen: str, server: Server, coll: str, ds: Dataset, mode: Mod
                  pass_rate: Optional[float] = None) -> dict:
     nq = min(len(ds.queries), mode.serial_queries or len(ds.queries))
     cmd = [loadgen, "--address", f"127.0.0.1:{server.port}", "--collection", coll, "--field", "vec",
-           "--metric", ds.spec.metric, "--params", json.dumps({"ef": ef}), "--topk", str(mode.topk),
+           "--metric", ds.spec.metric, "--params", json.dumps({"ef": ef}, separators=(",", ":")), "--topk", str(mode.topk),
            "--queries", ds.file("queries"), "--gt", ds.file(gt_name(pass_rate)),
            "--max-queries", str(nq), "--concurrency", str(concurrency),
            "--duration", str(mode.point_seconds), "--warmup", str(mode.warmup_seconds)]

@@ -30,7 +30,8 @@ def _ratio(a, b) -> str:
         return " / ".join(_ratio(x, y) for x, y in zip(a, b))
     if a is None or b is None or isinstance(a, (tuple, str)) or isinstance(b, (tuple, str)) or b == 0:
         return "–"
-    return f"{a / b:.2f}×"
+    x = a / b
+    return f"{x:.2f}×" if x >= 0.1 else f"{x:.2g}×"
 
 
 def _get(d: Optional[dict], *path):
