@@ -3,8 +3,7 @@
 //
 //   FLAT, BIN_FLAT                         exact_index.h (flat::Search)
 //   IVF_FLAT, IVF_SQ8, IVF_PQ, SCANN       faiss/faiss_ivf_index.h
-//   HNSW                                   hnsw/hnsw_index.h (Kite's own; faiss/faiss_hnsw_index.h
-//                                          still loads files written by the earlier stop-gap)
+//   HNSW                                   hnsw/hnsw_index.h (Kite's own)
 //   BIN_IVF_FLAT                           faiss/faiss_binary_ivf_index.h
 //   SPARSE_INVERTED_INDEX, SPARSE_WAND     sparse/sparse_inverted_index.h
 //
@@ -18,7 +17,6 @@
 
 #include "index/exact_index.h"
 #include "index/faiss/faiss_binary_ivf_index.h"
-#include "index/faiss/faiss_hnsw_index.h"
 #include "index/faiss/faiss_ivf_index.h"
 #include "index/index_util.h"
 #include "index/sparse/sparse_inverted_index.h"
@@ -103,11 +101,8 @@ Result<std::unique_ptr<VectorIndex>> BuildVectorIndex(const Params& params, cons
 }
 
 Result<std::unique_ptr<VectorIndex>> LoadVectorIndex(const Params& params, std::string_view bytes) {
-  // Kite's HNSW writes its own header (magic "HNSW"); an HNSW index file
-  // without it was built by the Faiss stop-gap and is still loaded as such.
-  if (Get(params, "index_type") == "HNSW" && bytes.size() >= 4 && bytes.substr(0, 4) == std::string_view("HNSW", 4)) {
-    return LoadHnsw(params, bytes);
-  }
+  // Kite's HNSW writes its own header and checks params against it.
+  if (Get(params, "index_type") == "HNSW") return LoadHnsw(params, bytes);
   IndexHeader header;
   KITE_RETURN_IF_ERROR(internal::GetHeader(&bytes, &header));
   const std::string& type = Get(params, "index_type");
@@ -119,7 +114,7 @@ Result<std::unique_ptr<VectorIndex>> LoadVectorIndex(const Params& params, std::
   switch (FamilyOf(header.spec.type)) {
     case Family::kExact: return LoadExactIndex(header, bytes);
     case Family::kFaissIvf: return LoadFaissIvfIndex(header, bytes);
-    case Family::kHnsw: return LoadFaissHnswIndex(header, bytes);
+    case Family::kHnsw: break;  // handled above
     case Family::kBinaryIvf: return LoadFaissBinaryIvfIndex(header, bytes);
     case Family::kSparse: return LoadSparseInvertedIndex(header, bytes);
     case Family::kNone: break;

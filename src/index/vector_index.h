@@ -13,6 +13,8 @@
 //   * Search returns, per query, up to k hits best first, each a row that the
 //     filter lets through (filter == nullptr: every row). An index that cannot
 //     reach k filtered rows returns fewer; it never returns a filtered-out row.
+//     Under a selective filter the index itself decides to score the passing
+//     rows exactly (filter_passing tells it how many there are).
 //   * Search params are Milvus's names (ef, nprobe, reorder_k / refine_k,
 //     drop_ratio_search, ...) as strings; unknown keys are ignored, bad values
 //     are InvalidArgument naming the key and value.

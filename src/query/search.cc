@@ -84,14 +84,14 @@ void SparseSearch(const Column& base, const uint8_t* mask, const SearchPlan& pla
 
 }  // namespace
 
-bool UseIndex(const index::VectorIndex* idx, const SearchPlan& plan, int64_t rows, int64_t passing) {
+bool UseIndex(const index::VectorIndex* idx, const SearchPlan& plan, int64_t passing) {
   if (!idx || idx->metric() != plan.metric || plan.radius) return false;
   std::string type = idx->type();
   if (type == "FLAT" || type == "BIN_FLAT") return false;  // the exact kernels are that index
-  if (passing <= plan.k) return false;
+  // A few thousand rows are scanned exactly faster than any index walks them
+  // (and then the answer is exact).
   constexpr int64_t kExactBelowRows = 2048;
-  constexpr int64_t kExactBelowPercent = 3;
-  return passing >= kExactBelowRows && passing * 100 >= rows * kExactBelowPercent;
+  return passing > plan.k && passing >= kExactBelowRows;
 }
 
 Status SearchSegment(const Segment& seg, int32_t segment_index, const SearchPlan& plan,
@@ -113,7 +113,7 @@ Status SearchSegment(const Segment& seg, int32_t segment_index, const SearchPlan
       return;
     }
     std::vector<std::vector<std::pair<float, int64_t>>> raw;
-    if (UseIndex(vindex.get(), plan, batch.num_rows, passing)) {
+    if (UseIndex(vindex.get(), plan, passing)) {
       index::SearchArgs args;
       args.k = plan.k;
       args.filter = mask;

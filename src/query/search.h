@@ -42,11 +42,13 @@ struct SearchPlan {
 };
 
 // Whether a segment search goes through `idx` rather than the exact kernels:
-// only for the index's metric, never for range search, and not when the
-// filter keeps so few rows (`passing` of `rows`) that scanning them exactly is
-// cheaper than a graph or list walk that keeps skipping rows — which is also
-// what guarantees k true neighbours under a selective filter.
-bool UseIndex(const index::VectorIndex* idx, const SearchPlan& plan, int64_t rows, int64_t passing);
+// only for the index's metric, never for range search, and not when fewer
+// than 2048 rows (or k or fewer) pass the filter. A selective filter on a
+// larger segment is the index's own call
+// (VectorIndex::Search gets the passing count and scans those rows exactly
+// when that is cheaper); an index answer short of min(k, passing) rows for a
+// query sends the batch to the exact kernels, so k true neighbours are found.
+bool UseIndex(const index::VectorIndex* idx, const SearchPlan& plan, int64_t passing);
 
 // The rows of `batch` that pass visibility (`visible`), and the filter
 // (answered from the segment's scalar indexes where they cover a leaf).

@@ -530,8 +530,9 @@ RpcStatus MilvusService::CreateIndex(Ctx* ctx, const mm::CreateIndexRequest* req
 namespace {
 
 mc::IndexState IndexStateOf(const IndexProgress& p) {
-  if (p.failed) return mc::Failed;
-  return p.indexed_rows >= p.total_rows ? mc::Finished : mc::InProgress;
+  mc::IndexState state = mc::IndexStateNone;
+  mc::IndexState_Parse(p.state(), &state);
+  return state;
 }
 
 void FillIndexDescription(const Proxy::IndexStatus& st, const CollectionInfo& c, mm::IndexDescription* d) {
@@ -571,16 +572,16 @@ RpcStatus MilvusService::GetIndexState(Ctx* ctx, const mm::GetIndexStateRequest*
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(auto indexes, proxy_->DescribeIndex(DbName(ctx, req->db_name()), req->collection_name(),
                                                               req->field_name(), req->index_name()));
-    IndexProgress all;
+    resp->set_state(mc::Finished);
     for (const auto& st : indexes) {
-      if (st.progress.failed) {
+      mc::IndexState state = IndexStateOf(st.progress);
+      if (state == mc::Failed) {
         resp->set_state(mc::Failed);
         resp->set_fail_reason(st.progress.fail_reason);
-        return Status::OK();
+        break;
       }
-      if (st.progress.indexed_rows < st.progress.total_rows) all.total_rows = 1;
+      if (state == mc::InProgress) resp->set_state(mc::InProgress);
     }
-    resp->set_state(IndexStateOf(all));
     return Status::OK();
   });
 }
@@ -618,7 +619,7 @@ RpcStatus MilvusService::GetCompactionState(Ctx*, const mm::GetCompactionStateRe
   return Run(resp, [&]() -> Status {
     CompactionJob job = proxy_->GetCompaction(req->compactionid());
     resp->set_state(static_cast<mc::CompactionState>(job.state));
-    resp->set_executingplanno(job.state == CompactionJobState::kExecuting ? std::max<int64_t>(1, job.plans - job.completed - job.failed) : 0);
+    resp->set_executingplanno(job.executing());
     resp->set_completedplanno(job.completed);
     resp->set_failedplanno(job.failed);
     return Status::OK();

@@ -75,12 +75,28 @@ Result<std::vector<std::string>> WriteSegmentFiles(ObjectStore* store, const std
   return keys;
 }
 
+namespace {
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+}  // namespace
+
+std::vector<std::string> SegmentFilesFor(const std::vector<std::string>& files, const std::vector<FieldId>& fields) {
+  std::vector<std::string> out;
+  for (const auto& key : files) {
+    bool wanted = EndsWith(key, "/ts.bin");
+    for (FieldId f : fields) wanted = wanted || EndsWith(key, "/" + std::to_string(f.value) + ".col");
+    if (wanted) out.push_back(key);
+  }
+  return out;
+}
+
 Status ReadSegmentFiles(ObjectStore* store, const std::vector<std::string>& keys, ColumnBatch* columns,
                         std::vector<Timestamp>* timestamps) {
   bool have_ts = false;
   for (const auto& key : keys) {
     KITE_ASSIGN_OR_RETURN(std::string file, store->Get(key));
-    bool is_ts = key.size() >= 6 && key.compare(key.size() - 6, 6, "ts.bin") == 0;
+    bool is_ts = EndsWith(key, "ts.bin");
     KITE_ASSIGN_OR_RETURN(std::string_view body,
                           UnframeFile(file, is_ts ? FileKind::kTimestamps : FileKind::kColumn, key));
     if (is_ts) {

@@ -32,6 +32,9 @@ std::string DeltaKey(CollectionId collection, const std::string& channel, uint64
 Result<std::vector<std::string>> WriteSegmentFiles(ObjectStore* store, const std::string& prefix,
                                                     const ColumnBatch& columns,
                                                     const std::vector<Timestamp>& timestamps);
+// The keys among a segment's `files` that hold the columns of `fields`, plus
+// its timestamps: what ReadSegmentFiles needs to read only those columns.
+std::vector<std::string> SegmentFilesFor(const std::vector<std::string>& files, const std::vector<FieldId>& fields);
 // Reads the files listed in `keys` back (columns by field id, timestamps).
 Status ReadSegmentFiles(ObjectStore* store, const std::vector<std::string>& keys, ColumnBatch* columns,
                         std::vector<Timestamp>* timestamps);

@@ -131,7 +131,7 @@ class StandaloneImpl final : public Standalone {
       w.indexed_rows = p.indexed_rows;
       w.total_rows = p.total_rows;
       w.fail_reason = p.fail_reason;
-      w.state = p.failed ? "Failed" : p.indexed_rows >= p.total_rows ? "Finished" : "InProgress";
+      w.state = p.state();
       return w;
     };
     cluster_view_ = std::make_unique<ClusterView>(std::move(sources));

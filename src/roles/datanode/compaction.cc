@@ -41,10 +41,6 @@ bool RowDeleted(const std::map<std::string, std::vector<DeleteEntry>>& deletes, 
   return false;
 }
 
-bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 }  // namespace
 
 Result<int64_t> DataNode::RequestCompaction(CollectionId collection) {
@@ -133,7 +129,6 @@ bool DataNode::CompactionPass(const std::vector<CollectionView>& collections) {
 
 Result<std::vector<DataNode::Plan>> DataNode::PlanCompactions(const CollectionView& c, bool manual) {
   const FieldSchema* pk_field = c.info.schema.PrimaryField();
-  std::string pk_suffix = "/" + std::to_string(pk_field->id.value) + ".col";
   // Segments by (channel, partition).
   std::map<std::pair<std::string, int64_t>, std::vector<SegmentRecord>> groups;
   for (auto& s : registry_->ListSegments(c.info.id)) groups[{s.channel, s.partition_id.value}].push_back(s);
@@ -150,10 +145,7 @@ Result<std::vector<DataNode::Plan>> DataNode::PlanCompactions(const CollectionVi
     std::map<int64_t, int64_t> deleted;
     if (!deletes.empty()) {
       for (const auto& s : segs) {
-        std::vector<std::string> keys;
-        for (const auto& k : s.files) {
-          if (EndsWith(k, pk_suffix) || EndsWith(k, "ts.bin")) keys.push_back(k);
-        }
+        std::vector<std::string> keys = SegmentFilesFor(s.files, {pk_field->id});
         ColumnBatch cols;
         std::vector<Timestamp> ts;
         KITE_RETURN_IF_ERROR(ReadSegmentFiles(store_, keys, &cols, &ts));

@@ -134,14 +134,7 @@ bool DataNode::PassCollection(const CollectionView& c) {
 
 Status DataNode::Build(const CollectionView& c, const IndexInfo& def, const SegmentRecord& seg) {
   auto start = std::chrono::steady_clock::now();
-  std::string col_suffix = "/" + std::to_string(def.field_id.value) + ".col";
-  std::vector<std::string> keys;
-  for (const auto& k : seg.files) {
-    if ((k.size() >= col_suffix.size() && k.compare(k.size() - col_suffix.size(), col_suffix.size(), col_suffix) == 0) ||
-        (k.size() >= 6 && k.compare(k.size() - 6, 6, "ts.bin") == 0)) {
-      keys.push_back(k);
-    }
-  }
+  std::vector<std::string> keys = SegmentFilesFor(seg.files, {def.field_id});
   ColumnBatch columns;
   std::vector<Timestamp> ts;
   Status read = ReadSegmentFiles(store_, keys, &columns, &ts);

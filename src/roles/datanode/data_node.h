@@ -32,6 +32,7 @@
 // Thread-safe. Borrows every dependency; they must outlive it.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -62,9 +63,14 @@ enum class CompactionJobState { kUnknown = 0, kExecuting = 1, kCompleted = 2 };
 
 struct CompactionJob {
   CompactionJobState state = CompactionJobState::kUnknown;
-  int64_t plans = 0;
+  int64_t plans = 0;  // 0 while the job is not planned yet
   int64_t completed = 0;
   int64_t failed = 0;
+
+  // Plans still running (at least 1 while the job is executing, planned or not).
+  int64_t executing() const {
+    return state == CompactionJobState::kExecuting ? std::max<int64_t>(1, plans - completed - failed) : 0;
+  }
 };
 
 struct IndexProgress {
@@ -72,6 +78,9 @@ struct IndexProgress {
   int64_t indexed_rows = 0;  // rows of flushed segments whose index is built
   bool failed = false;
   std::string fail_reason;
+
+  // Milvus's IndexState name: "Failed", "InProgress" or "Finished".
+  const char* state() const { return failed ? "Failed" : indexed_rows >= total_rows ? "Finished" : "InProgress"; }
 };
 
 class DataNode {

@@ -545,10 +545,9 @@ RestError GetCompactionState(Call& c) {
   }
   CompactionJob j = c.proxy->GetCompaction(job);
   static const char* kNames[] = {"UndefiedState", "Executing", "Completed"};
-  int64_t executing = j.state == CompactionJobState::kExecuting ? std::max<int64_t>(1, j.plans - j.completed - j.failed) : 0;
   c.data = {{"compactionID", job},
             {"state", kNames[static_cast<int>(j.state)]},
-            {"executingPlanNumber", executing},
+            {"executingPlanNumber", j.executing()},
             {"timeoutPlanNumber", 0},
             {"completePlanNumber", j.completed}};
   return Ok();
@@ -660,7 +659,6 @@ RestError DescribeIndex(Call& c) {
     const IndexProgress& p = st.progress;
     const FieldSchema* f = v.info.schema.FindField(i.field_id);
     auto type = i.user_params.find("index_type");
-    const char* state = p.failed ? "Failed" : p.indexed_rows >= p.total_rows ? "Finished" : "InProgress";
     c.data.push_back({{"indexName", i.name},
                       {"fieldName", f ? f->name : ""},
                       {"indexType", type != i.user_params.end() ? type->second : "AUTOINDEX"},
@@ -668,7 +666,7 @@ RestError DescribeIndex(Call& c) {
                       {"totalRows", p.total_rows},
                       {"indexedRows", p.indexed_rows},
                       {"pendingRows", p.total_rows - p.indexed_rows},
-                      {"indexState", state},
+                      {"indexState", p.state()},
                       {"failReason", p.fail_reason}});
   }
   return Ok();
