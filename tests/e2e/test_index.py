@@ -390,3 +390,101 @@ def _hnsw_params():
     ip = MilvusClient.prepare_index_params()
     ip.add_index("vector", index_type="HNSW", metric_type="L2", params={"M": 16, "efConstruction": 64})
     return ip
+
+
+def test_scalar_indexes_are_built_used_and_reloaded(server):
+    """INVERTED / STL_SORT / BITMAP indexes on scalar fields get built on sealed segments, answer
+    filters exactly like a scan, and come back from their files after a restart."""
+    c = server.client()
+    name = unique("scal")
+    schema = MilvusClient.create_schema(enable_dynamic_field=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("tag", DataType.INT64)
+    schema.add_field("name", DataType.VARCHAR, max_length=32, nullable=True)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=DIM)
+    c.create_collection(name, schema=schema)
+    vecs = clustered(3000, DIM, seed=51)
+    rows = [{"id": i, "tag": i % 97, "name": None if i % 11 == 0 else f"n{i % 50:02d}", "vector": vecs[i].tolist()}
+            for i in range(3000)]
+    c.insert(name, rows)
+    c.flush(name)
+    ip = MilvusClient.prepare_index_params()
+    ip.add_index("vector", index_type="HNSW", metric_type="L2", params={"M": 16, "efConstruction": 64})
+    ip.add_index("tag", index_name="tag_sort", index_type="STL_SORT")
+    ip.add_index("name", index_name="name_inv", index_type="INVERTED")
+    c.create_index(name, ip)
+    for index_name in ("vector", "tag_sort", "name_inv"):
+        info = wait_index(c, name, index_name, 3000)
+        assert int(info["indexed_rows"]) == 3000, info
+    assert len(index_files(server.data_dir)) == 3
+    c.load_collection(name)
+    filters = ['tag in [3, 5, 96] and name like "n0%"', "tag >= 90 or name is null", 'name == "n07"',
+               "not (tag < 50)"]
+
+    def expected(f):
+        keep = {
+            filters[0]: lambda r: r["tag"] in (3, 5, 96) and r["name"] is not None and r["name"].startswith("n0"),
+            filters[1]: lambda r: r["tag"] >= 90 or r["name"] is None,
+            filters[2]: lambda r: r["name"] == "n07",
+            filters[3]: lambda r: not r["tag"] < 50,
+        }[f]
+        return sorted(r["id"] for r in rows if keep(r))
+
+    def check():
+        for f in filters:
+            got = c.query(name, filter=f, output_fields=["id"], limit=16384)
+            assert sorted(r["id"] for r in got) == expected(f), f
+
+    check()
+    c.close()
+    server.restart()
+    c = server.client()
+    check()
+    log = server.log_path.read_text()
+    assert log.count("index built:") == 3, "an index was rebuilt after the restart"
+
+
+def test_automatic_compaction_purges_deleted_rows(kite_factory, tmp_path):
+    """With no compact() call, a segment whose deleted share passes the threshold is rewritten."""
+    cfg = tmp_path / "kite.yaml"
+    cfg.write_text("dataCoord:\n  compaction:\n    mix:\n      triggerInterval: 1\n")
+    srv = kite_factory("autocompact", extra_args=["--config", str(cfg)]).start()
+    c = srv.client()
+    name = unique("auto")
+    make_collection(c, name)
+    c.create_index(name, _hnsw_params())
+    insert_dense(c, name, clustered(2000, DIM, seed=61))
+    c.flush(name)
+    c.load_collection(name)
+    before = _segment_dirs(srv.data_dir)
+    assert len(before) == 1
+    c.delete(name, ids=list(range(0, 2000, 2)))  # half the rows: over the 0.2 threshold
+    c.flush(name)
+    deadline = time.time() + 30
+    while _segment_dirs(srv.data_dir) == before and time.time() < deadline:
+        time.sleep(0.2)
+    after = _segment_dirs(srv.data_dir)
+    assert after and after != before, "no automatic compaction rewrote the segment"
+    assert "compacted:" in srv.log_path.read_text()
+    got = c.query(name, filter="id >= 0", output_fields=["id"], limit=16384)
+    assert sorted(r["id"] for r in got) == list(range(1, 2000, 2))
+
+
+def test_orm_index_state_and_build_progress(module_server, module_client):
+    """pymilvus's ORM utilities read GetIndexState / GetIndexBuildProgress."""
+    from pymilvus import connections, utility
+
+    c = module_client
+    name = unique("orm")
+    make_collection(c, name)
+    insert_dense(c, name, clustered(3000, DIM, seed=71))
+    c.flush(name)
+    c.create_index(name, _hnsw_params())
+    alias = unique("a")
+    connections.connect(alias=alias, uri=module_server.uri)
+    try:
+        assert utility.wait_for_index_building_complete(name, using=alias, timeout=60)
+        progress = utility.index_building_progress(name, using=alias)
+        assert progress["total_rows"] == 3000 and progress["indexed_rows"] == 3000, progress
+    finally:
+        connections.disconnect(alias)
