@@ -76,6 +76,6 @@ MODES = {
             DatasetSpec("gauss-200k-768", "gaussian", 200_000, 768, "COSINE", 1000, clusters=200),
             DatasetSpec("text-11k-384", "text", 11_000, 384, "COSINE", 500),
         ],
-        efs=[16, 32, 64, 128, 256], ref_ef=64, concurrency=[1, 2, 4, 8, 16], point_seconds=3.0,
+        efs=[16, 32, 48, 64, 96, 128, 256], ref_ef=64, concurrency=[1, 2, 4, 8, 16], point_seconds=3.0,
         warmup_seconds=1.0, serial_queries=500, index_timeout_s=3600, server_per_dataset=True),
 }

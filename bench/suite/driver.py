@@ -63,11 +63,18 @@ def native_point(loadgen: str, server: Server, coll: str, ds: Dataset, mode: Mod
            "--duration", str(mode.point_seconds), "--warmup", str(mode.warmup_seconds)]
     if pass_rate is not None:
         cmd += ["--filter", filter_expr(pass_rate)]
+    cpu0 = server.cpu_s()
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=mode.point_seconds + 300)
+    cpu1 = server.cpu_s()
     if out.returncode not in (0, 1) or not out.stdout.strip():
         raise RuntimeError(f"kite_loadgen failed ({out.returncode}): {out.stderr.strip()[-500:]}")
     r = json.loads(out.stdout.strip().splitlines()[-1])
     r["c"] = concurrency
+    # Server CPU per request (the warm-up's requests estimated at the measured rate): what the server
+    # costs per query, without the load generator that shares the cores.
+    total = r.get("requests", 0) * (1 + mode.warmup_seconds / max(r.get("seconds") or mode.point_seconds, 1e-9))
+    if cpu0 is not None and cpu1 is not None and total > 0:
+        r["server_cpu_ms_per_query"] = (cpu1 - cpu0) * 1000 / total
     return r
 
 
@@ -93,6 +100,14 @@ def wait_index(client, coll: str, timeout_s: float) -> dict:
             return last
         time.sleep(0.25)
     raise TimeoutError(f"index not finished after {timeout_s}s: {last}")
+
+
+RECALL_TARGET = 0.95  # issue 5: QPS at the ef giving recall@10 >= 0.95
+CORES = os.cpu_count() or 2
+
+
+def _find_ef(sweep, ef):
+    return next(p for p in sweep if p["ef"] == ef)
 
 
 def measure_dataset(server: Server, ds: Dataset, coll: str, mode: Mode, loadgen: Optional[str], pool,
@@ -160,6 +175,16 @@ def measure_dataset(server: Server, ds: Dataset, coll: str, mode: Mode, loadgen:
         if loadgen:
             step(f"QPS c={c} (native)")
             r["conc_native"].append(native_point(loadgen, server, coll, ds, mode, mode.ref_ef, c))
+
+    # Issue 5's comparison: QPS at concurrency = cores at the smallest ef reaching the recall target.
+    ok = [p for p in r["sweep"] if p.get("recall", 0) >= RECALL_TARGET]
+    if ok and loadgen:
+        ef_t = min(p["ef"] for p in ok)
+        step(f"QPS c={CORES} at recall >= {RECALL_TARGET} (ef={ef_t})")
+        nat = native_point(loadgen, server, coll, ds, mode, ef_t, CORES)
+        r["at_recall"] = {"ef": ef_t, "recall": _find_ef(r["sweep"], ef_t)["recall"], "qps": nat["qps"],
+                          "native_recall": nat.get("recall"),
+                          "server_cpu_ms_per_query": nat.get("server_cpu_ms_per_query")}
 
     r["filtered"] = []
     for f in mode.filters:

@@ -62,6 +62,9 @@ def _kernel(results, kernel, ds) -> Optional[dict]:
     return r if r and "error" not in r else None
 
 
+RECALL_TARGET = 0.95
+
+
 def _figures(results, ds: str, mode: dict) -> List[tuple]:
     """(label, better, {column: value}) rows of the headline table."""
     ef = mode["ref_ef"]
@@ -102,6 +105,17 @@ def _figures(results, ds: str, mode: dict) -> List[tuple]:
             ceil = ker(lambda v: _get(_find(v.get("sweep"), "ef", ef), f"qps_c{c}"))
         rows.append((f"QPS c={c}, native client", "higher", {**srv(lambda v: _get(_find(v.get("conc_native"), "c", c), "qps")), **ceil}))
         rows.append((f"QPS c={c}, pymilvus", "higher", srv(lambda v: _get(_find(v.get("conc_python"), "c", c), "qps"))))
+    # Issue 5's figure: each at the smallest ef of the sweep reaching the recall target.
+    def ker_at(v):
+        ok = [p for p in v.get("sweep") or [] if (p.get("recall") or 0) >= RECALL_TARGET]
+        return min(ok, key=lambda p: p["ef"]) if ok else None
+    rows.append((f"smallest ef with recall@{mode['topk']} >= {RECALL_TARGET}", "lower",
+                 {**srv(lambda v: _get(v.get("at_recall"), "ef")), **ker(lambda v: _get(ker_at(v), "ef"))}))
+    rows.append((f"QPS c=2 at that ef (native client / kernel 2 threads)", "higher",
+                 {**srv(lambda v: _get(v.get("at_recall"), "qps")), **ker(lambda v: _get(ker_at(v), "qps_c2"))}))
+    rows.append(("CPU ms per query at that ef (server process / kernel)", "lower",
+                 {**srv(lambda v: _get(v.get("at_recall"), "server_cpu_ms_per_query")),
+                  **ker(lambda v: 2000 / ker_at(v)["qps_c2"] if ker_at(v) and ker_at(v).get("qps_c2") else None)}))
     for f in mode["filters"]:
         pct = f"{f * 100:g}%"
         rows.append((f"filtered ({pct} of rows pass): recall@{mode['topk']}", "higher",

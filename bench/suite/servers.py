@@ -108,6 +108,20 @@ class Server:
             time.sleep(0.05)
         raise RuntimeError(f"{self.name} not ready in {deadline_s}s ({last}); log tail:\n{self.log_tail()}")
 
+    def cpu_s(self):
+        """User + system CPU seconds of the server's process tree so far (None when not running)."""
+        if not self.proc or self.proc.poll() is not None:
+            return None
+        total = 0.0
+        for p in _tree_pids(self.proc.pid):
+            try:
+                with open(f"/proc/{p}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            except (OSError, IndexError, ValueError):
+                pass
+        return total
+
     def rss_kb(self) -> int:
         if not self.proc:
             return 0

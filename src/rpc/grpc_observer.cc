@@ -162,10 +162,46 @@ class ObserverInterceptor final : public gx::Interceptor {
 
 class ObserverFactory final : public gx::ServerInterceptorFactoryInterface {
  public:
-  gx::Interceptor* CreateServerInterceptor(gx::ServerRpcInfo* info) override { return new ObserverInterceptor(info); }
+  gx::Interceptor* CreateServerInterceptor(gx::ServerRpcInfo* info) override {
+    if (ObservedInline(info->method())) return nullptr;  // no interceptor for this call
+    return new ObserverInterceptor(info);
+  }
 };
 
 }  // namespace
+
+bool ObservedInline(const char* method) {
+  return method && std::string_view(method) == "/milvus.proto.milvus.MilvusService/Search";
+}
+
+CallObservation::CallObservation(std::string function_name, grpc::ServerContextBase* ctx)
+    : start_(std::chrono::steady_clock::now()) {
+  rec_.protocol = "grpc";
+  rec_.function_name = std::move(function_name);
+  rec_.start_unix_ms = UnixMillisNow();
+  const auto& md = ctx->client_metadata();
+  auto id = md.find("x-request-id");
+  rec_.request_id = id != md.end() ? RequestIdOrNew(std::string_view(id->second.data(), id->second.size()))
+                                   : NewRequestId();
+  auto db = md.find("dbname");
+  if (db != md.end()) metadata_db_.assign(db->second.data(), db->second.size());
+  ctx->AddInitialMetadata("x-request-id", rec_.request_id);
+}
+
+void CallObservation::Enter() { SetCurrentRequestId(rec_.request_id); }
+
+void CallObservation::Leave() { SetCurrentRequestId({}); }
+
+void CallObservation::Finish(const std::string& db, const std::string& collection, int32_t code,
+                             const std::string& reason, int64_t nq) {
+  rec_.db = db.empty() ? metadata_db_ : db;
+  rec_.collection = collection;
+  rec_.code = code;
+  if (code != 0) rec_.error = reason;
+  rec_.nq = code == 0 ? nq : 0;
+  rec_.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+  RequestObserver::Global().Finish(rec_);
+}
 
 std::vector<std::unique_ptr<gx::ServerInterceptorFactoryInterface>> MakeObserverInterceptorFactories() {
   std::vector<std::unique_ptr<gx::ServerInterceptorFactoryInterface>> out;

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rpc/field_data.h"
+#include "rpc/grpc_observer.h"
 #include "rpc/schema_convert.h"
 #include "rpc/status_map.h"
 
@@ -17,7 +18,7 @@ namespace {
 
 // The database of a request: the request's own db_name, else the `dbname`
 // metadata pymilvus attaches to every call, else "" (= default).
-std::string DbName(const ::grpc::ServerContext* ctx, const std::string& req_db) {
+std::string DbName(const ::grpc::ServerContextBase* ctx, const std::string& req_db) {
   if (!req_db.empty()) return req_db;
   const auto& md = ctx->client_metadata();
   auto it = md.find("dbname");
@@ -778,144 +779,192 @@ RpcStatus MilvusService::Query(Ctx* ctx, const mm::QueryRequest* req, mm::QueryR
 }
 
 
-RpcStatus MilvusService::Search(Ctx* ctx, const mm::SearchRequest* req, mm::SearchResults* resp) {
-  return Run(resp, [&]() -> Status {
-    if (req->sub_reqs_size() > 0) {
-      return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "search with sub requests is not implemented yet in Kite");
-    }
-    if (req->has_ids() && req->placeholder_group().empty()) {
-      return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "search by primary keys is not implemented yet in Kite");
-    }
-    SearchParams p;
-    p.db = DbName(ctx, req->db_name());
-    p.collection = req->collection_name();
-    p.partitions = ToVector(req->partition_names());
-    p.filter = req->dsl();
-    KITE_ASSIGN_OR_RETURN(p.filter_values, TemplateValuesFromProto(req->expr_template_values()));
-    p.consistency = ConsistencyOf(req->use_default_consistency(), req->consistency_level(), req->guarantee_timestamp());
-    p.output_fields = ToVector(req->output_fields());
-    for (const auto& kv : req->search_params()) {
-      const std::string& k = kv.key();
-      const std::string& val = kv.value();
-      if (k == "topk" || k == "limit") {
-        KITE_ASSIGN_OR_RETURN(p.topk, ParseInt(k, val));
-      } else if (k == "offset") {
-        KITE_ASSIGN_OR_RETURN(p.offset, ParseInt(k, val));
-      } else if (k == "round_decimal") {
-        KITE_ASSIGN_OR_RETURN(int64_t rd, ParseInt(k, val));
-        if (rd != -1 && (rd < 0 || rd > 6)) return InvalidArgument("round_decimal {} is invalid, should be -1 or in [0, 6]", rd);
-        p.round_decimal = static_cast<int>(rd);
-      } else if (k == "metric_type") {
-        p.metric_type = val;
-        for (auto& ch : p.metric_type) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-      } else if (k == "anns_field") {
-        p.anns_field = val;
-      } else if (k == "iterator") {
-        p.consistency.pin = ParseBool(val);
-      } else if (k == "search_iter_v2") {
-        p.iterator_v2 = ParseBool(val);
-      } else if (k == "search_iter_batch_size") {
-        KITE_ASSIGN_OR_RETURN(p.iterator_batch_size, ParseInt(k, val));
-      } else if (k == "search_iter_last_bound") {
-        try {
-          p.iterator_last_bound = std::stof(val);
-        } catch (...) {
-          return InvalidArgument("search_iter_last_bound [{}] is not a number", val);
-        }
-      } else if (k == "ignore_growing") {
-        p.ignore_growing = ParseBool(val);
-      } else if (k == "group_by_field") {
-        p.group_by_field = val;
-      } else if (k == "group_size") {
-        KITE_ASSIGN_OR_RETURN(p.group_size, ParseInt(k, val));
-      } else if (k == "strict_group_size") {
-        p.strict_group_size = ParseBool(val);
-      } else if (k == "params") {
-        nlohmann::json j = nlohmann::json::parse(val, nullptr, false);
-        if (j.is_discarded() || !j.is_object()) return InvalidArgument("search param 'params' is not a JSON object: {}", val);
-        auto num = [&](const char* key, std::optional<float>* out) -> Status {
-          if (!j.contains(key)) return Status::OK();
-          const auto& x = j.at(key);
-          if (x.is_number()) {
-            *out = x.get<float>();
-          } else if (x.is_string()) {
-            try {
-              *out = std::stof(x.get<std::string>());
-            } catch (...) {
-              return InvalidArgument("search param {} [{}] is not a number", key, x.dump());
-            }
-          } else {
+Status MilvusService::ParseSearch(const ::grpc::ServerContextBase* ctx, const mm::SearchRequest* req,
+                                  SearchParams* out) {
+  if (req->sub_reqs_size() > 0) {
+    return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "search with sub requests is not implemented yet in Kite");
+  }
+  if (req->has_ids() && req->placeholder_group().empty()) {
+    return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "search by primary keys is not implemented yet in Kite");
+  }
+  SearchParams& p = *out;
+  p.db = DbName(ctx, req->db_name());
+  p.collection = req->collection_name();
+  p.partitions = ToVector(req->partition_names());
+  p.filter = req->dsl();
+  KITE_ASSIGN_OR_RETURN(p.filter_values, TemplateValuesFromProto(req->expr_template_values()));
+  p.consistency = ConsistencyOf(req->use_default_consistency(), req->consistency_level(), req->guarantee_timestamp());
+  p.output_fields = ToVector(req->output_fields());
+  for (const auto& kv : req->search_params()) {
+    const std::string& k = kv.key();
+    const std::string& val = kv.value();
+    if (k == "topk" || k == "limit") {
+      KITE_ASSIGN_OR_RETURN(p.topk, ParseInt(k, val));
+    } else if (k == "offset") {
+      KITE_ASSIGN_OR_RETURN(p.offset, ParseInt(k, val));
+    } else if (k == "round_decimal") {
+      KITE_ASSIGN_OR_RETURN(int64_t rd, ParseInt(k, val));
+      if (rd != -1 && (rd < 0 || rd > 6)) return InvalidArgument("round_decimal {} is invalid, should be -1 or in [0, 6]", rd);
+      p.round_decimal = static_cast<int>(rd);
+    } else if (k == "metric_type") {
+      p.metric_type = val;
+      for (auto& ch : p.metric_type) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    } else if (k == "anns_field") {
+      p.anns_field = val;
+    } else if (k == "iterator") {
+      p.consistency.pin = ParseBool(val);
+    } else if (k == "search_iter_v2") {
+      p.iterator_v2 = ParseBool(val);
+    } else if (k == "search_iter_batch_size") {
+      KITE_ASSIGN_OR_RETURN(p.iterator_batch_size, ParseInt(k, val));
+    } else if (k == "search_iter_last_bound") {
+      try {
+        p.iterator_last_bound = std::stof(val);
+      } catch (...) {
+        return InvalidArgument("search_iter_last_bound [{}] is not a number", val);
+      }
+    } else if (k == "ignore_growing") {
+      p.ignore_growing = ParseBool(val);
+    } else if (k == "group_by_field") {
+      p.group_by_field = val;
+    } else if (k == "group_size") {
+      KITE_ASSIGN_OR_RETURN(p.group_size, ParseInt(k, val));
+    } else if (k == "strict_group_size") {
+      p.strict_group_size = ParseBool(val);
+    } else if (k == "params") {
+      nlohmann::json j = nlohmann::json::parse(val, nullptr, false);
+      if (j.is_discarded() || !j.is_object()) return InvalidArgument("search param 'params' is not a JSON object: {}", val);
+      auto num = [&](const char* key, std::optional<float>* out) -> Status {
+        if (!j.contains(key)) return Status::OK();
+        const auto& x = j.at(key);
+        if (x.is_number()) {
+          *out = x.get<float>();
+        } else if (x.is_string()) {
+          try {
+            *out = std::stof(x.get<std::string>());
+          } catch (...) {
             return InvalidArgument("search param {} [{}] is not a number", key, x.dump());
           }
-          return Status::OK();
-        };
-        KITE_RETURN_IF_ERROR(num("radius", &p.radius));
-        KITE_RETURN_IF_ERROR(num("range_filter", &p.range_filter));
-        if (j.contains("offset") && j.at("offset").is_number_integer()) p.offset = j.at("offset").get<int64_t>();
-        for (const auto& [key, value] : j.items()) {
-          if (key == "radius" || key == "range_filter" || key == "offset") continue;
-          p.index_params[key] = value.is_string() ? value.get<std::string>() : value.dump();
-        }
-      }
-    }
-    if (p.range_filter && !p.radius) return InvalidArgument("range_filter requires radius in search params");
-    mc::PlaceholderGroup group;
-    if (!group.ParseFromString(req->placeholder_group()) || group.placeholders_size() != 1) {
-      return InvalidArgument("the search vectors (placeholder group) cannot be decoded");
-    }
-    const mc::PlaceholderValue& ph = group.placeholders(0);
-    p.query_type = static_cast<DataType>(ph.type());
-    if (!IsVectorType(p.query_type)) {
-      return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "search with {} placeholders is not implemented yet in Kite",
-                        static_cast<int>(ph.type()));
-    }
-    p.query_vectors.assign(ph.values().begin(), ph.values().end());
-    KITE_ASSIGN_OR_RETURN(SearchOutcome out, proxy_->Search(p));
-    resp->set_collection_name(out.schema->name);
-    resp->set_session_ts(out.ts);
-    auto* r = resp->mutable_results();
-    r->set_num_queries(out.nq);
-    r->set_top_k(out.topk);
-    r->set_primary_field_name(out.schema->PrimaryField()->name);
-    Column pks = Column::ForField(*out.schema->PrimaryField());
-    for (const HitList& list : out.hits) {
-      r->add_topks(static_cast<int64_t>(list.size()));
-      for (const Hit& h : list) {
-        r->add_scores(h.distance);
-        if (const auto* i = std::get_if<int64_t>(&h.pk)) {
-          pks.AppendFixed(i);
         } else {
-          pks.AppendVar(std::get<std::string>(h.pk));
+          return InvalidArgument("search param {} [{}] is not a number", key, x.dump());
         }
+        return Status::OK();
+      };
+      KITE_RETURN_IF_ERROR(num("radius", &p.radius));
+      KITE_RETURN_IF_ERROR(num("range_filter", &p.range_filter));
+      if (j.contains("offset") && j.at("offset").is_number_integer()) p.offset = j.at("offset").get<int64_t>();
+      for (const auto& [key, value] : j.items()) {
+        if (key == "radius" || key == "range_filter" || key == "offset") continue;
+        p.index_params[key] = value.is_string() ? value.get<std::string>() : value.dump();
       }
     }
-    PksToIds(pks, r->mutable_ids());
-    for (size_t i = 1; i < out.fields.size(); ++i) {
-      const FieldSchema* f = out.schema->FindField(out.fields[i]);
-      const Column* col = out.rows.columns.size() > i ? &out.rows.columns[i] : nullptr;
-      Column empty = Column::ForField(*f);
-      ColumnToFieldData(col ? *col : empty, *f, out.include_all_dynamic ? std::vector<std::string>{} : out.dynamic_keys,
-                        r->add_fields_data());
-      if (!f->is_dynamic || out.include_all_dynamic) r->add_output_fields(f->name);
-    }
-    if (!out.include_all_dynamic) {
-      for (const auto& k : out.dynamic_keys) r->add_output_fields(k);
-    }
-    if (out.group_values) ColumnToFieldData(*out.group_values, *out.group_field, {}, r->mutable_group_by_field_value());
-    if (p.iterator_v2) {
-      auto* it = r->mutable_search_iterator_v2_results();
-      std::string token;
-      for (const auto& kv : req->search_params()) {
-        if (kv.key() == "search_iter_id") token = kv.value();
+  }
+  if (p.range_filter && !p.radius) return InvalidArgument("range_filter requires radius in search params");
+  mc::PlaceholderGroup group;
+  if (!group.ParseFromString(req->placeholder_group()) || group.placeholders_size() != 1) {
+    return InvalidArgument("the search vectors (placeholder group) cannot be decoded");
+  }
+  const mc::PlaceholderValue& ph = group.placeholders(0);
+  p.query_type = static_cast<DataType>(ph.type());
+  if (!IsVectorType(p.query_type)) {
+    return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "search with {} placeholders is not implemented yet in Kite",
+                      static_cast<int>(ph.type()));
+  }
+  p.query_vectors.assign(ph.values().begin(), ph.values().end());
+  return Status::OK();
+}
+
+Status MilvusService::AnswerSearch(const mm::SearchRequest* req, const SearchParams& p, const SearchOutcome& out, mm::SearchResults* resp) {
+  resp->set_collection_name(out.schema->name);
+  resp->set_session_ts(out.ts);
+  auto* r = resp->mutable_results();
+  r->set_num_queries(out.nq);
+  r->set_top_k(out.topk);
+  r->set_primary_field_name(out.schema->PrimaryField()->name);
+  Column pks = Column::ForField(*out.schema->PrimaryField());
+  for (const HitList& list : out.hits) {
+    r->add_topks(static_cast<int64_t>(list.size()));
+    for (const Hit& h : list) {
+      r->add_scores(h.distance);
+      if (const auto* i = std::get_if<int64_t>(&h.pk)) {
+        pks.AppendFixed(i);
+      } else {
+        pks.AppendVar(std::get<std::string>(h.pk));
       }
-      if (token.empty()) token = fmt::format("kite-iter-{}", out.ts);
-      it->set_token(token);
-      float last = p.iterator_last_bound.value_or(0.0f);
-      if (!out.hits.empty() && !out.hits[0].empty()) last = out.hits[0].back().distance;
-      it->set_last_bound(last);
     }
-    return Status::OK();
-  });
+  }
+  PksToIds(pks, r->mutable_ids());
+  for (size_t i = 1; i < out.fields.size(); ++i) {
+    const FieldSchema* f = out.schema->FindField(out.fields[i]);
+    const Column* col = out.rows.columns.size() > i ? &out.rows.columns[i] : nullptr;
+    Column empty = Column::ForField(*f);
+    ColumnToFieldData(col ? *col : empty, *f, out.include_all_dynamic ? std::vector<std::string>{} : out.dynamic_keys,
+                      r->add_fields_data());
+    if (!f->is_dynamic || out.include_all_dynamic) r->add_output_fields(f->name);
+  }
+  if (!out.include_all_dynamic) {
+    for (const auto& k : out.dynamic_keys) r->add_output_fields(k);
+  }
+  if (out.group_values) ColumnToFieldData(*out.group_values, *out.group_field, {}, r->mutable_group_by_field_value());
+  if (p.iterator_v2) {
+    auto* it = r->mutable_search_iterator_v2_results();
+    std::string token;
+    for (const auto& kv : req->search_params()) {
+      if (kv.key() == "search_iter_id") token = kv.value();
+    }
+    if (token.empty()) token = fmt::format("kite-iter-{}", out.ts);
+    it->set_token(token);
+    float last = p.iterator_last_bound.value_or(0.0f);
+    if (!out.hits.empty() && !out.hits[0].empty()) last = out.hits[0].back().distance;
+    it->set_last_bound(last);
+  }
+  return Status::OK();
+}
+
+// Search is a callback method: a light search (Proxy::SearchIsLight) runs on
+// the gRPC thread that received it, a heavy one on work_, so that it never
+// holds a transport thread. Handing every search to another thread costs
+// ~60 us of CPU in context switches; the sync server's thread manager as much
+// (bench/results/2026-12-02-full-1m.md).
+::grpc::ServerUnaryReactor* MilvusService::Search(::grpc::CallbackServerContext* ctx, const mm::SearchRequest* req,
+                                                  mm::SearchResults* resp) {
+  ::grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  auto obs = std::make_shared<CallObservation>("Search", ctx);
+  auto params = std::make_shared<SearchParams>();
+  auto guarded = [](auto&& fn) -> Status {
+    try {
+      return fn();
+    } catch (const std::exception& e) {
+      return Internal("unexpected error: {}", e.what());
+    }
+  };
+  auto finish = [=](const Status& st) {
+    Fill(resp, st);
+    obs->Finish(req->db_name(), req->collection_name(), resp->status().code(), resp->status().reason(),
+                st.ok() ? resp->results().num_queries() : 0);
+    obs->Leave();
+    reactor->Finish(RpcStatus::OK);  // req, resp and ctx may be gone after this
+  };
+  obs->Enter();
+  Status parsed = guarded([&] { return ParseSearch(ctx, req, params.get()); });
+  if (!parsed.ok()) {
+    finish(parsed);
+    return reactor;
+  }
+  auto run = [=, this] {
+    obs->Enter();
+    finish(guarded([&]() -> Status {
+      KITE_ASSIGN_OR_RETURN(SearchOutcome out, proxy_->Search(*params));
+      return AnswerSearch(req, *params, out, resp);
+    }));
+  };
+  if (proxy_->SearchIsLight(*params)) {
+    run();
+  } else {
+    obs->Leave();
+    work_.Submit(std::move(run));
+  }
+  return reactor;
 }
 
 RpcStatus MilvusService::Flush(Ctx* ctx, const mm::FlushRequest* req, mm::FlushResponse* resp) {

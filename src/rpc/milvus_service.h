@@ -6,10 +6,13 @@
 // Thread-safe (gRPC calls handlers concurrently); borrows the proxy.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <thread>
 #include <string>
 
 #include "milvus_service_defaults.h"
+#include "common/work_queue.h"
 #include "roles/proxy/proxy.h"
 
 namespace kite::rpc {
@@ -20,7 +23,10 @@ struct ServerIdentity {
   std::string deploy_mode = "STANDALONE";
 };
 
-class MilvusService final : public MilvusServiceDefaults {
+// Search is a callback method (the others are sync): see milvus_service.cc.
+using MilvusServiceBase = ::milvus::proto::milvus::MilvusService::WithCallbackMethod_Search<MilvusServiceDefaults>;
+
+class MilvusService final : public MilvusServiceBase {
  public:
   MilvusService(Proxy* proxy, ServerIdentity identity) : proxy_(proxy), identity_(std::move(identity)) {}
 
@@ -76,7 +82,10 @@ class MilvusService final : public MilvusServiceDefaults {
   KITE_RPC(Upsert, UpsertRequest, ::milvus::proto::milvus::MutationResult);
   KITE_RPC(Delete, DeleteRequest, ::milvus::proto::milvus::MutationResult);
   KITE_RPC(Query, QueryRequest, ::milvus::proto::milvus::QueryResults);
-  KITE_RPC(Search, SearchRequest, ::milvus::proto::milvus::SearchResults);
+  // A callback method (see milvus_service.cc).
+  ::grpc::ServerUnaryReactor* Search(::grpc::CallbackServerContext* ctx,
+                                     const ::milvus::proto::milvus::SearchRequest* req,
+                                     ::milvus::proto::milvus::SearchResults* resp) override;
   KITE_RPC(Flush, FlushRequest, ::milvus::proto::milvus::FlushResponse);
   KITE_RPC(GetFlushState, GetFlushStateRequest, ::milvus::proto::milvus::GetFlushStateResponse);
 
@@ -92,7 +101,13 @@ class MilvusService final : public MilvusServiceDefaults {
 #undef KITE_RPC
 
  private:
+  Status ParseSearch(const ::grpc::ServerContextBase* ctx, const ::milvus::proto::milvus::SearchRequest* req,
+                     SearchParams* out);
+  Status AnswerSearch(const ::milvus::proto::milvus::SearchRequest* req, const SearchParams& p, const SearchOutcome& out, ::milvus::proto::milvus::SearchResults* resp);
+
   Proxy* proxy_;
+  // Runs heavy searches (Proxy::SearchIsLight) off the gRPC threads.
+  WorkQueue work_{static_cast<int>(std::max(2u, std::thread::hardware_concurrency()))};
   ServerIdentity identity_;
   std::atomic<int64_t> next_identifier_{1};
 };

@@ -47,11 +47,22 @@ Status LoadYamlConfig(const std::string& path, ServerConfig* c) {
   }
   if (YAML::Node seg = root["dataCoord"] ? root["dataCoord"]["segment"] : YAML::Node(); seg && seg.IsMap()) {
     try {
-      if (seg["maxSizeMB"]) c->streaming.segment_bytes_max = seg["maxSizeMB"].as<size_t>() << 20;
+      // maxSize is Milvus's key (MB); maxSizeMB is Kite's older spelling.
+      for (const char* k : {"maxSizeMB", "maxSize"}) {
+        if (seg[k]) c->streaming.segment_bytes_max = seg[k].as<size_t>() << 20;
+      }
+      if (seg["sealProportion"]) c->streaming.seal_proportion = seg["sealProportion"].as<double>();
       if (seg["maxIdleTimeSec"]) c->streaming.idle_flush_ms = seg["maxIdleTimeSec"].as<int64_t>() * 1000;
       if (seg["smallProportion"]) c->data_node.small_proportion = seg["smallProportion"].as<double>();
     } catch (const YAML::Exception& e) {
       return InvalidArgument("config section dataCoord.segment: {}", e.what());
+    }
+    if (c->streaming.segment_bytes_max == 0) {
+      return InvalidArgument("config key dataCoord.segment.maxSize: 0 is not a size in MB");
+    }
+    if (!(c->streaming.seal_proportion > 0 && c->streaming.seal_proportion <= 1)) {
+      return InvalidArgument("config key dataCoord.segment.sealProportion: {} is not in (0, 1]",
+                             c->streaming.seal_proportion);
     }
   }
   if (YAML::Node comp = root["dataCoord"] ? root["dataCoord"]["compaction"] : YAML::Node(); comp && comp.IsMap()) {

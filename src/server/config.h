@@ -7,7 +7,9 @@
 //   metrics.port: 9091           health/metrics/web UI port (Milvus: common metrics port 9091)
 //   localStorage.path: ./data    data directory
 //   wal.sync: fsync | none       fsync (default) acknowledges a write only once it is on disk
-//   dataCoord.segment.maxSizeMB: 256    seal a growing segment past this size
+//   dataCoord.segment.maxSize: 1024     segment size cap in MB (compaction merges up to it;
+//                                        maxSizeMB is accepted as an alias)
+//   dataCoord.segment.sealProportion: 0.12  seal a growing segment at this share of maxSize
 //   dataCoord.segment.maxIdleTimeSec: 600  flush a shard idle this long
 //   log.level: info              trace, debug, info, warn, error, critical, off
 //   proxy.slowQuerySpanInSeconds: 5     requests slower than this are logged (warn) and kept for /webui

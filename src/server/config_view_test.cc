@@ -30,7 +30,8 @@ TEST(ConfigViewTest, EffectiveConfigShowsMilvusKeys) {
   EXPECT_EQ(m["log.level"], "info");
   EXPECT_EQ(m["proxy.slowQuerySpanInSeconds"], "0.5");
   EXPECT_EQ(m["wal.sync"], "none");
-  EXPECT_EQ(m["dataCoord.segment.maxSizeMB"], "256");
+  EXPECT_EQ(m["dataCoord.segment.maxSize"], "1024");
+  EXPECT_EQ(m["dataCoord.segment.sealProportion"].substr(0, 4), "0.12");
   EXPECT_EQ(m["proxy.maxDimension"], "32768");
 }
 

@@ -87,3 +87,52 @@ def test_bad_config_value_is_refused_with_the_key(kite_bin, tmp_path):
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode != 0
     assert "wal.sync" in proc.stderr and "sometimes" in proc.stderr
+
+
+def test_bad_seal_proportion_is_refused_with_the_key(kite_bin, tmp_path):
+    cfg = write_config(tmp_path, "dataCoord:\n  segment:\n    sealProportion: 1.5\n")
+    proc = subprocess.run([str(kite_bin), "standalone", "--data-dir", str(tmp_path / "d"), "--config", str(cfg)],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode != 0
+    assert "dataCoord.segment.sealProportion" in proc.stderr and "1.5" in proc.stderr
+
+
+def test_segments_seal_at_the_seal_proportion_and_merge_before_indexing(kite_factory, tmp_path):
+    # Sealed at 0.125 x 4 MB = 0.5 MB (Milvus: maxSize x sealProportion); the periodic compaction
+    # check is pushed out of the test's way, so only the merge-before-index rule can merge them.
+    cfg = write_config(tmp_path, "dataCoord:\n  segment:\n    maxSize: 4\n    sealProportion: 0.125\n"
+                                 "  compaction:\n    mix:\n      triggerInterval: 3600\n")
+    srv = kite_factory("sealprop", extra_args=["--config", str(cfg), "--log-level", "info"]).start()
+    client = MilvusClient(srv.uri, dedicated=True)
+    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
+    client.create_collection("c", schema=schema, consistency_level="Strong")
+    rng = np.random.default_rng(5)
+    n = 12_000
+    vecs = rng.random((n, DIM), dtype=np.float32)
+    for lo in range(0, n, 1_000):
+        client.insert("c", [{"id": i, "vec": vecs[i]} for i in range(lo, lo + 1_000)])
+    client.flush("c")
+    sealed = len(segment_files(srv.data_dir))
+    # ~1.8 MB of rows at 0.5 MB per segment, without any flush() until the last.
+    assert sealed >= 3
+
+    index = client.prepare_index_params()
+    index.add_index("vec", index_type="HNSW", metric_type="L2", params={"M": 8, "efConstruction": 64})
+    client.create_index("c", index)
+    deadline = time.time() + 120
+    while True:
+        d = client.describe_index("c", "vec")
+        if d["state"] == "Finished" and d["indexed_rows"] == n:
+            break
+        assert time.time() < deadline, d
+        time.sleep(0.2)
+    # All inputs were small: merged into one segment (under maxSize), indexed once.
+    assert len(segment_files(srv.data_dir)) == 1
+    assert srv.log_path.read_text().count("index built:") == 1
+    client.load_collection("c")
+    assert client.query("c", filter="", output_fields=["count(*)"])[0]["count(*)"] == n
+    hits = client.search("c", data=[vecs[4321].tolist()], limit=1, search_params={"ef": 64})
+    assert hits[0][0]["id"] == 4321
+    client.close()

@@ -294,14 +294,16 @@ def test_manual_compaction_merges_purges_and_keeps_search_correct(server):
     name = unique("cmp")
     make_collection(c, name)
     base = clustered(3000, DIM, seed=41)
+    # The index first: each flushed segment is then indexed as it comes (unindexed small
+    # segments would be merged before their first build).
+    ip = MilvusClient.prepare_index_params()
+    ip.add_index("vector", index_type="HNSW", metric_type="L2", params={"M": 16, "efConstruction": 64})
+    c.create_index(name, ip)
     # Three flushes -> three small sealed segments.
     for part in range(3):
         insert_dense(c, name, base[part * 1000:(part + 1) * 1000], start=part * 1000)
         c.flush(name)
-    ip = MilvusClient.prepare_index_params()
-    ip.add_index("vector", index_type="HNSW", metric_type="L2", params={"M": 16, "efConstruction": 64})
-    c.create_index(name, ip)
-    wait_index(c, name, "vector", 3000)
+        wait_index(c, name, "vector", (part + 1) * 1000)
     c.load_collection(name)
     assert len(_segment_dirs(server.data_dir)) == 3
     deleted = list(range(0, 3000, 3))  # a third of the rows

@@ -111,10 +111,7 @@ bool DataNode::CompactionPass(const std::vector<CollectionView>& collections) {
   }
   if (auto_due) {
     for (const auto& c : collections) {
-      if (c.info.properties.count("collection.autocompaction.enabled") &&
-          c.info.properties.at("collection.autocompaction.enabled") == "false") {
-        continue;
-      }
+      if (!AutoCompactionOn(c)) continue;
       auto plans = PlanCompactions(c, /*manual=*/false);
       if (!plans.ok()) continue;
       for (const Plan& plan : plans.value()) {
@@ -125,6 +122,38 @@ bool DataNode::CompactionPass(const std::vector<CollectionView>& collections) {
     }
   }
   return worked;
+}
+
+bool DataNode::AutoCompactionOn(const CollectionView& c) const {
+  if (options_.compaction_interval_ms <= 0) return false;
+  auto it = c.info.properties.find("collection.autocompaction.enabled");
+  return it == c.info.properties.end() || it->second != "false";
+}
+
+bool DataNode::MergeBeforeBuild(const CollectionView& c, const std::set<std::pair<int64_t, int64_t>>& built) {
+  if (!AutoCompactionOn(c)) return false;
+  std::set<int64_t> indexed;  // segments with any index
+  for (const auto& [seg, idx] : built) indexed.insert(seg);
+  std::vector<SegmentRecord> segs = registry_->ListSegments(c.info.id);
+  int64_t fresh = 0;
+  for (const auto& s : segs) fresh += !indexed.count(s.id.value);
+  if (fresh < 2) return false;  // nothing to merge before building
+  auto plans = PlanCompactions(c, /*manual=*/false);
+  if (!plans.ok()) return false;
+  bool merged = false;
+  for (const Plan& plan : plans.value()) {
+    if (plan.segments.size() < 2) continue;
+    bool all_fresh = std::none_of(plan.segments.begin(), plan.segments.end(),
+                                  [&](const SegmentRecord& s) { return indexed.count(s.id.value) > 0; });
+    if (!all_fresh) continue;  // left to the periodic check
+    Status st = RunCompaction(c, plan);
+    if (!st.ok()) {
+      spdlog::warn("compaction of {} before its index build failed: {}", c.info.schema.name, st.ToString());
+      continue;
+    }
+    merged = true;
+  }
+  return merged;
 }
 
 Result<std::vector<DataNode::Plan>> DataNode::PlanCompactions(const CollectionView& c, bool manual) {

@@ -108,6 +108,10 @@ bool DataNode::PassCollection(const CollectionView& c) {
   // Missing builds.
   std::set<std::pair<int64_t, int64_t>> built;  // (segment, index)
   for (const auto& r : registry_->ListSegmentIndexes(c.info.id)) built.insert({r.segment.value, r.index.value});
+  if (!defs.empty() && MergeBeforeBuild(c, built)) {
+    // The inputs are gone; the next pass indexes the merged segment.
+    return true;
+  }
   for (const auto& def : defs) {
     {
       std::lock_guard lock(mu_);

@@ -25,7 +25,9 @@
 // timestamps. The result is written, then committed in one meta batch that
 // removes the inputs (and their index records), then swapped in at the query
 // node, which carries over deletes that arrived meanwhile; the index build
-// loop then indexes the result. Automatic every compaction_interval_ms;
+// loop then indexes the result. Automatic every compaction_interval_ms, and
+// at once for merges of segments that have no index yet (they are merged
+// before being indexed: one build per result, one graph per search);
 // manual through RequestCompaction (compact()), which also purges any deleted
 // row and merges every small segment.
 //
@@ -53,7 +55,7 @@ namespace kite {
 struct DataNodeOptions {
   int build_threads = 0;            // 0 = hardware concurrency
   int64_t scan_interval_ms = 1000;  // how often the build loop looks for work unkicked
-  size_t segment_bytes_max = 256ull << 20;  // compaction results stay below this
+  size_t segment_bytes_max = 1024ull << 20;  // compaction results stay below this
   double small_proportion = 0.5;            // "small" segment: below this share of the max
   double delete_ratio = 0.2;                // rewrite a segment once this share of its rows is deleted
   int64_t compaction_interval_ms = 10'000;  // automatic compaction checks; 0 = manual only
@@ -120,6 +122,13 @@ class DataNode {
   Status RunCompaction(const CollectionView& c, const Plan& plan);
   // Runs pending manual jobs and, when due, automatic checks; returns whether it did work.
   bool CompactionPass(const std::vector<CollectionView>& collections);
+  // Whether automatic compaction applies to the collection.
+  bool AutoCompactionOn(const CollectionView& c) const;
+  // Runs, ahead of the compaction interval, the automatic merges whose inputs
+  // have no index yet (`built` holds (segment, index) pairs): freshly sealed
+  // small segments are merged first and the result indexed once, instead of
+  // indexing each and rebuilding after the merge. Returns whether it merged.
+  bool MergeBeforeBuild(const CollectionView& c, const std::set<std::pair<int64_t, int64_t>>& built);
 
   ObjectStore* store_;
   SegmentRegistry* registry_;

@@ -164,6 +164,14 @@ class Proxy {
   // DQL.
   Result<QueryOutcome> Query(const QueryParams& params);
   Result<SearchOutcome> Search(const SearchParams& params);
+  // Whether the search is cheap enough (about a millisecond of CPU) to run on
+  // the thread that received it; a heavier one should go to a worker so that
+  // it holds no transport thread. An estimate from the request and the
+  // collection's segments: indexed segments cost ~ef x dim per query,
+  // unindexed ones (growing, or built meanwhile) rows x dim, a filter one
+  // pass over every row. Unknown collections count as light (the answer is
+  // an error).
+  bool SearchIsLight(const SearchParams& params);
 
  private:
   Result<Timestamp> WriteByShard(const CollectionInfo& c, DmlType type, PartitionId partition, ColumnBatch rows,

@@ -2,7 +2,9 @@
 // search (DESIGN.md "Search flow"): every segment is searched exactly under its
 // filter bitset, hits are merged with the shared top-k merge, then offset,
 // grouping, rounding and output fields are applied.
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -105,6 +107,45 @@ std::string GroupKey(const Column& c, int64_t row) {
 }
 
 }  // namespace
+
+bool Proxy::SearchIsLight(const SearchParams& p) {
+  // ~1-2 ms of distance work at a few GFLOP/s.
+  constexpr double kBudget = 4e6;
+  const double nq = static_cast<double>(p.query_vectors.size());
+  if (nq > 16 || p.topk + p.offset > 1024 || !p.group_by_field.empty() || p.radius) return false;
+  auto v = coord_->DescribeCollection(p.db, p.collection);
+  if (!v.ok()) return true;
+  const CollectionSchema& s = v.value().info.schema;
+  const FieldSchema* field = nullptr;
+  if (p.anns_field.empty()) {
+    auto vecs = s.VectorFields();
+    if (vecs.size() == 1) field = vecs[0];
+  } else {
+    field = s.FindField(p.anns_field);
+  }
+  if (!field || !IsVectorType(field->type)) return true;
+  const double dim = field->type == DataType::kSparseFloatVector ? 64.0 : static_cast<double>(std::max<int64_t>(field->dim(), 1));
+  double ef = static_cast<double>(p.topk);
+  if (auto it = p.index_params.find("ef"); it != p.index_params.end()) {
+    ef = std::max(ef, std::strtod(it->second.c_str(), nullptr));
+  }
+  const bool filtered = p.filter.find_first_not_of(" \t\n\r") != std::string::npos;
+  double cost = 0;
+  for (const SegmentPtr& seg : ReadSegments(v.value().info.id, !p.ignore_growing)) {
+    const double rows = static_cast<double>(seg->num_rows());
+    auto index = seg->VectorIndexOf(field->id);
+    if (!index || index->type() == "FLAT" || index->type() == "BIN_FLAT") {
+      cost += nq * rows * dim;
+    } else if (index->type() == "HNSW") {
+      cost += nq * std::min(rows, ef * 32) * dim;
+    } else {
+      cost += nq * rows * dim / 16;  // IVF-like: a sixteenth of the lists at default nprobe
+    }
+    if (filtered) cost += rows * 16;
+    if (cost > kBudget) return false;
+  }
+  return true;
+}
 
 Result<SearchOutcome> Proxy::Search(const SearchParams& p) {
   KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(p.db, p.collection));

@@ -144,7 +144,8 @@ Status StreamingNode::ApplyLocked(Channel& ch, const DmlMessage& msg, uint64_t l
       seg = std::make_shared<Segment>(SegmentMeta{SegmentId(sid), ch.collection, msg.partition, ch.name}, ch.schema);
     }
     seg->Append(msg.rows, std::vector<Timestamp>(static_cast<size_t>(msg.rows.num_rows), msg.ts));
-    full = seg->MemoryBytes() >= options_.segment_bytes_max;
+    full = static_cast<double>(seg->MemoryBytes()) >=
+           static_cast<double>(options_.segment_bytes_max) * options_.seal_proportion;
   }
   ch.applied_lsn = lsn;
   if (full) {

@@ -43,7 +43,12 @@
 namespace kite {
 
 struct StreamingOptions {
-  size_t segment_bytes_max = 256ull << 20;  // seal a growing segment past this size
+  // A growing segment is sealed once it holds segment_bytes_max x
+  // seal_proportion bytes (Milvus dataCoord.segment.maxSize 1024 MB and
+  // sealProportion 0.12): small enough that exact search of growing data stays
+  // cheap; compaction then merges sealed segments up to segment_bytes_max.
+  size_t segment_bytes_max = 1024ull << 20;
+  double seal_proportion = 0.12;
   int64_t idle_flush_ms = 600'000;          // flush a channel idle this long (Milvus segment.maxIdleTime)
   int64_t idle_check_ms = 1000;
 };
