@@ -7,6 +7,7 @@ are built; growing rows are always searched exactly.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -78,7 +79,17 @@ def insert_dense(c: MilvusClient, name: str, vecs: np.ndarray, start: int = 0) -
 
 
 def index_files(data_dir: Path) -> dict:
-    return {p: p.stat().st_mtime_ns for p in (data_dir / "objects").rglob("*.idx")}
+    # os.walk skips directories the server removes while we look (rglob raises).
+    out = {}
+    for root, _, files in os.walk(data_dir / "objects"):
+        for f in files:
+            if f.endswith(".idx"):
+                p = Path(root) / f
+                try:
+                    out[p] = p.stat().st_mtime_ns
+                except FileNotFoundError:
+                    pass
+    return out
 
 
 def recall(got, truth) -> float:
@@ -467,6 +478,9 @@ def test_automatic_compaction_purges_deleted_rows(kite_factory, tmp_path):
         time.sleep(0.2)
     after = _segment_dirs(srv.data_dir)
     assert after and after != before, "no automatic compaction rewrote the segment"
+    # The new segment's files appear before the compaction commits and logs.
+    while "compacted:" not in srv.log_path.read_text() and time.time() < deadline:
+        time.sleep(0.2)
     assert "compacted:" in srv.log_path.read_text()
     got = c.query(name, filter="id >= 0", output_fields=["id"], limit=16384)
     assert sorted(r["id"] for r in got) == list(range(1, 2000, 2))
