@@ -61,6 +61,16 @@ std::string MethodName(const char* full) {
   return std::string(s.substr(kPrefix.size()));
 }
 
+// The client's request id (`x-request-id`, kept when usable) and pymilvus's
+// `dbname`; each output is left alone when its key is absent.
+void ReadCallMetadata(const std::multimap<grpc::string_ref, grpc::string_ref>& md, std::string* request_id,
+                      std::string* db) {
+  auto id = md.find("x-request-id");
+  if (id != md.end()) *request_id = RequestIdOrNew(std::string_view(id->second.data(), id->second.size()));
+  auto d = md.find("dbname");
+  if (d != md.end()) db->assign(d->second.data(), d->second.size());
+}
+
 class ObserverInterceptor final : public gx::Interceptor {
  public:
   explicit ObserverInterceptor(gx::ServerRpcInfo* info) : start_(std::chrono::steady_clock::now()) {
@@ -103,11 +113,7 @@ class ObserverInterceptor final : public gx::Interceptor {
   }
 
   void ReadMetadata(std::multimap<grpc::string_ref, grpc::string_ref>* md) {
-    if (!md) return;
-    auto id = md->find("x-request-id");
-    if (id != md->end()) rec_.request_id = RequestIdOrNew(std::string_view(id->second.data(), id->second.size()));
-    auto db = md->find("dbname");
-    if (db != md->end()) metadata_db_.assign(db->second.data(), db->second.size());
+    if (md) ReadCallMetadata(*md, &rec_.request_id, &metadata_db_);
   }
 
   void ReadRequest(const pb::Message& req) {
@@ -179,12 +185,8 @@ CallObservation::CallObservation(std::string function_name, grpc::ServerContextB
   rec_.protocol = "grpc";
   rec_.function_name = std::move(function_name);
   rec_.start_unix_ms = UnixMillisNow();
-  const auto& md = ctx->client_metadata();
-  auto id = md.find("x-request-id");
-  rec_.request_id = id != md.end() ? RequestIdOrNew(std::string_view(id->second.data(), id->second.size()))
-                                   : NewRequestId();
-  auto db = md.find("dbname");
-  if (db != md.end()) metadata_db_.assign(db->second.data(), db->second.size());
+  ReadCallMetadata(ctx->client_metadata(), &rec_.request_id, &metadata_db_);
+  if (rec_.request_id.empty()) rec_.request_id = NewRequestId();
   ctx->AddInitialMetadata("x-request-id", rec_.request_id);
 }
 

@@ -32,17 +32,21 @@ void Fill(Resp* resp, const Status& st) {
   ToMilvusStatus(st, resp->mutable_status());
 }
 
+// Runs a handler body; an escaped exception becomes an internal error.
+template <typename Fn>
+Status Guarded(Fn&& fn) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    return Internal("unexpected error: {}", e.what());
+  }
+}
+
 // Runs a handler body, turning its Status (or an escaped exception) into the
 // Milvus status of the response. gRPC itself always sees OK.
 template <typename Resp, typename Fn>
 RpcStatus Run(Resp* resp, Fn&& fn) {
-  Status st;
-  try {
-    st = fn();
-  } catch (const std::exception& e) {
-    st = Internal("unexpected error: {}", e.what());
-  }
-  Fill(resp, st);
+  Fill(resp, Guarded(std::forward<Fn>(fn)));
   return RpcStatus::OK;
 }
 
@@ -921,23 +925,15 @@ Status MilvusService::AnswerSearch(const mm::SearchRequest* req, const SearchPar
   return Status::OK();
 }
 
-// Search is a callback method: a light search (Proxy::SearchIsLight) runs on
+// Search is a callback method: a light search (PreparedSearch::light) runs on
 // the gRPC thread that received it, a heavy one on work_, so that it never
-// holds a transport thread. Handing every search to another thread costs
-// ~60 us of CPU in context switches; the sync server's thread manager as much
-// (bench/results/2026-12-02-full-1m.md).
+// holds a transport thread. Handing every search to another thread cost ~60 us
+// of CPU in context switches on 2 cores, the sync server's thread manager as
+// much (see ARCHITECTURE.md, "Search path").
 ::grpc::ServerUnaryReactor* MilvusService::Search(::grpc::CallbackServerContext* ctx, const mm::SearchRequest* req,
                                                   mm::SearchResults* resp) {
   ::grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   auto obs = std::make_shared<CallObservation>("Search", ctx);
-  auto params = std::make_shared<SearchParams>();
-  auto guarded = [](auto&& fn) -> Status {
-    try {
-      return fn();
-    } catch (const std::exception& e) {
-      return Internal("unexpected error: {}", e.what());
-    }
-  };
   auto finish = [=](const Status& st) {
     Fill(resp, st);
     obs->Finish(req->db_name(), req->collection_name(), resp->status().code(), resp->status().reason(),
@@ -946,19 +942,25 @@ Status MilvusService::AnswerSearch(const mm::SearchRequest* req, const SearchPar
     reactor->Finish(RpcStatus::OK);  // req, resp and ctx may be gone after this
   };
   obs->Enter();
-  Status parsed = guarded([&] { return ParseSearch(ctx, req, params.get()); });
-  if (!parsed.ok()) {
-    finish(parsed);
+  auto params = std::make_shared<SearchParams>();
+  auto prepared = std::make_shared<PreparedSearch>();
+  Status st = Guarded([&]() -> Status {
+    KITE_RETURN_IF_ERROR(ParseSearch(ctx, req, params.get()));
+    KITE_ASSIGN_OR_RETURN(*prepared, proxy_->PrepareSearch(*params));
+    return Status::OK();
+  });
+  if (!st.ok()) {
+    finish(st);
     return reactor;
   }
   auto run = [=, this] {
     obs->Enter();
-    finish(guarded([&]() -> Status {
-      KITE_ASSIGN_OR_RETURN(SearchOutcome out, proxy_->Search(*params));
+    finish(Guarded([&]() -> Status {
+      KITE_ASSIGN_OR_RETURN(SearchOutcome out, proxy_->RunSearch(*params, std::move(*prepared)));
       return AnswerSearch(req, *params, out, resp);
     }));
   };
-  if (proxy_->SearchIsLight(*params)) {
+  if (prepared->light()) {
     run();
   } else {
     obs->Leave();

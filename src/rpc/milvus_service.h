@@ -106,7 +106,7 @@ class MilvusService final : public MilvusServiceBase {
   Status AnswerSearch(const ::milvus::proto::milvus::SearchRequest* req, const SearchParams& p, const SearchOutcome& out, ::milvus::proto::milvus::SearchResults* resp);
 
   Proxy* proxy_;
-  // Runs heavy searches (Proxy::SearchIsLight) off the gRPC threads.
+  // Runs heavy searches (PreparedSearch::light) off the gRPC threads.
   WorkQueue work_{static_cast<int>(std::max(2u, std::thread::hardware_concurrency()))};
   ServerIdentity identity_;
   std::atomic<int64_t> next_identifier_{1};

@@ -242,18 +242,25 @@ Status DataNode::RunCompaction(const CollectionView& c, const Plan& plan) {
   uint64_t lsn = 0;
   int64_t input_rows = 0;
   for (const SegmentRecord& rec : plan.segments) {
-    ColumnBatch columns;
-    std::vector<Timestamp> ts;
-    KITE_RETURN_IF_ERROR(ReadSegmentFiles(store_, rec.files, &columns, &ts));
-    KITE_ASSIGN_OR_RETURN(SegmentPtr old, Segment::FromColumns(SegmentMeta{rec.id, rec.collection_id,
-                                                                           rec.partition_id, rec.channel},
-                                                               schema, std::move(columns), std::move(ts)));
-    std::vector<int64_t> keep;
-    old->WithColumns([&](const ColumnBatch& cols, const std::vector<Timestamp>& tss) {
-      const Column* pks = cols.Find(schema->PrimaryField()->id);
-      for (int64_t r = 0; r < cols.num_rows; ++r) {
-        if (!RowDeleted(deletes, PkAt(*pks, r), tss[r], rec.partition_id.value)) keep.push_back(r);
+    ColumnBatch cols;
+    std::vector<Timestamp> tss;
+    KITE_RETURN_IF_ERROR(ReadSegmentFiles(store_, rec.files, &cols, &tss));
+    for (const Column& col : cols.columns) {
+      const FieldSchema* f = schema->FindField(col.field_id);
+      if (col.num_rows != static_cast<int64_t>(tss.size()) || (f && f->type != col.type)) {
+        return Corruption("segment {} column {} has {} rows of type {}, expected {} rows of the schema's type",
+                          rec.id.value, col.field_id.value, col.num_rows, static_cast<int>(col.type), tss.size());
       }
+    }
+    const Column* pks = cols.Find(schema->PrimaryField()->id);
+    if (!pks) return Corruption("segment {} lacks its primary key column", rec.id.value);
+    std::vector<int64_t> keep;
+    for (int64_t r = 0; r < cols.num_rows; ++r) {
+      if (!RowDeleted(deletes, PkAt(*pks, r), tss[r], rec.partition_id.value)) keep.push_back(r);
+    }
+    if (static_cast<int64_t>(keep.size()) == cols.num_rows) {
+      merged->Append(cols, tss);  // nothing purged: no selected copy
+    } else {
       ColumnBatch sel;
       sel.num_rows = static_cast<int64_t>(keep.size());
       for (const auto& col : cols.columns) sel.columns.push_back(col.Select(keep));
@@ -261,7 +268,7 @@ Status DataNode::RunCompaction(const CollectionView& c, const Plan& plan) {
       sel_ts.reserve(keep.size());
       for (int64_t r : keep) sel_ts.push_back(tss[r]);
       merged->Append(sel, sel_ts);
-    });
+    }
     removed.push_back(rec.id);
     lsn = std::max(lsn, rec.checkpoint_lsn);
     input_rows += rec.num_rows;

@@ -114,6 +114,20 @@ struct SearchOutcome {
   Timestamp ts = 0;
 };
 
+// A search checked and planned by Proxy::PrepareSearch, not yet run.
+struct PreparedSearch {
+  SearchPlan plan;
+  SearchOutcome out;                        // schema, fields, ts, ... (hits not yet)
+  std::unique_ptr<const expr::Plan> filter;  // plan.filter points into it
+  std::vector<SegmentPtr> segments;          // sealed and growing, at plan.ts
+  bool higher = false;                       // larger scores are better
+  // Estimated distance work in dimension-operations (~1 ns each).
+  double cost = 0;
+
+  // About a millisecond of CPU or less: fine to run on the receiving thread.
+  bool light() const { return cost <= 4e6; }
+};
+
 struct CollectionStats {
   int64_t row_count = 0;
 };
@@ -163,15 +177,15 @@ class Proxy {
 
   // DQL.
   Result<QueryOutcome> Query(const QueryParams& params);
+  // PrepareSearch then RunSearch.
   Result<SearchOutcome> Search(const SearchParams& params);
-  // Whether the search is cheap enough (about a millisecond of CPU) to run on
-  // the thread that received it; a heavier one should go to a worker so that
-  // it holds no transport thread. An estimate from the request and the
-  // collection's segments: indexed segments cost ~ef x dim per query,
-  // unindexed ones (growing, or built meanwhile) rows x dim, a filter one
-  // pass over every row. Unknown collections count as light (the answer is
-  // an error).
-  bool SearchIsLight(const SearchParams& params);
+  // The checks, the plan and the read timestamp, with the segments to search
+  // and an estimate of the work (cheap: no distance is computed). The gRPC
+  // front door runs a light one (PreparedSearch::light) on its own thread and
+  // hands a heavy one to a worker (rpc/milvus_service.cc).
+  Result<PreparedSearch> PrepareSearch(const SearchParams& params);
+  // Searches the prepared segments; `params` are the ones it was prepared from.
+  Result<SearchOutcome> RunSearch(const SearchParams& params, PreparedSearch prepared);
 
  private:
   Result<Timestamp> WriteByShard(const CollectionInfo& c, DmlType type, PartitionId partition, ColumnBatch rows,

@@ -106,53 +106,49 @@ std::string GroupKey(const Column& c, int64_t row) {
   return std::string(c.GetBytes(row));
 }
 
-}  // namespace
-
-bool Proxy::SearchIsLight(const SearchParams& p) {
-  // ~1-2 ms of distance work at a few GFLOP/s.
-  constexpr double kBudget = 4e6;
-  const double nq = static_cast<double>(p.query_vectors.size());
-  if (nq > 16 || p.topk + p.offset > 1024 || !p.group_by_field.empty() || p.radius) return false;
-  auto v = coord_->DescribeCollection(p.db, p.collection);
-  if (!v.ok()) return true;
-  const CollectionSchema& s = v.value().info.schema;
-  const FieldSchema* field = nullptr;
-  if (p.anns_field.empty()) {
-    auto vecs = s.VectorFields();
-    if (vecs.size() == 1) field = vecs[0];
-  } else {
-    field = s.FindField(p.anns_field);
-  }
-  if (!field || !IsVectorType(field->type)) return true;
-  const double dim = field->type == DataType::kSparseFloatVector ? 64.0 : static_cast<double>(std::max<int64_t>(field->dim(), 1));
-  double ef = static_cast<double>(p.topk);
-  if (auto it = p.index_params.find("ef"); it != p.index_params.end()) {
+// Distance work of the search, in dimension-operations: indexed segments
+// ~ef x 32 candidates per query (HNSW) or a sixteenth of the rows (IVF-like,
+// default nprobe), unindexed ones every row, a filter one pass over the rows.
+double EstimateCost(const SearchPlan& plan, const std::vector<SegmentPtr>& segs, bool filtered) {
+  const double nq = static_cast<double>(plan.queries.nq);
+  const double dim = plan.queries.type == DataType::kSparseFloatVector
+                         ? 64.0
+                         : static_cast<double>(std::max<int64_t>(plan.queries.dim, 1));
+  double ef = static_cast<double>(plan.k);
+  if (auto it = plan.index_params.find("ef"); it != plan.index_params.end()) {
     ef = std::max(ef, std::strtod(it->second.c_str(), nullptr));
   }
-  const bool filtered = p.filter.find_first_not_of(" \t\n\r") != std::string::npos;
   double cost = 0;
-  for (const SegmentPtr& seg : ReadSegments(v.value().info.id, !p.ignore_growing)) {
+  for (const SegmentPtr& seg : segs) {
     const double rows = static_cast<double>(seg->num_rows());
-    auto index = seg->VectorIndexOf(field->id);
-    if (!index || index->type() == "FLAT" || index->type() == "BIN_FLAT") {
+    auto index = seg->VectorIndexOf(plan.queries.field);
+    std::string type = index ? index->type() : "";
+    if (type.empty() || type == "FLAT" || type == "BIN_FLAT") {
       cost += nq * rows * dim;
-    } else if (index->type() == "HNSW") {
+    } else if (type == "HNSW") {
       cost += nq * std::min(rows, ef * 32) * dim;
     } else {
-      cost += nq * rows * dim / 16;  // IVF-like: a sixteenth of the lists at default nprobe
+      cost += nq * rows * dim / 16;
     }
     if (filtered) cost += rows * 16;
-    if (cost > kBudget) return false;
   }
-  return true;
+  return cost;
 }
 
+}  // namespace
+
 Result<SearchOutcome> Proxy::Search(const SearchParams& p) {
+  KITE_ASSIGN_OR_RETURN(PreparedSearch prep, PrepareSearch(p));
+  return RunSearch(p, std::move(prep));
+}
+
+Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
+  PreparedSearch prep;
   KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(p.db, p.collection));
   const CollectionInfo& c = v.info;
-  SearchPlan plan;
+  SearchPlan& plan = prep.plan;
   KITE_RETURN_IF_ERROR(CheckReadable(c, p.partitions, &plan.partitions));
-  SearchOutcome out;
+  SearchOutcome& out = prep.out;
   out.schema = std::make_shared<const CollectionSchema>(c.schema);
   const CollectionSchema& s = *out.schema;
 
@@ -182,7 +178,8 @@ Result<SearchOutcome> Proxy::Search(const SearchParams& p) {
     return InvalidArgument("metric type {} of field {} is not supported by exact search", metric, field->name);
   }
   out.metric = metric;
-  bool higher = field->type == DataType::kSparseFloatVector || flat::HigherIsBetter(plan.metric);
+  const bool higher = field->type == DataType::kSparseFloatVector || flat::HigherIsBetter(plan.metric);
+  prep.higher = higher;
 
   // Limits.
   if (p.topk <= 0 || p.topk > limits_.max_topk) {
@@ -218,10 +215,10 @@ Result<SearchOutcome> Proxy::Search(const SearchParams& p) {
 
   KITE_RETURN_IF_ERROR(ResolveOutputFields(s, p.output_fields, &out.fields, &out.dynamic_keys,
                                            &out.include_all_dynamic, nullptr));
-  std::unique_ptr<const expr::Plan> filter;
-  if (p.filter.find_first_not_of(" \t\n\r") != std::string::npos) {
-    KITE_ASSIGN_OR_RETURN(filter, expr::Compile(p.filter, s, p.filter_values, expr::ParseOptions{}));
-    plan.filter = filter.get();
+  const bool filtered = p.filter.find_first_not_of(" \t\n\r") != std::string::npos;
+  if (filtered) {
+    KITE_ASSIGN_OR_RETURN(prep.filter, expr::Compile(p.filter, s, p.filter_values, expr::ParseOptions{}));
+    plan.filter = prep.filter.get();
   }
   plan.radius = p.radius;
   plan.range_filter = p.range_filter;
@@ -239,12 +236,25 @@ Result<SearchOutcome> Proxy::Search(const SearchParams& p) {
       plan.range_filter = p.range_filter ? std::max(*p.range_filter, above) : above;
     }
   }
-  int64_t want = p.topk + p.offset;
+  plan.k = p.topk + p.offset;
   KITE_ASSIGN_OR_RETURN(plan.ts, ReadTimestamp(c, p.consistency));
   out.ts = plan.ts;
+  prep.segments = ReadSegments(c.id, !p.ignore_growing);
+  // Group-by searches every segment for all its rows; range search is exact.
+  prep.cost = group_field || plan.radius ? std::numeric_limits<double>::infinity()
+                                         : EstimateCost(plan, prep.segments, filtered);
+  return prep;
+}
+
+Result<SearchOutcome> Proxy::RunSearch(const SearchParams& p, PreparedSearch prep) {
+  SearchPlan& plan = prep.plan;
+  SearchOutcome out = std::move(prep.out);
+  const std::vector<SegmentPtr>& segs = prep.segments;
+  const FieldSchema* group_field = out.group_field;
+  const bool higher = prep.higher;
+  const int64_t want = p.topk + p.offset;
 
   // Per segment, then the shared merge.
-  std::vector<SegmentPtr> segs = ReadSegments(c.id, !p.ignore_growing);
   std::vector<std::vector<HitList>> per_query(static_cast<size_t>(out.nq));
   for (int32_t i = 0; i < static_cast<int32_t>(segs.size()); ++i) {
     plan.k = group_field ? std::max<int64_t>(segs[i]->num_rows(), 1) : want;
