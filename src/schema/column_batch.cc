@@ -192,39 +192,106 @@ bool GetBytes(std::string_view* in, std::string_view* b) {
 
 // Layout: field_id u64 | type u32 | element_type u32 | dim u64 | num_rows u64 |
 //         valid bytes | fixed bytes | offsets (u64 each, as bytes) | var bytes
-void EncodeColumn(const Column& c, std::string* out) {
-  PutU64(out, static_cast<uint64_t>(c.field_id.value));
-  PutU32(out, static_cast<uint32_t>(c.type));
-  PutU32(out, static_cast<uint32_t>(c.element_type));
-  PutU64(out, static_cast<uint64_t>(c.dim));
-  PutU64(out, static_cast<uint64_t>(c.num_rows));
-  PutBytes(out, std::string_view(reinterpret_cast<const char*>(c.valid.data()), c.valid.size()));
-  PutBytes(out, std::string_view(reinterpret_cast<const char*>(c.fixed.data()), c.fixed.size()));
-  PutBytes(out, std::string_view(reinterpret_cast<const char*>(c.offsets.data()), c.offsets.size() * 8));
-  PutBytes(out, c.bytes);
+// where "X bytes" is a u64 length followed by that many bytes.
+void EncodeColumnParts(const Column& c, ColumnEncoding* out) {
+  for (auto& h : out->heads) h.clear();
+  std::string& h0 = out->heads[0];
+  PutU64(&h0, static_cast<uint64_t>(c.field_id.value));
+  PutU32(&h0, static_cast<uint32_t>(c.type));
+  PutU32(&h0, static_cast<uint32_t>(c.element_type));
+  PutU64(&h0, static_cast<uint64_t>(c.dim));
+  PutU64(&h0, static_cast<uint64_t>(c.num_rows));
+  const std::string_view bufs[4] = {
+      std::string_view(reinterpret_cast<const char*>(c.valid.data()), c.valid.size()),
+      std::string_view(reinterpret_cast<const char*>(c.fixed.data()), c.fixed.size()),
+      std::string_view(reinterpret_cast<const char*>(c.offsets.data()), c.offsets.size() * 8),
+      std::string_view(c.bytes)};
+  out->parts.clear();
+  for (int i = 0; i < 4; ++i) {
+    PutU64(&out->heads[i], bufs[i].size());
+    out->parts.push_back(out->heads[i]);
+    out->parts.push_back(bufs[i]);
+  }
 }
 
+void EncodeColumn(const Column& c, std::string* out) {
+  ColumnEncoding enc;
+  EncodeColumnParts(c, &enc);
+  for (std::string_view p : enc.parts) out->append(p);
+}
+
+namespace {
+
+class ViewSource final : public ByteSource {
+ public:
+  explicit ViewSource(std::string_view* in) : in_(in) {}
+  uint64_t remaining() const override { return in_->size(); }
+  Status Read(void* dst, size_t n) override {
+    if (n > in_->size()) return Corruption("truncated column encoding");
+    if (n > 0) std::memcpy(dst, in_->data(), n);
+    in_->remove_prefix(n);
+    return Status::OK();
+  }
+
+ private:
+  std::string_view* in_;
+};
+
+Status ReadU64(ByteSource* in, uint64_t* v) {
+  if (in->remaining() < 8) return Corruption("truncated column encoding");
+  unsigned char b[8];
+  KITE_RETURN_IF_ERROR(in->Read(b, 8));
+  *v = 0;
+  for (int i = 0; i < 8; ++i) *v |= static_cast<uint64_t>(b[i]) << (8 * i);
+  return Status::OK();
+}
+
+Status ReadU32(ByteSource* in, uint32_t* v) {
+  if (in->remaining() < 4) return Corruption("truncated column encoding");
+  unsigned char b[4];
+  KITE_RETURN_IF_ERROR(in->Read(b, 4));
+  *v = 0;
+  for (int i = 0; i < 4; ++i) *v |= static_cast<uint32_t>(b[i]) << (8 * i);
+  return Status::OK();
+}
+
+// A length-prefixed buffer read into `out` (a vector of bytes or u64s, or a string).
+template <typename Buf>
+Status ReadBuffer(ByteSource* in, Buf* out, size_t elem_bytes) {
+  uint64_t n = 0;
+  KITE_RETURN_IF_ERROR(ReadU64(in, &n));
+  if (n > in->remaining()) return Corruption("truncated column encoding");
+  if (n % elem_bytes != 0) return Corruption("column offsets are not 8-byte aligned");
+  out->resize(n / elem_bytes);
+  return in->Read(out->data(), n);
+}
+
+}  // namespace
+
 Result<Column> DecodeColumn(std::string_view* in) {
+  ViewSource src(in);
+  return DecodeColumnFrom(&src);
+}
+
+Result<Column> DecodeColumnFrom(ByteSource* in) {
   Column c;
   uint64_t fid = 0, dim = 0, rows = 0;
   uint32_t type = 0, etype = 0;
-  std::string_view valid, fixed, offsets, bytes;
-  if (!GetU64(in, &fid) || !GetU32(in, &type) || !GetU32(in, &etype) || !GetU64(in, &dim) || !GetU64(in, &rows) ||
-      !GetBytes(in, &valid) || !GetBytes(in, &fixed) || !GetBytes(in, &offsets) || !GetBytes(in, &bytes)) {
-    return Corruption("truncated column encoding");
-  }
+  KITE_RETURN_IF_ERROR(ReadU64(in, &fid));
+  KITE_RETURN_IF_ERROR(ReadU32(in, &type));
+  KITE_RETURN_IF_ERROR(ReadU32(in, &etype));
+  KITE_RETURN_IF_ERROR(ReadU64(in, &dim));
+  KITE_RETURN_IF_ERROR(ReadU64(in, &rows));
   c.field_id = FieldId(static_cast<int64_t>(fid));
   c.type = static_cast<DataType>(type);
   c.element_type = static_cast<DataType>(etype);
   c.dim = static_cast<int64_t>(dim);
   c.num_rows = static_cast<int64_t>(rows);
   c.row_bytes = FixedRowBytes(c.type, c.dim);
-  c.valid.assign(valid.begin(), valid.end());
-  c.fixed.assign(fixed.begin(), fixed.end());
-  if (offsets.size() % 8 != 0) return Corruption("column offsets are not 8-byte aligned");
-  c.offsets.resize(offsets.size() / 8);
-  std::memcpy(c.offsets.data(), offsets.data(), offsets.size());
-  c.bytes.assign(bytes);
+  KITE_RETURN_IF_ERROR(ReadBuffer(in, &c.valid, 1));
+  KITE_RETURN_IF_ERROR(ReadBuffer(in, &c.fixed, 1));
+  KITE_RETURN_IF_ERROR(ReadBuffer(in, &c.offsets, 8));
+  KITE_RETURN_IF_ERROR(ReadBuffer(in, &c.bytes, 1));
   bool ok = c.valid.empty() || c.valid.size() == rows;
   if (c.is_fixed()) {
     ok = ok && c.fixed.size() == rows * c.row_bytes && c.offsets.empty();

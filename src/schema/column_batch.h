@@ -107,6 +107,28 @@ std::string PkToString(const PrimaryKey& pk);
 void EncodeColumn(const Column& c, std::string* out);
 Result<Column> DecodeColumn(std::string_view* in);
 
+// EncodeColumn's bytes as pieces, for writers that stream them (large
+// columns are not copied): `parts` are small headers held in `heads` and views
+// of the column's own buffers, valid while both the column and this object
+// are unchanged and not moved.
+struct ColumnEncoding {
+  std::string heads[4];
+  std::vector<std::string_view> parts;
+};
+void EncodeColumnParts(const Column& c, ColumnEncoding* out);
+
+// Where DecodeColumnFrom reads persisted bytes from, in order.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  virtual uint64_t remaining() const = 0;
+  // Copies the next n bytes into dst (n <= remaining()).
+  virtual Status Read(void* dst, size_t n) = 0;
+};
+// DecodeColumn over a source: every buffer is read straight into the column,
+// sized only after its length is checked against remaining().
+Result<Column> DecodeColumnFrom(ByteSource* in);
+
 // Small helpers for little-endian binary encodings.
 void PutU32(std::string* out, uint32_t v);
 void PutU64(std::string* out, uint64_t v);

@@ -8,10 +8,99 @@ namespace {
 constexpr char kMagic[8] = {'K', 'I', 'T', 'E', 'S', 'E', 'G', '1'};
 constexpr uint32_t kVersion = 1;
 
-uint32_t Crc(std::string_view b) {
-  return static_cast<uint32_t>(
-      crc32(0L, reinterpret_cast<const Bytef*>(b.data()), static_cast<uInt>(b.size())));
+constexpr size_t kFrameHeadBytes = sizeof(kMagic) + 16;  // magic, version, kind, body length
+constexpr size_t kFrameBytes = kFrameHeadBytes + 4;        // ... and the CRC after the body
+
+uint32_t CrcUpdate(uint32_t crc, const void* p, size_t n) {
+  // Not for n == 0: an empty vector's data() may be null, and zlib answers a
+  // null buffer with the initial CRC, forgetting what came before.
+  if (n == 0) return crc;
+  return static_cast<uint32_t>(crc32_z(crc, static_cast<const Bytef*>(p), n));
 }
+uint32_t Crc(std::string_view b) { return CrcUpdate(0, b.data(), b.size()); }
+
+// A framed file as pieces: head and tail owned here, the body's parts borrowed.
+struct Framed {
+  std::string head, tail;
+  std::vector<std::string_view> parts;
+};
+
+void FrameParts(FileKind kind, const std::vector<std::string_view>& body, Framed* out) {
+  uint64_t len = 0;
+  uint32_t crc = 0;
+  for (std::string_view p : body) {
+    len += p.size();
+    crc = CrcUpdate(crc, p.data(), p.size());
+  }
+  out->head.assign(kMagic, sizeof(kMagic));
+  PutU32(&out->head, kVersion);
+  PutU32(&out->head, static_cast<uint32_t>(kind));
+  PutU64(&out->head, len);
+  out->tail.clear();
+  PutU32(&out->tail, crc);
+  out->parts.clear();
+  out->parts.push_back(out->head);
+  out->parts.insert(out->parts.end(), body.begin(), body.end());
+  out->parts.push_back(out->tail);
+}
+
+// The body of a framed object, read piece by piece through an ObjectReader:
+// Open checks the head (magic, version, kind, length against the object's
+// size) before any body byte is read; Finish checks that the body was read to
+// its end and that its CRC matches.
+class FramedSource final : public ByteSource {
+ public:
+  FramedSource(ObjectReader* r, std::string name) : r_(r), name_(std::move(name)) {}
+
+  Status Open(FileKind expected) {
+    if (r_->size() < kFrameBytes) return Corruption("{}: not a Kite data file (bad magic or too short)", name_);
+    char head[kFrameHeadBytes];
+    KITE_RETURN_IF_ERROR(r_->ReadAt(0, sizeof(head), head));
+    std::string_view in(head, sizeof(head));
+    if (in.substr(0, sizeof(kMagic)) != std::string_view(kMagic, sizeof(kMagic))) {
+      return Corruption("{}: not a Kite data file (bad magic or too short)", name_);
+    }
+    in.remove_prefix(sizeof(kMagic));
+    uint32_t version = 0, kind = 0;
+    uint64_t len = 0;
+    GetU32(&in, &version);
+    GetU32(&in, &kind);
+    GetU64(&in, &len);
+    if (version != kVersion) return Corruption("{}: unsupported format version {}", name_, version);
+    if (kind != static_cast<uint32_t>(expected)) {
+      return Corruption("{}: file kind {} where {} expected", name_, kind, static_cast<uint32_t>(expected));
+    }
+    if (len != r_->size() - kFrameBytes) return Corruption("{}: body length {} does not match file size", name_, len);
+    pos_ = kFrameHeadBytes;
+    end_ = kFrameHeadBytes + len;
+    return Status::OK();
+  }
+
+  uint64_t remaining() const override { return end_ - pos_; }
+  Status Read(void* dst, size_t n) override {
+    if (n > remaining()) return Corruption("{}: truncated body", name_);
+    KITE_RETURN_IF_ERROR(r_->ReadAt(pos_, n, dst));
+    crc_ = CrcUpdate(crc_, dst, n);
+    pos_ += n;
+    return Status::OK();
+  }
+
+  Status Finish() {
+    if (remaining() != 0) return Corruption("{}: {} trailing bytes in the body", name_, remaining());
+    unsigned char b[4];
+    KITE_RETURN_IF_ERROR(r_->ReadAt(end_, 4, b));
+    uint32_t crc = 0;
+    for (int i = 0; i < 4; ++i) crc |= static_cast<uint32_t>(b[i]) << (8 * i);
+    if (crc != crc_) return Corruption("{}: checksum mismatch", name_);
+    return Status::OK();
+  }
+
+ private:
+  ObjectReader* r_;
+  std::string name_;
+  uint64_t pos_ = 0, end_ = 0;
+  uint32_t crc_ = 0;
+};
 
 }  // namespace
 
@@ -26,17 +115,16 @@ std::string DeltaKey(CollectionId c, const std::string& channel, uint64_t lsn) {
 }
 
 std::string FrameFile(FileKind kind, std::string_view body) {
-  std::string out(kMagic, sizeof(kMagic));
-  PutU32(&out, kVersion);
-  PutU32(&out, static_cast<uint32_t>(kind));
-  PutU64(&out, body.size());
-  out.append(body);
-  PutU32(&out, Crc(body));
+  Framed f;
+  FrameParts(kind, {body}, &f);
+  std::string out;
+  out.reserve(kFrameBytes + body.size());
+  for (std::string_view p : f.parts) out.append(p);
   return out;
 }
 
 Result<std::string_view> UnframeFile(std::string_view file, FileKind expected, const std::string& name) {
-  if (file.size() < sizeof(kMagic) + 20 || file.substr(0, sizeof(kMagic)) != std::string_view(kMagic, sizeof(kMagic))) {
+  if (file.size() < kFrameBytes || file.substr(0, sizeof(kMagic)) != std::string_view(kMagic, sizeof(kMagic))) {
     return Corruption("{}: not a Kite data file (bad magic or too short)", name);
   }
   std::string_view in = file.substr(sizeof(kMagic));
@@ -55,15 +143,34 @@ Result<std::string_view> UnframeFile(std::string_view file, FileKind expected, c
   return body;
 }
 
+size_t FramedSize(size_t body_bytes) { return kFrameBytes + body_bytes; }
+
+Status PutFramed(ObjectStore* store, const std::string& key, FileKind kind, const std::vector<std::string_view>& body) {
+  Framed f;
+  FrameParts(kind, body, &f);
+  return store->PutParts(key, f.parts);
+}
+
+Result<std::string> GetFramedBody(ObjectStore* store, const std::string& key, FileKind expected) {
+  KITE_ASSIGN_OR_RETURN(std::unique_ptr<ObjectReader> reader, store->Open(key));
+  FramedSource src(reader.get(), key);
+  KITE_RETURN_IF_ERROR(src.Open(expected));
+  std::string body(src.remaining(), '\0');
+  KITE_RETURN_IF_ERROR(src.Read(body.data(), body.size()));
+  KITE_RETURN_IF_ERROR(src.Finish());
+  return body;
+}
+
 Result<std::vector<std::string>> WriteSegmentFiles(ObjectStore* store, const std::string& prefix,
                                                     const ColumnBatch& columns,
                                                     const std::vector<Timestamp>& timestamps) {
   std::vector<std::string> keys;
   for (const auto& c : columns.columns) {
-    std::string body;
-    EncodeColumn(c, &body);
+    // Streamed from the column's own buffers: a large column is never copied.
+    ColumnEncoding enc;
+    EncodeColumnParts(c, &enc);
     std::string key = prefix + std::to_string(c.field_id.value) + ".col";
-    KITE_RETURN_IF_ERROR(store->Put(key, FrameFile(FileKind::kColumn, body)));
+    KITE_RETURN_IF_ERROR(PutFramed(store, key, FileKind::kColumn, enc.parts));
     keys.push_back(std::move(key));
   }
   std::string body;
@@ -95,21 +202,27 @@ Status ReadSegmentFiles(ObjectStore* store, const std::vector<std::string>& keys
                         std::vector<Timestamp>* timestamps) {
   bool have_ts = false;
   for (const auto& key : keys) {
-    KITE_ASSIGN_OR_RETURN(std::string file, store->Get(key));
-    bool is_ts = EndsWith(key, "ts.bin");
-    KITE_ASSIGN_OR_RETURN(std::string_view body,
-                          UnframeFile(file, is_ts ? FileKind::kTimestamps : FileKind::kColumn, key));
-    if (is_ts) {
+    if (EndsWith(key, "ts.bin")) {
+      KITE_ASSIGN_OR_RETURN(std::string file, store->Get(key));
+      KITE_ASSIGN_OR_RETURN(std::string_view body, UnframeFile(file, FileKind::kTimestamps, key));
       uint64_t n = 0;
       if (!GetU64(&body, &n) || body.size() != n * 8) return Corruption("{}: bad timestamp count", key);
       timestamps->resize(n);
       for (uint64_t i = 0; i < n; ++i) GetU64(&body, &(*timestamps)[i]);
       have_ts = true;
     } else {
-      KITE_ASSIGN_OR_RETURN(Column c, DecodeColumn(&body));
-      if (!body.empty()) return Corruption("{}: trailing bytes after column", key);
-      columns->num_rows = c.num_rows;
-      columns->columns.push_back(std::move(c));
+      // Read straight into the column's buffers: a large column is never held twice.
+      KITE_ASSIGN_OR_RETURN(std::unique_ptr<ObjectReader> reader, store->Open(key));
+      FramedSource src(reader.get(), key);
+      KITE_RETURN_IF_ERROR(src.Open(FileKind::kColumn));
+      auto c = DecodeColumnFrom(&src);
+      if (!c.ok()) {
+        if (c.status().code() != StatusCode::kCorruption) return c.status();
+        return Corruption("{}: {}", key, c.status().message());
+      }
+      KITE_RETURN_IF_ERROR(src.Finish());
+      columns->num_rows = c->num_rows;
+      columns->columns.push_back(std::move(c).value());
     }
   }
   if (!have_ts) return Corruption("segment files {} lack timestamps", keys.empty() ? "" : keys[0]);

@@ -46,5 +46,12 @@ Result<std::vector<DeleteRecord>> ReadDeltaFile(ObjectStore* store, const std::s
 enum class FileKind : uint32_t { kColumn = 1, kTimestamps = 2, kDelta = 3, kIndex = 4 };
 std::string FrameFile(FileKind kind, std::string_view body);
 Result<std::string_view> UnframeFile(std::string_view file, FileKind expected, const std::string& name);
+// Bytes of a framed file holding `body_bytes` of body.
+size_t FramedSize(size_t body_bytes);
+// Writes the framed concatenation of `body` without building it (PutParts).
+Status PutFramed(ObjectStore* store, const std::string& key, FileKind kind, const std::vector<std::string_view>& body);
+// The body of a framed object, read once into the returned string (the file
+// is never held as a whole besides it); Corruption as UnframeFile.
+Result<std::string> GetFramedBody(ObjectStore* store, const std::string& key, FileKind expected);
 
 }  // namespace kite

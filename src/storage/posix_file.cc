@@ -77,6 +77,21 @@ Status PreadUpTo(int fd, const std::string& path, uint64_t offset, size_t n, std
   return Status::OK();
 }
 
+Status PreadExact(int fd, const std::string& path, uint64_t offset, size_t n, void* dst) {
+  char* out = static_cast<char*>(dst);
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::pread(fd, out + got, n - got, static_cast<off_t>(offset + got));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return PosixError("read", path, errno);
+    }
+    if (r == 0) return IOError("read {}: file ends at {} bytes, {} wanted at offset {}", path, offset + got, n, offset);
+    got += static_cast<size_t>(r);
+  }
+  return Status::OK();
+}
+
 Status Fsync(int fd, const std::string& path) {
   if (::fsync(fd) != 0) return PosixError("fsync", path, errno);
   return Status::OK();

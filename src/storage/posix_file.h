@@ -57,6 +57,10 @@ Status WriteAll(int fd, const std::string& path, std::string_view data);
 // only at end of file).
 Status PreadUpTo(int fd, const std::string& path, uint64_t offset, size_t n, std::string* out);
 
+// Reads exactly n bytes at offset into dst; IOError naming the path when the
+// file ends first.
+Status PreadExact(int fd, const std::string& path, uint64_t offset, size_t n, void* dst);
+
 // fsync(2) / fdatasync(2) of an open descriptor.
 Status Fsync(int fd, const std::string& path);
 Status Fdatasync(int fd, const std::string& path);

@@ -98,8 +98,10 @@ class LocalObjectStore final : public ObjectStore {
   LocalObjectStore(const LocalObjectStore&) = delete;
   LocalObjectStore& operator=(const LocalObjectStore&) = delete;
 
-  Status Put(const std::string& key, std::string_view data) override;
+  Status Put(const std::string& key, std::string_view data) override { return PutParts(key, {data}); }
+  Status PutParts(const std::string& key, const std::vector<std::string_view>& parts) override;
   Result<std::string> Get(const std::string& key) override;
+  Result<std::unique_ptr<ObjectReader>> Open(const std::string& key) override;
   Status Delete(const std::string& key) override;
   Status DeletePrefix(const std::string& prefix) override;
   Result<std::vector<std::string>> List(const std::string& prefix) override;
@@ -120,7 +122,7 @@ class LocalObjectStore final : public ObjectStore {
   std::shared_mutex dirs_mu_;
 };
 
-Status LocalObjectStore::Put(const std::string& key, std::string_view data) {
+Status LocalObjectStore::PutParts(const std::string& key, const std::vector<std::string_view>& parts) {
   KITE_RETURN_IF_ERROR(ValidateKeyOrPrefix("key", key, false));
   const std::string path = root_ + "/" + key;
   const std::string dir = ParentDir(path);
@@ -132,7 +134,10 @@ Status LocalObjectStore::Put(const std::string& key, std::string_view data) {
     KITE_RETURN_IF_ERROR(CreateDirs(dir));
     KITE_ASSIGN_OR_RETURN(fd, OpenFile(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644));
   }
-  Status st = WriteAll(fd.get(), tmp, data);
+  Status st;
+  for (std::string_view part : parts) {
+    if (st.ok()) st = WriteAll(fd.get(), tmp, part);
+  }
   if (st.ok()) st = Fsync(fd.get(), tmp);
   fd = UniqueFd();  // close before the rename
   if (st.ok()) {
@@ -149,9 +154,8 @@ Status LocalObjectStore::Put(const std::string& key, std::string_view data) {
   return st;
 }
 
-Result<std::string> LocalObjectStore::Get(const std::string& key) {
-  KITE_RETURN_IF_ERROR(ValidateKeyOrPrefix("key", key, false));
-  const std::string path = root_ + "/" + key;
+// The object's file opened for reading: NotFound when missing or a directory.
+Result<UniqueFd> OpenObjectFile(const std::string& key, const std::string& path, uint64_t* size) {
   int raw;
   do {
     raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -164,12 +168,43 @@ Result<std::string> LocalObjectStore::Get(const std::string& key) {
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return PosixError("stat", path, errno);
   if (!S_ISREG(st.st_mode)) return NotFound(key);  // a directory: only a key prefix
+  *size = static_cast<uint64_t>(st.st_size);
+  return fd;
+}
+
+class FileReader final : public ObjectReader {
+ public:
+  FileReader(UniqueFd fd, std::string path, uint64_t size) : fd_(std::move(fd)), path_(std::move(path)), size_(size) {}
+  uint64_t size() const override { return size_; }
+  Status ReadAt(uint64_t offset, size_t n, void* dst) override {
+    return storage_internal::PreadExact(fd_.get(), path_, offset, n, dst);
+  }
+
+ private:
+  UniqueFd fd_;
+  std::string path_;
+  uint64_t size_;
+};
+
+Result<std::string> LocalObjectStore::Get(const std::string& key) {
+  KITE_RETURN_IF_ERROR(ValidateKeyOrPrefix("key", key, false));
+  const std::string path = root_ + "/" + key;
+  uint64_t size = 0;
+  KITE_ASSIGN_OR_RETURN(UniqueFd fd, OpenObjectFile(key, path, &size));
   std::string data;
-  KITE_RETURN_IF_ERROR(PreadUpTo(fd.get(), path, 0, static_cast<size_t>(st.st_size), &data));
-  if (data.size() != static_cast<size_t>(st.st_size)) {
-    return IOError("read {}: got {} of {} bytes", path, data.size(), st.st_size);
+  KITE_RETURN_IF_ERROR(PreadUpTo(fd.get(), path, 0, static_cast<size_t>(size), &data));
+  if (data.size() != size) {
+    return IOError("read {}: got {} of {} bytes", path, data.size(), size);
   }
   return data;
+}
+
+Result<std::unique_ptr<ObjectReader>> LocalObjectStore::Open(const std::string& key) {
+  KITE_RETURN_IF_ERROR(ValidateKeyOrPrefix("key", key, false));
+  std::string path = root_ + "/" + key;
+  uint64_t size = 0;
+  KITE_ASSIGN_OR_RETURN(UniqueFd fd, OpenObjectFile(key, path, &size));
+  return std::unique_ptr<ObjectReader>(std::make_unique<FileReader>(std::move(fd), std::move(path), size));
 }
 
 Status LocalObjectStore::Delete(const std::string& key) {

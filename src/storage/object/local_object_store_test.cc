@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -98,6 +99,72 @@ TEST_F(LocalObjectStoreTest, MissingKeyIsNotFound) {
   EXPECT_EQ(store_->Get("file/below").status().code(), StatusCode::kNotFound);
   Put("d/k", "x");
   EXPECT_EQ(store_->Get("d").status().code(), StatusCode::kNotFound) << "a prefix is no object";
+}
+
+TEST_F(LocalObjectStoreTest, PutPartsWritesTheConcatenation) {
+  const std::string big(3 << 20, 'v');
+  Status st = store_->PutParts("p/obj", {"head|", big, "", "|tail"});
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(Get("p/obj"), "head|" + big + "|tail");
+  ASSERT_TRUE(store_->PutParts("p/none", {}).ok());
+  EXPECT_EQ(Get("p/none"), "");
+  EXPECT_EQ(store_->PutParts("../x", {"a"}).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(List("p/").size() == 2) << "no temp file is left behind";
+}
+
+TEST_F(LocalObjectStoreTest, OpenReadsPiecesAndRefusesPastTheEnd) {
+  Put("r/obj", "0123456789");
+  auto r = store_->Open("r/obj");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)->size(), 10u);
+  char buf[4] = {};
+  ASSERT_TRUE((*r)->ReadAt(6, 4, buf).ok());
+  EXPECT_EQ(std::string(buf, 4), "6789");
+  ASSERT_TRUE((*r)->ReadAt(0, 0, buf).ok());
+  Status past = (*r)->ReadAt(8, 4, buf);
+  EXPECT_EQ(past.code(), StatusCode::kIOError);
+  EXPECT_NE(past.message().find("r/obj"), std::string::npos) << past.ToString();
+  EXPECT_EQ(store_->Open("r/missing").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->Open("r").status().code(), StatusCode::kNotFound) << "a prefix is no object";
+}
+
+// A store that implements only the required methods: PutParts and Open come
+// from ObjectStore's defaults.
+class MinimalStore final : public ObjectStore {
+ public:
+  Status Put(const std::string& key, std::string_view data) override {
+    objects_[key] = std::string(data);
+    return Status::OK();
+  }
+  Result<std::string> Get(const std::string& key) override {
+    auto it = objects_.find(key);
+    if (it == objects_.end()) return MakeStatus(StatusCode::kNotFound, Reason::kNone, "no {}", key);
+    return it->second;
+  }
+  Status Delete(const std::string& key) override {
+    objects_.erase(key);
+    return Status::OK();
+  }
+  Status DeletePrefix(const std::string&) override { return Status::OK(); }
+  Result<std::vector<std::string>> List(const std::string&) override { return std::vector<std::string>{}; }
+
+ private:
+  std::map<std::string, std::string> objects_;
+};
+
+TEST(ObjectStoreDefaultsTest, PutPartsAndOpenWorkOverPutAndGet) {
+  MinimalStore store;
+  ASSERT_TRUE(store.PutParts("k", {"ab", "", "cde"}).ok());
+  EXPECT_EQ(*store.Get("k"), "abcde");
+  auto r = store.Open("k");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)->size(), 5u);
+  char buf[3];
+  ASSERT_TRUE((*r)->ReadAt(2, 3, buf).ok());
+  EXPECT_EQ(std::string(buf, 3), "cde");
+  EXPECT_EQ((*r)->ReadAt(3, 3, buf).code(), StatusCode::kIOError);
+  EXPECT_EQ((*r)->ReadAt(~uint64_t{0}, 1, buf).code(), StatusCode::kIOError) << "offset overflow";
+  EXPECT_EQ(store.Open("missing").status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(LocalObjectStoreTest, Delete) {

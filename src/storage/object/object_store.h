@@ -16,12 +16,30 @@
 
 namespace kite {
 
+// Reads one object piece by piece, so that a large object is never held
+// twice (once as bytes, once decoded). Not thread-safe; the object it reads
+// is immutable, so a reader sees one version of it throughout.
+class ObjectReader {
+ public:
+  virtual ~ObjectReader() = default;
+  virtual uint64_t size() const = 0;
+  // Copies exactly n bytes at offset into dst; IOError when the object ends first.
+  virtual Status ReadAt(uint64_t offset, size_t n, void* dst) = 0;
+};
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
   virtual Status Put(const std::string& key, std::string_view data) = 0;
+  // Put of the concatenation of `parts`. Stores that can write the parts one
+  // after the other (the local store does) never build the concatenation;
+  // the default does, then calls Put.
+  virtual Status PutParts(const std::string& key, const std::vector<std::string_view>& parts);
   // NotFound (StatusCode::kNotFound) if the key does not exist.
   virtual Result<std::string> Get(const std::string& key) = 0;
+  // A reader over the object; NotFound if the key does not exist. The default
+  // reads the whole object with Get and serves the pieces from memory.
+  virtual Result<std::unique_ptr<ObjectReader>> Open(const std::string& key);
   // Deleting a missing key is OK.
   virtual Status Delete(const std::string& key) = 0;
   // Deletes every object whose key starts with prefix.
