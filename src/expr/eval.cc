@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "common/vector_clones.h"
 #include "expr/array_reader.h"
 #include "expr/plan.h"
 
@@ -61,7 +62,7 @@ inline T Load(const uint8_t* data, int64_t i) {
 // out[i] = (C)column[i] op c over a packed column of T. Parameters by value
 // and __restrict so that the compiler can prove the trip count and vectorise.
 template <CmpOp op, typename T, typename C>
-void CmpRawOp(const uint8_t* __restrict data, int64_t n, C c, uint8_t* __restrict out) {
+KITE_VECTOR_CLONES void CmpRawOp(const uint8_t* __restrict data, int64_t n, C c, uint8_t* __restrict out) {
   for (int64_t i = 0; i < n; ++i) out[i] = Apply<op>(static_cast<C>(Load<T>(data, i)), c);
 }
 template <typename T, typename C>
@@ -77,7 +78,7 @@ void CmpRaw(const uint8_t* data, int64_t n, CmpOp op, C c, uint8_t* out) {
 }
 
 template <typename T, typename C, bool kLoIncl, bool kHiIncl>
-void RangeRawImpl(const uint8_t* __restrict data, int64_t n, C lo, C hi, uint8_t* __restrict out) {
+KITE_VECTOR_CLONES void RangeRawImpl(const uint8_t* __restrict data, int64_t n, C lo, C hi, uint8_t* __restrict out) {
   for (int64_t i = 0; i < n; ++i) {
     C v = static_cast<C>(Load<T>(data, i));
     bool a = kLoIncl ? v >= lo : v > lo;
@@ -95,7 +96,7 @@ void RangeRaw(const uint8_t* data, int64_t n, C lo, bool lo_incl, C hi, bool hi_
 
 // out[i] = column[i] in sorted `set`.
 template <typename T, typename C>
-void InRaw(const uint8_t* __restrict data, int64_t n, const std::vector<C>& set, uint8_t* __restrict out) {
+KITE_VECTOR_CLONES void InRaw(const uint8_t* __restrict data, int64_t n, const std::vector<C>& set, uint8_t* __restrict out) {
   if (set.empty()) {
     std::fill(out, out + n, 0);
   } else if (set.size() <= 8) {

@@ -3,7 +3,24 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/vector_clones.h"
+
 namespace kite {
+namespace {
+
+// mask[i] &= other[i] over 0/1 bytes.
+KITE_VECTOR_CLONES void AndInto(uint8_t* __restrict mask, const uint8_t* __restrict other, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) mask[i] &= other[i];
+}
+
+// Number of non-zero bytes.
+KITE_VECTOR_CLONES int64_t CountOnes(const uint8_t* __restrict mask, int64_t n) {
+  int64_t c = 0;
+  for (int64_t i = 0; i < n; ++i) c += mask[i] != 0;
+  return c;
+}
+
+}  // namespace
 
 flat::Metric MetricFromName(const std::string& n, bool* ok) {
   *ok = true;
@@ -18,11 +35,13 @@ flat::Metric MetricFromName(const std::string& n, bool* ok) {
 
 Status FilterMask(const ColumnBatch& batch, const std::vector<uint8_t>& visible, const expr::Plan* filter,
                   const expr::IndexLookup* indexes, std::vector<uint8_t>* mask) {
-  *mask = visible;
-  if (!filter) return Status::OK();
-  std::vector<uint8_t> pass;
-  KITE_RETURN_IF_ERROR(expr::Evaluate(*filter, batch, indexes, &pass));
-  for (size_t i = 0; i < mask->size(); ++i) (*mask)[i] &= pass[i];
+  if (!filter) {
+    *mask = visible;
+    return Status::OK();
+  }
+  KITE_RETURN_IF_ERROR(expr::Evaluate(*filter, batch, indexes, mask));
+  // `visible` empty: every row is visible.
+  if (!visible.empty()) AndInto(mask->data(), visible.data(), static_cast<int64_t>(mask->size()));
   return Status::OK();
 }
 
@@ -189,20 +208,24 @@ Status SearchSegment(const Segment& seg, int32_t segment_index, const SearchPlan
     });
     return st;
   }
-  seg.WithSnapshot(plan.ts, [&](const ColumnBatch& batch, const std::vector<uint8_t>& visible) {
+  auto filtered = [&](const ColumnBatch& batch, const std::vector<uint8_t>& visible) {
     if (batch.num_rows == 0) return;
     std::vector<uint8_t> mask;
     st = FilterMask(batch, visible, plan.filter, scalar ? &scalar->lookup : nullptr, &mask);
     if (!st.ok()) return;
     // Null vectors (nullable vector fields) are never returned.
     const Column* base = batch.Find(plan.queries.field);
-    if (base && !base->valid.empty()) {
-      for (int64_t r = 0; r < batch.num_rows; ++r) mask[r] &= base->valid[r];
-    }
-    int64_t passing = std::count(mask.begin(), mask.end(), uint8_t{1});
+    if (base && !base->valid.empty()) AndInto(mask.data(), base->valid.data(), batch.num_rows);
+    int64_t passing = CountOnes(mask.data(), batch.num_rows);
     if (passing == 0) return;
     run(batch, mask.data(), passing);
-  });
+  };
+  if (plan.filter && seg.FullyVisibleAt(plan.ts)) {
+    // Every row visible: the filter's result is the mask, no visibility pass.
+    seg.WithColumns([&](const ColumnBatch& batch, const std::vector<Timestamp>&) { filtered(batch, {}); });
+  } else {
+    seg.WithSnapshot(plan.ts, filtered);
+  }
   return st;
 }
 
