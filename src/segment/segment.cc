@@ -37,6 +37,7 @@ Result<std::shared_ptr<Segment>> Segment::FromColumns(SegmentMeta meta, std::sha
   seg->columns_.num_rows = n;
   seg->ts_ = std::move(timestamps);
   for (Timestamp t : seg->ts_) seg->max_ts_ = std::max(seg->max_ts_, t);
+  seg->ReserveKeysLocked(n);
   for (int64_t r = 0; r < n; ++r) seg->IndexRowLocked(r);
   seg->sealed_ = true;
   return seg;
@@ -66,6 +67,22 @@ void Segment::Append(const ColumnBatch& rows, const std::vector<Timestamp>& time
   ts_.insert(ts_.end(), timestamps.begin(), timestamps.end());
   for (Timestamp t : timestamps) max_ts_ = std::max(max_ts_, t);
   for (int64_t r = base; r < columns_.num_rows; ++r) IndexRowLocked(r);
+}
+
+void Segment::Reserve(int64_t rows) {
+  std::unique_lock lock(mu_);
+  for (auto& c : columns_.columns) c.Reserve(rows);
+  ts_.reserve(static_cast<size_t>(rows));
+  ReserveKeysLocked(rows);
+}
+
+void Segment::ReserveKeysLocked(int64_t rows) {
+  const Column* pk = columns_.Find(pk_field_);
+  if (pk && pk->type == DataType::kInt64) {
+    int_pks_.reserve(static_cast<size_t>(rows));
+  } else {
+    str_pks_.reserve(static_cast<size_t>(rows));
+  }
 }
 
 void Segment::Seal() {

@@ -57,6 +57,11 @@ class Segment {
   // ---- writer side (growing segments only)
   // Appends rows (one column per stored field, pk included) with one timestamp each.
   void Append(const ColumnBatch& rows, const std::vector<Timestamp>& timestamps);
+  // Room for `rows` rows in all, so that appending up to that many never
+  // regrows a column or the key index (a regrowth holds the old and the new
+  // buffer at once: 1.5x the column at the peak). Variable-width bytes are
+  // not reserved.
+  void Reserve(int64_t rows);
   void Seal();
   bool sealed() const;
 
@@ -114,6 +119,7 @@ class Segment {
   bool IsVisibleLocked(int64_t row, Timestamp ts) const;
   const RowList* RowsOf(const PrimaryKey& pk) const;
   void IndexRowLocked(int64_t row);
+  void ReserveKeysLocked(int64_t rows);
 
   SegmentMeta meta_;
   std::shared_ptr<const CollectionSchema> schema_;

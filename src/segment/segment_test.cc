@@ -101,6 +101,29 @@ TEST(SegmentTest, UpsertShowsExactlyOneVersion) {
   }
 }
 
+TEST(SegmentTest, ReserveKeepsColumnsInPlaceWhileAppending) {
+  auto schema = TestSchema();
+  Segment seg(Meta(1), schema);
+  seg.Reserve(3000);
+  const uint8_t* first = nullptr;
+  for (int b = 0; b < 30; ++b) {
+    std::vector<int64_t> ids(100);
+    for (int i = 0; i < 100; ++i) ids[i] = b * 100 + i;
+    seg.Append(Rows(*schema, ids, 1.0f), std::vector<Timestamp>(100, 5));
+    seg.WithColumns([&](const ColumnBatch& c, const std::vector<Timestamp>&) {
+      const uint8_t* p = c.columns[1].fixed.data();
+      if (!first) first = p;
+      EXPECT_EQ(p, first) << "the vector column moved after batch " << b;
+    });
+  }
+  EXPECT_EQ(seg.num_rows(), 3000);
+  ColumnBatch out;
+  seg.Gather({2999}, {FieldId(101)}, &out, nullptr);
+  EXPECT_EQ(out.columns[0].Get<int64_t>(0), 2999);
+  EXPECT_EQ(seg.FindVisible(int64_t{1234}, 5), std::vector<int64_t>{1234});
+  EXPECT_TRUE(seg.FindVisible(int64_t{3000}, 5).empty());
+}
+
 TEST(SegmentTest, SnapshotMaskMatchesVisibility) {
   auto schema = TestSchema();
   Segment seg(Meta(1), schema);

@@ -241,6 +241,9 @@ Status DataNode::RunCompaction(const CollectionView& c, const Plan& plan) {
   std::vector<SegmentId> removed;
   uint64_t lsn = 0;
   int64_t input_rows = 0;
+  int64_t most_rows = 0;
+  for (const SegmentRecord& rec : plan.segments) most_rows += rec.num_rows;
+  merged->Reserve(most_rows);  // grown once, not by doubling (old + new buffers at each step)
   for (const SegmentRecord& rec : plan.segments) {
     ColumnBatch cols;
     std::vector<Timestamp> tss;
