@@ -232,6 +232,11 @@ bool Segment::FullyVisibleAt(Timestamp ts) const {
   return int_deletes_.empty() && str_deletes_.empty() && max_ts_ <= ts;
 }
 
+const Column* Segment::SealedColumn(FieldId field) const {
+  std::shared_lock lock(mu_);
+  return sealed_ ? columns_.Find(field) : nullptr;
+}
+
 void Segment::WithColumns(const std::function<void(const ColumnBatch&, const std::vector<Timestamp>&)>& fn) const {
   std::shared_lock lock(mu_);
   fn(columns_, ts_);

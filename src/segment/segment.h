@@ -94,6 +94,12 @@ class Segment {
   // (one byte per row, 1 = visible). Everything is valid only inside fn.
   void WithSnapshot(Timestamp ts, const std::function<void(const ColumnBatch&, const std::vector<uint8_t>&)>& fn) const;
 
+  // The column of `field` of a sealed segment, or nullptr (not sealed, or no
+  // such column). A sealed segment's columns never change (deletes are kept
+  // apart), so the pointer stays valid, without a lock, for as long as the
+  // segment lives: hold the SegmentPtr.
+  const Column* SealedColumn(FieldId field) const;
+
   // Runs fn with shared access to the raw columns (valid only inside fn).
   void WithColumns(const std::function<void(const ColumnBatch&, const std::vector<Timestamp>&)>& fn) const;
 

@@ -255,6 +255,36 @@ def test_restart_loads_indexes_without_rebuilding(server):
     assert log.count("index built:") == 1, "the index was rebuilt after the restart"
 
 
+def test_loaded_segment_is_indexed_from_the_query_nodes_copy(server):
+    """A sealed segment the query node holds is indexed from that in-memory column, not from a
+    second copy read from the object store (which would double the memory of a large segment
+    for the whole build): with the segment's column file gone, a new index still builds."""
+    c = server.client()
+    name = unique("held")
+    make_collection(c, name)
+    ip = MilvusClient.prepare_index_params()
+    ip.add_index("vector", index_type="HNSW", metric_type="L2", params={"M": 8, "efConstruction": 64})
+    c.create_index(name, ip)
+    c.load_collection(name)
+    base = clustered(N, DIM, seed=31)
+    insert_dense(c, name, base)
+    c.flush(name)
+    wait_index(c, name, "vector", N)
+    fields = {f["name"]: f["field_id"] for f in c.describe_collection(name)["fields"]}
+    cols = [Path(root) / f for root, _, files in os.walk(server.data_dir / "objects")
+            for f in files if f == f"{fields['tag']}.col"]
+    assert len(cols) == 1, cols
+    cols[0].unlink()
+    ip = MilvusClient.prepare_index_params()
+    ip.add_index("tag", index_type="STL_SORT")
+    c.create_index(name, ip)
+    info = wait_index(c, name, "tag", N)
+    assert info["index_type"] == "STL_SORT", info
+    got = c.query(name, filter="tag == 7", output_fields=["id"])
+    assert sorted(r["id"] for r in got) == [i for i in range(N) if i % 200 == 7]
+    assert server.log_path.read_text().count("index built:") == 2
+
+
 def test_drop_index_removes_index_files(server):
     c = server.client()
     name = unique("drop")

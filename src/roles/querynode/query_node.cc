@@ -90,6 +90,13 @@ void QueryNode::ReplaceSegments(CollectionId collection, const std::vector<Segme
   it->second = std::move(kept);
 }
 
+SegmentPtr QueryNode::FindSegment(CollectionId collection, SegmentId segment) const {
+  for (auto& seg : Segments(collection)) {
+    if (seg->id() == segment) return seg;
+  }
+  return nullptr;
+}
+
 void QueryNode::AttachScalarIndex(CollectionId collection, SegmentId segment, FieldId field, IndexId index,
                                   std::shared_ptr<const index::ScalarIndex> idx) {
   for (const auto& seg : Segments(collection)) {

@@ -53,6 +53,8 @@ class QueryNode {
 
   Result<Retrieved> Retrieve(CollectionId collection, const RetrievePlan& plan) const;
   std::vector<SegmentPtr> Segments(CollectionId collection) const;
+  // The loaded sealed segment `segment` of `collection`, or nullptr.
+  SegmentPtr FindSegment(CollectionId collection, SegmentId segment) const;
 
  private:
   // Loads the built indexes of `segments` not attached yet.
