@@ -36,7 +36,11 @@ flat::Metric MetricFromName(const std::string& n, bool* ok) {
 Status FilterMask(const ColumnBatch& batch, const std::vector<uint8_t>& visible, const expr::Plan* filter,
                   const expr::IndexLookup* indexes, std::vector<uint8_t>* mask) {
   if (!filter) {
-    *mask = visible;
+    if (visible.empty()) {
+      mask->assign(static_cast<size_t>(batch.num_rows), 1);
+    } else {
+      *mask = visible;
+    }
     return Status::OK();
   }
   KITE_RETURN_IF_ERROR(expr::Evaluate(*filter, batch, indexes, mask));
@@ -190,42 +194,33 @@ Status SearchSegment(const Segment& seg, int32_t segment_index, const SearchPlan
     }
   };
 
-  // Fast path: no filter and every row visible (a sealed segment without
-  // deletes, read at or after its newest row): no per-row mask at all.
-  if (!plan.filter && seg.FullyVisibleAt(plan.ts)) {
-    seg.WithColumns([&](const ColumnBatch& batch, const std::vector<Timestamp>&) {
-      const Column* base = batch.Find(plan.queries.field);
-      if (batch.num_rows == 0) return;
+  // One lock for the visibility check and the search (Segment::WithVisibleRows):
+  // `visible` is empty when every row is visible at the read timestamp.
+  seg.WithVisibleRows(plan.ts, [&](const ColumnBatch& batch, const std::vector<uint8_t>& visible) {
+    if (batch.num_rows == 0) return;
+    const Column* base = batch.Find(plan.queries.field);
+    if (!plan.filter && visible.empty()) {
+      // Fast path (a sealed segment without deletes, read at or after its
+      // newest row): no per-row mask unless vectors may be null.
       if (base && base->valid.empty()) {
         run(batch, nullptr, batch.num_rows);
         return;
       }
       std::vector<uint8_t> mask(static_cast<size_t>(batch.num_rows), 1);
-      if (base) {
-        for (int64_t r = 0; r < batch.num_rows; ++r) mask[r] &= base->valid[r];
-      }
-      run(batch, mask.data(), std::count(mask.begin(), mask.end(), uint8_t{1}));
-    });
-    return st;
-  }
-  auto filtered = [&](const ColumnBatch& batch, const std::vector<uint8_t>& visible) {
-    if (batch.num_rows == 0) return;
+      if (base) AndInto(mask.data(), base->valid.data(), batch.num_rows);
+      run(batch, mask.data(), CountOnes(mask.data(), batch.num_rows));
+      return;
+    }
+    // Filter AND visibility (the filter's result alone when every row is visible).
     std::vector<uint8_t> mask;
     st = FilterMask(batch, visible, plan.filter, scalar ? &scalar->lookup : nullptr, &mask);
     if (!st.ok()) return;
     // Null vectors (nullable vector fields) are never returned.
-    const Column* base = batch.Find(plan.queries.field);
     if (base && !base->valid.empty()) AndInto(mask.data(), base->valid.data(), batch.num_rows);
     int64_t passing = CountOnes(mask.data(), batch.num_rows);
     if (passing == 0) return;
     run(batch, mask.data(), passing);
-  };
-  if (plan.filter && seg.FullyVisibleAt(plan.ts)) {
-    // Every row visible: the filter's result is the mask, no visibility pass.
-    seg.WithColumns([&](const ColumnBatch& batch, const std::vector<Timestamp>&) { filtered(batch, {}); });
-  } else {
-    seg.WithSnapshot(plan.ts, filtered);
-  }
+  });
   return st;
 }
 

@@ -50,8 +50,9 @@ struct SearchPlan {
 // query sends the batch to the exact kernels, so k true neighbours are found.
 bool UseIndex(const index::VectorIndex* idx, const SearchPlan& plan, int64_t passing);
 
-// The rows of `batch` that pass visibility (`visible`), and the filter
-// (answered from the segment's scalar indexes where they cover a leaf).
+// The rows of `batch` that pass visibility (`visible`; empty = every row) and
+// the filter (answered from the segment's scalar indexes where they cover a
+// leaf; nullptr = no filter).
 Status FilterMask(const ColumnBatch& batch, const std::vector<uint8_t>& visible, const expr::Plan* filter,
                   const expr::IndexLookup* indexes, std::vector<uint8_t>* mask);
 

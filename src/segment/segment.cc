@@ -227,6 +227,17 @@ void Segment::WithSnapshot(Timestamp ts,
   fn(columns_, visible);
 }
 
+void Segment::WithVisibleRows(Timestamp ts,
+                              const std::function<void(const ColumnBatch&, const std::vector<uint8_t>&)>& fn) const {
+  std::shared_lock lock(mu_);
+  std::vector<uint8_t> visible;
+  if (!(int_deletes_.empty() && str_deletes_.empty() && max_ts_ <= ts)) {
+    visible.resize(static_cast<size_t>(columns_.num_rows));
+    for (int64_t r = 0; r < columns_.num_rows; ++r) visible[r] = IsVisibleLocked(r, ts) ? 1 : 0;
+  }
+  fn(columns_, visible);
+}
+
 bool Segment::FullyVisibleAt(Timestamp ts) const {
   std::shared_lock lock(mu_);
   return int_deletes_.empty() && str_deletes_.empty() && max_ts_ <= ts;

@@ -100,6 +100,13 @@ class Segment {
   // segment lives: hold the SegmentPtr.
   const Column* SealedColumn(FieldId field) const;
 
+  // As WithSnapshot, except that `visible` is empty when every row is visible
+  // at ts (no delete recorded, no row newer than ts): no per-row pass. The
+  // check and fn run under one lock, so rows appended meanwhile (newer than
+  // ts) are never seen unmasked.
+  void WithVisibleRows(Timestamp ts,
+                       const std::function<void(const ColumnBatch&, const std::vector<uint8_t>&)>& fn) const;
+
   // Runs fn with shared access to the raw columns (valid only inside fn).
   void WithColumns(const std::function<void(const ColumnBatch&, const std::vector<Timestamp>&)>& fn) const;
 

@@ -3,10 +3,13 @@
 // the shared merges.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "query/reduce.h"
 #include "query/retrieve.h"
+#include "query/search.h"
 #include "roles/streaming/dml_message.h"
 #include "segment/segment.h"
 #include "segment/index_file.h"
@@ -135,6 +138,74 @@ TEST(SegmentTest, SnapshotMaskMatchesVisibility) {
     mask = v;
   });
   EXPECT_EQ(mask, (std::vector<uint8_t>{0, 1, 0}));
+}
+
+TEST(SegmentTest, WithVisibleRowsIsEmptyOnlyWhenEveryRowIsVisible) {
+  auto schema = TestSchema();
+  Segment seg(Meta(1), schema);
+  seg.Append(Rows(*schema, {1, 2}, 0), {10, 20});
+  std::vector<uint8_t> got;
+  auto grab = [&](const ColumnBatch&, const std::vector<uint8_t>& v) { got = v; };
+  seg.WithVisibleRows(20, grab);
+  EXPECT_TRUE(got.empty()) << "every row visible at 20";
+  seg.WithVisibleRows(15, grab);
+  EXPECT_EQ(got, (std::vector<uint8_t>{1, 0}));
+  seg.ApplyDelete(int64_t{1}, 30);
+  seg.WithVisibleRows(40, grab);
+  EXPECT_EQ(got, (std::vector<uint8_t>{0, 1}));
+}
+
+// A query at (0, id) finds the rows of `seg` nearest to it: the test vectors are (base, id).
+SearchPlan PlanAt(Timestamp ts, float id) {
+  SearchPlan plan;
+  plan.ts = ts;
+  plan.k = 100;
+  plan.queries.field = FieldId(101);
+  plan.queries.dim = 2;
+  plan.queries.nq = 1;
+  FieldSchema f;
+  f.id = FieldId(101);
+  f.type = DataType::kFloatVector;
+  f.type_params["dim"] = "2";
+  plan.queries.rows = Column::ForField(f);
+  float q[2] = {0, id};
+  plan.queries.rows.AppendFixed(q);
+  return plan;
+}
+
+TEST(SearchSegmentTest, RowsNewerThanTheReadTimestampAreNeverReturned) {
+  // Appends race with searches of a growing segment, each search reading at
+  // the newest timestamp written so far (as Bounded reads do): it must never
+  // see a row appended after that timestamp. Row id = its timestamp.
+  auto schema = TestSchema();
+  Segment seg(Meta(1), schema);
+  seg.Append(Rows(*schema, {1}, 0), {1});
+  std::atomic<int64_t> latest{1};
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int64_t t = 2; t <= 3000; ++t) {
+      seg.Append(Rows(*schema, {t}, 0), {static_cast<Timestamp>(t)});
+      latest = t;
+    }
+    done = true;
+  });
+  int64_t searches = 0;
+  while (!done || searches < 50) {
+    const int64_t at = latest.load();
+    SearchPlan plan = PlanAt(static_cast<Timestamp>(at), 0);
+    plan.k = 10000;  // every row
+    std::vector<HitList> hits;
+    ASSERT_TRUE(SearchSegment(seg, 0, plan, &hits).ok());
+    ASSERT_GE(static_cast<int64_t>(hits[0].size()), at);
+    for (const Hit& h : hits[0]) {
+      ASSERT_LE(std::get<int64_t>(h.pk), at) << "row newer than the read timestamp, search " << searches;
+    }
+    ++searches;
+  }
+  writer.join();
+  std::vector<HitList> some;
+  ASSERT_TRUE(SearchSegment(seg, 0, PlanAt(10, 0), &some).ok());
+  EXPECT_EQ(some[0].size(), 10u);
 }
 
 class SegmentFileTest : public ::testing::Test {
