@@ -237,21 +237,19 @@ class ViewSource final : public ByteSource {
   std::string_view* in_;
 };
 
-Status ReadU64(ByteSource* in, uint64_t* v) {
-  if (in->remaining() < 8) return Corruption("truncated column encoding");
-  unsigned char b[8];
-  KITE_RETURN_IF_ERROR(in->Read(b, 8));
-  *v = 0;
-  for (int i = 0; i < 8; ++i) *v |= static_cast<uint64_t>(b[i]) << (8 * i);
-  return Status::OK();
-}
-
-Status ReadU32(ByteSource* in, uint32_t* v) {
-  if (in->remaining() < 4) return Corruption("truncated column encoding");
-  unsigned char b[4];
-  KITE_RETURN_IF_ERROR(in->Read(b, 4));
-  *v = 0;
-  for (int i = 0; i < 4; ++i) *v |= static_cast<uint32_t>(b[i]) << (8 * i);
+// A little-endian uint32_t or uint64_t (GetU32/GetU64 over the bytes read).
+template <typename T>
+Status ReadLE(ByteSource* in, T* v) {
+  static_assert(sizeof(T) == 4 || sizeof(T) == 8);
+  if (in->remaining() < sizeof(T)) return Corruption("truncated column encoding");
+  char b[sizeof(T)];
+  KITE_RETURN_IF_ERROR(in->Read(b, sizeof(T)));
+  std::string_view bytes(b, sizeof(T));
+  if constexpr (sizeof(T) == 8) {
+    GetU64(&bytes, v);
+  } else {
+    GetU32(&bytes, v);
+  }
   return Status::OK();
 }
 
@@ -259,7 +257,7 @@ Status ReadU32(ByteSource* in, uint32_t* v) {
 template <typename Buf>
 Status ReadBuffer(ByteSource* in, Buf* out, size_t elem_bytes) {
   uint64_t n = 0;
-  KITE_RETURN_IF_ERROR(ReadU64(in, &n));
+  KITE_RETURN_IF_ERROR(ReadLE(in, &n));
   if (n > in->remaining()) return Corruption("truncated column encoding");
   if (n % elem_bytes != 0) return Corruption("column offsets are not 8-byte aligned");
   out->resize(n / elem_bytes);
@@ -277,11 +275,11 @@ Result<Column> DecodeColumnFrom(ByteSource* in) {
   Column c;
   uint64_t fid = 0, dim = 0, rows = 0;
   uint32_t type = 0, etype = 0;
-  KITE_RETURN_IF_ERROR(ReadU64(in, &fid));
-  KITE_RETURN_IF_ERROR(ReadU32(in, &type));
-  KITE_RETURN_IF_ERROR(ReadU32(in, &etype));
-  KITE_RETURN_IF_ERROR(ReadU64(in, &dim));
-  KITE_RETURN_IF_ERROR(ReadU64(in, &rows));
+  KITE_RETURN_IF_ERROR(ReadLE(in, &fid));
+  KITE_RETURN_IF_ERROR(ReadLE(in, &type));
+  KITE_RETURN_IF_ERROR(ReadLE(in, &etype));
+  KITE_RETURN_IF_ERROR(ReadLE(in, &dim));
+  KITE_RETURN_IF_ERROR(ReadLE(in, &rows));
   c.field_id = FieldId(static_cast<int64_t>(fid));
   c.type = static_cast<DataType>(type);
   c.element_type = static_cast<DataType>(etype);

@@ -218,13 +218,10 @@ void Segment::Gather(const std::vector<int64_t>& rows, const std::vector<FieldId
 
 void Segment::WithSnapshot(Timestamp ts,
                            const std::function<void(const ColumnBatch&, const std::vector<uint8_t>&)>& fn) const {
-  std::shared_lock lock(mu_);
-  std::vector<uint8_t> visible(static_cast<size_t>(columns_.num_rows), 1);
-  bool no_deletes = int_deletes_.empty() && str_deletes_.empty();
-  if (!(no_deletes && max_ts_ <= ts)) {
-    for (int64_t r = 0; r < columns_.num_rows; ++r) visible[r] = IsVisibleLocked(r, ts) ? 1 : 0;
-  }
-  fn(columns_, visible);
+  WithVisibleRows(ts, [&](const ColumnBatch& batch, const std::vector<uint8_t>& visible) {
+    if (!visible.empty()) return fn(batch, visible);
+    fn(batch, std::vector<uint8_t>(static_cast<size_t>(batch.num_rows), 1));
+  });
 }
 
 void Segment::WithVisibleRows(Timestamp ts,
@@ -236,11 +233,6 @@ void Segment::WithVisibleRows(Timestamp ts,
     for (int64_t r = 0; r < columns_.num_rows; ++r) visible[r] = IsVisibleLocked(r, ts) ? 1 : 0;
   }
   fn(columns_, visible);
-}
-
-bool Segment::FullyVisibleAt(Timestamp ts) const {
-  std::shared_lock lock(mu_);
-  return int_deletes_.empty() && str_deletes_.empty() && max_ts_ <= ts;
 }
 
 const Column* Segment::SealedColumn(FieldId field) const {

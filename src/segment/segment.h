@@ -82,8 +82,6 @@ class Segment {
   // Every row visible at ts, in row order.
   std::vector<int64_t> AllVisible(Timestamp ts) const;
   bool IsVisible(int64_t row, Timestamp ts) const;
-  // Every row is visible at ts: no delete recorded and no row newer than ts.
-  bool FullyVisibleAt(Timestamp ts) const;
 
   // Copies `rows` of the given fields into a batch (pk always included first),
   // with their timestamps.

@@ -87,10 +87,11 @@ class FramedSource final : public ByteSource {
 
   Status Finish() {
     if (remaining() != 0) return Corruption("{}: {} trailing bytes in the body", name_, remaining());
-    unsigned char b[4];
+    char b[4];
     KITE_RETURN_IF_ERROR(r_->ReadAt(end_, 4, b));
+    std::string_view tail(b, 4);
     uint32_t crc = 0;
-    for (int i = 0; i < 4; ++i) crc |= static_cast<uint32_t>(b[i]) << (8 * i);
+    GetU32(&tail, &crc);
     if (crc != crc_) return Corruption("{}: checksum mismatch", name_);
     return Status::OK();
   }
@@ -203,8 +204,8 @@ Status ReadSegmentFiles(ObjectStore* store, const std::vector<std::string>& keys
   bool have_ts = false;
   for (const auto& key : keys) {
     if (EndsWith(key, "ts.bin")) {
-      KITE_ASSIGN_OR_RETURN(std::string file, store->Get(key));
-      KITE_ASSIGN_OR_RETURN(std::string_view body, UnframeFile(file, FileKind::kTimestamps, key));
+      KITE_ASSIGN_OR_RETURN(std::string file_body, GetFramedBody(store, key, FileKind::kTimestamps));
+      std::string_view body = file_body;
       uint64_t n = 0;
       if (!GetU64(&body, &n) || body.size() != n * 8) return Corruption("{}: bad timestamp count", key);
       timestamps->resize(n);

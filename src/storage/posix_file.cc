@@ -61,34 +61,35 @@ Status WriteAll(int fd, const std::string& path, std::string_view data) {
   return Status::OK();
 }
 
-Status PreadUpTo(int fd, const std::string& path, uint64_t offset, size_t n, std::string* out) {
-  out->resize(n);
-  size_t got = 0;
-  while (got < n) {
-    ssize_t r = ::pread(fd, out->data() + got, n - got, static_cast<off_t>(offset + got));
+namespace {
+// Reads up to n bytes at offset into dst; *got is short only at end of file.
+Status PreadInto(int fd, const std::string& path, uint64_t offset, size_t n, char* dst, size_t* got) {
+  *got = 0;
+  while (*got < n) {
+    ssize_t r = ::pread(fd, dst + *got, n - *got, static_cast<off_t>(offset + *got));
     if (r < 0) {
       if (errno == EINTR) continue;
       return PosixError("read", path, errno);
     }
     if (r == 0) break;  // end of file
-    got += static_cast<size_t>(r);
+    *got += static_cast<size_t>(r);
   }
-  out->resize(got);
   return Status::OK();
+}
+}  // namespace
+
+Status PreadUpTo(int fd, const std::string& path, uint64_t offset, size_t n, std::string* out) {
+  out->resize(n);
+  size_t got = 0;
+  Status st = PreadInto(fd, path, offset, n, out->data(), &got);
+  out->resize(got);
+  return st;
 }
 
 Status PreadExact(int fd, const std::string& path, uint64_t offset, size_t n, void* dst) {
-  char* out = static_cast<char*>(dst);
   size_t got = 0;
-  while (got < n) {
-    ssize_t r = ::pread(fd, out + got, n - got, static_cast<off_t>(offset + got));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return PosixError("read", path, errno);
-    }
-    if (r == 0) return IOError("read {}: file ends at {} bytes, {} wanted at offset {}", path, offset + got, n, offset);
-    got += static_cast<size_t>(r);
-  }
+  KITE_RETURN_IF_ERROR(PreadInto(fd, path, offset, n, static_cast<char*>(dst), &got));
+  if (got < n) return IOError("read {}: file ends at {} bytes, {} wanted at offset {}", path, offset + got, n, offset);
   return Status::OK();
 }
 
