@@ -2,15 +2,19 @@
 // protocol (Kite, Milvus). It exists so that the benchmark suite can measure server speed without
 // the Python client's per-request cost hiding it.
 //
-// C threads, each with its own gRPC channel, send nq=1 Search requests back to back for T seconds
+// C threads, each with its own gRPC channel, send Search requests back to back for T seconds
 // (after a warm-up that is not counted), cycling over the query vectors from a per-thread offset.
+// Each request carries --batch query vectors (nq, default 1: one query per request, what an
+// application answering one user at a time sends; a larger batch is what a bulk or offline caller
+// sends, and is how an in-process kernel is usually measured).
 // The request is built field for field as pymilvus 2.6 builds it (client/prepare.py,
 // search_requests_with_expr): a PlaceholderGroup with one FloatVector placeholder tagged "$0", and
 // search_params key/value pairs topk, round_decimal, ignore_growing, metric_type, anns_field and
 // params (a JSON object holding the index knobs and the metric type).
 //
 // Output: one JSON object on stdout:
-//   {"requests":N,"errors":E,"seconds":S,"qps":Q,"p50_ms":..,"p99_ms":..,"mean_ms":..,
+//   {"requests":N,"errors":E,"seconds":S,"qps":Q,"p50_ms":..,"p99_ms":..,"mean_ms":..,"batch":B,
+// where qps counts query vectors per second (requests x batch) and the latencies are per request,
 //    "recall":R (only with --gt),"first_error":"..."}
 //
 // Inputs are .npy files (little-endian, C order): queries float32 [nq, dim]; ground truth int64
@@ -53,6 +57,7 @@ struct Options {
   double duration_s = 5.0;
   double warmup_s = 0.5;
   int64_t max_queries = 0;  // 0: all rows of the query file
+  int batch = 1;              // query vectors per request (nq)
 };
 
 // A 2-D .npy array: shape and raw little-endian payload.
@@ -133,7 +138,9 @@ std::vector<milvus::proto::milvus::SearchRequest> BuildRequests(const Options& o
   std::vector<milvus::proto::milvus::SearchRequest> out;
   const std::string params = ParamsWithMetric(o.params_json, o.metric);
   const size_t row_bytes = static_cast<size_t>(q.cols) * 4;
-  for (int64_t i = 0; i < nq; ++i) {
+  // Request r holds queries r*B .. r*B+B-1, wrapping around the query file.
+  const int64_t nreq = (nq + o.batch - 1) / o.batch;
+  for (int64_t r = 0; r < nreq; ++r) {
     milvus::proto::milvus::SearchRequest req;
     req.set_collection_name(o.collection);
     req.set_dsl(o.filter);
@@ -142,7 +149,10 @@ std::vector<milvus::proto::milvus::SearchRequest> BuildRequests(const Options& o
     auto* ph = group.add_placeholders();
     ph->set_tag("$0");
     ph->set_type(common::PlaceholderType::FloatVector);
-    ph->add_values(std::string(q.data.data() + i * row_bytes, row_bytes));
+    for (int64_t j = 0; j < o.batch; ++j) {
+      const int64_t i = (r * o.batch + j) % nq;
+      ph->add_values(std::string(q.data.data() + i * row_bytes, row_bytes));
+    }
     req.set_placeholder_group(group.SerializeAsString());
     auto kv = [&req](const std::string& k, const std::string& v) {
       auto* p = req.add_search_params();
@@ -155,7 +165,7 @@ std::vector<milvus::proto::milvus::SearchRequest> BuildRequests(const Options& o
     kv("metric_type", o.metric);
     kv("anns_field", o.field);
     kv("params", params);
-    req.set_nq(1);
+    req.set_nq(o.batch);
     req.set_guarantee_timestamp(0);
     req.set_use_default_consistency(true);
     out.push_back(std::move(req));
@@ -190,7 +200,7 @@ void Usage() {
   std::fprintf(stderr,
                "usage: kite_loadgen --collection NAME --queries Q.npy [--address HOST:PORT] [--field vec]\n"
                "  [--metric L2|IP|COSINE] [--params '{\"ef\":64}'] [--filter EXPR] [--topk 10]\n"
-               "  [--concurrency C] [--duration S] [--warmup S] [--gt GT.npy] [--max-queries N]\n");
+               "  [--concurrency C] [--duration S] [--warmup S] [--gt GT.npy] [--max-queries N] [--batch B]\n");
 }
 
 Options ParseArgs(int argc, char** argv) {
@@ -214,6 +224,7 @@ Options ParseArgs(int argc, char** argv) {
     else if (a == "--duration") o.duration_s = std::stod(next());
     else if (a == "--warmup") o.warmup_s = std::stod(next());
     else if (a == "--max-queries") o.max_queries = std::stoll(next());
+    else if (a == "--batch") o.batch = std::stoi(next());
     else if (a == "--help" || a == "-h") {
       Usage();
       std::exit(0);
@@ -222,7 +233,8 @@ Options ParseArgs(int argc, char** argv) {
     }
   }
   if (o.collection.empty() || o.queries_path.empty()) throw std::runtime_error("--collection and --queries are required");
-  if (o.concurrency < 1 || o.topk < 1 || o.duration_s <= 0) throw std::runtime_error("bad --concurrency/--topk/--duration");
+  if (o.concurrency < 1 || o.topk < 1 || o.duration_s <= 0 || o.batch < 1)
+    throw std::runtime_error("bad --concurrency/--topk/--duration/--batch");
   return o;
 }
 
@@ -251,15 +263,16 @@ int Run(const Options& o) {
       auto channel = grpc::CreateCustomChannel(o.address, grpc::InsecureChannelCredentials(), args);
       auto stub = milvus::proto::milvus::MilvusService::NewStub(channel);
       ThreadResult& r = results[static_cast<size_t>(t)];
-      int64_t i = (nq * t) / o.concurrency;
+      const int64_t nreq = static_cast<int64_t>(requests.size());
+      int64_t i = (nreq * t) / o.concurrency;
       while (!stop.load(std::memory_order_relaxed)) {
-        const int64_t qi = i % nq;
+        const int64_t ri = i % nreq;
         ++i;
         milvus::proto::milvus::SearchResults resp;
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
         auto t0 = Clock::now();
-        grpc::Status st = stub->Search(&ctx, requests[static_cast<size_t>(qi)], &resp);
+        grpc::Status st = stub->Search(&ctx, requests[static_cast<size_t>(ri)], &resp);
         auto t1 = Clock::now();
         if (!measuring.load(std::memory_order_relaxed)) continue;
         std::string err;
@@ -271,13 +284,22 @@ int Run(const Options& o) {
         }
         r.latencies_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
         if (!gt.data.empty()) {
-          const auto& ids = resp.results().ids().int_id().data();
-          const int64_t* g = reinterpret_cast<const int64_t*>(gt.data.data()) + qi * gt.cols;
-          std::unordered_set<int64_t> truth(g, g + o.topk);
-          int hit = 0;
-          for (int j = 0; j < ids.size() && j < o.topk; ++j) hit += truth.count(ids[j]) ? 1 : 0;
-          r.recall_sum += static_cast<double>(hit) / o.topk;
-          r.recall_n++;
+          // Results are laid out query after query; topks[j] says how many belong to query j.
+          const auto& res = resp.results();
+          const auto& ids = res.ids().int_id().data();
+          int64_t off = 0;
+          for (int64_t j = 0; j < o.batch; ++j) {
+            const int64_t qi = (ri * o.batch + j) % nq;
+            const int64_t n = j < res.topks_size() ? res.topks(static_cast<int>(j)) : 0;
+            const int64_t* g = reinterpret_cast<const int64_t*>(gt.data.data()) + qi * gt.cols;
+            std::unordered_set<int64_t> truth(g, g + o.topk);
+            int hit = 0;
+            for (int64_t m = 0; m < n && m < o.topk && off + m < ids.size(); ++m)
+              hit += truth.count(ids[static_cast<int>(off + m)]) ? 1 : 0;
+            off += n;
+            r.recall_sum += static_cast<double>(hit) / o.topk;
+            r.recall_n++;
+          }
         }
       }
     });
@@ -309,7 +331,8 @@ int Run(const Options& o) {
   std::ostringstream js;
   js.precision(6);
   js << "{\"requests\":" << all.size() << ",\"errors\":" << errors << ",\"seconds\":" << seconds
-     << ",\"qps\":" << static_cast<double>(all.size()) / seconds << ",\"mean_ms\":" << mean
+     << ",\"qps\":" << static_cast<double>(all.size()) * o.batch / seconds << ",\"batch\":" << o.batch
+     << ",\"mean_ms\":" << mean
      << ",\"p50_ms\":" << Percentile(all, 0.50) << ",\"p99_ms\":" << Percentile(all, 0.99)
      << ",\"concurrency\":" << o.concurrency;
   if (recall_n > 0) js << ",\"recall\":" << recall_sum / static_cast<double>(recall_n);

@@ -113,8 +113,16 @@ def _figures(results, ds: str, mode: dict) -> List[tuple]:
                  {**srv(lambda v: _get(v.get("at_recall"), "ef")), **ker(lambda v: _get(ker_at(v), "ef"))}))
     rows.append((f"QPS c=2 at that ef (native client / kernel 2 threads)", "higher",
                  {**srv(lambda v: _get(v.get("at_recall"), "qps")), **ker(lambda v: _get(ker_at(v), "qps_c2"))}))
+    for b in (10, 100):
+        rows.append((f"QPS c=2 at that ef, nq={b} per request (native client / kernel 2 threads)", "higher",
+                     {**srv(lambda v: _get(_find(_get(v.get("at_recall"), "batched"), "batch", b), "qps")),
+                      **ker(lambda v: _get(ker_at(v), "qps_c2"))}))
     rows.append(("CPU ms per query at that ef (server process / kernel)", "lower",
                  {**srv(lambda v: _get(v.get("at_recall"), "server_cpu_ms_per_query")),
+                  **ker(lambda v: 2000 / ker_at(v)["qps_c2"] if ker_at(v) and ker_at(v).get("qps_c2") else None)}))
+    rows.append(("CPU ms per query at that ef, nq=100 per request (server process / kernel)", "lower",
+                 {**srv(lambda v: _get(_find(_get(v.get("at_recall"), "batched"), "batch", 100),
+                                       "server_cpu_ms_per_query")),
                   **ker(lambda v: 2000 / ker_at(v)["qps_c2"] if ker_at(v) and ker_at(v).get("qps_c2") else None)}))
     for f in mode["filters"]:
         pct = f"{f * 100:g}%"
