@@ -109,8 +109,10 @@ def main(argv=None) -> int:
                "loadgen": bool(loadgen), "datasets": {}, "targets": {}}
 
     # Steps for the progress bar: one per workload point.
+    from .driver import BATCHES
     n_srv = len([t for t in targets if t in SERVER_TARGETS])
-    per_srv = 3 + len(mode.efs) + len(mode.concurrency) * (2 if loadgen else 1) + len(mode.filters) + bool(loadgen)
+    per_srv = (3 + len(mode.efs) + len(mode.concurrency) * (2 if loadgen else 1) + len(mode.filters)
+               + bool(loadgen) * (1 + len(BATCHES) + (1 + len(mode.filters) if mode.filters else 0)))
     lifetimes = len(specs) if mode.server_per_dataset else 1
     per_ceiling = 2 + 2 * len(mode.efs) + len(mode.filters)
     total = (len(specs) + n_srv * (len(specs) * per_srv + 2 * lifetimes)
