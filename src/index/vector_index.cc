@@ -122,4 +122,11 @@ Result<std::unique_ptr<VectorIndex>> LoadVectorIndex(const Params& params, std::
   return Corruption("index bytes hold an unknown index type '{}'", header.spec.type);
 }
 
+Result<std::unique_ptr<VectorIndex>> LoadVectorIndexFrom(const Params& params, ByteSource* in) {
+  if (Get(params, "index_type") == "HNSW") return LoadHnswFrom(params, in);
+  std::string bytes(in->remaining(), '\0');
+  KITE_RETURN_IF_ERROR(in->Read(bytes.data(), bytes.size()));
+  return LoadVectorIndex(params, bytes);
+}
+
 }  // namespace kite::index

@@ -74,5 +74,8 @@ class VectorIndex {
 Result<std::unique_ptr<VectorIndex>> BuildVectorIndex(const Params& params, const Column& column, int threads);
 // Loads an index from Serialize's bytes; `params` are the ones it was built with.
 Result<std::unique_ptr<VectorIndex>> LoadVectorIndex(const Params& params, std::string_view bytes);
+// The same from a stream holding exactly those bytes: HNSW is built as they are
+// read (LoadHnswFrom); the other types read them into memory first.
+Result<std::unique_ptr<VectorIndex>> LoadVectorIndexFrom(const Params& params, ByteSource* in);
 
 }  // namespace kite::index

@@ -220,22 +220,14 @@ void EncodeColumn(const Column& c, std::string* out) {
   for (std::string_view p : enc.parts) out->append(p);
 }
 
+Status ViewSource::Read(void* dst, size_t n) {
+  if (n > in_->size()) return Corruption("truncated {}", what_);
+  if (n > 0) std::memcpy(dst, in_->data(), n);
+  in_->remove_prefix(n);
+  return Status::OK();
+}
+
 namespace {
-
-class ViewSource final : public ByteSource {
- public:
-  explicit ViewSource(std::string_view* in) : in_(in) {}
-  uint64_t remaining() const override { return in_->size(); }
-  Status Read(void* dst, size_t n) override {
-    if (n > in_->size()) return Corruption("truncated column encoding");
-    if (n > 0) std::memcpy(dst, in_->data(), n);
-    in_->remove_prefix(n);
-    return Status::OK();
-  }
-
- private:
-  std::string_view* in_;
-};
 
 // A little-endian uint32_t or uint64_t (GetU32/GetU64 over the bytes read).
 template <typename T>
@@ -267,7 +259,7 @@ Status ReadBuffer(ByteSource* in, Buf* out, size_t elem_bytes) {
 }  // namespace
 
 Result<Column> DecodeColumn(std::string_view* in) {
-  ViewSource src(in);
+  ViewSource src(in, "column encoding");
   return DecodeColumnFrom(&src);
 }
 

@@ -125,6 +125,19 @@ class ByteSource {
   // Copies the next n bytes into dst (n <= remaining()).
   virtual Status Read(void* dst, size_t n) = 0;
 };
+// A ByteSource over bytes in memory: reading consumes the view it points to.
+class ViewSource final : public ByteSource {
+ public:
+  // `what` names the input in the error a short read returns ("truncated <what>").
+  explicit ViewSource(std::string_view* in, const char* what = "input") : in_(in), what_(what) {}
+  uint64_t remaining() const override { return in_->size(); }
+  Status Read(void* dst, size_t n) override;
+
+ private:
+  std::string_view* in_;
+  const char* what_;
+};
+
 // DecodeColumn over a source: every buffer is read straight into the column,
 // sized only after its length is checked against remaining().
 Result<Column> DecodeColumnFrom(ByteSource* in);

@@ -26,15 +26,21 @@ Result<int64_t> WriteIndexFile(ObjectStore* store, const std::string& key, const
   return static_cast<int64_t>(FramedSize(4 + head.size() + payload.size()));
 }
 
-Result<IndexFileHeader> ReadIndexFile(ObjectStore* store, const std::string& key, std::string* payload) {
-  KITE_ASSIGN_OR_RETURN(std::string body, GetFramedBody(store, key, FileKind::kIndex));
-  if (body.size() < 4) return Corruption("{}: index header missing", key);
+namespace {
+
+// The 4-byte length and the JSON header at the start of an index file's body.
+Result<IndexFileHeader> ReadHeader(ByteSource* in, const std::string& key) {
+  char len[4];
+  if (in->remaining() < 4) return Corruption("{}: index header missing", key);
+  KITE_RETURN_IF_ERROR(in->Read(len, 4));
   uint32_t n = 0;
-  for (int i = 0; i < 4; ++i) n |= static_cast<uint32_t>(static_cast<uint8_t>(body[i])) << (8 * i);
-  if (body.size() - 4 < n) return Corruption("{}: index header length {} exceeds the file", key, n);
+  for (int i = 0; i < 4; ++i) n |= static_cast<uint32_t>(static_cast<uint8_t>(len[i])) << (8 * i);
+  if (in->remaining() < n) return Corruption("{}: index header length {} exceeds the file", key, n);
+  std::string head(n, '\0');
+  KITE_RETURN_IF_ERROR(in->Read(head.data(), n));
   IndexFileHeader h;
   try {
-    json j = json::parse(std::string_view(body).substr(4, n));
+    json j = json::parse(head);
     h.segment = SegmentId(j.at("segment").get<int64_t>());
     h.index = IndexId(j.at("index").get<int64_t>());
     h.field = FieldId(j.at("field").get<int64_t>());
@@ -44,8 +50,25 @@ Result<IndexFileHeader> ReadIndexFile(ObjectStore* store, const std::string& key
   } catch (const json::exception& e) {
     return Corruption("{}: bad index header: {}", key, e.what());
   }
-  body.erase(0, 4 + static_cast<size_t>(n));  // in place: the payload is not copied
-  *payload = std::move(body);
+  return h;
+}
+
+}  // namespace
+
+Result<IndexFileHeader> OpenIndexFile(ObjectStore* store, const std::string& key,
+                                      std::unique_ptr<FramedReader>* payload) {
+  KITE_ASSIGN_OR_RETURN(std::unique_ptr<FramedReader> in, FramedReader::Open(store, key, FileKind::kIndex));
+  KITE_ASSIGN_OR_RETURN(IndexFileHeader h, ReadHeader(in.get(), key));
+  *payload = std::move(in);
+  return h;
+}
+
+Result<IndexFileHeader> ReadIndexFile(ObjectStore* store, const std::string& key, std::string* payload) {
+  std::unique_ptr<FramedReader> in;
+  KITE_ASSIGN_OR_RETURN(IndexFileHeader h, OpenIndexFile(store, key, &in));
+  payload->assign(in->remaining(), '\0');
+  KITE_RETURN_IF_ERROR(in->Read(payload->data(), payload->size()));
+  KITE_RETURN_IF_ERROR(in->Finish());
   return h;
 }
 

@@ -5,11 +5,13 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "common/ids.h"
 #include "common/status.h"
+#include "segment/segment_file.h"
 #include "storage/object/object_store.h"
 
 namespace kite {
@@ -30,5 +32,10 @@ Result<int64_t> WriteIndexFile(ObjectStore* store, const std::string& key, const
                                std::string_view payload);
 // Reads a file back; `payload` receives the index's own bytes.
 Result<IndexFileHeader> ReadIndexFile(ObjectStore* store, const std::string& key, std::string* payload);
+// Reads the header only and leaves `*payload` positioned at the index's own
+// bytes, for a loader that builds the index straight from the stream; the
+// file's checksum is checked by (*payload)->Finish() once they are read.
+Result<IndexFileHeader> OpenIndexFile(ObjectStore* store, const std::string& key,
+                                      std::unique_ptr<FramedReader>* payload);
 
 }  // namespace kite

@@ -2,6 +2,8 @@
 
 #include <zlib.h>
 
+#include <algorithm>
+
 namespace kite {
 namespace {
 
@@ -44,66 +46,67 @@ void FrameParts(FileKind kind, const std::vector<std::string_view>& body, Framed
   out->parts.push_back(out->tail);
 }
 
-// The body of a framed object, read piece by piece through an ObjectReader:
-// Open checks the head (magic, version, kind, length against the object's
-// size) before any body byte is read; Finish checks that the body was read to
-// its end and that its CRC matches.
-class FramedSource final : public ByteSource {
- public:
-  FramedSource(ObjectReader* r, std::string name) : r_(r), name_(std::move(name)) {}
-
-  Status Open(FileKind expected) {
-    if (r_->size() < kFrameBytes) return Corruption("{}: not a Kite data file (bad magic or too short)", name_);
-    char head[kFrameHeadBytes];
-    KITE_RETURN_IF_ERROR(r_->ReadAt(0, sizeof(head), head));
-    std::string_view in(head, sizeof(head));
-    if (in.substr(0, sizeof(kMagic)) != std::string_view(kMagic, sizeof(kMagic))) {
-      return Corruption("{}: not a Kite data file (bad magic or too short)", name_);
-    }
-    in.remove_prefix(sizeof(kMagic));
-    uint32_t version = 0, kind = 0;
-    uint64_t len = 0;
-    GetU32(&in, &version);
-    GetU32(&in, &kind);
-    GetU64(&in, &len);
-    if (version != kVersion) return Corruption("{}: unsupported format version {}", name_, version);
-    if (kind != static_cast<uint32_t>(expected)) {
-      return Corruption("{}: file kind {} where {} expected", name_, kind, static_cast<uint32_t>(expected));
-    }
-    if (len != r_->size() - kFrameBytes) return Corruption("{}: body length {} does not match file size", name_, len);
-    pos_ = kFrameHeadBytes;
-    end_ = kFrameHeadBytes + len;
-    return Status::OK();
-  }
-
-  uint64_t remaining() const override { return end_ - pos_; }
-  Status Read(void* dst, size_t n) override {
-    if (n > remaining()) return Corruption("{}: truncated body", name_);
-    KITE_RETURN_IF_ERROR(r_->ReadAt(pos_, n, dst));
-    crc_ = CrcUpdate(crc_, dst, n);
-    pos_ += n;
-    return Status::OK();
-  }
-
-  Status Finish() {
-    if (remaining() != 0) return Corruption("{}: {} trailing bytes in the body", name_, remaining());
-    char b[4];
-    KITE_RETURN_IF_ERROR(r_->ReadAt(end_, 4, b));
-    std::string_view tail(b, 4);
-    uint32_t crc = 0;
-    GetU32(&tail, &crc);
-    if (crc != crc_) return Corruption("{}: checksum mismatch", name_);
-    return Status::OK();
-  }
-
- private:
-  ObjectReader* r_;
-  std::string name_;
-  uint64_t pos_ = 0, end_ = 0;
-  uint32_t crc_ = 0;
-};
-
 }  // namespace
+
+// FramedReader: Open checks the head (magic, version, kind, length against the
+// object's size) before any body byte is read; Finish checks that the body was
+// read to its end and that its CRC matches.
+
+Result<std::unique_ptr<FramedReader>> FramedReader::Open(ObjectStore* store, const std::string& key,
+                                                         FileKind expected) {
+  KITE_ASSIGN_OR_RETURN(std::unique_ptr<ObjectReader> reader, store->Open(key));
+  std::unique_ptr<FramedReader> f(new FramedReader(std::move(reader), key));
+  ObjectReader* r = f->r_.get();
+  if (r->size() < kFrameBytes) return Corruption("{}: not a Kite data file (bad magic or too short)", key);
+  char head[kFrameHeadBytes];
+  KITE_RETURN_IF_ERROR(r->ReadAt(0, sizeof(head), head));
+  std::string_view in(head, sizeof(head));
+  if (in.substr(0, sizeof(kMagic)) != std::string_view(kMagic, sizeof(kMagic))) {
+    return Corruption("{}: not a Kite data file (bad magic or too short)", key);
+  }
+  in.remove_prefix(sizeof(kMagic));
+  uint32_t version = 0, kind = 0;
+  uint64_t len = 0;
+  GetU32(&in, &version);
+  GetU32(&in, &kind);
+  GetU64(&in, &len);
+  if (version != kVersion) return Corruption("{}: unsupported format version {}", key, version);
+  if (kind != static_cast<uint32_t>(expected)) {
+    return Corruption("{}: file kind {} where {} expected", key, kind, static_cast<uint32_t>(expected));
+  }
+  if (len != r->size() - kFrameBytes) return Corruption("{}: body length {} does not match file size", key, len);
+  f->pos_ = kFrameHeadBytes;
+  f->end_ = kFrameHeadBytes + len;
+  return f;
+}
+
+Status FramedReader::Read(void* dst, size_t n) {
+  if (n > remaining()) return Corruption("{}: truncated body", name_);
+  KITE_RETURN_IF_ERROR(r_->ReadAt(pos_, n, dst));
+  crc_ = CrcUpdate(crc_, dst, n);
+  pos_ += n;
+  return Status::OK();
+}
+
+Status FramedReader::SkipRest() {
+  std::vector<char> buf(static_cast<size_t>(std::min<uint64_t>(remaining(), 1 << 20)));
+  while (remaining() > 0) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(remaining(), buf.size()));
+    KITE_RETURN_IF_ERROR(Read(buf.data(), n));
+  }
+  return Status::OK();
+}
+
+Status FramedReader::Finish() {
+  if (remaining() != 0) return Corruption("{}: {} trailing bytes in the body", name_, remaining());
+  char b[4];
+  KITE_RETURN_IF_ERROR(r_->ReadAt(end_, 4, b));
+  std::string_view tail(b, 4);
+  uint32_t crc = 0;
+  GetU32(&tail, &crc);
+  if (crc != crc_) return Corruption("{}: checksum mismatch", name_);
+  return Status::OK();
+}
 
 std::string SegmentPrefix(CollectionId c, SegmentId s) {
   return "collections/" + std::to_string(c.value) + "/segments/" + std::to_string(s.value) + "/";
@@ -153,12 +156,10 @@ Status PutFramed(ObjectStore* store, const std::string& key, FileKind kind, cons
 }
 
 Result<std::string> GetFramedBody(ObjectStore* store, const std::string& key, FileKind expected) {
-  KITE_ASSIGN_OR_RETURN(std::unique_ptr<ObjectReader> reader, store->Open(key));
-  FramedSource src(reader.get(), key);
-  KITE_RETURN_IF_ERROR(src.Open(expected));
-  std::string body(src.remaining(), '\0');
-  KITE_RETURN_IF_ERROR(src.Read(body.data(), body.size()));
-  KITE_RETURN_IF_ERROR(src.Finish());
+  KITE_ASSIGN_OR_RETURN(std::unique_ptr<FramedReader> src, FramedReader::Open(store, key, expected));
+  std::string body(src->remaining(), '\0');
+  KITE_RETURN_IF_ERROR(src->Read(body.data(), body.size()));
+  KITE_RETURN_IF_ERROR(src->Finish());
   return body;
 }
 
@@ -213,15 +214,13 @@ Status ReadSegmentFiles(ObjectStore* store, const std::vector<std::string>& keys
       have_ts = true;
     } else {
       // Read straight into the column's buffers: a large column is never held twice.
-      KITE_ASSIGN_OR_RETURN(std::unique_ptr<ObjectReader> reader, store->Open(key));
-      FramedSource src(reader.get(), key);
-      KITE_RETURN_IF_ERROR(src.Open(FileKind::kColumn));
-      auto c = DecodeColumnFrom(&src);
+      KITE_ASSIGN_OR_RETURN(std::unique_ptr<FramedReader> src, FramedReader::Open(store, key, FileKind::kColumn));
+      auto c = DecodeColumnFrom(src.get());
       if (!c.ok()) {
         if (c.status().code() != StatusCode::kCorruption) return c.status();
         return Corruption("{}: {}", key, c.status().message());
       }
-      KITE_RETURN_IF_ERROR(src.Finish());
+      KITE_RETURN_IF_ERROR(src->Finish());
       columns->num_rows = c->num_rows;
       columns->columns.push_back(std::move(c).value());
     }

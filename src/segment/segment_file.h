@@ -7,6 +7,7 @@
 // read as data. Pure functions over the ObjectStore; thread-safe.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -53,5 +54,29 @@ Status PutFramed(ObjectStore* store, const std::string& key, FileKind kind, cons
 // The body of a framed object, read once into the returned string (the file
 // is never held as a whole besides it); Corruption as UnframeFile.
 Result<std::string> GetFramedBody(ObjectStore* store, const std::string& key, FileKind expected);
+
+// The body of a framed object as a stream, for readers that build their
+// structure straight from it (a column, a graph). Open checks the frame's
+// head; the CRC is only known once the whole body was read: call Finish()
+// then, and trust nothing built from the bytes before it returns OK.
+class FramedReader final : public ByteSource {
+ public:
+  static Result<std::unique_ptr<FramedReader>> Open(ObjectStore* store, const std::string& key, FileKind expected);
+  uint64_t remaining() const override { return end_ - pos_; }
+  Status Read(void* dst, size_t n) override;
+  // Corruption when bytes are left unread or the CRC does not match.
+  Status Finish();
+  // Reads (and checksums) the rest of the body, discarding it: after a reader
+  // gave up on the body, Finish() can still tell a damaged file.
+  Status SkipRest();
+  const std::string& name() const { return name_; }
+
+ private:
+  FramedReader(std::unique_ptr<ObjectReader> r, std::string name) : r_(std::move(r)), name_(std::move(name)) {}
+  std::unique_ptr<ObjectReader> r_;
+  std::string name_;
+  uint64_t pos_ = 0, end_ = 0;
+  uint32_t crc_ = 0;
+};
 
 }  // namespace kite

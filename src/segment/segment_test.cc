@@ -262,6 +262,50 @@ TEST_F(SegmentFileTest, EveryFlippedByteIsDetected) {
   }
 }
 
+TEST_F(SegmentFileTest, IndexFileStreamsItsPayload) {
+  IndexFileHeader h;
+  h.segment = SegmentId(9);
+  h.index = IndexId(4);
+  h.field = FieldId(102);
+  h.params = {{"index_type", "HNSW"}};
+  h.rows = 77;
+  std::string payload(3 << 20, '\0');
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 37 % 253);
+  ASSERT_TRUE(WriteIndexFile(store_.get(), "s.idx", h, payload).ok());
+  const std::string good = *store_->Get("s.idx");
+
+  std::unique_ptr<FramedReader> in;
+  auto hb = OpenIndexFile(store_.get(), "s.idx", &in);
+  ASSERT_TRUE(hb.ok()) << hb.status().ToString();
+  EXPECT_EQ(hb->segment, h.segment);
+  EXPECT_EQ(hb->rows, 77);
+  ASSERT_EQ(in->remaining(), payload.size());
+  std::string back(payload.size(), '\0');
+  ASSERT_TRUE(in->Read(back.data(), 5).ok());  // in uneven pieces
+  ASSERT_TRUE(in->Read(back.data() + 5, (1 << 20) + 3).ok());
+  EXPECT_EQ(in->Finish().code(), StatusCode::kCorruption) << "bytes left unread";
+  ASSERT_TRUE(in->Read(back.data() + 5 + (1 << 20) + 3, in->remaining()).ok());
+  EXPECT_TRUE(in->Finish().ok());
+  EXPECT_EQ(back, payload);
+  EXPECT_EQ(in->Read(back.data(), 1).code(), StatusCode::kCorruption) << "reading past the body";
+
+  // A damaged payload byte opens fine and is caught by Finish, also after SkipRest.
+  std::string bad = good;
+  bad[good.size() / 2] = static_cast<char>(bad[good.size() / 2] ^ 0x20);
+  ASSERT_TRUE(store_->Put("s.idx", bad).ok());
+  ASSERT_TRUE(OpenIndexFile(store_.get(), "s.idx", &in).ok());
+  ASSERT_TRUE(in->Read(back.data(), 100).ok());
+  ASSERT_TRUE(in->SkipRest().ok());
+  EXPECT_EQ(in->remaining(), 0u);
+  Status st = in->Finish();
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_NE(st.message().find("checksum"), std::string::npos) << st.ToString();
+  ASSERT_TRUE(store_->Put("s.idx", good).ok());
+  ASSERT_TRUE(OpenIndexFile(store_.get(), "s.idx", &in).ok());
+  ASSERT_TRUE(in->SkipRest().ok());
+  EXPECT_TRUE(in->Finish().ok());
+}
+
 TEST_F(SegmentFileTest, IndexFileRoundTripAndDamage) {
   IndexFileHeader h;
   h.segment = SegmentId(7);

@@ -116,30 +116,65 @@ struct Header {
 };
 static_assert(sizeof(Header) == 48);
 
-uint64_t Checksum(const char* p, size_t n) {
-  uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-  auto mix = [&h](uint64_t w) {
-    h = (h ^ w) * 0xff51afd7ed558ccdull;
-    h ^= h >> 29;
-  };
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    mix(w);
+// The checksum of the serialized form, fed piece by piece: seeded with the
+// length, then each 8-byte little-endian word mixed in order, the last
+// partial word zero-padded (and mixed even when empty).
+class Checksummer {
+ public:
+  explicit Checksummer(uint64_t n) : h_(0x9e3779b97f4a7c15ull ^ n) {}
+  void Update(const char* p, size_t n) {
+    if (have_ > 0) {
+      const size_t t = std::min(n, 8 - have_);
+      std::memcpy(part_ + have_, p, t);
+      have_ += t;
+      p += t;
+      n -= t;
+      if (have_ < 8) return;
+      MixWord(part_);
+      have_ = 0;
+    }
+    for (; n >= 8; p += 8, n -= 8) MixWord(p);
+    std::memcpy(part_, p, n);
+    have_ = n;
   }
-  uint64_t w = 0;
-  std::memcpy(&w, p + i, n - i);
-  mix(w);
-  return h;
+  uint64_t Final() {
+    std::memset(part_ + have_, 0, 8 - have_);
+    MixWord(part_);
+    return h_;
+  }
+
+ private:
+  void MixWord(const char* p) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    h_ = (h_ ^ w) * 0xff51afd7ed558ccdull;
+    h_ ^= h_ >> 29;
+  }
+  uint64_t h_;
+  char part_[8] = {};
+  size_t have_ = 0;
+};
+
+uint64_t Checksum(const char* p, size_t n) {
+  Checksummer c(n);
+  c.Update(p, n);
+  return c.Final();
 }
 
+// Reads the serialized form from a ByteSource through a small buffer (a graph
+// is never held twice while it loads), feeding the checksum with every byte
+// before the trailing checksum word. Short reads answer false; errors of the
+// source itself are kept in status().
 class Reader {
  public:
-  explicit Reader(std::string_view in) : in_(in) {}
+  // `body` bytes are read, then the 8-byte checksum that follows them.
+  Reader(ByteSource* in, uint64_t body, size_t buffer)
+      : in_(in), left_(body), sum_(body), buf_(static_cast<size_t>(std::min<uint64_t>(body, buffer))) {}
+
+  // n contiguous bytes (n <= the buffer), valid until the next call.
   bool Take(size_t n, const char** p) {
-    if (in_.size() - pos_ < n) return false;
-    *p = in_.data() + pos_;
+    if (end_ - pos_ < n && !Fill(n)) return false;
+    *p = buf_.data() + pos_;
     pos_ += n;
     return true;
   }
@@ -150,11 +185,54 @@ class Reader {
     std::memcpy(v, p, sizeof(T));
     return true;
   }
-  bool done() const { return pos_ == in_.size(); }
+  // n bytes straight into dst, however many.
+  bool ReadInto(char* dst, size_t n) {
+    const size_t from_buf = std::min(n, end_ - pos_);
+    std::memcpy(dst, buf_.data() + pos_, from_buf);
+    pos_ += from_buf;
+    n -= from_buf;
+    if (n == 0) return true;
+    if (n > left_) return false;
+    if (!Pull(dst + from_buf, n)) return false;
+    return true;
+  }
+  bool done() const { return left_ == 0 && pos_ == end_; }
+  // After done(): the stored checksum against the one computed.
+  bool ChecksumMatches() {
+    uint64_t stored = 0;
+    if (!status_.ok() || in_->remaining() < sizeof(stored)) return false;
+    status_ = in_->Read(&stored, sizeof(stored));
+    return status_.ok() && stored == sum_.Final();
+  }
+  const Status& status() const { return status_; }
 
  private:
-  std::string_view in_;
-  size_t pos_ = 0;
+  bool Pull(char* dst, size_t n) {
+    if (!status_.ok()) return false;
+    status_ = in_->Read(dst, n);
+    if (!status_.ok()) return false;
+    sum_.Update(dst, n);
+    left_ -= n;
+    return true;
+  }
+  // Makes at least n bytes available from pos_.
+  bool Fill(size_t n) {
+    if (n > buf_.size()) return false;
+    std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
+    end_ -= pos_;
+    pos_ = 0;
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(left_, buf_.size() - end_));
+    if (want > 0 && !Pull(buf_.data() + end_, want)) return false;
+    end_ += want;
+    return end_ >= n;
+  }
+
+  ByteSource* in_;
+  uint64_t left_;  // body bytes not yet pulled from in_
+  Checksummer sum_;
+  std::vector<char> buf_;
+  size_t pos_ = 0, end_ = 0;
+  Status status_;
 };
 
 // ---- the index -------------------------------------------------------------
@@ -356,27 +434,29 @@ Status ReadLists(Reader* in, Graph* g) {
   return Status::OK();
 }
 
-Result<Header> ReadHeader(std::string_view bytes, const Params& params) {
+// Reads and checks the fixed header (the checksum is checked after the rest).
+Result<Header> ReadHeader(Reader* in) {
   Header h;
-  if (bytes.size() < sizeof(Header) + sizeof(uint64_t)) return Corruption("HNSW index: {} bytes", bytes.size());
-  std::memcpy(&h, bytes.data(), sizeof(h));
+  if (!in->Get(&h)) return in->status().ok() ? Corruption("HNSW index: truncated header") : in->status();
   if (h.magic != kMagic) return Corruption("HNSW index: bad magic {:#x}", h.magic);
   if (h.version != kVersion) return Corruption("HNSW index: unknown version {}", h.version);
-  uint64_t sum;
-  std::memcpy(&sum, bytes.data() + bytes.size() - sizeof(sum), sizeof(sum));
-  if (sum != Checksum(bytes.data(), bytes.size() - sizeof(sum))) return Corruption("HNSW index: checksum mismatch");
   if (h.metric > static_cast<uint32_t>(flat::Metric::kCosine) || h.elem > static_cast<uint32_t>(flat::ElemType::kInt8) ||
       h.dim == 0 || h.dim > static_cast<uint64_t>(kMaxDim) || h.rows > static_cast<uint64_t>(kMaxRows) || h.m < 2 ||
       h.m > 2048 || h.ef_construction < 1 || h.ef_construction > kMaxInt || h.max_level < -1 ||
       h.max_level > hnsw::kMaxLevel || h.entry < -1 || h.entry >= static_cast<int64_t>(h.rows)) {
     return Corruption("HNSW index: bad header");
   }
+  return h;
+}
+
+// Params that do not describe the bytes (checked once the bytes are known intact).
+Status CheckParams(const Header& h, const Params& params) {
   KITE_ASSIGN_OR_RETURN(flat::Metric metric, MetricParam(params));
   KITE_ASSIGN_OR_RETURN(int64_t m, IntParam(params, "M", 2, 2048, h.m));
   if (metric != static_cast<flat::Metric>(h.metric) || m != h.m) {
     return InvalidArgument("HNSW: params (metric_type {}, M {}) do not match the index bytes", params.at("metric_type"), m);
   }
-  return h;
+  return Status::OK();
 }
 
 }  // namespace
@@ -407,15 +487,30 @@ Result<std::unique_ptr<VectorIndex>> BuildHnsw(const Params& params, const Colum
       std::make_unique<HnswIndex>(bp.metric, elem, column.dim, bp.ef_construction, std::move(g)));
 }
 
-Result<std::unique_ptr<VectorIndex>> LoadHnsw(const Params& params, std::string_view bytes) {
-  KITE_ASSIGN_OR_RETURN(Header h, ReadHeader(bytes, params));
-  Reader in(bytes.substr(sizeof(Header), bytes.size() - sizeof(Header) - sizeof(uint64_t)));
+Result<std::unique_ptr<VectorIndex>> LoadHnswFrom(const Params& params, ByteSource* source, size_t read_buffer) {
+  if (source->remaining() < sizeof(Header) + sizeof(uint64_t)) {
+    return Corruption("HNSW index: {} bytes", source->remaining());
+  }
+  // The largest list (M = 2048 at level 0) must fit in the buffer.
+  Reader in(source, source->remaining() - sizeof(uint64_t), std::max<size_t>(read_buffer, kMinReadBuffer));
+  // A damaged file is reported as such, whatever part of it fails to parse.
+  auto damaged = [&](auto r) -> decltype(r) {
+    if (!in.status().ok()) return in.status();
+    return r;
+  };
+  KITE_ASSIGN_OR_RETURN(Header h, damaged(ReadHeader(&in)));
   Graph g;
   g.rows = static_cast<int64_t>(h.rows);
   g.m = static_cast<int>(h.m);
-  const char* lv;
-  if (!in.Take(h.rows, &lv)) return Corruption("HNSW index: truncated levels");
-  g.level.assign(reinterpret_cast<const int8_t*>(lv), reinterpret_cast<const int8_t*>(lv) + h.rows);
+  try {
+    g.level.resize(h.rows);
+  } catch (const std::exception&) {
+    return MakeStatus(StatusCode::kResourceExhausted, Reason::kNone, "HNSW index: out of memory loading {} rows",
+                      g.rows);
+  }
+  if (!in.ReadInto(reinterpret_cast<char*>(g.level.data()), h.rows)) {
+    return damaged(Corruption("HNSW index: truncated levels"));
+  }
   int top = -1;
   for (int8_t l : g.level) {
     if (l < -1) return Corruption("HNSW index: bad level {}", l);
@@ -426,17 +521,24 @@ Result<std::unique_ptr<VectorIndex>> LoadHnsw(const Params& params, std::string_
   }
   try {
     if (!g.Allocate()) return Corruption("HNSW index: {} rows are too many for M = {}", g.rows, g.m);
-    KITE_RETURN_IF_ERROR(ReadLists(&in, &g));
+    KITE_RETURN_IF_ERROR(damaged(ReadLists(&in, &g)));
   } catch (const std::exception&) {
     return MakeStatus(StatusCode::kResourceExhausted, Reason::kNone, "HNSW index: out of memory loading {} rows",
                       g.rows);
   }
   if (!in.done()) return Corruption("HNSW index: trailing bytes");
+  if (!in.ChecksumMatches()) return damaged(Corruption("HNSW index: checksum mismatch"));
+  KITE_RETURN_IF_ERROR(CheckParams(h, params));
   g.entry = h.entry;
   g.max_level = h.max_level;
   return std::unique_ptr<VectorIndex>(std::make_unique<HnswIndex>(
       static_cast<flat::Metric>(h.metric), static_cast<flat::ElemType>(h.elem), static_cast<int64_t>(h.dim),
       static_cast<int>(h.ef_construction), std::move(g)));
+}
+
+Result<std::unique_ptr<VectorIndex>> LoadHnsw(const Params& params, std::string_view bytes) {
+  ViewSource in(&bytes, "HNSW index");
+  return LoadHnswFrom(params, &in);
 }
 
 }  // namespace kite::index

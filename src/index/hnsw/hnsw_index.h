@@ -49,6 +49,12 @@ Result<std::unique_ptr<VectorIndex>> BuildHnsw(const Params& params, const Colum
 // `params`: the ones the index was built with; metric_type and M, when
 // present, must match the bytes.
 Result<std::unique_ptr<VectorIndex>> LoadHnsw(const Params& params, std::string_view bytes);
+// The same, reading the serialized form from `in` through a buffer of
+// `read_buffer` bytes (at least kMinReadBuffer): the graph is built as the
+// bytes arrive, never held twice.
+constexpr size_t kMinReadBuffer = 4 * (1 + 2 * 2048);  // the longest list
+Result<std::unique_ptr<VectorIndex>> LoadHnswFrom(const Params& params, ByteSource* in,
+                                                  size_t read_buffer = size_t{1} << 20);
 
 namespace hnsw {
 

@@ -218,6 +218,69 @@ TEST(HnswTest, SerializeLoadGivesIdenticalResults) {
   }
 }
 
+// Hands out `bytes`; fails with IOError when a read would pass `fail_at`.
+class FailingSource final : public ByteSource {
+ public:
+  FailingSource(std::string_view bytes, size_t fail_at) : bytes_(bytes), fail_at_(fail_at) {}
+  uint64_t remaining() const override { return bytes_.size() - pos_; }
+  Status Read(void* dst, size_t n) override {
+    if (pos_ + n > fail_at_) return IOError("disk went away at byte {}", pos_);
+    std::memcpy(dst, bytes_.data() + pos_, n);
+    pos_ += n;
+    return Status::OK();
+  }
+
+ private:
+  std::string_view bytes_;
+  size_t fail_at_;
+  size_t pos_ = 0;
+};
+
+// The shared index's graph (20,000 rows) serializes to more than the loader's
+// 1 MiB read buffer: lists straddle refills and the checksum is fed in pieces
+// that do not fall on its 8-byte words.
+TEST(HnswTest, StreamedLoadOfAGraphLargerThanTheReadBuffer) {
+  Fixture& f = Shared();
+  const VectorIndex& ix = f.Index("L2");
+  std::string bytes;
+  ASSERT_TRUE(ix.Serialize(&bytes).ok());
+  ASSERT_GT(bytes.size(), size_t{3} << 19) << "the test needs a graph larger than 1.5 MiB";
+  SearchArgs a;
+  a.k = kK;
+  // The default buffer, and the smallest one (an odd number of 4-byte words: ~100 refills, most
+  // leaving the checksum in the middle of a word).
+  for (size_t buffer : {size_t{1} << 20, kMinReadBuffer}) {
+    std::string_view view = bytes;
+    ViewSource src(&view);
+    auto loaded = LoadHnswFrom(BuildParams("L2"), &src, buffer);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    EXPECT_EQ(view.size(), 0u) << "every byte is read, the checksum included";
+    std::string again;
+    ASSERT_TRUE((*loaded)->Serialize(&again).ok());
+    EXPECT_EQ(again, bytes);
+    EXPECT_EQ(MustSearch(ix, f.base, f.queries, a).ids, MustSearch(**loaded, f.base, f.queries, a).ids);
+  }
+
+  // Damage and truncation after the first buffer are still found.
+  const size_t mib = size_t{1} << 20;
+  for (size_t i : {mib - 3, mib, mib + 5, bytes.size() - 9, bytes.size() - 1}) {
+    std::string bad = bytes;
+    bad[i] = static_cast<char>(bad[i] ^ 0x01);
+    EXPECT_EQ(LoadHnsw(BuildParams("L2"), bad).status().code(), StatusCode::kCorruption) << "byte " << i;
+  }
+  for (size_t n : {mib, mib + 1, bytes.size() - 8, bytes.size() - 1}) {
+    EXPECT_EQ(LoadHnsw(BuildParams("L2"), std::string_view(bytes).substr(0, n)).status().code(),
+              StatusCode::kCorruption)
+        << n;
+  }
+  // A failing source is reported as itself, not as a damaged index.
+  for (size_t at : {size_t{10}, mib + 100, bytes.size() - 4}) {
+    FailingSource failing(bytes, at);
+    auto r = LoadHnswFrom(BuildParams("L2"), &failing);
+    EXPECT_EQ(r.status().code(), StatusCode::kIOError) << at << ": " << r.status().ToString();
+  }
+}
+
 TEST(HnswTest, CorruptBytesAreRejected) {
   const Column base = FloatColumn(Clustered(300, 8, 3), 8);
   auto ix = BuildHnsw(BuildParams("L2"), base, 1);

@@ -47,19 +47,29 @@ Status QueryNode::LoadIndexes(CollectionId collection, const std::vector<Segment
   for (const SegmentIndexRecord& r : registry_->ListSegmentIndexes(collection)) {
     auto it = by_id.find(r.segment.value);
     if (it == by_id.end() || (*it->second)->HasIndex(r.index)) continue;
-    std::string payload;
-    KITE_ASSIGN_OR_RETURN(IndexFileHeader h, ReadIndexFile(store_, r.key, &payload));
+    // Read as a stream: a vector index is built while its bytes arrive (an HNSW
+    // graph is never held twice); the file checksum is checked before it is used.
+    std::unique_ptr<FramedReader> payload;
+    KITE_ASSIGN_OR_RETURN(IndexFileHeader h, OpenIndexFile(store_, r.key, &payload));
     if (h.rows != (*it->second)->num_rows()) {
       return Corruption("index file {} covers {} rows, segment {} has {}", r.key, h.rows, r.segment.value,
                         (*it->second)->num_rows());
     }
     if (h.kind == "scalar") {
-      KITE_ASSIGN_OR_RETURN(auto idx, index::LoadScalarIndex(h.params, payload));
+      std::string bytes(payload->remaining(), '\0');
+      KITE_RETURN_IF_ERROR(payload->Read(bytes.data(), bytes.size()));
+      KITE_RETURN_IF_ERROR(payload->Finish());
+      KITE_ASSIGN_OR_RETURN(auto idx, index::LoadScalarIndex(h.params, bytes));
       (*it->second)->AttachScalarIndex(r.field, r.index, std::shared_ptr<const index::ScalarIndex>(std::move(idx)));
       continue;
     }
-    KITE_ASSIGN_OR_RETURN(auto idx, index::LoadVectorIndex(h.params, payload));
-    (*it->second)->AttachVectorIndex(r.field, r.index, std::shared_ptr<const index::VectorIndex>(std::move(idx)));
+    auto idx = index::LoadVectorIndexFrom(h.params, payload.get());
+    // A damaged file shows as its checksum mismatch, whatever the loader tripped on.
+    if (!idx.ok()) KITE_RETURN_IF_ERROR(payload->SkipRest());
+    KITE_RETURN_IF_ERROR(payload->Finish());
+    if (!idx.ok()) return idx.status();
+    (*it->second)->AttachVectorIndex(r.field, r.index,
+                                     std::shared_ptr<const index::VectorIndex>(std::move(idx).value()));
   }
   return Status::OK();
 }
