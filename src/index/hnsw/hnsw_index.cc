@@ -197,6 +197,8 @@ class Reader {
     return true;
   }
   bool done() const { return left_ == 0 && pos_ == end_; }
+  // Body bytes not read yet.
+  uint64_t unread() const { return left_ + (end_ - pos_); }
   // After done(): the stored checksum against the one computed.
   bool ChecksumMatches() {
     uint64_t stored = 0;
@@ -499,6 +501,8 @@ Result<std::unique_ptr<VectorIndex>> LoadHnswFrom(const Params& params, ByteSour
     return r;
   };
   KITE_ASSIGN_OR_RETURN(Header h, damaged(ReadHeader(&in)));
+  // One level byte per row must follow: a damaged row count allocates nothing.
+  if (h.rows > in.unread()) return Corruption("HNSW index: truncated levels");
   Graph g;
   g.rows = static_cast<int64_t>(h.rows);
   g.m = static_cast<int>(h.m);

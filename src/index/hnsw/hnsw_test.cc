@@ -4,9 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -279,6 +282,25 @@ TEST(HnswTest, StreamedLoadOfAGraphLargerThanTheReadBuffer) {
     auto r = LoadHnswFrom(BuildParams("L2"), &failing);
     EXPECT_EQ(r.status().code(), StatusCode::kIOError) << at << ": " << r.status().ToString();
   }
+}
+
+// A damaged row count is caught before anything is sized by it: a 2^31-row claim in a small file
+// must not allocate 2 GiB of levels (let alone the lists) on the way to "truncated".
+TEST(HnswTest, HugeRowCountInASmallFileAllocatesNothing) {
+  const Column base = FloatColumn(Clustered(300, 8, 3), 8);
+  auto ix = BuildHnsw(BuildParams("L2"), base, 1);
+  ASSERT_TRUE(ix.ok());
+  std::string bytes;
+  ASSERT_TRUE((*ix)->Serialize(&bytes).ok());
+  const uint64_t rows = static_cast<uint64_t>(std::numeric_limits<int32_t>::max()) - 2;
+  std::memcpy(bytes.data() + 24, &rows, sizeof(rows));  // Header::rows (docs/formats/hnsw_index.md)
+  struct rusage before {};
+  getrusage(RUSAGE_SELF, &before);
+  auto r = LoadHnsw(BuildParams("L2"), bytes);
+  struct rusage after {};
+  getrusage(RUSAGE_SELF, &after);
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << r.status().ToString();
+  EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 256 * 1024) << "KiB of peak RSS added by a damaged header";
 }
 
 TEST(HnswTest, CorruptBytesAreRejected) {
