@@ -335,7 +335,12 @@ void HnswIndex::SearchOne(const Space& s, const void* query, int64_t k, size_t e
 }
 
 // Exact scan of the passing (non-null) rows, one query at a time so that the
-// call stays on this thread (flat::Search batches use OpenBLAS threads).
+// call stays on this thread (flat::Search batches use OpenBLAS threads). A
+// batch of queries first gathers the passing rows into one contiguous block:
+// each query then streams a few MB that stay in cache from one query to the
+// next, instead of picking its rows out of the whole column through the mask
+// (measured: 1M x 128, 1% passing, 100 queries per request: see the notes of
+// 2026-12-02). Rows keep their order, so ties break as before (by row).
 Status HnswIndex::BruteForce(const Column& base, const Column& queries, const SearchArgs& args,
                              flat::Hits* out) const {
   std::vector<uint8_t> mask;
@@ -348,15 +353,47 @@ Status HnswIndex::BruteForce(const Column& base, const Column& queries, const Se
   flat::SearchParams p;
   p.metric = metric_;
   p.k = args.k;
+  flat::Hits one;
+  auto append = [&](const std::vector<uint32_t>* rows) {
+    for (size_t j = 0; j < one.ids.size(); ++j) {
+      const int64_t id = one.ids[j];
+      out->ids.push_back(rows && id >= 0 ? static_cast<int64_t>((*rows)[static_cast<size_t>(id)]) : id);
+    }
+    out->distances.insert(out->distances.end(), one.distances.begin(), one.distances.end());
+    out->offsets.push_back(static_cast<int64_t>(out->ids.size()));
+  };
+  constexpr int64_t kGatherFromQueries = 4;
+  if (queries.num_rows >= kGatherFromQueries) {
+    std::vector<uint32_t> rows;
+    std::vector<char> block;
+    try {
+      if (args.filter_passing > 0) rows.reserve(static_cast<size_t>(args.filter_passing));
+      for (int64_t r = 0; r < g_.rows; ++r) {
+        if (filter[r]) rows.push_back(static_cast<uint32_t>(r));
+      }
+      block.resize(rows.size() * base.row_bytes);
+    } catch (const std::bad_alloc&) {
+      rows.clear();  // no room for the copy: scan in place below
+    }
+    if (!rows.empty()) {
+      for (size_t i = 0; i < rows.size(); ++i) {
+        std::memcpy(block.data() + i * base.row_bytes, base.fixed.data() + rows[i] * base.row_bytes, base.row_bytes);
+      }
+      const flat::Matrix b{block.data(), static_cast<int64_t>(rows.size()), dim_, elem_};
+      for (int64_t qi = 0; qi < queries.num_rows; ++qi) {
+        const flat::Matrix q{queries.RowPtr(qi), 1, dim_, elem_};
+        KITE_RETURN_IF_ERROR(flat::Search(q, b, p, &one));
+        append(&rows);
+      }
+      return Status::OK();
+    }
+  }
   p.filter = filter;
   const flat::Matrix b{base.fixed.data(), g_.rows, dim_, elem_};
-  flat::Hits one;
   for (int64_t qi = 0; qi < queries.num_rows; ++qi) {
     const flat::Matrix q{queries.RowPtr(qi), 1, dim_, elem_};
     KITE_RETURN_IF_ERROR(flat::Search(q, b, p, &one));
-    out->ids.insert(out->ids.end(), one.ids.begin(), one.ids.end());
-    out->distances.insert(out->distances.end(), one.distances.begin(), one.distances.end());
-    out->offsets.push_back(static_cast<int64_t>(out->ids.size()));
+    append(nullptr);
   }
   return Status::OK();
 }

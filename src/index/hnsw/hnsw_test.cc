@@ -189,6 +189,34 @@ TEST(HnswTest, OnePercentFilterReturnsKPassingRows) { CheckFiltered(-1, 100); }
 TEST(HnswTest, TenPercentFilterThroughTheGraphReturnsKPassingRows) { CheckFiltered(0, 10); }
 TEST(HnswTest, OnePercentFilterThroughTheGraphStillFillsK) { CheckFiltered(0, 100); }
 
+// A batch of queries scans the passing rows gathered into one block; one query alone scans them
+// in place through the mask. Both must give the same rows and distances, ties included.
+TEST(HnswTest, BatchedExactScanMatchesOneQueryAtATime) {
+  Fixture& f = Shared();
+  for (const std::string metric : {"L2", "COSINE"}) {
+    for (int64_t step : {100, 1000}) {
+      const std::vector<uint8_t> filter = EveryNth(kRows, step);
+      SearchArgs a;
+      a.k = kK;
+      a.filter = filter.data();
+      a.params = {{"ef", "64"}};
+      const flat::Hits batch = MustSearch(f.Index(metric), f.base, f.queries, a);
+      ASSERT_EQ(batch.offsets.size(), static_cast<size_t>(kQueries + 1));
+      for (int64_t q = 0; q < kQueries; ++q) {
+        const float* row = reinterpret_cast<const float*>(f.queries.RowPtr(q));
+        const Column one = FloatColumn(std::vector<float>(row, row + kDim), kDim);
+        const flat::Hits single = MustSearch(f.Index(metric), f.base, one, a);
+        const std::vector<int64_t> ids(batch.ids.begin() + batch.offsets[q], batch.ids.begin() + batch.offsets[q + 1]);
+        const std::vector<float> d(batch.distances.begin() + batch.offsets[q],
+                                   batch.distances.begin() + batch.offsets[q + 1]);
+        ASSERT_EQ(ids, single.ids) << metric << " step " << step << " query " << q;
+        ASSERT_EQ(d, single.distances) << metric << " step " << step << " query " << q;
+        for (int64_t id : ids) ASSERT_TRUE(filter[id]) << id;
+      }
+    }
+  }
+}
+
 TEST(HnswTest, FilterWithFewerPassingRowsThanKReturnsThemAll) {
   Fixture& f = Shared();
   std::vector<uint8_t> filter(kRows, 0);
