@@ -143,6 +143,18 @@ std::vector<SegmentIndexRecord> SegmentRegistry::ListSegmentIndexes(CollectionId
   return out;
 }
 
+Status SegmentRegistry::ForgetSegmentIndex(CollectionId collection, SegmentId segment, IndexId index) {
+  std::lock_guard lock(mu_);
+  auto seg = seg_indexes_.find(segment.value);
+  if (seg == seg_indexes_.end() || !seg->second.count(index.value)) return Status::OK();
+  MetaBatch b;
+  b.Delete(SegIdxKey(collection, segment, index));
+  KITE_RETURN_IF_ERROR(meta_->Commit(b));
+  seg->second.erase(index.value);
+  if (seg->second.empty()) seg_indexes_.erase(seg);
+  return Status::OK();
+}
+
 Result<std::vector<std::string>> SegmentRegistry::DropIndex(CollectionId collection, IndexId index) {
   std::lock_guard lock(mu_);
   MetaBatch b;

@@ -64,6 +64,9 @@ class SegmentRegistry {
   // (compacted or dropped meanwhile): the caller deletes its file.
   Status CommitSegmentIndex(const SegmentIndexRecord& record);
   std::vector<SegmentIndexRecord> ListSegmentIndexes(CollectionId collection) const;
+  // Forgets one segment's index (its file is damaged or missing) so that the
+  // data node builds it again; OK if it was not recorded.
+  Status ForgetSegmentIndex(CollectionId collection, SegmentId segment, IndexId index);
   // Forgets every segment index of an index definition; returns their keys.
   Result<std::vector<std::string>> DropIndex(CollectionId collection, IndexId index);
 

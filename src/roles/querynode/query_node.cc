@@ -1,5 +1,7 @@
 #include "roles/querynode/query_node.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <mutex>
 
@@ -41,35 +43,54 @@ Status QueryNode::Load(const CollectionInfo& c, std::shared_ptr<const Collection
   return LoadIndexes(c.id, segments);
 }
 
+namespace {
+
+// Reads one segment index file and attaches the index to `seg`.
+Status LoadIndexFile(ObjectStore* store, const SegmentIndexRecord& r, Segment* seg) {
+  // Read as a stream: a vector index is built while its bytes arrive (an HNSW
+  // graph is never held twice); the file checksum is checked before it is used.
+  std::unique_ptr<FramedReader> payload;
+  KITE_ASSIGN_OR_RETURN(IndexFileHeader h, OpenIndexFile(store, r.key, &payload));
+  if (h.rows != seg->num_rows()) {
+    return Corruption("index file {} covers {} rows, segment {} has {}", r.key, h.rows, r.segment.value,
+                      seg->num_rows());
+  }
+  if (h.kind == "scalar") {
+    std::string bytes(payload->remaining(), '\0');
+    KITE_RETURN_IF_ERROR(payload->Read(bytes.data(), bytes.size()));
+    KITE_RETURN_IF_ERROR(payload->Finish());
+    KITE_ASSIGN_OR_RETURN(auto idx, index::LoadScalarIndex(h.params, bytes));
+    seg->AttachScalarIndex(r.field, r.index, std::shared_ptr<const index::ScalarIndex>(std::move(idx)));
+    return Status::OK();
+  }
+  auto idx = index::LoadVectorIndexFrom(h.params, payload.get());
+  // A damaged file shows as its checksum mismatch, whatever the loader tripped on.
+  if (!idx.ok()) KITE_RETURN_IF_ERROR(payload->SkipRest());
+  KITE_RETURN_IF_ERROR(payload->Finish());
+  if (!idx.ok()) return idx.status();
+  seg->AttachVectorIndex(r.field, r.index, std::shared_ptr<const index::VectorIndex>(std::move(idx).value()));
+  return Status::OK();
+}
+
+}  // namespace
+
 Status QueryNode::LoadIndexes(CollectionId collection, const std::vector<SegmentPtr>& segments) {
   std::map<int64_t, const SegmentPtr*> by_id;
   for (const auto& s : segments) by_id[s->id().value] = &s;
   for (const SegmentIndexRecord& r : registry_->ListSegmentIndexes(collection)) {
     auto it = by_id.find(r.segment.value);
     if (it == by_id.end() || (*it->second)->HasIndex(r.index)) continue;
-    // Read as a stream: a vector index is built while its bytes arrive (an HNSW
-    // graph is never held twice); the file checksum is checked before it is used.
-    std::unique_ptr<FramedReader> payload;
-    KITE_ASSIGN_OR_RETURN(IndexFileHeader h, OpenIndexFile(store_, r.key, &payload));
-    if (h.rows != (*it->second)->num_rows()) {
-      return Corruption("index file {} covers {} rows, segment {} has {}", r.key, h.rows, r.segment.value,
-                        (*it->second)->num_rows());
-    }
-    if (h.kind == "scalar") {
-      std::string bytes(payload->remaining(), '\0');
-      KITE_RETURN_IF_ERROR(payload->Read(bytes.data(), bytes.size()));
-      KITE_RETURN_IF_ERROR(payload->Finish());
-      KITE_ASSIGN_OR_RETURN(auto idx, index::LoadScalarIndex(h.params, bytes));
-      (*it->second)->AttachScalarIndex(r.field, r.index, std::shared_ptr<const index::ScalarIndex>(std::move(idx)));
+    Status st = LoadIndexFile(store_, r, it->second->get());
+    if (st.code() == StatusCode::kCorruption || st.code() == StatusCode::kNotFound) {
+      // An index is derived data: a damaged or missing file costs a rebuild
+      // (the data node's next scan), never the collection or the server's
+      // start. Until then the segment is searched exactly.
+      spdlog::error("segment {} index {}: {}; the index will be rebuilt", r.segment.value, r.index.value,
+                    st.message());
+      KITE_RETURN_IF_ERROR(registry_->ForgetSegmentIndex(collection, r.segment, r.index));
       continue;
     }
-    auto idx = index::LoadVectorIndexFrom(h.params, payload.get());
-    // A damaged file shows as its checksum mismatch, whatever the loader tripped on.
-    if (!idx.ok()) KITE_RETURN_IF_ERROR(payload->SkipRest());
-    KITE_RETURN_IF_ERROR(payload->Finish());
-    if (!idx.ok()) return idx.status();
-    (*it->second)->AttachVectorIndex(r.field, r.index,
-                                     std::shared_ptr<const index::VectorIndex>(std::move(idx).value()));
+    KITE_RETURN_IF_ERROR(st);
   }
   return Status::OK();
 }
