@@ -124,8 +124,7 @@ Result<std::unique_ptr<VectorIndex>> LoadVectorIndex(const Params& params, std::
 
 Result<std::unique_ptr<VectorIndex>> LoadVectorIndexFrom(const Params& params, ByteSource* in) {
   if (Get(params, "index_type") == "HNSW") return LoadHnswFrom(params, in);
-  std::string bytes(in->remaining(), '\0');
-  KITE_RETURN_IF_ERROR(in->Read(bytes.data(), bytes.size()));
+  KITE_ASSIGN_OR_RETURN(std::string bytes, ReadRemaining(in));
   return LoadVectorIndex(params, bytes);
 }
 

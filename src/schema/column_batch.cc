@@ -220,6 +220,12 @@ void EncodeColumn(const Column& c, std::string* out) {
   for (std::string_view p : enc.parts) out->append(p);
 }
 
+Result<std::string> ReadRemaining(ByteSource* in) {
+  std::string out(in->remaining(), '\0');
+  KITE_RETURN_IF_ERROR(in->Read(out.data(), out.size()));
+  return out;
+}
+
 Status ViewSource::Read(void* dst, size_t n) {
   if (n > in_->size()) return Corruption("truncated {}", what_);
   if (n > 0) std::memcpy(dst, in_->data(), n);

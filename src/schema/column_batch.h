@@ -125,6 +125,8 @@ class ByteSource {
   // Copies the next n bytes into dst (n <= remaining()).
   virtual Status Read(void* dst, size_t n) = 0;
 };
+// Everything `in` has left, as one string.
+Result<std::string> ReadRemaining(ByteSource* in);
 // A ByteSource over bytes in memory: reading consumes the view it points to.
 class ViewSource final : public ByteSource {
  public:

@@ -63,13 +63,4 @@ Result<IndexFileHeader> OpenIndexFile(ObjectStore* store, const std::string& key
   return h;
 }
 
-Result<IndexFileHeader> ReadIndexFile(ObjectStore* store, const std::string& key, std::string* payload) {
-  std::unique_ptr<FramedReader> in;
-  KITE_ASSIGN_OR_RETURN(IndexFileHeader h, OpenIndexFile(store, key, &in));
-  payload->assign(in->remaining(), '\0');
-  KITE_RETURN_IF_ERROR(in->Read(payload->data(), payload->size()));
-  KITE_RETURN_IF_ERROR(in->Finish());
-  return h;
-}
-
 }  // namespace kite

@@ -30,11 +30,10 @@ std::string IndexFileKey(CollectionId collection, IndexId index, SegmentId segme
 // Writes header + payload; returns the file size.
 Result<int64_t> WriteIndexFile(ObjectStore* store, const std::string& key, const IndexFileHeader& header,
                                std::string_view payload);
-// Reads a file back; `payload` receives the index's own bytes.
-Result<IndexFileHeader> ReadIndexFile(ObjectStore* store, const std::string& key, std::string* payload);
-// Reads the header only and leaves `*payload` positioned at the index's own
-// bytes, for a loader that builds the index straight from the stream; the
-// file's checksum is checked by (*payload)->Finish() once they are read.
+// Reads the header and leaves `*payload` positioned at the index's own bytes:
+// a loader builds the index straight from the stream, or takes them whole
+// with ReadToEnd(); the file's checksum is checked by Finish() (ReadToEnd
+// calls it) once they are read.
 Result<IndexFileHeader> OpenIndexFile(ObjectStore* store, const std::string& key,
                                       std::unique_ptr<FramedReader>* payload);
 

@@ -88,6 +88,12 @@ Status FramedReader::Read(void* dst, size_t n) {
   return Status::OK();
 }
 
+Result<std::string> FramedReader::ReadToEnd() {
+  KITE_ASSIGN_OR_RETURN(std::string body, ReadRemaining(this));
+  KITE_RETURN_IF_ERROR(Finish());
+  return body;
+}
+
 Status FramedReader::SkipRest() {
   std::vector<char> buf(static_cast<size_t>(std::min<uint64_t>(remaining(), 1 << 20)));
   while (remaining() > 0) {
@@ -157,10 +163,7 @@ Status PutFramed(ObjectStore* store, const std::string& key, FileKind kind, cons
 
 Result<std::string> GetFramedBody(ObjectStore* store, const std::string& key, FileKind expected) {
   KITE_ASSIGN_OR_RETURN(std::unique_ptr<FramedReader> src, FramedReader::Open(store, key, expected));
-  std::string body(src->remaining(), '\0');
-  KITE_RETURN_IF_ERROR(src->Read(body.data(), body.size()));
-  KITE_RETURN_IF_ERROR(src->Finish());
-  return body;
+  return src->ReadToEnd();
 }
 
 Result<std::vector<std::string>> WriteSegmentFiles(ObjectStore* store, const std::string& prefix,

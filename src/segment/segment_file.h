@@ -66,6 +66,8 @@ class FramedReader final : public ByteSource {
   Status Read(void* dst, size_t n) override;
   // Corruption when bytes are left unread or the CRC does not match.
   Status Finish();
+  // The rest of the body as one string, its CRC checked (Finish).
+  Result<std::string> ReadToEnd();
   // Reads (and checksums) the rest of the body, discarding it: after a reader
   // gave up on the body, Finish() can still tell a damaged file.
   Status SkipRest();

@@ -78,6 +78,19 @@ def insert_dense(c: MilvusClient, name: str, vecs: np.ndarray, start: int = 0) -
         c.insert(name, rows[i:i + 1000])
 
 
+def small_hnsw(c: MilvusClient, name: str, base: np.ndarray) -> None:
+    """A collection of `base` in sealed segments with a built HNSW index (M=8, efConstruction=64),
+    loaded."""
+    make_collection(c, name)
+    insert_dense(c, name, base)
+    c.flush(name)
+    ip = MilvusClient.prepare_index_params()
+    ip.add_index("vector", index_type="HNSW", metric_type="L2", params={"M": 8, "efConstruction": 64})
+    c.create_index(name, ip)
+    wait_index(c, name, "vector", len(base))
+    c.load_collection(name)
+
+
 def index_files(data_dir: Path) -> dict:
     # os.walk skips directories the server removes while we look (rglob raises).
     out = {}
@@ -229,15 +242,7 @@ def test_describe_index_progress_growing_rows_and_selective_filter(module_client
 def test_restart_loads_indexes_without_rebuilding(server):
     c = server.client()
     name = unique("rs")
-    make_collection(c, name)
-    base = clustered(N, DIM, seed=21)
-    insert_dense(c, name, base)
-    c.flush(name)
-    ip = MilvusClient.prepare_index_params()
-    ip.add_index("vector", index_type="HNSW", metric_type="L2", params={"M": 8, "efConstruction": 64})
-    c.create_index(name, ip)
-    wait_index(c, name, "vector", N)
-    c.load_collection(name)
+    small_hnsw(c, name, clustered(N, DIM, seed=21))
     queries = clustered(NQ, DIM, seed=21, query_seed=22)
     before = c.search(name, queries.tolist(), limit=K, search_params={"metric_type": "L2", "params": {"ef": 40}})
     files = index_files(server.data_dir)
@@ -263,14 +268,7 @@ def test_damaged_index_file_is_rebuilt_and_never_blocks_the_start(server):
     names = [unique("dmg"), unique("intact")]
     base = clustered(N, DIM, seed=41)
     for name in names:
-        make_collection(c, name)
-        insert_dense(c, name, base)
-        c.flush(name)
-        ip = MilvusClient.prepare_index_params()
-        ip.add_index("vector", index_type="HNSW", metric_type="L2", params={"M": 8, "efConstruction": 64})
-        c.create_index(name, ip)
-        wait_index(c, name, "vector", N)
-        c.load_collection(name)
+        small_hnsw(c, name, base)
     cid = c.describe_collection(names[0])["collection_id"]
     damaged = [p for p in index_files(server.data_dir) if f"/collections/{cid}/indexes/" in str(p)]
     assert len(damaged) == 1, damaged

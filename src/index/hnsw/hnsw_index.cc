@@ -192,9 +192,7 @@ class Reader {
     pos_ += from_buf;
     n -= from_buf;
     if (n == 0) return true;
-    if (n > left_) return false;
-    if (!Pull(dst + from_buf, n)) return false;
-    return true;
+    return n <= left_ && Pull(dst + from_buf, n);
   }
   bool done() const { return left_ == 0 && pos_ == end_; }
   // Body bytes not read yet.

@@ -249,6 +249,16 @@ TEST(HnswTest, SerializeLoadGivesIdenticalResults) {
   }
 }
 
+// The serialized form of a small L2 graph (300 rows, 8-d).
+std::string SmallGraphBytes() {
+  const Column base = FloatColumn(Clustered(300, 8, 3), 8);
+  auto ix = BuildHnsw(BuildParams("L2"), base, 1);
+  EXPECT_TRUE(ix.ok());
+  std::string bytes;
+  if (ix.ok()) EXPECT_TRUE((*ix)->Serialize(&bytes).ok());
+  return bytes;
+}
+
 // Hands out `bytes`; fails with IOError when a read would pass `fail_at`.
 class FailingSource final : public ByteSource {
  public:
@@ -315,11 +325,8 @@ TEST(HnswTest, StreamedLoadOfAGraphLargerThanTheReadBuffer) {
 // A damaged row count is caught before anything is sized by it: a 2^31-row claim in a small file
 // must not allocate 2 GiB of levels (let alone the lists) on the way to "truncated".
 TEST(HnswTest, HugeRowCountInASmallFileAllocatesNothing) {
-  const Column base = FloatColumn(Clustered(300, 8, 3), 8);
-  auto ix = BuildHnsw(BuildParams("L2"), base, 1);
-  ASSERT_TRUE(ix.ok());
-  std::string bytes;
-  ASSERT_TRUE((*ix)->Serialize(&bytes).ok());
+  std::string bytes = SmallGraphBytes();
+  ASSERT_GT(bytes.size(), 32u);
   const uint64_t rows = static_cast<uint64_t>(std::numeric_limits<int32_t>::max()) - 2;
   std::memcpy(bytes.data() + 24, &rows, sizeof(rows));  // Header::rows (docs/formats/hnsw_index.md)
   struct rusage before {};
@@ -332,11 +339,7 @@ TEST(HnswTest, HugeRowCountInASmallFileAllocatesNothing) {
 }
 
 TEST(HnswTest, CorruptBytesAreRejected) {
-  const Column base = FloatColumn(Clustered(300, 8, 3), 8);
-  auto ix = BuildHnsw(BuildParams("L2"), base, 1);
-  ASSERT_TRUE(ix.ok());
-  std::string bytes;
-  ASSERT_TRUE((*ix)->Serialize(&bytes).ok());
+  const std::string bytes = SmallGraphBytes();
   ASSERT_TRUE(LoadHnsw(BuildParams("L2"), bytes).ok());
   // Every truncation, and a flipped bit in every byte.
   for (size_t n = 0; n < bytes.size(); n += 7) {

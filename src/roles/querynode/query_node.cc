@@ -56,9 +56,7 @@ Status LoadIndexFile(ObjectStore* store, const SegmentIndexRecord& r, Segment* s
                       seg->num_rows());
   }
   if (h.kind == "scalar") {
-    std::string bytes(payload->remaining(), '\0');
-    KITE_RETURN_IF_ERROR(payload->Read(bytes.data(), bytes.size()));
-    KITE_RETURN_IF_ERROR(payload->Finish());
+    KITE_ASSIGN_OR_RETURN(std::string bytes, payload->ReadToEnd());
     KITE_ASSIGN_OR_RETURN(auto idx, index::LoadScalarIndex(h.params, bytes));
     seg->AttachScalarIndex(r.field, r.index, std::shared_ptr<const index::ScalarIndex>(std::move(idx)));
     return Status::OK();
