@@ -278,12 +278,18 @@ def test_damaged_index_file_is_rebuilt_and_never_blocks_the_start(server):
     raw[len(raw) // 2] ^= 0x40
     damaged[0].write_bytes(bytes(raw))
 
+    queries = clustered(NQ, DIM, seed=41, query_seed=42)
+    truth = brute_force(base, queries, "L2", K)
+
+    def search_recall(c: MilvusClient, name: str) -> float:
+        # HNSW is approximate (and its build nondeterministic): recall, not exact ids.
+        got = c.search(name, queries.tolist(), limit=K, search_params={"metric_type": "L2", "params": {"ef": 64}})
+        return recall([[h["id"] for h in q] for q in got], truth)
+
     server.start()
     c = server.client()
-    queries = base[:NQ]  # each query is a stored row: its own id comes first
     for name in names:
-        got = c.search(name, queries.tolist(), limit=K, search_params={"metric_type": "L2", "params": {"ef": 64}})
-        assert [q[0]["id"] for q in got] == list(range(NQ)), name
+        assert search_recall(c, name) >= 0.9, name
     log = server.log_path.read_text()
     assert "checksum mismatch; the index will be rebuilt" in log, log[-2000:]
     info = wait_index(c, names[0], "vector", N)
@@ -292,14 +298,12 @@ def test_damaged_index_file_is_rebuilt_and_never_blocks_the_start(server):
         time.sleep(0.2)
     assert server.log_path.read_text().count("index built:") == 3, "the damaged index was not rebuilt"
     assert info["index_type"] == "HNSW", info
-    got = c.search(names[0], queries.tolist(), limit=K, search_params={"metric_type": "L2", "params": {"ef": 64}})
-    assert [q[0]["id"] for q in got] == list(range(NQ))
+    assert search_recall(c, names[0]) >= 0.9
     # The rebuilt file is whole again: the next start loads it without a rebuild.
     c.close()
     server.restart()
     c = server.client()
-    got = c.search(names[0], queries.tolist(), limit=K, search_params={"metric_type": "L2", "params": {"ef": 64}})
-    assert [q[0]["id"] for q in got] == list(range(NQ))
+    assert search_recall(c, names[0]) >= 0.9
     time.sleep(1.5)  # a build loop pass would have run by now
     log = server.log_path.read_text()
     assert log.count("index built:") == 3 and log.count("will be rebuilt") == 1, log[-2000:]
