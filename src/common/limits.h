@@ -23,7 +23,19 @@ struct Limits {
   int64_t max_nq = 16384;
   int64_t max_request_bytes = 64 << 20;    // proxy.grpc.serverMaxRecvSize
   int64_t max_response_bytes = 256 << 20;
+  // Request bodies the HTTP/1 listener holds at once (all connections): a
+  // body that does not fit is refused unread, so a few large concurrent
+  // requests cannot push the server towards an OOM kill (issue 20 #17).
+  int64_t max_inflight_request_bytes = 256 << 20;
   int default_num_partitions = 16;         // partition key collections
+  int64_t json_max_length = 64 << 10;      // common.JSONMaxLength: bytes of one JSON / dynamic field value
+  // Nesting depth of one JSON field value. Milvus bounds JSON only by length
+  // (64 KiB allows ~32k levels); Kite also bounds the depth, at simdjson's
+  // default (what its filters parse JSON with), so no recursive code sees more.
+  int json_max_depth = 1024;
+  // quotaAndLimits.limits.maxOutputSize: bytes of output-field data one search
+  // or query may assemble before it is refused.
+  int64_t max_output_bytes = 100 << 20;
 };
 
 }  // namespace kite

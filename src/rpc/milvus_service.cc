@@ -2,8 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_scan.h"
 #include "rpc/field_data.h"
 #include "rpc/grpc_observer.h"
+#include "rpc/malformed_request.h"
 #include "rpc/schema_convert.h"
 #include "rpc/status_map.h"
 
@@ -15,6 +17,16 @@ namespace ms = ::milvus::proto::schema;
 using RpcStatus = ::grpc::Status;
 
 namespace {
+
+// Request JSON (template values, "params") is depth-checked before nlohmann
+// parses it: its serializer and the template conversion recurse.
+constexpr int kMaxParamJsonDepth = 64;
+Status CheckJsonDepth(std::string_view what, std::string_view text) {
+  if (JsonNestingDepth(text, kMaxParamJsonDepth) > kMaxParamJsonDepth) {
+    return InvalidArgument("{} nests JSON deeper than {} levels", what, kMaxParamJsonDepth);
+  }
+  return Status::OK();
+}
 
 // The database of a request: the request's own db_name, else the `dbname`
 // metadata pymilvus attaches to every call, else "" (= default).
@@ -100,6 +112,7 @@ Result<expr::TemplateValue> ArrayValueFromProto(const ms::TemplateArrayValue& a,
       break;
     case ms::TemplateArrayValue::kJsonData:
       for (const auto& text : a.json_data().data()) {
+        KITE_RETURN_IF_ERROR(CheckJsonDepth("template value", text));
         nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
         if (j.is_discarded()) return InvalidArgument("template value is not valid JSON: {}", text);
         KITE_ASSIGN_OR_RETURN(auto v, JsonToTemplate(j));
@@ -162,6 +175,7 @@ Status ParseIndexParams(const KvList& kvs, std::map<std::string, std::string>* f
   *flat = KvToMap(kvs);
   auto it = flat->find("params");
   if (it != flat->end()) {
+    KITE_RETURN_IF_ERROR(CheckJsonDepth("index param 'params'", it->second));
     nlohmann::json j = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded() || !j.is_object()) {
       return InvalidArgument("index param 'params' is not a JSON object: {}", it->second);
@@ -566,8 +580,8 @@ RpcStatus MilvusService::DescribeIndex(Ctx* ctx, const mm::DescribeIndexRequest*
   return Run(resp, [&]() -> Status {
     std::string db = DbName(ctx, req->db_name());
     KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->coordinator().DescribeCollection(db, req->collection_name()));
-    KITE_ASSIGN_OR_RETURN(auto indexes,
-                          proxy_->DescribeIndex(db, req->collection_name(), req->field_name(), req->index_name()));
+    KITE_ASSIGN_OR_RETURN(auto indexes, proxy_->DescribeIndex(db, req->collection_name(), req->field_name(),
+                                                              req->index_name(), req->timestamp()));
     for (const auto& idx : indexes) FillIndexDescription(idx, v.info, resp->add_index_descriptions());
     return Status::OK();
   });
@@ -836,6 +850,7 @@ Status MilvusService::ParseSearch(const ::grpc::ServerContextBase* ctx, const mm
     } else if (k == "strict_group_size") {
       p.strict_group_size = ParseBool(val);
     } else if (k == "params") {
+      KITE_RETURN_IF_ERROR(CheckJsonDepth("search param 'params'", val));
       nlohmann::json j = nlohmann::json::parse(val, nullptr, false);
       if (j.is_discarded() || !j.is_object()) return InvalidArgument("search param 'params' is not a JSON object: {}", val);
       auto num = [&](const char* key, std::optional<float>* out) -> Status {
@@ -930,22 +945,44 @@ Status MilvusService::AnswerSearch(const mm::SearchRequest* req, const SearchPar
 // holds a transport thread. Handing every search to another thread cost ~60 us
 // of CPU in context switches on 2 cores, the sync server's thread manager as
 // much (see ARCHITECTURE.md, "Search path").
-::grpc::ServerUnaryReactor* MilvusService::Search(::grpc::CallbackServerContext* ctx, const mm::SearchRequest* req,
-                                                  mm::SearchResults* resp) {
+::grpc::ServerUnaryReactor* MilvusService::Search(::grpc::CallbackServerContext* ctx, const ::grpc::ByteBuffer* request,
+                                                  ::grpc::ByteBuffer* response) {
   ::grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   auto obs = std::make_shared<CallObservation>("Search", ctx);
+  // The messages live as long as the call's closures (the heavy path runs on work_).
+  struct Messages {
+    mm::SearchRequest req;
+    mm::SearchResults resp;
+  };
+  auto msgs = std::make_shared<Messages>();
+  {
+    ::grpc::ByteBuffer bytes(*request);  // shares the slices
+    if (!::grpc::SerializationTraits<mm::SearchRequest>::Deserialize(&bytes, &msgs->req).ok()) {
+      obs->Finish("", "", static_cast<int32_t>(::grpc::StatusCode::INTERNAL), kUnmarshalError, 0);
+      reactor->Finish(RpcStatus(::grpc::StatusCode::INTERNAL, kUnmarshalError));
+      return reactor;
+    }
+  }
+  const mm::SearchRequest* req = &msgs->req;
+  mm::SearchResults* resp = &msgs->resp;
   auto finish = [=](const Status& st) {
+    const auto keep_alive = msgs;  // the messages outlive the call: `run` holds this closure
     Fill(resp, st);
     obs->Finish(req->db_name(), req->collection_name(), resp->status().code(), resp->status().reason(),
                 st.ok() ? resp->results().num_queries() : 0);
     obs->Leave();
-    reactor->Finish(RpcStatus::OK);  // req, resp and ctx may be gone after this
+    bool own = false;
+    RpcStatus sent = ::grpc::SerializationTraits<mm::SearchResults>::Serialize(*resp, response, &own);
+    reactor->Finish(sent);  // ctx and response may be gone after this
   };
   obs->Enter();
   auto params = std::make_shared<SearchParams>();
   auto prepared = std::make_shared<PreparedSearch>();
   Status st = Guarded([&]() -> Status {
     KITE_RETURN_IF_ERROR(ParseSearch(ctx, req, params.get()));
+    // The client's cancellation and deadline (and the server's shutdown, which
+    // cancels calls still running after its grace period) stop a long search.
+    params->cancelled = [ctx] { return ctx->IsCancelled() || ctx->deadline() < std::chrono::system_clock::now(); };
     KITE_ASSIGN_OR_RETURN(*prepared, proxy_->PrepareSearch(*params));
     return Status::OK();
   });

@@ -24,7 +24,10 @@ struct ServerIdentity {
 };
 
 // Search is a callback method (the others are sync): see milvus_service.cc.
-using MilvusServiceBase = ::milvus::proto::milvus::MilvusService::WithCallbackMethod_Search<MilvusServiceDefaults>;
+// Raw bytes, parsed by the handler, so that a request that fails to parse is
+// answered as Milvus answers it (malformed_request.h) instead of gRPC's
+// UNIMPLEMENTED with an empty message.
+using MilvusServiceBase = ::milvus::proto::milvus::MilvusService::WithRawCallbackMethod_Search<MilvusServiceDefaults>;
 
 class MilvusService final : public MilvusServiceBase {
  public:
@@ -83,9 +86,8 @@ class MilvusService final : public MilvusServiceBase {
   KITE_RPC(Delete, DeleteRequest, ::milvus::proto::milvus::MutationResult);
   KITE_RPC(Query, QueryRequest, ::milvus::proto::milvus::QueryResults);
   // A callback method (see milvus_service.cc).
-  ::grpc::ServerUnaryReactor* Search(::grpc::CallbackServerContext* ctx,
-                                     const ::milvus::proto::milvus::SearchRequest* req,
-                                     ::milvus::proto::milvus::SearchResults* resp) override;
+  ::grpc::ServerUnaryReactor* Search(::grpc::CallbackServerContext* ctx, const ::grpc::ByteBuffer* request,
+                                     ::grpc::ByteBuffer* response) override;
   KITE_RPC(Flush, FlushRequest, ::milvus::proto::milvus::FlushResponse);
   KITE_RPC(GetFlushState, GetFlushStateRequest, ::milvus::proto::milvus::GetFlushStateResponse);
 

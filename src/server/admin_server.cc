@@ -1,6 +1,8 @@
 #include "server/admin_server.h"
 
-#include <httplib.h>
+#include <unistd.h>
+
+#include <exception>
 
 #include <nlohmann/json.hpp>
 
@@ -14,19 +16,18 @@ using Json = nlohmann::json;
 constexpr char kJson[] = "application/json";
 constexpr int32_t kCodeParameterInvalid = 1100;  // Milvus merr: what Kite's REST answers for unknown paths
 
-void SendJson(httplib::Response& res, const Json& body) {
-  res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), kJson);
+HttpResponse JsonResponse(const Json& body, int status = 200) {
+  HttpResponse res;
+  res.status = status;
+  res.content_type = kJson;
+  res.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return res;
 }
 
-void SendData(httplib::Response& res, Json data) { SendJson(res, Json{{"code", 0}, {"data", std::move(data)}}); }
+HttpResponse Data(Json data) { return JsonResponse(Json{{"code", 0}, {"data", std::move(data)}}); }
 
-std::string ErrorMessage(const httplib::Request& req, int status) {
-  switch (status) {
-    case 404: return "404 page not found: " + req.method + " " + req.path;
-    case 413: return "request body is too large";
-    case 400: return "malformed request";
-    default: return "HTTP " + std::to_string(status);
-  }
+HttpResponse Error(int status, const std::string& message) {
+  return JsonResponse(Json{{"code", kCodeParameterInvalid}, {"message", message}}, status);
 }
 
 Json SlowRequestsJson() {
@@ -49,81 +50,81 @@ Json SlowRequestsJson() {
 
 }  // namespace
 
-AdminServer::AdminServer(AdminOptions options, const ClusterView* view)
-    : options_(std::move(options)), view_(view), http_(std::make_unique<httplib::Server>()) {}
+AdminServer::AdminServer(AdminOptions options, const ClusterView* view) : options_(std::move(options)), view_(view) {}
 
 Result<std::unique_ptr<AdminServer>> AdminServer::Start(const AdminOptions& options, const ClusterView* view) {
   std::unique_ptr<AdminServer> s(new AdminServer(options, view));
-  s->Route();
-  if (!s->http_->bind_to_port(options.host, options.port)) {
-    return IOError("cannot listen for HTTP on {}:{}", options.host, options.port);
+  PortMuxOptions mux;
+  mux.host = options.host;
+  mux.port = options.port;
+  mux.max_http_connections = options.max_connections;
+  mux.http.max_body_bytes = static_cast<int64_t>(options.max_body_bytes);
+  mux.http.max_drain_bytes = static_cast<int64_t>(options.max_body_bytes);
+  mux.http.header_timeout_ms = options.header_timeout_ms;
+  mux.http.io_timeout_ms = 30000;
+  AdminServer* self = s.get();
+  // The metrics port speaks no gRPC: an HTTP/2 preface is just closed.
+  auto no_http2 = [](int, int fd, std::string) { ::close(fd); };
+  auto handler = [self](const HttpRequest& req) {
+    try {
+      return self->Route(req);
+    } catch (const std::exception& e) {
+      return JsonResponse(Json{{"code", 5}, {"message", std::string("unexpected error: ") + e.what()}}, 500);
+    }
+  };
+  auto started = PortMux::Start(mux, no_http2, handler);
+  if (!started.ok()) {
+    return IOError("cannot listen for HTTP on {}:{}: {}", options.host, options.port, started.status().message());
   }
-  s->thread_ = std::thread([srv = s->http_.get()] { srv->listen_after_bind(); });
+  s->mux_ = std::move(*started);
   return s;
 }
 
 AdminServer::~AdminServer() { Stop(); }
 
 void AdminServer::Stop() {
-  if (http_) http_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (mux_) mux_->Shutdown();
 }
 
-void AdminServer::Route() {
-  httplib::Server& h = *http_;
-  h.set_payload_max_length(options_.max_body_bytes);
-  h.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("OK", "text/plain"); });
-  h.Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics::DefaultRegistry().Render(), metrics::kTextContentType);
-  });
-  auto page = [](const httplib::Request&, httplib::Response& res) {
-    res.set_header("Cache-Control", "no-store");
-    res.set_content(kWebUiHtml, "text/html; charset=utf-8");
-  };
-  h.Get("/webui", page);
-  h.Get("/webui/", page);
-  h.Get("/webui/index.html", page);
-  h.Get("/webui/api/overview", [this](const httplib::Request&, httplib::Response& res) {
-    SendData(res, view_->Overview());
-  });
-  h.Get("/webui/api/collections", [this](const httplib::Request&, httplib::Response& res) {
-    SendData(res, view_->Collections());
-  });
-  h.Get("/webui/api/segments", [this](const httplib::Request&, httplib::Response& res) {
-    SendData(res, view_->Segments());
-  });
-  h.Get("/webui/api/indexes", [this](const httplib::Request&, httplib::Response& res) {
-    SendData(res, view_->Indexes());
-  });
-  h.Get("/webui/api/slow_requests", [](const httplib::Request&, httplib::Response& res) {
+HttpResponse AdminServer::Route(const HttpRequest& req) const {
+  if (req.body_too_large) return Error(413, "request body is too large");
+  const std::string& path = req.path;
+  if (req.method != "GET") return Error(404, "404 page not found: " + req.method + " " + path);
+  if (path == "/healthz") {
+    HttpResponse res;
+    res.content_type = "text/plain";
+    res.body = "OK";
+    return res;
+  }
+  if (path == "/metrics") {
+    HttpResponse res;
+    res.content_type = metrics::kTextContentType;
+    res.body = metrics::DefaultRegistry().Render();
+    return res;
+  }
+  if (path == "/webui" || path == "/webui/" || path == "/webui/index.html") {
+    HttpResponse res;
+    res.content_type = "text/html; charset=utf-8";
+    res.headers.emplace_back("Cache-Control", "no-store");
+    res.body = kWebUiHtml;
+    return res;
+  }
+  if (path == "/webui/api/overview") return Data(view_->Overview());
+  if (path == "/webui/api/collections") return Data(view_->Collections());
+  if (path == "/webui/api/segments") return Data(view_->Segments());
+  if (path == "/webui/api/indexes") return Data(view_->Indexes());
+  if (path == "/webui/api/slow_requests") {
     Json body = {{"code", 0}, {"data", SlowRequestsJson()}};
     body["threshold_ms"] = RequestObserver::Global().slow_threshold_ms();
     body["capacity"] = RequestObserverOptions{}.slow_ring_size;
-    SendJson(res, body);
-  });
-  h.Get("/webui/api/config", [this](const httplib::Request&, httplib::Response& res) {
+    return JsonResponse(body);
+  }
+  if (path == "/webui/api/config") {
     Json rows = Json::array();
     for (const auto& [k, v] : options_.config) rows.push_back({{"key", k}, {"value", v}});
-    SendData(res, std::move(rows));
-  });
-  // Every non-2xx answer that no handler wrote (unknown path, wrong method,
-  // oversized body, malformed request) becomes a JSON error.
-  h.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // already a JSON error
-    SendJson(res, Json{{"code", kCodeParameterInvalid}, {"message", ErrorMessage(req, res.status)}});
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  h.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-    std::string what = "unknown exception";
-    try {
-      if (ep) std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    res.status = 500;
-    SendJson(res, Json{{"code", 5}, {"message", "unexpected error: " + what}});
-  });
+    return Data(std::move(rows));
+  }
+  return Error(404, "404 page not found: " + req.method + " " + path);
 }
 
 }  // namespace kite

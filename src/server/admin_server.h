@@ -14,22 +14,24 @@
 // bodies over 1 MiB and handler exceptions answer 400 / 413 / 500 the same
 // way. Never crashes the server.
 //
-// Start() binds and serves on background threads (cpp-httplib); Stop() (also
-// the destructor) stops and joins. Borrows the ClusterView.
+// Served by Kite's own HTTP/1.1 code behind a PortMux (port_mux.h, http1.h),
+// one thread per connection up to `max_connections`, with whole-request
+// header/body deadlines and strict framing: eight clients trickling one
+// header byte every 2 s used to take all eight threads of cpp-httplib's pool,
+// so /healthz stopped answering, and a request with bare-LF line endings got
+// no answer for 15 s (issue 20 #16). Start() binds and serves on background
+// threads; Stop() (also the destructor) stops and joins. Borrows the
+// ClusterView.
 #pragma once
 
 #include <memory>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "common/status.h"
 #include "server/cluster_view.h"
-
-namespace httplib {
-class Server;
-}
+#include "server/port_mux.h"
 
 namespace kite {
 
@@ -38,6 +40,8 @@ struct AdminOptions {
   int port = 9091;
   std::vector<std::pair<std::string, std::string>> config;  // shown by /webui/api/config (already masked)
   size_t max_body_bytes = 1 << 20;
+  int max_connections = 256;
+  int header_timeout_ms = 10000;
 };
 
 // The embedded web UI page (generated from webui/index.html).
@@ -54,12 +58,11 @@ class AdminServer {
 
  private:
   AdminServer(AdminOptions options, const ClusterView* view);
-  void Route();
+  HttpResponse Route(const HttpRequest& req) const;
 
   AdminOptions options_;
   const ClusterView* view_;
-  std::unique_ptr<httplib::Server> http_;
-  std::thread thread_;
+  std::unique_ptr<PortMux> mux_;
 };
 
 }  // namespace kite

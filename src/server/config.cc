@@ -88,6 +88,8 @@ Status LoadYamlConfig(const std::string& path, ServerConfig* c) {
   KITE_RETURN_IF_ERROR(Read(root, "proxy", "maxNameLength", &l.max_name_length));
   KITE_RETURN_IF_ERROR(Read(root, "rootCoord", "maxPartitionNum", &l.max_partition_num));
   KITE_RETURN_IF_ERROR(Read(root, "rootCoord", "maxDatabaseNum", &l.max_database_num));
+  KITE_RETURN_IF_ERROR(Read(root, "common", "JSONMaxLength", &l.json_max_length));
+  KITE_RETURN_IF_ERROR(Read(root, "proxy", "maxInflightRequestBytes", &l.max_inflight_request_bytes));
   return Status::OK();
 }
 

@@ -1,6 +1,7 @@
 #include "server/http1.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -10,7 +11,9 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <exception>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -57,6 +60,7 @@ const char* Reason(int status) {
     case 400: return "Bad Request";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 413: return "Payload Too Large";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
@@ -75,6 +79,8 @@ class Connection {
       : fd_(fd), buf_(std::move(prefix)), handler_(handler), options_(options), stopping_(stopping) {}
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
+
+  ~Connection() { ReleaseAll(); }
 
   void Serve() {
     ConfigureSocket();
@@ -98,8 +104,29 @@ class Connection {
 
   size_t Available() const { return buf_.size() - pos_; }
 
-  // Reads once more from the socket; false on EOF, error or timeout.
+  using Clock = std::chrono::steady_clock;
+
+  // Reads once more from the socket; false on EOF, error, timeout or when the
+  // current deadline (if any) has passed (then timed_out_ is set).
   bool ReadMore() {
+    if (deadline_) {
+      while (true) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline_ - Clock::now()).count();
+        if (left <= 0) {
+          timed_out_ = true;
+          return false;
+        }
+        pollfd pfd{fd_, POLLIN, 0};
+        int r = ::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left, options_.io_timeout_ms)));
+        if (r > 0) break;
+        if (r < 0 && errno == EINTR) continue;
+        if (r == 0 && left <= options_.io_timeout_ms) {
+          timed_out_ = true;
+          return false;
+        }
+        if (r < 0 || r == 0) return false;
+      }
+    }
     // Drop consumed bytes before growing the buffer.
     if (pos_ > 0 && pos_ >= buf_.size() / 2) {
       buf_.erase(0, pos_);
@@ -174,13 +201,26 @@ class Connection {
   bool ServeOne() {
     // Tolerate empty lines before a request line (RFC 9112 §2.2).
     size_t header_end;
+    deadline_.reset();
+    size_t checked = pos_;  // bytes before this were checked for stray CR / LF
     while (true) {
       while (Available() >= 2 && buf_.compare(pos_, 2, "\r\n") == 0) pos_ += 2;
+      checked = std::max(checked, pos_);
       header_end = buf_.find("\r\n\r\n", pos_);
+      if (const char* why = CheckLineEndings(checked, header_end)) return Fail(400, why);
       if (header_end != std::string::npos) break;
+      checked = !buf_.empty() && buf_.back() == '\r' ? buf_.size() - 1 : buf_.size();
       if (Available() > options_.max_header_bytes) return Fail(431, "request header too large");
-      if (!ReadMore()) return false;  // EOF between requests (or a truncated header): just close
+      // The header deadline runs from the first byte of the request.
+      if (!deadline_ && Available() > 0) {
+        deadline_ = Clock::now() + std::chrono::milliseconds(options_.header_timeout_ms);
+      }
+      if (!ReadMore()) {
+        // EOF between requests (or a truncated header): just close.
+        return timed_out_ ? Fail(408, "request header timeout") : false;
+      }
     }
+    deadline_.reset();
     if (header_end - pos_ > options_.max_header_bytes) return Fail(431, "request header too large");
     std::string_view head(buf_.data() + pos_, header_end - pos_);
     pos_ = header_end + 4;
@@ -212,26 +252,92 @@ class Connection {
       Send(Handle(req), /*keep_alive=*/false);
       return false;
     }
+    if (framing == Framing::kLength && !Reserve(length)) {
+      req.over_budget = true;
+      bool expects = HasToken(req.Header("expect"), "100-continue");
+      if (!expects && length <= options_.max_drain_bytes) Drain(length);
+      Send(Handle(req), /*keep_alive=*/false);
+      return false;
+    }
     if (framing != Framing::kNone && HasToken(req.Header("expect"), "100-continue") && Available() == 0) {
       if (!WriteAll("HTTP/1.1 100 Continue\r\n\r\n", {})) return false;
     }
+    if (framing != Framing::kNone) {
+      int64_t allowance_ms = framing == Framing::kLength
+                                 ? length * 1000 / std::max<int64_t>(options_.body_min_bytes_per_s, 1)
+                                 : options_.max_body_bytes * 1000 / std::max<int64_t>(options_.body_min_bytes_per_s, 1);
+      deadline_ = Clock::now() + std::chrono::milliseconds(options_.body_timeout_ms + allowance_ms);
+    }
     if (framing == Framing::kLength) {
-      if (!Ensure(static_cast<size_t>(length))) return false;
-      req.body.assign(buf_, pos_, static_cast<size_t>(length));
-      pos_ += static_cast<size_t>(length);
+      // Read the body into a buffer sized once (growing by doubling held up to
+      // three times the body during a reallocation), then hand it over.
+      if (Available() < static_cast<size_t>(length)) {
+        buf_.erase(0, pos_);
+        pos_ = 0;
+        buf_.reserve(static_cast<size_t>(length) + (64 << 10));
+      }
+      if (!Ensure(static_cast<size_t>(length))) return timed_out_ ? Fail(408, "request body timeout") : false;
+      if (pos_ == 0 && Available() == static_cast<size_t>(length)) {
+        req.body = std::move(buf_);  // nothing pipelined behind it: no copy
+        buf_.clear();
+        pos_ = 0;
+      } else {
+        req.body.assign(buf_, pos_, static_cast<size_t>(length));
+        pos_ += static_cast<size_t>(length);
+      }
     } else if (framing == Framing::kChunked) {
       int r = ReadChunked(&req.body);
       if (r < 0) return Fail(400, "malformed chunked body");
-      if (r == 0) return false;
-      if (r == 2) {
+      if (r == 0) return timed_out_ ? Fail(408, "request body timeout") : false;
+      if (r == 2 || r == 3) {
         req.body.clear();
-        req.body_too_large = true;
+        (r == 2 ? req.body_too_large : req.over_budget) = true;
         Send(Handle(req), /*keep_alive=*/false);
         return false;
       }
     }
-    if (!Send(Handle(req), keep_alive)) return false;
+    deadline_.reset();
+    HttpResponse res = Handle(req);
+    req.body.clear();
+    req.body.shrink_to_fit();
+    ReleaseAll();
+    if (!Send(res, keep_alive)) return false;
     return keep_alive;
+  }
+
+  // Strict framing (RFC 9112 §2.2 allows a server to reject what it does not
+  // parse): in buf_[from, end) every LF must follow a CR and every CR precede
+  // an LF, and no other control character but HT may appear; the fault is
+  // answered at once instead of waiting for a CRLFCRLF that never comes.
+  const char* CheckLineEndings(size_t from, size_t header_end) const {
+    size_t end = header_end == std::string::npos ? buf_.size() : header_end + 4;
+    for (size_t i = from; i < end; ++i) {
+      unsigned char c = static_cast<unsigned char>(buf_[i]);
+      if (c == '\n') {
+        if (i == 0 || buf_[i - 1] != '\r' || i - 1 < pos_) return "malformed request: bare LF line ending";
+      } else if (c == '\r') {
+        if (i + 1 < buf_.size() && buf_[i + 1] != '\n') return "malformed request: bare CR";
+      } else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+        return "malformed request: control character in header";
+      }
+    }
+    return nullptr;
+  }
+
+  // Takes `n` more bytes of the in-flight budget; false if they do not fit.
+  bool Reserve(int64_t n) {
+    if (options_.inflight_bytes == nullptr || n <= 0) return true;
+    int64_t cur = options_.inflight_bytes->load();
+    while (true) {
+      if (cur + n > options_.max_inflight_bytes) return false;
+      if (options_.inflight_bytes->compare_exchange_weak(cur, cur + n)) break;
+    }
+    reserved_ += n;
+    return true;
+  }
+  void ReleaseAll() {
+    if (options_.inflight_bytes != nullptr && reserved_ > 0) options_.inflight_bytes->fetch_sub(reserved_);
+    reserved_ = 0;
   }
 
   HttpResponse Handle(const HttpRequest& req) {
@@ -327,7 +433,8 @@ class Connection {
   }
 
   // Decodes a chunked body. Returns 1 on success, 0 on EOF, -1 on a malformed
-  // body, 2 when the body exceeds max_body_bytes (the rest is left unread).
+  // body, 2 when the body exceeds max_body_bytes, 3 when it does not fit the
+  // in-flight budget (the rest is left unread in both cases).
   int ReadChunked(std::string* body) {
     std::string line;
     while (true) {
@@ -338,6 +445,7 @@ class Connection {
       if (size_text.empty() || ec != std::errc() || p != size_text.data() + size_text.size()) return -1;
       if (size == 0) break;
       if (body->size() + size > static_cast<uint64_t>(options_.max_body_bytes)) return 2;
+      if (!Reserve(static_cast<int64_t>(size))) return 3;
       if (!Ensure(size + 2)) return 0;
       body->append(buf_, pos_, size);
       pos_ += size;
@@ -354,6 +462,9 @@ class Connection {
   int fd_;
   std::string buf_;
   size_t pos_ = 0;
+  std::optional<Clock::time_point> deadline_;  // of the header block or body being read
+  bool timed_out_ = false;
+  int64_t reserved_ = 0;  // bytes of options_.inflight_bytes this connection holds
   const HttpHandler& handler_;
   const Http1Options& options_;
   const std::atomic<bool>& stopping_;

@@ -15,7 +15,10 @@
 // `body_too_large` set (so the REST layer can answer with its own error
 // envelope), the declared body is drained when that is cheap (so the client
 // can read the answer instead of a TCP reset), and the connection is closed.
-// Malformed requests get a plain 400 and the connection is closed.
+// Malformed requests get a plain 400 and the connection is closed, as soon as
+// the fault is seen: a line ending that is not CRLF (a bare LF or CR), a
+// control character in the header block, a bad request line or header field.
+// A header block or body that misses its deadline (Http1Options) gets 408.
 //
 // Thread-safety: ServeHttp1Connection blocks the calling thread for the life
 // of the connection; the handler may be called from many such threads at
@@ -40,6 +43,7 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, values trimmed
   std::string body;
   bool body_too_large = false;  // body exceeded max_body_bytes and was not read
+  bool over_budget = false;     // the listener's in-flight body budget was spent: body not read
 
   // Value of the first header named `lower_name`, or empty.
   std::string_view Header(std::string_view lower_name) const;
@@ -61,6 +65,19 @@ struct Http1Options {
   // and discarded before answering; a larger one closes the connection at once.
   int64_t max_drain_bytes = 1LL << 30;
   int io_timeout_ms = 60000;  // per read/write, including the idle wait between keep-alive requests
+  // Whole-request deadlines, so a client trickling bytes cannot hold a
+  // connection (and its thread) for ever: the header block must be complete
+  // within header_timeout_ms of its first byte, and a body within
+  // body_timeout_ms plus one second per body_min_bytes_per_s of its length.
+  int header_timeout_ms = 10000;
+  int body_timeout_ms = 30000;
+  int64_t body_min_bytes_per_s = 256 << 10;
+  // Budget of request body bytes held at once by all connections sharing
+  // `inflight_bytes` (a listener's counter; null: no budget). A body that
+  // does not fit is not read: the handler sees `over_budget`, the connection
+  // closes. A body is counted from before it is read until its answer is sent.
+  std::atomic<int64_t>* inflight_bytes = nullptr;
+  int64_t max_inflight_bytes = 0;
 };
 
 // Serves HTTP/1.1 on `fd` (a connected, blocking-or-not TCP socket) until the

@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 
@@ -141,6 +143,69 @@ TEST_F(Http1Test, HeaderTooLargeGets431) {
   Start(o);
   Send("POST /x HTTP/1.1\r\nX-Long: " + std::string(200, 'a') + "\r\n\r\n");
   EXPECT_NE(Response().find("431"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kite
+
+namespace kite {
+namespace {
+
+// Issue 20 #16: malformed framing is answered at once, not after the I/O timeout.
+TEST_F(Http1Test, BareLineEndingsGet400WithoutWaiting) {
+  for (const char* raw : {"GET / HTTP/1.1\nHost: x\n\n", "GET / HTTP/1.1\r\nHost: x\n\r\n", "GET / HTTP/1.1\rHost: x\r\n\r\n",
+                          "GET / HTTP/1.1\r\nHost: x\x01y\r\n\r\n"}) {
+    TearDown();
+    buf_.clear();
+    fds_[0] = fds_[1] = -1;
+    Start();
+    auto t0 = std::chrono::steady_clock::now();
+    Send(raw);  // the socket stays open: a lenient parser would wait for more
+    std::string r = Response();
+    EXPECT_NE(r.find("HTTP/1.1 400"), std::string::npos) << raw << " -> " << r;
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2)) << raw;
+  }
+}
+
+TEST_F(Http1Test, TrickledHeaderGets408AtTheHeaderDeadline) {
+  Http1Options o;
+  o.header_timeout_ms = 300;
+  Start(o);
+  std::atomic<bool> stop{false};
+  std::thread trickle([&] {
+    std::string head = "GET / HTTP/1.1\r\nX-Slow: ";
+    for (char c : head + std::string(100, 'a')) {
+      if (stop.load() || ::send(fds_[0], &c, 1, MSG_NOSIGNAL) != 1) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  std::string r = Response();
+  stop = true;
+  trickle.join();
+  EXPECT_NE(r.find("HTTP/1.1 408"), std::string::npos) << r;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+}
+
+TEST_F(Http1Test, InflightBudgetRefusesBodiesThatDoNotFitAndReleasesOnAnswer) {
+  std::atomic<int64_t> inflight{0};
+  Http1Options o;
+  o.inflight_bytes = &inflight;
+  o.max_inflight_bytes = 100;
+  handler_ = [&inflight](const HttpRequest& req) {
+    HttpResponse res;
+    res.body = req.over_budget ? "over budget" : "held " + std::to_string(inflight.load());
+    return res;
+  };
+  Start(o);
+  Send("POST /a HTTP/1.1\r\nContent-Length: 60\r\n\r\n" + std::string(60, 'x'));
+  EXPECT_NE(Response().find("held 60"), std::string::npos);  // counted while handled
+  EXPECT_EQ(inflight.load(), 0);                             // released once answered
+  inflight = 50;                                             // another connection holds 50
+  Send("POST /a HTTP/1.1\r\nContent-Length: 60\r\n\r\n" + std::string(60, 'x'));
+  EXPECT_NE(Response().find("over budget"), std::string::npos);
+  EXPECT_TRUE(Closed());
+  EXPECT_EQ(inflight.load(), 50);
 }
 
 }  // namespace

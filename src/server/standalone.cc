@@ -23,6 +23,7 @@
 #include "server/admin_server.h"
 #include "server/cluster_view.h"
 #include "server/data_dir.h"
+#include "rpc/malformed_request.h"
 #include "server/port_mux.h"
 #include "storage/meta/meta_store.h"
 #include "storage/object/object_store.h"
@@ -87,7 +88,11 @@ class StandaloneImpl final : public Standalone {
     grpc_acceptor_ = builder.experimental().AddExternalConnectionAcceptor(
         grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, grpc::InsecureServerCredentials());
     builder.RegisterService(service_.get());
-    builder.experimental().SetInterceptorCreators(rpc::MakeObserverInterceptorFactories());  // metrics, logs
+    // The malformed-request answer first, so that the observer records it.
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+    interceptors.push_back(rpc::MakeMalformedRequestInterceptorFactory());
+    for (auto& f : rpc::MakeObserverInterceptorFactories()) interceptors.push_back(std::move(f));  // metrics, logs
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
     builder.SetMaxReceiveMessageSize(static_cast<int>(config_.limits.max_request_bytes + (1 << 20)));
     builder.SetMaxSendMessageSize(static_cast<int>(config_.limits.max_response_bytes));
     // pymilvus pings every 10 s even when idle; accept that instead of GOAWAY.
@@ -96,11 +101,14 @@ class StandaloneImpl final : public Standalone {
     server_ = builder.BuildAndStart();
     if (!server_) return IOError("cannot start the gRPC server for {}", addr);
 
-    rest_ = std::make_unique<rest::RestService>(proxy_.get(), rest::RestOptions{config_.limits.max_request_bytes});
+    rest_ = std::make_unique<rest::RestService>(
+        proxy_.get(), rest::RestOptions{config_.limits.max_request_bytes, config_.limits.max_inflight_request_bytes});
     PortMuxOptions mux_options;
     mux_options.host = config_.host;
     mux_options.port = config_.port;
     mux_options.http.max_body_bytes = config_.limits.max_request_bytes;
+    mux_options.http.inflight_bytes = &rest_inflight_bytes_;
+    mux_options.http.max_inflight_bytes = std::max(config_.limits.max_inflight_request_bytes, config_.limits.max_request_bytes);
     auto mux = PortMux::Start(
         mux_options, [this](int listener_fd, int fd, std::string bytes) { HandOffToGrpc(listener_fd, fd, bytes); },
         [this](const HttpRequest& req) { return ServeRest(req); });
@@ -126,7 +134,7 @@ class StandaloneImpl final : public Standalone {
       return false;
     };
     sources.index_progress = [dn = data_node_.get()](const CollectionView& v, const IndexInfo& idx) {
-      IndexProgress p = dn->Progress(v.info.id, idx);
+      IndexProgress p = dn->Progress(v.info.id, idx, 0);
       WebIndexProgress w;
       w.indexed_rows = p.indexed_rows;
       w.total_rows = p.total_rows;
@@ -255,6 +263,7 @@ class StandaloneImpl final : public Standalone {
   std::unique_ptr<ClusterView> cluster_view_;
   int64_t collector_id_ = 0;
   std::unique_ptr<AdminServer> admin_;
+  std::atomic<int64_t> rest_inflight_bytes_{0};  // request body bytes the main port's HTTP/1 connections hold
 };
 
 }  // namespace

@@ -204,15 +204,20 @@ Status DataNode::Build(const CollectionView& c, const IndexInfo& def, const Segm
   return Status::OK();
 }
 
-IndexProgress DataNode::Progress(CollectionId collection, const IndexInfo& index) const {
+IndexProgress DataNode::Progress(CollectionId collection, const IndexInfo& index, Timestamp as_of) const {
   IndexProgress p;
+  if (as_of == 0) as_of = index.created_ts;
   std::set<int64_t> indexed;
   for (const auto& r : registry_->ListSegmentIndexes(collection)) {
     if (r.index == index.id) indexed.insert(r.segment.value);
   }
   for (const auto& s : registry_->ListSegments(collection)) {
     p.total_rows += s.num_rows;
-    if (indexed.count(s.id.value)) p.indexed_rows += s.num_rows;
+    if (indexed.count(s.id.value)) {
+      p.indexed_rows += s.num_rows;
+    } else if (s.num_rows > 0 && (as_of == 0 || s.max_ts <= as_of)) {
+      ++p.pending_segments;
+    }
   }
   std::lock_guard lock(mu_);
   auto it = failed_.find(index.id.value);

@@ -78,11 +78,18 @@ struct CompactionJob {
 struct IndexProgress {
   int64_t total_rows = 0;    // rows of flushed segments
   int64_t indexed_rows = 0;  // rows of flushed segments whose index is built
+  // Flushed segments without the index whose rows all predate the `as_of`
+  // timestamp Progress was asked about: what the state waits for.
+  int64_t pending_segments = 0;
   bool failed = false;
   std::string fail_reason;
 
-  // Milvus's IndexState name: "Failed", "InProgress" or "Finished".
-  const char* state() const { return failed ? "Failed" : indexed_rows >= total_rows ? "Finished" : "InProgress"; }
+  // Milvus's IndexState name: "Failed", "InProgress" or "Finished". As in
+  // Milvus (datacoord completeIndexInfo), the state covers the segments that
+  // existed at the timestamp asked about, so that create_index / wait_for_index
+  // finish under a continuous insert-and-flush load instead of chasing every
+  // new segment; total_rows and indexed_rows still count every flushed segment.
+  const char* state() const { return failed ? "Failed" : pending_segments > 0 ? "InProgress" : "Finished"; }
 };
 
 class DataNode {
@@ -98,7 +105,9 @@ class DataNode {
   // Asks the worker to look for work now.
   void Kick();
   // Build state of one index definition of a collection.
-  IndexProgress Progress(CollectionId collection, const IndexInfo& index) const;
+  // `as_of`: the state covers segments whose rows are all at or before it
+  // (Milvus: DescribeIndexRequest.timestamp); 0 means the index's creation.
+  IndexProgress Progress(CollectionId collection, const IndexInfo& index, Timestamp as_of) const;
   // Blocks until a full pass found nothing left to build (tests, benchmarks).
   void WaitIdle();
 

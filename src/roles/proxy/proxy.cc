@@ -8,6 +8,8 @@
 #include <map>
 #include <set>
 
+#include "common/json_scan.h"
+
 namespace kite {
 
 // ----------------------------------------------------------------- utilities
@@ -171,10 +173,30 @@ Status CheckArray(const FieldSchema& f, const Column& c) {
   return Status::OK();
 }
 
-Status CheckJson(const FieldSchema& f, const Column& c) {
+Status CheckJson(const FieldSchema& f, const Column& c, const Limits& limits) {
   for (int64_t r = 0; r < c.num_rows; ++r) {
     if (c.IsNull(r)) continue;
     std::string_view b = c.GetBytes(r);
+    // Milvus's length check (validate_util.go checkJSONFieldData), then the
+    // depth, both before any parser sees the text.
+    if (static_cast<int64_t>(b.size()) > limits.json_max_length) {
+      if (f.is_dynamic) {
+        return InvalidArgument(
+            "the length ({}) of dynamic field exceeds max length ({}): invalid parameter[expected=valid length "
+            "dynamic field][actual=length exceeds max length]",
+            b.size(), limits.json_max_length);
+      }
+      return InvalidArgument(
+          "the length ({}) of json field ({}) exceeds max length ({}): invalid parameter[expected=valid length json "
+          "string][actual=length exceeds max length]",
+          b.size(), f.name, limits.json_max_length);
+    }
+    if (JsonNestingDepth(b, limits.json_max_depth) > limits.json_max_depth) {
+      return InvalidArgument(
+          "the nesting depth of json field ({}) exceeds max depth ({}), row number: {}: invalid "
+          "parameter[expected=valid json nesting depth][actual=nesting depth exceeds max depth]",
+          f.name, limits.json_max_depth, r);
+    }
     if (!nlohmann::json::accept(b)) {
       return InvalidArgument("invalid JSON in field {}, row number: {}: {}", f.name, r, b.substr(0, 64));
     }
@@ -317,7 +339,7 @@ Status Proxy::CompleteRows(const CollectionInfo& c, InsertParams* p, Column* ids
     FillDefaults(f, col);
     if (f.type == DataType::kVarChar) KITE_RETURN_IF_ERROR(CheckVarChar(f, *col));
     if (f.type == DataType::kArray) KITE_RETURN_IF_ERROR(CheckArray(f, *col));
-    if (f.type == DataType::kJson) KITE_RETURN_IF_ERROR(CheckJson(f, *col));
+    if (f.type == DataType::kJson) KITE_RETURN_IF_ERROR(CheckJson(f, *col, limits_));
   }
   *ids = *p->rows.Find(pkf->id);
   return Status::OK();
@@ -640,13 +662,13 @@ CompactionJob Proxy::GetCompaction(int64_t job) { return data_node_ ? data_node_
 
 Result<std::vector<Proxy::IndexStatus>> Proxy::DescribeIndex(const std::string& db, const std::string& collection,
                                                              const std::string& field_name,
-                                                             const std::string& index_name) {
+                                                             const std::string& index_name, Timestamp as_of) {
   KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(db, collection));
   KITE_ASSIGN_OR_RETURN(auto indexes, coord_->DescribeIndex(db, collection, field_name, index_name));
   std::vector<IndexStatus> out;
   for (auto& idx : indexes) {
     IndexStatus st;
-    if (data_node_) st.progress = data_node_->Progress(v.info.id, idx);
+    if (data_node_) st.progress = data_node_->Progress(v.info.id, idx, as_of);
     st.info = std::move(idx);
     out.push_back(std::move(st));
   }

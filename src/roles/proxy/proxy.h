@@ -8,6 +8,7 @@
 // Thread-safe; borrows every role, which must outlive it.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -97,6 +98,10 @@ struct SearchParams {
   bool iterator_v2 = false;
   std::optional<float> iterator_last_bound;
   int64_t iterator_batch_size = 0;
+  // Polled between steps of a long search: true once the client cancelled,
+  // its deadline passed or the server is shutting down (set by the RPC layer;
+  // empty = never). The search then stops with a Cancelled status.
+  std::function<bool()> cancelled;
 };
 
 struct SearchOutcome {
@@ -166,8 +171,9 @@ class Proxy {
   Result<int64_t> Compact(const std::string& db, const std::string& collection, int64_t collection_id);
   CompactionJob GetCompaction(int64_t job);
 
+  // `as_of`: see DataNode::Progress (0: each index's creation time).
   Result<std::vector<IndexStatus>> DescribeIndex(const std::string& db, const std::string& collection,
-                                                 const std::string& field_name, const std::string& index_name);
+                                                 const std::string& field_name, const std::string& index_name, Timestamp as_of = 0);
 
   // DML.
   Result<MutationOutcome> Insert(InsertParams params);

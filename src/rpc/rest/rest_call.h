@@ -56,6 +56,9 @@ struct Call {
   bool int64_as_number;   // Accept-Type-Allow-Int64
   Json data = Json::object();   // the envelope's "data"
   Json extra = Json::object();  // more top-level envelope keys ("cost", "topks")
+  // Set when body["data"] was not built (a large insert/upsert): the raw body,
+  // whose "data" rows the handler streams (StreamRowsToColumns).
+  std::string_view deferred_data_body;
 };
 
 using Handler = RestError (*)(Call&);

@@ -110,7 +110,9 @@ RestError Write(Call& c, bool upsert) {
   p.collection = v.info.schema.name;
   p.partition = StrOr(c.body, "partitionName");
   p.upsert = upsert;
-  Status st = RowsToColumns(c.body.at("data"), v.info.schema, upsert, &p.rows);
+  Status st = c.deferred_data_body.empty()
+                  ? RowsToColumns(c.body.at("data"), v.info.schema, upsert, &p.rows)
+                  : StreamRowsToColumns(c.deferred_data_body, v.info.schema, upsert, &p.rows);
   if (!st.ok()) return Wrap(kCodeInvalidInsertData, kInsertDataPrefix, st);
   REST_ASSIGN(MutationOutcome m, c.proxy->Insert(std::move(p)));
   if (upsert) {

@@ -450,12 +450,13 @@ Json FloatToJson(float v) {
   return d;
 }
 
-Status RowsToColumns(const Json& rows, const CollectionSchema& schema, bool upsert, ColumnBatch* out) {
+Status RowsToColumnsFrom(const Json& rows, const CollectionSchema& schema, bool upsert, int64_t first_row,
+                         ColumnBatch* out) {
   if (!rows.is_array()) return InvalidArgument("data must be an array of rows, got {}", JsonTypeName(rows));
   int64_t n = static_cast<int64_t>(rows.size());
   for (int64_t r = 0; r < n; ++r) {
     if (!rows[r].is_object()) {
-      return InvalidArgument("row {}: a row must be a JSON object keyed by field name, got {}", r,
+      return InvalidArgument("row {}: a row must be a JSON object keyed by field name, got {}", first_row + r,
                              JsonTypeName(rows[r]));
     }
   }
@@ -467,7 +468,7 @@ Status RowsToColumns(const Json& rows, const CollectionSchema& schema, bool upse
     if (f.is_function_output) {
       for (int64_t r = 0; r < n; ++r) {
         if (rows[r].contains(f.name)) {
-          return InvalidArgument("{}: the field is the output of a function and cannot be given", Where(r, f.name));
+          return InvalidArgument("{}: the field is the output of a function and cannot be given", Where(first_row + r, f.name));
         }
       }
       continue;
@@ -483,13 +484,13 @@ Status RowsToColumns(const Json& rows, const CollectionSchema& schema, bool upse
         bool may_be_absent = f.nullable || f.default_value.has_value();
         if (!may_be_absent) {
           return InvalidArgument("{}: the field is missing (it is not nullable and has no default value)",
-                                 Where(r, f.name));
+                                 Where(first_row + r, f.name));
         }
         c.AppendNull();
         continue;
       }
       any = true;
-      KITE_RETURN_IF_ERROR(AppendValue(*it, f, Where(r, f.name), &c));
+      KITE_RETURN_IF_ERROR(AppendValue(*it, f, Where(first_row + r, f.name), &c));
     }
     // A nullable/defaulted field no row mentions is left to the proxy to fill.
     if (any || !(f.nullable || f.default_value)) out->columns.push_back(std::move(c));
@@ -506,7 +507,7 @@ Status RowsToColumns(const Json& rows, const CollectionSchema& schema, bool upse
       if (consumed.count(key)) continue;
       if (!meta || key == kDynamicFieldName) {
         return InvalidArgument(
-            "row {}: `{}` is not a field of collection {}{}", r, key, schema.name,
+            "row {}: `{}` is not a field of collection {}{}", first_row + r, key, schema.name,
             meta ? "" : " and the collection has no dynamic field (enableDynamicField is false)");
       }
       extra[key] = value;
@@ -515,6 +516,10 @@ Status RowsToColumns(const Json& rows, const CollectionSchema& schema, bool upse
   }
   if (meta) out->columns.push_back(std::move(meta_col));
   return Status::OK();
+}
+
+Status RowsToColumns(const Json& rows, const CollectionSchema& schema, bool upsert, ColumnBatch* out) {
+  return RowsToColumnsFrom(rows, schema, upsert, 0, out);
 }
 
 Result<std::string> VectorFromJson(const Json& value, const FieldSchema& field) {

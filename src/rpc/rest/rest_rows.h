@@ -40,6 +40,19 @@ using Json = nlohmann::json;
 // allowed); an auto-id primary key is skipped on insert. `upsert` keeps the
 // primary key even when it is auto-id.
 Status RowsToColumns(const Json& rows, const CollectionSchema& schema, bool upsert, ColumnBatch* out);
+// The same, for rows numbered from `first_row` in error messages.
+Status RowsToColumnsFrom(const Json& rows, const CollectionSchema& schema, bool upsert, int64_t first_row,
+                         ColumnBatch* out);
+
+// Bounded-memory decoding of a large insert/upsert body (rest_rows_stream.cc,
+// issue 20 #17). ParseBodyEnvelope parses a request body's top-level value
+// like Json::parse, except that the value of a top-level "data" key that is an
+// array is not built: it becomes an empty array and *data_deferred is set.
+// False on malformed JSON, with the parser's message in *error.
+bool ParseBodyEnvelope(std::string_view body, Json* out, bool* data_deferred, std::string* error);
+// Decodes the top-level "data" array of `body` row by row, with the rules and
+// messages of RowsToColumns, holding only a small batch of rows as JSON.
+Status StreamRowsToColumns(std::string_view body, const CollectionSchema& schema, bool upsert, ColumnBatch* out);
 
 // Encodes one vector (a search query) for `field` as raw bytes in Kite's row
 // layout (column_batch.h): float32s, halves, packed bits, int8s, or sparse

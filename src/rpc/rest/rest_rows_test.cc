@@ -103,5 +103,57 @@ TEST(RestRows, FloatsPrintShortest) {
   EXPECT_TRUE(FloatToJson(NAN).is_null());
 }
 
+// Issue 20 #17: a large insert body is decoded row by row (StreamRowsToColumns)
+// with the same result as the whole-DOM decode, across several row batches.
+TEST(RestRows, StreamedDecodeEqualsWholeDecode) {
+  CollectionSchema s = Schema();
+  Json rows = Json::array();
+  for (int i = 0; i < 1300; ++i) {
+    Json r = {{"id", i}, {"v", {i * 0.5, -i}}, {"h", {1, 0.5}}, {"arr", {"x"}}, {"sp", {{"2", 0.5}}}};
+    if (i >= 700) r["n"] = i % 100;      // a nullable field first given after two batches
+    if (i % 3 == 0) r["k"] = {{"i", i}};  // dynamic keys in some rows
+    rows.push_back(r);
+  }
+  std::string body = Json{{"collectionName", "c"}, {"data", rows}}.dump();
+  for (bool upsert : {false, true}) {
+    ColumnBatch whole, streamed;
+    ASSERT_TRUE(RowsToColumns(rows, s, upsert, &whole).ok());
+    Status st = StreamRowsToColumns(body, s, upsert, &streamed);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    ASSERT_EQ(streamed.num_rows, whole.num_rows);
+    ASSERT_EQ(streamed.columns.size(), whole.columns.size());
+    for (const Column& a : whole.columns) {
+      const Column* b = streamed.Find(a.field_id);
+      ASSERT_NE(b, nullptr) << a.field_id.value;
+      EXPECT_EQ(a.fixed, b->fixed);
+      EXPECT_EQ(a.bytes, b->bytes);
+      EXPECT_EQ(a.offsets, b->offsets);
+      for (int64_t r = 0; r < a.num_rows; ++r) ASSERT_EQ(a.IsNull(r), b->IsNull(r)) << r;
+    }
+  }
+  // An error in a later batch names the row by its number in the request.
+  rows[1100]["v"] = {1};
+  body = Json{{"data", rows}}.dump();
+  ColumnBatch out;
+  Status st = StreamRowsToColumns(body, s, false, &out);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("row 1100"), std::string::npos) << st.message();
+}
+
+TEST(RestRows, EnvelopeDefersOnlyTheTopLevelDataArray) {
+  Json env;
+  bool deferred = false;
+  std::string error;
+  ASSERT_TRUE(ParseBodyEnvelope(R"({"collectionName": "c", "data": [{"id": 1, "data": [2]}], "x": {"data": [3]}})",
+                                &env, &deferred, &error));
+  EXPECT_TRUE(deferred);
+  EXPECT_EQ(env, Json::parse(R"({"collectionName": "c", "data": [], "x": {"data": [3]}})"));
+  ASSERT_TRUE(ParseBodyEnvelope(R"({"data": {"id": 1}})", &env, &deferred, &error));
+  EXPECT_FALSE(deferred);
+  EXPECT_EQ(env, Json::parse(R"({"data": {"id": 1}})"));
+  EXPECT_FALSE(ParseBodyEnvelope(R"({"data": [1, 2)", &env, &deferred, &error));
+  EXPECT_NE(error.find("parse error"), std::string::npos) << error;
+}
+
 }  // namespace
 }  // namespace kite::rest

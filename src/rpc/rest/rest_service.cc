@@ -3,10 +3,15 @@
 #include <exception>
 #include <string_view>
 
+#include "common/json_scan.h"
 #include "rpc/rest/rest_call.h"
+#include "rpc/rest/rest_rows.h"
 #include "rpc/status_map.h"
 
 namespace kite::rest {
+
+// encoding/json maxNestingDepth (Go), the depth Milvus's REST decoder accepts.
+constexpr int kMaxBodyJsonDepth = 10000;
 
 // ------------------------------------------------------------ shared helpers
 RestError Ok() { return {}; }
@@ -452,15 +457,40 @@ RestResponse RestService::Handle(const RestRequest& req) const {
       return Envelope(Error(kCodeParameterTooLarge,
                             fmt::format("request body is too large: the limit is {} bytes", options_.max_body_bytes)));
     }
+    if (req.over_budget) {
+      // Milvus's ErrServiceRequestLimitExceeded (code 4, retriable): the
+      // bodies already in flight hold the proxy's request memory budget.
+      return Envelope(Error(4, fmt::format("request bodies in flight exceed proxy.maxInflightRequestBytes ({} bytes), "
+                                           "retry later: request limit exceeded[limit={}]",
+                                           options_.max_inflight_bytes, options_.max_inflight_bytes)));
+    }
     if (BlankBody(req.body)) {
       return Envelope(Error(kCodeBadJson,
                             fmt::format("{}, the request body should be nil, however {{}} is valid", kBadJsonPrefix)));
     }
+    // Go's encoding/json (Milvus's REST decoder) refuses nesting deeper than
+    // 10000; checked before parsing, so no recursive code sees a deeper body.
+    size_t too_deep_at = 0;
+    if (JsonNestingDepth(req.body, kMaxBodyJsonDepth, &too_deep_at) > kMaxBodyJsonDepth) {
+      return Envelope(Error(kCodeBadJson, fmt::format("{}, error: invalid character '{}' exceeded max depth",
+                                                      kBadJsonPrefix, req.body[too_deep_at])));
+    }
     Json body;
-    try {
-      body = Json::parse(req.body);
-    } catch (const Json::exception& e) {
-      return Envelope(Error(kCodeBadJson, fmt::format("{}, error: {}", kBadJsonPrefix, e.what())));
+    // Inserts and upserts stream their rows instead of building them as one
+    // DOM (issue 20 #17: a 62 MiB body took 640 MB); other bodies are small.
+    const bool stream_rows = name == "entities/insert" || name == "entities/upsert";
+    bool data_deferred = false;
+    if (stream_rows) {
+      std::string error;
+      if (!ParseBodyEnvelope(req.body, &body, &data_deferred, &error)) {
+        return Envelope(Error(kCodeBadJson, fmt::format("{}, error: {}", kBadJsonPrefix, error)));
+      }
+    } else {
+      try {
+        body = Json::parse(req.body);
+      } catch (const Json::exception& e) {
+        return Envelope(Error(kCodeBadJson, fmt::format("{}, error: {}", kBadJsonPrefix, e.what())));
+      }
     }
     if (!body.is_object()) {
       return Envelope(Error(kCodeBadJson, fmt::format("{}, error: json: cannot unmarshal {} into a request object",
@@ -474,6 +504,7 @@ RestResponse RestService::Handle(const RestRequest& req) const {
 
     // Authorization: accepted and ignored until Kite has authentication (see header).
     Call call{proxy_, body, StrOr(body, "dbName"), true};
+    if (data_deferred) call.deferred_data_body = req.body;
     if (call.db.empty()) call.db = Header(req, "db-name");
     call.int64_as_number = ParseGoBool(Header(req, "accept-type-allow-int64")).value_or(true);
     summary.db = call.db;

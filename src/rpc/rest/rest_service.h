@@ -39,6 +39,7 @@ struct RestRequest {
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string_view body;                       // borrowed for the duration of Handle()
   bool body_too_large = false;  // the transport refused to read an oversized body
+  bool over_budget = false;     // the transport's in-flight body budget was spent: body not read
 };
 
 // What the request did, for metrics and logs (common/request_observer.h).
@@ -64,7 +65,8 @@ struct RestResponse {
 std::string_view RestFunctionName(std::string_view path);
 
 struct RestOptions {
-  int64_t max_body_bytes = 64 << 20;  // for the message of the "too large" answer
+  int64_t max_body_bytes = 64 << 20;      // for the message of the "too large" answer
+  int64_t max_inflight_bytes = 256 << 20;  // for the message of the "over budget" answer
 };
 
 class RestService {
