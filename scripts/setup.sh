@@ -13,6 +13,7 @@ APT_PACKAGES=(
   nlohmann-json3-dev libcpp-httplib-dev libgtest-dev libgmock-dev
   libroaring-dev libsimdjson-dev libfaiss-dev libhnswlib-dev libopenblas-dev
   libbenchmark-dev
+  clang-14 libfuzzer-14-dev
   chromium
 )
 
