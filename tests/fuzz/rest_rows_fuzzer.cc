@@ -26,6 +26,10 @@ void Check(bool ok, const char* what) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const kite::CollectionSchema* schema = new kite::CollectionSchema(kite::fuzz::AllTypesSchema());
   std::string_view text(reinterpret_cast<const char*>(data), size);
+  // nlohmann's parser takes a NUL byte for the end of the input (what follows
+  // is ignored), so a body built around the text would not end where the text
+  // does: compare the two decoders on the text up to its first NUL.
+  text = text.substr(0, text.find('\0'));
   if (kite::JsonNestingDepth(text, 10000) > 10000) return 0;  // the REST service refuses these first
   kite::rest::Json rows = kite::rest::Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (rows.is_discarded()) return 0;

@@ -187,6 +187,7 @@ class Reader {
   }
   // n bytes straight into dst, however many.
   bool ReadInto(char* dst, size_t n) {
+    if (n == 0) return true;  // dst may be null then (an empty vector's data()): no memcpy (UBSan)
     const size_t from_buf = std::min(n, end_ - pos_);
     std::memcpy(dst, buf_.data() + pos_, from_buf);
     pos_ += from_buf;
