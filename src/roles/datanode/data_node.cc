@@ -204,6 +204,26 @@ Status DataNode::Build(const CollectionView& c, const IndexInfo& def, const Segm
   return Status::OK();
 }
 
+namespace {
+
+// The oldest row timestamp of a flushed segment, read from its timestamps
+// file; 0 (= "old", so the segment counts) when it cannot be read. A segment
+// flushed or merged after `as_of` may still hold rows from before it: merges
+// of not-yet-indexed segments (DataNode::MergeBeforeBuild) fold the segments
+// that existed at create_index into newer ones.
+Timestamp OldestRowTimestamp(ObjectStore* store, const SegmentRecord& s) {
+  for (const std::string& key : s.files) {
+    if (key.size() < 6 || key.compare(key.size() - 6, 6, "ts.bin") != 0) continue;
+    ColumnBatch unused;
+    std::vector<Timestamp> ts;
+    if (!ReadSegmentFiles(store, {key}, &unused, &ts).ok() || ts.empty()) return 0;
+    return *std::min_element(ts.begin(), ts.end());
+  }
+  return 0;
+}
+
+}  // namespace
+
 IndexProgress DataNode::Progress(CollectionId collection, const IndexInfo& index, Timestamp as_of) const {
   IndexProgress p;
   if (as_of == 0) as_of = index.created_ts;
@@ -215,8 +235,8 @@ IndexProgress DataNode::Progress(CollectionId collection, const IndexInfo& index
     p.total_rows += s.num_rows;
     if (indexed.count(s.id.value)) {
       p.indexed_rows += s.num_rows;
-    } else if (s.num_rows > 0 && (as_of == 0 || s.max_ts <= as_of)) {
-      ++p.pending_segments;
+    } else if (s.num_rows > 0 && (as_of == 0 || s.max_ts <= as_of || OldestRowTimestamp(store_, s) <= as_of)) {
+      ++p.pending_segments;  // holds rows that existed at as_of
     }
   }
   std::lock_guard lock(mu_);

@@ -78,8 +78,10 @@ struct CompactionJob {
 struct IndexProgress {
   int64_t total_rows = 0;    // rows of flushed segments
   int64_t indexed_rows = 0;  // rows of flushed segments whose index is built
-  // Flushed segments without the index whose rows all predate the `as_of`
-  // timestamp Progress was asked about: what the state waits for.
+  // Flushed segments without the index that hold rows from before the
+  // `as_of` timestamp Progress was asked about (their newest row, or else
+  // their oldest one read from the timestamps file, is not after it: merges
+  // fold older segments into newer ones): what the state waits for.
   int64_t pending_segments = 0;
   bool failed = false;
   std::string fail_reason;
@@ -105,8 +107,8 @@ class DataNode {
   // Asks the worker to look for work now.
   void Kick();
   // Build state of one index definition of a collection.
-  // `as_of`: the state covers segments whose rows are all at or before it
-  // (Milvus: DescribeIndexRequest.timestamp); 0 means the index's creation.
+  // `as_of`: the state covers segments holding rows at or before it (Milvus:
+  // DescribeIndexRequest.timestamp); 0 means the index's creation.
   IndexProgress Progress(CollectionId collection, const IndexInfo& index, Timestamp as_of) const;
   // Blocks until a full pass found nothing left to build (tests, benchmarks).
   void WaitIdle();
