@@ -109,8 +109,11 @@ bool DataNode::PassCollection(const CollectionView& c) {
   std::set<std::pair<int64_t, int64_t>> built;  // (segment, index)
   for (const auto& r : registry_->ListSegmentIndexes(c.info.id)) built.insert({r.segment.value, r.index.value});
   if (!defs.empty() && MergeBeforeBuild(c, built)) {
-    // The inputs are gone; the next pass indexes the merged segment.
-    return true;
+    // The inputs are gone; the merged segment is built now, in this pass
+    // (the segment list below is read again): waiting for the next pass let
+    // a continuous insert-and-flush load merge it again with each new
+    // segment before it was ever built, so create_index never finished.
+    worked = true;
   }
   for (const auto& def : defs) {
     {
