@@ -161,11 +161,7 @@ class Builder {
       SortByKey(&ctx->w);
       cur = ctx->w.front();
       Select(ctx->w, g_->m, ctx, &ctx->sel);
-      uint32_t* links = g_->Links(node, l);
-      locks_.Lock(node);
-      for (size_t j = 0; j < ctx->sel.size(); ++j) StoreId(links + 1 + j, ctx->sel[j].id);
-      StoreCount(links, static_cast<uint32_t>(ctx->sel.size()));
-      locks_.Unlock(node);
+      SetOwnList(node, q, l, ctx);
       for (const Cand& c : ctx->sel) Connect(c.id, node, c.key, l, ctx);
     }
     if (level > top) {
@@ -196,6 +192,45 @@ class Builder {
       kept.push_back(c.id);
       if (static_cast<int>(out->size()) >= limit) break;
     }
+  }
+
+  // Writes ctx->sel as `node`'s list at level l. Another thread may already
+  // have linked to `node` at this level (it reached `node` from the level
+  // above and chose it as a neighbour): those links are kept, shrunk with the
+  // heuristic like any full list, never overwritten — an overwritten link
+  // was often its owner's only way in, and left it unreachable (2-thread
+  // builds of a 5k x 384 text set: recall 0.99 at ef = rows, 1.0 with one
+  // thread).
+  void SetOwnList(uint32_t node, const Query& q, int l, BuildContext* ctx) {
+    uint32_t* links = g_->Links(node, l);
+    locks_.Lock(node);
+    const uint32_t have = LoadCount(links);
+    if (have == 0) {
+      for (size_t j = 0; j < ctx->sel.size(); ++j) StoreId(links + 1 + j, ctx->sel[j].id);
+      StoreCount(links, static_cast<uint32_t>(ctx->sel.size()));
+      locks_.Unlock(node);
+      return;
+    }
+    auto& w = ctx->w2;
+    w = ctx->sel;
+    uint32_t extra = 0;
+    for (uint32_t i = 0; i < have; ++i) {
+      const uint32_t id = LoadId(links + 1 + i);
+      bool dup = false;
+      for (const Cand& c : ctx->sel) dup |= c.id == id;
+      if (!dup) ctx->ids[extra++] = id;
+    }
+    s_.Score(q, ctx->ids.data(), extra, ctx->d.data());
+    for (uint32_t i = 0; i < extra; ++i) w.push_back({ctx->d[i], ctx->ids[i]});
+    const auto max_degree = static_cast<size_t>(g_->MaxDegree(l));
+    if (w.size() > max_degree) {
+      SortByKey(&w);
+      Select(w, static_cast<int>(max_degree), ctx, &ctx->sel2);
+      w = ctx->sel2;
+    }
+    for (size_t j = 0; j < w.size(); ++j) StoreId(links + 1 + j, w[j].id);
+    StoreCount(links, static_cast<uint32_t>(w.size()));
+    locks_.Unlock(node);
   }
 
   // Adds `node` (at key `d` from e) to e's list at level l, shrinking the
