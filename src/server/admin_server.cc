@@ -72,6 +72,21 @@ void AdminServer::Stop() {
 void AdminServer::Route() {
   httplib::Server& h = *http_;
   h.set_payload_max_length(options_.max_body_bytes);
+  // The web UI and its API need credentials when authorization is on.
+  h.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (!options_.authenticate || !(req.path == "/webui" || req.path.starts_with("/webui/"))) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    std::string peer = req.remote_addr.find(':') == std::string::npos ? "ipv4:" + req.remote_addr
+                                                                       : "ipv6:[" + req.remote_addr + "]";
+    if (options_.authenticate(req.get_header_value("Authorization"), peer)) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    res.status = 401;
+    res.set_header("WWW-Authenticate", "Basic realm=\"kite\", charset=\"UTF-8\"");
+    SendJson(res, Json{{"code", 1800}, {"message", "user hasn't authenticated"}});
+    return httplib::Server::HandlerResponse::Handled;
+  });
   h.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("OK", "text/plain"); });
   h.Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics::DefaultRegistry().Render(), metrics::kTextContentType);

@@ -40,6 +40,7 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, values trimmed
   std::string body;
   bool body_too_large = false;  // body exceeded max_body_bytes and was not read
+  std::string peer;             // the client's address ("ipv4:1.2.3.4"), for rate limits
 
   // Value of the first header named `lower_name`, or empty.
   std::string_view Header(std::string_view lower_name) const;

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <thread>
 
+#include "roles/auth/access_control.h"
+#include "roles/auth/password_hash.h"
 #include "roles/coordinator/coordinator.h"
 #include "roles/coordinator/segment_registry.h"
 #include "roles/datanode/data_node.h"
@@ -42,6 +44,18 @@ std::string ErrorMessageOf(const std::string& body) {
   return {};
 }
 
+// `Authorization: Basic base64(user:password)` or `Bearer user:password`.
+bool AuthenticateHttpHeader(auth::AccessControl* ac, const std::string& header, const std::string& peer) {
+  std::string credentials;
+  if (header.starts_with("Bearer ")) {
+    credentials = header.substr(7);
+  } else if (!header.starts_with("Basic ") || !auth::Base64Decode(std::string_view(header).substr(6), &credentials)) {
+    return false;
+  }
+  auth::Caller caller;
+  return !credentials.empty() && ac->Authenticate(credentials, peer, &caller).ok();
+}
+
 class StandaloneImpl final : public Standalone {
  public:
   explicit StandaloneImpl(const ServerConfig& config) : config_(config) {}
@@ -52,6 +66,13 @@ class StandaloneImpl final : public Standalone {
     RequestObserver::Global().Configure(observe);
     KITE_ASSIGN_OR_RETURN(lock_, DataDirLock::Acquire(config_.data_dir));
     KITE_ASSIGN_OR_RETURN(meta_, OpenRocksDbMetaStore(config_.data_dir + "/meta"));
+    KITE_RETURN_IF_ERROR(ResolveListenAddress(&config_));
+    auth::SecurityOptions security;
+    security.authorization_enabled = config_.security.authorization_enabled;
+    security.super_users = config_.security.super_users;
+    security.default_root_password = config_.security.default_root_password;
+    security.max_failed_logins_per_minute = config_.security.max_failed_logins_per_minute;
+    KITE_ASSIGN_OR_RETURN(access_, auth::AccessControl::Open(meta_.get(), security));
     KITE_ASSIGN_OR_RETURN(coordinator_, OpenCoordinator(meta_.get(), config_.limits));
     KITE_ASSIGN_OR_RETURN(registry_, SegmentRegistry::Open(meta_.get()));
     WalOptions wal_options;
@@ -77,7 +98,7 @@ class StandaloneImpl final : public Standalone {
     rpc::ServerIdentity id;
     id.version = "v2.6.6";
     id.build_tags = std::string("kite ") + KITE_VERSION;
-    service_ = std::make_unique<rpc::MilvusService>(proxy_.get(), id);
+    service_ = std::make_unique<rpc::MilvusService>(proxy_.get(), id, access_.get());
 
     // The main port serves gRPC and the RESTful API together, as Milvus does:
     // PortMux owns the socket and hands HTTP/2 connections to gRPC through an
@@ -96,7 +117,10 @@ class StandaloneImpl final : public Standalone {
     server_ = builder.BuildAndStart();
     if (!server_) return IOError("cannot start the gRPC server for {}", addr);
 
-    rest_ = std::make_unique<rest::RestService>(proxy_.get(), rest::RestOptions{config_.limits.max_request_bytes});
+    rest::RestOptions rest_options;
+    rest_options.max_body_bytes = config_.limits.max_request_bytes;
+    rest_options.access_control = access_.get();
+    rest_ = std::make_unique<rest::RestService>(proxy_.get(), rest_options);
     PortMuxOptions mux_options;
     mux_options.host = config_.host;
     mux_options.port = config_.port;
@@ -141,6 +165,16 @@ class StandaloneImpl final : public Standalone {
     admin_options.host = config_.host;
     admin_options.port = config_.metrics_port;
     admin_options.config = EffectiveConfig(config_);
+    if (config_.security.authorization_enabled) {
+      admin_options.authenticate = [ac = access_.get()](const std::string& header, const std::string& peer) {
+        return AuthenticateHttpHeader(ac, header, peer);
+      };
+    } else {
+      // Everyone is anonymous: show no filesystem path.
+      for (auto& [k, v] : admin_options.config) {
+        if (k == "localStorage.path") v = "(hidden: shown only with authorization enabled)";
+      }
+    }
     auto admin = AdminServer::Start(admin_options, cluster_view_.get());
     if (!admin.ok()) {
       mux_->Shutdown();
@@ -150,6 +184,17 @@ class StandaloneImpl final : public Standalone {
     admin_ = std::move(admin).value();
     spdlog::info("kite standalone serving Milvus gRPC and REST on {}, health on {}:{}, data in {}", addr,
                  config_.host, config_.metrics_port, config_.data_dir);
+    if (config_.security.authorization_enabled) {
+      spdlog::info("authorization is enabled: every call needs a user and password (common.security)");
+    } else if (IsLoopbackHost(config_.host)) {
+      spdlog::warn("authorization is disabled: listening on {} only; set common.security.authorizationEnabled "
+                   "to serve other hosts (or proxy.allowInsecureRemote to accept the risk)",
+                   config_.host);
+    } else {
+      spdlog::warn("authorization is disabled and proxy.allowInsecureRemote lets anyone who reaches {} read and "
+                   "drop every collection",
+                   config_.host);
+    }
     return Status::OK();
   }
 
@@ -212,6 +257,7 @@ class StandaloneImpl final : public Standalone {
     r.method = req.method;
     r.path = req.path;
     for (const auto& [k, v] : req.headers) r.headers.emplace(k, v);
+    r.peer = req.peer;
     r.body = req.body;
     r.body_too_large = req.body_too_large;
     rest::RestResponse res = rest_->Handle(r);
@@ -239,6 +285,7 @@ class StandaloneImpl final : public Standalone {
   std::atomic<bool> stopping_{false};
   std::unique_ptr<DataDirLock> lock_;
   std::unique_ptr<MetaStore> meta_;
+  std::unique_ptr<auth::AccessControl> access_;
   std::unique_ptr<CoordinatorApi> coordinator_;
   std::unique_ptr<SegmentRegistry> registry_;
   std::unique_ptr<Wal> wal_;
