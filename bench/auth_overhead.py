@@ -91,7 +91,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--build", default=str(REPO / "build"))
     args = ap.parse_args()
-    kite, loadgen = Path(args.build) / "kite", Path(args.build) / "kite_loadgen"
+    kite, loadgen = Path(args.build) / "kite", Path(args.build) / "bench" / "kite_loadgen"
     rng = np.random.default_rng(1)
     vecs = rng.random((args.rows, args.dim), dtype=np.float32)
     with tempfile.TemporaryDirectory(prefix="kite-auth-bench-") as tmp:
