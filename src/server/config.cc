@@ -85,12 +85,8 @@ Status LoadSecurity(const YAML::Node& root, ServerConfig* c) {
   } catch (const YAML::Exception& e) {
     return InvalidArgument("config section common.security / tls: {}", e.what());
   }
-  if (s.tls_mode != 0) {
-    if (s.tls_mode != 1 && s.tls_mode != 2) {
-      return InvalidArgument("config key common.security.tlsMode: {} is not one of 0, 1, 2", s.tls_mode);
-    }
-    return InvalidArgument("config key common.security.tlsMode: {} (TLS) is not supported by Kite yet; use 0",
-                           s.tls_mode);
+  if (s.tls_mode != 0 && s.tls_mode != 1 && s.tls_mode != 2) {
+    return InvalidArgument("config key common.security.tlsMode: {} is not one of 0, 1, 2", s.tls_mode);
   }
   KITE_RETURN_IF_ERROR(Read(root, "proxy", "allowInsecureRemote", &s.allow_insecure_remote));
   KITE_RETURN_IF_ERROR(Read(root, "proxy", "maxFailedLoginsPerMinute", &s.max_failed_logins_per_minute));

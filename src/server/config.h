@@ -10,8 +10,8 @@
 //   common.security.authorizationEnabled: false   users, passwords, roles (as Milvus)
 //   common.security.superUsers: []                 users with every privilege (besides root)
 //   common.security.defaultRootPassword: Milvus    root's password at first start
-//   common.security.tlsMode: 0                     only 0 (no TLS) so far
-//   tls.serverPemPath, tls.serverKeyPath, tls.caPemPath   (for tlsMode 1/2, not yet served)
+//   common.security.tlsMode: 0                     0 none, 1 one-way, 2 mutual TLS on the main port
+//   tls.serverPemPath, tls.serverKeyPath, tls.caPemPath   (caPemPath: mode 2); unreadable = no start
 //   An unknown key under common.security or tls is an error (a misspelt key must
 //   not silently leave authorization off).
 //   metrics.port: 9091           health/metrics/web UI port (Milvus: common metrics port 9091)

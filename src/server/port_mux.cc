@@ -1,5 +1,6 @@
 #include "server/port_mux.h"
 
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -134,6 +135,10 @@ class PortMuxImpl final : public PortMux {
         continue;
       }
       if (stopping_.load()) break;
+      if (n > 0 && (fds[0].revents & POLLIN)) {
+        uint64_t ignored;
+        [[maybe_unused]] ssize_t r = ::read(wake_fd_, &ignored, sizeof(ignored));
+      }
       // Classify before accepting, so `pending` and `fds` stay aligned.
       std::vector<Pending> still;
       now = Clock::now();
@@ -156,9 +161,20 @@ class PortMuxImpl final : public PortMux {
         }
       }
       pending.swap(still);
+      {
+        // Plaintext ends of TLS connections, ready to be classified.
+        std::lock_guard lock(mu_);
+        for (int fd : decrypted_) {
+          pending.push_back({fd, {}, Clock::now() + std::chrono::milliseconds(options_.classify_timeout_ms)});
+        }
+        decrypted_.clear();
+      }
       if (n > 0 && (fds[1].revents & POLLIN)) AcceptAll(&pending);
     }
     for (const auto& p : pending) ::close(p.fd);
+    std::lock_guard lock(mu_);
+    for (int fd : decrypted_) ::close(fd);
+    decrypted_.clear();
   }
 
   // Reads what is available; false on EOF or error.
@@ -193,8 +209,44 @@ class PortMuxImpl final : public PortMux {
       }
       int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      if (options_.tls) {
+        ServeTls(fd);
+        continue;
+      }
       pending->push_back({fd, {}, Clock::now() + std::chrono::milliseconds(options_.classify_timeout_ms)});
     }
+  }
+
+  // One thread per TLS connection: handshake, then pump (tls.h).
+  void ServeTls(int fd) {
+    {
+      std::lock_guard lock(mu_);
+      if (http_threads_ >= options_.max_http_connections) {
+        ::close(fd);
+        return;
+      }
+      ++http_threads_;
+      http_fds_.insert(fd);
+    }
+    int flags = ::fcntl(fd, F_GETFL, 0);
+    if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    std::thread([this, fd] {
+      options_.tls->Serve(fd, options_.classify_timeout_ms, [this](int plain) {
+        int f = ::fcntl(plain, F_GETFL, 0);
+        if (f >= 0) ::fcntl(plain, F_SETFL, f | O_NONBLOCK);
+        {
+          std::lock_guard lock(mu_);
+          decrypted_.push_back(plain);
+        }
+        uint64_t one = 1;
+        [[maybe_unused]] ssize_t w = ::write(wake_fd_, &one, sizeof(one));
+      });
+      std::lock_guard lock(mu_);
+      http_fds_.erase(fd);
+      ::close(fd);
+      --http_threads_;
+      idle_.notify_all();
+    }).detach();
   }
 
   void ServeHttp1(int fd, std::string bytes) {
@@ -234,6 +286,7 @@ class PortMuxImpl final : public PortMux {
   std::mutex mu_;
   std::condition_variable idle_;
   std::set<int> http_fds_;  // guarded by mu_
+  std::vector<int> decrypted_;  // guarded by mu_: plain ends of TLS connections to classify
   int http_threads_ = 0;    // guarded by mu_
 };
 

@@ -125,6 +125,19 @@ class StandaloneImpl final : public Standalone {
     mux_options.host = config_.host;
     mux_options.port = config_.port;
     mux_options.http.max_body_bytes = config_.limits.max_request_bytes;
+    if (config_.security.tls_mode != 0) {
+      TlsOptions tls;
+      tls.mode = config_.security.tls_mode;
+      tls.server_pem_path = config_.security.tls_server_pem;
+      tls.server_key_path = config_.security.tls_server_key;
+      tls.ca_pem_path = config_.security.tls_ca_pem;
+      auto ctx = TlsContext::Create(tls);
+      if (!ctx.ok()) {
+        server_->Shutdown();
+        return ctx.status();
+      }
+      mux_options.tls = std::move(ctx).value();
+    }
     auto mux = PortMux::Start(
         mux_options, [this](int listener_fd, int fd, std::string bytes) { HandOffToGrpc(listener_fd, fd, bytes); },
         [this](const HttpRequest& req) { return ServeRest(req); });
@@ -184,6 +197,10 @@ class StandaloneImpl final : public Standalone {
     admin_ = std::move(admin).value();
     spdlog::info("kite standalone serving Milvus gRPC and REST on {}, health on {}:{}, data in {}", addr,
                  config_.host, config_.metrics_port, config_.data_dir);
+    if (config_.security.tls_mode != 0) {
+      spdlog::info("TLS ({}) on {}", config_.security.tls_mode == 2 ? "mutual: client certificates required" : "one-way",
+                   addr);
+    }
     if (config_.security.authorization_enabled) {
       spdlog::info("authorization is enabled: every call needs a user and password (common.security)");
     } else if (IsLoopbackHost(config_.host)) {

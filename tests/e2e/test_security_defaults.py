@@ -44,8 +44,11 @@ def test_misspelt_security_keys_stop_the_start(kite_bin, tmp_path):
     assert p.returncode == 2 and "common.security.authorizationEnable is unknown" in p.stderr, p.stderr
     p = run_kite(kite_bin, tmp_path, "tls:\n  serverPem: /x\n")
     assert p.returncode == 2 and "tls.serverPem is unknown" in p.stderr, p.stderr
+    p = run_kite(kite_bin, tmp_path, "common:\n  security:\n    tlsMode: 3\n")
+    assert p.returncode == 2 and "common.security.tlsMode: 3 is not one of 0, 1, 2" in p.stderr, p.stderr
+    # TLS asked for but no certificate configured: no start (never a silent plain-text port).
     p = run_kite(kite_bin, tmp_path, "common:\n  security:\n    tlsMode: 1\n")
-    assert p.returncode == 2 and "tlsMode" in p.stderr, p.stderr
+    assert p.returncode != 0 and "tls.serverPemPath is required for TLS" in p.stderr, p.stderr
 
 
 def test_rest_writes_need_a_json_content_type(module_server, module_client):
