@@ -332,10 +332,9 @@ Decision AccessControl::Authorize(const Caller& caller, std::string_view rpc, st
         if (r == roles_.end()) continue;
         for (const Grant& g : r->second.grants) {
           if (g.db_name != "*" && g.db_name != database) continue;
-          if (rule->object != ObjectType::kGlobal && g.object_name != "*" && !object.empty() && object != "*" &&
-              g.object_name != object) {
-            continue;
-          }
+          // Global privileges ignore the object; others need a grant on that
+          // object or on "*" (a request naming no object matches only "*").
+          if (rule->object != ObjectType::kGlobal && g.object_name != "*" && g.object_name != object) continue;
           if (Covers(g.privilege, privilege)) return true;
         }
       }
@@ -343,7 +342,7 @@ Decision AccessControl::Authorize(const Caller& caller, std::string_view rpc, st
     };
     bool all = true;
     if (objects.empty()) {
-      all = permits("*");
+      all = permits("");
     } else {
       for (const auto& o : objects) all = all && permits(o);
     }

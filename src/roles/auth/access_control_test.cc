@@ -111,6 +111,8 @@ TEST(AccessControl, GrantsDecideByPrivilegeGroupDatabaseAndCollection) {
   EXPECT_TRUE(allowed("Search", "", {"c1"}));
   EXPECT_TRUE(allowed("Query", "default", {"c1"}));
   EXPECT_FALSE(allowed("Search", "", {"c2"}));       // another collection
+  EXPECT_FALSE(allowed("Search", "", {""}));         // no collection named: only "*" grants match
+  EXPECT_FALSE(allowed("Search", "", {"*"}));
   EXPECT_FALSE(allowed("Search", "other", {"c1"}));  // another database
   EXPECT_FALSE(allowed("Insert", "", {"c1"}));       // not read-only
   EXPECT_FALSE(allowed("DropCollection", "", {}));
