@@ -406,3 +406,42 @@ def test_metrics_port_needs_credentials_for_the_web_ui(auth_server):
     assert r.status_code == 200
     assert requests.get(url + "/webui", headers={"Authorization": f"Bearer {ROOT}"}, timeout=5).status_code == 200
     assert "Milvus" not in requests.get(url + "/metrics", timeout=5).text  # no password in metrics
+
+
+# -- no bypasses, no secrets in logs -----------------------------------------------------------
+
+def test_internal_caller_markers_are_ignored(auth_server):
+    """CVE-2025-64513: Milvus's proxy trusted a caller-supplied source id. Kite has no such marker:
+    whatever a client puts in its metadata, it still needs credentials."""
+    m = SERVICE.methods_by_name["ShowCollections"]
+    req = message_factory.GetMessageClass(m.input_type)()
+    resp_cls = message_factory.GetMessageClass(m.output_type)
+    for md in ([("sourceid", b64("@@milvus-member@@"))], [("sourceId", "1")], [("token", "root:Milvus")],
+               [("x-kite-internal", "1")], [("authorization", "Bearer " + ROOT)]):
+        with grpc.insecure_channel(f"{auth_server.host}:{auth_server.port}") as ch:
+            fn = ch.unary_unary("/milvus.proto.milvus.MilvusService/ShowCollections",
+                                request_serializer=lambda x: x.SerializeToString(),
+                                response_deserializer=resp_cls.FromString)
+            with pytest.raises(grpc.RpcError) as e:
+                fn(req, metadata=[(k.lower(), v) for k, v in md], timeout=10)
+            assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED, md
+
+
+def test_passwords_never_reach_the_log(kite_factory, tmp_path):
+    cfg = auth_config(tmp_path)
+    srv = kite_factory("secrets", extra_args=["--config", str(cfg), "--log-level", "debug"], token=ROOT).start()
+    c = srv.client()
+    c.create_user("carol", "carol-Secret-1")
+    c.update_password("carol", "carol-Secret-1", "carol-Secret-2")
+    with pytest.raises(MilvusException):
+        MilvusClient(srv.uri, token="carol:carol-Wrong-3", timeout=5, dedicated=True)
+    MilvusClient(srv.uri, token="carol:carol-Secret-2", timeout=5, dedicated=True).close()
+    rest(srv, "users/create", {"userName": "dave", "password": "dave-Secret-4"}, token=ROOT)
+    rest(srv, "collections/list", {}, token="dave:dave-Wrong-5")
+    c.close()
+    srv.stop()
+    log = srv.log_path.read_text()
+    assert "level=debug" in log  # the requests were logged
+    for secret in ("carol-Secret-1", "carol-Secret-2", "carol-Wrong-3", "dave-Secret-4", "dave-Wrong-5",
+                   b64("carol:carol-Secret-2"), "Milvus\""):
+        assert secret not in log, secret
