@@ -92,7 +92,12 @@ class Connection {
  public:
   Connection(int fd, std::string prefix, const HttpHandler& handler, const Http1Options& options,
              const std::atomic<bool>& stopping)
-      : fd_(fd), buf_(std::move(prefix)), handler_(handler), options_(options), stopping_(stopping) {}
+      : fd_(fd),
+        buf_(std::move(prefix)),
+        handler_(handler),
+        options_(options),
+        stopping_(stopping),
+        peer_(options.peer.empty() ? PeerHost(fd) : options.peer) {}
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -207,7 +212,7 @@ class Connection {
 
     HttpRequest req;
     if (!ParseHead(head, &req)) return Fail(400, "malformed request");
-    req.peer = PeerHost(fd_);
+    req.peer = peer_;
     if (req.version != "HTTP/1.1" && req.version != "HTTP/1.0") return Fail(505, "HTTP version not supported");
 
     bool keep_alive = req.version == "HTTP/1.1" ? !HasToken(req.Header("connection"), "close")
@@ -378,6 +383,7 @@ class Connection {
   const HttpHandler& handler_;
   const Http1Options& options_;
   const std::atomic<bool>& stopping_;
+  const std::string peer_;  // for rate limits ("ipv4:1.2.3.4")
 };
 
 }  // namespace

@@ -62,6 +62,9 @@ struct Http1Options {
   // and discarded before answering; a larger one closes the connection at once.
   int64_t max_drain_bytes = 1LL << 30;
   int io_timeout_ms = 60000;  // per read/write, including the idle wait between keep-alive requests
+  // The client's address for HttpRequest::peer; empty: getpeername() of the
+  // socket (set by PortMux for TLS, whose plaintext arrives on a socket pair).
+  std::string peer;
 };
 
 // Serves HTTP/1.1 on `fd` (a connected, blocking-or-not TCP socket) until the

@@ -1,6 +1,7 @@
 #include "server/port_mux.h"
 
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -111,6 +112,7 @@ class PortMuxImpl final : public PortMux {
     int fd;
     std::string bytes;
     Clock::time_point deadline;
+    std::string peer;  // TLS only: the client's address (the plain end is a socket pair)
   };
 
   void AcceptLoop() {
@@ -153,7 +155,7 @@ class PortMuxImpl final : public PortMux {
         if (proto == Protocol::kHttp2) {
           http2_(listen_fd_, p.fd, std::move(p.bytes));
         } else if (proto == Protocol::kHttp1) {
-          ServeHttp1(p.fd, std::move(p.bytes));
+          ServeHttp1(p.fd, std::move(p.bytes), std::move(p.peer));
         } else if (now >= p.deadline) {
           ::close(p.fd);
         } else {
@@ -164,8 +166,9 @@ class PortMuxImpl final : public PortMux {
       {
         // Plaintext ends of TLS connections, ready to be classified.
         std::lock_guard lock(mu_);
-        for (int fd : decrypted_) {
-          pending.push_back({fd, {}, Clock::now() + std::chrono::milliseconds(options_.classify_timeout_ms)});
+        for (auto& [fd, peer] : decrypted_) {
+          pending.push_back(
+              {fd, {}, Clock::now() + std::chrono::milliseconds(options_.classify_timeout_ms), std::move(peer)});
         }
         decrypted_.clear();
       }
@@ -173,7 +176,7 @@ class PortMuxImpl final : public PortMux {
     }
     for (const auto& p : pending) ::close(p.fd);
     std::lock_guard lock(mu_);
-    for (int fd : decrypted_) ::close(fd);
+    for (const auto& d : decrypted_) ::close(d.first);
     decrypted_.clear();
   }
 
@@ -231,12 +234,13 @@ class PortMuxImpl final : public PortMux {
     int flags = ::fcntl(fd, F_GETFL, 0);
     if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
     std::thread([this, fd] {
-      options_.tls->Serve(fd, options_.classify_timeout_ms, [this](int plain) {
+      std::string peer = PeerOf(fd);
+      options_.tls->Serve(fd, options_.classify_timeout_ms, [this, &peer](int plain) {
         int f = ::fcntl(plain, F_GETFL, 0);
         if (f >= 0) ::fcntl(plain, F_SETFL, f | O_NONBLOCK);
         {
           std::lock_guard lock(mu_);
-          decrypted_.push_back(plain);
+          decrypted_.emplace_back(plain, peer);
         }
         uint64_t one = 1;
         [[maybe_unused]] ssize_t w = ::write(wake_fd_, &one, sizeof(one));
@@ -249,7 +253,24 @@ class PortMuxImpl final : public PortMux {
     }).detach();
   }
 
-  void ServeHttp1(int fd, std::string bytes) {
+  // "ipv4:1.2.3.4" / "ipv6:[::1]", as gRPC names peers.
+  static std::string PeerOf(int fd) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "unknown";
+    char text[INET6_ADDRSTRLEN] = {};
+    if (addr.ss_family == AF_INET) {
+      ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, text, sizeof(text));
+      return std::string("ipv4:") + text;
+    }
+    if (addr.ss_family == AF_INET6) {
+      ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, text, sizeof(text));
+      return std::string("ipv6:[") + text + "]";
+    }
+    return "unknown";
+  }
+
+  void ServeHttp1(int fd, std::string bytes, std::string peer) {
     {
       std::lock_guard lock(mu_);
       if (http_threads_ >= options_.max_http_connections) {
@@ -263,8 +284,14 @@ class PortMuxImpl final : public PortMux {
       http_fds_.insert(fd);
     }
     // Detached: Shutdown() waits on http_threads_ instead of joining.
-    std::thread([this, fd, bytes = std::move(bytes)]() mutable {
-      ServeHttp1Connection(fd, std::move(bytes), http1_, options_.http, stopping_);
+    std::thread([this, fd, bytes = std::move(bytes), peer = std::move(peer)]() mutable {
+      if (peer.empty()) {
+        ServeHttp1Connection(fd, std::move(bytes), http1_, options_.http, stopping_);
+      } else {
+        Http1Options http = options_.http;
+        http.peer = std::move(peer);
+        ServeHttp1Connection(fd, std::move(bytes), http1_, http, stopping_);
+      }
       std::lock_guard lock(mu_);
       http_fds_.erase(fd);
       ::close(fd);  // under mu_, so Shutdown never shuts down a reused descriptor
@@ -286,7 +313,8 @@ class PortMuxImpl final : public PortMux {
   std::mutex mu_;
   std::condition_variable idle_;
   std::set<int> http_fds_;  // guarded by mu_
-  std::vector<int> decrypted_;  // guarded by mu_: plain ends of TLS connections to classify
+  // guarded by mu_: plain ends of TLS connections to classify, with their client's address
+  std::vector<std::pair<int, std::string>> decrypted_;
   int http_threads_ = 0;    // guarded by mu_
 };
 

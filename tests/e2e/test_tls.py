@@ -116,6 +116,11 @@ def test_tls_with_authorization(kite_factory, tmp_path, certs):
     c = start_tls(srv, server_pem_path=str(certs / "server.pem"), server_name="localhost", token="root:Milvus")
     assert "root" in c.list_users()
     c.close()
+    # Over TLS the REST side still sees the client's address (failed logins are counted per host).
+    r = requests.post(f"https://localhost:{srv.port}/v2/vectordb/collections/list", json={},
+                      headers={"Authorization": "Bearer root:wrong"}, verify=str(certs / "ca.pem"), timeout=10)
+    assert r.status_code == 401 and r.json()["code"] == 1800
+    assert "authentication failed for user 'root' from ipv4:127.0.0.1" in srv.log_path.read_text()
 
 
 def test_missing_or_bad_tls_files_stop_the_start(kite_bin, tmp_path, certs):
