@@ -445,3 +445,25 @@ def test_passwords_never_reach_the_log(kite_factory, tmp_path):
     for secret in ("carol-Secret-1", "carol-Secret-2", "carol-Wrong-3", "dave-Secret-4", "dave-Wrong-5",
                    b64("carol:carol-Secret-2"), "Milvus\""):
         assert secret not in log, secret
+
+
+def test_default_root_password_and_super_users(kite_factory, tmp_path):
+    cfg = tmp_path / "su.yaml"
+    cfg.write_text("common:\n  security:\n    authorizationEnabled: true\n    defaultRootPassword: Root-Pw-123\n"
+                   "    superUsers: alice, bob\n")
+    srv = kite_factory("superusers", extra_args=["--config", str(cfg)], token="root:Root-Pw-123").start()
+    with pytest.raises(MilvusException):
+        MilvusClient(srv.uri, token=ROOT, timeout=5, dedicated=True)
+    root_client = srv.client()
+    root_client.create_user("alice", "alice-pw-1")
+    root_client.create_user("carol", "carol-pw-1")
+    name, _ = make_collection(root_client)
+    carol = MilvusClient(srv.uri, token="carol:carol-pw-1", timeout=10, dedicated=True)
+    assert "PrivilegeDropCollection: permission deny" in refused(carol.drop_collection, name)
+    alice = MilvusClient(srv.uri, token="alice:alice-pw-1", timeout=10, dedicated=True)
+    alice.drop_collection(name)  # a super user needs no role
+    alice.update_password("carol", "ignored-old", "carol-pw-2")  # and may reset any password
+    assert not root_client.has_collection(name)
+    for c in (carol, alice, root_client):
+        c.close()
+    MilvusClient(srv.uri, token="carol:carol-pw-2", timeout=5, dedicated=True).close()
