@@ -49,11 +49,23 @@ Json SlowRequestsJson() {
 
 }  // namespace
 
+namespace {
+std::unique_ptr<httplib::Server> MakeServer(const AdminOptions& o) {
+  if (o.tls_cert_path.empty()) return std::make_unique<httplib::Server>();
+  return std::make_unique<httplib::SSLServer>(o.tls_cert_path.c_str(), o.tls_key_path.c_str(),
+                                              o.tls_client_ca_path.empty() ? nullptr : o.tls_client_ca_path.c_str());
+}
+}  // namespace
+
 AdminServer::AdminServer(AdminOptions options, const ClusterView* view)
-    : options_(std::move(options)), view_(view), http_(std::make_unique<httplib::Server>()) {}
+    : options_(std::move(options)), view_(view), http_(MakeServer(options_)) {}
 
 Result<std::unique_ptr<AdminServer>> AdminServer::Start(const AdminOptions& options, const ClusterView* view) {
   std::unique_ptr<AdminServer> s(new AdminServer(options, view));
+  if (!s->http_->is_valid()) {
+    return InvalidArgument("cannot serve TLS on the metrics port with {} / {}", options.tls_cert_path,
+                           options.tls_key_path);
+  }
   s->Route();
   if (!s->http_->bind_to_port(options.host, options.port)) {
     return IOError("cannot listen for HTTP on {}:{}", options.host, options.port);

@@ -46,6 +46,9 @@ struct AdminOptions {
   std::vector<std::pair<std::string, std::string>> config;  // shown by /webui/api/config (already masked)
   // Checks an Authorization header value from `peer`; null = the web UI is open.
   std::function<bool(const std::string& authorization, const std::string& peer)> authenticate;
+  // TLS (common.security.tlsMode 1/2): PEM paths; a client CA makes client
+  // certificates mandatory. Empty = plain HTTP.
+  std::string tls_cert_path, tls_key_path, tls_client_ca_path;
   size_t max_body_bytes = 1 << 20;
 };
 

@@ -178,6 +178,11 @@ class StandaloneImpl final : public Standalone {
     admin_options.host = config_.host;
     admin_options.port = config_.metrics_port;
     admin_options.config = EffectiveConfig(config_);
+    if (config_.security.tls_mode != 0) {
+      admin_options.tls_cert_path = config_.security.tls_server_pem;
+      admin_options.tls_key_path = config_.security.tls_server_key;
+      if (config_.security.tls_mode == 2) admin_options.tls_client_ca_path = config_.security.tls_ca_pem;
+    }
     if (config_.security.authorization_enabled) {
       admin_options.authenticate = [ac = access_.get()](const std::string& header, const std::string& peer) {
         return AuthenticateHttpHeader(ac, header, peer);

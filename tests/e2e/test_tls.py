@@ -80,6 +80,11 @@ def test_one_way_tls_serves_grpc_and_rest(kite_factory, tmp_path, certs):
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.post(f"http://localhost:{srv.port}/v2/vectordb/collections/list", json={}, timeout=5)
     assert "TLS (one-way)" in srv.log_path.read_text()
+    # The metrics port speaks TLS too.
+    assert requests.get(f"https://localhost:{srv.metrics_port}/healthz", verify=str(certs / "ca.pem"),
+                        timeout=5).text == "OK"
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.get(f"http://localhost:{srv.metrics_port}/healthz", timeout=5)
 
 
 def test_mutual_tls_requires_a_client_certificate(kite_factory, tmp_path, certs):
@@ -107,6 +112,10 @@ def test_mutual_tls_requires_a_client_certificate(kite_factory, tmp_path, certs)
                          verify=str(certs / "ca.pem"), cert=(str(certs / "client.pem"), str(certs / "client.key")),
                          timeout=10)
     assert r_ok.json()["code"] == 0
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(f"https://localhost:{srv.metrics_port}/healthz", verify=str(certs / "ca.pem"), timeout=5)
+    assert requests.get(f"https://localhost:{srv.metrics_port}/healthz", verify=str(certs / "ca.pem"),
+                        cert=(str(certs / "client.pem"), str(certs / "client.key")), timeout=5).text == "OK"
 
 
 def test_tls_with_authorization(kite_factory, tmp_path, certs):
