@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -234,8 +235,26 @@ class PortMuxImpl final : public PortMux {
     int flags = ::fcntl(fd, F_GETFL, 0);
     if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
     std::thread([this, fd] {
+      // gRPC clients (ALPN h2 only) go to gRPC, which does the handshake
+      // itself and so sees the client's address; the rest are terminated here.
+      TlsRoute route = PeekTlsRoute(fd, options_.classify_timeout_ms);
+      if (route == TlsRoute::kGrpc) {
+        timeval none{0, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
+        int f = ::fcntl(fd, F_GETFL, 0);
+        if (f >= 0) ::fcntl(fd, F_SETFL, f | O_NONBLOCK);
+        {
+          std::lock_guard lock(mu_);
+          http_fds_.erase(fd);  // no longer ours to shut down
+        }
+        http2_(listen_fd_, fd, std::string());  // gRPC owns fd from here
+        std::lock_guard lock(mu_);
+        --http_threads_;
+        idle_.notify_all();
+        return;
+      }
       std::string peer = PeerOf(fd);
-      options_.tls->Serve(fd, options_.classify_timeout_ms, [this, &peer](int plain) {
+      if (route == TlsRoute::kHttp) options_.tls->Serve(fd, options_.classify_timeout_ms, [this, &peer](int plain) {
         int f = ::fcntl(plain, F_GETFL, 0);
         if (f >= 0) ::fcntl(plain, F_SETFL, f | O_NONBLOCK);
         {

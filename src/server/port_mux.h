@@ -12,9 +12,11 @@
 // after which gRPC alone reads and writes it: PortMux is on the path of a
 // gRPC connection once, at connect time, never per call.
 //
-// With TLS, each accepted connection gets a thread that does the handshake
-// and pumps decrypted bytes through a local socket pair (tls.h); the plain
-// end joins the same classification as a TCP connection.
+// With TLS, each accepted connection gets a thread that peeks at its
+// ClientHello: gRPC clients (ALPN h2 only) are handed to gRPC untouched (it
+// has TLS credentials and handshakes itself); others are handshaken here and
+// their decrypted bytes pumped through a local socket pair (tls.h), whose
+// plain end joins the same classification as a TCP connection.
 //
 // Limits: a connection that has not sent enough bytes to be classified within
 // `classify_timeout_ms` is closed; at most `max_http_connections` HTTP/1.1

@@ -26,6 +26,7 @@
 #include "server/cluster_view.h"
 #include "server/data_dir.h"
 #include "server/port_mux.h"
+#include "server/tls.h"
 #include "storage/meta/meta_store.h"
 #include "storage/object/object_store.h"
 #include "storage/wal/wal.h"
@@ -54,6 +55,20 @@ bool AuthenticateHttpHeader(auth::AccessControl* ac, const std::string& header, 
   }
   auth::Caller caller;
   return !credentials.empty() && ac->Authenticate(credentials, peer, &caller).ok();
+}
+
+Result<std::shared_ptr<grpc::ServerCredentials>> GrpcTlsCredentials(const SecurityConfig& sec) {
+  grpc::SslServerCredentialsOptions opts(sec.tls_mode == 2
+                                             ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                             : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  KITE_ASSIGN_OR_RETURN(pair.cert_chain, ReadPemFile("tls.serverPemPath", sec.tls_server_pem));
+  KITE_ASSIGN_OR_RETURN(pair.private_key, ReadPemFile("tls.serverKeyPath", sec.tls_server_key));
+  opts.pem_key_cert_pairs.push_back(std::move(pair));
+  if (sec.tls_mode == 2) {
+    KITE_ASSIGN_OR_RETURN(opts.pem_root_certs, ReadPemFile("tls.caPemPath", sec.tls_ca_pem));
+  }
+  return grpc::SslServerCredentials(opts);
 }
 
 class StandaloneImpl final : public Standalone {
@@ -105,8 +120,13 @@ class StandaloneImpl final : public Standalone {
     // external connection acceptor, so gRPC itself listens on no port.
     grpc::ServerBuilder builder;
     std::string addr = config_.host + ":" + std::to_string(config_.port);
+    // With TLS, gRPC does the handshake itself (PortMux routes gRPC's ClientHellos to it, tls.h).
+    std::shared_ptr<grpc::ServerCredentials> grpc_credentials = grpc::InsecureServerCredentials();
+    if (config_.security.tls_mode != 0) {
+      KITE_ASSIGN_OR_RETURN(grpc_credentials, GrpcTlsCredentials(config_.security));
+    }
     grpc_acceptor_ = builder.experimental().AddExternalConnectionAcceptor(
-        grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, grpc::InsecureServerCredentials());
+        grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, grpc_credentials);
     builder.RegisterService(service_.get());
     builder.experimental().SetInterceptorCreators(rpc::MakeObserverInterceptorFactories());  // metrics, logs
     builder.SetMaxReceiveMessageSize(static_cast<int>(config_.limits.max_request_bytes + (1 << 20)));

@@ -11,7 +11,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <fstream>
+#include <iterator>
+#include <string_view>
 
 namespace kite {
 namespace {
@@ -60,7 +63,74 @@ bool WriteAll(int fd, const char* p, size_t n) {
   return true;
 }
 
+// recv(MSG_PEEK | MSG_WAITALL) of exactly n bytes within the socket's receive timeout.
+bool PeekExactly(int fd, std::string* out, size_t n) {
+  out->assign(n, '\0');
+  while (true) {
+    ssize_t r = ::recv(fd, out->data(), n, MSG_PEEK | MSG_WAITALL);
+    if (r < 0 && errno == EINTR) continue;
+    return r == static_cast<ssize_t>(n);
+  }
+}
+
+uint32_t Be(const std::string& b, size_t at, int bytes) {
+  uint32_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<uint8_t>(b[at + i]);
+  return v;
+}
+
 }  // namespace
+
+TlsRoute PeekTlsRoute(int fd, int timeout_ms) {
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  std::string rec;
+  // TLS record header: type 22 (handshake), version, length.
+  if (!PeekExactly(fd, &rec, 5)) return TlsRoute::kClosed;
+  if (static_cast<uint8_t>(rec[0]) != 22) return TlsRoute::kHttp;  // not TLS: let the handshake fail
+  size_t len = Be(rec, 3, 2);
+  if (len < 4 || len > 16384 || !PeekExactly(fd, &rec, 5 + len)) return TlsRoute::kHttp;
+  // ClientHello: type 1, length(3), version(2), random(32), session id, cipher suites,
+  // compression methods, extensions. Any inconsistency: route to the REST side, whose
+  // handshake then fails or succeeds on its own.
+  size_t p = 5;
+  if (static_cast<uint8_t>(rec[p]) != 1) return TlsRoute::kHttp;
+  p += 4 + 2 + 32;
+  auto skip = [&](int len_bytes) {
+    if (p + len_bytes > rec.size()) return false;
+    size_t n = Be(rec, p, len_bytes);
+    p += len_bytes + n;
+    return p <= rec.size();
+  };
+  if (!skip(1) || !skip(2) || !skip(1) || p + 2 > rec.size()) return TlsRoute::kHttp;
+  size_t end = std::min(rec.size(), p + 2 + Be(rec, p, 2));
+  p += 2;
+  bool h2 = false, http11 = false;
+  while (p + 4 <= end) {
+    uint32_t type = Be(rec, p, 2), n = Be(rec, p + 2, 2);
+    p += 4;
+    if (p + n > end) break;
+    if (type == 16 && n >= 2) {  // application_layer_protocol_negotiation
+      size_t q = p + 2, list_end = std::min<size_t>(p + n, p + 2 + Be(rec, p, 2));
+      while (q < list_end) {
+        size_t l = static_cast<uint8_t>(rec[q]);
+        std::string_view proto(rec.data() + q + 1, std::min(l, list_end - q - 1));
+        h2 = h2 || proto == "h2";
+        http11 = http11 || proto == "http/1.1";
+        q += 1 + l;
+      }
+    }
+    p += n;
+  }
+  return h2 && !http11 ? TlsRoute::kGrpc : TlsRoute::kHttp;
+}
+
+Result<std::string> ReadPemFile(const std::string& key, const std::string& path) {
+  KITE_RETURN_IF_ERROR(Readable(key, path));
+  std::ifstream f(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  return text;
+}
 
 Result<std::shared_ptr<TlsContext>> TlsContext::Create(const TlsOptions& o) {
   if (o.mode != 1 && o.mode != 2) return InvalidArgument("common.security.tlsMode {} is not 1 or 2", o.mode);

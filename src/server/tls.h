@@ -1,5 +1,7 @@
 // TLS for the shared gRPC/REST port (common.security.tlsMode 1 = one-way,
-// 2 = mutual), terminated by OpenSSL in front of PortMux's protocol sniffing.
+// 2 = mutual). PeekTlsRoute sends gRPC clients (ALPN h2 only) to gRPC, which
+// handshakes itself (SslServerCredentials); the rest (REST) is terminated here
+// by OpenSSL in front of PortMux's protocol sniffing.
 //
 // TlsContext holds the server certificate, key and (mode 2) the CA that
 // client certificates must chain to; Create() fails when a file is missing,
@@ -29,6 +31,15 @@ struct TlsOptions {
   std::string server_key_path;
   std::string ca_pem_path;  // required for mode 2
 };
+
+// Where a new TLS connection goes, from its ClientHello (peeked, not read):
+// kGrpc when ALPN offers h2 and not http/1.1 (gRPC clients), so gRPC does the
+// handshake itself and sees the client's address; kHttp otherwise (REST).
+enum class TlsRoute { kGrpc, kHttp, kClosed };
+TlsRoute PeekTlsRoute(int fd, int timeout_ms);
+
+// The PEM contents of a file (for gRPC's SslServerCredentials).
+Result<std::string> ReadPemFile(const std::string& key, const std::string& path);
 
 class TlsContext {
  public:

@@ -130,6 +130,11 @@ def test_tls_with_authorization(kite_factory, tmp_path, certs):
                       headers={"Authorization": "Bearer root:wrong"}, verify=str(certs / "ca.pem"), timeout=10)
     assert r.status_code == 401 and r.json()["code"] == 1800
     assert "authentication failed for user 'root' from ipv4:127.0.0.1" in srv.log_path.read_text()
+    # gRPC does its own handshake, so it too knows the client's address.
+    with pytest.raises(MilvusException):
+        MilvusClient(f"https://localhost:{srv.port}", timeout=3, dedicated=True, token="grpcuser:wrong",
+                     server_pem_path=str(certs / "server.pem"), server_name="localhost")
+    assert "authentication failed for user 'grpcuser' from ipv4:127.0.0.1" in srv.log_path.read_text()
 
 
 def test_missing_or_bad_tls_files_stop_the_start(kite_bin, tmp_path, certs):
