@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rpc/access.h"
 #include "rpc/field_data.h"
 #include "rpc/grpc_observer.h"
 #include "rpc/schema_convert.h"
@@ -13,6 +14,11 @@ namespace mm = ::milvus::proto::milvus;
 namespace mc = ::milvus::proto::common;
 namespace ms = ::milvus::proto::schema;
 using RpcStatus = ::grpc::Status;
+
+// Every handler admits its call first (rpc/access.h): authentication and the
+// privilege check, one function for all RPCs. __func__ is the RPC's name.
+#define KITE_ADMIT(ctx, req) \
+  if (RpcStatus admit = Admit(ctx, __func__, *(req)); !admit.ok()) return admit
 
 namespace {
 
@@ -177,7 +183,8 @@ Status ParseIndexParams(const KvList& kvs, std::map<std::string, std::string>* f
 }  // namespace
 
 // ------------------------------------------------------------------ connection
-RpcStatus MilvusService::Connect(Ctx*, const mm::ConnectRequest*, mm::ConnectResponse* resp) {
+RpcStatus MilvusService::Connect(Ctx* ctx, const mm::ConnectRequest* req, mm::ConnectResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     auto* info = resp->mutable_server_info();
     info->set_build_tags(identity_.build_tags);
@@ -188,21 +195,24 @@ RpcStatus MilvusService::Connect(Ctx*, const mm::ConnectRequest*, mm::ConnectRes
   });
 }
 
-RpcStatus MilvusService::GetVersion(Ctx*, const mm::GetVersionRequest*, mm::GetVersionResponse* resp) {
+RpcStatus MilvusService::GetVersion(Ctx* ctx, const mm::GetVersionRequest* req, mm::GetVersionResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     resp->set_version(identity_.version);
     return Status::OK();
   });
 }
 
-RpcStatus MilvusService::CheckHealth(Ctx*, const mm::CheckHealthRequest*, mm::CheckHealthResponse* resp) {
+RpcStatus MilvusService::CheckHealth(Ctx* ctx, const mm::CheckHealthRequest* req, mm::CheckHealthResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     resp->set_ishealthy(true);
     return Status::OK();
   });
 }
 
-RpcStatus MilvusService::GetComponentStates(Ctx*, const mm::GetComponentStatesRequest*, mm::ComponentStates* resp) {
+RpcStatus MilvusService::GetComponentStates(Ctx* ctx, const mm::GetComponentStatesRequest* req, mm::ComponentStates* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     resp->mutable_state()->set_role("kite-standalone");
     resp->mutable_state()->set_state_code(mc::Healthy);
@@ -210,7 +220,8 @@ RpcStatus MilvusService::GetComponentStates(Ctx*, const mm::GetComponentStatesRe
   });
 }
 
-RpcStatus MilvusService::AllocTimestamp(Ctx*, const mm::AllocTimestampRequest*, mm::AllocTimestampResponse* resp) {
+RpcStatus MilvusService::AllocTimestamp(Ctx* ctx, const mm::AllocTimestampRequest* req, mm::AllocTimestampResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(Timestamp ts, proxy_->coordinator().AllocTimestamp());
     resp->set_timestamp(ts);
@@ -219,15 +230,18 @@ RpcStatus MilvusService::AllocTimestamp(Ctx*, const mm::AllocTimestampRequest*, 
 }
 
 // ------------------------------------------------------------------- databases
-RpcStatus MilvusService::CreateDatabase(Ctx*, const mm::CreateDatabaseRequest* req, mc::Status* resp) {
+RpcStatus MilvusService::CreateDatabase(Ctx* ctx, const mm::CreateDatabaseRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] { return proxy_->coordinator().CreateDatabase(req->db_name(), KvToMap(req->properties())); });
 }
 
-RpcStatus MilvusService::DropDatabase(Ctx*, const mm::DropDatabaseRequest* req, mc::Status* resp) {
+RpcStatus MilvusService::DropDatabase(Ctx* ctx, const mm::DropDatabaseRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] { return proxy_->coordinator().DropDatabase(req->db_name()); });
 }
 
-RpcStatus MilvusService::ListDatabases(Ctx*, const mm::ListDatabasesRequest*, mm::ListDatabasesResponse* resp) {
+RpcStatus MilvusService::ListDatabases(Ctx* ctx, const mm::ListDatabasesRequest* req, mm::ListDatabasesResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(auto dbs, proxy_->coordinator().ListDatabases());
     for (const auto& db : dbs) {
@@ -241,6 +255,7 @@ RpcStatus MilvusService::ListDatabases(Ctx*, const mm::ListDatabasesRequest*, mm
 
 RpcStatus MilvusService::DescribeDatabase(Ctx* ctx, const mm::DescribeDatabaseRequest* req,
                                           mm::DescribeDatabaseResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(auto db, proxy_->coordinator().DescribeDatabase(DbName(ctx, req->db_name())));
     resp->set_db_name(db.name);
@@ -252,6 +267,7 @@ RpcStatus MilvusService::DescribeDatabase(Ctx* ctx, const mm::DescribeDatabaseRe
 }
 
 RpcStatus MilvusService::AlterDatabase(Ctx* ctx, const mm::AlterDatabaseRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     return proxy_->coordinator().AlterDatabase(DbName(ctx, req->db_name()), KvToMap(req->properties()),
                                                ToVector(req->delete_keys()));
@@ -260,6 +276,7 @@ RpcStatus MilvusService::AlterDatabase(Ctx* ctx, const mm::AlterDatabaseRequest*
 
 // ----------------------------------------------------------------- collections
 RpcStatus MilvusService::CreateCollection(Ctx* ctx, const mm::CreateCollectionRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     ms::CollectionSchema wire;
     if (!wire.ParseFromString(req->schema())) {
@@ -286,10 +303,12 @@ RpcStatus MilvusService::CreateCollection(Ctx* ctx, const mm::CreateCollectionRe
 }
 
 RpcStatus MilvusService::DropCollection(Ctx* ctx, const mm::DropCollectionRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] { return proxy_->DropCollection(DbName(ctx, req->db_name()), req->collection_name()); });
 }
 
 RpcStatus MilvusService::HasCollection(Ctx* ctx, const mm::HasCollectionRequest* req, mm::BoolResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     auto r = proxy_->coordinator().DescribeCollection(DbName(ctx, req->db_name()), req->collection_name());
     if (!r.ok() && !r.status().Is(Reason::kCollectionNotFound)) return r.status();
@@ -300,6 +319,7 @@ RpcStatus MilvusService::HasCollection(Ctx* ctx, const mm::HasCollectionRequest*
 
 RpcStatus MilvusService::DescribeCollection(Ctx* ctx, const mm::DescribeCollectionRequest* req,
                                             mm::DescribeCollectionResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(
         CollectionView v, proxy_->coordinator().DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
@@ -328,6 +348,7 @@ RpcStatus MilvusService::DescribeCollection(Ctx* ctx, const mm::DescribeCollecti
 
 RpcStatus MilvusService::ShowCollections(Ctx* ctx, const mm::ShowCollectionsRequest* req,
                                          mm::ShowCollectionsResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     const std::string db = DbName(ctx, req->db_name());
     KITE_ASSIGN_OR_RETURN(auto views, proxy_->coordinator().ListCollections(db));
@@ -361,6 +382,7 @@ RpcStatus MilvusService::ShowCollections(Ctx* ctx, const mm::ShowCollectionsRequ
 
 RpcStatus MilvusService::GetCollectionStatistics(Ctx* ctx, const mm::GetCollectionStatisticsRequest* req,
                                                  mm::GetCollectionStatisticsResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(CollectionStats st, proxy_->Stats(DbName(ctx, req->db_name()), req->collection_name(), ""));
     auto* kv = resp->add_stats();
@@ -371,6 +393,7 @@ RpcStatus MilvusService::GetCollectionStatistics(Ctx* ctx, const mm::GetCollecti
 }
 
 RpcStatus MilvusService::AlterCollection(Ctx* ctx, const mm::AlterCollectionRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     return proxy_->coordinator().AlterCollection(DbName(ctx, req->db_name()), req->collection_name(),
                                                  KvToMap(req->properties()), ToVector(req->delete_keys()));
@@ -378,6 +401,7 @@ RpcStatus MilvusService::AlterCollection(Ctx* ctx, const mm::AlterCollectionRequ
 }
 
 RpcStatus MilvusService::RenameCollection(Ctx* ctx, const mm::RenameCollectionRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     return proxy_->coordinator().RenameCollection(DbName(ctx, req->db_name()), req->oldname(), req->newdbname(),
                                                   req->newname());
@@ -386,6 +410,7 @@ RpcStatus MilvusService::RenameCollection(Ctx* ctx, const mm::RenameCollectionRe
 
 // ------------------------------------------------------------------ partitions
 RpcStatus MilvusService::CreatePartition(Ctx* ctx, const mm::CreatePartitionRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     return proxy_->coordinator().CreatePartition(DbName(ctx, req->db_name()), req->collection_name(),
                                                  req->partition_name());
@@ -393,6 +418,7 @@ RpcStatus MilvusService::CreatePartition(Ctx* ctx, const mm::CreatePartitionRequ
 }
 
 RpcStatus MilvusService::DropPartition(Ctx* ctx, const mm::DropPartitionRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     return proxy_->DropPartition(DbName(ctx, req->db_name()), req->collection_name(),
                                                req->partition_name());
@@ -400,6 +426,7 @@ RpcStatus MilvusService::DropPartition(Ctx* ctx, const mm::DropPartitionRequest*
 }
 
 RpcStatus MilvusService::HasPartition(Ctx* ctx, const mm::HasPartitionRequest* req, mm::BoolResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(
         CollectionView v, proxy_->coordinator().DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
@@ -410,6 +437,7 @@ RpcStatus MilvusService::HasPartition(Ctx* ctx, const mm::HasPartitionRequest* r
 
 RpcStatus MilvusService::ShowPartitions(Ctx* ctx, const mm::ShowPartitionsRequest* req,
                                         mm::ShowPartitionsResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(
         CollectionView v, proxy_->coordinator().DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
@@ -443,6 +471,7 @@ RpcStatus MilvusService::ShowPartitions(Ctx* ctx, const mm::ShowPartitionsReques
 
 RpcStatus MilvusService::GetPartitionStatistics(Ctx* ctx, const mm::GetPartitionStatisticsRequest* req,
                                                 mm::GetPartitionStatisticsResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(CollectionStats st, proxy_->Stats(DbName(ctx, req->db_name()), req->collection_name(),
                                                             req->partition_name()));
@@ -455,15 +484,18 @@ RpcStatus MilvusService::GetPartitionStatistics(Ctx* ctx, const mm::GetPartition
 
 // ------------------------------------------------------------------------ load
 RpcStatus MilvusService::LoadCollection(Ctx* ctx, const mm::LoadCollectionRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] { return proxy_->Load(DbName(ctx, req->db_name()), req->collection_name(), {}); });
 }
 
 RpcStatus MilvusService::ReleaseCollection(Ctx* ctx, const mm::ReleaseCollectionRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp,
              [&] { return proxy_->Release(DbName(ctx, req->db_name()), req->collection_name(), {}); });
 }
 
 RpcStatus MilvusService::LoadPartitions(Ctx* ctx, const mm::LoadPartitionsRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     if (req->partition_names_size() == 0) return InvalidArgument("partition names should not be empty");
     return proxy_->Load(DbName(ctx, req->db_name()), req->collection_name(), ToVector(req->partition_names()));
@@ -471,6 +503,7 @@ RpcStatus MilvusService::LoadPartitions(Ctx* ctx, const mm::LoadPartitionsReques
 }
 
 RpcStatus MilvusService::ReleasePartitions(Ctx* ctx, const mm::ReleasePartitionsRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     if (req->partition_names_size() == 0) return InvalidArgument("partition names should not be empty");
     return proxy_->Release(DbName(ctx, req->db_name()), req->collection_name(), ToVector(req->partition_names()));
@@ -479,6 +512,7 @@ RpcStatus MilvusService::ReleasePartitions(Ctx* ctx, const mm::ReleasePartitions
 
 RpcStatus MilvusService::GetLoadingProgress(Ctx* ctx, const mm::GetLoadingProgressRequest* req,
                                             mm::GetLoadingProgressResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(LoadProgress p,
                           proxy_->coordinator().GetLoadProgress(DbName(ctx, req->db_name()), req->collection_name(),
@@ -494,6 +528,7 @@ RpcStatus MilvusService::GetLoadingProgress(Ctx* ctx, const mm::GetLoadingProgre
 }
 
 RpcStatus MilvusService::GetLoadState(Ctx* ctx, const mm::GetLoadStateRequest* req, mm::GetLoadStateResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     auto p = proxy_->coordinator().GetLoadProgress(DbName(ctx, req->db_name()), req->collection_name(),
                                                    ToVector(req->partition_names()));
@@ -511,22 +546,26 @@ RpcStatus MilvusService::GetLoadState(Ctx* ctx, const mm::GetLoadStateRequest* r
 
 // --------------------------------------------------------------------- aliases
 RpcStatus MilvusService::CreateAlias(Ctx* ctx, const mm::CreateAliasRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     return proxy_->coordinator().CreateAlias(DbName(ctx, req->db_name()), req->collection_name(), req->alias());
   });
 }
 
 RpcStatus MilvusService::DropAlias(Ctx* ctx, const mm::DropAliasRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] { return proxy_->coordinator().DropAlias(DbName(ctx, req->db_name()), req->alias()); });
 }
 
 RpcStatus MilvusService::AlterAlias(Ctx* ctx, const mm::AlterAliasRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     return proxy_->coordinator().AlterAlias(DbName(ctx, req->db_name()), req->collection_name(), req->alias());
   });
 }
 
 RpcStatus MilvusService::DescribeAlias(Ctx* ctx, const mm::DescribeAliasRequest* req, mm::DescribeAliasResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(AliasInfo a, proxy_->coordinator().DescribeAlias(DbName(ctx, req->db_name()), req->alias()));
     resp->set_db_name(a.db_name);
@@ -537,6 +576,7 @@ RpcStatus MilvusService::DescribeAlias(Ctx* ctx, const mm::DescribeAliasRequest*
 }
 
 RpcStatus MilvusService::ListAliases(Ctx* ctx, const mm::ListAliasesRequest* req, mm::ListAliasesResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     std::string db = DbName(ctx, req->db_name());
     KITE_ASSIGN_OR_RETURN(auto aliases, proxy_->coordinator().ListAliases(db, req->collection_name()));
@@ -549,6 +589,7 @@ RpcStatus MilvusService::ListAliases(Ctx* ctx, const mm::ListAliasesRequest* req
 
 // --------------------------------------------------------------------- indexes
 RpcStatus MilvusService::CreateIndex(Ctx* ctx, const mm::CreateIndexRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     CreateIndexParams p;
     p.db = DbName(ctx, req->db_name());
@@ -591,6 +632,7 @@ void FillIndexDescription(const Proxy::IndexStatus& st, const CollectionInfo& c,
 }  // namespace
 
 RpcStatus MilvusService::DescribeIndex(Ctx* ctx, const mm::DescribeIndexRequest* req, mm::DescribeIndexResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     std::string db = DbName(ctx, req->db_name());
     KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->coordinator().DescribeCollection(db, req->collection_name()));
@@ -602,6 +644,7 @@ RpcStatus MilvusService::DescribeIndex(Ctx* ctx, const mm::DescribeIndexRequest*
 }
 
 RpcStatus MilvusService::GetIndexState(Ctx* ctx, const mm::GetIndexStateRequest* req, mm::GetIndexStateResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(auto indexes, proxy_->DescribeIndex(DbName(ctx, req->db_name()), req->collection_name(),
                                                               req->field_name(), req->index_name()));
@@ -621,6 +664,7 @@ RpcStatus MilvusService::GetIndexState(Ctx* ctx, const mm::GetIndexStateRequest*
 
 RpcStatus MilvusService::GetIndexBuildProgress(Ctx* ctx, const mm::GetIndexBuildProgressRequest* req,
                                                mm::GetIndexBuildProgressResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(auto indexes, proxy_->DescribeIndex(DbName(ctx, req->db_name()), req->collection_name(),
                                                               req->field_name(), req->index_name()));
@@ -631,6 +675,7 @@ RpcStatus MilvusService::GetIndexBuildProgress(Ctx* ctx, const mm::GetIndexBuild
 }
 
 RpcStatus MilvusService::DropIndex(Ctx* ctx, const mm::DropIndexRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     return proxy_->DropIndex(DbName(ctx, req->db_name()), req->collection_name(), req->field_name(),
                              req->index_name());
@@ -639,6 +684,7 @@ RpcStatus MilvusService::DropIndex(Ctx* ctx, const mm::DropIndexRequest* req, mc
 
 RpcStatus MilvusService::ManualCompaction(Ctx* ctx, const mm::ManualCompactionRequest* req,
                                           mm::ManualCompactionResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(int64_t job,
                           proxy_->Compact(DbName(ctx, req->db_name()), req->collection_name(), req->collectionid()));
@@ -647,8 +693,9 @@ RpcStatus MilvusService::ManualCompaction(Ctx* ctx, const mm::ManualCompactionRe
   });
 }
 
-RpcStatus MilvusService::GetCompactionState(Ctx*, const mm::GetCompactionStateRequest* req,
+RpcStatus MilvusService::GetCompactionState(Ctx* ctx, const mm::GetCompactionStateRequest* req,
                                             mm::GetCompactionStateResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     CompactionJob job = proxy_->GetCompaction(req->compactionid());
     resp->set_state(static_cast<mc::CompactionState>(job.state));
@@ -660,6 +707,7 @@ RpcStatus MilvusService::GetCompactionState(Ctx*, const mm::GetCompactionStateRe
 }
 
 RpcStatus MilvusService::AlterIndex(Ctx* ctx, const mm::AlterIndexRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     return proxy_->coordinator().AlterIndex(DbName(ctx, req->db_name()), req->collection_name(), req->index_name(),
                                             KvToMap(req->extra_params()), ToVector(req->delete_keys()));
@@ -727,6 +775,7 @@ void FillMutation(const MutationOutcome& m, mm::MutationResult* resp) {
 }  // namespace
 
 RpcStatus MilvusService::Insert(Ctx* ctx, const mm::InsertRequest* req, mm::MutationResult* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     InsertParams p;
     KITE_RETURN_IF_ERROR(DecodeRows(proxy_, DbName(ctx, req->db_name()), *req, &p));
@@ -737,6 +786,7 @@ RpcStatus MilvusService::Insert(Ctx* ctx, const mm::InsertRequest* req, mm::Muta
 }
 
 RpcStatus MilvusService::Upsert(Ctx* ctx, const mm::UpsertRequest* req, mm::MutationResult* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     if (req->partial_update()) return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "partial_update upsert is not implemented yet in Kite");
     InsertParams p;
@@ -749,6 +799,7 @@ RpcStatus MilvusService::Upsert(Ctx* ctx, const mm::UpsertRequest* req, mm::Muta
 }
 
 RpcStatus MilvusService::Delete(Ctx* ctx, const mm::DeleteRequest* req, mm::MutationResult* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(auto values, TemplateValuesFromProto(req->expr_template_values()));
     KITE_ASSIGN_OR_RETURN(MutationOutcome m, proxy_->Delete(DbName(ctx, req->db_name()), req->collection_name(),
@@ -759,6 +810,7 @@ RpcStatus MilvusService::Delete(Ctx* ctx, const mm::DeleteRequest* req, mm::Muta
 }
 
 RpcStatus MilvusService::Query(Ctx* ctx, const mm::QueryRequest* req, mm::QueryResults* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     QueryParams q;
     q.db = DbName(ctx, req->db_name());
@@ -977,6 +1029,12 @@ Status MilvusService::AnswerSearch(const mm::SearchRequest* req, const SearchPar
     reactor->Finish(RpcStatus::OK);  // req, resp and ctx may be gone after this
   };
   obs->Enter();
+  if (RpcStatus admit = Admit(ctx, "Search", *req); !admit.ok()) {
+    obs->Finish(DbName(ctx, req->db_name()), req->collection_name(), AdmitFailureCode(admit), admit.error_message(), 0);
+    obs->Leave();
+    reactor->Finish(admit);
+    return reactor;
+  }
   auto params = std::make_shared<SearchParams>();
   auto prepared = std::make_shared<PreparedSearch>();
   Status st = Guarded([&]() -> Status {
@@ -1005,6 +1063,7 @@ Status MilvusService::AnswerSearch(const mm::SearchRequest* req, const SearchPar
 }
 
 RpcStatus MilvusService::Flush(Ctx* ctx, const mm::FlushRequest* req, mm::FlushResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     std::string db = DbName(ctx, req->db_name());
     resp->set_db_name(db.empty() ? kDefaultDatabaseName : db);
@@ -1024,7 +1083,8 @@ RpcStatus MilvusService::Flush(Ctx* ctx, const mm::FlushRequest* req, mm::FlushR
   });
 }
 
-RpcStatus MilvusService::GetFlushState(Ctx*, const mm::GetFlushStateRequest*, mm::GetFlushStateResponse* resp) {
+RpcStatus MilvusService::GetFlushState(Ctx* ctx, const mm::GetFlushStateRequest* req, mm::GetFlushStateResponse* resp) {
+  KITE_ADMIT(ctx, req);
   // Flush is synchronous in Kite: once Flush answered, its segments are durable.
   return Run(resp, [&] {
     resp->set_flushed(true);

@@ -13,6 +13,7 @@
 
 #include "milvus_service_defaults.h"
 #include "common/work_queue.h"
+#include "roles/auth/access_control.h"
 #include "roles/proxy/proxy.h"
 
 namespace kite::rpc {
@@ -28,7 +29,11 @@ using MilvusServiceBase = ::milvus::proto::milvus::MilvusService::WithCallbackMe
 
 class MilvusService final : public MilvusServiceBase {
  public:
-  MilvusService(Proxy* proxy, ServerIdentity identity) : proxy_(proxy), identity_(std::move(identity)) {}
+  // `access` (may be null: no access control) must outlive the service.
+  MilvusService(Proxy* proxy, ServerIdentity identity, auth::AccessControl* access = nullptr)
+      : proxy_(proxy), identity_(std::move(identity)) {
+    SetAccessControl(access);
+  }
 
   using Ctx = ::grpc::ServerContext;
   using RpcStatus = ::grpc::Status;
@@ -98,6 +103,24 @@ class MilvusService final : public MilvusServiceBase {
   KITE_RPC(ManualCompaction, ManualCompactionRequest, ::milvus::proto::milvus::ManualCompactionResponse);
   KITE_RPC(GetCompactionState, GetCompactionStateRequest, ::milvus::proto::milvus::GetCompactionStateResponse);
   KITE_RPC(AlterIndex, AlterIndexRequest, CommonStatus);
+
+  // Users, roles, grants, privilege groups (milvus_service_rbac.cc).
+  KITE_RPC(CreateCredential, CreateCredentialRequest, CommonStatus);
+  KITE_RPC(UpdateCredential, UpdateCredentialRequest, CommonStatus);
+  KITE_RPC(DeleteCredential, DeleteCredentialRequest, CommonStatus);
+  KITE_RPC(ListCredUsers, ListCredUsersRequest, ::milvus::proto::milvus::ListCredUsersResponse);
+  KITE_RPC(CreateRole, CreateRoleRequest, CommonStatus);
+  KITE_RPC(DropRole, DropRoleRequest, CommonStatus);
+  KITE_RPC(OperateUserRole, OperateUserRoleRequest, CommonStatus);
+  KITE_RPC(SelectRole, SelectRoleRequest, ::milvus::proto::milvus::SelectRoleResponse);
+  KITE_RPC(SelectUser, SelectUserRequest, ::milvus::proto::milvus::SelectUserResponse);
+  KITE_RPC(OperatePrivilege, OperatePrivilegeRequest, CommonStatus);
+  KITE_RPC(OperatePrivilegeV2, OperatePrivilegeV2Request, CommonStatus);
+  KITE_RPC(SelectGrant, SelectGrantRequest, ::milvus::proto::milvus::SelectGrantResponse);
+  KITE_RPC(CreatePrivilegeGroup, CreatePrivilegeGroupRequest, CommonStatus);
+  KITE_RPC(DropPrivilegeGroup, DropPrivilegeGroupRequest, CommonStatus);
+  KITE_RPC(ListPrivilegeGroups, ListPrivilegeGroupsRequest, ::milvus::proto::milvus::ListPrivilegeGroupsResponse);
+  KITE_RPC(OperatePrivilegeGroup, OperatePrivilegeGroupRequest, CommonStatus);
 #undef KITE_RPC
 
  private:

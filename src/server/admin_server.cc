@@ -49,11 +49,23 @@ Json SlowRequestsJson() {
 
 }  // namespace
 
+namespace {
+std::unique_ptr<httplib::Server> MakeServer(const AdminOptions& o) {
+  if (o.tls_cert_path.empty()) return std::make_unique<httplib::Server>();
+  return std::make_unique<httplib::SSLServer>(o.tls_cert_path.c_str(), o.tls_key_path.c_str(),
+                                              o.tls_client_ca_path.empty() ? nullptr : o.tls_client_ca_path.c_str());
+}
+}  // namespace
+
 AdminServer::AdminServer(AdminOptions options, const ClusterView* view)
-    : options_(std::move(options)), view_(view), http_(std::make_unique<httplib::Server>()) {}
+    : options_(std::move(options)), view_(view), http_(MakeServer(options_)) {}
 
 Result<std::unique_ptr<AdminServer>> AdminServer::Start(const AdminOptions& options, const ClusterView* view) {
   std::unique_ptr<AdminServer> s(new AdminServer(options, view));
+  if (!s->http_->is_valid()) {
+    return InvalidArgument("cannot serve TLS on the metrics port with {} / {}", options.tls_cert_path,
+                           options.tls_key_path);
+  }
   s->Route();
   if (!s->http_->bind_to_port(options.host, options.port)) {
     return IOError("cannot listen for HTTP on {}:{}", options.host, options.port);
@@ -72,6 +84,21 @@ void AdminServer::Stop() {
 void AdminServer::Route() {
   httplib::Server& h = *http_;
   h.set_payload_max_length(options_.max_body_bytes);
+  // The web UI and its API need credentials when authorization is on.
+  h.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (!options_.authenticate || !(req.path == "/webui" || req.path.starts_with("/webui/"))) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    std::string peer = req.remote_addr.find(':') == std::string::npos ? "ipv4:" + req.remote_addr
+                                                                       : "ipv6:[" + req.remote_addr + "]";
+    if (options_.authenticate(req.get_header_value("Authorization"), peer)) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    res.status = 401;
+    res.set_header("WWW-Authenticate", "Basic realm=\"kite\", charset=\"UTF-8\"");
+    SendJson(res, Json{{"code", 1800}, {"message", "user hasn't authenticated"}});
+    return httplib::Server::HandlerResponse::Handled;
+  });
   h.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("OK", "text/plain"); });
   h.Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics::DefaultRegistry().Render(), metrics::kTextContentType);

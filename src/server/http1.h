@@ -40,6 +40,7 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, values trimmed
   std::string body;
   bool body_too_large = false;  // body exceeded max_body_bytes and was not read
+  std::string peer;             // the client's address ("ipv4:1.2.3.4"), for rate limits
 
   // Value of the first header named `lower_name`, or empty.
   std::string_view Header(std::string_view lower_name) const;
@@ -61,6 +62,9 @@ struct Http1Options {
   // and discarded before answering; a larger one closes the connection at once.
   int64_t max_drain_bytes = 1LL << 30;
   int io_timeout_ms = 60000;  // per read/write, including the idle wait between keep-alive requests
+  // The client's address for HttpRequest::peer; empty: getpeername() of the
+  // socket (set by PortMux for TLS, whose plaintext arrives on a socket pair).
+  std::string peer;
 };
 
 // Serves HTTP/1.1 on `fd` (a connected, blocking-or-not TCP socket) until the

@@ -12,6 +12,7 @@
 
 #include "common/status.h"
 #include "expr/expr.h"
+#include "roles/auth/access_control.h"
 #include "roles/proxy/proxy.h"
 
 namespace kite::rest {
@@ -56,7 +57,31 @@ struct Call {
   bool int64_as_number;   // Accept-Type-Allow-Int64
   Json data = Json::object();   // the envelope's "data"
   Json extra = Json::object();  // more top-level envelope keys ("cost", "topks")
+  auth::AccessControl* access = nullptr;  // users/roles/privilege_groups endpoints
+  std::string user;                       // the authenticated caller ("" when auth is off)
 };
+
+// users/*, roles/*, privilege_groups/* (rest_rbac.cc).
+RestError CreateUser(Call& c);
+RestError UpdatePassword(Call& c);
+RestError DropUser(Call& c);
+RestError ListUsers(Call& c);
+RestError DescribeUser(Call& c);
+RestError GrantRoleToUser(Call& c);
+RestError RevokeRoleFromUser(Call& c);
+RestError CreateRoleRest(Call& c);
+RestError DropRoleRest(Call& c);
+RestError ListRoles(Call& c);
+RestError DescribeRole(Call& c);
+RestError GrantPrivilege(Call& c);
+RestError RevokePrivilege(Call& c);
+RestError GrantPrivilegeV2(Call& c);
+RestError RevokePrivilegeV2(Call& c);
+RestError CreatePrivilegeGroupRest(Call& c);
+RestError DropPrivilegeGroupRest(Call& c);
+RestError ListPrivilegeGroupsRest(Call& c);
+RestError AddPrivilegesToGroup(Call& c);
+RestError RemovePrivilegesFromGroup(Call& c);
 
 using Handler = RestError (*)(Call&);
 
