@@ -870,7 +870,7 @@ Status MilvusService::ParseSearch(const ::grpc::ServerContextBase* ctx, const mm
   }
   const mc::PlaceholderValue& ph = group.placeholders(0);
   p.query_type = static_cast<DataType>(ph.type());
-  if (!IsVectorType(p.query_type)) {
+  if (!IsVectorType(p.query_type) && p.query_type != DataType::kVarChar) {  // VarChar: BM25 query texts
     return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "search with {} placeholders is not implemented yet in Kite",
                       static_cast<int>(ph.type()));
   }

@@ -98,6 +98,7 @@ class MilvusService final : public MilvusServiceBase {
   KITE_RPC(ManualCompaction, ManualCompactionRequest, ::milvus::proto::milvus::ManualCompactionResponse);
   KITE_RPC(GetCompactionState, GetCompactionStateRequest, ::milvus::proto::milvus::GetCompactionStateResponse);
   KITE_RPC(AlterIndex, AlterIndexRequest, CommonStatus);
+  KITE_RPC(RunAnalyzer, RunAnalyzerRequest, ::milvus::proto::milvus::RunAnalyzerResponse);  // milvus_service_text.cc
 #undef KITE_RPC
 
  private:

@@ -1,6 +1,7 @@
 #include "segment/segment.h"
 
 #include <algorithm>
+#include <cstring>
 #include <mutex>
 
 namespace kite {
@@ -243,6 +244,39 @@ const Column* Segment::SealedColumn(FieldId field) const {
 void Segment::WithColumns(const std::function<void(const ColumnBatch&, const std::vector<Timestamp>&)>& fn) const {
   std::shared_lock lock(mu_);
   fn(columns_, ts_);
+}
+
+Segment::Bm25Counts Segment::Bm25Stats(FieldId field, const std::vector<uint32_t>& terms) const {
+  std::lock_guard bm25_lock(bm25_mu_);
+  Bm25Acc& acc = bm25_[field.value];
+  {
+    std::shared_lock lock(mu_);
+    const Column* c = columns_.Find(field);
+    if (c && c->num_rows > acc.rows) {
+      for (int64_t r = acc.rows; r < c->num_rows; ++r) {
+        if (c->IsNull(r)) continue;
+        std::string_view row = c->GetBytes(r);
+        for (size_t i = 0; i + 8 <= row.size(); i += 8) {
+          uint32_t term;
+          float value;
+          std::memcpy(&term, row.data() + i, 4);
+          std::memcpy(&value, row.data() + i + 4, 4);
+          ++acc.df[term];
+          acc.tokens += value;
+        }
+      }
+      acc.rows = c->num_rows;
+    }
+  }
+  Bm25Counts out;
+  out.rows = acc.rows;
+  out.tokens = acc.tokens;
+  out.df.reserve(terms.size());
+  for (uint32_t t : terms) {
+    auto it = acc.df.find(t);
+    out.df.push_back(it == acc.df.end() ? 0 : it->second);
+  }
+  return out;
 }
 
 void Segment::AttachVectorIndex(FieldId field, IndexId index, std::shared_ptr<const index::VectorIndex> idx) {
