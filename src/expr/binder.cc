@@ -187,6 +187,7 @@ class Binder {
       case AstKind::kIsNotNull: return BindNullCheck(a);
       case AstKind::kExists: return BindExists(a);
       case AstKind::kCall: return BindCall(a);
+      case AstKind::kNamedArg: return Error(a.pos, "named argument {} is not supported here", a.text);
       case AstKind::kAnd:
       case AstKind::kOr: return BindLogical(a);
       case AstKind::kNot: return BindNot(a);
@@ -720,8 +721,23 @@ class Binder {
   // TEXT_MATCH(field, 'text') / PHRASE_MATCH(field, 'text'[, slop]): Milvus's checks and messages.
   Result<Bound> BindTextMatch(const Ast& a, bool phrase) {
     const char* what = phrase ? "phrase match" : "text match";
-    if (a.kids.size() < 2 || a.kids.size() > (phrase ? 3u : 2u)) {
-      return Error(a.pos, "{} takes {} arguments, got {}", a.text, phrase ? "2 or 3" : "2", a.kids.size());
+    if (a.kids.size() < 2 || a.kids.size() > 3u) {
+      return Error(a.pos, "{} takes 2 or 3 arguments, got {}", a.text, a.kids.size());
+    }
+    // TEXT_MATCH(field, 'q', minimum_should_match=N): at least N query terms.
+    int64_t min_should_match = 1;
+    if (!phrase && a.kids.size() == 3) {
+      const Ast& opt = *a.kids[2];
+      if (opt.kind != AstKind::kNamedArg || Lower(opt.text) != "minimum_should_match") {
+        return Error(opt.pos, "the third argument of {} must be minimum_should_match=N, got {}", a.text,
+                     Snippet(opt));
+      }
+      const Ast& v = *opt.kids[0];
+      if (v.kind != AstKind::kInt) {
+        return Error(v.pos, "invalid minimum_should_match value: {}", Snippet(v));
+      }
+      if (v.int_value < 1) return Error(v.pos, "minimum_should_match should be >= 1, got {}", v.int_value);
+      min_should_match = v.int_value;
     }
     KITE_ASSIGN_OR_RETURN(Bound f, Bind(*a.kids[0]));
     if (f.k != Bound::K::kValue || !f.info.plain_field || !f.info.field) {
@@ -736,7 +752,7 @@ class Binder {
                    Snippet(*a.kids[1]));
     }
     int64_t slop = 0;
-    if (a.kids.size() == 3) {
+    if (phrase && a.kids.size() == 3) {
       KITE_ASSIGN_OR_RETURN(Bound s, Bind(*a.kids[2]));
       if (s.k != Bound::K::kConst || !s.c.is_int()) {
         return Error(a.kids[2]->pos,
@@ -757,7 +773,7 @@ class Binder {
     auto analyzer = text::SharedAnalyzer(field.analyzer_params());
     if (!analyzer.ok()) return Error(a.pos, "failed to create analyzer: {}", analyzer.status().message());
     return Pred(std::make_unique<TextMatchPred>(field.id, field.name, phrase, std::move(*analyzer), q.c.as_string(),
-                                                slop, 1),
+                                                slop, min_should_match),
                 a.pos);
   }
 

@@ -319,6 +319,10 @@ def test_text_match_and_phrase_match_against_python_logic(server):
         want_n = sorted(i for i in want if docs[i] and i % 7 == 3)
         assert ids(f"TEXT_MATCH(text, '{words}') and n == 3") == want_n
         assert ids(f"not TEXT_MATCH(text, '{words}')") == sorted(set(docs) - set(want))
+    words = "return value file object"
+    for m in (1, 2, 3):
+        want = sorted(i for i, t in toks.items() if len(set(tokens(words)) & set(t)) >= m)
+        assert ids(f"TEXT_MATCH(text, '{words}', minimum_should_match={m})") == want, m
     for phrase, slop in [("the file", 0), ("return the", 1), ("if the", 2), ("object file", 3)]:
         q = tokens(phrase)
         want = sorted(i for i, t in toks.items() if phrase_ref(t, q, slop))
