@@ -372,3 +372,24 @@ def test_run_analyzer_tokens_offsets_and_hashes(client):
     assert list(plain.tokens) == ["hello", "world"]
     e = server_error(client.run_analyzer, "x", analyzer_params={"tokenizer": "nope"})
     assert_msg(e, "unsupported tokenizer: nope")
+
+
+def test_bm25_index_and_search_metric_rules(client):
+    name = unique("fts_metric")
+    client.create_collection(name, schema=bm25_schema())
+    ip = client.prepare_index_params()
+    ip.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
+    e = server_error(client.create_index, name, ip)
+    assert_msg(e, "index metric type of BM25 function output field must be BM25")
+    ip = client.prepare_index_params()
+    ip.add_index(field_name="sparse", index_type="AUTOINDEX")
+    client.create_index(name, ip)
+    info = client.describe_index(name, "sparse")
+    assert info["metric_type"] == "BM25"
+    client.load_collection(name)
+    client.insert(name, [{"id": 1, "text": "alpha beta"}, {"id": 2, "text": "beta gamma"}])
+    e = server_error(client.search, name, data=["beta"], anns_field="sparse", limit=3,
+                     search_params={"metric_type": "IP"})
+    assert_msg(e, "must use BM25 metric type when searching against BM25 Function output field")
+    res = client.search(name, data=["alpha"], anns_field="sparse", limit=3)
+    assert [h["id"] for h in res[0]] == [1]

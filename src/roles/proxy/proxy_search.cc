@@ -169,6 +169,12 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   }
   KITE_ASSIGN_OR_RETURN(auto indexes, coord_->DescribeIndex(p.db, p.collection, field->name, ""));
   std::string metric = indexes[0].resolved_params.count("metric_type") ? indexes[0].resolved_params.at("metric_type") : "";
+  if (s.Bm25FunctionFor(field->name) && !p.metric_type.empty() && p.metric_type != "BM25") {
+    return InvalidArgument(
+        "must use BM25 metric type when searching against BM25 Function output field: invalid "
+        "parameter[expected=BM25][actual={}]",
+        p.metric_type);
+  }
   if (!p.metric_type.empty() && p.metric_type != metric) {
     return InvalidArgument("metric type not match: invalid parameter[expected={}][actual={}]", metric, p.metric_type);
   }
