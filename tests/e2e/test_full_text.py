@@ -393,3 +393,40 @@ def test_bm25_index_and_search_metric_rules(client):
     assert_msg(e, "must use BM25 metric type when searching against BM25 Function output field")
     res = client.search(name, data=["alpha"], anns_field="sparse", limit=3)
     assert [h["id"] for h in res[0]] == [1]
+
+
+def test_bm25_over_rest(server):
+    import requests
+    base = f"http://{server.host}:{server.port}/v2/vectordb/"
+    name = unique("fts_rest")
+
+    def ok(path, body):
+        j = requests.post(base + path, json=body, timeout=60).json()
+        assert j["code"] == 0, (path, j)
+        return j.get("data")
+
+    ok("collections/create", {
+        "collectionName": name,
+        "schema": {
+            "autoId": False,
+            "fields": [
+                {"fieldName": "id", "dataType": "Int64", "isPrimary": True},
+                {"fieldName": "text", "dataType": "VarChar",
+                 "elementTypeParams": {"max_length": 200, "enable_analyzer": True}},
+                {"fieldName": "sparse", "dataType": "SparseFloatVector"},
+            ],
+            "functions": [{"name": "bm25", "type": "BM25", "inputFieldNames": ["text"],
+                           "outputFieldNames": ["sparse"]}],
+        },
+        "indexParams": [{"fieldName": "sparse", "indexName": "sparse", "metricType": "BM25",
+                         "indexType": "SPARSE_INVERTED_INDEX"}],
+    })
+    docs = {1: "the quick brown fox", 2: "a lazy dog sleeps", 3: "quick quick thinking"}
+    ok("entities/insert", {"collectionName": name, "data": [{"id": i, "text": t} for i, t in docs.items()]})
+    got = ok("entities/search", {"collectionName": name, "data": ["quick fox"], "annsField": "sparse",
+                                 "limit": 3, "outputFields": ["text"]})
+    ref = Bm25(docs).scores("quick fox")
+    want = sorted(ref, key=lambda i: -ref[i])
+    assert [h["id"] for h in got] == want
+    for h in got:
+        assert abs(h["distance"] - ref[h["id"]]) <= 1e-4
