@@ -17,6 +17,18 @@ TextMatchPred::TextMatchPred(FieldId id, std::string name, bool phrase, std::sha
       min_should_match_(min_should_match) {
   query_tokens_ = analyzer_->Analyze(query_);
   for (const auto& t : query_tokens_) query_terms_.push_back(t.text);
+  // A leaf a text index (index/scalar/text_index.h) answers on sealed segments.
+  IndexLeaf leaf;
+  leaf.field = id_;
+  leaf.type = DataType::kVarChar;
+  leaf.op = phrase_ ? IndexLeaf::Op::kPhraseMatch : IndexLeaf::Op::kTextMatch;
+  for (const auto& t : query_tokens_) {
+    leaf.keys.emplace_back(t.text);
+    leaf.positions.push_back(t.position);
+  }
+  leaf.slop = slop_;
+  leaf.min_should_match = min_should_match_;
+  leaf_ = std::move(leaf);
 }
 
 Status TextMatchPred::Eval(EvalContext& ctx, BoolVec* out) const {
@@ -24,6 +36,8 @@ Status TextMatchPred::Eval(EvalContext& ctx, BoolVec* out) const {
   const int64_t n = ctx.rows();
   out->value.assign(static_cast<size_t>(n), 0);
   out->valid.clear();
+  // Null rows are neither matches nor non-matches (as a text index answers).
+  if (!col->valid.empty()) out->valid.assign(col->valid.begin(), col->valid.begin() + n);
   if (query_tokens_.empty()) return Status::OK();
   for (int64_t r = 0; r < n; ++r) {
     if (col->IsNull(r)) continue;

@@ -1,5 +1,8 @@
 #include "segment/segment.h"
 
+#include "index/scalar/text_index.h"
+#include "text/analyzer.h"
+
 #include <algorithm>
 #include <cstring>
 #include <mutex>
@@ -295,13 +298,31 @@ void Segment::DetachIndex(IndexId index) {
   std::erase_if(scalar_indexes_, [&](const auto& kv) { return kv.second.id == index; });
 }
 
+void Segment::BuildTextIndexesOnce() const {
+  std::lock_guard lock(text_mu_);
+  if (text_built_ || !sealed()) return;
+  for (const auto& f : schema_->fields) {
+    if (f.type != DataType::kVarChar || !f.enable_match()) continue;
+    auto analyzer = text::SharedAnalyzer(f.analyzer_params());
+    const Column* col = SealedColumn(f.id);
+    if (!analyzer.ok() || !col) continue;  // the filter then analyzes each row
+    text_indexes_.emplace_back(f.id, index::BuildTextIndex(*col, **analyzer));
+  }
+  text_built_ = true;
+}
+
 std::unique_ptr<Segment::FilterIndexes> Segment::ScalarIndexes() const {
+  BuildTextIndexesOnce();
   std::lock_guard lock(index_mu_);
-  if (scalar_indexes_.empty()) return nullptr;
+  if (scalar_indexes_.empty() && text_indexes_.empty()) return nullptr;
   auto out = std::make_unique<FilterIndexes>();
   for (const auto& [field, a] : scalar_indexes_) {
     out->pinned.push_back(a.index);
     out->lookup.Add(FieldId(field), a.index.get());
+  }
+  for (const auto& [field, idx] : text_indexes_) {
+    out->pinned.push_back(idx);
+    out->lookup.Add(field, idx.get());
   }
   return out;
 }

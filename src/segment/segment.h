@@ -172,6 +172,12 @@ class Segment {
     double tokens = 0;
     absl::flat_hash_map<uint32_t, int64_t> df;
   };
+  // Text indexes (TEXT_MATCH) of a sealed segment's enable_match fields,
+  // built at the first filter that may use them (text_mu_ held meanwhile).
+  mutable std::mutex text_mu_;
+  mutable bool text_built_ = false;
+  mutable std::vector<std::pair<FieldId, std::shared_ptr<const index::ScalarIndex>>> text_indexes_;
+  void BuildTextIndexesOnce() const;
   mutable std::mutex bm25_mu_;
   mutable std::map<int64_t, Bm25Acc> bm25_;  // field id -> stats of rows [0, rows)
 
