@@ -372,6 +372,11 @@ def test_run_analyzer_tokens_offsets_and_hashes(client):
     assert list(plain.tokens) == ["hello", "world"]
     e = server_error(client.run_analyzer, "x", analyzer_params={"tokenizer": "nope"})
     assert_msg(e, "unsupported tokenizer: nope")
+    # A collection field's own analyzer.
+    name = unique("ra")
+    create_bm25(client, name, analyzer_params={"type": "english"})
+    res = client.run_analyzer("Running dogs", collection_name=name, field_name="text")
+    assert list(res.tokens) == ["run", "dog"]
 
 
 def test_bm25_index_and_search_metric_rules(client):
