@@ -15,10 +15,6 @@ namespace mc = ::milvus::proto::common;
 namespace ms = ::milvus::proto::schema;
 using RpcStatus = ::grpc::Status;
 
-// Every handler admits its call first (rpc/access.h): authentication and the
-// privilege check, one function for all RPCs. __func__ is the RPC's name.
-#define KITE_ADMIT(ctx, req) \
-  if (RpcStatus admit = Admit(ctx, __func__, *(req)); !admit.ok()) return admit
 
 namespace {
 
@@ -957,7 +953,7 @@ Status MilvusService::ParseSearch(const ::grpc::ServerContextBase* ctx, const mm
   }
   const mc::PlaceholderValue& ph = group.placeholders(0);
   p.query_type = static_cast<DataType>(ph.type());
-  if (!IsVectorType(p.query_type)) {
+  if (!IsVectorType(p.query_type) && p.query_type != DataType::kVarChar) {  // VarChar: BM25 query texts
     return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "search with {} placeholders is not implemented yet in Kite",
                       static_cast<int>(ph.type()));
   }

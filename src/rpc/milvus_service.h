@@ -121,6 +121,7 @@ class MilvusService final : public MilvusServiceBase {
   KITE_RPC(DropPrivilegeGroup, DropPrivilegeGroupRequest, CommonStatus);
   KITE_RPC(ListPrivilegeGroups, ListPrivilegeGroupsRequest, ::milvus::proto::milvus::ListPrivilegeGroupsResponse);
   KITE_RPC(OperatePrivilegeGroup, OperatePrivilegeGroupRequest, CommonStatus);
+  KITE_RPC(RunAnalyzer, RunAnalyzerRequest, ::milvus::proto::milvus::RunAnalyzerResponse);  // milvus_service_text.cc
 #undef KITE_RPC
 
  private:
@@ -136,3 +137,8 @@ class MilvusService final : public MilvusServiceBase {
 };
 
 }  // namespace kite::rpc
+
+// Every handler admits its call first (rpc/access.h): authentication and the
+// privilege check, one function for all RPCs. __func__ is the RPC's name.
+#define KITE_ADMIT(ctx, req) \
+  if (RpcStatus admit = Admit(ctx, __func__, *(req)); !admit.ok()) return admit

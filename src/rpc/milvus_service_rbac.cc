@@ -15,8 +15,6 @@ namespace mm = ::milvus::proto::milvus;
 namespace mc = ::milvus::proto::common;
 using RpcStatus = ::grpc::Status;
 
-#define KITE_ADMIT(ctx, req) \
-  if (RpcStatus admit = Admit(ctx, __func__, *(req)); !admit.ok()) return admit
 
 namespace {
 

@@ -64,6 +64,52 @@ ColumnBatch Rows(const CollectionSchema& s, std::vector<int64_t> ids, float base
 
 SegmentMeta Meta(int64_t id) { return SegmentMeta{SegmentId(id), CollectionId(1), PartitionId(2), "ch"}; }
 
+// BM25 statistics: rows, total length and per-term document frequency of a
+// sparse term-count column, folded forward as a growing segment gains rows,
+// deleted rows still counted.
+TEST(SegmentTest, Bm25StatsCountEveryStoredRowAndFollowGrowth) {
+  auto s = std::make_shared<CollectionSchema>();
+  FieldSchema pk;
+  pk.id = FieldId(100);
+  pk.name = "id";
+  pk.type = DataType::kInt64;
+  pk.is_primary = true;
+  FieldSchema sp;
+  sp.id = FieldId(101);
+  sp.name = "sparse";
+  sp.type = DataType::kSparseFloatVector;
+  s->fields = {pk, sp};
+  auto rows = [&](std::vector<int64_t> ids, std::vector<std::vector<std::pair<uint32_t, float>>> docs) {
+    ColumnBatch b;
+    Column p = Column::ForField(s->fields[0]);
+    Column v = Column::ForField(s->fields[1]);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      p.AppendFixed(&ids[i]);
+      std::string row;
+      for (auto [k, x] : docs[i]) {
+        row.append(reinterpret_cast<const char*>(&k), 4);
+        row.append(reinterpret_cast<const char*>(&x), 4);
+      }
+      v.AppendVar(row);
+    }
+    b.num_rows = static_cast<int64_t>(ids.size());
+    b.columns = {p, v};
+    return b;
+  };
+  Segment seg(Meta(9), s);
+  seg.Append(rows({1, 2}, {{{7, 2.0f}, {9, 1.0f}}, {{7, 1.0f}}}), {10, 10});
+  auto c = seg.Bm25Stats(FieldId(101), {7, 9, 11});
+  EXPECT_EQ(c.rows, 2);
+  EXPECT_DOUBLE_EQ(c.tokens, 4.0);
+  EXPECT_EQ(c.df, (std::vector<int64_t>{2, 1, 0}));
+  seg.Append(rows({3}, {{{11, 3.0f}}}), {20});
+  ASSERT_TRUE(seg.ApplyDelete(int64_t{1}, 30));
+  c = seg.Bm25Stats(FieldId(101), {7, 11});
+  EXPECT_EQ(c.rows, 3);
+  EXPECT_DOUBLE_EQ(c.tokens, 7.0);
+  EXPECT_EQ(c.df, (std::vector<int64_t>{2, 1}));
+}
+
 TEST(SegmentTest, RowsBecomeVisibleAtTheirTimestamp) {
   auto schema = TestSchema();
   Segment seg(Meta(1), schema);

@@ -79,8 +79,10 @@ Status Proxy::DropPartition(const std::string& db, const std::string& collection
   return streaming_->RetainPartitions(v.info.id, PartitionIds(v.info));
 }
 
-Status Proxy::CreateCollection(const CreateCollectionParams& params) {
-  KITE_RETURN_IF_ERROR(ValidateSchema(params.schema, limits_));
+Status Proxy::CreateCollection(const CreateCollectionParams& in) {
+  KITE_RETURN_IF_ERROR(ValidateSchema(in.schema, limits_));
+  CreateCollectionParams params = in;
+  KITE_RETURN_IF_ERROR(PrepareTextSchema(&params.schema));
   if (params.num_shards <= 0 || params.num_shards > limits_.max_shard_num) {
     return InvalidArgument("maximum shards's number should be limited to {}, got {}", limits_.max_shard_num,
                            params.num_shards);
@@ -318,6 +320,7 @@ Status Proxy::CompleteRows(const CollectionInfo& c, InsertParams* p, Column* ids
     }
   }
   for (const auto& f : s.fields) {
+    if (f.is_function_output) continue;  // computed below
     Column* col = p->rows.Find(f.id);
     if (!col) {
       if (f.is_dynamic) {
@@ -348,6 +351,7 @@ Status Proxy::CompleteRows(const CollectionInfo& c, InsertParams* p, Column* ids
     if (f.type == DataType::kArray) KITE_RETURN_IF_ERROR(CheckArray(f, *col));
     if (f.type == DataType::kJson) KITE_RETURN_IF_ERROR(CheckJson(f, *col));
   }
+  KITE_RETURN_IF_ERROR(FillFunctionOutputs(s, &p->rows));
   *ids = *p->rows.Find(pkf->id);
   return Status::OK();
 }

@@ -21,6 +21,7 @@
 #include "roles/datanode/data_node.h"
 #include "roles/querynode/query_node.h"
 #include "roles/streaming/streaming_node.h"
+#include "text/analyzer.h"
 
 namespace kite {
 
@@ -190,6 +191,18 @@ class Proxy {
   // Searches the prepared segments; `params` are the ones it was prepared from.
   Result<SearchOutcome> RunSearch(const SearchParams& params, PreparedSearch prepared);
 
+  // run_analyzer: the tokens of each text under `analyzer_params` (empty: the
+  // standard analyzer), or under the analyzer of `field` of `collection` when
+  // a collection is named (proxy_text.cc).
+  struct AnalyzeParams {
+    std::string db;
+    std::string collection;
+    std::string field;
+    std::string analyzer_params;
+    std::vector<std::string> texts;
+  };
+  Result<std::vector<std::vector<text::Token>>> RunAnalyzer(const AnalyzeParams& params);
+
  private:
   Result<Timestamp> WriteByShard(const CollectionInfo& c, DmlType type, PartitionId partition, ColumnBatch rows,
                                  const Column* delete_pks, PartitionId delete_partition);
@@ -213,6 +226,18 @@ class Proxy {
   DataNode* data_node_;
   Limits limits_;
 };
+
+// Full-text search (proxy_text.cc).
+// Marks function outputs and checks the analyzer params of analyzer-enabled fields.
+Status PrepareTextSchema(CollectionSchema* schema);
+// Computes every BM25 function's output column from its input text; a request
+// that carries an output column is refused with Milvus's message.
+Status FillFunctionOutputs(const CollectionSchema& schema, ColumnBatch* rows);
+// Analyzes the raw query texts of a search on a BM25 output field into
+// idf-weighted sparse queries (plan->queries) with corpus statistics merged
+// over `segments`, and puts avgdl into plan->index_params.
+Status PrepareBm25Queries(const CollectionSchema& schema, const FieldSchema& field, const SearchParams& params,
+                          const std::vector<SegmentPtr>& segments, const Limits& limits, SearchPlan* plan);
 
 // Shard of a primary key: a stable hash (same across restarts and builds).
 int ShardOf(const PrimaryKey& pk, int num_shards);

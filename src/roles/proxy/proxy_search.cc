@@ -169,6 +169,12 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   }
   KITE_ASSIGN_OR_RETURN(auto indexes, coord_->DescribeIndex(p.db, p.collection, field->name, ""));
   std::string metric = indexes[0].resolved_params.count("metric_type") ? indexes[0].resolved_params.at("metric_type") : "";
+  if (s.Bm25FunctionFor(field->name) && !p.metric_type.empty() && p.metric_type != "BM25") {
+    return InvalidArgument(
+        "must use BM25 metric type when searching against BM25 Function output field: invalid "
+        "parameter[expected=BM25][actual={}]",
+        p.metric_type);
+  }
   if (!p.metric_type.empty() && p.metric_type != metric) {
     return InvalidArgument("metric type not match: invalid parameter[expected={}][actual={}]", metric, p.metric_type);
   }
@@ -193,7 +199,12 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   if (p.group_size <= 0 || p.group_size > 1024) {
     return InvalidArgument("group_size [{}] is invalid, it should be in range [1, 1024]", p.group_size);
   }
-  KITE_ASSIGN_OR_RETURN(plan.queries, DecodeQueries(p, *field, limits_));
+  // A BM25 function's output is searched with raw texts, analyzed once the
+  // segments (and so the corpus statistics) are known, below.
+  const bool bm25_field = s.Bm25FunctionFor(field->name) != nullptr;
+  if (!bm25_field) {
+    KITE_ASSIGN_OR_RETURN(plan.queries, DecodeQueries(p, *field, limits_));
+  }
   out.nq = plan.queries.nq;
   out.topk = p.topk;
 
@@ -240,6 +251,14 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   KITE_ASSIGN_OR_RETURN(plan.ts, ReadTimestamp(c, p.consistency));
   out.ts = plan.ts;
   prep.segments = ReadSegments(c.id, !p.ignore_growing);
+  if (bm25_field) {
+    for (const char* key : {"bm25_k1", "bm25_b"}) {
+      auto it = indexes[0].resolved_params.find(key);
+      if (it != indexes[0].resolved_params.end() && !plan.index_params.count(key)) plan.index_params[key] = it->second;
+    }
+    KITE_RETURN_IF_ERROR(PrepareBm25Queries(s, *field, p, prep.segments, limits_, &plan));
+    out.nq = plan.queries.nq;
+  }
   // Group-by searches every segment for all its rows; range search is exact.
   prep.cost = group_field || plan.radius ? std::numeric_limits<double>::infinity()
                                          : EstimateCost(plan, prep.segments, filtered);

@@ -282,7 +282,13 @@ RestError SearchEntities(Call& c) {
   p.collection = Collection(c);
   p.anns_field = field->name;
   p.query_type = field->type;
+  const bool bm25 = s.Bm25FunctionFor(field->name) != nullptr;  // full-text search: the data are texts
+  if (bm25) p.query_type = DataType::kVarChar;
   for (const auto& vec : c.body.at("data")) {
+    if (bm25 && vec.is_string()) {
+      p.query_vectors.push_back(vec.get<std::string>());
+      continue;
+    }
     auto raw = VectorFromJson(vec, *field);
     if (!raw.ok()) return Wrap(kCodeBadJson, kBadJsonPrefix, raw.status());
     p.query_vectors.push_back(std::move(raw).value());
