@@ -55,6 +55,7 @@ enum class Reason {
   kParameterTooLarge,
   kMissingParameter,
   kDataDirInUse,
+  kUnclassified,  // Milvus answers with a plain (non-merr) error: code 65535
 };
 
 class [[nodiscard]] Status {

@@ -229,6 +229,19 @@ const std::vector<ParamSpec> kAliasCollection = {{"collectionName", JType::kStri
                                                  {"aliasName", JType::kString, true}};
 const std::vector<ParamSpec> kIndex = {{"collectionName", JType::kString, true}, {"indexName", JType::kString, true}};
 
+const std::vector<ParamSpec> kHybridSearchKeys = {{"collectionName", JType::kString, true},
+                                                  {"search", JType::kArray, true},
+                                                  {"rerank", JType::kObject},
+                                                  {"functionScore", JType::kObject},
+                                                  {"limit", JType::kInt},
+                                                  {"offset", JType::kInt},
+                                                  {"groupingField", JType::kString},
+                                                  {"groupSize", JType::kInt},
+                                                  {"strictGroupSize", JType::kBool},
+                                                  {"outputFields", JType::kStrList},
+                                                  {"partitionNames", JType::kStrList},
+                                                  {"consistencyLevel", JType::kString}};
+
 const std::map<std::string_view, Route>& Routes() {
   static const std::map<std::string_view, Route> routes = {
       // databases
@@ -356,6 +369,8 @@ const std::map<std::string_view, Route>& Routes() {
          {"partitionNames", JType::kStrList},
          {"consistencyLevel", JType::kString},
          {"exprParams", JType::kObject}}}},
+      {"entities/hybrid_search", {HybridSearchEntities, kHybridSearchKeys}},
+      {"entities/advanced_search", {HybridSearchEntities, kHybridSearchKeys}},
   };
   return routes;
 }
@@ -366,7 +381,6 @@ bool IsKnownUnimplemented(std::string_view route) {
       "collections/compact",          "collections/get_compaction_state", "collections/truncate",
       "collections/add_function",     "collections/alter_function",       "collections/drop_function",
       "collections/fields/alter_properties", "collections/fields/add",    "collections/fields/drop",
-      "entities/hybrid_search",       "entities/advanced_search",
       "segments/describe",            "quotacenter/describe",             "common/run_analyzer",
   };
   static const std::vector<std::string_view> kCategories = {
