@@ -200,8 +200,8 @@ def assert_ranking(got, want, tol=2e-5):
             assert gp in want_score and abs(want_score[gp] - ws) <= tol, (i, got, want)
 
 
-def hits_of(res_row):
-    return [(h["id"], h["distance"]) for h in res_row]
+def hits_of(res_row, pk: str = "id"):
+    return [(h[pk], h["distance"]) for h in res_row]
 
 
 def brute(data, field, metric, q, k, mask=None):
@@ -585,3 +585,78 @@ def test_query_order_by_fields(module_client, data):
     assert got_ids == [int(data.ids[r]) for r in want]
     assert got_ts == [int(data.ts[r]) for r in want]
     assert set(cols) == {"id", "ts", "tag"}
+
+
+def test_boost_ranker_is_refused_not_ignored(module_client, data):
+    """Kite has no boost ranker yet: a clear 'not implemented' (code 10), never a plain search."""
+    boost = Function(name="b", input_field_names=[], function_type=FunctionType.RERANK,
+                     params={"reranker": "boost", "filter": "grp == 1", "weight": 2.0})
+    exc = server_error(module_client.search, data.name, [data.dv[0].tolist()], anns_field="dv", limit=3,
+                       ranker=boost)
+    assert_code(exc, 10)
+    assert_msg(exc, "boost ranker is not implemented")
+
+
+def test_rest_search_with_function_score(module_server, data):
+    q = data.dv2[7] * 0.3
+    body = {"collectionName": data.name, "data": [q.tolist()], "annsField": "dv2", "limit": 5,
+            "outputFields": ["ts"],
+            "functionScore": {"functions": [{"name": "d", "type": "Rerank", "inputFieldNames": ["ts"],
+                                             "params": {"reranker": "decay", "function": "exp", "origin": 300,
+                                                        "scale": 200, "decay": 0.3}}]}}
+    j = _post(module_server, "entities/search", body)
+    assert j["code"] == 0, j
+    scored = sorted(((pk, s * decay_factor("exp", float(data.ts[data.row_of(pk)]), 300, 200, 0, 0.3))
+                     for pk, s in brute(data, "dv2", "IP", q, 5)), key=lambda kv: (-kv[1], kv[0]))
+    assert_ranking([(h["id"], h["distance"]) for h in j["data"]], scored)
+    body["functionScore"]["functions"][0]["params"]["scale"] = -1
+    j = _post(module_server, "entities/search", body)
+    assert j["code"] == 65535 and "Decay function param: scale must > 0" in j["message"], j
+
+
+def test_hybrid_search_string_pk_across_restart(server):
+    """VarChar primary keys, rows in a sealed segment, a growing one and deletes, then a restart
+    (WAL replay + segment load): hybrid search equals the numpy fusion before and after."""
+    c = server.client()
+    name = unique("hyb_str")
+    rng = np.random.default_rng(31)
+    n = 120
+    a = rng.standard_normal((n, DIM)).astype(np.float32)
+    b = rng.standard_normal((n, DIM)).astype(np.float32)
+    keys = [f"k{i:04d}" for i in range(n)]
+    schema = MilvusClient.create_schema()
+    schema.add_field("pk", DataType.VARCHAR, is_primary=True, max_length=16)
+    schema.add_field("a", DataType.FLOAT_VECTOR, dim=DIM)
+    schema.add_field("b", DataType.FLOAT_VECTOR, dim=DIM)
+    idx = c.prepare_index_params()
+    idx.add_index("a", index_type="FLAT", metric_type="COSINE")
+    idx.add_index("b", index_type="FLAT", metric_type="L2")
+    c.create_collection(name, schema=schema, index_params=idx, consistency_level="Strong")
+    rows = [{"pk": keys[i], "a": a[i].tolist(), "b": b[i].tolist()} for i in range(n)]
+    c.insert(name, rows[:70])
+    c.flush(name)
+    c.insert(name, rows[70:])
+    gone = {keys[3], keys[90]}
+    c.delete(name, ids=list(gone))
+    live = [i for i in range(n) if keys[i] not in gone]
+    q1, q2 = rng.standard_normal(DIM).astype(np.float32), rng.standard_normal(DIM).astype(np.float32)
+
+    def top(X, metric, q, k):
+        if metric == "COSINE":
+            s = (X / np.linalg.norm(X, axis=1, keepdims=True)) @ (q / np.linalg.norm(q))
+            order = sorted(live, key=lambda i: -s[i])
+        else:
+            s = ((X - q) ** 2).sum(1)
+            order = sorted(live, key=lambda i: s[i])
+        return [(keys[i], float(s[i])) for i in order[:k]]
+
+    want = fuse("weighted", [("COSINE", top(a, "COSINE", q1, 20)), ("L2", top(b, "L2", q2, 20))], 10,
+                weights=[0.6, 0.4], norm_score=True)
+    reqs = [AnnSearchRequest([q1.tolist()], "a", {}, 20), AnnSearchRequest([q2.tolist()], "b", {}, 20)]
+    for _ in range(2):
+        res = c.hybrid_search(name, reqs, WeightedRanker(0.6, 0.4), limit=10, output_fields=["pk"])
+        assert_ranking(hits_of(res[0], "pk"), want)
+        assert all(h["entity"]["pk"] == h["pk"] for h in res[0])
+        server.restart()
+        c = server.client()
+        c.load_collection(name)

@@ -266,6 +266,33 @@ RestError QueryEntities(Call& c) {
 namespace {
 // Hits as Milvus's REST search answers them: one object per hit, queries concatenated.
 void RenderSearchHits(Call& c, const SearchOutcome& out);
+
+// `functionScore` {functions: [{name, type, inputFieldNames, params}]}: its rerank function.
+RestError FunctionScoreFromJson(const Json& body, std::optional<RerankRequest>* out) {
+  if (!Has(body, "functionScore")) return Ok();
+  const Json& fs = body.at("functionScore");
+  if (!fs.is_object() || !Has(fs, "functions") || !fs.at("functions").is_array()) {
+    return Error(kCodeBadJson, fmt::format("{}, error: functionScore.functions must be an array", kBadJsonPrefix));
+  }
+  if (fs.at("functions").size() > 1) {
+    return Error(kCodeParameterInvalid, "Currently only supports one rerank");
+  }
+  for (const Json& f : fs.at("functions")) {
+    if (!f.is_object()) {
+      return Error(kCodeBadJson, fmt::format("{}, error: functionScore.functions[0] must be an object", kBadJsonPrefix));
+    }
+    RerankRequest r;
+    r.name = StrOr(f, "name");
+    r.input_field_names = StrListOr(f, "inputFieldNames");
+    if (Has(f, "params") && f.at("params").is_object()) {
+      for (const auto& [key, value] : f.at("params").items()) {
+        r.params.emplace_back(key, value.is_string() ? value.get<std::string>() : value.dump());
+      }
+    }
+    *out = std::move(r);
+  }
+  return Ok();
+}
 }  // namespace
 
 RestError SearchEntities(Call& c) {
@@ -322,6 +349,7 @@ RestError SearchEntities(Call& c) {
   p.partitions = StrListOr(c.body, "partitionNames");
   REST_CHECK(ParseConsistency(StrOr(c.body, "consistencyLevel"), &p.consistency));
   if (Has(c.body, "searchParams")) REST_CHECK(ApplySearchParams(c.body.at("searchParams"), &p));
+  REST_CHECK(FunctionScoreFromJson(c.body, &p.rerank));
 
   REST_ASSIGN(SearchOutcome out, c.proxy->Search(p));
   RenderSearchHits(c, out);
@@ -383,18 +411,10 @@ RestError HybridSearchEntities(Call& c) {
     }
     h.requests.push_back(std::move(p));
   }
-  if (Has(c.body, "functionScore") && c.body.at("functionScore").is_object()) {
-    const Json& fs = c.body.at("functionScore");
-    if (Has(fs, "functions") && fs.at("functions").is_array() && !fs.at("functions").empty()) {
-      const Json& f = fs.at("functions")[0];
-      h.rerank.name = StrOr(f, "name");
-      h.rerank.input_field_names = StrListOr(f, "inputFieldNames");
-      if (Has(f, "params") && f.at("params").is_object()) {
-        for (const auto& [key, value] : f.at("params").items()) {
-          h.rerank.params.emplace_back(key, value.is_string() ? value.get<std::string>() : value.dump());
-        }
-      }
-    }
+  std::optional<RerankRequest> function;
+  REST_CHECK(FunctionScoreFromJson(c.body, &function));
+  if (function) {
+    h.rerank = std::move(*function);
   } else {
     std::optional<std::string> strategy, params;
     if (Has(c.body, "rerank") && c.body.at("rerank").is_object()) {

@@ -368,7 +368,8 @@ const std::map<std::string_view, Route>& Routes() {
          {"searchParams", JType::kObject},
          {"partitionNames", JType::kStrList},
          {"consistencyLevel", JType::kString},
-         {"exprParams", JType::kObject}}}},
+         {"exprParams", JType::kObject},
+         {"functionScore", JType::kObject}}}},
       {"entities/hybrid_search", {HybridSearchEntities, kHybridSearchKeys}},
       {"entities/advanced_search", {HybridSearchEntities, kHybridSearchKeys}},
   };
