@@ -209,6 +209,46 @@ std::string GoJsonType(const nlohmann::json& j) {
 
 }  // namespace
 
+bool IsBoostRequest(const RerankRequest& req) {
+  for (const auto& [key, value] : req.params) {
+    if (Lower(key) == "reranker") return Lower(value) == "boost";
+  }
+  return false;
+}
+
+Result<BoostRanker> ParseBoost(const RerankRequest& req,
+                               const std::vector<std::pair<std::string, std::string>>& score_params) {
+  BoostRanker b;
+  bool has_weight = false;
+  for (const auto& [key, value] : req.params) {
+    std::string k = Lower(key);
+    if (k == "filter") {
+      b.filter = value;
+    } else if (k == "weight") {
+      double w = 0;
+      if (!ParseDouble(value, &w)) return InvalidArgument("boost ranker param weight:{} is not a number", value);
+      b.weight = static_cast<float>(w);
+      has_weight = true;
+    } else if (k == "random_score") {
+      return MakeStatus(StatusCode::kUnimplemented, Reason::kNone,
+                        "random_score of the boost ranker is not implemented yet in Kite");
+    }
+  }
+  if (!has_weight) return InvalidArgument("boost ranker needs a weight param");
+  for (const auto& [key, value] : score_params) {
+    if (Lower(key) != "boost_mode") continue;
+    std::string mode = Lower(value);
+    if (mode == "multiply" || mode == "multiple") {
+      b.sum = false;
+    } else if (mode == "sum") {
+      b.sum = true;
+    } else {
+      return InvalidArgument("boost_mode {} is invalid: use multiply or sum", value);
+    }
+  }
+  return b;
+}
+
 Result<RerankRequest> LegacyRerankRequest(const std::optional<std::string>& strategy,
                                           const std::optional<std::string>& params) {
   RerankRequest r;

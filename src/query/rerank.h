@@ -70,6 +70,22 @@ struct Reranker {
 // which Milvus applies per segment rather than at the proxy.
 Result<std::optional<Reranker>> ParseReranker(const RerankRequest& req, const CollectionSchema& schema);
 
+// The boost ranker (Milvus 2.6.2+): applied to each segment's candidates
+// before the merge; a candidate matching `filter` (every candidate when it
+// is empty) gets its score multiplied by `weight` (boost_mode "multiply", the
+// default) or `weight` added ("sum"). Several boosts apply one after another.
+struct BoostRanker {
+  std::string filter;
+  float weight = 1;
+  bool sum = false;
+};
+
+// Validates a boost function (reranker "boost"); `score_params` are the
+// FunctionScore's params (boost_mode). random_score is not implemented.
+Result<BoostRanker> ParseBoost(const RerankRequest& req,
+                               const std::vector<std::pair<std::string, std::string>>& score_params);
+bool IsBoostRequest(const RerankRequest& req);
+
 // Score `value` (a numeric field) by the decay function.
 double DecayFactor(const Reranker& r, double value);
 // Weighted's per-metric normalisation (see above).

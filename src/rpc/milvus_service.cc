@@ -170,23 +170,30 @@ Status Unclassified(fmt::format_string<Args...> f, Args&&... a) {
   return {StatusCode::kInvalidArgument, Reason::kUnclassified, fmt::format(f, std::forward<Args>(a)...)};
 }
 
-// The rerank function of a FunctionScore (Milvus rerank.NewFunctionScore):
-// nullopt when it holds none.
-Result<std::optional<RerankRequest>> RerankFromFunctionScore(const ms::FunctionScore& fs) {
-  std::optional<RerankRequest> out;
+// The functions of a FunctionScore (Milvus rerank.NewFunctionScore): at most
+// one proxy-level reranker, any number of boost rankers (segment level).
+Status RerankFromFunctionScore(const ms::FunctionScore& fs, std::optional<RerankRequest>* reranker,
+                               SearchParams* boosts_into) {
   for (const auto& f : fs.functions()) {
     if (f.type() != ms::FunctionType::Rerank) {
       return Unclassified("{} is not rerank function.", ms::FunctionType_Name(f.type()));
     }
-    if (out) return Unclassified("Currently only supports one rerank");
     RerankRequest r;
     r.name = f.name();
     r.input_field_names = ToVector(f.input_field_names());
     r.output_field_names = ToVector(f.output_field_names());
     for (const auto& kv : f.params()) r.params.emplace_back(kv.key(), kv.value());
-    out = std::move(r);
+    if (IsBoostRequest(r) && boosts_into) {
+      boosts_into->boosts.push_back(std::move(r));
+      continue;
+    }
+    if (*reranker) return Unclassified("Currently only supports one rerank");
+    *reranker = std::move(r);
   }
-  return out;
+  if (boosts_into) {
+    for (const auto& kv : fs.params()) boosts_into->function_score_params.emplace_back(kv.key(), kv.value());
+  }
+  return Status::OK();
 }
 
 // RRFRanker / WeightedRanker as pymilvus sends them (rank_params `strategy` and `params`).
@@ -908,7 +915,7 @@ Status MilvusService::ParseSearch(const ::grpc::ServerContextBase* ctx, const mm
   }
   if (p.range_filter && !p.radius) return InvalidArgument("range_filter requires radius in search params");
   if (req->has_function_score()) {
-    KITE_ASSIGN_OR_RETURN(p.rerank, RerankFromFunctionScore(req->function_score()));
+    KITE_RETURN_IF_ERROR(RerankFromFunctionScore(req->function_score(), &p.rerank, &p));
   }
   if (req->has_ids() && req->placeholder_group().empty()) {
     std::vector<PrimaryKey> ids;
@@ -1062,7 +1069,7 @@ Status MilvusService::ParseHybridSearch(const ::grpc::ServerContextBase* ctx, co
   }
   std::optional<RerankRequest> function;
   if (req->has_function_score()) {
-    KITE_ASSIGN_OR_RETURN(function, RerankFromFunctionScore(req->function_score()));
+    KITE_RETURN_IF_ERROR(RerankFromFunctionScore(req->function_score(), &function, nullptr));
   }
   if (function) {
     h.rerank = std::move(*function);

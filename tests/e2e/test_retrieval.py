@@ -587,14 +587,35 @@ def test_query_order_by_fields(module_client, data):
     assert set(cols) == {"id", "ts", "tag"}
 
 
-def test_boost_ranker_is_refused_not_ignored(module_client, data):
-    """Kite has no boost ranker yet: a clear 'not implemented' (code 10), never a plain search."""
+@pytest.mark.parametrize("mode", [None, "sum"])
+def test_boost_ranker_boosts_matching_candidates_per_segment(module_client, data, mode):
+    """Boost (Milvus 2.6.2+): each segment's candidates that match the filter get score x weight
+    (boost_mode multiply, the default) or score + weight (sum), before the segments are merged."""
+    from pymilvus import FunctionScore
+    c = module_client
+    q = data.dv2[15] * 0.7
+    k, weight = 8, 3.0
     boost = Function(name="b", input_field_names=[], function_type=FunctionType.RERANK,
-                     params={"reranker": "boost", "filter": "grp == 1", "weight": 2.0})
-    exc = server_error(module_client.search, data.name, [data.dv[0].tolist()], anns_field="dv", limit=3,
-                       ranker=boost)
-    assert_code(exc, 10)
-    assert_msg(exc, "boost ranker is not implemented")
+                     params={"reranker": "boost", "filter": "grp == 1", "weight": weight})
+    ranker = FunctionScore(functions=[boost], params={"boost_mode": mode}) if mode else boost
+    res = c.search(data.name, [q.tolist()], anns_field="dv2", limit=k, ranker=ranker)
+    cands = []
+    for seg in (np.arange(N) < N_SEALED, np.arange(N) >= N_SEALED):  # sealed rows, growing rows
+        for pk, s in brute(data, "dv2", "IP", q, k, mask=seg):
+            if data.grp[data.row_of(pk)] == 1:
+                s = s + weight if mode == "sum" else s * weight
+            cands.append((pk, s))
+    want = sorted(cands, key=lambda kv: (-kv[1], kv[0]))[:k]
+    assert_ranking(hits_of(res[0]), want)
+    assert any(data.grp[data.row_of(pk)] == 1 for pk, _ in want)
+
+
+def test_boost_ranker_cannot_rank_a_hybrid_search(module_client, data):
+    boost = Function(name="b", input_field_names=[], function_type=FunctionType.RERANK,
+                     params={"reranker": "boost", "weight": 2.0})
+    exc = server_error(module_client.hybrid_search, data.name, _reqs(data, data.dv[:1], data.dv2[:1]), boost,
+                       limit=3)
+    assert_msg(exc, "boost ranker cannot rank a hybrid search")
 
 
 def test_rest_search_with_function_score(module_server, data):

@@ -104,6 +104,10 @@ struct SearchParams {
   std::vector<OrderBySpec> order_by;
   // search(ranker=Function(type=RERANK, ...)): rescored after the search.
   std::optional<RerankRequest> rerank;
+  // Boost rankers of the request's FunctionScore (applied per segment), and
+  // the FunctionScore's own params (boost_mode).
+  std::vector<RerankRequest> boosts;
+  std::vector<std::pair<std::string, std::string>> function_score_params;
   // search_iterator v2: continue after the last returned distance.
   bool iterator_v2 = false;
   std::optional<float> iterator_last_bound;
@@ -137,6 +141,8 @@ struct PreparedSearch {
   bool higher = false;                       // larger scores are better
   std::optional<Reranker> reranker;          // fields borrowed from out.schema
   std::vector<OrderByKey> order_by;          // likewise
+  std::vector<BoostRanker> boosts;
+  std::vector<std::unique_ptr<const expr::Plan>> boost_filters;  // one per boost; nullptr: every row
   // Estimated distance work in dimension-operations (~1 ns each).
   double cost = 0;
 

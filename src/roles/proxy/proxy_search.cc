@@ -235,6 +235,33 @@ void OrderSearchHits(const std::vector<OrderByKey>& keys, const std::vector<Segm
   if (group_field && out->group_values) out->group_values = out->group_values->Select(group_rows);
 }
 
+// Boost rankers on one segment's candidates for one query: matching hits get
+// their score multiplied by (or added) the weight; the list is re-sorted.
+Status BoostSegmentHits(const PreparedSearch& prep, const Segment& seg, HitList* hits) {
+  if (hits->empty()) return Status::OK();
+  std::vector<int64_t> rows;
+  rows.reserve(hits->size());
+  for (const Hit& h : *hits) rows.push_back(h.source.row);
+  for (size_t b = 0; b < prep.boosts.size(); ++b) {
+    const BoostRanker& boost = prep.boosts[b];
+    std::vector<uint8_t> match(hits->size(), 1);
+    if (const expr::Plan* f = prep.boost_filters[b].get()) {
+      ColumnBatch batch;
+      seg.Gather(rows, expr::ReferencedFields(*f), &batch, nullptr);
+      batch.num_rows = static_cast<int64_t>(rows.size());
+      KITE_RETURN_IF_ERROR(FilterMask(batch, {}, f, nullptr, &match));
+    }
+    for (size_t i = 0; i < hits->size(); ++i) {
+      if (!match[i]) continue;
+      float& d = (*hits)[i].distance;
+      d = boost.sum ? d + boost.weight : d * boost.weight;
+    }
+  }
+  std::stable_sort(hits->begin(), hits->end(),
+                   [&](const Hit& a, const Hit& b) { return HitBetter(a, b, prep.higher); });
+  return Status::OK();
+}
+
 // Milvus's search keeps the primary key among the output fields when the
 // caller names it or asks for "*" (translateOutputFields without removing
 // the pk), unlike query, which always returns it.
@@ -341,15 +368,22 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
 
   if (p.rerank) {
     KITE_ASSIGN_OR_RETURN(prep.reranker, ParseReranker(*p.rerank, s));
-    if (!prep.reranker) {
-      return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "the boost ranker is not implemented yet in Kite");
-    }
+    if (!prep.reranker) return InvalidArgument("a boost ranker must be sent in the function score's functions");
     if (group_field && !prep.reranker->supports_group()) {
       return InvalidArgument("Current rerank does not support grouping search");
     }
   }
   if (!p.order_by.empty()) {
     KITE_ASSIGN_OR_RETURN(prep.order_by, ResolveOrderBy(p.order_by, s));
+  }
+  for (const RerankRequest& b : p.boosts) {
+    KITE_ASSIGN_OR_RETURN(BoostRanker boost, ParseBoost(b, p.function_score_params));
+    std::unique_ptr<const expr::Plan> bf;
+    if (boost.filter.find_first_not_of(" \t\n\r") != std::string::npos) {
+      KITE_ASSIGN_OR_RETURN(bf, expr::Compile(boost.filter, s, p.filter_values, expr::ParseOptions{}));
+    }
+    prep.boosts.push_back(std::move(boost));
+    prep.boost_filters.push_back(std::move(bf));
   }
   KITE_RETURN_IF_ERROR(ResolveOutputFields(s, p.output_fields, &out.fields, &out.dynamic_keys,
                                            &out.include_all_dynamic, nullptr));
@@ -401,6 +435,9 @@ Result<SearchOutcome> Proxy::RunSearch(const SearchParams& p, PreparedSearch pre
     plan.k = group_field ? std::max<int64_t>(segs[i]->num_rows(), 1) : want;
     std::vector<HitList> hits;
     KITE_RETURN_IF_ERROR(SearchSegment(*segs[i], i, plan, &hits));
+    if (!prep.boosts.empty()) {
+      for (HitList& list : hits) KITE_RETURN_IF_ERROR(BoostSegmentHits(prep, *segs[i], &list));
+    }
     for (int64_t q = 0; q < out.nq; ++q) per_query[q].push_back(std::move(hits[q]));
   }
   MergeOptions mo;
@@ -524,7 +561,7 @@ Result<SearchOutcome> Proxy::HybridSearch(const HybridSearchParams& hp) {
   const CollectionSchema& s = *out.schema;
   KITE_ASSIGN_OR_RETURN(std::optional<Reranker> reranker, ParseReranker(hp.rerank, s));
   if (!reranker) {
-    return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "the boost ranker is not implemented yet in Kite");
+    return InvalidArgument("the boost ranker cannot rank a hybrid search: use rrf, weighted or decay");
   }
   if (!hp.group_by_field.empty() && !reranker->supports_group()) {
     return InvalidArgument("Current rerank does not support grouping search");
