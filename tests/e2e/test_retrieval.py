@@ -681,3 +681,33 @@ def test_hybrid_search_string_pk_across_restart(server):
         server.restart()
         c = server.client()
         c.load_collection(name)
+
+
+def test_hybrid_search_request_errors(module_client, data):
+    from pymilvus.client.prepare import Prepare
+    from pymilvus.client.utils import check_status
+    from pymilvus.exceptions import MilvusException
+    from pymilvus.grpc_gen import common_pb2
+
+    # Sub-requests with different nq (Milvus checkNq).
+    reqs = [AnnSearchRequest(data.dv[:2].tolist(), "dv", {}, 5), AnnSearchRequest(data.dv2[:1].tolist(), "dv2", {}, 5)]
+    exc = server_error(module_client.hybrid_search, data.name, reqs, RRFRanker(), limit=3)
+    assert_code(exc, 1100)
+    assert_msg(exc, "sub search request nq should be the same")
+
+    # Unknown legacy strategy, sent as pymilvus would send a ranker's dict.
+    handler = module_client._get_connection()
+    sub = [Prepare.search_requests_with_expr(collection_name=data.name, anns_field="dv", param={}, limit=3,
+                                             data=data.dv[:1].tolist())]
+    req = Prepare.hybrid_search_request_with_ranker(data.name, sub, RRFRanker(), 3)
+    for kv in req.rank_params:
+        if kv.key == "strategy":
+            kv.value = "foo"
+    resp = handler._stub.HybridSearch(req, timeout=10)
+    with pytest.raises(MilvusException) as info:
+        check_status(resp.status)
+    assert info.value.code == 65535 and "unsupported rank type foo" in info.value.message
+    # RRF k out of range.
+    exc = server_error(module_client.hybrid_search, data.name, _reqs(data, data.dv[:1], data.dv2[:1]),
+                       RRFRanker(20000), limit=3)
+    assert_msg(exc, "The rank params k should be in range (0, 16384)")
