@@ -711,3 +711,33 @@ def test_hybrid_search_request_errors(module_client, data):
     exc = server_error(module_client.hybrid_search, data.name, _reqs(data, data.dv[:1], data.dv2[:1]),
                        RRFRanker(20000), limit=3)
     assert_msg(exc, "The rank params k should be in range (0, 16384)")
+
+
+def test_search_rrf_ranker_with_group_by(module_client, data):
+    """A grouped search reranked: RRF ranks are positions in the grouped list (group by group,
+    offset+limit groups); the fused groups are ranked by their best score, then paged."""
+    c = module_client
+    q = data.dv[60] - 0.2
+    limit, offset, size = 3, 1, 2
+    rrf = Function(name="r", input_field_names=[], function_type=FunctionType.RERANK,
+                   params={"reranker": "rrf", "k": 7})
+    res = c.search(data.name, [q.tolist()], anns_field="dv", limit=limit, offset=offset, ranker=rrf,
+                   group_by_field="grp", group_size=size, output_fields=["grp"])
+    order, members = [], {}
+    for pk, _ in brute(data, "dv", "L2", q, N):
+        g = int(data.grp[data.row_of(pk)])
+        if g not in members:
+            if len(order) >= limit + offset:
+                continue
+            order.append(g)
+            members[g] = []
+        if len(members[g]) < size:
+            members[g].append(pk)
+    listed = [pk for g in order for pk in members[g]]
+    score = {pk: float(F32(1) / (F32(7) + F32(r))) for r, pk in enumerate(listed, start=1)}
+    groups = sorted(([(pk, score[pk]) for pk in members[g]] for g in order),
+                    key=lambda m: (-max(s for _, s in m), -len(m), m[0][0]))
+    want = [h for m in groups[offset:offset + limit] for h in m]
+    assert_ranking(hits_of(res[0]), want)
+    for h in res[0]:
+        assert h["entity"]["grp"] == data.grp[data.row_of(h["id"])]

@@ -157,6 +157,30 @@ Column FieldOfHit(const std::vector<SegmentPtr>& segs, const Hit& h, const Field
   return std::move(f.is_primary ? one.columns[0] : one.columns[1]);
 }
 
+// A grouped search's hits before paging: groups in order of their best hit,
+// up to `group_size` hits each, the first `groups` groups, listed group by
+// group (the order Milvus's grouped reduce emits, which rerankers rank).
+HitList FirstGroups(HitList merged, const std::vector<SegmentPtr>& segs, const FieldSchema& group_field,
+                    int64_t groups, int64_t group_size) {
+  std::vector<std::string> order;
+  std::map<std::string, HitList> members;
+  for (Hit& h : merged) {
+    std::string key = GroupKey(FieldOfHit(segs, h, group_field), 0);
+    auto it = members.find(key);
+    if (it == members.end()) {
+      if (static_cast<int64_t>(order.size()) >= groups) continue;
+      order.push_back(key);
+      it = members.emplace(key, HitList{}).first;
+    }
+    if (static_cast<int64_t>(it->second.size()) < group_size) it->second.push_back(std::move(h));
+  }
+  HitList out;
+  for (const std::string& key : order) {
+    for (Hit& h : members[key]) out.push_back(std::move(h));
+  }
+  return out;
+}
+
 // search(ranker=...): rescores one query's merged hits (offset + limit of
 // them, or every hit with group-by) and keeps `limit` after `offset`.
 Result<HitList> RerankSearchHits(const Reranker& r, const HitList& merged, const std::vector<SegmentPtr>& segs,
@@ -448,7 +472,9 @@ Result<SearchOutcome> Proxy::RunSearch(const SearchParams& p, PreparedSearch pre
   for (int64_t q = 0; q < out.nq; ++q) {
     HitList merged = MergeHits(std::move(per_query[q]), mo);
     if (prep.reranker) {
-      // Rounded by the reranker, as Milvus does.
+      // With group-by the reranker ranks the grouped search's offset+limit
+      // groups, listed group by group. Rounded by the reranker, as Milvus does.
+      if (group_field) merged = FirstGroups(std::move(merged), segs, *group_field, want, p.group_size);
       KITE_ASSIGN_OR_RETURN(out.hits[q], RerankSearchHits(*prep.reranker, merged, segs, group_field, p, out.metric,
                                                           &out.group_values));
       continue;

@@ -406,8 +406,14 @@ RestError HybridSearchEntities(Call& c) {
     }
     p.topk = IntOr(sub, "limit", 100);
     if (Has(sub, "metricType") && sub.at("metricType").is_string()) p.metric_type = sub.at("metricType");
+    // `params` is either shaped like a search's searchParams ({metricType, params: {...}}) or
+    // the index params themselves ({"ef": 64}).
     for (const char* key : {"params", "searchParams"}) {
-      if (Has(sub, key) && sub.at(key).is_object()) REST_CHECK(ApplySearchParams(sub.at(key), &p));
+      if (!Has(sub, key) || !sub.at(key).is_object()) continue;
+      const Json& sp = sub.at(key);
+      bool shaped = Has(sp, "params") || Has(sp, "metricType") || Has(sp, "metric_type") || Has(sp, "radius") ||
+                    Has(sp, "range_filter") || Has(sp, "ignoreGrowing") || Has(sp, "ignore_growing");
+      REST_CHECK(ApplySearchParams(shaped ? sp : Json{{"params", sp}}, &p));
     }
     h.requests.push_back(std::move(p));
   }
