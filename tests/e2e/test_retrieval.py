@@ -741,3 +741,58 @@ def test_search_rrf_ranker_with_group_by(module_client, data):
     assert_ranking(hits_of(res[0]), want)
     for h in res[0]:
         assert h["entity"]["grp"] == data.grp[data.row_of(h["id"])]
+
+
+def test_retrieval_after_compaction(server):
+    """Two sealed segments with deletes, merged by a manual compaction: hybrid search, a decay
+    ranker, search by ids and order_by answer as numpy says over the live rows."""
+    import time
+    c = server.client()
+    d = Data(unique("cmp"), np.random.default_rng(41))
+    schema = MilvusClient.create_schema()
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("dv", DataType.FLOAT_VECTOR, dim=DIM)
+    schema.add_field("dv2", DataType.FLOAT_VECTOR, dim=DIM)
+    schema.add_field("ts", DataType.INT64)
+    schema.add_field("price", DataType.FLOAT)
+    schema.add_field("grp", DataType.INT64)
+    schema.add_field("tag", DataType.VARCHAR, max_length=16)
+    idx = c.prepare_index_params()
+    idx.add_index("dv", index_type="FLAT", metric_type="L2")
+    idx.add_index("dv2", index_type="FLAT", metric_type="IP")
+    c.create_collection(d.name, schema=schema, index_params=idx, consistency_level="Strong")
+    c.insert(d.name, d.rows(0, 250))
+    c.flush(d.name)
+    c.insert(d.name, d.rows(250, N))
+    c.flush(d.name)
+    gone = [int(d.ids[i]) for i in range(0, N, 7)]
+    c.delete(d.name, ids=gone)
+    for pk in gone:
+        d.live[d.row_of(pk)] = False
+    c.flush(d.name)
+    job = c.compact(d.name)
+    deadline = time.time() + 60
+    while str(c.get_compaction_state(job)) != "Completed" and time.time() < deadline:
+        time.sleep(0.2)
+    assert str(c.get_compaction_state(job)) == "Completed"
+
+    rng = np.random.default_rng(42)
+    q1, q2 = rng.standard_normal(DIM).astype(np.float32), rng.standard_normal(DIM).astype(np.float32)
+    reqs = [AnnSearchRequest([q1.tolist()], "dv", {}, 15), AnnSearchRequest([q2.tolist()], "dv2", {}, 15)]
+    res = c.hybrid_search(d.name, reqs, RRFRanker(), limit=8)
+    want = fuse("rrf", [("L2", brute(d, "dv", "L2", q1, 15)), ("IP", brute(d, "dv2", "IP", q2, 15))], 8)
+    assert_ranking(hits_of(res[0]), want)
+    ranker = Function(name="d", input_field_names=["ts"], function_type=FunctionType.RERANK,
+                      params={"reranker": "decay", "function": "gauss", "origin": 100, "scale": 300})
+    res = c.search(d.name, [q2.tolist()], anns_field="dv2", limit=6, ranker=ranker)
+    scored = sorted(((pk, s * decay_factor("gauss", float(d.ts[d.row_of(pk)]), 100, 300, 0, 0.5))
+                     for pk, s in brute(d, "dv2", "IP", q2, 6)), key=lambda kv: (-kv[1], kv[0]))
+    assert_ranking(hits_of(res[0]), scored)
+    live_pk = int(d.ids[5])
+    res = c.search(d.name, ids=[live_pk], anns_field="dv", limit=4)
+    assert_ranking(hits_of(res[0]), brute(d, "dv", "L2", d.dv[5], 4))
+    exc = server_error(c.search, d.name, ids=[gone[1]], anns_field="dv", limit=4)
+    assert_msg(exc, "some of the provided primary key IDs do not exist")
+    res = c.search(d.name, [q1.tolist()], anns_field="dv", limit=10, order_by_fields=[{"field": "price"}])
+    kept = brute(d, "dv", "L2", q1, 10)
+    assert [h["id"] for h in res[0]] == [pk for pk, _ in sorted(kept, key=lambda h: float(d.price[d.row_of(h[0])]))]
