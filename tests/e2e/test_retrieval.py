@@ -444,6 +444,9 @@ def test_search_by_missing_or_deleted_ids_fails(module_client, data):
     assert str(deleted) in exc.message
     exc = server_error(c.search, data.name, ids=[10 ** 12], anns_field="dv", limit=3)
     assert_msg(exc, "some of the provided primary key IDs do not exist")
+    # Two vector fields and no anns_field.
+    exc = server_error(c.search, data.name, ids=[int(data.ids[0])], limit=3)
+    assert_msg(exc, "multiple vector fields exist, please specify anns_field in search_params")
 
 
 # -- 4. order_by_fields ------------------------------------------------------------------------

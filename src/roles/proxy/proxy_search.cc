@@ -320,6 +320,10 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   const FieldSchema* field = nullptr;
   if (p.anns_field.empty()) {
     auto vecs = s.VectorFields();
+    if (vecs.size() != 1 && p.ids) {
+      // Search by primary keys words it differently in Milvus.
+      return InvalidArgument("multiple vector fields exist, please specify anns_field in search_params");
+    }
     if (vecs.size() != 1) {
       return InvalidArgument("multiple anns_fields exist, please specify a anns_field in search_params");
     }
