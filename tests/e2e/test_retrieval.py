@@ -799,3 +799,13 @@ def test_retrieval_after_compaction(server):
     res = c.search(d.name, [q1.tolist()], anns_field="dv", limit=10, order_by_fields=[{"field": "price"}])
     kept = brute(d, "dv", "L2", q1, 10)
     assert [h["id"] for h in res[0]] == [pk for pk, _ in sorted(kept, key=lambda h: float(d.price[d.row_of(h[0])]))]
+
+
+def test_search_iterator_refuses_order_by(module_client, data):
+    """An iterator pages by distance; Milvus refuses order_by_fields with it."""
+    def run():
+        it = module_client.search_iterator(data.name, [data.dv[0].tolist()], batch_size=10, anns_field="dv",
+                                           order_by_fields=[{"field": "price", "order": "asc"}])
+        it.next()
+    exc = server_error(run)
+    assert_msg(exc, "order_by is not supported when using search iterator")

@@ -402,6 +402,7 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
     }
   }
   if (!p.order_by.empty()) {
+    if (p.iterator_v2) return InvalidArgument("order_by is not supported when using search iterator");
     KITE_ASSIGN_OR_RETURN(prep.order_by, ResolveOrderBy(p.order_by, s));
   }
   for (const RerankRequest& b : p.boosts) {
