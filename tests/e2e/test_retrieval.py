@@ -809,3 +809,44 @@ def test_search_iterator_refuses_order_by(module_client, data):
         it.next()
     exc = server_error(run)
     assert_msg(exc, "order_by is not supported when using search iterator")
+
+
+def test_hybrid_search_dense_and_sparse(server):
+    """A dense field (COSINE) and a sparse one (IP, SPARSE_INVERTED_INDEX) fused with RRF and with
+    normalised weights; sparse scores computed here as dot products. Every row holds dimension 0,
+    as every query does, so every row is a candidate of the sparse search."""
+    c = server.client()
+    name = unique("hyb_sp")
+    rng = np.random.default_rng(51)
+    n = 200
+    dense = rng.standard_normal((n, DIM)).astype(np.float32)
+    sparse = []
+    for i in range(n):
+        dims = {0: float(rng.uniform(0.1, 1.0))}
+        for d in rng.choice(np.arange(1, 40), size=4, replace=False):
+            dims[int(d)] = float(rng.uniform(0.1, 1.0))
+        sparse.append(dims)
+    schema = MilvusClient.create_schema()
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("d", DataType.FLOAT_VECTOR, dim=DIM)
+    schema.add_field("s", DataType.SPARSE_FLOAT_VECTOR)
+    idx = c.prepare_index_params()
+    idx.add_index("d", index_type="FLAT", metric_type="COSINE")
+    idx.add_index("s", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
+    c.create_collection(name, schema=schema, index_params=idx, consistency_level="Strong")
+    rows = [{"id": i, "d": dense[i].tolist(), "s": sparse[i]} for i in range(n)]
+    c.insert(name, rows[:120])
+    c.flush(name)
+    c.insert(name, rows[120:])
+    qd = rng.standard_normal(DIM).astype(np.float32)
+    qs = {0: 0.5, 3: 1.0, 17: 0.7, 33: 0.2}
+    cos = (dense / np.linalg.norm(dense, axis=1, keepdims=True)) @ (qd / np.linalg.norm(qd))
+    dots = np.array([sum(v * qs.get(k, 0.0) for k, v in sparse[i].items()) for i in range(n)])
+    top_d = [(i, float(cos[i])) for i in sorted(range(n), key=lambda i: -cos[i])[:12]]
+    top_s = [(i, float(dots[i])) for i in sorted(range(n), key=lambda i: -dots[i])[:12]]
+    reqs = [AnnSearchRequest([qd.tolist()], "d", {}, 12), AnnSearchRequest([qs], "s", {}, 12)]
+    res = c.hybrid_search(name, reqs, RRFRanker(), limit=6)
+    assert_ranking(hits_of(res[0]), fuse("rrf", [("COSINE", top_d), ("IP", top_s)], 6))
+    res = c.hybrid_search(name, reqs, WeightedRanker(0.5, 0.5), limit=6)
+    assert_ranking(hits_of(res[0]), fuse("weighted", [("COSINE", top_d), ("IP", top_s)], 6, weights=[0.5, 0.5],
+                                         norm_score=True), tol=1e-4)
