@@ -7,12 +7,6 @@
 namespace kite {
 namespace {
 
-// Milvus answers these with plain errors: code 65535.
-template <typename... Args>
-Status Unclassified(fmt::format_string<Args...> f, Args&&... a) {
-  return {StatusCode::kInvalidArgument, Reason::kUnclassified, fmt::format(f, std::forward<Args>(a)...)};
-}
-
 std::string Trim(std::string s) {
   s.erase(0, s.find_first_not_of(" \t"));
   s.erase(s.find_last_not_of(" \t") + 1);

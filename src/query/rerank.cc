@@ -15,12 +15,6 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-// Milvus returns these as plain Go errors: code 65535 at the client.
-template <typename... Args>
-Status Unclassified(fmt::format_string<Args...> f, Args&&... a) {
-  return {StatusCode::kInvalidArgument, Reason::kUnclassified, fmt::format(f, std::forward<Args>(a)...)};
-}
-
 std::string Lower(std::string s) {
   for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   return s;

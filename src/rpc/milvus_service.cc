@@ -164,12 +164,6 @@ ReadConsistency ConsistencyOf(bool use_default, mc::ConsistencyLevel level, uint
 
 // Index params as pymilvus sends them: flattened KVs, or a JSON object under
 // "params" (older ORM code), or both; returned flattened.
-// Milvus answers these with plain Go errors: code 65535.
-template <typename... Args>
-Status Unclassified(fmt::format_string<Args...> f, Args&&... a) {
-  return {StatusCode::kInvalidArgument, Reason::kUnclassified, fmt::format(f, std::forward<Args>(a)...)};
-}
-
 // The functions of a FunctionScore (Milvus rerank.NewFunctionScore): at most
 // one proxy-level reranker, any number of boost rankers (segment level).
 Status RerankFromFunctionScore(const ms::FunctionScore& fs, std::optional<RerankRequest>* reranker,
