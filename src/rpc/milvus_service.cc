@@ -34,6 +34,12 @@ void Fill(Resp* resp, const Status& st) {
   ToMilvusStatus(st, resp->mutable_status());
 }
 
+// Milvus reports a read's cost in status.extra_info["report_value"] (pymilvus
+// shows it as result.extra["cost"]); open-source Milvus's default hook reports 0.
+void ReportCost(mc::Status* status) {
+  if (status->code() == 0) (*status->mutable_extra_info())["report_value"] = "0";
+}
+
 // Runs a handler body; an escaped exception becomes an internal error.
 template <typename Fn>
 Status Guarded(Fn&& fn) {
@@ -160,6 +166,42 @@ ReadConsistency ConsistencyOf(bool use_default, mc::ConsistencyLevel level, uint
 
 // Index params as pymilvus sends them: flattened KVs, or a JSON object under
 // "params" (older ORM code), or both; returned flattened.
+// The functions of a FunctionScore (Milvus rerank.NewFunctionScore): at most
+// one proxy-level reranker, any number of boost rankers (segment level).
+Status RerankFromFunctionScore(const ms::FunctionScore& fs, std::optional<RerankRequest>* reranker,
+                               SearchParams* boosts_into) {
+  for (const auto& f : fs.functions()) {
+    if (f.type() != ms::FunctionType::Rerank) {
+      return Unclassified("{} is not rerank function.", ms::FunctionType_Name(f.type()));
+    }
+    RerankRequest r;
+    r.name = f.name();
+    r.input_field_names = ToVector(f.input_field_names());
+    r.output_field_names = ToVector(f.output_field_names());
+    for (const auto& kv : f.params()) r.params.emplace_back(kv.key(), kv.value());
+    if (IsBoostRequest(r) && boosts_into) {
+      boosts_into->boosts.push_back(std::move(r));
+      continue;
+    }
+    if (*reranker) return Unclassified("Currently only supports one rerank");
+    *reranker = std::move(r);
+  }
+  if (boosts_into) {
+    for (const auto& kv : fs.params()) boosts_into->function_score_params.emplace_back(kv.key(), kv.value());
+  }
+  return Status::OK();
+}
+
+// RRFRanker / WeightedRanker as pymilvus sends them (rank_params `strategy` and `params`).
+Result<RerankRequest> RerankFromRankParams(const KvList& kvs) {
+  std::optional<std::string> strategy, params;
+  for (const auto& kv : kvs) {
+    if (kv.key() == "strategy") strategy = kv.value();
+    if (kv.key() == "params") params = kv.value();
+  }
+  return LegacyRerankRequest(strategy, params);
+}
+
 Status ParseIndexParams(const KvList& kvs, std::map<std::string, std::string>* flat) {
   *flat = KvToMap(kvs);
   auto it = flat->find("params");
@@ -807,7 +849,7 @@ RpcStatus MilvusService::Delete(Ctx* ctx, const mm::DeleteRequest* req, mm::Muta
 
 RpcStatus MilvusService::Query(Ctx* ctx, const mm::QueryRequest* req, mm::QueryResults* resp) {
   KITE_ADMIT(ctx, req);
-  return Run(resp, [&]() -> Status {
+  RpcStatus rs = Run(resp, [&]() -> Status {
     QueryParams q;
     q.db = DbName(ctx, req->db_name());
     q.collection = req->collection_name();
@@ -818,6 +860,7 @@ RpcStatus MilvusService::Query(Ctx* ctx, const mm::QueryRequest* req, mm::QueryR
     q.consistency = ConsistencyOf(req->use_default_consistency(), req->consistency_level(), req->guarantee_timestamp());
     bool has_limit = false;
     for (const auto& kv : req->query_params()) {
+      if (kv.key() == "order_by_fields") q.order_by = ParseOrderByFields(kv.value());
       try {
         if (kv.key() == "limit") {
           q.limit = std::stoll(kv.value());
@@ -863,6 +906,8 @@ RpcStatus MilvusService::Query(Ctx* ctx, const mm::QueryRequest* req, mm::QueryR
     }
     return Status::OK();
   });
+  ReportCost(resp->mutable_status());
+  return rs;
 }
 
 
@@ -870,9 +915,6 @@ Status MilvusService::ParseSearch(const ::grpc::ServerContextBase* ctx, const mm
                                   SearchParams* out) {
   if (req->sub_reqs_size() > 0) {
     return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "search with sub requests is not implemented yet in Kite");
-  }
-  if (req->has_ids() && req->placeholder_group().empty()) {
-    return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "search by primary keys is not implemented yet in Kite");
   }
   SearchParams& p = *out;
   p.db = DbName(ctx, req->db_name());
@@ -912,6 +954,8 @@ Status MilvusService::ParseSearch(const ::grpc::ServerContextBase* ctx, const mm
       }
     } else if (k == "ignore_growing") {
       p.ignore_growing = ParseBool(val);
+    } else if (k == "order_by_fields") {
+      p.order_by = ParseOrderByFields(val);
     } else if (k == "group_by_field") {
       p.group_by_field = val;
     } else if (k == "group_size") {
@@ -947,6 +991,19 @@ Status MilvusService::ParseSearch(const ::grpc::ServerContextBase* ctx, const mm
     }
   }
   if (p.range_filter && !p.radius) return InvalidArgument("range_filter requires radius in search params");
+  if (req->has_function_score()) {
+    KITE_RETURN_IF_ERROR(RerankFromFunctionScore(req->function_score(), &p.rerank, &p));
+  }
+  if (req->has_ids() && req->placeholder_group().empty()) {
+    std::vector<PrimaryKey> ids;
+    if (req->ids().has_int_id()) {
+      for (int64_t v : req->ids().int_id().data()) ids.emplace_back(v);
+    } else if (req->ids().has_str_id()) {
+      for (const auto& v : req->ids().str_id().data()) ids.emplace_back(v);
+    }
+    p.ids = std::move(ids);
+    return Status::OK();
+  }
   mc::PlaceholderGroup group;
   if (!group.ParseFromString(req->placeholder_group()) || group.placeholders_size() != 1) {
     return InvalidArgument("the search vectors (placeholder group) cannot be decoded");
@@ -981,6 +1038,11 @@ Status MilvusService::AnswerSearch(const mm::SearchRequest* req, const SearchPar
     }
   }
   PksToIds(pks, r->mutable_ids());
+  if (out.pk_requested) {
+    const FieldSchema* f = out.schema->PrimaryField();
+    ColumnToFieldData(pks, *f, {}, r->add_fields_data());
+    r->add_output_fields(f->name);
+  }
   for (size_t i = 1; i < out.fields.size(); ++i) {
     const FieldSchema* f = out.schema->FindField(out.fields[i]);
     const Column* col = out.rows.columns.size() > i ? &out.rows.columns[i] : nullptr;
@@ -1019,6 +1081,7 @@ Status MilvusService::AnswerSearch(const mm::SearchRequest* req, const SearchPar
   auto obs = std::make_shared<CallObservation>("Search", ctx);
   auto finish = [=](const Status& st) {
     Fill(resp, st);
+    ReportCost(resp->mutable_status());
     obs->Finish(req->db_name(), req->collection_name(), resp->status().code(), resp->status().reason(),
                 st.ok() ? resp->results().num_queries() : 0);
     obs->Leave();
@@ -1056,6 +1119,66 @@ Status MilvusService::AnswerSearch(const mm::SearchRequest* req, const SearchPar
     work_.Submit(std::move(run));
   }
   return reactor;
+}
+
+Status MilvusService::ParseHybridSearch(const ::grpc::ServerContextBase* ctx, const mm::HybridSearchRequest* req,
+                                        HybridSearchParams* out) {
+  HybridSearchParams& h = *out;
+  h.db = DbName(ctx, req->db_name());
+  h.collection = req->collection_name();
+  h.partitions = ToVector(req->partition_names());
+  h.output_fields = ToVector(req->output_fields());
+  h.consistency = ConsistencyOf(req->use_default_consistency(), req->consistency_level(), req->guarantee_timestamp());
+  for (const auto& kv : req->rank_params()) {
+    const std::string& k = kv.key();
+    const std::string& val = kv.value();
+    if (k == "limit") {
+      KITE_ASSIGN_OR_RETURN(h.limit, ParseInt(k, val));
+    } else if (k == "offset") {
+      KITE_ASSIGN_OR_RETURN(h.offset, ParseInt(k, val));
+    } else if (k == "round_decimal") {
+      KITE_ASSIGN_OR_RETURN(int64_t rd, ParseInt(k, val));
+      if (rd != -1 && (rd < 0 || rd > 6)) return InvalidArgument("round_decimal {} is invalid, should be -1 or in [0, 6]", rd);
+      h.round_decimal = static_cast<int>(rd);
+    } else if (k == "group_by_field") {
+      h.group_by_field = val;
+    } else if (k == "group_size") {
+      KITE_ASSIGN_OR_RETURN(h.group_size, ParseInt(k, val));
+    } else if (k == "strict_group_size") {
+      h.strict_group_size = ParseBool(val);
+    } else if (k == "rank_group_scorer") {
+      h.group_scorer = val;
+    }
+  }
+  std::optional<RerankRequest> function;
+  if (req->has_function_score()) {
+    KITE_RETURN_IF_ERROR(RerankFromFunctionScore(req->function_score(), &function, nullptr));
+  }
+  if (function) {
+    h.rerank = std::move(*function);
+  } else {
+    KITE_ASSIGN_OR_RETURN(h.rerank, RerankFromRankParams(req->rank_params()));
+  }
+  for (const auto& sub : req->requests()) {
+    SearchParams sp;
+    KITE_RETURN_IF_ERROR(ParseSearch(ctx, &sub, &sp));
+    h.requests.push_back(std::move(sp));
+  }
+  return Status::OK();
+}
+
+RpcStatus MilvusService::HybridSearch(Ctx* ctx, const mm::HybridSearchRequest* req, mm::SearchResults* resp) {
+  KITE_ADMIT(ctx, req);
+  RpcStatus rs = Run(resp, [&]() -> Status {
+    HybridSearchParams h;
+    KITE_RETURN_IF_ERROR(ParseHybridSearch(ctx, req, &h));
+    KITE_ASSIGN_OR_RETURN(SearchOutcome out, proxy_->HybridSearch(h));
+    SearchParams shape;  // AnswerSearch reads only the iterator fields of it
+    mm::SearchRequest none;
+    return AnswerSearch(&none, shape, out, resp);
+  });
+  ReportCost(resp->mutable_status());
+  return rs;
 }
 
 RpcStatus MilvusService::Flush(Ctx* ctx, const mm::FlushRequest* req, mm::FlushResponse* resp) {

@@ -91,6 +91,7 @@ class MilvusService final : public MilvusServiceBase {
   ::grpc::ServerUnaryReactor* Search(::grpc::CallbackServerContext* ctx,
                                      const ::milvus::proto::milvus::SearchRequest* req,
                                      ::milvus::proto::milvus::SearchResults* resp) override;
+  KITE_RPC(HybridSearch, HybridSearchRequest, ::milvus::proto::milvus::SearchResults);
   KITE_RPC(Flush, FlushRequest, ::milvus::proto::milvus::FlushResponse);
   KITE_RPC(GetFlushState, GetFlushStateRequest, ::milvus::proto::milvus::GetFlushStateResponse);
 
@@ -128,6 +129,8 @@ class MilvusService final : public MilvusServiceBase {
   Status ParseSearch(const ::grpc::ServerContextBase* ctx, const ::milvus::proto::milvus::SearchRequest* req,
                      SearchParams* out);
   Status AnswerSearch(const ::milvus::proto::milvus::SearchRequest* req, const SearchParams& p, const SearchOutcome& out, ::milvus::proto::milvus::SearchResults* resp);
+  Status ParseHybridSearch(const ::grpc::ServerContextBase* ctx, const ::milvus::proto::milvus::HybridSearchRequest* req,
+                           HybridSearchParams* out);
 
   Proxy* proxy_;
   // Runs heavy searches (PreparedSearch::light) off the gRPC threads.

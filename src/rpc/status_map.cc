@@ -28,6 +28,7 @@ int32_t MilvusCode(const Status& st) {
     case Reason::kInvalidFieldName: return 1701;
     case Reason::kInvalidName: return 1100;
     case Reason::kDataDirInUse: return 5;
+    case Reason::kUnclassified: return 65535;
     case Reason::kNone: break;
   }
   switch (st.code()) {

@@ -614,6 +614,33 @@ Status Proxy::ResolveOutputFields(const CollectionSchema& s, const std::vector<s
   return Status::OK();
 }
 
+namespace {
+
+// query order_by_fields: orders the merged rows (in key order, so ties stay
+// by primary key), keeps `limit` after `offset`, and drops the columns read
+// only for ordering (those past `keep_columns`).
+void OrderQueryRows(const std::vector<OrderByKey>& keys, size_t keep_columns, int64_t limit, int64_t offset,
+                    ColumnBatch* rows) {
+  const int64_t n = rows->columns.empty() ? 0 : rows->columns[0].size();
+  std::vector<std::vector<OrderValue>> values(static_cast<size_t>(n));
+  for (const OrderByKey& k : keys) {
+    const Column* c = k.field->is_primary ? &rows->columns[0] : rows->Find(k.field->id);
+    for (int64_t r = 0; r < n; ++r) values[r].push_back(c ? OrderValueAt(k, *c, r) : OrderValue{});
+  }
+  std::vector<int64_t> perm(static_cast<size_t>(n));
+  for (int64_t r = 0; r < n; ++r) perm[r] = r;
+  std::stable_sort(perm.begin(), perm.end(),
+                   [&](int64_t a, int64_t b) { return OrderBefore(keys, values[a], values[b]); });
+  int64_t begin = std::min(offset, n);
+  int64_t end = limit < 0 ? n : std::min(n, begin + limit);
+  std::vector<int64_t> keep(perm.begin() + begin, perm.begin() + end);
+  if (rows->columns.size() > keep_columns) rows->columns.resize(keep_columns);
+  for (Column& c : rows->columns) c = c.Select(keep);
+  rows->num_rows = static_cast<int64_t>(keep.size());
+}
+
+}  // namespace
+
 Result<QueryOutcome> Proxy::Query(const QueryParams& q) {
   KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(q.db, q.collection));
   const CollectionInfo& c = v.info;
@@ -647,6 +674,19 @@ Result<QueryOutcome> Proxy::Query(const QueryParams& q) {
   plan.count_only = out.count_only;
   plan.limit = q.limit;
   plan.offset = q.offset;
+  std::vector<OrderByKey> order;
+  if (!q.order_by.empty() && !out.count_only) {
+    KITE_ASSIGN_OR_RETURN(order, ResolveOrderBy(q.order_by, s));
+    // Every match is read, ordered here, then paged.
+    for (const OrderByKey& k : order) {
+      if (!k.field->is_primary &&
+          std::find(plan.output_fields.begin(), plan.output_fields.end(), k.field->id) == plan.output_fields.end()) {
+        plan.output_fields.push_back(k.field->id);
+      }
+    }
+    plan.limit = -1;
+    plan.offset = 0;
+  }
   KITE_ASSIGN_OR_RETURN(plan.ts, ReadTimestamp(c, q.consistency));
   out.ts = plan.ts;
   std::vector<Retrieved> parts;
@@ -657,6 +697,7 @@ Result<QueryOutcome> Proxy::Query(const QueryParams& q) {
   KITE_ASSIGN_OR_RETURN(Retrieved sealed, query_node_->Retrieve(c.id, plan));
   parts.push_back(std::move(sealed));
   Retrieved merged = MergeRetrieved(std::move(parts), plan);
+  if (!order.empty()) OrderQueryRows(order, out.fields.size(), q.limit, q.offset, &merged.rows);
   out.count = merged.count;
   out.data = std::move(merged);
   return out;

@@ -14,7 +14,9 @@
 
 #include "common/limits.h"
 #include "expr/expr.h"
+#include "query/order_by.h"
 #include "query/reduce.h"
+#include "query/rerank.h"
 #include "query/retrieve.h"
 #include "query/search.h"
 #include "roles/coordinator/coordinator.h"
@@ -60,6 +62,9 @@ struct QueryParams {
   int64_t limit = -1;
   int64_t offset = 0;
   bool ignore_growing = false;  // sealed segments only
+  // order_by_fields: matching rows ordered by these keys (ties by primary key)
+  // before offset and limit.
+  std::vector<OrderBySpec> order_by;
 };
 
 struct QueryOutcome {
@@ -84,6 +89,8 @@ struct SearchParams {
   std::string metric_type;   // empty: the index's metric
   DataType query_type = DataType::kFloatVector;  // placeholder type
   std::vector<std::string> query_vectors;        // one raw vector per query
+  // search(ids=[...]): the stored vectors of these rows are the queries.
+  std::optional<std::vector<PrimaryKey>> ids;
   int64_t topk = 10;
   int64_t offset = 0;
   int round_decimal = -1;
@@ -95,6 +102,14 @@ struct SearchParams {
   bool strict_group_size = false;
   bool ignore_growing = false;
   std::vector<std::string> output_fields;
+  // order_by_fields: the kept hits reordered by scalar fields.
+  std::vector<OrderBySpec> order_by;
+  // search(ranker=Function(type=RERANK, ...)): rescored after the search.
+  std::optional<RerankRequest> rerank;
+  // Boost rankers of the request's FunctionScore (applied per segment), and
+  // the FunctionScore's own params (boost_mode).
+  std::vector<RerankRequest> boosts;
+  std::vector<std::pair<std::string, std::string>> function_score_params;
   // search_iterator v2: continue after the last returned distance.
   bool iterator_v2 = false;
   std::optional<float> iterator_last_bound;
@@ -109,6 +124,9 @@ struct SearchOutcome {
   std::vector<FieldId> fields;             // output columns (pk first)
   std::vector<std::string> dynamic_keys;
   bool include_all_dynamic = false;
+  // The caller named the primary key (or "*") in output_fields: Milvus then
+  // returns it among the hit's fields too, not only as the hit's id.
+  bool pk_requested = false;
   ColumnBatch rows;                        // output columns, one row per hit (queries concatenated)
   std::optional<Column> group_values;      // group-by field value per hit
   const FieldSchema* group_field = nullptr;
@@ -123,11 +141,36 @@ struct PreparedSearch {
   std::unique_ptr<const expr::Plan> filter;  // plan.filter points into it
   std::vector<SegmentPtr> segments;          // sealed and growing, at plan.ts
   bool higher = false;                       // larger scores are better
+  std::optional<Reranker> reranker;          // fields borrowed from out.schema
+  std::vector<OrderByKey> order_by;          // likewise
+  std::vector<BoostRanker> boosts;
+  std::vector<std::unique_ptr<const expr::Plan>> boost_filters;  // one per boost; nullptr: every row
   // Estimated distance work in dimension-operations (~1 ns each).
   double cost = 0;
 
   // About a millisecond of CPU or less: fine to run on the receiving thread.
   bool light() const { return cost <= 4e6; }
+};
+
+// hybrid_search: several searches of one collection (usually over different
+// vector fields), fused into one ranking by a reranker (query/rerank.h).
+struct HybridSearchParams {
+  std::string db;
+  std::string collection;
+  std::vector<std::string> partitions;
+  ReadConsistency consistency;
+  std::vector<std::string> output_fields;
+  // One per AnnSearchRequest: anns_field, vectors, limit, filter and params
+  // (their db, collection, partitions, consistency and outputs are ignored).
+  std::vector<SearchParams> requests;
+  RerankRequest rerank;
+  int64_t limit = 10;
+  int64_t offset = 0;
+  int round_decimal = -1;
+  std::string group_by_field;
+  int64_t group_size = 1;
+  bool strict_group_size = false;
+  std::string group_scorer = "max";
 };
 
 struct CollectionStats {
@@ -190,6 +233,9 @@ class Proxy {
   Result<PreparedSearch> PrepareSearch(const SearchParams& params);
   // Searches the prepared segments; `params` are the ones it was prepared from.
   Result<SearchOutcome> RunSearch(const SearchParams& params, PreparedSearch prepared);
+  // Runs each request (all at one MVCC timestamp) and fuses their hits; the
+  // outcome's rows hold the output fields of the fused hits.
+  Result<SearchOutcome> HybridSearch(const HybridSearchParams& params);
 
   // run_analyzer: the tokens of each text under `analyzer_params` (empty: the
   // standard analyzer), or under the analyzer of `field` of `collection` when
@@ -214,6 +260,9 @@ class Proxy {
   Result<Timestamp> ReadTimestamp(const CollectionInfo& c, const ReadConsistency& consistency);
   // Segments a read sees: growing ones from the streaming node, sealed from the query node.
   std::vector<SegmentPtr> ReadSegments(CollectionId collection, bool include_growing);
+  // search(ids=...): the anns field's stored vectors of `ids` at `ts`, as raw query vectors.
+  Status VectorsOfIds(const CollectionInfo& c, const FieldSchema& field, const SearchPlan& plan,
+                      const std::vector<PrimaryKey>& ids, SearchParams* out);
   Status ResolveOutputFields(const CollectionSchema& s, const std::vector<std::string>& names,
                              std::vector<FieldId>* fields, std::vector<std::string>* dynamic_keys,
                              bool* include_all_dynamic, bool* count_only);

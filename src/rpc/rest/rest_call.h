@@ -192,5 +192,6 @@ RestError DeleteEntities(Call& c);
 RestError GetEntities(Call& c);
 RestError QueryEntities(Call& c);
 RestError SearchEntities(Call& c);
+RestError HybridSearchEntities(Call& c);
 
 }  // namespace kite::rest

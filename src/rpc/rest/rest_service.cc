@@ -240,6 +240,19 @@ const std::vector<ParamSpec> kPrivilegeV2 = {{"roleName", JType::kString, true},
 const std::vector<ParamSpec> kGroupPrivileges = {{"privilegeGroupName", JType::kString, true},
                                                  {"privileges", JType::kStrList, true}};
 
+const std::vector<ParamSpec> kHybridSearchKeys = {{"collectionName", JType::kString, true},
+                                                  {"search", JType::kArray, true},
+                                                  {"rerank", JType::kObject},
+                                                  {"functionScore", JType::kObject},
+                                                  {"limit", JType::kInt},
+                                                  {"offset", JType::kInt},
+                                                  {"groupingField", JType::kString},
+                                                  {"groupSize", JType::kInt},
+                                                  {"strictGroupSize", JType::kBool},
+                                                  {"outputFields", JType::kStrList},
+                                                  {"partitionNames", JType::kStrList},
+                                                  {"consistencyLevel", JType::kString}};
+
 const std::map<std::string_view, Route>& Routes() {
   static const std::map<std::string_view, Route> routes = {
       // databases
@@ -366,7 +379,10 @@ const std::map<std::string_view, Route>& Routes() {
          {"searchParams", JType::kObject},
          {"partitionNames", JType::kStrList},
          {"consistencyLevel", JType::kString},
-         {"exprParams", JType::kObject}}}},
+         {"exprParams", JType::kObject},
+         {"functionScore", JType::kObject}}}},
+      {"entities/hybrid_search", {HybridSearchEntities, kHybridSearchKeys}},
+      {"entities/advanced_search", {HybridSearchEntities, kHybridSearchKeys}},
       // users, roles, privilege groups
       {"users/create", {CreateUser, {{"userName", JType::kString, true}, {"password", JType::kString, true}}}},
       {"users/update_password",
@@ -402,7 +418,6 @@ bool IsKnownUnimplemented(std::string_view route) {
       "collections/compact",          "collections/get_compaction_state", "collections/truncate",
       "collections/add_function",     "collections/alter_function",       "collections/drop_function",
       "collections/fields/alter_properties", "collections/fields/add",    "collections/fields/drop",
-      "entities/hybrid_search",       "entities/advanced_search",
       "segments/describe",            "quotacenter/describe",             "common/run_analyzer",
   };
   static const std::vector<std::string_view> kCategories = {
