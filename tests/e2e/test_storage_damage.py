@@ -258,3 +258,34 @@ def test_missing_meta_store_next_to_data_is_refused(server, client, kite_bin, ho
     out = start_expecting_refusal(kite_bin, server.data_dir)
     assert "meta store" in out and "missing" in out, out
     assert not (meta / "CURRENT").exists(), "a refused start created a new, empty meta store"
+
+
+# -- segment and delta files ------------------------------------------------------------------
+
+def object_files(data_dir: Path, suffix: str) -> List[Path]:
+    return sorted(p for p in (data_dir / "objects").rglob(f"*{suffix}") if p.is_file())
+
+
+@pytest.mark.parametrize("suffix,how", [(".col", "flip"), (".col", "cut"), ("ts.bin", "flip"),
+                                        (".del", "flip"), (".del", "cut")])
+def test_damaged_segment_or_delta_file_is_refused(server, client, kite_bin, suffix, how):
+    """Segment columns and delete logs are the data (unlike index files, which are rebuilt): a
+    damaged one stops the start, naming the file, instead of serving fewer or older rows."""
+    make_collection(client, "d")
+    client.insert("d", rows(range(0, 30), 1))
+    client.flush("d")
+    client.delete("d", ids=[1, 2, 3])
+    client.flush("d")
+    client.close()
+    assert server.stop() == 0
+    files = object_files(server.data_dir, suffix)
+    assert files, f"no {suffix} file"
+    f = files[0]
+    data = bytearray(f.read_bytes())
+    if how == "flip":
+        data[len(data) // 2] ^= 0x08
+    else:
+        del data[len(data) - 5:]
+    f.write_bytes(bytes(data))
+    out = start_expecting_refusal(kite_bin, server.data_dir)
+    assert f.name in out, out
