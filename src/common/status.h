@@ -55,6 +55,7 @@ enum class Reason {
   kParameterTooLarge,
   kMissingParameter,
   kDataDirInUse,
+  kDiskFull,  // ENOSPC / EDQUOT: Milvus ErrServiceDiskLimitExceeded (code 7)
 };
 
 class [[nodiscard]] Status {

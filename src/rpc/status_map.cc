@@ -27,6 +27,7 @@ int32_t MilvusCode(const Status& st) {
     case Reason::kInvalidFieldName: return 1701;
     case Reason::kInvalidName: return 1100;
     case Reason::kDataDirInUse: return 5;
+    case Reason::kDiskFull: return 7;  // ErrServiceDiskLimitExceeded
     case Reason::kNone: break;
   }
   switch (st.code()) {

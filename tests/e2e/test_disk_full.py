@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -60,9 +61,14 @@ def count(client, name: str) -> int:
                         consistency_level="Strong")[0]["count(*)"]
 
 
+DISK_LIMIT_EXCEEDED = 7  # merr.ErrServiceDiskLimitExceeded ("disk limit exceeded")
+
+
 def expect_disk_full(fn, *args, **kwargs) -> MilvusException:
     with pytest.raises(MilvusException) as info:
         fn(*args, **kwargs)
+    assert info.value.code == DISK_LIMIT_EXCEEDED, (info.value.code, info.value.message)
+    assert "disk limit exceeded" in info.value.message, info.value.message
     assert NO_SPACE in info.value.message, info.value.message
     return info.value
 
@@ -78,6 +84,16 @@ def test_disk_full_gives_clear_errors_no_half_state_and_recovers(small_disk, kit
         c.flush("a")
         c.insert("a", rows(100, 50))  # growing, not yet flushed
         acked = 150
+        # Let background work (the AUTOINDEX build of the flushed segment) settle first, so
+        # that nothing frees or takes space behind the test's back once the disk is full.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            info = c.describe_index("a", "vector")
+            if info.get("state") == "Finished" and int(info.get("indexed_rows", 0)) >= 100:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"index of the flushed segment not built: {info}")
 
         filler = fill(small_disk)
 

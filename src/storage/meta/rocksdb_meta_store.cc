@@ -62,6 +62,15 @@ Result<std::unique_ptr<rocksdb::DB>> OpenDb(const std::string& dir) {
   return std::unique_ptr<rocksdb::DB>(raw);
 }
 
+// A failed write: ENOSPC is Milvus's "disk limit exceeded" (code 7).
+Status CommitError(const rocksdb::Status& s) {
+  if (s.IsNoSpace() || s.ToString().find("No space left") != std::string::npos) {
+    return MakeStatus(StatusCode::kIOError, Reason::kDiskFull, "disk limit exceeded: meta store commit: {}",
+                      s.ToString());
+  }
+  return IOError("meta store commit: {}", s.ToString());
+}
+
 class RocksDbMetaStore final : public MetaStore {
  public:
   RocksDbMetaStore(std::string dir, std::unique_ptr<rocksdb::DB> db) : dir_(std::move(dir)), db_(std::move(db)) {}
@@ -125,7 +134,7 @@ class RocksDbMetaStore final : public MetaStore {
     last_error_ = s.ToString();
     undo_ = std::move(before);
     spdlog::error("meta store commit failed ({}); the store reopens before the next commit", last_error_);
-    return IOError("meta store commit: {}", s.ToString());
+    return CommitError(s);
   }
 
  private:
@@ -137,6 +146,10 @@ class RocksDbMetaStore final : public MetaStore {
       db_.reset();
     }
     auto db = OpenDb(dir_);
+    if (!db.ok() && db.status().message().find("No space left") != std::string::npos) {
+      last_error_ = db.status().message();
+      return MakeStatus(StatusCode::kIOError, Reason::kDiskFull, "disk limit exceeded: {}", last_error_);
+    }
     if (!db.ok()) {
       last_error_ = db.status().message();
       return db.status();
@@ -161,7 +174,7 @@ class RocksDbMetaStore final : public MetaStore {
       rocksdb::Status s = db_->Write(wo, &wb);
       if (!s.ok()) {
         last_error_ = s.ToString();
-        return IOError("meta store: undoing a failed commit: {}", s.ToString());
+        return CommitError(s);
       }
       spdlog::warn("meta store: took back {} keys of a commit that failed but landed", wb.Count());
     }

@@ -4,7 +4,10 @@
 
 namespace kite::testing {
 
-Status DiskFull(const std::string& path) { return IOError("write {}: No space left on device", path); }
+Status DiskFull(const std::string& path) {
+  return MakeStatus(StatusCode::kIOError, Reason::kDiskFull, "disk limit exceeded: write {}: No space left on device",
+                    path);
+}
 Status IoFailure(const std::string& path) { return IOError("write {}: Input/output error", path); }
 
 void FaultPlan::FailNth(int64_t n, Status error, bool sticky) {

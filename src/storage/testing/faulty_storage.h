@@ -30,7 +30,7 @@
 
 namespace kite::testing {
 
-// IOError as the local stores report ENOSPC for `path`.
+// The status the local stores report for ENOSPC on `path` (Reason::kDiskFull).
 Status DiskFull(const std::string& path = "<test>");
 // IOError as the local stores report EIO for `path`.
 Status IoFailure(const std::string& path = "<test>");
