@@ -42,6 +42,7 @@ enum class Reason {
   kIndexNotFound,
   kFieldNotFound,
   kCollectionNotLoaded,
+  kPartitionNotLoaded,
   kIllegalSchema,
   kInvalidName,
   kInvalidFieldName,

@@ -329,10 +329,23 @@ RpcStatus MilvusService::DescribeCollection(Ctx* ctx, const mm::DescribeCollecti
 RpcStatus MilvusService::ShowCollections(Ctx* ctx, const mm::ShowCollectionsRequest* req,
                                          mm::ShowCollectionsResponse* resp) {
   return Run(resp, [&]() -> Status {
-    KITE_ASSIGN_OR_RETURN(auto views, proxy_->coordinator().ListCollections(DbName(ctx, req->db_name())));
+    const std::string db = DbName(ctx, req->db_name());
+    KITE_ASSIGN_OR_RETURN(auto views, proxy_->coordinator().ListCollections(db));
     std::set<std::string> wanted(req->collection_names().begin(), req->collection_names().end());
+    const bool in_memory = req->type() == mm::ShowType::InMemory;
+    if (in_memory) {
+      // Milvus: every named collection must exist and be loaded.
+      for (const auto& name : req->collection_names()) {
+        KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->coordinator().DescribeCollection(db, name));
+        if (v.info.load_state() != LoadState::kLoaded) {
+          return MakeStatus(StatusCode::kFailedPrecondition, Reason::kCollectionNotLoaded,
+                            "collection not loaded[collection={}]", name);
+        }
+      }
+    }
     for (const auto& v : views) {
       if (!wanted.empty() && !wanted.count(v.info.schema.name)) continue;
+      if (in_memory && v.info.load_state() != LoadState::kLoaded) continue;
       resp->add_collection_names(v.info.schema.name);
       resp->add_collection_ids(v.info.id.value);
       resp->add_created_timestamps(v.info.created_ts);
@@ -381,7 +394,7 @@ RpcStatus MilvusService::CreatePartition(Ctx* ctx, const mm::CreatePartitionRequ
 
 RpcStatus MilvusService::DropPartition(Ctx* ctx, const mm::DropPartitionRequest* req, mc::Status* resp) {
   return Run(resp, [&] {
-    return proxy_->coordinator().DropPartition(DbName(ctx, req->db_name()), req->collection_name(),
+    return proxy_->DropPartition(DbName(ctx, req->db_name()), req->collection_name(),
                                                req->partition_name());
   });
 }
@@ -401,8 +414,23 @@ RpcStatus MilvusService::ShowPartitions(Ctx* ctx, const mm::ShowPartitionsReques
     KITE_ASSIGN_OR_RETURN(
         CollectionView v, proxy_->coordinator().DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
     std::set<std::string> wanted(req->partition_names().begin(), req->partition_names().end());
+    const bool in_memory = req->type() == mm::ShowType::InMemory;
+    if (in_memory) {
+      // Milvus: the collection must be loaded, and every named partition too.
+      if (v.info.load_state() != LoadState::kLoaded) {
+        return MakeStatus(StatusCode::kFailedPrecondition, Reason::kCollectionNotLoaded,
+                          "collection not loaded[collection={}]", req->collection_name());
+      }
+      for (const auto& name : req->partition_names()) {
+        KITE_ASSIGN_OR_RETURN(const PartitionInfo* p, FindPartitionOrError(v.info, name));
+        if (!p->loaded) {
+          return MakeStatus(StatusCode::kFailedPrecondition, Reason::kPartitionNotLoaded, "partition not loaded[partition={}]", name);
+        }
+      }
+    }
     for (const auto& p : v.info.partitions) {
       if (!wanted.empty() && !wanted.count(p.name)) continue;
+      if (in_memory && !p.loaded) continue;
       resp->add_partition_names(p.name);
       resp->add_partitionids(p.id.value);
       resp->add_created_timestamps(p.created_ts);
@@ -740,15 +768,22 @@ RpcStatus MilvusService::Query(Ctx* ctx, const mm::QueryRequest* req, mm::QueryR
     q.partitions = ToVector(req->partition_names());
     KITE_ASSIGN_OR_RETURN(q.expr_values, TemplateValuesFromProto(req->expr_template_values()));
     q.consistency = ConsistencyOf(req->use_default_consistency(), req->consistency_level(), req->guarantee_timestamp());
+    bool has_limit = false;
     for (const auto& kv : req->query_params()) {
       try {
-        if (kv.key() == "limit") q.limit = std::stoll(kv.value());
+        if (kv.key() == "limit") {
+          q.limit = std::stoll(kv.value());
+          has_limit = true;
+        }
         if (kv.key() == "offset") q.offset = std::stoll(kv.value());
         if (kv.key() == "iterator") q.consistency.pin = ParseBool(kv.value());
+        if (kv.key() == "ignore_growing") q.ignore_growing = ParseBool(kv.value());
       } catch (...) {
         return InvalidArgument("{} [{}] is invalid, should be an integer", kv.key(), kv.value());
       }
     }
+    // Milvus reads the offset only together with a limit.
+    if (!has_limit) q.offset = 0;
     if (q.limit == 0 || q.limit < -1) return InvalidArgument("limit [{}] is invalid, should be greater than 0", q.limit);
     if (q.offset < 0) return InvalidArgument("offset [{}] is invalid, should be gte than 0", q.offset);
     KITE_ASSIGN_OR_RETURN(QueryOutcome out, proxy_->Query(q));

@@ -12,6 +12,7 @@ int32_t MilvusCode(const Status& st) {
     case Reason::kCollectionLimit: return 102;
     case Reason::kIllegalSchema: return 105;
     case Reason::kPartitionNotFound: return 200;
+    case Reason::kPartitionNotLoaded: return 202;
     case Reason::kIndexNotFound: return 700;
     case Reason::kIndexNotSupported: return 1100;
     case Reason::kIndexDuplicate: return 702;

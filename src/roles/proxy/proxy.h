@@ -58,6 +58,7 @@ struct QueryParams {
   std::vector<std::string> partitions;
   int64_t limit = -1;
   int64_t offset = 0;
+  bool ignore_growing = false;  // sealed segments only
 };
 
 struct QueryOutcome {
@@ -150,6 +151,8 @@ class Proxy {
   // DDL with data-plane side effects.
   Status CreateCollection(const CreateCollectionParams& params);
   Status DropCollection(const std::string& db, const std::string& name);
+  // Drops the partition from meta, then its growing and sealed data and files.
+  Status DropPartition(const std::string& db, const std::string& collection, const std::string& name);
   Status Load(const std::string& db, const std::string& collection, const std::vector<std::string>& partitions);
   Status Release(const std::string& db, const std::string& collection, const std::vector<std::string>& partitions);
   Result<CollectionStats> Stats(const std::string& db, const std::string& collection, const std::string& partition);
@@ -190,7 +193,7 @@ class Proxy {
  private:
   Result<Timestamp> WriteByShard(const CollectionInfo& c, DmlType type, PartitionId partition, ColumnBatch rows,
                                  const Column* delete_pks, PartitionId delete_partition);
-  Status CompleteRows(const CollectionInfo& c, InsertParams* params, Column* ids);
+  Status CompleteRows(const CollectionInfo& c, InsertParams* params, Column* ids, Column* old_ids);
   // The collection is loaded and so is every named partition; fills their ids.
   Status CheckReadable(const CollectionInfo& c, const std::vector<std::string>& partitions,
                        std::set<int64_t>* partition_ids);
@@ -213,6 +216,8 @@ class Proxy {
 
 // Shard of a primary key: a stable hash (same across restarts and builds).
 int ShardOf(const PrimaryKey& pk, int num_shards);
+// Ids of the partitions `c` has (dropped ones are gone from its meta).
+std::set<int64_t> PartitionIds(const CollectionInfo& c);
 // The named partition of `c`, or Milvus's "partition not found" error.
 Result<const PartitionInfo*> FindPartitionOrError(const CollectionInfo& c, const std::string& name);
 

@@ -110,6 +110,26 @@ Status StreamingNode::Drop(const CollectionInfo& c) {
   return store_->DeletePrefix("collections/" + std::to_string(c.id.value) + "/");
 }
 
+Status StreamingNode::RetainPartitions(CollectionId collection, const std::set<int64_t>& live) {
+  for (auto& ch : ChannelsOf(collection)) {
+    std::lock_guard lock(ch->mu);
+    std::erase_if(ch->growing, [&](const auto& kv) { return !live.count(kv.first); });
+  }
+  KITE_ASSIGN_OR_RETURN(std::vector<std::string> garbage, registry_->RetainPartitions(collection, live));
+  std::vector<SegmentId> removed;
+  for (const SegmentPtr& seg : query_node_->Segments(collection)) {
+    if (!live.count(seg->meta().partition_id.value)) removed.push_back(seg->id());
+  }
+  if (!removed.empty()) query_node_->ReplaceSegments(collection, removed, nullptr);
+  for (const auto& key : garbage) {
+    Status st = store_->Delete(key);
+    if (!st.ok() && st.code() != StatusCode::kNotFound) {
+      spdlog::warn("collection {}: deleting {} of a dropped partition failed: {}", collection.value, key, st.ToString());
+    }
+  }
+  return Status::OK();
+}
+
 std::vector<std::shared_ptr<StreamingNode::Channel>> StreamingNode::ChannelsOf(CollectionId collection) {
   std::shared_lock lock(map_mu_);
   auto it = channels_.find(collection.value);
@@ -312,10 +332,11 @@ Timestamp StreamingNode::SafeTimestamp(CollectionId collection, Timestamp now) {
   return safe;
 }
 
-int64_t StreamingNode::FlushedRows(CollectionId collection, int64_t partition) {
+int64_t StreamingNode::FlushedRows(CollectionId collection, int64_t partition, const std::set<int64_t>& live) {
   int64_t rows = 0;
   for (const auto& rec : registry_->ListSegments(collection)) {
-    if (partition == 0 || rec.partition_id.value == partition) rows += rec.num_rows;
+    int64_t pid = rec.partition_id.value;
+    if ((partition == 0 || pid == partition) && live.count(pid)) rows += rec.num_rows;
   }
   return rows;
 }
