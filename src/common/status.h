@@ -57,6 +57,7 @@ enum class Reason {
   kMissingParameter,
   kDataDirInUse,
   kUnclassified,  // Milvus answers with a plain (non-merr) error: code 65535
+  kDiskFull,  // ENOSPC / EDQUOT: Milvus ErrServiceDiskLimitExceeded (code 7)
 };
 
 class [[nodiscard]] Status {

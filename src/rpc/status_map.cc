@@ -29,6 +29,7 @@ int32_t MilvusCode(const Status& st) {
     case Reason::kInvalidName: return 1100;
     case Reason::kDataDirInUse: return 5;
     case Reason::kUnclassified: return 65535;
+    case Reason::kDiskFull: return 7;  // ErrServiceDiskLimitExceeded
     case Reason::kNone: break;
   }
   switch (st.code()) {

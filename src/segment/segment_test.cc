@@ -449,6 +449,70 @@ TEST_F(SegmentFileTest, DeltaFileRoundTripAndTruncation) {
   EXPECT_EQ(ReadDeltaFile(store_.get(), "d.del").status().code(), StatusCode::kCorruption);
 }
 
+// Storage damage (issue #20): every truncation of every segment file -- at
+// every byte, so at every field boundary and inside the frame header -- is
+// Corruption, never a crash or short data.
+TEST_F(SegmentFileTest, EveryTruncationOfEverySegmentFileIsDetected) {
+  auto schema = TestSchema();
+  auto keys = WriteSegmentFiles(store_.get(), "c/", Rows(*schema, {1, 2, 3}, 0), {1, 2, 3});
+  ASSERT_TRUE(keys.ok());
+  for (const auto& key : *keys) {
+    const std::string good = *store_->Get(key);
+    for (size_t n = 0; n < good.size(); ++n) {
+      ASSERT_TRUE(store_->Put(key, good.substr(0, n)).ok());
+      ColumnBatch b;
+      std::vector<Timestamp> t;
+      Status st = ReadSegmentFiles(store_.get(), *keys, &b, &t);
+      EXPECT_EQ(st.code(), StatusCode::kCorruption) << key << " cut at " << n << ": " << st.ToString();
+    }
+    ASSERT_TRUE(store_->Put(key, good + "x").ok());
+    ColumnBatch b;
+    std::vector<Timestamp> t;
+    EXPECT_EQ(ReadSegmentFiles(store_.get(), *keys, &b, &t).code(), StatusCode::kCorruption) << key << " + 1 byte";
+    ASSERT_TRUE(store_->Put(key, good).ok());
+  }
+  ColumnBatch b;
+  std::vector<Timestamp> t;
+  EXPECT_TRUE(ReadSegmentFiles(store_.get(), *keys, &b, &t).ok());
+}
+
+TEST_F(SegmentFileTest, EveryFlippedByteAndTruncationOfADeltaFileIsDetected) {
+  std::vector<DeleteRecord> dels = {{int64_t{5}, 10, 0}, {std::string("abc"), 11, 42}, {int64_t{-9}, 12, 3}};
+  ASSERT_TRUE(WriteDeltaFile(store_.get(), "d.del", dels).ok());
+  const std::string good = *store_->Get("d.del");
+  for (size_t i = 0; i < good.size(); ++i) {
+    std::string bad = good;
+    bad[i] = static_cast<char>(bad[i] ^ 0x21);
+    ASSERT_TRUE(store_->Put("d.del", bad).ok());
+    EXPECT_EQ(ReadDeltaFile(store_.get(), "d.del").status().code(), StatusCode::kCorruption) << "byte " << i;
+  }
+  for (size_t n = 0; n < good.size(); ++n) {
+    ASSERT_TRUE(store_->Put("d.del", good.substr(0, n)).ok());
+    EXPECT_EQ(ReadDeltaFile(store_.get(), "d.del").status().code(), StatusCode::kCorruption) << "cut at " << n;
+  }
+  ASSERT_TRUE(store_->Put("d.del", good).ok());
+  EXPECT_TRUE(ReadDeltaFile(store_.get(), "d.del").ok());
+}
+
+TEST_F(SegmentFileTest, EveryTruncationOfAnIndexFileIsDetected) {
+  IndexFileHeader h;
+  h.segment = SegmentId(7);
+  h.index = IndexId(3);
+  h.field = FieldId(101);
+  h.params = {{"index_type", "HNSW"}};
+  h.rows = 12;
+  std::string payload(3000, '\0');
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 7 % 251);
+  ASSERT_TRUE(WriteIndexFile(store_.get(), "t.idx", h, payload).ok());
+  const std::string good = *store_->Get("t.idx");
+  std::string back;
+  for (size_t n = 0; n < good.size(); ++n) {
+    ASSERT_TRUE(store_->Put("t.idx", good.substr(0, n)).ok());
+    EXPECT_EQ(ReadWholeIndexFile(store_.get(), "t.idx", &back).status().code(), StatusCode::kCorruption)
+        << "cut at " << n;
+  }
+}
+
 TEST(DmlMessageTest, RoundTripsEveryType) {
   auto schema = TestSchema();
   for (DmlType type : {DmlType::kInsert, DmlType::kDelete, DmlType::kUpsert}) {

@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <vector>
 #include <thread>
 
 #include "roles/auth/access_control.h"
@@ -71,6 +73,31 @@ Result<std::shared_ptr<grpc::ServerCredentials>> GrpcTlsCredentials(const Securi
   return grpc::SslServerCredentials(opts);
 }
 
+bool HasEntries(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec);
+  return !ec && it != std::filesystem::directory_iterator();
+}
+
+// A data dir whose WAL or object store holds something but whose meta store
+// is gone would otherwise start empty, hiding (and later overwriting) that
+// data. RocksDB marks a store it created with a CURRENT file.
+Status CheckMetaStorePresent(const std::string& data_dir) {
+  const std::filesystem::path root(data_dir);
+  std::error_code ec;
+  if (std::filesystem::exists(root / "meta" / "CURRENT", ec)) return Status::OK();
+  std::vector<std::string> holding;
+  for (const char* sub : {"wal", "objects"}) {
+    if (HasEntries(root / sub)) holding.push_back(std::string(sub) + "/");
+  }
+  if (holding.empty()) return Status::OK();  // a new data dir
+  return Corruption(
+      "data directory {} holds data ({}) but its meta store {} is missing or empty: refusing to start "
+      "with empty metadata, which would hide that data. Restore meta/ from a backup, or move the data "
+      "directory aside to start empty",
+      data_dir, fmt::join(holding, ", "), (root / "meta").string());
+}
+
 class StandaloneImpl final : public Standalone {
  public:
   explicit StandaloneImpl(const ServerConfig& config) : config_(config) {}
@@ -80,6 +107,7 @@ class StandaloneImpl final : public Standalone {
     observe.slow_threshold_ms = config_.slow_query_span_s * 1000;
     RequestObserver::Global().Configure(observe);
     KITE_ASSIGN_OR_RETURN(lock_, DataDirLock::Acquire(config_.data_dir));
+    KITE_RETURN_IF_ERROR(CheckMetaStorePresent(config_.data_dir));
     KITE_ASSIGN_OR_RETURN(meta_, OpenRocksDbMetaStore(config_.data_dir + "/meta"));
     KITE_RETURN_IF_ERROR(ResolveListenAddress(&config_));
     auth::SecurityOptions security;

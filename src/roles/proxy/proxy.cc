@@ -97,7 +97,18 @@ Status Proxy::CreateCollection(const CreateCollectionParams& in) {
   }
   KITE_RETURN_IF_ERROR(coord_->CreateCollection(params));
   KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(params.db, params.schema.name));
-  return streaming_->Open(v.info);
+  Status opened = streaming_->Open(v.info);
+  if (!opened.ok()) {
+    // No half-made collection (e.g. a full disk failed its WAL channels):
+    // take the record back, with whatever channels were made.
+    Status undo = coord_->DropCollection(params.db, params.schema.name);
+    if (undo.ok()) undo = streaming_->Drop(v.info);
+    if (!undo.ok()) {
+      spdlog::warn("create_collection {}: could not undo after a failed channel open: {}", params.schema.name,
+                   undo.ToString());
+    }
+  }
+  return opened;
 }
 
 Status Proxy::DropCollection(const std::string& db, const std::string& name) {
