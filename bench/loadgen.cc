@@ -58,7 +58,27 @@ struct Options {
   double warmup_s = 0.5;
   int64_t max_queries = 0;  // 0: all rows of the query file
   int batch = 1;              // query vectors per request (nq)
+  std::string authorization;  // base64("user:password") from --token, sent as pymilvus sends it
 };
+
+std::string Base64(const std::string& in) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out.push_back(kAlphabet[(v >> s) & 63]);
+  }
+  if (i < in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    if (i + 1 < in.size()) v |= uint8_t(in[i + 1]) << 8;
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
 
 // A 2-D .npy array: shape and raw little-endian payload.
 struct NpyArray {
@@ -200,7 +220,8 @@ void Usage() {
   std::fprintf(stderr,
                "usage: kite_loadgen --collection NAME --queries Q.npy [--address HOST:PORT] [--field vec]\n"
                "  [--metric L2|IP|COSINE] [--params '{\"ef\":64}'] [--filter EXPR] [--topk 10]\n"
-               "  [--concurrency C] [--duration S] [--warmup S] [--gt GT.npy] [--max-queries N] [--batch B]\n");
+               "  [--concurrency C] [--duration S] [--warmup S] [--gt GT.npy] [--max-queries N] [--batch B]\n"
+               "  [--token USER:PASSWORD]\n");
 }
 
 Options ParseArgs(int argc, char** argv) {
@@ -225,6 +246,7 @@ Options ParseArgs(int argc, char** argv) {
     else if (a == "--warmup") o.warmup_s = std::stod(next());
     else if (a == "--max-queries") o.max_queries = std::stoll(next());
     else if (a == "--batch") o.batch = std::stoi(next());
+    else if (a == "--token") o.authorization = Base64(next());
     else if (a == "--help" || a == "-h") {
       Usage();
       std::exit(0);
@@ -271,6 +293,7 @@ int Run(const Options& o) {
         milvus::proto::milvus::SearchResults resp;
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+        if (!o.authorization.empty()) ctx.AddMetadata("authorization", o.authorization);
         auto t0 = Clock::now();
         grpc::Status st = stub->Search(&ctx, requests[static_cast<size_t>(ri)], &resp);
         auto t1 = Clock::now();

@@ -19,6 +19,7 @@ ALL=(http1_fuzzer rest_rows_fuzzer field_data_fuzzer expr_fuzzer file_readers_fu
 if [ "$#" -gt 0 ]; then FUZZERS=("$@"); else FUZZERS=("${ALL[@]}"); fi
 CXX="${KITE_FUZZ_CXX:-clang++-14}"
 CC="${KITE_FUZZ_CC:-clang-14}"
+export CCACHE_BASEDIR="$PWD"
 export CCACHE_NOHASHDIR=true
 if [ ! -f build-fuzz/build.ninja ]; then
   cmake -S tests/fuzz -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_C_COMPILER="$CC" \

@@ -15,6 +15,7 @@ if [ "$#" -gt 0 ]; then TARGETS=("$@"); else
   TARGETS=(kite_expr_tests kite_storage_tests kite_flat_tests kite_hnsw_tests kite_scalar_index_tests
            kite_index_tests kite_unit_tests)
 fi
+export CCACHE_BASEDIR="$PWD"
 export CCACHE_NOHASHDIR=true
 if [ ! -f build-asan/build.ninja ]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \

@@ -39,6 +39,7 @@ def main() -> None:
         "#pragma once",
         '#include "milvus.grpc.pb.h"',
         "",
+        "namespace kite::auth { class AccessControl; }",
         "namespace kite::rpc {",
         "",
         "inline void FillNotImplemented(const char* rpc, ::milvus::proto::common::Status* s) {",
@@ -48,6 +49,18 @@ def main() -> None:
         "}",
         "",
         "class MilvusServiceDefaults : public ::milvus::proto::milvus::MilvusService::Service {",
+        " public:",
+        "  // Access control (rpc/access.h): every handler, these defaults included,",
+        "  // admits its call first; null = no access control (tests).",
+        "  void SetAccessControl(::kite::auth::AccessControl* ac) { access_control_ = ac; }",
+        "",
+        " protected:",
+        "  // OK, or the gRPC status to answer (UNAUTHENTICATED, PERMISSION_DENIED).",
+        "  // Defined in rpc/access.cc.",
+        "  ::grpc::Status Admit(const ::grpc::ServerContextBase* ctx, const char* rpc,",
+        "                       const ::google::protobuf::Message& request) const;",
+        "  ::kite::auth::AccessControl* access_control_ = nullptr;",
+        "",
         " public:",
     ]
     for m in service.method:
@@ -66,8 +79,10 @@ def main() -> None:
                 continue
             body = f'FillNotImplemented("{m.name}", response->mutable_status());'
         lines.append(
-            f"  ::grpc::Status {m.name}(::grpc::ServerContext*, const {cpp_type(m.input_type)}*, "
-            f"{cpp_type(out)}* response) override {{\n    {body}\n    return ::grpc::Status::OK;\n  }}")
+            f"  ::grpc::Status {m.name}(::grpc::ServerContext* context, const {cpp_type(m.input_type)}* request, "
+            f"{cpp_type(out)}* response) override {{\n"
+            f"    if (::grpc::Status admit = Admit(context, \"{m.name}\", *request); !admit.ok()) return admit;\n"
+            f"    {body}\n    return ::grpc::Status::OK;\n  }}")
     lines += ["};", "", "}  // namespace kite::rpc", ""]
     with open(sys.argv[2], "w") as f:
         f.write("\n".join(lines))

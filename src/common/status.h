@@ -42,6 +42,7 @@ enum class Reason {
   kIndexNotFound,
   kFieldNotFound,
   kCollectionNotLoaded,
+  kPartitionNotLoaded,
   kIllegalSchema,
   kInvalidName,
   kInvalidFieldName,
@@ -55,6 +56,8 @@ enum class Reason {
   kParameterTooLarge,
   kMissingParameter,
   kDataDirInUse,
+  kUnclassified,  // Milvus answers with a plain (non-merr) error: code 65535
+  kDiskFull,  // ENOSPC / EDQUOT: Milvus ErrServiceDiskLimitExceeded (code 7)
 };
 
 class [[nodiscard]] Status {
@@ -83,6 +86,12 @@ class [[nodiscard]] Status {
 template <typename... Args>
 Status InvalidArgument(fmt::format_string<Args...> f, Args&&... a) {
   return {StatusCode::kInvalidArgument, Reason::kNone, fmt::format(f, std::forward<Args>(a)...)};
+}
+// The caller's fault, where Milvus answers with a plain (non-merr) error:
+// code 65535 at the RPC edge (Reason::kUnclassified).
+template <typename... Args>
+Status Unclassified(fmt::format_string<Args...> f, Args&&... a) {
+  return {StatusCode::kInvalidArgument, Reason::kUnclassified, fmt::format(f, std::forward<Args>(a)...)};
 }
 template <typename... Args>
 Status MakeStatus(StatusCode c, Reason r, fmt::format_string<Args...> f, Args&&... a) {

@@ -45,6 +45,7 @@ enum class AstKind : uint8_t {
   kIsNotNull, // kids[0] is not null
   kExists,    // exists kids[0]
   kCall,      // text = function name (as written), kids = arguments
+  kNamedArg,  // a call argument name=value: text = name, kids[0] = value (TEXT_MATCH's minimum_should_match)
   kAnd,       // kids (n-ary, flattened)
   kOr,        // kids (n-ary, flattened)
   kNot,       // not kids[0]

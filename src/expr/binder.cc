@@ -187,6 +187,7 @@ class Binder {
       case AstKind::kIsNotNull: return BindNullCheck(a);
       case AstKind::kExists: return BindExists(a);
       case AstKind::kCall: return BindCall(a);
+      case AstKind::kNamedArg: return Error(a.pos, "named argument {} is not supported here", a.text);
       case AstKind::kAnd:
       case AstKind::kOr: return BindLogical(a);
       case AstKind::kNot: return BindNot(a);
@@ -705,8 +706,9 @@ class Binder {
       info.display = Snippet(a);
       return Value(std::make_unique<ArrayLength>(std::move(container.value)), std::move(info), a.pos);
     }
+    if (name == "text_match" || name == "phrase_match") return BindTextMatch(a, name == "phrase_match");
     static constexpr std::string_view kKnownUnsupported[] = {
-        "text_match",  "phrase_match", "random_sample", "element_filter", "match_all",  "match_any",
+        "random_sample", "element_filter", "match_all",  "match_any",
         "match_least", "match_most",   "match_exact",   "st_equals",      "st_touches", "st_overlaps",
         "st_crosses",  "st_contains",  "st_intersects", "st_within",      "st_dwithin", "st_isvalid",
     };
@@ -714,6 +716,65 @@ class Binder {
       if (name == u) return Error(a.pos, "{} is not supported by Kite yet", a.text);
     }
     return Error(a.pos, "function {} is not supported", a.text);
+  }
+
+  // TEXT_MATCH(field, 'text') / PHRASE_MATCH(field, 'text'[, slop]): Milvus's checks and messages.
+  Result<Bound> BindTextMatch(const Ast& a, bool phrase) {
+    const char* what = phrase ? "phrase match" : "text match";
+    if (a.kids.size() < 2 || a.kids.size() > 3u) {
+      return Error(a.pos, "{} takes 2 or 3 arguments, got {}", a.text, a.kids.size());
+    }
+    // TEXT_MATCH(field, 'q', minimum_should_match=N): at least N query terms.
+    int64_t min_should_match = 1;
+    if (!phrase && a.kids.size() == 3) {
+      const Ast& opt = *a.kids[2];
+      if (opt.kind != AstKind::kNamedArg || Lower(opt.text) != "minimum_should_match") {
+        return Error(opt.pos, "the third argument of {} must be minimum_should_match=N, got {}", a.text,
+                     Snippet(opt));
+      }
+      const Ast& v = *opt.kids[0];
+      if (v.kind != AstKind::kInt) {
+        return Error(v.pos, "invalid minimum_should_match value: {}", Snippet(v));
+      }
+      if (v.int_value < 1) return Error(v.pos, "minimum_should_match should be >= 1, got {}", v.int_value);
+      min_should_match = v.int_value;
+    }
+    KITE_ASSIGN_OR_RETURN(Bound f, Bind(*a.kids[0]));
+    if (f.k != Bound::K::kValue || !f.info.plain_field || !f.info.field) {
+      return Error(a.kids[0]->pos, "the first argument of {} must be a field, got {}", a.text, Snippet(*a.kids[0]));
+    }
+    const FieldSchema& field = *f.info.field;
+    if (!IsStringType(field.type)) return Error(a.pos, "{} operation on non-string is unsupported", what);
+    if (!field.enable_match()) return Error(a.pos, "field \"{}\" does not enable match", field.name);
+    KITE_ASSIGN_OR_RETURN(Bound q, Bind(*a.kids[1]));
+    if (q.k != Bound::K::kConst || !q.c.is_string()) {
+      return Error(a.kids[1]->pos, "the second argument of {} must be a string, got {}", a.text,
+                   Snippet(*a.kids[1]));
+    }
+    int64_t slop = 0;
+    if (phrase && a.kids.size() == 3) {
+      KITE_ASSIGN_OR_RETURN(Bound s, Bind(*a.kids[2]));
+      if (s.k != Bound::K::kConst || !s.c.is_int()) {
+        return Error(a.kids[2]->pos,
+                     "\"slop\" should be a const integer expression with \"uint32\" value. \"slop\" expression "
+                     "passed: {}",
+                     Snippet(*a.kids[2]));
+      }
+      slop = s.c.as_int();
+      if (slop < 0) {
+        return Error(a.kids[2]->pos, "\"slop\" should not be a negative interger. \"slop\" passed: {}",
+                     Snippet(*a.kids[2]));
+      }
+      if (slop > static_cast<int64_t>(UINT32_MAX)) {
+        return Error(a.kids[2]->pos, "\"slop\" exceeds the range of \"uint32\". \"slop\" expression passed: {}",
+                     Snippet(*a.kids[2]));
+      }
+    }
+    auto analyzer = text::SharedAnalyzer(field.analyzer_params());
+    if (!analyzer.ok()) return Error(a.pos, "failed to create analyzer: {}", analyzer.status().message());
+    return Pred(std::make_unique<TextMatchPred>(field.id, field.name, phrase, std::move(*analyzer), q.c.as_string(),
+                                                slop, min_should_match),
+                a.pos);
   }
 
   // The first argument of the contains / length functions: an Array field or a JSON value.

@@ -1050,20 +1050,36 @@ Status LogicalPred::Eval(EvalContext& ctx, BoolVec* out) const {
     }
     return Status::OK();
   }
+  // Kleene (SQL) three-valued logic, as Milvus's conjunctions: a value is
+  // (value, valid) with value 0 wherever valid is 0 (unknown).
+  //   AND: false if either side is known false, true if both are true.
+  //   OR:  true if either side is true, false if both are known false.
+  const bool is_and = kind() == PredKind::kAnd;
   BoolVec other;
   for (size_t k = 1; k < kids_.size(); ++k) {
     KITE_RETURN_IF_ERROR(EvalPred(*kids_[k], ctx, &other));
     const uint8_t* __restrict o = other.value.data();
-    if (kind() == PredKind::kAnd) {
-      for (int64_t i = 0; i < n; ++i) v[i] &= o[i];
-    } else {
-      for (int64_t i = 0; i < n; ++i) v[i] |= o[i];
+    if (out->valid.empty() && other.valid.empty()) {
+      if (is_and) {
+        for (int64_t i = 0; i < n; ++i) v[i] &= o[i];
+      } else {
+        for (int64_t i = 0; i < n; ++i) v[i] |= o[i];
+      }
+      continue;
     }
-    // Valid where either side is valid (Milvus's rule).
-    if (other.valid.empty()) {
-      out->valid.clear();
-    } else if (!out->valid.empty()) {
-      for (int64_t i = 0; i < n; ++i) out->valid[i] |= other.valid[i];
+    // At least one side has unknowns; an empty mask means all known.
+    if (out->valid.empty()) out->valid.assign(static_cast<size_t>(n), 1);
+    uint8_t* __restrict m = out->valid.data();
+    const uint8_t* om = other.valid.empty() ? nullptr : other.valid.data();
+    for (int64_t i = 0; i < n; ++i) {
+      const uint8_t a = v[i], am = m[i], b = o[i], bm = om ? om[i] : 1;
+      if (is_and) {
+        v[i] = a & b;
+        m[i] = (am & bm) | (am & (a ^ 1)) | (bm & (b ^ 1));
+      } else {
+        v[i] = a | b;
+        m[i] = (am & bm) | a | b;
+      }
     }
   }
   return Status::OK();

@@ -39,6 +39,8 @@ std::string IndexLeafToString(const IndexLeaf& leaf) {
     case IndexLeaf::Op::kMatch: return f + " like " + keys();
     case IndexLeaf::Op::kContainsAny: return f + " contains any of " + keys();
     case IndexLeaf::Op::kContainsAll: return f + " contains all of " + keys();
+    case IndexLeaf::Op::kTextMatch: return "text_match(" + f + ", " + keys() + ")";
+    case IndexLeaf::Op::kPhraseMatch: return "phrase_match(" + f + ", " + keys() + ", " + std::to_string(leaf.slop) + ")";
   }
   return f;
 }

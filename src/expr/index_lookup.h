@@ -58,6 +58,11 @@ struct IndexLeaf {
     kMatch,        // string value satisfies `match` (a LIKE pattern other than exact or prefix; keys[0]: its text)
     kContainsAny,  // Array field: some element equals one of `keys` (empty: no row)
     kContainsAll,  // Array field: every one of `keys` occurs among the elements (empty: every non-null row)
+    // TEXT_MATCH / PHRASE_MATCH (text/match.h): `keys` are the analyzed query
+    // tokens (strings), `positions` their positions, with `min_should_match`
+    // / `slop`; answered only by a text index built with the field's analyzer.
+    kTextMatch,
+    kPhraseMatch,
   };
   FieldId field;
   DataType type = DataType::kNone;          // the field's type
@@ -67,6 +72,9 @@ struct IndexLeaf {
   std::vector<IndexKey> keys;        // kIn, kNotEqual, kPrefix, kMatch, kContains*
   // kMatch: a pure predicate on a value's bytes, callable from many threads.
   std::function<bool(std::string_view)> match;
+  std::vector<int64_t> positions;  // kPhraseMatch
+  int64_t slop = 0;                // kPhraseMatch
+  int64_t min_should_match = 1;    // kTextMatch
 };
 
 // An answer: one byte per row each (see the contract above).

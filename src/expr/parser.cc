@@ -425,7 +425,18 @@ class Parser {
       n->text = ident.text;
       if (Peek().kind != Tok::kRParen) {
         while (true) {
-          auto arg = ParseExpr(kPrecOr);
+          std::unique_ptr<Ast> arg;
+          if (Peek().kind == Tok::kIdent && Peek(1).kind == Tok::kAssign) {
+            const Token name = Advance();
+            Advance();
+            auto value = ParseExpr(kPrecOr);
+            if (!value) return nullptr;
+            arg = Node(AstKind::kNamedArg, name.pos, value->end);
+            arg->text = name.text;
+            arg->kids.push_back(std::move(value));
+          } else {
+            arg = ParseExpr(kPrecOr);
+          }
           if (!arg) return nullptr;
           n->kids.push_back(std::move(arg));
           if (Peek().kind == Tok::kComma) {

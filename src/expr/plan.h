@@ -26,6 +26,7 @@
 #include "expr/json_column.h"
 #include "expr/like.h"
 #include "schema/column_batch.h"
+#include "text/analyzer.h"
 
 namespace kite::expr::internal {
 
@@ -204,7 +205,7 @@ class Arith final : public ValueNode {
 // -------------------------------------------------------------- predicates
 
 enum class PredKind : uint8_t {
-  kConst, kBoolValue, kCompareConst, kRangeConst, kCompare, kIn, kLike, kNullCheck, kExists, kContains,
+  kConst, kBoolValue, kCompareConst, kRangeConst, kCompare, kIn, kLike, kNullCheck, kExists, kContains, kTextMatch,
   kAnd, kOr, kNot,
 };
 
@@ -377,6 +378,29 @@ class NullCheckPred final : public PredNode {
   std::unique_ptr<ValueNode> operand_;  // FieldRef, ArrayRef or JsonRef
   bool is_null_;
   bool json_key_;
+};
+
+// TEXT_MATCH(field, 'terms') / PHRASE_MATCH(field, 'phrase', slop) on a
+// VARCHAR field with enable_match (text/match.h): each row's text is run
+// through the field's analyzer (text_match.cc). Null rows never match.
+class TextMatchPred final : public PredNode {
+ public:
+  TextMatchPred(FieldId id, std::string name, bool phrase, std::shared_ptr<const text::Analyzer> analyzer,
+                std::string query, int64_t slop, int64_t min_should_match);
+  Status Eval(EvalContext& ctx, BoolVec* out) const override;
+  void CollectFields(std::vector<FieldId>* out) const override { out->push_back(id_); }
+  std::string ToString() const override;
+
+ private:
+  FieldId id_;
+  std::string name_;
+  bool phrase_;
+  std::shared_ptr<const text::Analyzer> analyzer_;
+  std::string query_;
+  std::vector<text::Token> query_tokens_;
+  std::vector<std::string> query_terms_;
+  int64_t slop_;
+  int64_t min_should_match_;
 };
 
 // exists meta["k"]: the key is present (even with a JSON null value).

@@ -91,7 +91,7 @@ Result<ParamMap> ResolveIndexParams(const FieldSchema& f, const ParamMap& user) 
       if (!p.count("metric_type")) p["metric_type"] = "HAMMING";
     } else if (f.type == DataType::kSparseFloatVector) {
       type = "SPARSE_INVERTED_INDEX";
-      if (!p.count("metric_type")) p["metric_type"] = "IP";
+      if (!p.count("metric_type")) p["metric_type"] = f.is_function_output ? "BM25" : "IP";
     } else {
       type = "HNSW";
       if (!p.count("M")) p["M"] = "18";
@@ -113,6 +113,14 @@ Result<ParamMap> ResolveIndexParams(const FieldSchema& f, const ParamMap& user) 
                   fmt::format("metric type not set for vector index, field name = {}", f.name));
   }
   KITE_RETURN_IF_ERROR(CheckMetric(f, p["metric_type"]));
+  // Only BM25 functions produce outputs so far (schema validation).
+  if (f.is_function_output && p["metric_type"] != "BM25") {
+    return InvalidArgument("index metric type of BM25 function output field must be BM25");
+  }
+  if (!f.is_function_output && p["metric_type"] == "BM25") {
+    return InvalidArgument("metric type BM25 is only supported for the output field of a BM25 function, field name = {}",
+                           f.name);
+  }
   KITE_RETURN_IF_ERROR(CheckIntRange(p, "nlist", 1, 65536));
   KITE_RETURN_IF_ERROR(CheckIntRange(p, "M", 2, 2048));
   KITE_RETURN_IF_ERROR(CheckIntRange(p, "efConstruction", 1, INT32_MAX));

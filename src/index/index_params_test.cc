@@ -70,9 +70,24 @@ TEST(IndexParamsTest, ExplicitIndexTypesPassThroughUppercased) {
   EXPECT_EQ(p["nlist"], "128");
   p = Resolve(Dense(DataType::kBinaryVector, "64"), {{"index_type", "BIN_FLAT"}, {"metric_type", "JACCARD"}});
   EXPECT_EQ(p["index_type"], "BIN_FLAT");
-  p = Resolve(MakeField(DataType::kSparseFloatVector), {{"index_type", "SPARSE_WAND"}, {"metric_type", "BM25"}});
+  FieldSchema bm25_out = MakeField(DataType::kSparseFloatVector);
+  bm25_out.is_function_output = true;
+  p = Resolve(bm25_out, {{"index_type", "SPARSE_WAND"}, {"metric_type", "BM25"}});
   EXPECT_EQ(p["index_type"], "SPARSE_WAND");
   EXPECT_EQ(p["metric_type"], "BM25");
+}
+
+// A BM25 function's output: AUTOINDEX means BM25; any other metric is Milvus's error.
+TEST(IndexParamsTest, Bm25OutputFieldTakesOnlyBm25) {
+  FieldSchema out = MakeField(DataType::kSparseFloatVector);
+  out.is_function_output = true;
+  ParamMap p = Resolve(out, {{"index_type", "AUTOINDEX"}});
+  EXPECT_EQ(p["index_type"], "SPARSE_INVERTED_INDEX");
+  EXPECT_EQ(p["metric_type"], "BM25");
+  Status st = Check(out, {{"index_type", "SPARSE_INVERTED_INDEX"}, {"metric_type", "IP"}});
+  EXPECT_EQ(st.message(), "index metric type of BM25 function output field must be BM25");
+  st = Check(MakeField(DataType::kSparseFloatVector), {{"index_type", "SPARSE_INVERTED_INDEX"}, {"metric_type", "BM25"}});
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
 }
 
 TEST(IndexParamsTest, UnknownIndexTypeRejected) {

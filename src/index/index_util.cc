@@ -112,7 +112,7 @@ Status GetHeader(std::string_view* in, IndexHeader* h) {
       !GetU64(in, &rows)) {
     return Corruption("vector index: truncated header");
   }
-  if (metric > static_cast<uint32_t>(flat::Metric::kJaccard)) return Corruption("vector index: bad metric {}", metric);
+  if (metric > static_cast<uint32_t>(flat::Metric::kBM25)) return Corruption("vector index: bad metric {}", metric);
   if (dim > (uint64_t{1} << 32) || rows > (uint64_t{1} << 40)) {
     return Corruption("vector index: implausible dim {} or rows {}", dim, rows);
   }
@@ -131,13 +131,14 @@ const char* MetricName(flat::Metric m) {
     case flat::Metric::kCosine: return "COSINE";
     case flat::Metric::kHamming: return "HAMMING";
     case flat::Metric::kJaccard: return "JACCARD";
+    case flat::Metric::kBM25: return "BM25";
   }
   return "?";
 }
 
 Result<flat::Metric> ParseMetric(const std::string& name) {
   for (flat::Metric m : {flat::Metric::kL2, flat::Metric::kIP, flat::Metric::kCosine, flat::Metric::kHamming,
-                         flat::Metric::kJaccard}) {
+                         flat::Metric::kJaccard, flat::Metric::kBM25}) {
     if (name == MetricName(m)) return m;
   }
   return InvalidArgument("metric type '{}' is not supported by Kite's vector indexes", name);

@@ -61,11 +61,11 @@ Result<IndexSpec> SpecFor(const Params& params, const Column& column) {
     if (column.type != DataType::kSparseFloatVector) {
       return InvalidArgument("index {} applies to SparseFloatVector, not {}", spec.type, DataTypeName(column.type));
     }
-    if (metric != "IP") {
+    if (metric != "IP" && metric != "BM25") {
       return MakeStatus(StatusCode::kUnimplemented, Reason::kIndexNotSupported,
-                        "metric '{}' is not supported by {} yet (IP only)", metric, spec.type);
+                        "metric '{}' is not supported by {} yet (IP and BM25 only)", metric, spec.type);
     }
-    spec.metric = flat::Metric::kIP;
+    spec.metric = metric == "BM25" ? flat::Metric::kBM25 : flat::Metric::kIP;
     return spec;
   }
   KITE_ASSIGN_OR_RETURN(spec.metric, internal::ParseMetric(metric));

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "common/vector_clones.h"
+#include "index/sparse/bm25.h"
 
 namespace kite {
 namespace {
@@ -29,6 +30,7 @@ flat::Metric MetricFromName(const std::string& n, bool* ok) {
   if (n == "COSINE") return flat::Metric::kCosine;
   if (n == "HAMMING") return flat::Metric::kHamming;
   if (n == "JACCARD") return flat::Metric::kJaccard;
+  if (n == "BM25") return flat::Metric::kBM25;
   *ok = false;
   return flat::Metric::kL2;
 }
@@ -85,15 +87,56 @@ float SparseDot(std::string_view a, std::string_view b) {
   return sum;
 }
 
+// BM25 score of document row `doc` for query row `q` (index/sparse/bm25.h);
+// false when they share no term (the row is not a candidate, as in Milvus).
+bool SparseBm25(std::string_view q, std::string_view doc, const index::Bm25Params& p, float* score) {
+  float dl = 0;
+  for (size_t j = 4; j + 4 <= doc.size(); j += 8) {
+    float v;
+    std::memcpy(&v, doc.data() + j, 4);
+    dl += v;
+  }
+  size_t i = 0, j = 0;
+  float sum = 0;
+  bool shared = false;
+  while (i + 8 <= q.size() && j + 8 <= doc.size()) {
+    uint32_t iq, id;
+    std::memcpy(&iq, q.data() + i, 4);
+    std::memcpy(&id, doc.data() + j, 4);
+    if (iq == id) {
+      float w, tf;
+      std::memcpy(&w, q.data() + i + 4, 4);
+      std::memcpy(&tf, doc.data() + j + 4, 4);
+      sum += w * index::Bm25Tf(tf, dl, p);
+      shared = true;
+      i += 8;
+      j += 8;
+    } else if (iq < id) {
+      i += 8;
+    } else {
+      j += 8;
+    }
+  }
+  *score = sum;
+  return shared;
+}
+
 void SparseSearch(const Column& base, const uint8_t* mask, const SearchPlan& plan,
                   std::vector<std::vector<std::pair<float, int64_t>>>* out) {
   out->assign(static_cast<size_t>(plan.queries.nq), {});
+  const bool bm25 = plan.metric == flat::Metric::kBM25;
+  const index::Bm25Params bp = index::Bm25FromParams(plan.index_params);
   for (int64_t q = 0; q < plan.queries.nq; ++q) {
     std::string_view qv = plan.queries.rows.GetBytes(q);
     auto& hits = (*out)[q];
     for (int64_t r = 0; r < base.num_rows; ++r) {
       if (mask && !mask[r]) continue;
-      float d = SparseDot(qv, base.GetBytes(r));
+      float d;
+      if (bm25) {
+        if (!SparseBm25(qv, base.GetBytes(r), bp, &d)) continue;
+      } else {
+        d = SparseDot(qv, base.GetBytes(r));
+      }
       if (plan.radius && !(d > *plan.radius)) continue;
       if (plan.range_filter && !(d <= *plan.range_filter)) continue;
       hits.emplace_back(d, r);
@@ -158,7 +201,9 @@ Status SearchSegment(const Segment& seg, int32_t segment_index, const SearchPlan
         }
         if (static_cast<int64_t>(raw[qi].size()) < want) short_answer = true;
       }
-      if (short_answer) raw.clear();
+      // The sparse index walks every posting of the query's terms: its answer
+      // is complete (rows sharing no term are not candidates).
+      if (short_answer && plan.metric != flat::Metric::kBM25) raw.clear();
     }
     if (!raw.empty()) {
       // answered by the index

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json_scan.h"
+#include "rpc/access.h"
 #include "rpc/field_data.h"
 #include "rpc/grpc_observer.h"
 #include "rpc/malformed_request.h"
@@ -15,6 +16,7 @@ namespace mm = ::milvus::proto::milvus;
 namespace mc = ::milvus::proto::common;
 namespace ms = ::milvus::proto::schema;
 using RpcStatus = ::grpc::Status;
+
 
 namespace {
 
@@ -42,6 +44,12 @@ void Fill(mc::Status* resp, const Status& st) { ToMilvusStatus(st, resp); }
 template <typename Resp>
 void Fill(Resp* resp, const Status& st) {
   ToMilvusStatus(st, resp->mutable_status());
+}
+
+// Milvus reports a read's cost in status.extra_info["report_value"] (pymilvus
+// shows it as result.extra["cost"]); open-source Milvus's default hook reports 0.
+void ReportCost(mc::Status* status) {
+  if (status->code() == 0) (*status->mutable_extra_info())["report_value"] = "0";
 }
 
 // Runs a handler body; an escaped exception becomes an internal error.
@@ -171,6 +179,42 @@ ReadConsistency ConsistencyOf(bool use_default, mc::ConsistencyLevel level, uint
 
 // Index params as pymilvus sends them: flattened KVs, or a JSON object under
 // "params" (older ORM code), or both; returned flattened.
+// The functions of a FunctionScore (Milvus rerank.NewFunctionScore): at most
+// one proxy-level reranker, any number of boost rankers (segment level).
+Status RerankFromFunctionScore(const ms::FunctionScore& fs, std::optional<RerankRequest>* reranker,
+                               SearchParams* boosts_into) {
+  for (const auto& f : fs.functions()) {
+    if (f.type() != ms::FunctionType::Rerank) {
+      return Unclassified("{} is not rerank function.", ms::FunctionType_Name(f.type()));
+    }
+    RerankRequest r;
+    r.name = f.name();
+    r.input_field_names = ToVector(f.input_field_names());
+    r.output_field_names = ToVector(f.output_field_names());
+    for (const auto& kv : f.params()) r.params.emplace_back(kv.key(), kv.value());
+    if (IsBoostRequest(r) && boosts_into) {
+      boosts_into->boosts.push_back(std::move(r));
+      continue;
+    }
+    if (*reranker) return Unclassified("Currently only supports one rerank");
+    *reranker = std::move(r);
+  }
+  if (boosts_into) {
+    for (const auto& kv : fs.params()) boosts_into->function_score_params.emplace_back(kv.key(), kv.value());
+  }
+  return Status::OK();
+}
+
+// RRFRanker / WeightedRanker as pymilvus sends them (rank_params `strategy` and `params`).
+Result<RerankRequest> RerankFromRankParams(const KvList& kvs) {
+  std::optional<std::string> strategy, params;
+  for (const auto& kv : kvs) {
+    if (kv.key() == "strategy") strategy = kv.value();
+    if (kv.key() == "params") params = kv.value();
+  }
+  return LegacyRerankRequest(strategy, params);
+}
+
 Status ParseIndexParams(const KvList& kvs, std::map<std::string, std::string>* flat) {
   *flat = KvToMap(kvs);
   auto it = flat->find("params");
@@ -191,7 +235,8 @@ Status ParseIndexParams(const KvList& kvs, std::map<std::string, std::string>* f
 }  // namespace
 
 // ------------------------------------------------------------------ connection
-RpcStatus MilvusService::Connect(Ctx*, const mm::ConnectRequest*, mm::ConnectResponse* resp) {
+RpcStatus MilvusService::Connect(Ctx* ctx, const mm::ConnectRequest* req, mm::ConnectResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     auto* info = resp->mutable_server_info();
     info->set_build_tags(identity_.build_tags);
@@ -202,21 +247,24 @@ RpcStatus MilvusService::Connect(Ctx*, const mm::ConnectRequest*, mm::ConnectRes
   });
 }
 
-RpcStatus MilvusService::GetVersion(Ctx*, const mm::GetVersionRequest*, mm::GetVersionResponse* resp) {
+RpcStatus MilvusService::GetVersion(Ctx* ctx, const mm::GetVersionRequest* req, mm::GetVersionResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     resp->set_version(identity_.version);
     return Status::OK();
   });
 }
 
-RpcStatus MilvusService::CheckHealth(Ctx*, const mm::CheckHealthRequest*, mm::CheckHealthResponse* resp) {
+RpcStatus MilvusService::CheckHealth(Ctx* ctx, const mm::CheckHealthRequest* req, mm::CheckHealthResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     resp->set_ishealthy(true);
     return Status::OK();
   });
 }
 
-RpcStatus MilvusService::GetComponentStates(Ctx*, const mm::GetComponentStatesRequest*, mm::ComponentStates* resp) {
+RpcStatus MilvusService::GetComponentStates(Ctx* ctx, const mm::GetComponentStatesRequest* req, mm::ComponentStates* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     resp->mutable_state()->set_role("kite-standalone");
     resp->mutable_state()->set_state_code(mc::Healthy);
@@ -224,7 +272,8 @@ RpcStatus MilvusService::GetComponentStates(Ctx*, const mm::GetComponentStatesRe
   });
 }
 
-RpcStatus MilvusService::AllocTimestamp(Ctx*, const mm::AllocTimestampRequest*, mm::AllocTimestampResponse* resp) {
+RpcStatus MilvusService::AllocTimestamp(Ctx* ctx, const mm::AllocTimestampRequest* req, mm::AllocTimestampResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(Timestamp ts, proxy_->coordinator().AllocTimestamp());
     resp->set_timestamp(ts);
@@ -233,15 +282,18 @@ RpcStatus MilvusService::AllocTimestamp(Ctx*, const mm::AllocTimestampRequest*, 
 }
 
 // ------------------------------------------------------------------- databases
-RpcStatus MilvusService::CreateDatabase(Ctx*, const mm::CreateDatabaseRequest* req, mc::Status* resp) {
+RpcStatus MilvusService::CreateDatabase(Ctx* ctx, const mm::CreateDatabaseRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] { return proxy_->coordinator().CreateDatabase(req->db_name(), KvToMap(req->properties())); });
 }
 
-RpcStatus MilvusService::DropDatabase(Ctx*, const mm::DropDatabaseRequest* req, mc::Status* resp) {
+RpcStatus MilvusService::DropDatabase(Ctx* ctx, const mm::DropDatabaseRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] { return proxy_->coordinator().DropDatabase(req->db_name()); });
 }
 
-RpcStatus MilvusService::ListDatabases(Ctx*, const mm::ListDatabasesRequest*, mm::ListDatabasesResponse* resp) {
+RpcStatus MilvusService::ListDatabases(Ctx* ctx, const mm::ListDatabasesRequest* req, mm::ListDatabasesResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(auto dbs, proxy_->coordinator().ListDatabases());
     for (const auto& db : dbs) {
@@ -255,6 +307,7 @@ RpcStatus MilvusService::ListDatabases(Ctx*, const mm::ListDatabasesRequest*, mm
 
 RpcStatus MilvusService::DescribeDatabase(Ctx* ctx, const mm::DescribeDatabaseRequest* req,
                                           mm::DescribeDatabaseResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(auto db, proxy_->coordinator().DescribeDatabase(DbName(ctx, req->db_name())));
     resp->set_db_name(db.name);
@@ -266,6 +319,7 @@ RpcStatus MilvusService::DescribeDatabase(Ctx* ctx, const mm::DescribeDatabaseRe
 }
 
 RpcStatus MilvusService::AlterDatabase(Ctx* ctx, const mm::AlterDatabaseRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     return proxy_->coordinator().AlterDatabase(DbName(ctx, req->db_name()), KvToMap(req->properties()),
                                                ToVector(req->delete_keys()));
@@ -274,6 +328,7 @@ RpcStatus MilvusService::AlterDatabase(Ctx* ctx, const mm::AlterDatabaseRequest*
 
 // ----------------------------------------------------------------- collections
 RpcStatus MilvusService::CreateCollection(Ctx* ctx, const mm::CreateCollectionRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     ms::CollectionSchema wire;
     if (!wire.ParseFromString(req->schema())) {
@@ -300,10 +355,12 @@ RpcStatus MilvusService::CreateCollection(Ctx* ctx, const mm::CreateCollectionRe
 }
 
 RpcStatus MilvusService::DropCollection(Ctx* ctx, const mm::DropCollectionRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] { return proxy_->DropCollection(DbName(ctx, req->db_name()), req->collection_name()); });
 }
 
 RpcStatus MilvusService::HasCollection(Ctx* ctx, const mm::HasCollectionRequest* req, mm::BoolResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     auto r = proxy_->coordinator().DescribeCollection(DbName(ctx, req->db_name()), req->collection_name());
     if (!r.ok() && !r.status().Is(Reason::kCollectionNotFound)) return r.status();
@@ -314,6 +371,7 @@ RpcStatus MilvusService::HasCollection(Ctx* ctx, const mm::HasCollectionRequest*
 
 RpcStatus MilvusService::DescribeCollection(Ctx* ctx, const mm::DescribeCollectionRequest* req,
                                             mm::DescribeCollectionResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(
         CollectionView v, proxy_->coordinator().DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
@@ -342,11 +400,25 @@ RpcStatus MilvusService::DescribeCollection(Ctx* ctx, const mm::DescribeCollecti
 
 RpcStatus MilvusService::ShowCollections(Ctx* ctx, const mm::ShowCollectionsRequest* req,
                                          mm::ShowCollectionsResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
-    KITE_ASSIGN_OR_RETURN(auto views, proxy_->coordinator().ListCollections(DbName(ctx, req->db_name())));
+    const std::string db = DbName(ctx, req->db_name());
+    KITE_ASSIGN_OR_RETURN(auto views, proxy_->coordinator().ListCollections(db));
     std::set<std::string> wanted(req->collection_names().begin(), req->collection_names().end());
+    const bool in_memory = req->type() == mm::ShowType::InMemory;
+    if (in_memory) {
+      // Milvus: every named collection must exist and be loaded.
+      for (const auto& name : req->collection_names()) {
+        KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->coordinator().DescribeCollection(db, name));
+        if (v.info.load_state() != LoadState::kLoaded) {
+          return MakeStatus(StatusCode::kFailedPrecondition, Reason::kCollectionNotLoaded,
+                            "collection not loaded[collection={}]", name);
+        }
+      }
+    }
     for (const auto& v : views) {
       if (!wanted.empty() && !wanted.count(v.info.schema.name)) continue;
+      if (in_memory && v.info.load_state() != LoadState::kLoaded) continue;
       resp->add_collection_names(v.info.schema.name);
       resp->add_collection_ids(v.info.id.value);
       resp->add_created_timestamps(v.info.created_ts);
@@ -362,6 +434,7 @@ RpcStatus MilvusService::ShowCollections(Ctx* ctx, const mm::ShowCollectionsRequ
 
 RpcStatus MilvusService::GetCollectionStatistics(Ctx* ctx, const mm::GetCollectionStatisticsRequest* req,
                                                  mm::GetCollectionStatisticsResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(CollectionStats st, proxy_->Stats(DbName(ctx, req->db_name()), req->collection_name(), ""));
     auto* kv = resp->add_stats();
@@ -372,6 +445,7 @@ RpcStatus MilvusService::GetCollectionStatistics(Ctx* ctx, const mm::GetCollecti
 }
 
 RpcStatus MilvusService::AlterCollection(Ctx* ctx, const mm::AlterCollectionRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     return proxy_->coordinator().AlterCollection(DbName(ctx, req->db_name()), req->collection_name(),
                                                  KvToMap(req->properties()), ToVector(req->delete_keys()));
@@ -379,6 +453,7 @@ RpcStatus MilvusService::AlterCollection(Ctx* ctx, const mm::AlterCollectionRequ
 }
 
 RpcStatus MilvusService::RenameCollection(Ctx* ctx, const mm::RenameCollectionRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     return proxy_->coordinator().RenameCollection(DbName(ctx, req->db_name()), req->oldname(), req->newdbname(),
                                                   req->newname());
@@ -387,6 +462,7 @@ RpcStatus MilvusService::RenameCollection(Ctx* ctx, const mm::RenameCollectionRe
 
 // ------------------------------------------------------------------ partitions
 RpcStatus MilvusService::CreatePartition(Ctx* ctx, const mm::CreatePartitionRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     return proxy_->coordinator().CreatePartition(DbName(ctx, req->db_name()), req->collection_name(),
                                                  req->partition_name());
@@ -394,13 +470,15 @@ RpcStatus MilvusService::CreatePartition(Ctx* ctx, const mm::CreatePartitionRequ
 }
 
 RpcStatus MilvusService::DropPartition(Ctx* ctx, const mm::DropPartitionRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
-    return proxy_->coordinator().DropPartition(DbName(ctx, req->db_name()), req->collection_name(),
+    return proxy_->DropPartition(DbName(ctx, req->db_name()), req->collection_name(),
                                                req->partition_name());
   });
 }
 
 RpcStatus MilvusService::HasPartition(Ctx* ctx, const mm::HasPartitionRequest* req, mm::BoolResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(
         CollectionView v, proxy_->coordinator().DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
@@ -411,12 +489,28 @@ RpcStatus MilvusService::HasPartition(Ctx* ctx, const mm::HasPartitionRequest* r
 
 RpcStatus MilvusService::ShowPartitions(Ctx* ctx, const mm::ShowPartitionsRequest* req,
                                         mm::ShowPartitionsResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(
         CollectionView v, proxy_->coordinator().DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
     std::set<std::string> wanted(req->partition_names().begin(), req->partition_names().end());
+    const bool in_memory = req->type() == mm::ShowType::InMemory;
+    if (in_memory) {
+      // Milvus: the collection must be loaded, and every named partition too.
+      if (v.info.load_state() != LoadState::kLoaded) {
+        return MakeStatus(StatusCode::kFailedPrecondition, Reason::kCollectionNotLoaded,
+                          "collection not loaded[collection={}]", req->collection_name());
+      }
+      for (const auto& name : req->partition_names()) {
+        KITE_ASSIGN_OR_RETURN(const PartitionInfo* p, FindPartitionOrError(v.info, name));
+        if (!p->loaded) {
+          return MakeStatus(StatusCode::kFailedPrecondition, Reason::kPartitionNotLoaded, "partition not loaded[partition={}]", name);
+        }
+      }
+    }
     for (const auto& p : v.info.partitions) {
       if (!wanted.empty() && !wanted.count(p.name)) continue;
+      if (in_memory && !p.loaded) continue;
       resp->add_partition_names(p.name);
       resp->add_partitionids(p.id.value);
       resp->add_created_timestamps(p.created_ts);
@@ -429,6 +523,7 @@ RpcStatus MilvusService::ShowPartitions(Ctx* ctx, const mm::ShowPartitionsReques
 
 RpcStatus MilvusService::GetPartitionStatistics(Ctx* ctx, const mm::GetPartitionStatisticsRequest* req,
                                                 mm::GetPartitionStatisticsResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(CollectionStats st, proxy_->Stats(DbName(ctx, req->db_name()), req->collection_name(),
                                                             req->partition_name()));
@@ -441,15 +536,18 @@ RpcStatus MilvusService::GetPartitionStatistics(Ctx* ctx, const mm::GetPartition
 
 // ------------------------------------------------------------------------ load
 RpcStatus MilvusService::LoadCollection(Ctx* ctx, const mm::LoadCollectionRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] { return proxy_->Load(DbName(ctx, req->db_name()), req->collection_name(), {}); });
 }
 
 RpcStatus MilvusService::ReleaseCollection(Ctx* ctx, const mm::ReleaseCollectionRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp,
              [&] { return proxy_->Release(DbName(ctx, req->db_name()), req->collection_name(), {}); });
 }
 
 RpcStatus MilvusService::LoadPartitions(Ctx* ctx, const mm::LoadPartitionsRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     if (req->partition_names_size() == 0) return InvalidArgument("partition names should not be empty");
     return proxy_->Load(DbName(ctx, req->db_name()), req->collection_name(), ToVector(req->partition_names()));
@@ -457,6 +555,7 @@ RpcStatus MilvusService::LoadPartitions(Ctx* ctx, const mm::LoadPartitionsReques
 }
 
 RpcStatus MilvusService::ReleasePartitions(Ctx* ctx, const mm::ReleasePartitionsRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     if (req->partition_names_size() == 0) return InvalidArgument("partition names should not be empty");
     return proxy_->Release(DbName(ctx, req->db_name()), req->collection_name(), ToVector(req->partition_names()));
@@ -465,6 +564,7 @@ RpcStatus MilvusService::ReleasePartitions(Ctx* ctx, const mm::ReleasePartitions
 
 RpcStatus MilvusService::GetLoadingProgress(Ctx* ctx, const mm::GetLoadingProgressRequest* req,
                                             mm::GetLoadingProgressResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(LoadProgress p,
                           proxy_->coordinator().GetLoadProgress(DbName(ctx, req->db_name()), req->collection_name(),
@@ -480,6 +580,7 @@ RpcStatus MilvusService::GetLoadingProgress(Ctx* ctx, const mm::GetLoadingProgre
 }
 
 RpcStatus MilvusService::GetLoadState(Ctx* ctx, const mm::GetLoadStateRequest* req, mm::GetLoadStateResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     auto p = proxy_->coordinator().GetLoadProgress(DbName(ctx, req->db_name()), req->collection_name(),
                                                    ToVector(req->partition_names()));
@@ -497,22 +598,26 @@ RpcStatus MilvusService::GetLoadState(Ctx* ctx, const mm::GetLoadStateRequest* r
 
 // --------------------------------------------------------------------- aliases
 RpcStatus MilvusService::CreateAlias(Ctx* ctx, const mm::CreateAliasRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     return proxy_->coordinator().CreateAlias(DbName(ctx, req->db_name()), req->collection_name(), req->alias());
   });
 }
 
 RpcStatus MilvusService::DropAlias(Ctx* ctx, const mm::DropAliasRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] { return proxy_->coordinator().DropAlias(DbName(ctx, req->db_name()), req->alias()); });
 }
 
 RpcStatus MilvusService::AlterAlias(Ctx* ctx, const mm::AlterAliasRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     return proxy_->coordinator().AlterAlias(DbName(ctx, req->db_name()), req->collection_name(), req->alias());
   });
 }
 
 RpcStatus MilvusService::DescribeAlias(Ctx* ctx, const mm::DescribeAliasRequest* req, mm::DescribeAliasResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(AliasInfo a, proxy_->coordinator().DescribeAlias(DbName(ctx, req->db_name()), req->alias()));
     resp->set_db_name(a.db_name);
@@ -523,6 +628,7 @@ RpcStatus MilvusService::DescribeAlias(Ctx* ctx, const mm::DescribeAliasRequest*
 }
 
 RpcStatus MilvusService::ListAliases(Ctx* ctx, const mm::ListAliasesRequest* req, mm::ListAliasesResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     std::string db = DbName(ctx, req->db_name());
     KITE_ASSIGN_OR_RETURN(auto aliases, proxy_->coordinator().ListAliases(db, req->collection_name()));
@@ -535,6 +641,7 @@ RpcStatus MilvusService::ListAliases(Ctx* ctx, const mm::ListAliasesRequest* req
 
 // --------------------------------------------------------------------- indexes
 RpcStatus MilvusService::CreateIndex(Ctx* ctx, const mm::CreateIndexRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     CreateIndexParams p;
     p.db = DbName(ctx, req->db_name());
@@ -577,6 +684,7 @@ void FillIndexDescription(const Proxy::IndexStatus& st, const CollectionInfo& c,
 }  // namespace
 
 RpcStatus MilvusService::DescribeIndex(Ctx* ctx, const mm::DescribeIndexRequest* req, mm::DescribeIndexResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     std::string db = DbName(ctx, req->db_name());
     KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->coordinator().DescribeCollection(db, req->collection_name()));
@@ -588,6 +696,7 @@ RpcStatus MilvusService::DescribeIndex(Ctx* ctx, const mm::DescribeIndexRequest*
 }
 
 RpcStatus MilvusService::GetIndexState(Ctx* ctx, const mm::GetIndexStateRequest* req, mm::GetIndexStateResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(auto indexes, proxy_->DescribeIndex(DbName(ctx, req->db_name()), req->collection_name(),
                                                               req->field_name(), req->index_name()));
@@ -607,6 +716,7 @@ RpcStatus MilvusService::GetIndexState(Ctx* ctx, const mm::GetIndexStateRequest*
 
 RpcStatus MilvusService::GetIndexBuildProgress(Ctx* ctx, const mm::GetIndexBuildProgressRequest* req,
                                                mm::GetIndexBuildProgressResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(auto indexes, proxy_->DescribeIndex(DbName(ctx, req->db_name()), req->collection_name(),
                                                               req->field_name(), req->index_name()));
@@ -617,6 +727,7 @@ RpcStatus MilvusService::GetIndexBuildProgress(Ctx* ctx, const mm::GetIndexBuild
 }
 
 RpcStatus MilvusService::DropIndex(Ctx* ctx, const mm::DropIndexRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     return proxy_->DropIndex(DbName(ctx, req->db_name()), req->collection_name(), req->field_name(),
                              req->index_name());
@@ -625,6 +736,7 @@ RpcStatus MilvusService::DropIndex(Ctx* ctx, const mm::DropIndexRequest* req, mc
 
 RpcStatus MilvusService::ManualCompaction(Ctx* ctx, const mm::ManualCompactionRequest* req,
                                           mm::ManualCompactionResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(int64_t job,
                           proxy_->Compact(DbName(ctx, req->db_name()), req->collection_name(), req->collectionid()));
@@ -633,8 +745,9 @@ RpcStatus MilvusService::ManualCompaction(Ctx* ctx, const mm::ManualCompactionRe
   });
 }
 
-RpcStatus MilvusService::GetCompactionState(Ctx*, const mm::GetCompactionStateRequest* req,
+RpcStatus MilvusService::GetCompactionState(Ctx* ctx, const mm::GetCompactionStateRequest* req,
                                             mm::GetCompactionStateResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     CompactionJob job = proxy_->GetCompaction(req->compactionid());
     resp->set_state(static_cast<mc::CompactionState>(job.state));
@@ -646,6 +759,7 @@ RpcStatus MilvusService::GetCompactionState(Ctx*, const mm::GetCompactionStateRe
 }
 
 RpcStatus MilvusService::AlterIndex(Ctx* ctx, const mm::AlterIndexRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
     return proxy_->coordinator().AlterIndex(DbName(ctx, req->db_name()), req->collection_name(), req->index_name(),
                                             KvToMap(req->extra_params()), ToVector(req->delete_keys()));
@@ -713,6 +827,7 @@ void FillMutation(const MutationOutcome& m, mm::MutationResult* resp) {
 }  // namespace
 
 RpcStatus MilvusService::Insert(Ctx* ctx, const mm::InsertRequest* req, mm::MutationResult* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     InsertParams p;
     KITE_RETURN_IF_ERROR(DecodeRows(proxy_, DbName(ctx, req->db_name()), *req, &p));
@@ -723,6 +838,7 @@ RpcStatus MilvusService::Insert(Ctx* ctx, const mm::InsertRequest* req, mm::Muta
 }
 
 RpcStatus MilvusService::Upsert(Ctx* ctx, const mm::UpsertRequest* req, mm::MutationResult* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     if (req->partial_update()) return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "partial_update upsert is not implemented yet in Kite");
     InsertParams p;
@@ -735,6 +851,7 @@ RpcStatus MilvusService::Upsert(Ctx* ctx, const mm::UpsertRequest* req, mm::Muta
 }
 
 RpcStatus MilvusService::Delete(Ctx* ctx, const mm::DeleteRequest* req, mm::MutationResult* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(auto values, TemplateValuesFromProto(req->expr_template_values()));
     KITE_ASSIGN_OR_RETURN(MutationOutcome m, proxy_->Delete(DbName(ctx, req->db_name()), req->collection_name(),
@@ -745,7 +862,8 @@ RpcStatus MilvusService::Delete(Ctx* ctx, const mm::DeleteRequest* req, mm::Muta
 }
 
 RpcStatus MilvusService::Query(Ctx* ctx, const mm::QueryRequest* req, mm::QueryResults* resp) {
-  return Run(resp, [&]() -> Status {
+  KITE_ADMIT(ctx, req);
+  RpcStatus rs = Run(resp, [&]() -> Status {
     QueryParams q;
     q.db = DbName(ctx, req->db_name());
     q.collection = req->collection_name();
@@ -754,15 +872,23 @@ RpcStatus MilvusService::Query(Ctx* ctx, const mm::QueryRequest* req, mm::QueryR
     q.partitions = ToVector(req->partition_names());
     KITE_ASSIGN_OR_RETURN(q.expr_values, TemplateValuesFromProto(req->expr_template_values()));
     q.consistency = ConsistencyOf(req->use_default_consistency(), req->consistency_level(), req->guarantee_timestamp());
+    bool has_limit = false;
     for (const auto& kv : req->query_params()) {
+      if (kv.key() == "order_by_fields") q.order_by = ParseOrderByFields(kv.value());
       try {
-        if (kv.key() == "limit") q.limit = std::stoll(kv.value());
+        if (kv.key() == "limit") {
+          q.limit = std::stoll(kv.value());
+          has_limit = true;
+        }
         if (kv.key() == "offset") q.offset = std::stoll(kv.value());
         if (kv.key() == "iterator") q.consistency.pin = ParseBool(kv.value());
+        if (kv.key() == "ignore_growing") q.ignore_growing = ParseBool(kv.value());
       } catch (...) {
         return InvalidArgument("{} [{}] is invalid, should be an integer", kv.key(), kv.value());
       }
     }
+    // Milvus reads the offset only together with a limit.
+    if (!has_limit) q.offset = 0;
     if (q.limit == 0 || q.limit < -1) return InvalidArgument("limit [{}] is invalid, should be greater than 0", q.limit);
     if (q.offset < 0) return InvalidArgument("offset [{}] is invalid, should be gte than 0", q.offset);
     KITE_ASSIGN_OR_RETURN(QueryOutcome out, proxy_->Query(q));
@@ -794,6 +920,8 @@ RpcStatus MilvusService::Query(Ctx* ctx, const mm::QueryRequest* req, mm::QueryR
     }
     return Status::OK();
   });
+  ReportCost(resp->mutable_status());
+  return rs;
 }
 
 
@@ -801,9 +929,6 @@ Status MilvusService::ParseSearch(const ::grpc::ServerContextBase* ctx, const mm
                                   SearchParams* out) {
   if (req->sub_reqs_size() > 0) {
     return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "search with sub requests is not implemented yet in Kite");
-  }
-  if (req->has_ids() && req->placeholder_group().empty()) {
-    return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "search by primary keys is not implemented yet in Kite");
   }
   SearchParams& p = *out;
   p.db = DbName(ctx, req->db_name());
@@ -843,6 +968,8 @@ Status MilvusService::ParseSearch(const ::grpc::ServerContextBase* ctx, const mm
       }
     } else if (k == "ignore_growing") {
       p.ignore_growing = ParseBool(val);
+    } else if (k == "order_by_fields") {
+      p.order_by = ParseOrderByFields(val);
     } else if (k == "group_by_field") {
       p.group_by_field = val;
     } else if (k == "group_size") {
@@ -879,13 +1006,26 @@ Status MilvusService::ParseSearch(const ::grpc::ServerContextBase* ctx, const mm
     }
   }
   if (p.range_filter && !p.radius) return InvalidArgument("range_filter requires radius in search params");
+  if (req->has_function_score()) {
+    KITE_RETURN_IF_ERROR(RerankFromFunctionScore(req->function_score(), &p.rerank, &p));
+  }
+  if (req->has_ids() && req->placeholder_group().empty()) {
+    std::vector<PrimaryKey> ids;
+    if (req->ids().has_int_id()) {
+      for (int64_t v : req->ids().int_id().data()) ids.emplace_back(v);
+    } else if (req->ids().has_str_id()) {
+      for (const auto& v : req->ids().str_id().data()) ids.emplace_back(v);
+    }
+    p.ids = std::move(ids);
+    return Status::OK();
+  }
   mc::PlaceholderGroup group;
   if (!group.ParseFromString(req->placeholder_group()) || group.placeholders_size() != 1) {
     return InvalidArgument("the search vectors (placeholder group) cannot be decoded");
   }
   const mc::PlaceholderValue& ph = group.placeholders(0);
   p.query_type = static_cast<DataType>(ph.type());
-  if (!IsVectorType(p.query_type)) {
+  if (!IsVectorType(p.query_type) && p.query_type != DataType::kVarChar) {  // VarChar: BM25 query texts
     return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "search with {} placeholders is not implemented yet in Kite",
                       static_cast<int>(ph.type()));
   }
@@ -913,6 +1053,11 @@ Status MilvusService::AnswerSearch(const mm::SearchRequest* req, const SearchPar
     }
   }
   PksToIds(pks, r->mutable_ids());
+  if (out.pk_requested) {
+    const FieldSchema* f = out.schema->PrimaryField();
+    ColumnToFieldData(pks, *f, {}, r->add_fields_data());
+    r->add_output_fields(f->name);
+  }
   for (size_t i = 1; i < out.fields.size(); ++i) {
     const FieldSchema* f = out.schema->FindField(out.fields[i]);
     const Column* col = out.rows.columns.size() > i ? &out.rows.columns[i] : nullptr;
@@ -968,6 +1113,7 @@ Status MilvusService::AnswerSearch(const mm::SearchRequest* req, const SearchPar
   auto finish = [=](const Status& st) {
     const auto keep_alive = msgs;  // the messages outlive the call: `run` holds this closure
     Fill(resp, st);
+    ReportCost(resp->mutable_status());
     obs->Finish(req->db_name(), req->collection_name(), resp->status().code(), resp->status().reason(),
                 st.ok() ? resp->results().num_queries() : 0);
     obs->Leave();
@@ -976,6 +1122,12 @@ Status MilvusService::AnswerSearch(const mm::SearchRequest* req, const SearchPar
     reactor->Finish(sent);  // ctx and response may be gone after this
   };
   obs->Enter();
+  if (RpcStatus admit = Admit(ctx, "Search", *req); !admit.ok()) {
+    obs->Finish(DbName(ctx, req->db_name()), req->collection_name(), AdmitFailureCode(admit), admit.error_message(), 0);
+    obs->Leave();
+    reactor->Finish(admit);
+    return reactor;
+  }
   auto params = std::make_shared<SearchParams>();
   auto prepared = std::make_shared<PreparedSearch>();
   Status st = Guarded([&]() -> Status {
@@ -1006,7 +1158,68 @@ Status MilvusService::AnswerSearch(const mm::SearchRequest* req, const SearchPar
   return reactor;
 }
 
+Status MilvusService::ParseHybridSearch(const ::grpc::ServerContextBase* ctx, const mm::HybridSearchRequest* req,
+                                        HybridSearchParams* out) {
+  HybridSearchParams& h = *out;
+  h.db = DbName(ctx, req->db_name());
+  h.collection = req->collection_name();
+  h.partitions = ToVector(req->partition_names());
+  h.output_fields = ToVector(req->output_fields());
+  h.consistency = ConsistencyOf(req->use_default_consistency(), req->consistency_level(), req->guarantee_timestamp());
+  for (const auto& kv : req->rank_params()) {
+    const std::string& k = kv.key();
+    const std::string& val = kv.value();
+    if (k == "limit") {
+      KITE_ASSIGN_OR_RETURN(h.limit, ParseInt(k, val));
+    } else if (k == "offset") {
+      KITE_ASSIGN_OR_RETURN(h.offset, ParseInt(k, val));
+    } else if (k == "round_decimal") {
+      KITE_ASSIGN_OR_RETURN(int64_t rd, ParseInt(k, val));
+      if (rd != -1 && (rd < 0 || rd > 6)) return InvalidArgument("round_decimal {} is invalid, should be -1 or in [0, 6]", rd);
+      h.round_decimal = static_cast<int>(rd);
+    } else if (k == "group_by_field") {
+      h.group_by_field = val;
+    } else if (k == "group_size") {
+      KITE_ASSIGN_OR_RETURN(h.group_size, ParseInt(k, val));
+    } else if (k == "strict_group_size") {
+      h.strict_group_size = ParseBool(val);
+    } else if (k == "rank_group_scorer") {
+      h.group_scorer = val;
+    }
+  }
+  std::optional<RerankRequest> function;
+  if (req->has_function_score()) {
+    KITE_RETURN_IF_ERROR(RerankFromFunctionScore(req->function_score(), &function, nullptr));
+  }
+  if (function) {
+    h.rerank = std::move(*function);
+  } else {
+    KITE_ASSIGN_OR_RETURN(h.rerank, RerankFromRankParams(req->rank_params()));
+  }
+  for (const auto& sub : req->requests()) {
+    SearchParams sp;
+    KITE_RETURN_IF_ERROR(ParseSearch(ctx, &sub, &sp));
+    h.requests.push_back(std::move(sp));
+  }
+  return Status::OK();
+}
+
+RpcStatus MilvusService::HybridSearch(Ctx* ctx, const mm::HybridSearchRequest* req, mm::SearchResults* resp) {
+  KITE_ADMIT(ctx, req);
+  RpcStatus rs = Run(resp, [&]() -> Status {
+    HybridSearchParams h;
+    KITE_RETURN_IF_ERROR(ParseHybridSearch(ctx, req, &h));
+    KITE_ASSIGN_OR_RETURN(SearchOutcome out, proxy_->HybridSearch(h));
+    SearchParams shape;  // AnswerSearch reads only the iterator fields of it
+    mm::SearchRequest none;
+    return AnswerSearch(&none, shape, out, resp);
+  });
+  ReportCost(resp->mutable_status());
+  return rs;
+}
+
 RpcStatus MilvusService::Flush(Ctx* ctx, const mm::FlushRequest* req, mm::FlushResponse* resp) {
+  KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     std::string db = DbName(ctx, req->db_name());
     resp->set_db_name(db.empty() ? kDefaultDatabaseName : db);
@@ -1026,7 +1239,8 @@ RpcStatus MilvusService::Flush(Ctx* ctx, const mm::FlushRequest* req, mm::FlushR
   });
 }
 
-RpcStatus MilvusService::GetFlushState(Ctx*, const mm::GetFlushStateRequest*, mm::GetFlushStateResponse* resp) {
+RpcStatus MilvusService::GetFlushState(Ctx* ctx, const mm::GetFlushStateRequest* req, mm::GetFlushStateResponse* resp) {
+  KITE_ADMIT(ctx, req);
   // Flush is synchronous in Kite: once Flush answered, its segments are durable.
   return Run(resp, [&] {
     resp->set_flushed(true);

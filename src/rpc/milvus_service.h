@@ -13,6 +13,7 @@
 
 #include "milvus_service_defaults.h"
 #include "common/work_queue.h"
+#include "roles/auth/access_control.h"
 #include "roles/proxy/proxy.h"
 
 namespace kite::rpc {
@@ -31,7 +32,11 @@ using MilvusServiceBase = ::milvus::proto::milvus::MilvusService::WithRawCallbac
 
 class MilvusService final : public MilvusServiceBase {
  public:
-  MilvusService(Proxy* proxy, ServerIdentity identity) : proxy_(proxy), identity_(std::move(identity)) {}
+  // `access` (may be null: no access control) must outlive the service.
+  MilvusService(Proxy* proxy, ServerIdentity identity, auth::AccessControl* access = nullptr)
+      : proxy_(proxy), identity_(std::move(identity)) {
+    SetAccessControl(access);
+  }
 
   using Ctx = ::grpc::ServerContext;
   using RpcStatus = ::grpc::Status;
@@ -88,6 +93,7 @@ class MilvusService final : public MilvusServiceBase {
   // A callback method (see milvus_service.cc).
   ::grpc::ServerUnaryReactor* Search(::grpc::CallbackServerContext* ctx, const ::grpc::ByteBuffer* request,
                                      ::grpc::ByteBuffer* response) override;
+  KITE_RPC(HybridSearch, HybridSearchRequest, ::milvus::proto::milvus::SearchResults);
   KITE_RPC(Flush, FlushRequest, ::milvus::proto::milvus::FlushResponse);
   KITE_RPC(GetFlushState, GetFlushStateRequest, ::milvus::proto::milvus::GetFlushStateResponse);
 
@@ -100,12 +106,33 @@ class MilvusService final : public MilvusServiceBase {
   KITE_RPC(ManualCompaction, ManualCompactionRequest, ::milvus::proto::milvus::ManualCompactionResponse);
   KITE_RPC(GetCompactionState, GetCompactionStateRequest, ::milvus::proto::milvus::GetCompactionStateResponse);
   KITE_RPC(AlterIndex, AlterIndexRequest, CommonStatus);
+
+  // Users, roles, grants, privilege groups (milvus_service_rbac.cc).
+  KITE_RPC(CreateCredential, CreateCredentialRequest, CommonStatus);
+  KITE_RPC(UpdateCredential, UpdateCredentialRequest, CommonStatus);
+  KITE_RPC(DeleteCredential, DeleteCredentialRequest, CommonStatus);
+  KITE_RPC(ListCredUsers, ListCredUsersRequest, ::milvus::proto::milvus::ListCredUsersResponse);
+  KITE_RPC(CreateRole, CreateRoleRequest, CommonStatus);
+  KITE_RPC(DropRole, DropRoleRequest, CommonStatus);
+  KITE_RPC(OperateUserRole, OperateUserRoleRequest, CommonStatus);
+  KITE_RPC(SelectRole, SelectRoleRequest, ::milvus::proto::milvus::SelectRoleResponse);
+  KITE_RPC(SelectUser, SelectUserRequest, ::milvus::proto::milvus::SelectUserResponse);
+  KITE_RPC(OperatePrivilege, OperatePrivilegeRequest, CommonStatus);
+  KITE_RPC(OperatePrivilegeV2, OperatePrivilegeV2Request, CommonStatus);
+  KITE_RPC(SelectGrant, SelectGrantRequest, ::milvus::proto::milvus::SelectGrantResponse);
+  KITE_RPC(CreatePrivilegeGroup, CreatePrivilegeGroupRequest, CommonStatus);
+  KITE_RPC(DropPrivilegeGroup, DropPrivilegeGroupRequest, CommonStatus);
+  KITE_RPC(ListPrivilegeGroups, ListPrivilegeGroupsRequest, ::milvus::proto::milvus::ListPrivilegeGroupsResponse);
+  KITE_RPC(OperatePrivilegeGroup, OperatePrivilegeGroupRequest, CommonStatus);
+  KITE_RPC(RunAnalyzer, RunAnalyzerRequest, ::milvus::proto::milvus::RunAnalyzerResponse);  // milvus_service_text.cc
 #undef KITE_RPC
 
  private:
   Status ParseSearch(const ::grpc::ServerContextBase* ctx, const ::milvus::proto::milvus::SearchRequest* req,
                      SearchParams* out);
   Status AnswerSearch(const ::milvus::proto::milvus::SearchRequest* req, const SearchParams& p, const SearchOutcome& out, ::milvus::proto::milvus::SearchResults* resp);
+  Status ParseHybridSearch(const ::grpc::ServerContextBase* ctx, const ::milvus::proto::milvus::HybridSearchRequest* req,
+                           HybridSearchParams* out);
 
   Proxy* proxy_;
   // Runs heavy searches (PreparedSearch::light) off the gRPC threads.
@@ -115,3 +142,8 @@ class MilvusService final : public MilvusServiceBase {
 };
 
 }  // namespace kite::rpc
+
+// Every handler admits its call first (rpc/access.h): authentication and the
+// privilege check, one function for all RPCs. __func__ is the RPC's name.
+#define KITE_ADMIT(ctx, req) \
+  if (RpcStatus admit = Admit(ctx, __func__, *(req)); !admit.ok()) return admit

@@ -12,6 +12,7 @@ int32_t MilvusCode(const Status& st) {
     case Reason::kCollectionLimit: return 102;
     case Reason::kIllegalSchema: return 105;
     case Reason::kPartitionNotFound: return 200;
+    case Reason::kPartitionNotLoaded: return 202;
     case Reason::kIndexNotFound: return 700;
     case Reason::kIndexNotSupported: return 1100;
     case Reason::kIndexDuplicate: return 702;
@@ -27,6 +28,8 @@ int32_t MilvusCode(const Status& st) {
     case Reason::kInvalidFieldName: return 1701;
     case Reason::kInvalidName: return 1100;
     case Reason::kDataDirInUse: return 5;
+    case Reason::kUnclassified: return 65535;
+    case Reason::kDiskFull: return 7;  // ErrServiceDiskLimitExceeded
     case Reason::kNone: break;
   }
   switch (st.code()) {

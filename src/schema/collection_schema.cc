@@ -1,5 +1,6 @@
 #include "schema/collection_schema.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <set>
@@ -309,6 +310,119 @@ Status ValidateDatabaseName(std::string_view name, const Limits& limits) {
   return Status::OK();
 }
 
+namespace {
+
+bool TypeParamTrue(const FieldSchema& f, const char* key) {
+  auto it = f.type_params.find(key);
+  if (it == f.type_params.end()) return false;
+  std::string v = it->second;
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+  return v == "true";
+}
+
+// Milvus's validateFunction (internal/proxy/util.go): names, inputs and outputs.
+Status ValidateFunctions(const CollectionSchema& s) {
+  std::set<std::string> used_outputs;
+  std::set<std::string> used_names;
+  for (const auto& fn : s.functions) {
+    if (fn.name.empty()) return InvalidArgument("function name cannot be empty");
+    if (fn.input_field_names.empty()) {
+      return InvalidArgument("function input field names cannot be empty, function: {}", fn.name);
+    }
+    if (fn.output_field_names.empty()) {
+      return InvalidArgument("function output field names cannot be empty, function: {}", fn.name);
+    }
+    auto count = [](const std::vector<std::string>& v, const std::string& x) {
+      return std::count(v.begin(), v.end(), x);
+    };
+    for (const auto& in : fn.input_field_names) {
+      if (in.empty()) return InvalidArgument("function input field name cannot be empty string, function: {}", fn.name);
+      if (count(fn.input_field_names, in) > 1) {
+        return InvalidArgument(
+            "each function input field should be used exactly once in the same function, function: {}, input field: {}",
+            fn.name, in);
+      }
+    }
+    for (const auto& out : fn.output_field_names) {
+      if (out.empty()) {
+        return InvalidArgument("function output field name cannot be empty string, function: {}", fn.name);
+      }
+      if (count(fn.input_field_names, out) > 0) {
+        return InvalidArgument(
+            "a single field cannot be both input and output in the same function, function: {}, field: {}", fn.name,
+            out);
+      }
+      if (count(fn.output_field_names, out) > 1) {
+        return InvalidArgument(
+            "each function output field should be used exactly once in the same function, function: {}, output "
+            "field: {}",
+            fn.name, out);
+      }
+    }
+    if (fn.type != kFunctionTypeBM25) return InvalidArgument("check function params with unknown function type");
+    if (!fn.params.empty()) return InvalidArgument("BM25 function accepts no params");
+    if (!used_names.insert(fn.name).second) return InvalidArgument("duplicate function name: {}", fn.name);
+    std::vector<const FieldSchema*> inputs;
+    for (const auto& name : fn.input_field_names) {
+      const FieldSchema* f = s.FindField(name);
+      if (!f) return InvalidArgument("function input field not found: {}", name);
+      if (f->nullable) {
+        return InvalidArgument("function input field cannot be nullable: function {}, field {}", fn.name, f->name);
+      }
+      inputs.push_back(f);
+    }
+    if (inputs.size() != 1 || inputs[0]->type != DataType::kVarChar) {
+      return InvalidArgument("BM25 function input field must be a VARCHAR field, got {} field with type {}",
+                             inputs.size(), DataTypeName(inputs[0]->type));
+    }
+    if (!TypeParamTrue(*inputs[0], "enable_analyzer")) {
+      return InvalidArgument("BM25 function input field must set enable_analyzer to true");
+    }
+    std::vector<const FieldSchema*> outputs;
+    for (const auto& name : fn.output_field_names) {
+      const FieldSchema* f = s.FindField(name);
+      if (!f) return InvalidArgument("function output field not found: {}", name);
+      if (f->is_primary) {
+        return InvalidArgument("function output field cannot be primary key: function {}, field {}", fn.name, f->name);
+      }
+      if (f->is_partition_key || f->is_clustering_key) {
+        return InvalidArgument(
+            "function output field cannot be partition key or clustering key: function {}, field {}", fn.name,
+            f->name);
+      }
+      if (f->nullable) {
+        return InvalidArgument("function output field cannot be nullable: function {}, field {}", fn.name, f->name);
+      }
+      if (!used_outputs.insert(name).second) {
+        return InvalidArgument("duplicate function output field: function {}, field {}", fn.name, name);
+      }
+      outputs.push_back(f);
+    }
+    if (outputs.size() != 1) {
+      return InvalidArgument("BM25 function only need 1 output field, but got {}", outputs.size());
+    }
+    if (outputs[0]->type != DataType::kSparseFloatVector) {
+      return InvalidArgument("BM25 function output field must be a SparseFloatVector field, but got {}",
+                             DataTypeName(outputs[0]->type));
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+bool FieldSchema::enable_analyzer() const { return TypeParamTrue(*this, "enable_analyzer"); }
+bool FieldSchema::enable_match() const { return TypeParamTrue(*this, "enable_match"); }
+
+const FunctionSchema* CollectionSchema::Bm25FunctionFor(std::string_view output_field) const {
+  for (const auto& fn : functions) {
+    if (fn.type == kFunctionTypeBM25 && fn.output_field_names.size() == 1 && fn.output_field_names[0] == output_field) {
+      return &fn;
+    }
+  }
+  return nullptr;
+}
+
 Status ValidateSchema(const CollectionSchema& s, const Limits& limits) {
   KITE_RETURN_IF_ERROR(ValidateCollectionName(s.name, "name", limits));
   if (static_cast<int>(s.fields.size()) > limits.max_field_num) {
@@ -350,7 +464,7 @@ Status ValidateSchema(const CollectionSchema& s, const Limits& limits) {
   if (vectors > limits.max_vector_field_num) {
     return InvalidArgument("maximum vector field's number should be limited to {}", limits.max_vector_field_num);
   }
-  return Status::OK();
+  return ValidateFunctions(s);
 }
 
 }  // namespace kite

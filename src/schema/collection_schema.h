@@ -43,7 +43,17 @@ struct FieldSchema {
   int64_t max_length() const { return IntParam("max_length"); }
   int64_t max_capacity() const { return IntParam("max_capacity"); }
   int64_t IntParam(const std::string& key) const;
+  // VARCHAR text analysis (type params "enable_analyzer" / "enable_match" = "true").
+  bool enable_analyzer() const;
+  bool enable_match() const;
+  // The analyzer_params JSON ("" = the standard analyzer).
+  std::string analyzer_params() const {
+    auto it = type_params.find("analyzer_params");
+    return it == type_params.end() ? std::string() : it->second;
+  }
 };
+
+inline constexpr int32_t kFunctionTypeBM25 = 1;
 
 struct FunctionSchema {
   std::string name;
@@ -69,6 +79,8 @@ struct CollectionSchema {
   const FieldSchema* PrimaryField() const;
   const FieldSchema* DynamicField() const;
   std::vector<const FieldSchema*> VectorFields() const;
+  // The BM25 function whose output is `output_field`, or nullptr.
+  const FunctionSchema* Bm25FunctionFor(std::string_view output_field) const;
 };
 
 inline constexpr char kDynamicFieldName[] = "$meta";

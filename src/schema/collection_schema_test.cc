@@ -459,3 +459,46 @@ TEST(NameValidationTest, DatabaseName) {
 
 }  // namespace
 }  // namespace kite
+
+namespace kite {
+namespace {
+
+// BM25 functions: Milvus's validateFunction rules and messages.
+CollectionSchema WithBm25(bool analyzer, DataType out_type, bool nullable_in = false) {
+  CollectionSchema s = Minimal();
+  FieldSchema text = Field("text", DataType::kVarChar, {{"max_length", "100"}});
+  if (analyzer) text.type_params["enable_analyzer"] = "true";
+  text.nullable = nullable_in;
+  s.fields.push_back(text);
+  FieldSchema out = out_type == DataType::kSparseFloatVector ? Field("sparse", out_type, {}) : Vec("sparse", out_type);
+  s.fields.push_back(out);
+  FunctionSchema fn;
+  fn.name = "bm25";
+  fn.type = kFunctionTypeBM25;
+  fn.input_field_names = {"text"};
+  fn.output_field_names = {"sparse"};
+  s.functions.push_back(fn);
+  return s;
+}
+
+TEST(ValidateSchemaTest, Bm25FunctionRules) {
+  EXPECT_TRUE(Validate(WithBm25(true, DataType::kSparseFloatVector)).ok());
+  EXPECT_INVALID(Validate(WithBm25(false, DataType::kSparseFloatVector)),
+                 "BM25 function input field must set enable_analyzer to true");
+  EXPECT_INVALID(Validate(WithBm25(true, DataType::kFloatVector)),
+                 "BM25 function output field must be a SparseFloatVector field, but got FloatVector");
+  EXPECT_INVALID(Validate(WithBm25(true, DataType::kSparseFloatVector, true)),
+                 "function input field cannot be nullable: function bm25, field text");
+  CollectionSchema s = WithBm25(true, DataType::kSparseFloatVector);
+  s.functions[0].params["k"] = "v";
+  EXPECT_INVALID(Validate(s), "BM25 function accepts no params");
+  s = WithBm25(true, DataType::kSparseFloatVector);
+  s.functions[0].output_field_names = {"nope"};
+  EXPECT_INVALID(Validate(s), "function output field not found: nope");
+  s = WithBm25(true, DataType::kSparseFloatVector);
+  s.functions.push_back(s.functions[0]);
+  EXPECT_INVALID(Validate(s), "duplicate function name: bm25");
+}
+
+}  // namespace
+}  // namespace kite

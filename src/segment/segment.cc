@@ -1,6 +1,10 @@
 #include "segment/segment.h"
 
+#include "index/scalar/text_index.h"
+#include "text/analyzer.h"
+
 #include <algorithm>
+#include <cstring>
 #include <mutex>
 
 namespace kite {
@@ -245,6 +249,39 @@ void Segment::WithColumns(const std::function<void(const ColumnBatch&, const std
   fn(columns_, ts_);
 }
 
+Segment::Bm25Counts Segment::Bm25Stats(FieldId field, const std::vector<uint32_t>& terms) const {
+  std::lock_guard bm25_lock(bm25_mu_);
+  Bm25Acc& acc = bm25_[field.value];
+  {
+    std::shared_lock lock(mu_);
+    const Column* c = columns_.Find(field);
+    if (c && c->num_rows > acc.rows) {
+      for (int64_t r = acc.rows; r < c->num_rows; ++r) {
+        if (c->IsNull(r)) continue;
+        std::string_view row = c->GetBytes(r);
+        for (size_t i = 0; i + 8 <= row.size(); i += 8) {
+          uint32_t term;
+          float value;
+          std::memcpy(&term, row.data() + i, 4);
+          std::memcpy(&value, row.data() + i + 4, 4);
+          ++acc.df[term];
+          acc.tokens += value;
+        }
+      }
+      acc.rows = c->num_rows;
+    }
+  }
+  Bm25Counts out;
+  out.rows = acc.rows;
+  out.tokens = acc.tokens;
+  out.df.reserve(terms.size());
+  for (uint32_t t : terms) {
+    auto it = acc.df.find(t);
+    out.df.push_back(it == acc.df.end() ? 0 : it->second);
+  }
+  return out;
+}
+
 void Segment::AttachVectorIndex(FieldId field, IndexId index, std::shared_ptr<const index::VectorIndex> idx) {
   std::lock_guard lock(index_mu_);
   vector_indexes_[field.value] = AttachedVectorIndex{index, std::move(idx)};
@@ -261,13 +298,31 @@ void Segment::DetachIndex(IndexId index) {
   std::erase_if(scalar_indexes_, [&](const auto& kv) { return kv.second.id == index; });
 }
 
+void Segment::BuildTextIndexesOnce() const {
+  std::lock_guard lock(text_mu_);
+  if (text_built_ || !sealed()) return;
+  for (const auto& f : schema_->fields) {
+    if (f.type != DataType::kVarChar || !f.enable_match()) continue;
+    auto analyzer = text::SharedAnalyzer(f.analyzer_params());
+    const Column* col = SealedColumn(f.id);
+    if (!analyzer.ok() || !col) continue;  // the filter then analyzes each row
+    text_indexes_.emplace_back(f.id, index::BuildTextIndex(*col, **analyzer));
+  }
+  text_built_ = true;
+}
+
 std::unique_ptr<Segment::FilterIndexes> Segment::ScalarIndexes() const {
+  BuildTextIndexesOnce();
   std::lock_guard lock(index_mu_);
-  if (scalar_indexes_.empty()) return nullptr;
+  if (scalar_indexes_.empty() && text_indexes_.empty()) return nullptr;
   auto out = std::make_unique<FilterIndexes>();
   for (const auto& [field, a] : scalar_indexes_) {
     out->pinned.push_back(a.index);
     out->lookup.Add(FieldId(field), a.index.get());
+  }
+  for (const auto& [field, idx] : text_indexes_) {
+    out->pinned.push_back(idx);
+    out->lookup.Add(field, idx.get());
   }
   return out;
 }

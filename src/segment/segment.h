@@ -125,6 +125,19 @@ class Segment {
   };
   std::unique_ptr<FilterIndexes> ScalarIndexes() const;
 
+  // ---- BM25 corpus statistics of a sparse term-frequency column (a BM25
+  // function's output): the rows, their total length (sum of the values) and,
+  // for each of `terms`, the number of rows holding it. Every stored row
+  // counts, deleted ones too, as in Milvus (until compaction rewrites the
+  // segment). Kept per field and folded forward as a growing segment gains
+  // rows, under a lock of its own (taken before the segment's).
+  struct Bm25Counts {
+    int64_t rows = 0;
+    double tokens = 0;
+    std::vector<int64_t> df;  // parallel to `terms`
+  };
+  Bm25Counts Bm25Stats(FieldId field, const std::vector<uint32_t>& terms) const;
+
  private:
   using RowList = absl::InlinedVector<int64_t, 1>;
   bool IsVisibleLocked(int64_t row, Timestamp ts) const;
@@ -154,6 +167,20 @@ class Segment {
     IndexId id;
     std::shared_ptr<const index::ScalarIndex> index;
   };
+  struct Bm25Acc {
+    int64_t rows = 0;
+    double tokens = 0;
+    absl::flat_hash_map<uint32_t, int64_t> df;
+  };
+  // Text indexes (TEXT_MATCH) of a sealed segment's enable_match fields,
+  // built at the first filter that may use them (text_mu_ held meanwhile).
+  mutable std::mutex text_mu_;
+  mutable bool text_built_ = false;
+  mutable std::vector<std::pair<FieldId, std::shared_ptr<const index::ScalarIndex>>> text_indexes_;
+  void BuildTextIndexesOnce() const;
+  mutable std::mutex bm25_mu_;
+  mutable std::map<int64_t, Bm25Acc> bm25_;  // field id -> stats of rows [0, rows)
+
   mutable std::mutex index_mu_;  // guards the two maps below only
   std::map<int64_t, AttachedVectorIndex> vector_indexes_;  // field id ->
   std::map<int64_t, AttachedScalarIndex> scalar_indexes_;  // field id ->

@@ -64,6 +64,52 @@ ColumnBatch Rows(const CollectionSchema& s, std::vector<int64_t> ids, float base
 
 SegmentMeta Meta(int64_t id) { return SegmentMeta{SegmentId(id), CollectionId(1), PartitionId(2), "ch"}; }
 
+// BM25 statistics: rows, total length and per-term document frequency of a
+// sparse term-count column, folded forward as a growing segment gains rows,
+// deleted rows still counted.
+TEST(SegmentTest, Bm25StatsCountEveryStoredRowAndFollowGrowth) {
+  auto s = std::make_shared<CollectionSchema>();
+  FieldSchema pk;
+  pk.id = FieldId(100);
+  pk.name = "id";
+  pk.type = DataType::kInt64;
+  pk.is_primary = true;
+  FieldSchema sp;
+  sp.id = FieldId(101);
+  sp.name = "sparse";
+  sp.type = DataType::kSparseFloatVector;
+  s->fields = {pk, sp};
+  auto rows = [&](std::vector<int64_t> ids, std::vector<std::vector<std::pair<uint32_t, float>>> docs) {
+    ColumnBatch b;
+    Column p = Column::ForField(s->fields[0]);
+    Column v = Column::ForField(s->fields[1]);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      p.AppendFixed(&ids[i]);
+      std::string row;
+      for (auto [k, x] : docs[i]) {
+        row.append(reinterpret_cast<const char*>(&k), 4);
+        row.append(reinterpret_cast<const char*>(&x), 4);
+      }
+      v.AppendVar(row);
+    }
+    b.num_rows = static_cast<int64_t>(ids.size());
+    b.columns = {p, v};
+    return b;
+  };
+  Segment seg(Meta(9), s);
+  seg.Append(rows({1, 2}, {{{7, 2.0f}, {9, 1.0f}}, {{7, 1.0f}}}), {10, 10});
+  auto c = seg.Bm25Stats(FieldId(101), {7, 9, 11});
+  EXPECT_EQ(c.rows, 2);
+  EXPECT_DOUBLE_EQ(c.tokens, 4.0);
+  EXPECT_EQ(c.df, (std::vector<int64_t>{2, 1, 0}));
+  seg.Append(rows({3}, {{{11, 3.0f}}}), {20});
+  ASSERT_TRUE(seg.ApplyDelete(int64_t{1}, 30));
+  c = seg.Bm25Stats(FieldId(101), {7, 11});
+  EXPECT_EQ(c.rows, 3);
+  EXPECT_DOUBLE_EQ(c.tokens, 7.0);
+  EXPECT_EQ(c.df, (std::vector<int64_t>{2, 1}));
+}
+
 TEST(SegmentTest, RowsBecomeVisibleAtTheirTimestamp) {
   auto schema = TestSchema();
   Segment seg(Meta(1), schema);
@@ -401,6 +447,70 @@ TEST_F(SegmentFileTest, DeltaFileRoundTripAndTruncation) {
   std::string file = *store_->Get("d.del");
   ASSERT_TRUE(store_->Put("d.del", file.substr(0, file.size() - 3)).ok());
   EXPECT_EQ(ReadDeltaFile(store_.get(), "d.del").status().code(), StatusCode::kCorruption);
+}
+
+// Storage damage (issue #20): every truncation of every segment file -- at
+// every byte, so at every field boundary and inside the frame header -- is
+// Corruption, never a crash or short data.
+TEST_F(SegmentFileTest, EveryTruncationOfEverySegmentFileIsDetected) {
+  auto schema = TestSchema();
+  auto keys = WriteSegmentFiles(store_.get(), "c/", Rows(*schema, {1, 2, 3}, 0), {1, 2, 3});
+  ASSERT_TRUE(keys.ok());
+  for (const auto& key : *keys) {
+    const std::string good = *store_->Get(key);
+    for (size_t n = 0; n < good.size(); ++n) {
+      ASSERT_TRUE(store_->Put(key, good.substr(0, n)).ok());
+      ColumnBatch b;
+      std::vector<Timestamp> t;
+      Status st = ReadSegmentFiles(store_.get(), *keys, &b, &t);
+      EXPECT_EQ(st.code(), StatusCode::kCorruption) << key << " cut at " << n << ": " << st.ToString();
+    }
+    ASSERT_TRUE(store_->Put(key, good + "x").ok());
+    ColumnBatch b;
+    std::vector<Timestamp> t;
+    EXPECT_EQ(ReadSegmentFiles(store_.get(), *keys, &b, &t).code(), StatusCode::kCorruption) << key << " + 1 byte";
+    ASSERT_TRUE(store_->Put(key, good).ok());
+  }
+  ColumnBatch b;
+  std::vector<Timestamp> t;
+  EXPECT_TRUE(ReadSegmentFiles(store_.get(), *keys, &b, &t).ok());
+}
+
+TEST_F(SegmentFileTest, EveryFlippedByteAndTruncationOfADeltaFileIsDetected) {
+  std::vector<DeleteRecord> dels = {{int64_t{5}, 10, 0}, {std::string("abc"), 11, 42}, {int64_t{-9}, 12, 3}};
+  ASSERT_TRUE(WriteDeltaFile(store_.get(), "d.del", dels).ok());
+  const std::string good = *store_->Get("d.del");
+  for (size_t i = 0; i < good.size(); ++i) {
+    std::string bad = good;
+    bad[i] = static_cast<char>(bad[i] ^ 0x21);
+    ASSERT_TRUE(store_->Put("d.del", bad).ok());
+    EXPECT_EQ(ReadDeltaFile(store_.get(), "d.del").status().code(), StatusCode::kCorruption) << "byte " << i;
+  }
+  for (size_t n = 0; n < good.size(); ++n) {
+    ASSERT_TRUE(store_->Put("d.del", good.substr(0, n)).ok());
+    EXPECT_EQ(ReadDeltaFile(store_.get(), "d.del").status().code(), StatusCode::kCorruption) << "cut at " << n;
+  }
+  ASSERT_TRUE(store_->Put("d.del", good).ok());
+  EXPECT_TRUE(ReadDeltaFile(store_.get(), "d.del").ok());
+}
+
+TEST_F(SegmentFileTest, EveryTruncationOfAnIndexFileIsDetected) {
+  IndexFileHeader h;
+  h.segment = SegmentId(7);
+  h.index = IndexId(3);
+  h.field = FieldId(101);
+  h.params = {{"index_type", "HNSW"}};
+  h.rows = 12;
+  std::string payload(3000, '\0');
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 7 % 251);
+  ASSERT_TRUE(WriteIndexFile(store_.get(), "t.idx", h, payload).ok());
+  const std::string good = *store_->Get("t.idx");
+  std::string back;
+  for (size_t n = 0; n < good.size(); ++n) {
+    ASSERT_TRUE(store_->Put("t.idx", good.substr(0, n)).ok());
+    EXPECT_EQ(ReadWholeIndexFile(store_.get(), "t.idx", &back).status().code(), StatusCode::kCorruption)
+        << "cut at " << n;
+  }
 }
 
 TEST(DmlMessageTest, RoundTripsEveryType) {

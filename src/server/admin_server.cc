@@ -62,6 +62,20 @@ Result<std::unique_ptr<AdminServer>> AdminServer::Start(const AdminOptions& opti
   mux.http.max_drain_bytes = static_cast<int64_t>(options.max_body_bytes);
   mux.http.header_timeout_ms = options.header_timeout_ms;
   mux.http.io_timeout_ms = 30000;
+  // TLS (common.security.tlsMode 1/2) terminated by the mux, as on the main port.
+  if (!options.tls_cert_path.empty()) {
+    TlsOptions tls;
+    tls.mode = options.tls_client_ca_path.empty() ? 1 : 2;
+    tls.server_pem_path = options.tls_cert_path;
+    tls.server_key_path = options.tls_key_path;
+    tls.ca_pem_path = options.tls_client_ca_path;
+    auto ctx = TlsContext::Create(tls);
+    if (!ctx.ok()) {
+      return InvalidArgument("cannot serve TLS on the metrics port with {} / {}: {}", options.tls_cert_path,
+                             options.tls_key_path, ctx.status().message());
+    }
+    mux.tls = std::move(ctx).value();
+  }
   AdminServer* self = s.get();
   // The metrics port speaks no gRPC: an HTTP/2 preface is just closed.
   auto no_http2 = [](int, int fd, std::string) { ::close(fd); };
@@ -89,6 +103,13 @@ void AdminServer::Stop() {
 HttpResponse AdminServer::Route(const HttpRequest& req) const {
   if (req.body_too_large) return Error(413, "request body is too large");
   const std::string& path = req.path;
+  // The web UI and its API need credentials when authorization is on.
+  if (options_.authenticate && (path == "/webui" || path.starts_with("/webui/")) &&
+      !options_.authenticate(std::string(req.Header("authorization")), req.peer)) {
+    HttpResponse res = JsonResponse(Json{{"code", 1800}, {"message", "user hasn't authenticated"}}, 401);
+    res.headers.emplace_back("WWW-Authenticate", "Basic realm=\"kite\", charset=\"UTF-8\"");
+    return res;
+  }
   if (req.method != "GET") return Error(404, "404 page not found: " + req.method + " " + path);
   if (path == "/healthz") {
     HttpResponse res;

@@ -8,7 +8,13 @@
 //   GET /webui/api/segments      {"data": [...]}
 //   GET /webui/api/indexes       {"data": [...]}
 //   GET /webui/api/slow_requests {"data": [...], "threshold_ms", "capacity"}
-//   GET /webui/api/config        {"data": [{key, value}]}, secrets masked
+//   GET /webui/api/config        {"data": [{key, value}]}, secrets masked; paths hidden
+//                                unless the caller authenticated
+// With `authenticate` set (authorization enabled), /webui and /webui/api/*
+// need `Authorization: Basic` (the browser's login prompt, asked for by
+// WWW-Authenticate) or `Bearer user:password`; without it they answer 401.
+// /healthz and /metrics stay open, as Milvus's do, and show no secret. Nothing
+// here evaluates anything a caller sends.
 // Anything else answers HTTP 404 with a Milvus-style JSON error
 // {"code": 1100, "message": "404 page not found: ..."}; malformed requests,
 // bodies over 1 MiB and handler exceptions answer 400 / 413 / 500 the same
@@ -24,6 +30,7 @@
 // ClusterView.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -39,6 +46,11 @@ struct AdminOptions {
   std::string host = "0.0.0.0";
   int port = 9091;
   std::vector<std::pair<std::string, std::string>> config;  // shown by /webui/api/config (already masked)
+  // Checks an Authorization header value from `peer`; null = the web UI is open.
+  std::function<bool(const std::string& authorization, const std::string& peer)> authenticate;
+  // TLS (common.security.tlsMode 1/2): PEM paths; a client CA makes client
+  // certificates mandatory. Empty = plain HTTP.
+  std::string tls_cert_path, tls_key_path, tls_client_ca_path;
   size_t max_body_bytes = 1 << 20;
   int max_connections = 256;
   int header_timeout_ms = 10000;

@@ -19,7 +19,104 @@ Status Read(const YAML::Node& root, const char* section, const char* key, T* out
   return Status::OK();
 }
 
+// The keys Kite knows under common.security and tls (Milvus's names).
+Status CheckKnownKeys(const YAML::Node& node, const char* where, std::initializer_list<const char*> known) {
+  if (!node || node.IsNull()) return Status::OK();
+  if (!node.IsMap()) return InvalidArgument("config section {} is not a mapping", where);
+  for (const auto& kv : node) {
+    std::string key = kv.first.as<std::string>();
+    bool ok = false;
+    for (const char* k : known) ok = ok || key == k;
+    if (!ok) {
+      std::string list;
+      for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+      return InvalidArgument("config key {}.{} is unknown (known keys: {})", where, key, list);
+    }
+  }
+  return Status::OK();
+}
+
+Status LoadSecurity(const YAML::Node& root, ServerConfig* c) {
+  YAML::Node common = root["common"];
+  YAML::Node sec = common && common.IsMap() ? common["security"] : YAML::Node();
+  KITE_RETURN_IF_ERROR(CheckKnownKeys(sec, "common.security",
+                                      {"authorizationEnabled", "superUsers", "defaultRootPassword", "tlsMode",
+                                       "internaltlsEnabled", "enablePublicPrivilege"}));
+  YAML::Node tls = root["tls"];
+  KITE_RETURN_IF_ERROR(CheckKnownKeys(tls, "tls", {"serverPemPath", "serverKeyPath", "caPemPath"}));
+  SecurityConfig& s = c->security;
+  try {
+    if (sec && sec.IsMap()) {
+      if (sec["authorizationEnabled"]) s.authorization_enabled = sec["authorizationEnabled"].as<bool>();
+      if (YAML::Node su = sec["superUsers"]) {
+        s.super_users.clear();
+        if (su.IsSequence()) {
+          for (const auto& u : su) s.super_users.push_back(u.as<std::string>());
+        } else if (!su.IsNull()) {
+          // Milvus also takes a comma-separated string.
+          std::string list = su.as<std::string>();
+          size_t start = 0;
+          while (start <= list.size()) {
+            size_t comma = list.find(',', start);
+            std::string u = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+            u.erase(0, u.find_first_not_of(' '));
+            u.erase(u.find_last_not_of(' ') + 1);
+            if (!u.empty()) s.super_users.push_back(u);
+            if (comma == std::string::npos) break;
+            start = comma + 1;
+          }
+        }
+      }
+      if (sec["defaultRootPassword"]) s.default_root_password = sec["defaultRootPassword"].as<std::string>();
+      if (sec["tlsMode"]) s.tls_mode = sec["tlsMode"].as<int>();
+      if (sec["internaltlsEnabled"] && sec["internaltlsEnabled"].as<bool>()) {
+        return InvalidArgument("config key common.security.internaltlsEnabled: true is not supported (Kite "
+                               "standalone has no internal RPCs)");
+      }
+      if (sec["enablePublicPrivilege"] && !sec["enablePublicPrivilege"].as<bool>()) {
+        return InvalidArgument("config key common.security.enablePublicPrivilege: false is not supported yet");
+      }
+    }
+    if (tls && tls.IsMap()) {
+      if (tls["serverPemPath"]) s.tls_server_pem = tls["serverPemPath"].as<std::string>();
+      if (tls["serverKeyPath"]) s.tls_server_key = tls["serverKeyPath"].as<std::string>();
+      if (tls["caPemPath"]) s.tls_ca_pem = tls["caPemPath"].as<std::string>();
+    }
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument("config section common.security / tls: {}", e.what());
+  }
+  if (s.tls_mode != 0 && s.tls_mode != 1 && s.tls_mode != 2) {
+    return InvalidArgument("config key common.security.tlsMode: {} is not one of 0, 1, 2", s.tls_mode);
+  }
+  KITE_RETURN_IF_ERROR(Read(root, "proxy", "allowInsecureRemote", &s.allow_insecure_remote));
+  KITE_RETURN_IF_ERROR(Read(root, "proxy", "maxFailedLoginsPerMinute", &s.max_failed_logins_per_minute));
+  if (s.max_failed_logins_per_minute < 1) {
+    return InvalidArgument("config key proxy.maxFailedLoginsPerMinute: {} is not a positive count",
+                           s.max_failed_logins_per_minute);
+  }
+  return Status::OK();
+}
+
 }  // namespace
+
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
+}
+
+Status ResolveListenAddress(ServerConfig* c) {
+  if (c->host.empty()) {
+    c->host = c->security.authorization_enabled ? "0.0.0.0" : "127.0.0.1";
+    return Status::OK();
+  }
+  if (!c->security.authorization_enabled && !c->security.allow_insecure_remote && !IsLoopbackHost(c->host)) {
+    return InvalidArgument(
+        "refusing to listen on {} without authorization: anyone who can reach it could read and drop every "
+        "collection. Set common.security.authorizationEnabled: true (and change root's password), or set "
+        "proxy.allowInsecureRemote: true to accept the risk",
+        c->host);
+  }
+  return Status::OK();
+}
 
 Status LoadYamlConfig(const std::string& path, ServerConfig* c) {
   YAML::Node root;
@@ -29,6 +126,7 @@ Status LoadYamlConfig(const std::string& path, ServerConfig* c) {
     return InvalidArgument("cannot read config file {}: {}", path, e.what());
   }
   if (!root.IsMap()) return InvalidArgument("config file {} is not a YAML mapping", path);
+  KITE_RETURN_IF_ERROR(LoadSecurity(root, c));
   KITE_RETURN_IF_ERROR(Read(root, "proxy", "port", &c->port));
   KITE_RETURN_IF_ERROR(Read(root, "proxy", "host", &c->host));
   KITE_RETURN_IF_ERROR(Read(root, "metrics", "port", &c->metrics_port));

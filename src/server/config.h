@@ -3,7 +3,17 @@
 //
 // YAML keys (all optional):
 //   proxy.port: 19530            gRPC and RESTful API port (one port, as Milvus)
-//   proxy.host: 0.0.0.0          listen address
+//   proxy.host                   listen address of both ports; default 127.0.0.1 without
+//                                authorization, 0.0.0.0 with it
+//   proxy.allowInsecureRemote: false   allow a non-loopback proxy.host without authorization
+//   proxy.maxFailedLoginsPerMinute: 30  per client host; then only already-verified credentials pass
+//   common.security.authorizationEnabled: false   users, passwords, roles (as Milvus)
+//   common.security.superUsers: []                 users with every privilege (besides root)
+//   common.security.defaultRootPassword: Milvus    root's password at first start
+//   common.security.tlsMode: 0                     0 none, 1 one-way, 2 mutual TLS on the main port
+//   tls.serverPemPath, tls.serverKeyPath, tls.caPemPath   (caPemPath: mode 2); unreadable = no start
+//   An unknown key under common.security or tls is an error (a misspelt key must
+//   not silently leave authorization off).
 //   metrics.port: 9091           health/metrics/web UI port (Milvus: common metrics port 9091)
 //   localStorage.path: ./data    data directory
 //   wal.sync: fsync | none       fsync (default) acknowledges a write only once it is on disk
@@ -29,8 +39,19 @@
 
 namespace kite {
 
+struct SecurityConfig {
+  bool authorization_enabled = false;
+  std::vector<std::string> super_users;
+  std::string default_root_password = "Milvus";
+  int tls_mode = 0;
+  std::string tls_server_pem, tls_server_key, tls_ca_pem;
+  bool allow_insecure_remote = false;  // proxy.allowInsecureRemote
+  int max_failed_logins_per_minute = 30;  // proxy.maxFailedLoginsPerMinute (Kite), per client host
+};
+
 struct ServerConfig {
-  std::string host = "0.0.0.0";
+  std::string host;  // empty: chosen by ResolveListenAddress
+  SecurityConfig security;
   int port = 19530;
   int metrics_port = 9091;
   std::string data_dir = "./data";
@@ -45,6 +66,12 @@ struct ServerConfig {
 // Applies the keys of a YAML file onto `config`. Unknown keys are ignored
 // (Milvus configs carry many); a bad value for a known key is an error.
 Status LoadYamlConfig(const std::string& path, ServerConfig* config);
+
+// Picks the listen address once every source is applied: an unset host is
+// 127.0.0.1 without authorization and 0.0.0.0 with it; a non-loopback host
+// without authorization needs proxy.allowInsecureRemote ("protected mode").
+Status ResolveListenAddress(ServerConfig* config);
+bool IsLoopbackHost(const std::string& host);
 
 // The effective configuration as (Milvus-style key, value) pairs, for the web
 // UI; values of keys that look like secrets (password, secret, token, access

@@ -1,7 +1,9 @@
 #include "server/http1.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -27,6 +29,24 @@ std::string_view HttpRequest::Header(std::string_view lower_name) const {
 }
 
 namespace {
+
+// The client's host, as gRPC names peers ("ipv4:127.0.0.1", "ipv6:[::1]").
+std::string PeerHost(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "unknown";
+  char text[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, text, sizeof(text));
+    return std::string("ipv4:") + text;
+  }
+  if (addr.ss_family == AF_INET6) {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, text, sizeof(text));
+    return std::string("ipv6:[") + text + "]";
+  }
+  return "unix";
+}
+
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -76,7 +96,12 @@ class Connection {
  public:
   Connection(int fd, std::string prefix, const HttpHandler& handler, const Http1Options& options,
              const std::atomic<bool>& stopping)
-      : fd_(fd), buf_(std::move(prefix)), handler_(handler), options_(options), stopping_(stopping) {}
+      : fd_(fd),
+        buf_(std::move(prefix)),
+        handler_(handler),
+        options_(options),
+        stopping_(stopping),
+        peer_(options.peer.empty() ? PeerHost(fd) : options.peer) {}
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -227,6 +252,7 @@ class Connection {
 
     HttpRequest req;
     if (!ParseHead(head, &req)) return Fail(400, "malformed request");
+    req.peer = peer_;
     if (req.version != "HTTP/1.1" && req.version != "HTTP/1.0") return Fail(505, "HTTP version not supported");
 
     bool keep_alive = req.version == "HTTP/1.1" ? !HasToken(req.Header("connection"), "close")
@@ -468,6 +494,7 @@ class Connection {
   const HttpHandler& handler_;
   const Http1Options& options_;
   const std::atomic<bool>& stopping_;
+  const std::string peer_;  // for rate limits ("ipv4:1.2.3.4")
 };
 
 }  // namespace

@@ -44,6 +44,7 @@ struct HttpRequest {
   std::string body;
   bool body_too_large = false;  // body exceeded max_body_bytes and was not read
   bool over_budget = false;     // the listener's in-flight body budget was spent: body not read
+  std::string peer;             // the client's address ("ipv4:1.2.3.4"), for rate limits
 
   // Value of the first header named `lower_name`, or empty.
   std::string_view Header(std::string_view lower_name) const;
@@ -78,6 +79,9 @@ struct Http1Options {
   // closes. A body is counted from before it is read until its answer is sent.
   std::atomic<int64_t>* inflight_bytes = nullptr;
   int64_t max_inflight_bytes = 0;
+  // The client's address for HttpRequest::peer; empty: getpeername() of the
+  // socket (set by PortMux for TLS, whose plaintext arrives on a socket pair).
+  std::string peer;
 };
 
 // Serves HTTP/1.1 on `fd` (a connected, blocking-or-not TCP socket) until the

@@ -62,6 +62,10 @@ int main(int argc, char** argv) {
   if (port) config.port = *port;
   if (metrics_port) config.metrics_port = *metrics_port;
   if (log_level) config.log_level = *log_level;
+  if (kite::Status st = kite::ResolveListenAddress(&config); !st.ok()) {
+    std::fprintf(stderr, "kite: %s\n", st.message().c_str());
+    return 2;
+  }
   auto level = kite::ParseLogLevel(config.log_level);
   if (!level.ok()) {
     std::fprintf(stderr, "kite: %s\n", level.status().message().c_str());

@@ -1,11 +1,14 @@
 #include "server/port_mux.h"
 
+#include <fcntl.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -110,6 +113,7 @@ class PortMuxImpl final : public PortMux {
     int fd;
     std::string bytes;
     Clock::time_point deadline;
+    std::string peer;  // TLS only: the client's address (the plain end is a socket pair)
   };
 
   void AcceptLoop() {
@@ -134,6 +138,10 @@ class PortMuxImpl final : public PortMux {
         continue;
       }
       if (stopping_.load()) break;
+      if (n > 0 && (fds[0].revents & POLLIN)) {
+        uint64_t ignored;
+        [[maybe_unused]] ssize_t r = ::read(wake_fd_, &ignored, sizeof(ignored));
+      }
       // Classify before accepting, so `pending` and `fds` stay aligned.
       std::vector<Pending> still;
       now = Clock::now();
@@ -148,7 +156,7 @@ class PortMuxImpl final : public PortMux {
         if (proto == Protocol::kHttp2) {
           http2_(listen_fd_, p.fd, std::move(p.bytes));
         } else if (proto == Protocol::kHttp1) {
-          ServeHttp1(p.fd, std::move(p.bytes));
+          ServeHttp1(p.fd, std::move(p.bytes), std::move(p.peer));
         } else if (now >= p.deadline) {
           ::close(p.fd);
         } else {
@@ -156,9 +164,21 @@ class PortMuxImpl final : public PortMux {
         }
       }
       pending.swap(still);
+      {
+        // Plaintext ends of TLS connections, ready to be classified.
+        std::lock_guard lock(mu_);
+        for (auto& [fd, peer] : decrypted_) {
+          pending.push_back(
+              {fd, {}, Clock::now() + std::chrono::milliseconds(options_.classify_timeout_ms), std::move(peer)});
+        }
+        decrypted_.clear();
+      }
       if (n > 0 && (fds[1].revents & POLLIN)) AcceptAll(&pending);
     }
     for (const auto& p : pending) ::close(p.fd);
+    std::lock_guard lock(mu_);
+    for (const auto& d : decrypted_) ::close(d.first);
+    decrypted_.clear();
   }
 
   // Reads what is available; false on EOF or error.
@@ -193,11 +213,83 @@ class PortMuxImpl final : public PortMux {
       }
       int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      if (options_.tls) {
+        ServeTls(fd);
+        continue;
+      }
       pending->push_back({fd, {}, Clock::now() + std::chrono::milliseconds(options_.classify_timeout_ms)});
     }
   }
 
-  void ServeHttp1(int fd, std::string bytes) {
+  // One thread per TLS connection: handshake, then pump (tls.h).
+  void ServeTls(int fd) {
+    {
+      std::lock_guard lock(mu_);
+      if (http_threads_ >= options_.max_http_connections) {
+        ::close(fd);
+        return;
+      }
+      ++http_threads_;
+      http_fds_.insert(fd);
+    }
+    int flags = ::fcntl(fd, F_GETFL, 0);
+    if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    std::thread([this, fd] {
+      // gRPC clients (ALPN h2 only) go to gRPC, which does the handshake
+      // itself and so sees the client's address; the rest are terminated here.
+      TlsRoute route = PeekTlsRoute(fd, options_.classify_timeout_ms);
+      if (route == TlsRoute::kGrpc) {
+        timeval none{0, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
+        int f = ::fcntl(fd, F_GETFL, 0);
+        if (f >= 0) ::fcntl(fd, F_SETFL, f | O_NONBLOCK);
+        {
+          std::lock_guard lock(mu_);
+          http_fds_.erase(fd);  // no longer ours to shut down
+        }
+        http2_(listen_fd_, fd, std::string());  // gRPC owns fd from here
+        std::lock_guard lock(mu_);
+        --http_threads_;
+        idle_.notify_all();
+        return;
+      }
+      std::string peer = PeerOf(fd);
+      if (route == TlsRoute::kHttp) options_.tls->Serve(fd, options_.classify_timeout_ms, [this, &peer](int plain) {
+        int f = ::fcntl(plain, F_GETFL, 0);
+        if (f >= 0) ::fcntl(plain, F_SETFL, f | O_NONBLOCK);
+        {
+          std::lock_guard lock(mu_);
+          decrypted_.emplace_back(plain, peer);
+        }
+        uint64_t one = 1;
+        [[maybe_unused]] ssize_t w = ::write(wake_fd_, &one, sizeof(one));
+      });
+      std::lock_guard lock(mu_);
+      http_fds_.erase(fd);
+      ::close(fd);
+      --http_threads_;
+      idle_.notify_all();
+    }).detach();
+  }
+
+  // "ipv4:1.2.3.4" / "ipv6:[::1]", as gRPC names peers.
+  static std::string PeerOf(int fd) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "unknown";
+    char text[INET6_ADDRSTRLEN] = {};
+    if (addr.ss_family == AF_INET) {
+      ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, text, sizeof(text));
+      return std::string("ipv4:") + text;
+    }
+    if (addr.ss_family == AF_INET6) {
+      ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, text, sizeof(text));
+      return std::string("ipv6:[") + text + "]";
+    }
+    return "unknown";
+  }
+
+  void ServeHttp1(int fd, std::string bytes, std::string peer) {
     {
       std::lock_guard lock(mu_);
       if (http_threads_ >= options_.max_http_connections) {
@@ -211,8 +303,14 @@ class PortMuxImpl final : public PortMux {
       http_fds_.insert(fd);
     }
     // Detached: Shutdown() waits on http_threads_ instead of joining.
-    std::thread([this, fd, bytes = std::move(bytes)]() mutable {
-      ServeHttp1Connection(fd, std::move(bytes), http1_, options_.http, stopping_);
+    std::thread([this, fd, bytes = std::move(bytes), peer = std::move(peer)]() mutable {
+      if (peer.empty()) {
+        ServeHttp1Connection(fd, std::move(bytes), http1_, options_.http, stopping_);
+      } else {
+        Http1Options http = options_.http;
+        http.peer = std::move(peer);
+        ServeHttp1Connection(fd, std::move(bytes), http1_, http, stopping_);
+      }
       std::lock_guard lock(mu_);
       http_fds_.erase(fd);
       ::close(fd);  // under mu_, so Shutdown never shuts down a reused descriptor
@@ -234,6 +332,8 @@ class PortMuxImpl final : public PortMux {
   std::mutex mu_;
   std::condition_variable idle_;
   std::set<int> http_fds_;  // guarded by mu_
+  // guarded by mu_: plain ends of TLS connections to classify, with their client's address
+  std::vector<std::pair<int, std::string>> decrypted_;
   int http_threads_ = 0;    // guarded by mu_
 };
 

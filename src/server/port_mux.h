@@ -12,6 +12,12 @@
 // after which gRPC alone reads and writes it: PortMux is on the path of a
 // gRPC connection once, at connect time, never per call.
 //
+// With TLS, each accepted connection gets a thread that peeks at its
+// ClientHello: gRPC clients (ALPN h2 only) are handed to gRPC untouched (it
+// has TLS credentials and handshakes itself); others are handshaken here and
+// their decrypted bytes pumped through a local socket pair (tls.h), whose
+// plain end joins the same classification as a TCP connection.
+//
 // Limits: a connection that has not sent enough bytes to be classified within
 // `classify_timeout_ms` is closed; at most `max_http_connections` HTTP/1.1
 // connections are served at once (more are answered 503 and closed).
@@ -28,6 +34,7 @@
 
 #include "common/status.h"
 #include "server/http1.h"
+#include "server/tls.h"
 
 namespace kite {
 
@@ -37,6 +44,9 @@ struct PortMuxOptions {
   int classify_timeout_ms = 10000;
   int max_http_connections = 1024;
   Http1Options http;
+  // Set: every connection is TLS (common.security.tlsMode 1/2), terminated
+  // here before the protocol is sniffed from the decrypted bytes.
+  std::shared_ptr<TlsContext> tls;
 };
 
 // Receives an accepted socket that speaks HTTP/2 (gRPC), the listening socket

@@ -6,8 +6,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <vector>
 #include <thread>
 
+#include "roles/auth/access_control.h"
+#include "roles/auth/password_hash.h"
 #include "roles/coordinator/coordinator.h"
 #include "roles/coordinator/segment_registry.h"
 #include "roles/datanode/data_node.h"
@@ -25,6 +29,7 @@
 #include "server/data_dir.h"
 #include "rpc/malformed_request.h"
 #include "server/port_mux.h"
+#include "server/tls.h"
 #include "storage/meta/meta_store.h"
 #include "storage/object/object_store.h"
 #include "storage/wal/wal.h"
@@ -43,6 +48,57 @@ std::string ErrorMessageOf(const std::string& body) {
   return {};
 }
 
+// `Authorization: Basic base64(user:password)` or `Bearer user:password`.
+bool AuthenticateHttpHeader(auth::AccessControl* ac, const std::string& header, const std::string& peer) {
+  std::string credentials;
+  if (header.starts_with("Bearer ")) {
+    credentials = header.substr(7);
+  } else if (!header.starts_with("Basic ") || !auth::Base64Decode(std::string_view(header).substr(6), &credentials)) {
+    return false;
+  }
+  auth::Caller caller;
+  return !credentials.empty() && ac->Authenticate(credentials, peer, &caller).ok();
+}
+
+Result<std::shared_ptr<grpc::ServerCredentials>> GrpcTlsCredentials(const SecurityConfig& sec) {
+  grpc::SslServerCredentialsOptions opts(sec.tls_mode == 2
+                                             ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                             : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  KITE_ASSIGN_OR_RETURN(pair.cert_chain, ReadPemFile("tls.serverPemPath", sec.tls_server_pem));
+  KITE_ASSIGN_OR_RETURN(pair.private_key, ReadPemFile("tls.serverKeyPath", sec.tls_server_key));
+  opts.pem_key_cert_pairs.push_back(std::move(pair));
+  if (sec.tls_mode == 2) {
+    KITE_ASSIGN_OR_RETURN(opts.pem_root_certs, ReadPemFile("tls.caPemPath", sec.tls_ca_pem));
+  }
+  return grpc::SslServerCredentials(opts);
+}
+
+bool HasEntries(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec);
+  return !ec && it != std::filesystem::directory_iterator();
+}
+
+// A data dir whose WAL or object store holds something but whose meta store
+// is gone would otherwise start empty, hiding (and later overwriting) that
+// data. RocksDB marks a store it created with a CURRENT file.
+Status CheckMetaStorePresent(const std::string& data_dir) {
+  const std::filesystem::path root(data_dir);
+  std::error_code ec;
+  if (std::filesystem::exists(root / "meta" / "CURRENT", ec)) return Status::OK();
+  std::vector<std::string> holding;
+  for (const char* sub : {"wal", "objects"}) {
+    if (HasEntries(root / sub)) holding.push_back(std::string(sub) + "/");
+  }
+  if (holding.empty()) return Status::OK();  // a new data dir
+  return Corruption(
+      "data directory {} holds data ({}) but its meta store {} is missing or empty: refusing to start "
+      "with empty metadata, which would hide that data. Restore meta/ from a backup, or move the data "
+      "directory aside to start empty",
+      data_dir, fmt::join(holding, ", "), (root / "meta").string());
+}
+
 class StandaloneImpl final : public Standalone {
  public:
   explicit StandaloneImpl(const ServerConfig& config) : config_(config) {}
@@ -52,7 +108,15 @@ class StandaloneImpl final : public Standalone {
     observe.slow_threshold_ms = config_.slow_query_span_s * 1000;
     RequestObserver::Global().Configure(observe);
     KITE_ASSIGN_OR_RETURN(lock_, DataDirLock::Acquire(config_.data_dir));
+    KITE_RETURN_IF_ERROR(CheckMetaStorePresent(config_.data_dir));
     KITE_ASSIGN_OR_RETURN(meta_, OpenRocksDbMetaStore(config_.data_dir + "/meta"));
+    KITE_RETURN_IF_ERROR(ResolveListenAddress(&config_));
+    auth::SecurityOptions security;
+    security.authorization_enabled = config_.security.authorization_enabled;
+    security.super_users = config_.security.super_users;
+    security.default_root_password = config_.security.default_root_password;
+    security.max_failed_logins_per_minute = config_.security.max_failed_logins_per_minute;
+    KITE_ASSIGN_OR_RETURN(access_, auth::AccessControl::Open(meta_.get(), security));
     KITE_ASSIGN_OR_RETURN(coordinator_, OpenCoordinator(meta_.get(), config_.limits));
     KITE_ASSIGN_OR_RETURN(registry_, SegmentRegistry::Open(meta_.get()));
     WalOptions wal_options;
@@ -78,15 +142,20 @@ class StandaloneImpl final : public Standalone {
     rpc::ServerIdentity id;
     id.version = "v2.6.6";
     id.build_tags = std::string("kite ") + KITE_VERSION;
-    service_ = std::make_unique<rpc::MilvusService>(proxy_.get(), id);
+    service_ = std::make_unique<rpc::MilvusService>(proxy_.get(), id, access_.get());
 
     // The main port serves gRPC and the RESTful API together, as Milvus does:
     // PortMux owns the socket and hands HTTP/2 connections to gRPC through an
     // external connection acceptor, so gRPC itself listens on no port.
     grpc::ServerBuilder builder;
     std::string addr = config_.host + ":" + std::to_string(config_.port);
+    // With TLS, gRPC does the handshake itself (PortMux routes gRPC's ClientHellos to it, tls.h).
+    std::shared_ptr<grpc::ServerCredentials> grpc_credentials = grpc::InsecureServerCredentials();
+    if (config_.security.tls_mode != 0) {
+      KITE_ASSIGN_OR_RETURN(grpc_credentials, GrpcTlsCredentials(config_.security));
+    }
     grpc_acceptor_ = builder.experimental().AddExternalConnectionAcceptor(
-        grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, grpc::InsecureServerCredentials());
+        grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, grpc_credentials);
     builder.RegisterService(service_.get());
     // The malformed-request answer first, so that the observer records it.
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
@@ -101,14 +170,30 @@ class StandaloneImpl final : public Standalone {
     server_ = builder.BuildAndStart();
     if (!server_) return IOError("cannot start the gRPC server for {}", addr);
 
-    rest_ = std::make_unique<rest::RestService>(
-        proxy_.get(), rest::RestOptions{config_.limits.max_request_bytes, config_.limits.max_inflight_request_bytes});
+    rest::RestOptions rest_options;
+    rest_options.max_body_bytes = config_.limits.max_request_bytes;
+    rest_options.max_inflight_bytes = config_.limits.max_inflight_request_bytes;
+    rest_options.access_control = access_.get();
+    rest_ = std::make_unique<rest::RestService>(proxy_.get(), rest_options);
     PortMuxOptions mux_options;
     mux_options.host = config_.host;
     mux_options.port = config_.port;
     mux_options.http.max_body_bytes = config_.limits.max_request_bytes;
     mux_options.http.inflight_bytes = &rest_inflight_bytes_;
     mux_options.http.max_inflight_bytes = std::max(config_.limits.max_inflight_request_bytes, config_.limits.max_request_bytes);
+    if (config_.security.tls_mode != 0) {
+      TlsOptions tls;
+      tls.mode = config_.security.tls_mode;
+      tls.server_pem_path = config_.security.tls_server_pem;
+      tls.server_key_path = config_.security.tls_server_key;
+      tls.ca_pem_path = config_.security.tls_ca_pem;
+      auto ctx = TlsContext::Create(tls);
+      if (!ctx.ok()) {
+        server_->Shutdown();
+        return ctx.status();
+      }
+      mux_options.tls = std::move(ctx).value();
+    }
     auto mux = PortMux::Start(
         mux_options, [this](int listener_fd, int fd, std::string bytes) { HandOffToGrpc(listener_fd, fd, bytes); },
         [this](const HttpRequest& req) { return ServeRest(req); });
@@ -149,6 +234,21 @@ class StandaloneImpl final : public Standalone {
     admin_options.host = config_.host;
     admin_options.port = config_.metrics_port;
     admin_options.config = EffectiveConfig(config_);
+    if (config_.security.tls_mode != 0) {
+      admin_options.tls_cert_path = config_.security.tls_server_pem;
+      admin_options.tls_key_path = config_.security.tls_server_key;
+      if (config_.security.tls_mode == 2) admin_options.tls_client_ca_path = config_.security.tls_ca_pem;
+    }
+    if (config_.security.authorization_enabled) {
+      admin_options.authenticate = [ac = access_.get()](const std::string& header, const std::string& peer) {
+        return AuthenticateHttpHeader(ac, header, peer);
+      };
+    } else {
+      // Everyone is anonymous: show no filesystem path.
+      for (auto& [k, v] : admin_options.config) {
+        if (k == "localStorage.path") v = "(hidden: shown only with authorization enabled)";
+      }
+    }
     auto admin = AdminServer::Start(admin_options, cluster_view_.get());
     if (!admin.ok()) {
       mux_->Shutdown();
@@ -158,6 +258,21 @@ class StandaloneImpl final : public Standalone {
     admin_ = std::move(admin).value();
     spdlog::info("kite standalone serving Milvus gRPC and REST on {}, health on {}:{}, data in {}", addr,
                  config_.host, config_.metrics_port, config_.data_dir);
+    if (config_.security.tls_mode != 0) {
+      spdlog::info("TLS ({}) on {}", config_.security.tls_mode == 2 ? "mutual: client certificates required" : "one-way",
+                   addr);
+    }
+    if (config_.security.authorization_enabled) {
+      spdlog::info("authorization is enabled: every call needs a user and password (common.security)");
+    } else if (IsLoopbackHost(config_.host)) {
+      spdlog::warn("authorization is disabled: listening on {} only; set common.security.authorizationEnabled "
+                   "to serve other hosts (or proxy.allowInsecureRemote to accept the risk)",
+                   config_.host);
+    } else {
+      spdlog::warn("authorization is disabled and proxy.allowInsecureRemote lets anyone who reaches {} read and "
+                   "drop every collection",
+                   config_.host);
+    }
     return Status::OK();
   }
 
@@ -220,6 +335,8 @@ class StandaloneImpl final : public Standalone {
     r.method = req.method;
     r.path = req.path;
     for (const auto& [k, v] : req.headers) r.headers.emplace(k, v);
+    r.peer = req.peer;
+    r.over_budget = req.over_budget;
     r.body = req.body;
     r.body_too_large = req.body_too_large;
     rest::RestResponse res = rest_->Handle(r);
@@ -247,6 +364,7 @@ class StandaloneImpl final : public Standalone {
   std::atomic<bool> stopping_{false};
   std::unique_ptr<DataDirLock> lock_;
   std::unique_ptr<MetaStore> meta_;
+  std::unique_ptr<auth::AccessControl> access_;
   std::unique_ptr<CoordinatorApi> coordinator_;
   std::unique_ptr<SegmentRegistry> registry_;
   std::unique_ptr<Wal> wal_;

@@ -1,5 +1,7 @@
 #include "storage/posix_file.h"
 
+#include <cerrno>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,6 +14,10 @@ namespace kite::storage_internal {
 
 Status PosixError(std::string_view op, const std::string& path, int err) {
   // std::generic_category().message() is strerror without its thread-safety issue.
+  if (err == ENOSPC || err == EDQUOT) {
+    return MakeStatus(StatusCode::kIOError, Reason::kDiskFull, "disk limit exceeded: {} {}: {}", op, path,
+                      std::generic_category().message(err));
+  }
   return IOError("{} {}: {}", op, path, std::generic_category().message(err));
 }
 

@@ -46,8 +46,10 @@ class KiteServer:
     live: List["KiteServer"] = []  # servers whose logs are attached to failing reports
 
     def __init__(self, binary: Path, data_dir: Path, log_dir: Path, name: str = "kite",
-                 host: str = "127.0.0.1", extra_args: Optional[List[str]] = None):
+                 host: str = "127.0.0.1", extra_args: Optional[List[str]] = None,
+                 token: Optional[str] = None):
         self.binary = Path(binary)
+        self.token = token  # "user:password" when the server runs with authorization
         self.extra_args = list(extra_args or [])
         self.data_dir = Path(data_dir)
         self.host = host
@@ -97,7 +99,8 @@ class KiteServer:
                 self._fail(f"kite exited with code {rc} before becoming ready")
             if self._port_open():
                 try:
-                    probe = MilvusClient(self.uri, timeout=2, dedicated=True)
+                    probe = MilvusClient(self.uri, timeout=2, dedicated=True,
+                                         **({"token": self.token} if self.token else {}))
                     try:
                         version = probe.get_server_version(timeout=2)
                     finally:
@@ -155,6 +158,8 @@ class KiteServer:
     def client(self, **kwargs) -> MilvusClient:
         """A dedicated MilvusClient (own channel, closed by client.close())."""
         kwargs.setdefault("timeout", 10)
+        if self.token and "token" not in kwargs and "user" not in kwargs:
+            kwargs["token"] = self.token
         return MilvusClient(self.uri, dedicated=True, **kwargs)
 
     def cleanup(self) -> None:
@@ -206,11 +211,11 @@ def kite_factory(kite_bin, tmp_path):
     made: List[KiteServer] = []
 
     def make(name: str = "extra", data_dir: Optional[Path] = None,
-             extra_args: Optional[List[str]] = None) -> KiteServer:
+             extra_args: Optional[List[str]] = None, token: Optional[str] = None) -> KiteServer:
         base = tmp_path / f"{name}-{len(made)}"
         base.mkdir()
         srv = KiteServer(kite_bin, data_dir=data_dir or base / "data", log_dir=base, name=name,
-                         extra_args=extra_args)
+                         extra_args=extra_args, token=token)
         made.append(srv)
         return srv
 

@@ -59,6 +59,7 @@ const char* MetricName(Metric m) {
     case Metric::kCosine: return "COSINE";
     case Metric::kHamming: return "HAMMING";
     case Metric::kJaccard: return "JACCARD";
+    case Metric::kBM25: return "BM25";
   }
   return "?";
 }
@@ -434,7 +435,7 @@ void GemmFloat(const Kernels& kr, const Matrix& queries, const Matrix& base, con
 
 }  // namespace
 
-bool HigherIsBetter(Metric m) { return m == Metric::kIP || m == Metric::kCosine; }
+bool HigherIsBetter(Metric m) { return m == Metric::kIP || m == Metric::kCosine || m == Metric::kBM25; }
 
 Status Search(const Matrix& queries, const Matrix& base, const SearchParams& params, Hits* out) {
   if (Status s = Validate(queries, base, params, out); !s.ok()) return s;

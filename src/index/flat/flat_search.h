@@ -53,7 +53,9 @@
 
 namespace kite::flat {
 
-enum class Metric { kL2, kIP, kCosine, kHamming, kJaccard };
+// kBM25: Okapi BM25 over sparse term-frequency rows (full-text search); only
+// the sparse paths (query/search.cc, the sparse inverted index) score it.
+enum class Metric { kL2, kIP, kCosine, kHamming, kJaccard, kBM25 };
 enum class ElemType { kFloat32, kFloat16, kBFloat16, kInt8, kBinary };
 
 // `rows` vectors of `dim` elements each, row-major and contiguous, borrowed.

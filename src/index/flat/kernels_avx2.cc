@@ -46,11 +46,13 @@ KITE_AVX2 inline __m128 Reduce4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
   return _mm_add_ps(_mm256_castps256_ps128(t2), _mm256_extractf128_ps(t2, 1));
 }
 
+// Sums the lanes in Reduce4's order, so a row's key is the same bits whether
+// it was scored in a group of four or alone: exact duplicates tie exactly
+// (and break ties by row), wherever they fall in a batch.
 KITE_AVX2 inline float HSum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_hadd_ps(s, s);
-  s = _mm_hadd_ps(s, s);
-  return _mm_cvtss_f32(s);
+  v = _mm256_hadd_ps(v, v);
+  v = _mm256_hadd_ps(v, v);
+  return _mm_cvtss_f32(_mm_add_ss(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
 }
 
 // Element loaders: 8 row elements as floats; Tail reads only `rem` elements.

@@ -47,12 +47,14 @@ KITE_AVX512 inline __m128 Reduce4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
   return _mm_add_ps(_mm256_castps256_ps128(t2), _mm256_extractf128_ps(t2, 1));
 }
 
+// Sums the lanes in Reduce4's order, so a row's key is the same bits whether
+// it was scored in a group of four or alone: exact duplicates tie exactly
+// (and break ties by row), wherever they fall in a batch.
 KITE_AVX512 inline float HSum(__m512 v) {
   __m256 h = Half(v);
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-  s = _mm_hadd_ps(s, s);
-  s = _mm_hadd_ps(s, s);
-  return _mm_cvtss_f32(s);
+  h = _mm256_hadd_ps(h, h);
+  h = _mm256_hadd_ps(h, h);
+  return _mm_cvtss_f32(_mm_add_ss(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
 }
 
 // Element loaders: 16 row elements as floats; Tail reads only `rem` elements.

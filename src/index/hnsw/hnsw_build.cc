@@ -8,7 +8,9 @@
 #include <mutex>
 #include <new>
 #include <random>
+#include <string_view>
 #include <thread>
+#include <unordered_map>
 
 namespace kite::index::hnsw {
 namespace {
@@ -65,11 +67,11 @@ class Builder {
   Builder(Graph* g, const Space& s, int ef_construction)
       : g_(g), s_(s), efc_(static_cast<size_t>(ef_construction)), locks_(g->rows) {}
 
-  void InsertAll(int threads) {
+  void InsertAll(int threads, const std::vector<int32_t>& dup_of) {
     std::vector<uint32_t> order;
     order.reserve(static_cast<size_t>(g_->nodes));
     for (int64_t r = 0; r < g_->rows; ++r) {
-      if (g_->level[r] >= 0) order.push_back(static_cast<uint32_t>(r));
+      if (g_->level[r] >= 0 && (dup_of.empty() || dup_of[r] < 0)) order.push_back(static_cast<uint32_t>(r));
     }
     if (order.empty()) return;
     std::atomic<size_t> next{0};
@@ -90,6 +92,48 @@ class Builder {
     work();
     for (auto& t : pool) t.join();
     if (failed) throw std::bad_alloc();
+  }
+
+  // After InsertAll (single-threaded: nothing else writes lists now).
+  void LinkDuplicates(const std::vector<int32_t>& dup_of) {
+    if (dup_of.empty()) return;
+    // Per group, in row order: the previous member of each first row's group.
+    std::unordered_map<uint32_t, uint32_t> last;  // first row -> last member linked so far
+    const uint32_t max_degree = static_cast<uint32_t>(g_->max_degree0);
+    for (int64_t r = 0; r < g_->rows; ++r) {
+      if (dup_of[r] < 0) continue;
+      const auto first = static_cast<uint32_t>(dup_of[r]);
+      const auto node = static_cast<uint32_t>(r);
+      auto [it, fresh] = last.try_emplace(first, first);
+      const uint32_t prev = it->second;
+      it->second = node;
+      // node: the cycle's next hop (back to the first row), then the first
+      // row's own neighbours (its list holds no copy but the cycle link).
+      const uint32_t* fl = g_->Links(first, 0);
+      uint32_t* nl = g_->Links(node, 0);
+      uint32_t n = 0;
+      StoreId(nl + 1 + n++, first);
+      const uint32_t fcnt = LoadCount(fl);
+      for (uint32_t i = 0; i < fcnt && n < max_degree; ++i) {
+        const uint32_t id = LoadId(fl + 1 + i);
+        if (id != first && (static_cast<size_t>(id) >= dup_of.size() || dup_of[id] < 0)) StoreId(nl + 1 + n++, id);
+      }
+      StoreCount(nl, n);
+      // prev -> node: the first row appends (or replaces its last, farthest
+      // kept entry); a copy's first slot is its next hop, now node.
+      uint32_t* pl = g_->Links(prev, 0);
+      if (prev == first) {
+        const uint32_t pcnt = LoadCount(pl);
+        if (pcnt < max_degree) {
+          StoreId(pl + 1 + pcnt, node);
+          StoreCount(pl, pcnt + 1);
+        } else {
+          StoreId(pl + pcnt, node);
+        }
+      } else {
+        StoreId(pl + 1, node);
+      }
+    }
   }
 
  private:
@@ -117,11 +161,7 @@ class Builder {
       SortByKey(&ctx->w);
       cur = ctx->w.front();
       Select(ctx->w, g_->m, ctx, &ctx->sel);
-      uint32_t* links = g_->Links(node, l);
-      locks_.Lock(node);
-      for (size_t j = 0; j < ctx->sel.size(); ++j) StoreId(links + 1 + j, ctx->sel[j].id);
-      StoreCount(links, static_cast<uint32_t>(ctx->sel.size()));
-      locks_.Unlock(node);
+      SetOwnList(node, q, l, ctx);
       for (const Cand& c : ctx->sel) Connect(c.id, node, c.key, l, ctx);
     }
     if (level > top) {
@@ -152,6 +192,45 @@ class Builder {
       kept.push_back(c.id);
       if (static_cast<int>(out->size()) >= limit) break;
     }
+  }
+
+  // Writes ctx->sel as `node`'s list at level l. Another thread may already
+  // have linked to `node` at this level (it reached `node` from the level
+  // above and chose it as a neighbour): those links are kept, shrunk with the
+  // heuristic like any full list, never overwritten — an overwritten link
+  // was often its owner's only way in, and left it unreachable (2-thread
+  // builds of a 5k x 384 text set: recall 0.99 at ef = rows, 1.0 with one
+  // thread).
+  void SetOwnList(uint32_t node, const Query& q, int l, BuildContext* ctx) {
+    uint32_t* links = g_->Links(node, l);
+    locks_.Lock(node);
+    const uint32_t have = LoadCount(links);
+    if (have == 0) {
+      for (size_t j = 0; j < ctx->sel.size(); ++j) StoreId(links + 1 + j, ctx->sel[j].id);
+      StoreCount(links, static_cast<uint32_t>(ctx->sel.size()));
+      locks_.Unlock(node);
+      return;
+    }
+    auto& w = ctx->w2;
+    w = ctx->sel;
+    uint32_t extra = 0;
+    for (uint32_t i = 0; i < have; ++i) {
+      const uint32_t id = LoadId(links + 1 + i);
+      bool dup = false;
+      for (const Cand& c : ctx->sel) dup |= c.id == id;
+      if (!dup) ctx->ids[extra++] = id;
+    }
+    s_.Score(q, ctx->ids.data(), extra, ctx->d.data());
+    for (uint32_t i = 0; i < extra; ++i) w.push_back({ctx->d[i], ctx->ids[i]});
+    const auto max_degree = static_cast<size_t>(g_->MaxDegree(l));
+    if (w.size() > max_degree) {
+      SortByKey(&w);
+      Select(w, static_cast<int>(max_degree), ctx, &ctx->sel2);
+      w = ctx->sel2;
+    }
+    for (size_t j = 0; j < w.size(); ++j) StoreId(links + 1 + j, w[j].id);
+    StoreCount(links, static_cast<uint32_t>(w.size()));
+    locks_.Unlock(node);
   }
 
   // Adds `node` (at key `d` from e) to e's list at level l, shrinking the
@@ -202,8 +281,28 @@ void AssignLevels(int64_t rows, int m, const std::vector<uint8_t>& valid, std::v
   }
 }
 
-void BuildGraph(Graph* g, const Space& s, int ef_construction, int threads) {
-  Builder(g, s, ef_construction).InsertAll(threads);
+std::vector<int32_t> FindDuplicates(const uint8_t* data, int64_t rows, size_t row_bytes, std::vector<int8_t>* level) {
+  std::vector<int32_t> dup_of(static_cast<size_t>(rows), -1);
+  std::unordered_map<std::string_view, int32_t> first;
+  first.reserve(static_cast<size_t>(rows));
+  bool any = false;
+  for (int64_t r = 0; r < rows; ++r) {
+    if ((*level)[r] < 0) continue;
+    std::string_view v(reinterpret_cast<const char*>(data) + static_cast<size_t>(r) * row_bytes, row_bytes);
+    auto [it, fresh] = first.try_emplace(v, static_cast<int32_t>(r));
+    if (fresh) continue;
+    dup_of[r] = it->second;
+    (*level)[r] = 0;
+    any = true;
+  }
+  if (!any) dup_of.clear();
+  return dup_of;
+}
+
+void BuildGraph(Graph* g, const Space& s, int ef_construction, int threads, const std::vector<int32_t>& dup_of) {
+  Builder b(g, s, ef_construction);
+  b.InsertAll(threads, dup_of);
+  b.LinkDuplicates(dup_of);
 }
 
 }  // namespace kite::index::hnsw

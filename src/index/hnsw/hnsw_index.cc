@@ -515,9 +515,11 @@ Result<std::unique_ptr<VectorIndex>> BuildHnsw(const Params& params, const Colum
   g.m = bp.m;
   hnsw::AssignLevels(g.rows, g.m, column.valid, &g.level);
   try {
+    const std::vector<int32_t> dup_of =
+        hnsw::FindDuplicates(column.fixed.data(), column.num_rows, column.row_bytes, &g.level);
     if (!g.Allocate()) return InvalidArgument("HNSW: {} rows are too many for M = {}", g.rows, g.m);
     const Space s(bp.metric, elem, column.dim, column.fixed.data());
-    hnsw::BuildGraph(&g, s, bp.ef_construction, threads);
+    hnsw::BuildGraph(&g, s, bp.ef_construction, threads, dup_of);
   } catch (const std::bad_alloc&) {
     return MakeStatus(StatusCode::kResourceExhausted, Reason::kNone, "HNSW: out of memory building {} rows", g.rows);
   }

@@ -290,6 +290,8 @@ bool ScalarIndexBase::Supports(const expr::IndexLeaf& leaf) const {
     case Op::kMatch: return !array && SupportsOp(Op::kMatch) && leaf.match && keys_ok();
     case Op::kContainsAny:
     case Op::kContainsAll: return array && SupportsOp(leaf.op) && keys_ok();
+    case Op::kTextMatch:
+    case Op::kPhraseMatch: return false;  // text indexes only (text_index.h)
   }
   return false;
 }
@@ -506,7 +508,7 @@ Result<std::unique_ptr<ScalarIndex>> LoadScalarIndex(const std::map<std::string,
 
 void ScalarIndexLookup::Add(FieldId field, const ScalarIndex* index) {
   for (auto& [f, idx] : indexes_) {
-    if (f == field) {
+    if (f == field && idx->type() == index->type()) {
       idx = index;
       return;
     }
@@ -514,21 +516,19 @@ void ScalarIndexLookup::Add(FieldId field, const ScalarIndex* index) {
   indexes_.emplace_back(field, index);
 }
 
-const ScalarIndex* ScalarIndexLookup::Find(FieldId field) const {
+const ScalarIndex* ScalarIndexLookup::Find(const expr::IndexLeaf& leaf) const {
+  // A field may have a scalar index and a text index: the one that answers the leaf.
   for (const auto& [f, idx] : indexes_) {
-    if (f == field) return idx;
+    if (f == leaf.field && idx->Supports(leaf)) return idx;
   }
   return nullptr;
 }
 
-bool ScalarIndexLookup::Covers(const expr::IndexLeaf& leaf) const {
-  const ScalarIndex* idx = Find(leaf.field);
-  return idx != nullptr && idx->Supports(leaf);
-}
+bool ScalarIndexLookup::Covers(const expr::IndexLeaf& leaf) const { return Find(leaf) != nullptr; }
 
 bool ScalarIndexLookup::TryLeaf(const expr::IndexLeaf& leaf, int64_t rows, bool column_present,
                                 expr::LeafResult* out) const {
-  const ScalarIndex* idx = Find(leaf.field);
+  const ScalarIndex* idx = Find(leaf);
   if (idx == nullptr || (column_present && idx->PreferScan(leaf, rows))) return false;
   return idx->Search(leaf, rows, out);
 }

@@ -100,7 +100,7 @@ Result<std::unique_ptr<ScalarIndex>> LoadScalarIndex(const std::map<std::string,
 // then safe to share between threads.
 class ScalarIndexLookup final : public expr::IndexLookup {
  public:
-  // Adds (or replaces) the index of `field`; `index` is borrowed.
+  // Adds (or replaces) the index of `field` of index->type(); `index` is borrowed.
   void Add(FieldId field, const ScalarIndex* index);
   bool Covers(const expr::IndexLeaf& leaf) const override;
   // Declines when the column is present and ScalarIndex::PreferScan.
@@ -108,7 +108,7 @@ class ScalarIndexLookup final : public expr::IndexLookup {
                expr::LeafResult* out) const override;
 
  private:
-  const ScalarIndex* Find(FieldId field) const;
+  const ScalarIndex* Find(const expr::IndexLeaf& leaf) const;
   std::vector<std::pair<FieldId, const ScalarIndex*>> indexes_;  // a few fields: linear search
 };
 

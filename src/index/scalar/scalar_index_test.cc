@@ -613,3 +613,67 @@ TEST(ScalarIndex, ConcurrentSearches) {
 
 }  // namespace
 }  // namespace kite::index
+
+#include "index/scalar/text_index.h"
+#include "text/match.h"
+
+namespace kite::index {
+namespace {
+
+// The text index answers TEXT_MATCH / PHRASE_MATCH leaves exactly as
+// analyzing every row does (null rows invalid).
+TEST(TextIndexTest, AnswersEqualPerRowAnalysis) {
+  FieldSchema f;
+  f.id = FieldId(7);
+  f.name = "text";
+  f.type = DataType::kVarChar;
+  Column col = Column::ForField(f);
+  const std::vector<std::string> docs = {"machine learning boosts efficiency", "learning machine", "deep machine learning",
+                                         "", "the file object", "file the object the file"};
+  for (const auto& d : docs) col.AppendVar(d);
+  col.AppendNull();
+  auto analyzer = text::BuildAnalyzer("");
+  ASSERT_TRUE(analyzer.ok());
+  auto idx = BuildTextIndex(col, **analyzer);
+  struct Case {
+    expr::IndexLeaf::Op op;
+    std::string q;
+    int64_t slop_or_min;
+  };
+  for (const Case& c : std::vector<Case>{{expr::IndexLeaf::Op::kTextMatch, "machine file", 1},
+                                         {expr::IndexLeaf::Op::kTextMatch, "machine learning deep", 2},
+                                         {expr::IndexLeaf::Op::kPhraseMatch, "machine learning", 0},
+                                         {expr::IndexLeaf::Op::kPhraseMatch, "machine learning", 2},
+                                         {expr::IndexLeaf::Op::kPhraseMatch, "the file", 1},
+                                         {expr::IndexLeaf::Op::kPhraseMatch, "absent file", 3}}) {
+    auto q = (*analyzer)->Analyze(c.q);
+    expr::IndexLeaf leaf;
+    leaf.field = f.id;
+    leaf.type = DataType::kVarChar;
+    leaf.op = c.op;
+    std::vector<std::string> terms;
+    for (const auto& t : q) {
+      leaf.keys.emplace_back(t.text);
+      leaf.positions.push_back(t.position);
+      terms.push_back(t.text);
+    }
+    leaf.slop = c.slop_or_min;
+    leaf.min_should_match = c.slop_or_min;
+    expr::LeafResult r;
+    ASSERT_TRUE(idx->Search(leaf, col.num_rows, &r));
+    for (int64_t row = 0; row < col.num_rows; ++row) {
+      if (col.IsNull(row)) {
+        EXPECT_EQ(r.valid.at(row), 0);
+        EXPECT_EQ(r.value[row], 0);
+        continue;
+      }
+      auto doc = (*analyzer)->Analyze(col.GetBytes(row));
+      bool want = c.op == expr::IndexLeaf::Op::kTextMatch ? text::TermsMatch(doc, terms, c.slop_or_min)
+                                                          : text::PhraseMatch(doc, q, c.slop_or_min);
+      EXPECT_EQ(r.value[row] != 0, want) << c.q << " row " << row;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kite::index

@@ -6,6 +6,8 @@
 #include <limits>
 #include <unordered_map>
 
+#include "index/sparse/bm25.h"
+
 namespace kite::index {
 namespace {
 
@@ -84,6 +86,13 @@ class SparseInvertedIndex final : public VectorIndex {
   std::vector<uint64_t> offsets_;   // dims_.size() + 1; list i = [offsets_[i], offsets_[i+1])
   std::vector<uint32_t> post_rows_;  // ascending within a list
   std::vector<float> post_values_;
+  std::vector<float> row_len_;  // BM25: sum of each row's values (its token count)
+
+  void ComputeRowLengths() {
+    if (spec_.metric != flat::Metric::kBM25) return;
+    row_len_.assign(static_cast<size_t>(rows_), 0.0f);
+    for (size_t j = 0; j < post_rows_.size(); ++j) row_len_[post_rows_[j]] += post_values_[j];
+  }
 };
 
 Status SparseInvertedIndex::Build(const Column& column) {
@@ -118,6 +127,7 @@ Status SparseInvertedIndex::Build(const Column& column) {
       post_values_[slot] = t.value;
     }
   }
+  ComputeRowLengths();
   return Status::OK();
 }
 
@@ -135,6 +145,8 @@ Status SparseInvertedIndex::Search(const Column& base, const Column& queries, co
   std::vector<uint32_t> touched;
   std::vector<Term> terms;
   std::vector<Term> kept;
+  const bool bm25 = spec_.metric == flat::Metric::kBM25;
+  const Bm25Params bp = Bm25FromParams(args.params);
   for (int64_t qi = 0; qi < nq && k > 0; ++qi) {
     KITE_RETURN_IF_ERROR(ParseRow(queries.GetBytes(qi), &terms));
     kept = terms;
@@ -168,7 +180,7 @@ Status SparseInvertedIndex::Search(const Column& base, const Column& queries, co
           seen[row] = 1;
           touched.push_back(row);
         }
-        score[row] += t.value * post_values_[j];
+        score[row] += bm25 ? t.value * Bm25Tf(post_values_[j], row_len_[row], bp) : t.value * post_values_[j];
       }
     }
     std::vector<Hit>& hits = lists[qi];
@@ -207,6 +219,7 @@ Status SparseInvertedIndex::Load(std::string_view body) {
   for (size_t i = 1; ok && i < offsets_.size(); ++i) ok = offsets_[i - 1] <= offsets_[i];
   for (size_t i = 0; ok && i < post_rows_.size(); ++i) ok = post_rows_[i] < rows_;
   if (!ok) return Corruption("sparse index: inconsistent posting lists");
+  ComputeRowLengths();
   return Status::OK();
 }
 

@@ -203,6 +203,33 @@ Result<std::vector<std::string>> SegmentRegistry::CommitCompaction(CollectionId 
   return garbage;
 }
 
+Result<std::vector<std::string>> SegmentRegistry::RetainPartitions(CollectionId collection,
+                                                                   const std::set<int64_t>& live) {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> garbage;
+  std::vector<int64_t> removed;
+  MetaBatch b;
+  for (const auto& [id, s] : segments_) {
+    if (s.collection_id != collection || live.count(s.partition_id.value)) continue;
+    removed.push_back(id);
+    garbage.insert(garbage.end(), s.files.begin(), s.files.end());
+    b.Delete(SegKey(collection, s.id));
+    auto ix = seg_indexes_.find(id);
+    if (ix == seg_indexes_.end()) continue;
+    for (const auto& [idx, r] : ix->second) {
+      b.Delete(SegIdxKey(collection, s.id, IndexId(idx)));
+      garbage.push_back(r.key);
+    }
+  }
+  if (removed.empty()) return garbage;
+  KITE_RETURN_IF_ERROR(meta_->Commit(b));
+  for (int64_t id : removed) {
+    segments_.erase(id);
+    seg_indexes_.erase(id);
+  }
+  return garbage;
+}
+
 ChannelCheckpoint SegmentRegistry::GetCheckpoint(const std::string& channel) const {
   std::lock_guard lock(mu_);
   auto it = checkpoints_.find(channel);

@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,10 @@ class SegmentRegistry {
   // became garbage (segment and index files), to delete once readers let go.
   Result<std::vector<std::string>> CommitCompaction(CollectionId collection, const std::vector<SegmentId>& removed,
                                                     const SegmentRecord& added);
+  // Forgets every segment of `collection` whose partition is not in `live`
+  // (dropped partitions) with its index records, in one atomic batch;
+  // returns the object keys that became garbage.
+  Result<std::vector<std::string>> RetainPartitions(CollectionId collection, const std::set<int64_t>& live);
   ChannelCheckpoint GetCheckpoint(const std::string& channel) const;
   // Forgets every segment and checkpoint of a dropped collection.
   Status DropCollection(CollectionId collection, const std::vector<std::string>& channels);

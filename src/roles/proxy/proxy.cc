@@ -49,6 +49,12 @@ Result<const PartitionInfo*> FindPartitionOrError(const CollectionInfo& c, const
   return p;
 }
 
+std::set<int64_t> PartitionIds(const CollectionInfo& c) {
+  std::set<int64_t> ids;
+  for (const auto& p : c.partitions) ids.insert(p.id.value);
+  return ids;
+}
+
 int ShardOf(const PrimaryKey& pk, int num_shards) {
   uint64_t h = std::holds_alternative<int64_t>(pk) ? Mix64(static_cast<uint64_t>(std::get<int64_t>(pk)))
                                                    : HashBytes(std::get<std::string>(pk));
@@ -61,13 +67,24 @@ Status Proxy::Recover() {
   KITE_ASSIGN_OR_RETURN(auto all, coord_->ListAllCollections());
   for (const auto& v : all) {
     KITE_RETURN_IF_ERROR(streaming_->Open(v.info));
+    // Finishes a drop_partition that stopped between its meta commit and its data.
+    KITE_RETURN_IF_ERROR(streaming_->RetainPartitions(v.info.id, PartitionIds(v.info)));
     if (v.info.load_state() == LoadState::kLoaded) KITE_RETURN_IF_ERROR(streaming_->Load(v.info));
   }
   return Status::OK();
 }
 
-Status Proxy::CreateCollection(const CreateCollectionParams& params) {
-  KITE_RETURN_IF_ERROR(ValidateSchema(params.schema, limits_));
+Status Proxy::DropPartition(const std::string& db, const std::string& collection, const std::string& name) {
+  KITE_RETURN_IF_ERROR(coord_->DropPartition(db, collection, name));
+  // The partition is gone from meta (reads no longer see it); now its data.
+  KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(db, collection));
+  return streaming_->RetainPartitions(v.info.id, PartitionIds(v.info));
+}
+
+Status Proxy::CreateCollection(const CreateCollectionParams& in) {
+  KITE_RETURN_IF_ERROR(ValidateSchema(in.schema, limits_));
+  CreateCollectionParams params = in;
+  KITE_RETURN_IF_ERROR(PrepareTextSchema(&params.schema));
   if (params.num_shards <= 0 || params.num_shards > limits_.max_shard_num) {
     return InvalidArgument("maximum shards's number should be limited to {}, got {}", limits_.max_shard_num,
                            params.num_shards);
@@ -82,7 +99,18 @@ Status Proxy::CreateCollection(const CreateCollectionParams& params) {
   }
   KITE_RETURN_IF_ERROR(coord_->CreateCollection(params));
   KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(params.db, params.schema.name));
-  return streaming_->Open(v.info);
+  Status opened = streaming_->Open(v.info);
+  if (!opened.ok()) {
+    // No half-made collection (e.g. a full disk failed its WAL channels):
+    // take the record back, with whatever channels were made.
+    Status undo = coord_->DropCollection(params.db, params.schema.name);
+    if (undo.ok()) undo = streaming_->Drop(v.info);
+    if (!undo.ok()) {
+      spdlog::warn("create_collection {}: could not undo after a failed channel open: {}", params.schema.name,
+                   undo.ToString());
+    }
+  }
+  return opened;
 }
 
 Status Proxy::DropCollection(const std::string& db, const std::string& name) {
@@ -116,9 +144,11 @@ Result<CollectionStats> Proxy::Stats(const std::string& db, const std::string& c
   }
   // Like Milvus: rows inserted (sealed + growing), deletes not subtracted until compaction.
   CollectionStats s;
-  s.row_count = streaming_->FlushedRows(v.info.id, part);
+  const std::set<int64_t> live = PartitionIds(v.info);
+  s.row_count = streaming_->FlushedRows(v.info.id, part, live);
   for (const SegmentPtr& seg : streaming_->GrowingSegments(v.info.id)) {
-    if (part == 0 || seg->meta().partition_id.value == part) s.row_count += seg->num_rows();
+    int64_t pid = seg->meta().partition_id.value;
+    if ((part == 0 || pid == part) && live.count(pid)) s.row_count += seg->num_rows();
   }
   return s;
 }
@@ -268,7 +298,7 @@ void FillDefaults(const FieldSchema& f, Column* c) {
 
 }  // namespace
 
-Status Proxy::CompleteRows(const CollectionInfo& c, InsertParams* p, Column* ids) {
+Status Proxy::CompleteRows(const CollectionInfo& c, InsertParams* p, Column* ids, Column* old_ids) {
   const CollectionSchema& s = c.schema;
   const FieldSchema* pkf = s.PrimaryField();
   int64_t n = p->rows.num_rows;
@@ -281,11 +311,23 @@ Status Proxy::CompleteRows(const CollectionInfo& c, InsertParams* p, Column* ids
                              f->name, n);
     }
   }
-  // Primary key: generated for auto_id inserts.
+  // Primary key: generated for auto_id inserts and upserts (Milvus 2.6: an
+  // upsert into an auto_id collection deletes the keys it was sent and
+  // stores the rows under newly generated keys, which it returns).
   Column* pk = p->rows.Find(pkf->id);
-  if (pkf->auto_id && !p->upsert) {
-    if (pk) {
+  if (p->upsert) {
+    if (!pk) return InvalidArgument("must assign pk when upsert, primary field: {}", pkf->name);
+    *old_ids = *pk;
+  }
+  if (pkf->auto_id) {
+    if (pk && !p->upsert) {
       return InvalidArgument("the value of primary key field {} should be empty when auto_id is true", pkf->name);
+    }
+    if (pk) {
+      for (int64_t r = 0; r < n; ++r) {
+        if (pk->IsNull(r)) return InvalidArgument("primary key field {} cannot be null, row number: {}", pkf->name, r);
+      }
+      std::erase_if(p->rows.columns, [&](const Column& col) { return col.field_id == pkf->id; });
     }
     KITE_ASSIGN_OR_RETURN(int64_t first, coord_->AllocIds(n));
     Column gen = Column::ForField(*pkf);
@@ -311,6 +353,7 @@ Status Proxy::CompleteRows(const CollectionInfo& c, InsertParams* p, Column* ids
     }
   }
   for (const auto& f : s.fields) {
+    if (f.is_function_output) continue;  // computed below
     Column* col = p->rows.Find(f.id);
     if (!col) {
       if (f.is_dynamic) {
@@ -341,43 +384,45 @@ Status Proxy::CompleteRows(const CollectionInfo& c, InsertParams* p, Column* ids
     if (f.type == DataType::kArray) KITE_RETURN_IF_ERROR(CheckArray(f, *col));
     if (f.type == DataType::kJson) KITE_RETURN_IF_ERROR(CheckJson(f, *col, limits_));
   }
+  KITE_RETURN_IF_ERROR(FillFunctionOutputs(s, &p->rows));
   *ids = *p->rows.Find(pkf->id);
   return Status::OK();
 }
 
 Result<Timestamp> Proxy::WriteByShard(const CollectionInfo& c, DmlType type, PartitionId partition, ColumnBatch rows,
                                       const Column* delete_pks, PartitionId delete_partition) {
+  // Rows go to the shard of their own key, deletes to the shard of the
+  // deleted key: the two differ for an auto_id upsert (new key, old key).
   const FieldSchema* pkf = c.schema.PrimaryField();
-  const Column& keys = delete_pks ? *delete_pks : *rows.Find(pkf->id);
-  int shards = c.num_shards;
-  std::vector<std::vector<int64_t>> by_shard(static_cast<size_t>(shards));
-  for (int64_t r = 0; r < keys.num_rows; ++r) by_shard[ShardOf(PkAt(keys, r), shards)].push_back(r);
+  const int shards = c.num_shards;
+  std::vector<std::vector<int64_t>> row_idx(static_cast<size_t>(shards));
+  std::vector<std::vector<int64_t>> del_idx(static_cast<size_t>(shards));
+  if (type != DmlType::kDelete) {
+    const Column& keys = *rows.Find(pkf->id);
+    for (int64_t r = 0; r < keys.num_rows; ++r) row_idx[ShardOf(PkAt(keys, r), shards)].push_back(r);
+  }
+  if (type != DmlType::kInsert) {
+    for (int64_t r = 0; r < delete_pks->num_rows; ++r) del_idx[ShardOf(PkAt(*delete_pks, r), shards)].push_back(r);
+  }
   Timestamp ts = 0;
   for (int s = 0; s < shards; ++s) {
-    const auto& idx = by_shard[s];
-    if (idx.empty()) continue;
+    const auto& ri = row_idx[s];
+    const auto& di = del_idx[s];
+    if (ri.empty() && di.empty()) continue;
     DmlMessage msg;
-    msg.type = type;
+    msg.type = ri.empty() ? DmlType::kDelete : di.empty() ? DmlType::kInsert : DmlType::kUpsert;
     msg.collection = c.id;
     msg.partition = partition;
     msg.delete_partition = delete_partition;
-    if (type != DmlType::kDelete) {
+    if (!ri.empty()) {
       if (shards == 1) {
-        msg.rows = std::move(rows);  // `keys` may point into rows: not used past this point
+        msg.rows = std::move(rows);  // every row goes to the only shard
       } else {
-        for (const auto& col : rows.columns) msg.rows.columns.push_back(col.Select(idx));
-        msg.rows.num_rows = static_cast<int64_t>(idx.size());
+        for (const auto& col : rows.columns) msg.rows.columns.push_back(col.Select(ri));
+        msg.rows.num_rows = static_cast<int64_t>(ri.size());
       }
     }
-    if (type != DmlType::kInsert) {
-      const Column& del = delete_pks ? *delete_pks : *msg.rows.Find(pkf->id);
-      msg.delete_pks = Column::ForField(*pkf);
-      if (shards == 1) {
-        msg.delete_pks.AppendRange(del, 0, del.num_rows);
-      } else {
-        msg.delete_pks = del.Select(idx);
-      }
-    }
+    if (!di.empty()) msg.delete_pks = shards == 1 ? *delete_pks : delete_pks->Select(di);
     KITE_ASSIGN_OR_RETURN(Timestamp t, streaming_->Write(c.id, s, std::move(msg)));
     ts = std::max(ts, t);
   }
@@ -402,12 +447,14 @@ Result<MutationOutcome> Proxy::Insert(InsertParams p) {
     partition = info->id;
   }
   MutationOutcome out;
-  KITE_RETURN_IF_ERROR(CompleteRows(c, &p, &out.ids));
+  Column old_ids;  // upsert: the keys to delete (those sent; != out.ids with auto_id)
+  KITE_RETURN_IF_ERROR(CompleteRows(c, &p, &out.ids, &old_ids));
   int64_t n = p.rows.num_rows;
   DmlType type = p.upsert ? DmlType::kUpsert : DmlType::kInsert;
+  const Column* del = p.upsert ? &old_ids : nullptr;
   if (!part_key) {
-    const Column* del = p.upsert ? &out.ids : nullptr;
-    KITE_ASSIGN_OR_RETURN(out.ts, WriteByShard(c, type, partition, std::move(p.rows), del, PartitionId(0)));
+    // An upsert replaces the key only inside its target partition (Milvus).
+    KITE_ASSIGN_OR_RETURN(out.ts, WriteByShard(c, type, partition, std::move(p.rows), del, partition));
   } else {
     // Route rows to the hashed partitions _default_0 .. _default_{n-1}.
     const Column* key = p.rows.Find(part_key->id);
@@ -420,9 +467,12 @@ Result<MutationOutcome> Proxy::Insert(InsertParams p) {
       ColumnBatch sub;
       for (const auto& col : p.rows.columns) sub.columns.push_back(col.Select(rows));
       sub.num_rows = static_cast<int64_t>(rows.size());
-      Column ids = *sub.Find(c.schema.PrimaryField()->id);
+      // A key may move between partitions with its partition key: the
+      // upsert deletes it in every partition.
+      Column dels;
+      if (p.upsert) dels = old_ids.Select(rows);
       KITE_ASSIGN_OR_RETURN(Timestamp t, WriteByShard(c, type, PartitionId(pid), std::move(sub),
-                                                      p.upsert ? &ids : nullptr, PartitionId(0)));
+                                                      p.upsert ? &dels : nullptr, PartitionId(0)));
       out.ts = std::max(out.ts, t);
     }
   }
@@ -450,10 +500,18 @@ Result<Column> Proxy::MatchingKeys(const CollectionInfo& c, const std::string& t
     }
     return keys;
   }
+  // Any other filter is evaluated over the stored rows: like Milvus, that
+  // needs the collection loaded (a released collection's sealed rows are not
+  // read, and a delete that matched only growing rows would silently miss them).
+  if (c.load_state() != LoadState::kLoaded || !query_node_->IsLoaded(c.id)) return NotLoaded(c.schema.name);
   RetrievePlan rp;
   rp.ts = ts;
   rp.filter = plan.get();
-  if (partition != 0) rp.partitions.insert(partition);
+  if (partition != 0) {
+    rp.partitions.insert(partition);
+  } else {
+    rp.partitions = PartitionIds(c);
+  }
   std::vector<Retrieved> parts;
   for (const SegmentPtr& seg : ReadSegments(c.id, true)) {
     Retrieved r;
@@ -523,10 +581,18 @@ Result<Timestamp> Proxy::ReadTimestamp(const CollectionInfo& c, const ReadConsis
 Status Proxy::CheckReadable(const CollectionInfo& c, const std::vector<std::string>& partitions,
                             std::set<int64_t>* partition_ids) {
   if (c.load_state() != LoadState::kLoaded || !query_node_->IsLoaded(c.id)) return NotLoaded(c.schema.name);
+  if (partitions.empty()) {
+    // Every loaded partition, and nothing else: the data of a released or
+    // dropped partition may still be held (until its drop completes).
+    for (const auto& p : c.partitions) {
+      if (p.loaded) partition_ids->insert(p.id.value);
+    }
+    return Status::OK();
+  }
   for (const auto& name : partitions) {
     KITE_ASSIGN_OR_RETURN(const PartitionInfo* p, FindPartitionOrError(c, name));
     if (!p->loaded) {
-      return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone, "partition not loaded[partition={}]", name);
+      return MakeStatus(StatusCode::kFailedPrecondition, Reason::kPartitionNotLoaded, "partition not loaded[partition={}]", name);
     }
     partition_ids->insert(p->id.value);
   }
@@ -581,6 +647,33 @@ Status Proxy::ResolveOutputFields(const CollectionSchema& s, const std::vector<s
   return Status::OK();
 }
 
+namespace {
+
+// query order_by_fields: orders the merged rows (in key order, so ties stay
+// by primary key), keeps `limit` after `offset`, and drops the columns read
+// only for ordering (those past `keep_columns`).
+void OrderQueryRows(const std::vector<OrderByKey>& keys, size_t keep_columns, int64_t limit, int64_t offset,
+                    ColumnBatch* rows) {
+  const int64_t n = rows->columns.empty() ? 0 : rows->columns[0].size();
+  std::vector<std::vector<OrderValue>> values(static_cast<size_t>(n));
+  for (const OrderByKey& k : keys) {
+    const Column* c = k.field->is_primary ? &rows->columns[0] : rows->Find(k.field->id);
+    for (int64_t r = 0; r < n; ++r) values[r].push_back(c ? OrderValueAt(k, *c, r) : OrderValue{});
+  }
+  std::vector<int64_t> perm(static_cast<size_t>(n));
+  for (int64_t r = 0; r < n; ++r) perm[r] = r;
+  std::stable_sort(perm.begin(), perm.end(),
+                   [&](int64_t a, int64_t b) { return OrderBefore(keys, values[a], values[b]); });
+  int64_t begin = std::min(offset, n);
+  int64_t end = limit < 0 ? n : std::min(n, begin + limit);
+  std::vector<int64_t> keep(perm.begin() + begin, perm.begin() + end);
+  if (rows->columns.size() > keep_columns) rows->columns.resize(keep_columns);
+  for (Column& c : rows->columns) c = c.Select(keep);
+  rows->num_rows = static_cast<int64_t>(keep.size());
+}
+
+}  // namespace
+
 Result<QueryOutcome> Proxy::Query(const QueryParams& q) {
   KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(q.db, q.collection));
   const CollectionInfo& c = v.info;
@@ -614,14 +707,30 @@ Result<QueryOutcome> Proxy::Query(const QueryParams& q) {
   plan.count_only = out.count_only;
   plan.limit = q.limit;
   plan.offset = q.offset;
+  std::vector<OrderByKey> order;
+  if (!q.order_by.empty() && !out.count_only) {
+    KITE_ASSIGN_OR_RETURN(order, ResolveOrderBy(q.order_by, s));
+    // Every match is read, ordered here, then paged.
+    for (const OrderByKey& k : order) {
+      if (!k.field->is_primary &&
+          std::find(plan.output_fields.begin(), plan.output_fields.end(), k.field->id) == plan.output_fields.end()) {
+        plan.output_fields.push_back(k.field->id);
+      }
+    }
+    plan.limit = -1;
+    plan.offset = 0;
+  }
   KITE_ASSIGN_OR_RETURN(plan.ts, ReadTimestamp(c, q.consistency));
   out.ts = plan.ts;
   std::vector<Retrieved> parts;
-  KITE_ASSIGN_OR_RETURN(Retrieved growing, streaming_->RetrieveGrowing(c.id, plan));
+  if (!q.ignore_growing) {
+    KITE_ASSIGN_OR_RETURN(Retrieved growing, streaming_->RetrieveGrowing(c.id, plan));
+    parts.push_back(std::move(growing));
+  }
   KITE_ASSIGN_OR_RETURN(Retrieved sealed, query_node_->Retrieve(c.id, plan));
-  parts.push_back(std::move(growing));
   parts.push_back(std::move(sealed));
   Retrieved merged = MergeRetrieved(std::move(parts), plan);
+  if (!order.empty()) OrderQueryRows(order, out.fields.size(), q.limit, q.offset, &merged.rows);
   out.count = merged.count;
   out.data = std::move(merged);
   return out;

@@ -15,13 +15,16 @@
 
 #include "common/limits.h"
 #include "expr/expr.h"
+#include "query/order_by.h"
 #include "query/reduce.h"
+#include "query/rerank.h"
 #include "query/retrieve.h"
 #include "query/search.h"
 #include "roles/coordinator/coordinator.h"
 #include "roles/datanode/data_node.h"
 #include "roles/querynode/query_node.h"
 #include "roles/streaming/streaming_node.h"
+#include "text/analyzer.h"
 
 namespace kite {
 
@@ -59,6 +62,10 @@ struct QueryParams {
   std::vector<std::string> partitions;
   int64_t limit = -1;
   int64_t offset = 0;
+  bool ignore_growing = false;  // sealed segments only
+  // order_by_fields: matching rows ordered by these keys (ties by primary key)
+  // before offset and limit.
+  std::vector<OrderBySpec> order_by;
 };
 
 struct QueryOutcome {
@@ -83,6 +90,8 @@ struct SearchParams {
   std::string metric_type;   // empty: the index's metric
   DataType query_type = DataType::kFloatVector;  // placeholder type
   std::vector<std::string> query_vectors;        // one raw vector per query
+  // search(ids=[...]): the stored vectors of these rows are the queries.
+  std::optional<std::vector<PrimaryKey>> ids;
   int64_t topk = 10;
   int64_t offset = 0;
   int round_decimal = -1;
@@ -94,6 +103,14 @@ struct SearchParams {
   bool strict_group_size = false;
   bool ignore_growing = false;
   std::vector<std::string> output_fields;
+  // order_by_fields: the kept hits reordered by scalar fields.
+  std::vector<OrderBySpec> order_by;
+  // search(ranker=Function(type=RERANK, ...)): rescored after the search.
+  std::optional<RerankRequest> rerank;
+  // Boost rankers of the request's FunctionScore (applied per segment), and
+  // the FunctionScore's own params (boost_mode).
+  std::vector<RerankRequest> boosts;
+  std::vector<std::pair<std::string, std::string>> function_score_params;
   // search_iterator v2: continue after the last returned distance.
   bool iterator_v2 = false;
   std::optional<float> iterator_last_bound;
@@ -112,6 +129,9 @@ struct SearchOutcome {
   std::vector<FieldId> fields;             // output columns (pk first)
   std::vector<std::string> dynamic_keys;
   bool include_all_dynamic = false;
+  // The caller named the primary key (or "*") in output_fields: Milvus then
+  // returns it among the hit's fields too, not only as the hit's id.
+  bool pk_requested = false;
   ColumnBatch rows;                        // output columns, one row per hit (queries concatenated)
   std::optional<Column> group_values;      // group-by field value per hit
   const FieldSchema* group_field = nullptr;
@@ -126,11 +146,36 @@ struct PreparedSearch {
   std::unique_ptr<const expr::Plan> filter;  // plan.filter points into it
   std::vector<SegmentPtr> segments;          // sealed and growing, at plan.ts
   bool higher = false;                       // larger scores are better
+  std::optional<Reranker> reranker;          // fields borrowed from out.schema
+  std::vector<OrderByKey> order_by;          // likewise
+  std::vector<BoostRanker> boosts;
+  std::vector<std::unique_ptr<const expr::Plan>> boost_filters;  // one per boost; nullptr: every row
   // Estimated distance work in dimension-operations (~1 ns each).
   double cost = 0;
 
   // About a millisecond of CPU or less: fine to run on the receiving thread.
   bool light() const { return cost <= 4e6; }
+};
+
+// hybrid_search: several searches of one collection (usually over different
+// vector fields), fused into one ranking by a reranker (query/rerank.h).
+struct HybridSearchParams {
+  std::string db;
+  std::string collection;
+  std::vector<std::string> partitions;
+  ReadConsistency consistency;
+  std::vector<std::string> output_fields;
+  // One per AnnSearchRequest: anns_field, vectors, limit, filter and params
+  // (their db, collection, partitions, consistency and outputs are ignored).
+  std::vector<SearchParams> requests;
+  RerankRequest rerank;
+  int64_t limit = 10;
+  int64_t offset = 0;
+  int round_decimal = -1;
+  std::string group_by_field;
+  int64_t group_size = 1;
+  bool strict_group_size = false;
+  std::string group_scorer = "max";
 };
 
 struct CollectionStats {
@@ -155,6 +200,8 @@ class Proxy {
   // DDL with data-plane side effects.
   Status CreateCollection(const CreateCollectionParams& params);
   Status DropCollection(const std::string& db, const std::string& name);
+  // Drops the partition from meta, then its growing and sealed data and files.
+  Status DropPartition(const std::string& db, const std::string& collection, const std::string& name);
   Status Load(const std::string& db, const std::string& collection, const std::vector<std::string>& partitions);
   Status Release(const std::string& db, const std::string& collection, const std::vector<std::string>& partitions);
   Result<CollectionStats> Stats(const std::string& db, const std::string& collection, const std::string& partition);
@@ -192,11 +239,26 @@ class Proxy {
   Result<PreparedSearch> PrepareSearch(const SearchParams& params);
   // Searches the prepared segments; `params` are the ones it was prepared from.
   Result<SearchOutcome> RunSearch(const SearchParams& params, PreparedSearch prepared);
+  // Runs each request (all at one MVCC timestamp) and fuses their hits; the
+  // outcome's rows hold the output fields of the fused hits.
+  Result<SearchOutcome> HybridSearch(const HybridSearchParams& params);
+
+  // run_analyzer: the tokens of each text under `analyzer_params` (empty: the
+  // standard analyzer), or under the analyzer of `field` of `collection` when
+  // a collection is named (proxy_text.cc).
+  struct AnalyzeParams {
+    std::string db;
+    std::string collection;
+    std::string field;
+    std::string analyzer_params;
+    std::vector<std::string> texts;
+  };
+  Result<std::vector<std::vector<text::Token>>> RunAnalyzer(const AnalyzeParams& params);
 
  private:
   Result<Timestamp> WriteByShard(const CollectionInfo& c, DmlType type, PartitionId partition, ColumnBatch rows,
                                  const Column* delete_pks, PartitionId delete_partition);
-  Status CompleteRows(const CollectionInfo& c, InsertParams* params, Column* ids);
+  Status CompleteRows(const CollectionInfo& c, InsertParams* params, Column* ids, Column* old_ids);
   // The collection is loaded and so is every named partition; fills their ids.
   Status CheckReadable(const CollectionInfo& c, const std::vector<std::string>& partitions,
                        std::set<int64_t>* partition_ids);
@@ -204,6 +266,9 @@ class Proxy {
   Result<Timestamp> ReadTimestamp(const CollectionInfo& c, const ReadConsistency& consistency);
   // Segments a read sees: growing ones from the streaming node, sealed from the query node.
   std::vector<SegmentPtr> ReadSegments(CollectionId collection, bool include_growing);
+  // search(ids=...): the anns field's stored vectors of `ids` at `ts`, as raw query vectors.
+  Status VectorsOfIds(const CollectionInfo& c, const FieldSchema& field, const SearchPlan& plan,
+                      const std::vector<PrimaryKey>& ids, SearchParams* out);
   Status ResolveOutputFields(const CollectionSchema& s, const std::vector<std::string>& names,
                              std::vector<FieldId>* fields, std::vector<std::string>* dynamic_keys,
                              bool* include_all_dynamic, bool* count_only);
@@ -217,8 +282,22 @@ class Proxy {
   Limits limits_;
 };
 
+// Full-text search (proxy_text.cc).
+// Marks function outputs and checks the analyzer params of analyzer-enabled fields.
+Status PrepareTextSchema(CollectionSchema* schema);
+// Computes every BM25 function's output column from its input text; a request
+// that carries an output column is refused with Milvus's message.
+Status FillFunctionOutputs(const CollectionSchema& schema, ColumnBatch* rows);
+// Analyzes the raw query texts of a search on a BM25 output field into
+// idf-weighted sparse queries (plan->queries) with corpus statistics merged
+// over `segments`, and puts avgdl into plan->index_params.
+Status PrepareBm25Queries(const CollectionSchema& schema, const FieldSchema& field, const SearchParams& params,
+                          const std::vector<SegmentPtr>& segments, const Limits& limits, SearchPlan* plan);
+
 // Shard of a primary key: a stable hash (same across restarts and builds).
 int ShardOf(const PrimaryKey& pk, int num_shards);
+// Ids of the partitions `c` has (dropped ones are gone from its meta).
+std::set<int64_t> PartitionIds(const CollectionInfo& c);
 // The named partition of `c`, or Milvus's "partition not found" error.
 Result<const PartitionInfo*> FindPartitionOrError(const CollectionInfo& c, const std::string& name);
 

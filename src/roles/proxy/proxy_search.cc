@@ -11,6 +11,8 @@
 #include <map>
 #include <optional>
 
+#include <fmt/ranges.h>
+
 #include "roles/proxy/proxy.h"
 
 namespace kite {
@@ -224,6 +226,168 @@ Status AssembleOutputRows(const std::vector<SegmentPtr>& segs, const std::vector
   return Status::OK();
 }
 
+// A numeric cell as a double (decay rerankers read Int8..Int64, Float, Double).
+double NumericAt(const Column& c, int64_t row) {
+  switch (c.type) {
+    case DataType::kInt8: return c.Get<int8_t>(row);
+    case DataType::kInt16: return c.Get<int16_t>(row);
+    case DataType::kInt32: return c.Get<int32_t>(row);
+    case DataType::kInt64: return static_cast<double>(c.Get<int64_t>(row));
+    case DataType::kFloat: return c.Get<float>(row);
+    case DataType::kDouble: return c.Get<double>(row);
+    default: return 0;
+  }
+}
+
+// One field of a hit's row, gathered from its segment.
+Column FieldOfHit(const std::vector<SegmentPtr>& segs, const Hit& h, const FieldSchema& f) {
+  ColumnBatch one;
+  segs[h.source.segment]->Gather({h.source.row}, {f.id}, &one, nullptr);
+  return std::move(f.is_primary ? one.columns[0] : one.columns[1]);
+}
+
+// A grouped search's hits before paging: groups in order of their best hit,
+// up to `group_size` hits each, the first `groups` groups, listed group by
+// group (the order Milvus's grouped reduce emits, which rerankers rank).
+HitList FirstGroups(HitList merged, const std::vector<SegmentPtr>& segs, const FieldSchema& group_field,
+                    int64_t groups, int64_t group_size) {
+  std::vector<std::string> order;
+  std::map<std::string, HitList> members;
+  for (Hit& h : merged) {
+    std::string key = GroupKey(FieldOfHit(segs, h, group_field), 0);
+    auto it = members.find(key);
+    if (it == members.end()) {
+      if (static_cast<int64_t>(order.size()) >= groups) continue;
+      order.push_back(key);
+      it = members.emplace(key, HitList{}).first;
+    }
+    if (static_cast<int64_t>(it->second.size()) < group_size) it->second.push_back(std::move(h));
+  }
+  HitList out;
+  for (const std::string& key : order) {
+    for (Hit& h : members[key]) out.push_back(std::move(h));
+  }
+  return out;
+}
+
+// search(ranker=...): rescores one query's merged hits (offset + limit of
+// them, or every hit with group-by) and keeps `limit` after `offset`.
+Result<HitList> RerankSearchHits(const Reranker& r, const HitList& merged, const std::vector<SegmentPtr>& segs,
+                                 const FieldSchema* group_field, const SearchParams& p, const std::string& metric,
+                                 std::optional<Column>* group_values) {
+  std::vector<double> values;
+  if (r.input) {
+    values.reserve(merged.size());
+    for (const Hit& h : merged) values.push_back(NumericAt(FieldOfHit(segs, h, *r.input), 0));
+  }
+  RerankOptions o;
+  o.limit = p.topk;
+  o.offset = p.offset;
+  o.round_decimal = p.round_decimal;
+  std::vector<std::vector<std::string>> keys;
+  std::vector<Column> group_cells;
+  if (group_field) {
+    keys.emplace_back();
+    for (const Hit& h : merged) {
+      group_cells.push_back(FieldOfHit(segs, h, *group_field));
+      keys[0].push_back(GroupKey(group_cells.back(), 0));
+    }
+    o.group_keys = &keys;
+    o.group_size = p.group_size;
+    o.strict_group_size = p.strict_group_size;
+  }
+  KITE_ASSIGN_OR_RETURN(std::vector<RerankedHit> fused,
+                        Rerank(r, {RankedList{&merged, metric, r.input ? &values : nullptr}}, o));
+  HitList out;
+  out.reserve(fused.size());
+  for (RerankedHit& f : fused) {
+    if (group_field) (*group_values)->AppendFrom(group_cells[f.pos], 0);
+    out.push_back(std::move(f.hit));
+  }
+  return out;
+}
+
+// order_by_fields: reorders each query's kept hits (whole groups, by their
+// first hit, with group-by); ties keep distance order. Milvus applies the
+// offset before this ordering, and so does Kite.
+void OrderSearchHits(const std::vector<OrderByKey>& keys, const std::vector<SegmentPtr>& segs,
+                     const FieldSchema* group_field, SearchOutcome* out) {
+  std::vector<int64_t> group_rows;  // new order of out->group_values rows
+  int64_t group_base = 0;
+  for (HitList& hits : out->hits) {
+    const size_t n = hits.size();
+    std::vector<std::vector<OrderValue>> values(n);
+    for (size_t i = 0; i < n; ++i) {
+      for (const OrderByKey& k : keys) values[i].push_back(OrderValueAt(k, FieldOfHit(segs, hits[i], *k.field), 0));
+    }
+    // Units to sort: single hits, or runs of hits of one group.
+    std::vector<std::pair<size_t, size_t>> units;  // [begin, end)
+    for (size_t i = 0; i < n;) {
+      size_t j = i + 1;
+      if (group_field) {
+        std::string key = GroupKey(*out->group_values, group_base + static_cast<int64_t>(i));
+        while (j < n && GroupKey(*out->group_values, group_base + static_cast<int64_t>(j)) == key) ++j;
+      }
+      units.emplace_back(i, j);
+      i = j;
+    }
+    std::stable_sort(units.begin(), units.end(), [&](const auto& a, const auto& b) {
+      return OrderBefore(keys, values[a.first], values[b.first]);
+    });
+    HitList sorted;
+    sorted.reserve(n);
+    for (const auto& [b, e] : units) {
+      for (size_t i = b; i < e; ++i) {
+        sorted.push_back(std::move(hits[i]));
+        group_rows.push_back(group_base + static_cast<int64_t>(i));
+      }
+    }
+    hits = std::move(sorted);
+    group_base += static_cast<int64_t>(n);
+  }
+  if (group_field && out->group_values) out->group_values = out->group_values->Select(group_rows);
+}
+
+// Boost rankers on one segment's candidates for one query: matching hits get
+// their score multiplied by (or added) the weight; the list is re-sorted.
+Status BoostSegmentHits(const PreparedSearch& prep, const Segment& seg, HitList* hits) {
+  if (hits->empty()) return Status::OK();
+  std::vector<int64_t> rows;
+  rows.reserve(hits->size());
+  for (const Hit& h : *hits) rows.push_back(h.source.row);
+  for (size_t b = 0; b < prep.boosts.size(); ++b) {
+    const BoostRanker& boost = prep.boosts[b];
+    std::vector<uint8_t> match(hits->size(), 1);
+    if (const expr::Plan* f = prep.boost_filters[b].get()) {
+      ColumnBatch batch;
+      seg.Gather(rows, expr::ReferencedFields(*f), &batch, nullptr);
+      batch.num_rows = static_cast<int64_t>(rows.size());
+      KITE_RETURN_IF_ERROR(FilterMask(batch, {}, f, nullptr, &match));
+    }
+    for (size_t i = 0; i < hits->size(); ++i) {
+      if (!match[i]) continue;
+      float& d = (*hits)[i].distance;
+      d = boost.sum ? d + boost.weight : d * boost.weight;
+    }
+  }
+  std::stable_sort(hits->begin(), hits->end(),
+                   [&](const Hit& a, const Hit& b) { return HitBetter(a, b, prep.higher); });
+  return Status::OK();
+}
+
+// Milvus's search keeps the primary key among the output fields when the
+// caller names it or asks for "*" (translateOutputFields without removing
+// the pk), unlike query, which always returns it.
+bool PrimaryKeyRequested(const CollectionSchema& s, const std::vector<std::string>& names) {
+  const std::string& pk = s.PrimaryField()->name;
+  for (std::string n : names) {
+    n.erase(0, n.find_first_not_of(' '));
+    n.erase(n.find_last_not_of(' ') + 1);
+    if (n == "*" || n == pk) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<SearchOutcome> Proxy::Search(const SearchParams& p) {
@@ -245,6 +409,10 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   const FieldSchema* field = nullptr;
   if (p.anns_field.empty()) {
     auto vecs = s.VectorFields();
+    if (vecs.size() != 1 && p.ids) {
+      // Search by primary keys words it differently in Milvus.
+      return InvalidArgument("multiple vector fields exist, please specify anns_field in search_params");
+    }
     if (vecs.size() != 1) {
       return InvalidArgument("multiple anns_fields exist, please specify a anns_field in search_params");
     }
@@ -258,6 +426,12 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   }
   KITE_ASSIGN_OR_RETURN(auto indexes, coord_->DescribeIndex(p.db, p.collection, field->name, ""));
   std::string metric = indexes[0].resolved_params.count("metric_type") ? indexes[0].resolved_params.at("metric_type") : "";
+  if (s.Bm25FunctionFor(field->name) && !p.metric_type.empty() && p.metric_type != "BM25") {
+    return InvalidArgument(
+        "must use BM25 metric type when searching against BM25 Function output field: invalid "
+        "parameter[expected=BM25][actual={}]",
+        p.metric_type);
+  }
   if (!p.metric_type.empty() && p.metric_type != metric) {
     return InvalidArgument("metric type not match: invalid parameter[expected={}][actual={}]", metric, p.metric_type);
   }
@@ -282,7 +456,23 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   if (p.group_size <= 0 || p.group_size > 1024) {
     return InvalidArgument("group_size [{}] is invalid, it should be in range [1, 1024]", p.group_size);
   }
-  KITE_ASSIGN_OR_RETURN(plan.queries, DecodeQueries(p, *field, limits_));
+  // A BM25 function's output is searched with raw texts, analyzed once the
+  // segments (and so the corpus statistics) are known, below.
+  const bool bm25_field = s.Bm25FunctionFor(field->name) != nullptr;
+  bool have_ts = false;
+  if (p.ids) {
+    // The read timestamp first: the query vectors are read at it too.
+    if (static_cast<int64_t>(p.ids->size()) > limits_.max_nq) {
+      return InvalidArgument("nq ({}) is invalid: it should be in range [1, {}]", p.ids->size(), limits_.max_nq);
+    }
+    KITE_ASSIGN_OR_RETURN(plan.ts, ReadTimestamp(c, p.consistency));
+    have_ts = true;
+    SearchParams by_ids = p;
+    KITE_RETURN_IF_ERROR(VectorsOfIds(c, *field, plan, *p.ids, &by_ids));
+    KITE_ASSIGN_OR_RETURN(plan.queries, DecodeQueries(by_ids, *field, limits_));
+  } else if (!bm25_field) {
+    KITE_ASSIGN_OR_RETURN(plan.queries, DecodeQueries(p, *field, limits_));
+  }
   out.nq = plan.queries.nq;
   out.topk = p.topk;
 
@@ -302,8 +492,29 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
     out.group_field = group_field;
   }
 
+  if (p.rerank) {
+    KITE_ASSIGN_OR_RETURN(prep.reranker, ParseReranker(*p.rerank, s));
+    if (!prep.reranker) return InvalidArgument("a boost ranker must be sent in the function score's functions");
+    if (group_field && !prep.reranker->supports_group()) {
+      return InvalidArgument("Current rerank does not support grouping search");
+    }
+  }
+  if (!p.order_by.empty()) {
+    if (p.iterator_v2) return InvalidArgument("order_by is not supported when using search iterator");
+    KITE_ASSIGN_OR_RETURN(prep.order_by, ResolveOrderBy(p.order_by, s));
+  }
+  for (const RerankRequest& b : p.boosts) {
+    KITE_ASSIGN_OR_RETURN(BoostRanker boost, ParseBoost(b, p.function_score_params));
+    std::unique_ptr<const expr::Plan> bf;
+    if (boost.filter.find_first_not_of(" \t\n\r") != std::string::npos) {
+      KITE_ASSIGN_OR_RETURN(bf, expr::Compile(boost.filter, s, p.filter_values, expr::ParseOptions{}));
+    }
+    prep.boosts.push_back(std::move(boost));
+    prep.boost_filters.push_back(std::move(bf));
+  }
   KITE_RETURN_IF_ERROR(ResolveOutputFields(s, p.output_fields, &out.fields, &out.dynamic_keys,
                                            &out.include_all_dynamic, nullptr));
+  out.pk_requested = PrimaryKeyRequested(s, p.output_fields);
   const bool filtered = p.filter.find_first_not_of(" \t\n\r") != std::string::npos;
   if (filtered) {
     KITE_ASSIGN_OR_RETURN(prep.filter, expr::Compile(p.filter, s, p.filter_values, expr::ParseOptions{}));
@@ -331,9 +542,19 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
     KITE_RETURN_IF_ERROR(CheckIndexSearchParams(type == indexes[0].resolved_params.end() ? "" : type->second,
                                                 p.index_params, plan.k));
   }
-  KITE_ASSIGN_OR_RETURN(plan.ts, ReadTimestamp(c, p.consistency));
+  if (!have_ts) {
+    KITE_ASSIGN_OR_RETURN(plan.ts, ReadTimestamp(c, p.consistency));
+  }
   out.ts = plan.ts;
   prep.segments = ReadSegments(c.id, !p.ignore_growing);
+  if (bm25_field) {
+    for (const char* key : {"bm25_k1", "bm25_b"}) {
+      auto it = indexes[0].resolved_params.find(key);
+      if (it != indexes[0].resolved_params.end() && !plan.index_params.count(key)) plan.index_params[key] = it->second;
+    }
+    KITE_RETURN_IF_ERROR(PrepareBm25Queries(s, *field, p, prep.segments, limits_, &plan));
+    out.nq = plan.queries.nq;
+  }
   // Bound the work before doing it: ids and scores of nq x min(k, rows) hits
   // count against quotaAndLimits.limits.maxOutputSize, as Milvus's reduce
   // counts every result byte (output fields are counted as they are gathered).
@@ -368,6 +589,9 @@ Result<SearchOutcome> Proxy::RunSearch(const SearchParams& p, PreparedSearch pre
     plan.k = group_field ? std::max<int64_t>(segs[i]->num_rows(), 1) : want;
     std::vector<HitList> hits;
     KITE_RETURN_IF_ERROR(SearchSegment(*segs[i], i, plan, &hits));
+    if (!prep.boosts.empty()) {
+      for (HitList& list : hits) KITE_RETURN_IF_ERROR(BoostSegmentHits(prep, *segs[i], &list));
+    }
     for (int64_t q = 0; q < out.nq; ++q) per_query[q].push_back(std::move(hits[q]));
   }
   MergeOptions mo;
@@ -377,6 +601,14 @@ Result<SearchOutcome> Proxy::RunSearch(const SearchParams& p, PreparedSearch pre
   if (group_field) out.group_values = Column::ForField(*group_field);
   for (int64_t q = 0; q < out.nq; ++q) {
     HitList merged = MergeHits(std::move(per_query[q]), mo);
+    if (prep.reranker) {
+      // With group-by the reranker ranks the grouped search's offset+limit
+      // groups, listed group by group. Rounded by the reranker, as Milvus does.
+      if (group_field) merged = FirstGroups(std::move(merged), segs, *group_field, want, p.group_size);
+      KITE_ASSIGN_OR_RETURN(out.hits[q], RerankSearchHits(*prep.reranker, merged, segs, group_field, p, out.metric,
+                                                          &out.group_values));
+      continue;
+    }
     if (group_field) {
       // Groups ordered by their best hit; up to group_size hits each; topk groups after `offset` groups.
       std::vector<std::string> order;
@@ -417,8 +649,167 @@ Result<SearchOutcome> Proxy::RunSearch(const SearchParams& p, PreparedSearch pre
       for (Hit& h : out.hits[q]) h.distance = static_cast<float>(std::round(h.distance * scale) / scale);
     }
   }
+  if (!prep.order_by.empty()) OrderSearchHits(prep.order_by, segs, group_field, &out);
   if (cancelled()) return SearchCancelled();
   KITE_RETURN_IF_ERROR(AssembleOutputRows(segs, out.fields, limits_.max_output_bytes, &out));
+  return out;
+}
+
+Status Proxy::VectorsOfIds(const CollectionInfo& c, const FieldSchema& field, const SearchPlan& plan,
+                           const std::vector<PrimaryKey>& ids, SearchParams* out) {
+  if (ids.empty()) return InvalidArgument("ids must not be empty");
+  RetrievePlan rp;
+  rp.ts = plan.ts;
+  rp.pks = ids;
+  rp.partitions = plan.partitions;
+  rp.output_fields = {field.id};
+  std::vector<Retrieved> parts;
+  KITE_ASSIGN_OR_RETURN(Retrieved growing, streaming_->RetrieveGrowing(c.id, rp));
+  KITE_ASSIGN_OR_RETURN(Retrieved sealed, query_node_->Retrieve(c.id, rp));
+  parts.push_back(std::move(growing));
+  parts.push_back(std::move(sealed));
+  Retrieved got = MergeRetrieved(std::move(parts), rp);
+  std::map<PrimaryKey, int64_t> row_of;
+  if (!got.rows.columns.empty()) {
+    for (int64_t r = 0; r < got.rows.columns[0].size(); ++r) row_of[PkAt(got.rows.columns[0], r)] = r;
+  }
+  std::vector<std::string> missing;
+  for (const PrimaryKey& pk : ids) {
+    if (!row_of.count(pk)) missing.push_back(PkToString(pk));
+  }
+  if (!missing.empty()) {
+    return InvalidArgument("some of the provided primary key IDs do not exist: missing IDs = [{}]",
+                           fmt::join(missing, ", "));
+  }
+  const Column& vec = got.rows.columns[1];
+  out->query_type = field.type;
+  out->query_vectors.clear();
+  for (const PrimaryKey& pk : ids) {
+    int64_t r = row_of[pk];
+    if (vec.is_fixed()) {
+      out->query_vectors.emplace_back(reinterpret_cast<const char*>(vec.RowPtr(r)), vec.row_bytes);
+    } else {
+      out->query_vectors.emplace_back(vec.GetBytes(r));
+    }
+  }
+  return Status::OK();
+}
+
+Result<SearchOutcome> Proxy::HybridSearch(const HybridSearchParams& hp) {
+  if (hp.requests.empty()) return InvalidArgument("hybrid search needs at least one search request");
+  if (hp.requests.size() > 1024) {
+    return InvalidArgument("maximum of ann search requests is 1024, but got {}", hp.requests.size());
+  }
+  if (hp.limit <= 0 || hp.limit > limits_.max_topk) {
+    return InvalidArgument("topk [{}] is invalid, it should be in range [1, {}]", hp.limit, limits_.max_topk);
+  }
+  if (hp.offset < 0) return InvalidArgument("offset [{}] is invalid, it should be gte than 0", hp.offset);
+  if (hp.limit + hp.offset > limits_.max_topk) {
+    return InvalidArgument("topk+offset [{}] is invalid, it should be in range [1, {}]", hp.limit + hp.offset,
+                           limits_.max_topk);
+  }
+  KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(hp.db, hp.collection));
+  SearchOutcome out;
+  out.schema = std::make_shared<const CollectionSchema>(v.info.schema);
+  const CollectionSchema& s = *out.schema;
+  KITE_ASSIGN_OR_RETURN(std::optional<Reranker> reranker, ParseReranker(hp.rerank, s));
+  if (!reranker) {
+    return InvalidArgument("the boost ranker cannot rank a hybrid search: use rrf, weighted or decay");
+  }
+  if (!hp.group_by_field.empty() && !reranker->supports_group()) {
+    return InvalidArgument("Current rerank does not support grouping search");
+  }
+  KITE_RETURN_IF_ERROR(ResolveOutputFields(s, hp.output_fields, &out.fields, &out.dynamic_keys,
+                                           &out.include_all_dynamic, nullptr));
+  out.pk_requested = PrimaryKeyRequested(s, hp.output_fields);
+
+  // The requests, all at the first one's timestamp. Each gathers the output
+  // fields (a prefix of its own) plus the decay input.
+  std::vector<std::string> sub_outputs = hp.output_fields;
+  if (reranker->input) sub_outputs.push_back(reranker->input->name);
+  std::vector<SearchOutcome> subs;
+  for (size_t i = 0; i < hp.requests.size(); ++i) {
+    SearchParams sp = hp.requests[i];
+    sp.db = hp.db;
+    sp.collection = hp.collection;
+    sp.partitions = hp.partitions;
+    sp.output_fields = sub_outputs;
+    sp.offset = 0;  // Milvus ignores a sub-request's offset
+    sp.round_decimal = -1;
+    sp.rerank.reset();
+    sp.order_by.clear();
+    sp.iterator_v2 = false;
+    sp.group_by_field = hp.group_by_field;
+    sp.group_size = hp.group_size;
+    sp.strict_group_size = false;
+    if (i == 0) {
+      sp.consistency = hp.consistency;
+    } else {
+      sp.consistency = ReadConsistency{};
+      sp.consistency.use_default = false;
+      sp.consistency.guarantee_ts = subs[0].ts;
+      sp.consistency.pin = true;
+    }
+    KITE_ASSIGN_OR_RETURN(SearchOutcome sub, Search(sp));
+    if (i > 0 && sub.nq != subs[0].nq) {
+      return InvalidArgument("sub search request nq should be the same: invalid parameter[expected={}][actual={}]",
+                             subs[0].nq, sub.nq);
+    }
+    subs.push_back(std::move(sub));
+  }
+  out.nq = subs[0].nq;
+  out.topk = hp.limit;
+  out.ts = subs[0].ts;
+  out.metric = subs[0].metric;
+  if (!hp.group_by_field.empty()) {
+    out.group_field = subs[0].group_field;
+    out.group_values = Column::ForField(*out.group_field);
+  }
+  const size_t ncols = out.fields.size();
+  RerankOptions o;
+  o.limit = hp.limit;
+  o.offset = hp.offset;
+  o.round_decimal = hp.round_decimal;
+  o.group_size = hp.group_size;
+  o.strict_group_size = hp.strict_group_size;
+  o.group_scorer = hp.group_scorer;
+  // Row of (request, query) hit j in that request's rows: base[i][q] + j.
+  std::vector<std::vector<int64_t>> base(subs.size(), std::vector<int64_t>(out.nq + 1, 0));
+  for (size_t i = 0; i < subs.size(); ++i) {
+    for (int64_t q = 0; q < out.nq; ++q) base[i][q + 1] = base[i][q] + static_cast<int64_t>(subs[i].hits[q].size());
+  }
+  out.hits.resize(static_cast<size_t>(out.nq));
+  for (int64_t q = 0; q < out.nq; ++q) {
+    std::vector<std::vector<double>> values(subs.size());
+    std::vector<std::vector<std::string>> keys(subs.size());
+    std::vector<RankedList> lists;
+    for (size_t i = 0; i < subs.size(); ++i) {
+      const SearchOutcome& sub = subs[i];
+      const HitList& hits = sub.hits[q];
+      for (int64_t j = 0; j < static_cast<int64_t>(hits.size()); ++j) {
+        int64_t row = base[i][q] + j;
+        if (reranker->input) {
+          const Column* c = reranker->input->is_primary ? &sub.rows.columns[0] : sub.rows.Find(reranker->input->id);
+          values[i].push_back(c ? NumericAt(*c, row) : 0);
+        }
+        if (sub.group_values) keys[i].push_back(GroupKey(*sub.group_values, row));
+      }
+      lists.push_back(RankedList{&hits, sub.metric, reranker->input ? &values[i] : nullptr});
+    }
+    o.group_keys = hp.group_by_field.empty() ? nullptr : &keys;
+    KITE_ASSIGN_OR_RETURN(std::vector<RerankedHit> fused, Rerank(*reranker, lists, o));
+    for (RerankedHit& f : fused) {
+      const SearchOutcome& sub = subs[f.list];
+      int64_t row = base[f.list][q] + f.pos;
+      for (size_t c = 0; c < ncols && c < sub.rows.columns.size(); ++c) {
+        if (out.rows.columns.size() <= c) out.rows.columns.push_back(sub.rows.columns[c].EmptyLike());
+        out.rows.columns[c].AppendFrom(sub.rows.columns[c], row);
+      }
+      if (out.group_values) out.group_values->AppendFrom(*sub.group_values, row);
+      out.hits[q].push_back(std::move(f.hit));
+    }
+  }
+  out.rows.num_rows = out.rows.columns.empty() ? 0 : out.rows.columns[0].size();
   return out;
 }
 

@@ -53,13 +53,32 @@ Status StreamingNode::Open(const CollectionInfo& c) {
     ch->schema = schema;
     KITE_ASSIGN_OR_RETURN(ch->wal, wal_->OpenChannel(name));
     ch->checkpoint_lsn = ch->applied_lsn = registry_->GetCheckpoint(name).lsn;
+    // The checkpoint says records up to it were written; a WAL that ends
+    // below it lost records (new appends would reuse LSNs the checkpoint
+    // covers, and replay would skip them: acknowledged writes lost later).
+    const Lsn last = ch->wal->LastLsn();
+    if (last < ch->checkpoint_lsn) {
+      return Corruption("WAL channel {} ends at LSN {}, below its flush checkpoint LSN {}: the log lost "
+                        "records it had written (a log file cut or removed); refusing to reuse those LSNs",
+                        name, last, ch->checkpoint_lsn);
+    }
     std::lock_guard lock(ch->mu);
     int64_t replayed = 0;
+    Lsn expected = ch->checkpoint_lsn + 1;
     Status st = ch->wal->Replay(ch->checkpoint_lsn, [&](Lsn lsn, std::string_view payload) -> Status {
+      if (lsn != expected) {
+        return Corruption("records {} to {} after the flush checkpoint are missing (the oldest log file "
+                          "still on disk starts at LSN {})",
+                          expected, lsn - 1, lsn);
+      }
+      ++expected;
       KITE_ASSIGN_OR_RETURN(DmlMessage msg, DecodeDml(payload));
       ++replayed;
       return ApplyLocked(*ch, msg, lsn);
     });
+    if (st.ok() && expected != last + 1) {
+      st = Corruption("replay ended at LSN {} but the log's last LSN is {}", expected - 1, last);
+    }
     if (!st.ok()) return MakeStatus(st.code(), st.reason(), "replaying WAL channel {}: {}", name, st.message());
     if (replayed > 0) spdlog::info("channel {}: replayed {} WAL records after checkpoint {}", name, replayed, ch->checkpoint_lsn);
     ch->last_write_ms = static_cast<int64_t>(WallClockMs());
@@ -89,6 +108,26 @@ Status StreamingNode::Drop(const CollectionInfo& c) {
   for (const auto& name : c.channels) KITE_RETURN_IF_ERROR(wal_->DropChannel(name));
   KITE_RETURN_IF_ERROR(registry_->DropCollection(c.id, c.channels));
   return store_->DeletePrefix("collections/" + std::to_string(c.id.value) + "/");
+}
+
+Status StreamingNode::RetainPartitions(CollectionId collection, const std::set<int64_t>& live) {
+  for (auto& ch : ChannelsOf(collection)) {
+    std::lock_guard lock(ch->mu);
+    std::erase_if(ch->growing, [&](const auto& kv) { return !live.count(kv.first); });
+  }
+  KITE_ASSIGN_OR_RETURN(std::vector<std::string> garbage, registry_->RetainPartitions(collection, live));
+  std::vector<SegmentId> removed;
+  for (const SegmentPtr& seg : query_node_->Segments(collection)) {
+    if (!live.count(seg->meta().partition_id.value)) removed.push_back(seg->id());
+  }
+  if (!removed.empty()) query_node_->ReplaceSegments(collection, removed, nullptr);
+  for (const auto& key : garbage) {
+    Status st = store_->Delete(key);
+    if (!st.ok() && st.code() != StatusCode::kNotFound) {
+      spdlog::warn("collection {}: deleting {} of a dropped partition failed: {}", collection.value, key, st.ToString());
+    }
+  }
+  return Status::OK();
 }
 
 std::vector<std::shared_ptr<StreamingNode::Channel>> StreamingNode::ChannelsOf(CollectionId collection) {
@@ -149,18 +188,31 @@ Status StreamingNode::ApplyLocked(Channel& ch, const DmlMessage& msg, uint64_t l
   }
   ch.applied_lsn = lsn;
   if (full) {
+    // The message is applied either way. A failed flush (a full disk) changed
+    // nothing and is tried again on the next write; failing here would fail
+    // a replay, and so the start, on a full disk.
     std::vector<SegmentId> flushed;
-    KITE_RETURN_IF_ERROR(FlushLocked(ch, &flushed));
+    (void)FlushLocked(ch, &flushed);
   }
   return Status::OK();
 }
 
 Status StreamingNode::FlushLocked(Channel& ch, std::vector<SegmentId>* flushed) {
   if (ch.dropped || ch.applied_lsn == ch.checkpoint_lsn) return Status::OK();  // nothing new
+  // Nothing in memory changes until the commit: a failed flush leaves the
+  // growing segments and delete buffer as they were (files it wrote are
+  // deleted, or are unreferenced garbage), and a later flush redoes it.
   std::vector<SegmentRecord> records;
+  std::vector<std::string> written;   // object keys
+  std::vector<std::string> prefixes;  // of segments not committed yet (their ids are new)
+  auto fail = [&](Status st) {
+    for (const auto& prefix : prefixes) (void)store_->DeletePrefix(prefix);
+    for (const auto& key : written) (void)store_->Delete(key);
+    spdlog::warn("channel {}: flush at lsn {} failed, nothing changed: {}", ch.name, ch.applied_lsn, st.ToString());
+    return st;
+  };
   for (auto& [pid, seg] : ch.growing) {
     if (seg->num_rows() == 0) continue;
-    seg->Seal();
     SegmentRecord rec;
     rec.id = seg->id();
     rec.collection_id = ch.collection;
@@ -170,14 +222,16 @@ Status StreamingNode::FlushLocked(Channel& ch, std::vector<SegmentId>* flushed) 
     Status st;
     seg->WithColumns([&](const ColumnBatch& cols, const std::vector<Timestamp>& ts) {
       rec.num_rows = cols.num_rows;
-      auto keys = WriteSegmentFiles(store_, SegmentPrefix(ch.collection, seg->id()), cols, ts);
+      prefixes.push_back(SegmentPrefix(ch.collection, seg->id()));
+      auto keys = WriteSegmentFiles(store_, prefixes.back(), cols, ts);
       if (!keys.ok()) {
         st = keys.status();
         return;
       }
       rec.files = std::move(keys).value();
+      written.insert(written.end(), rec.files.begin(), rec.files.end());
     });
-    KITE_RETURN_IF_ERROR(st);
+    if (!st.ok()) return fail(st);
     rec.max_ts = seg->max_timestamp();
     rec.size_bytes = static_cast<int64_t>(seg->MemoryBytes());
     records.push_back(std::move(rec));
@@ -185,11 +239,19 @@ Status StreamingNode::FlushLocked(Channel& ch, std::vector<SegmentId>* flushed) 
   std::string delta_key;
   if (!ch.delete_buffer.empty()) {
     delta_key = DeltaKey(ch.collection, ch.name, ch.applied_lsn);
-    KITE_RETURN_IF_ERROR(WriteDeltaFile(store_, delta_key, ch.delete_buffer));
+    Status st = WriteDeltaFile(store_, delta_key, ch.delete_buffer);
+    if (!st.ok()) return fail(st);
+    written.push_back(delta_key);
   }
-  KITE_RETURN_IF_ERROR(registry_->CommitFlush(ch.collection, ch.name, ch.applied_lsn, records, delta_key));
+  // The checkpoint must never be ahead of what the WAL holds durably
+  // (StreamingNode::Open refuses a log that ends below its checkpoint).
+  if (Status st = ch.wal->Sync(); !st.ok()) return fail(st);
+  if (Status st = registry_->CommitFlush(ch.collection, ch.name, ch.applied_lsn, records, delta_key); !st.ok()) {
+    return fail(st);
+  }
   for (auto& [pid, seg] : ch.growing) {
     if (seg->num_rows() == 0) continue;
+    seg->Seal();
     flushed->push_back(seg->id());
     if (ch.forward) query_node_->AddSealed(ch.collection, seg);
   }
@@ -270,10 +332,11 @@ Timestamp StreamingNode::SafeTimestamp(CollectionId collection, Timestamp now) {
   return safe;
 }
 
-int64_t StreamingNode::FlushedRows(CollectionId collection, int64_t partition) {
+int64_t StreamingNode::FlushedRows(CollectionId collection, int64_t partition, const std::set<int64_t>& live) {
   int64_t rows = 0;
   for (const auto& rec : registry_->ListSegments(collection)) {
-    if (partition == 0 || rec.partition_id.value == partition) rows += rec.num_rows;
+    int64_t pid = rec.partition_id.value;
+    if ((partition == 0 || pid == partition) && live.count(pid)) rows += rec.num_rows;
   }
   return rows;
 }

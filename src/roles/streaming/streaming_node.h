@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -75,6 +76,11 @@ class StreamingNode {
   // Flushes every channel of the collection; returns the new segment ids.
   Result<std::vector<SegmentId>> Flush(CollectionId collection);
 
+  // Drops the growing data of every partition of the collection not in
+  // `live` (dropped partitions), then its flushed segments and their files,
+  // from the registry, the query node and the object store.
+  Status RetainPartitions(CollectionId collection, const std::set<int64_t>& live);
+
   // Loads the collection's sealed data into the query node and starts
   // forwarding deletes to it (atomically with respect to writes).
   Status Load(const CollectionInfo& c);
@@ -86,8 +92,9 @@ class StreamingNode {
   // The newest timestamp <= now at which every channel of the collection is
   // fully applied (below any write in flight).
   Timestamp SafeTimestamp(CollectionId collection, Timestamp now);
-  // Rows in flushed segments (partition 0 = all), deletes not subtracted.
-  int64_t FlushedRows(CollectionId collection, int64_t partition);
+  // Rows in flushed segments of partition `partition` (0 = all) among
+  // `live`, deletes not subtracted.
+  int64_t FlushedRows(CollectionId collection, int64_t partition, const std::set<int64_t>& live);
   std::vector<SegmentPtr> GrowingSegments(CollectionId collection);
 
  private:

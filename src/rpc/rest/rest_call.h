@@ -12,6 +12,7 @@
 
 #include "common/status.h"
 #include "expr/expr.h"
+#include "roles/auth/access_control.h"
 #include "roles/proxy/proxy.h"
 
 namespace kite::rest {
@@ -59,7 +60,31 @@ struct Call {
   // Set when body["data"] was not built (a large insert/upsert): the raw body,
   // whose "data" rows the handler streams (StreamRowsToColumns).
   std::string_view deferred_data_body;
+  auth::AccessControl* access = nullptr;  // users/roles/privilege_groups endpoints
+  std::string user;                       // the authenticated caller ("" when auth is off)
 };
+
+// users/*, roles/*, privilege_groups/* (rest_rbac.cc).
+RestError CreateUser(Call& c);
+RestError UpdatePassword(Call& c);
+RestError DropUser(Call& c);
+RestError ListUsers(Call& c);
+RestError DescribeUser(Call& c);
+RestError GrantRoleToUser(Call& c);
+RestError RevokeRoleFromUser(Call& c);
+RestError CreateRoleRest(Call& c);
+RestError DropRoleRest(Call& c);
+RestError ListRoles(Call& c);
+RestError DescribeRole(Call& c);
+RestError GrantPrivilege(Call& c);
+RestError RevokePrivilege(Call& c);
+RestError GrantPrivilegeV2(Call& c);
+RestError RevokePrivilegeV2(Call& c);
+RestError CreatePrivilegeGroupRest(Call& c);
+RestError DropPrivilegeGroupRest(Call& c);
+RestError ListPrivilegeGroupsRest(Call& c);
+RestError AddPrivilegesToGroup(Call& c);
+RestError RemovePrivilegesFromGroup(Call& c);
 
 using Handler = RestError (*)(Call&);
 
@@ -170,5 +195,6 @@ RestError DeleteEntities(Call& c);
 RestError GetEntities(Call& c);
 RestError QueryEntities(Call& c);
 RestError SearchEntities(Call& c);
+RestError HybridSearchEntities(Call& c);
 
 }  // namespace kite::rest

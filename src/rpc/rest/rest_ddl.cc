@@ -560,7 +560,7 @@ RestError CreatePartition(Call& c) {
 }
 
 RestError DropPartition(Call& c) {
-  REST_TRY(c.proxy->coordinator().DropPartition(c.db, Collection(c), StrOr(c.body, "partitionName")));
+  REST_TRY(c.proxy->DropPartition(c.db, Collection(c), StrOr(c.body, "partitionName")));
   return Ok();
 }
 

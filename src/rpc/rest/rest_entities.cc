@@ -265,11 +265,41 @@ RestError QueryEntities(Call& c) {
   return RunQuery(c, q);
 }
 
-RestError SearchEntities(Call& c) {
-  if (!Has(c.body, "data")) {
-    if (Has(c.body, "ids")) {
-      return Error(kCodeUnimplemented, "search by primary keys (`ids`) is not implemented yet in Kite");
+namespace {
+// Hits as Milvus's REST search answers them: one object per hit, queries concatenated.
+void RenderSearchHits(Call& c, const SearchOutcome& out);
+
+// `functionScore` {functions: [{name, type, inputFieldNames, params}]}: its rerank function.
+RestError FunctionScoreFromJson(const Json& body, std::optional<RerankRequest>* out) {
+  if (!Has(body, "functionScore")) return Ok();
+  const Json& fs = body.at("functionScore");
+  if (!fs.is_object() || !Has(fs, "functions") || !fs.at("functions").is_array()) {
+    return Error(kCodeBadJson, fmt::format("{}, error: functionScore.functions must be an array", kBadJsonPrefix));
+  }
+  if (fs.at("functions").size() > 1) {
+    return Error(kCodeParameterInvalid, "Currently only supports one rerank");
+  }
+  for (const Json& f : fs.at("functions")) {
+    if (!f.is_object()) {
+      return Error(kCodeBadJson, fmt::format("{}, error: functionScore.functions[0] must be an object", kBadJsonPrefix));
     }
+    RerankRequest r;
+    r.name = StrOr(f, "name");
+    r.input_field_names = StrListOr(f, "inputFieldNames");
+    if (Has(f, "params") && f.at("params").is_object()) {
+      for (const auto& [key, value] : f.at("params").items()) {
+        r.params.emplace_back(key, value.is_string() ? value.get<std::string>() : value.dump());
+      }
+    }
+    *out = std::move(r);
+  }
+  return Ok();
+}
+}  // namespace
+
+RestError SearchEntities(Call& c) {
+  const bool by_ids = !Has(c.body, "data") && Has(c.body, "ids");
+  if (!Has(c.body, "data") && !by_ids) {
     return Error(kCodeMissingParameter,
                  fmt::format("{}, error: Key: 'data' Error:Field validation for 'data' failed on the 'required' tag",
                              kMissingPrefix));
@@ -284,10 +314,32 @@ RestError SearchEntities(Call& c) {
   p.collection = Collection(c);
   p.anns_field = field->name;
   p.query_type = field->type;
-  for (const auto& vec : c.body.at("data")) {
-    auto raw = VectorFromJson(vec, *field);
-    if (!raw.ok()) return Wrap(kCodeBadJson, kBadJsonPrefix, raw.status());
-    p.query_vectors.push_back(std::move(raw).value());
+  const bool bm25 = s.Bm25FunctionFor(field->name) != nullptr;  // full-text search: the data are texts
+  if (bm25) p.query_type = DataType::kVarChar;
+  if (by_ids) {
+    // Search by primary keys: the stored vectors of these rows are the queries.
+    const Json& ids = c.body.at("ids");
+    std::vector<PrimaryKey> keys;
+    for (const Json& id : ids.is_array() ? ids : Json::array({ids})) {
+      if (id.is_number_integer()) {
+        keys.emplace_back(id.get<int64_t>());
+      } else if (id.is_string()) {
+        keys.emplace_back(id.get<std::string>());
+      } else {
+        return Error(kCodeBadJson, fmt::format("{}, error: ids must be integers or strings", kBadJsonPrefix));
+      }
+    }
+    p.ids = std::move(keys);
+  } else {
+    for (const auto& vec : c.body.at("data")) {
+      if (bm25 && vec.is_string()) {
+        p.query_vectors.push_back(vec.get<std::string>());
+        continue;
+      }
+      auto raw = VectorFromJson(vec, *field);
+      if (!raw.ok()) return Wrap(kCodeBadJson, kBadJsonPrefix, raw.status());
+      p.query_vectors.push_back(std::move(raw).value());
+    }
   }
   p.filter = StrOr(c.body, "filter");
   if (Has(c.body, "exprParams")) {
@@ -305,8 +357,94 @@ RestError SearchEntities(Call& c) {
   p.partitions = StrListOr(c.body, "partitionNames");
   REST_CHECK(ParseConsistency(StrOr(c.body, "consistencyLevel"), &p.consistency));
   if (Has(c.body, "searchParams")) REST_CHECK(ApplySearchParams(c.body.at("searchParams"), &p));
+  REST_CHECK(FunctionScoreFromJson(c.body, &p.rerank));
 
   REST_ASSIGN(SearchOutcome out, c.proxy->Search(p));
+  RenderSearchHits(c, out);
+  return Ok();
+}
+
+// entities/hybrid_search (alias entities/advanced_search): `search` holds one
+// request per vector field, `rerank` the legacy ranker {strategy, params} (or
+// `functionScore` a rerank function), then the search's own keys.
+RestError HybridSearchEntities(Call& c) {
+  if (!Has(c.body, "search") || !c.body.at("search").is_array() || c.body.at("search").empty()) {
+    return Error(kCodeMissingParameter,
+                 fmt::format("{}, error: Key: 'search' Error:Field validation for 'search' failed on the 'required' tag",
+                             kMissingPrefix));
+  }
+  REST_ASSIGN(CollectionView v, c.proxy->coordinator().DescribeCollection(c.db, Collection(c)));
+  const CollectionSchema& s = v.info.schema;
+  HybridSearchParams h;
+  h.db = c.db;
+  h.collection = Collection(c);
+  h.limit = IntOr(c.body, "limit", 100);
+  h.offset = IntOr(c.body, "offset", 0);
+  h.output_fields = StrListOr(c.body, "outputFields");
+  h.partitions = StrListOr(c.body, "partitionNames");
+  h.group_by_field = StrOr(c.body, "groupingField");
+  int64_t group_size = IntOr(c.body, "groupSize", 0);
+  if (!h.group_by_field.empty() && group_size > 0) {
+    h.group_size = group_size;
+    h.strict_group_size = BoolOr(c.body, "strictGroupSize", false);
+  }
+  REST_CHECK(ParseConsistency(StrOr(c.body, "consistencyLevel"), &h.consistency));
+  for (const Json& sub : c.body.at("search")) {
+    if (!sub.is_object()) {
+      return Error(kCodeBadJson, fmt::format("{}, error: every element of `search` must be an object", kBadJsonPrefix));
+    }
+    const FieldSchema* field = nullptr;
+    REST_CHECK(AnnsField(s, StrOr(sub, "annsField"), &field));
+    SearchParams p;
+    p.anns_field = field->name;
+    p.query_type = field->type;
+    if (!Has(sub, "data") || !sub.at("data").is_array()) {
+      return Error(kCodeMissingParameter,
+                   fmt::format("{}, error: Key: 'data' Error:Field validation for 'data' failed on the 'required' tag",
+                               kMissingPrefix));
+    }
+    for (const auto& vec : sub.at("data")) {
+      auto raw = VectorFromJson(vec, *field);
+      if (!raw.ok()) return Wrap(kCodeBadJson, kBadJsonPrefix, raw.status());
+      p.query_vectors.push_back(std::move(raw).value());
+    }
+    p.filter = StrOr(sub, "filter");
+    if (Has(sub, "exprParams")) {
+      REST_ASSIGN(p.filter_values, TemplateValuesFromJson(sub.at("exprParams")));
+    }
+    p.topk = IntOr(sub, "limit", 100);
+    if (Has(sub, "metricType") && sub.at("metricType").is_string()) p.metric_type = sub.at("metricType");
+    // `params` is either shaped like a search's searchParams ({metricType, params: {...}}) or
+    // the index params themselves ({"ef": 64}).
+    for (const char* key : {"params", "searchParams"}) {
+      if (!Has(sub, key) || !sub.at(key).is_object()) continue;
+      const Json& sp = sub.at(key);
+      bool shaped = Has(sp, "params") || Has(sp, "metricType") || Has(sp, "metric_type") || Has(sp, "radius") ||
+                    Has(sp, "range_filter") || Has(sp, "ignoreGrowing") || Has(sp, "ignore_growing");
+      REST_CHECK(ApplySearchParams(shaped ? sp : Json{{"params", sp}}, &p));
+    }
+    h.requests.push_back(std::move(p));
+  }
+  std::optional<RerankRequest> function;
+  REST_CHECK(FunctionScoreFromJson(c.body, &function));
+  if (function) {
+    h.rerank = std::move(*function);
+  } else {
+    std::optional<std::string> strategy, params;
+    if (Has(c.body, "rerank") && c.body.at("rerank").is_object()) {
+      const Json& rr = c.body.at("rerank");
+      if (Has(rr, "strategy")) strategy = StrOr(rr, "strategy");
+      params = Has(rr, "params") ? rr.at("params").dump() : std::string("{}");
+    }
+    REST_ASSIGN(h.rerank, LegacyRerankRequest(strategy, params));
+  }
+  REST_ASSIGN(SearchOutcome out, c.proxy->HybridSearch(h));
+  RenderSearchHits(c, out);
+  return Ok();
+}
+
+namespace {
+void RenderSearchHits(Call& c, const SearchOutcome& out) {
   const FieldSchema* pk = out.schema->PrimaryField();
   Json hits = Json::array();
   Json topks = Json::array();
@@ -328,7 +466,7 @@ RestError SearchEntities(Call& c) {
   c.data = std::move(hits);
   c.extra["cost"] = 0;
   c.extra["topks"] = std::move(topks);
-  return Ok();
 }
+}  // namespace
 
 }  // namespace kite::rest

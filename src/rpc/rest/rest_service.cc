@@ -1,9 +1,11 @@
 #include "rpc/rest/rest_service.h"
 
+#include <cctype>
 #include <exception>
 #include <string_view>
 
 #include "common/json_scan.h"
+#include "roles/auth/password_hash.h"
 #include "rpc/rest/rest_call.h"
 #include "rpc/rest/rest_rows.h"
 #include "rpc/status_map.h"
@@ -233,6 +235,28 @@ const std::vector<ParamSpec> kPartitions = {{"collectionName", JType::kString, t
 const std::vector<ParamSpec> kAliasCollection = {{"collectionName", JType::kString, true},
                                                  {"aliasName", JType::kString, true}};
 const std::vector<ParamSpec> kIndex = {{"collectionName", JType::kString, true}, {"indexName", JType::kString, true}};
+const std::vector<ParamSpec> kPrivilegeV1 = {{"roleName", JType::kString, true},
+                                             {"objectType", JType::kString, true},
+                                             {"objectName", JType::kString, true},
+                                             {"privilege", JType::kString, true}};
+const std::vector<ParamSpec> kPrivilegeV2 = {{"roleName", JType::kString, true},
+                                             {"privilege", JType::kString, true},
+                                             {"collectionName", JType::kString}};
+const std::vector<ParamSpec> kGroupPrivileges = {{"privilegeGroupName", JType::kString, true},
+                                                 {"privileges", JType::kStrList, true}};
+
+const std::vector<ParamSpec> kHybridSearchKeys = {{"collectionName", JType::kString, true},
+                                                  {"search", JType::kArray, true},
+                                                  {"rerank", JType::kObject},
+                                                  {"functionScore", JType::kObject},
+                                                  {"limit", JType::kInt},
+                                                  {"offset", JType::kInt},
+                                                  {"groupingField", JType::kString},
+                                                  {"groupSize", JType::kInt},
+                                                  {"strictGroupSize", JType::kBool},
+                                                  {"outputFields", JType::kStrList},
+                                                  {"partitionNames", JType::kStrList},
+                                                  {"consistencyLevel", JType::kString}};
 
 const std::map<std::string_view, Route>& Routes() {
   static const std::map<std::string_view, Route> routes = {
@@ -360,7 +384,35 @@ const std::map<std::string_view, Route>& Routes() {
          {"searchParams", JType::kObject},
          {"partitionNames", JType::kStrList},
          {"consistencyLevel", JType::kString},
-         {"exprParams", JType::kObject}}}},
+         {"exprParams", JType::kObject},
+         {"functionScore", JType::kObject}}}},
+      {"entities/hybrid_search", {HybridSearchEntities, kHybridSearchKeys}},
+      {"entities/advanced_search", {HybridSearchEntities, kHybridSearchKeys}},
+      // users, roles, privilege groups
+      {"users/create", {CreateUser, {{"userName", JType::kString, true}, {"password", JType::kString, true}}}},
+      {"users/update_password",
+       {UpdatePassword,
+        {{"userName", JType::kString, true}, {"password", JType::kString}, {"newPassword", JType::kString, true}}}},
+      {"users/drop", {DropUser, {{"userName", JType::kString, true}}}},
+      {"users/list", {ListUsers, {}}},
+      {"users/describe", {DescribeUser, {{"userName", JType::kString, true}}}},
+      {"users/grant_role",
+       {GrantRoleToUser, {{"userName", JType::kString, true}, {"roleName", JType::kString, true}}}},
+      {"users/revoke_role",
+       {RevokeRoleFromUser, {{"userName", JType::kString, true}, {"roleName", JType::kString, true}}}},
+      {"roles/create", {CreateRoleRest, {{"roleName", JType::kString, true}}}},
+      {"roles/drop", {DropRoleRest, {{"roleName", JType::kString, true}, {"forceDrop", JType::kBool}}}},
+      {"roles/list", {ListRoles, {}}},
+      {"roles/describe", {DescribeRole, {{"roleName", JType::kString, true}}}},
+      {"roles/grant_privilege", {GrantPrivilege, kPrivilegeV1}},
+      {"roles/revoke_privilege", {RevokePrivilege, kPrivilegeV1}},
+      {"roles/grant_privilege_v2", {GrantPrivilegeV2, kPrivilegeV2}},
+      {"roles/revoke_privilege_v2", {RevokePrivilegeV2, kPrivilegeV2}},
+      {"privilege_groups/create", {CreatePrivilegeGroupRest, {{"privilegeGroupName", JType::kString, true}}}},
+      {"privilege_groups/drop", {DropPrivilegeGroupRest, {{"privilegeGroupName", JType::kString, true}}}},
+      {"privilege_groups/list", {ListPrivilegeGroupsRest, {}}},
+      {"privilege_groups/add_privileges_to_group", {AddPrivilegesToGroup, kGroupPrivileges}},
+      {"privilege_groups/remove_privileges_from_group", {RemovePrivilegesFromGroup, kGroupPrivileges}},
   };
   return routes;
 }
@@ -371,11 +423,10 @@ bool IsKnownUnimplemented(std::string_view route) {
       "collections/compact",          "collections/get_compaction_state", "collections/truncate",
       "collections/add_function",     "collections/alter_function",       "collections/drop_function",
       "collections/fields/alter_properties", "collections/fields/add",    "collections/fields/drop",
-      "entities/hybrid_search",       "entities/advanced_search",
       "segments/describe",            "quotacenter/describe",             "common/run_analyzer",
   };
   static const std::vector<std::string_view> kCategories = {
-      "users/", "roles/", "privilege_groups/", "jobs/import/", "resource_groups/", "file_resources/",
+      "jobs/import/", "resource_groups/", "file_resources/",
   };
   for (auto e : kExact) {
     if (route == e) return true;
@@ -428,6 +479,76 @@ void Summarize(const Call& call, RestSummary* s) {
   if (topks != call.extra.end() && topks->is_array()) s->nq = static_cast<int64_t>(topks->size());
 }
 
+// "application/json", any case, with or without parameters (charset).
+bool IsJsonContentType(std::string_view v) {
+  size_t semi = v.find(';');
+  std::string_view type = v.substr(0, semi);
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
+  constexpr std::string_view kJson = "application/json";
+  if (type.size() != kJson.size()) return false;
+  for (size_t i = 0; i < kJson.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(type[i])) != kJson[i]) return false;
+  }
+  return true;
+}
+
+// Milvus answers both failures with HTTP 401 and merr.ErrNeedAuthenticate.
+RestResponse Unauthenticated() {
+  RestResponse res = Envelope(Error(kCodeNeedAuthenticate, "user hasn't authenticated"));
+  res.http_status = 401;
+  return res;
+}
+
+// `Authorization: Bearer user:password` (or Basic base64(user:password)).
+bool Authenticate(const RestRequest& req, auth::AccessControl* ac, std::string* user, RestResponse* denied) {
+  std::string h = Header(req, "authorization");
+  std::string credentials;
+  if (h.size() > 7 && (h.compare(0, 7, "Bearer ") == 0 || h.compare(0, 7, "bearer ") == 0)) {
+    credentials = h.substr(7);
+  } else if (h.size() > 6 && (h.compare(0, 6, "Basic ") == 0 || h.compare(0, 6, "basic ") == 0)) {
+    if (!auth::Base64Decode(std::string_view(h).substr(6), &credentials)) credentials.clear();
+  }
+  if (credentials.empty()) {
+    *denied = Unauthenticated();
+    return false;
+  }
+  auth::Caller caller;
+  if (!ac->Authenticate(credentials, req.peer, &caller).ok()) {
+    *denied = Unauthenticated();
+    return false;
+  }
+  *user = caller.user;
+  return true;
+}
+
+// The privilege check of the RPC the path stands for, on the body's objects.
+bool Authorize(auth::AccessControl* ac, const std::string& user, std::string_view rpc, const std::string& db,
+               const Json& body, RestResponse* denied) {
+  const auth::PrivilegeRule* rule = auth::RuleFor(rpc);
+  std::vector<std::string> objects;
+  if (rule && rule->object == auth::ObjectType::kCollection) objects.push_back(StrOr(body, "collectionName"));
+  if (rule && rule->object == auth::ObjectType::kUser && Has(body, "userName")) {
+    objects.push_back(StrOr(body, "userName"));
+  }
+  // Anyone may read the grants of a role they hold (as over gRPC).
+  if (rpc == "SelectGrant" && Has(body, "roleName")) {
+    std::string role = StrOr(body, "roleName");
+    auto users = ac->SelectUsers(user);
+    if (role == auth::kPublicRole) return true;
+    if (users.ok() && !users->empty()) {
+      for (const auto& r : (*users)[0].roles) {
+        if (r == role) return true;
+      }
+    }
+  }
+  auth::Decision d = ac->Authorize(auth::Caller{user}, rpc, db, objects);
+  if (d.ok()) return true;
+  *denied = Envelope(Error(65535, fmt::format("rpc error: code = PermissionDenied desc = {}", d.message)));
+  denied->http_status = 403;
+  return false;
+}
+
 bool BlankBody(std::string_view body) {
   return body.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
@@ -452,6 +573,16 @@ RestResponse RestService::Handle(const RestRequest& req) const {
     }
     if (!route) {
       return Envelope(Error(kCodeUnimplemented, fmt::format("{} is not implemented yet in Kite", req.path)));
+    }
+    // Authentication before anything else reads the request.
+    std::string user;
+    if (options_.access_control && options_.access_control->enabled()) {
+      RestResponse denied;
+      if (!Authenticate(req, options_.access_control, &user, &denied)) return denied;
+    }
+    if (!IsJsonContentType(Header(req, "content-type"))) {
+      return Envelope(Error(kCodeBadJson, fmt::format("{}, error: Content-Type must be application/json, got '{}'",
+                                                      kBadJsonPrefix, Header(req, "content-type"))));
     }
     if (req.body_too_large) {
       return Envelope(Error(kCodeParameterTooLarge,
@@ -502,10 +633,15 @@ RestResponse RestService::Handle(const RestRequest& req) const {
     RestSummary summary;
     summary.collection = StrOr(body, "collectionName");
 
-    // Authorization: accepted and ignored until Kite has authentication (see header).
     Call call{proxy_, body, StrOr(body, "dbName"), true};
     if (data_deferred) call.deferred_data_body = req.body;
     if (call.db.empty()) call.db = Header(req, "db-name");
+    call.access = options_.access_control;
+    call.user = user;
+    if (options_.access_control && options_.access_control->enabled()) {
+      RestResponse denied;
+      if (!Authorize(options_.access_control, user, RestFunctionName(path), call.db, body, &denied)) return denied;
+    }
     call.int64_as_number = ParseGoBool(Header(req, "accept-type-allow-int64")).value_or(true);
     summary.db = call.db;
     e = route->handler(call);

@@ -16,9 +16,17 @@
 //    "default". `Accept-Type-Allow-Int64: false` renders Int64 values as
 //    strings; absent or true keeps them JSON numbers (Milvus's default,
 //    proxy.http.acceptTypeAllowInt64=true).
-//  * `Authorization: Bearer ...` is accepted and ignored: Kite has no
-//    authentication yet (a later issue); when it has, a bad token answers 1800.
-//    `Request-Timeout` is ignored too: every call is synchronous and bounded by
+//  * With authorization enabled (auth::AccessControl), every call needs
+//    `Authorization: Bearer user:password` (or Basic): a missing or wrong one
+//    answers HTTP 401 {"code": 1800, "message": "user hasn't authenticated"}
+//    and a missing privilege HTTP 403, as Milvus answers; the privilege is the
+//    one of the RPC the path stands for (RestFunctionName), checked by the
+//    same AccessControl::Authorize as gRPC.
+//  * Requests must be `Content-Type: application/json`: a text/plain or
+//    form-encoded POST is what a foreign web page can send without a CORS
+//    preflight, so it is refused (code 1801) before anything runs. No CORS
+//    header is ever sent, so browsers do not let other origins read answers.
+//    `Request-Timeout` is ignored: every call is synchronous and bounded by
 //    the proxy's own limits.
 //
 // Thread-safe and stateless; borrows the proxy, which must outlive it. Handle()
@@ -29,6 +37,7 @@
 #include <string>
 #include <string_view>
 
+#include "roles/auth/access_control.h"
 #include "roles/proxy/proxy.h"
 
 namespace kite::rest {
@@ -40,6 +49,7 @@ struct RestRequest {
   std::string_view body;                       // borrowed for the duration of Handle()
   bool body_too_large = false;  // the transport refused to read an oversized body
   bool over_budget = false;     // the transport's in-flight body budget was spent: body not read
+  std::string peer;             // client address (rate limits failed logins)
 };
 
 // What the request did, for metrics and logs (common/request_observer.h).
@@ -67,6 +77,7 @@ std::string_view RestFunctionName(std::string_view path);
 struct RestOptions {
   int64_t max_body_bytes = 64 << 20;      // for the message of the "too large" answer
   int64_t max_inflight_bytes = 256 << 20;  // for the message of the "over budget" answer
+  auth::AccessControl* access_control = nullptr;  // null: no access control; must outlive the service
 };
 
 class RestService {

@@ -210,14 +210,100 @@ Result<std::vector<LogFile>> ListLogFiles(const std::string& dir) {
   return files;
 }
 
-// Creates <dir>/<first_lsn>.log holding just a file header, durably.
+// Creates <dir>/<first_lsn>.log holding just a file header, durably. The
+// header is written and synced under a temporary name first and the file is
+// then renamed, so a log file's name never exists without a complete header:
+// a bad header is always damage, never a crash in the middle of a roll.
 Result<UniqueFd> CreateLogFile(const std::string& dir, Lsn first_lsn, std::string* path) {
   *path = dir + "/" + wal_format::FileName(first_lsn);
-  KITE_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(*path, O_RDWR | O_CREAT | O_EXCL, 0644));
-  KITE_RETURN_IF_ERROR(PwriteAll(fd.get(), *path, 0, EncodeFileHeader(first_lsn)));
-  KITE_RETURN_IF_ERROR(Fdatasync(fd.get(), *path));
+  const std::string tmp = *path + wal_format::kTempSuffix;
+  ::unlink(tmp.c_str());  // left by a crash during an earlier try
+  KITE_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(tmp, O_RDWR | O_CREAT | O_EXCL, 0644));
+  Status st = PwriteAll(fd.get(), tmp, 0, EncodeFileHeader(first_lsn));
+  if (st.ok()) st = Fdatasync(fd.get(), tmp);
+  if (st.ok() && ::rename(tmp.c_str(), path->c_str()) != 0) st = PosixError("rename", tmp, errno);
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
   KITE_RETURN_IF_ERROR(FsyncDir(dir));
   return fd;
+}
+
+// ---- Clean-stop marker ----------------------------------------------------------
+
+// What a clean close recorded: where the last file ended.
+struct CleanMarker {
+  Lsn file_first_lsn = kNoLsn;  // the last file (by its first LSN)
+  uint64_t end = 0;             // its size: the end of its last record
+  Lsn last_lsn = kNoLsn;        // the channel's last LSN
+};
+
+std::string EncodeCleanMarker(const CleanMarker& m) {
+  std::string b;
+  PutFixed32(&b, wal_format::kCleanMagic);
+  PutFixed32(&b, wal_format::kCleanVersion);
+  PutFixed64(&b, m.file_first_lsn);
+  PutFixed64(&b, m.end);
+  PutFixed64(&b, m.last_lsn);
+  PutFixed32(&b, Crc32(0, b));
+  return b;
+}
+
+// Reads <dir>/CLEAN if present. A marker that is there but cannot be read is
+// corruption: without it a damaged tail could pass for a crash.
+Result<std::optional<CleanMarker>> ReadCleanMarker(const std::string& dir) {
+  const std::string path = dir + "/" + wal_format::kCleanMarkerName;
+  auto fd = OpenFile(path, O_RDONLY, 0);
+  if (!fd.ok()) {
+    if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) return std::optional<CleanMarker>();
+    return fd.status();
+  }
+  std::string b;
+  KITE_RETURN_IF_ERROR(PreadUpTo(fd->get(), path, 0, wal_format::kCleanMarkerBytes + 1, &b));
+  if (b.size() != wal_format::kCleanMarkerBytes || DecodeFixed32(b.data()) != wal_format::kCleanMagic ||
+      Crc32(0, std::string_view(b).substr(0, 32)) != DecodeFixed32(b.data() + 32)) {
+    return Corruption("{}: damaged clean-stop marker ({} bytes)", path, b.size());
+  }
+  if (DecodeFixed32(b.data() + 4) != wal_format::kCleanVersion) {
+    return Corruption("{}: unsupported clean-stop marker version {}", path, DecodeFixed32(b.data() + 4));
+  }
+  CleanMarker m{DecodeFixed64(b.data() + 8), DecodeFixed64(b.data() + 16), DecodeFixed64(b.data() + 24)};
+  return std::optional<CleanMarker>(m);
+}
+
+// Writes <dir>/CLEAN durably (temp file, fdatasync, rename, directory fsync).
+Status WriteCleanMarker(const std::string& dir, const CleanMarker& m) {
+  const std::string path = dir + "/" + wal_format::kCleanMarkerName;
+  const std::string tmp = path + wal_format::kTempSuffix;
+  KITE_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+  Status st = PwriteAll(fd.get(), tmp, 0, EncodeCleanMarker(m));
+  if (st.ok()) st = Fdatasync(fd.get(), tmp);
+  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = PosixError("rename", tmp, errno);
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  return FsyncDir(dir);
+}
+
+// Removes the marker durably: from now on the log may be written, so a later
+// start must judge its tail as after a crash.
+Status RemoveCleanMarker(const std::string& dir) {
+  const std::string path = dir + "/" + wal_format::kCleanMarkerName;
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return PosixError("remove", path, errno);
+  return FsyncDir(dir);
+}
+
+// Removes "*.tmp" files a crash left behind (a roll or a marker never renamed).
+void RemoveTempFiles(const std::string& dir) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() > std::string_view(wal_format::kTempSuffix).size() && name.ends_with(wal_format::kTempSuffix)) {
+      std::filesystem::remove(it->path(), ec);
+    }
+  }
 }
 
 Status TruncateFile(int fd, const std::string& path, uint64_t size) {
@@ -232,8 +318,10 @@ struct Recovered {
 
 // Scans the last log file (open read-write as fd): finds the end of the last
 // complete record and cuts a torn tail after it. See local_wal.h for which bad
-// bytes count as a torn tail and which as corruption left for Replay.
-Result<Recovered> RecoverLastFile(int fd, const LogFile& file) {
+// bytes count as a torn tail and which as corruption left for Replay. With a
+// clean-stop marker there is no torn tail: the file must end exactly where
+// the marker says, and any other bad byte is corruption.
+Result<Recovered> RecoverLastFile(int fd, const LogFile& file, const std::optional<CleanMarker>& clean) {
   std::string data;
   KITE_RETURN_IF_ERROR(PreadUpTo(fd, file.path, 0, file.size, &data));
   Recovered r{kFileHeaderBytes, file.first_lsn - 1};
@@ -246,21 +334,9 @@ Result<Recovered> RecoverLastFile(int fd, const LogFile& file) {
     r.last_lsn = rec.lsn;
   };
 
+  // Log files are created whole (CreateLogFile): a bad header is damage.
   Status header = CheckFileHeader(data, file.first_lsn, file.path);
-  if (!header.ok()) {
-    std::optional<size_t> next = FindValidRecord(data, 0, r.last_lsn);
-    if (!next) {
-      // A roll that crashed before its header was durable: start the file over.
-      spdlog::warn("wal: {}: rewriting a torn file header ({})", file.path, header.message());
-      if (::ftruncate(fd, 0) != 0) return PosixError("truncate", file.path, errno);
-      KITE_RETURN_IF_ERROR(PwriteAll(fd, file.path, 0, EncodeFileHeader(file.first_lsn)));
-      KITE_RETURN_IF_ERROR(Fdatasync(fd, file.path));
-      return r;
-    }
-    spdlog::error("wal: {}: {}; records follow, Replay will report corruption", file.path,
-                  header.message());
-    resume_at(*next);
-  }
+  if (!header.ok()) return Corruption("{} (offset 0)", header.message());
 
   while (r.end < data.size()) {
     Record rec;
@@ -269,6 +345,12 @@ Result<Recovered> RecoverLastFile(int fd, const LogFile& file) {
       r.end += rec.bytes;
       r.last_lsn = rec.lsn;
       continue;
+    }
+    if (clean) {
+      return Corruption("{}: damaged record at offset {} (after LSN {}); the server was stopped "
+                        "cleanly with the log ending at offset {} (LSN {}), so this is not a torn "
+                        "write from a crash",
+                        file.path, r.end, r.last_lsn, clean->end, clean->last_lsn);
     }
     std::optional<size_t> next = FindValidRecord(data, r.end + 1, r.last_lsn);
     if (!next) {
@@ -281,6 +363,11 @@ Result<Recovered> RecoverLastFile(int fd, const LogFile& file) {
                   "report corruption",
                   file.path, r.end);
     resume_at(*next);
+  }
+  if (clean && (r.end != clean->end || r.last_lsn != clean->last_lsn)) {
+    return Corruption("{}: the log ends at offset {} (LSN {}) but the server was stopped cleanly "
+                      "with it ending at offset {} (LSN {}): records were lost",
+                      file.path, r.end, r.last_lsn, clean->end, clean->last_lsn);
   }
   return r;
 }
@@ -323,6 +410,8 @@ class FileReader {
   size_t pos_ = 0;           // read position in buf_
 };
 
+std::string fs_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+
 bool ValidChannelName(const std::string& name) {
   if (name.empty() || name.size() > kChannelNameMax) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
@@ -347,8 +436,10 @@ class LocalWalChannel final : public WalChannel {
         last_lsn_(last_lsn) {}
   LocalWalChannel(const LocalWalChannel&) = delete;
   LocalWalChannel& operator=(const LocalWalChannel&) = delete;
+  ~LocalWalChannel() override { WriteCleanMarkerOnClose(); }
 
   Result<Lsn> Append(std::string_view payload) override;
+  Status Sync() override;
   Status Replay(Lsn after, const std::function<Status(Lsn, std::string_view)>& fn) override;
   Lsn LastLsn() const override;
   Status TruncateBefore(Lsn upto) override;
@@ -367,6 +458,12 @@ class LocalWalChannel final : public WalChannel {
   };
 
   Status RollIfFullLocked();
+  // After a failed write or sync: cuts the last file back to its committed
+  // end and syncs it; clears error_ when that works (the failed batch was
+  // never acknowledged, and its bytes are gone).
+  void TryRecoverLocked();
+  // A clean close: makes the log durable and records where it ends.
+  void WriteCleanMarkerOnClose();
   Status ReplayFile(const LogFile& file, Lsn after, Lsn* expected,
                     const std::function<Status(Lsn, std::string_view)>& fn) const;
 
@@ -390,20 +487,33 @@ class LocalWalChannel final : public WalChannel {
 Result<std::shared_ptr<LocalWalChannel>> LocalWalChannel::Open(const std::string& dir,
                                                               const WalOptions& options) {
   KITE_RETURN_IF_ERROR(CreateDirs(dir));
+  RemoveTempFiles(dir);
+  KITE_ASSIGN_OR_RETURN(std::optional<CleanMarker> clean, ReadCleanMarker(dir));
   KITE_ASSIGN_OR_RETURN(std::vector<LogFile> files, ListLogFiles(dir));
   UniqueFd fd;
   Lsn last_lsn = kNoLsn;
   if (files.empty()) {
+    if (clean) {
+      return Corruption("{}: every log file is gone, but the server was stopped cleanly with the "
+                        "log at LSN {} in {}",
+                        dir, clean->last_lsn, wal_format::FileName(clean->file_first_lsn));
+    }
     LogFile first{1, "", kFileHeaderBytes};
     KITE_ASSIGN_OR_RETURN(fd, CreateLogFile(dir, first.first_lsn, &first.path));
     files.push_back(std::move(first));
   } else {
     LogFile& last = files.back();
+    if (clean && clean->file_first_lsn != last.first_lsn) {
+      return Corruption("{}: the last log file is {} but the server was stopped cleanly with {} "
+                        "as its last file",
+                        dir, fs_name(last.path), wal_format::FileName(clean->file_first_lsn));
+    }
     KITE_ASSIGN_OR_RETURN(fd, OpenFile(last.path, O_RDWR, 0));
-    KITE_ASSIGN_OR_RETURN(Recovered r, RecoverLastFile(fd.get(), last));
+    KITE_ASSIGN_OR_RETURN(Recovered r, RecoverLastFile(fd.get(), last, clean));
     last.size = r.end;
     last_lsn = r.last_lsn;
   }
+  if (clean) KITE_RETURN_IF_ERROR(RemoveCleanMarker(dir));
   return std::make_shared<LocalWalChannel>(dir, options, std::move(files), std::move(fd),
                                            last_lsn);
 }
@@ -424,6 +534,7 @@ Result<Lsn> LocalWalChannel::Append(std::string_view payload) {
 
   // This writer leads: commit it and the writers queued behind it.
   Writer* last_served = &w;
+  if (!error_.ok() && !dropped_) TryRecoverLocked();
   Status st = error_;
   if (st.ok()) {
     st = RollIfFullLocked();
@@ -471,6 +582,31 @@ Result<Lsn> LocalWalChannel::Append(std::string_view payload) {
   if (!writers_.empty()) writers_.front()->cv.notify_one();
   if (!st.ok()) return st;
   return w.lsn;
+}
+
+void LocalWalChannel::TryRecoverLocked() {
+  const LogFile& file = files_.back();
+  if (::ftruncate(fd_.get(), static_cast<off_t>(file.size)) != 0) return;
+  if (!Fdatasync(fd_.get(), file.path).ok()) return;
+  RemoveTempFiles(dir_);
+  spdlog::info("wal: {}: recovered from an earlier write error ({}); appends resume at LSN {}", dir_,
+               error_.message(), last_lsn_ + 1);
+  error_ = Status::OK();
+}
+
+Status LocalWalChannel::Sync() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!error_.ok()) return error_;
+  return Fdatasync(fd_.get(), files_.back().path);
+}
+
+void LocalWalChannel::WriteCleanMarkerOnClose() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (dropped_ || !error_.ok() || !fd_.valid()) return;
+  const LogFile& file = files_.back();
+  Status st = Fdatasync(fd_.get(), file.path);
+  if (st.ok()) st = WriteCleanMarker(dir_, CleanMarker{file.first_lsn, file.size, last_lsn_});
+  if (!st.ok()) spdlog::warn("wal: {}: no clean-stop marker written: {}", dir_, st.ToString());
 }
 
 // Starts a new file when the current one is full. Called by the leader.

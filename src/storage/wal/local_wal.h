@@ -11,15 +11,21 @@
 //    InvalidArgument (the name is a directory name).
 //  - OpenChannel returns the same WalChannel object while one is alive for
 //    that name (two writers on one log would interleave LSNs).
-//  - OpenChannel reads only the last file. A torn tail there (a record cut
-//    short, a bad checksum, garbage, a partial file header) that is NOT
-//    followed by a valid record is cut with ftruncate. A bad record that IS
-//    followed by a valid record with a higher LSN is corruption: nothing is
-//    cut, and Replay returns StatusCode::kCorruption when it reaches it.
+//  - OpenChannel reads only the last file. After a crash (no clean-stop
+//    marker), a torn tail there (a record cut short, a bad checksum, garbage)
+//    that is NOT followed by a valid record is cut with ftruncate. A bad
+//    record that IS followed by a valid record with a higher LSN is
+//    corruption: nothing is cut, and Replay returns StatusCode::kCorruption
+//    when it reaches it. A bad file header is kCorruption from OpenChannel
+//    (files are created whole, by rename). After a clean stop (the channel's
+//    CLEAN marker, written when the channel object is destroyed without a
+//    write error) the last file must end exactly where the marker says:
+//    anything else is kCorruption from OpenChannel, naming file and offset.
 //    Non-last files are checked by Replay; any bad byte there is kCorruption.
-//  - A failed write or fdatasync makes the channel fail every later Append
-//    with the same IOError (the page cache state is unknown after a failed
-//    fsync); reopen the channel to recover. Replay keeps working.
+//  - A failed write or fdatasync makes Append fail with that IOError; the
+//    next Append first cuts the last file back to its committed end and
+//    syncs it, and goes on when that works (so appends resume by themselves
+//    once the disk has room again). Replay keeps working.
 //  - Replay(after) starts at the oldest record still on disk when records
 //    after `after` were already removed by TruncateBefore.
 //  - After DropChannel, handles to the dropped channel fail Append and
@@ -30,6 +36,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "storage/wal/wal.h"
 
@@ -44,6 +51,19 @@ inline constexpr size_t kFileHeaderBytes = 20;
 // Record header: magic, payload length, LSN, CRC-32 of LSN bytes + payload.
 inline constexpr uint32_t kRecordMagic = 0x4345524B;  // bytes "KREC"
 inline constexpr size_t kRecordHeaderBytes = 20;
+
+// Suffix of a file being created (a log file or the marker) before its
+// rename; such files are removed when a channel is opened.
+inline constexpr char kTempSuffix[] = ".tmp";
+
+// Clean-stop marker <channel dir>/CLEAN (36 bytes): magic, version, first LSN
+// of the last file, that file's size, the channel's last LSN, CRC-32 of the
+// preceding 32 bytes. Written when a channel is closed without error; removed
+// when the channel is opened again.
+inline constexpr char kCleanMarkerName[] = "CLEAN";
+inline constexpr uint32_t kCleanMagic = 0x4E4C434B;  // bytes "KCLN"
+inline constexpr uint32_t kCleanVersion = 1;
+inline constexpr size_t kCleanMarkerBytes = 36;
 
 // Append rejects larger payloads (InvalidArgument); a reader treats a larger
 // length field as a bad record.

@@ -92,9 +92,33 @@ class LocalWalTest : public ::testing::Test {
     channel_ = *ch;
   }
 
+  // A clean close: the channel writes its clean-stop marker.
   void Close() {
     channel_.reset();
     wal_.reset();
+  }
+
+  // As if the process died: closed, but without the clean-stop marker, so
+  // that the next open judges the tail as after a crash.
+  void Crash() {
+    Close();
+    fs::remove(ChannelDir() + "/" + std::string(wal_format::kCleanMarkerName));
+  }
+
+  // OpenChannel's status (the channel is not kept).
+  Status OpenStatus() {
+    channel_.reset();
+    wal_.reset();
+    auto wal = OpenLocalWal(dir_.path() + "/wal", options_);
+    if (!wal.ok()) return wal.status();
+    auto ch = (*wal)->OpenChannel("ch");
+    if (ch.ok()) {
+      // Keep the log as found: no marker from this probe.
+      ch->reset();
+      fs::remove(ChannelDir() + "/" + std::string(wal_format::kCleanMarkerName));
+      return Status::OK();
+    }
+    return ch.status();
   }
 
   // Appends Payload(i) for i = LastLsn()+1 .. last, checking each LSN.
@@ -111,7 +135,9 @@ class LocalWalTest : public ::testing::Test {
   // The channel's log files, sorted.
   std::vector<std::string> LogFiles() const {
     std::vector<std::string> files;
-    for (const auto& e : fs::directory_iterator(ChannelDir())) files.push_back(e.path().string());
+    for (const auto& e : fs::directory_iterator(ChannelDir())) {
+      if (e.path().extension() == ".log") files.push_back(e.path().string());
+    }
     std::sort(files.begin(), files.end());
     return files;
   }
@@ -249,7 +275,7 @@ class LocalWalTornTailTest : public LocalWalTest, public ::testing::WithParamInt
 TEST_P(LocalWalTornTailTest, TailIsCutAndAppendsContinue) {
   Open();
   AppendUpTo(10);
-  Close();
+  Crash();
   const std::string file = LogFiles().back();
   std::string data = ReadFile(file);
   const size_t last_record = RecordOffset(1, 10);
@@ -287,22 +313,164 @@ TEST_P(LocalWalTornTailTest, TailIsCutAndAppendsContinue) {
   EXPECT_EQ(ReplayAll(channel_.get()), Expected(1, survivors + 2));
 }
 
+// The same damage after a clean stop is not a torn write: the channel refuses
+// to open, naming the file and the offset, and cuts nothing.
+TEST_P(LocalWalTornTailTest, AfterACleanStopTheSameDamageIsCorruption) {
+  Open();
+  AppendUpTo(10);
+  Close();
+  const std::string file = LogFiles().back();
+  std::string data = ReadFile(file);
+  const size_t last_record = RecordOffset(1, 10);
+  size_t bad_offset = last_record;
+  switch (GetParam()) {
+    case Tear::kCutPayload:
+      data.resize(data.size() - 3);
+      break;
+    case Tear::kPartialHeader:
+      data.resize(last_record + 10);
+      break;
+    case Tear::kBadCrcAtEnd:
+      data.back() ^= 0x40;
+      break;
+    case Tear::kGarbage:
+      bad_offset = data.size();
+      data += "garbage";
+      break;
+    case Tear::kZeros:
+      bad_offset = data.size();
+      data += std::string(4096, '\0');
+      break;
+  }
+  WriteFile(file, data);
+  Status st = OpenStatus();
+  EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
+  EXPECT_NE(st.message().find(file), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("offset " + std::to_string(bad_offset)), std::string::npos) << st.ToString();
+  EXPECT_EQ(ReadFile(file), data) << "the damaged log was changed";
+  // Still refused on the next try: the marker stays until the log is good.
+  EXPECT_EQ(OpenStatus().code(), StatusCode::kCorruption);
+}
+
 INSTANTIATE_TEST_SUITE_P(Tears, LocalWalTornTailTest,
                          ::testing::Values(Tear::kCutPayload, Tear::kPartialHeader,
                                            Tear::kBadCrcAtEnd, Tear::kGarbage, Tear::kZeros));
 
-TEST_F(LocalWalTest, TornFileHeaderOfANewLastFileIsRewritten) {
+// A roll writes the new file's header under a temporary name and renames it:
+// a crash in between leaves only the temporary file, which is removed.
+TEST_F(LocalWalTest, TempFileOfACrashedRollIsRemoved) {
   Open();
   AppendUpTo(5);
-  Close();
-  // A roll that crashed after creating the next file but before its header.
-  const std::string next = ChannelDir() + "/" + wal_format::FileName(6);
-  WriteFile(next, "KWA");
+  Crash();
+  const std::string tmp = ChannelDir() + "/" + wal_format::FileName(6) + std::string(wal_format::kTempSuffix);
+  WriteFile(tmp, "KWA");
   Open();
+  EXPECT_FALSE(fs::exists(tmp));
   EXPECT_EQ(channel_->LastLsn(), 5u);
   AppendUpTo(7);
   EXPECT_EQ(ReplayAll(channel_.get()), Expected(1, 7));
   Open();
+  EXPECT_EQ(ReplayAll(channel_.get()), Expected(1, 7));
+}
+
+// A log file never exists without a whole header, so a cut or damaged header
+// is corruption even after a crash, never "a roll that crashed" (which used
+// to reset the file, dropping its records).
+TEST_F(LocalWalTest, DamagedHeaderOfTheLastFileIsCorruptionEvenAfterACrash) {
+  Open();
+  AppendUpTo(5);
+  Crash();
+  const std::string file = LogFiles().back();
+  const std::string original = ReadFile(file);
+  for (size_t cut : {size_t{0}, size_t{3}, size_t{19}}) {
+    WriteFile(file, original.substr(0, cut));
+    Status st = OpenStatus();
+    EXPECT_EQ(st.code(), StatusCode::kCorruption) << "cut at " << cut << ": " << st.ToString();
+    EXPECT_NE(st.message().find(file), std::string::npos) << st.ToString();
+  }
+  for (size_t i = 0; i < wal_format::kFileHeaderBytes; ++i) {
+    std::string data = original;
+    data[i] ^= 0x10;
+    WriteFile(file, data);
+    EXPECT_EQ(OpenStatus().code(), StatusCode::kCorruption) << "byte " << i;
+  }
+}
+
+// After a clean stop, cutting the log at any record boundary or inside any
+// record (the last record included) is detected; records are never dropped
+// silently.
+TEST_F(LocalWalTest, AfterACleanStopEveryCutIsCorruption) {
+  spdlog::level::level_enum level = spdlog::get_level();
+  spdlog::set_level(spdlog::level::off);
+  Open();
+  AppendUpTo(6);
+  Close();
+  const std::string file = LogFiles().back();
+  const std::string original = ReadFile(file);
+  const std::string marker = ReadFile(ChannelDir() + "/" + std::string(wal_format::kCleanMarkerName));
+  for (size_t cut = 0; cut < original.size(); ++cut) {
+    WriteFile(file, original.substr(0, cut));
+    WriteFile(ChannelDir() + "/" + std::string(wal_format::kCleanMarkerName), marker);
+    Status st = OpenStatus();
+    EXPECT_EQ(st.code(), StatusCode::kCorruption) << "cut at " << cut << ": " << st.ToString();
+  }
+  // Intact: opens, and the marker is gone once the channel is open.
+  WriteFile(file, original);
+  WriteFile(ChannelDir() + "/" + std::string(wal_format::kCleanMarkerName), marker);
+  Open();
+  EXPECT_FALSE(fs::exists(ChannelDir() + "/" + std::string(wal_format::kCleanMarkerName)));
+  EXPECT_EQ(ReplayAll(channel_.get()), Expected(1, 6));
+  spdlog::set_level(level);
+}
+
+TEST_F(LocalWalTest, DamagedCleanMarkerIsCorruption) {
+  Open();
+  AppendUpTo(3);
+  Close();
+  const std::string path = ChannelDir() + "/" + std::string(wal_format::kCleanMarkerName);
+  const std::string marker = ReadFile(path);
+  ASSERT_EQ(marker.size(), wal_format::kCleanMarkerBytes);
+  for (size_t i = 0; i < marker.size(); ++i) {
+    std::string data = marker;
+    data[i] ^= 0x01;
+    WriteFile(path, data);
+    EXPECT_EQ(OpenStatus().code(), StatusCode::kCorruption) << "byte " << i;
+  }
+  WriteFile(path, marker.substr(0, 20));
+  EXPECT_EQ(OpenStatus().code(), StatusCode::kCorruption);
+}
+
+// The marker says which file was last: a removed last file (or every file)
+// is detected after a clean stop.
+TEST_F(LocalWalTest, AfterACleanStopAMissingLastFileIsCorruption) {
+  options_.file_bytes_max = 500;
+  Open();
+  AppendUpTo(30);
+  Close();
+  std::vector<std::string> files = LogFiles();
+  ASSERT_GE(files.size(), 2u);
+  const std::string last = ReadFile(files.back());
+  fs::remove(files.back());
+  EXPECT_EQ(OpenStatus().code(), StatusCode::kCorruption);
+  for (const auto& f : LogFiles()) fs::remove(f);
+  EXPECT_EQ(OpenStatus().code(), StatusCode::kCorruption);
+}
+
+// The marker is removed when the channel opens: a crash after new appends is
+// judged as a crash (torn tail cut), not against the old marker.
+TEST_F(LocalWalTest, MarkerIsForgottenOnceTheChannelIsOpen) {
+  Open();
+  AppendUpTo(4);
+  Close();
+  Open();
+  AppendUpTo(8);
+  Crash();
+  const std::string file = LogFiles().back();
+  std::string data = ReadFile(file);
+  data.resize(data.size() - 2);
+  WriteFile(file, data);
+  Open();
+  EXPECT_EQ(channel_->LastLsn(), 7u);
   EXPECT_EQ(ReplayAll(channel_.get()), Expected(1, 7));
 }
 
@@ -311,7 +479,7 @@ TEST_F(LocalWalTest, TornFileHeaderOfANewLastFileIsRewritten) {
 TEST_F(LocalWalTest, FlippedByteInMiddleRecordIsCorruption) {
   Open();
   AppendUpTo(10);
-  Close();
+  Crash();
   const std::string file = LogFiles().back();
   std::string data = ReadFile(file);
   const size_t size_before = data.size();
@@ -411,15 +579,18 @@ TEST_F(LocalWalRollingTest, MissingMiddleFileIsCorruption) {
   EXPECT_EQ(ReplayInto(channel_.get(), 0, &seen).code(), StatusCode::kCorruption);
 }
 
-// Flips every byte of the log in turn: damage in the last record is a torn
-// tail (cut, the rest replays); anywhere else it is reported, never a crash and
-// never wrong data.
+// Flips every byte of the log in turn. After a crash: damage in the last
+// record is a torn tail (cut, the rest replays); anywhere else it is
+// reported, never a crash and never wrong data. After a clean stop every
+// flipped byte is reported.
 TEST_F(LocalWalTest, EveryFlippedByteIsDetected) {
   spdlog::level::level_enum level = spdlog::get_level();
   spdlog::set_level(spdlog::level::off);  // one recovery message per byte
   Open();
   AppendUpTo(3);
   Close();
+  const std::string marker_path = ChannelDir() + "/" + std::string(wal_format::kCleanMarkerName);
+  const std::string marker = ReadFile(marker_path);
   const std::string file = LogFiles().back();
   const std::string original = ReadFile(file);
   const size_t last_record = RecordOffset(1, 3);
@@ -427,6 +598,16 @@ TEST_F(LocalWalTest, EveryFlippedByteIsDetected) {
     std::string data = original;
     data[i] ^= 0x20;
     WriteFile(file, data);
+    // Clean stop: refused at open.
+    WriteFile(marker_path, marker);
+    EXPECT_EQ(OpenStatus().code(), StatusCode::kCorruption) << "clean, byte " << i;
+    // Crash: the header at open, earlier records at replay, the last record cut.
+    fs::remove(marker_path);
+    WriteFile(file, data);
+    if (i < wal_format::kFileHeaderBytes) {
+      EXPECT_EQ(OpenStatus().code(), StatusCode::kCorruption) << "byte " << i;
+      continue;
+    }
     Open();
     Records seen;
     Status st = ReplayInto(channel_.get(), 0, &seen);
@@ -437,7 +618,7 @@ TEST_F(LocalWalTest, EveryFlippedByteIsDetected) {
       EXPECT_EQ(seen, Expected(1, 2)) << "byte " << i;
       EXPECT_EQ(channel_->LastLsn(), 2u) << "byte " << i;
     }
-    Close();
+    Crash();
   }
   spdlog::set_level(level);
 }

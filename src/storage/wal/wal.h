@@ -46,6 +46,9 @@ class WalChannel {
   // (a crash mid-append) ends the log silently; corruption before the tail is
   // reported as StatusCode::kCorruption.
   virtual Status Replay(Lsn after, const std::function<Status(Lsn, std::string_view)>& fn) = 0;
+  // Makes every record appended so far durable, whatever the sync policy
+  // (a flush calls it before its checkpoint covers them).
+  virtual Status Sync() = 0;
   // Highest LSN appended so far (kNoLsn if empty).
   virtual Lsn LastLsn() const = 0;
   // Allows deleting log files whose records all have LSN <= upto (a checkpoint

@@ -1,0 +1,43 @@
+// Milvus's privilege model as data: which privilege each RPC needs (the
+// privilege_ext_obj option Milvus puts on each request message in
+// milvus.proto, copied here as one table keyed by RPC name, and checked
+// against the proto by rpc/access_test.cc), the RPCs that need only an
+// authenticated caller, the built-in privilege groups with Milvus 2.6's exact
+// membership (pkg/util/constant.go), and the privilege names grants accept.
+// Privileges are named as Milvus's API names them ("Insert", not
+// "PrivilegeInsert"). Pure data, thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kite::auth {
+
+enum class ObjectType { kGlobal, kCollection, kUser };
+std::string_view ObjectTypeName(ObjectType t);  // "Global", "Collection", "User"
+
+struct PrivilegeRule {
+  ObjectType object;
+  std::string_view privilege;  // API name, e.g. "Insert"
+};
+
+// The privilege `rpc` ("Insert", "Search", ...) needs, or nullptr when it
+// needs none (then AuthenticatedOnly(rpc) says whether it is known at all).
+const PrivilegeRule* RuleFor(std::string_view rpc);
+// RPCs any authenticated caller may call: those Milvus attaches no privilege to.
+bool AuthenticatedOnly(std::string_view rpc);
+// Every RPC in the table (for the test that compares it with the proto).
+std::vector<std::string_view> RuleRpcs();
+
+// Whether a grant of `granted` (a privilege, "All", a built-in group or one of
+// `custom_group_members`) covers `requested`.
+bool IsBuiltinGroup(std::string_view name);
+const std::vector<std::string_view>& BuiltinGroupMembers(std::string_view group);  // empty if not a group
+std::vector<std::string_view> BuiltinGroupNames();
+// A single privilege name Milvus knows (not a group, not "All").
+bool IsKnownPrivilege(std::string_view name);
+// Privileges a grant of `privilege` implies besides itself (Load -> GetLoadState, ...).
+const std::vector<std::string_view>& RelatedPrivileges(std::string_view privilege);
+
+}  // namespace kite::auth

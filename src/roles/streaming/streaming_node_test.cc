@@ -1,0 +1,303 @@
+// StreamingNode under storage faults, through the fault-injecting doubles of
+// storage/testing/faulty_storage.h over the real local WAL and object store:
+// a failed write or flush changes nothing (no half state in memory, in the
+// meta store or in the object store), and the next try succeeds once the
+// fault is gone. Also the recovery checks of StreamingNode::Open.
+#include "roles/streaming/streaming_node.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "roles/coordinator/coordinator.h"
+#include "roles/coordinator/segment_registry.h"
+#include "roles/querynode/query_node.h"
+#include "storage/meta/meta_store.h"
+#include "storage/object/object_store.h"
+#include "storage/testing/faulty_storage.h"
+#include "storage/wal/wal.h"
+
+namespace kite {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::DiskFull;
+using testing::FaultyMetaStore;
+using testing::FaultyObjectStore;
+using testing::FaultyWal;
+
+class StreamingFaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "kite_streaming_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    meta_ = NewMemoryMetaStore();
+    faulty_meta_ = std::make_unique<FaultyMetaStore>(meta_.get());
+    Start();
+    CollectionSchema s;
+    s.name = "c";
+    FieldSchema pk;
+    pk.name = "id";
+    pk.type = DataType::kInt64;
+    pk.is_primary = true;
+    s.fields.push_back(pk);
+    FieldSchema vec;
+    vec.name = "vec";
+    vec.type = DataType::kFloatVector;
+    vec.type_params = {{"dim", "4"}};
+    s.fields.push_back(vec);
+    CreateCollectionParams p;
+    p.schema = s;
+    ASSERT_TRUE(coord_->CreateCollection(p).ok());
+    auto v = coord_->DescribeCollection("", "c");
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    info_ = v->info;
+    ASSERT_TRUE(streaming_->Open(info_).ok());
+  }
+
+  void TearDown() override {
+    Stop();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // The roles over the storage in dir_ and meta_ (kept across restarts).
+  void Start() {
+    coord_ = std::move(OpenCoordinator(faulty_meta_.get(), Limits{})).value();
+    registry_ = std::move(SegmentRegistry::Open(faulty_meta_.get())).value();
+    wal_ = std::move(OpenLocalWal(dir_ + "/wal", WalOptions{})).value();
+    faulty_wal_ = std::make_unique<FaultyWal>(wal_.get());
+    objects_ = std::move(OpenLocalObjectStore(dir_ + "/objects")).value();
+    faulty_objects_ = std::make_unique<FaultyObjectStore>(objects_.get());
+    query_ = std::make_unique<QueryNode>(faulty_objects_.get(), registry_.get());
+    streaming_ = std::make_unique<StreamingNode>(faulty_wal_.get(), faulty_objects_.get(), registry_.get(),
+                                                 coord_.get(), query_.get(), StreamingOptions{});
+  }
+
+  void Stop() {
+    streaming_.reset();
+    query_.reset();
+    faulty_objects_.reset();
+    objects_.reset();
+    faulty_wal_.reset();
+    wal_.reset();
+    registry_.reset();
+    coord_.reset();
+  }
+
+  // A restart of every role over the same files; Open's status.
+  Status Restart() {
+    Stop();
+    Start();
+    return streaming_->Open(info_);
+  }
+
+  DmlMessage InsertOf(const std::vector<int64_t>& pks) {
+    DmlMessage m;
+    m.type = DmlType::kInsert;
+    m.collection = info_.id;
+    m.partition = info_.partitions.at(0).id;
+    for (const auto& f : info_.schema.fields) m.rows.columns.push_back(Column::ForField(f));
+    for (int64_t pk : pks) {
+      m.rows.columns[0].AppendFixed(&pk);
+      float v[4] = {static_cast<float>(pk), 1, 2, 3};
+      m.rows.columns[1].AppendFixed(v);
+    }
+    for (auto& c : m.rows.columns) c.num_rows = static_cast<int64_t>(pks.size());
+    m.rows.num_rows = static_cast<int64_t>(pks.size());
+    return m;
+  }
+
+  Status Insert(const std::vector<int64_t>& pks) { return streaming_->Write(info_.id, 0, InsertOf(pks)).status(); }
+
+  std::set<int64_t> GrowingKeys() {
+    RetrievePlan plan;
+    plan.ts = ~Timestamp{0} >> 1;
+    auto got = streaming_->RetrieveGrowing(info_.id, plan);
+    EXPECT_TRUE(got.ok()) << got.status().ToString();
+    std::set<int64_t> keys;
+    for (int64_t i = 0; i < got->rows.num_rows; ++i) keys.insert(std::get<int64_t>(PkAt(got->rows.columns[0], i)));
+    return keys;
+  }
+
+  int64_t FlushedRows() {
+    int64_t n = 0;
+    for (const auto& r : registry_->ListSegments(info_.id)) n += r.num_rows;
+    return n;
+  }
+
+  std::vector<std::string> StoredObjects() { return std::move(objects_->List("collections/")).value(); }
+
+  const std::string& Channel() const { return info_.channels.at(0); }
+
+  static std::set<int64_t> Range(int64_t a, int64_t b) {
+    std::set<int64_t> s;
+    for (int64_t i = a; i < b; ++i) s.insert(i);
+    return s;
+  }
+  static std::vector<int64_t> Keys(int64_t a, int64_t b) {
+    std::vector<int64_t> v;
+    for (int64_t i = a; i < b; ++i) v.push_back(i);
+    return v;
+  }
+
+  // Every check after a failed flush: nothing changed anywhere.
+  void ExpectNothingFlushed(const std::set<int64_t>& growing) {
+    EXPECT_EQ(FlushedRows(), 0);
+    EXPECT_EQ(registry_->GetCheckpoint(Channel()).lsn, 0u);
+    EXPECT_TRUE(registry_->GetCheckpoint(Channel()).delta_keys.empty());
+    EXPECT_EQ(GrowingKeys(), growing);
+    for (const auto& seg : streaming_->GrowingSegments(info_.id)) EXPECT_FALSE(seg->sealed());
+    EXPECT_TRUE(StoredObjects().empty()) << "files of the failed flush were left behind";
+  }
+
+  std::string dir_;
+  std::unique_ptr<MetaStore> meta_;
+  std::unique_ptr<FaultyMetaStore> faulty_meta_;
+  std::unique_ptr<CoordinatorApi> coord_;
+  std::unique_ptr<SegmentRegistry> registry_;
+  std::unique_ptr<Wal> wal_;
+  std::unique_ptr<FaultyWal> faulty_wal_;
+  std::unique_ptr<ObjectStore> objects_;
+  std::unique_ptr<FaultyObjectStore> faulty_objects_;
+  std::unique_ptr<QueryNode> query_;
+  std::unique_ptr<StreamingNode> streaming_;
+  CollectionInfo info_;
+};
+
+// The object store fails the n-th write of a flush (the first column file,
+// a later one): the flush fails, nothing is sealed or committed, its files
+// are deleted, writes go on, and a later flush commits everything.
+TEST_F(StreamingFaultTest, ObjectStoreWriteFailureLeavesNoHalfFlush) {
+  for (int nth : {1, 2, 3}) {
+    SCOPED_TRACE("failing write " + std::to_string(nth));
+    ASSERT_TRUE(Insert(Keys(nth * 100, nth * 100 + 10)).ok());
+    std::set<int64_t> growing = GrowingKeys();
+    faulty_objects_->writes().FailNth(nth, DiskFull(dir_ + "/objects/x"));
+    auto flushed = streaming_->Flush(info_.id);
+    ASSERT_FALSE(flushed.ok());
+    EXPECT_NE(flushed.status().message().find("No space left on device"), std::string::npos)
+        << flushed.status().ToString();
+    ExpectNothingFlushed(growing);
+    faulty_objects_->writes().Clear();
+  }
+  ASSERT_TRUE(Insert(Keys(0, 5)).ok());
+  std::set<int64_t> all = GrowingKeys();
+  ASSERT_EQ(all.size(), 35u);
+  auto flushed = streaming_->Flush(info_.id);
+  ASSERT_TRUE(flushed.ok()) << flushed.status().ToString();
+  EXPECT_EQ(FlushedRows(), 35);
+  EXPECT_TRUE(GrowingKeys().empty());
+  EXPECT_EQ(registry_->GetCheckpoint(Channel()).lsn, 4u);
+  // After a restart nothing is replayed twice or lost.
+  ASSERT_TRUE(Restart().ok());
+  EXPECT_TRUE(GrowingKeys().empty());
+  EXPECT_EQ(FlushedRows(), 35);
+}
+
+// A disk with a few hundred bytes free: the column files do not fit.
+TEST_F(StreamingFaultTest, DiskFullAfterSomeBytesFailsTheFlushCleanly) {
+  ASSERT_TRUE(Insert(Keys(0, 50)).ok());
+  faulty_objects_->writes().FailAfterBytes(300, DiskFull(dir_ + "/objects"));
+  ASSERT_FALSE(streaming_->Flush(info_.id).ok());
+  ExpectNothingFlushed(Range(0, 50));
+  faulty_objects_->writes().Clear();  // space freed
+  ASSERT_TRUE(streaming_->Flush(info_.id).ok());
+  EXPECT_EQ(FlushedRows(), 50);
+}
+
+// The meta store refuses the flush commit (its files were written): nothing
+// is committed, the files are deleted, a later flush commits.
+TEST_F(StreamingFaultTest, MetaCommitFailureLeavesNoHalfFlush) {
+  ASSERT_TRUE(Insert(Keys(0, 10)).ok());
+  faulty_meta_->commits().FailAlways(DiskFull(dir_ + "/meta/000004.log"));
+  auto flushed = streaming_->Flush(info_.id);
+  ASSERT_FALSE(flushed.ok());
+  ExpectNothingFlushed(Range(0, 10));
+  faulty_meta_->commits().Clear();
+  ASSERT_TRUE(streaming_->Flush(info_.id).ok());
+  EXPECT_EQ(FlushedRows(), 10);
+  ASSERT_TRUE(Restart().ok());
+  EXPECT_EQ(FlushedRows(), 10);
+  EXPECT_TRUE(GrowingKeys().empty());
+}
+
+// A flush syncs the WAL before its checkpoint covers it; a failed sync fails
+// the flush before anything is committed.
+TEST_F(StreamingFaultTest, WalSyncFailureFailsTheFlushBeforeTheCommit) {
+  ASSERT_TRUE(Insert(Keys(0, 10)).ok());
+  faulty_wal_->syncs().FailNth(1, DiskFull(dir_ + "/wal"));
+  ASSERT_FALSE(streaming_->Flush(info_.id).ok());
+  ExpectNothingFlushed(Range(0, 10));
+  ASSERT_TRUE(streaming_->Flush(info_.id).ok());
+  EXPECT_EQ(FlushedRows(), 10);
+}
+
+// A failed WAL append rejects the write: it is not applied, not replayed
+// after a restart, and later writes are accepted.
+TEST_F(StreamingFaultTest, WalAppendFailureRejectsOnlyThatWrite) {
+  ASSERT_TRUE(Insert(Keys(0, 5)).ok());
+  faulty_wal_->appends().FailNth(1, DiskFull(dir_ + "/wal"));
+  Status st = Insert(Keys(5, 10));
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("No space left on device"), std::string::npos) << st.ToString();
+  EXPECT_EQ(GrowingKeys(), Range(0, 5));
+  ASSERT_TRUE(Insert(Keys(10, 15)).ok());
+  std::set<int64_t> acked = Range(0, 5);
+  for (int64_t k : Keys(10, 15)) acked.insert(k);
+  EXPECT_EQ(GrowingKeys(), acked);
+  ASSERT_TRUE(Restart().ok());
+  EXPECT_EQ(GrowingKeys(), acked);
+}
+
+// Slow storage is only slow: a write waits for it and succeeds.
+TEST_F(StreamingFaultTest, SlowWalAppendsStillSucceed) {
+  faulty_wal_->appends().SetDelay(std::chrono::milliseconds(30));
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(Insert(Keys(0, 3)).ok());
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(30));
+  faulty_wal_->appends().Clear();
+  EXPECT_EQ(GrowingKeys(), Range(0, 3));
+}
+
+// A WAL that ends below the flush checkpoint lost records: Open refuses it
+// instead of appending with LSNs the checkpoint already covers.
+TEST_F(StreamingFaultTest, OpenRefusesAWalThatEndsBelowItsCheckpoint) {
+  ASSERT_TRUE(Insert(Keys(0, 10)).ok());
+  ASSERT_TRUE(Insert(Keys(10, 20)).ok());
+  ASSERT_TRUE(streaming_->Flush(info_.id).ok());
+  ASSERT_EQ(registry_->GetCheckpoint(Channel()).lsn, 2u);
+  Stop();
+  fs::remove_all(dir_ + "/wal/" + Channel());  // every log file gone
+  Start();
+  Status st = streaming_->Open(info_);
+  EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
+  EXPECT_NE(st.message().find("below its flush checkpoint"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find(Channel()), std::string::npos) << st.ToString();
+}
+
+// The meta store double: a failed create_collection commit leaves no
+// collection, and the next create succeeds.
+TEST_F(StreamingFaultTest, FailedCreateCollectionCommitLeavesNothing) {
+  CreateCollectionParams p;
+  p.schema = info_.schema;
+  p.schema.name = "c2";
+  for (auto& f : p.schema.fields) f.id = FieldId();
+  faulty_meta_->commits().FailAlways(DiskFull(dir_ + "/meta"));
+  EXPECT_FALSE(coord_->CreateCollection(p).ok());
+  EXPECT_FALSE(coord_->DescribeCollection("", "c2").ok());
+  faulty_meta_->commits().Clear();
+  ASSERT_TRUE(Restart().ok());
+  EXPECT_FALSE(coord_->DescribeCollection("", "c2").ok());
+  EXPECT_TRUE(coord_->CreateCollection(p).ok());
+  EXPECT_TRUE(coord_->DescribeCollection("", "c2").ok());
+}
+
+}  // namespace
+}  // namespace kite

@@ -1,0 +1,257 @@
+// Users, roles, grants and privilege groups: the RBAC RPCs of MilvusService
+// over auth::AccessControl. Passwords arrive base64-encoded, as pymilvus sends
+// them; failures carry Milvus's legacy error codes (CreateCredentialFailure,
+// DropRoleFailure, ...) beside the merr code.
+#include <exception>
+
+#include "roles/auth/password_hash.h"
+#include "rpc/access.h"
+#include "rpc/milvus_service.h"
+#include "rpc/status_map.h"
+
+namespace kite::rpc {
+
+namespace mm = ::milvus::proto::milvus;
+namespace mc = ::milvus::proto::common;
+using RpcStatus = ::grpc::Status;
+
+
+namespace {
+
+template <typename Fn>
+Status Guarded(Fn&& fn) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    return Internal("unexpected error: {}", e.what());
+  }
+}
+
+void FillStatus(mc::Status* out, const Status& st, mc::ErrorCode legacy) {
+  ToMilvusStatus(st, out);
+  if (!st.ok()) out->set_error_code(legacy);
+}
+
+// Runs `fn`, answering its Status in `status` with the legacy code `legacy`.
+template <typename Fn>
+RpcStatus Answer(mc::Status* status, mc::ErrorCode legacy, Fn&& fn) {
+  FillStatus(status, Guarded(std::forward<Fn>(fn)), legacy);
+  return RpcStatus::OK;
+}
+
+template <typename... Args>
+Status Unimplemented(fmt::format_string<Args...> f, Args&&... a) {
+  return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, f, std::forward<Args>(a)...);
+}
+
+Result<std::string> DecodePassword(const std::string& b64) {
+  std::string raw;
+  if (!auth::Base64Decode(b64, &raw)) return InvalidArgument("decode password fail");
+  return raw;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------- users
+RpcStatus MilvusService::CreateCredential(Ctx* ctx, const mm::CreateCredentialRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
+  return Answer(resp, mc::CreateCredentialFailure, [&]() -> Status {
+    if (!access_control_) return Unimplemented("CreateCredential needs access control");
+    KITE_ASSIGN_OR_RETURN(std::string password, DecodePassword(req->password()));
+    return access_control_->CreateUser(req->username(), password);
+  });
+}
+
+RpcStatus MilvusService::UpdateCredential(Ctx* ctx, const mm::UpdateCredentialRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
+  return Answer(resp, mc::UpdateCredentialFailure, [&]() -> Status {
+    if (!access_control_) return Unimplemented("UpdateCredential needs access control");
+    KITE_ASSIGN_OR_RETURN(std::string old_password, DecodePassword(req->oldpassword()));
+    KITE_ASSIGN_OR_RETURN(std::string new_password, DecodePassword(req->newpassword()));
+    // A super user may reset anyone's password without the old one.
+    auth::Caller caller;
+    bool super = access_control_->enabled() && CallerOf(access_control_, ctx, &caller).ok() &&
+                 access_control_->IsSuperUser(caller.user);
+    return access_control_->UpdatePassword(req->username(), old_password, new_password, !super);
+  });
+}
+
+RpcStatus MilvusService::DeleteCredential(Ctx* ctx, const mm::DeleteCredentialRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
+  return Answer(resp, mc::DeleteCredentialFailure, [&]() -> Status {
+    if (!access_control_) return Unimplemented("DeleteCredential needs access control");
+    return access_control_->DeleteUser(req->username());
+  });
+}
+
+RpcStatus MilvusService::ListCredUsers(Ctx* ctx, const mm::ListCredUsersRequest* req,
+                                       mm::ListCredUsersResponse* resp) {
+  KITE_ADMIT(ctx, req);
+  return Answer(resp->mutable_status(), mc::ListCredUsersFailure, [&]() -> Status {
+    if (!access_control_) return Unimplemented("ListCredUsers needs access control");
+    for (const auto& u : access_control_->ListUsers()) resp->add_usernames(u);
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::SelectUser(Ctx* ctx, const mm::SelectUserRequest* req, mm::SelectUserResponse* resp) {
+  KITE_ADMIT(ctx, req);
+  return Answer(resp->mutable_status(), mc::SelectUserFailure, [&]() -> Status {
+    if (!access_control_) return Unimplemented("SelectUser needs access control");
+    auto users = access_control_->SelectUsers(req->user().name());
+    if (!users.ok()) return Status::OK();  // an unknown user selects nothing
+    for (const auto& u : *users) {
+      auto* r = resp->add_results();
+      r->mutable_user()->set_name(u.user);
+      if (req->include_role_info()) {
+        for (const auto& role : u.roles) r->add_roles()->set_name(role);
+      }
+    }
+    return Status::OK();
+  });
+}
+
+// ---------------------------------------------------------------------- roles
+RpcStatus MilvusService::CreateRole(Ctx* ctx, const mm::CreateRoleRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
+  return Answer(resp, mc::CreateRoleFailure, [&]() -> Status {
+    if (!access_control_) return Unimplemented("CreateRole needs access control");
+    return access_control_->CreateRole(req->entity().name());
+  });
+}
+
+RpcStatus MilvusService::DropRole(Ctx* ctx, const mm::DropRoleRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
+  return Answer(resp, mc::DropRoleFailure, [&]() -> Status {
+    if (!access_control_) return Unimplemented("DropRole needs access control");
+    return access_control_->DropRole(req->role_name(), req->force_drop());
+  });
+}
+
+RpcStatus MilvusService::OperateUserRole(Ctx* ctx, const mm::OperateUserRoleRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
+  return Answer(resp, mc::OperateUserRoleFailure, [&]() -> Status {
+    if (!access_control_) return Unimplemented("OperateUserRole needs access control");
+    if (req->type() == mm::RemoveUserFromRole) {
+      return access_control_->RemoveUserFromRole(req->username(), req->role_name());
+    }
+    return access_control_->AddUserToRole(req->username(), req->role_name());
+  });
+}
+
+RpcStatus MilvusService::SelectRole(Ctx* ctx, const mm::SelectRoleRequest* req, mm::SelectRoleResponse* resp) {
+  KITE_ADMIT(ctx, req);
+  return Answer(resp->mutable_status(), mc::SelectRoleFailure, [&]() -> Status {
+    if (!access_control_) return Unimplemented("SelectRole needs access control");
+    KITE_ASSIGN_OR_RETURN(auto roles, access_control_->SelectRoles(req->role().name()));
+    for (const auto& r : roles) {
+      auto* out = resp->add_results();
+      out->mutable_role()->set_name(r.role);
+      if (req->include_user_info()) {
+        for (const auto& u : r.users) out->add_users()->set_name(u);
+      }
+    }
+    return Status::OK();
+  });
+}
+
+// --------------------------------------------------------------------- grants
+RpcStatus MilvusService::OperatePrivilege(Ctx* ctx, const mm::OperatePrivilegeRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
+  return Answer(resp, mc::OperatePrivilegeFailure, [&]() -> Status {
+    if (!access_control_) return Unimplemented("OperatePrivilege needs access control");
+    const auto& e = req->entity();
+    auth::Caller caller;
+    CallerOf(access_control_, ctx, &caller);
+    auth::Grant g{e.role().name(), e.object().name(), e.object_name(), e.db_name(), e.grantor().privilege().name(),
+                  caller.user};
+    if (req->type() == mm::Revoke) return access_control_->RevokePrivilege(g);
+    return access_control_->GrantPrivilege(std::move(g));
+  });
+}
+
+RpcStatus MilvusService::OperatePrivilegeV2(Ctx* ctx, const mm::OperatePrivilegeV2Request* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
+  return Answer(resp, mc::OperatePrivilegeFailure, [&]() -> Status {
+    if (!access_control_) return Unimplemented("OperatePrivilegeV2 needs access control");
+    auth::Caller caller;
+    CallerOf(access_control_, ctx, &caller);
+    std::string collection = req->collection_name().empty() ? "*" : req->collection_name();
+    std::string db = req->db_name().empty() ? "default" : req->db_name();
+    // v2 grants name a database and a collection ("*" = all): an instance- or
+    // database-wide grant is a Global object, a collection grant a Collection one.
+    auth::Grant g{req->role().name(), collection == "*" ? "Global" : "Collection", collection, db,
+                  req->grantor().privilege().name(), caller.user};
+    if (req->type() == mm::Revoke) return access_control_->RevokePrivilege(g);
+    return access_control_->GrantPrivilege(std::move(g));
+  });
+}
+
+RpcStatus MilvusService::SelectGrant(Ctx* ctx, const mm::SelectGrantRequest* req, mm::SelectGrantResponse* resp) {
+  KITE_ADMIT(ctx, req);
+  return Answer(resp->mutable_status(), mc::SelectGrantFailure, [&]() -> Status {
+    if (!access_control_) return Unimplemented("SelectGrant needs access control");
+    const auto& e = req->entity();
+    if (e.role().name().empty()) return InvalidArgument("the role entity in the grant entity is invalid");
+    KITE_ASSIGN_OR_RETURN(auto grants, access_control_->SelectGrants(e.role().name(), e.object().name(),
+                                                                     e.object_name(), e.db_name()));
+    for (const auto& g : grants) {
+      auto* out = resp->add_entities();
+      out->mutable_role()->set_name(g.role);
+      out->mutable_object()->set_name(g.object_type);
+      out->set_object_name(g.object_name);
+      out->set_db_name(g.db_name);
+      out->mutable_grantor()->mutable_user()->set_name(g.grantor);
+      out->mutable_grantor()->mutable_privilege()->set_name(g.privilege);
+    }
+    return Status::OK();
+  });
+}
+
+// ----------------------------------------------------------- privilege groups
+RpcStatus MilvusService::CreatePrivilegeGroup(Ctx* ctx, const mm::CreatePrivilegeGroupRequest* req,
+                                              mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
+  return Answer(resp, mc::CreatePrivilegeGroupFailure, [&]() -> Status {
+    if (!access_control_) return Unimplemented("CreatePrivilegeGroup needs access control");
+    return access_control_->CreatePrivilegeGroup(req->group_name());
+  });
+}
+
+RpcStatus MilvusService::DropPrivilegeGroup(Ctx* ctx, const mm::DropPrivilegeGroupRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
+  return Answer(resp, mc::DropPrivilegeGroupFailure, [&]() -> Status {
+    if (!access_control_) return Unimplemented("DropPrivilegeGroup needs access control");
+    return access_control_->DropPrivilegeGroup(req->group_name());
+  });
+}
+
+RpcStatus MilvusService::ListPrivilegeGroups(Ctx* ctx, const mm::ListPrivilegeGroupsRequest* req,
+                                             mm::ListPrivilegeGroupsResponse* resp) {
+  KITE_ADMIT(ctx, req);
+  return Answer(resp->mutable_status(), mc::ListPrivilegeGroupsFailure, [&]() -> Status {
+    if (!access_control_) return Unimplemented("ListPrivilegeGroups needs access control");
+    for (const auto& g : access_control_->ListPrivilegeGroups()) {
+      auto* out = resp->add_privilege_groups();
+      out->set_group_name(g.name);
+      for (const auto& p : g.privileges) out->add_privileges()->set_name(p);
+    }
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::OperatePrivilegeGroup(Ctx* ctx, const mm::OperatePrivilegeGroupRequest* req,
+                                               mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
+  return Answer(resp, mc::OperatePrivilegeGroupFailure, [&]() -> Status {
+    if (!access_control_) return Unimplemented("OperatePrivilegeGroup needs access control");
+    std::vector<std::string> privileges;
+    for (const auto& p : req->privileges()) privileges.push_back(p.name());
+    if (req->type() == mm::RemovePrivilegesFromGroup) {
+      return access_control_->RemovePrivilegesFromGroup(req->group_name(), privileges);
+    }
+    return access_control_->AddPrivilegesToGroup(req->group_name(), privileges);
+  });
+}
+
+}  // namespace kite::rpc

@@ -1,0 +1,623 @@
+#include "text/analyzer.h"
+
+#include <libstemmer.h>
+#include <unicode/brkiter.h>
+#include <unicode/translit.h>
+#include <unicode/uchar.h>
+#include <unicode/unistr.h>
+#include <unicode/uscript.h>
+#include <unicode/locid.h>
+#include <unicode/utf8.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+namespace kite::text {
+namespace {
+
+using json = nlohmann::json;
+
+// ---- code points
+
+// Decodes the code point at byte i of s (advancing i); invalid bytes decode to U+FFFD.
+UChar32 NextCodePoint(std::string_view s, int32_t* i) {
+  UChar32 c;
+  U8_NEXT(reinterpret_cast<const uint8_t*>(s.data()), *i, static_cast<int32_t>(s.size()), c);
+  return c < 0 ? 0xFFFD : c;
+}
+
+// Rust's char::is_alphanumeric: Alphabetic, or general category Nd / Nl / No.
+bool IsAlphanumeric(UChar32 c) {
+  if (c < 0x80) return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  if (u_hasBinaryProperty(c, UCHAR_ALPHABETIC)) return true;
+  int8_t t = u_charType(c);
+  return t == U_DECIMAL_DIGIT_NUMBER || t == U_LETTER_NUMBER || t == U_OTHER_NUMBER;
+}
+
+bool IsWhiteSpace(UChar32 c) { return u_hasBinaryProperty(c, UCHAR_WHITE_SPACE); }
+
+bool IsEmoji(UChar32 c) {
+  return u_hasBinaryProperty(c, UCHAR_EXTENDED_PICTOGRAPHIC) || u_hasBinaryProperty(c, UCHAR_EMOJI_PRESENTATION) ||
+         u_hasBinaryProperty(c, UCHAR_REGIONAL_INDICATOR) || c == 0x20E3;
+}
+
+bool IsHan(UChar32 c) {
+  UErrorCode err = U_ZERO_ERROR;
+  return uscript_getScript(c, &err) == USCRIPT_HAN;
+}
+
+bool IsAsciiAlnum(UChar32 c) {
+  return c < 0x80 && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'));
+}
+
+template <typename Pred>
+bool AnyCodePoint(std::string_view s, Pred pred) {
+  for (int32_t i = 0; i < static_cast<int32_t>(s.size());) {
+    if (pred(NextCodePoint(s, &i))) return true;
+  }
+  return false;
+}
+
+int64_t CountCodePoints(std::string_view s) {
+  int64_t n = 0;
+  for (int32_t i = 0; i < static_cast<int32_t>(s.size());) {
+    NextCodePoint(s, &i);
+    ++n;
+  }
+  return n;
+}
+
+// ---- tokenizers
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+  virtual void Tokenize(std::string_view text, std::vector<Token>* out) const = 0;
+};
+
+// Maximal runs of code points for which `keep` holds.
+template <typename Pred>
+void RunsOf(std::string_view text, Pred keep, std::vector<Token>* out) {
+  int32_t i = 0;
+  const int32_t n = static_cast<int32_t>(text.size());
+  int64_t position = 0;
+  while (i < n) {
+    int32_t start = i;
+    UChar32 c = NextCodePoint(text, &i);
+    if (!keep(c)) continue;
+    int32_t end = i;
+    while (i < n) {
+      int32_t before = i;
+      if (!keep(NextCodePoint(text, &i))) {
+        i = before;
+        break;
+      }
+      end = i;
+    }
+    out->push_back(Token{std::string(text.substr(start, end - start)), start, end, position++, 1});
+  }
+}
+
+class AlphanumericTokenizer final : public Tokenizer {
+ public:
+  void Tokenize(std::string_view text, std::vector<Token>* out) const override { RunsOf(text, IsAlphanumeric, out); }
+};
+
+class WhitespaceTokenizer final : public Tokenizer {
+ public:
+  void Tokenize(std::string_view text, std::vector<Token>* out) const override {
+    RunsOf(text, [](UChar32 c) { return !IsWhiteSpace(c); }, out);
+  }
+};
+
+// Calls fn(start_byte, end_byte, rule_status) for each segment of ICU's word
+// break iteration of `text` (root locale; dictionaries for CJK and Thai).
+void ForEachWordSegment(std::string_view text, const std::function<void(int32_t, int32_t, int32_t)>& fn) {
+  UErrorCode err = U_ZERO_ERROR;
+  // A BreakIterator is not thread-safe; one per thread, reused.
+  thread_local std::unique_ptr<icu::BreakIterator> it(
+      icu::BreakIterator::createWordInstance(icu::Locale::getRoot(), err));
+  if (!it) return;
+  icu::UnicodeString u = icu::UnicodeString::fromUTF8(icu::StringPiece(text.data(), static_cast<int32_t>(text.size())));
+  it->setText(u);
+  // Map UTF-16 indices back to UTF-8 byte offsets.
+  std::vector<int32_t> byte_at(static_cast<size_t>(u.length()) + 1, 0);
+  {
+    int32_t b = 0, k = 0;
+    while (b < static_cast<int32_t>(text.size())) {
+      UChar32 c = NextCodePoint(text, &b);
+      int32_t units = U16_LENGTH(c);
+      for (int32_t j = 0; j < units && k + j < u.length(); ++j) byte_at[k + j + 1] = b;
+      k += units;
+    }
+    for (int32_t j = 1; j <= u.length(); ++j) byte_at[j] = std::max(byte_at[j], byte_at[j - 1]);
+  }
+  int32_t start = it->first();
+  for (int32_t end = it->next(); end != icu::BreakIterator::DONE; start = end, end = it->next()) {
+    fn(byte_at[start], byte_at[end], it->getRuleStatus());
+  }
+}
+
+// Milvus `icu` tokenizer: every segment (spaces and punctuation too);
+// positions and lengths count code points.
+class IcuTokenizer final : public Tokenizer {
+ public:
+  void Tokenize(std::string_view text, std::vector<Token>* out) const override {
+    int64_t position = 0;
+    ForEachWordSegment(text, [&](int32_t s, int32_t e, int32_t) {
+      if (e <= s) return;
+      std::string_view piece = text.substr(s, e - s);
+      int64_t chars = CountCodePoints(piece);
+      out->push_back(Token{std::string(piece), s, e, position, chars});
+      position += chars;
+    });
+  }
+};
+
+// Unicode word segmentation keeping word-like segments (a letter, digit or
+// emoji), each cut into pieces of at most `max_len` code points.
+class Uax29Tokenizer final : public Tokenizer {
+ public:
+  explicit Uax29Tokenizer(int64_t max_len) : max_len_(max_len) {}
+  void Tokenize(std::string_view text, std::vector<Token>* out) const override {
+    int64_t position = 0;
+    ForEachWordSegment(text, [&](int32_t s, int32_t e, int32_t) {
+      std::string_view seg = text.substr(s, e - s);
+      if (!AnyCodePoint(seg, [](UChar32 c) { return IsAlphanumeric(c) || IsEmoji(c); })) return;
+      int32_t i = 0;
+      while (i < static_cast<int32_t>(seg.size())) {
+        int32_t from = i;
+        for (int64_t k = 0; k < max_len_ && i < static_cast<int32_t>(seg.size()); ++k) NextCodePoint(seg, &i);
+        out->push_back(Token{std::string(seg.substr(from, i - from)), s + from, s + i, position++, 1});
+      }
+    });
+  }
+
+ private:
+  int64_t max_len_;
+};
+
+// Chinese word segmentation (stands in for jieba): ICU's dictionary word
+// break, every non-space segment a token.
+class ChineseTokenizer final : public Tokenizer {
+ public:
+  void Tokenize(std::string_view text, std::vector<Token>* out) const override {
+    int64_t position = 0;
+    ForEachWordSegment(text, [&](int32_t s, int32_t e, int32_t) {
+      std::string_view seg = text.substr(s, e - s);
+      if (seg.empty() || !AnyCodePoint(seg, [](UChar32 c) { return !IsWhiteSpace(c); })) return;
+      out->push_back(Token{std::string(seg), s, e, position++, 1});
+    });
+  }
+};
+
+// ---- filters
+
+class Filter {
+ public:
+  virtual ~Filter() = default;
+  // Rewrites `tokens` in place (may drop or split tokens).
+  virtual void Apply(std::vector<Token>* tokens) const = 0;
+};
+
+template <typename Pred>
+void KeepIf(std::vector<Token>* tokens, Pred keep) {
+  tokens->erase(std::remove_if(tokens->begin(), tokens->end(), [&](const Token& t) { return !keep(t); }),
+                tokens->end());
+}
+
+class LowercaseFilter final : public Filter {
+ public:
+  void Apply(std::vector<Token>* tokens) const override {
+    for (Token& t : *tokens) {
+      bool ascii = std::all_of(t.text.begin(), t.text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+      if (ascii) {
+        for (char& c : t.text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      } else {
+        icu::UnicodeString u = icu::UnicodeString::fromUTF8(t.text);
+        u.toLower(icu::Locale::getRoot());
+        std::string s;
+        u.toUTF8String(s);
+        t.text = std::move(s);
+      }
+    }
+  }
+};
+
+class AsciiFoldingFilter final : public Filter {
+ public:
+  void Apply(std::vector<Token>* tokens) const override {
+    thread_local std::unique_ptr<icu::Transliterator> tr = [] {
+      UErrorCode err = U_ZERO_ERROR;
+      return std::unique_ptr<icu::Transliterator>(
+          icu::Transliterator::createInstance("Latin-ASCII", UTRANS_FORWARD, err));
+    }();
+    if (!tr) return;
+    for (Token& t : *tokens) {
+      if (std::all_of(t.text.begin(), t.text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+        continue;
+      }
+      icu::UnicodeString u = icu::UnicodeString::fromUTF8(t.text);
+      tr->transliterate(u);
+      std::string s;
+      u.toUTF8String(s);
+      t.text = std::move(s);
+    }
+  }
+};
+
+class PredicateFilter final : public Filter {
+ public:
+  explicit PredicateFilter(std::function<bool(const std::string&)> keep) : keep_(std::move(keep)) {}
+  void Apply(std::vector<Token>* tokens) const override {
+    KeepIf(tokens, [&](const Token& t) { return keep_(t.text); });
+  }
+
+ private:
+  std::function<bool(const std::string&)> keep_;
+};
+
+class StopFilter final : public Filter {
+ public:
+  explicit StopFilter(std::vector<std::string> words) : words_(words.begin(), words.end()) {}
+  void Apply(std::vector<Token>* tokens) const override {
+    KeepIf(tokens, [&](const Token& t) { return !words_.count(t.text); });
+  }
+
+ private:
+  std::unordered_set<std::string> words_;
+};
+
+class StemmerFilter final : public Filter {
+ public:
+  explicit StemmerFilter(std::string algorithm) : algorithm_(std::move(algorithm)) {}
+  void Apply(std::vector<Token>* tokens) const override {
+    // sb_stemmer keeps state per call: one per thread and language.
+    struct Free {
+      void operator()(sb_stemmer* s) const { sb_stemmer_delete(s); }
+    };
+    thread_local std::map<std::string, std::unique_ptr<sb_stemmer, Free>> stemmers;
+    auto& st = stemmers[algorithm_];
+    if (!st) st.reset(sb_stemmer_new(algorithm_.c_str(), "UTF_8"));
+    if (!st) return;
+    for (Token& t : *tokens) {
+      const sb_symbol* out =
+          sb_stemmer_stem(st.get(), reinterpret_cast<const sb_symbol*>(t.text.data()), static_cast<int>(t.text.size()));
+      if (out) t.text.assign(reinterpret_cast<const char*>(out), static_cast<size_t>(sb_stemmer_length(st.get())));
+    }
+  }
+
+ private:
+  std::string algorithm_;
+};
+
+// Splits a token into dictionary words when the whole token is a sequence of
+// them (longest word first at each point); otherwise keeps it.
+class DecompounderFilter final : public Filter {
+ public:
+  explicit DecompounderFilter(std::vector<std::string> words) : words_(words.begin(), words.end()) {
+    for (const auto& w : words_) max_len_ = std::max(max_len_, w.size());
+  }
+  void Apply(std::vector<Token>* tokens) const override {
+    std::vector<Token> out;
+    for (Token& t : *tokens) {
+      std::vector<std::string> parts;
+      size_t pos = 0;
+      bool whole = !t.text.empty();
+      while (pos < t.text.size()) {
+        size_t best = 0;
+        for (size_t len = std::min(max_len_, t.text.size() - pos); len > 0; --len) {
+          if (words_.count(t.text.substr(pos, len))) {
+            best = len;
+            break;
+          }
+        }
+        if (best == 0) {
+          whole = false;
+          break;
+        }
+        parts.push_back(t.text.substr(pos, best));
+        pos += best;
+      }
+      if (!whole || parts.empty()) {
+        out.push_back(std::move(t));
+        continue;
+      }
+      for (auto& p : parts) {
+        Token piece = t;
+        piece.text = std::move(p);
+        out.push_back(std::move(piece));
+      }
+    }
+    *tokens = std::move(out);
+  }
+
+ private:
+  std::set<std::string> words_;
+  size_t max_len_ = 0;
+};
+
+// ---- built-in word lists
+
+// Snowball's English stop words as Milvus ships them (tantivy's list).
+const std::vector<std::string>& EnglishStopWords() {
+  static const std::vector<std::string> kWords = {
+      "a",    "an",   "and",   "are",  "as",    "at",    "be",   "but",  "by",   "for",  "if",
+      "in",   "into", "is",    "it",   "no",    "not",   "of",   "on",   "or",   "such", "that",
+      "the",  "their", "then", "there", "these", "they", "this", "to",   "was",  "will", "with"};
+  return kWords;
+}
+
+// "_english_" expands to the built-in list; anything else is a literal word.
+std::vector<std::string> ExpandStopWords(const std::vector<std::string>& list) {
+  std::vector<std::string> out;
+  for (const auto& w : list) {
+    if (w == "_english_") {
+      const auto& e = EnglishStopWords();
+      out.insert(out.end(), e.begin(), e.end());
+    } else {
+      out.push_back(w);
+    }
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> StringList(const json& v, const std::string& label) {
+  if (!v.is_array()) return InvalidArgument("{} should be array", label);
+  std::vector<std::string> out;
+  for (const auto& e : v) {
+    if (!e.is_string()) return InvalidArgument("{} list item should be string", label);
+    out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
+// Snowball algorithm names for Milvus's stemmer languages.
+std::optional<std::string> StemmerAlgorithm(std::string lang) {
+  std::transform(lang.begin(), lang.end(), lang.begin(), [](unsigned char c) { return std::tolower(c); });
+  static const std::map<std::string, std::string> kLangs = {
+      {"arabic", "arabic"},       {"arabig", "arabic"},   {"danish", "danish"},     {"dutch", "dutch"},
+      {"english", "english"},     {"finnish", "finnish"}, {"french", "french"},     {"german", "german"},
+      {"greek", "greek"},         {"hungarian", "hungarian"}, {"italian", "italian"}, {"norwegian", "norwegian"},
+      {"portuguese", "portuguese"}, {"romanian", "romanian"}, {"russian", "russian"}, {"spanish", "spanish"},
+      {"swedish", "swedish"},     {"tamil", "tamil"},     {"turkish", "turkish"}};
+  auto it = kLangs.find(lang);
+  if (it == kLangs.end()) return std::nullopt;
+  return it->second;
+}
+
+// ---- the pipeline
+
+class Pipeline final : public Analyzer {
+ public:
+  Pipeline(std::unique_ptr<Tokenizer> tokenizer, std::vector<std::unique_ptr<Filter>> filters)
+      : tokenizer_(std::move(tokenizer)), filters_(std::move(filters)) {}
+  std::vector<Token> Analyze(std::string_view text) const override {
+    std::vector<Token> tokens;
+    tokenizer_->Tokenize(text, &tokens);
+    for (const auto& f : filters_) f->Apply(&tokens);
+    return tokens;
+  }
+
+ private:
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::vector<std::unique_ptr<Filter>> filters_;
+};
+
+std::unique_ptr<Filter> SimpleFilter(std::string_view name) {
+  if (name == "lowercase") return std::make_unique<LowercaseFilter>();
+  if (name == "asciifolding") return std::make_unique<AsciiFoldingFilter>();
+  if (name == "alphanumonly") {
+    return std::make_unique<PredicateFilter>(
+        [](const std::string& s) { return std::all_of(s.begin(), s.end(), [](char c) { return IsAsciiAlnum(c); }); });
+  }
+  if (name == "cncharonly") {
+    return std::make_unique<PredicateFilter>([](const std::string& s) { return AnyCodePoint(s, IsHan); });
+  }
+  if (name == "cnalphanumonly") {
+    return std::make_unique<PredicateFilter>(
+        [](const std::string& s) { return AnyCodePoint(s, [](UChar32 c) { return IsHan(c) || IsAsciiAlnum(c); }); });
+  }
+  if (name == "removepunct") {
+    return std::make_unique<PredicateFilter>([](const std::string& s) {
+      return AnyCodePoint(s, [](UChar32 c) { return !u_ispunct(c); });
+    });
+  }
+  return nullptr;
+}
+
+Result<std::unique_ptr<Filter>> FilterFromObject(const json& p) {
+  auto type = p.find("type");
+  if (type == p.end()) return InvalidArgument("no type field in filter params");
+  if (!type->is_string()) return InvalidArgument("filter type should be string");
+  const std::string t = type->get<std::string>();
+  if (t == "length") {
+    auto max = p.find("max");
+    if (max == p.end() || !max->is_number_unsigned()) {
+      return InvalidArgument("lenth max param was none or not uint");
+    }
+    uint64_t limit = max->get<uint64_t>();
+    return std::unique_ptr<Filter>(
+        std::make_unique<PredicateFilter>([limit](const std::string& s) { return s.size() <= limit; }));
+  }
+  if (t == "stop") {
+    std::vector<std::string> words;
+    if (auto it = p.find("stop_words"); it != p.end()) {
+      auto list = StringList(*it, "stop_words");
+      if (!list.ok()) return list.status();
+      words = ExpandStopWords(*list);
+    }
+    return std::unique_ptr<Filter>(std::make_unique<StopFilter>(std::move(words)));
+  }
+  if (t == "stemmer") {
+    auto lang = p.find("language");
+    if (lang == p.end() || !lang->is_string()) return InvalidArgument("stemmer language field should be string");
+    auto algo = StemmerAlgorithm(lang->get<std::string>());
+    if (!algo) {
+      std::string l = lang->get<std::string>();
+      std::transform(l.begin(), l.end(), l.begin(), [](unsigned char c) { return std::tolower(c); });
+      return InvalidArgument("create stemmer failed : unsupport language: {}", l);
+    }
+    return std::unique_ptr<Filter>(std::make_unique<StemmerFilter>(*algo));
+  }
+  if (t == "decompounder") {
+    auto list = p.find("word_list");
+    if (list == p.end() || !list->is_array()) return InvalidArgument("decompounder word list should be array");
+    std::vector<std::string> words;
+    for (const auto& w : *list) {
+      if (!w.is_string()) return InvalidArgument("decompounder word list item should be string");
+      words.push_back(w.get<std::string>());
+    }
+    return std::unique_ptr<Filter>(std::make_unique<DecompounderFilter>(std::move(words)));
+  }
+  return InvalidArgument("unsupport filter type: {}", t);
+}
+
+Result<std::unique_ptr<Tokenizer>> TokenizerFrom(const json& p) {
+  std::string name;
+  const json* params = nullptr;
+  if (p.is_string()) {
+    name = p.get<std::string>();
+  } else {
+    auto type = p.find("type");
+    if (type == p.end()) return InvalidArgument("costum tokenizer must set type");
+    if (!type->is_string()) return InvalidArgument("tokenizer type should be string");
+    name = type->get<std::string>();
+    params = &p;
+  }
+  if (name == "standard") {
+    bool uax29 = false;
+    int64_t max_len = 255;
+    if (params) {
+      if (auto u = params->find("uax29"); u != params->end()) {
+        if (!u->is_boolean()) return InvalidArgument("standard tokenizer uax29 must be a boolean");
+        uax29 = u->get<bool>();
+      }
+      if (auto m = params->find("max_token_length"); m != params->end()) {
+        if (!uax29) return InvalidArgument("standard tokenizer max_token_length requires uax29 to be true");
+        if (!m->is_number_unsigned()) {
+          return InvalidArgument("standard tokenizer max_token_length must be a positive integer");
+        }
+        uint64_t v = m->get<uint64_t>();
+        if (v == 0 || v > 1024 * 1024) {
+          return InvalidArgument("standard tokenizer max_token_length must be between 1 and {}", 1024 * 1024);
+        }
+        max_len = static_cast<int64_t>(v);
+      }
+    }
+    if (uax29) return std::unique_ptr<Tokenizer>(std::make_unique<Uax29Tokenizer>(max_len));
+    return std::unique_ptr<Tokenizer>(std::make_unique<AlphanumericTokenizer>());
+  }
+  if (name == "whitespace") return std::unique_ptr<Tokenizer>(std::make_unique<WhitespaceTokenizer>());
+  if (name == "icu") return std::unique_ptr<Tokenizer>(std::make_unique<IcuTokenizer>());
+  if (name == "jieba") return std::unique_ptr<Tokenizer>(std::make_unique<ChineseTokenizer>());
+  return InvalidArgument("unsupported tokenizer: {}", name);
+}
+
+Result<std::unique_ptr<Analyzer>> BuiltIn(const std::string& type, const json& params) {
+  std::vector<std::string> stop;
+  if (auto it = params.find("stop_words"); it != params.end()) {
+    auto list = StringList(*it, "filter stop_words");
+    if (!list.ok()) return list.status();
+    stop = ExpandStopWords(*list);
+  }
+  std::vector<std::unique_ptr<Filter>> filters;
+  std::unique_ptr<Tokenizer> tok;
+  if (type == "standard") {
+    tok = std::make_unique<AlphanumericTokenizer>();
+    filters.push_back(std::make_unique<LowercaseFilter>());
+  } else if (type == "english") {
+    tok = std::make_unique<AlphanumericTokenizer>();
+    filters.push_back(std::make_unique<LowercaseFilter>());
+    filters.push_back(std::make_unique<StemmerFilter>("english"));
+    filters.push_back(std::make_unique<StopFilter>(EnglishStopWords()));
+  } else if (type == "chinese") {
+    tok = std::make_unique<ChineseTokenizer>();
+    filters.push_back(SimpleFilter("cnalphanumonly"));
+  } else {
+    return InvalidArgument("unknown build-in analyzer type: {}", type);
+  }
+  if (!stop.empty()) filters.push_back(std::make_unique<StopFilter>(std::move(stop)));
+  return std::unique_ptr<Analyzer>(std::make_unique<Pipeline>(std::move(tok), std::move(filters)));
+}
+
+Result<std::unique_ptr<Analyzer>> FromJson(const json& params) {
+  if (params.empty()) return BuiltIn("standard", json::object());
+  if (auto type = params.find("type"); type != params.end()) {
+    if (!type->is_string()) return InvalidArgument("analyzer type shoud be string");
+    return BuiltIn(type->get<std::string>(), params);
+  }
+  auto tok_params = params.find("tokenizer");
+  if (tok_params == params.end()) return InvalidArgument("tokenizer name or type must be set");
+  if (!tok_params->is_object() && !tok_params->is_string()) {
+    return InvalidArgument("tokenizer name should be string or dict");
+  }
+  auto tok = TokenizerFrom(*tok_params);
+  if (!tok.ok()) return tok.status();
+  std::vector<std::unique_ptr<Filter>> filters;
+  for (const auto& [key, value] : params.items()) {
+    if (key == "tokenizer") continue;
+    if (key != "filter") return InvalidArgument("unknown analyzer option key: {}", key);
+    if (!value.is_array()) return InvalidArgument("filter params should be array");
+    for (const auto& f : value) {
+      if (f.is_string()) {
+        auto simple = SimpleFilter(f.get<std::string>());
+        if (!simple) return InvalidArgument("build analyzer failed, filter not found :{}", f.get<std::string>());
+        filters.push_back(std::move(simple));
+      } else if (f.is_object()) {
+        auto built = FilterFromObject(f);
+        if (!built.ok()) return built.status();
+        filters.push_back(std::move(*built));
+      }
+    }
+  }
+  return std::unique_ptr<Analyzer>(std::make_unique<Pipeline>(std::move(*tok), std::move(filters)));
+}
+
+}  // namespace
+
+std::vector<std::string> Analyzer::Terms(std::string_view text) const {
+  std::vector<std::string> out;
+  for (auto& t : Analyze(text)) out.push_back(std::move(t.text));
+  return out;
+}
+
+Result<std::unique_ptr<Analyzer>> BuildAnalyzer(std::string_view params_json) {
+  if (params_json.empty()) return FromJson(json::object());
+  json params = json::parse(params_json, nullptr, /*allow_exceptions=*/false);
+  if (params.is_discarded()) return InvalidArgument("analyzer params is not a valid json: {}", params_json);
+  if (!params.is_object()) return InvalidArgument("params should be a json map");
+  return FromJson(params);
+}
+
+Result<std::shared_ptr<const Analyzer>> SharedAnalyzer(const std::string& params_json) {
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<const Analyzer>> cache;
+  {
+    std::lock_guard lock(mu);
+    auto it = cache.find(params_json);
+    if (it != cache.end()) return it->second;
+  }
+  auto built = BuildAnalyzer(params_json);
+  if (!built.ok()) return built.status();
+  std::shared_ptr<const Analyzer> a(std::move(*built));
+  std::lock_guard lock(mu);
+  if (cache.size() > 1024) cache.clear();  // bounded: params texts come from schemas and requests
+  return cache.emplace(params_json, a).first->second;
+}
+
+uint32_t TermHash(std::string_view term) {
+  size_t n = std::min<size_t>(term.size(), 100);
+  uint32_t crc = static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(term.data()), static_cast<uInt>(n)));
+  return crc % 0xFFFFFFFFu;
+}
+
+}  // namespace kite::text

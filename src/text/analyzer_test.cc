@@ -1,0 +1,135 @@
+#include "text/analyzer.h"
+
+#include <gtest/gtest.h>
+
+namespace kite::text {
+namespace {
+
+std::vector<std::string> Terms(const std::string& params, const std::string& text) {
+  auto a = BuildAnalyzer(params);
+  EXPECT_TRUE(a.ok()) << a.status().ToString();
+  if (!a.ok()) return {};
+  return (*a)->Terms(text);
+}
+
+std::string ErrorOf(const std::string& params) {
+  auto a = BuildAnalyzer(params);
+  EXPECT_FALSE(a.ok()) << params;
+  return a.ok() ? "" : a.status().message();
+}
+
+using V = std::vector<std::string>;
+
+TEST(Analyzer, StandardSplitsOnNonAlphanumericAndLowercases) {
+  EXPECT_EQ(Terms("", "The 2 QUICK Brown-Foxes dog's 32.3"), (V{"the", "2", "quick", "brown", "foxes", "dog", "s", "32", "3"}));
+  EXPECT_EQ(Terms(R"({"type":"standard"})", "Straße ÉCLAIR"), (V{"straße", "éclair"}));
+  // Han characters are Alphabetic: a run of them is one token.
+  EXPECT_EQ(Terms("{}", "中文 abc"), (V{"中文", "abc"}));
+}
+
+TEST(Analyzer, StandardStopWordsExpandEnglishList) {
+  EXPECT_EQ(Terms(R"({"type":"standard","stop_words":["_english_","fox"]})", "The quick fox is in the house"),
+            (V{"quick", "house"}));
+}
+
+TEST(Analyzer, EnglishStemsThenDropsStopWords) {
+  // Snowball English (Porter2): running -> run, runners -> runner, quickly -> quick, ponies -> poni.
+  EXPECT_EQ(Terms(R"({"type":"english"})", "The runners were running quickly past the ponies"),
+            (V{"runner", "were", "run", "quick", "past", "poni"}));
+}
+
+TEST(Analyzer, PositionsKeepGapsOfRemovedTokens) {
+  auto a = BuildAnalyzer(R"({"type":"english"})");
+  ASSERT_TRUE(a.ok());
+  auto toks = (*a)->Analyze("the cat and the dog");
+  ASSERT_EQ(toks.size(), 2u);
+  EXPECT_EQ(toks[0].text, "cat");
+  EXPECT_EQ(toks[0].position, 1);
+  EXPECT_EQ(toks[0].start_offset, 4);
+  EXPECT_EQ(toks[0].end_offset, 7);
+  EXPECT_EQ(toks[1].text, "dog");
+  EXPECT_EQ(toks[1].position, 4);
+}
+
+TEST(Analyzer, WhitespaceTokenizerAndFilters) {
+  EXPECT_EQ(Terms(R"({"tokenizer":"whitespace"})", "Hello, World!  x"), (V{"Hello,", "World!", "x"}));
+  EXPECT_EQ(Terms(R"({"tokenizer":"whitespace","filter":["lowercase","alphanumonly"]})", "Hello, World x1"),
+            (V{"world", "x1"}));
+  EXPECT_EQ(Terms(R"({"tokenizer":"standard","filter":[{"type":"length","max":3}]})", "a abc abcd"), (V{"a", "abc"}));
+  EXPECT_EQ(Terms(R"({"tokenizer":"standard","filter":["asciifolding","lowercase"]})", "Café Naïve Ærø"),
+            (V{"cafe", "naive", "aero"}));
+  EXPECT_EQ(Terms(R"({"tokenizer":"standard","filter":[{"type":"stemmer","language":"English"}]})", "jumping"),
+            (V{"jump"}));
+  EXPECT_EQ(Terms(R"({"tokenizer":"whitespace","filter":["cnalphanumonly"]})", "中文 abc ,,, ！"), (V{"中文", "abc"}));
+  EXPECT_EQ(Terms(R"({"tokenizer":"whitespace","filter":["cncharonly"]})", "中文 abc"), (V{"中文"}));
+}
+
+TEST(Analyzer, DecompounderSplitsWholeCompoundsOnly) {
+  const std::string p =
+      R"({"tokenizer":"standard","filter":[{"type":"decompounder","word_list":["dampf","schiff","fahrt"]}]})";
+  EXPECT_EQ(Terms(p, "dampfschifffahrt dampfer"), (V{"dampf", "schiff", "fahrt", "dampfer"}));
+}
+
+TEST(Analyzer, IcuTokenizerKeepsEverySegment) {
+  auto a = BuildAnalyzer(R"({"tokenizer":"icu"})");
+  ASSERT_TRUE(a.ok());
+  auto toks = (*a)->Analyze("hi, 中文");
+  std::vector<std::string> texts;
+  for (auto& t : toks) texts.push_back(t.text);
+  EXPECT_EQ(texts.front(), "hi");
+  EXPECT_EQ(texts[1], ",");
+  EXPECT_EQ(texts[2], " ");
+  // Positions count code points.
+  EXPECT_EQ(toks[3].position, 4);
+}
+
+TEST(Analyzer, ChineseUsesDictionarySegmentation) {
+  auto terms = Terms(R"({"type":"chinese"})", "我们是中国人, hello!");
+  // Punctuation and spaces are dropped; the Latin word survives; the Han text
+  // is cut into more than one word.
+  ASSERT_FALSE(terms.empty());
+  EXPECT_EQ(terms.back(), "hello");
+  EXPECT_GT(terms.size(), 2u);
+  for (auto& t : terms) EXPECT_EQ(t.find(','), std::string::npos);
+}
+
+TEST(Analyzer, Uax29StandardKeepsContractionsAndNumbers) {
+  EXPECT_EQ(Terms(R"({"tokenizer":{"type":"standard","uax29":true}})", "O'Reilly can't jump 32.3 feet"),
+            (V{"O'Reilly", "can't", "jump", "32.3", "feet"}));
+  EXPECT_EQ(Terms(R"({"tokenizer":{"type":"standard","uax29":true,"max_token_length":5}})", "jumped"),
+            (V{"jumpe", "d"}));
+}
+
+TEST(Analyzer, BadParamsGiveMilvusMessages) {
+  EXPECT_EQ(ErrorOf(R"({"type":"nope"})"), "unknown build-in analyzer type: nope");
+  EXPECT_EQ(ErrorOf(R"({"type":1})"), "analyzer type shoud be string");
+  EXPECT_EQ(ErrorOf(R"({"filter":["lowercase"]})"), "tokenizer name or type must be set");
+  EXPECT_EQ(ErrorOf(R"({"tokenizer":1})"), "tokenizer name should be string or dict");
+  EXPECT_EQ(ErrorOf(R"({"tokenizer":"nope"})"), "unsupported tokenizer: nope");
+  EXPECT_EQ(ErrorOf(R"({"tokenizer":{}})"), "costum tokenizer must set type");
+  EXPECT_EQ(ErrorOf(R"({"tokenizer":"standard","x":1})"), "unknown analyzer option key: x");
+  EXPECT_EQ(ErrorOf(R"({"tokenizer":"standard","filter":"lowercase"})"), "filter params should be array");
+  EXPECT_EQ(ErrorOf(R"({"tokenizer":"standard","filter":["nope"]})"), "build analyzer failed, filter not found :nope");
+  EXPECT_EQ(ErrorOf(R"({"tokenizer":"standard","filter":[{"max":3}]})"), "no type field in filter params");
+  EXPECT_EQ(ErrorOf(R"({"tokenizer":"standard","filter":[{"type":"zz"}]})"), "unsupport filter type: zz");
+  EXPECT_EQ(ErrorOf(R"({"tokenizer":"standard","filter":[{"type":"length","max":-1}]})"),
+            "lenth max param was none or not uint");
+  EXPECT_EQ(ErrorOf(R"({"tokenizer":"standard","filter":[{"type":"stop","stop_words":"a"}]})"),
+            "stop_words should be array");
+  EXPECT_EQ(ErrorOf(R"({"tokenizer":"standard","filter":[{"type":"stemmer","language":"klingon"}]})"),
+            "create stemmer failed : unsupport language: klingon");
+  EXPECT_EQ(ErrorOf(R"({"tokenizer":"standard","filter":[{"type":"decompounder"}]})"),
+            "decompounder word list should be array");
+  EXPECT_EQ(ErrorOf(R"([1])"), "params should be a json map");
+  EXPECT_EQ(ErrorOf(R"({"type":"english","stop_words":[1]})"), "filter stop_words list item should be string");
+}
+
+TEST(Analyzer, TermHashIsCrc32OfFirst100Bytes) {
+  EXPECT_EQ(TermHash("hello"), 0x3610a686u);  // the well-known CRC-32 of "hello"
+  std::string long_a(150, 'a'), long_b = std::string(100, 'a') + std::string(50, 'b');
+  EXPECT_EQ(TermHash(long_a), TermHash(long_b));
+  EXPECT_NE(TermHash("hello"), TermHash("world"));
+}
+
+}  // namespace
+}  // namespace kite::text
