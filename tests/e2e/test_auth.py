@@ -348,7 +348,8 @@ def test_every_rest_endpoint_needs_credentials_and_privileges(auth_server, root)
             "indexParams": [{"fieldName": "v", "metricType": "L2"}], "newCollectionName": "y",
             "userName": "someone_else", "password": "pw-123456", "newPassword": "pw-1234567", "roleName": "r",
             "objectType": "Global", "objectName": "*", "privilege": "Search", "privilegeGroupName": "g",
-            "privileges": ["Search"], "jobID": 1, "properties": {}, "propertyKeys": ["a"]}
+            "privileges": ["Search"], "jobID": 1, "properties": {}, "propertyKeys": ["a"],
+            "search": [{"data": [[0.1]], "annsField": "v", "limit": 1}]}
     for p in paths:
         r = rest(auth_server, p, body)
         assert r.status_code == 401 and r.json() == {"code": 1800, "message": "user hasn't authenticated"}, p
