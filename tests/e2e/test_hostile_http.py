@@ -6,6 +6,7 @@ finishes its header is answered 408 and disconnected within the header deadline 
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -137,3 +138,34 @@ def test_metrics_port_still_serves_after_abuse(server):
     assert res.startswith(b"HTTP/1.1 200") and b"# TYPE" in res
     res = get(server.metrics_port, "/nope")
     assert res.startswith(b"HTTP/1.1 404") and b"404 page not found" in res
+
+
+def test_rest_bodies_over_the_inflight_budget_are_refused(kite_factory, tmp_path):
+    """proxy.maxInflightRequestBytes bounds the REST body bytes held at once: a body announced
+    while another connection's announced body still holds the budget is not read and is answered
+    with Milvus's retriable code 4, through the real server (the transport's flag must reach the
+    REST layer)."""
+    budget = 64 << 20  # not below the 64 MiB request limit
+    cfg = tmp_path / "budget.yaml"
+    cfg.write_text(f"proxy:\n  maxInflightRequestBytes: {budget}\n")
+    srv = kite_factory("budget", extra_args=["--config", str(cfg)]).start()
+    held = connect(srv.port)
+    try:
+        # Announces a body that takes most of the budget and never sends it.
+        held.sendall(f"POST /v2/vectordb/entities/insert HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: {budget - (1 << 20)}\r\n\r\n".encode())
+        body = b'{"collectionName": "c", "data": [' + b" " * (4 << 20) + b"]}"
+        deadline = time.monotonic() + 10
+        while True:  # the held connection's header is read asynchronously: wait for its reservation
+            with connect(srv.port) as s:
+                s.sendall(b"POST /v2/vectordb/entities/insert HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+                out = read_response(s, 10)
+            if b'"code":4' in out or time.monotonic() > deadline:
+                break
+        assert out.startswith(b"HTTP/1.1 200"), out[:200]
+        payload = json.loads(out.split(b"\r\n\r\n", 1)[1])
+        assert payload["code"] == 4
+        assert "maxInflightRequestBytes" in payload["message"] and str(budget) in payload["message"]
+    finally:
+        held.close()
