@@ -372,12 +372,14 @@ void ColumnToFieldData(const Column& c, const FieldSchema& f, const std::vector<
   if (IsVectorType(f.type)) {
     auto* v = out->mutable_vectors();
     v->set_dim(f.dim());
-    std::string raw(reinterpret_cast<const char*>(c.fixed.data()), c.fixed.size());
+    // An empty column's data() may be null: never hand it to memcpy.
+    std::string raw = c.fixed.empty() ? std::string()
+                                      : std::string(reinterpret_cast<const char*>(c.fixed.data()), c.fixed.size());
     switch (f.type) {
       case DataType::kFloatVector: {
         auto* d = v->mutable_float_vector()->mutable_data();
         d->Resize(static_cast<int>(c.fixed.size() / 4), 0.0f);
-        std::memcpy(d->mutable_data(), c.fixed.data(), c.fixed.size());
+        if (!c.fixed.empty()) std::memcpy(d->mutable_data(), c.fixed.data(), c.fixed.size());
         break;
       }
       case DataType::kBinaryVector: v->set_binary_vector(std::move(raw)); break;
