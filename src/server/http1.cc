@@ -30,22 +30,6 @@ std::string_view HttpRequest::Header(std::string_view lower_name) const {
 
 namespace {
 
-// The client's host, as gRPC names peers ("ipv4:127.0.0.1", "ipv6:[::1]").
-std::string PeerHost(int fd) {
-  sockaddr_storage addr{};
-  socklen_t len = sizeof(addr);
-  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "unknown";
-  char text[INET6_ADDRSTRLEN] = {};
-  if (addr.ss_family == AF_INET) {
-    ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, text, sizeof(text));
-    return std::string("ipv4:") + text;
-  }
-  if (addr.ss_family == AF_INET6) {
-    ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, text, sizeof(text));
-    return std::string("ipv6:[") + text + "]";
-  }
-  return "unix";
-}
 
 
 std::string Lower(std::string_view s) {
@@ -503,6 +487,22 @@ void ServeHttp1Connection(int fd, std::string prefix, const HttpHandler& handler
                           const std::atomic<bool>& stopping) {
   Connection conn(fd, std::move(prefix), handler, options, stopping);
   conn.Serve();
+}
+
+std::string PeerHost(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "unknown";
+  char text[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, text, sizeof(text));
+    return std::string("ipv4:") + text;
+  }
+  if (addr.ss_family == AF_INET6) {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, text, sizeof(text));
+    return std::string("ipv6:[") + text + "]";
+  }
+  return "unix";
 }
 
 }  // namespace kite

@@ -92,4 +92,8 @@ struct Http1Options {
 void ServeHttp1Connection(int fd, std::string prefix, const HttpHandler& handler, const Http1Options& options,
                           const std::atomic<bool>& stopping);
 
+// The peer of a connected socket as gRPC names peers ("ipv4:127.0.0.1",
+// "ipv6:[::1]"), "unix" for other families, "unknown" if it cannot be read.
+std::string PeerHost(int fd);
+
 }  // namespace kite

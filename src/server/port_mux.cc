@@ -1,4 +1,5 @@
 #include "server/port_mux.h"
+#include "server/http1.h"
 
 #include <fcntl.h>
 #include <arpa/inet.h>
@@ -253,7 +254,7 @@ class PortMuxImpl final : public PortMux {
         idle_.notify_all();
         return;
       }
-      std::string peer = PeerOf(fd);
+      std::string peer = PeerHost(fd);
       if (route == TlsRoute::kHttp) options_.tls->Serve(fd, options_.classify_timeout_ms, [this, &peer](int plain) {
         int f = ::fcntl(plain, F_GETFL, 0);
         if (f >= 0) ::fcntl(plain, F_SETFL, f | O_NONBLOCK);
@@ -270,23 +271,6 @@ class PortMuxImpl final : public PortMux {
       --http_threads_;
       idle_.notify_all();
     }).detach();
-  }
-
-  // "ipv4:1.2.3.4" / "ipv6:[::1]", as gRPC names peers.
-  static std::string PeerOf(int fd) {
-    sockaddr_storage addr{};
-    socklen_t len = sizeof(addr);
-    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "unknown";
-    char text[INET6_ADDRSTRLEN] = {};
-    if (addr.ss_family == AF_INET) {
-      ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, text, sizeof(text));
-      return std::string("ipv4:") + text;
-    }
-    if (addr.ss_family == AF_INET6) {
-      ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, text, sizeof(text));
-      return std::string("ipv6:[") + text + "]";
-    }
-    return "unknown";
   }
 
   void ServeHttp1(int fd, std::string bytes, std::string peer) {
