@@ -130,8 +130,7 @@ class StandaloneImpl final : public Standalone {
     dn.segment_bytes_max = config_.streaming.segment_bytes_max;
     data_node_ = std::make_unique<DataNode>(objects_.get(), registry_.get(), coordinator_.get(), query_node_.get(), dn);
     streaming_->SetFlushListener([dn = data_node_.get()](CollectionId) { dn->Kick(); });
-    proxy_ = std::make_unique<Proxy>(coordinator_.get(), streaming_.get(), query_node_.get(), data_node_.get(),
-                                     config_.limits);
+    proxy_ = std::make_unique<Proxy>(coordinator_.get(), streaming_.get(), data_node_.get(), config_.limits);
     auto recover_start = std::chrono::steady_clock::now();
     KITE_RETURN_IF_ERROR(proxy_->Recover());
     spdlog::info("recovered in {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(

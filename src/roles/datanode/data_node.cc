@@ -11,7 +11,7 @@
 
 namespace kite {
 
-DataNode::DataNode(ObjectStore* store, SegmentRegistry* registry, CoordinatorApi* coordinator, QueryNode* query_node,
+DataNode::DataNode(ObjectStore* store, SegmentRegistry* registry, CoordinatorApi* coordinator, QueryNodeApi* query_node,
                    DataNodeOptions options)
     : store_(store), registry_(registry), coord_(coordinator), query_node_(query_node), options_(options) {
   if (options_.build_threads <= 0) {

@@ -29,6 +29,19 @@ void FaultPlan::SetDelay(std::chrono::milliseconds delay) {
   delay_ = delay;
 }
 
+void FaultPlan::Hold() {
+  std::lock_guard lock(mu_);
+  held_ = true;
+}
+
+void FaultPlan::Release() {
+  {
+    std::lock_guard lock(mu_);
+    held_ = false;
+  }
+  released_.notify_all();
+}
+
 void FaultPlan::Clear() {
   std::lock_guard lock(mu_);
   fail_at_ = 0;
@@ -44,8 +57,9 @@ Status FaultPlan::OnCall(uint64_t bytes) {
   std::chrono::milliseconds delay{0};
   Status st;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     const int64_t n = ++calls_;
+    released_.wait(lock, [this] { return !held_; });
     delay = delay_;
     if (fail_at_ != 0 && (n == fail_at_ || (sticky_ && n > fail_at_))) {
       st = error_;
