@@ -359,5 +359,63 @@ TEST_F(S3ObjectStoreTest, RequestsRetriedAcrossAShortOutage) {
   EXPECT_EQ(*store->Get("retried"), "v");
 }
 
+
+// A self-signed certificate for 127.0.0.1 (openssl CLI) in a temp dir.
+struct TestCert {
+  std::string dir, cert, key;
+  TestCert() {
+    std::string tmpl = ::testing::TempDir() + "kite_cert_XXXXXX";
+    EXPECT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir = tmpl;
+    cert = dir + "/cert.pem";
+    key = dir + "/key.pem";
+    std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " + cert +
+                      " -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -days 2 >/dev/null 2>&1";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  }
+  ~TestCert() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+
+TEST(S3ObjectStoreTlsTest, HttpsWithACaFile) {
+  TestCert cert;
+  VersityServer server({"--cert", cert.cert, "--key", cert.key});
+  ASSERT_TRUE(server.Start().ok());
+  S3Options o = OptionsFor(server);
+  o.use_ssl = true;
+  o.ca_cert_path = cert.cert;
+  auto store = OpenS3ObjectStore(o);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE((*store)->Put("tls/a", "secret bytes").ok());
+  EXPECT_EQ(*(*store)->Get("tls/a"), "secret bytes");
+  // Without the CA the server's certificate is refused.
+  o.ca_cert_path = "";
+  o.max_attempts = 1;
+  auto refused = OpenS3ObjectStore(o);
+  EXPECT_EQ(refused.status().code(), StatusCode::kIOError) << refused.status().ToString();
+  // Plain http to an https port fails too, clearly.
+  o = OptionsFor(server);
+  o.max_attempts = 1;
+  EXPECT_FALSE(OpenS3ObjectStore(o).ok());
+}
+
+TEST(S3ObjectStoreAddressingTest, VirtualHostStyle) {
+  // <bucket>.localhost resolves to the loopback address (libcurl does so itself).
+  VersityServer server({"--virtual-domain", "localhost"});
+  ASSERT_TRUE(server.Start().ok());
+  S3Options o = OptionsFor(server);
+  o.address = "localhost";
+  o.use_virtual_host = true;
+  auto store = OpenS3ObjectStore(o);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE((*store)->Put("vh/k=1", "v").ok());
+  EXPECT_EQ(*(*store)->List("vh/"), Keys{"vh/k=1"});
+  EXPECT_EQ(*(*store)->Get("vh/k=1"), "v");
+  // The object sits in the bucket's directory on the server.
+  EXPECT_TRUE(std::filesystem::exists(server.dir() + "/data/kite-test/files/vh/k=1"));
+}
+
 }  // namespace
 }  // namespace kite
