@@ -13,6 +13,7 @@ read back from Kite.
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ import numpy as np
 import pytest
 from pymilvus import DataType, MilvusClient, MilvusException
 
-from e2e_util import unique
+from e2e_util import free_port, unique
 from s3_server import SECRET_KEY, VersityS3
 
 DIM = 8
@@ -258,3 +259,33 @@ def test_s3_down_during_compaction_resumes_when_back(s3, kite_factory, tmp_path)
     c.load_collection(name)
     assert all_ids(c, name) == alive
     c.close()
+
+
+@pytest.mark.parametrize("yaml_text,key,value", [
+    ("common:\n  storageType: opendal\n", "common.storageType", "opendal"),
+    ("common:\n  storageType: remote\nminio:\n  cloudProvider: azure\n", "minio.cloudProvider", "azure"),
+    ("common:\n  storageType: remote\nminio:\n  useIAM: true\n", "minio.useIAM", "true"),
+    ("common:\n  storageType: remote\nminio:\n  address: http://host\n", "minio.address", "http://host"),
+])
+def test_bad_object_storage_config_is_refused_with_the_key(kite_bin, tmp_path, yaml_text, key, value):
+    cfg = tmp_path / "kite.yaml"
+    cfg.write_text(yaml_text)
+    proc = subprocess.run([str(kite_bin), "standalone", "--data-dir", str(tmp_path / "d"), "--config", str(cfg)],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode != 0
+    assert key in proc.stderr and value in proc.stderr, proc.stderr
+
+
+def test_unreachable_s3_fails_the_start_clearly_without_the_secret(kite_bin, tmp_path):
+    port = free_port()  # nothing listens there
+    cfg = tmp_path / "kite.yaml"
+    cfg.write_text("common:\n  storageType: remote\nminio:\n  address: 127.0.0.1\n"
+                   f"  port: {port}\n  accessKeyID: someone\n  secretAccessKey: {SECRET_KEY}\n")
+    t0 = time.monotonic()
+    proc = subprocess.run([str(kite_bin), "standalone", "--data-dir", str(tmp_path / "d"), "--config", str(cfg)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    assert time.monotonic() - t0 < 30  # bounded retries, no hang
+    out = proc.stdout + proc.stderr
+    assert "cannot open the S3 object store" in out and f"127.0.0.1:{port}" in out, out
+    assert SECRET_KEY not in out
