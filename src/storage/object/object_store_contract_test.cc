@@ -3,7 +3,13 @@
 // Engine-specific behaviour (S3 retries, multipart, paging) follows below.
 #include <stdlib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <random>
@@ -415,6 +421,89 @@ TEST(S3ObjectStoreAddressingTest, VirtualHostStyle) {
   EXPECT_EQ(*(*store)->Get("vh/k=1"), "v");
   // The object sits in the bucket's directory on the server.
   EXPECT_TRUE(std::filesystem::exists(server.dir() + "/data/kite-test/files/vh/k=1"));
+}
+
+// A stand-in HTTP server that answers every request with one fixed status, to
+// check the retry policy on answers a healthy S3 server does not give on demand
+// (503, 429). Counts the requests it answered.
+class FixedStatusServer {
+ public:
+  explicit FixedStatusServer(int status) : status_(status) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    EXPECT_EQ(::listen(fd_, 16), 0);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~FixedStatusServer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+  int requests() const { return requests_.load(); }
+
+ private:
+  void Serve() {
+    for (;;) {
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string req;
+      char buf[4096];
+      while (req.find("\r\n\r\n") == std::string::npos) {
+        ssize_t n = ::recv(c, buf, sizeof(buf), 0);
+        if (n <= 0) break;
+        req.append(buf, static_cast<size_t>(n));
+      }
+      ++requests_;
+      std::string resp = "HTTP/1.1 " + std::to_string(status_) +
+                         " Status\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      (void)::send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
+      ::close(c);
+    }
+  }
+  int status_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<int> requests_{0};
+  std::thread thread_;
+};
+
+S3Options OptionsForPort(int port) {
+  S3Options o;
+  o.address = "127.0.0.1";
+  o.port = port;
+  o.access_key_id = "a";
+  o.secret_access_key = "s";
+  o.max_attempts = 4;
+  o.backoff_base_ms = 5;
+  o.backoff_max_ms = 20;
+  return o;
+}
+
+TEST(S3RetryPolicyTest, ServerErrorsAndThrottlingAreRetriedThenFail) {
+  for (int status : {500, 503, 429}) {
+    FixedStatusServer server(status);
+    auto s = OpenS3ObjectStore(OptionsForPort(server.port()));
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.status().code(), StatusCode::kIOError);
+    EXPECT_NE(s.status().message().find("HTTP " + std::to_string(status)), std::string::npos)
+        << s.status().ToString();
+    EXPECT_EQ(server.requests(), 4) << "status " << status;
+  }
+}
+
+TEST(S3RetryPolicyTest, ClientErrorsAreNotRetried) {
+  FixedStatusServer server(403);
+  auto s = OpenS3ObjectStore(OptionsForPort(server.port()));
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("HTTP 403"), std::string::npos) << s.status().ToString();
+  EXPECT_EQ(server.requests(), 1);
 }
 
 }  // namespace
