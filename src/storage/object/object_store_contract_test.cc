@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
+#include <mutex>
 #include <chrono>
 #include <filesystem>
 #include <random>
@@ -423,12 +425,14 @@ TEST(S3ObjectStoreAddressingTest, VirtualHostStyle) {
   EXPECT_TRUE(std::filesystem::exists(server.dir() + "/data/kite-test/files/vh/k=1"));
 }
 
-// A stand-in HTTP server that answers every request with one fixed status, to
-// check the retry policy on answers a healthy S3 server does not give on demand
-// (503, 429). Counts the requests it answered.
-class FixedStatusServer {
+// A stand-in HTTP server that answers each request with what `answer` returns
+// for its head (request line and headers), to check behaviour on answers a
+// healthy S3 server does not give on demand (503, 429, a refused part).
+// Records the request lines it answered.
+class ScriptedServer {
  public:
-  explicit FixedStatusServer(int status) : status_(status) {
+  using Answer = std::function<std::string(const std::string& head)>;
+  explicit ScriptedServer(Answer answer) : answer_(std::move(answer)) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -440,13 +444,24 @@ class FixedStatusServer {
     port_ = ntohs(a.sin_port);
     thread_ = std::thread([this] { Serve(); });
   }
-  ~FixedStatusServer() {
+  // Answers every request with `status` and no body.
+  static Answer Fixed(int status) {
+    return [status](const std::string&) { return Reply(status, ""); };
+  }
+  static std::string Reply(int status, const std::string& body) {
+    return "HTTP/1.1 " + std::to_string(status) + " Status\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\nETag: \"e\"\r\nConnection: close\r\n\r\n" + body;
+  }
+  ~ScriptedServer() {
     ::shutdown(fd_, SHUT_RDWR);
     ::close(fd_);
     thread_.join();
   }
   int port() const { return port_; }
-  int requests() const { return requests_.load(); }
+  std::vector<std::string> requests() {
+    std::lock_guard lock(mu_);
+    return lines_;
+  }
 
  private:
   void Serve() {
@@ -454,23 +469,43 @@ class FixedStatusServer {
       int c = ::accept(fd_, nullptr, nullptr);
       if (c < 0) return;
       std::string req;
-      char buf[4096];
-      while (req.find("\r\n\r\n") == std::string::npos) {
+      char buf[65536];
+      size_t head_end;
+      while ((head_end = req.find("\r\n\r\n")) == std::string::npos) {
         ssize_t n = ::recv(c, buf, sizeof(buf), 0);
         if (n <= 0) break;
         req.append(buf, static_cast<size_t>(n));
       }
-      ++requests_;
-      std::string resp = "HTTP/1.1 " + std::to_string(status_) +
-                         " Status\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      if (head_end == std::string::npos) {
+        ::close(c);
+        continue;
+      }
+      std::string head = req.substr(0, head_end);
+      // Read the body, so that the client never sees a reset.
+      size_t body = 0;
+      std::string lower = head;
+      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
+      if (size_t cl = lower.find("content-length:"); cl != std::string::npos) body = std::stoull(head.substr(cl + 15));
+      size_t have = req.size() - head_end - 4;
+      while (have < body) {
+        ssize_t n = ::recv(c, buf, sizeof(buf), 0);
+        if (n <= 0) break;
+        have += static_cast<size_t>(n);
+      }
+      {
+        std::lock_guard lock(mu_);
+        lines_.push_back(head.substr(0, head.find("\r\n")));
+      }
+      std::string resp = answer_(head);
       (void)::send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
       ::close(c);
     }
   }
-  int status_;
+  Answer answer_;
   int fd_ = -1;
   int port_ = 0;
-  std::atomic<int> requests_{0};
+  std::mutex mu_;
+  std::vector<std::string> lines_;
   std::thread thread_;
 };
 
@@ -488,22 +523,57 @@ S3Options OptionsForPort(int port) {
 
 TEST(S3RetryPolicyTest, ServerErrorsAndThrottlingAreRetriedThenFail) {
   for (int status : {500, 503, 429}) {
-    FixedStatusServer server(status);
+    ScriptedServer server(ScriptedServer::Fixed(status));
     auto s = OpenS3ObjectStore(OptionsForPort(server.port()));
     ASSERT_FALSE(s.ok());
     EXPECT_EQ(s.status().code(), StatusCode::kIOError);
     EXPECT_NE(s.status().message().find("HTTP " + std::to_string(status)), std::string::npos)
         << s.status().ToString();
-    EXPECT_EQ(server.requests(), 4) << "status " << status;
+    EXPECT_EQ(server.requests().size(), 4u) << "status " << status;
   }
 }
 
 TEST(S3RetryPolicyTest, ClientErrorsAreNotRetried) {
-  FixedStatusServer server(403);
+  ScriptedServer server(ScriptedServer::Fixed(403));
   auto s = OpenS3ObjectStore(OptionsForPort(server.port()));
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("HTTP 403"), std::string::npos) << s.status().ToString();
-  EXPECT_EQ(server.requests(), 1);
+  EXPECT_EQ(server.requests().size(), 1u);
+}
+
+TEST(S3MultipartTest, ARefusedPartAbortsTheUpload) {
+  // The bucket exists, the upload starts, part 2 is refused: the store must
+  // send AbortMultipartUpload for that upload and report the failure.
+  ScriptedServer server([](const std::string& head) {
+    const std::string line = head.substr(0, head.find("\r\n"));
+    if (line.starts_with("POST") && line.find("uploads=") != std::string::npos) {
+      return ScriptedServer::Reply(200, "<InitiateMultipartUploadResult><Bucket>a-bucket</Bucket><Key>k</Key>"
+                                        "<UploadId>up+1/=</UploadId></InitiateMultipartUploadResult>");
+    }
+    if (line.starts_with("PUT") && line.find("partNumber=2") != std::string::npos) {
+      return ScriptedServer::Reply(400, "<Error><Code>InvalidPart</Code><Message>refused</Message></Error>");
+    }
+    if (line.starts_with("DELETE")) return ScriptedServer::Reply(204, "");
+    return ScriptedServer::Reply(200, "");
+  });
+  S3Options o = OptionsForPort(server.port());
+  o.multipart_threshold_bytes = 6u << 20;
+  o.part_bytes = 5u << 20;
+  auto store = OpenS3ObjectStore(o);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  std::string big(12u << 20, 'm');
+  Status st = (*store)->Put("mp/k", big);
+  EXPECT_EQ(st.code(), StatusCode::kIOError);
+  EXPECT_NE(st.message().find("InvalidPart"), std::string::npos) << st.ToString();
+  std::vector<std::string> lines = server.requests();
+  ASSERT_FALSE(lines.empty());
+  // The upload id is sent encoded as AWS encodes query values.
+  EXPECT_EQ(lines.back(), "DELETE /a-bucket/files/mp/k?uploadId=up%2B1%2F%3D HTTP/1.1");
+  EXPECT_EQ(std::count_if(lines.begin(), lines.end(), [](const std::string& l) { return l.starts_with("PUT"); }), 2);
+  EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
+                          [](const std::string& l) { return l.find("uploadId=") != std::string::npos &&
+                                                            l.starts_with("POST"); }), 0)
+      << "the upload must not be completed";
 }
 
 }  // namespace
