@@ -97,6 +97,37 @@ Status LoadSecurity(const YAML::Node& root, ServerConfig* c) {
   return Status::OK();
 }
 
+Status LoadObjectStorage(const YAML::Node& root, ObjectStorageConfig* c) {
+  KITE_RETURN_IF_ERROR(Read(root, "common", "storageType", &c->storage_type));
+  if (c->storage_type != "local" && !c->IsS3()) {
+    return InvalidArgument("config key common.storageType: '{}' is not one of local, minio, remote",
+                           c->storage_type);
+  }
+  S3Options& o = c->s3;
+  KITE_RETURN_IF_ERROR(Read(root, "minio", "address", &o.address));
+  KITE_RETURN_IF_ERROR(Read(root, "minio", "port", &o.port));
+  KITE_RETURN_IF_ERROR(Read(root, "minio", "accessKeyID", &o.access_key_id));
+  KITE_RETURN_IF_ERROR(Read(root, "minio", "secretAccessKey", &o.secret_access_key));
+  KITE_RETURN_IF_ERROR(Read(root, "minio", "useSSL", &o.use_ssl));
+  KITE_RETURN_IF_ERROR(Read(root, "minio", "bucketName", &o.bucket));
+  KITE_RETURN_IF_ERROR(Read(root, "minio", "rootPath", &o.root_path));
+  KITE_RETURN_IF_ERROR(Read(root, "minio", "region", &o.region));
+  KITE_RETURN_IF_ERROR(Read(root, "minio", "useVirtualHost", &o.use_virtual_host));
+  KITE_RETURN_IF_ERROR(Read(root, "minio", "cloudProvider", &o.cloud_provider));
+  KITE_RETURN_IF_ERROR(Read(root, "minio", "requestTimeoutMs", &o.request_timeout_ms));
+  KITE_RETURN_IF_ERROR(Read(root, "minio", "listObjectsMaxKeys", &o.list_max_keys));
+  if (YAML::Node m = root["minio"]; m && m.IsMap()) {
+    KITE_RETURN_IF_ERROR(Read(m, "ssl", "tlsCACert", &o.ca_cert_path));
+    bool use_iam = false;
+    KITE_RETURN_IF_ERROR(Read(root, "minio", "useIAM", &use_iam));
+    if (use_iam && c->IsS3()) {
+      return InvalidArgument("config key minio.useIAM: true is not supported; set minio.accessKeyID and "
+                             "minio.secretAccessKey");
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 bool IsLoopbackHost(const std::string& host) {
@@ -127,6 +158,7 @@ Status LoadYamlConfig(const std::string& path, ServerConfig* c) {
   }
   if (!root.IsMap()) return InvalidArgument("config file {} is not a YAML mapping", path);
   KITE_RETURN_IF_ERROR(LoadSecurity(root, c));
+  KITE_RETURN_IF_ERROR(LoadObjectStorage(root, &c->object_storage));
   KITE_RETURN_IF_ERROR(Read(root, "proxy", "port", &c->port));
   KITE_RETURN_IF_ERROR(Read(root, "proxy", "host", &c->host));
   KITE_RETURN_IF_ERROR(Read(root, "metrics", "port", &c->metrics_port));

@@ -25,6 +25,17 @@
 //   proxy.slowQuerySpanInSeconds: 5     requests slower than this are logged (warn) and kept for /webui
 //   proxy.maxFieldNum, proxy.maxDimension, proxy.maxShardNum, proxy.maxNameLength,
 //   proxy.maxVectorFieldNum, rootCoord.maxPartitionNum, rootCoord.maxDatabaseNum
+//   common.storageType: local     where segments and indexes go: local (<localStorage.path>/objects)
+//                                 or minio / remote (an S3 API service, the minio.* keys). Milvus's
+//                                 default is remote; Kite's is local, so that a config without the
+//                                 key keeps the embedded store. opendal is not supported.
+//   minio.address: localhost, minio.port: 9000   the S3 endpoint (host without scheme)
+//   minio.accessKeyID, minio.secretAccessKey: minioadmin   (never logged; masked in /webui)
+//   minio.useSSL: false, minio.ssl.tlsCACert: ""   https, and a CA file ("" = system CAs)
+//   minio.bucketName: a-bucket (created when missing), minio.rootPath: files (key prefix)
+//   minio.region: "" (signs as us-east-1), minio.useVirtualHost: false, minio.requestTimeoutMs: 10000
+//   minio.cloudProvider: aws (aws, minio, gcp: any SigV4 S3 API), minio.useIAM: false (true is refused)
+//   minio.listObjectsMaxKeys: 0 (keys per LIST page, 0 = the server's)
 #pragma once
 
 #include <string>
@@ -35,6 +46,7 @@
 #include "common/status.h"
 #include "roles/datanode/data_node.h"
 #include "roles/streaming/streaming_node.h"
+#include "storage/object/s3_object_store.h"
 #include "storage/wal/wal.h"
 
 namespace kite {
@@ -49,6 +61,17 @@ struct SecurityConfig {
   int max_failed_logins_per_minute = 30;  // proxy.maxFailedLoginsPerMinute (Kite), per client host
 };
 
+// Where objects (segment files, delete logs, index files) are kept.
+struct ObjectStorageConfig {
+  std::string storage_type = "local";  // common.storageType: local, minio, remote
+  S3Options s3;                        // the minio.* keys (used for minio / remote)
+  ObjectStorageConfig() {
+    s3.access_key_id = "minioadmin";  // Milvus's defaults
+    s3.secret_access_key = "minioadmin";
+  }
+  bool IsS3() const { return storage_type == "minio" || storage_type == "remote"; }
+};
+
 struct ServerConfig {
   std::string host;  // empty: chosen by ResolveListenAddress
   SecurityConfig security;
@@ -61,6 +84,7 @@ struct ServerConfig {
   WalSyncPolicy wal_sync = WalSyncPolicy::kFsyncEveryAppend;
   StreamingOptions streaming;
   DataNodeOptions data_node;
+  ObjectStorageConfig object_storage;
 };
 
 // Applies the keys of a YAML file onto `config`. Unknown keys are ignored

@@ -44,6 +44,25 @@ std::vector<std::pair<std::string, std::string>> EffectiveConfig(const ServerCon
       {"proxy.grpc.serverMaxRecvSize", std::to_string(l.max_request_bytes)},
       {"proxy.grpc.serverMaxSendSize", std::to_string(l.max_response_bytes)},
   };
+  const ObjectStorageConfig& os = c.object_storage;
+  out.push_back({"common.storageType", os.storage_type});
+  if (os.IsS3()) {
+    const S3Options& s3 = os.s3;
+    std::vector<std::pair<std::string, std::string>> minio = {
+        {"minio.address", s3.address},
+        {"minio.port", std::to_string(s3.port)},
+        {"minio.accessKeyID", s3.access_key_id},
+        {"minio.secretAccessKey", s3.secret_access_key},
+        {"minio.useSSL", s3.use_ssl ? "true" : "false"},
+        {"minio.bucketName", s3.bucket},
+        {"minio.rootPath", s3.root_path},
+        {"minio.region", s3.region},
+        {"minio.useVirtualHost", s3.use_virtual_host ? "true" : "false"},
+        {"minio.cloudProvider", s3.cloud_provider},
+        {"minio.requestTimeoutMs", std::to_string(s3.request_timeout_ms)},
+    };
+    out.insert(out.end(), minio.begin(), minio.end());
+  }
   for (auto& [k, v] : out) v = MaskIfSecret(k, v);
   return out;
 }

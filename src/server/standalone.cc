@@ -27,6 +27,7 @@
 #include "server/admin_server.h"
 #include "server/cluster_view.h"
 #include "server/data_dir.h"
+#include "server/storage_factory.h"
 #include "rpc/malformed_request.h"
 #include "server/port_mux.h"
 #include "server/tls.h"
@@ -122,7 +123,7 @@ class StandaloneImpl final : public Standalone {
     WalOptions wal_options;
     wal_options.sync = config_.wal_sync;
     KITE_ASSIGN_OR_RETURN(wal_, OpenLocalWal(config_.data_dir + "/wal", wal_options));
-    KITE_ASSIGN_OR_RETURN(objects_, OpenLocalObjectStore(config_.data_dir + "/objects"));
+    KITE_ASSIGN_OR_RETURN(objects_, OpenObjectStoreFor(config_));
     query_node_ = std::make_unique<QueryNode>(objects_.get(), registry_.get());
     streaming_ = std::make_unique<StreamingNode>(wal_.get(), objects_.get(), registry_.get(), coordinator_.get(),
                                                  query_node_.get(), config_.streaming);
