@@ -32,6 +32,8 @@ int32_t MilvusCode(const Status& st) {
     case Reason::kDiskFull: return 7;  // ErrServiceDiskLimitExceeded
     case Reason::kNone: break;
   }
+  // merr.WrapErrPrivilegeNotPermitted (roles/auth): its text always ends so.
+  if (st.code() == StatusCode::kFailedPrecondition && st.message().ends_with(": privilege not permitted")) return 1401;
   switch (st.code()) {
     case StatusCode::kInvalidArgument:
     case StatusCode::kNotFound:

@@ -243,4 +243,31 @@ const std::vector<std::string_view>& RelatedPrivileges(std::string_view privileg
   return kNone;
 }
 
+std::string_view PrivilegeLevel(std::string_view privilege) {
+  auto in = [&](const List& l) { return std::find(l.begin(), l.end(), privilege) != l.end(); };
+  if (in(kClusterAdmin)) return "Cluster";
+  if (in(kDatabaseAdmin)) return "Database";
+  if (in(kCollectionAdmin)) return "Collection";
+  return "";
+}
+
+std::string_view ObjectTypeForPrivilege(std::string_view privilege) {
+  // constant.go ObjectPrivileges: the Collection and User lists (ReadOnly /
+  // ReadWrite are the v1 groups); every other name is Global.
+  static const List kCollectionObject = {
+      "Load",          "Release",      "Compaction",    "Insert",          "Delete",         "Upsert",
+      "GetStatistics", "CreateIndex",  "IndexDetail",   "DropIndex",       "Search",         "Flush",
+      "Query",         "LoadBalance",  "Import",        "GetLoadingProgress", "GetLoadState", "CreatePartition",
+      "DropPartition", "ShowPartitions", "HasPartition", "GetFlushState",  "ReadOnly",       "ReadWrite"};
+  static const List kUserObject = {"UpdateUser", "SelectUser"};
+  auto in = [&](const List& l) { return std::find(l.begin(), l.end(), privilege) != l.end(); };
+  if (in(kCollectionObject)) return "Collection";
+  if (in(kUserObject)) return "User";
+  return "Global";
+}
+
+bool IsCollectionPrivilegeGroup(std::string_view name) {
+  return name == "CollectionReadOnly" || name == "CollectionReadWrite" || name == "CollectionAdmin";
+}
+
 }  // namespace kite::auth
