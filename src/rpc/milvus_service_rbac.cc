@@ -68,10 +68,11 @@ RpcStatus MilvusService::UpdateCredential(Ctx* ctx, const mm::UpdateCredentialRe
     if (!access_control_) return Unimplemented("UpdateCredential needs access control");
     KITE_ASSIGN_OR_RETURN(std::string old_password, DecodePassword(req->oldpassword()));
     KITE_ASSIGN_OR_RETURN(std::string new_password, DecodePassword(req->newpassword()));
-    // A super user may reset anyone's password without the old one.
+    // A user listed in common.security.superUsers may reset anyone's password
+    // without the old one (Milvus's proxy; root needs the old one unless listed).
     auth::Caller caller;
     bool super = access_control_->enabled() && CallerOf(access_control_, ctx, &caller).ok() &&
-                 access_control_->IsSuperUser(caller.user);
+                 access_control_->IsConfiguredSuperUser(caller.user);
     return access_control_->UpdatePassword(req->username(), old_password, new_password, !super);
   });
 }
@@ -188,8 +189,12 @@ RpcStatus MilvusService::OperatePrivilegeV2(Ctx* ctx, const mm::OperatePrivilege
     // v2 grants name a database and a collection ("*" = all); AccessControl
     // checks a privilege group's level against them and picks the object
     // type from the privilege, as Milvus's rootcoord does.
-    auth::Grant g{req->role().name(), "", req->collection_name(), req->db_name(),
-                  req->grantor().privilege().name(), caller.user};
+    std::string db = req->db_name();
+    if (db.empty()) {  // the connection's database (pymilvus's `dbname` metadata), as for other requests
+      auto it = ctx->client_metadata().find("dbname");
+      if (it != ctx->client_metadata().end()) db.assign(it->second.data(), it->second.size());
+    }
+    auth::Grant g{req->role().name(), "", req->collection_name(), db, req->grantor().privilege().name(), caller.user};
     if (req->type() == mm::Revoke) return access_control_->RevokePrivilegeV2(std::move(g));
     return access_control_->GrantPrivilegeV2(std::move(g));
   });

@@ -359,3 +359,56 @@ def test_role_and_privilege_group_errors_carry_milvus_texts(srv, root):
     assert e.message == f"privilege group [{group}] is used by role [{role}], Use REVOKE API to revoke it first"
     root.revoke_privilege_v2(role, group, "*", db_name="default")
     root.drop_privilege_group(group)
+
+
+def test_user_role_and_grant_v1_errors_as_milvus(srv, root):
+    # Users: dropping a missing one succeeds, root cannot be dropped (1401), root must give the old
+    # password like anyone not listed in superUsers (1400, also for an unknown user).
+    root.drop_user(unique("ghost"))
+    e = error_of(root.drop_user, "root")
+    assert e.code == 1401 and "root user cannot be deleted" in e.message
+    user, pw = new_user(root)
+    e = error_of(root.update_password, user, "wrong-old-pw", "new-pass-1")
+    assert e.code == 1400 and e.message == f"old password not correct for {user}: not authenticated"
+    ghost = unique("ghost")
+    e = error_of(root.update_password, ghost, "wrong-old-pw", "new-pass-1")
+    assert e.code == 1400 and e.message == f"old password not correct for {ghost}: not authenticated"
+    root.update_password(user, pw, "new-pass-1")
+    user_client(srv, user, "new-pass-1").close()
+
+    # Roles.
+    role = unique("r")
+    root.create_role(role)
+    e = error_of(root.create_role, role)
+    assert e.code == 65535 and e.message == f'role [name:"{role}"] already exists'
+    e = error_of(root.describe_role, unique("none"))
+    assert e.message == "not found the role, maybe the role isn't existed or internal system error"
+    e = error_of(root.grant_role, unique("nouser"), unique("norole"))  # the role is checked first
+    assert "not found the role" in e.message
+    e = error_of(root.grant_role, unique("nouser"), role)
+    assert e.message == "not found the user, maybe the user isn't existed or internal system error"
+
+    # v1 grants: the object type, then the privilege against that type's list.
+    e = error_of(root.grant_privilege, role, "NoSuchObject", "Search", "*")
+    assert e.message == "the object entity in the request is nil or invalid"
+    e = error_of(root.grant_privilege, role, "Collection", "CreateCollection", "*")
+    assert e.message == "not found the privilege name[CreateCollection] in object[Collection]"
+    e = error_of(root.grant_privilege, role, "Global", "NoSuchPrivilege", "*")
+    assert "not found the privilege name[NoSuchPrivilege]" in e.message
+    e = error_of(root.grant_privilege, role, "Global", "CollectionReadOnly", "*")
+    assert e.message == "can not operate the built-in privilege group [CollectionReadOnly]"
+    root.grant_privilege(role, "Global", "CreateCollection", "some_name")  # Global grants are for "*"
+    got = [(g["object_type"], g["object_name"], g["privilege"]) for g in root.describe_role(role)["privileges"]]
+    assert got == [("Global", "*", "CreateCollection")]
+
+    # A grant on every database ("*") is listed with the default database's grants.
+    root.grant_privilege_v2(role, "ClusterReadOnly", "*", db_name="*")
+    got = {(g["privilege"], g["db_name"]) for g in root.describe_role(role)["privileges"]}
+    assert got == {("CreateCollection", "default"), ("ClusterReadOnly", "*")}
+    other_db = unique("db")
+    got = {g["privilege"] for g in root.describe_role(role, db_name=other_db)["privileges"]}
+    assert got == {"ClusterReadOnly"}
+
+    # Dropping a built-in privilege group changes nothing and is not an error.
+    root.drop_privilege_group("CollectionAdmin")
+    assert "CollectionAdmin" in {g["privilege_group"] for g in root.list_privilege_groups()}

@@ -310,6 +310,10 @@ Decision AccessControl::Authenticate(std::string_view credentials, std::string_v
 }
 
 // -------------------------------------------------------------- authorization
+bool AccessControl::IsConfiguredSuperUser(std::string_view user) const {
+  return std::find(options_.super_users.begin(), options_.super_users.end(), user) != options_.super_users.end();
+}
+
 bool AccessControl::IsSuperUser(std::string_view user) const {
   if (user == kRootUser) return true;
   return std::find(options_.super_users.begin(), options_.super_users.end(), user) != options_.super_users.end();
@@ -424,16 +428,19 @@ Status AccessControl::UpdatePassword(const std::string& user, const std::string&
   {
     std::shared_lock lock(mu_);
     auto u = users_.find(user);
-    if (u == users_.end()) return NotFound("found no credential:{}", user);
-    hash = u->second.hash;
+    if (u != users_.end()) hash = u->second.hash;
   }
-  if (check_old && !VerifyPassword(old_password, hash)) {
-    return InvalidArgument("old password not correct for {}", user);
+  // Proxy UpdateCredential: merr.WrapErrPrivilegeNotAuthenticated (code 1400,
+  // rpc/status_map.cc) for a wrong old password and for an unknown user alike.
+  if (check_old && (hash.empty() || !VerifyPassword(old_password, hash))) {
+    return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone, "old password not correct for {}: not authenticated",
+                      user);
   }
+  if (hash.empty()) return MakeStatus(StatusCode::kNotFound, Reason::kUnclassified, "user not found");
   KITE_ASSIGN_OR_RETURN(std::string new_hash, HashPassword(new_password, options_.cost));
   std::unique_lock lock(mu_);
   auto u = users_.find(user);
-  if (u == users_.end()) return NotFound("found no credential:{}", user);
+  if (u == users_.end()) return MakeStatus(StatusCode::kNotFound, Reason::kUnclassified, "user not found");
   UserRecord rec = u->second;
   rec.hash = std::move(new_hash);
   KITE_RETURN_IF_ERROR(PersistUser(user, rec));
@@ -443,9 +450,9 @@ Status AccessControl::UpdatePassword(const std::string& user, const std::string&
 }
 
 Status AccessControl::DeleteUser(const std::string& user) {
-  if (user == kRootUser) return InvalidArgument("root user cannot be deleted");
+  if (user == kRootUser) return NotPermitted("root user cannot be deleted");
   std::unique_lock lock(mu_);
-  if (!users_.count(user)) return NotFound("found no credential:{}", user);
+  if (!users_.count(user)) return Status::OK();  // as Milvus: dropping a missing user succeeds
   MetaBatch b;
   b.Delete(kUserPrefix + user);
   KITE_RETURN_IF_ERROR(meta_->Commit(b));
@@ -481,7 +488,10 @@ Status AccessControl::CreateRole(const std::string& role, const std::string& des
     return MakeStatus(StatusCode::kResourceExhausted, Reason::kUnclassified,
                       "unable to create role because the number of roles has reached the limit");
   }
-  if (roles_.count(role)) return AlreadyExists("role [{}] already exists", role);
+  // Milvus formats the role entity with %s: `role [name:"r"] already exists`.
+  if (roles_.count(role)) {
+    return MakeStatus(StatusCode::kAlreadyExists, Reason::kUnclassified, "role [name:\"{}\"] already exists", role);
+  }
   RoleRecord rec;
   rec.description = description;
   KITE_RETURN_IF_ERROR(PersistRole(role, rec));
@@ -534,9 +544,13 @@ Status AccessControl::DropRole(const std::string& role, bool force) {
 
 Status AccessControl::AddUserToRole(const std::string& user, const std::string& role) {
   std::unique_lock lock(mu_);
+  // rootcoord OperateUserRole: the role first, then the user.
+  if (!roles_.count(role)) return MakeStatus(StatusCode::kNotFound, Reason::kUnclassified, kRoleNotFound);
   auto u = users_.find(user);
-  if (u == users_.end()) return NotFound("not found the user, maybe the user isn't existed or internal system error");
-  if (!roles_.count(role)) return NotFound("not found the role, maybe the role isn't existed or internal system error");
+  if (u == users_.end()) {
+    return MakeStatus(StatusCode::kNotFound, Reason::kUnclassified,
+                      "not found the user, maybe the user isn't existed or internal system error");
+  }
   if (u->second.roles.count(role)) return Status::OK();
   UserRecord rec = u->second;
   rec.roles.insert(role);
@@ -547,10 +561,10 @@ Status AccessControl::AddUserToRole(const std::string& user, const std::string& 
 
 Status AccessControl::RemoveUserFromRole(const std::string& user, const std::string& role) {
   std::unique_lock lock(mu_);
+  // rootcoord OperateUserRole: the role must exist; the user is not checked on removal.
+  if (!roles_.count(role)) return MakeStatus(StatusCode::kNotFound, Reason::kUnclassified, kRoleNotFound);
   auto u = users_.find(user);
-  if (u == users_.end()) return NotFound("not found the user, maybe the user isn't existed or internal system error");
-  if (!roles_.count(role)) return NotFound("not found the role, maybe the role isn't existed or internal system error");
-  if (!u->second.roles.count(role)) return Status::OK();
+  if (u == users_.end() || !u->second.roles.count(role)) return Status::OK();
   UserRecord rec = u->second;
   rec.roles.erase(role);
   KITE_RETURN_IF_ERROR(PersistUser(user, rec));
@@ -573,21 +587,56 @@ Result<std::vector<RoleUsers>> AccessControl::SelectRoles(const std::string& rol
 }
 
 // --------------------------------------------------------------------- grants
-Status AccessControl::GrantPrivilege(Grant grant) {
-  if (grant.privilege == "*") grant.privilege = "All";
-  if (grant.object_type != "Global" && grant.object_type != "Collection" && grant.object_type != "User") {
-    return InvalidArgument("not found the object type[name: {}], supported the object types: [Collection Global User]",
-                           grant.object_type);
+// rootcoord OperatePrivilege v1 checks (operatePrivilegeCommonCheck, then
+// isValidPrivilege): the object type, the role, then the privilege against
+// the object type's list; a Global grant of a single privilege is stored for
+// object "*". Holds mu_.
+Status AccessControl::CheckGrantV1(Grant* grant) const {
+  if (grant->object_type != "Global" && grant->object_type != "Collection" && grant->object_type != "User") {
+    return MakeStatus(StatusCode::kInvalidArgument, Reason::kUnclassified,
+                      "the object entity in the request is nil or invalid");
   }
-  if (grant.object_name.empty()) return InvalidArgument("the object name in the grant entity is empty");
+  if (grant->object_name.empty()) return InvalidArgument("the object name in the grant entity is empty");
+  if (!roles_.count(grant->role)) return MakeStatus(StatusCode::kNotFound, Reason::kUnclassified, kRoleNotFound);
+  const std::string& name = grant->privilege;
+  if (name != "*") {
+    if (groups_.count(name)) {
+      return MakeStatus(StatusCode::kInvalidArgument, Reason::kUnclassified,
+                        "can not operate the custom privilege group [{}]", name);
+    }
+    auto v2_groups = BuiltinGroupNames();
+    if (std::find(v2_groups.begin(), v2_groups.end(), name) != v2_groups.end()) {
+      return MakeStatus(StatusCode::kInvalidArgument, Reason::kUnclassified,
+                        "can not operate the built-in privilege group [{}]", name);
+    }
+    if (!ObjectAllows(grant->object_type, name)) {
+      return MakeStatus(StatusCode::kInvalidArgument, Reason::kUnclassified,
+                        "not found the privilege name[{}] in object[{}]", name, grant->object_type);
+    }
+  }
+  if (grant->object_type == "Global" && !IsBuiltinGroup(name)) grant->object_name = "*";
+  return Status::OK();
+}
+
+Status AccessControl::GrantPrivilege(Grant grant) {
   if (grant.db_name.empty()) grant.db_name = "default";
   std::unique_lock lock(mu_);
-  if (grant.privilege != "All" && !IsKnownPrivilege(grant.privilege) && !IsBuiltinGroup(grant.privilege) &&
-      !groups_.count(grant.privilege)) {
-    return InvalidArgument("not found the privilege name[{}]", grant.privilege);
-  }
+  KITE_RETURN_IF_ERROR(CheckGrantV1(&grant));
+  return StoreGrant(std::move(grant));
+}
+
+Status AccessControl::RevokePrivilege(const Grant& grant_in) {
+  Grant grant = grant_in;
+  if (grant.db_name.empty()) grant.db_name = "default";
+  std::unique_lock lock(mu_);
+  KITE_RETURN_IF_ERROR(CheckGrantV1(&grant));
+  return RemoveGrant(grant);
+}
+
+Status AccessControl::StoreGrant(Grant grant) {
+  if (grant.privilege == "*") grant.privilege = "All";
   auto r = roles_.find(grant.role);
-  if (r == roles_.end()) return NotFound("not found the role, maybe the role isn't existed or internal system error");
+  if (r == roles_.end()) return MakeStatus(StatusCode::kNotFound, Reason::kUnclassified, kRoleNotFound);
   for (const auto& g : r->second.grants) {
     if (SameGrant(g, grant)) return Status::OK();  // granting twice is not an error (as Milvus)
   }
@@ -598,13 +647,10 @@ Status AccessControl::GrantPrivilege(Grant grant) {
   return Status::OK();
 }
 
-Status AccessControl::RevokePrivilege(const Grant& grant_in) {
-  Grant grant = grant_in;
+Status AccessControl::RemoveGrant(Grant grant) {
   if (grant.privilege == "*") grant.privilege = "All";
-  if (grant.db_name.empty()) grant.db_name = "default";
-  std::unique_lock lock(mu_);
   auto r = roles_.find(grant.role);
-  if (r == roles_.end()) return NotFound("not found the role, maybe the role isn't existed or internal system error");
+  if (r == roles_.end()) return MakeStatus(StatusCode::kNotFound, Reason::kUnclassified, kRoleNotFound);
   RoleRecord rec = r->second;
   auto it = std::remove_if(rec.grants.begin(), rec.grants.end(), [&](const Grant& g) { return SameGrant(g, grant); });
   if (it == rec.grants.end()) return Status::OK();  // revoking what was never granted is not an error
@@ -618,12 +664,15 @@ Result<std::vector<Grant>> AccessControl::SelectGrants(const std::string& role, 
                                                        const std::string& object_name, const std::string& db) const {
   std::shared_lock lock(mu_);
   auto r = roles_.find(role);
-  if (r == roles_.end()) return NotFound("not found the role, maybe the role isn't existed or internal system error");
+  if (r == roles_.end()) return MakeStatus(StatusCode::kNotFound, Reason::kUnclassified, kRoleNotFound);
+  // Milvus's catalog ListGrant: no db means "default"; grants on every
+  // database ("*") match any, and asking for "*" lists them all.
+  const std::string database = DbOrDefault(db);
   std::vector<Grant> out;
   for (const auto& g : r->second.grants) {
     if (!object_type.empty() && g.object_type != object_type) continue;
     if (!object_name.empty() && g.object_name != object_name) continue;
-    if (!db.empty() && db != "*" && g.db_name != db) continue;
+    if (database != "*" && g.db_name != "*" && g.db_name != database) continue;
     out.push_back(g);
   }
   return out;
@@ -646,11 +695,9 @@ Status AccessControl::CreatePrivilegeGroup(const std::string& name) {
 
 Status AccessControl::DropPrivilegeGroup(const std::string& name) {
   KITE_RETURN_IF_ERROR(ValidatePrivilegeGroupName(name));
-  if (IsBuiltinGroup(name)) {
-    return InvalidArgument("privilege group [{}] is a built-in privilege group, which can't be dropped", name);
-  }
   std::unique_lock lock(mu_);
-  if (!groups_.count(name)) return Status::OK();  // as Milvus: dropping a missing group succeeds
+  // As Milvus: dropping what is not a custom group (missing or built-in) succeeds and changes nothing.
+  if (!groups_.count(name)) return Status::OK();
   for (const auto& [role, rec] : roles_) {
     for (const auto& g : rec.grants) {
       if (g.privilege == name) {
@@ -771,19 +818,15 @@ Status AccessControl::CheckGrantV2(Grant* grant) const {
 }
 
 Status AccessControl::GrantPrivilegeV2(Grant grant) {
-  {
-    std::shared_lock lock(mu_);
-    KITE_RETURN_IF_ERROR(CheckGrantV2(&grant));
-  }
-  return GrantPrivilege(std::move(grant));
+  std::unique_lock lock(mu_);
+  KITE_RETURN_IF_ERROR(CheckGrantV2(&grant));
+  return StoreGrant(std::move(grant));
 }
 
 Status AccessControl::RevokePrivilegeV2(Grant grant) {
-  {
-    std::shared_lock lock(mu_);
-    KITE_RETURN_IF_ERROR(CheckGrantV2(&grant));
-  }
-  return RevokePrivilege(grant);
+  std::unique_lock lock(mu_);
+  KITE_RETURN_IF_ERROR(CheckGrantV2(&grant));
+  return RemoveGrant(std::move(grant));
 }
 
 // ------------------------------------------------------------------ visibility

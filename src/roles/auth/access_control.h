@@ -134,6 +134,9 @@ class AccessControl {
   Decision Authorize(const Caller& caller, std::string_view rpc, std::string_view db,
                      const std::vector<std::string>& objects) const;
   bool IsSuperUser(std::string_view user) const;
+  // Whether `user` is listed in common.security.superUsers: such callers may
+  // reset another user's password without the old one (root is not, unless listed).
+  bool IsConfiguredSuperUser(std::string_view user) const;
 
   // ---- users (CreateCredential, UpdateCredential, DeleteCredential, ListCredUsers, SelectUser)
   Status CreateUser(const std::string& user, const std::string& password);
@@ -199,7 +202,10 @@ class AccessControl {
   Status PersistRole(const std::string& name, const RoleRecord& rec);
   Status PersistGroup(const std::string& name, const std::vector<std::string>& privileges);
   bool Covers(std::string_view granted, std::string_view requested) const;  // holds mu_
+  Status CheckGrantV1(Grant* grant) const;                                  // holds mu_
   Status CheckGrantV2(Grant* grant) const;                                  // holds mu_
+  Status StoreGrant(Grant grant);                                           // holds mu_ (unique)
+  Status RemoveGrant(Grant grant);                                          // holds mu_ (unique)
   Status CheckGroupAlterable(const std::string& name, const std::vector<std::string>& privileges,
                              bool adding) const;                            // holds mu_
   std::vector<std::string> ExplicitRoles(const std::string& user) const;    // holds mu_

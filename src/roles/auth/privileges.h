@@ -50,5 +50,9 @@ std::string_view PrivilegeLevel(std::string_view privilege);
 std::string_view ObjectTypeForPrivilege(std::string_view privilege);
 // CollectionReadOnly / CollectionReadWrite / CollectionAdmin.
 bool IsCollectionPrivilegeGroup(std::string_view name);
+// RBAC v1 (constant.go ObjectPrivileges): whether a grant on `object_type`
+// ("Global", "Collection", "User") may name `privilege` ("All", a privilege or
+// a v1 group). A privilege newer than that table is accepted on any type.
+bool ObjectAllows(std::string_view object_type, std::string_view privilege);
 
 }  // namespace kite::auth

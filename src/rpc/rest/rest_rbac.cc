@@ -27,7 +27,7 @@ RestError CreateUser(Call& c) {
 
 RestError UpdatePassword(Call& c) {
   KITE_NEED_ACCESS(c);
-  bool super = c.access->enabled() && c.access->IsSuperUser(c.user);
+  bool super = c.access->enabled() && c.access->IsConfiguredSuperUser(c.user);
   return FromStatus(c.access->UpdatePassword(StrOr(c.body, "userName"), StrOr(c.body, "password"),
                                              StrOr(c.body, "newPassword"), !super));
 }
