@@ -463,6 +463,9 @@ def test_default_root_password_and_super_users(kite_factory, tmp_path):
     carol = MilvusClient(srv.uri, token="carol:carol-pw-1", timeout=10, dedicated=True)
     assert "PrivilegeDropCollection: permission deny" in refused(carol.drop_collection, name)
     alice = MilvusClient(srv.uri, token="alice:alice-pw-1", timeout=10, dedicated=True)
+    # Listing: a user without grants sees nothing, a super user everything (as root).
+    assert name not in carol.list_collections() and carol.list_databases() == []
+    assert name in alice.list_collections() and "default" in alice.list_databases()
     alice.drop_collection(name)  # a super user needs no role
     alice.update_password("carol", "ignored-old", "carol-pw-2")  # and may reset any password
     assert not root_client.has_collection(name)

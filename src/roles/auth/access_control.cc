@@ -838,9 +838,10 @@ std::vector<std::string> AccessControl::ExplicitRoles(const std::string& user) c
 
 Visibility AccessControl::VisibleCollections(const std::string& user, std::string_view db) const {
   Visibility v;
-  // Milvus: only root bypasses the filter here (not superUsers), and the
-  // user's own roles count (not the implicit public role).
-  if (!enabled() || user == kRootUser) {
+  // Milvus bypasses the filter for root only; Kite also for the configured
+  // superUsers, who hold every privilege. The user's own roles count (not
+  // the implicit public role), as in Milvus.
+  if (!enabled() || IsSuperUser(user)) {
     v.all = true;
     return v;
   }
@@ -872,7 +873,7 @@ Visibility AccessControl::VisibleCollections(const std::string& user, std::strin
 
 Visibility AccessControl::VisibleDatabases(const std::string& user) const {
   Visibility v;
-  if (!enabled() || user == kRootUser) {
+  if (!enabled() || IsSuperUser(user)) {
     v.all = true;
     return v;
   }

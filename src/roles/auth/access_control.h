@@ -169,8 +169,8 @@ class AccessControl {
                                           const std::string& object_name, const std::string& db) const;
 
   // ---- what a caller may list (Milvus rootcoord show_collection_task /
-  // list_db_task): root and members of admin see everything, others the
-  // collections / databases their roles hold grants on.
+  // list_db_task): root, super users and members of admin see everything,
+  // others the collections / databases their roles hold grants on.
   Visibility VisibleCollections(const std::string& user, std::string_view db) const;
   Visibility VisibleDatabases(const std::string& user) const;
 
