@@ -44,6 +44,15 @@ Status Unimplemented(fmt::format_string<Args...> f, Args&&... a) {
   return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, f, std::forward<Args>(a)...);
 }
 
+// Milvus's database interceptor: a grant or grant listing that names no
+// database gets the connection's (pymilvus's `dbname` metadata), else "".
+std::string ContextDb(const ::grpc::ServerContextBase* ctx, const std::string& given) {
+  if (!given.empty()) return given;
+  auto it = ctx->client_metadata().find("dbname");
+  if (it == ctx->client_metadata().end()) return {};
+  return std::string(it->second.data(), it->second.size());
+}
+
 Result<std::string> DecodePassword(const std::string& b64) {
   std::string raw;
   if (!auth::Base64Decode(b64, &raw)) return InvalidArgument("decode password fail");
@@ -173,8 +182,8 @@ RpcStatus MilvusService::OperatePrivilege(Ctx* ctx, const mm::OperatePrivilegeRe
     const auto& e = req->entity();
     auth::Caller caller;
     CallerOf(access_control_, ctx, &caller);
-    auth::Grant g{e.role().name(), e.object().name(), e.object_name(), e.db_name(), e.grantor().privilege().name(),
-                  caller.user};
+    auth::Grant g{e.role().name(), e.object().name(), e.object_name(), ContextDb(ctx, e.db_name()),
+                  e.grantor().privilege().name(), caller.user};
     if (req->type() == mm::Revoke) return access_control_->RevokePrivilege(g);
     return access_control_->GrantPrivilege(std::move(g));
   });
@@ -189,12 +198,8 @@ RpcStatus MilvusService::OperatePrivilegeV2(Ctx* ctx, const mm::OperatePrivilege
     // v2 grants name a database and a collection ("*" = all); AccessControl
     // checks a privilege group's level against them and picks the object
     // type from the privilege, as Milvus's rootcoord does.
-    std::string db = req->db_name();
-    if (db.empty()) {  // the connection's database (pymilvus's `dbname` metadata), as for other requests
-      auto it = ctx->client_metadata().find("dbname");
-      if (it != ctx->client_metadata().end()) db.assign(it->second.data(), it->second.size());
-    }
-    auth::Grant g{req->role().name(), "", req->collection_name(), db, req->grantor().privilege().name(), caller.user};
+    auth::Grant g{req->role().name(), "", req->collection_name(), ContextDb(ctx, req->db_name()),
+                  req->grantor().privilege().name(), caller.user};
     if (req->type() == mm::Revoke) return access_control_->RevokePrivilegeV2(std::move(g));
     return access_control_->GrantPrivilegeV2(std::move(g));
   });
@@ -207,7 +212,7 @@ RpcStatus MilvusService::SelectGrant(Ctx* ctx, const mm::SelectGrantRequest* req
     const auto& e = req->entity();
     if (e.role().name().empty()) return InvalidArgument("the role entity in the grant entity is invalid");
     KITE_ASSIGN_OR_RETURN(auto grants, access_control_->SelectGrants(e.role().name(), e.object().name(),
-                                                                     e.object_name(), e.db_name()));
+                                                                     e.object_name(), ContextDb(ctx, e.db_name())));
     for (const auto& g : grants) {
       auto* out = resp->add_entities();
       out->mutable_role()->set_name(g.role);

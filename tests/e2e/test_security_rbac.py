@@ -412,3 +412,23 @@ def test_user_role_and_grant_v1_errors_as_milvus(srv, root):
     # Dropping a built-in privilege group changes nothing and is not an error.
     root.drop_privilege_group("CollectionAdmin")
     assert "CollectionAdmin" in {g["privilege_group"] for g in root.list_privilege_groups()}
+
+
+def test_grants_that_name_no_database_use_the_connections(srv, root):
+    # Milvus's database interceptor fills OperatePrivilege(V2) / SelectGrant's db from the connection.
+    db = unique("db")
+    root.create_database(db)
+    role = unique("r")
+    root.create_role(role)
+    c = srv.client(db_name=db)
+    try:
+        c.grant_privilege(role, "Collection", "Search", "*")
+        c.grant_privilege_v2(role, "Insert", "*")
+        got = {(g["privilege"], g["db_name"]) for g in c.describe_role(role)["privileges"]}
+        assert got == {("Search", db), ("Insert", db)}
+        assert root.describe_role(role)["privileges"] == []  # the default database holds none of them
+        c.revoke_privilege(role, "Collection", "Search", "*")
+        c.revoke_privilege_v2(role, "Insert", "*")
+        assert c.describe_role(role)["privileges"] == []
+    finally:
+        c.close()
