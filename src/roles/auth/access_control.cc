@@ -965,6 +965,10 @@ Status AccessControl::Restore(const RbacSnapshot& snap) {
   std::set<std::string> users_after;
   for (const auto& u : snap.users) {
     KITE_RETURN_IF_ERROR(ValidateUsername(u.name));
+    // Kite-only: the password must be a hash Kite wrote, no dearer than this server's.
+    if (!AcceptableHash(u.password_hash, options_.cost)) {
+      return InvalidArgument("the password of user [{}] is not a password hash this server accepts", u.name);
+    }
     if (users_.count(u.name) || !users_after.insert(u.name).second) {
       return plain(StatusCode::kAlreadyExists, fmt::format("user [{}] already exists", u.name));
     }

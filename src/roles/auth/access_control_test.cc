@@ -226,6 +226,11 @@ TEST(AccessControl, BackupRestoresIntoAnotherInstanceAllOrNothing) {
   EXPECT_EQ(b->Restore(broken).message(), "role [missing] does not exist");
   EXPECT_EQ(b->ListUsers(), std::vector<std::string>{"root"});
   EXPECT_EQ(b->Restore(RbacSnapshot{}).message(), "rbac meta is empty");
+  RbacSnapshot costly = snap;  // a hash asking for 4 GiB per login is refused
+  costly.users[0].password_hash = "scrypt$20$32$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+  EXPECT_EQ(b->Restore(costly).message(), "the password of user [ann] is not a password hash this server accepts");
+  costly.users[0].password_hash = "plain-text";
+  EXPECT_FALSE(b->Restore(costly).ok());
   ASSERT_TRUE(b->Restore(snap).ok());
   Caller c;
   EXPECT_TRUE(b->Authenticate("ann:ann-pw-12", "p", &c).ok());
