@@ -94,6 +94,10 @@ Status LoadSecurity(const YAML::Node& root, ServerConfig* c) {
     return InvalidArgument("config key proxy.maxFailedLoginsPerMinute: {} is not a positive count",
                            s.max_failed_logins_per_minute);
   }
+  KITE_RETURN_IF_ERROR(Read(root, "proxy", "maxUserNum", &s.max_user_num));
+  KITE_RETURN_IF_ERROR(Read(root, "proxy", "maxRoleNum", &s.max_role_num));
+  if (s.max_user_num < 1) return InvalidArgument("config key proxy.maxUserNum: {} is not a positive count", s.max_user_num);
+  if (s.max_role_num < 1) return InvalidArgument("config key proxy.maxRoleNum: {} is not a positive count", s.max_role_num);
   return Status::OK();
 }
 

@@ -7,6 +7,7 @@
 //                                authorization, 0.0.0.0 with it
 //   proxy.allowInsecureRemote: false   allow a non-loopback proxy.host without authorization
 //   proxy.maxFailedLoginsPerMinute: 30  per client host; then only already-verified credentials pass
+//   proxy.maxUserNum: 100, proxy.maxRoleNum: 10   as Milvus (root / admin and public counted)
 //   common.security.authorizationEnabled: false   users, passwords, roles (as Milvus)
 //   common.security.superUsers: []                 users with every privilege (besides root)
 //   common.security.defaultRootPassword: Milvus    root's password at first start
@@ -59,6 +60,8 @@ struct SecurityConfig {
   std::string tls_server_pem, tls_server_key, tls_ca_pem;
   bool allow_insecure_remote = false;  // proxy.allowInsecureRemote
   int max_failed_logins_per_minute = 30;  // proxy.maxFailedLoginsPerMinute (Kite), per client host
+  int max_user_num = 100;  // proxy.maxUserNum (Milvus), root included
+  int max_role_num = 10;   // proxy.maxRoleNum (Milvus), admin and public included
 };
 
 // Where objects (segment files, delete logs, index files) are kept.

@@ -117,6 +117,8 @@ class StandaloneImpl final : public Standalone {
     security.super_users = config_.security.super_users;
     security.default_root_password = config_.security.default_root_password;
     security.max_failed_logins_per_minute = config_.security.max_failed_logins_per_minute;
+    security.max_user_num = config_.security.max_user_num;
+    security.max_role_num = config_.security.max_role_num;
     KITE_ASSIGN_OR_RETURN(access_, auth::AccessControl::Open(meta_.get(), security));
     KITE_ASSIGN_OR_RETURN(coordinator_, OpenCoordinator(meta_.get(), config_.limits));
     KITE_ASSIGN_OR_RETURN(registry_, SegmentRegistry::Open(meta_.get()));
