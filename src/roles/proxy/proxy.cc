@@ -11,6 +11,7 @@
 #include <set>
 
 #include "common/json_scan.h"
+#include "common/log.h"
 
 namespace kite {
 
@@ -602,6 +603,7 @@ Result<Retrieved> Proxy::RetrieveShards(const CollectionInfo& c, const RetrieveP
                                         const std::string& expr, const expr::TemplateValues& values,
                                         bool include_growing) {
   rolepb::RetrieveRequest req;
+  req.mutable_ctx()->set_request_id(CurrentRequestId());
   FillScope(c.id, plan.partitions, at, include_growing, req.mutable_scope());
   if (plan.pks) {
     Column pks = Column::ForField(*c.schema.PrimaryField());
