@@ -58,7 +58,6 @@ enum class Reason {
   kDataDirInUse,
   kUnclassified,  // Milvus answers with a plain (non-merr) error: code 65535
   kDiskFull,  // ENOSPC / EDQUOT: Milvus ErrServiceDiskLimitExceeded (code 7)
-  kMetaStoreUnavailable,  // etcd unreachable: Milvus ErrServiceUnavailable (code 2, retriable)
 };
 
 class [[nodiscard]] Status {

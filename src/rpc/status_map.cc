@@ -30,7 +30,6 @@ int32_t MilvusCode(const Status& st) {
     case Reason::kDataDirInUse: return 5;
     case Reason::kUnclassified: return 65535;
     case Reason::kDiskFull: return 7;  // ErrServiceDiskLimitExceeded
-    case Reason::kMetaStoreUnavailable: return 2;  // ErrServiceUnavailable
     case Reason::kNone: break;
   }
   switch (st.code()) {

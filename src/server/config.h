@@ -25,6 +25,15 @@
 //   proxy.slowQuerySpanInSeconds: 5     requests slower than this are logged (warn) and kept for /webui
 //   proxy.maxFieldNum, proxy.maxDimension, proxy.maxShardNum, proxy.maxNameLength,
 //   proxy.maxVectorFieldNum, rootCoord.maxPartitionNum, rootCoord.maxDatabaseNum
+//   Meta store (Milvus names and defaults; none set = RocksDB under localStorage.path):
+//   metastore.type: etcd         etcd (tikv is refused); setting it or etcd.endpoints puts the
+//                                meta store on etcd (storage_factory.h)
+//   etcd.endpoints: localhost:2379   comma list or YAML list of host:port (http only)
+//   etcd.rootPath: by-dev, etcd.metaSubPath: meta, etcd.kvSubPath: kv
+//                                Kite's keys live under rootPath/metaSubPath/; chunks of values
+//                                above 1 MiB under rootPath/kvSubPath/kite-meta-chunks/
+//   etcd.requestTimeout: 10000   ms; deadline of every etcd request
+//   etcd.ssl.enabled / etcd.auth.enabled: true is refused (not supported yet)
 #pragma once
 
 #include <string>
@@ -49,6 +58,17 @@ struct SecurityConfig {
   int max_failed_logins_per_minute = 30;  // proxy.maxFailedLoginsPerMinute (Kite), per client host
 };
 
+// The meta store on etcd (etcd.* keys); enabled = metastore.type or
+// etcd.endpoints was set.
+struct EtcdConfig {
+  bool enabled = false;
+  std::vector<std::string> endpoints = {"localhost:2379"};
+  std::string root_path = "by-dev";
+  std::string meta_sub_path = "meta";
+  std::string kv_sub_path = "kv";
+  int64_t request_timeout_ms = 10000;
+};
+
 struct ServerConfig {
   std::string host;  // empty: chosen by ResolveListenAddress
   SecurityConfig security;
@@ -61,6 +81,7 @@ struct ServerConfig {
   WalSyncPolicy wal_sync = WalSyncPolicy::kFsyncEveryAppend;
   StreamingOptions streaming;
   DataNodeOptions data_node;
+  EtcdConfig etcd;
 };
 
 // Applies the keys of a YAML file onto `config`. Unknown keys are ignored

@@ -97,8 +97,12 @@ int64_t I64(const json& j, const char* field) {
   return it->get<int64_t>();
 }
 
-Status Unavailable(const std::string& what) {
-  return MakeStatus(StatusCode::kIOError, Reason::kMetaStoreUnavailable, "meta store (etcd) unavailable: {}", what);
+constexpr std::string_view kUnavailable = "meta store (etcd) unavailable: ";
+
+Status Unavailable(const std::string& what) { return IOError("{}{}", kUnavailable, what); }
+
+bool IsUnavailable(const Status& st) {
+  return st.code() == StatusCode::kIOError && st.message().starts_with(kUnavailable);
 }
 
 size_t AppendToString(char* data, size_t size, size_t n, void* out) {
@@ -423,7 +427,7 @@ class EtcdMetaStore final : public MetaStore {
     if (!r.ok()) {
       // Unknown whether it landed when etcd went away mid-request: keep the
       // chunks then (a header may reference them); drop them on a refusal.
-      if (r.status().reason() != Reason::kMetaStoreUnavailable) (void)DeleteGenerations(new_gens);
+      if (!IsUnavailable(r.status())) (void)DeleteGenerations(new_gens);
       return r.status();
     }
     MetaTxnResult out;

@@ -22,7 +22,8 @@
 //    whose batches exceed it must raise the flag (see ARCHITECTURE.md).
 //
 // Thread-safe. Every request has a deadline (request_timeout_ms): an
-// unreachable etcd fails the call with kIOError/kMetaStoreUnavailable, it
+// unreachable etcd fails the call with kIOError "meta store (etcd)
+// unavailable: <endpoint>: <why>", it
 // never hangs. Endpoints are tried in order; the last one that answered is
 // tried first.
 #pragma once
