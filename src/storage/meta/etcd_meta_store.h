@@ -1,6 +1,8 @@
-// EtcdMetaStore: MetaStore on an etcd v3 cluster, spoken through etcd's JSON
-// gateway (/v3/kv/range, /v3/kv/txn, /v3/lease/*, /v3/watch) over libcurl.
-// Why the gateway and not gRPC: ARCHITECTURE.md, "Meta store on etcd".
+// EtcdMetaStore: MetaStore on an etcd v3 cluster over gRPC (KV Range/Txn/
+// Put/DeleteRange, Lease Grant/KeepAlive/Revoke, Watch), with C++ generated
+// at build time from the pinned etcd3 PyPI package's descriptors
+// (cmake/EtcdProto.cmake). Why gRPC and not the JSON gateway: ARCHITECTURE.md,
+// "Meta store on etcd".
 //
 // Mapping (docs/formats/meta_keys.md, "etcd"):
 //  - Kite key K is the etcd key key_prefix + K (key_prefix is
@@ -25,7 +27,7 @@
 // unreachable etcd fails the call with kIOError "meta store (etcd)
 // unavailable: <endpoint>: <why>", it
 // never hangs. Endpoints are tried in order; the last one that answered is
-// tried first.
+// tried first. A watch runs one gRPC stream on its own thread.
 #pragma once
 
 #include <memory>
