@@ -158,12 +158,18 @@ void EmbeddedMetaStore::ApplyLocked(const std::vector<MetaBatch::Op>& ops) {
       ev.type = MetaEvent::Type::kPut;
       ev.kv = ToKv(op.key, e);
     }
+    history_bytes_ += ev.kv.key.size() + ev.kv.value.size();
     history_.push_back(std::move(ev));
   }
-  while (history_.size() > kHistoryEvents) {
+  // The newest revision always stays, however large: a watcher at it must see it.
+  while ((history_.size() > kHistoryEvents || history_bytes_ > kHistoryBytes) &&
+         history_.front().kv.mod_revision < rev) {
     compacted_revision_ = history_.front().kv.mod_revision;
     // Drop whole revisions only, so a watcher never sees half a batch.
-    while (!history_.empty() && history_.front().kv.mod_revision == compacted_revision_) history_.pop_front();
+    while (!history_.empty() && history_.front().kv.mod_revision == compacted_revision_) {
+      history_bytes_ -= history_.front().kv.key.size() + history_.front().kv.value.size();
+      history_.pop_front();
+    }
   }
   changed_.notify_all();
 }

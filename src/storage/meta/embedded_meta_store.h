@@ -4,7 +4,8 @@
 // by overriding Persist(); leased puts are never persisted (see meta_store.h).
 //
 // Thread-safe. One background thread expires leases. The watch history keeps
-// the last kHistoryEvents events; older revisions answer "compacted".
+// the last kHistoryEvents events and at most kHistoryBytes of keys and values;
+// older revisions answer "compacted".
 #pragma once
 
 #include <condition_variable>
@@ -19,7 +20,8 @@ namespace kite {
 
 class EmbeddedMetaStore : public MetaStore {
  public:
-  static constexpr size_t kHistoryEvents = 100000;
+  static constexpr size_t kHistoryEvents = 10000;
+  static constexpr size_t kHistoryBytes = 8 << 20;
 
   EmbeddedMetaStore();
   ~EmbeddedMetaStore() override;
@@ -74,6 +76,7 @@ class EmbeddedMetaStore : public MetaStore {
   std::map<std::string, Entry, std::less<>> kv_;
   int64_t revision_ = 1;
   std::deque<MetaEvent> history_;
+  size_t history_bytes_ = 0;  // keys and values in history_
   int64_t compacted_revision_ = 0;  // events at or below this were dropped from history_
   std::map<LeaseId, Lease> leases_;
   LeaseId next_lease_ = 1;
