@@ -173,3 +173,40 @@ def test_unreachable_etcd_stops_the_start_clearly(kite_bin, tmp_path):
     assert proc.returncode != 0
     assert "meta store (etcd) unavailable" in proc.stderr and endpoint in proc.stderr, proc.stderr
     assert time.monotonic() - t0 < 20
+
+
+def test_kill9_during_writes_on_etcd_loses_no_acknowledged_write(kite_factory, tmp_path, etcd):
+    root = unique("kite")
+    srv = kite_on_etcd(kite_factory, tmp_path, etcd, root).start()
+    client = srv.client()
+    rng = np.random.default_rng(3)
+    name = unique("crash")
+    client.create_collection(name, schema=schema())
+    acked = {}
+    deleted = set()
+    for batch in range(12):
+        ids = range(batch * 50, batch * 50 + 50)
+        new = rows(ids, rng, batch)
+        client.insert(name, new)  # acknowledged once it returns
+        acked.update({r["id"]: r for r in new})
+        if batch % 3 == 2:
+            gone = [batch * 50 + 1, batch * 50 + 7]
+            client.delete(name, ids=gone)
+            deleted.update(gone)
+            client.flush(name)  # segment records and checkpoints go to etcd
+    client.close()
+    srv.kill9()
+    assert any(k.startswith(f"{root}/meta/kite/chk/") for k in etcd.keys_under(f"{root}/meta/")), \
+        "no flush checkpoint in etcd"
+    assert not (srv.data_dir / "meta").exists()
+
+    srv.start()
+    client = srv.client()
+    ip = MilvusClient.prepare_index_params()
+    ip.add_index("vector", index_type="HNSW", metric_type="L2", params={"M": 8, "efConstruction": 64})
+    client.create_index(name, ip)
+    client.load_collection(name)
+    got = client.query(name, filter="id >= 0", output_fields=["id", "n"], limit=16384)
+    want = {pk: r["n"] for pk, r in acked.items() if pk not in deleted}
+    assert {r["id"]: r["n"] for r in got} == want
+    client.close()
