@@ -4,7 +4,7 @@
 // (cmake/EtcdProto.cmake). Why gRPC and not the JSON gateway: ARCHITECTURE.md,
 // "Meta store on etcd".
 //
-// Mapping (docs/formats/meta_keys.md, "etcd"):
+// Mapping (docs/formats/meta_keys.md, "On etcd"):
 //  - Kite key K is the etcd key key_prefix + K (key_prefix is
 //    "<etcd.rootPath>/<etcd.metaSubPath>/").
 //  - Every stored value starts with a tag byte: 0x00 = the value follows
@@ -25,9 +25,8 @@
 //
 // Thread-safe. Every request has a deadline (request_timeout_ms): an
 // unreachable etcd fails the call with kIOError "meta store (etcd)
-// unavailable: <endpoint>: <why>", it
-// never hangs. Endpoints are tried in order; the last one that answered is
-// tried first. A watch runs one gRPC stream on its own thread.
+// unavailable: <endpoint>: <why>", it never hangs. Endpoints are tried in
+// order; the last one that answered is tried first. A watch runs one gRPC stream on its own thread.
 #pragma once
 
 #include <memory>

@@ -676,7 +676,7 @@ TEST(EtcdMetaStoreTest, DISABLED_Latency) {
     ASSERT_TRUE(m->Commit(b).ok());
   });
   auto scan = time_us(100, [&] { ASSERT_EQ(ScanAll(m.get(), "lat/scan/").size(), 1000u); });
-  std::printf("etcd JSON gateway: small commit p50 %.0f us p99 %.0f us; 1000-key scan p50 %.0f us p99 %.0f us\n",
+  std::printf("etcd (gRPC): small commit p50 %.0f us p99 %.0f us; 1000-key scan p50 %.0f us p99 %.0f us\n",
               commit.first, commit.second, scan.first, scan.second);
 }
 
