@@ -210,3 +210,18 @@ def test_kill9_during_writes_on_etcd_loses_no_acknowledged_write(kite_factory, t
     want = {pk: r["n"] for pk, r in acked.items() if pk not in deleted}
     assert {r["id"]: r["n"] for r in got} == want
     client.close()
+
+
+def test_endpoint_list_fails_over_to_the_live_etcd(kite_factory, tmp_path, etcd):
+    dead = f"127.0.0.1:{free_port()}"  # nothing listens there
+    root = unique("kite")
+    cfg = tmp_path / "list.yaml"
+    cfg.write_text(f"etcd:\n  endpoints:\n    - {dead}\n    - {etcd.endpoint}\n  rootPath: {root}\n"
+                   f"  requestTimeout: 2000\n")
+    srv = kite_factory(name="list", extra_args=["--config", str(cfg)]).start()
+    client = srv.client()
+    name = unique("failover")
+    client.create_collection(name, schema=schema())
+    assert name in client.list_collections()
+    assert any(name.encode() in v for v in etcd.keys_under(f"{root}/meta/").values())
+    client.close()
