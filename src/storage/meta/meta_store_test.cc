@@ -1,6 +1,7 @@
 #include "storage/meta/meta_store.h"
 
 #include "storage/meta/etcd_meta_store.h"
+#include "storage/meta/lease_keeper.h"
 #include "storage/testing/etcd_server.h"
 
 #include <stdlib.h>
@@ -559,6 +560,35 @@ TEST_P(MetaStoreTest, WatchFromACompactedRevisionFails) {
   auto ev = Collect(w->get(), 1);
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].kv.value, Pattern(3 << 20, 3));
+}
+
+TEST_P(MetaStoreTest, LeaseKeeperHoldsTheKeyThenRevokesIt) {
+  std::atomic<int> lost_calls{0};
+  auto keeper = LeaseKeeper::Start(store_.get(), 2, [&] { lost_calls++; });
+  ASSERT_TRUE(keeper.ok()) << keeper.status().ToString();
+  MetaBatch b;
+  b.PutWithLease("keeper/session", "x", (*keeper)->lease());
+  ASSERT_TRUE(store_->Commit(b).ok());
+  // Past 1.5 TTLs, with no keep-alive from the test.
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(3200);
+  while (std::chrono::steady_clock::now() < until) {
+    ASSERT_EQ(GetOrDie(store_.get(), "keeper/session"), "x");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_FALSE((*keeper)->lost());
+  keeper->reset();  // revokes: the key goes at once
+  EXPECT_EQ(GetOrDie(store_.get(), "keeper/session"), std::nullopt);
+  EXPECT_EQ(lost_calls.load(), 0);
+}
+
+TEST_P(MetaStoreTest, LeaseKeeperReportsALostLease) {
+  std::atomic<int> lost_calls{0};
+  auto keeper = LeaseKeeper::Start(store_.get(), 2, [&] { lost_calls++; });
+  ASSERT_TRUE(keeper.ok()) << keeper.status().ToString();
+  // Someone else ends the lease (as an operator or an expiry would).
+  ASSERT_TRUE(store_->RevokeLease((*keeper)->lease()).ok());
+  EXPECT_TRUE(WaitFor([&] { return (*keeper)->lost(); }, std::chrono::seconds(10)));
+  EXPECT_TRUE(WaitFor([&] { return lost_calls.load() == 1; }, std::chrono::seconds(2)));
 }
 
 TEST_P(MetaStoreTest, WatchOfALargeValueCarriesTheWholeValue) {
