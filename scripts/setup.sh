@@ -3,6 +3,8 @@
 # (apt-get) and the Python test/bench dependencies into ./.venv. Idempotent.
 # chromium is only for the web UI test (tests/e2e/test_observability.py loads
 # /webui headless); that test skips when it is missing.
+# etcd-server (3.4) is the etcd the meta store tests start on loopback ports
+# (src/storage/testing/etcd_server.h, tests/e2e/etcd_util.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +16,7 @@ APT_PACKAGES=(
   libroaring-dev libsimdjson-dev libfaiss-dev libhnswlib-dev libopenblas-dev
   libbenchmark-dev libssl-dev libicu-dev libstemmer-dev
   clang-14 libfuzzer-14-dev
+  etcd-server
   chromium
   libcurl4-openssl-dev libexpat1-dev openssl
 )

@@ -37,6 +37,15 @@
 //   minio.region: "" (signs as us-east-1), minio.useVirtualHost: false, minio.requestTimeoutMs: 10000
 //   minio.cloudProvider: aws (aws, minio, gcp: any SigV4 S3 API), minio.useIAM: false (true is refused)
 //   minio.listObjectsMaxKeys: 0 (keys per LIST page, 0 = the server's)
+//   Meta store (Milvus names and defaults; none set = RocksDB under localStorage.path):
+//   metastore.type: etcd         etcd (tikv is refused); setting it or etcd.endpoints puts the
+//                                meta store on etcd (storage_factory.h)
+//   etcd.endpoints: localhost:2379   comma list or YAML list of host:port (http only)
+//   etcd.rootPath: by-dev, etcd.metaSubPath: meta, etcd.kvSubPath: kv
+//                                Kite's keys live under rootPath/metaSubPath/; chunks of values
+//                                above 1 MiB under rootPath/kvSubPath/kite-meta-chunks/
+//   etcd.requestTimeout: 10000   ms; deadline of every etcd request
+//   etcd.ssl.enabled / etcd.auth.enabled: true is refused (not supported yet)
 #pragma once
 
 #include <string>
@@ -75,6 +84,17 @@ struct ObjectStorageConfig {
   bool IsS3() const { return storage_type == "minio" || storage_type == "remote"; }
 };
 
+// The meta store on etcd (etcd.* keys); enabled = metastore.type or
+// etcd.endpoints was set.
+struct EtcdConfig {
+  bool enabled = false;
+  std::vector<std::string> endpoints = {"localhost:2379"};
+  std::string root_path = "by-dev";
+  std::string meta_sub_path = "meta";
+  std::string kv_sub_path = "kv";
+  int64_t request_timeout_ms = 10000;
+};
+
 struct ServerConfig {
   std::string host;  // empty: chosen by ResolveListenAddress
   SecurityConfig security;
@@ -88,6 +108,7 @@ struct ServerConfig {
   StreamingOptions streaming;
   DataNodeOptions data_node;
   ObjectStorageConfig object_storage;
+  EtcdConfig etcd;
 };
 
 // Applies the keys of a YAML file onto `config`. Unknown keys are ignored

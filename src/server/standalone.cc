@@ -1,4 +1,5 @@
 #include "server/standalone.h"
+#include "server/storage_factory.h"
 
 #include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
@@ -109,8 +110,8 @@ class StandaloneImpl final : public Standalone {
     observe.slow_threshold_ms = config_.slow_query_span_s * 1000;
     RequestObserver::Global().Configure(observe);
     KITE_ASSIGN_OR_RETURN(lock_, DataDirLock::Acquire(config_.data_dir));
-    KITE_RETURN_IF_ERROR(CheckMetaStorePresent(config_.data_dir));
-    KITE_ASSIGN_OR_RETURN(meta_, OpenRocksDbMetaStore(config_.data_dir + "/meta"));
+    if (!config_.etcd.enabled) KITE_RETURN_IF_ERROR(CheckMetaStorePresent(config_.data_dir));
+    KITE_ASSIGN_OR_RETURN(meta_, OpenMetaStoreFor(config_));
     KITE_RETURN_IF_ERROR(ResolveListenAddress(&config_));
     auth::SecurityOptions security;
     security.authorization_enabled = config_.security.authorization_enabled;
