@@ -1,5 +1,4 @@
 #include "server/standalone.h"
-#include "server/storage_factory.h"
 
 #include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
