@@ -14,14 +14,17 @@
 
 namespace kite::rpc {
 
-// Decodes one wire column for `field`, expecting `num_rows` rows.
+// Decodes one wire column for `field`, expecting `num_rows` rows. TIMESTAMPTZ
+// text (ISO 8601) without an offset is read in `timezone`; GEOMETRY WKT is
+// stored as WKB.
 Result<Column> ColumnFromFieldData(const ::milvus::proto::schema::FieldData& in, const FieldSchema& field,
-                                   int64_t num_rows);
+                                   int64_t num_rows, std::string_view timezone);
 
 // Encodes `column` as a wire column for `field`. For the dynamic field,
 // `dynamic_keys` (when not empty) limits the JSON objects to those keys.
+// TIMESTAMPTZ values are written as ISO 8601 text in `timezone`, GEOMETRY as WKT.
 void ColumnToFieldData(const Column& column, const FieldSchema& field, const std::vector<std::string>& dynamic_keys,
-                       ::milvus::proto::schema::FieldData* out);
+                       std::string_view timezone, ::milvus::proto::schema::FieldData* out);
 
 // Encodes a primary-key column as Milvus IDs.
 void PksToIds(const Column& pks, ::milvus::proto::schema::IDs* out);
