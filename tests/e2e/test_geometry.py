@@ -188,3 +188,37 @@ def _rtree_on(field):
     p = MilvusClient.prepare_index_params()
     p.add_index(field, index_type="RTREE")
     return p
+
+
+def test_geometry_and_timestamptz_over_rest(server):
+    """REST rows carry both types as text: WKT, and ISO-8601 read and shown in UTC."""
+    import requests
+
+    c = server.client()
+    name = "geo_rest"
+    schema = c.create_schema(auto_id=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
+    schema.add_field("geo", DataType.GEOMETRY)
+    schema.add_field("ts", DataType.TIMESTAMPTZ)
+    idx = c.prepare_index_params()
+    idx.add_index("vec", index_type="FLAT", metric_type="L2")
+    c.create_collection(name, schema=schema, index_params=idx)
+    base = f"http://{server.host}:{server.port}/v2/vectordb/"
+    rows = [{"id": 1, "vec": [0.0] * DIM, "geo": "POINT(1 2)", "ts": "2025-01-01T08:00:00+08:00"},
+            {"id": 2, "vec": [1.0] * DIM, "geo": "LINESTRING(0 0, 3 3)", "ts": "2025-01-02 00:00:00"}]
+    r = requests.post(base + "entities/insert", json={"collectionName": name, "data": rows}).json()
+    assert r["code"] == 0, r
+    r = requests.post(base + "entities/query", json={
+        "collectionName": name, "filter": "ST_INTERSECTS(geo, 'POINT(2 2)') or id == 1",
+        "outputFields": ["geo", "ts"]}).json()
+    assert r["code"] == 0, r
+    got = {row["id"]: row for row in r["data"]}
+    assert got[1]["geo"] == "POINT (1 2)" and got[1]["ts"] == "2025-01-01T00:00:00Z"
+    assert got[2]["geo"] == "LINESTRING (0 0, 3 3)" and got[2]["ts"] == "2025-01-02T00:00:00Z"
+    # the same rows through pymilvus
+    assert {r["id"]: r["geo"] for r in c.query(name, filter="id > 0", output_fields=["geo"])} == {
+        1: "POINT (1 2)", 2: "LINESTRING (0 0, 3 3)"}
+    r = requests.post(base + "entities/insert", json={"collectionName": name, "data": [
+        {"id": 3, "vec": [0.0] * DIM, "geo": "POINT(", "ts": "2025-01-01T00:00:00Z"}]}).json()
+    assert r["code"] != 0 and "invalid Geometry data, transform to wkb failed" in r["message"]
