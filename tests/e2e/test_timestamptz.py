@@ -184,6 +184,18 @@ def test_timestamptz_collection_and_database_timezone(server):
     fields = {f["name"]: f for f in c.describe_collection(name)["fields"]}
     assert fields["created"]["default_value"].string_data == milvus_text(datetime(2019, 12, 31, 23, tzinfo=UTC), tokyo)
 
+    # A naive default is read in the collection's zone when the collection is created.
+    schema = c.create_schema(auto_id=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
+    schema.add_field("d", DataType.TIMESTAMPTZ, default_value="2020-01-01 00:00:00")
+    idx = c.prepare_index_params()
+    idx.add_index("vec", index_type="FLAT", metric_type="L2")
+    c.create_collection("tz_naive_default", schema=schema, index_params=idx, properties={"timezone": "Asia/Tokyo"})
+    c.insert("tz_naive_default", [{"id": 1, "vec": [0.0] * DIM}])
+    got = c.query("tz_naive_default", filter="id > 0", output_fields=["d"], timezone="UTC")
+    assert got[0]["d"] == "2019-12-31T15:00:00Z"
+
     # A collection without the property follows its database's.
     c.create_database("tzdb", properties={"timezone": "Europe/Berlin"})
     c.use_database("tzdb")
