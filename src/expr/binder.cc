@@ -727,9 +727,17 @@ class Binder {
     }
     if (name == "text_match" || name == "phrase_match") return BindTextMatch(a, name == "phrase_match");
     if (auto op = SpatialOpOf(name)) return BindSpatial(a, *op);
+    if (name == "st_isvalid") {
+      KITE_RETURN_IF_ERROR(arity(1));
+      const Ast& fa = *a.kids[0];
+      const FieldSchema* f = fa.kind == AstKind::kIdent ? schema_.FindField(fa.text) : nullptr;
+      if (f == nullptr || f->type != DataType::kGeometry) {
+        return Error(a.pos, "STIsValid operation are only supported on geometry fields now, got: {}", Snippet(a));
+      }
+      return Pred(std::make_unique<GeometryValidPred>(f->id, f->name), a.pos);
+    }
     static constexpr std::string_view kKnownUnsupported[] = {
         "random_sample", "element_filter", "match_all", "match_any", "match_least", "match_most", "match_exact",
-        "st_isvalid",
     };
     for (std::string_view u : kKnownUnsupported) {
       if (name == u) return Error(a.pos, "{} is not supported by Kite yet", a.text);

@@ -208,7 +208,7 @@ class Arith final : public ValueNode {
 
 enum class PredKind : uint8_t {
   kConst, kBoolValue, kCompareConst, kRangeConst, kCompare, kIn, kLike, kNullCheck, kExists, kContains, kTextMatch,
-  kAnd, kOr, kNot, kSpatial, kTimestamptzArith,
+  kAnd, kOr, kNot, kSpatial, kTimestamptzArith, kGeometryValid,
 };
 
 class PredNode {
@@ -420,6 +420,20 @@ class SpatialPred final : public PredNode {
   FieldId id_;
   std::string name_;
   std::shared_ptr<const geo::SpatialFilter> filter_;
+};
+
+// ST_ISVALID(field): the row's geometry is valid (GEOSisValid). Null rows are unknown.
+class GeometryValidPred final : public PredNode {
+ public:
+  GeometryValidPred(FieldId id, std::string name)
+      : PredNode(PredKind::kGeometryValid), id_(id), name_(std::move(name)) {}
+  Status Eval(EvalContext& ctx, BoolVec* out) const override;
+  void CollectFields(std::vector<FieldId>* out) const override { out->push_back(id_); }
+  std::string ToString() const override { return "ST_ISVALID(" + name_ + ")"; }
+
+ private:
+  FieldId id_;
+  std::string name_;
 };
 
 // ts + sign * INTERVAL op constant (UTC microseconds) on a TIMESTAMPTZ field,

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "expr/plan.h"
+#include "schema/geometry_valid.h"
 
 
 namespace kite::expr::internal {
@@ -33,6 +34,18 @@ Status SpatialPred::Eval(EvalContext& ctx, BoolVec* out) const {
 
 std::string SpatialPred::ToString() const {
   return std::string(geo::SpatialOpName(filter_->op())) + "(" + name_ + ", ...)";
+}
+
+Status GeometryValidPred::Eval(EvalContext& ctx, BoolVec* out) const {
+  KITE_ASSIGN_OR_RETURN(const Column* col, ctx.GetColumn(id_, DataType::kGeometry, name_));
+  const int64_t n = ctx.rows();
+  out->value.assign(static_cast<size_t>(n), 0);
+  out->valid.clear();
+  if (!col->valid.empty()) out->valid.assign(col->valid.begin(), col->valid.begin() + n);
+  for (int64_t r = 0; r < n; ++r) {
+    if (!col->IsNull(r) && geo::IsValidWkb(col->GetBytes(r))) out->value[r] = 1;
+  }
+  return Status::OK();
 }
 
 Status TimestamptzArithPred::Eval(EvalContext& ctx, BoolVec* out) const {

@@ -1,5 +1,7 @@
 #include "schema/geometry.h"
 
+#include "schema/geometry_valid.h"
+
 #include <geos_c.h>
 
 #include <cmath>
@@ -123,6 +125,14 @@ bool IsValidWkt(std::string_view wkt, std::string* why) {
   if (!g) return false;
   GEOSGeom_destroy_r(Ctx().h, g);
   return true;
+}
+
+bool IsValidWkb(std::string_view wkb) {
+  GEOSGeometry* g = ReadWkb(wkb);
+  if (!g) return false;
+  bool ok = GEOSisValid_r(Ctx().h, g) == 1;
+  GEOSGeom_destroy_r(Ctx().h, g);
+  return ok;
 }
 
 Envelope EnvelopeOfWkb(std::string_view wkb) {

@@ -222,3 +222,23 @@ def test_geometry_and_timestamptz_over_rest(server):
     r = requests.post(base + "entities/insert", json={"collectionName": name, "data": [
         {"id": 3, "vec": [0.0] * DIM, "geo": "POINT(", "ts": "2025-01-01T00:00:00Z"}]}).json()
     assert r["code"] != 0 and "invalid Geometry data, transform to wkb failed" in r["message"]
+
+
+def test_geometry_st_isvalid(server):
+    c = server.client()
+    name = "geo_isvalid"
+    make_collection(c, name)
+    rows = [
+        {"id": 1, "vec": [0.0] * DIM, "geo": "POLYGON((0 0, 4 0, 4 4, 0 4, 0 0))"},  # valid
+        {"id": 2, "vec": [0.0] * DIM, "geo": "POLYGON((0 0, 4 4, 4 0, 0 4, 0 0))"},  # bow-tie: self-intersecting ring
+        {"id": 3, "vec": [0.0] * DIM, "geo": "POINT(1 1)"},                          # valid
+        {"id": 4, "vec": [0.0] * DIM, "geo": None},                                  # null: unknown
+    ]
+    c.insert(name, rows)
+    assert query_ids(c, name, "ST_ISVALID(geo)") == {1, 3}
+    assert query_ids(c, name, "not ST_ISVALID(geo)") == {2}
+    c.flush(name)
+    assert query_ids(c, name, "st_isvalid(geo)") == {1, 3}
+    with pytest.raises(MilvusException) as e:
+        c.query(name, filter="ST_ISVALID(id)", output_fields=["id"])
+    assert "STIsValid operation are only supported on geometry fields now" in e.value.message
