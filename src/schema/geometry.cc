@@ -104,6 +104,18 @@ Result<std::string> WktToWkb(std::string_view wkt) {
   return out;
 }
 
+namespace {
+
+std::string WriteWkt(GEOSContextHandle_t h, GEOSWKTWriter* w, const GEOSGeometry* g) {
+  char* text = GEOSWKTWriter_write_r(h, w, g);
+  if (!text) return std::string();
+  std::string out(text);
+  GEOSFree_r(h, text);
+  return out;
+}
+
+}  // namespace
+
 std::string WkbToWkt(std::string_view wkb) {
   GEOSGeometry* g = ReadWkb(wkb);
   if (!g) return std::string();
@@ -111,12 +123,27 @@ std::string WkbToWkt(std::string_view wkb) {
   GEOSWKTWriter* w = GEOSWKTWriter_create_r(c.h);
   GEOSWKTWriter_setTrim_r(c.h, w, 1);
   GEOSWKTWriter_setOutputDimension_r(c.h, w, 3);
-  char* text = GEOSWKTWriter_write_r(c.h, w, g);
+  std::string out = WriteWkt(c.h, w, g);
+  // GEOS 3.12+ (what Milvus ships) writes a multipoint's points in their own
+  // parentheses, MULTIPOINT ((1 2), (3 4)); Debian 12's 3.11 writes
+  // MULTIPOINT (1 2, 3 4). Write the newer form from the points' own text.
+  const int parts = GEOSGetNumGeometries_r(c.h, g);
+  if (GEOSGeomTypeId_r(c.h, g) == GEOS_MULTIPOINT && GEOSisEmpty_r(c.h, g) == 0 && parts > 0) {
+    std::string head = out.substr(0, out.find('('));  // "MULTIPOINT " or "MULTIPOINT Z "
+    std::string body;
+    for (int i = 0; i < parts; ++i) {
+      std::string p = WriteWkt(c.h, w, GEOSGetGeometryN_r(c.h, g, i));  // "POINT (1 2)" / "POINT Z (1 2 3)"
+      size_t open = p.find('(');
+      if (open == std::string::npos) {
+        body.clear();
+        break;
+      }
+      body += (i ? ", " : "") + p.substr(open);
+    }
+    if (!body.empty()) out = head + "(" + body + ")";
+  }
   GEOSWKTWriter_destroy_r(c.h, w);
   GEOSGeom_destroy_r(c.h, g);
-  if (!text) return std::string();
-  std::string out(text);
-  GEOSFree_r(c.h, text);
   return out;
 }
 

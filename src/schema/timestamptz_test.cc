@@ -76,6 +76,10 @@ TEST(Geometry, WktWkbRoundTrip) {
   EXPECT_EQ((*wkb)[0], 1);      // little endian
   EXPECT_EQ(geo::WkbToWkt(*wkb), "POINT (1 2)");
   EXPECT_EQ(geo::WkbToWkt(*geo::WktToWkb("POLYGON((0 0,1 0,1 1,0 0))")), "POLYGON ((0 0, 1 0, 1 1, 0 0))");
+  // multipoints as GEOS 3.12+ (Milvus) writes them, whatever GEOS Kite links
+  EXPECT_EQ(geo::WkbToWkt(*geo::WktToWkb("MULTIPOINT(1 2, 3 4)")), "MULTIPOINT ((1 2), (3 4))");
+  EXPECT_EQ(geo::WkbToWkt(*geo::WktToWkb("MULTIPOINT Z ((1 2 3), (4 5 6))")), "MULTIPOINT Z ((1 2 3), (4 5 6))");
+  EXPECT_EQ(geo::WkbToWkt(*geo::WktToWkb("MULTIPOINT EMPTY")), "MULTIPOINT EMPTY");
   EXPECT_FALSE(geo::WktToWkb("POINT(1)").ok());
   EXPECT_FALSE(geo::WktToWkb("CIRCLE(1 2, 3)").ok());
   EXPECT_EQ(geo::WkbToWkt("not wkb"), "");
