@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 
@@ -515,6 +517,62 @@ void ColumnToFieldData(const Column& c, const FieldSchema& f, const std::vector<
     }
     default: break;
   }
+}
+
+std::vector<std::string> TimeFieldsParam(
+    const ::google::protobuf::RepeatedPtrField<::milvus::proto::common::KeyValuePair>& params) {
+  std::vector<std::string> parts;
+  for (const auto& kv : params) {
+    if (kv.key() != "time_fields") continue;
+    parts.clear();
+    std::string cur;
+    for (char ch : kv.value() + ",") {
+      if (ch == ',' || ch == ' ') {
+        if (!cur.empty()) parts.push_back(cur);
+        cur.clear();
+      } else {
+        cur += ch;
+      }
+    }
+  }
+  return parts;
+}
+
+Status ExtractTimeFields(const std::vector<std::string>& parts, ms::FieldData* out) {
+  if (parts.empty() || out->type() != ms::Timestamptz || !out->scalars().has_string_data()) return Status::OK();
+  std::vector<int> which;
+  for (const std::string& p : parts) {
+    std::string l = p;
+    for (char& ch : l) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    static const char* kParts[] = {"year", "month", "day", "hour", "minute", "second", "microsecond"};
+    auto it = std::find_if(std::begin(kParts), std::end(kParts), [&](const char* k) { return l == k; });
+    if (it == std::end(kParts)) {
+      return InvalidArgument(
+          "unsupported field for extraction: {}, fields should be seprated by ',' or ' ': invalid parameter", p);
+    }
+    which.push_back(static_cast<int>(it - std::begin(kParts)));
+  }
+  ms::ArrayArray arr;
+  arr.set_element_type(ms::Int64);
+  for (const std::string& text : out->scalars().string_data().data()) {
+    // FormatTimestamp's text: YYYY-MM-DDTHH:MM:SS[.ffffff](Z|+hh:mm) in the zone; null rows are "".
+    int64_t v[7] = {1970, 1, 1, 0, 0, 0, 0};
+    if (text.size() >= 19) {
+      auto num = [&](size_t pos, size_t len) { return std::stoll(text.substr(pos, len)); };
+      v[0] = num(0, 4), v[1] = num(5, 2), v[2] = num(8, 2), v[3] = num(11, 2), v[4] = num(14, 2), v[5] = num(17, 2);
+      if (text.size() > 20 && text[19] == '.') {
+        size_t end = text.find_first_not_of("0123456789", 20);
+        std::string frac = text.substr(20, end - 20);
+        frac.resize(6, '0');
+        v[6] = std::stoll(frac);
+      }
+    }
+    auto* row = arr.add_data()->mutable_long_data();
+    for (int w : which) row->add_data(v[w]);
+  }
+  *out->mutable_scalars()->mutable_array_data() = std::move(arr);
+  out->set_type(ms::Array);
+  return Status::OK();
 }
 
 void PksToIds(const Column& pks, ms::IDs* out) {

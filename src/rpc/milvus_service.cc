@@ -933,8 +933,10 @@ RpcStatus MilvusService::Query(Ctx* ctx, const mm::QueryRequest* req, mm::QueryR
       const FieldSchema* f = out.schema->FindField(out.fields[i]);
       const Column* col = out.data.rows.columns.size() > i ? &out.data.rows.columns[i] : nullptr;
       Column empty = Column::ForField(*f);
+      auto* fd = resp->add_fields_data();
       ColumnToFieldData(col ? *col : empty, *f, out.include_all_dynamic ? std::vector<std::string>{} : out.dynamic_keys,
-                        out.timezone, resp->add_fields_data());
+                        out.timezone, fd);
+      KITE_RETURN_IF_ERROR(ExtractTimeFields(TimeFieldsParam(req->query_params()), fd));
       if (f->is_dynamic) {
         if (out.include_all_dynamic) resp->add_output_fields(f->name);
       } else {
@@ -1090,8 +1092,10 @@ Status MilvusService::AnswerSearch(const mm::SearchRequest* req, const SearchPar
     const FieldSchema* f = out.schema->FindField(out.fields[i]);
     const Column* col = out.rows.columns.size() > i ? &out.rows.columns[i] : nullptr;
     Column empty = Column::ForField(*f);
+    auto* fd = r->add_fields_data();
     ColumnToFieldData(col ? *col : empty, *f, out.include_all_dynamic ? std::vector<std::string>{} : out.dynamic_keys,
-                      out.timezone, r->add_fields_data());
+                      out.timezone, fd);
+    KITE_RETURN_IF_ERROR(ExtractTimeFields(TimeFieldsParam(req->search_params()), fd));
     if (!f->is_dynamic || out.include_all_dynamic) r->add_output_fields(f->name);
   }
   if (!out.include_all_dynamic) {

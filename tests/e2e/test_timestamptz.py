@@ -269,3 +269,25 @@ def test_timestamptz_errors(server):
         c.query(name, filter="id >= 0", output_fields=["ts"], timezone="Mars/Olympus")
     assert e.value.code == 1100
     assert "unknown or invalid IANA Time Zone ID: Mars/Olympus" in e.value.message
+
+
+def test_timestamptz_time_fields_extraction(server):
+    """`time_fields` turns each TIMESTAMPTZ value into its local parts (Milvus's
+    extractFieldsFromResults): an array of ints in the order asked."""
+    c = server.client()
+    name = "tz_time_fields"
+    make_collection(c, name)
+    t = datetime(2025, 3, 15, 10, 20, 30, 123456, tzinfo=UTC)
+    c.insert(name, [{"id": 1, "vec": [0.0] * DIM, "ts": t.isoformat()}])
+    got = c.query(name, filter="id == 1", output_fields=["ts"], time_fields="year,month,day hour",
+                  timezone="Asia/Kolkata")
+    local = t.astimezone(ZoneInfo("Asia/Kolkata"))
+    assert list(got[0]["ts"]) == [local.year, local.month, local.day, local.hour]
+    got = c.query(name, filter="id == 1", output_fields=["ts"], time_fields="minute,second,microsecond")
+    assert list(got[0]["ts"]) == [20, 30, 123456]
+    hits = c.search(name, data=[[0.0] * DIM], limit=1, output_fields=["ts"], time_fields="year",
+                    search_params={"metric_type": "L2"})[0]
+    assert list(hits[0]["entity"]["ts"]) == [2025]
+    with pytest.raises(MilvusException) as e:
+        c.query(name, filter="id == 1", output_fields=["ts"], time_fields="year,week")
+    assert "unsupported field for extraction: week, fields should be seprated by ',' or ' '" in e.value.message
