@@ -14,7 +14,7 @@ APT_PACKAGES=(
   librocksdb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   nlohmann-json3-dev libcpp-httplib-dev libgtest-dev libgmock-dev
   libroaring-dev libsimdjson-dev libfaiss-dev libhnswlib-dev libopenblas-dev
-  libbenchmark-dev libssl-dev libicu-dev libstemmer-dev
+  libbenchmark-dev libssl-dev libicu-dev libstemmer-dev libgeos-dev
   clang-14 libfuzzer-14-dev
   etcd-server
   chromium

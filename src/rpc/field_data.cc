@@ -1,7 +1,12 @@
 #include "rpc/field_data.h"
 
+#include "schema/geometry.h"
+#include "schema/timestamptz.h"
+
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 
@@ -22,6 +27,9 @@ std::string_view ScalarKind(ms::ScalarField::DataCase c) {
     case ms::ScalarField::kBytesData: return "bytes_data";
     case ms::ScalarField::kArrayData: return "array_data";
     case ms::ScalarField::kJsonData: return "json_data";
+    case ms::ScalarField::kGeometryData: return "geometry_data";
+    case ms::ScalarField::kGeometryWktData: return "geometry_wkt_data";
+    case ms::ScalarField::kTimestamptzData: return "timestamptz_data";
     case ms::ScalarField::DATA_NOT_SET: return "no data";
     default: return "unsupported data";
   }
@@ -39,6 +47,8 @@ ms::ScalarField::DataCase ExpectedScalar(DataType t) {
     case DataType::kVarChar: return ms::ScalarField::kStringData;
     case DataType::kArray: return ms::ScalarField::kArrayData;
     case DataType::kJson: return ms::ScalarField::kJsonData;
+    case DataType::kTimestamptz: return ms::ScalarField::kStringData;  // ISO text (pymilvus); int64 also taken
+    case DataType::kGeometry: return ms::ScalarField::kGeometryWktData;
     default: return ms::ScalarField::DATA_NOT_SET;
   }
 }
@@ -53,6 +63,9 @@ int64_t ScalarCount(const ms::ScalarField& s) {
     case ms::ScalarField::kStringData: return s.string_data().data_size();
     case ms::ScalarField::kArrayData: return s.array_data().data_size();
     case ms::ScalarField::kJsonData: return s.json_data().data_size();
+    case ms::ScalarField::kGeometryData: return s.geometry_data().data_size();
+    case ms::ScalarField::kGeometryWktData: return s.geometry_wkt_data().data_size();
+    case ms::ScalarField::kTimestamptzData: return s.timestamptz_data().data_size();
     default: return 0;
   }
 }
@@ -104,7 +117,9 @@ Status EncodeArrayCell(const ms::ScalarField& cell, const FieldSchema& f, int64_
   return Status::OK();
 }
 
-Status AppendScalar(const ms::ScalarField& s, const FieldSchema& f, int i, int64_t row, Column* c) {
+// `timezone`: where TIMESTAMPTZ text without an offset is read.
+Status AppendScalar(const ms::ScalarField& s, const FieldSchema& f, int i, int64_t row, std::string_view timezone,
+                    Column* c) {
   switch (f.type) {
     case DataType::kBool: {
       uint8_t v = s.bool_data().data(i) ? 1 : 0;
@@ -151,6 +166,34 @@ Status AppendScalar(const ms::ScalarField& s, const FieldSchema& f, int i, int64
     }
     case DataType::kVarChar: c->AppendVar(s.string_data().data(i)); return Status::OK();
     case DataType::kJson: c->AppendVar(s.json_data().data(i)); return Status::OK();
+    case DataType::kTimestamptz: {
+      int64_t micros = 0;
+      if (s.has_timestamptz_data()) {
+        micros = s.timestamptz_data().data(i);
+      } else {
+        const std::string& text = s.string_data().data(i);
+        auto parsed = tz::ParseTimestamp(text, timezone);
+        if (!parsed.ok()) {
+          // Milvus's checkTimestamptzFieldData answers every parse failure so.
+          return InvalidArgument(
+              "got invalid timestamptz string '{}': invalid timezone name; must be a valid IANA Time Zone ID (e.g., "
+              "'Asia/Shanghai' or 'UTC'): invalid parameter",
+              text);
+        }
+        micros = *parsed;
+      }
+      c->AppendFixed(&micros);
+      return Status::OK();
+    }
+    case DataType::kGeometry: {
+      auto wkb = geo::WktToWkb(s.geometry_wkt_data().data(i));
+      if (!wkb.ok()) {
+        return InvalidArgument("invalid Geometry data, transform to wkb failed: {}: invalid parameter",
+                               wkb.status().message());
+      }
+      c->AppendVar(*wkb);
+      return Status::OK();
+    }
     case DataType::kArray: {
       std::string cell;
       KITE_RETURN_IF_ERROR(EncodeArrayCell(s.array_data().data(i), f, row, &cell));
@@ -251,7 +294,8 @@ Result<Column> VectorColumn(const ms::FieldData& in, const FieldSchema& f, int64
 
 }  // namespace
 
-Result<Column> ColumnFromFieldData(const ms::FieldData& in, const FieldSchema& f, int64_t n) {
+Result<Column> ColumnFromFieldData(const ms::FieldData& in, const FieldSchema& f, int64_t n,
+                                   std::string_view timezone) {
   if (IsVectorType(f.type)) return VectorColumn(in, f, n);
   if (in.field_case() != ms::FieldData::kScalars) {
     return InvalidArgument("field {} is a {} field, but the data sent is not scalar", f.name, DataTypeName(f.type));
@@ -259,7 +303,8 @@ Result<Column> ColumnFromFieldData(const ms::FieldData& in, const FieldSchema& f
   const ms::ScalarField& s = in.scalars();
   ms::ScalarField::DataCase want = ExpectedScalar(f.type);
   int64_t count = ScalarCount(s);
-  if (s.data_case() != want && !(s.data_case() == ms::ScalarField::DATA_NOT_SET && count == 0)) {
+  bool int_timestamps = f.type == DataType::kTimestamptz && s.data_case() == ms::ScalarField::kTimestamptzData;
+  if (s.data_case() != want && !int_timestamps && !(s.data_case() == ms::ScalarField::DATA_NOT_SET && count == 0)) {
     return InvalidArgument("the data type of field {} is {}, but the data sent is {}", f.name, DataTypeName(f.type),
                            ScalarKind(s.data_case()));
   }
@@ -283,14 +328,14 @@ Result<Column> ColumnFromFieldData(const ms::FieldData& in, const FieldSchema& f
         if (!compact) ++i;
         continue;
       }
-      KITE_RETURN_IF_ERROR(AppendScalar(s, f, i++, r, &c));
+      KITE_RETURN_IF_ERROR(AppendScalar(s, f, i++, r, timezone, &c));
     }
     return c;
   }
   if (count != n) {
     return InvalidArgument("the num_rows ({}) of field ({}) is not equal to passed num_rows ({})", count, f.name, n);
   }
-  for (int64_t r = 0; r < n; ++r) KITE_RETURN_IF_ERROR(AppendScalar(s, f, static_cast<int>(r), r, &c));
+  for (int64_t r = 0; r < n; ++r) KITE_RETURN_IF_ERROR(AppendScalar(s, f, static_cast<int>(r), r, timezone, &c));
   return c;
 }
 
@@ -360,7 +405,7 @@ std::string FilterJson(std::string_view text, const std::vector<std::string>& ke
 }  // namespace
 
 void ColumnToFieldData(const Column& c, const FieldSchema& f, const std::vector<std::string>& dynamic_keys,
-                       ms::FieldData* out) {
+                       std::string_view timezone, ms::FieldData* out) {
   out->set_type(static_cast<ms::DataType>(f.type));
   out->set_field_name(f.name);
   out->set_field_id(f.id.value);
@@ -451,6 +496,19 @@ void ColumnToFieldData(const Column& c, const FieldSchema& f, const std::vector<
         }
       }
       break;
+    case DataType::kTimestamptz:
+      // Milvus answers ISO text in the request's zone (timestamptzUTC2IsoStr).
+      s->mutable_string_data();
+      for (int64_t r = 0; r < n; ++r) {
+        s->mutable_string_data()->add_data(c.IsNull(r) ? std::string() : tz::FormatTimestamp(c.Get<int64_t>(r), timezone));
+      }
+      break;
+    case DataType::kGeometry:
+      s->mutable_geometry_wkt_data();
+      for (int64_t r = 0; r < n; ++r) {
+        s->mutable_geometry_wkt_data()->add_data(c.IsNull(r) ? std::string() : geo::WkbToWkt(c.GetBytes(r)));
+      }
+      break;
     case DataType::kArray: {
       auto* arr = s->mutable_array_data();
       arr->set_element_type(static_cast<ms::DataType>(f.element_type));
@@ -459,6 +517,62 @@ void ColumnToFieldData(const Column& c, const FieldSchema& f, const std::vector<
     }
     default: break;
   }
+}
+
+std::vector<std::string> TimeFieldsParam(
+    const ::google::protobuf::RepeatedPtrField<::milvus::proto::common::KeyValuePair>& params) {
+  std::vector<std::string> parts;
+  for (const auto& kv : params) {
+    if (kv.key() != "time_fields") continue;
+    parts.clear();
+    std::string cur;
+    for (char ch : kv.value() + ",") {
+      if (ch == ',' || ch == ' ') {
+        if (!cur.empty()) parts.push_back(cur);
+        cur.clear();
+      } else {
+        cur += ch;
+      }
+    }
+  }
+  return parts;
+}
+
+Status ExtractTimeFields(const std::vector<std::string>& parts, ms::FieldData* out) {
+  if (parts.empty() || out->type() != ms::Timestamptz || !out->scalars().has_string_data()) return Status::OK();
+  std::vector<int> which;
+  for (const std::string& p : parts) {
+    std::string l = p;
+    for (char& ch : l) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    static const char* kParts[] = {"year", "month", "day", "hour", "minute", "second", "microsecond"};
+    auto it = std::find_if(std::begin(kParts), std::end(kParts), [&](const char* k) { return l == k; });
+    if (it == std::end(kParts)) {
+      return InvalidArgument(
+          "unsupported field for extraction: {}, fields should be seprated by ',' or ' ': invalid parameter", p);
+    }
+    which.push_back(static_cast<int>(it - std::begin(kParts)));
+  }
+  ms::ArrayArray arr;
+  arr.set_element_type(ms::Int64);
+  for (const std::string& text : out->scalars().string_data().data()) {
+    // FormatTimestamp's text: YYYY-MM-DDTHH:MM:SS[.ffffff](Z|+hh:mm) in the zone; null rows are "".
+    int64_t v[7] = {1970, 1, 1, 0, 0, 0, 0};
+    if (text.size() >= 19) {
+      auto num = [&](size_t pos, size_t len) { return std::stoll(text.substr(pos, len)); };
+      v[0] = num(0, 4), v[1] = num(5, 2), v[2] = num(8, 2), v[3] = num(11, 2), v[4] = num(14, 2), v[5] = num(17, 2);
+      if (text.size() > 20 && text[19] == '.') {
+        size_t end = text.find_first_not_of("0123456789", 20);
+        std::string frac = text.substr(20, end - 20);
+        frac.resize(6, '0');
+        v[6] = std::stoll(frac);
+      }
+    }
+    auto* row = arr.add_data()->mutable_long_data();
+    for (int w : which) row->add_data(v[w]);
+  }
+  *out->mutable_scalars()->mutable_array_data() = std::move(arr);
+  out->set_type(ms::Array);
+  return Status::OK();
 }
 
 void PksToIds(const Column& pks, ms::IDs* out) {

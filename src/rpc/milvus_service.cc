@@ -9,6 +9,7 @@
 #include "rpc/malformed_request.h"
 #include "rpc/schema_convert.h"
 #include "rpc/status_map.h"
+#include "schema/timestamptz.h"
 
 namespace kite::rpc {
 
@@ -336,7 +337,28 @@ RpcStatus MilvusService::CreateCollection(Ctx* ctx, const mm::CreateCollectionRe
     if (!wire.ParseFromString(req->schema())) {
       return InvalidArgument("the schema of collection {} cannot be decoded", req->collection_name());
     }
+    // TIMESTAMPTZ defaults without an offset are read in the collection's zone
+    // (its `timezone` property, else its database's), so it is lent to the
+    // schema for the conversion.
+    std::string tz_lent;
+    if (KvToMap(wire.properties()).count(tz::kTimezoneKey) == 0) {
+      auto props = KvToMap(req->properties());
+      if (auto it = props.find(tz::kTimezoneKey); it != props.end()) {
+        tz_lent = it->second;
+      } else if (auto db = proxy_->coordinator().DescribeDatabase(DbName(ctx, req->db_name())); db.ok()) {
+        if (auto d = db->properties.find(tz::kTimezoneKey); d != db->properties.end()) tz_lent = d->second;
+      }
+      if (!tz_lent.empty()) {
+        if (!tz::IsValidTimezone(tz_lent)) {
+          return InvalidArgument("unknown or invalid IANA Time Zone ID: {}: invalid parameter", tz_lent);
+        }
+        auto* kv = wire.add_properties();
+        kv->set_key(tz::kTimezoneKey);
+        kv->set_value(tz_lent);
+      }
+    }
     KITE_ASSIGN_OR_RETURN(CollectionSchema schema, SchemaFromProto(wire));
+    if (!tz_lent.empty()) schema.properties.erase(tz::kTimezoneKey);
     if (schema.name != req->collection_name()) {
       // Milvus takes the request's collection name; the schema's name must agree when set.
       if (!schema.name.empty()) {
@@ -379,6 +401,8 @@ RpcStatus MilvusService::DescribeCollection(Ctx* ctx, const mm::DescribeCollecti
         CollectionView v, proxy_->coordinator().DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
     const CollectionInfo& c = v.info;
     SchemaToProto(c.schema, resp->mutable_schema());
+    KITE_ASSIGN_OR_RETURN(std::string timezone, proxy_->Timezone(v, ""));
+    ShowTimestamptzDefaults(c.schema, timezone, resp->mutable_schema());
     resp->mutable_schema()->set_dbname(v.db_name);
     resp->set_collectionid(c.id.value);
     resp->set_collection_name(c.schema.name);
@@ -778,6 +802,7 @@ template <typename Req>
 Status DecodeRows(Proxy* proxy, const std::string& db, const Req& req, InsertParams* p) {
   KITE_ASSIGN_OR_RETURN(CollectionView v, proxy->coordinator().DescribeCollection(db, req.collection_name()));
   const CollectionSchema& s = v.info.schema;
+  KITE_ASSIGN_OR_RETURN(std::string timezone, proxy->Timezone(v, ""));
   int64_t n = req.num_rows();
   if (n <= 0 && req.fields_data_size() > 0) {
     // Older clients leave num_rows unset: take it from the first column.
@@ -811,7 +836,7 @@ Status DecodeRows(Proxy* proxy, const std::string& db, const Req& req, InsertPar
       }
     }
     if (p->rows.Find(f->id)) return InvalidArgument("duplicated field {} in the request", f->name);
-    KITE_ASSIGN_OR_RETURN(Column c, ColumnFromFieldData(fd, *f, n));
+    KITE_ASSIGN_OR_RETURN(Column c, ColumnFromFieldData(fd, *f, n, timezone));
     p->rows.columns.push_back(std::move(c));
   }
   return Status::OK();
@@ -887,6 +912,7 @@ RpcStatus MilvusService::Query(Ctx* ctx, const mm::QueryRequest* req, mm::QueryR
         if (kv.key() == "offset") q.offset = std::stoll(kv.value());
         if (kv.key() == "iterator") q.consistency.pin = ParseBool(kv.value());
         if (kv.key() == "ignore_growing") q.ignore_growing = ParseBool(kv.value());
+        if (kv.key() == "timezone") q.timezone = kv.value();
       } catch (...) {
         return InvalidArgument("{} [{}] is invalid, should be an integer", kv.key(), kv.value());
       }
@@ -911,8 +937,10 @@ RpcStatus MilvusService::Query(Ctx* ctx, const mm::QueryRequest* req, mm::QueryR
       const FieldSchema* f = out.schema->FindField(out.fields[i]);
       const Column* col = out.data.rows.columns.size() > i ? &out.data.rows.columns[i] : nullptr;
       Column empty = Column::ForField(*f);
+      auto* fd = resp->add_fields_data();
       ColumnToFieldData(col ? *col : empty, *f, out.include_all_dynamic ? std::vector<std::string>{} : out.dynamic_keys,
-                        resp->add_fields_data());
+                        out.timezone, fd);
+      KITE_RETURN_IF_ERROR(ExtractTimeFields(TimeFieldsParam(req->query_params()), fd));
       if (f->is_dynamic) {
         if (out.include_all_dynamic) resp->add_output_fields(f->name);
       } else {
@@ -972,6 +1000,8 @@ Status MilvusService::ParseSearch(const ::grpc::ServerContextBase* ctx, const mm
       }
     } else if (k == "ignore_growing") {
       p.ignore_growing = ParseBool(val);
+    } else if (k == "timezone") {
+      p.timezone = val;
     } else if (k == "order_by_fields") {
       p.order_by = ParseOrderByFields(val);
     } else if (k == "group_by_field") {
@@ -1059,21 +1089,23 @@ Status MilvusService::AnswerSearch(const mm::SearchRequest* req, const SearchPar
   PksToIds(pks, r->mutable_ids());
   if (out.pk_requested) {
     const FieldSchema* f = out.schema->PrimaryField();
-    ColumnToFieldData(pks, *f, {}, r->add_fields_data());
+    ColumnToFieldData(pks, *f, {}, out.timezone, r->add_fields_data());
     r->add_output_fields(f->name);
   }
   for (size_t i = 1; i < out.fields.size(); ++i) {
     const FieldSchema* f = out.schema->FindField(out.fields[i]);
     const Column* col = out.rows.columns.size() > i ? &out.rows.columns[i] : nullptr;
     Column empty = Column::ForField(*f);
+    auto* fd = r->add_fields_data();
     ColumnToFieldData(col ? *col : empty, *f, out.include_all_dynamic ? std::vector<std::string>{} : out.dynamic_keys,
-                      r->add_fields_data());
+                      out.timezone, fd);
+    KITE_RETURN_IF_ERROR(ExtractTimeFields(TimeFieldsParam(req->search_params()), fd));
     if (!f->is_dynamic || out.include_all_dynamic) r->add_output_fields(f->name);
   }
   if (!out.include_all_dynamic) {
     for (const auto& k : out.dynamic_keys) r->add_output_fields(k);
   }
-  if (out.group_values) ColumnToFieldData(*out.group_values, *out.group_field, {}, r->mutable_group_by_field_value());
+  if (out.group_values) ColumnToFieldData(*out.group_values, *out.group_field, {}, out.timezone, r->mutable_group_by_field_value());
   if (p.iterator_v2) {
     auto* it = r->mutable_search_iterator_v2_results();
     std::string token;

@@ -354,11 +354,28 @@ TEST(ValidateSchemaTest, RejectsFiveVectorFields) {
 }
 
 TEST(ValidateSchemaTest, RejectsUnsupportedTypes) {
-  for (DataType t : {DataType::kNone, DataType::kString, DataType::kGeometry, DataType::kText,
+  for (DataType t : {DataType::kNone, DataType::kString, DataType::kText,
                      DataType::kStruct, static_cast<DataType>(77)}) {
     Status st = ValidateWith(Field("odd", t));
     EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << static_cast<int>(t);
   }
+}
+
+TEST(ValidateSchemaTest, AcceptsGeometryAndTimestamptz) {
+  for (DataType t : {DataType::kGeometry, DataType::kTimestamptz}) {
+    FieldSchema f = Field("odd", t);
+    f.nullable = true;
+    Status st = ValidateWith(f);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+  }
+  FieldSchema g = Field("geo", DataType::kGeometry);
+  g.default_value = ScalarValue(std::string("POINT(1"));
+  EXPECT_INVALID(ValidateWith(g), "invalid Geometry data");
+  g.default_value = ScalarValue(std::string("POINT(1 2)"));
+  EXPECT_TRUE(ValidateWith(g).ok());
+  FieldSchema t = Field("ts", DataType::kTimestamptz);
+  t.default_value = ScalarValue(int64_t{1735689600000000});
+  EXPECT_TRUE(ValidateWith(t).ok());
 }
 
 TEST(ValidateSchemaTest, RejectsExplicitDynamicField) {

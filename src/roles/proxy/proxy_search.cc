@@ -343,6 +343,9 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   SearchPlan& plan = prep.plan;
   KITE_RETURN_IF_ERROR(CheckReadable(c, p.partitions, &plan.partitions));
   SearchOutcome& out = prep.out;
+  expr::ParseOptions parse_options;
+  KITE_ASSIGN_OR_RETURN(parse_options.timezone, Timezone(v, p.timezone));
+  out.timezone = parse_options.timezone;
   out.schema = std::make_shared<const CollectionSchema>(c.schema);
   const CollectionSchema& s = *out.schema;
 
@@ -450,7 +453,7 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
     KITE_ASSIGN_OR_RETURN(BoostRanker boost, ParseBoost(b, p.function_score_params));
     std::unique_ptr<const expr::Plan> bf;
     if (boost.filter.find_first_not_of(" \t\n\r") != std::string::npos) {
-      KITE_ASSIGN_OR_RETURN(bf, expr::Compile(boost.filter, s, p.filter_values, expr::ParseOptions{}));
+      KITE_ASSIGN_OR_RETURN(bf, expr::Compile(boost.filter, s, p.filter_values, parse_options));
     }
     prep.boosts.push_back(std::move(boost));
   }
@@ -459,7 +462,7 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   out.pk_requested = PrimaryKeyRequested(s, p.output_fields);
   const bool filtered = p.filter.find_first_not_of(" \t\n\r") != std::string::npos;
   if (filtered) {
-    KITE_ASSIGN_OR_RETURN(prep.filter, expr::Compile(p.filter, s, p.filter_values, expr::ParseOptions{}));
+    KITE_ASSIGN_OR_RETURN(prep.filter, expr::Compile(p.filter, s, p.filter_values, parse_options));
     plan.filter = prep.filter.get();
   }
   plan.radius = p.radius;
@@ -721,6 +724,7 @@ Result<SearchOutcome> Proxy::HybridSearch(const HybridSearchParams& hp) {
   }
   KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(hp.db, hp.collection));
   SearchOutcome out;
+  KITE_ASSIGN_OR_RETURN(out.timezone, Timezone(v, hp.timezone));
   out.schema = std::make_shared<const CollectionSchema>(v.info.schema);
   const CollectionSchema& s = *out.schema;
   KITE_ASSIGN_OR_RETURN(std::optional<Reranker> reranker, ParseReranker(hp.rerank, s));
@@ -753,6 +757,7 @@ Result<SearchOutcome> Proxy::HybridSearch(const HybridSearchParams& hp) {
     sp.group_by_field = hp.group_by_field;
     sp.group_size = hp.group_size;
     sp.strict_group_size = false;
+    sp.timezone = out.timezone;
     if (i == 0) {
       sp.consistency = hp.consistency;
     } else {
