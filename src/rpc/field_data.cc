@@ -104,6 +104,32 @@ Status EncodeArrayCell(const ms::ScalarField& cell, const FieldSchema& f, int64_
   return Status::OK();
 }
 
+// A JSON cell of zero bytes is how SDKs that keep the column dense (the Node
+// SDK: Buffer.alloc(0)) send a JSON null, with or without valid_data saying so.
+// In a nullable field it is a null; in the dynamic field, which is never null,
+// it is a row without dynamic keys ("{}", what pymilvus sends for one). Zero
+// bytes in any other JSON field are left for the proxy to refuse as not JSON.
+void AppendJsonCell(const std::string& bytes, const FieldSchema& f, Column* c) {
+  if (bytes.empty() && f.is_dynamic) {
+    c->AppendVar("{}");
+  } else if (bytes.empty() && f.nullable) {
+    c->AppendNull();
+  } else {
+    c->AppendVar(bytes);
+  }
+}
+
+// A row that valid_data marks null. The dynamic field has no nulls: such a
+// row carries no dynamic keys (stored as "{}", never as a null that a reader
+// would have to decode as an empty JSON document).
+void AppendNullCell(const FieldSchema& f, Column* c) {
+  if (f.is_dynamic) {
+    c->AppendVar("{}");
+  } else {
+    c->AppendNull();
+  }
+}
+
 Status AppendScalar(const ms::ScalarField& s, const FieldSchema& f, int i, int64_t row, Column* c) {
   switch (f.type) {
     case DataType::kBool: {
@@ -150,7 +176,7 @@ Status AppendScalar(const ms::ScalarField& s, const FieldSchema& f, int i, int64
       return Status::OK();
     }
     case DataType::kVarChar: c->AppendVar(s.string_data().data(i)); return Status::OK();
-    case DataType::kJson: c->AppendVar(s.json_data().data(i)); return Status::OK();
+    case DataType::kJson: AppendJsonCell(s.json_data().data(i), f, c); return Status::OK();
     case DataType::kArray: {
       std::string cell;
       KITE_RETURN_IF_ERROR(EncodeArrayCell(s.array_data().data(i), f, row, &cell));
@@ -279,7 +305,7 @@ Result<Column> ColumnFromFieldData(const ms::FieldData& in, const FieldSchema& f
     int i = 0;
     for (int64_t r = 0; r < n; ++r) {
       if (!valid[static_cast<int>(r)]) {
-        c.AppendNull();
+        AppendNullCell(f, &c);
         if (!compact) ++i;
         continue;
       }
