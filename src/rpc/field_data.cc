@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -187,7 +188,7 @@ Status AppendScalar(const ms::ScalarField& s, const FieldSchema& f, int i, int64
   }
 }
 
-Result<Column> VectorColumn(const ms::FieldData& in, const FieldSchema& f, int64_t n) {
+Result<Column> VectorRows(const ms::FieldData& in, const FieldSchema& f, int64_t n) {
   Column c = Column::ForField(f);
   if (in.field_case() != ms::FieldData::kVectors) {
     return InvalidArgument("field {} is a {} field, but the data sent is not a vector", f.name, DataTypeName(f.type));
@@ -272,6 +273,58 @@ Result<Column> VectorColumn(const ms::FieldData& in, const FieldSchema& f, int64
   }
   c.fixed.assign(bytes.begin(), bytes.end());
   c.num_rows = n;
+  return c;
+}
+
+// Rows of vectors the payload holds (-1 when it is not the field's kind).
+int64_t VectorPayloadRows(const ms::FieldData& in, const FieldSchema& f) {
+  if (in.field_case() != ms::FieldData::kVectors) return -1;
+  const ms::VectorField& v = in.vectors();
+  if (f.type == DataType::kSparseFloatVector) {
+    return v.data_case() == ms::VectorField::kSparseFloatVector ? v.sparse_float_vector().contents_size() : -1;
+  }
+  const auto row_bytes = static_cast<int64_t>(FixedRowBytes(f.type, f.dim()));
+  if (row_bytes <= 0) return -1;
+  switch (v.data_case()) {
+    case ms::VectorField::kFloatVector: return v.float_vector().data_size() * 4 / row_bytes;
+    case ms::VectorField::kBinaryVector: return static_cast<int64_t>(v.binary_vector().size()) / row_bytes;
+    case ms::VectorField::kFloat16Vector: return static_cast<int64_t>(v.float16_vector().size()) / row_bytes;
+    case ms::VectorField::kBfloat16Vector: return static_cast<int64_t>(v.bfloat16_vector().size()) / row_bytes;
+    case ms::VectorField::kInt8Vector: return static_cast<int64_t>(v.int8_vector().size()) / row_bytes;
+    default: return -1;
+  }
+}
+
+// A vector column with valid_data (nullable vector fields, Milvus 2.6). The
+// payload holds the vectors of the valid rows only, as Milvus's proxy and the
+// SDKs (pymilvus, Node) send them; one vector per row (a placeholder at each
+// null) is accepted too.
+Result<Column> VectorColumn(const ms::FieldData& in, const FieldSchema& f, int64_t n) {
+  const auto& valid = in.valid_data();
+  if (valid.empty()) return VectorRows(in, f, n);
+  if (valid.size() != n) {
+    return InvalidArgument("the length of valid_data of field({}) is wrong: invalid parameter[expected={}][actual={}]",
+                           f.name, n, valid.size());
+  }
+  const auto valid_count = static_cast<int64_t>(std::count(valid.begin(), valid.end(), true));
+  Column c = Column::ForField(f);
+  c.Reserve(n);
+  if (valid_count == 0 && VectorPayloadRows(in, f) <= 0) {
+    for (int64_t r = 0; r < n; ++r) c.AppendNull();
+    return c;
+  }
+  const int64_t payload_rows = VectorPayloadRows(in, f);
+  const bool dense = payload_rows == n && valid_count != n;
+  KITE_ASSIGN_OR_RETURN(Column packed, VectorRows(in, f, dense ? n : valid_count));
+  int64_t i = 0;
+  for (int64_t r = 0; r < n; ++r) {
+    if (!valid[static_cast<int>(r)]) {
+      c.AppendNull();
+      if (dense) ++i;
+      continue;
+    }
+    c.AppendFrom(packed, i++);
+  }
   return c;
 }
 
@@ -392,6 +445,22 @@ void ColumnToFieldData(const Column& c, const FieldSchema& f, const std::vector<
   out->set_field_id(f.id.value);
   out->set_is_dynamic(f.is_dynamic);
   int64_t n = c.num_rows;
+  if (IsVectorType(f.type) && f.nullable && !c.valid.empty()) {
+    // Nullable vectors go out as Milvus sends them: valid_data for every row
+    // and the vectors of the valid rows only (what pymilvus and the Node SDK
+    // index through valid_data).
+    std::vector<int64_t> rows;
+    for (int64_t r = 0; r < n; ++r) {
+      if (!c.IsNull(r)) rows.push_back(r);
+    }
+    Column packed = c.Select(rows);
+    packed.valid.clear();
+    FieldSchema dense = f;
+    dense.nullable = false;
+    ColumnToFieldData(packed, dense, dynamic_keys, out);
+    for (int64_t r = 0; r < n; ++r) out->add_valid_data(!c.IsNull(r));
+    return;
+  }
   if (f.nullable) {
     for (int64_t r = 0; r < n; ++r) out->add_valid_data(!c.IsNull(r));
   }

@@ -216,9 +216,8 @@ Status ValidateField(const CollectionSchema& s, const FieldSchema& f, const Limi
   if (f.type == DataType::kVarChar) KITE_RETURN_IF_ERROR(ValidateMaxLength(s, f, limits));
   if (f.type == DataType::kArray) KITE_RETURN_IF_ERROR(ValidateArray(s, f, limits));
   if (f.nullable && f.is_primary) return InvalidArgument("primary field not support null, field name = {}", f.name);
-  if (f.nullable && IsVectorType(f.type)) {
-    return InvalidArgument("vector type not support null, field name = {}", f.name);
-  }
+  // Nullable vector fields (Milvus 2.6): a row without a vector is stored,
+  // never searched and read back as null.
   if (f.auto_id && !f.is_primary) {
     return InvalidArgument("only primary field can speficy AutoID with true, field name = {}", f.name);
   }

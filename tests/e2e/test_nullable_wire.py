@@ -14,6 +14,7 @@ segment, after a flush (sealed segment) and after a restart (WAL replay + segmen
 
 from __future__ import annotations
 
+import time
 from typing import Dict, List
 
 import pytest
@@ -242,4 +243,150 @@ def test_valid_data_on_every_scalar_type_compacted_and_dense(server):
     server.restart()
     client = server.client()
     check(client)
+    client.close()
+
+
+# -- nullable vector fields (Milvus 2.6) ---------------------------------------------------------
+
+VEC_CASES = {
+    # dtype, dim, index params, metric
+    "float": (DataType.FLOAT_VECTOR, 4, {"index_type": "HNSW", "params": {"M": 8, "efConstruction": 64}}, "L2"),
+    "binary": (DataType.BINARY_VECTOR, 16, {"index_type": "BIN_FLAT"}, "HAMMING"),
+    "sparse": (DataType.SPARSE_FLOAT_VECTOR, 0, {"index_type": "SPARSE_INVERTED_INDEX"}, "IP"),
+}
+
+
+def wait_indexed(client: MilvusClient, name: str, field: str, rows: int, deadline_s: float = 60.0) -> None:
+    """Until describe_index says every row of the field is indexed (the sealed segment's index,
+    built over its non-null vectors, is what the next searches use)."""
+    end = time.monotonic() + deadline_s
+    while True:
+        info = client.describe_index(name, field)
+        if info.get("indexed_rows") == rows and info.get("pending_index_rows") == 0:
+            return
+        assert time.monotonic() < end, f"index of {field} not built: {info}"
+        time.sleep(0.05)
+
+
+def make_vector(kind: str, pk: int):
+    if kind == "float":
+        return [float((pk * 7 + j * 3) % 11) - 5.0 for j in range(4)]
+    if kind == "binary":
+        return bytes([(pk * 37) % 256, (pk * 11 + 5) % 256])
+    return {pk % 5: 1.0 + pk, 10 + pk % 3: 0.5 * (pk % 4)}
+
+
+def distance(kind: str, q, v) -> float:
+    if kind == "float":
+        return sum((a - b) ** 2 for a, b in zip(q, v))
+    if kind == "binary":
+        return float(sum(bin(a ^ b).count("1") for a, b in zip(q, v)))
+    return sum(w * v.get(i, 0.0) for i, w in q.items())
+
+
+def same_vector(kind: str, got, want) -> bool:
+    if kind == "float":
+        return [float(x) for x in got] == want
+    if kind == "binary":
+        got = got[0] if isinstance(got, list) else got
+        return bytes(got) == want
+    return {int(k): float(v) for k, v in dict(got).items()} == {k: float(v) for k, v in want.items()}
+
+
+@pytest.mark.parametrize("kind", list(VEC_CASES))
+def test_nullable_vector_field_stores_returns_and_never_searches_nulls(server, kind):
+    dtype, dim, index, metric = VEC_CASES[kind]
+    client = server.client()
+    s = MilvusClient.create_schema()
+    s.add_field("id", DataType.INT64, is_primary=True)
+    s.add_field("tag", DataType.INT64)
+    if dim:
+        s.add_field("v", dtype, dim=dim, nullable=True)
+    else:
+        s.add_field("v", dtype, nullable=True)
+    name = unique("nullvec")
+    ip = client.prepare_index_params()
+    ip.add_index("v", metric_type=metric, **index)
+    client.create_collection(name, schema=s, index_params=ip)
+    desc = {f["name"]: f for f in client.describe_collection(name)["fields"]}
+    assert desc["v"].get("nullable") is True
+
+    stored = {}
+    rows = []
+    for pk in range(1, 61):
+        vec = None if pk % 3 == 0 else make_vector(kind, pk)
+        stored[pk] = vec
+        rows.append({"id": pk, "tag": pk % 2, "v": vec})
+    client.insert(name, rows)                       # pymilvus: valid_data + compacted vectors
+    # a batch where the field is left out entirely: every row's vector is null
+    client.insert(name, [{"id": 100 + i, "tag": 0} for i in range(3)])
+    stored.update({100 + i: None for i in range(3)})
+    non_null = sorted(pk for pk, v in stored.items() if v is not None)
+    q = make_vector(kind, 5)
+
+    def brute(filter_tag=None):
+        cand = [pk for pk in non_null if filter_tag is None or pk % 2 == filter_tag]
+        reverse = metric == "IP"
+        return sorted(cand, key=lambda pk: (-distance(kind, q, stored[pk]) if reverse
+                                            else distance(kind, q, stored[pk]), pk))
+
+    def check(c: MilvusClient) -> None:
+        got = read_rows(c, name, ["v"])
+        assert sorted(got) == sorted(stored)
+        for pk, vec in stored.items():
+            if vec is None:
+                assert got[pk]["v"] is None, (pk, got[pk])
+            else:
+                assert same_vector(kind, got[pk]["v"], vec), (pk, got[pk]["v"], vec)
+        hits = c.search(name, [q], anns_field="v", limit=len(stored), output_fields=["v"],
+                        consistency_level="Strong")[0]
+        ids = [h["id"] for h in hits]
+        assert sorted(ids) == non_null                       # null rows are never hits
+        want = brute()
+        want_d = [distance(kind, q, stored[pk]) for pk in want]
+        got_d = [distance(kind, q, stored[h["id"]]) for h in hits]
+        assert got_d == pytest.approx(want_d, rel=1e-5, abs=1e-4)  # same order as brute force
+        for h in hits:
+            assert same_vector(kind, h["entity"]["v"], stored[h["id"]])
+        filtered = c.search(name, [q], anns_field="v", limit=5, filter="tag == 1",
+                            consistency_level="Strong")[0]
+        want_f = brute(1)[:5]
+        assert [distance(kind, q, stored[h["id"]]) for h in filtered] == pytest.approx(
+            [distance(kind, q, stored[pk]) for pk in want_f], rel=1e-5, abs=1e-4)
+        assert all(stored[h["id"]] is not None for h in filtered)
+
+    check(client)                                    # growing
+    client.flush(name)
+    wait_indexed(client, name, "v", len(stored))
+    check(client)                                    # sealed, indexed by the data node
+    client.close()
+    server.restart()
+    client = server.client()
+    check(client)                                    # after restart
+    client.close()
+
+
+def test_nullable_float_vectors_sent_dense_with_placeholders(server):
+    client = server.client()
+    s = MilvusClient.create_schema()
+    s.add_field("id", DataType.INT64, is_primary=True)
+    s.add_field("v", DataType.FLOAT_VECTOR, dim=DIM, nullable=True)
+    name = unique("nullvec")
+    ip = client.prepare_index_params()
+    ip.add_index("v", index_type="FLAT", metric_type="L2")
+    client.create_collection(name, schema=s, index_params=ip)
+    vec = schema_pb2.FieldData(type=DataType.FLOAT_VECTOR, field_name="v", vectors=schema_pb2.VectorField(
+        dim=DIM, float_vector=schema_pb2.FloatArray(data=[1.0, 2.0, 0.0, 0.0, 3.0, 4.0])))
+    vec.valid_data.extend([True, False, True])
+    send_insert(client, name, 3, [pk_field([1, 2, 3]), vec])
+    rows = read_rows(client, name, ["v"])
+    assert [rows[1]["v"], rows[2]["v"], rows[3]["v"]] == [[1.0, 2.0], None, [3.0, 4.0]]
+    # a valid_data of the wrong length is refused with Milvus's message, nothing written
+    bad = schema_pb2.FieldData(type=DataType.FLOAT_VECTOR, field_name="v", vectors=schema_pb2.VectorField(
+        dim=DIM, float_vector=schema_pb2.FloatArray(data=[1.0, 2.0])))
+    bad.valid_data.extend([True, False])
+    with pytest.raises(Exception) as info:
+        send_insert(client, name, 3, [pk_field([7, 8, 9]), bad])
+    assert "the length of valid_data of field(v) is wrong" in str(info.value)
+    assert sorted(read_rows(client, name, ["id"])) == [1, 2, 3]
     client.close()
