@@ -297,6 +297,25 @@ Status StreamingNode::Release(CollectionId collection) {
   return Status::OK();
 }
 
+Status StreamingNode::ApplySchema(const CollectionInfo& c) {
+  std::vector<std::shared_ptr<Channel>> chans = ChannelsOf(c.id);
+  std::vector<std::unique_lock<std::mutex>> locks;
+  for (const auto& ch : chans) locks.emplace_back(ch->mu);
+  auto schema = std::make_shared<const CollectionSchema>(c.schema);
+  std::vector<SegmentId> flushed;
+  for (const auto& ch : chans) {
+    KITE_RETURN_IF_ERROR(FlushLocked(*ch, &flushed));
+    ch->schema = schema;
+  }
+  if (!query_node_->IsLoaded(c.id)) return Status::OK();
+  // Load replaces the loaded segments in one step: reads never see none.
+  KITE_RETURN_IF_ERROR(query_node_->Load(c, schema));
+  for (const auto& ch : chans) {
+    for (const auto& d : ch->delete_buffer) query_node_->ApplyDelete(c.id, d.partition, d.pk, d.ts);
+  }
+  return Status::OK();
+}
+
 void StreamingNode::Barrier(CollectionId collection) {
   for (const auto& ch : ChannelsOf(collection)) {
     std::lock_guard lock(ch->mu);

@@ -85,6 +85,11 @@ class StreamingNode {
   // forwarding deletes to it (atomically with respect to writes).
   Status Load(const CollectionInfo& c);
   Status Release(CollectionId collection);
+  // A new schema of the collection (AddCollectionField): flushes the growing
+  // segments written under the old one, makes new writes use `c.schema`, and
+  // reloads a loaded collection's sealed segments so that they carry the
+  // added field (its default or null for rows written before).
+  Status ApplySchema(const CollectionInfo& c);
 
   // Waits until every write that holds a channel lock of the collection is applied.
   void Barrier(CollectionId collection);

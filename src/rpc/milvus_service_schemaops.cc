@@ -1,0 +1,151 @@
+// Schema evolution and collection operations of Milvus 2.6 (issue 18):
+// AddCollectionField, TruncateCollection, BatchDescribeCollection,
+// GetIndexStatistics, FlushAll / GetFlushAllState, GetCompactionStateWithPlans.
+#include "rpc/milvus_service.h"
+#include "rpc/schema_convert.h"
+#include "rpc/status_map.h"
+
+namespace kite::rpc {
+
+namespace mm = ::milvus::proto::milvus;
+namespace mc = ::milvus::proto::common;
+namespace ms = ::milvus::proto::schema;
+
+namespace {
+
+// The database of a request: its db_name, else the `dbname` metadata.
+std::string RequestDb(const ::grpc::ServerContextBase* ctx, const std::string& req_db) {
+  if (!req_db.empty()) return req_db;
+  auto it = ctx->client_metadata().find("dbname");
+  if (it == ctx->client_metadata().end()) return "";
+  return std::string(it->second.data(), it->second.size());
+}
+
+template <typename Fn>
+Status Guard(Fn&& fn) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    return Internal("unexpected error: {}", e.what());
+  }
+}
+
+// The field a serialized schemapb.FieldSchema describes, read as
+// CreateCollection reads the fields of a schema.
+Result<FieldSchema> FieldFromBytes(const std::string& bytes) {
+  ms::FieldSchema pf;
+  if (!pf.ParseFromString(bytes)) return InvalidArgument("the field schema of the request does not parse");
+  ms::CollectionSchema wrapper;
+  *wrapper.add_fields() = pf;
+  KITE_ASSIGN_OR_RETURN(CollectionSchema s, SchemaFromProto(wrapper));
+  if (s.fields.size() != 1) return InvalidArgument("the request holds no field schema");
+  return s.fields[0];
+}
+
+}  // namespace
+
+MilvusService::RpcStatus MilvusService::AddCollectionField(Ctx* ctx, const mm::AddCollectionFieldRequest* req,
+                                                           mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
+  ToMilvusStatus(Guard([&]() -> Status {
+                   KITE_ASSIGN_OR_RETURN(FieldSchema f, FieldFromBytes(req->schema()));
+                   return proxy_->AddCollectionField(RequestDb(ctx, req->db_name()), req->collection_name(), f);
+                 }),
+                 resp);
+  return RpcStatus::OK;
+}
+
+MilvusService::RpcStatus MilvusService::TruncateCollection(Ctx* ctx, const mm::TruncateCollectionRequest* req,
+                                                           mm::TruncateCollectionResponse* resp) {
+  KITE_ADMIT(ctx, req);
+  ToMilvusStatus(Guard([&] { return proxy_->TruncateCollection(RequestDb(ctx, req->db_name()), req->collection_name()); }),
+                 resp->mutable_status());
+  return RpcStatus::OK;
+}
+
+// One DescribeCollection per name (each answer carries its own status, as in
+// Milvus); the call succeeds as a whole.
+MilvusService::RpcStatus MilvusService::BatchDescribeCollection(Ctx* ctx, const mm::BatchDescribeCollectionRequest* req,
+                                                                mm::BatchDescribeCollectionResponse* resp) {
+  KITE_ADMIT(ctx, req);
+  for (const auto& name : req->collection_name()) {
+    mm::DescribeCollectionRequest one;
+    one.set_db_name(req->db_name());
+    one.set_collection_name(name);
+    RpcStatus st = DescribeCollection(ctx, &one, resp->add_responses());
+    if (!st.ok()) return st;
+  }
+  ToMilvusStatus(Status::OK(), resp->mutable_status());
+  return RpcStatus::OK;
+}
+
+// Milvus answers GetIndexStatistics with DescribeIndex's descriptions.
+MilvusService::RpcStatus MilvusService::GetIndexStatistics(Ctx* ctx, const mm::GetIndexStatisticsRequest* req,
+                                                           mm::GetIndexStatisticsResponse* resp) {
+  KITE_ADMIT(ctx, req);
+  mm::DescribeIndexRequest d;
+  d.set_db_name(req->db_name());
+  d.set_collection_name(req->collection_name());
+  d.set_index_name(req->index_name());
+  d.set_timestamp(req->timestamp());
+  mm::DescribeIndexResponse out;
+  RpcStatus st = DescribeIndex(ctx, &d, &out);
+  if (!st.ok()) return st;
+  *resp->mutable_status() = out.status();
+  *resp->mutable_index_descriptions() = out.index_descriptions();
+  return RpcStatus::OK;
+}
+
+// Flushes every collection of the request's database (each of flush_targets
+// when given; every database when neither names one). Flush is synchronous
+// in Kite, so the flush is complete when this answers.
+MilvusService::RpcStatus MilvusService::FlushAll(Ctx* ctx, const mm::FlushAllRequest* req, mm::FlushAllResponse* resp) {
+  KITE_ADMIT(ctx, req);
+  ToMilvusStatus(Guard([&]() -> Status {
+                   std::vector<std::pair<std::string, std::vector<std::string>>> targets;
+                   for (const auto& t : req->flush_targets()) {
+                     targets.emplace_back(t.db_name(), std::vector<std::string>(t.collection_names().begin(),
+                                                                                t.collection_names().end()));
+                   }
+                   const std::string db = RequestDb(ctx, req->db_name());
+                   if (targets.empty() && !db.empty()) targets.emplace_back(db, std::vector<std::string>{});
+                   if (targets.empty()) {
+                     KITE_ASSIGN_OR_RETURN(auto dbs, proxy_->coordinator().ListDatabases());
+                     for (const auto& d : dbs) targets.emplace_back(d.name, std::vector<std::string>{});
+                   }
+                   for (auto& [target_db, names] : targets) {
+                     if (names.empty()) {
+                       KITE_ASSIGN_OR_RETURN(auto views, proxy_->coordinator().ListCollections(target_db));
+                       for (const auto& v : views) names.push_back(v.info.schema.name);
+                     }
+                     for (const auto& name : names) KITE_RETURN_IF_ERROR(proxy_->Flush(target_db, name).status());
+                   }
+                   KITE_ASSIGN_OR_RETURN(Timestamp ts, proxy_->coordinator().AllocTimestamp());
+                   resp->set_flush_all_ts(ts);
+                   return Status::OK();
+                 }),
+                 resp->mutable_status());
+  return RpcStatus::OK;
+}
+
+MilvusService::RpcStatus MilvusService::GetFlushAllState(Ctx* ctx, const mm::GetFlushAllStateRequest* req,
+                                                         mm::GetFlushAllStateResponse* resp) {
+  KITE_ADMIT(ctx, req);
+  // FlushAll answers once everything is durable: any flush_all_ts it gave is reached.
+  resp->set_flushed(true);
+  ToMilvusStatus(Status::OK(), resp->mutable_status());
+  return RpcStatus::OK;
+}
+
+// The compaction job's state; its merge plans are not kept once executed, so
+// no merge infos are listed.
+MilvusService::RpcStatus MilvusService::GetCompactionStateWithPlans(Ctx* ctx, const mm::GetCompactionPlansRequest* req,
+                                                                    mm::GetCompactionPlansResponse* resp) {
+  KITE_ADMIT(ctx, req);
+  CompactionJob job = proxy_->GetCompaction(req->compactionid());
+  resp->set_state(static_cast<mc::CompactionState>(job.state));
+  ToMilvusStatus(Status::OK(), resp->mutable_status());
+  return RpcStatus::OK;
+}
+
+}  // namespace kite::rpc
