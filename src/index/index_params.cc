@@ -67,8 +67,10 @@ Result<ParamMap> ResolveIndexParams(const FieldSchema& f, const ParamMap& user) 
                     fmt::format("index {} is not supported for scalar field {} of type {}", user.count("index_type") ? user.at("index_type") : type,
                                 f.name, DataTypeName(f.type)));
     }
-    if (type == "STL_SORT" && !(IsIntegerType(f.type) || IsFloatingType(f.type))) {
-      return InvalidArgument("STL_SORT are only supported on numeric field, field name = {}", f.name);
+    if (type == "STL_SORT" && !(IsIntegerType(f.type) || IsFloatingType(f.type) || f.type == DataType::kVarChar)) {
+      // Milvus 2.6 STLSORTChecker.CheckValidDataType
+      return InvalidArgument("STL_SORT are only supported on numeric, varchar or timestamptz field, got {}",
+                             DataTypeName(f.type));
     }
     if (type == "TRIE" && f.type != DataType::kVarChar) {
       return InvalidArgument("TRIE are only supported on varchar field, field name = {}", f.name);

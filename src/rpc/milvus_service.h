@@ -134,6 +134,9 @@ class MilvusService final : public MilvusServiceBase {
   KITE_RPC(FlushAll, FlushAllRequest, ::milvus::proto::milvus::FlushAllResponse);
   KITE_RPC(GetFlushAllState, GetFlushAllStateRequest, ::milvus::proto::milvus::GetFlushAllStateResponse);
   KITE_RPC(GetCompactionStateWithPlans, GetCompactionPlansRequest, ::milvus::proto::milvus::GetCompactionPlansResponse);
+  KITE_RPC(GetPersistentSegmentInfo, GetPersistentSegmentInfoRequest,
+           ::milvus::proto::milvus::GetPersistentSegmentInfoResponse);
+  KITE_RPC(GetQuerySegmentInfo, GetQuerySegmentInfoRequest, ::milvus::proto::milvus::GetQuerySegmentInfoResponse);
 #undef KITE_RPC
 
  private:

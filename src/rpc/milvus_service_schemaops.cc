@@ -3,6 +3,7 @@
 // GetIndexStatistics, FlushAll / GetFlushAllState, GetCompactionStateWithPlans.
 #include "rpc/milvus_service.h"
 #include "rpc/schema_convert.h"
+#include "rpc/schema_mismatch.h"
 #include "rpc/status_map.h"
 
 namespace kite::rpc {
@@ -145,6 +146,79 @@ MilvusService::RpcStatus MilvusService::GetCompactionStateWithPlans(Ctx* ctx, co
   CompactionJob job = proxy_->GetCompaction(req->compactionid());
   resp->set_state(static_cast<mc::CompactionState>(job.state));
   ToMilvusStatus(Status::OK(), resp->mutable_status());
+  return RpcStatus::OK;
+}
+
+}  // namespace kite::rpc
+
+namespace kite::rpc {
+
+bool RefuseStaleSchema(Proxy* proxy, const std::string& db, const std::string& collection, uint64_t schema_ts,
+                       ::milvus::proto::common::Status* out) {
+  if (schema_ts == 0) return false;
+  auto v = proxy->coordinator().DescribeCollection(db, collection);
+  if (!v.ok() || v->info.update_ts == schema_ts) return false;  // a missing collection is reported later
+  out->Clear();
+  out->set_code(109);
+  out->set_error_code(::milvus::proto::common::SchemaMismatch);
+  out->set_reason(fmt::format("collection schema mismatch[collection={}]", collection));
+  (*out->mutable_extra_info())["is_input_error"] = "true";
+  return true;
+}
+
+}  // namespace kite::rpc
+
+namespace kite::rpc {
+
+// Flushed segments (state Flushed) and growing ones (state Growing), as
+// Milvus's data coordinator lists them.
+MilvusService::RpcStatus MilvusService::GetPersistentSegmentInfo(Ctx* ctx, const mm::GetPersistentSegmentInfoRequest* req,
+                                                                 mm::GetPersistentSegmentInfoResponse* resp) {
+  KITE_ADMIT(ctx, req);
+  ToMilvusStatus(Guard([&]() -> Status {
+                   const std::string db = RequestDb(ctx, req->dbname());
+                   KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->coordinator().DescribeCollection(db, req->collectionname()));
+                   KITE_ASSIGN_OR_RETURN(auto segs, proxy_->PersistentSegments(db, req->collectionname()));
+                   for (const auto& s : segs) {
+                     auto* info = resp->add_infos();
+                     info->set_segmentid(s.id.value);
+                     info->set_collectionid(v.info.id.value);
+                     info->set_partitionid(s.partition.value);
+                     info->set_num_rows(s.num_rows);
+                     info->set_state(s.growing ? mc::SegmentState::Growing : mc::SegmentState::Flushed);
+                     info->set_level(::milvus::proto::common::SegmentLevel::L1);
+                     info->set_is_sorted(!s.growing);
+                   }
+                   return Status::OK();
+                 }),
+                 resp->mutable_status());
+  return RpcStatus::OK;
+}
+
+// The sealed segments the query node serves (state Sealed).
+MilvusService::RpcStatus MilvusService::GetQuerySegmentInfo(Ctx* ctx, const mm::GetQuerySegmentInfoRequest* req,
+                                                            mm::GetQuerySegmentInfoResponse* resp) {
+  KITE_ADMIT(ctx, req);
+  ToMilvusStatus(Guard([&]() -> Status {
+                   const std::string db = RequestDb(ctx, req->dbname());
+                   KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->coordinator().DescribeCollection(db, req->collectionname()));
+                   KITE_ASSIGN_OR_RETURN(auto segs, proxy_->LoadedSegments(db, req->collectionname()));
+                   for (const auto& s : segs) {
+                     auto* info = resp->add_infos();
+                     info->set_segmentid(s.id.value);
+                     info->set_collectionid(v.info.id.value);
+                     info->set_partitionid(s.partition.value);
+                     info->set_num_rows(s.num_rows);
+                     info->set_mem_size(s.mem_bytes);
+                     info->set_nodeid(1);
+                     info->add_nodeids(1);
+                     info->set_state(mc::SegmentState::Sealed);
+                     info->set_level(::milvus::proto::common::SegmentLevel::L1);
+                     info->set_is_sorted(true);
+                   }
+                   return Status::OK();
+                 }),
+                 resp->mutable_status());
   return RpcStatus::OK;
 }
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from pymilvus import DataType, MilvusClient
-from pymilvus.grpc_gen import milvus_pb2
+from pymilvus.grpc_gen import common_pb2, milvus_pb2
 
 from e2e_util import unique
 
@@ -123,3 +123,24 @@ def test_compaction_plans_follow_the_compaction_job(module_client):
     state = module_client.get_compaction_state(job)
     assert plans.state.name in ("Executing", "Completed")
     assert state in ("Executing", "Completed")
+
+
+def test_persistent_and_loaded_segments(server):
+    client = server.client()
+    name = unique("segs")
+    make_loaded(client, name)
+    client.insert(name, rows(0, 40))
+    client.flush(name)
+    client.insert(name, rows(40, 10))           # growing
+    persistent = client.list_persistent_segments(name)
+    flushed = [s for s in persistent if s.state == common_pb2.SegmentState.Flushed]
+    growing = [s for s in persistent if s.state == common_pb2.SegmentState.Growing]
+    assert sum(s.num_rows for s in flushed) == 40
+    assert sum(s.num_rows for s in growing) == 10
+    desc = client.describe_collection(name)
+    assert {s.collection_id for s in persistent} == {desc["collection_id"]}
+    loaded = client.list_loaded_segments(name)
+    assert sorted(s.segment_id for s in loaded) == sorted(s.segment_id for s in flushed)
+    assert sum(s.num_rows for s in loaded) == 40
+    assert all(s.state == common_pb2.SegmentState.Sealed for s in loaded)
+    client.close()

@@ -127,3 +127,34 @@ def test_add_field_refusals(module_client, kwargs, field, message):
     assert info.value.code == (1101 if field == "nolen" else 1100), info.value
     assert message in info.value.message
     assert [f["name"] for f in module_client.describe_collection(name)["fields"]] == ["id", "vec", "tag"]
+
+
+def test_stale_client_schema_after_add_field_is_refreshed_not_misfiled(server):
+    """A client that cached the schema before the field was added sends the new key as a dynamic
+    key; the server refuses the write as a schema mismatch (code 109, legacy SchemaMismatch), the
+    client refreshes and resends it, and the value lands in the new field, not in $meta."""
+    client = server.client()
+    name = make_loaded(client, dynamic=True)
+    client.insert(name, [{"id": 1, "vec": vec(1), "tag": "a", "extra": 1}])    # caches the schema
+    other = server.client()
+    other.add_collection_field(name, "price", DataType.INT64, nullable=True)
+    other.close()
+    client.insert(name, [{"id": 2, "vec": vec(2), "tag": "b", "price": 42, "extra": 2}])
+    got = rows_by_id(client, name, fields=("price", "extra", "$meta"))
+    assert got[2]["price"] == 42 and got[2]["extra"] == 2
+    assert got[1]["price"] is None and got[1]["extra"] == 1
+    assert sorted(rows_by_id(client, name, "price == 42")) == [2]
+    assert rows_by_id(client, name, "$meta['price'] == 42") == {}
+
+    # the raw answer to a stale write
+    from pymilvus.client.prepare import Prepare
+    from pymilvus.grpc_gen import common_pb2
+    handler = client._get_connection()
+    schema, ts = handler._get_schema(name)
+    req = Prepare.row_insert_param(name, [{"id": 3, "vec": vec(3), "tag": "c"}], "", schema["fields"],
+                                   schema.get("struct_array_fields", []), schema_timestamp=ts - 1,
+                                   enable_dynamic=True)
+    status = handler._stub.Insert(req, timeout=10).status
+    assert (status.code, status.error_code) == (109, common_pb2.SchemaMismatch)
+    assert status.reason == f"collection schema mismatch[collection={name}]"
+    client.close()

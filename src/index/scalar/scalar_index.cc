@@ -425,7 +425,7 @@ Status CheckScalarIndexType(std::string_view index_type, DataType type, DataType
   const bool numeric = scalar::IsIntLike(t) || IsFloatingType(t);
   bool ok = false;
   switch (*kind) {
-    case IndexKind::kStlSort: ok = !array && (IsIntegerType(t) || IsFloatingType(t)); break;
+    case IndexKind::kStlSort: ok = !array && (IsIntegerType(t) || IsFloatingType(t) || scalar::IsStr(t)); break;
     case IndexKind::kTrie: ok = !array && scalar::IsStr(t); break;
     case IndexKind::kBitmap: ok = scalar::IsIntLike(t) || scalar::IsStr(t); break;
     case IndexKind::kInverted: ok = numeric || scalar::IsStr(t); break;

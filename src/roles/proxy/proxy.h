@@ -211,6 +211,17 @@ class Proxy {
   // TruncateCollection (proxy_schema.cc): every row goes, the schema, indexes,
   // partitions and load state stay.
   Status TruncateCollection(const std::string& db, const std::string& collection);
+  // Segments of a collection as GetPersistentSegmentInfo / GetQuerySegmentInfo
+  // list them (proxy_schema.cc).
+  struct SegmentSummary {
+    SegmentId id;
+    PartitionId partition;
+    int64_t num_rows = 0;
+    int64_t mem_bytes = 0;
+    bool growing = false;
+  };
+  Result<std::vector<SegmentSummary>> PersistentSegments(const std::string& db, const std::string& collection);
+  Result<std::vector<SegmentSummary>> LoadedSegments(const std::string& db, const std::string& collection);
 
   // Index definitions; the data node builds them in the background.
   Status CreateIndex(const CreateIndexParams& params);

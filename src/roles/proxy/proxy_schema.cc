@@ -22,3 +22,29 @@ Status Proxy::TruncateCollection(const std::string& db, const std::string& colle
 }
 
 }  // namespace kite
+
+namespace kite {
+
+Result<std::vector<Proxy::SegmentSummary>> Proxy::PersistentSegments(const std::string& db,
+                                                                     const std::string& collection) {
+  KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(db, collection));
+  std::vector<SegmentSummary> out;
+  for (const SegmentRecord& r : streaming_->FlushedSegments(v.info.id)) {
+    out.push_back({r.id, r.partition_id, r.num_rows, r.size_bytes, false});
+  }
+  for (const SegmentPtr& seg : streaming_->GrowingSegments(v.info.id)) {
+    out.push_back({seg->id(), seg->meta().partition_id, seg->num_rows(), static_cast<int64_t>(seg->MemoryBytes()), true});
+  }
+  return out;
+}
+
+Result<std::vector<Proxy::SegmentSummary>> Proxy::LoadedSegments(const std::string& db, const std::string& collection) {
+  KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(db, collection));
+  std::vector<SegmentSummary> out;
+  for (const SegmentPtr& seg : query_node_->Segments(v.info.id)) {
+    out.push_back({seg->id(), seg->meta().partition_id, seg->num_rows(), static_cast<int64_t>(seg->MemoryBytes()), false});
+  }
+  return out;
+}
+
+}  // namespace kite

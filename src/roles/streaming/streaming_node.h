@@ -90,6 +90,8 @@ class StreamingNode {
   // reloads a loaded collection's sealed segments so that they carry the
   // added field (its default or null for rows written before).
   Status ApplySchema(const CollectionInfo& c);
+  // The collection's flushed segments, as the registry records them.
+  std::vector<SegmentRecord> FlushedSegments(CollectionId collection) const { return registry_->ListSegments(collection); }
 
   // Waits until every write that holds a channel lock of the collection is applied.
   void Barrier(CollectionId collection);
