@@ -137,6 +137,7 @@ class MilvusService final : public MilvusServiceBase {
   KITE_RPC(GetPersistentSegmentInfo, GetPersistentSegmentInfoRequest,
            ::milvus::proto::milvus::GetPersistentSegmentInfoResponse);
   KITE_RPC(GetQuerySegmentInfo, GetQuerySegmentInfoRequest, ::milvus::proto::milvus::GetQuerySegmentInfoResponse);
+  KITE_RPC(GetMetrics, GetMetricsRequest, ::milvus::proto::milvus::GetMetricsResponse);
 #undef KITE_RPC
 
  private:

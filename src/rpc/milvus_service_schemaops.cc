@@ -2,6 +2,14 @@
 // AddCollectionField, TruncateCollection, BatchDescribeCollection,
 // GetIndexStatistics, FlushAll / GetFlushAllState, GetCompactionStateWithPlans.
 #include "rpc/milvus_service.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
 #include "rpc/schema_convert.h"
 #include "rpc/schema_mismatch.h"
 #include "rpc/status_map.h"
@@ -216,6 +224,116 @@ MilvusService::RpcStatus MilvusService::GetQuerySegmentInfo(Ctx* ctx, const mm::
                      info->set_level(::milvus::proto::common::SegmentLevel::L1);
                      info->set_is_sorted(true);
                    }
+                   return Status::OK();
+                 }),
+                 resp->mutable_status());
+  return RpcStatus::OK;
+}
+
+}  // namespace kite::rpc
+
+namespace kite::rpc {
+
+namespace {
+
+// Go's time.Time.String() of a UTC instant, the form Milvus reports times in.
+std::string GoTimeString(std::chrono::system_clock::time_point t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count() % 1000000000;
+  return fmt::format("{}.{:09d} +0000 UTC", buf, ns);
+}
+
+uint64_t ProcBytes(const char* path, const char* key, uint64_t unit) {
+  std::ifstream in(path);
+  std::string k;
+  uint64_t v = 0;
+  while (in >> k) {
+    if (k == key && in >> v) return v * unit;
+  }
+  return 0;
+}
+
+const std::chrono::system_clock::time_point kProcessStart = std::chrono::system_clock::now();
+
+}  // namespace
+
+// GetMetrics {"metric_type": "system_info"}: the system topology Attu and the
+// SDKs read (Milvus metricsinfo.SystemTopology: nodes_info, each with its
+// identifier, its connections and BaseComponentInfos). In standalone every
+// role is this one process: one node per role, the proxy forwarding to the
+// others.
+MilvusService::RpcStatus MilvusService::GetMetrics(Ctx* ctx, const mm::GetMetricsRequest* req,
+                                                   mm::GetMetricsResponse* resp) {
+  KITE_ADMIT(ctx, req);
+  ToMilvusStatus(Guard([&]() -> Status {
+                   auto request = nlohmann::json::parse(req->request(), nullptr, false);
+                   if (request.is_discarded() || !request.is_object()) {
+                     return InvalidArgument("invalid metric request: {}", req->request());
+                   }
+                   auto it = request.find("metric_type");
+                   if (it == request.end() || !it->is_string()) {
+                     return InvalidArgument("metric_type not found in request: {}", req->request());
+                   }
+                   const std::string type = it->get<std::string>();
+                   if (type != "system_info") {
+                     return MakeStatus(StatusCode::kUnimplemented, Reason::kNone,
+                                       "metric type {} is not implemented yet in Kite", type);
+                   }
+                   char host[256] = {0};
+                   gethostname(host, sizeof(host) - 1);
+                   const long page = sysconf(_SC_PAGESIZE);
+                   uint64_t rss_pages = 0;
+                   {
+                     std::ifstream statm("/proc/self/statm");
+                     uint64_t size = 0;
+                     statm >> size >> rss_pages;
+                   }
+                   nlohmann::json hardware = {
+                       {"ip", host},
+                       {"cpu_core_count", std::max(1u, std::thread::hardware_concurrency())},
+                       {"cpu_core_usage", 0.0},
+                       {"memory", ProcBytes("/proc/meminfo", "MemTotal:", 1024)},
+                       {"memory_usage", rss_pages * static_cast<uint64_t>(page > 0 ? page : 4096)},
+                       {"disk", 0.0},
+                       {"disk_usage", 0.0},
+                       {"io_wait_percentage", 0.0}};
+                   nlohmann::json deploy = {{"system_version", identity_.version},
+                                            {"deploy_mode", identity_.deploy_mode},
+                                            {"build_version", identity_.build_tags},
+                                            {"build_time", ""},
+                                            {"used_go_version", ""}};
+                   const std::string created = GoTimeString(kProcessStart);
+                   const std::string updated = GoTimeString(std::chrono::system_clock::now());
+                   const char* roles[] = {"proxy", "rootcoord", "querycoord", "datacoord", "querynode", "datanode",
+                                          "streamingnode"};
+                   nlohmann::json nodes = nlohmann::json::array();
+                   int identifier = 0;
+                   for (const char* role : roles) {
+                     ++identifier;
+                     nlohmann::json connected = nlohmann::json::array();
+                     if (identifier == 1) {
+                       for (int to = 2; to <= 7; ++to) {
+                         connected.push_back(
+                             {{"connected_identifier", to}, {"type", "forward"}, {"target_type", roles[to - 1]}});
+                       }
+                     }
+                     nlohmann::json infos = {{"has_error", false},
+                                             {"error_reason", ""},
+                                             {"name", std::string(role) + "1"},
+                                             {"hardware_infos", hardware},
+                                             {"system_info", deploy},
+                                             {"created_time", created},
+                                             {"updated_time", updated},
+                                             {"type", role},
+                                             {"id", 1}};
+                     nodes.push_back({{"identifier", identifier}, {"connected", connected}, {"infos", infos}});
+                   }
+                   resp->set_response(nlohmann::json{{"nodes_info", nodes}}.dump());
+                   resp->set_component_name("proxy1");
                    return Status::OK();
                  }),
                  resp->mutable_status());

@@ -144,3 +144,30 @@ def test_persistent_and_loaded_segments(server):
     assert sum(s.num_rows for s in loaded) == 40
     assert all(s.state == common_pb2.SegmentState.Sealed for s in loaded)
     client.close()
+
+
+def test_get_metrics_system_info_is_milvus_topology(module_client):
+    """GetMetrics {"metric_type": "system_info"}: the JSON Attu reads (Milvus metricsinfo
+    SystemTopology / BaseComponentInfos field names)."""
+    import json
+    stub = module_client._get_connection()._stub
+    resp = stub.GetMetrics(milvus_pb2.GetMetricsRequest(request=json.dumps({"metric_type": "system_info"})),
+                           timeout=10)
+    assert resp.status.code == 0
+    topo = json.loads(resp.response)
+    nodes = topo["nodes_info"]
+    types = [n["infos"]["type"] for n in nodes]
+    assert "proxy" in types and "querynode" in types and "datanode" in types
+    ids = [n["identifier"] for n in nodes]
+    assert len(set(ids)) == len(ids)
+    proxy = next(n for n in nodes if n["infos"]["type"] == "proxy")
+    assert {e["connected_identifier"] for e in proxy["connected"]} <= set(ids)
+    for n in nodes:
+        infos = n["infos"]
+        assert infos["has_error"] is False and infos["name"]
+        hw = infos["hardware_infos"]
+        assert hw["cpu_core_count"] >= 1 and hw["memory"] > 0 and 0 < hw["memory_usage"] <= hw["memory"]
+        assert infos["system_info"]["deploy_mode"] == "STANDALONE"
+        assert infos["system_info"]["system_version"] == module_client.get_server_version()
+    bad = stub.GetMetrics(milvus_pb2.GetMetricsRequest(request="not json"), timeout=10)
+    assert bad.status.code == 1100
