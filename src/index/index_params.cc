@@ -74,8 +74,11 @@ Result<ParamMap> ResolveIndexParams(const FieldSchema& f, const ParamMap& user) 
     if (type == "RTREE" && f.type != DataType::kGeometry) {
       return InvalidArgument("RTREE index can only be built on geometry field, field name = {}", f.name);
     }
-    if (type == "STL_SORT" && !(IsIntegerType(f.type) || IsFloatingType(f.type) || f.type == DataType::kTimestamptz)) {
-      return InvalidArgument("STL_SORT are only supported on numeric field, field name = {}", f.name);
+    if (type == "STL_SORT" && !(IsIntegerType(f.type) || IsFloatingType(f.type) || f.type == DataType::kVarChar ||
+                                f.type == DataType::kTimestamptz)) {
+      // Milvus 2.6 STLSORTChecker.CheckValidDataType
+      return InvalidArgument("STL_SORT are only supported on numeric, varchar or timestamptz field, got {}",
+                             DataTypeName(f.type));
     }
     if (type == "TRIE" && f.type != DataType::kVarChar) {
       return InvalidArgument("TRIE are only supported on varchar field, field name = {}", f.name);

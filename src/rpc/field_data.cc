@@ -117,6 +117,32 @@ Status EncodeArrayCell(const ms::ScalarField& cell, const FieldSchema& f, int64_
   return Status::OK();
 }
 
+// A JSON cell of zero bytes is how SDKs that keep the column dense (the Node
+// SDK: Buffer.alloc(0)) send a JSON null, with or without valid_data saying so.
+// In a nullable field it is a null; in the dynamic field, which is never null,
+// it is a row without dynamic keys ("{}", what pymilvus sends for one). Zero
+// bytes in any other JSON field are left for the proxy to refuse as not JSON.
+void AppendJsonCell(const std::string& bytes, const FieldSchema& f, Column* c) {
+  if (bytes.empty() && f.is_dynamic) {
+    c->AppendVar("{}");
+  } else if (bytes.empty() && f.nullable) {
+    c->AppendNull();
+  } else {
+    c->AppendVar(bytes);
+  }
+}
+
+// A row that valid_data marks null. The dynamic field has no nulls: such a
+// row carries no dynamic keys (stored as "{}", never as a null that a reader
+// would have to decode as an empty JSON document).
+void AppendNullCell(const FieldSchema& f, Column* c) {
+  if (f.is_dynamic) {
+    c->AppendVar("{}");
+  } else {
+    c->AppendNull();
+  }
+}
+
 // `timezone`: where TIMESTAMPTZ text without an offset is read.
 Status AppendScalar(const ms::ScalarField& s, const FieldSchema& f, int i, int64_t row, std::string_view timezone,
                     Column* c) {
@@ -165,7 +191,7 @@ Status AppendScalar(const ms::ScalarField& s, const FieldSchema& f, int i, int64
       return Status::OK();
     }
     case DataType::kVarChar: c->AppendVar(s.string_data().data(i)); return Status::OK();
-    case DataType::kJson: c->AppendVar(s.json_data().data(i)); return Status::OK();
+    case DataType::kJson: AppendJsonCell(s.json_data().data(i), f, c); return Status::OK();
     case DataType::kTimestamptz: {
       int64_t micros = 0;
       if (s.has_timestamptz_data()) {
@@ -204,7 +230,7 @@ Status AppendScalar(const ms::ScalarField& s, const FieldSchema& f, int i, int64
   }
 }
 
-Result<Column> VectorColumn(const ms::FieldData& in, const FieldSchema& f, int64_t n) {
+Result<Column> VectorRows(const ms::FieldData& in, const FieldSchema& f, int64_t n) {
   Column c = Column::ForField(f);
   if (in.field_case() != ms::FieldData::kVectors) {
     return InvalidArgument("field {} is a {} field, but the data sent is not a vector", f.name, DataTypeName(f.type));
@@ -292,6 +318,58 @@ Result<Column> VectorColumn(const ms::FieldData& in, const FieldSchema& f, int64
   return c;
 }
 
+// Rows of vectors the payload holds (-1 when it is not the field's kind).
+int64_t VectorPayloadRows(const ms::FieldData& in, const FieldSchema& f) {
+  if (in.field_case() != ms::FieldData::kVectors) return -1;
+  const ms::VectorField& v = in.vectors();
+  if (f.type == DataType::kSparseFloatVector) {
+    return v.data_case() == ms::VectorField::kSparseFloatVector ? v.sparse_float_vector().contents_size() : -1;
+  }
+  const auto row_bytes = static_cast<int64_t>(FixedRowBytes(f.type, f.dim()));
+  if (row_bytes <= 0) return -1;
+  switch (v.data_case()) {
+    case ms::VectorField::kFloatVector: return v.float_vector().data_size() * 4 / row_bytes;
+    case ms::VectorField::kBinaryVector: return static_cast<int64_t>(v.binary_vector().size()) / row_bytes;
+    case ms::VectorField::kFloat16Vector: return static_cast<int64_t>(v.float16_vector().size()) / row_bytes;
+    case ms::VectorField::kBfloat16Vector: return static_cast<int64_t>(v.bfloat16_vector().size()) / row_bytes;
+    case ms::VectorField::kInt8Vector: return static_cast<int64_t>(v.int8_vector().size()) / row_bytes;
+    default: return -1;
+  }
+}
+
+// A vector column with valid_data (nullable vector fields, Milvus 2.6). The
+// payload holds the vectors of the valid rows only, as Milvus's proxy and the
+// SDKs (pymilvus, Node) send them; one vector per row (a placeholder at each
+// null) is accepted too.
+Result<Column> VectorColumn(const ms::FieldData& in, const FieldSchema& f, int64_t n) {
+  const auto& valid = in.valid_data();
+  if (valid.empty()) return VectorRows(in, f, n);
+  if (valid.size() != n) {
+    return InvalidArgument("the length of valid_data of field({}) is wrong: invalid parameter[expected={}][actual={}]",
+                           f.name, n, valid.size());
+  }
+  const auto valid_count = static_cast<int64_t>(std::count(valid.begin(), valid.end(), true));
+  Column c = Column::ForField(f);
+  c.Reserve(n);
+  if (valid_count == 0 && VectorPayloadRows(in, f) <= 0) {
+    for (int64_t r = 0; r < n; ++r) c.AppendNull();
+    return c;
+  }
+  const int64_t payload_rows = VectorPayloadRows(in, f);
+  const bool dense = payload_rows == n && valid_count != n;
+  KITE_ASSIGN_OR_RETURN(Column packed, VectorRows(in, f, dense ? n : valid_count));
+  int64_t i = 0;
+  for (int64_t r = 0; r < n; ++r) {
+    if (!valid[static_cast<int>(r)]) {
+      c.AppendNull();
+      if (dense) ++i;
+      continue;
+    }
+    c.AppendFrom(packed, i++);
+  }
+  return c;
+}
+
 }  // namespace
 
 Result<Column> ColumnFromFieldData(const ms::FieldData& in, const FieldSchema& f, int64_t n,
@@ -324,7 +402,7 @@ Result<Column> ColumnFromFieldData(const ms::FieldData& in, const FieldSchema& f
     int i = 0;
     for (int64_t r = 0; r < n; ++r) {
       if (!valid[static_cast<int>(r)]) {
-        c.AppendNull();
+        AppendNullCell(f, &c);
         if (!compact) ++i;
         continue;
       }
@@ -411,6 +489,22 @@ void ColumnToFieldData(const Column& c, const FieldSchema& f, const std::vector<
   out->set_field_id(f.id.value);
   out->set_is_dynamic(f.is_dynamic);
   int64_t n = c.num_rows;
+  if (IsVectorType(f.type) && f.nullable && !c.valid.empty()) {
+    // Nullable vectors go out as Milvus sends them: valid_data for every row
+    // and the vectors of the valid rows only (what pymilvus and the Node SDK
+    // index through valid_data).
+    std::vector<int64_t> rows;
+    for (int64_t r = 0; r < n; ++r) {
+      if (!c.IsNull(r)) rows.push_back(r);
+    }
+    Column packed = c.Select(rows);
+    packed.valid.clear();
+    FieldSchema dense = f;
+    dense.nullable = false;
+    ColumnToFieldData(packed, dense, dynamic_keys, timezone, out);
+    for (int64_t r = 0; r < n; ++r) out->add_valid_data(!c.IsNull(r));
+    return;
+  }
   if (f.nullable) {
     for (int64_t r = 0; r < n; ++r) out->add_valid_data(!c.IsNull(r));
   }

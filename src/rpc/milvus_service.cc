@@ -1,4 +1,5 @@
 #include "rpc/milvus_service.h"
+#include "rpc/schema_mismatch.h"
 
 #include <nlohmann/json.hpp>
 
@@ -857,6 +858,10 @@ void FillMutation(const MutationOutcome& m, mm::MutationResult* resp) {
 
 RpcStatus MilvusService::Insert(Ctx* ctx, const mm::InsertRequest* req, mm::MutationResult* resp) {
   KITE_ADMIT(ctx, req);
+  if (RefuseStaleSchema(proxy_, DbName(ctx, req->db_name()), req->collection_name(), req->schema_timestamp(),
+                        resp->mutable_status())) {
+    return RpcStatus::OK;
+  }
   return Run(resp, [&]() -> Status {
     InsertParams p;
     KITE_RETURN_IF_ERROR(DecodeRows(proxy_, DbName(ctx, req->db_name()), *req, &p));
@@ -868,6 +873,10 @@ RpcStatus MilvusService::Insert(Ctx* ctx, const mm::InsertRequest* req, mm::Muta
 
 RpcStatus MilvusService::Upsert(Ctx* ctx, const mm::UpsertRequest* req, mm::MutationResult* resp) {
   KITE_ADMIT(ctx, req);
+  if (RefuseStaleSchema(proxy_, DbName(ctx, req->db_name()), req->collection_name(), req->schema_timestamp(),
+                        resp->mutable_status())) {
+    return RpcStatus::OK;
+  }
   return Run(resp, [&]() -> Status {
     if (req->partial_update()) return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "partial_update upsert is not implemented yet in Kite");
     InsertParams p;

@@ -223,9 +223,8 @@ Status ValidateField(const CollectionSchema& s, const FieldSchema& f, const Limi
   if (f.type == DataType::kVarChar) KITE_RETURN_IF_ERROR(ValidateMaxLength(s, f, limits));
   if (f.type == DataType::kArray) KITE_RETURN_IF_ERROR(ValidateArray(s, f, limits));
   if (f.nullable && f.is_primary) return InvalidArgument("primary field not support null, field name = {}", f.name);
-  if (f.nullable && IsVectorType(f.type)) {
-    return InvalidArgument("vector type not support null, field name = {}", f.name);
-  }
+  // Nullable vector fields (Milvus 2.6): a row without a vector is stored,
+  // never searched and read back as null.
   if (f.auto_id && !f.is_primary) {
     return InvalidArgument("only primary field can speficy AutoID with true, field name = {}", f.name);
   }
@@ -472,6 +471,37 @@ Status ValidateSchema(const CollectionSchema& s, const Limits& limits) {
     return InvalidArgument("maximum vector field's number should be limited to {}", limits.max_vector_field_num);
   }
   return ValidateFunctions(s);
+}
+
+Status ValidateAddedField(const CollectionSchema& s, const FieldSchema& f, const Limits& limits) {
+  if (static_cast<int>(s.fields.size()) >= limits.max_field_num) {
+    return InvalidArgument("The number of fields has reached the maximum value {}", limits.max_field_num);
+  }
+  if (s.FindField(f.name)) return InvalidArgument("duplicated field name {}", f.name);
+  if (f.type == DataType::kNone) return InvalidArgument("field data type: None is not supported");
+  if (f.name == kDynamicFieldName || f.name == "RowID" || f.name == "Timestamp") {
+    return InvalidArgument("not support to add system field, field name = {}", f.name);
+  }
+  if (f.is_primary) return InvalidArgument("not support to add pk field, field name = {}", f.name);
+  if (f.auto_id) {
+    return InvalidArgument("only primary field can speficy AutoID with true, field name = {}", f.name);
+  }
+  if (f.is_partition_key) return InvalidArgument("not support to add partition key field, field name  = {}", f.name);
+  if (f.is_clustering_key) {
+    for (const auto& g : s.fields) {
+      if (g.is_clustering_key) {
+        return InvalidArgument("already has another clustering key field, field name: {}", f.name);
+      }
+    }
+  }
+  if (IsVectorType(f.type) && static_cast<int>(s.VectorFields().size()) >= limits.max_vector_field_num) {
+    return InvalidArgument("maximum vector field's number should be limited to {}", limits.max_vector_field_num);
+  }
+  if (!f.nullable) {
+    return InvalidArgument("added field must be nullable, please check it, field name = {}", f.name);
+  }
+  KITE_RETURN_IF_ERROR(ValidateFieldName(f.name, limits));
+  return ValidateField(s, f, limits);
 }
 
 }  // namespace kite

@@ -287,10 +287,26 @@ TEST(ValidateSchemaTest, RejectsNullablePrimaryKey) {
   EXPECT_INVALID(st, "id");
 }
 
-TEST(ValidateSchemaTest, RejectsNullableVector) {
+TEST(ValidateSchemaTest, AcceptsNullableVector) {  // Milvus 2.6 nullable vector fields
   CollectionSchema s = Minimal();
   s.fields[1].nullable = true;
-  EXPECT_INVALID(Validate(s), "vec");
+  EXPECT_TRUE(Validate(s).ok());
+}
+
+TEST(ValidateAddedFieldTest, FollowsMilvusAddFieldChecks) {
+  CollectionSchema s = Minimal();
+  Limits limits;
+  FieldSchema f = Field("extra", DataType::kInt64);
+  Status st = ValidateAddedField(s, f, limits);
+  EXPECT_EQ(st.message(), "added field must be nullable, please check it, field name = extra");
+  f.nullable = true;
+  EXPECT_TRUE(ValidateAddedField(s, f, limits).ok());
+  FieldSchema dup = s.fields[1];
+  dup.nullable = true;
+  dup.is_primary = false;
+  EXPECT_EQ(ValidateAddedField(s, dup, limits).message(), "duplicated field name " + dup.name);
+  f.is_primary = true;
+  EXPECT_EQ(ValidateAddedField(s, f, limits).message(), "not support to add pk field, field name = extra");
 }
 
 TEST(ValidateSchemaTest, RejectsAutoIdOnNonPrimary) {

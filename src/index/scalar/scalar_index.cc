@@ -436,7 +436,7 @@ Status CheckScalarIndexType(std::string_view index_type, DataType type, DataType
   const bool numeric = scalar::IsIntLike(t) || IsFloatingType(t);
   bool ok = false;
   switch (*kind) {
-    case IndexKind::kStlSort: ok = !array && (IsIntegerType(t) || IsFloatingType(t) || t == DataType::kTimestamptz); break;
+    case IndexKind::kStlSort: ok = !array && (IsIntegerType(t) || IsFloatingType(t) || t == DataType::kTimestamptz || scalar::IsStr(t)); break;
     case IndexKind::kTrie: ok = !array && scalar::IsStr(t); break;
     case IndexKind::kBitmap: ok = scalar::IsIntLike(t) || scalar::IsStr(t); break;
     case IndexKind::kInverted: ok = numeric || scalar::IsStr(t); break;

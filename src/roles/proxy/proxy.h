@@ -213,6 +213,17 @@ class Proxy {
   Status Load(const std::string& db, const std::string& collection, const std::vector<std::string>& partitions);
   Status Release(const std::string& db, const std::string& collection, const std::vector<std::string>& partitions);
   Result<CollectionStats> Stats(const std::string& db, const std::string& collection, const std::string& partition);
+  // AddCollectionField (proxy_schema.cc): the coordinator records the field,
+  // then the streaming and query nodes take the new schema.
+  Status AddCollectionField(const std::string& db, const std::string& collection, const FieldSchema& field);
+  // TruncateCollection (proxy_schema.cc): every row goes, the schema, indexes,
+  // partitions and load state stay.
+  Status TruncateCollection(const std::string& db, const std::string& collection);
+  // Segments of a collection as GetPersistentSegmentInfo / GetQuerySegmentInfo
+  // list them (proxy_schema.cc).
+  using SegmentSummary = kite::SegmentSummary;
+  Result<std::vector<SegmentSummary>> PersistentSegments(const std::string& db, const std::string& collection);
+  Result<std::vector<SegmentSummary>> LoadedSegments(const std::string& db, const std::string& collection);
 
   // Index definitions; the data node builds them in the background.
   Status CreateIndex(const CreateIndexParams& params);
