@@ -70,7 +70,10 @@ class EtcdMetaStore;
 
 class EtcdMetaWatch final : public MetaWatch {
  public:
-  EtcdMetaWatch(EtcdMetaStore* store, std::shared_ptr<grpc::Channel> channel, pb::WatchCreateRequest create);
+  // Returns once etcd registered the watch (or the stream failed, or
+  // `create_timeout` passed): a watch "from now" then sees every later change.
+  EtcdMetaWatch(EtcdMetaStore* store, std::shared_ptr<grpc::Channel> channel, pb::WatchCreateRequest create,
+                std::chrono::milliseconds create_timeout);
   ~EtcdMetaWatch() override;
   Result<std::vector<MetaEvent>> Next(std::chrono::milliseconds timeout) override;
 
@@ -85,6 +88,7 @@ class EtcdMetaWatch final : public MetaWatch {
   std::condition_variable cv_;
   std::deque<pb::WatchResponse> results_;
   std::optional<Status> error_;  // the stream ended
+  bool created_ = false;          // etcd confirmed the watch
   std::thread thread_;
 };
 
@@ -474,7 +478,8 @@ class EtcdMetaStore final : public MetaStore {
     create.set_range_end(PrefixEnd(full));
     if (from_revision > 0) create.set_start_revision(from_revision);
     return std::unique_ptr<MetaWatch>(std::make_unique<EtcdMetaWatch>(
-        this, endpoints_[preferred_.load() % endpoints_.size()].channel, std::move(create)));
+        this, endpoints_[preferred_.load() % endpoints_.size()].channel, std::move(create),
+        std::chrono::milliseconds(o_.request_timeout_ms)));
   }
 
   Result<MetaEvent> ToEvent(const mvccpb::Event& ev) {
@@ -500,9 +505,11 @@ class EtcdMetaStore final : public MetaStore {
 // ---- watch stream
 
 EtcdMetaWatch::EtcdMetaWatch(EtcdMetaStore* store, std::shared_ptr<grpc::Channel> channel,
-                             pb::WatchCreateRequest create)
+                             pb::WatchCreateRequest create, std::chrono::milliseconds create_timeout)
     : store_(store), stub_(pb::Watch::NewStub(channel)), create_(std::move(create)) {
   thread_ = std::thread([this] { Run(); });
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, create_timeout, [this] { return created_ || error_.has_value(); });
 }
 
 EtcdMetaWatch::~EtcdMetaWatch() {
@@ -518,6 +525,7 @@ void EtcdMetaWatch::Run() {
   pb::WatchResponse resp;
   while (ok && stream->Read(&resp)) {
     std::lock_guard lock(mu_);
+    if (resp.created()) created_ = true;
     results_.push_back(std::move(resp));
     resp = pb::WatchResponse();
     cv_.notify_all();
