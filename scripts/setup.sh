@@ -3,6 +3,8 @@
 # (apt-get) and the Python test/bench dependencies into ./.venv. Idempotent.
 # chromium is only for the web UI test (tests/e2e/test_observability.py loads
 # /webui headless); that test skips when it is missing.
+# Apache Kafka 4.1.1 (for the Kafka WAL tests; scripts/kafka_broker.sh runs it)
+# comes from Maven Central into .cache/kafka/libs (git-ignored), once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +17,7 @@ APT_PACKAGES=(
   libbenchmark-dev libssl-dev libicu-dev libstemmer-dev
   clang-14 libfuzzer-14-dev
   chromium
+  librdkafka-dev default-jre-headless maven
 )
 
 missing=()
@@ -38,4 +41,12 @@ if ! .venv/bin/python -c "import pymilvus, pytest, numpy" 2>/dev/null || \
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -r requirements.txt
   cp requirements.txt .venv/.requirements.installed
+fi
+
+KAFKA_LIBS=.cache/kafka/libs
+if [ ! -f "$KAFKA_LIBS/kafka_2.13-4.1.1.jar" ] || [ ! -f "$KAFKA_LIBS/kafka-tools-4.1.1.jar" ] || \
+   [ ! -f "$KAFKA_LIBS/slf4j-reload4j-1.7.36.jar" ]; then
+  echo "[setup] fetching Apache Kafka 4.1.1 jars into $KAFKA_LIBS"
+  mvn -q -B -f tools/kafka/pom.xml dependency:copy-dependencies \
+    -DoutputDirectory="$PWD/$KAFKA_LIBS" -DincludeScope=runtime
 fi
