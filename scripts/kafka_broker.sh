@@ -62,4 +62,13 @@ if [ ! -f "$dir/logs/meta.properties" ]; then
   "${jvm[@]}" kafka.tools.StorageTool format -t kite-test-cluster-000001 \
     -c "$dir/server.properties" >"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; exit 3; }
 fi
-exec "${jvm[@]}" kafka.Kafka "$dir/server.properties"
+# With KITE_KAFKA_PARENT_PID set (the test helpers set it), the broker dies
+# with that process, so a crashed test run never leaves a broker behind.
+if [ -z "${KITE_KAFKA_PARENT_PID:-}" ]; then
+  exec "${jvm[@]}" kafka.Kafka "$dir/server.properties"
+fi
+"${jvm[@]}" kafka.Kafka "$dir/server.properties" &
+java_pid=$!
+( while kill -0 "$KITE_KAFKA_PARENT_PID" 2>/dev/null && kill -0 "$java_pid" 2>/dev/null; do sleep 1; done
+  kill -9 "$java_pid" 2>/dev/null ) &
+wait "$java_pid"

@@ -49,7 +49,8 @@ class KafkaBroker:
         log = open(self.log_path(), "wb")
         self.proc = subprocess.Popen(
             ["bash", str(SCRIPT), str(self.base / "broker"), str(self.port), str(self.controller_port)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            env={**os.environ, "KITE_KAFKA_PARENT_PID": str(os.getpid())})  # dies with this run
         log.close()
         deadline = time.monotonic() + READY_DEADLINE_S
         while time.monotonic() < deadline:

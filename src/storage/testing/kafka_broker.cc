@@ -67,6 +67,7 @@ Status KafkaBroker::Start() {
   if (pid < 0) return IOError("fork failed");
   if (pid == 0) {
     setpgid(0, 0);  // its own group: Stop() kills the JVM with the script
+    setenv("KITE_KAFKA_PARENT_PID", std::to_string(getppid()).c_str(), 1);  // dies with this test
     FILE* out = freopen(log.c_str(), "a", stdout);
     (void)out;
     dup2(fileno(stdout), fileno(stderr));
