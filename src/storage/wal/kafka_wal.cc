@@ -321,6 +321,7 @@ class KafkaWal final : public Wal {
       KITE_RETURN_IF_ERROR(SetConf(conf, "enable.auto.offset.store", "false"));
       KITE_RETURN_IF_ERROR(SetConf(conf, "enable.partition.eof", "true"));
       KITE_RETURN_IF_ERROR(SetConf(conf, "auto.offset.reset", "earliest"));
+      KITE_RETURN_IF_ERROR(SetConf(conf, "fetch.wait.max.ms", "50"));  // scans read to a known offset
       KITE_RETURN_IF_ERROR(SetConf(conf, "fetch.max.bytes", std::to_string(128 << 20)));
       KITE_RETURN_IF_ERROR(SetConf(conf, "max.partition.fetch.bytes", std::to_string(64 << 20)));
       for (const auto& [k, v] : o.consumer_properties) KITE_RETURN_IF_ERROR(SetConf(conf, k, v));
@@ -428,13 +429,22 @@ class KafkaWal final : public Wal {
 
   // The end of the log (the next offset).
   Result<int64_t> EndOffset(const std::string& topic) {
+    KITE_ASSIGN_OR_RETURN(auto marks, Watermarks(topic));
+    return marks.second;
+  }
+  // The first offset still in the log.
+  Result<int64_t> StartOffset(const std::string& topic) {
+    KITE_ASSIGN_OR_RETURN(auto marks, Watermarks(topic));
+    return marks.first;
+  }
+  Result<std::pair<int64_t, int64_t>> Watermarks(const std::string& topic) {
     int64_t low = 0, high = 0;
     rd_kafka_resp_err_t err =
         rd_kafka_query_watermark_offsets(producer_.get(), topic.c_str(), 0, &low, &high, options_.request_timeout_ms);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return Unavailable(fmt::format("reading the end of Kafka topic {}: {}", topic, rd_kafka_err2str(err)));
+      return Unavailable(fmt::format("reading the offsets of Kafka topic {}: {}", topic, rd_kafka_err2str(err)));
     }
-    return high;
+    return std::make_pair(low, high);
   }
 
  private:
@@ -450,6 +460,12 @@ class KafkaWal final : public Wal {
 
 Status KafkaWalChannel::Scan(int64_t from, int64_t to, const std::function<Status(int64_t, const Record&)>& fn) {
   if (from >= 0 && from >= to) return Status::OK();
+  if (from < 0) {
+    // From the log's start: nothing to read if it starts at `to` (a new or
+    // fully truncated topic), which saves waiting for an end-of-partition.
+    KITE_ASSIGN_OR_RETURN(int64_t start, wal_->StartOffset(topic_));
+    if (start >= to) return Status::OK();
+  }
   KITE_ASSIGN_OR_RETURN(KafkaHandle consumer, wal_->NewHandle(RD_KAFKA_CONSUMER));
   rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(parts, topic_.c_str(), 0)->offset = from < 0 ? RD_KAFKA_OFFSET_BEGINNING : from;
