@@ -463,12 +463,15 @@ Status KafkaWalChannel::Scan(int64_t from, int64_t to, const std::function<Statu
   if (from < 0) {
     // From the log's start: nothing to read if it starts at `to` (a new or
     // fully truncated topic), which saves waiting for an end-of-partition.
+    // An explicit offset also starts the fetch at once: the logical
+    // "beginning" made librdkafka take ~500 ms to resolve it.
     KITE_ASSIGN_OR_RETURN(int64_t start, wal_->StartOffset(topic_));
     if (start >= to) return Status::OK();
+    from = start;
   }
   KITE_ASSIGN_OR_RETURN(KafkaHandle consumer, wal_->NewHandle(RD_KAFKA_CONSUMER));
   rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(parts, topic_.c_str(), 0)->offset = from < 0 ? RD_KAFKA_OFFSET_BEGINNING : from;
+  rd_kafka_topic_partition_list_add(parts, topic_.c_str(), 0)->offset = from;
   rd_kafka_resp_err_t err = rd_kafka_assign(consumer.get(), parts);
   rd_kafka_topic_partition_list_destroy(parts);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
