@@ -3,6 +3,8 @@
 # (apt-get) and the Python test/bench dependencies into ./.venv. Idempotent.
 # chromium is only for the web UI test (tests/e2e/test_observability.py loads
 # /webui headless); that test skips when it is missing.
+# etcd-server (3.4) is the etcd the meta store tests start on loopback ports
+# (src/storage/testing/etcd_server.h, tests/e2e/etcd_util.py).
 # Apache Kafka 4.1.1 (for the Kafka WAL tests; scripts/kafka_broker.sh runs it)
 # comes from Maven Central into .cache/kafka/libs (git-ignored), once.
 set -euo pipefail
@@ -16,7 +18,9 @@ APT_PACKAGES=(
   libroaring-dev libsimdjson-dev libfaiss-dev libhnswlib-dev libopenblas-dev
   libbenchmark-dev libssl-dev libicu-dev libstemmer-dev
   clang-14 libfuzzer-14-dev
+  etcd-server
   chromium
+  libcurl4-openssl-dev libexpat1-dev openssl
   librdkafka-dev default-jre-headless maven
 )
 
@@ -49,4 +53,38 @@ if [ ! -f "$KAFKA_LIBS/kafka_2.13-4.1.1.jar" ] || [ ! -f "$KAFKA_LIBS/kafka-tool
   echo "[setup] fetching Apache Kafka 4.1.1 jars into $KAFKA_LIBS"
   mvn -q -B -f tools/kafka/pom.xml dependency:copy-dependencies \
     -DoutputDirectory="$PWD/$KAFKA_LIBS" -DincludeScope=runtime
+fi
+
+# The S3 test server (tests of the S3 object store start it): the Versity S3
+# gateway, built with Go into .cache/go-bin (git-ignored). It needs Go >= 1.25;
+# an older go (Debian 12 ships 1.19) fetches a newer toolchain from the Go
+# module proxy first.
+VERSITYGW_VERSION=v1.8.0
+VERSITYGW_TOOLCHAIN=go1.25.0
+VERSITYGW=.cache/go-bin/versitygw
+if [ ! -x "$VERSITYGW" ] || ! cmp -s <(echo "$VERSITYGW_VERSION") .cache/go-bin/.versitygw.version; then
+  GO="$(command -v go || true)"
+  [ -z "$GO" ] && [ -x /usr/local/go/bin/go ] && GO=/usr/local/go/bin/go
+  if [ -z "$GO" ]; then
+    echo "[setup] installing Debian golang-go"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq golang-go
+    GO=/usr/bin/go
+  fi
+  go_minor="$("$GO" env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')"
+  export GOMODCACHE="$PWD/.cache/go-mod" GOFLAGS=-modcacherw GOPATH="$PWD/.cache/go-path"
+  if [ "${go_minor:-0}" -lt 21 ]; then
+    # No GOTOOLCHAIN switching before Go 1.21: download the toolchain module by hand.
+    echo "[setup] fetching the Go toolchain $VERSITYGW_TOOLCHAIN"
+    tc_dir="$("$GO" mod download -json "golang.org/toolchain@v0.0.1-$VERSITYGW_TOOLCHAIN.linux-$("$GO" env GOARCH)" |
+              sed -n -E 's/^[[:space:]]*"Dir": "(.*)",?$/\1/p')"
+    # The module zip keeps no execute bits (Go's own toolchain switch sets them).
+    find "$tc_dir/bin" "$tc_dir/pkg/tool" -type f -exec chmod u+x {} +
+    GO="$tc_dir/bin/go"
+  fi
+  echo "[setup] building versitygw $VERSITYGW_VERSION (about 2 minutes)"
+  GOTOOLCHAIN="$VERSITYGW_TOOLCHAIN+auto" GOBIN="$PWD/.cache/go-bin" \
+    "$GO" install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+  echo "$VERSITYGW_VERSION" > .cache/go-bin/.versitygw.version
+  rm -rf .cache/go-mod .cache/go-path  # sources and toolchain: only the binary is needed
 fi

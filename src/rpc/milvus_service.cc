@@ -296,7 +296,9 @@ RpcStatus MilvusService::ListDatabases(Ctx* ctx, const mm::ListDatabasesRequest*
   KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(auto dbs, proxy_->coordinator().ListDatabases());
+    const auth::Visibility visible = VisibleDatabases(access_control_, ctx);  // Milvus list_db_task
     for (const auto& db : dbs) {
+      if (!visible.Contains(db.name)) continue;
       resp->add_db_names(db.name);
       resp->add_created_timestamp(db.created_ts);
       resp->add_db_ids(db.id.value);
@@ -416,9 +418,11 @@ RpcStatus MilvusService::ShowCollections(Ctx* ctx, const mm::ShowCollectionsRequ
         }
       }
     }
+    const auth::Visibility visible = VisibleCollections(access_control_, ctx, db);  // Milvus show_collection_task
     for (const auto& v : views) {
       if (!wanted.empty() && !wanted.count(v.info.schema.name)) continue;
       if (in_memory && v.info.load_state() != LoadState::kLoaded) continue;
+      if (!visible.Contains(v.info.schema.name)) continue;
       resp->add_collection_names(v.info.schema.name);
       resp->add_collection_ids(v.info.id.value);
       resp->add_created_timestamps(v.info.created_ts);

@@ -114,6 +114,9 @@ class MilvusService final : public MilvusServiceBase {
   KITE_RPC(ListCredUsers, ListCredUsersRequest, ::milvus::proto::milvus::ListCredUsersResponse);
   KITE_RPC(CreateRole, CreateRoleRequest, CommonStatus);
   KITE_RPC(DropRole, DropRoleRequest, CommonStatus);
+  KITE_RPC(AlterRole, AlterRoleRequest, CommonStatus);
+  KITE_RPC(BackupRBAC, BackupRBACMetaRequest, ::milvus::proto::milvus::BackupRBACMetaResponse);
+  KITE_RPC(RestoreRBAC, RestoreRBACMetaRequest, CommonStatus);
   KITE_RPC(OperateUserRole, OperateUserRoleRequest, CommonStatus);
   KITE_RPC(SelectRole, SelectRoleRequest, ::milvus::proto::milvus::SelectRoleResponse);
   KITE_RPC(SelectUser, SelectUserRequest, ::milvus::proto::milvus::SelectUserResponse);

@@ -10,7 +10,7 @@
 #include "query/reduce.h"
 #include "query/retrieve.h"
 #include "query/search.h"
-#include "roles/streaming/dml_message.h"
+#include "roles/api/dml_message.h"
 #include "segment/segment.h"
 #include "segment/index_file.h"
 #include "segment/segment_file.h"

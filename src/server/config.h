@@ -7,6 +7,7 @@
 //                                authorization, 0.0.0.0 with it
 //   proxy.allowInsecureRemote: false   allow a non-loopback proxy.host without authorization
 //   proxy.maxFailedLoginsPerMinute: 30  per client host; then only already-verified credentials pass
+//   proxy.maxUserNum: 100, proxy.maxRoleNum: 10   as Milvus (root / admin and public counted)
 //   common.security.authorizationEnabled: false   users, passwords, roles (as Milvus)
 //   common.security.superUsers: []                 users with every privilege (besides root)
 //   common.security.defaultRootPassword: Milvus    root's password at first start
@@ -34,6 +35,26 @@
 //                                (retriable, Milvus code 2); also bounds reads and admin calls
 //   kafka.producer.<prop>, kafka.consumer.<prop>   passed to librdkafka as is
 //   msgChannel.chanNamePrefix.cluster: by-dev   Kafka topics are named <prefix>-<channel>
+//   common.storageType: local     where segments and indexes go: local (<localStorage.path>/objects)
+//                                 or minio / remote (an S3 API service, the minio.* keys). Milvus's
+//                                 default is remote; Kite's is local, so that a config without the
+//                                 key keeps the embedded store. opendal is not supported.
+//   minio.address: localhost, minio.port: 9000   the S3 endpoint (host without scheme)
+//   minio.accessKeyID, minio.secretAccessKey: minioadmin   (never logged; masked in /webui)
+//   minio.useSSL: false, minio.ssl.tlsCACert: ""   https, and a CA file ("" = system CAs)
+//   minio.bucketName: a-bucket (created when missing), minio.rootPath: files (key prefix)
+//   minio.region: "" (signs as us-east-1), minio.useVirtualHost: false, minio.requestTimeoutMs: 10000
+//   minio.cloudProvider: aws (aws, minio, gcp: any SigV4 S3 API), minio.useIAM: false (true is refused)
+//   minio.listObjectsMaxKeys: 0 (keys per LIST page, 0 = the server's)
+//   Meta store (Milvus names and defaults; none set = RocksDB under localStorage.path):
+//   metastore.type: etcd         etcd (tikv is refused); setting it or etcd.endpoints puts the
+//                                meta store on etcd (storage_factory.h)
+//   etcd.endpoints: localhost:2379   comma list or YAML list of host:port (http only)
+//   etcd.rootPath: by-dev, etcd.metaSubPath: meta, etcd.kvSubPath: kv
+//                                Kite's keys live under rootPath/metaSubPath/; chunks of values
+//                                above 1 MiB under rootPath/kvSubPath/kite-meta-chunks/
+//   etcd.requestTimeout: 10000   ms; deadline of every etcd request
+//   etcd.ssl.enabled / etcd.auth.enabled: true is refused (not supported yet)
 #pragma once
 
 #include <string>
@@ -45,6 +66,7 @@
 #include "roles/datanode/data_node.h"
 #include "roles/streaming/streaming_node.h"
 #include "storage/wal/kafka_wal.h"
+#include "storage/object/s3_object_store.h"
 #include "storage/wal/wal.h"
 
 namespace kite {
@@ -57,6 +79,30 @@ struct SecurityConfig {
   std::string tls_server_pem, tls_server_key, tls_ca_pem;
   bool allow_insecure_remote = false;  // proxy.allowInsecureRemote
   int max_failed_logins_per_minute = 30;  // proxy.maxFailedLoginsPerMinute (Kite), per client host
+  int max_user_num = 100;  // proxy.maxUserNum (Milvus), root included
+  int max_role_num = 10;   // proxy.maxRoleNum (Milvus), admin and public included
+};
+
+// Where objects (segment files, delete logs, index files) are kept.
+struct ObjectStorageConfig {
+  std::string storage_type = "local";  // common.storageType: local, minio, remote
+  S3Options s3;                        // the minio.* keys (used for minio / remote)
+  ObjectStorageConfig() {
+    s3.access_key_id = "minioadmin";  // Milvus's defaults
+    s3.secret_access_key = "minioadmin";
+  }
+  bool IsS3() const { return storage_type == "minio" || storage_type == "remote"; }
+};
+
+// The meta store on etcd (etcd.* keys); enabled = metastore.type or
+// etcd.endpoints was set.
+struct EtcdConfig {
+  bool enabled = false;
+  std::vector<std::string> endpoints = {"localhost:2379"};
+  std::string root_path = "by-dev";
+  std::string meta_sub_path = "meta";
+  std::string kv_sub_path = "kv";
+  int64_t request_timeout_ms = 10000;
 };
 
 struct MqConfig {
@@ -79,6 +125,8 @@ struct ServerConfig {
   StreamingOptions streaming;
   DataNodeOptions data_node;
   MqConfig mq;
+  ObjectStorageConfig object_storage;
+  EtcdConfig etcd;
 };
 
 // Applies the keys of a YAML file onto `config`. Unknown keys are ignored

@@ -50,6 +50,35 @@ std::vector<std::pair<std::string, std::string>> EffectiveConfig(const ServerCon
       {"proxy.grpc.serverMaxRecvSize", std::to_string(l.max_request_bytes)},
       {"proxy.grpc.serverMaxSendSize", std::to_string(l.max_response_bytes)},
   };
+  const ObjectStorageConfig& os = c.object_storage;
+  out.push_back({"common.storageType", os.storage_type});
+  if (os.IsS3()) {
+    const S3Options& s3 = os.s3;
+    std::vector<std::pair<std::string, std::string>> minio = {
+        {"minio.address", s3.address},
+        {"minio.port", std::to_string(s3.port)},
+        {"minio.accessKeyID", s3.access_key_id},
+        {"minio.secretAccessKey", s3.secret_access_key},
+        {"minio.useSSL", s3.use_ssl ? "true" : "false"},
+        {"minio.bucketName", s3.bucket},
+        {"minio.rootPath", s3.root_path},
+        {"minio.region", s3.region},
+        {"minio.useVirtualHost", s3.use_virtual_host ? "true" : "false"},
+        {"minio.cloudProvider", s3.cloud_provider},
+        {"minio.requestTimeoutMs", std::to_string(s3.request_timeout_ms)},
+    };
+    out.insert(out.end(), minio.begin(), minio.end());
+  }
+  out.emplace_back("metastore.type", c.etcd.enabled ? "etcd" : "rocksdb (embedded)");
+  if (c.etcd.enabled) {
+    std::string endpoints;
+    for (const auto& e : c.etcd.endpoints) endpoints += (endpoints.empty() ? "" : ",") + e;
+    out.emplace_back("etcd.endpoints", endpoints);
+    out.emplace_back("etcd.rootPath", c.etcd.root_path);
+    out.emplace_back("etcd.metaSubPath", c.etcd.meta_sub_path);
+    out.emplace_back("etcd.kvSubPath", c.etcd.kv_sub_path);
+    out.emplace_back("etcd.requestTimeout", std::to_string(c.etcd.request_timeout_ms));
+  }
   for (auto& [k, v] : out) v = MaskIfSecret(k, v);
   return out;
 }

@@ -35,5 +35,25 @@ TEST(ConfigViewTest, EffectiveConfigShowsMilvusKeys) {
   EXPECT_EQ(m["proxy.maxDimension"], "32768");
 }
 
+TEST(ConfigViewTest, ObjectStorageKeysShownWithSecretsMasked) {
+  ServerConfig c;
+  std::map<std::string, std::string> m;
+  for (const auto& [k, v] : EffectiveConfig(c)) m[k] = v;
+  EXPECT_EQ(m["common.storageType"], "local");
+  EXPECT_EQ(m.count("minio.address"), 0u);
+  c.object_storage.storage_type = "remote";
+  c.object_storage.s3.address = "s3.example";
+  c.object_storage.s3.access_key_id = "AKIDEXAMPLE";
+  c.object_storage.s3.secret_access_key = "very-secret";
+  m.clear();
+  for (const auto& [k, v] : EffectiveConfig(c)) m[k] = v;
+  EXPECT_EQ(m["common.storageType"], "remote");
+  EXPECT_EQ(m["minio.address"], "s3.example");
+  EXPECT_EQ(m["minio.bucketName"], "a-bucket");
+  EXPECT_EQ(m["minio.rootPath"], "files");
+  EXPECT_EQ(m["minio.accessKeyID"], "****");
+  EXPECT_EQ(m["minio.secretAccessKey"], "****");
+}
+
 }  // namespace
 }  // namespace kite

@@ -27,12 +27,12 @@
 #include "server/admin_server.h"
 #include "server/cluster_view.h"
 #include "server/data_dir.h"
+#include "server/storage_factory.h"
 #include "rpc/malformed_request.h"
 #include "server/port_mux.h"
 #include "server/tls.h"
 #include "storage/meta/meta_store.h"
 #include "storage/object/object_store.h"
-#include "server/storage_factory.h"
 #include "storage/wal/wal.h"
 
 #ifndef KITE_VERSION
@@ -109,19 +109,21 @@ class StandaloneImpl final : public Standalone {
     observe.slow_threshold_ms = config_.slow_query_span_s * 1000;
     RequestObserver::Global().Configure(observe);
     KITE_ASSIGN_OR_RETURN(lock_, DataDirLock::Acquire(config_.data_dir));
-    KITE_RETURN_IF_ERROR(CheckMetaStorePresent(config_.data_dir));
-    KITE_ASSIGN_OR_RETURN(meta_, OpenRocksDbMetaStore(config_.data_dir + "/meta"));
+    if (!config_.etcd.enabled) KITE_RETURN_IF_ERROR(CheckMetaStorePresent(config_.data_dir));
+    KITE_ASSIGN_OR_RETURN(meta_, OpenMetaStoreFor(config_));
     KITE_RETURN_IF_ERROR(ResolveListenAddress(&config_));
     auth::SecurityOptions security;
     security.authorization_enabled = config_.security.authorization_enabled;
     security.super_users = config_.security.super_users;
     security.default_root_password = config_.security.default_root_password;
     security.max_failed_logins_per_minute = config_.security.max_failed_logins_per_minute;
+    security.max_user_num = config_.security.max_user_num;
+    security.max_role_num = config_.security.max_role_num;
     KITE_ASSIGN_OR_RETURN(access_, auth::AccessControl::Open(meta_.get(), security));
     KITE_ASSIGN_OR_RETURN(coordinator_, OpenCoordinator(meta_.get(), config_.limits));
     KITE_ASSIGN_OR_RETURN(registry_, SegmentRegistry::Open(meta_.get()));
     KITE_ASSIGN_OR_RETURN(wal_, OpenWalFor(config_));
-    KITE_ASSIGN_OR_RETURN(objects_, OpenLocalObjectStore(config_.data_dir + "/objects"));
+    KITE_ASSIGN_OR_RETURN(objects_, OpenObjectStoreFor(config_));
     query_node_ = std::make_unique<QueryNode>(objects_.get(), registry_.get());
     streaming_ = std::make_unique<StreamingNode>(wal_.get(), objects_.get(), registry_.get(), coordinator_.get(),
                                                  query_node_.get(), config_.streaming);
@@ -129,8 +131,7 @@ class StandaloneImpl final : public Standalone {
     dn.segment_bytes_max = config_.streaming.segment_bytes_max;
     data_node_ = std::make_unique<DataNode>(objects_.get(), registry_.get(), coordinator_.get(), query_node_.get(), dn);
     streaming_->SetFlushListener([dn = data_node_.get()](CollectionId) { dn->Kick(); });
-    proxy_ = std::make_unique<Proxy>(coordinator_.get(), streaming_.get(), query_node_.get(), data_node_.get(),
-                                     config_.limits);
+    proxy_ = std::make_unique<Proxy>(coordinator_.get(), streaming_.get(), data_node_.get(), config_.limits);
     auto recover_start = std::chrono::steady_clock::now();
     KITE_RETURN_IF_ERROR(proxy_->Recover());
     spdlog::info("recovered in {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -89,24 +89,42 @@ bool DataNode::CompactionPass(const std::vector<CollectionView>& collections) {
     std::vector<Plan> plans;
     if (c) {
       auto p = PlanCompactions(*c, /*manual=*/true);
-      if (p.ok()) plans = std::move(p).value();
+      if (p.ok()) {
+        plans = std::move(p).value();
+      } else if (p.status().code() == StatusCode::kIOError) {
+        spdlog::warn("compaction of {} deferred: {}", c->info.schema.name, p.status().ToString());
+        continue;  // still executing and unplanned: a later pass plans it
+      }
     }
     {
       std::lock_guard lock(mu_);
       jobs_[job].second.plans = static_cast<int64_t>(plans.size());
     }
+    bool deferred = false;
     for (const Plan& plan : plans) {
       Status st = RunCompaction(*c, plan);
-      worked = true;
       std::lock_guard lock(mu_);
       if (st.ok()) {
+        worked = true;
         ++jobs_[job].second.completed;
+      } else if (st.code() == StatusCode::kIOError) {
+        // The object store is unreachable (S3 down): the job stays executing
+        // and a later pass plans what is left again.
+        spdlog::warn("compaction of {} deferred: {}", c->info.schema.name, st.ToString());
+        deferred = true;
+        break;
       } else {
+        worked = true;
         spdlog::warn("compaction of {} failed: {}", c->info.schema.name, st.ToString());
         ++jobs_[job].second.failed;
       }
     }
     std::lock_guard lock(mu_);
+    if (deferred) {
+      jobs_[job].second.plans = 0;
+      jobs_[job].second.completed = 0;
+      continue;
+    }
     jobs_[job].second.state = CompactionJobState::kCompleted;
   }
   if (auto_due) {

@@ -11,7 +11,7 @@
 
 namespace kite {
 
-DataNode::DataNode(ObjectStore* store, SegmentRegistry* registry, CoordinatorApi* coordinator, QueryNode* query_node,
+DataNode::DataNode(ObjectStore* store, SegmentRegistry* registry, CoordinatorApi* coordinator, QueryNodeApi* query_node,
                    DataNodeOptions options)
     : store_(store), registry_(registry), coord_(coordinator), query_node_(query_node), options_(options) {
   if (options_.build_threads <= 0) {
@@ -126,6 +126,13 @@ bool DataNode::PassCollection(const CollectionView& c) {
     for (const SegmentRecord& seg : registry_->ListSegments(c.info.id)) {
       if (built.count({seg.id.value, def.id.value})) continue;
       Status st = Build(c, def, seg);
+      if (st.code() == StatusCode::kIOError) {
+        // The object store is unreachable (S3 down, a full disk): not the
+        // index's fault, so it is not marked failed; a later pass retries.
+        spdlog::warn("index build deferred: collection={} index={} segment={}: {}", c.info.schema.name, def.name,
+                     seg.id.value, st.ToString());
+        break;
+      }
       worked = true;
       if (!st.ok()) {
         spdlog::warn("index build failed: collection={} index={} segment={}: {}", c.info.schema.name, def.name,

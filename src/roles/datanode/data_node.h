@@ -47,7 +47,7 @@
 
 #include "roles/coordinator/coordinator.h"
 #include "roles/coordinator/segment_registry.h"
-#include "roles/querynode/query_node.h"
+#include "roles/api/role_api.h"
 #include "storage/object/object_store.h"
 
 namespace kite {
@@ -61,42 +61,9 @@ struct DataNodeOptions {
   int64_t compaction_interval_ms = 10'000;  // automatic compaction checks; 0 = manual only
 };
 
-enum class CompactionJobState { kUnknown = 0, kExecuting = 1, kCompleted = 2 };
-
-struct CompactionJob {
-  CompactionJobState state = CompactionJobState::kUnknown;
-  int64_t plans = 0;  // 0 while the job is not planned yet
-  int64_t completed = 0;
-  int64_t failed = 0;
-
-  // Plans still running (at least 1 while the job is executing, planned or not).
-  int64_t executing() const {
-    return state == CompactionJobState::kExecuting ? std::max<int64_t>(1, plans - completed - failed) : 0;
-  }
-};
-
-struct IndexProgress {
-  int64_t total_rows = 0;    // rows of flushed segments
-  int64_t indexed_rows = 0;  // rows of flushed segments whose index is built
-  // Flushed segments without the index that hold rows from before the
-  // `as_of` timestamp Progress was asked about (their newest row, or else
-  // their oldest one read from the timestamps file, is not after it: merges
-  // fold older segments into newer ones): what the state waits for.
-  int64_t pending_segments = 0;
-  bool failed = false;
-  std::string fail_reason;
-
-  // Milvus's IndexState name: "Failed", "InProgress" or "Finished". As in
-  // Milvus (datacoord completeIndexInfo), the state covers the segments that
-  // existed at the timestamp asked about, so that create_index / wait_for_index
-  // finish under a continuous insert-and-flush load instead of chasing every
-  // new segment; total_rows and indexed_rows still count every flushed segment.
-  const char* state() const { return failed ? "Failed" : pending_segments > 0 ? "InProgress" : "Finished"; }
-};
-
-class DataNode {
+class DataNode : public DataNodeApi {
  public:
-  DataNode(ObjectStore* store, SegmentRegistry* registry, CoordinatorApi* coordinator, QueryNode* query_node,
+  DataNode(ObjectStore* store, SegmentRegistry* registry, CoordinatorApi* coordinator, QueryNodeApi* query_node,
            DataNodeOptions options);
   ~DataNode();
   DataNode(const DataNode&) = delete;
@@ -105,17 +72,17 @@ class DataNode {
   // Starts the worker thread.
   void Start();
   // Asks the worker to look for work now.
-  void Kick();
+  void Kick() override;
   // Build state of one index definition of a collection.
   // `as_of`: the state covers segments holding rows at or before it (Milvus:
   // DescribeIndexRequest.timestamp); 0 means the index's creation.
-  IndexProgress Progress(CollectionId collection, const IndexInfo& index, Timestamp as_of) const;
+  IndexProgress Progress(CollectionId collection, const IndexInfo& index, Timestamp as_of) const override;
   // Blocks until a full pass found nothing left to build (tests, benchmarks).
   void WaitIdle();
 
   // Queues a manual compaction of the collection; returns its job id.
-  Result<int64_t> RequestCompaction(CollectionId collection);
-  CompactionJob GetCompaction(int64_t job) const;
+  Result<int64_t> RequestCompaction(CollectionId collection) override;
+  CompactionJob GetCompaction(int64_t job) const override;
 
  private:
   // One pass over every collection; returns whether it did any work.
@@ -144,7 +111,7 @@ class DataNode {
   ObjectStore* store_;
   SegmentRegistry* registry_;
   CoordinatorApi* coord_;
-  QueryNode* query_node_;
+  QueryNodeApi* query_node_;
   DataNodeOptions options_;
 
   mutable std::mutex mu_;

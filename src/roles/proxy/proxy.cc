@@ -1,5 +1,7 @@
 #include "roles/proxy/proxy.h"
 
+#include "roles/api/role_codec.h"
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -9,6 +11,7 @@
 #include <set>
 
 #include "common/json_scan.h"
+#include "common/log.h"
 
 namespace kite {
 
@@ -145,11 +148,7 @@ Result<CollectionStats> Proxy::Stats(const std::string& db, const std::string& c
   // Like Milvus: rows inserted (sealed + growing), deletes not subtracted until compaction.
   CollectionStats s;
   const std::set<int64_t> live = PartitionIds(v.info);
-  s.row_count = streaming_->FlushedRows(v.info.id, part, live);
-  for (const SegmentPtr& seg : streaming_->GrowingSegments(v.info.id)) {
-    int64_t pid = seg->meta().partition_id.value;
-    if ((part == 0 || pid == part) && live.count(pid)) s.row_count += seg->num_rows();
-  }
+  s.row_count = streaming_->RowCount(v.info.id, part, live);
   return s;
 }
 
@@ -485,7 +484,7 @@ Result<MutationOutcome> Proxy::Insert(InsertParams p) {
 }
 
 Result<Column> Proxy::MatchingKeys(const CollectionInfo& c, const std::string& text,
-                                  const expr::TemplateValues& values, int64_t partition, Timestamp ts) {
+                                  const expr::TemplateValues& values, int64_t partition, const ReadAt& at) {
   const FieldSchema* pkf = c.schema.PrimaryField();
   KITE_ASSIGN_OR_RETURN(auto plan, expr::Compile(text, c.schema, values, expr::ParseOptions{}));
   Column keys = Column::ForField(*pkf);
@@ -503,22 +502,15 @@ Result<Column> Proxy::MatchingKeys(const CollectionInfo& c, const std::string& t
   // Any other filter is evaluated over the stored rows: like Milvus, that
   // needs the collection loaded (a released collection's sealed rows are not
   // read, and a delete that matched only growing rows would silently miss them).
-  if (c.load_state() != LoadState::kLoaded || !query_node_->IsLoaded(c.id)) return NotLoaded(c.schema.name);
+  if (c.load_state() != LoadState::kLoaded) return NotLoaded(c.schema.name);
   RetrievePlan rp;
-  rp.ts = ts;
-  rp.filter = plan.get();
+  rp.ts = at.ts;
   if (partition != 0) {
     rp.partitions.insert(partition);
   } else {
     rp.partitions = PartitionIds(c);
   }
-  std::vector<Retrieved> parts;
-  for (const SegmentPtr& seg : ReadSegments(c.id, true)) {
-    Retrieved r;
-    KITE_RETURN_IF_ERROR(RetrieveFromSegment(*seg, rp, &r));
-    parts.push_back(std::move(r));
-  }
-  Retrieved merged = MergeRetrieved(std::move(parts), rp);
+  KITE_ASSIGN_OR_RETURN(Retrieved merged, RetrieveShards(c, rp, at, text, values, /*include_growing=*/true));
   if (!merged.rows.columns.empty()) keys = std::move(merged.rows.columns[0]);
   return keys;
 }
@@ -537,9 +529,9 @@ Result<MutationOutcome> Proxy::Delete(const std::string& db, const std::string& 
     part = info->id;
   }
   // Keys matching a general filter are found at a Strong read timestamp.
-  KITE_ASSIGN_OR_RETURN(Timestamp ts, ReadTimestamp(c, ReadConsistency{false, ConsistencyLevel::kStrong, 0}));
+  KITE_ASSIGN_OR_RETURN(ReadAt at, ReadTimestamp(c, ReadConsistency{false, ConsistencyLevel::kStrong, 0}));
   MutationOutcome out;
-  KITE_ASSIGN_OR_RETURN(out.ids, MatchingKeys(c, expr, values, part.value, ts));
+  KITE_ASSIGN_OR_RETURN(out.ids, MatchingKeys(c, expr, values, part.value, at));
   out.delete_count = out.ids.num_rows;
   if (out.ids.num_rows == 0) return out;
   KITE_ASSIGN_OR_RETURN(out.ts, WriteByShard(c, DmlType::kDelete, PartitionId(0), {}, &out.ids, part));
@@ -553,18 +545,17 @@ Result<std::vector<SegmentId>> Proxy::Flush(const std::string& db, const std::st
 
 // ------------------------------------------------------------------------ DQL
 
-Result<Timestamp> Proxy::ReadTimestamp(const CollectionInfo& c, const ReadConsistency& rc) {
+Result<Proxy::ReadAt> Proxy::ReadTimestamp(const CollectionInfo& c, const ReadConsistency& rc) {
   ConsistencyLevel level = rc.use_default ? c.consistency : rc.level;
   KITE_ASSIGN_OR_RETURN(Timestamp now, coord_->AllocTimestamp());
   if (rc.pin && rc.guarantee_ts > 2) {
     if (rc.guarantee_ts > now) return InvalidArgument("guarantee timestamp {} is in the future", rc.guarantee_ts);
-    streaming_->Barrier(c.id);
-    return rc.guarantee_ts;
+    return ReadAt{rc.guarantee_ts, rc.guarantee_ts};
   }
   if (level == ConsistencyLevel::kStrong) {
-    // Every write acknowledged before `now` was allocated is applied after the barrier.
-    streaming_->Barrier(c.id);
-    return now;
+    // Every write acknowledged before `now` was allocated is applied once
+    // each shard's tsafe reaches it: the delegators wait for that.
+    return ReadAt{now, now};
   }
   // Bounded / Eventually: the freshest fully applied state (never half a write).
   Timestamp safe = streaming_->SafeTimestamp(c.id, now);
@@ -572,15 +563,15 @@ Result<Timestamp> Proxy::ReadTimestamp(const CollectionInfo& c, const ReadConsis
   // sends 1 (Eventually) or 2 (Bounded) as markers; real timestamps are larger.
   Timestamp want = rc.guarantee_ts > 2 ? rc.guarantee_ts : 0;
   if (want > safe) {
-    streaming_->Barrier(c.id);
-    return std::max(now, want);
+    Timestamp ts = std::max(now, want);
+    return ReadAt{ts, ts};
   }
-  return safe;
+  return ReadAt{safe, 0};
 }
 
 Status Proxy::CheckReadable(const CollectionInfo& c, const std::vector<std::string>& partitions,
                             std::set<int64_t>* partition_ids) {
-  if (c.load_state() != LoadState::kLoaded || !query_node_->IsLoaded(c.id)) return NotLoaded(c.schema.name);
+  if (c.load_state() != LoadState::kLoaded) return NotLoaded(c.schema.name);
   if (partitions.empty()) {
     // Every loaded partition, and nothing else: the data of a released or
     // dropped partition may still be held (until its drop completes).
@@ -599,12 +590,51 @@ Status Proxy::CheckReadable(const CollectionInfo& c, const std::vector<std::stri
   return Status::OK();
 }
 
-std::vector<SegmentPtr> Proxy::ReadSegments(CollectionId collection, bool include_growing) {
-  std::vector<SegmentPtr> segs = query_node_->Segments(collection);
-  if (include_growing) {
-    for (SegmentPtr& s : streaming_->GrowingSegments(collection)) segs.push_back(std::move(s));
+void Proxy::FillScope(CollectionId collection, const std::set<int64_t>& partitions, const ReadAt& at,
+                      bool include_growing, rolepb::ReadScope* scope) {
+  scope->set_collection(collection.value);
+  for (int64_t p : partitions) scope->add_partitions(p);
+  scope->set_ts(at.ts);
+  scope->set_guarantee_ts(at.guarantee);
+  scope->set_include_growing(include_growing);
+}
+
+Result<Retrieved> Proxy::RetrieveShards(const CollectionInfo& c, const RetrievePlan& plan, const ReadAt& at,
+                                        const std::string& expr, const expr::TemplateValues& values,
+                                        bool include_growing) {
+  rolepb::RetrieveRequest req;
+  req.mutable_ctx()->set_request_id(CurrentRequestId());
+  FillScope(c.id, plan.partitions, at, include_growing, req.mutable_scope());
+  if (plan.pks) {
+    Column pks = Column::ForField(*c.schema.PrimaryField());
+    for (const PrimaryKey& k : *plan.pks) {
+      if (const auto* i = std::get_if<int64_t>(&k)) {
+        pks.AppendFixed(i);
+      } else {
+        pks.AppendVar(std::get<std::string>(k));
+      }
+    }
+    std::string bytes;
+    EncodeColumn(pks, &bytes);
+    req.set_pks(std::move(bytes));
+    req.set_has_pks(true);
+  } else {
+    FilterToPb(expr, values, req.mutable_filter());
   }
-  return segs;
+  for (FieldId f : plan.output_fields) req.add_output_fields(f.value);
+  req.set_count_only(plan.count_only);
+  req.set_limit(plan.limit >= 0 ? plan.limit + plan.offset : -1);
+  req.set_offset(0);
+  std::vector<Retrieved> parts;
+  for (size_t shard = 0; shard < c.channels.size(); ++shard) {
+    req.mutable_scope()->set_shard(static_cast<int32_t>(shard));
+    req.mutable_scope()->set_channel(c.channels[shard]);
+    rolepb::RetrieveResponse resp;
+    KITE_RETURN_IF_ERROR(streaming_->Retrieve(req, &resp));
+    KITE_ASSIGN_OR_RETURN(Retrieved r, RetrievedFromPb(resp));
+    parts.push_back(std::move(r));
+  }
+  return MergeRetrieved(std::move(parts), plan);
 }
 
 Status Proxy::ResolveOutputFields(const CollectionSchema& s, const std::vector<std::string>& names,
@@ -720,16 +750,12 @@ Result<QueryOutcome> Proxy::Query(const QueryParams& q) {
     plan.limit = -1;
     plan.offset = 0;
   }
-  KITE_ASSIGN_OR_RETURN(plan.ts, ReadTimestamp(c, q.consistency));
+  KITE_ASSIGN_OR_RETURN(ReadAt at, ReadTimestamp(c, q.consistency));
+  plan.ts = at.ts;
   out.ts = plan.ts;
-  std::vector<Retrieved> parts;
-  if (!q.ignore_growing) {
-    KITE_ASSIGN_OR_RETURN(Retrieved growing, streaming_->RetrieveGrowing(c.id, plan));
-    parts.push_back(std::move(growing));
-  }
-  KITE_ASSIGN_OR_RETURN(Retrieved sealed, query_node_->Retrieve(c.id, plan));
-  parts.push_back(std::move(sealed));
-  Retrieved merged = MergeRetrieved(std::move(parts), plan);
+  KITE_ASSIGN_OR_RETURN(Retrieved merged,
+                        RetrieveShards(c, plan, at, empty_expr ? std::string() : q.expr, q.expr_values,
+                                       !q.ignore_growing));
   if (!order.empty()) OrderQueryRows(order, out.fields.size(), q.limit, q.offset, &merged.rows);
   out.count = merged.count;
   out.data = std::move(merged);

@@ -20,10 +20,9 @@
 #include "query/rerank.h"
 #include "query/retrieve.h"
 #include "query/search.h"
+#include "query/search_part.h"
+#include "roles/api/role_api.h"
 #include "roles/coordinator/coordinator.h"
-#include "roles/datanode/data_node.h"
-#include "roles/querynode/query_node.h"
-#include "roles/streaming/streaming_node.h"
 #include "text/analyzer.h"
 
 namespace kite {
@@ -143,13 +142,14 @@ struct SearchOutcome {
 struct PreparedSearch {
   SearchPlan plan;
   SearchOutcome out;                        // schema, fields, ts, ... (hits not yet)
-  std::unique_ptr<const expr::Plan> filter;  // plan.filter points into it
-  std::vector<SegmentPtr> segments;          // sealed and growing, at plan.ts
+  std::unique_ptr<const expr::Plan> filter;  // plan.filter points into it (checked here, compiled again where it runs)
+  Timestamp guarantee_ts = 0;                // the shards' tsafe must reach it first
+  CollectionId collection;
+  std::vector<std::string> channels;         // one per shard, in shard order
   bool higher = false;                       // larger scores are better
   std::optional<Reranker> reranker;          // fields borrowed from out.schema
   std::vector<OrderByKey> order_by;          // likewise
   std::vector<BoostRanker> boosts;
-  std::vector<std::unique_ptr<const expr::Plan>> boost_filters;  // one per boost; nullptr: every row
   // Estimated distance work in dimension-operations (~1 ns each).
   double cost = 0;
 
@@ -184,9 +184,10 @@ struct CollectionStats {
 
 class Proxy {
  public:
-  Proxy(CoordinatorApi* coordinator, StreamingNode* streaming, QueryNode* query_node, DataNode* data_node,
-        const Limits& limits)
-      : coord_(coordinator), streaming_(streaming), query_node_(query_node), data_node_(data_node), limits_(limits) {}
+  // The proxy reaches the other roles only through their APIs (role_api.h):
+  // reads go to each shard's delegator (the streaming node leading it).
+  Proxy(CoordinatorApi* coordinator, StreamingNodeApi* streaming, DataNodeApi* data_node, const Limits& limits)
+      : coord_(coordinator), streaming_(streaming), data_node_(data_node), limits_(limits) {}
   Proxy(const Proxy&) = delete;
   Proxy& operator=(const Proxy&) = delete;
 
@@ -262,23 +263,36 @@ class Proxy {
   // The collection is loaded and so is every named partition; fills their ids.
   Status CheckReadable(const CollectionInfo& c, const std::vector<std::string>& partitions,
                        std::set<int64_t>* partition_ids);
-  // The MVCC timestamp a read runs at, per its consistency level.
-  Result<Timestamp> ReadTimestamp(const CollectionInfo& c, const ReadConsistency& consistency);
-  // Segments a read sees: growing ones from the streaming node, sealed from the query node.
-  std::vector<SegmentPtr> ReadSegments(CollectionId collection, bool include_growing);
+  // The MVCC timestamp a read runs at, per its consistency level, and the
+  // timestamp every shard's tsafe must reach before it runs (0: no wait).
+  struct ReadAt {
+    Timestamp ts = 0;
+    Timestamp guarantee = 0;
+  };
+  Result<ReadAt> ReadTimestamp(const CollectionInfo& c, const ReadConsistency& consistency);
+  static void FillScope(CollectionId collection, const std::set<int64_t>& partitions, const ReadAt& at,
+                        bool include_growing, rolepb::ReadScope* scope);
+  // A retrieve sent to every shard's delegator, merged here (the reduce's
+  // last level): `plan.pks` when set, else the filter text.
+  Result<Retrieved> RetrieveShards(const CollectionInfo& c, const RetrievePlan& plan, const ReadAt& at,
+                                   const std::string& expr, const expr::TemplateValues& values,
+                                   bool include_growing);
+  // The statistics of every shard's data for a search (segment sizes and
+  // indexes; BM25 counts of `terms`).
+  Result<rolepb::ReadStatsResponse> ShardStats(const CollectionInfo& c, const SearchPlan& plan, const ReadAt& at,
+                                               bool include_growing, const std::vector<uint32_t>& terms);
   // search(ids=...): the anns field's stored vectors of `ids` at `ts`, as raw query vectors.
-  Status VectorsOfIds(const CollectionInfo& c, const FieldSchema& field, const SearchPlan& plan,
+  Status VectorsOfIds(const CollectionInfo& c, const FieldSchema& field, const SearchPlan& plan, const ReadAt& at,
                       const std::vector<PrimaryKey>& ids, SearchParams* out);
   Status ResolveOutputFields(const CollectionSchema& s, const std::vector<std::string>& names,
                              std::vector<FieldId>* fields, std::vector<std::string>* dynamic_keys,
                              bool* include_all_dynamic, bool* count_only);
   Result<Column> MatchingKeys(const CollectionInfo& c, const std::string& expr, const expr::TemplateValues& values,
-                              int64_t partition, Timestamp ts);
+                              int64_t partition, const ReadAt& at);
 
   CoordinatorApi* coord_;
-  StreamingNode* streaming_;
-  QueryNode* query_node_;
-  DataNode* data_node_;
+  StreamingNodeApi* streaming_;
+  DataNodeApi* data_node_;
   Limits limits_;
 };
 
@@ -288,11 +302,19 @@ Status PrepareTextSchema(CollectionSchema* schema);
 // Computes every BM25 function's output column from its input text; a request
 // that carries an output column is refused with Milvus's message.
 Status FillFunctionOutputs(const CollectionSchema& schema, ColumnBatch* rows);
+// Corpus statistics of a BM25 field over the data a search reads: rows,
+// tokens, and the document frequency of each term asked about.
+struct Bm25Corpus {
+  int64_t rows = 0;
+  double tokens = 0;
+  std::vector<int64_t> df;  // parallel to the terms
+};
+using Bm25StatsFn = std::function<Result<Bm25Corpus>(const std::vector<uint32_t>& terms)>;
 // Analyzes the raw query texts of a search on a BM25 output field into
-// idf-weighted sparse queries (plan->queries) with corpus statistics merged
-// over `segments`, and puts avgdl into plan->index_params.
+// idf-weighted sparse queries (plan->queries) with corpus statistics from
+// `stats`, and puts avgdl into plan->index_params.
 Status PrepareBm25Queries(const CollectionSchema& schema, const FieldSchema& field, const SearchParams& params,
-                          const std::vector<SegmentPtr>& segments, const Limits& limits, SearchPlan* plan);
+                          const Bm25StatsFn& stats, const Limits& limits, SearchPlan* plan);
 
 // Shard of a primary key: a stable hash (same across restarts and builds).
 int ShardOf(const PrimaryKey& pk, int num_shards);

@@ -14,6 +14,8 @@
 #include <fmt/ranges.h>
 
 #include "roles/proxy/proxy.h"
+#include "common/log.h"
+#include "roles/api/role_codec.h"
 
 namespace kite {
 namespace {
@@ -103,17 +105,10 @@ Result<VectorQueries> DecodeQueries(const SearchParams& p, const FieldSchema& f,
   return q;
 }
 
-// A comparable key for a group-by value (nulls form their own group).
-std::string GroupKey(const Column& c, int64_t row) {
-  if (c.IsNull(row)) return std::string("\0null", 5);
-  if (c.is_fixed()) return std::string(reinterpret_cast<const char*>(c.RowPtr(row)), c.row_bytes);
-  return std::string(c.GetBytes(row));
-}
-
 // Distance work of the search, in dimension-operations: indexed segments
 // ~ef x 32 candidates per query (HNSW) or a sixteenth of the rows (IVF-like,
 // default nprobe), unindexed ones every row, a filter one pass over the rows.
-double EstimateCost(const SearchPlan& plan, const std::vector<SegmentPtr>& segs, bool filtered) {
+double EstimateCost(const SearchPlan& plan, const rolepb::ReadStatsResponse& stats, bool filtered) {
   const double nq = static_cast<double>(plan.queries.nq);
   const double dim = plan.queries.type == DataType::kSparseFloatVector
                          ? 64.0
@@ -123,10 +118,9 @@ double EstimateCost(const SearchPlan& plan, const std::vector<SegmentPtr>& segs,
     ef = std::max(ef, std::strtod(it->second.c_str(), nullptr));
   }
   double cost = 0;
-  for (const SegmentPtr& seg : segs) {
-    const double rows = static_cast<double>(seg->num_rows());
-    auto index = seg->VectorIndexOf(plan.queries.field);
-    std::string type = index ? index->type() : "";
+  for (const rolepb::SegmentStats& seg : stats.segments()) {
+    const double rows = static_cast<double>(seg.rows());
+    const std::string& type = seg.index_type();
     if (type.empty() || type == "FLAT" || type == "BIN_FLAT") {
       cost += nq * rows * dim;
     } else if (type == "HNSW") {
@@ -173,57 +167,30 @@ Status CheckIndexSearchParams(const std::string& index_type, const std::map<std:
   return Status::OK();
 }
 
-Status SearchCancelled() {
-  return Status(StatusCode::kCancelled, Reason::kNone,
-                "search canceled: the client cancelled, its deadline passed or the server is stopping");
-}
-
-// Output fields, one row per hit in result order, in time linear in the hits:
-// each segment's rows are gathered in one batch (Segment::Gather reserves
-// exactly what it is asked for, so gathering hit by hit reallocated the whole
-// output for every hit: 2,000 rows x limit 16,384 x nq 128 took 6.5 s), then
-// laid out in result order into columns reserved once. Refuses, as Milvus's
-// reduce does, an output over quotaAndLimits.limits.maxOutputSize.
-Status AssembleOutputRows(const std::vector<SegmentPtr>& segs, const std::vector<FieldId>& fields,
-                          int64_t max_output_bytes, SearchOutcome* out) {
-  std::vector<FieldId> extra(fields.begin() + 1, fields.end());
-  std::vector<std::vector<int64_t>> rows_of(segs.size());
+// Output fields, one row per hit in result order, from the rows the shards
+// carried with their hits (hit.source.row), into columns reserved once.
+void AssembleOutputRows(const SearchPart& part, const std::vector<FieldId>& fields, SearchOutcome* out) {
   size_t total = 0;
-  for (const HitList& list : out->hits) {
-    for (const Hit& h : list) rows_of[static_cast<size_t>(h.source.segment)].push_back(h.source.row);
-    total += list.size();
-  }
-  if (total == 0) return Status::OK();
-  std::vector<ColumnBatch> batches(segs.size());
-  int64_t bytes = 0;
-  for (size_t s = 0; s < segs.size(); ++s) {
-    if (rows_of[s].empty()) continue;
-    segs[s]->Gather(rows_of[s], extra, &batches[s], nullptr);
-    for (const Column& c : batches[s].columns) bytes += static_cast<int64_t>(c.MemoryBytes());
-    if (bytes > max_output_bytes) {
-      return MakeStatus(StatusCode::kInternal, Reason::kNone, "search results exceed the maxOutputSize Limit {}",
-                        max_output_bytes);
-    }
-  }
-  size_t first = 0;
-  while (first < batches.size() && batches[first].columns.empty()) ++first;
+  for (const HitList& list : out->hits) total += list.size();
   ColumnBatch& rows = out->rows;
   rows.columns.clear();
-  for (const Column& c : batches[first].columns) {
-    Column col = Column::ForField(*out->schema->FindField(c.field_id));
+  rows.num_rows = 0;
+  if (total == 0) return;
+  std::vector<const Column*> from;
+  for (FieldId f : fields) {
+    const Column* c = part.rows.Find(f);
+    if (!c) continue;
+    from.push_back(c);
+    Column col = c->EmptyLike();
     col.Reserve(static_cast<int64_t>(total));
     rows.columns.push_back(std::move(col));
   }
-  std::vector<int64_t> next(segs.size(), 0);
   for (const HitList& list : out->hits) {
     for (const Hit& h : list) {
-      size_t s = static_cast<size_t>(h.source.segment);
-      int64_t r = next[s]++;
-      for (size_t c = 0; c < rows.columns.size(); ++c) rows.columns[c].AppendFrom(batches[s].columns[c], r);
+      for (size_t c = 0; c < from.size(); ++c) rows.columns[c].AppendFrom(*from[c], h.source.row);
     }
   }
   rows.num_rows = static_cast<int64_t>(total);
-  return Status::OK();
 }
 
 // A numeric cell as a double (decay rerankers read Int8..Int64, Float, Double).
@@ -239,17 +206,18 @@ double NumericAt(const Column& c, int64_t row) {
   }
 }
 
-// One field of a hit's row, gathered from its segment.
-Column FieldOfHit(const std::vector<SegmentPtr>& segs, const Hit& h, const FieldSchema& f) {
-  ColumnBatch one;
-  segs[h.source.segment]->Gather({h.source.row}, {f.id}, &one, nullptr);
-  return std::move(f.is_primary ? one.columns[0] : one.columns[1]);
+// One field of a hit's row, as carried by the shards.
+Column FieldOfHit(const SearchPart& part, const Hit& h, const FieldSchema& f) {
+  const Column* c = part.rows.Find(f.id);
+  Column one = c->EmptyLike();
+  one.AppendFrom(*c, h.source.row);
+  return one;
 }
 
 // A grouped search's hits before paging: groups in order of their best hit,
 // up to `group_size` hits each, the first `groups` groups, listed group by
 // group (the order Milvus's grouped reduce emits, which rerankers rank).
-HitList FirstGroups(HitList merged, const std::vector<SegmentPtr>& segs, const FieldSchema& group_field,
+HitList FirstGroups(HitList merged, const SearchPart& segs, const FieldSchema& group_field,
                     int64_t groups, int64_t group_size) {
   std::vector<std::string> order;
   std::map<std::string, HitList> members;
@@ -272,7 +240,7 @@ HitList FirstGroups(HitList merged, const std::vector<SegmentPtr>& segs, const F
 
 // search(ranker=...): rescores one query's merged hits (offset + limit of
 // them, or every hit with group-by) and keeps `limit` after `offset`.
-Result<HitList> RerankSearchHits(const Reranker& r, const HitList& merged, const std::vector<SegmentPtr>& segs,
+Result<HitList> RerankSearchHits(const Reranker& r, const HitList& merged, const SearchPart& segs,
                                  const FieldSchema* group_field, const SearchParams& p, const std::string& metric,
                                  std::optional<Column>* group_values) {
   std::vector<double> values;
@@ -310,7 +278,7 @@ Result<HitList> RerankSearchHits(const Reranker& r, const HitList& merged, const
 // order_by_fields: reorders each query's kept hits (whole groups, by their
 // first hit, with group-by); ties keep distance order. Milvus applies the
 // offset before this ordering, and so does Kite.
-void OrderSearchHits(const std::vector<OrderByKey>& keys, const std::vector<SegmentPtr>& segs,
+void OrderSearchHits(const std::vector<OrderByKey>& keys, const SearchPart& segs,
                      const FieldSchema* group_field, SearchOutcome* out) {
   std::vector<int64_t> group_rows;  // new order of out->group_values rows
   int64_t group_base = 0;
@@ -346,33 +314,6 @@ void OrderSearchHits(const std::vector<OrderByKey>& keys, const std::vector<Segm
     group_base += static_cast<int64_t>(n);
   }
   if (group_field && out->group_values) out->group_values = out->group_values->Select(group_rows);
-}
-
-// Boost rankers on one segment's candidates for one query: matching hits get
-// their score multiplied by (or added) the weight; the list is re-sorted.
-Status BoostSegmentHits(const PreparedSearch& prep, const Segment& seg, HitList* hits) {
-  if (hits->empty()) return Status::OK();
-  std::vector<int64_t> rows;
-  rows.reserve(hits->size());
-  for (const Hit& h : *hits) rows.push_back(h.source.row);
-  for (size_t b = 0; b < prep.boosts.size(); ++b) {
-    const BoostRanker& boost = prep.boosts[b];
-    std::vector<uint8_t> match(hits->size(), 1);
-    if (const expr::Plan* f = prep.boost_filters[b].get()) {
-      ColumnBatch batch;
-      seg.Gather(rows, expr::ReferencedFields(*f), &batch, nullptr);
-      batch.num_rows = static_cast<int64_t>(rows.size());
-      KITE_RETURN_IF_ERROR(FilterMask(batch, {}, f, nullptr, &match));
-    }
-    for (size_t i = 0; i < hits->size(); ++i) {
-      if (!match[i]) continue;
-      float& d = (*hits)[i].distance;
-      d = boost.sum ? d + boost.weight : d * boost.weight;
-    }
-  }
-  std::stable_sort(hits->begin(), hits->end(),
-                   [&](const Hit& a, const Hit& b) { return HitBetter(a, b, prep.higher); });
-  return Status::OK();
 }
 
 // Milvus's search keeps the primary key among the output fields when the
@@ -465,10 +406,12 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
     if (static_cast<int64_t>(p.ids->size()) > limits_.max_nq) {
       return InvalidArgument("nq ({}) is invalid: it should be in range [1, {}]", p.ids->size(), limits_.max_nq);
     }
-    KITE_ASSIGN_OR_RETURN(plan.ts, ReadTimestamp(c, p.consistency));
+    KITE_ASSIGN_OR_RETURN(ReadAt at, ReadTimestamp(c, p.consistency));
+    plan.ts = at.ts;
+    prep.guarantee_ts = at.guarantee;
     have_ts = true;
     SearchParams by_ids = p;
-    KITE_RETURN_IF_ERROR(VectorsOfIds(c, *field, plan, *p.ids, &by_ids));
+    KITE_RETURN_IF_ERROR(VectorsOfIds(c, *field, plan, at, *p.ids, &by_ids));
     KITE_ASSIGN_OR_RETURN(plan.queries, DecodeQueries(by_ids, *field, limits_));
   } else if (!bm25_field) {
     KITE_ASSIGN_OR_RETURN(plan.queries, DecodeQueries(p, *field, limits_));
@@ -510,7 +453,6 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
       KITE_ASSIGN_OR_RETURN(bf, expr::Compile(boost.filter, s, p.filter_values, expr::ParseOptions{}));
     }
     prep.boosts.push_back(std::move(boost));
-    prep.boost_filters.push_back(std::move(bf));
   }
   KITE_RETURN_IF_ERROR(ResolveOutputFields(s, p.output_fields, &out.fields, &out.dynamic_keys,
                                            &out.include_all_dynamic, nullptr));
@@ -543,24 +485,39 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
                                                 p.index_params, plan.k));
   }
   if (!have_ts) {
-    KITE_ASSIGN_OR_RETURN(plan.ts, ReadTimestamp(c, p.consistency));
+    KITE_ASSIGN_OR_RETURN(ReadAt at, ReadTimestamp(c, p.consistency));
+    plan.ts = at.ts;
+    prep.guarantee_ts = at.guarantee;
   }
   out.ts = plan.ts;
-  prep.segments = ReadSegments(c.id, !p.ignore_growing);
+  prep.collection = c.id;
+  prep.channels = c.channels;
+  plan.queries.field = field->id;
+  const ReadAt at{plan.ts, prep.guarantee_ts};
   if (bm25_field) {
     for (const char* key : {"bm25_k1", "bm25_b"}) {
       auto it = indexes[0].resolved_params.find(key);
       if (it != indexes[0].resolved_params.end() && !plan.index_params.count(key)) plan.index_params[key] = it->second;
     }
-    KITE_RETURN_IF_ERROR(PrepareBm25Queries(s, *field, p, prep.segments, limits_, &plan));
+    Bm25StatsFn stats = [&](const std::vector<uint32_t>& terms) -> Result<Bm25Corpus> {
+      KITE_ASSIGN_OR_RETURN(rolepb::ReadStatsResponse r, ShardStats(c, plan, at, !p.ignore_growing, terms));
+      Bm25Corpus corpus;
+      corpus.rows = r.bm25_rows();
+      corpus.tokens = r.bm25_tokens();
+      corpus.df.assign(r.bm25_df().begin(), r.bm25_df().end());
+      corpus.df.resize(terms.size(), 0);
+      return corpus;
+    };
+    KITE_RETURN_IF_ERROR(PrepareBm25Queries(s, *field, p, stats, limits_, &plan));
     out.nq = plan.queries.nq;
   }
+  KITE_ASSIGN_OR_RETURN(rolepb::ReadStatsResponse stats, ShardStats(c, plan, at, !p.ignore_growing, {}));
   // Bound the work before doing it: ids and scores of nq x min(k, rows) hits
   // count against quotaAndLimits.limits.maxOutputSize, as Milvus's reduce
   // counts every result byte (output fields are counted as they are gathered).
   if (!group_field) {
     int64_t rows = 0;
-    for (const SegmentPtr& seg : prep.segments) rows += seg->num_rows();
+    for (const rolepb::SegmentStats& seg : stats.segments()) rows += seg.rows();
     const int64_t hits = out.nq * std::min(plan.k, rows);
     if (hits > limits_.max_output_bytes / 12) {
       return MakeStatus(StatusCode::kInternal, Reason::kNone, "search results exceed the maxOutputSize Limit {}",
@@ -569,43 +526,109 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   }
   // Group-by searches every segment for all its rows; range search is exact.
   prep.cost = group_field || plan.radius ? std::numeric_limits<double>::infinity()
-                                         : EstimateCost(plan, prep.segments, filtered);
+                                         : EstimateCost(plan, stats, filtered);
   return prep;
+}
+
+Result<rolepb::ReadStatsResponse> Proxy::ShardStats(const CollectionInfo& c, const SearchPlan& plan, const ReadAt& at,
+                                                    bool include_growing, const std::vector<uint32_t>& terms) {
+  rolepb::ReadStatsRequest req;
+  req.mutable_ctx()->set_request_id(CurrentRequestId());
+  FillScope(c.id, plan.partitions, at, include_growing, req.mutable_scope());
+  req.set_field(plan.queries.field.value);
+  for (uint32_t t : terms) req.add_bm25_terms(t);
+  rolepb::ReadStatsResponse all;
+  for (size_t shard = 0; shard < c.channels.size(); ++shard) {
+    req.mutable_scope()->set_shard(static_cast<int32_t>(shard));
+    req.mutable_scope()->set_channel(c.channels[shard]);
+    rolepb::ReadStatsResponse r;
+    KITE_RETURN_IF_ERROR(streaming_->ReadStats(req, &r));
+    for (rolepb::SegmentStats& seg : *r.mutable_segments()) *all.add_segments() = std::move(seg);
+    all.set_bm25_rows(all.bm25_rows() + r.bm25_rows());
+    all.set_bm25_tokens(all.bm25_tokens() + r.bm25_tokens());
+    if (all.bm25_df_size() < r.bm25_df_size()) all.mutable_bm25_df()->Resize(r.bm25_df_size(), 0);
+    for (int i = 0; i < r.bm25_df_size(); ++i) all.set_bm25_df(i, all.bm25_df(i) + r.bm25_df(i));
+  }
+  return all;
 }
 
 Result<SearchOutcome> Proxy::RunSearch(const SearchParams& p, PreparedSearch prep) {
   SearchPlan& plan = prep.plan;
   SearchOutcome out = std::move(prep.out);
-  const std::vector<SegmentPtr>& segs = prep.segments;
   const FieldSchema* group_field = out.group_field;
-  const bool higher = prep.higher;
   const int64_t want = p.topk + p.offset;
-
-  // Per segment, then the shared merge.
   auto cancelled = [&p] { return p.cancelled && p.cancelled(); };
-  std::vector<std::vector<HitList>> per_query(static_cast<size_t>(out.nq));
-  for (int32_t i = 0; i < static_cast<int32_t>(segs.size()); ++i) {
-    if (cancelled()) return SearchCancelled();
-    plan.k = group_field ? std::max<int64_t>(segs[i]->num_rows(), 1) : want;
-    std::vector<HitList> hits;
-    KITE_RETURN_IF_ERROR(SearchSegment(*segs[i], i, plan, &hits));
-    if (!prep.boosts.empty()) {
-      for (HitList& list : hits) KITE_RETURN_IF_ERROR(BoostSegmentHits(prep, *segs[i], &list));
-    }
-    for (int64_t q = 0; q < out.nq; ++q) per_query[q].push_back(std::move(hits[q]));
+
+  // One request, sent to each shard's delegator. Each hit comes back with the
+  // fields the steps below need: outputs, group-by value, rerank input, order keys.
+  rolepb::SearchRequest req;
+  req.mutable_ctx()->set_request_id(CurrentRequestId());
+  FillScope(prep.collection, plan.partitions, ReadAt{plan.ts, prep.guarantee_ts}, !p.ignore_growing, req.mutable_scope());
+  FilterToPb(p.filter, p.filter_values, req.mutable_filter());
+  req.set_field(plan.queries.field.value);
+  req.set_metric(out.metric);
+  req.set_higher_is_better(prep.higher);
+  req.set_nq(plan.queries.nq);
+  req.set_query_type(static_cast<int32_t>(plan.queries.type));
+  req.set_dim(plan.queries.dim);
+  {
+    std::string q;
+    EncodeColumn(plan.queries.rows, &q);
+    req.set_queries(std::move(q));
   }
-  MergeOptions mo;
-  mo.higher_is_better = higher;
-  mo.k = group_field ? INT64_MAX : want;
+  req.set_k(want);
+  if (plan.radius) req.set_radius(*plan.radius);
+  if (plan.range_filter) req.set_range_filter(*plan.range_filter);
+  req.mutable_index_params()->insert(plan.index_params.begin(), plan.index_params.end());
+  if (group_field) {
+    req.set_group_field(group_field->id.value);
+    req.set_group_size(p.group_size);
+  }
+  std::vector<FieldId> carry(out.fields.begin() + 1, out.fields.end());
+  auto add_carry = [&](const FieldSchema* f) {
+    if (f && !f->is_primary && std::find(carry.begin(), carry.end(), f->id) == carry.end()) carry.push_back(f->id);
+  };
+  add_carry(group_field);
+  if (prep.reranker) add_carry(prep.reranker->input);
+  for (const OrderByKey& k : prep.order_by) add_carry(k.field);
+  for (FieldId f : carry) req.add_carry(f.value);
+  for (const BoostRanker& b : prep.boosts) {
+    rolepb::Boost* pb = req.add_boosts();
+    pb->set_filter(b.filter);
+    pb->set_weight(b.weight);
+    pb->set_sum(b.sum);
+  }
+  req.set_max_output_bytes(limits_.max_output_bytes);
+  std::vector<SearchPart> parts;
+  for (size_t shard = 0; shard < prep.channels.size(); ++shard) {
+    if (cancelled()) return SearchCancelledStatus();
+    req.mutable_scope()->set_shard(static_cast<int32_t>(shard));
+    req.mutable_scope()->set_channel(prep.channels[shard]);
+    rolepb::SearchResponse resp;
+    KITE_RETURN_IF_ERROR(streaming_->Search(req, &resp, p.cancelled));
+    KITE_ASSIGN_OR_RETURN(SearchPart part, SearchPartFromPb(resp));
+    parts.push_back(std::move(part));
+  }
+  PartSpec spec;
+  spec.k = want;
+  spec.higher_is_better = prep.higher;
+  spec.group_field = group_field ? group_field->id : FieldId(0);
+  spec.group_size = p.group_size;
+  spec.groups = want;  // every shard is here: the best `want` groups are final
+  spec.max_output_bytes = limits_.max_output_bytes;
+  KITE_ASSIGN_OR_RETURN(SearchPart all, ReduceParts(std::move(parts), spec));
+  all.hits.resize(static_cast<size_t>(out.nq));
+
   out.hits.resize(static_cast<size_t>(out.nq));
   if (group_field) out.group_values = Column::ForField(*group_field);
+  const Column* group_col = group_field ? all.rows.Find(group_field->id) : nullptr;
   for (int64_t q = 0; q < out.nq; ++q) {
-    HitList merged = MergeHits(std::move(per_query[q]), mo);
+    HitList merged = std::move(all.hits[q]);
     if (prep.reranker) {
       // With group-by the reranker ranks the grouped search's offset+limit
       // groups, listed group by group. Rounded by the reranker, as Milvus does.
-      if (group_field) merged = FirstGroups(std::move(merged), segs, *group_field, want, p.group_size);
-      KITE_ASSIGN_OR_RETURN(out.hits[q], RerankSearchHits(*prep.reranker, merged, segs, group_field, p, out.metric,
+      if (group_field) merged = FirstGroups(std::move(merged), all, *group_field, want, p.group_size);
+      KITE_ASSIGN_OR_RETURN(out.hits[q], RerankSearchHits(*prep.reranker, merged, all, group_field, p, out.metric,
                                                           &out.group_values));
       continue;
     }
@@ -613,27 +636,20 @@ Result<SearchOutcome> Proxy::RunSearch(const SearchParams& p, PreparedSearch pre
       // Groups ordered by their best hit; up to group_size hits each; topk groups after `offset` groups.
       std::vector<std::string> order;
       std::map<std::string, HitList> groups;
-      std::map<std::string, std::pair<int32_t, int64_t>> first_source;
       for (Hit& h : merged) {
-        ColumnBatch one;
-        segs[h.source.segment]->Gather({h.source.row}, {group_field->id}, &one, nullptr);
-        const Column& gc = group_field->is_primary ? one.columns[0] : one.columns[1];
-        std::string key = GroupKey(gc, 0);
+        std::string key = GroupKey(*group_col, h.source.row);
         auto it = groups.find(key);
         if (it == groups.end()) {
           if (static_cast<int64_t>(order.size()) >= want) continue;
           order.push_back(key);
           it = groups.emplace(key, HitList{}).first;
-          first_source[key] = {h.source.segment, h.source.row};
         }
         if (static_cast<int64_t>(it->second.size()) < p.group_size) it->second.push_back(std::move(h));
       }
       HitList flat_hits;
       for (size_t g = static_cast<size_t>(std::min<int64_t>(p.offset, order.size())); g < order.size(); ++g) {
         for (Hit& h : groups[order[g]]) {
-          ColumnBatch one;
-          segs[h.source.segment]->Gather({h.source.row}, {group_field->id}, &one, nullptr);
-          out.group_values->AppendFrom(group_field->is_primary ? one.columns[0] : one.columns[1], 0);
+          out.group_values->AppendFrom(*group_col, h.source.row);
           flat_hits.push_back(std::move(h));
         }
       }
@@ -649,26 +665,21 @@ Result<SearchOutcome> Proxy::RunSearch(const SearchParams& p, PreparedSearch pre
       for (Hit& h : out.hits[q]) h.distance = static_cast<float>(std::round(h.distance * scale) / scale);
     }
   }
-  if (!prep.order_by.empty()) OrderSearchHits(prep.order_by, segs, group_field, &out);
-  if (cancelled()) return SearchCancelled();
-  KITE_RETURN_IF_ERROR(AssembleOutputRows(segs, out.fields, limits_.max_output_bytes, &out));
+  if (!prep.order_by.empty()) OrderSearchHits(prep.order_by, all, group_field, &out);
+  if (cancelled()) return SearchCancelledStatus();
+  AssembleOutputRows(all, out.fields, &out);
   return out;
 }
 
 Status Proxy::VectorsOfIds(const CollectionInfo& c, const FieldSchema& field, const SearchPlan& plan,
-                           const std::vector<PrimaryKey>& ids, SearchParams* out) {
+                           const ReadAt& at, const std::vector<PrimaryKey>& ids, SearchParams* out) {
   if (ids.empty()) return InvalidArgument("ids must not be empty");
   RetrievePlan rp;
   rp.ts = plan.ts;
   rp.pks = ids;
   rp.partitions = plan.partitions;
   rp.output_fields = {field.id};
-  std::vector<Retrieved> parts;
-  KITE_ASSIGN_OR_RETURN(Retrieved growing, streaming_->RetrieveGrowing(c.id, rp));
-  KITE_ASSIGN_OR_RETURN(Retrieved sealed, query_node_->Retrieve(c.id, rp));
-  parts.push_back(std::move(growing));
-  parts.push_back(std::move(sealed));
-  Retrieved got = MergeRetrieved(std::move(parts), rp);
+  KITE_ASSIGN_OR_RETURN(Retrieved got, RetrieveShards(c, rp, at, std::string(), {}, /*include_growing=*/true));
   std::map<PrimaryKey, int64_t> row_of;
   if (!got.rows.columns.empty()) {
     for (int64_t r = 0; r < got.rows.columns[0].size(); ++r) row_of[PkAt(got.rows.columns[0], r)] = r;

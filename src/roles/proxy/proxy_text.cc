@@ -78,7 +78,7 @@ Status FillFunctionOutputs(const CollectionSchema& s, ColumnBatch* rows) {
 }
 
 Status PrepareBm25Queries(const CollectionSchema& s, const FieldSchema& field, const SearchParams& p,
-                          const std::vector<SegmentPtr>& segments, const Limits& limits, SearchPlan* plan) {
+                          const Bm25StatsFn& stats, const Limits& limits, SearchPlan* plan) {
   const FunctionSchema* fn = s.Bm25FunctionFor(field.name);
   const FieldSchema* in = fn ? s.FindField(fn->input_field_names[0]) : nullptr;
   if (!in) return Internal("BM25 function of field {} has no input field", field.name);
@@ -105,16 +105,11 @@ Status PrepareBm25Queries(const CollectionSchema& s, const FieldSchema& field, c
       if (slot.emplace(t, terms.size()).second) terms.push_back(t);
     }
   }
-  // Corpus statistics merged over every segment read.
-  int64_t n = 0;
-  double tokens = 0;
-  std::vector<int64_t> df(terms.size(), 0);
-  for (const SegmentPtr& seg : segments) {
-    Segment::Bm25Counts c = seg->Bm25Stats(field.id, terms);
-    n += c.rows;
-    tokens += c.tokens;
-    for (size_t i = 0; i < terms.size(); ++i) df[i] += c.df[i];
-  }
+  // Corpus statistics over every shard read.
+  KITE_ASSIGN_OR_RETURN(Bm25Corpus corpus, stats(terms));
+  const int64_t n = corpus.rows;
+  const double tokens = corpus.tokens;
+  const std::vector<int64_t>& df = corpus.df;
   q.rows = Column::ForField(field);
   for (auto& m : counts) {
     for (auto& [t, c] : m) {

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <mutex>
 
+#include "roles/api/read_exec.h"
+#include "roles/api/role_codec.h"
 #include "segment/index_file.h"
 #include "segment/segment_file.h"
 
@@ -37,6 +39,7 @@ Status QueryNode::Load(const CollectionInfo& c, std::shared_ptr<const Collection
   {
     std::unique_lock lock(mu_);
     loaded_[c.id.value] = segments;
+    schemas_[c.id.value] = schema;
   }
   // A build that committed after the first pass but attached before the
   // collection was registered above would be missed: look once more.
@@ -140,6 +143,7 @@ void QueryNode::DetachIndex(CollectionId collection, IndexId index) {
 void QueryNode::Release(CollectionId collection) {
   std::unique_lock lock(mu_);
   loaded_.erase(collection.value);
+  schemas_.erase(collection.value);
 }
 
 bool QueryNode::IsLoaded(CollectionId collection) const {
@@ -168,10 +172,47 @@ std::vector<SegmentPtr> QueryNode::Segments(CollectionId collection) const {
   return it == loaded_.end() ? std::vector<SegmentPtr>{} : it->second;
 }
 
-Result<Retrieved> QueryNode::Retrieve(CollectionId collection, const RetrievePlan& plan) const {
-  Retrieved out;
-  for (const auto& seg : Segments(collection)) KITE_RETURN_IF_ERROR(RetrieveFromSegment(*seg, plan, &out));
-  return out;
+std::pair<std::shared_ptr<const CollectionSchema>, std::vector<SegmentPtr>> QueryNode::ScopeSegments(
+    const rolepb::ReadScope& scope) const {
+  std::shared_lock lock(mu_);
+  auto s = schemas_.find(scope.collection());
+  auto it = loaded_.find(scope.collection());
+  if (s == schemas_.end() || it == loaded_.end()) return {};
+  std::vector<SegmentPtr> segs;
+  for (const SegmentPtr& seg : it->second) {
+    if (InScope(*seg, scope)) segs.push_back(seg);
+  }
+  return {s->second, std::move(segs)};
+}
+
+namespace {
+Status NotLoadedHere(int64_t collection) {
+  return MakeStatus(StatusCode::kFailedPrecondition, Reason::kCollectionNotLoaded,
+                    "collection not loaded[collection={}]", collection);
+}
+}  // namespace
+
+Status QueryNode::Search(const rolepb::SearchRequest& req, rolepb::SearchResponse* resp, const CancelHook& cancelled) {
+  auto [schema, segs] = ScopeSegments(req.scope());
+  if (!schema) return NotLoadedHere(req.scope().collection());
+  KITE_ASSIGN_OR_RETURN(SearchPart part, ExecuteSearch(req, *schema, segs, cancelled));
+  SearchPartToPb(part, resp);
+  return Status::OK();
+}
+
+Status QueryNode::Retrieve(const rolepb::RetrieveRequest& req, rolepb::RetrieveResponse* resp) {
+  auto [schema, segs] = ScopeSegments(req.scope());
+  if (!schema) return NotLoadedHere(req.scope().collection());
+  KITE_ASSIGN_OR_RETURN(Retrieved r, ExecuteRetrieve(req, *schema, segs));
+  RetrievedToPb(r, resp);
+  return Status::OK();
+}
+
+Status QueryNode::ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadStatsResponse* resp) {
+  auto [schema, segs] = ScopeSegments(req.scope());
+  if (!schema) return NotLoadedHere(req.scope().collection());
+  AddReadStats(req, segs, resp);
+  return Status::OK();
 }
 
 }  // namespace kite

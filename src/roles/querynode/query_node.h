@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "query/retrieve.h"
+#include "roles/api/role_api.h"
 #include "roles/coordinator/catalog_types.h"
 #include "roles/coordinator/segment_registry.h"
 #include "segment/segment.h"
@@ -23,38 +24,41 @@
 
 namespace kite {
 
-class QueryNode {
+class QueryNode : public QueryNodeApi {
  public:
   QueryNode(ObjectStore* store, SegmentRegistry* registry) : store_(store), registry_(registry) {}
   QueryNode(const QueryNode&) = delete;
   QueryNode& operator=(const QueryNode&) = delete;
 
   // Loads every flushed segment of `c` and applies its persisted deltas.
-  Status Load(const CollectionInfo& c, std::shared_ptr<const CollectionSchema> schema);
-  void Release(CollectionId collection);
-  bool IsLoaded(CollectionId collection) const;
+  Status Load(const CollectionInfo& c, std::shared_ptr<const CollectionSchema> schema) override;
+  void Release(CollectionId collection) override;
+  bool IsLoaded(CollectionId collection) const override;
 
-  void AddSealed(CollectionId collection, SegmentPtr segment);
+  void AddSealed(CollectionId collection, SegmentPtr segment) override;
   // partition 0 = every partition.
-  void ApplyDelete(CollectionId collection, int64_t partition, const PrimaryKey& pk, Timestamp ts);
+  void ApplyDelete(CollectionId collection, int64_t partition, const PrimaryKey& pk, Timestamp ts) override;
 
   // Swaps a freshly built index in for exact search of one sealed segment
   // (no-op when the collection or segment is not loaded here).
   void AttachVectorIndex(CollectionId collection, SegmentId segment, FieldId field, IndexId index,
-                         std::shared_ptr<const index::VectorIndex> idx);
+                         std::shared_ptr<const index::VectorIndex> idx) override;
   void AttachScalarIndex(CollectionId collection, SegmentId segment, FieldId field, IndexId index,
-                         std::shared_ptr<const index::ScalarIndex> idx);
+                         std::shared_ptr<const index::ScalarIndex> idx) override;
   // Compaction: swaps `replacement` (nullptr: nothing, every row was purged)
   // in for the `removed` segments in one step, carrying their in-memory
   // deletes over. No-op when the collection is not loaded here.
-  void ReplaceSegments(CollectionId collection, const std::vector<SegmentId>& removed, SegmentPtr replacement);
+  void ReplaceSegments(CollectionId collection, const std::vector<SegmentId>& removed, SegmentPtr replacement) override;
   // Detaches an index definition's copies from every segment of the collection.
-  void DetachIndex(CollectionId collection, IndexId index);
+  void DetachIndex(CollectionId collection, IndexId index) override;
 
-  Result<Retrieved> Retrieve(CollectionId collection, const RetrievePlan& plan) const;
-  std::vector<SegmentPtr> Segments(CollectionId collection) const;
+  // The read path (role_api.h): sealed segments of the request's shard.
+  Status Search(const rolepb::SearchRequest& req, rolepb::SearchResponse* resp, const CancelHook& cancelled) override;
+  Status Retrieve(const rolepb::RetrieveRequest& req, rolepb::RetrieveResponse* resp) override;
+  Status ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadStatsResponse* resp) override;
+  std::vector<SegmentPtr> Segments(CollectionId collection) const override;
   // The loaded sealed segment `segment` of `collection`, or nullptr.
-  SegmentPtr FindSegment(CollectionId collection, SegmentId segment) const;
+  SegmentPtr FindSegment(CollectionId collection, SegmentId segment) const override;
 
  private:
   // Loads the built indexes of `segments` not attached yet.
@@ -65,6 +69,11 @@ class QueryNode {
   std::mutex load_mu_;  // serialises Load with ReplaceSegments
   mutable std::shared_mutex mu_;
   std::map<int64_t, std::vector<SegmentPtr>> loaded_;  // collection -> sealed segments
+  std::map<int64_t, std::shared_ptr<const CollectionSchema>> schemas_;  // of loaded collections
+
+  // The schema and the segments of `scope` (nullptr schema: not loaded).
+  std::pair<std::shared_ptr<const CollectionSchema>, std::vector<SegmentPtr>> ScopeSegments(
+      const rolepb::ReadScope& scope) const;
 };
 
 }  // namespace kite

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "roles/api/read_exec.h"
+#include "roles/api/role_codec.h"
+
 namespace kite {
 
 namespace {
@@ -14,18 +17,26 @@ struct StreamingNode::Channel {
   CollectionId collection;
   std::shared_ptr<const CollectionSchema> schema;
   std::shared_ptr<WalChannel> wal;
-  std::map<int64_t, SegmentPtr> growing;  // partition id -> growing segment
+  // partition id -> growing segment. Changed under both `mu` and
+  // `growing_mu`; readers take only `growing_mu`, so a read never waits for
+  // a write's WAL append (it waits for the tsafe it needs, see WaitTsafe).
+  std::map<int64_t, SegmentPtr> growing;
+  std::mutex growing_mu;
   std::vector<DeleteRecord> delete_buffer;
   uint64_t applied_lsn = 0;
   uint64_t checkpoint_lsn = 0;
   int64_t last_write_ms = 0;
   bool forward = false;  // collection loaded: forward deletes and sealed segments
   std::atomic<Timestamp> in_flight_ts{0};  // timestamp of the write being applied, 0 if none
+  // Readers waiting for the tsafe (WaitTsafe), woken when a write finishes.
+  std::mutex tsafe_mu;
+  std::condition_variable tsafe_cv;
+  std::atomic<int> tsafe_waiters{0};
   bool dropped = false;  // collection dropped: never flush or write again
 };
 
 StreamingNode::StreamingNode(Wal* wal, ObjectStore* store, SegmentRegistry* registry, CoordinatorApi* coordinator,
-                             QueryNode* query_node, StreamingOptions options)
+                             QueryNodeApi* query_node, StreamingOptions options)
     : wal_(wal), store_(store), registry_(registry), coord_(coordinator), query_node_(query_node), options_(options) {
   idle_thread_ = std::thread([this] { IdleLoop(); });
 }
@@ -114,6 +125,7 @@ Status StreamingNode::Drop(const CollectionInfo& c) {
 Status StreamingNode::RetainPartitions(CollectionId collection, const std::set<int64_t>& live) {
   for (auto& ch : ChannelsOf(collection)) {
     std::lock_guard lock(ch->mu);
+    std::lock_guard glock(ch->growing_mu);
     std::erase_if(ch->growing, [&](const auto& kv) { return !live.count(kv.first); });
   }
   KITE_ASSIGN_OR_RETURN(std::vector<std::string> garbage, registry_->RetainPartitions(collection, live));
@@ -150,9 +162,15 @@ Result<Timestamp> StreamingNode::Write(CollectionId collection, int shard, DmlMe
   // applied: mark the channel busy before taking the write's timestamp.
   ch.in_flight_ts.store(kPendingTs, std::memory_order_seq_cst);
   struct ClearInFlight {
-    std::atomic<Timestamp>* ts;
-    ~ClearInFlight() { ts->store(0, std::memory_order_release); }
-  } clear_in_flight{&ch.in_flight_ts};
+    Channel* ch;
+    ~ClearInFlight() {
+      ch->in_flight_ts.store(0, std::memory_order_seq_cst);
+      if (ch->tsafe_waiters.load(std::memory_order_seq_cst) > 0) {
+        std::lock_guard l(ch->tsafe_mu);
+        ch->tsafe_cv.notify_all();
+      }
+    }
+  } clear_in_flight{&ch};
   KITE_ASSIGN_OR_RETURN(msg.ts, coord_->AllocTimestamp());
   ch.in_flight_ts.store(msg.ts, std::memory_order_seq_cst);
   KITE_ASSIGN_OR_RETURN(Lsn lsn, ch.wal->Append(EncodeDml(msg)));
@@ -178,11 +196,15 @@ Status StreamingNode::ApplyLocked(Channel& ch, const DmlMessage& msg, uint64_t l
   }
   bool full = false;
   if (msg.type != DmlType::kDelete && msg.rows.num_rows > 0) {
-    SegmentPtr& seg = ch.growing[msg.partition.value];
-    if (!seg) {
+    auto it = ch.growing.find(msg.partition.value);
+    if (it == ch.growing.end()) {
       KITE_ASSIGN_OR_RETURN(int64_t sid, coord_->AllocIds(1));
-      seg = std::make_shared<Segment>(SegmentMeta{SegmentId(sid), ch.collection, msg.partition, ch.name}, ch.schema);
+      auto fresh = std::make_shared<Segment>(SegmentMeta{SegmentId(sid), ch.collection, msg.partition, ch.name},
+                                             ch.schema);
+      std::lock_guard glock(ch.growing_mu);
+      it = ch.growing.emplace(msg.partition.value, std::move(fresh)).first;
     }
+    SegmentPtr& seg = it->second;
     seg->Append(msg.rows, std::vector<Timestamp>(static_cast<size_t>(msg.rows.num_rows), msg.ts));
     full = static_cast<double>(seg->MemoryBytes()) >=
            static_cast<double>(options_.segment_bytes_max) * options_.seal_proportion;
@@ -250,13 +272,19 @@ Status StreamingNode::FlushLocked(Channel& ch, std::vector<SegmentId>* flushed) 
   if (Status st = registry_->CommitFlush(ch.collection, ch.name, ch.applied_lsn, records, delta_key); !st.ok()) {
     return fail(st);
   }
-  for (auto& [pid, seg] : ch.growing) {
-    if (seg->num_rows() == 0) continue;
-    seg->Seal();
-    flushed->push_back(seg->id());
-    if (ch.forward) query_node_->AddSealed(ch.collection, seg);
+  {
+    // Hand-over in one step for readers: a segment a reader listed as growing
+    // is skipped by the query node (ReadScope.skip_segments), one it did not
+    // list is already sealed there.
+    std::lock_guard glock(ch.growing_mu);
+    for (auto& [pid, seg] : ch.growing) {
+      if (seg->num_rows() == 0) continue;
+      seg->Seal();
+      flushed->push_back(seg->id());
+      if (ch.forward) query_node_->AddSealed(ch.collection, seg);
+    }
+    ch.growing.clear();
   }
-  ch.growing.clear();
   ch.delete_buffer.clear();
   ch.checkpoint_lsn = ch.applied_lsn;
   Status st = ch.wal->TruncateBefore(ch.checkpoint_lsn);
@@ -298,24 +326,142 @@ Status StreamingNode::Release(CollectionId collection) {
   return Status::OK();
 }
 
-void StreamingNode::Barrier(CollectionId collection) {
-  for (const auto& ch : ChannelsOf(collection)) {
-    std::lock_guard lock(ch->mu);
+void StreamingNode::WaitTsafe(Channel& ch, Timestamp ts) {
+  if (ts == 0) return;
+  // Timestamps are taken under the channel lock in order, so once the write
+  // in flight (if any) is above ts, every write at or below ts is applied.
+  auto reached = [&] {
+    Timestamp w = ch.in_flight_ts.load(std::memory_order_seq_cst);
+    return w == 0 || (w != kPendingTs && w > ts);
+  };
+  if (reached()) return;
+  std::unique_lock l(ch.tsafe_mu);
+  ch.tsafe_waiters.fetch_add(1, std::memory_order_seq_cst);
+  ch.tsafe_cv.wait(l, reached);
+  ch.tsafe_waiters.fetch_sub(1, std::memory_order_seq_cst);
+}
+
+namespace {
+Status ShardNotServed(int64_t collection, int shard) {
+  return MakeStatus(StatusCode::kFailedPrecondition, Reason::kCollectionNotLoaded,
+                    "collection not loaded[collection={}]: shard {} is not served here", collection, shard);
+}
+}  // namespace
+
+Result<std::shared_ptr<StreamingNode::Channel>> StreamingNode::ReadChannel(const rolepb::ReadScope& scope,
+                                                                            std::vector<SegmentPtr>* growing) {
+  std::vector<std::shared_ptr<Channel>> chans = ChannelsOf(CollectionId(scope.collection()));
+  if (scope.shard() < 0 || scope.shard() >= static_cast<int>(chans.size())) {
+    return ShardNotServed(scope.collection(), scope.shard());
   }
+  std::shared_ptr<Channel> ch = chans[static_cast<size_t>(scope.shard())];
+  WaitTsafe(*ch, scope.guarantee_ts());
+  if (!query_node_->IsLoaded(ch->collection)) {
+    return MakeStatus(StatusCode::kFailedPrecondition, Reason::kCollectionNotLoaded,
+                      "collection not loaded[collection={}]", ch->schema->name);
+  }
+  if (scope.include_growing()) {
+    std::lock_guard lock(ch->growing_mu);
+    for (auto& [pid, seg] : ch->growing) {
+      if (InScope(*seg, scope)) growing->push_back(seg);
+    }
+  }
+  return ch;
+}
+
+namespace {
+// The reduce of a search at the delegator (no boosts: they ran per segment).
+PartSpec ReduceSpecOf(const rolepb::SearchRequest& req) {
+  PartSpec spec;
+  spec.k = req.k();
+  spec.higher_is_better = req.higher_is_better();
+  spec.group_field = FieldId(req.group_field());
+  spec.group_size = req.group_size();
+  spec.max_output_bytes = req.max_output_bytes() > 0 ? req.max_output_bytes() : INT64_MAX;
+  return spec;
+}
+}  // namespace
+
+Status StreamingNode::Search(const rolepb::SearchRequest& req, rolepb::SearchResponse* resp,
+                             const CancelHook& cancelled) {
+  std::vector<SegmentPtr> growing;
+  KITE_ASSIGN_OR_RETURN(std::shared_ptr<Channel> ch, ReadChannel(req.scope(), &growing));
+  // The query nodes holding the shard's sealed segments (one in standalone),
+  // told which segments this delegator reads as growing.
+  rolepb::SearchResponse sealed;
+  if (growing.empty()) {
+    KITE_RETURN_IF_ERROR(query_node_->Search(req, &sealed, cancelled));
+  } else {
+    rolepb::SearchRequest to_qn = req;
+    for (const SegmentPtr& seg : growing) to_qn.mutable_scope()->add_skip_segments(seg->id().value);
+    KITE_RETURN_IF_ERROR(query_node_->Search(to_qn, &sealed, cancelled));
+  }
+  if (growing.empty()) {
+    *resp = std::move(sealed);
+    return Status::OK();
+  }
+  std::vector<SearchPart> parts;
+  KITE_ASSIGN_OR_RETURN(SearchPart g, ExecuteSearch(req, *ch->schema, growing, cancelled));
+  parts.push_back(std::move(g));
+  KITE_ASSIGN_OR_RETURN(SearchPart s, SearchPartFromPb(sealed));
+  parts.push_back(std::move(s));
+  KITE_ASSIGN_OR_RETURN(SearchPart merged, ReduceParts(std::move(parts), ReduceSpecOf(req)));
+  SearchPartToPb(merged, resp);
+  return Status::OK();
+}
+
+Status StreamingNode::Retrieve(const rolepb::RetrieveRequest& req, rolepb::RetrieveResponse* resp) {
+  std::vector<SegmentPtr> growing;
+  KITE_ASSIGN_OR_RETURN(std::shared_ptr<Channel> ch, ReadChannel(req.scope(), &growing));
+  rolepb::RetrieveResponse sealed;
+  if (growing.empty()) {
+    KITE_RETURN_IF_ERROR(query_node_->Retrieve(req, &sealed));
+  } else {
+    rolepb::RetrieveRequest to_qn = req;
+    for (const SegmentPtr& seg : growing) to_qn.mutable_scope()->add_skip_segments(seg->id().value);
+    KITE_RETURN_IF_ERROR(query_node_->Retrieve(to_qn, &sealed));
+  }
+  if (growing.empty()) {
+    *resp = std::move(sealed);
+    return Status::OK();
+  }
+  std::vector<Retrieved> parts;
+  KITE_ASSIGN_OR_RETURN(Retrieved g, ExecuteRetrieve(req, *ch->schema, growing));
+  parts.push_back(std::move(g));
+  KITE_ASSIGN_OR_RETURN(Retrieved s, RetrievedFromPb(sealed));
+  parts.push_back(std::move(s));
+  RetrievePlan unpaged;
+  unpaged.count_only = req.count_only();
+  unpaged.limit = req.limit() >= 0 ? req.limit() + req.offset() : -1;
+  RetrievedToPb(MergeRetrieved(std::move(parts), unpaged), resp);
+  return Status::OK();
+}
+
+Status StreamingNode::ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadStatsResponse* resp) {
+  std::vector<SegmentPtr> growing;
+  KITE_ASSIGN_OR_RETURN(std::shared_ptr<Channel> ch, ReadChannel(req.scope(), &growing));
+  rolepb::ReadStatsRequest to_qn = req;
+  for (const SegmentPtr& seg : growing) to_qn.mutable_scope()->add_skip_segments(seg->id().value);
+  KITE_RETURN_IF_ERROR(query_node_->ReadStats(to_qn, resp));
+  AddReadStats(req, growing, resp);
+  return Status::OK();
+}
+
+int64_t StreamingNode::RowCount(CollectionId collection, int64_t partition, const std::set<int64_t>& live) {
+  int64_t rows = FlushedRows(collection, partition, live);
+  for (const SegmentPtr& seg : GrowingSegments(collection)) {
+    int64_t pid = seg->meta().partition_id.value;
+    if ((partition == 0 || pid == partition) && live.count(pid)) rows += seg->num_rows();
+  }
+  return rows;
 }
 
 std::vector<SegmentPtr> StreamingNode::GrowingSegments(CollectionId collection) {
   std::vector<SegmentPtr> out;
   for (const auto& ch : ChannelsOf(collection)) {
-    std::lock_guard lock(ch->mu);
+    std::lock_guard lock(ch->growing_mu);
     for (auto& [pid, seg] : ch->growing) out.push_back(seg);
   }
-  return out;
-}
-
-Result<Retrieved> StreamingNode::RetrieveGrowing(CollectionId collection, const RetrievePlan& plan) {
-  Retrieved out;
-  for (const auto& seg : GrowingSegments(collection)) KITE_RETURN_IF_ERROR(RetrieveFromSegment(*seg, plan, &out));
   return out;
 }
 

@@ -8,8 +8,10 @@
 // it to growing segments / the delete buffer, forward deletes to the query
 // node when the collection is loaded, and flush if a segment is full. Because
 // the timestamp is taken under the channel lock, WAL order equals timestamp
-// order, and Barrier() after allocating a read timestamp guarantees that every
-// write with a smaller timestamp is applied (Strong reads).
+// order, and a channel's tsafe (the newest timestamp at or below which every
+// write is applied) is known without taking its lock: a read at guarantee
+// timestamp T waits until no write at or below T is in flight (Strong,
+// Session), woken by the write that finishes.
 //
 // Flush (by size, idle time or request): write each growing segment's
 // columns and the channel's delete buffer to the object store, then commit
@@ -34,8 +36,8 @@
 #include "query/retrieve.h"
 #include "roles/coordinator/coordinator.h"
 #include "roles/coordinator/segment_registry.h"
-#include "roles/querynode/query_node.h"
-#include "roles/streaming/dml_message.h"
+#include "roles/api/dml_message.h"
+#include "roles/api/role_api.h"
 #include "segment/segment.h"
 #include "segment/segment_file.h"
 #include "storage/object/object_store.h"
@@ -54,10 +56,10 @@ struct StreamingOptions {
   int64_t idle_check_ms = 1000;
 };
 
-class StreamingNode {
+class StreamingNode : public StreamingNodeApi {
  public:
   StreamingNode(Wal* wal, ObjectStore* store, SegmentRegistry* registry, CoordinatorApi* coordinator,
-                QueryNode* query_node, StreamingOptions options);
+                QueryNodeApi* query_node, StreamingOptions options);
   ~StreamingNode();
   StreamingNode(const StreamingNode&) = delete;
   StreamingNode& operator=(const StreamingNode&) = delete;
@@ -67,35 +69,38 @@ class StreamingNode {
   void SetFlushListener(std::function<void(CollectionId)> listener) { flush_listener_ = std::move(listener); }
 
   // Opens the collection's channels and replays their WALs from the checkpoint.
-  Status Open(const CollectionInfo& c);
+  Status Open(const CollectionInfo& c) override;
   // Forgets the collection: WAL channels, segments, files.
-  Status Drop(const CollectionInfo& c);
+  Status Drop(const CollectionInfo& c) override;
 
   // Durably applies a DML message to shard `shard`; returns its timestamp.
-  Result<Timestamp> Write(CollectionId collection, int shard, DmlMessage msg);
+  Result<Timestamp> Write(CollectionId collection, int shard, DmlMessage msg) override;
   // Flushes every channel of the collection; returns the new segment ids.
-  Result<std::vector<SegmentId>> Flush(CollectionId collection);
+  Result<std::vector<SegmentId>> Flush(CollectionId collection) override;
 
   // Drops the growing data of every partition of the collection not in
   // `live` (dropped partitions), then its flushed segments and their files,
   // from the registry, the query node and the object store.
-  Status RetainPartitions(CollectionId collection, const std::set<int64_t>& live);
+  Status RetainPartitions(CollectionId collection, const std::set<int64_t>& live) override;
 
   // Loads the collection's sealed data into the query node and starts
   // forwarding deletes to it (atomically with respect to writes).
-  Status Load(const CollectionInfo& c);
-  Status Release(CollectionId collection);
+  Status Load(const CollectionInfo& c) override;
+  Status Release(CollectionId collection) override;
 
-  // Waits until every write that holds a channel lock of the collection is applied.
-  void Barrier(CollectionId collection);
-  Result<Retrieved> RetrieveGrowing(CollectionId collection, const RetrievePlan& plan);
   // The newest timestamp <= now at which every channel of the collection is
   // fully applied (below any write in flight).
-  Timestamp SafeTimestamp(CollectionId collection, Timestamp now);
+  Timestamp SafeTimestamp(CollectionId collection, Timestamp now) override;
+  int64_t RowCount(CollectionId collection, int64_t partition, const std::set<int64_t>& live) override;
   // Rows in flushed segments of partition `partition` (0 = all) among
   // `live`, deletes not subtracted.
   int64_t FlushedRows(CollectionId collection, int64_t partition, const std::set<int64_t>& live);
   std::vector<SegmentPtr> GrowingSegments(CollectionId collection);
+
+  // The shard delegator (role_api.h).
+  Status Search(const rolepb::SearchRequest& req, rolepb::SearchResponse* resp, const CancelHook& cancelled) override;
+  Status Retrieve(const rolepb::RetrieveRequest& req, rolepb::RetrieveResponse* resp) override;
+  Status ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadStatsResponse* resp) override;
 
  private:
   struct Channel;
@@ -103,13 +108,19 @@ class StreamingNode {
   Status FlushLocked(Channel& ch, std::vector<SegmentId>* flushed);
   // Shared so that a concurrent Drop cannot free a channel another thread is using.
   std::vector<std::shared_ptr<Channel>> ChannelsOf(CollectionId collection);
+  // The channel of a read's shard, once its tsafe reached the scope's
+  // guarantee timestamp (every write at or below it applied), and its growing
+  // segments in scope (none unless include_growing).
+  Result<std::shared_ptr<Channel>> ReadChannel(const rolepb::ReadScope& scope, std::vector<SegmentPtr>* growing);
+  // Blocks until no write at or below `ts` is still being applied on `ch`.
+  void WaitTsafe(Channel& ch, Timestamp ts);
   void IdleLoop();
 
   Wal* wal_;
   ObjectStore* store_;
   SegmentRegistry* registry_;
   CoordinatorApi* coord_;
-  QueryNode* query_node_;
+  QueryNodeApi* query_node_;
   StreamingOptions options_;
   std::function<void(CollectionId)> flush_listener_;
 

@@ -7,7 +7,12 @@
 
 #include <stdlib.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 #include <set>
 #include <string>
 #include <vector>
@@ -16,6 +21,7 @@
 
 #include "roles/coordinator/coordinator.h"
 #include "roles/coordinator/segment_registry.h"
+#include "roles/api/role_codec.h"
 #include "roles/querynode/query_node.h"
 #include "storage/meta/meta_store.h"
 #include "storage/object/object_store.h"
@@ -67,6 +73,8 @@ class StreamingFaultTest : public ::testing::Test {
     fs::remove_all(dir_, ec);
   }
 
+  QueryNodeApi* query_api_ = nullptr;  // replaces the real query node when set
+
   // The roles over the storage in dir_ and meta_ (kept across restarts).
   void Start() {
     coord_ = std::move(OpenCoordinator(faulty_meta_.get(), Limits{})).value();
@@ -77,7 +85,8 @@ class StreamingFaultTest : public ::testing::Test {
     faulty_objects_ = std::make_unique<FaultyObjectStore>(objects_.get());
     query_ = std::make_unique<QueryNode>(faulty_objects_.get(), registry_.get());
     streaming_ = std::make_unique<StreamingNode>(faulty_wal_.get(), faulty_objects_.get(), registry_.get(),
-                                                 coord_.get(), query_.get(), StreamingOptions{});
+                                                 coord_.get(), query_api_ ? query_api_ : query_.get(),
+                                                 StreamingOptions{});
   }
 
   void Stop() {
@@ -119,11 +128,45 @@ class StreamingFaultTest : public ::testing::Test {
   std::set<int64_t> GrowingKeys() {
     RetrievePlan plan;
     plan.ts = ~Timestamp{0} >> 1;
-    auto got = streaming_->RetrieveGrowing(info_.id, plan);
-    EXPECT_TRUE(got.ok()) << got.status().ToString();
+    Retrieved got;
+    for (const SegmentPtr& seg : streaming_->GrowingSegments(info_.id)) {
+      Status st = RetrieveFromSegment(*seg, plan, &got);
+      EXPECT_TRUE(st.ok()) << st.ToString();
+    }
     std::set<int64_t> keys;
-    for (int64_t i = 0; i < got->rows.num_rows; ++i) keys.insert(std::get<int64_t>(PkAt(got->rows.columns[0], i)));
+    for (int64_t i = 0; i < got.rows.num_rows; ++i) keys.insert(std::get<int64_t>(PkAt(got.rows.columns[0], i)));
     return keys;
+  }
+
+  // A read of shard 0 through the delegator at `ts`, waiting for tsafe >= guarantee.
+  rolepb::ReadScope Scope(Timestamp ts, Timestamp guarantee) {
+    rolepb::ReadScope scope;
+    scope.set_collection(info_.id.value);
+    scope.set_shard(0);
+    scope.set_channel(Channel());
+    scope.set_ts(ts);
+    scope.set_guarantee_ts(guarantee);
+    scope.set_include_growing(true);
+    return scope;
+  }
+
+  rolepb::SearchRequest SearchOf(Timestamp ts) {
+    rolepb::SearchRequest req;
+    *req.mutable_scope() = Scope(ts, ts);
+    const FieldSchema& vec = info_.schema.fields.at(1);
+    req.set_field(vec.id.value);
+    req.set_metric("L2");
+    req.set_nq(1);
+    req.set_query_type(static_cast<int32_t>(vec.type));
+    req.set_dim(4);
+    Column q = Column::ForField(vec);
+    float v[4] = {7, 1, 2, 3};
+    q.AppendFixed(v);
+    std::string bytes;
+    EncodeColumn(q, &bytes);
+    req.set_queries(bytes);
+    req.set_k(3);
+    return req;
   }
 
   int64_t FlushedRows() {
@@ -297,6 +340,109 @@ TEST_F(StreamingFaultTest, FailedCreateCollectionCommitLeavesNothing) {
   EXPECT_FALSE(coord_->DescribeCollection("", "c2").ok());
   EXPECT_TRUE(coord_->CreateCollection(p).ok());
   EXPECT_TRUE(coord_->DescribeCollection("", "c2").ok());
+}
+
+// ---- the read flow through the delegator (role_api.h)
+
+// A query node whose answers wait until the test releases them; it holds
+// nothing (every answer is empty) and says every collection is loaded.
+class LateQueryNode final : public QueryNodeApi {
+ public:
+  void Release() {
+    {
+      std::lock_guard l(mu_);
+      released_ = true;
+    }
+    cv_.notify_all();
+  }
+  int searches() const { return searches_.load(); }
+
+  Status Search(const rolepb::SearchRequest&, rolepb::SearchResponse* resp, const CancelHook&) override {
+    ++searches_;
+    std::unique_lock l(mu_);
+    cv_.wait(l, [this] { return released_; });
+    resp->add_hits_per_query(0);
+    return Status::OK();
+  }
+  Status Retrieve(const rolepb::RetrieveRequest&, rolepb::RetrieveResponse*) override { return Status::OK(); }
+  Status ReadStats(const rolepb::ReadStatsRequest&, rolepb::ReadStatsResponse*) override { return Status::OK(); }
+  Status Load(const CollectionInfo&, std::shared_ptr<const CollectionSchema>) override { return Status::OK(); }
+  void Release(CollectionId) override {}
+  bool IsLoaded(CollectionId) const override { return true; }
+  void AddSealed(CollectionId, SegmentPtr) override {}
+  void ApplyDelete(CollectionId, int64_t, const PrimaryKey&, Timestamp) override {}
+  void AttachVectorIndex(CollectionId, SegmentId, FieldId, IndexId, std::shared_ptr<const index::VectorIndex>) override {}
+  void AttachScalarIndex(CollectionId, SegmentId, FieldId, IndexId, std::shared_ptr<const index::ScalarIndex>) override {}
+  void ReplaceSegments(CollectionId, const std::vector<SegmentId>&, SegmentPtr) override {}
+  void DetachIndex(CollectionId, IndexId) override {}
+  SegmentPtr FindSegment(CollectionId, SegmentId) const override { return nullptr; }
+  std::vector<SegmentPtr> Segments(CollectionId) const override { return {}; }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool released_ = false;
+  std::atomic<int> searches_{0};
+};
+
+// Strong consistency is the shard's tsafe, not a lock: a read whose guarantee
+// timestamp is above a write still in flight (its WAL append hangs) waits for
+// that write and then sees it; it must not answer from the state before.
+TEST_F(StreamingFaultTest, StrongReadWaitsForTheWriteInFlightThenSeesIt) {
+  ASSERT_TRUE(streaming_->Load(info_).ok());
+  faulty_wal_->appends().Hold();
+  std::thread writer([&] { EXPECT_TRUE(Insert({42}).ok()); });
+  while (faulty_wal_->appends().calls() < 1) std::this_thread::yield();  // the write has its timestamp
+  auto t = coord_->AllocTimestamp();
+  ASSERT_TRUE(t.ok());
+  std::atomic<bool> done{false};
+  int64_t seen = -1;
+  std::thread reader([&] {
+    rolepb::RetrieveRequest req;
+    *req.mutable_scope() = Scope(*t, *t);
+    req.set_count_only(true);
+    req.set_limit(-1);
+    rolepb::RetrieveResponse resp;
+    Status st = streaming_->Retrieve(req, &resp);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    seen = resp.count();
+    done = true;
+  });
+  // While the write hangs the read cannot be answered (a bounded look, then on).
+  for (int i = 0; i < 50 && !done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  EXPECT_FALSE(done.load()) << "a Strong read answered while a write below its timestamp was in flight";
+  faulty_wal_->appends().Release();
+  writer.join();
+  reader.join();
+  EXPECT_EQ(seen, 1) << "the Strong read must see the write acknowledged below its timestamp";
+}
+
+// A query node that answers late holds up only the read that waits for it:
+// the delegator holds no shard lock while it asks, so writes to the shard go on.
+TEST_F(StreamingFaultTest, LateQueryNodeDoesNotHoldUpWritesToTheShard) {
+  LateQueryNode late;
+  query_api_ = &late;
+  ASSERT_TRUE(Restart().ok());
+  ASSERT_TRUE(Insert({1}).ok());
+  auto t = coord_->AllocTimestamp();
+  ASSERT_TRUE(t.ok());
+  rolepb::SearchResponse resp;
+  Status search_st;
+  std::thread reader([&] { search_st = streaming_->Search(SearchOf(*t), &resp, {}); });
+  while (late.searches() < 1) std::this_thread::yield();
+  // The query node has not answered yet; a write to the same shard completes.
+  EXPECT_TRUE(Insert({7}).ok());
+  late.Release();
+  reader.join();
+  ASSERT_TRUE(search_st.ok()) << search_st.ToString();
+  // The search ran at t: it sees row 1 (growing) but not row 7, written after.
+  auto part = SearchPartFromPb(resp);
+  ASSERT_TRUE(part.ok()) << part.status().ToString();
+  ASSERT_EQ(part->hits.size(), 1u);
+  std::vector<int64_t> ids;
+  for (const Hit& h : part->hits[0]) ids.push_back(std::get<int64_t>(h.pk));
+  EXPECT_EQ(ids, std::vector<int64_t>{1});
+  query_api_ = nullptr;
 }
 
 }  // namespace

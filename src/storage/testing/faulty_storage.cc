@@ -29,6 +29,19 @@ void FaultPlan::SetDelay(std::chrono::milliseconds delay) {
   delay_ = delay;
 }
 
+void FaultPlan::Hold() {
+  std::lock_guard lock(mu_);
+  held_ = true;
+}
+
+void FaultPlan::Release() {
+  {
+    std::lock_guard lock(mu_);
+    held_ = false;
+  }
+  released_.notify_all();
+}
+
 void FaultPlan::Clear() {
   std::lock_guard lock(mu_);
   fail_at_ = 0;
@@ -44,8 +57,9 @@ Status FaultPlan::OnCall(uint64_t bytes) {
   std::chrono::milliseconds delay{0};
   Status st;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     const int64_t n = ++calls_;
+    released_.wait(lock, [this] { return !held_; });
     delay = delay_;
     if (fail_at_ != 0 && (n == fail_at_ || (sticky_ && n > fail_at_))) {
       st = error_;
@@ -81,6 +95,18 @@ Status FaultyMetaStore::Commit(const MetaBatch& batch) {
   for (const auto& op : batch.ops()) bytes += op.key.size() + op.value.size();
   KITE_RETURN_IF_ERROR(commits_.OnCall(bytes));
   return inner_->Commit(batch);
+}
+
+Result<MetaRead> FaultyMetaStore::Read(std::string_view key, bool prefix) {
+  KITE_RETURN_IF_ERROR(reads_.OnCall());
+  return inner_->Read(key, prefix);
+}
+
+Result<MetaTxnResult> FaultyMetaStore::Txn(const MetaBatch& batch) {
+  uint64_t bytes = 0;
+  for (const auto& op : batch.ops()) bytes += op.key.size() + op.value.size();
+  KITE_RETURN_IF_ERROR(commits_.OnCall(bytes));
+  return inner_->Txn(batch);
 }
 
 // ---- object store

@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -49,6 +50,10 @@ class FaultPlan {
   void FailAfterBytes(uint64_t bytes, Status error);
   // Every call first sleeps this long (0: no delay).
   void SetDelay(std::chrono::milliseconds delay);
+  // Calls from now wait (after being counted in calls()) until Release():
+  // a store that hangs, for tests of what the roles do meanwhile.
+  void Hold();
+  void Release();
   // Back to "everything succeeds, no delay"; counters are kept.
   void Clear();
 
@@ -67,6 +72,8 @@ class FaultPlan {
   uint64_t bytes_left_ = 0;
   Status byte_error_;
   std::chrono::milliseconds delay_{0};
+  bool held_ = false;
+  std::condition_variable released_;
   std::atomic<int64_t> calls_{0};
   std::atomic<int64_t> failures_{0};
 };
@@ -81,6 +88,15 @@ class FaultyMetaStore final : public MetaStore {
   Status Scan(std::string_view prefix, const std::function<void(std::string_view, std::string_view)>& fn) override;
   // Bytes of a commit: the sum of its keys and values.
   Status Commit(const MetaBatch& batch) override;
+  // Read counts as a read, Txn as a commit; leases and watches pass through.
+  Result<MetaRead> Read(std::string_view key, bool prefix) override;
+  Result<MetaTxnResult> Txn(const MetaBatch& batch) override;
+  Result<LeaseId> GrantLease(int64_t ttl_s) override { return inner_->GrantLease(ttl_s); }
+  Status KeepAliveLease(LeaseId lease) override { return inner_->KeepAliveLease(lease); }
+  Status RevokeLease(LeaseId lease) override { return inner_->RevokeLease(lease); }
+  Result<std::unique_ptr<MetaWatch>> Watch(std::string prefix, int64_t from_revision) override {
+    return inner_->Watch(std::move(prefix), from_revision);
+  }
 
  private:
   MetaStore* inner_;

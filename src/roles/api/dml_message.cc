@@ -1,4 +1,4 @@
-#include "roles/streaming/dml_message.h"
+#include "roles/api/dml_message.h"
 
 namespace kite {
 

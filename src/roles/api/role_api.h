@@ -1,0 +1,154 @@
+// The role APIs (ARCHITECTURE.md "Roles and their APIs"). A role holds the
+// other roles only through these interfaces (and CoordinatorApi,
+// roles/coordinator/coordinator.h), never their classes: tests/unit
+// role_include_graph_test checks that no role includes another role's
+// implementation header.
+//
+// The read path is in messages (role_api.proto): the proxy sends one
+// SearchRequest / RetrieveRequest / ReadStatsRequest per shard to the
+// streaming node that leads the shard (its delegator), which waits for the
+// shard's tsafe, reads its growing data and asks the query nodes holding the
+// shard's sealed segments; each level reduces what it got (query node over
+// its segments, delegator over query nodes, proxy over shards). Writes are
+// DmlMessages (dml_message.h, encoded as in the WAL). Standalone passes the
+// message objects between roles in one process; the cluster puts gRPC behind
+// the same interfaces.
+//
+// Segment hand-over between streaming, data and query nodes (AddSealed,
+// ReplaceSegments, Attach*Index) still passes in-memory segments and
+// indexes: in the cluster they become "load segment / index <id>" messages
+// that the query node serves from the object store.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <set>
+#include <vector>
+
+#include "common/ids.h"
+#include "common/status.h"
+#include "common/timestamp.h"
+#include "index/scalar/scalar_index.h"
+#include "index/vector_index.h"
+#include "role_api.pb.h"
+#include "roles/api/dml_message.h"
+#include "roles/coordinator/catalog_types.h"
+#include "segment/segment.h"
+
+namespace kite {
+
+// Cancellation of a call in flight: polled by long reads between segments.
+// In one process it is the proxy's hook (client gone, deadline, shutdown); over
+// gRPC the client's cancellation reaches the server call the same way.
+using CancelHook = std::function<bool()>;
+
+// Sealed data of loaded collections.
+class QueryNodeApi {
+ public:
+  virtual ~QueryNodeApi() = default;
+
+  // Read path (level 1 of the reduce): the sealed segments of the request's
+  // shard held here, searched and merged into one answer.
+  virtual Status Search(const rolepb::SearchRequest& req, rolepb::SearchResponse* resp, const CancelHook& cancelled) = 0;
+  virtual Status Retrieve(const rolepb::RetrieveRequest& req, rolepb::RetrieveResponse* resp) = 0;
+  virtual Status ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadStatsResponse* resp) = 0;
+
+  // What the coordinator's view tells the node to hold.
+  virtual Status Load(const CollectionInfo& c, std::shared_ptr<const CollectionSchema> schema) = 0;
+  virtual void Release(CollectionId collection) = 0;
+  virtual bool IsLoaded(CollectionId collection) const = 0;
+
+  // Hand-over from the streaming node (a flushed segment, deletes after the
+  // flush) and the data node (built indexes, compaction results).
+  virtual void AddSealed(CollectionId collection, SegmentPtr segment) = 0;
+  // partition 0 = every partition.
+  virtual void ApplyDelete(CollectionId collection, int64_t partition, const PrimaryKey& pk, Timestamp ts) = 0;
+  virtual void AttachVectorIndex(CollectionId collection, SegmentId segment, FieldId field, IndexId index,
+                                 std::shared_ptr<const index::VectorIndex> idx) = 0;
+  virtual void AttachScalarIndex(CollectionId collection, SegmentId segment, FieldId field, IndexId index,
+                                 std::shared_ptr<const index::ScalarIndex> idx) = 0;
+  virtual void ReplaceSegments(CollectionId collection, const std::vector<SegmentId>& removed,
+                               SegmentPtr replacement) = 0;
+  virtual void DetachIndex(CollectionId collection, IndexId index) = 0;
+  // The loaded sealed segment, or nullptr (index builds read its column).
+  virtual SegmentPtr FindSegment(CollectionId collection, SegmentId segment) const = 0;
+  virtual std::vector<SegmentPtr> Segments(CollectionId collection) const = 0;
+};
+
+// Leader of every shard channel: WAL, timestamps, growing data, flush, and
+// the shard delegator of the read path.
+class StreamingNodeApi {
+ public:
+  virtual ~StreamingNodeApi() = default;
+
+  virtual Status Open(const CollectionInfo& c) = 0;
+  virtual Status Drop(const CollectionInfo& c) = 0;
+  // Durably applies a DML message to shard `shard`; returns its timestamp.
+  virtual Result<Timestamp> Write(CollectionId collection, int shard, DmlMessage msg) = 0;
+  virtual Result<std::vector<SegmentId>> Flush(CollectionId collection) = 0;
+  virtual Status RetainPartitions(CollectionId collection, const std::set<int64_t>& live) = 0;
+  virtual Status Load(const CollectionInfo& c) = 0;
+  virtual Status Release(CollectionId collection) = 0;
+
+  // The newest timestamp <= now at which every shard of the collection is
+  // fully applied (the smallest shard tsafe): what Bounded reads use.
+  virtual Timestamp SafeTimestamp(CollectionId collection, Timestamp now) = 0;
+  // Rows (deletes not subtracted) of partition `partition` (0 = all) among `live`.
+  virtual int64_t RowCount(CollectionId collection, int64_t partition, const std::set<int64_t>& live) = 0;
+
+  // The delegator of scope.shard: waits for the shard's tsafe to reach
+  // scope.guarantee_ts, then answers from its growing data and the query
+  // nodes holding the shard's sealed segments, reduced (level 2).
+  virtual Status Search(const rolepb::SearchRequest& req, rolepb::SearchResponse* resp, const CancelHook& cancelled) = 0;
+  virtual Status Retrieve(const rolepb::RetrieveRequest& req, rolepb::RetrieveResponse* resp) = 0;
+  virtual Status ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadStatsResponse* resp) = 0;
+};
+
+// Index builds and compaction.
+enum class CompactionJobState { kUnknown = 0, kExecuting = 1, kCompleted = 2 };
+
+struct CompactionJob {
+  CompactionJobState state = CompactionJobState::kUnknown;
+  int64_t plans = 0;  // 0 while the job is not planned yet
+  int64_t completed = 0;
+  int64_t failed = 0;
+
+  // Plans still running (at least 1 while the job is executing, planned or not).
+  int64_t executing() const {
+    return state == CompactionJobState::kExecuting ? std::max<int64_t>(1, plans - completed - failed) : 0;
+  }
+};
+
+struct IndexProgress {
+  int64_t total_rows = 0;    // rows of flushed segments
+  int64_t indexed_rows = 0;  // rows of flushed segments whose index is built
+  // Flushed segments without the index that hold rows from before the
+  // `as_of` timestamp Progress was asked about (their newest row, or else
+  // their oldest one read from the timestamps file, is not after it: merges
+  // fold older segments into newer ones): what the state waits for.
+  int64_t pending_segments = 0;
+  bool failed = false;
+  std::string fail_reason;
+
+  // Milvus's IndexState name: "Failed", "InProgress" or "Finished". As in
+  // Milvus (datacoord completeIndexInfo), the state covers the segments that
+  // existed at the timestamp asked about, so that create_index / wait_for_index
+  // finish under a continuous insert-and-flush load instead of chasing every
+  // new segment; total_rows and indexed_rows still count every flushed segment.
+  const char* state() const { return failed ? "Failed" : pending_segments > 0 ? "InProgress" : "Finished"; }
+};
+
+class DataNodeApi {
+ public:
+  virtual ~DataNodeApi() = default;
+  // Asks the worker to look for work now (after a create_index, a flush, ...).
+  virtual void Kick() = 0;
+  // Build state of one index definition; `as_of` 0 means the index's creation.
+  virtual IndexProgress Progress(CollectionId collection, const IndexInfo& index, Timestamp as_of) const = 0;
+  // Queues a manual compaction of the collection; returns its job id.
+  virtual Result<int64_t> RequestCompaction(CollectionId collection) = 0;
+  virtual CompactionJob GetCompaction(int64_t job) const = 0;
+};
+
+}  // namespace kite

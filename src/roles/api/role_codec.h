@@ -1,0 +1,33 @@
+// Conversions between Kite's in-memory types and the role messages
+// (role_api.proto): template values, column batches, search and retrieve
+// answers, read scopes. Used on both sides of every role call.
+#pragma once
+
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "expr/expr.h"
+#include "query/retrieve.h"
+#include "query/search_part.h"
+#include "role_api.pb.h"
+
+namespace kite {
+
+void FilterToPb(const std::string& text, const expr::TemplateValues& values, rolepb::Filter* out);
+Result<expr::TemplateValues> TemplateValuesFromPb(const rolepb::Filter& f);
+
+// Column batches as bytes (EncodeColumn per column).
+std::string EncodeBatch(const ColumnBatch& b);
+Result<ColumnBatch> DecodeBatch(std::string_view in);
+
+void SearchPartToPb(const SearchPart& part, rolepb::SearchResponse* out);
+Result<SearchPart> SearchPartFromPb(const rolepb::SearchResponse& in);
+
+void RetrievedToPb(const Retrieved& r, rolepb::RetrieveResponse* out);
+Result<Retrieved> RetrievedFromPb(const rolepb::RetrieveResponse& in);
+
+std::set<int64_t> PartitionsOf(const rolepb::ReadScope& scope);
+
+}  // namespace kite
