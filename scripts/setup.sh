@@ -5,6 +5,8 @@
 # /webui headless); that test skips when it is missing.
 # etcd-server (3.4) is the etcd the meta store tests start on loopback ports
 # (src/storage/testing/etcd_server.h, tests/e2e/etcd_util.py).
+# Apache Kafka 4.1.1 (for the Kafka WAL tests; scripts/kafka_broker.sh runs it)
+# comes from Maven Central into .cache/kafka/libs (git-ignored), once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +21,7 @@ APT_PACKAGES=(
   etcd-server
   chromium
   libcurl4-openssl-dev libexpat1-dev openssl
+  librdkafka-dev default-jre-headless maven
 )
 
 missing=()
@@ -42,6 +45,14 @@ if ! .venv/bin/python -c "import pymilvus, pytest, numpy" 2>/dev/null || \
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -r requirements.txt
   cp requirements.txt .venv/.requirements.installed
+fi
+
+KAFKA_LIBS=.cache/kafka/libs
+if [ ! -f "$KAFKA_LIBS/kafka_2.13-4.1.1.jar" ] || [ ! -f "$KAFKA_LIBS/kafka-tools-4.1.1.jar" ] || \
+   [ ! -f "$KAFKA_LIBS/slf4j-reload4j-1.7.36.jar" ]; then
+  echo "[setup] fetching Apache Kafka 4.1.1 jars into $KAFKA_LIBS"
+  mvn -q -B -f tools/kafka/pom.xml dependency:copy-dependencies \
+    -DoutputDirectory="$PWD/$KAFKA_LIBS" -DincludeScope=runtime
 fi
 
 # The S3 test server (tests of the S3 object store start it): the Versity S3

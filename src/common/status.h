@@ -58,6 +58,8 @@ enum class Reason {
   kDataDirInUse,
   kUnclassified,  // Milvus answers with a plain (non-merr) error: code 65535
   kDiskFull,  // ENOSPC / EDQUOT: Milvus ErrServiceDiskLimitExceeded (code 7)
+  kServiceUnavailable,  // a backing service (e.g. Kafka) is down: Milvus ErrServiceUnavailable (2, retriable)
+  kChannelNotAvailable,  // the WAL channel is owned by a newer term: Milvus ErrChannelNotAvailable (503)
 };
 
 class [[nodiscard]] Status {

@@ -30,6 +30,8 @@ int32_t MilvusCode(const Status& st) {
     case Reason::kDataDirInUse: return 5;
     case Reason::kUnclassified: return 65535;
     case Reason::kDiskFull: return 7;  // ErrServiceDiskLimitExceeded
+    case Reason::kServiceUnavailable: return 2;  // ErrServiceUnavailable
+    case Reason::kChannelNotAvailable: return 503;  // ErrChannelNotAvailable
     case Reason::kNone: break;
   }
   // merr.WrapErrPrivilegeNotPermitted / WrapErrPrivilegeNotAuthenticated
@@ -78,7 +80,7 @@ void ToMilvusStatus(const Status& st, mc::Status* out) {
   out->set_code(code);
   out->set_error_code(LegacyCode(code));
   out->set_reason(st.message());
-  out->set_retriable(false);
+  out->set_retriable(st.Is(Reason::kServiceUnavailable));  // merr: ErrServiceUnavailable is retriable
   if (IsInputError(st)) (*out->mutable_extra_info())["is_input_error"] = "true";
 }
 

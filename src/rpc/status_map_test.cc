@@ -143,5 +143,17 @@ TEST(StatusMapTest, ReusedOutputIsCleared) {
   EXPECT_TRUE(out.extra_info().empty());
 }
 
+TEST(StatusMapTest, WalBackendDownIsRetriableServiceUnavailable) {
+  mc::Status out;
+  ToMilvusStatus(MakeStatus(StatusCode::kIOError, Reason::kServiceUnavailable, "service unavailable[reason=x]"),
+                 &out);
+  EXPECT_EQ(out.code(), 2);  // merr ErrServiceUnavailable
+  EXPECT_TRUE(out.retriable());
+  EXPECT_EQ(out.extra_info().count("is_input_error"), 0u);
+  ToMilvusStatus(MakeStatus(StatusCode::kFailedPrecondition, Reason::kChannelNotAvailable, "fenced"), &out);
+  EXPECT_EQ(out.code(), 503);  // merr ErrChannelNotAvailable
+  EXPECT_FALSE(out.retriable());
+}
+
 }  // namespace
 }  // namespace kite::rpc

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "server/config_mq.h"
+
 namespace kite {
 namespace {
 
@@ -224,6 +226,7 @@ Status LoadYamlConfig(const std::string& path, ServerConfig* c) {
   }
   if (!root.IsMap()) return InvalidArgument("config file {} is not a YAML mapping", path);
   KITE_RETURN_IF_ERROR(LoadSecurity(root, c));
+  KITE_RETURN_IF_ERROR(LoadMqConfig(root, c));
   KITE_RETURN_IF_ERROR(LoadObjectStorage(root, &c->object_storage));
   KITE_RETURN_IF_ERROR(LoadMetaStore(root, c));
   KITE_RETURN_IF_ERROR(Read(root, "proxy", "port", &c->port));

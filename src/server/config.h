@@ -26,6 +26,15 @@
 //   proxy.slowQuerySpanInSeconds: 5     requests slower than this are logged (warn) and kept for /webui
 //   proxy.maxFieldNum, proxy.maxDimension, proxy.maxShardNum, proxy.maxNameLength,
 //   proxy.maxVectorFieldNum, rootCoord.maxPartitionNum, rootCoord.maxDatabaseNum
+//   mq.type: default             the WAL: default (also rocksmq, woodpecker) = the embedded WAL
+//                                under localStorage.path; kafka = Apache Kafka (kafka_wal.h)
+//   kafka.brokerList: localhost:9092   host:port[,host:port...] (used with mq.type kafka)
+//   kafka.saslUsername, kafka.saslPassword, kafka.saslMechanisms, kafka.securityProtocol: ""
+//   kafka.ssl.enabled: false, kafka.ssl.tlsCert, tlsKey, tlsCaCert, tlsKeyPassword
+//   kafka.readTimeout: 10        seconds: a WAL append not acknowledged by then fails
+//                                (retriable, Milvus code 2); also bounds reads and admin calls
+//   kafka.producer.<prop>, kafka.consumer.<prop>   passed to librdkafka as is
+//   msgChannel.chanNamePrefix.cluster: by-dev   Kafka topics are named <prefix>-<channel>
 //   common.storageType: local     where segments and indexes go: local (<localStorage.path>/objects)
 //                                 or minio / remote (an S3 API service, the minio.* keys). Milvus's
 //                                 default is remote; Kite's is local, so that a config without the
@@ -56,6 +65,7 @@
 #include "common/status.h"
 #include "roles/datanode/data_node.h"
 #include "roles/streaming/streaming_node.h"
+#include "storage/wal/kafka_wal.h"
 #include "storage/object/s3_object_store.h"
 #include "storage/wal/wal.h"
 
@@ -95,6 +105,13 @@ struct EtcdConfig {
   int64_t request_timeout_ms = 10000;
 };
 
+struct MqConfig {
+  std::string type = "default";  // mq.type
+  std::string chan_name_prefix = "by-dev";  // msgChannel.chanNamePrefix.cluster
+  KafkaWalOptions kafka;  // brokers default to localhost:9092 (kafka.brokerList)
+  MqConfig() { kafka.brokers = "localhost:9092"; }
+};
+
 struct ServerConfig {
   std::string host;  // empty: chosen by ResolveListenAddress
   SecurityConfig security;
@@ -107,6 +124,7 @@ struct ServerConfig {
   WalSyncPolicy wal_sync = WalSyncPolicy::kFsyncEveryAppend;
   StreamingOptions streaming;
   DataNodeOptions data_node;
+  MqConfig mq;
   ObjectStorageConfig object_storage;
   EtcdConfig etcd;
 };

@@ -122,9 +122,7 @@ class StandaloneImpl final : public Standalone {
     KITE_ASSIGN_OR_RETURN(access_, auth::AccessControl::Open(meta_.get(), security));
     KITE_ASSIGN_OR_RETURN(coordinator_, OpenCoordinator(meta_.get(), config_.limits));
     KITE_ASSIGN_OR_RETURN(registry_, SegmentRegistry::Open(meta_.get()));
-    WalOptions wal_options;
-    wal_options.sync = config_.wal_sync;
-    KITE_ASSIGN_OR_RETURN(wal_, OpenLocalWal(config_.data_dir + "/wal", wal_options));
+    KITE_ASSIGN_OR_RETURN(wal_, OpenWalFor(config_));
     KITE_ASSIGN_OR_RETURN(objects_, OpenObjectStoreFor(config_));
     query_node_ = std::make_unique<QueryNode>(objects_.get(), registry_.get());
     streaming_ = std::make_unique<StreamingNode>(wal_.get(), objects_.get(), registry_.get(), coordinator_.get(),

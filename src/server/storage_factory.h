@@ -8,8 +8,13 @@
 #include "server/config.h"
 #include "storage/meta/meta_store.h"
 #include "storage/object/object_store.h"
+#include "storage/wal/wal.h"
 
 namespace kite {
+
+// mq.type kafka: the Kafka WAL (topics <msgChannel.chanNamePrefix.cluster>-<channel>);
+// otherwise the embedded WAL in <data>/wal.
+Result<std::unique_ptr<Wal>> OpenWalFor(const ServerConfig& config);
 
 // common.storageType local: the directory <localStorage.path>/objects;
 // minio / remote: the S3 service the minio.* keys name (its bucket is

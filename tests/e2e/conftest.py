@@ -262,3 +262,18 @@ def pytest_runtest_makereport(item, call):
     if rep.failed and rep.when in ("setup", "call"):
         for srv in list(KiteServer.live):
             rep.sections.append((f"kite log tail: {srv.log_path}", srv.log_tail()))
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory):
+    """One real Kafka broker for the whole session (tests/e2e/kafka_broker.py). A test that stops
+    it starts it again before it ends; this fixture restarts it if one did not."""
+    from kafka_broker import KafkaBroker
+
+    broker = KafkaBroker(tmp_path_factory.mktemp("kafka"))
+    try:
+        broker.start()
+    except RuntimeError as e:
+        pytest.fail(str(e), pytrace=False)
+    yield broker
+    broker.stop()

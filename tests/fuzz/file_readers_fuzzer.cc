@@ -93,7 +93,7 @@ void FuzzWal(std::string_view file) {
   options.sync = kite::WalSyncPolicy::kNoSync;
   auto wal = kite::OpenLocalWal(WalRoot(), options);
   if (!wal.ok()) return CheckError(wal.status());
-  auto ch = (*wal)->OpenChannel("ch");
+  auto ch = (*wal)->OpenChannel("ch", 1);
   if (!ch.ok()) return CheckError(ch.status());
   kite::Lsn last = kite::kNoLsn;
   kite::Status st = (*ch)->Replay(kite::kNoLsn, [&](kite::Lsn lsn, std::string_view) {

@@ -19,6 +19,7 @@
 #include "common/status.h"
 #include "common/timestamp.h"
 #include "storage/meta/meta_store.h"
+#include "storage/wal/wal_term.h"
 
 namespace kite {
 
@@ -83,6 +84,8 @@ class SegmentRegistry {
   // returns the object keys that became garbage.
   Result<std::vector<std::string>> RetainPartitions(CollectionId collection, const std::set<int64_t>& live);
   ChannelCheckpoint GetCheckpoint(const std::string& channel) const;
+  // A new ownership term for a streaming node opening `channel` (wal_term.h).
+  Result<WalTerm> NextWalTerm(const std::string& channel) { return AcquireWalTerm(meta_, channel); }
   // Forgets every segment and checkpoint of a dropped collection.
   Status DropCollection(CollectionId collection, const std::vector<std::string>& channels);
 

@@ -62,7 +62,8 @@ Status StreamingNode::Open(const CollectionInfo& c) {
     ch->name = name;
     ch->collection = c.id;
     ch->schema = schema;
-    KITE_ASSIGN_OR_RETURN(ch->wal, wal_->OpenChannel(name));
+    KITE_ASSIGN_OR_RETURN(WalTerm term, registry_->NextWalTerm(name));
+    KITE_ASSIGN_OR_RETURN(ch->wal, wal_->OpenChannel(name, term));
     ch->checkpoint_lsn = ch->applied_lsn = registry_->GetCheckpoint(name).lsn;
     // The checkpoint says records up to it were written; a WAL that ends
     // below it lost records (new appends would reuse LSNs the checkpoint

@@ -180,9 +180,9 @@ class FaultyWalChannel final : public WalChannel {
 
 }  // namespace
 
-Result<std::shared_ptr<WalChannel>> FaultyWal::OpenChannel(const std::string& channel) {
+Result<std::shared_ptr<WalChannel>> FaultyWal::OpenChannel(const std::string& channel, WalTerm term) {
   KITE_RETURN_IF_ERROR(opens_.OnCall());
-  KITE_ASSIGN_OR_RETURN(std::shared_ptr<WalChannel> inner, inner_->OpenChannel(channel));
+  KITE_ASSIGN_OR_RETURN(std::shared_ptr<WalChannel> inner, inner_->OpenChannel(channel, term));
   return std::shared_ptr<WalChannel>(std::make_shared<FaultyWalChannel>(std::move(inner), this));
 }
 

@@ -135,7 +135,7 @@ class FaultyWal final : public Wal {
   FaultPlan& opens() { return opens_; }
   FaultPlan& truncates() { return truncates_; }
 
-  Result<std::shared_ptr<WalChannel>> OpenChannel(const std::string& channel) override;
+  Result<std::shared_ptr<WalChannel>> OpenChannel(const std::string& channel, WalTerm term) override;
   Status DropChannel(const std::string& channel) override;
 
  private:

@@ -24,6 +24,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -715,23 +716,76 @@ void LocalWalChannel::MarkDropped() {
 
 // ---- Wal ----------------------------------------------------------------------------
 
+// The term of a channel (wal.h, "Ownership and fencing"), shared by every
+// writer handle of the channel in this process. A writer appends while
+// holding `mu` shared, so raising the term (mu exclusive) waits for appends in
+// flight and fences every later one of a lower term: nothing of a fenced writer
+// reaches the log once a newer term opened.
+struct ChannelTerm {
+  std::shared_mutex mu;
+  WalTerm newest = 0;  // guarded by mu
+};
+
+Status FencedError(const std::string& channel, WalTerm mine, WalTerm newest) {
+  return MakeStatus(StatusCode::kFailedPrecondition, Reason::kChannelNotAvailable,
+                    "channel not available[channel={}]: WAL channel is owned by term {}, this writer has term {} "
+                    "(fenced)",
+                    channel, newest, mine);
+}
+
+// A writer's handle: the channel's log, checked against the channel's term.
+class TermedLocalChannel final : public WalChannel {
+ public:
+  TermedLocalChannel(std::string name, std::shared_ptr<LocalWalChannel> log, std::shared_ptr<ChannelTerm> state,
+                     WalTerm term)
+      : name_(std::move(name)), log_(std::move(log)), state_(std::move(state)), term_(term) {}
+
+  Result<Lsn> Append(std::string_view payload) override {
+    std::shared_lock lock(state_->mu);
+    if (state_->newest != term_) return FencedError(name_, term_, state_->newest);
+    return log_->Append(payload);
+  }
+  Status Replay(Lsn after, const std::function<Status(Lsn, std::string_view)>& fn) override {
+    return log_->Replay(after, fn);
+  }
+  Status Sync() override { return log_->Sync(); }
+  Lsn LastLsn() const override { return log_->LastLsn(); }
+  Status TruncateBefore(Lsn upto) override {
+    std::shared_lock lock(state_->mu);
+    if (state_->newest != term_) return FencedError(name_, term_, state_->newest);
+    return log_->TruncateBefore(upto);
+  }
+
+ private:
+  const std::string name_;
+  const std::shared_ptr<LocalWalChannel> log_;
+  const std::shared_ptr<ChannelTerm> state_;
+  const WalTerm term_;
+};
+
 class LocalWal final : public Wal {
  public:
   LocalWal(std::string dir, const WalOptions& options) : dir_(std::move(dir)), options_(options) {}
 
-  Result<std::shared_ptr<WalChannel>> OpenChannel(const std::string& channel) override {
+  Result<std::shared_ptr<WalChannel>> OpenChannel(const std::string& channel, WalTerm term) override {
     if (!ValidChannelName(channel)) return BadName(channel);
+    if (term == 0) return InvalidArgument("WAL channel {}: term must be >= 1", channel);
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = open_.find(channel);
-    if (it != open_.end()) {
-      if (std::shared_ptr<LocalWalChannel> ch = it->second.lock()) {
-        return std::shared_ptr<WalChannel>(std::move(ch));
-      }
+    std::shared_ptr<ChannelTerm>& state = terms_[channel];
+    if (!state) state = std::make_shared<ChannelTerm>();
+    {
+      std::unique_lock term_lock(state->mu);
+      if (term < state->newest) return FencedError(channel, term, state->newest);
+      state->newest = term;
     }
-    KITE_ASSIGN_OR_RETURN(std::shared_ptr<LocalWalChannel> ch,
-                          LocalWalChannel::Open(dir_ + "/" + channel, options_));
-    open_[channel] = ch;
-    return std::shared_ptr<WalChannel>(std::move(ch));
+    std::shared_ptr<LocalWalChannel> log;
+    auto it = open_.find(channel);
+    if (it != open_.end()) log = it->second.lock();
+    if (!log) {
+      KITE_ASSIGN_OR_RETURN(log, LocalWalChannel::Open(dir_ + "/" + channel, options_));
+      open_[channel] = log;
+    }
+    return std::shared_ptr<WalChannel>(std::make_shared<TermedLocalChannel>(channel, std::move(log), state, term));
   }
 
   Status DropChannel(const std::string& channel) override {
@@ -759,6 +813,9 @@ class LocalWal final : public Wal {
   const WalOptions options_;
   std::mutex mu_;
   std::map<std::string, std::weak_ptr<LocalWalChannel>> open_;  // guarded by mu_
+  // Guarded by mu_. Kept after a drop: a writer of the dropped channel's term
+  // must not come back as the owner of a channel of the same name.
+  std::map<std::string, std::shared_ptr<ChannelTerm>> terms_;
 };
 
 }  // namespace

@@ -87,7 +87,7 @@ class LocalWalTest : public ::testing::Test {
     auto wal = OpenLocalWal(dir_.path() + "/wal", options_);
     ASSERT_TRUE(wal.ok()) << wal.status().ToString();
     wal_ = std::move(*wal);
-    auto ch = wal_->OpenChannel("ch");
+    auto ch = wal_->OpenChannel("ch", 1);
     ASSERT_TRUE(ch.ok()) << ch.status().ToString();
     channel_ = *ch;
   }
@@ -111,7 +111,7 @@ class LocalWalTest : public ::testing::Test {
     wal_.reset();
     auto wal = OpenLocalWal(dir_.path() + "/wal", options_);
     if (!wal.ok()) return wal.status();
-    auto ch = (*wal)->OpenChannel("ch");
+    auto ch = (*wal)->OpenChannel("ch", 1);
     if (ch.ok()) {
       // Keep the log as found: no marker from this probe.
       ch->reset();
@@ -750,7 +750,7 @@ TEST_F(LocalWalTest, NoSyncPolicyRoundTrip) {
 
 TEST_F(LocalWalTest, ChannelsAreIndependent) {
   Open();
-  auto other = wal_->OpenChannel("other_1-B");
+  auto other = wal_->OpenChannel("other_1-B", 1);
   ASSERT_TRUE(other.ok()) << other.status().ToString();
   AppendUpTo(3);
   EXPECT_EQ(*(*other)->Append("x"), 1u);
@@ -758,11 +758,13 @@ TEST_F(LocalWalTest, ChannelsAreIndependent) {
   EXPECT_EQ(ReplayAll(channel_.get()), Expected(1, 3));
 }
 
-TEST_F(LocalWalTest, OpenChannelTwiceGivesTheSameChannel) {
+TEST_F(LocalWalTest, OpenChannelTwiceSharesTheLog) {
   Open();
-  auto again = wal_->OpenChannel("ch");
+  auto again = wal_->OpenChannel("ch", 1);
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ(again->get(), channel_.get());
+  ASSERT_TRUE((*again)->Append("x").ok());
+  EXPECT_EQ(channel_->LastLsn(), (*again)->LastLsn());
+  EXPECT_EQ(channel_->LastLsn(), 1u);
 }
 
 TEST_F(LocalWalTest, DropChannel) {
@@ -775,7 +777,7 @@ TEST_F(LocalWalTest, DropChannel) {
   EXPECT_EQ(channel_->Replay(0, [](Lsn, std::string_view) { return Status::OK(); }).code(),
             StatusCode::kFailedPrecondition);
   // A channel of the same name starts over.
-  auto fresh = wal_->OpenChannel("ch");
+  auto fresh = wal_->OpenChannel("ch", 1);
   ASSERT_TRUE(fresh.ok());
   EXPECT_NE(fresh->get(), channel_.get());
   EXPECT_EQ((*fresh)->LastLsn(), kNoLsn);
@@ -790,10 +792,10 @@ TEST_F(LocalWalTest, InvalidChannelNamesAreRejected) {
        {std::string(), std::string("a/b"), std::string(".."), std::string("."),
         std::string("a.b"), std::string("a b"), std::string("\xc3\xa9"), std::string("../x"),
         std::string(256, 'a')}) {
-    EXPECT_EQ(wal_->OpenChannel(name).status().code(), StatusCode::kInvalidArgument) << name;
+    EXPECT_EQ(wal_->OpenChannel(name, 1).status().code(), StatusCode::kInvalidArgument) << name;
     EXPECT_EQ(wal_->DropChannel(name).code(), StatusCode::kInvalidArgument) << name;
   }
-  EXPECT_TRUE(wal_->OpenChannel(std::string(255, 'a')).ok());
+  EXPECT_TRUE(wal_->OpenChannel(std::string(255, 'a'), 1).ok());
 }
 
 }  // namespace

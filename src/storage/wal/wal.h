@@ -4,8 +4,18 @@
 //
 // The embedded implementation (local_wal.h) stores each channel as numbered
 // log files under <data>/wal/<channel>/, records framed with a magic, length,
-// LSN and CRC-32 (docs/formats/wal_record.md). Kafka or NATS JetStream will
-// implement the same interface for the distributed mode.
+// LSN and CRC-32 (docs/formats/wal_record.md). The Kafka implementation
+// (kafka_wal.h) keeps one topic-partition per channel
+// (docs/formats/kafka_wal_record.md).
+//
+// Ownership and fencing: a channel is opened with a term, the writer's epoch,
+// handed out by AcquireWalTerm (wal_term.h) each time a streaming node opens
+// the channel. The newest term owns the channel: once a channel was opened
+// with term t, every WalChannel opened with a lower term is fenced: its
+// Append and TruncateBefore fail (StatusCode::kFailedPrecondition,
+// Reason::kChannelNotAvailable) and, where a shared log cannot refuse the
+// write itself (Kafka), Replay skips the records it slipped in after the newer
+// term started. Records a writer appended before the newer term opened stay.
 //
 // Thread-safety: a WalChannel is safe for concurrent use; concurrent Append()
 // calls are group-committed (one fsync for many appends) and receive
@@ -25,6 +35,7 @@ namespace kite {
 
 using Lsn = uint64_t;  // log sequence number; the first record of a channel has LSN 1
 inline constexpr Lsn kNoLsn = 0;
+using WalTerm = uint64_t;  // a writer's ownership epoch of a channel; terms start at 1
 
 enum class WalSyncPolicy {
   kFsyncEveryAppend,  // default: fsync (fdatasync) before Append returns; never loses an ack
@@ -59,9 +70,13 @@ class WalChannel {
 class Wal {
  public:
   virtual ~Wal() = default;
-  // Opens (creating if needed) a channel. On open, a torn tail left by a crash
-  // is cut off so that later appends follow the last complete record.
-  virtual Result<std::shared_ptr<WalChannel>> OpenChannel(const std::string& channel) = 0;
+  // Opens (creating if needed) a channel for the writer of `term` (>= 1). On
+  // open, a torn tail left by a crash is cut off so that later appends follow
+  // the last complete record. A term higher than any earlier open fences the
+  // writers of lower terms; the same term again returns a writer of that term;
+  // a term lower than the channel's newest fails (kFailedPrecondition,
+  // Reason::kChannelNotAvailable).
+  virtual Result<std::shared_ptr<WalChannel>> OpenChannel(const std::string& channel, WalTerm term) = 0;
   // Deletes a channel and all its records (collection dropped).
   virtual Status DropChannel(const std::string& channel) = 0;
 };

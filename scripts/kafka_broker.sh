@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Runs one Apache Kafka 4.1.1 broker in KRaft mode (broker + controller in one
+# JVM) in the foreground, for tests: scripts/kafka_broker.sh DIR PORT CONTROLLER_PORT
+# DIR holds server.properties and the log dirs; it is formatted on first use
+# and reused as is on a restart (same cluster id, same data). Listens on
+# 127.0.0.1 only. The jars come from scripts/setup.sh (.cache/kafka/libs).
+# Logs warnings and "Kafka Server started" (what the test helpers wait for,
+# besides a working connection). Every record is fsync'd
+# (log.flush.interval.messages=1): one broker, so an acknowledged record must
+# survive the broker's SIGKILL in the outage tests.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+libs="${KITE_KAFKA_LIBS:-$root/.cache/kafka/libs}"
+if [ ! -f "$libs/kafka_2.13-4.1.1.jar" ]; then
+  echo "Kafka jars missing in $libs: run scripts/setup.sh" >&2
+  exit 2
+fi
+dir="$1"; port="$2"; cport="$3"
+mkdir -p "$dir"
+cat > "$dir/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$cport
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$dir/logs
+num.partitions=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+log.flush.interval.messages=1
+PROPS
+cat > "$dir/log4j2.properties" <<PROPS
+rootLogger.level=WARN
+rootLogger.appenderRef.stdout.ref=STDOUT
+logger.raft.name=kafka.server.KafkaRaftServer
+logger.raft.level=INFO
+appender.stdout.type=Console
+appender.stdout.name=STDOUT
+appender.stdout.layout.type=PatternLayout
+appender.stdout.layout.pattern=[%d] %p %m (%c)%n
+PROPS
+cat > "$dir/log4j.properties" <<PROPS
+log4j.rootLogger=WARN, stdout
+log4j.logger.kafka.server.KafkaRaftServer=INFO
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+PROPS
+cp="$libs/*"
+jvm=(java -Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto
+     -Dlog4j2.configurationFile="$dir/log4j2.properties"
+     -Dlog4j.configuration="file:$dir/log4j.properties" -cp "$cp")
+if [ ! -f "$dir/logs/meta.properties" ]; then
+  "${jvm[@]}" kafka.tools.StorageTool format -t kite-test-cluster-000001 \
+    -c "$dir/server.properties" >"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; exit 3; }
+fi
+# With KITE_KAFKA_PARENT_PID set (the test helpers set it), the broker dies
+# with that process, so a crashed test run never leaves a broker behind.
+if [ -z "${KITE_KAFKA_PARENT_PID:-}" ]; then
+  exec "${jvm[@]}" kafka.Kafka "$dir/server.properties"
+fi
+"${jvm[@]}" kafka.Kafka "$dir/server.properties" &
+java_pid=$!
+( while kill -0 "$KITE_KAFKA_PARENT_PID" 2>/dev/null && kill -0 "$java_pid" 2>/dev/null; do sleep 1; done
+  kill -9 "$java_pid" 2>/dev/null ) &
+wait "$java_pid"
