@@ -136,6 +136,11 @@ Result<std::vector<std::string>> FaultyObjectStore::List(const std::string& pref
   return inner_->List(prefix);
 }
 
+Result<std::vector<ObjectInfo>> FaultyObjectStore::ListInfo(const std::string& prefix) {
+  KITE_RETURN_IF_ERROR(reads_.OnCall());
+  return inner_->ListInfo(prefix);
+}
+
 // ---- WAL
 
 namespace {

@@ -99,7 +99,7 @@ class FaultyObjectStore final : public ObjectStore {
  public:
   explicit FaultyObjectStore(ObjectStore* inner) : inner_(inner) {}
   FaultPlan& writes() { return writes_; }  // Put, PutParts
-  FaultPlan& reads() { return reads_; }    // Get, Open, List
+  FaultPlan& reads() { return reads_; }    // Get, Open, List, ListInfo
   FaultPlan& deletes() { return deletes_; }
 
   Status Put(const std::string& key, std::string_view data) override;
@@ -109,6 +109,7 @@ class FaultyObjectStore final : public ObjectStore {
   Status Delete(const std::string& key) override;
   Status DeletePrefix(const std::string& prefix) override;
   Result<std::vector<std::string>> List(const std::string& prefix) override;
+  Result<std::vector<ObjectInfo>> ListInfo(const std::string& prefix) override;
 
  private:
   ObjectStore* inner_;
