@@ -33,6 +33,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::FaultyMetaStore;
 using testing::FaultyObjectStore;
+using testing::FaultyWal;
 using testing::IoFailure;
 
 constexpr int64_t kSecondMs = 1000;
@@ -88,14 +89,15 @@ class ObjectLifetimeTest : public ::testing::Test {
     coord_ = std::move(OpenCoordinator(faulty_meta_.get(), Limits{})).value();
     registry_ = std::move(SegmentRegistry::Open(faulty_meta_.get())).value();
     wal_ = std::move(OpenLocalWal(dir_ + "/wal", WalOptions{})).value();
+    faulty_wal_ = std::make_unique<FaultyWal>(wal_.get());
     objects_ = std::move(OpenLocalObjectStore(dir_ + "/objects")).value();
     faulty_objects_ = std::make_unique<FaultyObjectStore>(objects_.get());
     query_ = std::make_unique<QueryNode>(faulty_objects_.get(), registry_.get());
-    streaming_ = std::make_unique<StreamingNode>(wal_.get(), faulty_objects_.get(), registry_.get(), coord_.get(),
-                                                 query_.get(), StreamingOptions{});
+    streaming_ = std::make_unique<StreamingNode>(faulty_wal_.get(), faulty_objects_.get(), registry_.get(),
+                                                 coord_.get(), query_.get(), StreamingOptions{});
     GcOptions gc;
     gc.clock_ms = [this] { return now_ms_.load(); };
-    gc_ = std::make_unique<GarbageCollector>(registry_.get(), objects_.get(), wal_.get(), gc);
+    gc_ = std::make_unique<GarbageCollector>(registry_.get(), faulty_objects_.get(), faulty_wal_.get(), gc);
   }
 
   void Stop() {
@@ -105,6 +107,7 @@ class ObjectLifetimeTest : public ::testing::Test {
     query_.reset();
     faulty_objects_.reset();
     objects_.reset();
+    faulty_wal_.reset();
     wal_.reset();
     registry_.reset();
     coord_.reset();
@@ -184,6 +187,7 @@ class ObjectLifetimeTest : public ::testing::Test {
   std::unique_ptr<CoordinatorApi> coord_;
   std::unique_ptr<SegmentRegistry> registry_;
   std::unique_ptr<Wal> wal_;
+  std::unique_ptr<FaultyWal> faulty_wal_;
   std::unique_ptr<ObjectStore> objects_;
   std::unique_ptr<FaultyObjectStore> faulty_objects_;
   std::unique_ptr<QueryNode> query_;
@@ -294,11 +298,15 @@ Status DropCollection(CoordinatorApi* coord, StreamingNode* streaming, const Col
 }
 
 TEST_F(ObjectLifetimeTest, CrashBetweenDropCollectionStepsIsFinishedAtTheNextStart) {
-  // Meta commits of a drop: 1 the catalog batch, 2 the segment records. A
-  // failed commit stands for a crash at that step; the "process" restarts.
-  for (int failing_commit : {1, 2}) {
+  // Steps of a drop: the catalog batch (meta commit 1), the WAL channels, the
+  // segment and checkpoint records (meta commit 2); the objects are the
+  // collector's. A failed step stands for a crash there; the "process"
+  // restarts, and its first collection pass fails its deletes once.
+  enum Step { kCatalog = 1, kRecords = 2, kWalChannels = 3 };
+  for (Step failing : {kCatalog, kRecords, kWalChannels}) {
+    const int failing_commit = failing;
     SCOPED_TRACE(failing_commit);
-    if (failing_commit > 1) {
+    if (failing != kCatalog) {
       // A fresh collection for the next round.
       Stop();
       faulty_meta_->commits().Clear();
@@ -315,7 +323,11 @@ TEST_F(ObjectLifetimeTest, CrashBetweenDropCollectionStepsIsFinishedAtTheNextSta
     const std::string prefix = "collections/" + std::to_string(info_.id.value) + "/";
     ASSERT_FALSE(Stored(prefix).empty());
 
-    faulty_meta_->commits().FailNth(failing_commit, IoFailure("meta"), /*sticky=*/true);
+    if (failing == kWalChannels) {
+      faulty_wal_->drops().FailAlways(IoFailure("wal"));
+    } else {
+      faulty_meta_->commits().FailNth(failing_commit, IoFailure("meta"), /*sticky=*/true);
+    }
     EXPECT_FALSE(DropCollection(coord_.get(), streaming_.get(), info_).ok());
     Stop();  // the crash
     faulty_meta_->commits().Clear();
@@ -332,8 +344,14 @@ TEST_F(ObjectLifetimeTest, CrashBetweenDropCollectionStepsIsFinishedAtTheNextSta
       ASSERT_TRUE(dropping.ok());
       EXPECT_TRUE(dropping->empty());
       now_ms_ += 10800 * kSecondMs + kSecondMs;
+      faulty_objects_->deletes().FailAlways(IoFailure("objects"));
+      ASSERT_TRUE(gc_->RunOnce().ok());
+      EXPECT_FALSE(Stored(prefix).empty());
+      EXPECT_FALSE(registry_->ListGarbage().empty()) << "garbage forgotten before its objects were deleted";
+      faulty_objects_->deletes().Clear();
       ASSERT_TRUE(gc_->RunOnce().ok());
       EXPECT_TRUE(Stored(prefix).empty()) << "its files were not collected";
+      EXPECT_TRUE(registry_->ListGarbage().empty());
     } else {
       // The drop had not committed: the collection is whole, and can be dropped.
       EXPECT_EQ(failing_commit, 1);

@@ -179,6 +179,9 @@ Result<std::shared_ptr<WalChannel>> FaultyWal::OpenChannel(const std::string& ch
   return std::shared_ptr<WalChannel>(std::make_shared<FaultyWalChannel>(std::move(inner), this));
 }
 
-Status FaultyWal::DropChannel(const std::string& channel) { return inner_->DropChannel(channel); }
+Status FaultyWal::DropChannel(const std::string& channel) {
+  KITE_RETURN_IF_ERROR(drops_.OnCall());
+  return inner_->DropChannel(channel);
+}
 
 }  // namespace kite::testing

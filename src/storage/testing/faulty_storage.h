@@ -126,6 +126,7 @@ class FaultyWal final : public Wal {
   FaultPlan& syncs() { return syncs_; }
   FaultPlan& opens() { return opens_; }
   FaultPlan& truncates() { return truncates_; }
+  FaultPlan& drops() { return drops_; }  // DropChannel
 
   Result<std::shared_ptr<WalChannel>> OpenChannel(const std::string& channel) override;
   Status DropChannel(const std::string& channel) override;
@@ -136,6 +137,7 @@ class FaultyWal final : public Wal {
   FaultPlan syncs_;
   FaultPlan opens_;
   FaultPlan truncates_;
+  FaultPlan drops_;
 };
 
 }  // namespace kite::testing
