@@ -3,6 +3,8 @@
 # (apt-get) and the Python test/bench dependencies into ./.venv. Idempotent.
 # chromium is only for the web UI test (tests/e2e/test_observability.py loads
 # /webui headless); that test skips when it is missing.
+# etcd-server (3.4) is the etcd the meta store tests start on loopback ports
+# (src/storage/testing/etcd_server.h, tests/e2e/etcd_util.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,8 +14,9 @@ APT_PACKAGES=(
   librocksdb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   nlohmann-json3-dev libcpp-httplib-dev libgtest-dev libgmock-dev
   libroaring-dev libsimdjson-dev libfaiss-dev libhnswlib-dev libopenblas-dev
-  libbenchmark-dev libssl-dev libicu-dev libstemmer-dev
+  libbenchmark-dev libssl-dev libicu-dev libstemmer-dev libgeos-dev
   clang-14 libfuzzer-14-dev
+  etcd-server
   chromium
   libcurl4-openssl-dev libexpat1-dev openssl
 )

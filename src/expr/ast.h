@@ -49,6 +49,8 @@ enum class AstKind : uint8_t {
   kAnd,       // kids (n-ary, flattened)
   kOr,        // kids (n-ary, flattened)
   kNot,       // not kids[0]
+  kIso,       // ISO 'text': a TIMESTAMPTZ literal, text = the string
+  kInterval,  // INTERVAL 'P1D': an ISO-8601 duration, text = the string
 };
 
 struct PathStep {

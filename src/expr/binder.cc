@@ -100,8 +100,8 @@ bool LiteralsEqual(const Literal& a, const Literal& b) {
 
 class Binder {
  public:
-  Binder(std::string_view text, const CollectionSchema& schema, const TemplateValues& values)
-      : text_(text), schema_(schema), values_(values) {}
+  Binder(std::string_view text, const CollectionSchema& schema, const TemplateValues& values, std::string timezone)
+      : text_(text), schema_(schema), values_(values), timezone_(std::move(timezone)) {}
 
   Result<std::unique_ptr<PredNode>> BindRoot(const Ast& ast) {
     KITE_ASSIGN_OR_RETURN(Bound b, Bind(ast));
@@ -191,6 +191,11 @@ class Binder {
       case AstKind::kAnd:
       case AstKind::kOr: return BindLogical(a);
       case AstKind::kNot: return BindNot(a);
+      case AstKind::kIso:
+        return Error(a.pos, "an ISO timestamp can only be compared with a timestamptz field, got {}", Snippet(a));
+      case AstKind::kInterval:
+        return Error(a.pos, "an INTERVAL can only be added to or subtracted from a timestamptz field, got {}",
+                     Snippet(a));
     }
     return Error(a.pos, "unsupported expression");
   }
@@ -214,6 +219,7 @@ class Binder {
   }
 
   KITE_NOINLINE Result<Bound> BindCompareAst(const Ast& a) {
+    if (a.kids[0]->kind == AstKind::kIso || a.kids[1]->kind == AstKind::kIso) return BindTimestamptzCompare(a);
     KITE_ASSIGN_OR_RETURN(Bound l, Bind(*a.kids[0]));
     KITE_ASSIGN_OR_RETURN(Bound r, Bind(*a.kids[1]));
     KITE_ASSIGN_OR_RETURN(auto p, BindCompare(a.cmp_op, std::move(l), std::move(r), a));
@@ -301,6 +307,12 @@ class Binder {
     }
     if (f->type == DataType::kText) {
       return Error(a.pos, "filter on text field ({}) is not supported yet", f->name);
+    }
+    if (f->type == DataType::kTimestamptz || f->type == DataType::kGeometry) {
+      // Usable in `is null` and in their own predicates (ISO comparisons, ST_*).
+      info.t = f->type == DataType::kTimestamptz ? T::kInt : T::kString;
+      info.plain_field = true;
+      return Value(std::make_unique<FieldRef>(f->id, f->type, f->name), std::move(info), a.pos);
     }
     if (f->type != DataType::kBool && !IsIntegerType(f->type) && !IsFloatingType(f->type) &&
         f->type != DataType::kVarChar && f->type != DataType::kString) {
@@ -481,6 +493,13 @@ class Binder {
       }
     }
     if (l.k == Bound::K::kConst && r.k == Bound::K::kConst) return FoldCompare(op, l.c, r.c, a);
+    for (const Bound* b : {&l, &r}) {
+      if (b->k == Bound::K::kValue && (b->info.type == DataType::kTimestamptz || b->info.type == DataType::kGeometry)) {
+        const Bound& o = b == &l ? r : l;
+        std::string other = o.k == Bound::K::kConst ? std::string(o.c.TypeName()) : TypeLabel(o.info);
+        return Error(a.op_pos, "comparisons between {} and {} are not supported", DataTypeName(b->info.type), other);
+      }
+    }
     if (l.k == Bound::K::kConst) {
       std::swap(l, r);
       op = Reverse(op);
@@ -707,15 +726,120 @@ class Binder {
       return Value(std::make_unique<ArrayLength>(std::move(container.value)), std::move(info), a.pos);
     }
     if (name == "text_match" || name == "phrase_match") return BindTextMatch(a, name == "phrase_match");
+    if (auto op = SpatialOpOf(name)) return BindSpatial(a, *op);
+    if (name == "st_isvalid") {
+      KITE_RETURN_IF_ERROR(arity(1));
+      const Ast& fa = *a.kids[0];
+      const FieldSchema* f = fa.kind == AstKind::kIdent ? schema_.FindField(fa.text) : nullptr;
+      if (f == nullptr || f->type != DataType::kGeometry) {
+        return Error(a.pos, "STIsValid operation are only supported on geometry fields now, got: {}", Snippet(a));
+      }
+      return Pred(std::make_unique<GeometryValidPred>(f->id, f->name), a.pos);
+    }
     static constexpr std::string_view kKnownUnsupported[] = {
-        "random_sample", "element_filter", "match_all",  "match_any",
-        "match_least", "match_most",   "match_exact",   "st_equals",      "st_touches", "st_overlaps",
-        "st_crosses",  "st_contains",  "st_intersects", "st_within",      "st_dwithin", "st_isvalid",
+        "random_sample", "element_filter", "match_all", "match_any", "match_least", "match_most", "match_exact",
     };
     for (std::string_view u : kKnownUnsupported) {
       if (name == u) return Error(a.pos, "{} is not supported by Kite yet", a.text);
     }
     return Error(a.pos, "function {} is not supported", a.text);
+  }
+
+  static std::optional<geo::SpatialOp> SpatialOpOf(const std::string& lower) {
+    static constexpr std::pair<std::string_view, geo::SpatialOp> kOps[] = {
+        {"st_equals", geo::SpatialOp::kEquals},       {"st_touches", geo::SpatialOp::kTouches},
+        {"st_overlaps", geo::SpatialOp::kOverlaps},   {"st_crosses", geo::SpatialOp::kCrosses},
+        {"st_contains", geo::SpatialOp::kContains},   {"st_intersects", geo::SpatialOp::kIntersects},
+        {"st_within", geo::SpatialOp::kWithin},       {"st_dwithin", geo::SpatialOp::kDWithin},
+    };
+    for (const auto& [n, op] : kOps) {
+      if (n == lower) return op;
+    }
+    return std::nullopt;
+  }
+
+  // ST_xxx(geometry_field, 'WKT') and ST_DWITHIN(geometry_field, 'POINT(..)',
+  // distance): Milvus's VisitSpatialBinary / VisitSTDWithin checks.
+  Result<Bound> BindSpatial(const Ast& a, geo::SpatialOp op) {
+    const bool dwithin = op == geo::SpatialOp::kDWithin;
+    const size_t want = dwithin ? 3 : 2;
+    if (a.kids.size() != want) {
+      return Error(a.pos, "{} takes {} arguments, got {}", a.text, want, a.kids.size());
+    }
+    const Ast& fa = *a.kids[0];
+    const FieldSchema* f = fa.kind == AstKind::kIdent ? schema_.FindField(fa.text) : nullptr;
+    if (f == nullptr || f->type != DataType::kGeometry) {
+      return Error(a.pos, "{} operation are only supported on geometry fields now, got: {}",
+                   dwithin ? "ST_DWITHIN" : "spatial", Snippet(a));
+    }
+    const Ast& wa = *a.kids[1];
+    if (wa.kind != AstKind::kString) {
+      return Error(wa.pos, "the second argument of {} must be a WKT string, got {}", a.text, Snippet(wa));
+    }
+    double distance = 0;
+    if (dwithin) {
+      KITE_ASSIGN_OR_RETURN(Bound d, Bind(*a.kids[2]));
+      if (d.k != Bound::K::kConst) {
+        return Error(a.kids[2]->pos, "distance parameter must be a constant numeric value, got: {}",
+                     Snippet(*a.kids[2]));
+      }
+      if (!d.c.is_number()) {
+        return Error(a.kids[2]->pos, "distance parameter must be a numeric value (int or float), got: {}",
+                     Snippet(*a.kids[2]));
+      }
+      distance = d.c.as_number();
+      if (distance < 0) {
+        return Error(a.kids[2]->pos, "distance parameter must be non-negative, got: {:f}", distance);
+      }
+    }
+    auto filter = geo::SpatialFilter::Make(op, wa.text, distance);
+    if (!filter.ok()) return Error(wa.pos, "invalid WKT: {}", filter.status().message());
+    if (dwithin) {
+      std::string wkb = geo::WktToWkb(wa.text).value();
+      if (geo::WkbToWkt(wkb).rfind("POINT", 0) != 0) {
+        return Error(wa.pos, "ST_DWITHIN's second argument must be a POINT, got: {}", wa.text);
+      }
+    }
+    return Pred(std::make_unique<SpatialPred>(f->id, f->name, std::shared_ptr<const geo::SpatialFilter>(
+                                                                    std::move(*filter))),
+                a.pos);
+  }
+
+  // `ts [+|- INTERVAL 'P..'] op ISO 'text'` in either order (Milvus's
+  // TimestamptzCompareForward / Reverse): the literal is read in the
+  // request's zone; without an interval it is a plain int64 comparison (so
+  // indexes answer it), with one the interval is applied per row.
+  Result<Bound> BindTimestamptzCompare(const Ast& a) {
+    const bool iso_left = a.kids[0]->kind == AstKind::kIso;
+    const Ast& iso = iso_left ? *a.kids[0] : *a.kids[1];
+    const Ast& other = iso_left ? *a.kids[1] : *a.kids[0];
+    CmpOp op = iso_left ? Reverse(a.cmp_op) : a.cmp_op;
+    const Ast* ident = &other;
+    const Ast* interval = nullptr;
+    int sign = 1;
+    if (other.kind == AstKind::kArith && (other.arith_op == ArithOp::kAdd || other.arith_op == ArithOp::kSub) &&
+        other.kids[1]->kind == AstKind::kInterval) {
+      ident = other.kids[0].get();
+      interval = other.kids[1].get();
+      sign = other.arith_op == ArithOp::kAdd ? 1 : -1;
+    }
+    if (ident->kind != AstKind::kIdent) {
+      return Error(ident->pos, "can not translate identifier: {}", Snippet(*ident));
+    }
+    const FieldSchema* f = schema_.FindField(ident->text);
+    if (f == nullptr) return Error(ident->pos, "can not translate identifier: {}", ident->text);
+    if (f->type != DataType::kTimestamptz) {
+      return Error(ident->pos, "field '{}' is not a timestamptz datatype", ident->text);
+    }
+    auto micros = tz::ParseTimestamp(iso.text, timezone_);
+    if (!micros.ok()) return Error(iso.pos, "{}", micros.status().message());
+    auto ref = std::make_unique<FieldRef>(f->id, f->type, f->name);
+    if (interval == nullptr) {
+      return Pred(std::make_unique<CompareConstPred>(std::move(ref), op, Literal(*micros), false), a.pos);
+    }
+    auto iv = tz::ParseInterval(interval->text);
+    if (!iv.ok()) return Error(interval->pos, "{}", iv.status().message());
+    return Pred(std::make_unique<TimestamptzArithPred>(f->id, f->name, sign, *iv, op, *micros), a.pos);
   }
 
   // TEXT_MATCH(field, 'text') / PHRASE_MATCH(field, 'text'[, slop]): Milvus's checks and messages.
@@ -812,6 +936,7 @@ class Binder {
   std::string_view text_;
   const CollectionSchema& schema_;
   const TemplateValues& values_;
+  std::string timezone_;  // of ISO literals without an offset
 };
 
 }  // namespace
@@ -832,7 +957,7 @@ Result<std::unique_ptr<const Plan>> Compile(std::string_view text, const Collect
     if (!err.message.empty()) return internal::FormatParseError(text, err.pos, err.message);
     root = std::make_unique<internal::ConstPred>(true);  // empty expression: every row
   } else {
-    internal::Binder binder(text, schema, values);
+    internal::Binder binder(text, schema, values, options.timezone);
     KITE_ASSIGN_OR_RETURN(root, binder.BindRoot(*ast));
   }
   return std::unique_ptr<const Plan>(std::make_unique<Plan>(std::move(root), std::string(text)));

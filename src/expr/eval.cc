@@ -208,7 +208,7 @@ Result<const JsonColumn*> EvalContext::GetJson(FieldId id, const std::vector<std
 namespace {
 VKind KindOfType(DataType t) {
   if (t == DataType::kBool) return VKind::kBool;
-  if (IsIntegerType(t)) return VKind::kInt;
+  if (IsIntegerType(t) || t == DataType::kTimestamptz) return VKind::kInt;
   if (IsFloatingType(t)) return VKind::kDouble;
   return VKind::kString;
 }
@@ -240,6 +240,7 @@ Status FieldRef::Eval(EvalContext& ctx, ValueVec* out) const {
       for (int64_t i = 0; i < n; ++i) out->ints[i] = Load<int32_t>(d, i);
       break;
     case DataType::kInt64:
+    case DataType::kTimestamptz:  // UTC microseconds
       out->ints.resize(n);
       if (n > 0) std::memcpy(out->ints.data(), d, n * sizeof(int64_t));
       break;
@@ -576,7 +577,8 @@ Status CompareConstPred::Eval(EvalContext& ctx, BoolVec* out) const {
       case DataType::kInt8: CmpIntRaw<int8_t>(d, n, int_, res); break;
       case DataType::kInt16: CmpIntRaw<int16_t>(d, n, int_, res); break;
       case DataType::kInt32: CmpIntRaw<int32_t>(d, n, int_, res); break;
-      case DataType::kInt64: CmpIntRaw<int64_t>(d, n, int_, res); break;
+      case DataType::kInt64:
+      case DataType::kTimestamptz: CmpIntRaw<int64_t>(d, n, int_, res); break;
       case DataType::kFloat: CmpRaw<float, float>(d, n, op_, ToFloat32(dbl_), res); break;
       default: CmpRaw<double, double>(d, n, op_, dbl_, res); break;
     }

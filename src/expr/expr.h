@@ -99,6 +99,8 @@ using TemplateValues = std::map<std::string, TemplateValue>;
 struct ParseOptions {
   size_t max_length = 65536;  // bytes of expression text
   int max_depth = 256;        // nesting depth (parentheses, operators, tree depth)
+  // IANA zone of TIMESTAMPTZ literals without an offset (`ts > ISO '2025-01-01 00:00:00'`).
+  std::string timezone = "UTC";
 };
 // max_depth is clamped to this, so that evaluation and destruction of a plan,
 // which recurse over its tree, stay far from any thread's stack limit.

@@ -55,7 +55,9 @@ std::optional<IndexLeaf> FieldLeaf(const ValueNode& operand, IndexLeaf::Op op) {
   const auto* f = dynamic_cast<const FieldRef*>(&operand);
   if (f == nullptr) return std::nullopt;
   DataType t = f->type();
-  if (t != DataType::kBool && !IsIntegerType(t) && !IsFloatingType(t) && !IsStrType(t)) return std::nullopt;
+  if (t != DataType::kBool && !IsIntegerType(t) && !IsFloatingType(t) && !IsStrType(t) && t != DataType::kTimestamptz) {
+    return std::nullopt;
+  }
   IndexLeaf leaf;
   leaf.field = f->id();
   leaf.type = t;

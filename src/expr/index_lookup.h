@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "common/ids.h"
+#include "schema/geometry.h"
 #include "schema/data_type.h"
 
 namespace kite::expr {
@@ -95,6 +96,14 @@ class IndexLookup {
   // leaf's column, so the lookup may also decline a leaf that scanning is
   // expected to answer faster (an unselective range, say).
   virtual bool TryLeaf(const IndexLeaf& leaf, int64_t rows, bool column_present, LeafResult* out) const = 0;
+  // GEOMETRY fields with a spatial (RTREE) index: the rows in [0, rows) whose
+  // bounding box meets `box`, ascending, and true; false when there is no
+  // such index. A superset of the matches: the caller re-checks each row.
+  virtual bool SpatialCandidates(FieldId field, const geo::Envelope& box, int64_t rows,
+                                 std::vector<uint32_t>* out) const {
+    (void)field, (void)box, (void)rows, (void)out;
+    return false;
+  }
 };
 
 // "field 101 in [1, 2]"-style rendering, for logs and tests.

@@ -419,6 +419,16 @@ class Parser {
 
   // An identifier: a function call f(...), a path a["k"][0], or a bare name.
   KITE_NOINLINE std::unique_ptr<Ast> ParseName(const Token& ident) {
+    // `ISO 'text'` / `INTERVAL 'P1D'` (TIMESTAMPTZ literals): contextual
+    // keywords, so a field named iso or interval still works elsewhere.
+    if (Peek().kind == Tok::kString && (ident.text == "iso" || ident.text == "ISO" || ident.text == "interval" ||
+                                        ident.text == "INTERVAL")) {
+      const Token& str = Advance();
+      auto n = Node(ident.text == "iso" || ident.text == "ISO" ? AstKind::kIso : AstKind::kInterval, ident.pos,
+                    str.pos + str.len);
+      n->text = str.text;
+      return n;
+    }
     if (Peek().kind == Tok::kLParen) {
       Advance();
       auto n = Node(AstKind::kCall, ident.pos, ident.pos + ident.len);

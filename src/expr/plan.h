@@ -26,6 +26,8 @@
 #include "expr/json_column.h"
 #include "expr/like.h"
 #include "schema/column_batch.h"
+#include "schema/geometry.h"
+#include "schema/timestamptz.h"
 #include "text/analyzer.h"
 
 namespace kite::expr::internal {
@@ -206,7 +208,7 @@ class Arith final : public ValueNode {
 
 enum class PredKind : uint8_t {
   kConst, kBoolValue, kCompareConst, kRangeConst, kCompare, kIn, kLike, kNullCheck, kExists, kContains, kTextMatch,
-  kAnd, kOr, kNot,
+  kAnd, kOr, kNot, kSpatial, kTimestamptzArith, kGeometryValid,
 };
 
 class PredNode {
@@ -401,6 +403,57 @@ class TextMatchPred final : public PredNode {
   std::vector<std::string> query_terms_;
   int64_t slop_;
   int64_t min_should_match_;
+};
+
+// ST_xxx(field, 'WKT'): the row's geometry (WKB) against the query geometry,
+// computed by GEOS (schema/geometry.h); rows whose envelope misses the query's
+// are skipped without decoding. Null rows are unknown (never match).
+class SpatialPred final : public PredNode {
+ public:
+  SpatialPred(FieldId id, std::string name, std::shared_ptr<const geo::SpatialFilter> filter)
+      : PredNode(PredKind::kSpatial), id_(id), name_(std::move(name)), filter_(std::move(filter)) {}
+  Status Eval(EvalContext& ctx, BoolVec* out) const override;
+  void CollectFields(std::vector<FieldId>* out) const override { out->push_back(id_); }
+  std::string ToString() const override;
+
+ private:
+  FieldId id_;
+  std::string name_;
+  std::shared_ptr<const geo::SpatialFilter> filter_;
+};
+
+// ST_ISVALID(field): the row's geometry is valid (GEOSisValid). Null rows are unknown.
+class GeometryValidPred final : public PredNode {
+ public:
+  GeometryValidPred(FieldId id, std::string name)
+      : PredNode(PredKind::kGeometryValid), id_(id), name_(std::move(name)) {}
+  Status Eval(EvalContext& ctx, BoolVec* out) const override;
+  void CollectFields(std::vector<FieldId>* out) const override { out->push_back(id_); }
+  std::string ToString() const override { return "ST_ISVALID(" + name_ + ")"; }
+
+ private:
+  FieldId id_;
+  std::string name_;
+};
+
+// ts + sign * INTERVAL op constant (UTC microseconds) on a TIMESTAMPTZ field,
+// the interval applied on the UTC calendar per row (tz::AddInterval).
+class TimestamptzArithPred final : public PredNode {
+ public:
+  TimestamptzArithPred(FieldId id, std::string name, int sign, tz::Interval interval, CmpOp op, int64_t value)
+      : PredNode(PredKind::kTimestamptzArith),
+        id_(id), name_(std::move(name)), sign_(sign), interval_(interval), op_(op), value_(value) {}
+  Status Eval(EvalContext& ctx, BoolVec* out) const override;
+  void CollectFields(std::vector<FieldId>* out) const override { out->push_back(id_); }
+  std::string ToString() const override;
+
+ private:
+  FieldId id_;
+  std::string name_;
+  int sign_;
+  tz::Interval interval_;
+  CmpOp op_;
+  int64_t value_;
 };
 
 // exists meta["k"]: the key is present (even with a JSON null value).

@@ -61,14 +61,24 @@ Result<ParamMap> ResolveIndexParams(const FieldSchema& f, const ParamMap& user) 
   if (p.count("metric_type")) p["metric_type"] = Upper(p["metric_type"]);
 
   if (!IsVectorType(f.type)) {
-    static const std::set<std::string> kScalar = {"INVERTED", "STL_SORT", "BITMAP", "TRIE", "AUTOINDEX", "NGRAM"};
+    static const std::set<std::string> kScalar = {"INVERTED", "STL_SORT", "BITMAP", "TRIE", "AUTOINDEX", "NGRAM",
+                                                  "RTREE"};
     if (!kScalar.count(type)) {
       return Status(StatusCode::kInvalidArgument, Reason::kIndexNotSupported,
                     fmt::format("index {} is not supported for scalar field {} of type {}", user.count("index_type") ? user.at("index_type") : type,
                                 f.name, DataTypeName(f.type)));
     }
-    if (type == "STL_SORT" && !(IsIntegerType(f.type) || IsFloatingType(f.type))) {
-      return InvalidArgument("STL_SORT are only supported on numeric field, field name = {}", f.name);
+    if (f.type == DataType::kGeometry && type != "RTREE" && type != "AUTOINDEX") {
+      return InvalidArgument("index {} is not supported for geometry field {}, use RTREE", type, f.name);
+    }
+    if (type == "RTREE" && f.type != DataType::kGeometry) {
+      return InvalidArgument("RTREE index can only be built on geometry field, field name = {}", f.name);
+    }
+    if (type == "STL_SORT" && !(IsIntegerType(f.type) || IsFloatingType(f.type) || f.type == DataType::kVarChar ||
+                                f.type == DataType::kTimestamptz)) {
+      // Milvus 2.6 STLSORTChecker.CheckValidDataType
+      return InvalidArgument("STL_SORT are only supported on numeric, varchar or timestamptz field, got {}",
+                             DataTypeName(f.type));
     }
     if (type == "TRIE" && f.type != DataType::kVarChar) {
       return InvalidArgument("TRIE are only supported on varchar field, field name = {}", f.name);
@@ -77,7 +87,11 @@ Result<ParamMap> ResolveIndexParams(const FieldSchema& f, const ParamMap& user) 
       return InvalidArgument("bitmap index are only supported on bool, int, string and array field, field name = {}",
                              f.name);
     }
-    if (type == "AUTOINDEX") type = "INVERTED";
+    if (type == "BITMAP" && f.type == DataType::kTimestamptz) {
+      return InvalidArgument("bitmap index are only supported on bool, int, string and array field, field name = {}",
+                             f.name);
+    }
+    if (type == "AUTOINDEX") type = f.type == DataType::kGeometry ? "RTREE" : "INVERTED";
     if (type == "TRIE") type = "Trie";
     p["index_type"] = type;
     p.erase("metric_type");

@@ -41,6 +41,28 @@ auth::Decision CallerOf(auth::AccessControl* ac, const ::grpc::ServerContextBase
   return AuthenticateToken(ac, std::string_view(it->second.data(), it->second.size()), ctx->peer(), caller);
 }
 
+auth::Visibility VisibleCollections(auth::AccessControl* ac, const ::grpc::ServerContextBase* ctx, std::string_view db) {
+  auth::Visibility v;
+  if (!ac || !ac->enabled()) {
+    v.all = true;
+    return v;
+  }
+  auth::Caller caller;
+  if (!CallerOf(ac, ctx, &caller).ok()) return v;
+  return ac->VisibleCollections(caller.user, db);
+}
+
+auth::Visibility VisibleDatabases(auth::AccessControl* ac, const ::grpc::ServerContextBase* ctx) {
+  auth::Visibility v;
+  if (!ac || !ac->enabled()) {
+    v.all = true;
+    return v;
+  }
+  auth::Caller caller;
+  if (!CallerOf(ac, ctx, &caller).ok()) return v;
+  return ac->VisibleDatabases(caller.user);
+}
+
 std::vector<std::string> RequestObjects(const auth::PrivilegeRule* rule, const pb::Message& req) {
   std::vector<std::string> out;
   if (!rule || rule->object == auth::ObjectType::kGlobal) return out;

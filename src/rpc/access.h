@@ -38,6 +38,12 @@ auth::Decision AuthenticateToken(auth::AccessControl* ac, std::string_view token
 // The objects a request names for `rule` (collection names, a user name).
 std::vector<std::string> RequestObjects(const auth::PrivilegeRule* rule, const google::protobuf::Message& req);
 
+// What ShowCollections (in `db`) / ListDatabases may list for the caller of
+// `ctx` (everything when access control is off; nothing for a caller that
+// does not authenticate, though Admit refuses those first).
+auth::Visibility VisibleCollections(auth::AccessControl* ac, const ::grpc::ServerContextBase* ctx, std::string_view db);
+auth::Visibility VisibleDatabases(auth::AccessControl* ac, const ::grpc::ServerContextBase* ctx);
+
 ::grpc::Status ToGrpcStatus(const auth::Decision& d);
 // The Milvus code a refused call is recorded with (1800 unauthenticated, 65535 denied).
 int32_t AdmitFailureCode(const ::grpc::Status& st);

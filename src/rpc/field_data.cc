@@ -1,7 +1,12 @@
 #include "rpc/field_data.h"
 
+#include "schema/geometry.h"
+#include "schema/timestamptz.h"
+
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 
@@ -22,6 +27,9 @@ std::string_view ScalarKind(ms::ScalarField::DataCase c) {
     case ms::ScalarField::kBytesData: return "bytes_data";
     case ms::ScalarField::kArrayData: return "array_data";
     case ms::ScalarField::kJsonData: return "json_data";
+    case ms::ScalarField::kGeometryData: return "geometry_data";
+    case ms::ScalarField::kGeometryWktData: return "geometry_wkt_data";
+    case ms::ScalarField::kTimestamptzData: return "timestamptz_data";
     case ms::ScalarField::DATA_NOT_SET: return "no data";
     default: return "unsupported data";
   }
@@ -39,6 +47,8 @@ ms::ScalarField::DataCase ExpectedScalar(DataType t) {
     case DataType::kVarChar: return ms::ScalarField::kStringData;
     case DataType::kArray: return ms::ScalarField::kArrayData;
     case DataType::kJson: return ms::ScalarField::kJsonData;
+    case DataType::kTimestamptz: return ms::ScalarField::kStringData;  // ISO text (pymilvus); int64 also taken
+    case DataType::kGeometry: return ms::ScalarField::kGeometryWktData;
     default: return ms::ScalarField::DATA_NOT_SET;
   }
 }
@@ -53,6 +63,9 @@ int64_t ScalarCount(const ms::ScalarField& s) {
     case ms::ScalarField::kStringData: return s.string_data().data_size();
     case ms::ScalarField::kArrayData: return s.array_data().data_size();
     case ms::ScalarField::kJsonData: return s.json_data().data_size();
+    case ms::ScalarField::kGeometryData: return s.geometry_data().data_size();
+    case ms::ScalarField::kGeometryWktData: return s.geometry_wkt_data().data_size();
+    case ms::ScalarField::kTimestamptzData: return s.timestamptz_data().data_size();
     default: return 0;
   }
 }
@@ -104,7 +117,35 @@ Status EncodeArrayCell(const ms::ScalarField& cell, const FieldSchema& f, int64_
   return Status::OK();
 }
 
-Status AppendScalar(const ms::ScalarField& s, const FieldSchema& f, int i, int64_t row, Column* c) {
+// A JSON cell of zero bytes is how SDKs that keep the column dense (the Node
+// SDK: Buffer.alloc(0)) send a JSON null, with or without valid_data saying so.
+// In a nullable field it is a null; in the dynamic field, which is never null,
+// it is a row without dynamic keys ("{}", what pymilvus sends for one). Zero
+// bytes in any other JSON field are left for the proxy to refuse as not JSON.
+void AppendJsonCell(const std::string& bytes, const FieldSchema& f, Column* c) {
+  if (bytes.empty() && f.is_dynamic) {
+    c->AppendVar("{}");
+  } else if (bytes.empty() && f.nullable) {
+    c->AppendNull();
+  } else {
+    c->AppendVar(bytes);
+  }
+}
+
+// A row that valid_data marks null. The dynamic field has no nulls: such a
+// row carries no dynamic keys (stored as "{}", never as a null that a reader
+// would have to decode as an empty JSON document).
+void AppendNullCell(const FieldSchema& f, Column* c) {
+  if (f.is_dynamic) {
+    c->AppendVar("{}");
+  } else {
+    c->AppendNull();
+  }
+}
+
+// `timezone`: where TIMESTAMPTZ text without an offset is read.
+Status AppendScalar(const ms::ScalarField& s, const FieldSchema& f, int i, int64_t row, std::string_view timezone,
+                    Column* c) {
   switch (f.type) {
     case DataType::kBool: {
       uint8_t v = s.bool_data().data(i) ? 1 : 0;
@@ -150,7 +191,35 @@ Status AppendScalar(const ms::ScalarField& s, const FieldSchema& f, int i, int64
       return Status::OK();
     }
     case DataType::kVarChar: c->AppendVar(s.string_data().data(i)); return Status::OK();
-    case DataType::kJson: c->AppendVar(s.json_data().data(i)); return Status::OK();
+    case DataType::kJson: AppendJsonCell(s.json_data().data(i), f, c); return Status::OK();
+    case DataType::kTimestamptz: {
+      int64_t micros = 0;
+      if (s.has_timestamptz_data()) {
+        micros = s.timestamptz_data().data(i);
+      } else {
+        const std::string& text = s.string_data().data(i);
+        auto parsed = tz::ParseTimestamp(text, timezone);
+        if (!parsed.ok()) {
+          // Milvus's checkTimestamptzFieldData answers every parse failure so.
+          return InvalidArgument(
+              "got invalid timestamptz string '{}': invalid timezone name; must be a valid IANA Time Zone ID (e.g., "
+              "'Asia/Shanghai' or 'UTC'): invalid parameter",
+              text);
+        }
+        micros = *parsed;
+      }
+      c->AppendFixed(&micros);
+      return Status::OK();
+    }
+    case DataType::kGeometry: {
+      auto wkb = geo::WktToWkb(s.geometry_wkt_data().data(i));
+      if (!wkb.ok()) {
+        return InvalidArgument("invalid Geometry data, transform to wkb failed: {}: invalid parameter",
+                               wkb.status().message());
+      }
+      c->AppendVar(*wkb);
+      return Status::OK();
+    }
     case DataType::kArray: {
       std::string cell;
       KITE_RETURN_IF_ERROR(EncodeArrayCell(s.array_data().data(i), f, row, &cell));
@@ -161,7 +230,7 @@ Status AppendScalar(const ms::ScalarField& s, const FieldSchema& f, int i, int64
   }
 }
 
-Result<Column> VectorColumn(const ms::FieldData& in, const FieldSchema& f, int64_t n) {
+Result<Column> VectorRows(const ms::FieldData& in, const FieldSchema& f, int64_t n) {
   Column c = Column::ForField(f);
   if (in.field_case() != ms::FieldData::kVectors) {
     return InvalidArgument("field {} is a {} field, but the data sent is not a vector", f.name, DataTypeName(f.type));
@@ -249,9 +318,62 @@ Result<Column> VectorColumn(const ms::FieldData& in, const FieldSchema& f, int64
   return c;
 }
 
+// Rows of vectors the payload holds (-1 when it is not the field's kind).
+int64_t VectorPayloadRows(const ms::FieldData& in, const FieldSchema& f) {
+  if (in.field_case() != ms::FieldData::kVectors) return -1;
+  const ms::VectorField& v = in.vectors();
+  if (f.type == DataType::kSparseFloatVector) {
+    return v.data_case() == ms::VectorField::kSparseFloatVector ? v.sparse_float_vector().contents_size() : -1;
+  }
+  const auto row_bytes = static_cast<int64_t>(FixedRowBytes(f.type, f.dim()));
+  if (row_bytes <= 0) return -1;
+  switch (v.data_case()) {
+    case ms::VectorField::kFloatVector: return v.float_vector().data_size() * 4 / row_bytes;
+    case ms::VectorField::kBinaryVector: return static_cast<int64_t>(v.binary_vector().size()) / row_bytes;
+    case ms::VectorField::kFloat16Vector: return static_cast<int64_t>(v.float16_vector().size()) / row_bytes;
+    case ms::VectorField::kBfloat16Vector: return static_cast<int64_t>(v.bfloat16_vector().size()) / row_bytes;
+    case ms::VectorField::kInt8Vector: return static_cast<int64_t>(v.int8_vector().size()) / row_bytes;
+    default: return -1;
+  }
+}
+
+// A vector column with valid_data (nullable vector fields, Milvus 2.6). The
+// payload holds the vectors of the valid rows only, as Milvus's proxy and the
+// SDKs (pymilvus, Node) send them; one vector per row (a placeholder at each
+// null) is accepted too.
+Result<Column> VectorColumn(const ms::FieldData& in, const FieldSchema& f, int64_t n) {
+  const auto& valid = in.valid_data();
+  if (valid.empty()) return VectorRows(in, f, n);
+  if (valid.size() != n) {
+    return InvalidArgument("the length of valid_data of field({}) is wrong: invalid parameter[expected={}][actual={}]",
+                           f.name, n, valid.size());
+  }
+  const auto valid_count = static_cast<int64_t>(std::count(valid.begin(), valid.end(), true));
+  Column c = Column::ForField(f);
+  c.Reserve(n);
+  if (valid_count == 0 && VectorPayloadRows(in, f) <= 0) {
+    for (int64_t r = 0; r < n; ++r) c.AppendNull();
+    return c;
+  }
+  const int64_t payload_rows = VectorPayloadRows(in, f);
+  const bool dense = payload_rows == n && valid_count != n;
+  KITE_ASSIGN_OR_RETURN(Column packed, VectorRows(in, f, dense ? n : valid_count));
+  int64_t i = 0;
+  for (int64_t r = 0; r < n; ++r) {
+    if (!valid[static_cast<int>(r)]) {
+      c.AppendNull();
+      if (dense) ++i;
+      continue;
+    }
+    c.AppendFrom(packed, i++);
+  }
+  return c;
+}
+
 }  // namespace
 
-Result<Column> ColumnFromFieldData(const ms::FieldData& in, const FieldSchema& f, int64_t n) {
+Result<Column> ColumnFromFieldData(const ms::FieldData& in, const FieldSchema& f, int64_t n,
+                                   std::string_view timezone) {
   if (IsVectorType(f.type)) return VectorColumn(in, f, n);
   if (in.field_case() != ms::FieldData::kScalars) {
     return InvalidArgument("field {} is a {} field, but the data sent is not scalar", f.name, DataTypeName(f.type));
@@ -259,7 +381,8 @@ Result<Column> ColumnFromFieldData(const ms::FieldData& in, const FieldSchema& f
   const ms::ScalarField& s = in.scalars();
   ms::ScalarField::DataCase want = ExpectedScalar(f.type);
   int64_t count = ScalarCount(s);
-  if (s.data_case() != want && !(s.data_case() == ms::ScalarField::DATA_NOT_SET && count == 0)) {
+  bool int_timestamps = f.type == DataType::kTimestamptz && s.data_case() == ms::ScalarField::kTimestamptzData;
+  if (s.data_case() != want && !int_timestamps && !(s.data_case() == ms::ScalarField::DATA_NOT_SET && count == 0)) {
     return InvalidArgument("the data type of field {} is {}, but the data sent is {}", f.name, DataTypeName(f.type),
                            ScalarKind(s.data_case()));
   }
@@ -279,18 +402,18 @@ Result<Column> ColumnFromFieldData(const ms::FieldData& in, const FieldSchema& f
     int i = 0;
     for (int64_t r = 0; r < n; ++r) {
       if (!valid[static_cast<int>(r)]) {
-        c.AppendNull();
+        AppendNullCell(f, &c);
         if (!compact) ++i;
         continue;
       }
-      KITE_RETURN_IF_ERROR(AppendScalar(s, f, i++, r, &c));
+      KITE_RETURN_IF_ERROR(AppendScalar(s, f, i++, r, timezone, &c));
     }
     return c;
   }
   if (count != n) {
     return InvalidArgument("the num_rows ({}) of field ({}) is not equal to passed num_rows ({})", count, f.name, n);
   }
-  for (int64_t r = 0; r < n; ++r) KITE_RETURN_IF_ERROR(AppendScalar(s, f, static_cast<int>(r), r, &c));
+  for (int64_t r = 0; r < n; ++r) KITE_RETURN_IF_ERROR(AppendScalar(s, f, static_cast<int>(r), r, timezone, &c));
   return c;
 }
 
@@ -360,12 +483,28 @@ std::string FilterJson(std::string_view text, const std::vector<std::string>& ke
 }  // namespace
 
 void ColumnToFieldData(const Column& c, const FieldSchema& f, const std::vector<std::string>& dynamic_keys,
-                       ms::FieldData* out) {
+                       std::string_view timezone, ms::FieldData* out) {
   out->set_type(static_cast<ms::DataType>(f.type));
   out->set_field_name(f.name);
   out->set_field_id(f.id.value);
   out->set_is_dynamic(f.is_dynamic);
   int64_t n = c.num_rows;
+  if (IsVectorType(f.type) && f.nullable && !c.valid.empty()) {
+    // Nullable vectors go out as Milvus sends them: valid_data for every row
+    // and the vectors of the valid rows only (what pymilvus and the Node SDK
+    // index through valid_data).
+    std::vector<int64_t> rows;
+    for (int64_t r = 0; r < n; ++r) {
+      if (!c.IsNull(r)) rows.push_back(r);
+    }
+    Column packed = c.Select(rows);
+    packed.valid.clear();
+    FieldSchema dense = f;
+    dense.nullable = false;
+    ColumnToFieldData(packed, dense, dynamic_keys, timezone, out);
+    for (int64_t r = 0; r < n; ++r) out->add_valid_data(!c.IsNull(r));
+    return;
+  }
   if (f.nullable) {
     for (int64_t r = 0; r < n; ++r) out->add_valid_data(!c.IsNull(r));
   }
@@ -451,6 +590,19 @@ void ColumnToFieldData(const Column& c, const FieldSchema& f, const std::vector<
         }
       }
       break;
+    case DataType::kTimestamptz:
+      // Milvus answers ISO text in the request's zone (timestamptzUTC2IsoStr).
+      s->mutable_string_data();
+      for (int64_t r = 0; r < n; ++r) {
+        s->mutable_string_data()->add_data(c.IsNull(r) ? std::string() : tz::FormatTimestamp(c.Get<int64_t>(r), timezone));
+      }
+      break;
+    case DataType::kGeometry:
+      s->mutable_geometry_wkt_data();
+      for (int64_t r = 0; r < n; ++r) {
+        s->mutable_geometry_wkt_data()->add_data(c.IsNull(r) ? std::string() : geo::WkbToWkt(c.GetBytes(r)));
+      }
+      break;
     case DataType::kArray: {
       auto* arr = s->mutable_array_data();
       arr->set_element_type(static_cast<ms::DataType>(f.element_type));
@@ -459,6 +611,62 @@ void ColumnToFieldData(const Column& c, const FieldSchema& f, const std::vector<
     }
     default: break;
   }
+}
+
+std::vector<std::string> TimeFieldsParam(
+    const ::google::protobuf::RepeatedPtrField<::milvus::proto::common::KeyValuePair>& params) {
+  std::vector<std::string> parts;
+  for (const auto& kv : params) {
+    if (kv.key() != "time_fields") continue;
+    parts.clear();
+    std::string cur;
+    for (char ch : kv.value() + ",") {
+      if (ch == ',' || ch == ' ') {
+        if (!cur.empty()) parts.push_back(cur);
+        cur.clear();
+      } else {
+        cur += ch;
+      }
+    }
+  }
+  return parts;
+}
+
+Status ExtractTimeFields(const std::vector<std::string>& parts, ms::FieldData* out) {
+  if (parts.empty() || out->type() != ms::Timestamptz || !out->scalars().has_string_data()) return Status::OK();
+  std::vector<int> which;
+  for (const std::string& p : parts) {
+    std::string l = p;
+    for (char& ch : l) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    static const char* kParts[] = {"year", "month", "day", "hour", "minute", "second", "microsecond"};
+    auto it = std::find_if(std::begin(kParts), std::end(kParts), [&](const char* k) { return l == k; });
+    if (it == std::end(kParts)) {
+      return InvalidArgument(
+          "unsupported field for extraction: {}, fields should be seprated by ',' or ' ': invalid parameter", p);
+    }
+    which.push_back(static_cast<int>(it - std::begin(kParts)));
+  }
+  ms::ArrayArray arr;
+  arr.set_element_type(ms::Int64);
+  for (const std::string& text : out->scalars().string_data().data()) {
+    // FormatTimestamp's text: YYYY-MM-DDTHH:MM:SS[.ffffff](Z|+hh:mm) in the zone; null rows are "".
+    int64_t v[7] = {1970, 1, 1, 0, 0, 0, 0};
+    if (text.size() >= 19) {
+      auto num = [&](size_t pos, size_t len) { return std::stoll(text.substr(pos, len)); };
+      v[0] = num(0, 4), v[1] = num(5, 2), v[2] = num(8, 2), v[3] = num(11, 2), v[4] = num(14, 2), v[5] = num(17, 2);
+      if (text.size() > 20 && text[19] == '.') {
+        size_t end = text.find_first_not_of("0123456789", 20);
+        std::string frac = text.substr(20, end - 20);
+        frac.resize(6, '0');
+        v[6] = std::stoll(frac);
+      }
+    }
+    auto* row = arr.add_data()->mutable_long_data();
+    for (int w : which) row->add_data(v[w]);
+  }
+  *out->mutable_scalars()->mutable_array_data() = std::move(arr);
+  out->set_type(ms::Array);
+  return Status::OK();
 }
 
 void PksToIds(const Column& pks, ms::IDs* out) {

@@ -1,4 +1,5 @@
 #include "rpc/milvus_service.h"
+#include "rpc/schema_mismatch.h"
 
 #include <nlohmann/json.hpp>
 
@@ -9,6 +10,7 @@
 #include "rpc/malformed_request.h"
 #include "rpc/schema_convert.h"
 #include "rpc/status_map.h"
+#include "schema/timestamptz.h"
 
 namespace kite::rpc {
 
@@ -296,7 +298,9 @@ RpcStatus MilvusService::ListDatabases(Ctx* ctx, const mm::ListDatabasesRequest*
   KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(auto dbs, proxy_->coordinator().ListDatabases());
+    const auth::Visibility visible = VisibleDatabases(access_control_, ctx);  // Milvus list_db_task
     for (const auto& db : dbs) {
+      if (!visible.Contains(db.name)) continue;
       resp->add_db_names(db.name);
       resp->add_created_timestamp(db.created_ts);
       resp->add_db_ids(db.id.value);
@@ -334,7 +338,28 @@ RpcStatus MilvusService::CreateCollection(Ctx* ctx, const mm::CreateCollectionRe
     if (!wire.ParseFromString(req->schema())) {
       return InvalidArgument("the schema of collection {} cannot be decoded", req->collection_name());
     }
+    // TIMESTAMPTZ defaults without an offset are read in the collection's zone
+    // (its `timezone` property, else its database's), so it is lent to the
+    // schema for the conversion.
+    std::string tz_lent;
+    if (KvToMap(wire.properties()).count(tz::kTimezoneKey) == 0) {
+      auto props = KvToMap(req->properties());
+      if (auto it = props.find(tz::kTimezoneKey); it != props.end()) {
+        tz_lent = it->second;
+      } else if (auto db = proxy_->coordinator().DescribeDatabase(DbName(ctx, req->db_name())); db.ok()) {
+        if (auto d = db->properties.find(tz::kTimezoneKey); d != db->properties.end()) tz_lent = d->second;
+      }
+      if (!tz_lent.empty()) {
+        if (!tz::IsValidTimezone(tz_lent)) {
+          return InvalidArgument("unknown or invalid IANA Time Zone ID: {}: invalid parameter", tz_lent);
+        }
+        auto* kv = wire.add_properties();
+        kv->set_key(tz::kTimezoneKey);
+        kv->set_value(tz_lent);
+      }
+    }
     KITE_ASSIGN_OR_RETURN(CollectionSchema schema, SchemaFromProto(wire));
+    if (!tz_lent.empty()) schema.properties.erase(tz::kTimezoneKey);
     if (schema.name != req->collection_name()) {
       // Milvus takes the request's collection name; the schema's name must agree when set.
       if (!schema.name.empty()) {
@@ -377,6 +402,8 @@ RpcStatus MilvusService::DescribeCollection(Ctx* ctx, const mm::DescribeCollecti
         CollectionView v, proxy_->coordinator().DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
     const CollectionInfo& c = v.info;
     SchemaToProto(c.schema, resp->mutable_schema());
+    KITE_ASSIGN_OR_RETURN(std::string timezone, proxy_->Timezone(v, ""));
+    ShowTimestamptzDefaults(c.schema, timezone, resp->mutable_schema());
     resp->mutable_schema()->set_dbname(v.db_name);
     resp->set_collectionid(c.id.value);
     resp->set_collection_name(c.schema.name);
@@ -416,9 +443,11 @@ RpcStatus MilvusService::ShowCollections(Ctx* ctx, const mm::ShowCollectionsRequ
         }
       }
     }
+    const auth::Visibility visible = VisibleCollections(access_control_, ctx, db);  // Milvus show_collection_task
     for (const auto& v : views) {
       if (!wanted.empty() && !wanted.count(v.info.schema.name)) continue;
       if (in_memory && v.info.load_state() != LoadState::kLoaded) continue;
+      if (!visible.Contains(v.info.schema.name)) continue;
       resp->add_collection_names(v.info.schema.name);
       resp->add_collection_ids(v.info.id.value);
       resp->add_created_timestamps(v.info.created_ts);
@@ -774,6 +803,7 @@ template <typename Req>
 Status DecodeRows(Proxy* proxy, const std::string& db, const Req& req, InsertParams* p) {
   KITE_ASSIGN_OR_RETURN(CollectionView v, proxy->coordinator().DescribeCollection(db, req.collection_name()));
   const CollectionSchema& s = v.info.schema;
+  KITE_ASSIGN_OR_RETURN(std::string timezone, proxy->Timezone(v, ""));
   int64_t n = req.num_rows();
   if (n <= 0 && req.fields_data_size() > 0) {
     // Older clients leave num_rows unset: take it from the first column.
@@ -807,7 +837,7 @@ Status DecodeRows(Proxy* proxy, const std::string& db, const Req& req, InsertPar
       }
     }
     if (p->rows.Find(f->id)) return InvalidArgument("duplicated field {} in the request", f->name);
-    KITE_ASSIGN_OR_RETURN(Column c, ColumnFromFieldData(fd, *f, n));
+    KITE_ASSIGN_OR_RETURN(Column c, ColumnFromFieldData(fd, *f, n, timezone));
     p->rows.columns.push_back(std::move(c));
   }
   return Status::OK();
@@ -828,6 +858,10 @@ void FillMutation(const MutationOutcome& m, mm::MutationResult* resp) {
 
 RpcStatus MilvusService::Insert(Ctx* ctx, const mm::InsertRequest* req, mm::MutationResult* resp) {
   KITE_ADMIT(ctx, req);
+  if (RefuseStaleSchema(proxy_, DbName(ctx, req->db_name()), req->collection_name(), req->schema_timestamp(),
+                        resp->mutable_status())) {
+    return RpcStatus::OK;
+  }
   return Run(resp, [&]() -> Status {
     InsertParams p;
     KITE_RETURN_IF_ERROR(DecodeRows(proxy_, DbName(ctx, req->db_name()), *req, &p));
@@ -839,6 +873,10 @@ RpcStatus MilvusService::Insert(Ctx* ctx, const mm::InsertRequest* req, mm::Muta
 
 RpcStatus MilvusService::Upsert(Ctx* ctx, const mm::UpsertRequest* req, mm::MutationResult* resp) {
   KITE_ADMIT(ctx, req);
+  if (RefuseStaleSchema(proxy_, DbName(ctx, req->db_name()), req->collection_name(), req->schema_timestamp(),
+                        resp->mutable_status())) {
+    return RpcStatus::OK;
+  }
   return Run(resp, [&]() -> Status {
     if (req->partial_update()) return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "partial_update upsert is not implemented yet in Kite");
     InsertParams p;
@@ -883,6 +921,7 @@ RpcStatus MilvusService::Query(Ctx* ctx, const mm::QueryRequest* req, mm::QueryR
         if (kv.key() == "offset") q.offset = std::stoll(kv.value());
         if (kv.key() == "iterator") q.consistency.pin = ParseBool(kv.value());
         if (kv.key() == "ignore_growing") q.ignore_growing = ParseBool(kv.value());
+        if (kv.key() == "timezone") q.timezone = kv.value();
       } catch (...) {
         return InvalidArgument("{} [{}] is invalid, should be an integer", kv.key(), kv.value());
       }
@@ -907,8 +946,10 @@ RpcStatus MilvusService::Query(Ctx* ctx, const mm::QueryRequest* req, mm::QueryR
       const FieldSchema* f = out.schema->FindField(out.fields[i]);
       const Column* col = out.data.rows.columns.size() > i ? &out.data.rows.columns[i] : nullptr;
       Column empty = Column::ForField(*f);
+      auto* fd = resp->add_fields_data();
       ColumnToFieldData(col ? *col : empty, *f, out.include_all_dynamic ? std::vector<std::string>{} : out.dynamic_keys,
-                        resp->add_fields_data());
+                        out.timezone, fd);
+      KITE_RETURN_IF_ERROR(ExtractTimeFields(TimeFieldsParam(req->query_params()), fd));
       if (f->is_dynamic) {
         if (out.include_all_dynamic) resp->add_output_fields(f->name);
       } else {
@@ -968,6 +1009,8 @@ Status MilvusService::ParseSearch(const ::grpc::ServerContextBase* ctx, const mm
       }
     } else if (k == "ignore_growing") {
       p.ignore_growing = ParseBool(val);
+    } else if (k == "timezone") {
+      p.timezone = val;
     } else if (k == "order_by_fields") {
       p.order_by = ParseOrderByFields(val);
     } else if (k == "group_by_field") {
@@ -1055,21 +1098,23 @@ Status MilvusService::AnswerSearch(const mm::SearchRequest* req, const SearchPar
   PksToIds(pks, r->mutable_ids());
   if (out.pk_requested) {
     const FieldSchema* f = out.schema->PrimaryField();
-    ColumnToFieldData(pks, *f, {}, r->add_fields_data());
+    ColumnToFieldData(pks, *f, {}, out.timezone, r->add_fields_data());
     r->add_output_fields(f->name);
   }
   for (size_t i = 1; i < out.fields.size(); ++i) {
     const FieldSchema* f = out.schema->FindField(out.fields[i]);
     const Column* col = out.rows.columns.size() > i ? &out.rows.columns[i] : nullptr;
     Column empty = Column::ForField(*f);
+    auto* fd = r->add_fields_data();
     ColumnToFieldData(col ? *col : empty, *f, out.include_all_dynamic ? std::vector<std::string>{} : out.dynamic_keys,
-                      r->add_fields_data());
+                      out.timezone, fd);
+    KITE_RETURN_IF_ERROR(ExtractTimeFields(TimeFieldsParam(req->search_params()), fd));
     if (!f->is_dynamic || out.include_all_dynamic) r->add_output_fields(f->name);
   }
   if (!out.include_all_dynamic) {
     for (const auto& k : out.dynamic_keys) r->add_output_fields(k);
   }
-  if (out.group_values) ColumnToFieldData(*out.group_values, *out.group_field, {}, r->mutable_group_by_field_value());
+  if (out.group_values) ColumnToFieldData(*out.group_values, *out.group_field, {}, out.timezone, r->mutable_group_by_field_value());
   if (p.iterator_v2) {
     auto* it = r->mutable_search_iterator_v2_results();
     std::string token;

@@ -114,6 +114,9 @@ class MilvusService final : public MilvusServiceBase {
   KITE_RPC(ListCredUsers, ListCredUsersRequest, ::milvus::proto::milvus::ListCredUsersResponse);
   KITE_RPC(CreateRole, CreateRoleRequest, CommonStatus);
   KITE_RPC(DropRole, DropRoleRequest, CommonStatus);
+  KITE_RPC(AlterRole, AlterRoleRequest, CommonStatus);
+  KITE_RPC(BackupRBAC, BackupRBACMetaRequest, ::milvus::proto::milvus::BackupRBACMetaResponse);
+  KITE_RPC(RestoreRBAC, RestoreRBACMetaRequest, CommonStatus);
   KITE_RPC(OperateUserRole, OperateUserRoleRequest, CommonStatus);
   KITE_RPC(SelectRole, SelectRoleRequest, ::milvus::proto::milvus::SelectRoleResponse);
   KITE_RPC(SelectUser, SelectUserRequest, ::milvus::proto::milvus::SelectUserResponse);
@@ -125,6 +128,19 @@ class MilvusService final : public MilvusServiceBase {
   KITE_RPC(ListPrivilegeGroups, ListPrivilegeGroupsRequest, ::milvus::proto::milvus::ListPrivilegeGroupsResponse);
   KITE_RPC(OperatePrivilegeGroup, OperatePrivilegeGroupRequest, CommonStatus);
   KITE_RPC(RunAnalyzer, RunAnalyzerRequest, ::milvus::proto::milvus::RunAnalyzerResponse);  // milvus_service_text.cc
+  // Schema evolution and collection operations: milvus_service_schemaops.cc
+  KITE_RPC(AddCollectionField, AddCollectionFieldRequest, CommonStatus);
+  KITE_RPC(TruncateCollection, TruncateCollectionRequest, ::milvus::proto::milvus::TruncateCollectionResponse);
+  KITE_RPC(BatchDescribeCollection, BatchDescribeCollectionRequest,
+           ::milvus::proto::milvus::BatchDescribeCollectionResponse);
+  KITE_RPC(GetIndexStatistics, GetIndexStatisticsRequest, ::milvus::proto::milvus::GetIndexStatisticsResponse);
+  KITE_RPC(FlushAll, FlushAllRequest, ::milvus::proto::milvus::FlushAllResponse);
+  KITE_RPC(GetFlushAllState, GetFlushAllStateRequest, ::milvus::proto::milvus::GetFlushAllStateResponse);
+  KITE_RPC(GetCompactionStateWithPlans, GetCompactionPlansRequest, ::milvus::proto::milvus::GetCompactionPlansResponse);
+  KITE_RPC(GetPersistentSegmentInfo, GetPersistentSegmentInfoRequest,
+           ::milvus::proto::milvus::GetPersistentSegmentInfoResponse);
+  KITE_RPC(GetQuerySegmentInfo, GetQuerySegmentInfoRequest, ::milvus::proto::milvus::GetQuerySegmentInfoResponse);
+  KITE_RPC(GetMetrics, GetMetricsRequest, ::milvus::proto::milvus::GetMetricsResponse);
 #undef KITE_RPC
 
  private:

@@ -44,6 +44,15 @@ Status Unimplemented(fmt::format_string<Args...> f, Args&&... a) {
   return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, f, std::forward<Args>(a)...);
 }
 
+// Milvus's database interceptor: a grant or grant listing that names no
+// database gets the connection's (pymilvus's `dbname` metadata), else "".
+std::string ContextDb(const ::grpc::ServerContextBase* ctx, const std::string& given) {
+  if (!given.empty()) return given;
+  auto it = ctx->client_metadata().find("dbname");
+  if (it == ctx->client_metadata().end()) return {};
+  return std::string(it->second.data(), it->second.size());
+}
+
 Result<std::string> DecodePassword(const std::string& b64) {
   std::string raw;
   if (!auth::Base64Decode(b64, &raw)) return InvalidArgument("decode password fail");
@@ -68,10 +77,11 @@ RpcStatus MilvusService::UpdateCredential(Ctx* ctx, const mm::UpdateCredentialRe
     if (!access_control_) return Unimplemented("UpdateCredential needs access control");
     KITE_ASSIGN_OR_RETURN(std::string old_password, DecodePassword(req->oldpassword()));
     KITE_ASSIGN_OR_RETURN(std::string new_password, DecodePassword(req->newpassword()));
-    // A super user may reset anyone's password without the old one.
+    // A user listed in common.security.superUsers may reset anyone's password
+    // without the old one (Milvus's proxy; root needs the old one unless listed).
     auth::Caller caller;
     bool super = access_control_->enabled() && CallerOf(access_control_, ctx, &caller).ok() &&
-                 access_control_->IsSuperUser(caller.user);
+                 access_control_->IsConfiguredSuperUser(caller.user);
     return access_control_->UpdatePassword(req->username(), old_password, new_password, !super);
   });
 }
@@ -116,7 +126,15 @@ RpcStatus MilvusService::CreateRole(Ctx* ctx, const mm::CreateRoleRequest* req, 
   KITE_ADMIT(ctx, req);
   return Answer(resp, mc::CreateRoleFailure, [&]() -> Status {
     if (!access_control_) return Unimplemented("CreateRole needs access control");
-    return access_control_->CreateRole(req->entity().name());
+    return access_control_->CreateRole(req->entity().name(), req->entity().description());
+  });
+}
+
+RpcStatus MilvusService::AlterRole(Ctx* ctx, const mm::AlterRoleRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
+  return Answer(resp, mc::UnexpectedError, [&]() -> Status {
+    if (!access_control_) return Unimplemented("AlterRole needs access control");
+    return access_control_->AlterRole(req->role_name(), req->description());
   });
 }
 
@@ -147,6 +165,7 @@ RpcStatus MilvusService::SelectRole(Ctx* ctx, const mm::SelectRoleRequest* req, 
     for (const auto& r : roles) {
       auto* out = resp->add_results();
       out->mutable_role()->set_name(r.role);
+      if (!r.description.empty()) out->mutable_role()->set_description(r.description);
       if (req->include_user_info()) {
         for (const auto& u : r.users) out->add_users()->set_name(u);
       }
@@ -163,8 +182,8 @@ RpcStatus MilvusService::OperatePrivilege(Ctx* ctx, const mm::OperatePrivilegeRe
     const auto& e = req->entity();
     auth::Caller caller;
     CallerOf(access_control_, ctx, &caller);
-    auth::Grant g{e.role().name(), e.object().name(), e.object_name(), e.db_name(), e.grantor().privilege().name(),
-                  caller.user};
+    auth::Grant g{e.role().name(), e.object().name(), e.object_name(), ContextDb(ctx, e.db_name()),
+                  e.grantor().privilege().name(), caller.user};
     if (req->type() == mm::Revoke) return access_control_->RevokePrivilege(g);
     return access_control_->GrantPrivilege(std::move(g));
   });
@@ -176,14 +195,13 @@ RpcStatus MilvusService::OperatePrivilegeV2(Ctx* ctx, const mm::OperatePrivilege
     if (!access_control_) return Unimplemented("OperatePrivilegeV2 needs access control");
     auth::Caller caller;
     CallerOf(access_control_, ctx, &caller);
-    std::string collection = req->collection_name().empty() ? "*" : req->collection_name();
-    std::string db = req->db_name().empty() ? "default" : req->db_name();
-    // v2 grants name a database and a collection ("*" = all): an instance- or
-    // database-wide grant is a Global object, a collection grant a Collection one.
-    auth::Grant g{req->role().name(), collection == "*" ? "Global" : "Collection", collection, db,
+    // v2 grants name a database and a collection ("*" = all); AccessControl
+    // checks a privilege group's level against them and picks the object
+    // type from the privilege, as Milvus's rootcoord does.
+    auth::Grant g{req->role().name(), "", req->collection_name(), ContextDb(ctx, req->db_name()),
                   req->grantor().privilege().name(), caller.user};
-    if (req->type() == mm::Revoke) return access_control_->RevokePrivilege(g);
-    return access_control_->GrantPrivilege(std::move(g));
+    if (req->type() == mm::Revoke) return access_control_->RevokePrivilegeV2(std::move(g));
+    return access_control_->GrantPrivilegeV2(std::move(g));
   });
 }
 
@@ -194,7 +212,7 @@ RpcStatus MilvusService::SelectGrant(Ctx* ctx, const mm::SelectGrantRequest* req
     const auto& e = req->entity();
     if (e.role().name().empty()) return InvalidArgument("the role entity in the grant entity is invalid");
     KITE_ASSIGN_OR_RETURN(auto grants, access_control_->SelectGrants(e.role().name(), e.object().name(),
-                                                                     e.object_name(), e.db_name()));
+                                                                     e.object_name(), ContextDb(ctx, e.db_name())));
     for (const auto& g : grants) {
       auto* out = resp->add_entities();
       out->mutable_role()->set_name(g.role);
@@ -251,6 +269,68 @@ RpcStatus MilvusService::OperatePrivilegeGroup(Ctx* ctx, const mm::OperatePrivil
       return access_control_->RemovePrivilegesFromGroup(req->group_name(), privileges);
     }
     return access_control_->AddPrivilegesToGroup(req->group_name(), privileges);
+  });
+}
+
+// ------------------------------------------------------------- RBAC backup
+RpcStatus MilvusService::BackupRBAC(Ctx* ctx, const mm::BackupRBACMetaRequest* req,
+                                    mm::BackupRBACMetaResponse* resp) {
+  KITE_ADMIT(ctx, req);
+  return Answer(resp->mutable_status(), mc::UnexpectedError, [&]() -> Status {
+    if (!access_control_) return Unimplemented("BackupRBAC needs access control");
+    auth::RbacSnapshot snap = access_control_->Backup();
+    auto* meta = resp->mutable_rbac_meta();
+    for (const auto& u : snap.users) {
+      auto* out = meta->add_users();
+      out->set_user(u.name);
+      out->set_password(u.password_hash);  // the salted hash, never the password
+      for (const auto& r : u.roles) out->add_roles()->set_name(r);
+    }
+    for (const auto& r : snap.roles) {
+      auto* out = meta->add_roles();
+      out->set_name(r.name);
+      if (!r.description.empty()) out->set_description(r.description);
+    }
+    for (const auto& g : snap.grants) {
+      auto* out = meta->add_grants();
+      out->mutable_role()->set_name(g.role);
+      out->mutable_object()->set_name(g.object_type);
+      out->set_object_name(g.object_name);
+      out->set_db_name(g.db_name);
+      out->mutable_grantor()->mutable_user()->set_name(g.grantor);
+      out->mutable_grantor()->mutable_privilege()->set_name(g.privilege);
+    }
+    for (const auto& g : snap.groups) {
+      auto* out = meta->add_privilege_groups();
+      out->set_group_name(g.name);
+      for (const auto& p : g.privileges) out->add_privileges()->set_name(p);
+    }
+    return Status::OK();
+  });
+}
+
+RpcStatus MilvusService::RestoreRBAC(Ctx* ctx, const mm::RestoreRBACMetaRequest* req, mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
+  return Answer(resp, mc::UnexpectedError, [&]() -> Status {
+    if (!access_control_) return Unimplemented("RestoreRBAC needs access control");
+    const auto& meta = req->rbac_meta();
+    auth::RbacSnapshot snap;
+    for (const auto& u : meta.users()) {
+      auth::RbacSnapshot::User user{u.user(), u.password(), {}};
+      for (const auto& r : u.roles()) user.roles.push_back(r.name());
+      snap.users.push_back(std::move(user));
+    }
+    for (const auto& r : meta.roles()) snap.roles.push_back({r.name(), r.description()});
+    for (const auto& g : meta.grants()) {
+      snap.grants.push_back({g.role().name(), g.object().name(), g.object_name(), g.db_name(),
+                             g.grantor().privilege().name(), g.grantor().user().name()});
+    }
+    for (const auto& g : meta.privilege_groups()) {
+      auth::PrivilegeGroupInfo info{g.group_name(), {}};
+      for (const auto& p : g.privileges()) info.privileges.push_back(p.name());
+      snap.groups.push_back(std::move(info));
+    }
+    return access_control_->Restore(snap);
   });
 }
 

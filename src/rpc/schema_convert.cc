@@ -1,5 +1,7 @@
 #include "rpc/schema_convert.h"
 
+#include "schema/timestamptz.h"
+
 namespace kite::rpc {
 
 namespace ms = ::milvus::proto::schema;
@@ -18,6 +20,11 @@ void MapToKv(const std::map<std::string, std::string>& m, KvList* out) {
   }
 }
 
+std::string CollectionTimezone(const CollectionSchema& s) {
+  auto it = s.properties.find(tz::kTimezoneKey);
+  return it == s.properties.end() || it->second.empty() ? std::string(tz::kDefaultTimezone) : it->second;
+}
+
 namespace {
 
 // Milvus requires the ValueField member that matches the field type exactly:
@@ -29,15 +36,25 @@ bool DefaultKindMatches(ms::ValueField::DataCase k, DataType t) {
     case ms::ValueField::kLongData: return t == DataType::kInt64;
     case ms::ValueField::kFloatData: return t == DataType::kFloat;
     case ms::ValueField::kDoubleData: return t == DataType::kDouble;
-    case ms::ValueField::kStringData: return t == DataType::kVarChar;
+    case ms::ValueField::kStringData:
+      return t == DataType::kVarChar || t == DataType::kTimestamptz || t == DataType::kGeometry;
+    case ms::ValueField::kTimestamptzData: return t == DataType::kTimestamptz;
     default: return false;
   }
 }
 
-Result<ScalarValue> DefaultFromProto(const ms::ValueField& v, DataType type, const std::string& field) {
+// `timezone`: the collection's, for TIMESTAMPTZ defaults given as naive text.
+Result<ScalarValue> DefaultFromProto(const ms::ValueField& v, DataType type, const std::string& field,
+                                     std::string_view timezone) {
   if (!DefaultKindMatches(v.data_case(), type)) {
     return InvalidArgument("default value type mismatches field schema type, field name = {}, field type = {}", field,
                            DataTypeName(type));
+  }
+  if (type == DataType::kTimestamptz) {
+    // Milvus keeps TIMESTAMPTZ defaults as UTC microseconds (CheckAndRewriteTimestampTzDefaultValue).
+    if (v.data_case() == ms::ValueField::kTimestamptzData) return ScalarValue(static_cast<int64_t>(v.timestamptz_data()));
+    KITE_ASSIGN_OR_RETURN(int64_t micros, tz::ParseTimestamp(v.string_data(), timezone));
+    return ScalarValue(micros);
   }
   switch (v.data_case()) {
     case ms::ValueField::kBoolData: return ScalarValue(v.bool_data());
@@ -50,7 +67,12 @@ Result<ScalarValue> DefaultFromProto(const ms::ValueField& v, DataType type, con
   }
 }
 
-void DefaultToProto(const ScalarValue& v, DataType t, ms::ValueField* out) {
+// `timezone`: the collection's; TIMESTAMPTZ defaults are shown as text in it.
+void DefaultToProto(const ScalarValue& v, DataType t, std::string_view timezone, ms::ValueField* out) {
+  if (t == DataType::kTimestamptz) {
+    if (const auto* i = std::get_if<int64_t>(&v)) out->set_string_data(tz::FormatTimestamp(*i, timezone));
+    return;
+  }
   if (const auto* b = std::get_if<bool>(&v)) out->set_bool_data(*b);
   if (const auto* i = std::get_if<int64_t>(&v)) {
     if (t == DataType::kInt64) {
@@ -70,6 +92,16 @@ void DefaultToProto(const ScalarValue& v, DataType t, ms::ValueField* out) {
 }
 
 }  // namespace
+
+void ShowTimestamptzDefaults(const CollectionSchema& in, std::string_view timezone, ms::CollectionSchema* out) {
+  for (auto& pf : *out->mutable_fields()) {
+    const FieldSchema* f = in.FindField(pf.name());
+    if (!f || f->type != DataType::kTimestamptz || !f->default_value) continue;
+    if (const auto* i = std::get_if<int64_t>(&*f->default_value)) {
+      pf.mutable_default_value()->set_string_data(tz::FormatTimestamp(*i, timezone));
+    }
+  }
+}
 
 Result<CollectionSchema> SchemaFromProto(const ms::CollectionSchema& in) {
   CollectionSchema s;
@@ -97,7 +129,7 @@ Result<CollectionSchema> SchemaFromProto(const ms::CollectionSchema& in) {
     f.type_params = KvToMap(pf.type_params());
     f.index_params = KvToMap(pf.index_params());
     if (pf.has_default_value()) {
-      KITE_ASSIGN_OR_RETURN(f.default_value, DefaultFromProto(pf.default_value(), f.type, f.name));
+      KITE_ASSIGN_OR_RETURN(f.default_value, DefaultFromProto(pf.default_value(), f.type, f.name, CollectionTimezone(s)));
     }
     s.fields.push_back(std::move(f));
   }
@@ -139,7 +171,7 @@ void SchemaToProto(const CollectionSchema& in, ms::CollectionSchema* out) {
     pf->set_is_function_output(f.is_function_output);
     MapToKv(f.type_params, pf->mutable_type_params());
     MapToKv(f.index_params, pf->mutable_index_params());
-    if (f.default_value) DefaultToProto(*f.default_value, f.type, pf->mutable_default_value());
+    if (f.default_value) DefaultToProto(*f.default_value, f.type, CollectionTimezone(in), pf->mutable_default_value());
   }
   for (const auto& fn : in.functions) {
     auto* pfn = out->add_functions();

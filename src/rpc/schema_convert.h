@@ -18,6 +18,15 @@ Result<CollectionSchema> SchemaFromProto(const ::milvus::proto::schema::Collecti
 // is omitted.
 void SchemaToProto(const CollectionSchema& in, ::milvus::proto::schema::CollectionSchema* out);
 
+// The collection's `timezone` property (TIMESTAMPTZ text without an offset is
+// read, and values are shown, in it), "UTC" when unset.
+std::string CollectionTimezone(const CollectionSchema& s);
+
+// Rewrites the TIMESTAMPTZ defaults SchemaToProto wrote as text in `timezone`
+// (Milvus shows them in the collection's zone, which may be inherited).
+void ShowTimestamptzDefaults(const CollectionSchema& in, std::string_view timezone,
+                             ::milvus::proto::schema::CollectionSchema* out);
+
 using KvList = ::google::protobuf::RepeatedPtrField<::milvus::proto::common::KeyValuePair>;
 std::map<std::string, std::string> KvToMap(const KvList& kvs);
 void MapToKv(const std::map<std::string, std::string>& m, KvList* out);

@@ -32,6 +32,10 @@ int32_t MilvusCode(const Status& st) {
     case Reason::kDiskFull: return 7;  // ErrServiceDiskLimitExceeded
     case Reason::kNone: break;
   }
+  // merr.WrapErrPrivilegeNotPermitted / WrapErrPrivilegeNotAuthenticated
+  // (roles/auth): their texts always end so.
+  if (st.code() == StatusCode::kFailedPrecondition && st.message().ends_with(": privilege not permitted")) return 1401;
+  if (st.code() == StatusCode::kFailedPrecondition && st.message().ends_with(": not authenticated")) return 1400;
   switch (st.code()) {
     case StatusCode::kInvalidArgument:
     case StatusCode::kNotFound:

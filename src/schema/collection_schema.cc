@@ -1,5 +1,7 @@
 #include "schema/collection_schema.h"
 
+#include "schema/geometry.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -156,7 +158,9 @@ bool DefaultMatchesType(const ScalarValue& v, DataType t) {
     case DataType::kInt64: return std::holds_alternative<int64_t>(v);
     case DataType::kFloat:
     case DataType::kDouble: return std::holds_alternative<double>(v);
-    case DataType::kVarChar: return std::holds_alternative<std::string>(v);
+    case DataType::kVarChar:
+    case DataType::kGeometry: return std::holds_alternative<std::string>(v);
+    case DataType::kTimestamptz: return std::holds_alternative<int64_t>(v);  // UTC microseconds
     default: return false;
   }
 }
@@ -172,7 +176,7 @@ Status ValidateDefault(const FieldSchema& f) {
                            DataTypeName(f.type), f.name);
   }
   const auto* iv = std::get_if<int64_t>(&*f.default_value);
-  if (iv) {
+  if (iv && f.type != DataType::kTimestamptz) {
     int64_t lo = INT64_MIN, hi = INT64_MAX;
     if (f.type == DataType::kInt8) lo = INT8_MIN, hi = INT8_MAX;
     if (f.type == DataType::kInt16) lo = INT16_MIN, hi = INT16_MAX;
@@ -186,6 +190,11 @@ Status ValidateDefault(const FieldSchema& f) {
     return InvalidArgument("default value of field {} must be a finite number", f.name);
   }
   const auto* sv = std::get_if<std::string>(&*f.default_value);
+  std::string why;
+  if (sv && f.type == DataType::kGeometry && !geo::IsValidWkt(*sv, &why)) {
+    return InvalidArgument("invalid default value of field {}: invalid Geometry data, transform to wkb failed: {}",
+                           f.name, why);
+  }
   if (sv && f.max_length() > 0 && static_cast<int64_t>(sv->size()) > f.max_length()) {
     return InvalidArgument("the length ({}) of string exceeds max length ({}) of default value of field {}",
                            sv->size(), f.max_length(), f.name);
@@ -199,9 +208,7 @@ Status ValidateField(const CollectionSchema& s, const FieldSchema& f, const Limi
     case DataType::kNone: return InvalidArgument("data type None is not valid, field name = {}", f.name);
     case DataType::kString:
       return InvalidArgument("string data type not supported yet, please use VarChar type instead");
-    case DataType::kGeometry:
     case DataType::kText:
-    case DataType::kTimestamptz:
     case DataType::kArrayOfVector:
     case DataType::kArrayOfStruct:
     case DataType::kStruct:
@@ -216,9 +223,8 @@ Status ValidateField(const CollectionSchema& s, const FieldSchema& f, const Limi
   if (f.type == DataType::kVarChar) KITE_RETURN_IF_ERROR(ValidateMaxLength(s, f, limits));
   if (f.type == DataType::kArray) KITE_RETURN_IF_ERROR(ValidateArray(s, f, limits));
   if (f.nullable && f.is_primary) return InvalidArgument("primary field not support null, field name = {}", f.name);
-  if (f.nullable && IsVectorType(f.type)) {
-    return InvalidArgument("vector type not support null, field name = {}", f.name);
-  }
+  // Nullable vector fields (Milvus 2.6): a row without a vector is stored,
+  // never searched and read back as null.
   if (f.auto_id && !f.is_primary) {
     return InvalidArgument("only primary field can speficy AutoID with true, field name = {}", f.name);
   }
@@ -465,6 +471,37 @@ Status ValidateSchema(const CollectionSchema& s, const Limits& limits) {
     return InvalidArgument("maximum vector field's number should be limited to {}", limits.max_vector_field_num);
   }
   return ValidateFunctions(s);
+}
+
+Status ValidateAddedField(const CollectionSchema& s, const FieldSchema& f, const Limits& limits) {
+  if (static_cast<int>(s.fields.size()) >= limits.max_field_num) {
+    return InvalidArgument("The number of fields has reached the maximum value {}", limits.max_field_num);
+  }
+  if (s.FindField(f.name)) return InvalidArgument("duplicated field name {}", f.name);
+  if (f.type == DataType::kNone) return InvalidArgument("field data type: None is not supported");
+  if (f.name == kDynamicFieldName || f.name == "RowID" || f.name == "Timestamp") {
+    return InvalidArgument("not support to add system field, field name = {}", f.name);
+  }
+  if (f.is_primary) return InvalidArgument("not support to add pk field, field name = {}", f.name);
+  if (f.auto_id) {
+    return InvalidArgument("only primary field can speficy AutoID with true, field name = {}", f.name);
+  }
+  if (f.is_partition_key) return InvalidArgument("not support to add partition key field, field name  = {}", f.name);
+  if (f.is_clustering_key) {
+    for (const auto& g : s.fields) {
+      if (g.is_clustering_key) {
+        return InvalidArgument("already has another clustering key field, field name: {}", f.name);
+      }
+    }
+  }
+  if (IsVectorType(f.type) && static_cast<int>(s.VectorFields().size()) >= limits.max_vector_field_num) {
+    return InvalidArgument("maximum vector field's number should be limited to {}", limits.max_vector_field_num);
+  }
+  if (!f.nullable) {
+    return InvalidArgument("added field must be nullable, please check it, field name = {}", f.name);
+  }
+  KITE_RETURN_IF_ERROR(ValidateFieldName(f.name, limits));
+  return ValidateField(s, f, limits);
 }
 
 }  // namespace kite

@@ -89,6 +89,11 @@ inline constexpr char kDynamicFieldName[] = "$meta";
 // rules and messages: names, one Int64/VarChar primary key, dims, max_length,
 // max_capacity, defaults, nullability, field and vector counts.
 Status ValidateSchema(const CollectionSchema& schema, const Limits& limits);
+// Checks a field that AddCollectionField adds to `schema` (Milvus 2.6
+// addCollectionFieldTask: not primary/partition key/auto id/system name, a new
+// name, nullable, within the field and vector-field limits, then the checks of
+// a field at creation).
+Status ValidateAddedField(const CollectionSchema& schema, const FieldSchema& field, const Limits& limits);
 
 // Name rules shared by collections, aliases, fields, partitions, databases.
 // `what` is e.g. "collection name" or "alias" and appears in the message.

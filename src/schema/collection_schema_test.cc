@@ -287,10 +287,26 @@ TEST(ValidateSchemaTest, RejectsNullablePrimaryKey) {
   EXPECT_INVALID(st, "id");
 }
 
-TEST(ValidateSchemaTest, RejectsNullableVector) {
+TEST(ValidateSchemaTest, AcceptsNullableVector) {  // Milvus 2.6 nullable vector fields
   CollectionSchema s = Minimal();
   s.fields[1].nullable = true;
-  EXPECT_INVALID(Validate(s), "vec");
+  EXPECT_TRUE(Validate(s).ok());
+}
+
+TEST(ValidateAddedFieldTest, FollowsMilvusAddFieldChecks) {
+  CollectionSchema s = Minimal();
+  Limits limits;
+  FieldSchema f = Field("extra", DataType::kInt64);
+  Status st = ValidateAddedField(s, f, limits);
+  EXPECT_EQ(st.message(), "added field must be nullable, please check it, field name = extra");
+  f.nullable = true;
+  EXPECT_TRUE(ValidateAddedField(s, f, limits).ok());
+  FieldSchema dup = s.fields[1];
+  dup.nullable = true;
+  dup.is_primary = false;
+  EXPECT_EQ(ValidateAddedField(s, dup, limits).message(), "duplicated field name " + dup.name);
+  f.is_primary = true;
+  EXPECT_EQ(ValidateAddedField(s, f, limits).message(), "not support to add pk field, field name = extra");
 }
 
 TEST(ValidateSchemaTest, RejectsAutoIdOnNonPrimary) {
@@ -354,11 +370,28 @@ TEST(ValidateSchemaTest, RejectsFiveVectorFields) {
 }
 
 TEST(ValidateSchemaTest, RejectsUnsupportedTypes) {
-  for (DataType t : {DataType::kNone, DataType::kString, DataType::kGeometry, DataType::kText,
+  for (DataType t : {DataType::kNone, DataType::kString, DataType::kText,
                      DataType::kStruct, static_cast<DataType>(77)}) {
     Status st = ValidateWith(Field("odd", t));
     EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << static_cast<int>(t);
   }
+}
+
+TEST(ValidateSchemaTest, AcceptsGeometryAndTimestamptz) {
+  for (DataType t : {DataType::kGeometry, DataType::kTimestamptz}) {
+    FieldSchema f = Field("odd", t);
+    f.nullable = true;
+    Status st = ValidateWith(f);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+  }
+  FieldSchema g = Field("geo", DataType::kGeometry);
+  g.default_value = ScalarValue(std::string("POINT(1"));
+  EXPECT_INVALID(ValidateWith(g), "invalid Geometry data");
+  g.default_value = ScalarValue(std::string("POINT(1 2)"));
+  EXPECT_TRUE(ValidateWith(g).ok());
+  FieldSchema t = Field("ts", DataType::kTimestamptz);
+  t.default_value = ScalarValue(int64_t{1735689600000000});
+  EXPECT_TRUE(ValidateWith(t).ok());
 }
 
 TEST(ValidateSchemaTest, RejectsExplicitDynamicField) {

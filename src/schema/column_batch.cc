@@ -87,6 +87,26 @@ void Column::AppendNull() {
   }
 }
 
+void AppendDefaultOrNull(const FieldSchema& f, Column* c) {
+  if (!f.default_value) {
+    c->AppendNull();
+    return;
+  }
+  const ScalarValue& d = *f.default_value;
+  auto fixed = [&](auto v) { c->AppendFixed(&v); };
+  switch (f.type) {
+    case DataType::kBool: fixed(static_cast<uint8_t>(std::get<bool>(d) ? 1 : 0)); return;
+    case DataType::kInt8: fixed(static_cast<int8_t>(std::get<int64_t>(d))); return;
+    case DataType::kInt16: fixed(static_cast<int16_t>(std::get<int64_t>(d))); return;
+    case DataType::kInt32: fixed(static_cast<int32_t>(std::get<int64_t>(d))); return;
+    case DataType::kInt64: fixed(std::get<int64_t>(d)); return;
+    case DataType::kFloat: fixed(static_cast<float>(std::get<double>(d))); return;
+    case DataType::kDouble: fixed(std::get<double>(d)); return;
+    case DataType::kVarChar: c->AppendVar(std::get<std::string>(d)); return;
+    default: c->AppendNull(); return;
+  }
+}
+
 void Column::AppendFrom(const Column& src, int64_t row) {
   bool v = !src.IsNull(row);
   if (is_fixed()) {

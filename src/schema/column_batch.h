@@ -90,6 +90,10 @@ struct Column {
   void PushValid(bool v);
 };
 
+// Appends `field`'s default value to `c`, or a null when it has none: what
+// a row written before the field existed reads (AddCollectionField).
+void AppendDefaultOrNull(const FieldSchema& field, Column* c);
+
 struct ColumnBatch {
   int64_t num_rows = 0;
   std::vector<Column> columns;

@@ -28,8 +28,9 @@ Result<std::shared_ptr<Segment>> Segment::FromColumns(SegmentMeta meta, std::sha
   for (auto& c : seg->columns_.columns) {
     Column* src = columns.Find(c.field_id);
     if (src == nullptr) {
-      // A field added after the segment was written: all null.
-      for (int64_t i = 0; i < n; ++i) c.AppendNull();
+      // A field added after the segment was written: its default, else null.
+      const FieldSchema* f = seg->schema_->FindField(c.field_id);
+      for (int64_t i = 0; i < n; ++i) f ? AppendDefaultOrNull(*f, &c) : c.AppendNull();
       continue;
     }
     if (src->num_rows != n || src->type != c.type) {
@@ -64,7 +65,9 @@ void Segment::Append(const ColumnBatch& rows, const std::vector<Timestamp>& time
     if (src) {
       c.AppendRange(*src, 0, rows.num_rows);
     } else {
-      for (int64_t i = 0; i < rows.num_rows; ++i) c.AppendNull();
+      // Rows written before the field was added (WAL replay): default or null.
+      const FieldSchema* f = schema_->FindField(c.field_id);
+      for (int64_t i = 0; i < rows.num_rows; ++i) f ? AppendDefaultOrNull(*f, &c) : c.AppendNull();
     }
   }
   columns_.num_rows += rows.num_rows;

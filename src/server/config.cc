@@ -94,6 +94,10 @@ Status LoadSecurity(const YAML::Node& root, ServerConfig* c) {
     return InvalidArgument("config key proxy.maxFailedLoginsPerMinute: {} is not a positive count",
                            s.max_failed_logins_per_minute);
   }
+  KITE_RETURN_IF_ERROR(Read(root, "proxy", "maxUserNum", &s.max_user_num));
+  KITE_RETURN_IF_ERROR(Read(root, "proxy", "maxRoleNum", &s.max_role_num));
+  if (s.max_user_num < 1) return InvalidArgument("config key proxy.maxUserNum: {} is not a positive count", s.max_user_num);
+  if (s.max_role_num < 1) return InvalidArgument("config key proxy.maxRoleNum: {} is not a positive count", s.max_role_num);
   return Status::OK();
 }
 
@@ -149,6 +153,68 @@ Status ResolveListenAddress(ServerConfig* c) {
   return Status::OK();
 }
 
+// metastore.type and etcd.* (config.h).
+static Status LoadMetaStore(const YAML::Node& root, ServerConfig* c) {
+  EtcdConfig& e = c->etcd;
+  std::string type;
+  KITE_RETURN_IF_ERROR(Read(root, "metastore", "type", &type));
+  if (!type.empty()) {
+    if (type != "etcd") {
+      return InvalidArgument("config key metastore.type: '{}' is not supported (Kite supports etcd)", type);
+    }
+    e.enabled = true;
+  }
+  YAML::Node etcd = root["etcd"];
+  if (!etcd || !etcd.IsMap()) return Status::OK();
+  try {
+    if (YAML::Node ep = etcd["endpoints"]; ep && !ep.IsNull()) {
+      std::vector<std::string> list;
+      auto add = [&](const std::string& s) {
+        size_t start = 0;
+        while (start <= s.size()) {
+          size_t comma = s.find(',', start);
+          std::string one = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+          one.erase(0, one.find_first_not_of(" \t"));
+          one.erase(one.find_last_not_of(" \t") + 1);
+          if (!one.empty()) list.push_back(one);
+          if (comma == std::string::npos) break;
+          start = comma + 1;
+        }
+      };
+      if (ep.IsSequence()) {
+        for (const auto& x : ep) add(x.as<std::string>());
+      } else {
+        add(ep.as<std::string>());
+      }
+      if (list.empty()) return InvalidArgument("config key etcd.endpoints: no endpoint given");
+      for (const std::string& one : list) {
+        if (one.starts_with("https://")) {
+          return InvalidArgument("config key etcd.endpoints: '{}': TLS to etcd is not supported yet", one);
+        }
+      }
+      e.endpoints = std::move(list);
+      e.enabled = true;
+    }
+    if (etcd["rootPath"]) e.root_path = etcd["rootPath"].as<std::string>();
+    if (etcd["metaSubPath"]) e.meta_sub_path = etcd["metaSubPath"].as<std::string>();
+    if (etcd["kvSubPath"]) e.kv_sub_path = etcd["kvSubPath"].as<std::string>();
+    if (etcd["requestTimeout"]) e.request_timeout_ms = etcd["requestTimeout"].as<int64_t>();
+    for (const char* section : {"ssl", "auth"}) {
+      YAML::Node n = etcd[section];
+      if (n && n.IsMap() && n["enabled"] && n["enabled"].as<bool>()) {
+        return InvalidArgument("config key etcd.{}.enabled: true is not supported yet", section);
+      }
+    }
+  } catch (const YAML::Exception& ex) {
+    return InvalidArgument("config section etcd: {}", ex.what());
+  }
+  if (e.root_path.empty()) return InvalidArgument("config key etcd.rootPath: empty");
+  if (e.request_timeout_ms <= 0) {
+    return InvalidArgument("config key etcd.requestTimeout: {} is not a positive number of ms", e.request_timeout_ms);
+  }
+  return Status::OK();
+}
+
 Status LoadYamlConfig(const std::string& path, ServerConfig* c) {
   YAML::Node root;
   try {
@@ -159,6 +225,7 @@ Status LoadYamlConfig(const std::string& path, ServerConfig* c) {
   if (!root.IsMap()) return InvalidArgument("config file {} is not a YAML mapping", path);
   KITE_RETURN_IF_ERROR(LoadSecurity(root, c));
   KITE_RETURN_IF_ERROR(LoadObjectStorage(root, &c->object_storage));
+  KITE_RETURN_IF_ERROR(LoadMetaStore(root, c));
   KITE_RETURN_IF_ERROR(Read(root, "proxy", "port", &c->port));
   KITE_RETURN_IF_ERROR(Read(root, "proxy", "host", &c->host));
   KITE_RETURN_IF_ERROR(Read(root, "metrics", "port", &c->metrics_port));

@@ -7,6 +7,7 @@
 //                                authorization, 0.0.0.0 with it
 //   proxy.allowInsecureRemote: false   allow a non-loopback proxy.host without authorization
 //   proxy.maxFailedLoginsPerMinute: 30  per client host; then only already-verified credentials pass
+//   proxy.maxUserNum: 100, proxy.maxRoleNum: 10   as Milvus (root / admin and public counted)
 //   common.security.authorizationEnabled: false   users, passwords, roles (as Milvus)
 //   common.security.superUsers: []                 users with every privilege (besides root)
 //   common.security.defaultRootPassword: Milvus    root's password at first start
@@ -39,6 +40,15 @@
 //   minio.region: "" (signs as us-east-1), minio.useVirtualHost: false, minio.requestTimeoutMs: 10000
 //   minio.cloudProvider: aws (aws, minio, gcp: any SigV4 S3 API), minio.useIAM: false (true is refused)
 //   minio.listObjectsMaxKeys: 0 (keys per LIST page, 0 = the server's)
+//   Meta store (Milvus names and defaults; none set = RocksDB under localStorage.path):
+//   metastore.type: etcd         etcd (tikv is refused); setting it or etcd.endpoints puts the
+//                                meta store on etcd (storage_factory.h)
+//   etcd.endpoints: localhost:2379   comma list or YAML list of host:port (http only)
+//   etcd.rootPath: by-dev, etcd.metaSubPath: meta, etcd.kvSubPath: kv
+//                                Kite's keys live under rootPath/metaSubPath/; chunks of values
+//                                above 1 MiB under rootPath/kvSubPath/kite-meta-chunks/
+//   etcd.requestTimeout: 10000   ms; deadline of every etcd request
+//   etcd.ssl.enabled / etcd.auth.enabled: true is refused (not supported yet)
 #pragma once
 
 #include <string>
@@ -63,6 +73,8 @@ struct SecurityConfig {
   std::string tls_server_pem, tls_server_key, tls_ca_pem;
   bool allow_insecure_remote = false;  // proxy.allowInsecureRemote
   int max_failed_logins_per_minute = 30;  // proxy.maxFailedLoginsPerMinute (Kite), per client host
+  int max_user_num = 100;  // proxy.maxUserNum (Milvus), root included
+  int max_role_num = 10;   // proxy.maxRoleNum (Milvus), admin and public included
 };
 
 // Where objects (segment files, delete logs, index files) are kept.
@@ -74,6 +86,17 @@ struct ObjectStorageConfig {
     s3.secret_access_key = "minioadmin";
   }
   bool IsS3() const { return storage_type == "minio" || storage_type == "remote"; }
+};
+
+// The meta store on etcd (etcd.* keys); enabled = metastore.type or
+// etcd.endpoints was set.
+struct EtcdConfig {
+  bool enabled = false;
+  std::vector<std::string> endpoints = {"localhost:2379"};
+  std::string root_path = "by-dev";
+  std::string meta_sub_path = "meta";
+  std::string kv_sub_path = "kv";
+  int64_t request_timeout_ms = 10000;
 };
 
 struct ServerConfig {
@@ -90,6 +113,7 @@ struct ServerConfig {
   DataNodeOptions data_node;
   GcOptions gc;  // dataCoord.gc.*
   ObjectStorageConfig object_storage;
+  EtcdConfig etcd;
 };
 
 // Applies the keys of a YAML file onto `config`. Unknown keys are ignored

@@ -66,6 +66,16 @@ std::vector<std::pair<std::string, std::string>> EffectiveConfig(const ServerCon
     };
     out.insert(out.end(), minio.begin(), minio.end());
   }
+  out.emplace_back("metastore.type", c.etcd.enabled ? "etcd" : "rocksdb (embedded)");
+  if (c.etcd.enabled) {
+    std::string endpoints;
+    for (const auto& e : c.etcd.endpoints) endpoints += (endpoints.empty() ? "" : ",") + e;
+    out.emplace_back("etcd.endpoints", endpoints);
+    out.emplace_back("etcd.rootPath", c.etcd.root_path);
+    out.emplace_back("etcd.metaSubPath", c.etcd.meta_sub_path);
+    out.emplace_back("etcd.kvSubPath", c.etcd.kv_sub_path);
+    out.emplace_back("etcd.requestTimeout", std::to_string(c.etcd.request_timeout_ms));
+  }
   for (auto& [k, v] : out) v = MaskIfSecret(k, v);
   return out;
 }

@@ -110,14 +110,16 @@ class StandaloneImpl final : public Standalone {
     observe.slow_threshold_ms = config_.slow_query_span_s * 1000;
     RequestObserver::Global().Configure(observe);
     KITE_ASSIGN_OR_RETURN(lock_, DataDirLock::Acquire(config_.data_dir));
-    KITE_RETURN_IF_ERROR(CheckMetaStorePresent(config_.data_dir));
-    KITE_ASSIGN_OR_RETURN(meta_, OpenRocksDbMetaStore(config_.data_dir + "/meta"));
+    if (!config_.etcd.enabled) KITE_RETURN_IF_ERROR(CheckMetaStorePresent(config_.data_dir));
+    KITE_ASSIGN_OR_RETURN(meta_, OpenMetaStoreFor(config_));
     KITE_RETURN_IF_ERROR(ResolveListenAddress(&config_));
     auth::SecurityOptions security;
     security.authorization_enabled = config_.security.authorization_enabled;
     security.super_users = config_.security.super_users;
     security.default_root_password = config_.security.default_root_password;
     security.max_failed_logins_per_minute = config_.security.max_failed_logins_per_minute;
+    security.max_user_num = config_.security.max_user_num;
+    security.max_role_num = config_.security.max_role_num;
     KITE_ASSIGN_OR_RETURN(access_, auth::AccessControl::Open(meta_.get(), security));
     KITE_ASSIGN_OR_RETURN(coordinator_, OpenCoordinator(meta_.get(), config_.limits));
     KITE_ASSIGN_OR_RETURN(registry_, SegmentRegistry::Open(meta_.get()));

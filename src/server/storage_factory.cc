@@ -1,8 +1,9 @@
-// OpenObjectStoreFor (storage_factory.h).
+// OpenObjectStoreFor and OpenMetaStoreFor (storage_factory.h).
 #include "server/storage_factory.h"
 
 #include <spdlog/spdlog.h>
 
+#include "storage/meta/etcd_meta_store.h"
 #include "storage/object/s3_object_store.h"
 
 namespace kite {
@@ -20,6 +21,21 @@ Result<std::unique_ptr<ObjectStore>> OpenObjectStoreFor(const ServerConfig& conf
                       "{}): {}", c.storage_type, store.status().message());
   }
   return store;
+}
+
+Result<std::unique_ptr<MetaStore>> OpenMetaStoreFor(const ServerConfig& config) {
+  if (!config.etcd.enabled) return OpenRocksDbMetaStore(config.data_dir + "/meta");
+  const EtcdConfig& e = config.etcd;
+  EtcdMetaStoreOptions o;
+  o.endpoints = e.endpoints;
+  // Milvus: metaRootPath = rootPath + '/' + metaSubPath (kvRootPath alike).
+  o.key_prefix = e.root_path + "/" + e.meta_sub_path + "/";
+  o.chunk_prefix = e.root_path + "/" + e.kv_sub_path + "/kite-meta-chunks/";
+  o.request_timeout_ms = e.request_timeout_ms;
+  std::string list;
+  for (const auto& x : e.endpoints) list += (list.empty() ? "" : ",") + x;
+  spdlog::info("meta store: etcd at {} under {}", list, o.key_prefix);
+  return OpenEtcdMetaStore(o);
 }
 
 }  // namespace kite

@@ -29,15 +29,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int64_t rows = data[1] % 16;
   ::milvus::proto::schema::FieldData in;
   if (!in.ParseFromArray(data + 2, static_cast<int>(size - 2))) return 0;
-  auto col = kite::rpc::ColumnFromFieldData(in, field, rows);
+  auto col = kite::rpc::ColumnFromFieldData(in, field, rows, "UTC");
   if (!col.ok()) {
     Check(UserError(col.status()), "failed with a non-user error");
     return 0;
   }
   Check(col->num_rows == rows, "decoded row count");
   ::milvus::proto::schema::FieldData out;
-  kite::rpc::ColumnToFieldData(*col, field, {}, &out);
-  auto again = kite::rpc::ColumnFromFieldData(out, field, rows);
+  kite::rpc::ColumnToFieldData(*col, field, {}, "UTC", &out);
+  auto again = kite::rpc::ColumnFromFieldData(out, field, rows, "UTC");
   Check(again.ok(), "an encoded column does not decode");
   Check(again->num_rows == rows, "round-trip row count");
   return 0;

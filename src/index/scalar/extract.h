@@ -31,7 +31,8 @@ V NumericKey(DataType type, const uint8_t* p, bool element) {
     case DataType::kInt8: return static_cast<V>(LoadAt<int8_t>(p));
     case DataType::kInt16: return static_cast<V>(LoadAt<int16_t>(p));
     case DataType::kInt32: return static_cast<V>(LoadAt<int32_t>(p));
-    case DataType::kInt64: return static_cast<V>(LoadAt<int64_t>(p));
+    case DataType::kInt64:
+    case DataType::kTimestamptz: return static_cast<V>(LoadAt<int64_t>(p));
     case DataType::kFloat: return static_cast<V>(LoadAt<float>(p));
     default: return static_cast<V>(LoadAt<double>(p));
   }
@@ -45,6 +46,7 @@ inline size_t ElementWidth(DataType t) {
     case DataType::kInt32:
     case DataType::kFloat: return 4;
     case DataType::kInt64:
+    case DataType::kTimestamptz:
     case DataType::kDouble: return 8;
     default: return 0;
   }

@@ -3,6 +3,8 @@
 // evaluator lookup.
 #include "index/scalar/scalar_index.h"
 
+#include "index/scalar/rtree_index.h"
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -54,7 +56,7 @@ Layout LayoutOf(IndexKind k) {
 }
 
 bool IsStr(DataType t) { return t == DataType::kVarChar || t == DataType::kString; }
-bool IsIntLike(DataType t) { return t == DataType::kBool || IsIntegerType(t); }
+bool IsIntLike(DataType t) { return t == DataType::kBool || IsIntegerType(t) || t == DataType::kTimestamptz; }
 
 bool KeyMatches(KeyKind kind, const expr::IndexKey& k) {
   switch (kind) {
@@ -418,6 +420,15 @@ Status ScalarIndexBase::Serialize(std::string* out) const {
 using scalar::IndexKind;
 
 Status CheckScalarIndexType(std::string_view index_type, DataType type, DataType element_type) {
+  if (scalar::Upper(index_type) == "RTREE") {
+    if (type != DataType::kGeometry) {
+      return InvalidArgument("index type RTREE does not support fields of type {}", DataTypeName(type));
+    }
+    return Status::OK();
+  }
+  if (type == DataType::kGeometry) {
+    return InvalidArgument("index type {} does not support fields of type Geometry", index_type);
+  }
   auto kind = scalar::ParseKind(index_type);
   if (!kind) return InvalidArgument("unknown scalar index type {}", index_type);
   const bool array = type == DataType::kArray;
@@ -425,7 +436,7 @@ Status CheckScalarIndexType(std::string_view index_type, DataType type, DataType
   const bool numeric = scalar::IsIntLike(t) || IsFloatingType(t);
   bool ok = false;
   switch (*kind) {
-    case IndexKind::kStlSort: ok = !array && (IsIntegerType(t) || IsFloatingType(t)); break;
+    case IndexKind::kStlSort: ok = !array && (IsIntegerType(t) || IsFloatingType(t) || t == DataType::kTimestamptz || scalar::IsStr(t)); break;
     case IndexKind::kTrie: ok = !array && scalar::IsStr(t); break;
     case IndexKind::kBitmap: ok = scalar::IsIntLike(t) || scalar::IsStr(t); break;
     case IndexKind::kInverted: ok = numeric || scalar::IsStr(t); break;
@@ -442,6 +453,10 @@ Result<std::unique_ptr<ScalarIndex>> BuildScalarIndex(const std::map<std::string
   auto it = params.find("index_type");
   if (it == params.end()) return InvalidArgument("scalar index params lack index_type");
   KITE_RETURN_IF_ERROR(CheckScalarIndexType(it->second, column.type, column.element_type));
+  if (scalar::Upper(it->second) == "RTREE") {
+    KITE_ASSIGN_OR_RETURN(auto rtree, RtreeIndex::Build(column));
+    return std::unique_ptr<ScalarIndex>(std::move(rtree));
+  }
   KITE_RETURN_IF_ERROR(scalar::CheckColumn(column));
   scalar::Meta meta;
   meta.kind = *scalar::ParseKind(it->second);
@@ -455,6 +470,10 @@ Result<std::unique_ptr<ScalarIndex>> BuildScalarIndex(const std::map<std::string
 Result<std::unique_ptr<ScalarIndex>> LoadScalarIndex(const std::map<std::string, std::string>& params,
                                                      std::string_view bytes) {
   using scalar::Reader;
+  if (auto it = params.find("index_type"); it != params.end() && scalar::Upper(it->second) == "RTREE") {
+    KITE_ASSIGN_OR_RETURN(auto rtree, RtreeIndex::Load(bytes));
+    return std::unique_ptr<ScalarIndex>(std::move(rtree));
+  }
   constexpr size_t kHeader = 4 + 4 + 4 + 4 + 4 + 8;
   if (bytes.size() < kHeader + 4) return Corruption("scalar index: {} bytes is too short", bytes.size());
   std::string_view body = bytes.substr(0, bytes.size() - 4);
@@ -525,6 +544,18 @@ const ScalarIndex* ScalarIndexLookup::Find(const expr::IndexLeaf& leaf) const {
 }
 
 bool ScalarIndexLookup::Covers(const expr::IndexLeaf& leaf) const { return Find(leaf) != nullptr; }
+
+bool ScalarIndexLookup::SpatialCandidates(FieldId field, const geo::Envelope& box, int64_t rows,
+                                          std::vector<uint32_t>* out) const {
+  for (const auto& [f, idx] : indexes_) {
+    if (f != field) continue;
+    if (const auto* rtree = dynamic_cast<const RtreeIndex*>(idx); rtree && rows <= rtree->rows()) {
+      rtree->Candidates(box, rows, out);
+      return true;
+    }
+  }
+  return false;
+}
 
 bool ScalarIndexLookup::TryLeaf(const expr::IndexLeaf& leaf, int64_t rows, bool column_present,
                                 expr::LeafResult* out) const {

@@ -106,6 +106,9 @@ class ScalarIndexLookup final : public expr::IndexLookup {
   // Declines when the column is present and ScalarIndex::PreferScan.
   bool TryLeaf(const expr::IndexLeaf& leaf, int64_t rows, bool column_present,
                expr::LeafResult* out) const override;
+  // From the field's RTREE index (rtree_index.h), when it has one.
+  bool SpatialCandidates(FieldId field, const geo::Envelope& box, int64_t rows,
+                         std::vector<uint32_t>* out) const override;
 
  private:
   const ScalarIndex* Find(const expr::IndexLeaf& leaf) const;

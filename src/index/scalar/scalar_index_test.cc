@@ -413,7 +413,7 @@ Column IntColumn(const std::vector<std::optional<int64_t>>& vals) {
 TEST(ScalarIndex, RejectsUnsupportedTypes) {
   EXPECT_TRUE(CheckScalarIndexType("STL_SORT", DataType::kInt64, DataType::kNone).ok());
   EXPECT_TRUE(CheckScalarIndexType("stl_sort", DataType::kDouble, DataType::kNone).ok());
-  EXPECT_FALSE(CheckScalarIndexType("STL_SORT", DataType::kVarChar, DataType::kNone).ok());
+  EXPECT_TRUE(CheckScalarIndexType("STL_SORT", DataType::kVarChar, DataType::kNone).ok());  // Milvus 2.6
   EXPECT_FALSE(CheckScalarIndexType("STL_SORT", DataType::kBool, DataType::kNone).ok());
   EXPECT_FALSE(CheckScalarIndexType("STL_SORT", DataType::kArray, DataType::kInt64).ok());
   EXPECT_TRUE(CheckScalarIndexType("Trie", DataType::kVarChar, DataType::kNone).ok());

@@ -1,16 +1,17 @@
 // STL_SORT: every non-null, non-NaN row's value with its row id, sorted by
 // (value, row). A range is two binary searches and one contiguous span of
-// row ids; `in` one equal-range per value.
+// row ids; `in` one equal-range per value. Numbers and (Milvus 2.6) VarChar
+// strings, compared bytewise as Milvus compares them.
 #include "index/scalar/extract.h"
 #include "index/scalar/scalar_index_internal.h"
 
 namespace kite::index::scalar {
 namespace {
 
-template <typename T>
+template <typename Keys>
 class SortedIndex final : public ScalarIndexBase {
  public:
-  using Keys = NumKeys<T>;
+  using T = typename Keys::Value;
 
   void Fill(Entries<T> e) {
     for (const auto& [v, r] : e.items) {
@@ -96,26 +97,31 @@ class SortedIndex final : public ScalarIndexBase {
 
 std::unique_ptr<ScalarIndexBase> NewSorted(const Meta& meta) {
   std::unique_ptr<ScalarIndexBase> idx;
-  if (KeyKindOf(meta.type, meta.element_type) == KeyKind::kDouble) {
-    idx = std::make_unique<SortedIndex<double>>();
-  } else {
-    idx = std::make_unique<SortedIndex<int64_t>>();
+  switch (KeyKindOf(meta.type, meta.element_type)) {
+    case KeyKind::kDouble: idx = std::make_unique<SortedIndex<NumKeys<double>>>(); break;
+    case KeyKind::kString: idx = std::make_unique<SortedIndex<StrKeys>>(); break;
+    default: idx = std::make_unique<SortedIndex<NumKeys<int64_t>>>(); break;
   }
   idx->SetCommon(meta, Bitmap(), Bitmap());
   return idx;
 }
 
-std::unique_ptr<ScalarIndexBase> BuildSorted(const Meta& meta, const Column& column) {
-  if (KeyKindOf(meta.type, meta.element_type) == KeyKind::kDouble) {
-    auto idx = std::make_unique<SortedIndex<double>>();
-    idx->SetCommon(meta, Bitmap(), Bitmap());
-    idx->Fill(ExtractEntries<double>(column));
-    return idx;
-  }
-  auto idx = std::make_unique<SortedIndex<int64_t>>();
+namespace {
+template <typename Keys>
+std::unique_ptr<ScalarIndexBase> BuildSortedOf(const Meta& meta, const Column& column) {
+  auto idx = std::make_unique<SortedIndex<Keys>>();
   idx->SetCommon(meta, Bitmap(), Bitmap());
-  idx->Fill(ExtractEntries<int64_t>(column));
+  idx->Fill(ExtractEntries<typename Keys::Value>(column));
   return idx;
+}
+}  // namespace
+
+std::unique_ptr<ScalarIndexBase> BuildSorted(const Meta& meta, const Column& column) {
+  switch (KeyKindOf(meta.type, meta.element_type)) {
+    case KeyKind::kDouble: return BuildSortedOf<NumKeys<double>>(meta, column);
+    case KeyKind::kString: return BuildSortedOf<StrKeys>(meta, column);
+    default: return BuildSortedOf<NumKeys<int64_t>>(meta, column);
+  }
 }
 
 }  // namespace kite::index::scalar

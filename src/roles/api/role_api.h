@@ -76,6 +76,15 @@ class QueryNodeApi {
   virtual std::vector<SegmentPtr> Segments(CollectionId collection) const = 0;
 };
 
+// A segment as GetPersistentSegmentInfo / GetQuerySegmentInfo list it.
+struct SegmentSummary {
+  SegmentId id;
+  PartitionId partition;
+  int64_t num_rows = 0;
+  int64_t mem_bytes = 0;
+  bool growing = false;
+};
+
 // Leader of every shard channel: WAL, timestamps, growing data, flush, and
 // the shard delegator of the read path.
 class StreamingNodeApi {
@@ -90,6 +99,15 @@ class StreamingNodeApi {
   virtual Status RetainPartitions(CollectionId collection, const std::set<int64_t>& live) = 0;
   virtual Status Load(const CollectionInfo& c) = 0;
   virtual Status Release(CollectionId collection) = 0;
+
+  // A new schema of the collection (AddCollectionField): growing data written
+  // under the old one is flushed, new writes use the new one, and the query
+  // nodes reload the collection with it.
+  virtual Status ApplySchema(const CollectionInfo& c) = 0;
+  // Flushed segments (as the coordinator records them) and growing ones.
+  virtual std::vector<SegmentSummary> PersistentSegments(CollectionId collection) = 0;
+  // Sealed segments the query nodes hold for the collection.
+  virtual std::vector<SegmentSummary> LoadedSegments(CollectionId collection) = 0;
 
   // The newest timestamp <= now at which every shard of the collection is
   // fully applied (the smallest shard tsafe): what Bounded reads use.

@@ -36,6 +36,35 @@ bool SameGrant(const Grant& a, const Grant& b) {
          a.privilege == b.privilege;
 }
 
+std::string UserJson(const std::string& hash, const std::set<std::string>& roles) {
+  return Json{{"hash", hash}, {"roles", roles}}.dump();
+}
+
+template <typename Record>
+std::string RoleJson(const Record& rec) {
+  Json grants = Json::array();
+  for (const auto& g : rec.grants) grants.push_back(GrantToJson(g));
+  Json j{{"grants", grants}};
+  if (!rec.description.empty()) j["description"] = rec.description;
+  return j.dump();
+}
+
+// Milvus merr.WrapErrPrivilegeNotPermitted: code 1401 (rpc/status_map.cc
+// maps a failed precondition with this suffix to it).
+template <typename... Args>
+Status NotPermitted(fmt::format_string<Args...> f, Args&&... a) {
+  return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone, "{}: privilege not permitted",
+                    fmt::format(f, std::forward<Args>(a)...));
+}
+
+// Milvus merr.WrapErrParameterInvalidMsg: code 1100, ": invalid parameter" appended.
+template <typename... Args>
+Status InvalidParameter(fmt::format_string<Args...> f, Args&&... a) {
+  return InvalidArgument("{}: invalid parameter", fmt::format(f, std::forward<Args>(a)...));
+}
+
+constexpr char kRoleNotFound[] = "not found the role, maybe the role isn't existed or internal system error";
+
 // The peer's host ("ipv4:127.0.0.1:5555" -> "ipv4:127.0.0.1").
 std::string PeerHost(std::string_view peer) {
   if (peer.starts_with("ipv4:") && std::count(peer.begin(), peer.end(), ':') == 2) {
@@ -152,6 +181,7 @@ Status AccessControl::Load() {
       Json j = Json::parse(value);
       std::string name(key.substr(sizeof(kRolePrefix) - 1));
       RoleRecord rec;
+      rec.description = j.value("description", "");
       for (const auto& g : j.value("grants", Json::array())) {
         rec.grants.push_back({name, g.at("object_type").get<std::string>(), g.at("object_name").get<std::string>(),
                               g.at("db_name").get<std::string>(), g.at("privilege").get<std::string>(),
@@ -192,15 +222,13 @@ Status AccessControl::Load() {
 
 Status AccessControl::PersistUser(const std::string& name, const UserRecord& rec) {
   MetaBatch b;
-  b.Put(kUserPrefix + name, Json{{"hash", rec.hash}, {"roles", rec.roles}}.dump());
+  b.Put(kUserPrefix + name, UserJson(rec.hash, rec.roles));
   return meta_->Commit(b);
 }
 
 Status AccessControl::PersistRole(const std::string& name, const RoleRecord& rec) {
-  Json grants = Json::array();
-  for (const auto& g : rec.grants) grants.push_back(GrantToJson(g));
   MetaBatch b;
-  b.Put(kRolePrefix + name, Json{{"grants", grants}}.dump());
+  b.Put(kRolePrefix + name, RoleJson(rec));
   return meta_->Commit(b);
 }
 
@@ -282,27 +310,37 @@ Decision AccessControl::Authenticate(std::string_view credentials, std::string_v
 }
 
 // -------------------------------------------------------------- authorization
+bool AccessControl::IsConfiguredSuperUser(std::string_view user) const {
+  return std::find(options_.super_users.begin(), options_.super_users.end(), user) != options_.super_users.end();
+}
+
 bool AccessControl::IsSuperUser(std::string_view user) const {
   if (user == kRootUser) return true;
   return std::find(options_.super_users.begin(), options_.super_users.end(), user) != options_.super_users.end();
 }
 
 bool AccessControl::Covers(std::string_view granted, std::string_view requested) const {
-  if (granted == requested || granted == "All" || granted == "*") return true;
-  auto in = [&](const auto& list) { return std::find(list.begin(), list.end(), requested) != list.end(); };
-  if (in(RelatedPrivileges(granted))) return true;
-  if (IsBuiltinGroup(granted)) {
-    for (auto p : BuiltinGroupMembers(granted)) {
-      if (p == requested || in(RelatedPrivileges(p))) return true;
+  // A custom group may hold built-in groups or other custom groups (Milvus
+  // accepts any defined name); `depth` stops a group that names itself.
+  auto covers = [&](auto& self, std::string_view g, int depth) -> bool {
+    if (g == requested || g == "All" || g == "*") return true;
+    auto in = [&](const auto& list) { return std::find(list.begin(), list.end(), requested) != list.end(); };
+    if (in(RelatedPrivileges(g))) return true;
+    if (IsBuiltinGroup(g)) {
+      for (auto p : BuiltinGroupMembers(g)) {
+        if (p == requested || in(RelatedPrivileges(p))) return true;
+      }
+      return false;
+    }
+    if (depth > 2) return false;
+    auto it = groups_.find(std::string(g));
+    if (it == groups_.end()) return false;
+    for (const auto& p : it->second) {
+      if (self(self, p, depth + 1)) return true;
     }
     return false;
-  }
-  auto g = groups_.find(std::string(granted));
-  if (g == groups_.end()) return false;
-  for (const auto& p : g->second) {
-    if (p == requested || in(RelatedPrivileges(p))) return true;
-  }
-  return false;
+  };
+  return covers(covers, granted, 0);
 }
 
 Decision AccessControl::Authorize(const Caller& caller, std::string_view rpc, std::string_view db,
@@ -356,14 +394,27 @@ Decision AccessControl::Authorize(const Caller& caller, std::string_view rpc, st
 Status AccessControl::CreateUser(const std::string& user, const std::string& password) {
   KITE_RETURN_IF_ERROR(ValidateUsername(user));
   KITE_RETURN_IF_ERROR(ValidatePassword(password));
+  // rootcoord CheckIfAddCredential, wrapped by broadcastAlterUserForCreateCredential.
+  auto check = [&]() -> Status {
+    if (users_.count(user)) {
+      return MakeStatus(StatusCode::kAlreadyExists, Reason::kUnclassified,
+                        "failed to check if add credential: user already exists");
+    }
+    if (static_cast<int64_t>(users_.size()) >= options_.max_user_num) {
+      return MakeStatus(StatusCode::kResourceExhausted, Reason::kUnclassified,
+                        "failed to check if add credential: unable to add user because the number of users has "
+                        "reached the limit");
+    }
+    return Status::OK();
+  };
   {
     std::shared_lock lock(mu_);
-    if (users_.count(user)) return AlreadyExists("user already exists:{}", user);
+    KITE_RETURN_IF_ERROR(check());
   }
   UserRecord rec;
   KITE_ASSIGN_OR_RETURN(rec.hash, HashPassword(password, options_.cost));
   std::unique_lock lock(mu_);
-  if (users_.count(user)) return AlreadyExists("user already exists:{}", user);
+  KITE_RETURN_IF_ERROR(check());
   KITE_RETURN_IF_ERROR(PersistUser(user, rec));
   users_[user] = std::move(rec);
   return Status::OK();
@@ -377,16 +428,19 @@ Status AccessControl::UpdatePassword(const std::string& user, const std::string&
   {
     std::shared_lock lock(mu_);
     auto u = users_.find(user);
-    if (u == users_.end()) return NotFound("found no credential:{}", user);
-    hash = u->second.hash;
+    if (u != users_.end()) hash = u->second.hash;
   }
-  if (check_old && !VerifyPassword(old_password, hash)) {
-    return InvalidArgument("old password not correct for {}", user);
+  // Proxy UpdateCredential: merr.WrapErrPrivilegeNotAuthenticated (code 1400,
+  // rpc/status_map.cc) for a wrong old password and for an unknown user alike.
+  if (check_old && (hash.empty() || !VerifyPassword(old_password, hash))) {
+    return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone, "old password not correct for {}: not authenticated",
+                      user);
   }
+  if (hash.empty()) return MakeStatus(StatusCode::kNotFound, Reason::kUnclassified, "user not found");
   KITE_ASSIGN_OR_RETURN(std::string new_hash, HashPassword(new_password, options_.cost));
   std::unique_lock lock(mu_);
   auto u = users_.find(user);
-  if (u == users_.end()) return NotFound("found no credential:{}", user);
+  if (u == users_.end()) return MakeStatus(StatusCode::kNotFound, Reason::kUnclassified, "user not found");
   UserRecord rec = u->second;
   rec.hash = std::move(new_hash);
   KITE_RETURN_IF_ERROR(PersistUser(user, rec));
@@ -396,9 +450,9 @@ Status AccessControl::UpdatePassword(const std::string& user, const std::string&
 }
 
 Status AccessControl::DeleteUser(const std::string& user) {
-  if (user == kRootUser) return InvalidArgument("root user cannot be deleted");
+  if (user == kRootUser) return NotPermitted("root user cannot be deleted");
   std::unique_lock lock(mu_);
-  if (!users_.count(user)) return NotFound("found no credential:{}", user);
+  if (!users_.count(user)) return Status::OK();  // as Milvus: dropping a missing user succeeds
   MetaBatch b;
   b.Delete(kUserPrefix + user);
   KITE_RETURN_IF_ERROR(meta_->Commit(b));
@@ -426,24 +480,50 @@ Result<std::vector<UserRoles>> AccessControl::SelectUsers(const std::string& use
 }
 
 // ---------------------------------------------------------------------- roles
-Status AccessControl::CreateRole(const std::string& role) {
+Status AccessControl::CreateRole(const std::string& role, const std::string& description) {
   KITE_RETURN_IF_ERROR(ValidateRoleName(role));
   std::unique_lock lock(mu_);
-  if (roles_.count(role)) return AlreadyExists("role [{}] already exists", role);
-  KITE_RETURN_IF_ERROR(PersistRole(role, {}));
-  roles_[role] = {};
+  // rootcoord checkCreateRole: the limit (built-in roles counted) before the name.
+  if (static_cast<int64_t>(roles_.size()) >= options_.max_role_num) {
+    return MakeStatus(StatusCode::kResourceExhausted, Reason::kUnclassified,
+                      "unable to create role because the number of roles has reached the limit");
+  }
+  // Milvus formats the role entity with %s: `role [name:"r"] already exists`.
+  if (roles_.count(role)) {
+    return MakeStatus(StatusCode::kAlreadyExists, Reason::kUnclassified, "role [name:\"{}\"] already exists", role);
+  }
+  RoleRecord rec;
+  rec.description = description;
+  KITE_RETURN_IF_ERROR(PersistRole(role, rec));
+  roles_[role] = std::move(rec);
+  return Status::OK();
+}
+
+Status AccessControl::AlterRole(const std::string& role, const std::string& description) {
+  KITE_RETURN_IF_ERROR(ValidateRoleName(role));
+  if (role == kAdminRole || role == kPublicRole) {
+    return NotPermitted("the role[{}] is a builtin role, which can't be altered", role);
+  }
+  std::unique_lock lock(mu_);
+  auto r = roles_.find(role);
+  if (r == roles_.end()) return MakeStatus(StatusCode::kNotFound, Reason::kUnclassified, "role not exists");
+  RoleRecord rec = r->second;
+  rec.description = description;
+  KITE_RETURN_IF_ERROR(PersistRole(role, rec));
+  r->second = std::move(rec);
   return Status::OK();
 }
 
 Status AccessControl::DropRole(const std::string& role, bool force) {
   if (role == kAdminRole || role == kPublicRole) {
-    return InvalidArgument("the role[{}] is a default role, which can't be dropped", role);
+    return NotPermitted("the role[{}] is a default role, which can't be dropped", role);
   }
   std::unique_lock lock(mu_);
   auto r = roles_.find(role);
-  if (r == roles_.end()) return NotFound("not found the role, maybe the role isn't existed or internal system error");
+  if (r == roles_.end()) return MakeStatus(StatusCode::kNotFound, Reason::kUnclassified, kRoleNotFound);
   if (!force && !r->second.grants.empty()) {
-    return InvalidArgument("fail to drop the role that it has privileges. Use REVOKE API to revoke privileges");
+    return MakeStatus(StatusCode::kFailedPrecondition, Reason::kUnclassified,
+                      "fail to drop the role that it has privileges. Use REVOKE API to revoke privileges");
   }
   // One batch: the role and its membership in every user.
   MetaBatch b;
@@ -454,7 +534,7 @@ Status AccessControl::DropRole(const std::string& role, bool force) {
     members.push_back(name);
     std::set<std::string> roles = rec.roles;
     roles.erase(role);
-    b.Put(kUserPrefix + name, Json{{"hash", rec.hash}, {"roles", roles}}.dump());
+    b.Put(kUserPrefix + name, UserJson(rec.hash, roles));
   }
   KITE_RETURN_IF_ERROR(meta_->Commit(b));
   for (const auto& m : members) users_[m].roles.erase(role);
@@ -464,9 +544,13 @@ Status AccessControl::DropRole(const std::string& role, bool force) {
 
 Status AccessControl::AddUserToRole(const std::string& user, const std::string& role) {
   std::unique_lock lock(mu_);
+  // rootcoord OperateUserRole: the role first, then the user.
+  if (!roles_.count(role)) return MakeStatus(StatusCode::kNotFound, Reason::kUnclassified, kRoleNotFound);
   auto u = users_.find(user);
-  if (u == users_.end()) return NotFound("not found the user, maybe the user isn't existed or internal system error");
-  if (!roles_.count(role)) return NotFound("not found the role, maybe the role isn't existed or internal system error");
+  if (u == users_.end()) {
+    return MakeStatus(StatusCode::kNotFound, Reason::kUnclassified,
+                      "not found the user, maybe the user isn't existed or internal system error");
+  }
   if (u->second.roles.count(role)) return Status::OK();
   UserRecord rec = u->second;
   rec.roles.insert(role);
@@ -477,10 +561,10 @@ Status AccessControl::AddUserToRole(const std::string& user, const std::string& 
 
 Status AccessControl::RemoveUserFromRole(const std::string& user, const std::string& role) {
   std::unique_lock lock(mu_);
+  // rootcoord OperateUserRole: the role must exist; the user is not checked on removal.
+  if (!roles_.count(role)) return MakeStatus(StatusCode::kNotFound, Reason::kUnclassified, kRoleNotFound);
   auto u = users_.find(user);
-  if (u == users_.end()) return NotFound("not found the user, maybe the user isn't existed or internal system error");
-  if (!roles_.count(role)) return NotFound("not found the role, maybe the role isn't existed or internal system error");
-  if (!u->second.roles.count(role)) return Status::OK();
+  if (u == users_.end() || !u->second.roles.count(role)) return Status::OK();
   UserRecord rec = u->second;
   rec.roles.erase(role);
   KITE_RETURN_IF_ERROR(PersistUser(user, rec));
@@ -493,7 +577,7 @@ Result<std::vector<RoleUsers>> AccessControl::SelectRoles(const std::string& rol
   std::vector<RoleUsers> out;
   for (const auto& [name, rec] : roles_) {
     if (!role.empty() && name != role) continue;
-    RoleUsers ru{name, {}};
+    RoleUsers ru{name, {}, rec.description};
     for (const auto& [user, urec] : users_) {
       if (urec.roles.count(name)) ru.users.push_back(user);
     }
@@ -503,21 +587,56 @@ Result<std::vector<RoleUsers>> AccessControl::SelectRoles(const std::string& rol
 }
 
 // --------------------------------------------------------------------- grants
-Status AccessControl::GrantPrivilege(Grant grant) {
-  if (grant.privilege == "*") grant.privilege = "All";
-  if (grant.object_type != "Global" && grant.object_type != "Collection" && grant.object_type != "User") {
-    return InvalidArgument("not found the object type[name: {}], supported the object types: [Collection Global User]",
-                           grant.object_type);
+// rootcoord OperatePrivilege v1 checks (operatePrivilegeCommonCheck, then
+// isValidPrivilege): the object type, the role, then the privilege against
+// the object type's list; a Global grant of a single privilege is stored for
+// object "*". Holds mu_.
+Status AccessControl::CheckGrantV1(Grant* grant) const {
+  if (grant->object_type != "Global" && grant->object_type != "Collection" && grant->object_type != "User") {
+    return MakeStatus(StatusCode::kInvalidArgument, Reason::kUnclassified,
+                      "the object entity in the request is nil or invalid");
   }
-  if (grant.object_name.empty()) return InvalidArgument("the object name in the grant entity is empty");
+  if (grant->object_name.empty()) return InvalidArgument("the object name in the grant entity is empty");
+  if (!roles_.count(grant->role)) return MakeStatus(StatusCode::kNotFound, Reason::kUnclassified, kRoleNotFound);
+  const std::string& name = grant->privilege;
+  if (name != "*") {
+    if (groups_.count(name)) {
+      return MakeStatus(StatusCode::kInvalidArgument, Reason::kUnclassified,
+                        "can not operate the custom privilege group [{}]", name);
+    }
+    auto v2_groups = BuiltinGroupNames();
+    if (std::find(v2_groups.begin(), v2_groups.end(), name) != v2_groups.end()) {
+      return MakeStatus(StatusCode::kInvalidArgument, Reason::kUnclassified,
+                        "can not operate the built-in privilege group [{}]", name);
+    }
+    if (!ObjectAllows(grant->object_type, name)) {
+      return MakeStatus(StatusCode::kInvalidArgument, Reason::kUnclassified,
+                        "not found the privilege name[{}] in object[{}]", name, grant->object_type);
+    }
+  }
+  if (grant->object_type == "Global" && !IsBuiltinGroup(name)) grant->object_name = "*";
+  return Status::OK();
+}
+
+Status AccessControl::GrantPrivilege(Grant grant) {
   if (grant.db_name.empty()) grant.db_name = "default";
   std::unique_lock lock(mu_);
-  if (grant.privilege != "All" && !IsKnownPrivilege(grant.privilege) && !IsBuiltinGroup(grant.privilege) &&
-      !groups_.count(grant.privilege)) {
-    return InvalidArgument("not found the privilege name[{}]", grant.privilege);
-  }
+  KITE_RETURN_IF_ERROR(CheckGrantV1(&grant));
+  return StoreGrant(std::move(grant));
+}
+
+Status AccessControl::RevokePrivilege(const Grant& grant_in) {
+  Grant grant = grant_in;
+  if (grant.db_name.empty()) grant.db_name = "default";
+  std::unique_lock lock(mu_);
+  KITE_RETURN_IF_ERROR(CheckGrantV1(&grant));
+  return RemoveGrant(grant);
+}
+
+Status AccessControl::StoreGrant(Grant grant) {
+  if (grant.privilege == "*") grant.privilege = "All";
   auto r = roles_.find(grant.role);
-  if (r == roles_.end()) return NotFound("not found the role, maybe the role isn't existed or internal system error");
+  if (r == roles_.end()) return MakeStatus(StatusCode::kNotFound, Reason::kUnclassified, kRoleNotFound);
   for (const auto& g : r->second.grants) {
     if (SameGrant(g, grant)) return Status::OK();  // granting twice is not an error (as Milvus)
   }
@@ -528,13 +647,10 @@ Status AccessControl::GrantPrivilege(Grant grant) {
   return Status::OK();
 }
 
-Status AccessControl::RevokePrivilege(const Grant& grant_in) {
-  Grant grant = grant_in;
+Status AccessControl::RemoveGrant(Grant grant) {
   if (grant.privilege == "*") grant.privilege = "All";
-  if (grant.db_name.empty()) grant.db_name = "default";
-  std::unique_lock lock(mu_);
   auto r = roles_.find(grant.role);
-  if (r == roles_.end()) return NotFound("not found the role, maybe the role isn't existed or internal system error");
+  if (r == roles_.end()) return MakeStatus(StatusCode::kNotFound, Reason::kUnclassified, kRoleNotFound);
   RoleRecord rec = r->second;
   auto it = std::remove_if(rec.grants.begin(), rec.grants.end(), [&](const Grant& g) { return SameGrant(g, grant); });
   if (it == rec.grants.end()) return Status::OK();  // revoking what was never granted is not an error
@@ -548,12 +664,15 @@ Result<std::vector<Grant>> AccessControl::SelectGrants(const std::string& role, 
                                                        const std::string& object_name, const std::string& db) const {
   std::shared_lock lock(mu_);
   auto r = roles_.find(role);
-  if (r == roles_.end()) return NotFound("not found the role, maybe the role isn't existed or internal system error");
+  if (r == roles_.end()) return MakeStatus(StatusCode::kNotFound, Reason::kUnclassified, kRoleNotFound);
+  // Milvus's catalog ListGrant: no db means "default"; grants on every
+  // database ("*") match any, and asking for "*" lists them all.
+  const std::string database = DbOrDefault(db);
   std::vector<Grant> out;
   for (const auto& g : r->second.grants) {
     if (!object_type.empty() && g.object_type != object_type) continue;
     if (!object_name.empty() && g.object_name != object_name) continue;
-    if (!db.empty() && db != "*" && g.db_name != db) continue;
+    if (database != "*" && g.db_name != "*" && g.db_name != database) continue;
     out.push_back(g);
   }
   return out;
@@ -562,12 +681,13 @@ Result<std::vector<Grant>> AccessControl::SelectGrants(const std::string& role, 
 // ----------------------------------------------------------- privilege groups
 Status AccessControl::CreatePrivilegeGroup(const std::string& name) {
   KITE_RETURN_IF_ERROR(ValidatePrivilegeGroupName(name));
+  std::unique_lock lock(mu_);
+  // rootcoord CheckIfPrivilegeGroupCreatable: a custom group first, then the built-in names.
+  if (groups_.count(name)) return InvalidParameter("privilege group name [{}] is defined by users", name);
   if (IsBuiltinGroup(name) || IsKnownPrivilege(name) || name == "All") {
-    return InvalidArgument(
+    return InvalidParameter(
         "privilege group name [{}] is defined by built in privileges or privilege groups in system", name);
   }
-  std::unique_lock lock(mu_);
-  if (groups_.count(name)) return AlreadyExists("privilege group [{}] already exists", name);
   KITE_RETURN_IF_ERROR(PersistGroup(name, {}));
   groups_[name] = {};
   return Status::OK();
@@ -575,15 +695,14 @@ Status AccessControl::CreatePrivilegeGroup(const std::string& name) {
 
 Status AccessControl::DropPrivilegeGroup(const std::string& name) {
   KITE_RETURN_IF_ERROR(ValidatePrivilegeGroupName(name));
-  if (IsBuiltinGroup(name)) {
-    return InvalidArgument("privilege group [{}] is a built-in privilege group, which can't be dropped", name);
-  }
   std::unique_lock lock(mu_);
-  if (!groups_.count(name)) return Status::OK();  // as Milvus: dropping a missing group succeeds
+  // As Milvus: dropping what is not a custom group (missing or built-in) succeeds and changes nothing.
+  if (!groups_.count(name)) return Status::OK();
   for (const auto& [role, rec] : roles_) {
     for (const auto& g : rec.grants) {
       if (g.privilege == name) {
-        return InvalidArgument("privilege group [{}] is being used by role [{}]", name, role);
+        return MakeStatus(StatusCode::kFailedPrecondition, Reason::kUnclassified,
+                          "privilege group [{}] is used by role [{}], Use REVOKE API to revoke it first", name, role);
       }
     }
   }
@@ -606,14 +725,30 @@ std::vector<PrivilegeGroupInfo> AccessControl::ListPrivilegeGroups() const {
   return out;
 }
 
+// rootcoord CheckIfPrivilegeGroupAlterable (holds mu_).
+Status AccessControl::CheckGroupAlterable(const std::string& name, const std::vector<std::string>& privileges,
+                                          bool adding) const {
+  auto g = groups_.find(name);
+  if (g == groups_.end()) return InvalidParameter("there is no privilege group name [{}] defined in system to operate", name);
+  if (privileges.empty()) return InvalidParameter("privileges is empty when alter the privilege group");
+  for (const auto& p : privileges) {
+    if (IsKnownPrivilege(p) || IsBuiltinGroup(p) || p == "All" || groups_.count(p)) continue;
+    return InvalidParameter("there is no privilege name or privilege group name [{}] defined in system to operate", p);
+  }
+  if (adding) {
+    std::set<std::string_view> levels;
+    for (const auto& p : privileges) levels.insert(PrivilegeLevel(p));
+    for (const auto& p : g->second) levels.insert(PrivilegeLevel(p));
+    if (levels.size() > 1) return InvalidParameter("privileges are not the same privilege level");
+  }
+  return Status::OK();
+}
+
 Status AccessControl::AddPrivilegesToGroup(const std::string& name, const std::vector<std::string>& privileges) {
   KITE_RETURN_IF_ERROR(ValidatePrivilegeGroupName(name));
-  for (const auto& p : privileges) {
-    if (!IsKnownPrivilege(p)) return InvalidArgument("not found the privilege name[{}]", p);
-  }
   std::unique_lock lock(mu_);
+  KITE_RETURN_IF_ERROR(CheckGroupAlterable(name, privileges, true));
   auto g = groups_.find(name);
-  if (g == groups_.end()) return NotFound("there is no privilege group name [{}] to operate", name);
   std::vector<std::string> next = g->second;
   for (const auto& p : privileges) {
     if (std::find(next.begin(), next.end(), p) == next.end()) next.push_back(p);
@@ -626,14 +761,258 @@ Status AccessControl::AddPrivilegesToGroup(const std::string& name, const std::v
 Status AccessControl::RemovePrivilegesFromGroup(const std::string& name, const std::vector<std::string>& privileges) {
   KITE_RETURN_IF_ERROR(ValidatePrivilegeGroupName(name));
   std::unique_lock lock(mu_);
+  KITE_RETURN_IF_ERROR(CheckGroupAlterable(name, privileges, false));
   auto g = groups_.find(name);
-  if (g == groups_.end()) return NotFound("there is no privilege group name [{}] to operate", name);
   std::vector<std::string> next;
   for (const auto& p : g->second) {
     if (std::find(privileges.begin(), privileges.end(), p) == privileges.end()) next.push_back(p);
   }
   KITE_RETURN_IF_ERROR(PersistGroup(name, next));
   g->second = std::move(next);
+  return Status::OK();
+}
+
+// ------------------------------------------------------------------ grants v2
+Status AccessControl::CheckGrantV2(Grant* grant) const {
+  // rootcoord OperatePrivilege with version "v2": the role, the privilege name
+  // (isValidPrivilegeV2), then a group's level against the db / collection
+  // given (validatePrivilegeGroupParams; single privileges are not checked).
+  if (!roles_.count(grant->role)) return MakeStatus(StatusCode::kNotFound, Reason::kUnclassified, kRoleNotFound);
+  const std::string& name = grant->privilege;
+  auto custom = groups_.find(name);
+  bool defined = name == "*" || name == "All" || IsKnownPrivilege(name) || IsBuiltinGroup(name);
+  if (!defined && custom == groups_.end()) {
+    return MakeStatus(StatusCode::kInvalidArgument, Reason::kUnclassified, "not found the privilege name[{}]", name);
+  }
+  std::string first;
+  if (IsBuiltinGroup(name) && !BuiltinGroupMembers(name).empty()) {
+    first = BuiltinGroupMembers(name).front();
+  } else if (custom != groups_.end() && !custom->second.empty()) {
+    first = custom->second.front();
+  }
+  if (!first.empty()) {
+    std::string_view level = PrivilegeLevel(first);
+    const std::string& db = grant->db_name;
+    const std::string& coll = grant->object_name;
+    if (level == "Cluster") {
+      if (db != "*" || coll != "*") {
+        return InvalidParameter("dbName and collectionName should be * for the cluster level privilege: {}", name);
+      }
+    } else if (level == "Database") {
+      if (!coll.empty() && coll != "*") {
+        return InvalidParameter("collectionName should be * for the database level privilege: {}", name);
+      }
+    } else if (level == "Collection") {
+      if (db == "*" && !coll.empty() && coll != "*") {
+        return InvalidParameter("please specify database name for the collection level privilege: {}", name);
+      }
+    } else {
+      return MakeStatus(StatusCode::kInvalidArgument, Reason::kUnclassified, "not found the privilege level");
+    }
+  }
+  // Stored as Milvus stores it ("set up object type for metastore, to be compatible with v1").
+  grant->object_type = std::string(ObjectTypeForPrivilege(name));
+  if (grant->object_name.empty()) grant->object_name = "*";
+  if (grant->db_name.empty()) grant->db_name = "default";
+  return Status::OK();
+}
+
+Status AccessControl::GrantPrivilegeV2(Grant grant) {
+  std::unique_lock lock(mu_);
+  KITE_RETURN_IF_ERROR(CheckGrantV2(&grant));
+  return StoreGrant(std::move(grant));
+}
+
+Status AccessControl::RevokePrivilegeV2(Grant grant) {
+  std::unique_lock lock(mu_);
+  KITE_RETURN_IF_ERROR(CheckGrantV2(&grant));
+  return RemoveGrant(std::move(grant));
+}
+
+// ------------------------------------------------------------------ visibility
+std::vector<std::string> AccessControl::ExplicitRoles(const std::string& user) const {
+  auto u = users_.find(user);
+  if (u == users_.end()) return {};
+  return {u->second.roles.begin(), u->second.roles.end()};
+}
+
+Visibility AccessControl::VisibleCollections(const std::string& user, std::string_view db) const {
+  Visibility v;
+  // Milvus bypasses the filter for root only; Kite also for the configured
+  // superUsers, who hold every privilege. The user's own roles count (not
+  // the implicit public role), as in Milvus.
+  if (!enabled() || IsSuperUser(user)) {
+    v.all = true;
+    return v;
+  }
+  std::string database = DbOrDefault(db);
+  std::shared_lock lock(mu_);
+  for (const auto& role : ExplicitRoles(user)) {
+    if (role == kAdminRole) {
+      v.all = true;
+      return v;
+    }
+    auto r = roles_.find(role);
+    if (r == roles_.end()) continue;
+    for (const Grant& g : r->second.grants) {
+      if (g.db_name != database && g.db_name != "*") continue;
+      if (g.object_type == "Global" && g.privilege == "All") {
+        v.all = true;
+        return v;
+      }
+      if (g.object_type != "Collection" && !IsCollectionPrivilegeGroup(g.privilege)) continue;
+      if (g.object_name == "*") {
+        v.all = true;
+        return v;
+      }
+      v.names.insert(g.object_name);
+    }
+  }
+  return v;
+}
+
+Visibility AccessControl::VisibleDatabases(const std::string& user) const {
+  Visibility v;
+  if (!enabled() || IsSuperUser(user)) {
+    v.all = true;
+    return v;
+  }
+  std::shared_lock lock(mu_);
+  for (const auto& role : ExplicitRoles(user)) {
+    if (role == kAdminRole) {
+      v.all = true;
+      return v;
+    }
+    auto r = roles_.find(role);
+    if (r == roles_.end()) continue;
+    for (const Grant& g : r->second.grants) {
+      if (g.db_name == "*") {
+        v.all = true;
+        return v;
+      }
+      v.names.insert(g.db_name);
+    }
+  }
+  return v;
+}
+
+// ------------------------------------------------------------ backup / restore
+RbacSnapshot AccessControl::Backup() const {
+  RbacSnapshot out;
+  std::shared_lock lock(mu_);
+  for (const auto& [name, rec] : users_) {
+    if (name == kRootUser) continue;
+    out.users.push_back({name, rec.hash, {rec.roles.begin(), rec.roles.end()}});
+  }
+  for (const auto& [name, rec] : roles_) {
+    if (name == kAdminRole || name == kPublicRole) continue;
+    out.roles.push_back({name, rec.description});
+    out.grants.insert(out.grants.end(), rec.grants.begin(), rec.grants.end());
+  }
+  for (const auto& [name, privileges] : groups_) out.groups.push_back({name, privileges});
+  return out;
+}
+
+Status AccessControl::Restore(const RbacSnapshot& snap) {
+  // rootcoord CheckIfRBACRestorable, in its order and with its texts; Kite
+  // also checks names and grants so that nothing malformed is written, and
+  // writes everything in one batch (all or nothing).
+  auto plain = [](StatusCode code, std::string message) {
+    return Status(code, Reason::kUnclassified, std::move(message));
+  };
+  if (snap.users.empty() && snap.roles.empty() && snap.grants.empty() && snap.groups.empty()) {
+    return plain(StatusCode::kInvalidArgument, "rbac meta is empty");
+  }
+  std::unique_lock lock(mu_);
+  std::set<std::string> roles_after;
+  for (const auto& [name, rec] : roles_) roles_after.insert(name);
+  for (const auto& r : snap.roles) {
+    KITE_RETURN_IF_ERROR(ValidateRoleName(r.name));
+    if (roles_.count(r.name)) return plain(StatusCode::kAlreadyExists, fmt::format("role [{}] already exists", r.name));
+    if (!roles_after.insert(r.name).second) {
+      return plain(StatusCode::kAlreadyExists, fmt::format("role [{}] already exists", r.name));
+    }
+  }
+  std::set<std::string> groups_after;
+  for (const auto& [name, privileges] : groups_) groups_after.insert(name);
+  for (const auto& g : snap.groups) {
+    KITE_RETURN_IF_ERROR(ValidatePrivilegeGroupName(g.name));
+    if (!groups_after.insert(g.name).second || IsBuiltinGroup(g.name) || IsKnownPrivilege(g.name)) {
+      return plain(StatusCode::kAlreadyExists, fmt::format("privilege group [{}] already exists", g.name));
+    }
+  }
+  auto defined = [&](const std::string& p) {
+    return p == "*" || p == "All" || IsKnownPrivilege(p) || IsBuiltinGroup(p) || groups_after.count(p) > 0;
+  };
+  for (const auto& g : snap.groups) {
+    for (const auto& p : g.privileges) {
+      if (!defined(p)) return plain(StatusCode::kInvalidArgument, fmt::format("privilege [{}] does not exist", p));
+    }
+  }
+  for (const auto& g : snap.grants) {
+    if (!defined(g.privilege)) {
+      return plain(StatusCode::kInvalidArgument, fmt::format("privilege [{}] does not exist", g.privilege));
+    }
+    if (!roles_after.count(g.role)) {
+      return plain(StatusCode::kNotFound, fmt::format("role [{}] does not exist", g.role));
+    }
+    if (g.object_type != "Global" && g.object_type != "Collection" && g.object_type != "User") {
+      return InvalidArgument("not found the object type[name: {}], supported the object types: [Collection Global User]",
+                             g.object_type);
+    }
+    if (g.object_name.empty()) return InvalidArgument("the object name in the grant entity is empty");
+  }
+  std::set<std::string> users_after;
+  for (const auto& u : snap.users) {
+    KITE_RETURN_IF_ERROR(ValidateUsername(u.name));
+    // Kite-only: the password must be a hash Kite wrote, no dearer than this server's.
+    if (!AcceptableHash(u.password_hash, options_.cost)) {
+      return InvalidArgument("the password of user [{}] is not a password hash this server accepts", u.name);
+    }
+    if (users_.count(u.name) || !users_after.insert(u.name).second) {
+      return plain(StatusCode::kAlreadyExists, fmt::format("user [{}] already exists", u.name));
+    }
+    for (const auto& r : u.roles) {
+      if (!roles_after.count(r)) return plain(StatusCode::kNotFound, fmt::format("role [{}] does not exist", r));
+    }
+  }
+  if (static_cast<int64_t>(users_.size() + snap.users.size()) > options_.max_user_num) {
+    return plain(StatusCode::kResourceExhausted,
+                 "unable to add user because the number of users has reached the limit");
+  }
+  if (static_cast<int64_t>(roles_after.size()) > options_.max_role_num) {
+    return plain(StatusCode::kResourceExhausted,
+                 "unable to create role because the number of roles has reached the limit");
+  }
+
+  // New state, then one batch, then memory.
+  std::map<std::string, RoleRecord> changed_roles;
+  for (const auto& r : snap.roles) changed_roles[r.name].description = r.description;
+  for (const auto& g : snap.grants) {
+    auto it = changed_roles.find(g.role);
+    if (it == changed_roles.end()) it = changed_roles.emplace(g.role, roles_.at(g.role)).first;
+    Grant grant = g;
+    if (grant.privilege == "*") grant.privilege = "All";
+    if (grant.db_name.empty()) grant.db_name = "default";
+    bool dup = false;
+    for (const auto& have : it->second.grants) dup = dup || SameGrant(have, grant);
+    if (!dup) it->second.grants.push_back(std::move(grant));
+  }
+  std::map<std::string, UserRecord> new_users;
+  for (const auto& u : snap.users) {
+    UserRecord rec;
+    rec.hash = u.password_hash;
+    rec.roles.insert(u.roles.begin(), u.roles.end());
+    new_users[u.name] = std::move(rec);
+  }
+  MetaBatch b;
+  for (const auto& [name, rec] : changed_roles) b.Put(kRolePrefix + name, RoleJson(rec));
+  for (const auto& g : snap.groups) b.Put(kGroupPrefix + g.name, Json{{"privileges", g.privileges}}.dump());
+  for (const auto& [name, rec] : new_users) b.Put(kUserPrefix + name, UserJson(rec.hash, rec.roles));
+  KITE_RETURN_IF_ERROR(meta_->Commit(b));
+  for (auto& [name, rec] : changed_roles) roles_[name] = std::move(rec);
+  for (const auto& g : snap.groups) groups_[g.name] = g.privileges;
+  for (auto& [name, rec] : new_users) users_[name] = std::move(rec);
   return Status::OK();
 }
 

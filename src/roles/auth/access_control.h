@@ -52,6 +52,8 @@ struct SecurityOptions {
   std::string default_root_password = "Milvus";  // common.security.defaultRootPassword (first start only)
   std::vector<std::string> super_users;      // common.security.superUsers
   int max_failed_logins_per_minute = 30;     // per peer host
+  int max_user_num = 100;                    // proxy.maxUserNum (root included, as Milvus counts)
+  int max_role_num = 10;                     // proxy.maxRoleNum (admin and public included)
   ScryptCost cost;
 };
 
@@ -84,10 +86,36 @@ struct UserRoles {
 struct RoleUsers {
   std::string role;
   std::vector<std::string> users;
+  std::string description;
 };
 struct PrivilegeGroupInfo {
   std::string name;
   std::vector<std::string> privileges;
+};
+// What ShowCollections / ListDatabases may show a caller: everything, or the
+// named objects only.
+struct Visibility {
+  bool all = false;
+  std::set<std::string> names;
+  bool Contains(const std::string& name) const { return all || names.count(name) > 0; }
+};
+// The RBAC state BackupRBAC returns and RestoreRBAC takes (Milvus's RBACMeta):
+// users but root (with their password hash), custom roles, their grants and
+// the custom privilege groups.
+struct RbacSnapshot {
+  struct User {
+    std::string name;
+    std::string password_hash;
+    std::vector<std::string> roles;
+  };
+  struct Role {
+    std::string name;
+    std::string description;
+  };
+  std::vector<User> users;
+  std::vector<Role> roles;
+  std::vector<Grant> grants;
+  std::vector<PrivilegeGroupInfo> groups;
 };
 
 class AccessControl {
@@ -106,6 +134,9 @@ class AccessControl {
   Decision Authorize(const Caller& caller, std::string_view rpc, std::string_view db,
                      const std::vector<std::string>& objects) const;
   bool IsSuperUser(std::string_view user) const;
+  // Whether `user` is listed in common.security.superUsers: such callers may
+  // reset another user's password without the old one (root is not, unless listed).
+  bool IsConfiguredSuperUser(std::string_view user) const;
 
   // ---- users (CreateCredential, UpdateCredential, DeleteCredential, ListCredUsers, SelectUser)
   Status CreateUser(const std::string& user, const std::string& password);
@@ -118,7 +149,8 @@ class AccessControl {
   Result<std::vector<UserRoles>> SelectUsers(const std::string& user) const;
 
   // ---- roles (CreateRole, DropRole, OperateUserRole, SelectRole)
-  Status CreateRole(const std::string& role);
+  Status CreateRole(const std::string& role, const std::string& description = "");
+  Status AlterRole(const std::string& role, const std::string& description);
   Status DropRole(const std::string& role, bool force);
   Status AddUserToRole(const std::string& user, const std::string& role);
   Status RemoveUserFromRole(const std::string& user, const std::string& role);
@@ -127,9 +159,25 @@ class AccessControl {
   // ---- grants (OperatePrivilege, OperatePrivilegeV2, SelectGrant)
   Status GrantPrivilege(Grant grant);
   Status RevokePrivilege(const Grant& grant);
+  // OperatePrivilegeV2: the privilege (or group) must fit the database and
+  // collection named, as Milvus checks it; the grant's object type is set
+  // from the privilege (Milvus's GetObjectType), `object_type` is ignored.
+  Status GrantPrivilegeV2(Grant grant);
+  Status RevokePrivilegeV2(Grant grant);
   // Grants of `role`, optionally filtered by object type/name and db (empty = any).
   Result<std::vector<Grant>> SelectGrants(const std::string& role, const std::string& object_type,
                                           const std::string& object_name, const std::string& db) const;
+
+  // ---- what a caller may list (Milvus rootcoord show_collection_task /
+  // list_db_task): root, super users and members of admin see everything,
+  // others the collections / databases their roles hold grants on.
+  Visibility VisibleCollections(const std::string& user, std::string_view db) const;
+  Visibility VisibleDatabases(const std::string& user) const;
+
+  // ---- BackupRBAC / RestoreRBAC. Restore refuses (changing nothing) when a
+  // role, group or user exists already or a grant names an unknown privilege.
+  RbacSnapshot Backup() const;
+  Status Restore(const RbacSnapshot& snapshot);
 
   // ---- privilege groups
   Status CreatePrivilegeGroup(const std::string& name);
@@ -145,6 +193,7 @@ class AccessControl {
   };
   struct RoleRecord {
     std::vector<Grant> grants;
+    std::string description;
   };
 
   AccessControl(MetaStore* meta, SecurityOptions options);
@@ -153,6 +202,13 @@ class AccessControl {
   Status PersistRole(const std::string& name, const RoleRecord& rec);
   Status PersistGroup(const std::string& name, const std::vector<std::string>& privileges);
   bool Covers(std::string_view granted, std::string_view requested) const;  // holds mu_
+  Status CheckGrantV1(Grant* grant) const;                                  // holds mu_
+  Status CheckGrantV2(Grant* grant) const;                                  // holds mu_
+  Status StoreGrant(Grant grant);                                           // holds mu_ (unique)
+  Status RemoveGrant(Grant grant);                                          // holds mu_ (unique)
+  Status CheckGroupAlterable(const std::string& name, const std::vector<std::string>& privileges,
+                             bool adding) const;                            // holds mu_
+  std::vector<std::string> ExplicitRoles(const std::string& user) const;    // holds mu_
   bool PeerBlocked(const std::string& host);
   void RecordFailure(const std::string& host);
 

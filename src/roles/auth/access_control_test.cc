@@ -74,7 +74,7 @@ TEST(AccessControl, StatePersistsAcrossReopen) {
     ASSERT_TRUE(ac->CreateUser("alice", "alice-pw-1").ok());
     ASSERT_TRUE(ac->CreateRole("reader").ok());
     ASSERT_TRUE(ac->AddUserToRole("alice", "reader").ok());
-    ASSERT_TRUE(ac->GrantPrivilege({"reader", "Collection", "c1", "default", "CollectionReadOnly", "root"}).ok());
+    ASSERT_TRUE(ac->GrantPrivilegeV2({"reader", "", "c1", "default", "CollectionReadOnly", "root"}).ok());
     ASSERT_TRUE(ac->CreatePrivilegeGroup("g1").ok());
     ASSERT_TRUE(ac->AddPrivilegesToGroup("g1", {"Insert"}).ok());
     ASSERT_TRUE(ac->UpdatePassword("root", "Milvus", "new-root-pw", true).ok());
@@ -107,7 +107,7 @@ TEST(AccessControl, GrantsDecideByPrivilegeGroupDatabaseAndCollection) {
   Decision d = ac->Authorize(bob, "Insert", "", {"c1"});
   EXPECT_EQ(d.denial, Denial::kPermissionDenied);
   EXPECT_EQ(d.message, "PrivilegeInsert: permission deny to bob in the `default` database");
-  ASSERT_TRUE(ac->GrantPrivilege({"r", "Collection", "c1", "default", "CollectionReadOnly", "root"}).ok());
+  ASSERT_TRUE(ac->GrantPrivilegeV2({"r", "", "c1", "default", "CollectionReadOnly", "root"}).ok());
   EXPECT_TRUE(allowed("Search", "", {"c1"}));
   EXPECT_TRUE(allowed("Query", "default", {"c1"}));
   EXPECT_FALSE(allowed("Search", "", {"c2"}));       // another collection
@@ -118,17 +118,18 @@ TEST(AccessControl, GrantsDecideByPrivilegeGroupDatabaseAndCollection) {
   EXPECT_FALSE(allowed("DropCollection", "", {}));
   EXPECT_TRUE(allowed("ShowCollections", "", {}));   // needs only authentication
   EXPECT_TRUE(allowed("DescribeCollection", "", {})); // public role
-  ASSERT_TRUE(ac->DropRole("r", false).code() == StatusCode::kInvalidArgument);
-  ASSERT_TRUE(ac->RevokePrivilege({"r", "Collection", "c1", "default", "CollectionReadOnly", ""}).ok());
+  ASSERT_TRUE(ac->DropRole("r", false).code() == StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(ac->RevokePrivilegeV2({"r", "", "c1", "default", "CollectionReadOnly", ""}).ok());
   EXPECT_FALSE(allowed("Search", "", {"c1"}));
   // Custom groups, Load implying GetLoadState, and the wildcard database.
   ASSERT_TRUE(ac->CreatePrivilegeGroup("loaders").ok());
   ASSERT_TRUE(ac->AddPrivilegesToGroup("loaders", {"Load"}).ok());
-  ASSERT_TRUE(ac->GrantPrivilege({"r", "Collection", "*", "*", "loaders", "root"}).ok());
-  EXPECT_TRUE(allowed("LoadCollection", "any_db", {"c9"}));
-  EXPECT_TRUE(allowed("GetLoadState", "any_db", {"c9"}));
-  EXPECT_FALSE(allowed("ReleaseCollection", "any_db", {"c9"}));
-  EXPECT_EQ(ac->DropPrivilegeGroup("loaders").code(), StatusCode::kInvalidArgument);  // in use
+  ASSERT_TRUE(ac->GrantPrivilegeV2({"r", "", "*", "default", "loaders", "root"}).ok());
+  EXPECT_TRUE(allowed("LoadCollection", "default", {"c9"}));
+  EXPECT_TRUE(allowed("GetLoadState", "", {"c9"}));
+  EXPECT_FALSE(allowed("ReleaseCollection", "", {"c9"}));
+  EXPECT_FALSE(allowed("LoadCollection", "any_db", {"c9"}));
+  EXPECT_EQ(ac->DropPrivilegeGroup("loaders").code(), StatusCode::kFailedPrecondition);  // in use
   // Admin role and super users may do everything, including unknown RPCs.
   ASSERT_TRUE(ac->AddUserToRole("bob", "admin").ok());
   EXPECT_TRUE(allowed("DropDatabase", "", {}));
@@ -151,8 +152,8 @@ TEST(AccessControl, NamesAndPasswordsAreValidatedAsMilvus) {
   EXPECT_TRUE(ValidatePassword("123456").ok());
   auto meta = NewMemoryMetaStore();
   auto ac = std::move(AccessControl::Open(meta.get(), Enabled())).value();
-  EXPECT_EQ(ac->DeleteUser("root").code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(ac->DropRole("admin", true).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ac->DeleteUser("root").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ac->DropRole("admin", true).code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(ac->CreateUser("root", "whatever").code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(ac->GrantPrivilege({"public", "Global", "*", "*", "NoSuchPrivilege", ""}).code(),
             StatusCode::kInvalidArgument);
@@ -164,6 +165,77 @@ TEST(AccessControl, DisabledAllowsEverything) {
   Caller c;
   EXPECT_TRUE(ac->Authenticate("garbage", "p", &c).ok());
   EXPECT_TRUE(ac->Authorize(Caller{}, "DropDatabase", "", {}).ok());
+}
+
+TEST(AccessControl, VisibilityFollowsGrantsAsMilvusListsThem) {
+  auto meta = NewMemoryMetaStore();
+  auto ac = std::move(AccessControl::Open(meta.get(), Enabled())).value();
+  ASSERT_TRUE(ac->CreateUser("eve", "eve-pw-1").ok());
+  ASSERT_TRUE(ac->CreateRole("r").ok());
+  ASSERT_TRUE(ac->AddUserToRole("eve", "r").ok());
+  EXPECT_FALSE(ac->VisibleCollections("eve", "").all);
+  EXPECT_TRUE(ac->VisibleCollections("eve", "").names.empty());
+  EXPECT_TRUE(ac->VisibleDatabases("eve").names.empty());
+  ASSERT_TRUE(ac->GrantPrivilege({"r", "Collection", "c1", "", "Search", "root"}).ok());
+  ASSERT_TRUE(ac->GrantPrivilegeV2({"r", "", "c2", "db2", "CollectionReadOnly", "root"}).ok());
+  ASSERT_TRUE(ac->GrantPrivilegeV2({"r", "", "*", "db3", "DatabaseReadOnly", "root"}).ok());
+  EXPECT_EQ(ac->VisibleCollections("eve", "default").names, std::set<std::string>{"c1"});
+  EXPECT_EQ(ac->VisibleCollections("eve", "db2").names, std::set<std::string>{"c2"});
+  EXPECT_TRUE(ac->VisibleCollections("eve", "db3").names.empty());  // a Global, database-level grant
+  EXPECT_EQ(ac->VisibleDatabases("eve").names, (std::set<std::string>{"default", "db2", "db3"}));
+  ASSERT_TRUE(ac->GrantPrivilege({"r", "Global", "*", "db3", "All", "root"}).ok());
+  EXPECT_TRUE(ac->VisibleCollections("eve", "db3").all);
+  EXPECT_TRUE(ac->VisibleCollections("root", "x").all);
+  ASSERT_TRUE(ac->AddUserToRole("eve", "admin").ok());
+  EXPECT_TRUE(ac->VisibleDatabases("eve").all);
+}
+
+TEST(AccessControl, GrantV1ChecksThePrivilegeAgainstTheObjectType) {
+  auto meta = NewMemoryMetaStore();
+  auto ac = std::move(AccessControl::Open(meta.get(), Enabled())).value();
+  ASSERT_TRUE(ac->CreateRole("r").ok());
+  Status st = ac->GrantPrivilege({"r", "Collection", "c1", "", "CreateCollection", ""});
+  EXPECT_EQ(st.message(), "not found the privilege name[CreateCollection] in object[Collection]");
+  st = ac->GrantPrivilege({"r", "Nope", "c1", "", "Search", ""});
+  EXPECT_EQ(st.message(), "the object entity in the request is nil or invalid");
+  st = ac->GrantPrivilege({"r", "Global", "*", "", "CollectionAdmin", ""});
+  EXPECT_EQ(st.message(), "can not operate the built-in privilege group [CollectionAdmin]");
+  ASSERT_TRUE(ac->GrantPrivilege({"r", "Global", "x", "", "CreateCollection", ""}).ok());
+  auto grants = ac->SelectGrants("r", "", "", "");
+  ASSERT_TRUE(grants.ok());
+  ASSERT_EQ(grants->size(), 1u);
+  EXPECT_EQ((*grants)[0].object_name, "*");  // a Global grant is for every object
+}
+
+TEST(AccessControl, BackupRestoresIntoAnotherInstanceAllOrNothing) {
+  auto meta_a = NewMemoryMetaStore();
+  auto a = std::move(AccessControl::Open(meta_a.get(), Enabled())).value();
+  ASSERT_TRUE(a->CreateUser("ann", "ann-pw-12").ok());
+  ASSERT_TRUE(a->CreateRole("r", "described").ok());
+  ASSERT_TRUE(a->AddUserToRole("ann", "r").ok());
+  ASSERT_TRUE(a->GrantPrivilege({"r", "Collection", "c1", "", "Query", "root"}).ok());
+  RbacSnapshot snap = a->Backup();
+  ASSERT_EQ(snap.users.size(), 1u);
+  EXPECT_EQ(snap.roles.size(), 1u);
+  EXPECT_EQ(snap.roles[0].description, "described");
+
+  auto meta_b = NewMemoryMetaStore();
+  auto b = std::move(AccessControl::Open(meta_b.get(), Enabled())).value();
+  RbacSnapshot broken = snap;
+  broken.users[0].roles.push_back("missing");
+  EXPECT_EQ(b->Restore(broken).message(), "role [missing] does not exist");
+  EXPECT_EQ(b->ListUsers(), std::vector<std::string>{"root"});
+  EXPECT_EQ(b->Restore(RbacSnapshot{}).message(), "rbac meta is empty");
+  RbacSnapshot costly = snap;  // a hash asking for 4 GiB per login is refused
+  costly.users[0].password_hash = "scrypt$20$32$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+  EXPECT_EQ(b->Restore(costly).message(), "the password of user [ann] is not a password hash this server accepts");
+  costly.users[0].password_hash = "plain-text";
+  EXPECT_FALSE(b->Restore(costly).ok());
+  ASSERT_TRUE(b->Restore(snap).ok());
+  Caller c;
+  EXPECT_TRUE(b->Authenticate("ann:ann-pw-12", "p", &c).ok());
+  EXPECT_TRUE(b->Authorize(c, "Query", "", {"c1"}).ok());
+  EXPECT_EQ(b->Restore(snap).message(), "role [r] already exists");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <charconv>
 #include <vector>
 
@@ -47,7 +48,10 @@ Result<std::string> HashPassword(std::string_view password, ScryptCost cost) {
                      Base64Encode(std::string_view(reinterpret_cast<const char*>(hash), sizeof hash)));
 }
 
-bool VerifyPassword(std::string_view password, std::string_view encoded) {
+namespace {
+
+// Splits "scrypt$N$r$p$salt$hash"; false when malformed.
+bool ParseHash(std::string_view encoded, ScryptCost* c, std::string* salt, std::string* want) {
   std::vector<std::string_view> parts;
   size_t start = 0;
   while (true) {
@@ -57,12 +61,26 @@ bool VerifyPassword(std::string_view password, std::string_view encoded) {
     start = d + 1;
   }
   if (parts.size() != 6 || parts[0] != "scrypt") return false;
+  return ParseInt(parts[1], &c->log2_n) && ParseInt(parts[2], &c->r) && ParseInt(parts[3], &c->p) &&
+         Base64Decode(parts[4], salt) && Base64Decode(parts[5], want) && want->size() == kHashBytes;
+}
+
+}  // namespace
+
+bool AcceptableHash(std::string_view encoded, const ScryptCost& max) {
   ScryptCost c;
   std::string salt, want;
-  if (!ParseInt(parts[1], &c.log2_n) || !ParseInt(parts[2], &c.r) || !ParseInt(parts[3], &c.p) ||
-      !Base64Decode(parts[4], &salt) || !Base64Decode(parts[5], &want) || want.size() != kHashBytes) {
-    return false;
-  }
+  if (!ParseHash(encoded, &c, &salt, &want)) return false;
+  if (c.log2_n < 10 || c.log2_n > 20 || c.r < 1 || c.r > 32 || c.p < 1 || c.p > 16 || salt.empty()) return false;
+  uint64_t memory = uint64_t{128} * c.r << c.log2_n;
+  uint64_t max_memory = uint64_t{128} * std::max(max.r, 1) << std::clamp(max.log2_n, 10, 20);
+  return memory <= max_memory && c.p <= std::max(max.p, 1);
+}
+
+bool VerifyPassword(std::string_view password, std::string_view encoded) {
+  ScryptCost c;
+  std::string salt, want;
+  if (!ParseHash(encoded, &c, &salt, &want)) return false;
   uint8_t got[kHashBytes];
   if (!Scrypt(password, salt, c, got, sizeof got)) return false;
   return CRYPTO_memcmp(got, want.data(), kHashBytes) == 0;

@@ -27,6 +27,10 @@ struct ScryptCost {
 Result<std::string> HashPassword(std::string_view password, ScryptCost cost = {});
 // Whether `password` matches `encoded` (false for a malformed `encoded`).
 bool VerifyPassword(std::string_view password, std::string_view encoded);
+// Whether `encoded` is a hash HashPassword could have written at a cost no
+// dearer than `max` (memory 128 * r * N and p): what RestoreRBAC accepts, so
+// a restored hash cannot make each login allocate gigabytes.
+bool AcceptableHash(std::string_view encoded, const ScryptCost& max);
 
 // SHA-256 of salt || password: the proxy's cache of passwords it has already
 // verified with the slow hash (the salt is per process, never stored).

@@ -243,4 +243,51 @@ const std::vector<std::string_view>& RelatedPrivileges(std::string_view privileg
   return kNone;
 }
 
+std::string_view PrivilegeLevel(std::string_view privilege) {
+  auto in = [&](const List& l) { return std::find(l.begin(), l.end(), privilege) != l.end(); };
+  if (in(kClusterAdmin)) return "Cluster";
+  if (in(kDatabaseAdmin)) return "Database";
+  if (in(kCollectionAdmin)) return "Collection";
+  return "";
+}
+
+namespace {
+// constant.go ObjectPrivileges (ReadOnly / ReadWrite / Admin are the v1 groups).
+const List kCollectionObject = {
+    "Load",          "Release",      "Compaction",    "Insert",          "Delete",         "Upsert",
+    "GetStatistics", "CreateIndex",  "IndexDetail",   "DropIndex",       "Search",         "Flush",
+    "Query",         "LoadBalance",  "Import",        "GetLoadingProgress", "GetLoadState", "CreatePartition",
+    "DropPartition", "ShowPartitions", "HasPartition", "GetFlushState",  "ReadOnly",       "ReadWrite"};
+const List kGlobalObject = {
+    "All", "CreateCollection", "DropCollection", "DescribeCollection", "ShowCollections", "RenameCollection",
+    "CreateOwnership", "DropOwnership", "SelectOwnership", "ManageOwnership", "BackupRBAC", "RestoreRBAC",
+    "CreateResourceGroup", "UpdateResourceGroups", "DropResourceGroup", "DescribeResourceGroup",
+    "ListResourceGroups", "TransferReplica", "TransferNode", "FlushAll", "CreateDatabase", "DropDatabase",
+    "ListDatabases", "AlterDatabase", "DescribeDatabase", "CreateAlias", "DropAlias", "DescribeAlias", "ListAliases",
+    "Admin", "CreatePrivilegeGroup", "DropPrivilegeGroup", "ListPrivilegeGroups", "OperatePrivilegeGroup",
+    "ClusterReadOnly", "ClusterReadWrite", "ClusterAdmin", "DatabaseReadOnly", "DatabaseReadWrite", "DatabaseAdmin",
+    "CollectionReadOnly", "CollectionReadWrite", "CollectionAdmin"};
+const List kUserObject = {"UpdateUser", "SelectUser"};
+bool In(const List& l, std::string_view name) { return std::find(l.begin(), l.end(), name) != l.end(); }
+}  // namespace
+
+std::string_view ObjectTypeForPrivilege(std::string_view privilege) {
+  // constant.go GetObjectType: the Collection and User lists; every other name is Global.
+  if (In(kCollectionObject, privilege)) return "Collection";
+  if (In(kUserObject, privilege)) return "User";
+  return "Global";
+}
+
+bool ObjectAllows(std::string_view object_type, std::string_view privilege) {
+  if (object_type == "Collection" && In(kCollectionObject, privilege)) return true;
+  if (object_type == "Global" && In(kGlobalObject, privilege)) return true;
+  if (object_type == "User" && In(kUserObject, privilege)) return true;
+  bool listed = In(kCollectionObject, privilege) || In(kGlobalObject, privilege) || In(kUserObject, privilege);
+  return !listed && IsKnownPrivilege(privilege);
+}
+
+bool IsCollectionPrivilegeGroup(std::string_view name) {
+  return name == "CollectionReadOnly" || name == "CollectionReadWrite" || name == "CollectionAdmin";
+}
+
 }  // namespace kite::auth

@@ -40,4 +40,19 @@ bool IsKnownPrivilege(std::string_view name);
 // Privileges a grant of `privilege` implies besides itself (Load -> GetLoadState, ...).
 const std::vector<std::string_view>& RelatedPrivileges(std::string_view privilege);
 
+// RBAC v2 (pkg/util/constant.go GetPrivilegeLevel): "Cluster", "Database" or
+// "Collection" for a privilege in ClusterAdmin / DatabaseAdmin /
+// CollectionAdmin (checked in that order), "" otherwise.
+std::string_view PrivilegeLevel(std::string_view privilege);
+// The object type Milvus stores a v2 grant of `privilege` under
+// (constant.go GetObjectType): "Collection" or "User" for the privileges of
+// those object types, "Global" for everything else (groups included).
+std::string_view ObjectTypeForPrivilege(std::string_view privilege);
+// CollectionReadOnly / CollectionReadWrite / CollectionAdmin.
+bool IsCollectionPrivilegeGroup(std::string_view name);
+// RBAC v1 (constant.go ObjectPrivileges): whether a grant on `object_type`
+// ("Global", "Collection", "User") may name `privilege` ("All", a privilege or
+// a v1 group). A privilege newer than that table is accepted on any type.
+bool ObjectAllows(std::string_view object_type, std::string_view privilege);
+
 }  // namespace kite::auth

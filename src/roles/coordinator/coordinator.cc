@@ -353,6 +353,21 @@ class Coordinator final : public CoordinatorApi {
     return Persist(std::move(updated));
   }
 
+  Status AddCollectionField(const std::string& db_name, const std::string& name, const FieldSchema& field) override {
+    std::lock_guard lock(mu_);
+    KITE_ASSIGN_OR_RETURN(DatabaseInfo * db, GetDb(db_name));
+    KITE_ASSIGN_OR_RETURN(CollectionInfo * c, GetColl(*db, name));
+    KITE_RETURN_IF_ERROR(ValidateAddedField(c->schema, field, limits_));
+    CollectionInfo updated = *c;
+    int64_t next_id = kFirstUserFieldId;
+    for (const auto& f : updated.schema.fields) next_id = std::max(next_id, f.id.value + 1);
+    FieldSchema added = field;
+    added.id = FieldId(next_id);
+    updated.schema.fields.push_back(std::move(added));
+    KITE_ASSIGN_OR_RETURN(updated.update_ts, tso_->Alloc());
+    return Persist(std::move(updated));
+  }
+
   // --------------------------------------------------------------- partitions
   Status CreatePartition(const std::string& db_name, const std::string& coll, const std::string& name) override {
     KITE_RETURN_IF_ERROR(ValidatePartitionName(name, limits_));

@@ -72,6 +72,12 @@ class CoordinatorApi {
   virtual Status AlterCollection(const std::string& db, const std::string& name,
                                  const std::map<std::string, std::string>& set,
                                  const std::vector<std::string>& delete_keys) = 0;
+  // Adds a nullable field (AddCollectionField): the next field id, a new
+  // update timestamp. Rows written before read its default value, else null.
+  virtual Status AddCollectionField(const std::string& db, const std::string& name, const FieldSchema& field) {
+    (void)db, (void)name, (void)field;
+    return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "AddCollectionField is not implemented by this coordinator");
+  }
 
   // Partitions.
   virtual Status CreatePartition(const std::string& db, const std::string& collection, const std::string& name) = 0;

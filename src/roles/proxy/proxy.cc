@@ -11,6 +11,9 @@
 #include <set>
 
 #include "common/json_scan.h"
+#include "common/log.h"
+#include "schema/geometry.h"
+#include "schema/timestamptz.h"
 
 namespace kite {
 
@@ -287,6 +290,20 @@ void FillDefaults(const FieldSchema& f, Column* c) {
         break;
       }
       case DataType::kVarChar: out.AppendVar(std::get<std::string>(d)); break;
+      case DataType::kTimestamptz: {
+        int64_t v = std::get<int64_t>(d);  // UTC microseconds
+        out.AppendFixed(&v);
+        break;
+      }
+      case DataType::kGeometry: {
+        auto wkb = geo::WktToWkb(std::get<std::string>(d));  // checked when the schema was created
+        if (wkb.ok()) {
+          out.AppendVar(*wkb);
+        } else {
+          out.AppendNull();
+        }
+        break;
+      }
       default: out.AppendNull();
     }
   }
@@ -485,7 +502,11 @@ Result<MutationOutcome> Proxy::Insert(InsertParams p) {
 Result<Column> Proxy::MatchingKeys(const CollectionInfo& c, const std::string& text,
                                   const expr::TemplateValues& values, int64_t partition, const ReadAt& at) {
   const FieldSchema* pkf = c.schema.PrimaryField();
-  KITE_ASSIGN_OR_RETURN(auto plan, expr::Compile(text, c.schema, values, expr::ParseOptions{}));
+  expr::ParseOptions parse_options;
+  if (auto it = c.properties.find(tz::kTimezoneKey); it != c.properties.end() && !it->second.empty()) {
+    parse_options.timezone = it->second;
+  }
+  KITE_ASSIGN_OR_RETURN(auto plan, expr::Compile(text, c.schema, values, parse_options));
   Column keys = Column::ForField(*pkf);
   if (auto pks = expr::ExtractPrimaryKeys(*plan, c.schema)) {
     // delete(ids=...): the keys themselves, found or not (as Milvus does).
@@ -602,6 +623,7 @@ Result<Retrieved> Proxy::RetrieveShards(const CollectionInfo& c, const RetrieveP
                                         const std::string& expr, const expr::TemplateValues& values,
                                         bool include_growing) {
   rolepb::RetrieveRequest req;
+  req.mutable_ctx()->set_request_id(CurrentRequestId());
   FillScope(c.id, plan.partitions, at, include_growing, req.mutable_scope());
   if (plan.pks) {
     Column pks = Column::ForField(*c.schema.PrimaryField());
@@ -702,12 +724,38 @@ void OrderQueryRows(const std::vector<OrderByKey>& keys, size_t keep_columns, in
 
 }  // namespace
 
+Result<std::string> Proxy::Timezone(const CollectionView& v, std::string_view request_tz) {
+  if (!request_tz.empty()) {
+    if (!tz::IsValidTimezone(request_tz)) {
+      return InvalidArgument("unknown or invalid IANA Time Zone ID: {}: invalid parameter", request_tz);
+    }
+    return std::string(request_tz);
+  }
+  if (auto it = v.info.properties.find(tz::kTimezoneKey); it != v.info.properties.end() && !it->second.empty()) {
+    return it->second;
+  }
+  if (auto it = v.info.schema.properties.find(tz::kTimezoneKey);
+      it != v.info.schema.properties.end() && !it->second.empty()) {
+    return it->second;
+  }
+  auto db = coord_->DescribeDatabase(v.db_name);
+  if (db.ok()) {
+    if (auto it = db->properties.find(tz::kTimezoneKey); it != db->properties.end() && !it->second.empty()) {
+      return it->second;
+    }
+  }
+  return std::string(tz::kDefaultTimezone);
+}
+
 Result<QueryOutcome> Proxy::Query(const QueryParams& q) {
   KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(q.db, q.collection));
   const CollectionInfo& c = v.info;
+  expr::ParseOptions parse_options;
+  KITE_ASSIGN_OR_RETURN(parse_options.timezone, Timezone(v, q.timezone));
   RetrievePlan plan;
   KITE_RETURN_IF_ERROR(CheckReadable(c, q.partitions, &plan.partitions));
   QueryOutcome out;
+  out.timezone = parse_options.timezone;
   out.schema = std::make_shared<const CollectionSchema>(c.schema);
   const CollectionSchema& s = *out.schema;
   KITE_RETURN_IF_ERROR(ResolveOutputFields(s, q.output_fields, &out.fields, &out.dynamic_keys,
@@ -718,7 +766,7 @@ Result<QueryOutcome> Proxy::Query(const QueryParams& q) {
   bool empty_expr = q.expr.find_first_not_of(" \t\n\r") == std::string::npos;
   std::unique_ptr<const expr::Plan> filter;
   if (!empty_expr) {
-    KITE_ASSIGN_OR_RETURN(filter, expr::Compile(q.expr, s, q.expr_values, expr::ParseOptions{}));
+    KITE_ASSIGN_OR_RETURN(filter, expr::Compile(q.expr, s, q.expr_values, parse_options));
     if (auto pks = expr::ExtractPrimaryKeys(*filter, s)) {
       plan.pks = std::move(pks);
     } else {

@@ -65,6 +65,8 @@ struct QueryParams {
   // order_by_fields: matching rows ordered by these keys (ties by primary key)
   // before offset and limit.
   std::vector<OrderBySpec> order_by;
+  // The request's `timezone` ("": the collection's, see Proxy::Timezone).
+  std::string timezone;
 };
 
 struct QueryOutcome {
@@ -76,6 +78,7 @@ struct QueryOutcome {
   bool include_all_dynamic = false;
   Retrieved data;
   Timestamp ts = 0;
+  std::string timezone;  // TIMESTAMPTZ values are shown in it
 };
 
 struct SearchParams {
@@ -118,6 +121,8 @@ struct SearchParams {
   // its deadline passed or the server is shutting down (set by the RPC layer;
   // empty = never). The search then stops with a Cancelled status.
   std::function<bool()> cancelled;
+  // The request's `timezone` ("": the collection's, see Proxy::Timezone).
+  std::string timezone;
 };
 
 struct SearchOutcome {
@@ -136,6 +141,7 @@ struct SearchOutcome {
   const FieldSchema* group_field = nullptr;
   std::string metric;
   Timestamp ts = 0;
+  std::string timezone;  // TIMESTAMPTZ values are shown in it
 };
 
 // A search checked and planned by Proxy::PrepareSearch, not yet run.
@@ -176,6 +182,7 @@ struct HybridSearchParams {
   int64_t group_size = 1;
   bool strict_group_size = false;
   std::string group_scorer = "max";
+  std::string timezone;  // the request's `timezone` ("": the collection's)
 };
 
 struct CollectionStats {
@@ -206,6 +213,17 @@ class Proxy {
   Status Load(const std::string& db, const std::string& collection, const std::vector<std::string>& partitions);
   Status Release(const std::string& db, const std::string& collection, const std::vector<std::string>& partitions);
   Result<CollectionStats> Stats(const std::string& db, const std::string& collection, const std::string& partition);
+  // AddCollectionField (proxy_schema.cc): the coordinator records the field,
+  // then the streaming and query nodes take the new schema.
+  Status AddCollectionField(const std::string& db, const std::string& collection, const FieldSchema& field);
+  // TruncateCollection (proxy_schema.cc): every row goes, the schema, indexes,
+  // partitions and load state stay.
+  Status TruncateCollection(const std::string& db, const std::string& collection);
+  // Segments of a collection as GetPersistentSegmentInfo / GetQuerySegmentInfo
+  // list them (proxy_schema.cc).
+  using SegmentSummary = kite::SegmentSummary;
+  Result<std::vector<SegmentSummary>> PersistentSegments(const std::string& db, const std::string& collection);
+  Result<std::vector<SegmentSummary>> LoadedSegments(const std::string& db, const std::string& collection);
 
   // Index definitions; the data node builds them in the background.
   Status CreateIndex(const CreateIndexParams& params);
@@ -231,6 +249,10 @@ class Proxy {
 
   // DQL.
   Result<QueryOutcome> Query(const QueryParams& params);
+  // The IANA zone a request reads and shows TIMESTAMPTZ text in, as Milvus
+  // resolves it: the request's `timezone` (checked), else the collection's
+  // `timezone` property, else its database's, else "UTC".
+  Result<std::string> Timezone(const CollectionView& collection, std::string_view request_timezone);
   // PrepareSearch then RunSearch.
   Result<SearchOutcome> Search(const SearchParams& params);
   // The checks, the plan and the read timestamp, with the segments to search

@@ -14,6 +14,7 @@
 #include <fmt/ranges.h>
 
 #include "roles/proxy/proxy.h"
+#include "common/log.h"
 #include "roles/api/role_codec.h"
 
 namespace kite {
@@ -342,6 +343,9 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   SearchPlan& plan = prep.plan;
   KITE_RETURN_IF_ERROR(CheckReadable(c, p.partitions, &plan.partitions));
   SearchOutcome& out = prep.out;
+  expr::ParseOptions parse_options;
+  KITE_ASSIGN_OR_RETURN(parse_options.timezone, Timezone(v, p.timezone));
+  out.timezone = parse_options.timezone;
   out.schema = std::make_shared<const CollectionSchema>(c.schema);
   const CollectionSchema& s = *out.schema;
 
@@ -449,7 +453,7 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
     KITE_ASSIGN_OR_RETURN(BoostRanker boost, ParseBoost(b, p.function_score_params));
     std::unique_ptr<const expr::Plan> bf;
     if (boost.filter.find_first_not_of(" \t\n\r") != std::string::npos) {
-      KITE_ASSIGN_OR_RETURN(bf, expr::Compile(boost.filter, s, p.filter_values, expr::ParseOptions{}));
+      KITE_ASSIGN_OR_RETURN(bf, expr::Compile(boost.filter, s, p.filter_values, parse_options));
     }
     prep.boosts.push_back(std::move(boost));
   }
@@ -458,7 +462,7 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   out.pk_requested = PrimaryKeyRequested(s, p.output_fields);
   const bool filtered = p.filter.find_first_not_of(" \t\n\r") != std::string::npos;
   if (filtered) {
-    KITE_ASSIGN_OR_RETURN(prep.filter, expr::Compile(p.filter, s, p.filter_values, expr::ParseOptions{}));
+    KITE_ASSIGN_OR_RETURN(prep.filter, expr::Compile(p.filter, s, p.filter_values, parse_options));
     plan.filter = prep.filter.get();
   }
   plan.radius = p.radius;
@@ -532,6 +536,7 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
 Result<rolepb::ReadStatsResponse> Proxy::ShardStats(const CollectionInfo& c, const SearchPlan& plan, const ReadAt& at,
                                                     bool include_growing, const std::vector<uint32_t>& terms) {
   rolepb::ReadStatsRequest req;
+  req.mutable_ctx()->set_request_id(CurrentRequestId());
   FillScope(c.id, plan.partitions, at, include_growing, req.mutable_scope());
   req.set_field(plan.queries.field.value);
   for (uint32_t t : terms) req.add_bm25_terms(t);
@@ -560,6 +565,7 @@ Result<SearchOutcome> Proxy::RunSearch(const SearchParams& p, PreparedSearch pre
   // One request, sent to each shard's delegator. Each hit comes back with the
   // fields the steps below need: outputs, group-by value, rerank input, order keys.
   rolepb::SearchRequest req;
+  req.mutable_ctx()->set_request_id(CurrentRequestId());
   FillScope(prep.collection, plan.partitions, ReadAt{plan.ts, prep.guarantee_ts}, !p.ignore_growing, req.mutable_scope());
   FilterToPb(p.filter, p.filter_values, req.mutable_filter());
   req.set_field(plan.queries.field.value);
@@ -718,6 +724,7 @@ Result<SearchOutcome> Proxy::HybridSearch(const HybridSearchParams& hp) {
   }
   KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(hp.db, hp.collection));
   SearchOutcome out;
+  KITE_ASSIGN_OR_RETURN(out.timezone, Timezone(v, hp.timezone));
   out.schema = std::make_shared<const CollectionSchema>(v.info.schema);
   const CollectionSchema& s = *out.schema;
   KITE_ASSIGN_OR_RETURN(std::optional<Reranker> reranker, ParseReranker(hp.rerank, s));
@@ -750,6 +757,7 @@ Result<SearchOutcome> Proxy::HybridSearch(const HybridSearchParams& hp) {
     sp.group_by_field = hp.group_by_field;
     sp.group_size = hp.group_size;
     sp.strict_group_size = false;
+    sp.timezone = out.timezone;
     if (i == 0) {
       sp.consistency = hp.consistency;
     } else {

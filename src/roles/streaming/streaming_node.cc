@@ -322,6 +322,26 @@ Status StreamingNode::Release(CollectionId collection) {
   return Status::OK();
 }
 
+Status StreamingNode::ApplySchema(const CollectionInfo& c) {
+  std::vector<std::shared_ptr<Channel>> chans = ChannelsOf(c.id);
+  std::vector<std::unique_lock<std::mutex>> locks;
+  for (const auto& ch : chans) locks.emplace_back(ch->mu);
+  auto schema = std::make_shared<const CollectionSchema>(c.schema);
+  std::vector<SegmentId> flushed;
+  for (const auto& ch : chans) {
+    KITE_RETURN_IF_ERROR(FlushLocked(*ch, &flushed));
+    std::lock_guard glock(ch->growing_mu);  // readers copy the schema under it
+    ch->schema = schema;
+  }
+  if (!query_node_->IsLoaded(c.id)) return Status::OK();
+  // Load replaces the loaded segments in one step: reads never see none.
+  KITE_RETURN_IF_ERROR(query_node_->Load(c, schema));
+  for (const auto& ch : chans) {
+    for (const auto& d : ch->delete_buffer) query_node_->ApplyDelete(c.id, d.partition, d.pk, d.ts);
+  }
+  return Status::OK();
+}
+
 void StreamingNode::WaitTsafe(Channel& ch, Timestamp ts) {
   if (ts == 0) return;
   // Timestamps are taken under the channel lock in order, so once the write
@@ -344,20 +364,21 @@ Status ShardNotServed(int64_t collection, int shard) {
 }
 }  // namespace
 
-Result<std::shared_ptr<StreamingNode::Channel>> StreamingNode::ReadChannel(const rolepb::ReadScope& scope,
-                                                                            std::vector<SegmentPtr>* growing) {
+Result<std::shared_ptr<StreamingNode::Channel>> StreamingNode::ReadChannel(
+    const rolepb::ReadScope& scope, std::vector<SegmentPtr>* growing, std::shared_ptr<const CollectionSchema>* schema) {
   std::vector<std::shared_ptr<Channel>> chans = ChannelsOf(CollectionId(scope.collection()));
   if (scope.shard() < 0 || scope.shard() >= static_cast<int>(chans.size())) {
     return ShardNotServed(scope.collection(), scope.shard());
   }
   std::shared_ptr<Channel> ch = chans[static_cast<size_t>(scope.shard())];
   WaitTsafe(*ch, scope.guarantee_ts());
+  std::lock_guard lock(ch->growing_mu);
+  *schema = ch->schema;
   if (!query_node_->IsLoaded(ch->collection)) {
     return MakeStatus(StatusCode::kFailedPrecondition, Reason::kCollectionNotLoaded,
-                      "collection not loaded[collection={}]", ch->schema->name);
+                      "collection not loaded[collection={}]", (*schema)->name);
   }
   if (scope.include_growing()) {
-    std::lock_guard lock(ch->growing_mu);
     for (auto& [pid, seg] : ch->growing) {
       if (InScope(*seg, scope)) growing->push_back(seg);
     }
@@ -381,7 +402,8 @@ PartSpec ReduceSpecOf(const rolepb::SearchRequest& req) {
 Status StreamingNode::Search(const rolepb::SearchRequest& req, rolepb::SearchResponse* resp,
                              const CancelHook& cancelled) {
   std::vector<SegmentPtr> growing;
-  KITE_ASSIGN_OR_RETURN(std::shared_ptr<Channel> ch, ReadChannel(req.scope(), &growing));
+  std::shared_ptr<const CollectionSchema> schema;
+  KITE_ASSIGN_OR_RETURN(std::shared_ptr<Channel> ch, ReadChannel(req.scope(), &growing, &schema));
   // The query nodes holding the shard's sealed segments (one in standalone),
   // told which segments this delegator reads as growing.
   rolepb::SearchResponse sealed;
@@ -397,7 +419,7 @@ Status StreamingNode::Search(const rolepb::SearchRequest& req, rolepb::SearchRes
     return Status::OK();
   }
   std::vector<SearchPart> parts;
-  KITE_ASSIGN_OR_RETURN(SearchPart g, ExecuteSearch(req, *ch->schema, growing, cancelled));
+  KITE_ASSIGN_OR_RETURN(SearchPart g, ExecuteSearch(req, *schema, growing, cancelled));
   parts.push_back(std::move(g));
   KITE_ASSIGN_OR_RETURN(SearchPart s, SearchPartFromPb(sealed));
   parts.push_back(std::move(s));
@@ -408,7 +430,8 @@ Status StreamingNode::Search(const rolepb::SearchRequest& req, rolepb::SearchRes
 
 Status StreamingNode::Retrieve(const rolepb::RetrieveRequest& req, rolepb::RetrieveResponse* resp) {
   std::vector<SegmentPtr> growing;
-  KITE_ASSIGN_OR_RETURN(std::shared_ptr<Channel> ch, ReadChannel(req.scope(), &growing));
+  std::shared_ptr<const CollectionSchema> schema;
+  KITE_ASSIGN_OR_RETURN(std::shared_ptr<Channel> ch, ReadChannel(req.scope(), &growing, &schema));
   rolepb::RetrieveResponse sealed;
   if (growing.empty()) {
     KITE_RETURN_IF_ERROR(query_node_->Retrieve(req, &sealed));
@@ -422,7 +445,7 @@ Status StreamingNode::Retrieve(const rolepb::RetrieveRequest& req, rolepb::Retri
     return Status::OK();
   }
   std::vector<Retrieved> parts;
-  KITE_ASSIGN_OR_RETURN(Retrieved g, ExecuteRetrieve(req, *ch->schema, growing));
+  KITE_ASSIGN_OR_RETURN(Retrieved g, ExecuteRetrieve(req, *schema, growing));
   parts.push_back(std::move(g));
   KITE_ASSIGN_OR_RETURN(Retrieved s, RetrievedFromPb(sealed));
   parts.push_back(std::move(s));
@@ -435,12 +458,32 @@ Status StreamingNode::Retrieve(const rolepb::RetrieveRequest& req, rolepb::Retri
 
 Status StreamingNode::ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadStatsResponse* resp) {
   std::vector<SegmentPtr> growing;
-  KITE_ASSIGN_OR_RETURN(std::shared_ptr<Channel> ch, ReadChannel(req.scope(), &growing));
+  std::shared_ptr<const CollectionSchema> schema;
+  KITE_ASSIGN_OR_RETURN(std::shared_ptr<Channel> ch, ReadChannel(req.scope(), &growing, &schema));
   rolepb::ReadStatsRequest to_qn = req;
   for (const SegmentPtr& seg : growing) to_qn.mutable_scope()->add_skip_segments(seg->id().value);
   KITE_RETURN_IF_ERROR(query_node_->ReadStats(to_qn, resp));
   AddReadStats(req, growing, resp);
   return Status::OK();
+}
+
+std::vector<SegmentSummary> StreamingNode::PersistentSegments(CollectionId collection) {
+  std::vector<SegmentSummary> out;
+  for (const SegmentRecord& r : registry_->ListSegments(collection)) {
+    out.push_back({r.id, r.partition_id, r.num_rows, r.size_bytes, false});
+  }
+  for (const SegmentPtr& seg : GrowingSegments(collection)) {
+    out.push_back({seg->id(), seg->meta().partition_id, seg->num_rows(), static_cast<int64_t>(seg->MemoryBytes()), true});
+  }
+  return out;
+}
+
+std::vector<SegmentSummary> StreamingNode::LoadedSegments(CollectionId collection) {
+  std::vector<SegmentSummary> out;
+  for (const SegmentPtr& seg : query_node_->Segments(collection)) {
+    out.push_back({seg->id(), seg->meta().partition_id, seg->num_rows(), static_cast<int64_t>(seg->MemoryBytes()), false});
+  }
+  return out;
 }
 
 int64_t StreamingNode::RowCount(CollectionId collection, int64_t partition, const std::set<int64_t>& live) {

@@ -87,6 +87,13 @@ class StreamingNode : public StreamingNodeApi {
   // forwarding deletes to it (atomically with respect to writes).
   Status Load(const CollectionInfo& c) override;
   Status Release(CollectionId collection) override;
+  // A new schema of the collection (AddCollectionField): flushes the growing
+  // segments written under the old one, makes new writes use `c.schema`, and
+  // reloads a loaded collection's sealed segments so that they carry the
+  // added field (its default or null for rows written before).
+  Status ApplySchema(const CollectionInfo& c) override;
+  std::vector<SegmentSummary> PersistentSegments(CollectionId collection) override;
+  std::vector<SegmentSummary> LoadedSegments(CollectionId collection) override;
 
   // The newest timestamp <= now at which every channel of the collection is
   // fully applied (below any write in flight).
@@ -111,7 +118,9 @@ class StreamingNode : public StreamingNodeApi {
   // The channel of a read's shard, once its tsafe reached the scope's
   // guarantee timestamp (every write at or below it applied), and its growing
   // segments in scope (none unless include_growing).
-  Result<std::shared_ptr<Channel>> ReadChannel(const rolepb::ReadScope& scope, std::vector<SegmentPtr>* growing);
+  // The channel's schema is copied with them (AddCollectionField replaces it).
+  Result<std::shared_ptr<Channel>> ReadChannel(const rolepb::ReadScope& scope, std::vector<SegmentPtr>* growing,
+                                               std::shared_ptr<const CollectionSchema>* schema);
   // Blocks until no write at or below `ts` is still being applied on `ch`.
   void WaitTsafe(Channel& ch, Timestamp ts);
   void IdleLoop();

@@ -325,7 +325,13 @@ RestError DropDatabase(Call& c) {
 RestError ListDatabases(Call& c) {
   REST_ASSIGN(auto dbs, c.proxy->coordinator().ListDatabases());
   c.data = Json::array();
-  for (const auto& db : dbs) c.data.push_back(db.name);
+  // Only what the caller holds privileges on (Milvus list_db_task).
+  auth::Visibility visible;
+  visible.all = !c.access;
+  if (c.access) visible = c.access->VisibleDatabases(c.user);
+  for (const auto& db : dbs) {
+    if (visible.Contains(db.name)) c.data.push_back(db.name);
+  }
   return Ok();
 }
 
@@ -412,7 +418,13 @@ RestError HasCollection(Call& c) {
 RestError ListCollections(Call& c) {
   REST_ASSIGN(auto views, c.proxy->coordinator().ListCollections(c.db));
   c.data = Json::array();
-  for (const auto& v : views) c.data.push_back(v.info.schema.name);
+  // Only what the caller holds privileges on (Milvus show_collection_task).
+  auth::Visibility visible;
+  visible.all = !c.access;
+  if (c.access) visible = c.access->VisibleCollections(c.user, c.db);
+  for (const auto& v : views) {
+    if (visible.Contains(v.info.schema.name)) c.data.push_back(v.info.schema.name);
+  }
   return Ok();
 }
 

@@ -27,7 +27,7 @@ RestError CreateUser(Call& c) {
 
 RestError UpdatePassword(Call& c) {
   KITE_NEED_ACCESS(c);
-  bool super = c.access->enabled() && c.access->IsSuperUser(c.user);
+  bool super = c.access->enabled() && c.access->IsConfiguredSuperUser(c.user);
   return FromStatus(c.access->UpdatePassword(StrOr(c.body, "userName"), StrOr(c.body, "password"),
                                              StrOr(c.body, "newPassword"), !super));
 }
@@ -107,10 +107,10 @@ auth::Grant GrantV1(const Call& c) {
           StrOr(c.body, "privilege"), c.user};
 }
 auth::Grant GrantV2(const Call& c) {
+  // The object type is AccessControl's to choose (from the privilege, as Milvus).
   std::string collection = StrOr(c.body, "collectionName", "*");
   if (collection.empty()) collection = "*";
-  return {StrOr(c.body, "roleName"), collection == "*" ? "Global" : "Collection", collection, DbOf(c),
-          StrOr(c.body, "privilege"), c.user};
+  return {StrOr(c.body, "roleName"), "", collection, DbOf(c), StrOr(c.body, "privilege"), c.user};
 }
 }  // namespace
 
@@ -124,11 +124,11 @@ RestError RevokePrivilege(Call& c) {
 }
 RestError GrantPrivilegeV2(Call& c) {
   KITE_NEED_ACCESS(c);
-  return FromStatus(c.access->GrantPrivilege(GrantV2(c)));
+  return FromStatus(c.access->GrantPrivilegeV2(GrantV2(c)));
 }
 RestError RevokePrivilegeV2(Call& c) {
   KITE_NEED_ACCESS(c);
-  return FromStatus(c.access->RevokePrivilege(GrantV2(c)));
+  return FromStatus(c.access->RevokePrivilegeV2(GrantV2(c)));
 }
 
 // ----------------------------------------------------------- privilege groups

@@ -1,5 +1,8 @@
 #include "rpc/rest/rest_rows.h"
 
+#include "schema/geometry.h"
+#include "schema/timestamptz.h"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -295,6 +298,29 @@ Status AppendValue(const Json& v, const FieldSchema& f, const std::string& where
       c->AppendVar(v.get_ref<const std::string&>());
       return Status::OK();
     case DataType::kJson: c->AppendVar(v.dump(-1, ' ', false, Json::error_handler_t::replace)); return Status::OK();
+    case DataType::kTimestamptz: {
+      if (!v.is_string()) return InvalidArgument("{}: expected a string, got {}", where, JsonTypeName(v));
+      const std::string& text = v.get_ref<const std::string&>();
+      auto micros = tz::ParseTimestamp(text, tz::kDefaultTimezone);
+      if (!micros.ok()) {
+        return InvalidArgument(
+            "got invalid timestamptz string '{}': invalid timezone name; must be a valid IANA Time Zone ID (e.g., "
+            "'Asia/Shanghai' or 'UTC'): invalid parameter",
+            text);
+      }
+      c->AppendFixed(&*micros);
+      return Status::OK();
+    }
+    case DataType::kGeometry: {
+      if (!v.is_string()) return InvalidArgument("{}: expected a WKT string, got {}", where, JsonTypeName(v));
+      auto wkb = geo::WktToWkb(v.get_ref<const std::string&>());
+      if (!wkb.ok()) {
+        return InvalidArgument("invalid Geometry data, transform to wkb failed: {}: invalid parameter",
+                               wkb.status().message());
+      }
+      c->AppendVar(*wkb);
+      return Status::OK();
+    }
     case DataType::kArray:
       KITE_RETURN_IF_ERROR(EncodeArray(v, f, where, &cell));
       c->AppendVar(cell);
@@ -549,6 +575,8 @@ Json CellToJson(const Column& c, const FieldSchema& f, int64_t row, bool int64_a
       return j.is_discarded() ? Json(std::string(text)) : j;
     }
     case DataType::kArray: return ArrayCellToJson(c.GetBytes(row), f.element_type, int64_as_number);
+    case DataType::kTimestamptz: return tz::FormatTimestamp(c.Get<int64_t>(row), tz::kDefaultTimezone);
+    case DataType::kGeometry: return geo::WkbToWkt(c.GetBytes(row));
     default: return nullptr;
   }
 }

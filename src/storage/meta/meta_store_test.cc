@@ -1,8 +1,15 @@
 #include "storage/meta/meta_store.h"
 
+#include "storage/meta/etcd_meta_store.h"
+#include "storage/meta/lease_keeper.h"
+#include "storage/testing/etcd_server.h"
+
 #include <stdlib.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
@@ -49,13 +56,38 @@ std::optional<std::string> GetOrDie(MetaStore* m, std::string_view key) {
   return r.ok() ? *r : std::nullopt;
 }
 
-enum class Kind { kMemory, kRocksDb };
+enum class Kind { kMemory, kRocksDb, kEtcd };
+
+// One etcd for the whole test binary; every test gets its own key prefix.
+testing::EtcdServer* SharedEtcd() {
+  static testing::EtcdServer server;  // stopped at exit
+  static const Status started = server.Start();
+  EXPECT_TRUE(started.ok()) << started.ToString();
+  return &server;
+}
+
+EtcdMetaStoreOptions EtcdOptionsForTest() {
+  static std::atomic<int> n{0};
+  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string root = std::string("t") + std::to_string(getpid()) + "-" + std::to_string(n++) + "-" +
+                     (info ? info->name() : "x");
+  EtcdMetaStoreOptions o;
+  o.endpoints = {SharedEtcd()->endpoint()};
+  o.key_prefix = root + "/meta/";
+  o.chunk_prefix = root + "/kv/kite-meta-chunks/";
+  o.request_timeout_ms = 5000;
+  return o;
+}
 
 class MetaStoreTest : public ::testing::TestWithParam<Kind> {
  protected:
   void SetUp() override {
     if (GetParam() == Kind::kMemory) {
       store_ = NewMemoryMetaStore();
+    } else if (GetParam() == Kind::kEtcd) {
+      auto r = OpenEtcdMetaStore(EtcdOptionsForTest());
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      store_ = std::move(r).value();
     } else {
       dir_ = std::make_unique<TempDir>();
       auto r = OpenRocksDbMetaStore(dir_->path());
@@ -189,10 +221,494 @@ TEST_P(MetaStoreTest, BatchIsAtomicForReaders) {
   EXPECT_EQ(GetOrDie(store_.get(), "pair/a"), "200");
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, MetaStoreTest, ::testing::Values(Kind::kMemory, Kind::kRocksDb),
+// ---- revisions, compare-and-swap, leases, watch, large values
+
+MetaKv ReadOne(MetaStore* m, const std::string& key) {
+  auto r = m->Read(key, false);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  if (!r.ok() || r->kvs.empty()) return MetaKv{};
+  return r->kvs[0];
+}
+
+// Polls cond every 20 ms until it holds or `limit` passes.
+bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return cond();
+}
+
+TEST_P(MetaStoreTest, RevisionsAdvanceOncePerBatch) {
+  auto before = store_->Read("rev/", true);
+  ASSERT_TRUE(before.ok());
+  MetaBatch b;
+  b.Put("rev/a", "1");
+  b.Put("rev/b", "1");
+  auto r1 = store_->Txn(b);
+  ASSERT_TRUE(r1.ok()) << r1.status().ToString();
+  EXPECT_TRUE(r1->succeeded);
+  EXPECT_EQ(r1->revision, before->revision + 1);
+  MetaKv a = ReadOne(store_.get(), "rev/a");
+  EXPECT_EQ(a.mod_revision, r1->revision);
+  EXPECT_EQ(a.create_revision, r1->revision);
+  EXPECT_EQ(a.version, 1);
+  EXPECT_EQ(ReadOne(store_.get(), "rev/b").mod_revision, r1->revision);
+
+  MetaBatch c;
+  c.Put("rev/a", "2");
+  auto r2 = store_->Txn(c);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->revision, r1->revision + 1);
+  a = ReadOne(store_.get(), "rev/a");
+  EXPECT_EQ(a.value, "2");
+  EXPECT_EQ(a.mod_revision, r2->revision);
+  EXPECT_EQ(a.create_revision, r1->revision);
+  EXPECT_EQ(a.version, 2);
+  auto all = store_->Read("rev/", true);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->revision, r2->revision);
+  ASSERT_EQ(all->kvs.size(), 2u);
+  EXPECT_EQ(all->kvs[1].mod_revision, r1->revision);
+}
+
+TEST_P(MetaStoreTest, CompareAndSwapLetsOnlyOneWriterWin) {
+  MetaBatch init;
+  init.Put("cas/k", "v0");
+  ASSERT_TRUE(store_->Commit(init).ok());
+  const int64_t seen = ReadOne(store_.get(), "cas/k").mod_revision;
+  // Two writers that both read `seen`.
+  MetaBatch w1, w2;
+  w1.RequireModRevision("cas/k", seen);
+  w1.Put("cas/k", "w1");
+  w1.Put("cas/w1", "x");
+  w2.RequireModRevision("cas/k", seen);
+  w2.Put("cas/k", "w2");
+  w2.Put("cas/w2", "x");
+  auto a = store_->Txn(w1);
+  auto b = store_->Txn(w2);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_TRUE(a->succeeded);
+  EXPECT_FALSE(b->succeeded);
+  EXPECT_EQ(GetOrDie(store_.get(), "cas/k"), "w1");
+  // The losing batch wrote nothing at all.
+  EXPECT_EQ(GetOrDie(store_.get(), "cas/w2"), std::nullopt);
+  Status st = store_->Commit(w2);
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.ToString();
+
+  // Revision 0: create only if absent.
+  MetaBatch c1, c2;
+  c1.RequireModRevision("cas/new", 0);
+  c1.Put("cas/new", "first");
+  c2.RequireModRevision("cas/new", 0);
+  c2.Put("cas/new", "second");
+  EXPECT_TRUE(store_->Txn(c1)->succeeded);
+  EXPECT_FALSE(store_->Txn(c2)->succeeded);
+  EXPECT_EQ(GetOrDie(store_.get(), "cas/new"), "first");
+}
+
+TEST_P(MetaStoreTest, ConcurrentCompareAndSwapLosesNoIncrement) {
+  MetaBatch init;
+  init.Put("cas/counter", "0");
+  ASSERT_TRUE(store_->Commit(init).ok());
+  constexpr int kThreads = 4, kEach = 15;
+  std::vector<std::thread> threads;
+  std::atomic<int> errors{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        while (true) {
+          auto r = store_->Read("cas/counter", false);
+          if (!r.ok() || r->kvs.size() != 1) {
+            errors++;
+            return;
+          }
+          MetaBatch b;
+          b.RequireModRevision("cas/counter", r->kvs[0].mod_revision);
+          b.Put("cas/counter", std::to_string(std::stoi(r->kvs[0].value) + 1));
+          auto t = store_->Txn(b);
+          if (!t.ok()) {
+            errors++;
+            return;
+          }
+          if (t->succeeded) break;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(GetOrDie(store_.get(), "cas/counter"), std::to_string(kThreads * kEach));
+}
+
+TEST_P(MetaStoreTest, LeasedKeyVanishesWhenTheLeaseExpires) {
+  auto lease = store_->GrantLease(2);
+  ASSERT_TRUE(lease.ok()) << lease.status().ToString();
+  MetaBatch b;
+  b.PutWithLease("lease/session", "alive", *lease);
+  b.Put("lease/durable", "stays");
+  ASSERT_TRUE(store_->Commit(b).ok());
+  EXPECT_EQ(GetOrDie(store_.get(), "lease/session"), "alive");
+  EXPECT_EQ(ReadOne(store_.get(), "lease/session").lease, *lease);
+  EXPECT_TRUE(WaitFor([&] { return GetOrDie(store_.get(), "lease/session") == std::nullopt; },
+                      std::chrono::seconds(20)));
+  EXPECT_EQ(GetOrDie(store_.get(), "lease/durable"), "stays");
+  EXPECT_EQ(store_->KeepAliveLease(*lease).code(), StatusCode::kNotFound);
+  // A put with the dead lease is refused as a whole.
+  MetaBatch late;
+  late.PutWithLease("lease/late", "x", *lease);
+  late.Put("lease/other", "x");
+  EXPECT_FALSE(store_->Commit(late).ok());
+  EXPECT_EQ(GetOrDie(store_.get(), "lease/other"), std::nullopt);
+}
+
+TEST_P(MetaStoreTest, KeepAliveHoldsTheLeaseAndRevokeEndsIt) {
+  auto lease = store_->GrantLease(2);
+  ASSERT_TRUE(lease.ok());
+  MetaBatch b;
+  b.PutWithLease("lease/held", "x", *lease);
+  ASSERT_TRUE(store_->Commit(b).ok());
+  // Past twice the TTL, kept alive every 400 ms.
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(4500);
+  while (std::chrono::steady_clock::now() < until) {
+    ASSERT_TRUE(store_->KeepAliveLease(*lease).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  }
+  EXPECT_EQ(GetOrDie(store_.get(), "lease/held"), "x");
+  ASSERT_TRUE(store_->RevokeLease(*lease).ok());
+  EXPECT_EQ(GetOrDie(store_.get(), "lease/held"), std::nullopt);
+  EXPECT_TRUE(store_->RevokeLease(*lease).ok());  // unknown lease: not an error
+}
+
+// Collects events until `n` arrived or 10 s passed.
+std::vector<MetaEvent> Collect(MetaWatch* w, size_t n) {
+  std::vector<MetaEvent> out;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (out.size() < n && std::chrono::steady_clock::now() < deadline) {
+    auto r = w->Next(std::chrono::milliseconds(200));
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok()) break;
+    for (auto& e : *r) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+TEST_P(MetaStoreTest, WatchDeliversPrefixEventsInRevisionOrder) {
+  auto start = store_->Read("w/", true);
+  ASSERT_TRUE(start.ok());
+  auto live = store_->Watch("w/", 0);
+  ASSERT_TRUE(live.ok()) << live.status().ToString();
+  std::vector<int64_t> revs;
+  for (int i = 0; i < 3; ++i) {
+    MetaBatch b;
+    b.Put("w/k" + std::to_string(i), "v" + std::to_string(i));
+    b.Put("other/k", "ignored");
+    auto r = store_->Txn(b);
+    ASSERT_TRUE(r.ok());
+    revs.push_back(r->revision);
+  }
+  MetaBatch del;
+  del.Delete("w/k1");
+  auto dr = store_->Txn(del);
+  ASSERT_TRUE(dr.ok());
+  revs.push_back(dr->revision);
+
+  auto check = [&](const std::vector<MetaEvent>& ev) {
+    ASSERT_EQ(ev.size(), 4u);
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(ev[i].type, MetaEvent::Type::kPut);
+      EXPECT_EQ(ev[i].kv.key, "w/k" + std::to_string(i));
+      EXPECT_EQ(ev[i].kv.value, "v" + std::to_string(i));
+      EXPECT_EQ(ev[i].kv.mod_revision, revs[i]);
+    }
+    EXPECT_EQ(ev[3].type, MetaEvent::Type::kDelete);
+    EXPECT_EQ(ev[3].kv.key, "w/k1");
+    EXPECT_EQ(ev[3].kv.mod_revision, revs[3]);
+  };
+  check(Collect(live->get(), 4));
+  // A watch opened afterwards from an older revision replays the same.
+  auto replay = store_->Watch("w/", start->revision + 1);
+  ASSERT_TRUE(replay.ok());
+  check(Collect(replay->get(), 4));
+  // From the delete's revision: just the delete.
+  auto tail = store_->Watch("w/", revs[3]);
+  ASSERT_TRUE(tail.ok());
+  auto t = Collect(tail->get(), 1);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].type, MetaEvent::Type::kDelete);
+  // Nothing more arrives.
+  auto more = (*tail)->Next(std::chrono::milliseconds(300));
+  ASSERT_TRUE(more.ok());
+  EXPECT_TRUE(more->empty());
+}
+
+TEST_P(MetaStoreTest, WatchSeesLeaseExpiryAsDelete) {
+  auto lease = store_->GrantLease(2);
+  ASSERT_TRUE(lease.ok());
+  MetaBatch b;
+  b.PutWithLease("wl/s", "x", *lease);
+  auto put = store_->Txn(b);
+  ASSERT_TRUE(put.ok());
+  auto w = store_->Watch("wl/", put->revision);
+  ASSERT_TRUE(w.ok());
+  std::vector<MetaEvent> ev;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (ev.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    auto r = (*w)->Next(std::chrono::milliseconds(500));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    for (auto& e : *r) ev.push_back(std::move(e));
+  }
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].type, MetaEvent::Type::kPut);
+  EXPECT_EQ(ev[1].type, MetaEvent::Type::kDelete);
+  EXPECT_EQ(ev[1].kv.key, "wl/s");
+}
+
+std::string Pattern(size_t n, int seed) {
+  std::string s(n, '\0');
+  uint32_t x = 2166136261u ^ uint32_t(seed);
+  for (size_t i = 0; i < n; ++i) {
+    x = x * 16777619u + 1013904223u;
+    s[i] = char(x >> 24);
+  }
+  return s;
+}
+
+// etcd refuses requests above 1.5 MiB by default: values above that (and
+// batches whose values add up above it) still read back whole and atomically.
+TEST_P(MetaStoreTest, LargeValuesRoundTripAtomically) {
+  const std::string big = Pattern(3 << 20, 1);
+  MetaBatch b;
+  b.Put("big/one", big);
+  b.Put("big/small", "s");
+  ASSERT_TRUE(store_->Commit(b).ok());
+  EXPECT_EQ(GetOrDie(store_.get(), "big/one"), big);
+  KvList all = ScanAll(store_.get(), "big/");
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].second, big);
+
+  // Three values of 700 KiB: together above the request limit.
+  MetaBatch three;
+  for (int i = 0; i < 3; ++i) three.Put("big/m" + std::to_string(i), Pattern(700 << 10, 10 + i));
+  ASSERT_TRUE(store_->Commit(three).ok());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(GetOrDie(store_.get(), "big/m" + std::to_string(i)), Pattern(700 << 10, 10 + i));
+
+  // A losing compare leaves the old large value in place.
+  const int64_t rev = ReadOne(store_.get(), "big/one").mod_revision;
+  MetaBatch lose;
+  lose.RequireModRevision("big/one", rev + 1000);
+  lose.Put("big/one", Pattern(2 << 20, 2));
+  ASSERT_FALSE(store_->Txn(lose)->succeeded);
+  EXPECT_EQ(GetOrDie(store_.get(), "big/one"), big);
+
+  // Replace large by small, small by large, then delete.
+  MetaBatch swap;
+  swap.Put("big/one", "now small");
+  swap.Put("big/small", big);
+  ASSERT_TRUE(store_->Commit(swap).ok());
+  EXPECT_EQ(GetOrDie(store_.get(), "big/one"), "now small");
+  EXPECT_EQ(GetOrDie(store_.get(), "big/small"), big);
+  MetaBatch del;
+  del.Delete("big/small");
+  ASSERT_TRUE(store_->Commit(del).ok());
+  EXPECT_EQ(GetOrDie(store_.get(), "big/small"), std::nullopt);
+
+  // Readers never see a large value half replaced.
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0};
+  std::thread reader([&] {
+    while (!stop) {
+      auto v = store_->Get("big/one");
+      if (!v.ok() || !*v) {
+        bad++;
+        continue;
+      }
+      if (**v != "now small" && **v != Pattern(1600 << 10, 3) && **v != Pattern(1600 << 10, 4)) bad++;
+    }
+  });
+  for (int i = 0; i < 4; ++i) {
+    MetaBatch w;
+    w.Put("big/one", Pattern(1600 << 10, 3 + i % 2));
+    ASSERT_TRUE(store_->Commit(w).ok());
+  }
+  stop = true;
+  reader.join();
+  EXPECT_EQ(bad.load(), 0);
+}
+
+// The embedded stores keep a bounded history (EmbeddedMetaStore::kHistoryBytes);
+// a watch from before it fails as etcd's does after a compaction.
+TEST_P(MetaStoreTest, WatchFromACompactedRevisionFails) {
+  if (GetParam() == Kind::kEtcd) GTEST_SKIP() << "Kite never compacts etcd";
+  auto first = store_->Read("", true);
+  ASSERT_TRUE(first.ok());
+  for (int i = 0; i < 4; ++i) {
+    MetaBatch b;
+    b.Put("hist/big", Pattern(3 << 20, i));
+    ASSERT_TRUE(store_->Commit(b).ok());
+  }
+  auto old = store_->Watch("hist/", first->revision + 1);
+  ASSERT_FALSE(old.ok());
+  EXPECT_EQ(old.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(old.status().message().find("compacted"), std::string::npos) << old.status().message();
+  // The newest revision is still there.
+  auto last = store_->Read("hist/big", false);
+  ASSERT_TRUE(last.ok());
+  auto w = store_->Watch("hist/", last->kvs[0].mod_revision);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  auto ev = Collect(w->get(), 1);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kv.value, Pattern(3 << 20, 3));
+}
+
+TEST_P(MetaStoreTest, LeaseKeeperHoldsTheKeyThenRevokesIt) {
+  std::atomic<int> lost_calls{0};
+  auto keeper = LeaseKeeper::Start(store_.get(), 2, [&] { lost_calls++; });
+  ASSERT_TRUE(keeper.ok()) << keeper.status().ToString();
+  MetaBatch b;
+  b.PutWithLease("keeper/session", "x", (*keeper)->lease());
+  ASSERT_TRUE(store_->Commit(b).ok());
+  // Past 1.5 TTLs, with no keep-alive from the test.
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(3200);
+  while (std::chrono::steady_clock::now() < until) {
+    ASSERT_EQ(GetOrDie(store_.get(), "keeper/session"), "x");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_FALSE((*keeper)->lost());
+  keeper->reset();  // revokes: the key goes at once
+  EXPECT_EQ(GetOrDie(store_.get(), "keeper/session"), std::nullopt);
+  EXPECT_EQ(lost_calls.load(), 0);
+}
+
+TEST_P(MetaStoreTest, LeaseKeeperReportsALostLease) {
+  std::atomic<int> lost_calls{0};
+  auto keeper = LeaseKeeper::Start(store_.get(), 2, [&] { lost_calls++; });
+  ASSERT_TRUE(keeper.ok()) << keeper.status().ToString();
+  // Someone else ends the lease (as an operator or an expiry would).
+  ASSERT_TRUE(store_->RevokeLease((*keeper)->lease()).ok());
+  EXPECT_TRUE(WaitFor([&] { return (*keeper)->lost(); }, std::chrono::seconds(10)));
+  EXPECT_TRUE(WaitFor([&] { return lost_calls.load() == 1; }, std::chrono::seconds(2)));
+}
+
+TEST_P(MetaStoreTest, WatchOfALargeValueCarriesTheWholeValue) {
+  auto w = store_->Watch("bigw/", 0);
+  ASSERT_TRUE(w.ok());
+  const std::string big = Pattern(2 << 20, 7);
+  MetaBatch b;
+  b.Put("bigw/x", big);
+  ASSERT_TRUE(store_->Commit(b).ok());
+  auto ev = Collect(w->get(), 1);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kv.value, big);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, MetaStoreTest, ::testing::Values(Kind::kMemory, Kind::kRocksDb, Kind::kEtcd),
                          [](const ::testing::TestParamInfo<Kind>& i) {
-                           return i.param == Kind::kMemory ? "Memory" : "RocksDb";
+                           return i.param == Kind::kMemory ? "Memory" : i.param == Kind::kRocksDb ? "RocksDb" : "Etcd";
                          });
+
+// ---- etcd only: its limits, its absence, pagination, latency
+
+std::unique_ptr<MetaStore> OpenEtcdOrDie(const EtcdMetaStoreOptions& o) {
+  auto r = OpenEtcdMetaStore(o);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? std::move(r).value() : nullptr;
+}
+
+TEST(EtcdMetaStoreTest, BatchAboveMaxTxnOpsIsRefusedWhole) {
+  auto m = OpenEtcdOrDie(EtcdOptionsForTest());
+  ASSERT_NE(m, nullptr);
+  MetaBatch fits;
+  for (int i = 0; i < testing::kEtcdTestMaxTxnOps; ++i) fits.Put(fmt::format("ops/a{:05d}", i), "x");
+  ASSERT_TRUE(m->Commit(fits).ok());
+  EXPECT_EQ(ScanAll(m.get(), "ops/a").size(), size_t(testing::kEtcdTestMaxTxnOps));
+
+  MetaBatch too_many;
+  for (int i = 0; i <= testing::kEtcdTestMaxTxnOps; ++i) too_many.Put(fmt::format("ops/b{:05d}", i), "x");
+  Status st = m->Commit(too_many);
+  EXPECT_EQ(st.code(), StatusCode::kResourceExhausted) << st.ToString();
+  EXPECT_NE(st.message().find("--max-txn-ops"), std::string::npos) << st.message();
+  EXPECT_TRUE(ScanAll(m.get(), "ops/b").empty());
+}
+
+TEST(EtcdMetaStoreTest, ScanPagesAtOneRevision) {
+  EtcdMetaStoreOptions o = EtcdOptionsForTest();
+  o.scan_page = 100;
+  auto m = OpenEtcdOrDie(o);
+  ASSERT_NE(m, nullptr);
+  MetaBatch b;
+  for (int i = 0; i < 1000; ++i) b.Put(fmt::format("page/{:04d}", i), std::to_string(i));
+  b.Put("pagf", "outside");
+  ASSERT_TRUE(m->Commit(b).ok());
+  KvList all = ScanAll(m.get(), "page/");
+  ASSERT_EQ(all.size(), 1000u);
+  for (int i = 0; i < 1000; ++i) {
+    EXPECT_EQ(all[i].first, fmt::format("page/{:04d}", i));
+    EXPECT_EQ(all[i].second, std::to_string(i));
+  }
+}
+
+TEST(EtcdMetaStoreTest, UnreachableEtcdFailsWithinTheDeadlineThenRecovers) {
+  testing::EtcdServer server;
+  ASSERT_TRUE(server.Start().ok());
+  EtcdMetaStoreOptions o = EtcdOptionsForTest();
+  o.endpoints = {server.endpoint()};
+  o.request_timeout_ms = 2000;
+  auto m = OpenEtcdOrDie(o);
+  ASSERT_NE(m, nullptr);
+  MetaBatch b;
+  b.Put("k", "before");
+  ASSERT_TRUE(m->Commit(b).ok());
+
+  server.Stop(/*crash=*/true);
+  auto t0 = std::chrono::steady_clock::now();
+  MetaBatch w;
+  w.Put("k", "during");
+  Status st = m->Commit(w);
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(st.code(), StatusCode::kIOError) << st.ToString();
+  EXPECT_NE(st.message().find("meta store (etcd) unavailable"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find(server.endpoint()), std::string::npos) << st.message();
+  EXPECT_LT(took, std::chrono::milliseconds(o.request_timeout_ms + 1000));
+  EXPECT_FALSE(m->Get("k").ok());
+  EXPECT_FALSE(OpenEtcdMetaStore(o).ok());
+
+  ASSERT_TRUE(server.Start().ok());
+  EXPECT_EQ(GetOrDie(m.get(), "k"), "before");
+  ASSERT_TRUE(m->Commit(w).ok());
+  EXPECT_EQ(GetOrDie(m.get(), "k"), "during");
+}
+
+// Latency of a small Commit and a 1000-key Scan (ARCHITECTURE.md, "Meta store
+// on etcd"). Run by hand: --gtest_also_run_disabled_tests.
+TEST(EtcdMetaStoreTest, DISABLED_Latency) {
+  auto m = OpenEtcdOrDie(EtcdOptionsForTest());
+  ASSERT_NE(m, nullptr);
+  MetaBatch fill;
+  for (int i = 0; i < 1000; ++i) fill.Put(fmt::format("lat/scan/{:04d}", i), std::string(100, 'v'));
+  ASSERT_TRUE(m->Commit(fill).ok());
+  auto time_us = [](int n, const std::function<void()>& fn) {
+    std::vector<double> us;
+    for (int i = 0; i < n; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      fn();
+      us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(us.begin(), us.end());
+    return std::make_pair(us[us.size() / 2], us[us.size() * 99 / 100]);
+  };
+  int i = 0;
+  auto commit = time_us(500, [&] {
+    MetaBatch b;
+    b.Put("lat/k", std::to_string(i++));
+    b.Put("lat/j", "x");
+    ASSERT_TRUE(m->Commit(b).ok());
+  });
+  auto scan = time_us(100, [&] { ASSERT_EQ(ScanAll(m.get(), "lat/scan/").size(), 1000u); });
+  std::printf("etcd (gRPC): small commit p50 %.0f us p99 %.0f us; 1000-key scan p50 %.0f us p99 %.0f us\n",
+              commit.first, commit.second, scan.first, scan.second);
+}
 
 TEST(RocksDbMetaStoreTest, DataSurvivesReopen) {
   TempDir dir;

@@ -1,4 +1,6 @@
-// The RocksDB meta store (OpenRocksDbMetaStore in meta_store.h).
+// The RocksDB meta store (OpenRocksDbMetaStore in meta_store.h): the durable
+// half of an EmbeddedMetaStore, which serves every read from its in-memory
+// copy (loaded here at open) and calls Persist() for each batch.
 //
 // Damage and failure handling (ARCHITECTURE.md, "Damaged files and full
 // disks"):
@@ -27,7 +29,7 @@
 #include <mutex>
 #include <shared_mutex>
 
-#include "storage/meta/meta_store.h"
+#include "storage/meta/embedded_meta_store.h"
 
 namespace kite {
 namespace {
@@ -71,11 +73,12 @@ Status CommitError(const rocksdb::Status& s) {
   return IOError("meta store commit: {}", s.ToString());
 }
 
-class RocksDbMetaStore final : public MetaStore {
+class RocksDbMetaStore final : public EmbeddedMetaStore {
  public:
   RocksDbMetaStore(std::string dir, std::unique_ptr<rocksdb::DB> db) : dir_(std::move(dir)), db_(std::move(db)) {}
 
   ~RocksDbMetaStore() override {
+    StopLeaseThread();
     std::unique_lock lock(mu_);
     if (db_ && !broken_) {
       rocksdb::FlushOptions fo;
@@ -85,37 +88,21 @@ class RocksDbMetaStore final : public MetaStore {
     if (db_) (void)db_->Close();
   }
 
-  Result<std::optional<std::string>> Get(std::string_view key) override {
-    std::shared_lock lock(mu_);
-    if (!db_) return IOError("meta store {} is not open: {}", dir_, last_error_);
-    std::string value;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &value);
-    if (s.IsNotFound()) return std::optional<std::string>();
-    if (!s.ok()) return IOError("meta store get {}: {}", key, s.ToString());
-    return std::optional<std::string>(std::move(value));
-  }
-
-  Status Scan(std::string_view prefix,
-              const std::function<void(std::string_view, std::string_view)>& fn) override {
-    std::shared_lock lock(mu_);
-    if (!db_) return IOError("meta store {} is not open: {}", dir_, last_error_);
+  // Reads the whole store into the in-memory copy (at open).
+  Status LoadAll() {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-    rocksdb::Slice p(prefix.data(), prefix.size());
-    for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
-      fn(std::string_view(it->key().data(), it->key().size()),
-         std::string_view(it->value().data(), it->value().size()));
-    }
-    if (!it->status().ok()) return IOError("meta store scan {}: {}", prefix, it->status().ToString());
+    for (it->SeekToFirst(); it->Valid(); it->Next()) LoadKey(it->key().ToString(), it->value().ToString());
+    if (!it->status().ok()) return IOError("meta store {}: reading at open: {}", dir_, it->status().ToString());
     return Status::OK();
   }
 
-  Status Commit(const MetaBatch& batch) override {
+  Status Persist(const std::vector<MetaBatch::Op>& ops) override {
     std::unique_lock lock(mu_);
     if (broken_) KITE_RETURN_IF_ERROR(RecoverLocked());
     // The keys' current values, to put back if this commit fails but lands.
     std::vector<std::pair<std::string, std::optional<std::string>>> before;
     rocksdb::WriteBatch wb;
-    for (const auto& op : batch.ops()) {
+    for (const auto& op : ops) {
       std::string value;
       rocksdb::Status g = db_->Get(rocksdb::ReadOptions(), op.key, &value);
       if (!g.ok() && !g.IsNotFound()) return IOError("meta store get {}: {}", op.key, g.ToString());
@@ -196,7 +183,9 @@ class RocksDbMetaStore final : public MetaStore {
 
 Result<std::unique_ptr<MetaStore>> OpenRocksDbMetaStore(const std::string& dir) {
   KITE_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenDb(dir));
-  return std::unique_ptr<MetaStore>(std::make_unique<RocksDbMetaStore>(dir, std::move(db)));
+  auto store = std::make_unique<RocksDbMetaStore>(dir, std::move(db));
+  KITE_RETURN_IF_ERROR(store->LoadAll());
+  return std::unique_ptr<MetaStore>(std::move(store));
 }
 
 }  // namespace kite

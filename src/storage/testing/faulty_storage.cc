@@ -97,6 +97,18 @@ Status FaultyMetaStore::Commit(const MetaBatch& batch) {
   return inner_->Commit(batch);
 }
 
+Result<MetaRead> FaultyMetaStore::Read(std::string_view key, bool prefix) {
+  KITE_RETURN_IF_ERROR(reads_.OnCall());
+  return inner_->Read(key, prefix);
+}
+
+Result<MetaTxnResult> FaultyMetaStore::Txn(const MetaBatch& batch) {
+  uint64_t bytes = 0;
+  for (const auto& op : batch.ops()) bytes += op.key.size() + op.value.size();
+  KITE_RETURN_IF_ERROR(commits_.OnCall(bytes));
+  return inner_->Txn(batch);
+}
+
 // ---- object store
 
 Status FaultyObjectStore::Put(const std::string& key, std::string_view data) {

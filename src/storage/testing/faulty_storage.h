@@ -88,6 +88,15 @@ class FaultyMetaStore final : public MetaStore {
   Status Scan(std::string_view prefix, const std::function<void(std::string_view, std::string_view)>& fn) override;
   // Bytes of a commit: the sum of its keys and values.
   Status Commit(const MetaBatch& batch) override;
+  // Read counts as a read, Txn as a commit; leases and watches pass through.
+  Result<MetaRead> Read(std::string_view key, bool prefix) override;
+  Result<MetaTxnResult> Txn(const MetaBatch& batch) override;
+  Result<LeaseId> GrantLease(int64_t ttl_s) override { return inner_->GrantLease(ttl_s); }
+  Status KeepAliveLease(LeaseId lease) override { return inner_->KeepAliveLease(lease); }
+  Status RevokeLease(LeaseId lease) override { return inner_->RevokeLease(lease); }
+  Result<std::unique_ptr<MetaWatch>> Watch(std::string prefix, int64_t from_revision) override {
+    return inner_->Watch(std::move(prefix), from_revision);
+  }
 
  private:
   MetaStore* inner_;

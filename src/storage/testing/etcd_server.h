@@ -1,0 +1,143 @@
+// EtcdServer: a real etcd (Debian etcd-server, installed by scripts/setup.sh)
+// on free loopback ports in a temp dir, for tests. Start() waits until etcd
+// answers (polling), Stop() kills it (SIGKILL when asked: a crash), a later
+// Start() brings it back on the same port and data. Not thread-safe.
+//
+// The server runs with --max-txn-ops kEtcdTestMaxTxnOps (etcd's default is 128;
+// ARCHITECTURE.md tells what a deployment must set).
+#pragma once
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "storage/meta/etcd_meta_store.h"
+
+namespace kite::testing {
+
+inline constexpr int kEtcdTestMaxTxnOps = 1024;
+
+inline int FreeLoopbackPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// The etcd binary: $ETCD_BIN, else etcd on the PATH; empty when missing.
+inline std::string FindEtcdBinary() {
+  if (const char* e = getenv("ETCD_BIN"); e && *e) return e;
+  const char* path = getenv("PATH");
+  std::string p = path ? path : "/usr/bin:/usr/local/bin";
+  size_t start = 0;
+  while (start <= p.size()) {
+    size_t colon = p.find(':', start);
+    std::string dir = p.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    std::string candidate = (dir.empty() ? "." : dir) + "/etcd";
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  return "";
+}
+
+class EtcdServer {
+ public:
+  EtcdServer() {
+    std::string tmpl = std::filesystem::temp_directory_path().string() + "/kite_etcd_XXXXXX";
+    dir_ = mkdtemp(tmpl.data()) ? tmpl : "";
+    client_port_ = FreeLoopbackPort();
+    peer_port_ = FreeLoopbackPort();
+  }
+  ~EtcdServer() {
+    Stop(/*crash=*/true);
+    std::error_code ec;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+  }
+  EtcdServer(const EtcdServer&) = delete;
+  EtcdServer& operator=(const EtcdServer&) = delete;
+
+  std::string endpoint() const { return "127.0.0.1:" + std::to_string(client_port_); }
+
+  Status Start() {
+    if (pid_ > 0) return Status::OK();
+    std::string bin = FindEtcdBinary();
+    if (bin.empty()) {
+      return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone,
+                        "etcd not found (neither $ETCD_BIN nor etcd on the PATH): run scripts/setup.sh");
+    }
+    std::string client = "http://" + endpoint();
+    std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
+    std::vector<std::string> args = {bin,
+                                     "--name=kite-test",
+                                     "--data-dir=" + dir_ + "/data",
+                                     "--listen-client-urls=" + client,
+                                     "--advertise-client-urls=" + client,
+                                     "--listen-peer-urls=" + peer,
+                                     "--initial-advertise-peer-urls=" + peer,
+                                     "--initial-cluster=kite-test=" + peer,
+                                     "--max-txn-ops=" + std::to_string(kEtcdTestMaxTxnOps),
+                                     "--logger=zap",
+                                     "--log-outputs=" + dir_ + "/etcd.log"};
+    pid_ = fork();
+    if (pid_ == 0) {
+      int devnull = open("/dev/null", O_RDWR);
+      dup2(devnull, 1);
+      dup2(devnull, 2);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(bin.c_str(), argv.data());
+      _exit(127);
+    }
+    // Ready when a store can open (one read answered).
+    EtcdMetaStoreOptions o;
+    o.endpoints = {endpoint()};
+    o.request_timeout_ms = 1000;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      int wstatus = 0;
+      if (waitpid(pid_, &wstatus, WNOHANG) == pid_) {
+        pid_ = -1;
+        return IOError("etcd exited at start (status {}); see {}/etcd.log", wstatus, dir_);
+      }
+      if (OpenEtcdMetaStore(o).ok()) return Status::OK();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return IOError("etcd did not answer within 30 s; see {}/etcd.log", dir_);
+  }
+
+  void Stop(bool crash) {
+    if (pid_ <= 0) return;
+    kill(pid_, crash ? SIGKILL : SIGTERM);
+    int wstatus = 0;
+    waitpid(pid_, &wstatus, 0);
+    pid_ = -1;
+  }
+
+ private:
+  std::string dir_;
+  int client_port_ = 0;
+  int peer_port_ = 0;
+  pid_t pid_ = -1;
+};
+
+}  // namespace kite::testing
