@@ -280,6 +280,27 @@ Status LoadYamlConfig(const std::string& path, ServerConfig* c) {
       return InvalidArgument("config section dataCoord.compaction: {}", e.what());
     }
   }
+  if (YAML::Node gc = root["dataCoord"] ? root["dataCoord"]["gc"] : YAML::Node(); gc && gc.IsMap()) {
+    struct {
+      const char* key;
+      int64_t* out;
+    } keys[] = {{"interval", &c->gc.interval_s},
+                {"dropTolerance", &c->gc.drop_tolerance_s},
+                {"missingTolerance", &c->gc.missing_tolerance_s}};
+    for (const auto& k : keys) {
+      if (!gc[k.key]) continue;
+      try {
+        *k.out = gc[k.key].as<int64_t>();
+      } catch (const YAML::Exception&) {
+        return InvalidArgument("config key dataCoord.gc.{}: '{}' is not a number of seconds", k.key,
+                               gc[k.key].IsScalar() ? gc[k.key].Scalar() : std::string("(not a scalar)"));
+      }
+      const int64_t least = std::string_view(k.key) == "interval" ? 1 : 0;
+      if (*k.out < least) {
+        return InvalidArgument("config key dataCoord.gc.{}: {} is below {} seconds", k.key, *k.out, least);
+      }
+    }
+  }
   Limits& l = c->limits;
   KITE_RETURN_IF_ERROR(Read(root, "proxy", "maxFieldNum", &l.max_field_num));
   KITE_RETURN_IF_ERROR(Read(root, "proxy", "maxVectorFieldNum", &l.max_vector_field_num));

@@ -22,6 +22,9 @@
 //                                        maxSizeMB is accepted as an alias)
 //   dataCoord.segment.sealProportion: 0.12  seal a growing segment at this share of maxSize
 //   dataCoord.segment.maxIdleTimeSec: 600  flush a shard idle this long
+//   dataCoord.gc.interval: 3600         seconds between garbage collection passes
+//   dataCoord.gc.dropTolerance: 10800   seconds a dropped/compacted file stays readable
+//   dataCoord.gc.missingTolerance: 86400  seconds before a file no record names is deleted
 //   log.level: info              trace, debug, info, warn, error, critical, off
 //   proxy.slowQuerySpanInSeconds: 5     requests slower than this are logged (warn) and kept for /webui
 //   proxy.maxFieldNum, proxy.maxDimension, proxy.maxShardNum, proxy.maxNameLength,
@@ -63,6 +66,7 @@
 
 #include "common/limits.h"
 #include "common/status.h"
+#include "roles/coordinator/garbage_collector.h"
 #include "roles/datanode/data_node.h"
 #include "roles/streaming/streaming_node.h"
 #include "storage/wal/kafka_wal.h"
@@ -125,6 +129,7 @@ struct ServerConfig {
   StreamingOptions streaming;
   DataNodeOptions data_node;
   MqConfig mq;
+  GcOptions gc;  // dataCoord.gc.*
   ObjectStorageConfig object_storage;
   EtcdConfig etcd;
 };

@@ -13,6 +13,7 @@
 #include "roles/auth/access_control.h"
 #include "roles/auth/password_hash.h"
 #include "roles/coordinator/coordinator.h"
+#include "roles/coordinator/garbage_collector.h"
 #include "roles/coordinator/segment_registry.h"
 #include "roles/datanode/data_node.h"
 #include "roles/proxy/proxy.h"
@@ -132,13 +133,17 @@ class StandaloneImpl final : public Standalone {
     data_node_ = std::make_unique<DataNode>(objects_.get(), registry_.get(), coordinator_.get(), query_node_.get(), dn);
     streaming_->SetFlushListener([dn = data_node_.get()](CollectionId) { dn->Kick(); });
     proxy_ = std::make_unique<Proxy>(coordinator_.get(), streaming_.get(), data_node_.get(), config_.limits);
+    gc_ = std::make_unique<GarbageCollector>(registry_.get(), objects_.get(), wal_.get(), config_.gc);
     auto recover_start = std::chrono::steady_clock::now();
+    // Drops a crash interrupted are finished before any channel is opened.
+    KITE_RETURN_IF_ERROR(gc_->FinishDrops());
     KITE_RETURN_IF_ERROR(proxy_->Recover());
     spdlog::info("recovered in {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(
                                            std::chrono::steady_clock::now() - recover_start)
                                            .count());
     // Builds start once recovery has loaded what was already built.
     data_node_->Start();
+    gc_->Start();
     rpc::ServerIdentity id;
     id.version = "v2.6.6";
     id.build_tags = std::string("kite ") + KITE_VERSION;
@@ -288,6 +293,7 @@ class StandaloneImpl final : public Standalone {
     server_.reset();
     service_.reset();
     proxy_.reset();
+    gc_.reset();
     data_node_.reset();
     streaming_.reset();
     query_node_.reset();
@@ -372,6 +378,7 @@ class StandaloneImpl final : public Standalone {
   std::unique_ptr<QueryNode> query_node_;
   std::unique_ptr<StreamingNode> streaming_;
   std::unique_ptr<DataNode> data_node_;
+  std::unique_ptr<GarbageCollector> gc_;
   std::unique_ptr<Proxy> proxy_;
   std::unique_ptr<rpc::MilvusService> service_;
   std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> grpc_acceptor_;

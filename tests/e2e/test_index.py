@@ -340,7 +340,12 @@ def test_loaded_segment_is_indexed_from_the_query_nodes_copy(server):
     assert server.log_path.read_text().count("index built:") == 2
 
 
-def test_drop_index_removes_index_files(server):
+def test_drop_index_files_are_collected_after_the_drop_tolerance(kite_factory, tmp_path):
+    # The files outlive the drop by dataCoord.gc.dropTolerance (readers may still hold them);
+    # with a tolerance of 0 the next garbage collection pass deletes them.
+    cfg = tmp_path / "kite.yaml"
+    cfg.write_text("dataCoord:\n  gc:\n    interval: 1\n    dropTolerance: 0\n")
+    server = kite_factory("dropidx", extra_args=["--config", str(cfg)]).start()
     c = server.client()
     name = unique("drop")
     make_collection(c, name)
@@ -352,7 +357,7 @@ def test_drop_index_removes_index_files(server):
     wait_index(c, name, "vector", 2000)
     assert len(index_files(server.data_dir)) == 1
     c.drop_index(name, "vector")
-    deadline = time.time() + 10
+    deadline = time.time() + 30
     while index_files(server.data_dir) and time.time() < deadline:
         time.sleep(0.1)
     assert index_files(server.data_dir) == {}
@@ -401,7 +406,8 @@ def test_manual_compaction_merges_purges_and_keeps_search_correct(server):
         c.flush(name)
         wait_index(c, name, "vector", (part + 1) * 1000)
     c.load_collection(name)
-    assert len(_segment_dirs(server.data_dir)) == 3
+    inputs = _segment_dirs(server.data_dir)
+    assert len(inputs) == 3
     deleted = list(range(0, 3000, 3))  # a third of the rows
     c.delete(name, ids=deleted)
     c.flush(name)
@@ -410,7 +416,9 @@ def test_manual_compaction_merges_purges_and_keeps_search_correct(server):
     while str(c.get_compaction_state(job)) != "Completed" and time.time() < deadline:
         time.sleep(0.2)
     assert str(c.get_compaction_state(job)) == "Completed"
-    assert len(_segment_dirs(server.data_dir)) == 1, _segment_dirs(server.data_dir)
+    # One merged segment; the inputs' files stay until dataCoord.gc.dropTolerance (3 h).
+    after = _segment_dirs(server.data_dir)
+    assert len(after - inputs) == 1 and inputs <= after, after
     # The merged segment gets its index built.
     wait_index(c, name, "vector", 2000)
     alive = np.array(sorted(set(range(3000)) - set(deleted)))

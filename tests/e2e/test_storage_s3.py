@@ -224,9 +224,11 @@ def test_s3_down_during_index_build_resumes_when_back(s3, kite_factory, tmp_path
 
 
 def test_s3_down_during_compaction_resumes_when_back(s3, kite_factory, tmp_path):
-    # Automatic compaction off, so that only the manual job merges.
+    # Automatic compaction off, so that only the manual job merges; the inputs' objects are
+    # garbage collected at the first pass after the merge (dropTolerance 0).
     server = start_kite_on(s3, kite_factory, tmp_path,
-                           extra_yaml="dataCoord:\n  compaction:\n    enableAutoCompaction: false\n")
+                           extra_yaml="dataCoord:\n  compaction:\n    enableAutoCompaction: false\n"
+                                      "  gc:\n    interval: 1\n    dropTolerance: 0\n")
     c = server.client()
     name = unique("s3compact")
     make_collection(c, name)
@@ -251,6 +253,8 @@ def test_s3_down_during_compaction_resumes_when_back(s3, kite_factory, tmp_path)
     while str(c.get_compaction_state(job)) != "Completed" and time.monotonic() < deadline:
         time.sleep(0.1)
     assert str(c.get_compaction_state(job)) == "Completed"
+    while len(segment_objects(s3)) != 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert len(segment_objects(s3)) == 1, segment_objects(s3)
     assert all_ids(c, name) == alive
     c.close()

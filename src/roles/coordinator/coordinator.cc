@@ -6,6 +6,7 @@
 
 #include "index/index_params.h"
 #include "roles/coordinator/catalog_codec.h"
+#include "roles/coordinator/segment_registry.h"
 #include "roles/coordinator/tso.h"
 #include "schema/schema_codec.h"
 
@@ -267,6 +268,10 @@ class Coordinator final : public CoordinatorApi {
     }
     MetaBatch b;
     b.Delete(CollKey(c->id));
+    // The data goes after this batch (StreamingNode::Drop); the marker lets
+    // the next start finish it if a crash comes first (GarbageCollector).
+    b.Put(DroppingMetaKey(c->id),
+          EncodeDropping(DroppingCollection{c->id, c->channels, static_cast<int64_t>(WallClockMs())}));
     std::vector<int64_t> dropped_indexes;
     for (const auto& [iid, idx] : indexes_) {
       if (idx.collection_id == c->id) {

@@ -33,7 +33,31 @@ std::string EncodeSeg(const SegmentRecord& s) {
 
 std::string EncodeChk(const ChannelCheckpoint& c) { return json{{"lsn", c.lsn}, {"delta_keys", c.delta_keys}}.dump(); }
 
+constexpr std::string_view kGarbagePrefix = "kite/garbage/";
+constexpr std::string_view kDroppingPrefix = "kite/dropping/";
+
 }  // namespace
+
+std::string GarbageMetaKey(const std::string& object_key_or_prefix) {
+  return std::string(kGarbagePrefix) + object_key_or_prefix;
+}
+
+std::string DroppingMetaKey(CollectionId collection) {
+  return std::string(kDroppingPrefix) + std::to_string(collection.value);
+}
+
+std::string EncodeDropping(const DroppingCollection& d) {
+  return json{{"collection", d.collection.value}, {"channels", d.channels}, {"dropped_ms", d.dropped_ms}}.dump();
+}
+
+void SegmentRegistry::AddGarbage(MetaBatch& b, const std::vector<std::string>& keys, int64_t now_ms) {
+  const std::string value = json{{"dropped_ms", now_ms}}.dump();
+  for (const auto& k : keys) b.Put(GarbageMetaKey(k), value);
+}
+
+void SegmentRegistry::AdoptGarbageLocked(const std::vector<std::string>& keys, int64_t now_ms) {
+  for (const auto& k : keys) garbage_[k] = now_ms;
+}
 
 Result<std::unique_ptr<SegmentRegistry>> SegmentRegistry::Open(MetaStore* meta) {
   std::unique_ptr<SegmentRegistry> r(new SegmentRegistry(meta));
@@ -82,6 +106,13 @@ Result<std::unique_ptr<SegmentRegistry>> SegmentRegistry::Open(MetaStore* meta) 
       r->seg_indexes_[x.segment.value][x.index.value] = std::move(x);
     } catch (const json::exception& e) {
       inner = Corruption("cannot decode segment index record: {}", e.what());
+    }
+  }));
+  KITE_RETURN_IF_ERROR(meta->Scan(kGarbagePrefix, [&](std::string_view k, std::string_view v) {
+    try {
+      r->garbage_[std::string(k.substr(kGarbagePrefix.size()))] = json::parse(v).at("dropped_ms").get<int64_t>();
+    } catch (const json::exception& e) {
+      inner = Corruption("cannot decode garbage record {}: {}", k, e.what());
     }
   }));
   KITE_RETURN_IF_ERROR(inner);
@@ -147,6 +178,9 @@ Status SegmentRegistry::ForgetSegmentIndex(CollectionId collection, SegmentId se
   std::lock_guard lock(mu_);
   auto seg = seg_indexes_.find(segment.value);
   if (seg == seg_indexes_.end() || !seg->second.count(index.value)) return Status::OK();
+  // No garbage record: the rebuild writes the same key (IndexFileKey) and
+  // must not find it deleted later; if no rebuild comes (the index is
+  // dropped meanwhile) the file is an orphan, collected by its age.
   MetaBatch b;
   b.Delete(SegIdxKey(collection, segment, index));
   KITE_RETURN_IF_ERROR(meta_->Commit(b));
@@ -167,7 +201,10 @@ Result<std::vector<std::string>> SegmentRegistry::DropIndex(CollectionId collect
     }
   }
   if (b.empty()) return keys;
+  const int64_t now = static_cast<int64_t>(WallClockMs());
+  AddGarbage(b, keys, now);
   KITE_RETURN_IF_ERROR(meta_->Commit(b));
+  AdoptGarbageLocked(keys, now);
   for (auto& [seg, by_index] : seg_indexes_) by_index.erase(index.value);
   return keys;
 }
@@ -194,7 +231,10 @@ Result<std::vector<std::string>> SegmentRegistry::CommitCompaction(CollectionId 
     }
   }
   if (added.num_rows > 0) b.Put(SegKey(collection, added.id), EncodeSeg(added));
+  const int64_t now = static_cast<int64_t>(WallClockMs());
+  AddGarbage(b, garbage, now);
   KITE_RETURN_IF_ERROR(meta_->Commit(b));
+  AdoptGarbageLocked(garbage, now);
   for (SegmentId id : removed) {
     segments_.erase(id.value);
     seg_indexes_.erase(id.value);
@@ -222,7 +262,10 @@ Result<std::vector<std::string>> SegmentRegistry::RetainPartitions(CollectionId 
     }
   }
   if (removed.empty()) return garbage;
+  const int64_t now = static_cast<int64_t>(WallClockMs());
+  AddGarbage(b, garbage, now);
   KITE_RETURN_IF_ERROR(meta_->Commit(b));
+  AdoptGarbageLocked(garbage, now);
   for (int64_t id : removed) {
     segments_.erase(id);
     seg_indexes_.erase(id);
@@ -248,7 +291,14 @@ Status SegmentRegistry::DropCollection(CollectionId collection, const std::vecto
       if (r.collection == collection) b.Delete(SegIdxKey(collection, r.segment, r.index));
     }
   }
+  // Every object of the collection (segments, deltas, indexes) is under one
+  // prefix; recorded once instead of per file.
+  const std::vector<std::string> garbage = {"collections/" + std::to_string(collection.value) + "/"};
+  const int64_t now = static_cast<int64_t>(WallClockMs());
+  AddGarbage(b, garbage, now);
+  b.Delete(DroppingMetaKey(collection));
   KITE_RETURN_IF_ERROR(meta_->Commit(b));
+  AdoptGarbageLocked(garbage, now);
   std::erase_if(segments_, [&](const auto& kv) { return kv.second.collection_id == collection; });
   for (auto& [seg, by_index] : seg_indexes_) {
     std::erase_if(by_index, [&](const auto& kv) { return kv.second.collection == collection; });
@@ -256,6 +306,56 @@ Status SegmentRegistry::DropCollection(CollectionId collection, const std::vecto
   std::erase_if(seg_indexes_, [](const auto& kv) { return kv.second.empty(); });
   for (const auto& ch : channels) checkpoints_.erase(ch);
   return Status::OK();
+}
+
+Result<std::vector<DroppingCollection>> SegmentRegistry::ListDropping() const {
+  std::vector<DroppingCollection> out;
+  Status inner;
+  KITE_RETURN_IF_ERROR(meta_->Scan(kDroppingPrefix, [&](std::string_view k, std::string_view v) {
+    try {
+      json j = json::parse(v);
+      DroppingCollection d;
+      d.collection = CollectionId(j.at("collection").get<int64_t>());
+      d.channels = j.at("channels").get<std::vector<std::string>>();
+      d.dropped_ms = j.at("dropped_ms").get<int64_t>();
+      out.push_back(std::move(d));
+    } catch (const json::exception& e) {
+      inner = Corruption("cannot decode dropping-collection record {}: {}", k, e.what());
+    }
+  }));
+  KITE_RETURN_IF_ERROR(inner);
+  return out;
+}
+
+std::vector<GarbageRecord> SegmentRegistry::ListGarbage() const {
+  std::lock_guard lock(mu_);
+  std::vector<GarbageRecord> out;
+  out.reserve(garbage_.size());
+  for (const auto& [k, ms] : garbage_) out.push_back(GarbageRecord{k, ms});
+  return out;
+}
+
+Status SegmentRegistry::ForgetGarbage(const std::vector<std::string>& keys) {
+  std::lock_guard lock(mu_);
+  MetaBatch b;
+  for (const auto& k : keys) {
+    if (garbage_.count(k)) b.Delete(GarbageMetaKey(k));
+  }
+  if (b.empty()) return Status::OK();
+  KITE_RETURN_IF_ERROR(meta_->Commit(b));
+  for (const auto& k : keys) garbage_.erase(k);
+  return Status::OK();
+}
+
+std::set<std::string> SegmentRegistry::ReferencedKeys() const {
+  std::lock_guard lock(mu_);
+  std::set<std::string> out;
+  for (const auto& [id, s] : segments_) out.insert(s.files.begin(), s.files.end());
+  for (const auto& [seg, by_index] : seg_indexes_) {
+    for (const auto& [idx, r] : by_index) out.insert(r.key);
+  }
+  for (const auto& [ch, c] : checkpoints_) out.insert(c.delta_keys.begin(), c.delta_keys.end());
+  return out;
 }
 
 }  // namespace kite

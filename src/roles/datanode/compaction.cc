@@ -324,8 +324,9 @@ Status DataNode::RunCompaction(const CollectionView& c, const Plan& plan) {
     return garbage.status().code() == StatusCode::kFailedPrecondition ? Status::OK() : garbage.status();
   }
   query_node_->ReplaceSegments(c.info.id, removed, added.num_rows > 0 ? merged : nullptr);
-  // Searches in flight hold the old segments in memory; their files can go.
-  for (const auto& key : garbage.value()) (void)store_->Delete(key);
+  // The inputs' files are garbage recorded by the commit: a reader that
+  // listed them (an index build, a loading node) still finds them until the
+  // garbage collector's dropTolerance has passed.
   spdlog::info("compacted: collection={} segments={} rows={} -> segment={} rows={} ms={}", c.info.schema.name,
                removed.size(), input_rows, new_id, added.num_rows,
                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)

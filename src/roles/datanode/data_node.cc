@@ -101,7 +101,7 @@ bool DataNode::PassCollection(const CollectionView& c) {
       continue;
     }
     query_node_->DetachIndex(c.info.id, IndexId(idx));
-    for (const auto& k : keys.value()) (void)store_->Delete(k);
+    // The files are garbage recorded by DropIndex, deleted by the garbage collector.
     worked = true;
   }
 

@@ -118,8 +118,9 @@ Status StreamingNode::Drop(const CollectionInfo& c) {
   shards.clear();
   query_node_->Release(c.id);
   for (const auto& name : c.channels) KITE_RETURN_IF_ERROR(wal_->DropChannel(name));
-  KITE_RETURN_IF_ERROR(registry_->DropCollection(c.id, c.channels));
-  return store_->DeletePrefix("collections/" + std::to_string(c.id.value) + "/");
+  // The objects become garbage in the same batch; the garbage collector
+  // deletes them after dataCoord.gc.dropTolerance.
+  return registry_->DropCollection(c.id, c.channels);
 }
 
 Status StreamingNode::RetainPartitions(CollectionId collection, const std::set<int64_t>& live) {
@@ -134,12 +135,8 @@ Status StreamingNode::RetainPartitions(CollectionId collection, const std::set<i
     if (!live.count(seg->meta().partition_id.value)) removed.push_back(seg->id());
   }
   if (!removed.empty()) query_node_->ReplaceSegments(collection, removed, nullptr);
-  for (const auto& key : garbage) {
-    Status st = store_->Delete(key);
-    if (!st.ok() && st.code() != StatusCode::kNotFound) {
-      spdlog::warn("collection {}: deleting {} of a dropped partition failed: {}", collection.value, key, st.ToString());
-    }
-  }
+  // `garbage` (their files) was recorded in the registry's batch; the garbage
+  // collector deletes it after dataCoord.gc.dropTolerance.
   return Status::OK();
 }
 

@@ -73,6 +73,7 @@ class LocalObjectStore final : public ObjectStore {
   Status Delete(const std::string& key) override;
   Status DeletePrefix(const std::string& prefix) override;
   Result<std::vector<std::string>> List(const std::string& prefix) override;
+  Result<std::vector<ObjectInfo>> ListInfo(const std::string& prefix) override;
 
   // Removes temp files a crash left behind.
   Status RemoveTempFiles(const std::string& dir);
@@ -225,6 +226,23 @@ Result<std::vector<std::string>> LocalObjectStore::List(const std::string& prefi
   KITE_RETURN_IF_ERROR(Walk("", prefix, &keys));
   std::sort(keys.begin(), keys.end());
   return keys;
+}
+
+Result<std::vector<ObjectInfo>> LocalObjectStore::ListInfo(const std::string& prefix) {
+  KITE_ASSIGN_OR_RETURN(std::vector<std::string> keys, List(prefix));
+  std::vector<ObjectInfo> out;
+  out.reserve(keys.size());
+  for (std::string& key : keys) {
+    const std::string path = root_ + "/" + key;
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT) continue;  // deleted since it was listed
+      return PosixError("stat", path, errno);
+    }
+    const int64_t mtime_ms = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
+    out.push_back(ObjectInfo{std::move(key), static_cast<uint64_t>(st.st_size), mtime_ms});
+  }
+  return out;
 }
 
 Status LocalObjectStore::Walk(const std::string& rel, const std::string& prefix,

@@ -38,4 +38,12 @@ Result<std::unique_ptr<ObjectReader>> ObjectStore::Open(const std::string& key) 
   return std::unique_ptr<ObjectReader>(std::make_unique<MemoryReader>(std::move(bytes)));
 }
 
+Result<std::vector<ObjectInfo>> ObjectStore::ListInfo(const std::string& prefix) {
+  KITE_ASSIGN_OR_RETURN(std::vector<std::string> keys, List(prefix));
+  std::vector<ObjectInfo> out;
+  out.reserve(keys.size());
+  for (auto& k : keys) out.push_back(ObjectInfo{std::move(k), 0, ObjectInfo::kUnknownModified});
+  return out;
+}
+
 }  // namespace kite

@@ -7,6 +7,7 @@
 // '/'-separated relative paths of [A-Za-z0-9_.=-] segments. Thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,6 +26,16 @@ class ObjectReader {
   virtual uint64_t size() const = 0;
   // Copies exactly n bytes at offset into dst; IOError when the object ends first.
   virtual Status ReadAt(uint64_t offset, size_t n, void* dst) = 0;
+};
+
+// One object of a listing (ObjectStore::ListInfo).
+struct ObjectInfo {
+  std::string key;
+  uint64_t size_bytes = 0;
+  // Last modification (the local file's mtime, S3's LastModified), Unix ms;
+  // kUnknownModified when the store cannot tell.
+  int64_t modified_ms = kUnknownModified;
+  static constexpr int64_t kUnknownModified = -1;
 };
 
 class ObjectStore {
@@ -46,6 +57,10 @@ class ObjectStore {
   virtual Status DeletePrefix(const std::string& prefix) = 0;
   // Keys starting with prefix, sorted.
   virtual Result<std::vector<std::string>> List(const std::string& prefix) = 0;
+  // List with each object's size and modification time (the garbage
+  // collector ages orphans by it), sorted by key. The default lists keys with
+  // sizes 0 and times unknown (such objects are never old enough to collect).
+  virtual Result<std::vector<ObjectInfo>> ListInfo(const std::string& prefix);
 };
 
 // Objects as files under `root` (written to a temp file, fsync'd, renamed).

@@ -187,6 +187,32 @@ TEST_P(ObjectStoreContractTest, ListIsSortedRecursiveAndByStringPrefix) {
   EXPECT_EQ(List("zzz"), Keys{});
 }
 
+// The garbage collector ages orphans by these times (S3's LastModified has
+// whole seconds on some servers: a second of slack either side).
+TEST_P(ObjectStoreContractTest, ListInfoGivesSizesAndModificationTimes) {
+  auto wall_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const int64_t before = wall_ms();
+  Put("m/a", "abc");
+  Put("m/b/c", std::string(1000, 'x'));
+  Put("n", "z");
+  const int64_t after = wall_ms();
+  auto infos = store_->ListInfo("m/");
+  ASSERT_TRUE(infos.ok()) << infos.status().ToString();
+  ASSERT_EQ(infos->size(), 2u);
+  EXPECT_EQ(infos->at(0).key, "m/a");
+  EXPECT_EQ(infos->at(0).size_bytes, 3u);
+  EXPECT_EQ(infos->at(1).key, "m/b/c");
+  EXPECT_EQ(infos->at(1).size_bytes, 1000u);
+  for (const ObjectInfo& o : infos.value()) {
+    EXPECT_GE(o.modified_ms, before - 2000) << o.key;
+    EXPECT_LE(o.modified_ms, after + 2000) << o.key;
+  }
+}
+
 TEST_P(ObjectStoreContractTest, DeletePrefix) {
   for (const char* k : {"s/1/a", "s/1/b", "s/10/a", "s/2/a", "t"}) Put(k, "v");
   ASSERT_TRUE(store_->DeletePrefix("s/1/").ok());

@@ -23,7 +23,9 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <mutex>
 #include <random>
@@ -182,6 +184,23 @@ std::string LeafText(const XmlState& x, std::string_view parent, std::string_vie
     if (l.parent == parent && l.name == name) return l.text;
   }
   return "";
+}
+
+// An S3 timestamp ("2026-12-07T03:08:05.123Z", ISO 8601 in UTC) as Unix
+// ms; ObjectInfo::kUnknownModified when it does not parse.
+int64_t ParseS3Time(const std::string& text) {
+  struct tm tm = {};
+  const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!rest) return ObjectInfo::kUnknownModified;
+  int64_t ms = static_cast<int64_t>(timegm(&tm)) * 1000;
+  if (*rest == '.') {
+    int64_t scale = 100;
+    for (++rest; *rest >= '0' && *rest <= '9'; ++rest) {
+      ms += (*rest - '0') * scale;
+      scale /= 10;
+    }
+  }
+  return ms;
 }
 
 // ---------------------------------------------------------------- requests
@@ -389,6 +408,7 @@ class S3ObjectStore final : public ObjectStore {
   Status Delete(const std::string& key) override;
   Status DeletePrefix(const std::string& prefix) override;
   Result<std::vector<std::string>> List(const std::string& prefix) override;
+  Result<std::vector<ObjectInfo>> ListInfo(const std::string& prefix) override;
 
   Status EnsureBucket();
   Status ReadRange(const std::string& key, uint64_t offset, size_t n, void* dst);
@@ -710,8 +730,16 @@ Status S3ObjectStore::Delete(const std::string& key) {
 }
 
 Result<std::vector<std::string>> S3ObjectStore::List(const std::string& prefix) {
-  KITE_RETURN_IF_ERROR(ValidateObjectKey("prefix", prefix, true));
+  KITE_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, ListInfo(prefix));
   std::vector<std::string> keys;
+  keys.reserve(objects.size());
+  for (ObjectInfo& o : objects) keys.push_back(std::move(o.key));
+  return keys;
+}
+
+Result<std::vector<ObjectInfo>> S3ObjectStore::ListInfo(const std::string& prefix) {
+  KITE_RETURN_IF_ERROR(ValidateObjectKey("prefix", prefix, true));
+  std::vector<ObjectInfo> objects;
   std::string token;
   for (;;) {
     std::vector<std::pair<std::string, std::string>> params = {{"list-type", "2"}, {"prefix", root_ + prefix}};
@@ -722,17 +750,39 @@ Result<std::vector<std::string>> S3ObjectStore::List(const std::string& prefix) 
     KITE_ASSIGN_OR_RETURN(Response r, Execute(req));
     if (r.http != 200) return HttpError(req, r);
     KITE_ASSIGN_OR_RETURN(XmlState x, ParseXml(r.body));
+    // A <Contents> element's leaves (Key, LastModified, Size, ...) arrive
+    // together; a leaf already seen starts the next element's.
+    ObjectInfo cur;
+    bool has_key = false, has_time = false, has_size = false, in_root = false;
+    auto close = [&] {
+      if (has_key && in_root) objects.push_back(std::move(cur));
+      cur = ObjectInfo{};
+      has_key = has_time = has_size = in_root = false;
+    };
     for (const XmlLeaf& l : x.leaves) {
-      if (l.parent == "Contents" && l.name == "Key" && l.text.starts_with(root_)) {
-        keys.push_back(l.text.substr(root_.size()));
+      if (l.parent != "Contents") continue;
+      if (l.name == "Key") {
+        if (has_key) close();
+        has_key = true;
+        in_root = l.text.starts_with(root_);
+        if (in_root) cur.key = l.text.substr(root_.size());
+      } else if (l.name == "LastModified") {
+        if (has_time) close();
+        has_time = true;
+        cur.modified_ms = ParseS3Time(l.text);
+      } else if (l.name == "Size") {
+        if (has_size) close();
+        has_size = true;
+        cur.size_bytes = std::strtoull(l.text.c_str(), nullptr, 10);
       }
     }
+    close();
     if (LeafText(x, "ListBucketResult", "IsTruncated") != "true") break;
     token = LeafText(x, "ListBucketResult", "NextContinuationToken");
     if (token.empty()) return IOError("S3 {}: a truncated listing without NextContinuationToken", Describe(req));
   }
-  std::sort(keys.begin(), keys.end());
-  return keys;
+  std::sort(objects.begin(), objects.end(), [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
+  return objects;
 }
 
 Status S3ObjectStore::DeletePrefix(const std::string& prefix) {

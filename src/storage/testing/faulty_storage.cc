@@ -148,6 +148,11 @@ Result<std::vector<std::string>> FaultyObjectStore::List(const std::string& pref
   return inner_->List(prefix);
 }
 
+Result<std::vector<ObjectInfo>> FaultyObjectStore::ListInfo(const std::string& prefix) {
+  KITE_RETURN_IF_ERROR(reads_.OnCall());
+  return inner_->ListInfo(prefix);
+}
+
 // ---- WAL
 
 namespace {
@@ -186,6 +191,9 @@ Result<std::shared_ptr<WalChannel>> FaultyWal::OpenChannel(const std::string& ch
   return std::shared_ptr<WalChannel>(std::make_shared<FaultyWalChannel>(std::move(inner), this));
 }
 
-Status FaultyWal::DropChannel(const std::string& channel) { return inner_->DropChannel(channel); }
+Status FaultyWal::DropChannel(const std::string& channel) {
+  KITE_RETURN_IF_ERROR(drops_.OnCall());
+  return inner_->DropChannel(channel);
+}
 
 }  // namespace kite::testing

@@ -108,7 +108,7 @@ class FaultyObjectStore final : public ObjectStore {
  public:
   explicit FaultyObjectStore(ObjectStore* inner) : inner_(inner) {}
   FaultPlan& writes() { return writes_; }  // Put, PutParts
-  FaultPlan& reads() { return reads_; }    // Get, Open, List
+  FaultPlan& reads() { return reads_; }    // Get, Open, List, ListInfo
   FaultPlan& deletes() { return deletes_; }
 
   Status Put(const std::string& key, std::string_view data) override;
@@ -118,6 +118,7 @@ class FaultyObjectStore final : public ObjectStore {
   Status Delete(const std::string& key) override;
   Status DeletePrefix(const std::string& prefix) override;
   Result<std::vector<std::string>> List(const std::string& prefix) override;
+  Result<std::vector<ObjectInfo>> ListInfo(const std::string& prefix) override;
 
  private:
   ObjectStore* inner_;
@@ -134,6 +135,7 @@ class FaultyWal final : public Wal {
   FaultPlan& syncs() { return syncs_; }
   FaultPlan& opens() { return opens_; }
   FaultPlan& truncates() { return truncates_; }
+  FaultPlan& drops() { return drops_; }  // DropChannel
 
   Result<std::shared_ptr<WalChannel>> OpenChannel(const std::string& channel, WalTerm term) override;
   Status DropChannel(const std::string& channel) override;
@@ -144,6 +146,7 @@ class FaultyWal final : public Wal {
   FaultPlan syncs_;
   FaultPlan opens_;
   FaultPlan truncates_;
+  FaultPlan drops_;
 };
 
 }  // namespace kite::testing
