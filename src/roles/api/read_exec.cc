@@ -9,7 +9,9 @@ namespace {
 Result<std::unique_ptr<const expr::Plan>> CompileFilter(const rolepb::Filter& f, const CollectionSchema& schema) {
   if (f.expr().find_first_not_of(" \t\n\r") == std::string::npos) return std::unique_ptr<const expr::Plan>();
   KITE_ASSIGN_OR_RETURN(expr::TemplateValues values, TemplateValuesFromPb(f));
-  return expr::Compile(f.expr(), schema, values, expr::ParseOptions{});
+  expr::ParseOptions options;
+  if (!f.timezone().empty()) options.timezone = f.timezone();
+  return expr::Compile(f.expr(), schema, values, options);
 }
 
 }  // namespace
@@ -40,6 +42,7 @@ Result<PartSpec> PartSpecOf(const rolepb::SearchRequest& req, const CollectionSc
     rolepb::Filter f;
     f.set_expr(b.filter());
     *f.mutable_values() = req.filter().values();
+    f.set_timezone(req.filter().timezone());
     KITE_ASSIGN_OR_RETURN(auto plan, CompileFilter(f, schema));
     spec.boost_filters.push_back(std::move(plan));
   }

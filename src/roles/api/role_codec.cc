@@ -42,8 +42,10 @@ Result<expr::TemplateValue> ValueFromPb(const rolepb::Value& v, int depth) {
 
 }  // namespace
 
-void FilterToPb(const std::string& text, const expr::TemplateValues& values, rolepb::Filter* out) {
+void FilterToPb(const std::string& text, const expr::TemplateValues& values, const std::string& timezone,
+                rolepb::Filter* out) {
   out->set_expr(text);
+  if (timezone != "UTC") out->set_timezone(timezone);
   for (const auto& [name, v] : values) ValueToPb(v, &(*out->mutable_values())[name]);
 }
 

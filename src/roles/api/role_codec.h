@@ -15,7 +15,8 @@
 
 namespace kite {
 
-void FilterToPb(const std::string& text, const expr::TemplateValues& values, rolepb::Filter* out);
+void FilterToPb(const std::string& text, const expr::TemplateValues& values, const std::string& timezone,
+                rolepb::Filter* out);
 Result<expr::TemplateValues> TemplateValuesFromPb(const rolepb::Filter& f);
 
 // Column batches as bytes (EncodeColumn per column).

@@ -530,7 +530,8 @@ Result<Column> Proxy::MatchingKeys(const CollectionInfo& c, const std::string& t
   } else {
     rp.partitions = PartitionIds(c);
   }
-  KITE_ASSIGN_OR_RETURN(Retrieved merged, RetrieveShards(c, rp, at, text, values, /*include_growing=*/true));
+  KITE_ASSIGN_OR_RETURN(Retrieved merged,
+                        RetrieveShards(c, rp, at, text, values, parse_options.timezone, /*include_growing=*/true));
   if (!merged.rows.columns.empty()) keys = std::move(merged.rows.columns[0]);
   return keys;
 }
@@ -621,7 +622,7 @@ void Proxy::FillScope(CollectionId collection, const std::set<int64_t>& partitio
 
 Result<Retrieved> Proxy::RetrieveShards(const CollectionInfo& c, const RetrievePlan& plan, const ReadAt& at,
                                         const std::string& expr, const expr::TemplateValues& values,
-                                        bool include_growing) {
+                                        const std::string& timezone, bool include_growing) {
   rolepb::RetrieveRequest req;
   req.mutable_ctx()->set_request_id(CurrentRequestId());
   FillScope(c.id, plan.partitions, at, include_growing, req.mutable_scope());
@@ -639,7 +640,7 @@ Result<Retrieved> Proxy::RetrieveShards(const CollectionInfo& c, const RetrieveP
     req.set_pks(std::move(bytes));
     req.set_has_pks(true);
   } else {
-    FilterToPb(expr, values, req.mutable_filter());
+    FilterToPb(expr, values, timezone, req.mutable_filter());
   }
   for (FieldId f : plan.output_fields) req.add_output_fields(f.value);
   req.set_count_only(plan.count_only);
@@ -801,7 +802,7 @@ Result<QueryOutcome> Proxy::Query(const QueryParams& q) {
   out.ts = plan.ts;
   KITE_ASSIGN_OR_RETURN(Retrieved merged,
                         RetrieveShards(c, plan, at, empty_expr ? std::string() : q.expr, q.expr_values,
-                                       !q.ignore_growing));
+                                       parse_options.timezone, !q.ignore_growing));
   if (!order.empty()) OrderQueryRows(order, out.fields.size(), q.limit, q.offset, &merged.rows);
   out.count = merged.count;
   out.data = std::move(merged);

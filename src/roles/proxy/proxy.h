@@ -298,7 +298,7 @@ class Proxy {
   // last level): `plan.pks` when set, else the filter text.
   Result<Retrieved> RetrieveShards(const CollectionInfo& c, const RetrievePlan& plan, const ReadAt& at,
                                    const std::string& expr, const expr::TemplateValues& values,
-                                   bool include_growing);
+                                   const std::string& timezone, bool include_growing);
   // The statistics of every shard's data for a search (segment sizes and
   // indexes; BM25 counts of `terms`).
   Result<rolepb::ReadStatsResponse> ShardStats(const CollectionInfo& c, const SearchPlan& plan, const ReadAt& at,

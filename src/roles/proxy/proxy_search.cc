@@ -567,7 +567,7 @@ Result<SearchOutcome> Proxy::RunSearch(const SearchParams& p, PreparedSearch pre
   rolepb::SearchRequest req;
   req.mutable_ctx()->set_request_id(CurrentRequestId());
   FillScope(prep.collection, plan.partitions, ReadAt{plan.ts, prep.guarantee_ts}, !p.ignore_growing, req.mutable_scope());
-  FilterToPb(p.filter, p.filter_values, req.mutable_filter());
+  FilterToPb(p.filter, p.filter_values, out.timezone, req.mutable_filter());
   req.set_field(plan.queries.field.value);
   req.set_metric(out.metric);
   req.set_higher_is_better(prep.higher);
@@ -682,7 +682,7 @@ Status Proxy::VectorsOfIds(const CollectionInfo& c, const FieldSchema& field, co
   rp.pks = ids;
   rp.partitions = plan.partitions;
   rp.output_fields = {field.id};
-  KITE_ASSIGN_OR_RETURN(Retrieved got, RetrieveShards(c, rp, at, std::string(), {}, /*include_growing=*/true));
+  KITE_ASSIGN_OR_RETURN(Retrieved got, RetrieveShards(c, rp, at, std::string(), {}, "UTC", /*include_growing=*/true));
   std::map<PrimaryKey, int64_t> row_of;
   if (!got.rows.columns.empty()) {
     for (int64_t r = 0; r < got.rows.columns[0].size(); ++r) row_of[PkAt(got.rows.columns[0], r)] = r;
