@@ -210,3 +210,15 @@ def check_fields(desc: dict, expected: dict) -> None:
         assert bool(f.get("nullable", False)) == nullable, where
         assert default_value(f) == dflt, where
         assert f["description"] == description, where
+
+
+def wait_until(cond, timeout_s: float = 60.0) -> bool:
+    """Polls `cond` (every 0.1 s) until it holds or `timeout_s` passed; returns its last value."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.1)
+    return bool(cond())

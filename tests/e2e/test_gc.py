@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from pymilvus import DataType, MilvusClient
 
+from e2e_util import wait_until
+
 DIM = 8
 
 
@@ -20,15 +22,6 @@ def write_config(tmp_path: Path, text: str) -> Path:
 
 def collection_dirs(data_dir: Path) -> list:
     return sorted(p for p in (data_dir / "objects" / "collections").glob("*") if p.is_dir())
-
-
-def wait_until(cond, timeout_s=60.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return cond()
 
 
 def test_dropped_collection_files_stay_for_the_drop_tolerance_then_go(kite_factory, tmp_path):
@@ -52,7 +45,13 @@ def test_dropped_collection_files_stay_for_the_drop_tolerance_then_go(kite_facto
     still_there = any(dirs[0].rglob("*.bin"))
     if time.monotonic() - dropped_at < tolerance_s - 1:
         assert still_there, "drop_collection deleted the files a slower reader may still read"
-    assert wait_until(lambda: not dirs[0].exists() or not any(dirs[0].rglob("*")), timeout_s=60), \
+    def gone() -> bool:
+        try:
+            return not dirs[0].exists() or not any(dirs[0].rglob("*"))
+        except FileNotFoundError:  # the collector is deleting the directory right now
+            return False
+
+    assert wait_until(gone, timeout_s=60), \
         "the garbage collector never deleted the dropped collection's files"
     assert time.monotonic() - dropped_at >= tolerance_s - 1, "collected before dataCoord.gc.dropTolerance"
     srv.stop()
