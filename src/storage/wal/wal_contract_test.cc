@@ -5,6 +5,9 @@
 // at the end.
 #include <gtest/gtest.h>
 
+#include <set>
+#include <thread>
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -195,6 +198,30 @@ TEST_P(WalContractTest, TermsComeFromTheMetaStoreAndOnlyGrow) {
   EXPECT_EQ(*t1, 1u);
   EXPECT_EQ(*t2, 2u);
   EXPECT_EQ(*other, 1u);
+}
+
+// Terms are raised with compare-and-swap: concurrent openers (two processes
+// on one etcd in the cluster; threads here, each with no lock of its own)
+// are never handed the same term.
+TEST(WalTermTest, ConcurrentAcquirersNeverShareATerm) {
+  auto meta = NewMemoryMetaStore();
+  constexpr int kThreads = 4, kEach = 50;
+  std::vector<std::vector<WalTerm>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        auto term = AcquireWalTerm(meta.get(), "shared");
+        ASSERT_TRUE(term.ok()) << term.status().ToString();
+        got[t].push_back(*term);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::set<WalTerm> all;
+  for (const auto& v : got) all.insert(v.begin(), v.end());
+  EXPECT_EQ(all.size(), static_cast<size_t>(kThreads * kEach)) << "two openers were handed the same term";
+  EXPECT_EQ(*all.rbegin(), static_cast<WalTerm>(kThreads * kEach));
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, WalContractTest, ::testing::Values("local", "kafka"),

@@ -4,9 +4,9 @@
 // one atomic batch and returns the new term, so every open of a channel gets a
 // term higher than any earlier one, across restarts.
 //
-// Standalone has one streaming node per meta store, so a process-wide mutex
-// makes read-then-write atomic; the cluster mode will make this a
-// compare-and-swap on etcd in this same function.
+// The raise is a compare-and-swap on the key's mod revision (MetaStore::Txn),
+// so it is atomic across processes sharing one meta store (etcd), not only
+// within one.
 #pragma once
 
 #include <string>
