@@ -277,7 +277,7 @@ RpcStatus MilvusService::GetComponentStates(Ctx* ctx, const mm::GetComponentStat
 RpcStatus MilvusService::AllocTimestamp(Ctx* ctx, const mm::AllocTimestampRequest* req, mm::AllocTimestampResponse* resp) {
   KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
-    KITE_ASSIGN_OR_RETURN(Timestamp ts, proxy_->coordinator().AllocTimestamp());
+    KITE_ASSIGN_OR_RETURN(Timestamp ts, proxy_->AllocTimestamp());
     resp->set_timestamp(ts);
     return Status::OK();
   });
@@ -286,18 +286,18 @@ RpcStatus MilvusService::AllocTimestamp(Ctx* ctx, const mm::AllocTimestampReques
 // ------------------------------------------------------------------- databases
 RpcStatus MilvusService::CreateDatabase(Ctx* ctx, const mm::CreateDatabaseRequest* req, mc::Status* resp) {
   KITE_ADMIT(ctx, req);
-  return Run(resp, [&] { return proxy_->coordinator().CreateDatabase(req->db_name(), KvToMap(req->properties())); });
+  return Run(resp, [&] { return proxy_->CreateDatabase(req->db_name(), KvToMap(req->properties())); });
 }
 
 RpcStatus MilvusService::DropDatabase(Ctx* ctx, const mm::DropDatabaseRequest* req, mc::Status* resp) {
   KITE_ADMIT(ctx, req);
-  return Run(resp, [&] { return proxy_->coordinator().DropDatabase(req->db_name()); });
+  return Run(resp, [&] { return proxy_->DropDatabase(req->db_name()); });
 }
 
 RpcStatus MilvusService::ListDatabases(Ctx* ctx, const mm::ListDatabasesRequest* req, mm::ListDatabasesResponse* resp) {
   KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
-    KITE_ASSIGN_OR_RETURN(auto dbs, proxy_->coordinator().ListDatabases());
+    KITE_ASSIGN_OR_RETURN(auto dbs, proxy_->ListDatabases());
     const auth::Visibility visible = VisibleDatabases(access_control_, ctx);  // Milvus list_db_task
     for (const auto& db : dbs) {
       if (!visible.Contains(db.name)) continue;
@@ -313,7 +313,7 @@ RpcStatus MilvusService::DescribeDatabase(Ctx* ctx, const mm::DescribeDatabaseRe
                                           mm::DescribeDatabaseResponse* resp) {
   KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
-    KITE_ASSIGN_OR_RETURN(auto db, proxy_->coordinator().DescribeDatabase(DbName(ctx, req->db_name())));
+    KITE_ASSIGN_OR_RETURN(auto db, proxy_->DescribeDatabase(DbName(ctx, req->db_name())));
     resp->set_db_name(db.name);
     resp->set_dbid(db.id.value);
     resp->set_created_timestamp(db.created_ts);
@@ -325,7 +325,7 @@ RpcStatus MilvusService::DescribeDatabase(Ctx* ctx, const mm::DescribeDatabaseRe
 RpcStatus MilvusService::AlterDatabase(Ctx* ctx, const mm::AlterDatabaseRequest* req, mc::Status* resp) {
   KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
-    return proxy_->coordinator().AlterDatabase(DbName(ctx, req->db_name()), KvToMap(req->properties()),
+    return proxy_->AlterDatabase(DbName(ctx, req->db_name()), KvToMap(req->properties()),
                                                ToVector(req->delete_keys()));
   });
 }
@@ -346,7 +346,7 @@ RpcStatus MilvusService::CreateCollection(Ctx* ctx, const mm::CreateCollectionRe
       auto props = KvToMap(req->properties());
       if (auto it = props.find(tz::kTimezoneKey); it != props.end()) {
         tz_lent = it->second;
-      } else if (auto db = proxy_->coordinator().DescribeDatabase(DbName(ctx, req->db_name())); db.ok()) {
+      } else if (auto db = proxy_->DescribeDatabase(DbName(ctx, req->db_name())); db.ok()) {
         if (auto d = db->properties.find(tz::kTimezoneKey); d != db->properties.end()) tz_lent = d->second;
       }
       if (!tz_lent.empty()) {
@@ -387,7 +387,7 @@ RpcStatus MilvusService::DropCollection(Ctx* ctx, const mm::DropCollectionReques
 RpcStatus MilvusService::HasCollection(Ctx* ctx, const mm::HasCollectionRequest* req, mm::BoolResponse* resp) {
   KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
-    auto r = proxy_->coordinator().DescribeCollection(DbName(ctx, req->db_name()), req->collection_name());
+    auto r = proxy_->DescribeCollection(DbName(ctx, req->db_name()), req->collection_name());
     if (!r.ok() && !r.status().Is(Reason::kCollectionNotFound)) return r.status();
     resp->set_value(r.ok());
     return Status::OK();
@@ -399,7 +399,7 @@ RpcStatus MilvusService::DescribeCollection(Ctx* ctx, const mm::DescribeCollecti
   KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(
-        CollectionView v, proxy_->coordinator().DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
+        CollectionView v, proxy_->DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
     const CollectionInfo& c = v.info;
     SchemaToProto(c.schema, resp->mutable_schema());
     KITE_ASSIGN_OR_RETURN(std::string timezone, proxy_->Timezone(v, ""));
@@ -430,13 +430,13 @@ RpcStatus MilvusService::ShowCollections(Ctx* ctx, const mm::ShowCollectionsRequ
   KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     const std::string db = DbName(ctx, req->db_name());
-    KITE_ASSIGN_OR_RETURN(auto views, proxy_->coordinator().ListCollections(db));
+    KITE_ASSIGN_OR_RETURN(auto views, proxy_->ListCollections(db));
     std::set<std::string> wanted(req->collection_names().begin(), req->collection_names().end());
     const bool in_memory = req->type() == mm::ShowType::InMemory;
     if (in_memory) {
       // Milvus: every named collection must exist and be loaded.
       for (const auto& name : req->collection_names()) {
-        KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->coordinator().DescribeCollection(db, name));
+        KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->DescribeCollection(db, name));
         if (v.info.load_state() != LoadState::kLoaded) {
           return MakeStatus(StatusCode::kFailedPrecondition, Reason::kCollectionNotLoaded,
                             "collection not loaded[collection={}]", name);
@@ -476,7 +476,7 @@ RpcStatus MilvusService::GetCollectionStatistics(Ctx* ctx, const mm::GetCollecti
 RpcStatus MilvusService::AlterCollection(Ctx* ctx, const mm::AlterCollectionRequest* req, mc::Status* resp) {
   KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
-    return proxy_->coordinator().AlterCollection(DbName(ctx, req->db_name()), req->collection_name(),
+    return proxy_->AlterCollection(DbName(ctx, req->db_name()), req->collection_name(),
                                                  KvToMap(req->properties()), ToVector(req->delete_keys()));
   });
 }
@@ -484,7 +484,7 @@ RpcStatus MilvusService::AlterCollection(Ctx* ctx, const mm::AlterCollectionRequ
 RpcStatus MilvusService::RenameCollection(Ctx* ctx, const mm::RenameCollectionRequest* req, mc::Status* resp) {
   KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
-    return proxy_->coordinator().RenameCollection(DbName(ctx, req->db_name()), req->oldname(), req->newdbname(),
+    return proxy_->RenameCollection(DbName(ctx, req->db_name()), req->oldname(), req->newdbname(),
                                                   req->newname());
   });
 }
@@ -493,7 +493,7 @@ RpcStatus MilvusService::RenameCollection(Ctx* ctx, const mm::RenameCollectionRe
 RpcStatus MilvusService::CreatePartition(Ctx* ctx, const mm::CreatePartitionRequest* req, mc::Status* resp) {
   KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
-    return proxy_->coordinator().CreatePartition(DbName(ctx, req->db_name()), req->collection_name(),
+    return proxy_->CreatePartition(DbName(ctx, req->db_name()), req->collection_name(),
                                                  req->partition_name());
   });
 }
@@ -510,7 +510,7 @@ RpcStatus MilvusService::HasPartition(Ctx* ctx, const mm::HasPartitionRequest* r
   KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(
-        CollectionView v, proxy_->coordinator().DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
+        CollectionView v, proxy_->DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
     resp->set_value(v.info.FindPartition(req->partition_name()) != nullptr);
     return Status::OK();
   });
@@ -521,7 +521,7 @@ RpcStatus MilvusService::ShowPartitions(Ctx* ctx, const mm::ShowPartitionsReques
   KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(
-        CollectionView v, proxy_->coordinator().DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
+        CollectionView v, proxy_->DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
     std::set<std::string> wanted(req->partition_names().begin(), req->partition_names().end());
     const bool in_memory = req->type() == mm::ShowType::InMemory;
     if (in_memory) {
@@ -596,7 +596,7 @@ RpcStatus MilvusService::GetLoadingProgress(Ctx* ctx, const mm::GetLoadingProgre
   KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     KITE_ASSIGN_OR_RETURN(LoadProgress p,
-                          proxy_->coordinator().GetLoadProgress(DbName(ctx, req->db_name()), req->collection_name(),
+                          proxy_->GetLoadProgress(DbName(ctx, req->db_name()), req->collection_name(),
                                                                 ToVector(req->partition_names())));
     if (p.state == LoadState::kNotLoad) {
       return MakeStatus(StatusCode::kFailedPrecondition, Reason::kCollectionNotLoaded,
@@ -611,7 +611,7 @@ RpcStatus MilvusService::GetLoadingProgress(Ctx* ctx, const mm::GetLoadingProgre
 RpcStatus MilvusService::GetLoadState(Ctx* ctx, const mm::GetLoadStateRequest* req, mm::GetLoadStateResponse* resp) {
   KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
-    auto p = proxy_->coordinator().GetLoadProgress(DbName(ctx, req->db_name()), req->collection_name(),
+    auto p = proxy_->GetLoadProgress(DbName(ctx, req->db_name()), req->collection_name(),
                                                    ToVector(req->partition_names()));
     if (!p.ok()) {
       if (p.status().Is(Reason::kCollectionNotFound) || p.status().Is(Reason::kPartitionNotFound)) {
@@ -629,26 +629,26 @@ RpcStatus MilvusService::GetLoadState(Ctx* ctx, const mm::GetLoadStateRequest* r
 RpcStatus MilvusService::CreateAlias(Ctx* ctx, const mm::CreateAliasRequest* req, mc::Status* resp) {
   KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
-    return proxy_->coordinator().CreateAlias(DbName(ctx, req->db_name()), req->collection_name(), req->alias());
+    return proxy_->CreateAlias(DbName(ctx, req->db_name()), req->collection_name(), req->alias());
   });
 }
 
 RpcStatus MilvusService::DropAlias(Ctx* ctx, const mm::DropAliasRequest* req, mc::Status* resp) {
   KITE_ADMIT(ctx, req);
-  return Run(resp, [&] { return proxy_->coordinator().DropAlias(DbName(ctx, req->db_name()), req->alias()); });
+  return Run(resp, [&] { return proxy_->DropAlias(DbName(ctx, req->db_name()), req->alias()); });
 }
 
 RpcStatus MilvusService::AlterAlias(Ctx* ctx, const mm::AlterAliasRequest* req, mc::Status* resp) {
   KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
-    return proxy_->coordinator().AlterAlias(DbName(ctx, req->db_name()), req->collection_name(), req->alias());
+    return proxy_->AlterAlias(DbName(ctx, req->db_name()), req->collection_name(), req->alias());
   });
 }
 
 RpcStatus MilvusService::DescribeAlias(Ctx* ctx, const mm::DescribeAliasRequest* req, mm::DescribeAliasResponse* resp) {
   KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
-    KITE_ASSIGN_OR_RETURN(AliasInfo a, proxy_->coordinator().DescribeAlias(DbName(ctx, req->db_name()), req->alias()));
+    KITE_ASSIGN_OR_RETURN(AliasInfo a, proxy_->DescribeAlias(DbName(ctx, req->db_name()), req->alias()));
     resp->set_db_name(a.db_name);
     resp->set_alias(a.alias);
     resp->set_collection(a.collection);
@@ -660,7 +660,7 @@ RpcStatus MilvusService::ListAliases(Ctx* ctx, const mm::ListAliasesRequest* req
   KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     std::string db = DbName(ctx, req->db_name());
-    KITE_ASSIGN_OR_RETURN(auto aliases, proxy_->coordinator().ListAliases(db, req->collection_name()));
+    KITE_ASSIGN_OR_RETURN(auto aliases, proxy_->ListAliases(db, req->collection_name()));
     resp->set_db_name(db.empty() ? kDefaultDatabaseName : db);
     resp->set_collection_name(req->collection_name());
     for (const auto& a : aliases) resp->add_aliases(a);
@@ -716,7 +716,7 @@ RpcStatus MilvusService::DescribeIndex(Ctx* ctx, const mm::DescribeIndexRequest*
   KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     std::string db = DbName(ctx, req->db_name());
-    KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->coordinator().DescribeCollection(db, req->collection_name()));
+    KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->DescribeCollection(db, req->collection_name()));
     KITE_ASSIGN_OR_RETURN(auto indexes, proxy_->DescribeIndex(db, req->collection_name(), req->field_name(),
                                                               req->index_name(), req->timestamp()));
     for (const auto& idx : indexes) FillIndexDescription(idx, v.info, resp->add_index_descriptions());
@@ -790,7 +790,7 @@ RpcStatus MilvusService::GetCompactionState(Ctx* ctx, const mm::GetCompactionSta
 RpcStatus MilvusService::AlterIndex(Ctx* ctx, const mm::AlterIndexRequest* req, mc::Status* resp) {
   KITE_ADMIT(ctx, req);
   return Run(resp, [&] {
-    return proxy_->coordinator().AlterIndex(DbName(ctx, req->db_name()), req->collection_name(), req->index_name(),
+    return proxy_->AlterIndex(DbName(ctx, req->db_name()), req->collection_name(), req->index_name(),
                                             KvToMap(req->extra_params()), ToVector(req->delete_keys()));
   });
 }
@@ -801,7 +801,7 @@ namespace {
 // Decodes the request's columns against the collection schema.
 template <typename Req>
 Status DecodeRows(Proxy* proxy, const std::string& db, const Req& req, InsertParams* p) {
-  KITE_ASSIGN_OR_RETURN(CollectionView v, proxy->coordinator().DescribeCollection(db, req.collection_name()));
+  KITE_ASSIGN_OR_RETURN(CollectionView v, proxy->DescribeCollection(db, req.collection_name()));
   const CollectionSchema& s = v.info.schema;
   KITE_ASSIGN_OR_RETURN(std::string timezone, proxy->Timezone(v, ""));
   int64_t n = req.num_rows();
@@ -1276,7 +1276,7 @@ RpcStatus MilvusService::Flush(Ctx* ctx, const mm::FlushRequest* req, mm::FlushR
         ids.add_data(s.value);
         flushed.add_data(s.value);
       }
-      KITE_ASSIGN_OR_RETURN(Timestamp ts, proxy_->coordinator().AllocTimestamp());
+      KITE_ASSIGN_OR_RETURN(Timestamp ts, proxy_->AllocTimestamp());
       (*resp->mutable_coll_flush_ts())[name] = ts;
       (*resp->mutable_coll_seal_times())[name] = static_cast<int64_t>(PhysicalMs(ts) / 1000);
     }

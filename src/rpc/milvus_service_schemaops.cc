@@ -119,17 +119,17 @@ MilvusService::RpcStatus MilvusService::FlushAll(Ctx* ctx, const mm::FlushAllReq
                    const std::string db = RequestDb(ctx, req->db_name());
                    if (targets.empty() && !db.empty()) targets.emplace_back(db, std::vector<std::string>{});
                    if (targets.empty()) {
-                     KITE_ASSIGN_OR_RETURN(auto dbs, proxy_->coordinator().ListDatabases());
+                     KITE_ASSIGN_OR_RETURN(auto dbs, proxy_->ListDatabases());
                      for (const auto& d : dbs) targets.emplace_back(d.name, std::vector<std::string>{});
                    }
                    for (auto& [target_db, names] : targets) {
                      if (names.empty()) {
-                       KITE_ASSIGN_OR_RETURN(auto views, proxy_->coordinator().ListCollections(target_db));
+                       KITE_ASSIGN_OR_RETURN(auto views, proxy_->ListCollections(target_db));
                        for (const auto& v : views) names.push_back(v.info.schema.name);
                      }
                      for (const auto& name : names) KITE_RETURN_IF_ERROR(proxy_->Flush(target_db, name).status());
                    }
-                   KITE_ASSIGN_OR_RETURN(Timestamp ts, proxy_->coordinator().AllocTimestamp());
+                   KITE_ASSIGN_OR_RETURN(Timestamp ts, proxy_->AllocTimestamp());
                    resp->set_flush_all_ts(ts);
                    return Status::OK();
                  }),
@@ -164,7 +164,7 @@ namespace kite::rpc {
 bool RefuseStaleSchema(Proxy* proxy, const std::string& db, const std::string& collection, uint64_t schema_ts,
                        ::milvus::proto::common::Status* out) {
   if (schema_ts == 0) return false;
-  auto v = proxy->coordinator().DescribeCollection(db, collection);
+  auto v = proxy->DescribeCollection(db, collection);
   if (!v.ok() || v->info.update_ts == schema_ts) return false;  // a missing collection is reported later
   out->Clear();
   out->set_code(109);
@@ -185,7 +185,7 @@ MilvusService::RpcStatus MilvusService::GetPersistentSegmentInfo(Ctx* ctx, const
   KITE_ADMIT(ctx, req);
   ToMilvusStatus(Guard([&]() -> Status {
                    const std::string db = RequestDb(ctx, req->dbname());
-                   KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->coordinator().DescribeCollection(db, req->collectionname()));
+                   KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->DescribeCollection(db, req->collectionname()));
                    KITE_ASSIGN_OR_RETURN(auto segs, proxy_->PersistentSegments(db, req->collectionname()));
                    for (const auto& s : segs) {
                      auto* info = resp->add_infos();
@@ -209,7 +209,7 @@ MilvusService::RpcStatus MilvusService::GetQuerySegmentInfo(Ctx* ctx, const mm::
   KITE_ADMIT(ctx, req);
   ToMilvusStatus(Guard([&]() -> Status {
                    const std::string db = RequestDb(ctx, req->dbname());
-                   KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->coordinator().DescribeCollection(db, req->collectionname()));
+                   KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->DescribeCollection(db, req->collectionname()));
                    KITE_ASSIGN_OR_RETURN(auto segs, proxy_->LoadedSegments(db, req->collectionname()));
                    for (const auto& s : segs) {
                      auto* info = resp->add_infos();

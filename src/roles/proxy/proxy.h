@@ -199,8 +199,55 @@ class Proxy {
   Proxy& operator=(const Proxy&) = delete;
 
   const Limits& limits() const { return limits_; }
-  // DDL calls that need no proxy-side work go straight to the coordinator.
-  CoordinatorApi& coordinator() { return *coord_; }
+  // DDL and catalog reads that need no data-plane work, forwarded to the
+  // coordinator: the front doors (gRPC, REST) reach every role through the
+  // proxy only, so a request context and authorization have one way in.
+  template <typename... A>
+  auto AllocTimestamp(A&&... a) { return coord_->AllocTimestamp(std::forward<A>(a)...); }
+  template <typename... A>
+  auto CreateDatabase(A&&... a) { return coord_->CreateDatabase(std::forward<A>(a)...); }
+  template <typename... A>
+  auto DropDatabase(A&&... a) { return coord_->DropDatabase(std::forward<A>(a)...); }
+  template <typename... A>
+  auto ListDatabases(A&&... a) { return coord_->ListDatabases(std::forward<A>(a)...); }
+  template <typename... A>
+  auto DescribeDatabase(A&&... a) { return coord_->DescribeDatabase(std::forward<A>(a)...); }
+  template <typename... A>
+  auto DescribeCollection(A&&... a) { return coord_->DescribeCollection(std::forward<A>(a)...); }
+  template <typename... A>
+  auto ListCollections(A&&... a) { return coord_->ListCollections(std::forward<A>(a)...); }
+  template <typename... A>
+  auto RenameCollection(A&&... a) { return coord_->RenameCollection(std::forward<A>(a)...); }
+  template <typename... A>
+  auto CreatePartition(A&&... a) { return coord_->CreatePartition(std::forward<A>(a)...); }
+  template <typename... A>
+  auto CreateAlias(A&&... a) { return coord_->CreateAlias(std::forward<A>(a)...); }
+  template <typename... A>
+  auto AlterAlias(A&&... a) { return coord_->AlterAlias(std::forward<A>(a)...); }
+  template <typename... A>
+  auto DropAlias(A&&... a) { return coord_->DropAlias(std::forward<A>(a)...); }
+  template <typename... A>
+  auto DescribeAlias(A&&... a) { return coord_->DescribeAlias(std::forward<A>(a)...); }
+  template <typename... A>
+  auto ListAliases(A&&... a) { return coord_->ListAliases(std::forward<A>(a)...); }
+  template <typename... A>
+  auto GetLoadProgress(A&&... a) { return coord_->GetLoadProgress(std::forward<A>(a)...); }
+  template <typename... A>
+  auto ListAllCollections(A&&... a) { return coord_->ListAllCollections(std::forward<A>(a)...); }
+  Status AlterDatabase(const std::string& name, const std::map<std::string, std::string>& set,
+                       const std::vector<std::string>& delete_keys) {
+    return coord_->AlterDatabase(name, set, delete_keys);
+  }
+  Status AlterCollection(const std::string& db, const std::string& name, const std::map<std::string, std::string>& set,
+                         const std::vector<std::string>& delete_keys) {
+    return coord_->AlterCollection(db, name, set, delete_keys);
+  }
+  Status AlterIndex(const std::string& db, const std::string& collection, const std::string& index_name,
+                    const std::map<std::string, std::string>& set, const std::vector<std::string>& delete_keys) {
+    return coord_->AlterIndex(db, collection, index_name, set, delete_keys);
+  }
+  template <typename... A>
+  auto DescribeIndexDefinitions(A&&... a) { return coord_->DescribeIndex(std::forward<A>(a)...); }
 
   // Reopens every collection's shards (WAL replay) and reloads loaded ones.
   Status Recover();

@@ -295,7 +295,7 @@ RestError ApplyCollectionParams(const Json& params, bool has_partition_key, Crea
 }
 
 Result<std::vector<IndexInfo>> IndexesOrEmpty(Call& c, const std::string& collection, const std::string& index_name) {
-  auto r = c.proxy->coordinator().DescribeIndex(c.db, collection, "", index_name);
+  auto r = c.proxy->DescribeIndexDefinitions(c.db, collection, "", index_name);
   if (!r.ok() && r.status().Is(Reason::kIndexNotFound) && index_name.empty()) return std::vector<IndexInfo>{};
   return r;
 }
@@ -313,17 +313,17 @@ std::string IndexMetric(const IndexInfo& idx) {
 RestError CreateDatabase(Call& c) {
   std::map<std::string, std::string> props;
   if (Has(c.body, "properties")) props = PropertyMap(c.body.at("properties"));
-  REST_TRY(c.proxy->coordinator().CreateDatabase(c.db, props));
+  REST_TRY(c.proxy->CreateDatabase(c.db, props));
   return Ok();
 }
 
 RestError DropDatabase(Call& c) {
-  REST_TRY(c.proxy->coordinator().DropDatabase(c.db));
+  REST_TRY(c.proxy->DropDatabase(c.db));
   return Ok();
 }
 
 RestError ListDatabases(Call& c) {
-  REST_ASSIGN(auto dbs, c.proxy->coordinator().ListDatabases());
+  REST_ASSIGN(auto dbs, c.proxy->ListDatabases());
   c.data = Json::array();
   // Only what the caller holds privileges on (Milvus list_db_task).
   auth::Visibility visible;
@@ -336,7 +336,7 @@ RestError ListDatabases(Call& c) {
 }
 
 RestError DescribeDatabase(Call& c) {
-  REST_ASSIGN(DatabaseInfo db, c.proxy->coordinator().DescribeDatabase(c.db));
+  REST_ASSIGN(DatabaseInfo db, c.proxy->DescribeDatabase(c.db));
   c.data = {{"dbName", db.name}, {"dbID", db.id.value}, {"properties", KvList(db.properties)}};
   return Ok();
 }
@@ -344,12 +344,12 @@ RestError DescribeDatabase(Call& c) {
 RestError AlterDatabase(Call& c) {
   std::map<std::string, std::string> props;
   if (Has(c.body, "properties")) props = PropertyMap(c.body.at("properties"));
-  REST_TRY(c.proxy->coordinator().AlterDatabase(c.db, props, {}));
+  REST_TRY(c.proxy->AlterDatabase(c.db, props, {}));
   return Ok();
 }
 
 RestError DropDatabaseProperties(Call& c) {
-  REST_TRY(c.proxy->coordinator().AlterDatabase(c.db, {}, StrListOr(c.body, "propertyKeys")));
+  REST_TRY(c.proxy->AlterDatabase(c.db, {}, StrListOr(c.body, "propertyKeys")));
   return Ok();
 }
 
@@ -409,14 +409,14 @@ RestError DropCollection(Call& c) {
 }
 
 RestError HasCollection(Call& c) {
-  auto r = c.proxy->coordinator().DescribeCollection(c.db, Collection(c));
+  auto r = c.proxy->DescribeCollection(c.db, Collection(c));
   if (!r.ok() && !r.status().Is(Reason::kCollectionNotFound)) return FromStatus(r.status());
   c.data = {{"has", r.ok()}};
   return Ok();
 }
 
 RestError ListCollections(Call& c) {
-  REST_ASSIGN(auto views, c.proxy->coordinator().ListCollections(c.db));
+  REST_ASSIGN(auto views, c.proxy->ListCollections(c.db));
   c.data = Json::array();
   // Only what the caller holds privileges on (Milvus show_collection_task).
   auth::Visibility visible;
@@ -429,7 +429,7 @@ RestError ListCollections(Call& c) {
 }
 
 RestError DescribeCollection(Call& c) {
-  REST_ASSIGN(CollectionView v, c.proxy->coordinator().DescribeCollection(c.db, Collection(c)));
+  REST_ASSIGN(CollectionView v, c.proxy->DescribeCollection(c.db, Collection(c)));
   const CollectionInfo& info = v.info;
   const CollectionSchema& s = info.schema;
   Json fields = Json::array();
@@ -491,7 +491,7 @@ RestError GetCollectionStats(Call& c) {
 }
 
 RestError GetLoadState(Call& c) {
-  REST_ASSIGN(LoadProgress p, c.proxy->coordinator().GetLoadProgress(c.db, Collection(c),
+  REST_ASSIGN(LoadProgress p, c.proxy->GetLoadProgress(c.db, Collection(c),
                                                                       StrListOr(c.body, "partitionNames")));
   c.data = {{"loadState", LoadStateName(p.state)}};
   if (p.state != LoadState::kNotLoad) c.data["loadProgress"] = p.progress;
@@ -510,7 +510,7 @@ RestError ReleaseCollection(Call& c) {
 
 RestError RenameCollection(Call& c) {
   std::string new_db = StrOr(c.body, "newDbName");
-  REST_TRY(c.proxy->coordinator().RenameCollection(c.db, Collection(c), new_db.empty() ? c.db : new_db,
+  REST_TRY(c.proxy->RenameCollection(c.db, Collection(c), new_db.empty() ? c.db : new_db,
                                                    StrOr(c.body, "newCollectionName")));
   return Ok();
 }
@@ -518,12 +518,12 @@ RestError RenameCollection(Call& c) {
 RestError AlterCollectionProperties(Call& c) {
   std::map<std::string, std::string> props;
   if (Has(c.body, "properties")) props = PropertyMap(c.body.at("properties"));
-  REST_TRY(c.proxy->coordinator().AlterCollection(c.db, Collection(c), props, {}));
+  REST_TRY(c.proxy->AlterCollection(c.db, Collection(c), props, {}));
   return Ok();
 }
 
 RestError DropCollectionProperties(Call& c) {
-  REST_TRY(c.proxy->coordinator().AlterCollection(c.db, Collection(c), {}, StrListOr(c.body, "propertyKeys")));
+  REST_TRY(c.proxy->AlterCollection(c.db, Collection(c), {}, StrListOr(c.body, "propertyKeys")));
   return Ok();
 }
 
@@ -567,7 +567,7 @@ RestError GetCompactionState(Call& c) {
 
 // ---------------------------------------------------------------- partitions
 RestError CreatePartition(Call& c) {
-  REST_TRY(c.proxy->coordinator().CreatePartition(c.db, Collection(c), StrOr(c.body, "partitionName")));
+  REST_TRY(c.proxy->CreatePartition(c.db, Collection(c), StrOr(c.body, "partitionName")));
   return Ok();
 }
 
@@ -577,13 +577,13 @@ RestError DropPartition(Call& c) {
 }
 
 RestError HasPartition(Call& c) {
-  REST_ASSIGN(CollectionView v, c.proxy->coordinator().DescribeCollection(c.db, Collection(c)));
+  REST_ASSIGN(CollectionView v, c.proxy->DescribeCollection(c.db, Collection(c)));
   c.data = {{"has", v.info.FindPartition(StrOr(c.body, "partitionName")) != nullptr}};
   return Ok();
 }
 
 RestError ListPartitions(Call& c) {
-  REST_ASSIGN(CollectionView v, c.proxy->coordinator().DescribeCollection(c.db, Collection(c)));
+  REST_ASSIGN(CollectionView v, c.proxy->DescribeCollection(c.db, Collection(c)));
   c.data = Json::array();
   for (const auto& p : v.info.partitions) c.data.push_back(p.name);
   return Ok();
@@ -611,28 +611,28 @@ RestError ReleasePartitions(Call& c) {
 
 // ------------------------------------------------------------------- aliases
 RestError CreateAlias(Call& c) {
-  REST_TRY(c.proxy->coordinator().CreateAlias(c.db, Collection(c), StrOr(c.body, "aliasName")));
+  REST_TRY(c.proxy->CreateAlias(c.db, Collection(c), StrOr(c.body, "aliasName")));
   return Ok();
 }
 
 RestError AlterAlias(Call& c) {
-  REST_TRY(c.proxy->coordinator().AlterAlias(c.db, Collection(c), StrOr(c.body, "aliasName")));
+  REST_TRY(c.proxy->AlterAlias(c.db, Collection(c), StrOr(c.body, "aliasName")));
   return Ok();
 }
 
 RestError DropAlias(Call& c) {
-  REST_TRY(c.proxy->coordinator().DropAlias(c.db, StrOr(c.body, "aliasName")));
+  REST_TRY(c.proxy->DropAlias(c.db, StrOr(c.body, "aliasName")));
   return Ok();
 }
 
 RestError DescribeAlias(Call& c) {
-  REST_ASSIGN(AliasInfo a, c.proxy->coordinator().DescribeAlias(c.db, StrOr(c.body, "aliasName")));
+  REST_ASSIGN(AliasInfo a, c.proxy->DescribeAlias(c.db, StrOr(c.body, "aliasName")));
   c.data = {{"dbName", a.db_name}, {"collectionName", a.collection}, {"aliasName", a.alias}};
   return Ok();
 }
 
 RestError ListAliases(Call& c) {
-  REST_ASSIGN(auto aliases, c.proxy->coordinator().ListAliases(c.db, StrOr(c.body, "collectionName")));
+  REST_ASSIGN(auto aliases, c.proxy->ListAliases(c.db, StrOr(c.body, "collectionName")));
   c.data = Names(aliases);
   return Ok();
 }
@@ -658,7 +658,7 @@ RestError ListIndexes(Call& c) {
 
 RestError DescribeIndex(Call& c) {
   std::string collection = Collection(c);
-  REST_ASSIGN(CollectionView v, c.proxy->coordinator().DescribeCollection(c.db, collection));
+  REST_ASSIGN(CollectionView v, c.proxy->DescribeCollection(c.db, collection));
   std::string index_name = StrOr(c.body, "indexName");
   auto described = c.proxy->DescribeIndex(c.db, collection, "", index_name);
   if (!described.ok() && described.status().Is(Reason::kIndexNotFound) && index_name.empty()) {
@@ -687,12 +687,12 @@ RestError DescribeIndex(Call& c) {
 RestError AlterIndexProperties(Call& c) {
   std::map<std::string, std::string> props;
   if (Has(c.body, "properties")) props = PropertyMap(c.body.at("properties"));
-  REST_TRY(c.proxy->coordinator().AlterIndex(c.db, Collection(c), StrOr(c.body, "indexName"), props, {}));
+  REST_TRY(c.proxy->AlterIndex(c.db, Collection(c), StrOr(c.body, "indexName"), props, {}));
   return Ok();
 }
 
 RestError DropIndexProperties(Call& c) {
-  REST_TRY(c.proxy->coordinator().AlterIndex(c.db, Collection(c), StrOr(c.body, "indexName"), {},
+  REST_TRY(c.proxy->AlterIndex(c.db, Collection(c), StrOr(c.body, "indexName"), {},
                                              StrListOr(c.body, "propertyKeys")));
   return Ok();
 }

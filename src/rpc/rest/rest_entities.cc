@@ -104,7 +104,7 @@ RestError RunQuery(Call& c, const QueryParams& q) {
 }
 
 RestError Write(Call& c, bool upsert) {
-  REST_ASSIGN(CollectionView v, c.proxy->coordinator().DescribeCollection(c.db, Collection(c)));
+  REST_ASSIGN(CollectionView v, c.proxy->DescribeCollection(c.db, Collection(c)));
   InsertParams p;
   p.db = c.db;
   p.collection = v.info.schema.name;
@@ -217,7 +217,7 @@ RestError DeleteEntities(Call& c) {
                                "tag (give a filter or the primary keys as `id`)",
                                kMissingPrefix));
     }
-    REST_ASSIGN(CollectionView v, c.proxy->coordinator().DescribeCollection(c.db, collection));
+    REST_ASSIGN(CollectionView v, c.proxy->DescribeCollection(c.db, collection));
     const FieldSchema* pk = v.info.schema.PrimaryField();
     REST_CHECK(IdsTemplate(c.body.at("id"), *pk, &values[kIdsTemplate]));
     filter = fmt::format("{} in {{{}}}", pk->name, kIdsTemplate);
@@ -230,7 +230,7 @@ RestError DeleteEntities(Call& c) {
 }
 
 RestError GetEntities(Call& c) {
-  REST_ASSIGN(CollectionView v, c.proxy->coordinator().DescribeCollection(c.db, Collection(c)));
+  REST_ASSIGN(CollectionView v, c.proxy->DescribeCollection(c.db, Collection(c)));
   const FieldSchema* pk = v.info.schema.PrimaryField();
   QueryParams q;
   q.db = c.db;
@@ -304,7 +304,7 @@ RestError SearchEntities(Call& c) {
                  fmt::format("{}, error: Key: 'data' Error:Field validation for 'data' failed on the 'required' tag",
                              kMissingPrefix));
   }
-  REST_ASSIGN(CollectionView v, c.proxy->coordinator().DescribeCollection(c.db, Collection(c)));
+  REST_ASSIGN(CollectionView v, c.proxy->DescribeCollection(c.db, Collection(c)));
   const CollectionSchema& s = v.info.schema;
   const FieldSchema* field = nullptr;
   REST_CHECK(AnnsField(s, StrOr(c.body, "annsField"), &field));
@@ -373,7 +373,7 @@ RestError HybridSearchEntities(Call& c) {
                  fmt::format("{}, error: Key: 'search' Error:Field validation for 'search' failed on the 'required' tag",
                              kMissingPrefix));
   }
-  REST_ASSIGN(CollectionView v, c.proxy->coordinator().DescribeCollection(c.db, Collection(c)));
+  REST_ASSIGN(CollectionView v, c.proxy->DescribeCollection(c.db, Collection(c)));
   const CollectionSchema& s = v.info.schema;
   HybridSearchParams h;
   h.db = c.db;
