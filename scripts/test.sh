@@ -17,8 +17,8 @@ KITE_BIN="$PWD/build/kite" .venv/bin/python -m pytest tests/e2e -q -p no:cachepr
 # the same command; long time-bounded runs (scripts/fuzz.sh SECONDS) are kept
 # for nightly use. KITE_TEST_FUZZ=0 skips both (a quick local run).
 if [ "${KITE_TEST_FUZZ:-1}" = 1 ]; then
-  echo "== fuzzers (${KITE_FUZZ_RUNS:-20000} inputs each, seed 1)"
-  bash scripts/fuzz.sh --runs "${KITE_FUZZ_RUNS:-20000}"
+  echo "== fuzzers (${KITE_FUZZ_RUNS:-200000} inputs each, seed 1)"
+  bash scripts/fuzz.sh --runs "${KITE_FUZZ_RUNS:-200000}"
   echo "== unit tests under ASan + UBSan"
   bash scripts/sanitize.sh kite_expr_tests kite_storage_tests kite_flat_tests kite_hnsw_tests
 fi
