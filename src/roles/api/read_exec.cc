@@ -29,14 +29,19 @@ bool InScope(const Segment& seg, const rolepb::ReadScope& scope) {
   return false;
 }
 
-Result<PartSpec> PartSpecOf(const rolepb::SearchRequest& req, const CollectionSchema& schema) {
+PartSpec ReduceSpecOf(const rolepb::SearchRequest& req) {
   PartSpec spec;
   spec.k = req.k();
   spec.higher_is_better = req.higher_is_better();
-  for (int64_t f : req.carry()) spec.carry.push_back(FieldId(f));
   spec.group_field = FieldId(req.group_field());
   spec.group_size = req.group_size();
   spec.max_output_bytes = req.max_output_bytes() > 0 ? req.max_output_bytes() : INT64_MAX;
+  return spec;
+}
+
+Result<PartSpec> PartSpecOf(const rolepb::SearchRequest& req, const CollectionSchema& schema) {
+  PartSpec spec = ReduceSpecOf(req);
+  for (int64_t f : req.carry()) spec.carry.push_back(FieldId(f));
   for (const rolepb::Boost& b : req.boosts()) {
     spec.boosts.push_back(BoostRanker{b.filter(), b.weight(), b.sum()});
     rolepb::Filter f;

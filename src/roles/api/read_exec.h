@@ -15,7 +15,11 @@
 
 namespace kite {
 
-// The reduce parameters of a search request (boost filters compiled).
+// The reduce parameters of a search request, for merging answers (levels 2
+// and 3: no carried fields to gather, no boosts).
+PartSpec ReduceSpecOf(const rolepb::SearchRequest& req);
+// The same plus what a search over segments needs: carried fields and the
+// boosts with their filters compiled (level 1).
 Result<PartSpec> PartSpecOf(const rolepb::SearchRequest& req, const CollectionSchema& schema);
 
 Result<SearchPart> ExecuteSearch(const rolepb::SearchRequest& req, const CollectionSchema& schema,

@@ -86,26 +86,13 @@ void SearchPartToPb(const SearchPart& part, rolepb::SearchResponse* out) {
   for (const HitList& l : part.hits) total += l.size();
   out->mutable_hits_per_query()->Reserve(static_cast<int>(part.hits.size()));
   out->mutable_distances()->Reserve(static_cast<int>(total));
-  // Rows are sent in hit order, so a hit's row is its position.
-  std::vector<int64_t> order;
-  order.reserve(total);
-  bool in_order = true;
+  // Every level lays its rows out in hit order (SearchSegments, ReduceParts),
+  // so a hit's row is its position and the rows go as they are.
   for (const HitList& l : part.hits) {
     out->add_hits_per_query(static_cast<int64_t>(l.size()));
-    for (const Hit& h : l) {
-      in_order = in_order && h.source.row == static_cast<int64_t>(order.size());
-      order.push_back(h.source.row);
-      out->add_distances(h.distance);
-    }
+    for (const Hit& h : l) out->add_distances(h.distance);
   }
-  if (in_order && part.rows.num_rows == static_cast<int64_t>(total)) {
-    out->set_rows(EncodeBatch(part.rows));
-  } else {
-    ColumnBatch sel;
-    for (const Column& c : part.rows.columns) sel.columns.push_back(c.Select(order));
-    sel.num_rows = static_cast<int64_t>(total);
-    out->set_rows(EncodeBatch(sel));
-  }
+  out->set_rows(EncodeBatch(part.rows));
 }
 
 Result<SearchPart> SearchPartFromPb(const rolepb::SearchResponse& in) {

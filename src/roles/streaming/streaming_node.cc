@@ -387,19 +387,6 @@ Result<std::shared_ptr<StreamingNode::Channel>> StreamingNode::ReadChannel(
   return ch;
 }
 
-namespace {
-// The reduce of a search at the delegator (no boosts: they ran per segment).
-PartSpec ReduceSpecOf(const rolepb::SearchRequest& req) {
-  PartSpec spec;
-  spec.k = req.k();
-  spec.higher_is_better = req.higher_is_better();
-  spec.group_field = FieldId(req.group_field());
-  spec.group_size = req.group_size();
-  spec.max_output_bytes = req.max_output_bytes() > 0 ? req.max_output_bytes() : INT64_MAX;
-  return spec;
-}
-}  // namespace
-
 Status StreamingNode::Search(const rolepb::SearchRequest& req, rolepb::SearchResponse* resp,
                              const CancelHook& cancelled) {
   std::vector<SegmentPtr> growing;
