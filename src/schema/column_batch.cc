@@ -237,6 +237,9 @@ void EncodeColumnParts(const Column& c, ColumnEncoding* out) {
 void EncodeColumn(const Column& c, std::string* out) {
   ColumnEncoding enc;
   EncodeColumnParts(c, &enc);
+  size_t n = out->size();
+  for (std::string_view p : enc.parts) n += p.size();
+  out->reserve(n);
   for (std::string_view p : enc.parts) out->append(p);
 }
 

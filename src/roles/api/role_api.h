@@ -31,6 +31,8 @@
 #include "common/timestamp.h"
 #include "index/scalar/scalar_index.h"
 #include "index/vector_index.h"
+#include "query/retrieve.h"
+#include "query/search_part.h"
 #include "role_api.pb.h"
 #include "roles/api/dml_message.h"
 #include "roles/coordinator/catalog_types.h"
@@ -50,8 +52,11 @@ class QueryNodeApi {
 
   // Read path (level 1 of the reduce): the sealed segments of the request's
   // shard held here, searched and merged into one answer.
-  virtual Status Search(const rolepb::SearchRequest& req, rolepb::SearchResponse* resp, const CancelHook& cancelled) = 0;
-  virtual Status Retrieve(const rolepb::RetrieveRequest& req, rolepb::RetrieveResponse* resp) = 0;
+  // Answers are Kite's in-memory forms (SearchPart, Retrieved): in one process
+  // they pass without encoding; a remote adapter encodes them as
+  // rolepb::SearchResponse / RetrieveResponse (role_codec.h) on the wire.
+  virtual Status Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) = 0;
+  virtual Status Retrieve(const rolepb::RetrieveRequest& req, Retrieved* out) = 0;
   virtual Status ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadStatsResponse* resp) = 0;
 
   // What the coordinator's view tells the node to hold.
@@ -118,8 +123,9 @@ class StreamingNodeApi {
   // The delegator of scope.shard: waits for the shard's tsafe to reach
   // scope.guarantee_ts, then answers from its growing data and the query
   // nodes holding the shard's sealed segments, reduced (level 2).
-  virtual Status Search(const rolepb::SearchRequest& req, rolepb::SearchResponse* resp, const CancelHook& cancelled) = 0;
-  virtual Status Retrieve(const rolepb::RetrieveRequest& req, rolepb::RetrieveResponse* resp) = 0;
+  // The answers as QueryNodeApi's (in-memory here, encoded by a remote adapter).
+  virtual Status Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) = 0;
+  virtual Status Retrieve(const rolepb::RetrieveRequest& req, Retrieved* out) = 0;
   virtual Status ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadStatsResponse* resp) = 0;
 };
 

@@ -650,10 +650,7 @@ Result<Retrieved> Proxy::RetrieveShards(const CollectionInfo& c, const RetrieveP
   for (size_t shard = 0; shard < c.channels.size(); ++shard) {
     req.mutable_scope()->set_shard(static_cast<int32_t>(shard));
     req.mutable_scope()->set_channel(c.channels[shard]);
-    rolepb::RetrieveResponse resp;
-    KITE_RETURN_IF_ERROR(streaming_->Retrieve(req, &resp));
-    KITE_ASSIGN_OR_RETURN(Retrieved r, RetrievedFromPb(resp));
-    parts.push_back(std::move(r));
+    KITE_RETURN_IF_ERROR(streaming_->Retrieve(req, &parts.emplace_back()));
   }
   return MergeRetrieved(std::move(parts), plan);
 }

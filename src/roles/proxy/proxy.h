@@ -8,8 +8,11 @@
 // Thread-safe; borrows every role, which must outlive it.
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -350,6 +353,11 @@ class Proxy {
   // indexes; BM25 counts of `terms`).
   Result<rolepb::ReadStatsResponse> ShardStats(const CollectionInfo& c, const SearchPlan& plan, const ReadAt& at,
                                                bool include_growing, const std::vector<uint32_t>& terms);
+  // ShardStats without BM25 terms, reused for kStatsMaxAge: what only plans
+  // (the cost estimate) may read. Saves a round trip to every delegator per search.
+  Result<std::shared_ptr<const rolepb::ReadStatsResponse>> RecentShardStats(const CollectionInfo& c,
+                                                                          const SearchPlan& plan, const ReadAt& at,
+                                                                          bool include_growing);
   // search(ids=...): the anns field's stored vectors of `ids` at `ts`, as raw query vectors.
   Status VectorsOfIds(const CollectionInfo& c, const FieldSchema& field, const SearchPlan& plan, const ReadAt& at,
                       const std::vector<PrimaryKey>& ids, SearchParams* out);
@@ -363,6 +371,13 @@ class Proxy {
   StreamingNodeApi* streaming_;
   DataNodeApi* data_node_;
   Limits limits_;
+
+  struct StatsEntry {
+    std::chrono::steady_clock::time_point at;
+    std::shared_ptr<const rolepb::ReadStatsResponse> stats;
+  };
+  std::mutex stats_mu_;
+  std::map<std::string, StatsEntry> stats_cache_;  // key: collection, field, growing, partitions
 };
 
 // Full-text search (proxy_text.cc).

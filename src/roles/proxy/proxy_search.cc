@@ -514,13 +514,19 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
     KITE_RETURN_IF_ERROR(PrepareBm25Queries(s, *field, p, stats, limits_, &plan));
     out.nq = plan.queries.nq;
   }
-  KITE_ASSIGN_OR_RETURN(rolepb::ReadStatsResponse stats, ShardStats(c, plan, at, !p.ignore_growing, {}));
+  KITE_ASSIGN_OR_RETURN(std::shared_ptr<const rolepb::ReadStatsResponse> recent,
+                        RecentShardStats(c, plan, at, !p.ignore_growing));
+  const rolepb::ReadStatsResponse* stats = recent.get();
   // Bound the work before doing it: ids and scores of nq x min(k, rows) hits
   // count against quotaAndLimits.limits.maxOutputSize, as Milvus's reduce
   // counts every result byte (output fields are counted as they are gathered).
-  if (!group_field) {
+  // Only a search that could exceed it needs the rows as of now.
+  rolepb::ReadStatsResponse fresh;
+  if (!group_field && out.nq * plan.k > limits_.max_output_bytes / 12) {
+    KITE_ASSIGN_OR_RETURN(fresh, ShardStats(c, plan, at, !p.ignore_growing, {}));
+    stats = &fresh;
     int64_t rows = 0;
-    for (const rolepb::SegmentStats& seg : stats.segments()) rows += seg.rows();
+    for (const rolepb::SegmentStats& seg : stats->segments()) rows += seg.rows();
     const int64_t hits = out.nq * std::min(plan.k, rows);
     if (hits > limits_.max_output_bytes / 12) {
       return MakeStatus(StatusCode::kInternal, Reason::kNone, "search results exceed the maxOutputSize Limit {}",
@@ -529,7 +535,7 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   }
   // Group-by searches every segment for all its rows; range search is exact.
   prep.cost = group_field || plan.radius ? std::numeric_limits<double>::infinity()
-                                         : EstimateCost(plan, stats, filtered);
+                                         : EstimateCost(plan, *stats, filtered);
   return prep;
 }
 
@@ -553,6 +559,27 @@ Result<rolepb::ReadStatsResponse> Proxy::ShardStats(const CollectionInfo& c, con
     for (int i = 0; i < r.bm25_df_size(); ++i) all.set_bm25_df(i, all.bm25_df(i) + r.bm25_df(i));
   }
   return all;
+}
+
+Result<std::shared_ptr<const rolepb::ReadStatsResponse>> Proxy::RecentShardStats(const CollectionInfo& c,
+                                                                                 const SearchPlan& plan,
+                                                                                 const ReadAt& at,
+                                                                                 bool include_growing) {
+  constexpr auto kStatsMaxAge = std::chrono::milliseconds(200);
+  std::string key = fmt::format("{}/{}/{}", c.id.value, plan.queries.field.value, include_growing ? 1 : 0);
+  for (int64_t part : plan.partitions) key += fmt::format(",{}", part);
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(stats_mu_);
+    auto it = stats_cache_.find(key);
+    if (it != stats_cache_.end() && now - it->second.at < kStatsMaxAge) return it->second.stats;
+  }
+  KITE_ASSIGN_OR_RETURN(rolepb::ReadStatsResponse r, ShardStats(c, plan, at, include_growing, {}));
+  auto stats = std::make_shared<const rolepb::ReadStatsResponse>(std::move(r));
+  std::lock_guard lock(stats_mu_);
+  if (stats_cache_.size() >= 256) stats_cache_.clear();
+  stats_cache_[key] = StatsEntry{now, stats};
+  return stats;
 }
 
 Result<SearchOutcome> Proxy::RunSearch(const SearchParams& p, PreparedSearch prep) {
@@ -607,10 +634,7 @@ Result<SearchOutcome> Proxy::RunSearch(const SearchParams& p, PreparedSearch pre
     if (cancelled()) return SearchCancelledStatus();
     req.mutable_scope()->set_shard(static_cast<int32_t>(shard));
     req.mutable_scope()->set_channel(prep.channels[shard]);
-    rolepb::SearchResponse resp;
-    KITE_RETURN_IF_ERROR(streaming_->Search(req, &resp, p.cancelled));
-    KITE_ASSIGN_OR_RETURN(SearchPart part, SearchPartFromPb(resp));
-    parts.push_back(std::move(part));
+    KITE_RETURN_IF_ERROR(streaming_->Search(req, &parts.emplace_back(), p.cancelled));
   }
   PartSpec spec;
   spec.k = want;

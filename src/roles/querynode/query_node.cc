@@ -192,19 +192,17 @@ Status NotLoadedHere(int64_t collection) {
 }
 }  // namespace
 
-Status QueryNode::Search(const rolepb::SearchRequest& req, rolepb::SearchResponse* resp, const CancelHook& cancelled) {
+Status QueryNode::Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) {
   auto [schema, segs] = ScopeSegments(req.scope());
   if (!schema) return NotLoadedHere(req.scope().collection());
-  KITE_ASSIGN_OR_RETURN(SearchPart part, ExecuteSearch(req, *schema, segs, cancelled));
-  SearchPartToPb(part, resp);
+  KITE_ASSIGN_OR_RETURN(*out, ExecuteSearch(req, *schema, segs, cancelled));
   return Status::OK();
 }
 
-Status QueryNode::Retrieve(const rolepb::RetrieveRequest& req, rolepb::RetrieveResponse* resp) {
+Status QueryNode::Retrieve(const rolepb::RetrieveRequest& req, Retrieved* out) {
   auto [schema, segs] = ScopeSegments(req.scope());
   if (!schema) return NotLoadedHere(req.scope().collection());
-  KITE_ASSIGN_OR_RETURN(Retrieved r, ExecuteRetrieve(req, *schema, segs));
-  RetrievedToPb(r, resp);
+  KITE_ASSIGN_OR_RETURN(*out, ExecuteRetrieve(req, *schema, segs));
   return Status::OK();
 }
 

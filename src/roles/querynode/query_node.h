@@ -53,8 +53,8 @@ class QueryNode : public QueryNodeApi {
   void DetachIndex(CollectionId collection, IndexId index) override;
 
   // The read path (role_api.h): sealed segments of the request's shard.
-  Status Search(const rolepb::SearchRequest& req, rolepb::SearchResponse* resp, const CancelHook& cancelled) override;
-  Status Retrieve(const rolepb::RetrieveRequest& req, rolepb::RetrieveResponse* resp) override;
+  Status Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) override;
+  Status Retrieve(const rolepb::RetrieveRequest& req, Retrieved* out) override;
   Status ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadStatsResponse* resp) override;
   std::vector<SegmentPtr> Segments(CollectionId collection) const override;
   // The loaded sealed segment `segment` of `collection`, or nullptr.

@@ -387,60 +387,36 @@ Result<std::shared_ptr<StreamingNode::Channel>> StreamingNode::ReadChannel(
   return ch;
 }
 
-Status StreamingNode::Search(const rolepb::SearchRequest& req, rolepb::SearchResponse* resp,
-                             const CancelHook& cancelled) {
+Status StreamingNode::Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) {
   std::vector<SegmentPtr> growing;
   std::shared_ptr<const CollectionSchema> schema;
   KITE_ASSIGN_OR_RETURN(std::shared_ptr<Channel> ch, ReadChannel(req.scope(), &growing, &schema));
   // The query nodes holding the shard's sealed segments (one in standalone),
   // told which segments this delegator reads as growing.
-  rolepb::SearchResponse sealed;
-  if (growing.empty()) {
-    KITE_RETURN_IF_ERROR(query_node_->Search(req, &sealed, cancelled));
-  } else {
-    rolepb::SearchRequest to_qn = req;
-    for (const SegmentPtr& seg : growing) to_qn.mutable_scope()->add_skip_segments(seg->id().value);
-    KITE_RETURN_IF_ERROR(query_node_->Search(to_qn, &sealed, cancelled));
-  }
-  if (growing.empty()) {
-    *resp = std::move(sealed);
-    return Status::OK();
-  }
-  std::vector<SearchPart> parts;
-  KITE_ASSIGN_OR_RETURN(SearchPart g, ExecuteSearch(req, *schema, growing, cancelled));
-  parts.push_back(std::move(g));
-  KITE_ASSIGN_OR_RETURN(SearchPart s, SearchPartFromPb(sealed));
-  parts.push_back(std::move(s));
-  KITE_ASSIGN_OR_RETURN(SearchPart merged, ReduceParts(std::move(parts), ReduceSpecOf(req)));
-  SearchPartToPb(merged, resp);
+  if (growing.empty()) return query_node_->Search(req, out, cancelled);
+  rolepb::SearchRequest to_qn = req;
+  for (const SegmentPtr& seg : growing) to_qn.mutable_scope()->add_skip_segments(seg->id().value);
+  std::vector<SearchPart> parts(2);
+  KITE_RETURN_IF_ERROR(query_node_->Search(to_qn, &parts[1], cancelled));
+  KITE_ASSIGN_OR_RETURN(parts[0], ExecuteSearch(req, *schema, growing, cancelled));
+  KITE_ASSIGN_OR_RETURN(*out, ReduceParts(std::move(parts), ReduceSpecOf(req)));
   return Status::OK();
 }
 
-Status StreamingNode::Retrieve(const rolepb::RetrieveRequest& req, rolepb::RetrieveResponse* resp) {
+Status StreamingNode::Retrieve(const rolepb::RetrieveRequest& req, Retrieved* out) {
   std::vector<SegmentPtr> growing;
   std::shared_ptr<const CollectionSchema> schema;
   KITE_ASSIGN_OR_RETURN(std::shared_ptr<Channel> ch, ReadChannel(req.scope(), &growing, &schema));
-  rolepb::RetrieveResponse sealed;
-  if (growing.empty()) {
-    KITE_RETURN_IF_ERROR(query_node_->Retrieve(req, &sealed));
-  } else {
-    rolepb::RetrieveRequest to_qn = req;
-    for (const SegmentPtr& seg : growing) to_qn.mutable_scope()->add_skip_segments(seg->id().value);
-    KITE_RETURN_IF_ERROR(query_node_->Retrieve(to_qn, &sealed));
-  }
-  if (growing.empty()) {
-    *resp = std::move(sealed);
-    return Status::OK();
-  }
-  std::vector<Retrieved> parts;
-  KITE_ASSIGN_OR_RETURN(Retrieved g, ExecuteRetrieve(req, *schema, growing));
-  parts.push_back(std::move(g));
-  KITE_ASSIGN_OR_RETURN(Retrieved s, RetrievedFromPb(sealed));
-  parts.push_back(std::move(s));
+  if (growing.empty()) return query_node_->Retrieve(req, out);
+  rolepb::RetrieveRequest to_qn = req;
+  for (const SegmentPtr& seg : growing) to_qn.mutable_scope()->add_skip_segments(seg->id().value);
+  std::vector<Retrieved> parts(2);
+  KITE_RETURN_IF_ERROR(query_node_->Retrieve(to_qn, &parts[1]));
+  KITE_ASSIGN_OR_RETURN(parts[0], ExecuteRetrieve(req, *schema, growing));
   RetrievePlan unpaged;
   unpaged.count_only = req.count_only();
   unpaged.limit = req.limit() >= 0 ? req.limit() + req.offset() : -1;
-  RetrievedToPb(MergeRetrieved(std::move(parts), unpaged), resp);
+  *out = MergeRetrieved(std::move(parts), unpaged);
   return Status::OK();
 }
 

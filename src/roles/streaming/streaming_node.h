@@ -105,8 +105,8 @@ class StreamingNode : public StreamingNodeApi {
   std::vector<SegmentPtr> GrowingSegments(CollectionId collection);
 
   // The shard delegator (role_api.h).
-  Status Search(const rolepb::SearchRequest& req, rolepb::SearchResponse* resp, const CancelHook& cancelled) override;
-  Status Retrieve(const rolepb::RetrieveRequest& req, rolepb::RetrieveResponse* resp) override;
+  Status Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) override;
+  Status Retrieve(const rolepb::RetrieveRequest& req, Retrieved* out) override;
   Status ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadStatsResponse* resp) override;
 
  private:

@@ -357,14 +357,15 @@ class LateQueryNode final : public QueryNodeApi {
   }
   int searches() const { return searches_.load(); }
 
-  Status Search(const rolepb::SearchRequest&, rolepb::SearchResponse* resp, const CancelHook&) override {
+  Status Search(const rolepb::SearchRequest&, SearchPart* out, const CancelHook&) override {
     ++searches_;
     std::unique_lock l(mu_);
     cv_.wait(l, [this] { return released_; });
-    resp->add_hits_per_query(0);
+    out->nq = 1;
+    out->hits.resize(1);
     return Status::OK();
   }
-  Status Retrieve(const rolepb::RetrieveRequest&, rolepb::RetrieveResponse*) override { return Status::OK(); }
+  Status Retrieve(const rolepb::RetrieveRequest&, Retrieved*) override { return Status::OK(); }
   Status ReadStats(const rolepb::ReadStatsRequest&, rolepb::ReadStatsResponse*) override { return Status::OK(); }
   Status Load(const CollectionInfo&, std::shared_ptr<const CollectionSchema>) override { return Status::OK(); }
   void Release(CollectionId) override {}
@@ -402,10 +403,10 @@ TEST_F(StreamingFaultTest, StrongReadWaitsForTheWriteInFlightThenSeesIt) {
     *req.mutable_scope() = Scope(*t, *t);
     req.set_count_only(true);
     req.set_limit(-1);
-    rolepb::RetrieveResponse resp;
+    Retrieved resp;
     Status st = streaming_->Retrieve(req, &resp);
     EXPECT_TRUE(st.ok()) << st.ToString();
-    seen = resp.count();
+    seen = resp.count;
     done = true;
   });
   // While the write hangs the read cannot be answered (a bounded look, then on).
@@ -426,9 +427,9 @@ TEST_F(StreamingFaultTest, LateQueryNodeDoesNotHoldUpWritesToTheShard) {
   ASSERT_TRUE(Insert({1}).ok());
   auto t = coord_->AllocTimestamp();
   ASSERT_TRUE(t.ok());
-  rolepb::SearchResponse resp;
+  SearchPart part;
   Status search_st;
-  std::thread reader([&] { search_st = streaming_->Search(SearchOf(*t), &resp, {}); });
+  std::thread reader([&] { search_st = streaming_->Search(SearchOf(*t), &part, {}); });
   while (late.searches() < 1) std::this_thread::yield();
   // The query node has not answered yet; a write to the same shard completes.
   EXPECT_TRUE(Insert({7}).ok());
@@ -436,11 +437,9 @@ TEST_F(StreamingFaultTest, LateQueryNodeDoesNotHoldUpWritesToTheShard) {
   reader.join();
   ASSERT_TRUE(search_st.ok()) << search_st.ToString();
   // The search ran at t: it sees row 1 (growing) but not row 7, written after.
-  auto part = SearchPartFromPb(resp);
-  ASSERT_TRUE(part.ok()) << part.status().ToString();
-  ASSERT_EQ(part->hits.size(), 1u);
+  ASSERT_EQ(part.hits.size(), 1u);
   std::vector<int64_t> ids;
-  for (const Hit& h : part->hits[0]) ids.push_back(std::get<int64_t>(h.pk));
+  for (const Hit& h : part.hits[0]) ids.push_back(std::get<int64_t>(h.pk));
   EXPECT_EQ(ids, std::vector<int64_t>{1});
   query_api_ = nullptr;
 }
