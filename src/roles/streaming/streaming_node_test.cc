@@ -22,6 +22,7 @@
 #include "roles/coordinator/coordinator.h"
 #include "roles/coordinator/segment_registry.h"
 #include "roles/api/role_codec.h"
+#include "roles/api/role_grpc.h"
 #include "roles/querynode/query_node.h"
 #include "storage/meta/meta_store.h"
 #include "storage/object/object_store.h"
@@ -442,6 +443,135 @@ TEST_F(StreamingFaultTest, LateQueryNodeDoesNotHoldUpWritesToTheShard) {
   for (const Hit& h : part.hits[0]) ids.push_back(std::get<int64_t>(h.pk));
   EXPECT_EQ(ids, std::vector<int64_t>{1});
   query_api_ = nullptr;
+}
+
+
+// ---- the read flow over gRPC (role_grpc.h): the same answers as in one process
+
+// Serves `services` on an in-process gRPC server (the whole gRPC stack, no socket).
+std::unique_ptr<grpc::Server> Serve(const std::vector<grpc::Service*>& services) {
+  grpc::ServerBuilder b;
+  for (grpc::Service* s : services) b.RegisterService(s);
+  return b.BuildAndStart();
+}
+
+void ExpectSameParts(const SearchPart& a, const SearchPart& b) {
+  ASSERT_EQ(a.nq, b.nq);
+  ASSERT_EQ(a.hits.size(), b.hits.size());
+  for (size_t q = 0; q < a.hits.size(); ++q) {
+    ASSERT_EQ(a.hits[q].size(), b.hits[q].size()) << "query " << q;
+    for (size_t i = 0; i < a.hits[q].size(); ++i) {
+      EXPECT_EQ(a.hits[q][i].pk, b.hits[q][i].pk);
+      EXPECT_EQ(a.hits[q][i].distance, b.hits[q][i].distance);
+    }
+  }
+  EXPECT_EQ(a.rows.num_rows, b.rows.num_rows);
+}
+
+TEST_F(StreamingFaultTest, ReadsOverGrpcAnswerAsInOneProcess) {
+  ASSERT_TRUE(Insert(Keys(0, 40)).ok());
+  ASSERT_TRUE(streaming_->Flush(info_.id).ok());  // sealed: served by the query node
+  ASSERT_TRUE(streaming_->Load(info_).ok());
+  ASSERT_TRUE(Insert(Keys(40, 50)).ok());  // growing: served by the delegator
+  auto svc_q = MakeQueryNodeService(query_.get());
+  auto svc_s = MakeStreamingNodeService(streaming_.get());
+  auto server = Serve({svc_q.get(), svc_s.get()});
+  auto remote_q = MakeRemoteQueryNode(server->InProcessChannel(grpc::ChannelArguments()), nullptr);
+  auto remote_s = MakeRemoteStreamingNode(server->InProcessChannel(grpc::ChannelArguments()), nullptr);
+  auto t = coord_->AllocTimestamp();
+  ASSERT_TRUE(t.ok());
+
+  rolepb::SearchRequest search = SearchOf(*t);
+  search.set_k(5);
+  for (auto* pair : {&search}) {
+    SearchPart local_s, over_s, local_q, over_q;
+    ASSERT_TRUE(streaming_->Search(*pair, &local_s, {}).ok());
+    ASSERT_TRUE(remote_s->Search(*pair, &over_s, [] { return false; }).ok());  // the cancellable call
+    ExpectSameParts(local_s, over_s);
+    ASSERT_EQ(local_s.hits.at(0).size(), 5u);
+    EXPECT_EQ(std::get<int64_t>(local_s.hits[0][0].pk), 7);  // the query vector is row 7's
+    ASSERT_TRUE(query_->Search(*pair, &local_q, {}).ok());
+    ASSERT_TRUE(remote_q->Search(*pair, &over_q, {}).ok());
+    ExpectSameParts(local_q, over_q);
+  }
+
+  rolepb::RetrieveRequest get;
+  *get.mutable_scope() = Scope(*t, *t);
+  get.set_limit(-1);
+  Retrieved local_r, over_r;
+  ASSERT_TRUE(streaming_->Retrieve(get, &local_r).ok());
+  ASSERT_TRUE(remote_s->Retrieve(get, &over_r).ok());
+  EXPECT_EQ(local_r.rows.num_rows, 50);
+  EXPECT_EQ(over_r.rows.num_rows, 50);
+  EXPECT_EQ(over_r.ts, local_r.ts);
+  get.set_count_only(true);
+  Retrieved count;
+  ASSERT_TRUE(remote_s->Retrieve(get, &count).ok());
+  EXPECT_EQ(count.count, 50);
+
+  rolepb::ReadStatsRequest stats;
+  *stats.mutable_scope() = Scope(*t, *t);
+  stats.set_field(info_.schema.fields.at(1).id.value);
+  rolepb::ReadStatsResponse local_st, over_st;
+  ASSERT_TRUE(streaming_->ReadStats(stats, &local_st).ok());
+  ASSERT_TRUE(remote_s->ReadStats(stats, &over_st).ok());
+  EXPECT_EQ(over_st.SerializeAsString(), local_st.SerializeAsString());
+}
+
+// A role's error crosses the wire with its code, reason and message; a peer
+// that is not there is an IOError naming it, not a crash or a hang.
+TEST_F(StreamingFaultTest, ErrorsOverGrpcKeepCodeReasonAndMessage) {
+  auto svc_s = MakeStreamingNodeService(streaming_.get());
+  auto server = Serve({svc_s.get()});
+  auto remote_s = MakeRemoteStreamingNode(server->InProcessChannel(grpc::ChannelArguments()), nullptr);
+  auto t = coord_->AllocTimestamp();
+  ASSERT_TRUE(t.ok());
+  rolepb::SearchRequest req = SearchOf(*t);
+  req.mutable_scope()->set_shard(9);  // no such shard
+  SearchPart local, over;
+  Status a = streaming_->Search(req, &local, {});
+  Status b = remote_s->Search(req, &over, {});
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(b.code(), a.code());
+  EXPECT_EQ(b.reason(), a.reason());
+  EXPECT_EQ(b.message(), a.message());
+  // Not loaded: the query node's own refusal.
+  req = SearchOf(*t);
+  a = streaming_->Search(req, &local, {});
+  b = remote_s->Search(req, &over, {});
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(b.reason(), a.reason());
+  EXPECT_EQ(b.message(), a.message());
+
+  auto gone = MakeRemoteStreamingNode(
+      grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()), nullptr);
+  Status st = gone->Search(req, &over, {});
+  EXPECT_EQ(st.code(), StatusCode::kIOError) << st.ToString();
+  EXPECT_NE(st.message().find("role peer unavailable"), std::string::npos) << st.ToString();
+  // Calls a remote peer does not serve yet say so instead of doing nothing.
+  EXPECT_EQ(gone->Flush(info_.id).status().code(), StatusCode::kUnimplemented);
+}
+
+// A cancelled caller (client gone, deadline, shutdown) is answered at once
+// even while the peer has not answered; the peer's call sees the cancellation.
+TEST_F(StreamingFaultTest, CancelledCallOverGrpcReturnsWhileThePeerHangs) {
+  LateQueryNode late;
+  auto svc_q = MakeQueryNodeService(&late);
+  auto server = Serve({svc_q.get()});
+  auto remote_q = MakeRemoteQueryNode(server->InProcessChannel(grpc::ChannelArguments()), nullptr);
+  auto t = coord_->AllocTimestamp();
+  ASSERT_TRUE(t.ok());
+  std::atomic<bool> cancel{false};
+  Status st;
+  std::thread caller([&] {
+    SearchPart part;
+    st = remote_q->Search(SearchOf(*t), &part, [&] { return cancel.load(); });
+  });
+  while (late.searches() < 1) std::this_thread::yield();  // the peer is inside the call
+  cancel = true;
+  caller.join();  // returns although the peer still waits
+  EXPECT_EQ(st.code(), StatusCode::kCancelled) << st.ToString();
+  late.Release();
 }
 
 }  // namespace

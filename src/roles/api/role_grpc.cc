@@ -1,0 +1,259 @@
+#include "roles/api/role_grpc.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
+#include "roles/api/role_codec.h"
+#include "role_service.grpc.pb.h"
+
+namespace kite {
+
+grpc::Status ToGrpcStatus(const Status& st) {
+  if (st.ok()) return grpc::Status::OK;
+  rolepb::RoleStatus rs;
+  rs.set_code(static_cast<int32_t>(st.code()));
+  rs.set_reason(static_cast<int32_t>(st.reason()));
+  rs.set_message(st.message());
+  const grpc::StatusCode code =
+      st.code() == StatusCode::kCancelled ? grpc::StatusCode::CANCELLED : grpc::StatusCode::UNKNOWN;
+  return grpc::Status(code, st.message(), rs.SerializeAsString());
+}
+
+Status FromGrpcStatus(const grpc::Status& st) {
+  if (st.ok()) return Status::OK();
+  rolepb::RoleStatus rs;
+  if (!st.error_details().empty() && rs.ParseFromString(st.error_details()) && rs.code() != 0) {
+    return Status(static_cast<StatusCode>(rs.code()), static_cast<Reason>(rs.reason()), rs.message());
+  }
+  if (st.error_code() == grpc::StatusCode::CANCELLED) {
+    return MakeStatus(StatusCode::kCancelled, Reason::kNone, "role call cancelled: {}", st.error_message());
+  }
+  return IOError("role peer unavailable: {} (gRPC code {})", st.error_message(), static_cast<int>(st.error_code()));
+}
+
+namespace {
+
+template <typename AsyncStart, typename Req, typename Resp>
+Status CancellableCall(AsyncStart async_start, const Req& req, Resp* resp, const CancelHook& cancelled) {
+  grpc::ClientContext ctx;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status result;
+  async_start(&ctx, &req, resp, [&](grpc::Status s) {
+    std::lock_guard l(mu);
+    result = std::move(s);
+    done = true;
+    cv.notify_all();
+  });
+  std::unique_lock l(mu);
+  bool cancel_sent = false;
+  while (!cv.wait_for(l, std::chrono::milliseconds(20), [&] { return done; })) {
+    if (!cancel_sent && cancelled && cancelled()) {
+      ctx.TryCancel();
+      cancel_sent = true;
+    }
+  }
+  return FromGrpcStatus(result);
+}
+
+CancelHook ServerCancelHook(grpc::ServerContext* ctx) {
+  return [ctx] { return ctx->IsCancelled(); };
+}
+
+// Server side: the read path of any role object with Search/Retrieve/ReadStats.
+template <typename Base, typename Node>
+class ReadService final : public Base {
+ public:
+  explicit ReadService(Node* node) : node_(node) {}
+
+  grpc::Status Search(grpc::ServerContext* ctx, const rolepb::SearchRequest* req,
+                      rolepb::SearchResponse* resp) override {
+    SearchPart part;
+    Status st = node_->Search(*req, &part, ServerCancelHook(ctx));
+    if (st.ok()) SearchPartToPb(part, resp);
+    return ToGrpcStatus(st);
+  }
+  grpc::Status Retrieve(grpc::ServerContext*, const rolepb::RetrieveRequest* req,
+                        rolepb::RetrieveResponse* resp) override {
+    Retrieved r;
+    Status st = node_->Retrieve(*req, &r);
+    if (st.ok()) RetrievedToPb(r, resp);
+    return ToGrpcStatus(st);
+  }
+  grpc::Status ReadStats(grpc::ServerContext*, const rolepb::ReadStatsRequest* req,
+                         rolepb::ReadStatsResponse* resp) override {
+    return ToGrpcStatus(node_->ReadStats(*req, resp));
+  }
+
+ private:
+  Node* node_;
+};
+
+// Client side of the read path, shared by both remote adapters.
+template <typename Service>
+class ReadClient {
+ public:
+  explicit ReadClient(std::shared_ptr<grpc::Channel> channel) : stub_(Service::NewStub(std::move(channel))) {}
+
+  Status Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) {
+    rolepb::SearchResponse resp;
+    Status st;
+    if (cancelled) {
+      st = CancellableCall(
+          [this](grpc::ClientContext* c, const rolepb::SearchRequest* q, rolepb::SearchResponse* r,
+                 std::function<void(grpc::Status)> done) { stub_->async()->Search(c, q, r, std::move(done)); },
+          req, &resp, cancelled);
+    } else {
+      grpc::ClientContext ctx;
+      st = FromGrpcStatus(stub_->Search(&ctx, req, &resp));
+    }
+    KITE_RETURN_IF_ERROR(st);
+    KITE_ASSIGN_OR_RETURN(*out, SearchPartFromPb(resp));
+    return Status::OK();
+  }
+  Status Retrieve(const rolepb::RetrieveRequest& req, Retrieved* out) {
+    rolepb::RetrieveResponse resp;
+    grpc::ClientContext ctx;
+    KITE_RETURN_IF_ERROR(FromGrpcStatus(stub_->Retrieve(&ctx, req, &resp)));
+    KITE_ASSIGN_OR_RETURN(*out, RetrievedFromPb(resp));
+    return Status::OK();
+  }
+  Status ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadStatsResponse* resp) {
+    grpc::ClientContext ctx;
+    return FromGrpcStatus(stub_->ReadStats(&ctx, req, resp));
+  }
+
+ private:
+  std::unique_ptr<typename Service::Stub> stub_;
+};
+
+Status NoLocal(const char* what) {
+  return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "{} is not served over the role protocol yet", what);
+}
+
+class RemoteQueryNode final : public QueryNodeApi {
+ public:
+  RemoteQueryNode(std::shared_ptr<grpc::Channel> channel, QueryNodeApi* local)
+      : reads_(std::move(channel)), local_(local) {}
+
+  Status Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) override {
+    return reads_.Search(req, out, cancelled);
+  }
+  Status Retrieve(const rolepb::RetrieveRequest& req, Retrieved* out) override { return reads_.Retrieve(req, out); }
+  Status ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadStatsResponse* resp) override {
+    return reads_.ReadStats(req, resp);
+  }
+
+  Status Load(const CollectionInfo& c, std::shared_ptr<const CollectionSchema> schema) override {
+    return local_ ? local_->Load(c, std::move(schema)) : NoLocal("QueryNode.Load");
+  }
+  void Release(CollectionId collection) override {
+    if (local_) local_->Release(collection);
+  }
+  bool IsLoaded(CollectionId collection) const override { return local_ && local_->IsLoaded(collection); }
+  void AddSealed(CollectionId collection, SegmentPtr segment) override {
+    if (local_) local_->AddSealed(collection, std::move(segment));
+  }
+  void ApplyDelete(CollectionId collection, int64_t partition, const PrimaryKey& pk, Timestamp ts) override {
+    if (local_) local_->ApplyDelete(collection, partition, pk, ts);
+  }
+  void AttachVectorIndex(CollectionId collection, SegmentId segment, FieldId field, IndexId index,
+                         std::shared_ptr<const index::VectorIndex> idx) override {
+    if (local_) local_->AttachVectorIndex(collection, segment, field, index, std::move(idx));
+  }
+  void AttachScalarIndex(CollectionId collection, SegmentId segment, FieldId field, IndexId index,
+                         std::shared_ptr<const index::ScalarIndex> idx) override {
+    if (local_) local_->AttachScalarIndex(collection, segment, field, index, std::move(idx));
+  }
+  void ReplaceSegments(CollectionId collection, const std::vector<SegmentId>& removed,
+                       SegmentPtr replacement) override {
+    if (local_) local_->ReplaceSegments(collection, removed, std::move(replacement));
+  }
+  void DetachIndex(CollectionId collection, IndexId index) override {
+    if (local_) local_->DetachIndex(collection, index);
+  }
+  SegmentPtr FindSegment(CollectionId collection, SegmentId segment) const override {
+    return local_ ? local_->FindSegment(collection, segment) : nullptr;
+  }
+  std::vector<SegmentPtr> Segments(CollectionId collection) const override {
+    return local_ ? local_->Segments(collection) : std::vector<SegmentPtr>{};
+  }
+
+ private:
+  ReadClient<rolepb::QueryNodeService> reads_;
+  QueryNodeApi* local_;
+};
+
+class RemoteStreamingNode final : public StreamingNodeApi {
+ public:
+  RemoteStreamingNode(std::shared_ptr<grpc::Channel> channel, StreamingNodeApi* local)
+      : reads_(std::move(channel)), local_(local) {}
+
+  Status Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) override {
+    return reads_.Search(req, out, cancelled);
+  }
+  Status Retrieve(const rolepb::RetrieveRequest& req, Retrieved* out) override { return reads_.Retrieve(req, out); }
+  Status ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadStatsResponse* resp) override {
+    return reads_.ReadStats(req, resp);
+  }
+
+  Status Open(const CollectionInfo& c) override { return local_ ? local_->Open(c) : NoLocal("StreamingNode.Open"); }
+  Status Drop(const CollectionInfo& c) override { return local_ ? local_->Drop(c) : NoLocal("StreamingNode.Drop"); }
+  Result<Timestamp> Write(CollectionId collection, int shard, DmlMessage msg) override {
+    if (!local_) return NoLocal("StreamingNode.Write");
+    return local_->Write(collection, shard, std::move(msg));
+  }
+  Result<std::vector<SegmentId>> Flush(CollectionId collection) override {
+    if (!local_) return NoLocal("StreamingNode.Flush");
+    return local_->Flush(collection);
+  }
+  Status RetainPartitions(CollectionId collection, const std::set<int64_t>& live) override {
+    return local_ ? local_->RetainPartitions(collection, live) : NoLocal("StreamingNode.RetainPartitions");
+  }
+  Status Load(const CollectionInfo& c) override { return local_ ? local_->Load(c) : NoLocal("StreamingNode.Load"); }
+  Status Release(CollectionId collection) override {
+    return local_ ? local_->Release(collection) : NoLocal("StreamingNode.Release");
+  }
+  Status ApplySchema(const CollectionInfo& c) override {
+    return local_ ? local_->ApplySchema(c) : NoLocal("StreamingNode.ApplySchema");
+  }
+  std::vector<SegmentSummary> PersistentSegments(CollectionId collection) override {
+    return local_ ? local_->PersistentSegments(collection) : std::vector<SegmentSummary>{};
+  }
+  std::vector<SegmentSummary> LoadedSegments(CollectionId collection) override {
+    return local_ ? local_->LoadedSegments(collection) : std::vector<SegmentSummary>{};
+  }
+  Timestamp SafeTimestamp(CollectionId collection, Timestamp now) override {
+    return local_ ? local_->SafeTimestamp(collection, now) : 0;
+  }
+  int64_t RowCount(CollectionId collection, int64_t partition, const std::set<int64_t>& live) override {
+    return local_ ? local_->RowCount(collection, partition, live) : 0;
+  }
+
+ private:
+  ReadClient<rolepb::StreamingNodeService> reads_;
+  StreamingNodeApi* local_;
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::Service> MakeQueryNodeService(QueryNodeApi* node) {
+  return std::make_unique<ReadService<rolepb::QueryNodeService::Service, QueryNodeApi>>(node);
+}
+
+std::unique_ptr<grpc::Service> MakeStreamingNodeService(StreamingNodeApi* node) {
+  return std::make_unique<ReadService<rolepb::StreamingNodeService::Service, StreamingNodeApi>>(node);
+}
+
+std::unique_ptr<QueryNodeApi> MakeRemoteQueryNode(std::shared_ptr<grpc::Channel> channel, QueryNodeApi* local) {
+  return std::make_unique<RemoteQueryNode>(std::move(channel), local);
+}
+
+std::unique_ptr<StreamingNodeApi> MakeRemoteStreamingNode(std::shared_ptr<grpc::Channel> channel,
+                                                          StreamingNodeApi* local) {
+  return std::make_unique<RemoteStreamingNode>(std::move(channel), local);
+}
+
+}  // namespace kite
