@@ -10,6 +10,12 @@ echo "== unit tests (ctest)"
 ctest --test-dir build --output-on-failure -j2
 echo "== end-to-end tests (pytest + pymilvus)"
 KITE_BIN="$PWD/build/kite" .venv/bin/python -m pytest tests/e2e -q -p no:cacheprovider
+# The read-path files again with the roles talking over their gRPC services
+# (kite.roleTransport: grpc), as the processes of a cluster do (~2 min).
+echo "== end-to-end read path over the role gRPC services"
+KITE_E2E_CONFIG="$PWD/tests/e2e/configs/role_grpc.yaml" KITE_BIN="$PWD/build/kite" .venv/bin/python -m pytest \
+  tests/e2e/test_role_flows.py tests/e2e/test_search.py tests/e2e/test_query.py tests/e2e/test_retrieval.py \
+  tests/e2e/test_wrong_answers.py tests/e2e/test_full_text.py -q -p no:cacheprovider
 # Fuzzers (libFuzzer + ASan/UBSan, clang, ./build-fuzz) and unit tests under
 # ASan + UBSan (./build-asan). CI runs the repeatable slice: a fixed number of
 # inputs per fuzzer from seed 1 and the committed seed corpus

@@ -245,6 +245,13 @@ Status LoadYamlConfig(const std::string& path, ServerConfig* c) {
   } else if (!sync.empty() && sync != "fsync") {
     return InvalidArgument("config key wal.sync: '{}' is not one of fsync, none", sync);
   }
+  std::string transport;
+  KITE_RETURN_IF_ERROR(Read(root, "kite", "roleTransport", &transport));
+  if (transport == "grpc") {
+    c->roles_over_grpc = true;
+  } else if (!transport.empty() && transport != "inprocess") {
+    return InvalidArgument("config key kite.roleTransport: '{}' is not one of inprocess, grpc", transport);
+  }
   if (YAML::Node seg = root["dataCoord"] ? root["dataCoord"]["segment"] : YAML::Node(); seg && seg.IsMap()) {
     try {
       // maxSize is Milvus's key (MB); maxSizeMB is Kite's older spelling.

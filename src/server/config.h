@@ -18,6 +18,8 @@
 //   metrics.port: 9091           health/metrics/web UI port (Milvus: common metrics port 9091)
 //   localStorage.path: ./data    data directory
 //   wal.sync: fsync | none       fsync (default) acknowledges a write only once it is on disk
+//   kite.roleTransport: inprocess | grpc   the read path between proxy, delegators and query
+//                                nodes in one process, or over the role services' gRPC (loopback)
 //   dataCoord.segment.maxSize: 1024     segment size cap in MB (compaction merges up to it;
 //                                        maxSizeMB is accepted as an alias)
 //   dataCoord.segment.sealProportion: 0.12  seal a growing segment at this share of maxSize
@@ -126,6 +128,10 @@ struct ServerConfig {
   double slow_query_span_s = 5;  // proxy.slowQuerySpanInSeconds (Milvus default)
   Limits limits;
   WalSyncPolicy wal_sync = WalSyncPolicy::kFsyncEveryAppend;
+  // kite.roleTransport: how the proxy reaches the shard delegators and they the
+  // query node in one process: "inprocess" (default) or "grpc" (the role
+  // services on a loopback port, as between processes of a cluster).
+  bool roles_over_grpc = false;
   StreamingOptions streaming;
   DataNodeOptions data_node;
   MqConfig mq;

@@ -4,12 +4,15 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <vector>
 #include <thread>
 
+#include "roles/api/role_grpc.h"
 #include "roles/auth/access_control.h"
 #include "roles/auth/password_hash.h"
 #include "roles/coordinator/coordinator.h"
@@ -126,13 +129,43 @@ class StandaloneImpl final : public Standalone {
     KITE_ASSIGN_OR_RETURN(wal_, OpenWalFor(config_));
     KITE_ASSIGN_OR_RETURN(objects_, OpenObjectStoreFor(config_));
     query_node_ = std::make_unique<QueryNode>(objects_.get(), registry_.get());
+    // kite.roleTransport: grpc sends the read path through the role services
+    // on a loopback socket, as between the processes of a cluster.
+    QueryNodeApi* query_api = query_node_.get();
+    std::shared_ptr<grpc::Channel> role_channel;
+    std::string role_addr;
+    if (config_.roles_over_grpc) {
+      role_addr = fmt::format("unix-abstract:kite-roles-{}-{}", ::getpid(),
+                              std::chrono::steady_clock::now().time_since_epoch().count());
+      grpc::ChannelArguments args;
+      args.SetMaxReceiveMessageSize(-1);
+      args.SetMaxSendMessageSize(-1);
+      role_channel = grpc::CreateCustomChannel(role_addr, grpc::InsecureChannelCredentials(), args);
+      remote_query_ = MakeRemoteQueryNode(role_channel, query_node_.get());
+      query_api = remote_query_.get();
+    }
     streaming_ = std::make_unique<StreamingNode>(wal_.get(), objects_.get(), registry_.get(), coordinator_.get(),
-                                                 query_node_.get(), config_.streaming);
+                                                 query_api, config_.streaming);
     DataNodeOptions dn = config_.data_node;
     dn.segment_bytes_max = config_.streaming.segment_bytes_max;
     data_node_ = std::make_unique<DataNode>(objects_.get(), registry_.get(), coordinator_.get(), query_node_.get(), dn);
     streaming_->SetFlushListener([dn = data_node_.get()](CollectionId) { dn->Kick(); });
-    proxy_ = std::make_unique<Proxy>(coordinator_.get(), streaming_.get(), data_node_.get(), config_.limits);
+    StreamingNodeApi* streaming_api = streaming_.get();
+    if (config_.roles_over_grpc) {
+      remote_streaming_ = MakeRemoteStreamingNode(role_channel, streaming_.get());
+      streaming_api = remote_streaming_.get();
+      role_services_.push_back(MakeQueryNodeService(query_node_.get()));
+      role_services_.push_back(MakeStreamingNodeService(streaming_.get()));
+      grpc::ServerBuilder rb;
+      rb.AddListeningPort(role_addr, grpc::InsecureServerCredentials());
+      for (auto& svc : role_services_) rb.RegisterService(svc.get());
+      rb.SetMaxReceiveMessageSize(-1);
+      rb.SetMaxSendMessageSize(-1);
+      role_server_ = rb.BuildAndStart();
+      if (!role_server_) return IOError("cannot serve the role services on {}", role_addr);
+      spdlog::info("role services on {} (kite.roleTransport: grpc)", role_addr);
+    }
+    proxy_ = std::make_unique<Proxy>(coordinator_.get(), streaming_api, data_node_.get(), config_.limits);
     gc_ = std::make_unique<GarbageCollector>(registry_.get(), objects_.get(), wal_.get(), config_.gc);
     auto recover_start = std::chrono::steady_clock::now();
     // Drops a crash interrupted are finished before any channel is opened.
@@ -293,9 +326,14 @@ class StandaloneImpl final : public Standalone {
     server_.reset();
     service_.reset();
     proxy_.reset();
+    if (role_server_) role_server_->Shutdown();
+    role_server_.reset();
+    role_services_.clear();
+    remote_streaming_.reset();
     gc_.reset();
     data_node_.reset();
     streaming_.reset();
+    remote_query_.reset();
     query_node_.reset();
   }
 
@@ -379,6 +417,11 @@ class StandaloneImpl final : public Standalone {
   std::unique_ptr<StreamingNode> streaming_;
   std::unique_ptr<DataNode> data_node_;
   std::unique_ptr<GarbageCollector> gc_;
+  // kite.roleTransport: grpc: the role services and their clients.
+  std::unique_ptr<QueryNodeApi> remote_query_;
+  std::unique_ptr<StreamingNodeApi> remote_streaming_;
+  std::vector<std::unique_ptr<grpc::Service>> role_services_;
+  std::unique_ptr<grpc::Server> role_server_;
   std::unique_ptr<Proxy> proxy_;
   std::unique_ptr<rpc::MilvusService> service_;
   std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> grpc_acceptor_;

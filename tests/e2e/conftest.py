@@ -75,8 +75,13 @@ class KiteServer:
         return f"http://{self.host}:{self.metrics_port}"
 
     def command(self) -> List[str]:
+        # KITE_E2E_CONFIG: a YAML config every server of the run starts with, unless the
+        # test passes its own -c (e.g. the role-transport pass of scripts/test.sh).
+        shared = os.environ.get("KITE_E2E_CONFIG")
+        config = ["-c", shared] if shared and "-c" not in self.extra_args else []
         return [str(self.binary), "standalone", "--data-dir", str(self.data_dir),
-                "--port", str(self.port), "--metrics-port", str(self.metrics_port), *self.extra_args]
+                "--port", str(self.port), "--metrics-port", str(self.metrics_port), *config,
+                *self.extra_args]
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self, deadline_s: float = READY_DEADLINE_S) -> "KiteServer":
