@@ -6,6 +6,7 @@ transport, and every answer is compared (and checked against numpy).
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,42 @@ def test_reads_over_the_role_grpc_services_answer_as_in_one_process(kite_factory
     c = remote.client()
     again = c.query("rt", filter="", output_fields=["count(*)"])[0]["count(*)"]
     assert again == 540
+
+
+def test_concurrent_searches_over_grpc_all_answer(kite_factory):
+    """Searches answered on gRPC's callback threads wait for the role services:
+    with several in flight at once none may starve the others (a role call that
+    waited for a callback on those same threads hung every search at 2 clients)."""
+    srv = kite_factory("grpc", extra_args=["-c", str(CONFIG)]).start()
+    c = srv.client()
+    s = MilvusClient.create_schema()
+    s.add_field("id", DataType.INT64, is_primary=True)
+    s.add_field("v", DataType.FLOAT_VECTOR, dim=4)
+    ip = c.prepare_index_params()
+    ip.add_index("v", index_type="FLAT", metric_type="L2")
+    c.create_collection("cc", schema=s, index_params=ip, consistency_level="Strong")
+    c.insert("cc", [{"id": i, "v": [i, 1, 2, 3]} for i in range(100)])
+    errors, answered = [], []
+
+    def searcher(k: int):
+        cl = srv.client()
+        try:
+            for j in range(40):
+                res = cl.search("cc", data=[[float((k * 40 + j) % 100), 1, 2, 3]], limit=1, timeout=20)
+                answered.append(res[0][0]["id"] == (k * 40 + j) % 100)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+        finally:
+            cl.close()
+
+    threads = [threading.Thread(target=searcher, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "searches over the role gRPC hung"
+    assert errors == []
+    assert len(answered) == 240 and all(answered)
 
 
 def test_a_cancelled_or_bad_search_over_grpc_keeps_milvus_errors(kite_factory):

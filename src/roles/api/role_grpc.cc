@@ -1,8 +1,6 @@
 #include "roles/api/role_grpc.h"
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 
 #include "roles/api/role_codec.h"
 #include "role_service.grpc.pb.h"
@@ -34,26 +32,35 @@ Status FromGrpcStatus(const grpc::Status& st) {
 
 namespace {
 
-template <typename AsyncStart, typename Req, typename Resp>
-Status CancellableCall(AsyncStart async_start, const Req& req, Resp* resp, const CancelHook& cancelled) {
+// A unary call driven on the caller's own completion queue (never on gRPC's
+// callback threads: the caller may itself be one, and a callback that waits
+// for another callback can starve them all). A CancelHook that fires
+// cancels the call; the hook is polled every 20 ms while the call runs.
+template <typename PrepareAsync, typename Req, typename Resp>
+Status CancellableCall(PrepareAsync prepare, const Req& req, Resp* resp, const CancelHook& cancelled) {
   grpc::ClientContext ctx;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
+  grpc::CompletionQueue cq;
+  auto call = prepare(&ctx, req, &cq);
+  call->StartCall();
   grpc::Status result;
-  async_start(&ctx, &req, resp, [&](grpc::Status s) {
-    std::lock_guard l(mu);
-    result = std::move(s);
-    done = true;
-    cv.notify_all();
-  });
-  std::unique_lock l(mu);
+  int tag = 1;
+  call->Finish(resp, &result, &tag);
   bool cancel_sent = false;
-  while (!cv.wait_for(l, std::chrono::milliseconds(20), [&] { return done; })) {
+  for (;;) {
+    void* got = nullptr;
+    bool ok = false;
+    auto next = cq.AsyncNext(&got, &ok, std::chrono::system_clock::now() + std::chrono::milliseconds(20));
+    if (next == grpc::CompletionQueue::GOT_EVENT && got == &tag) break;
+    if (next == grpc::CompletionQueue::SHUTDOWN) break;
     if (!cancel_sent && cancelled && cancelled()) {
       ctx.TryCancel();
       cancel_sent = true;
     }
+  }
+  cq.Shutdown();
+  void* got = nullptr;
+  bool ok = false;
+  while (cq.Next(&got, &ok)) {
   }
   return FromGrpcStatus(result);
 }
@@ -102,8 +109,9 @@ class ReadClient {
     Status st;
     if (cancelled) {
       st = CancellableCall(
-          [this](grpc::ClientContext* c, const rolepb::SearchRequest* q, rolepb::SearchResponse* r,
-                 std::function<void(grpc::Status)> done) { stub_->async()->Search(c, q, r, std::move(done)); },
+          [this](grpc::ClientContext* c, const rolepb::SearchRequest& q, grpc::CompletionQueue* cq) {
+            return stub_->PrepareAsyncSearch(c, q, cq);
+          },
           req, &resp, cancelled);
     } else {
       grpc::ClientContext ctx;
