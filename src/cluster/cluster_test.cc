@@ -232,7 +232,7 @@ class ClusterTest : public ::testing::TestWithParam<Kind> {
   std::unique_ptr<MetaStore> memory_;
   EtcdMetaStoreOptions etcd_options_;
   std::unique_ptr<PausableStore> admin_;
-  int next_port_ = 0;
+  std::atomic<int> next_port_{0};
 };
 
 // etcd's smallest lease TTL is about 2 s (1.5 x its election timeout), so the
@@ -494,7 +494,8 @@ TEST_P(ClusterTest, ExactlyOneOfThreeCandidatesIsActive) {
     EXPECT_EQ(n->election->active(), is_holder);
     if (is_holder) {
       EXPECT_EQ(n->election->term(), 1);
-      EXPECT_EQ(n->elected_term.load(), 1);
+      // on_elected runs on the election's thread just after the state turns active.
+      EXPECT_TRUE(WaitFor([&] { return n->elected_term.load() == 1; }, seconds(5)));
       EXPECT_EQ((*holder)->lease_id, n->session->lease());  // under its own session's lease
     } else {
       EXPECT_EQ(n->election->state(), Election::State::kStandby);

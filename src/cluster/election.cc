@@ -93,14 +93,6 @@ bool Election::WaitActive(std::chrono::milliseconds timeout) {
   return state_ == State::kActive;
 }
 
-void Election::SetState(State s) {
-  {
-    std::lock_guard lock(mu_);
-    state_ = s;
-  }
-  cv_.notify_all();
-}
-
 bool Election::StopRequested() {
   std::lock_guard lock(mu_);
   return stop_;
@@ -195,6 +187,8 @@ void Election::HoldUntilLost() {
     auto events = watch->Next(kPoll);
     if (!events.ok()) {
       watch.reset();
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, kPoll, [&] { return stop_; });
       continue;
     }
     bool gone = false;
@@ -236,10 +230,17 @@ void Election::Run() {
       continue;
     }
     if (*won) {
+      bool stopping;
       {
         std::lock_guard lock(mu_);
-        if (stop_) return;  // destruction resigns what it sees active; this was not yet
-        state_ = State::kActive;
+        stopping = stop_;
+        if (!stopping) state_ = State::kActive;
+      }
+      if (stopping) {
+        // Stopped (destroyed or resigned while standing by) as the txn won:
+        // give the key back at once rather than hold it for nobody.
+        ReleaseKey();
+        return;
       }
       cv_.notify_all();
       spdlog::info("election {}: ServerID {} is active (term {})", role_, session_->server_id(), term());
@@ -252,19 +253,26 @@ void Election::Run() {
 }
 
 Status Election::Resign() {
-  int64_t held;
   bool was_active;
   {
     std::lock_guard lock(mu_);
     was_active = state_ == State::kActive;
-    held = held_revision_;
     if (state_ == State::kStandby || state_ == State::kActive) state_ = State::kResigned;
     stop_ = true;
   }
   cv_.notify_all();
   if (!was_active) return Status::OK();
+  return ReleaseKey();
+}
+
+Status Election::ReleaseKey() {
+  int64_t held;
+  {
+    std::lock_guard lock(mu_);
+    held = held_revision_;
+  }
   MetaBatch b;
-  b.RequireModRevision(active_key_, held);
+  b.RequireModRevision(active_key_, held);  // never a successor's key
   b.Delete(active_key_);
   KITE_ASSIGN_OR_RETURN(MetaTxnResult r, session_->store()->Txn(b));
   spdlog::info("election {}: ServerID {} resigned (term {}){}", role_, session_->server_id(), term(),

@@ -106,7 +106,8 @@ class Election {
   Result<bool> TryAcquire(int64_t* revision);
   void WaitForVacancy(int64_t revision);
   void HoldUntilLost();
-  void SetState(State s);
+  // Deletes the active key if it is still the one this process created.
+  Status ReleaseKey();
   bool StopRequested();
   Status NotActive(std::string_view why) const;
 
