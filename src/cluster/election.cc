@@ -191,11 +191,12 @@ void Election::HoldUntilLost() {
       cv_.wait_for(lock, kPoll, [&] { return stop_; });
       continue;
     }
+    // This process never rewrites the key it holds: any change to it after
+    // the revision it created it at (a delete, or a put by a successor) means
+    // it is no longer this process's.
     bool gone = false;
     for (const MetaEvent& e : *events) {
-      if (e.kv.key != active_key_) continue;
-      from = e.kv.mod_revision + 1;
-      if (e.type == MetaEvent::Type::kDelete) gone = true;
+      if (e.kv.key == active_key_) gone = true;
     }
     if (gone) break;
   }
