@@ -552,6 +552,31 @@ TEST_P(ClusterTest, StandbyTakesOverAfterExpiryAndTheOldActiveIsFenced) {
   std::cerr << "take-over after the active's lease lapsed: " << takeover << " s (ttl " << kShortTtl << " s)\n";
 }
 
+// A stand-by that was paused past its TTL is no longer a member: when the
+// active key frees up after it resumes, it must not take it.
+TEST_P(ClusterTest, AStandbyWhoseLeaseLapsedNeverBecomesActive) {
+  auto a = Candidate(kShortTtl);
+  ASSERT_NE(a, nullptr);
+  ASSERT_TRUE(a->election->WaitActive(seconds(10)));
+  auto b = Candidate(kShortTtl);
+  ASSERT_NE(b, nullptr);
+  b->store->Pause();
+  const std::string b_key = b->session->key();
+  ASSERT_TRUE(WaitFor([&] { return !Value(b_key).has_value(); }, seconds(kShortTtl) + seconds(10)));
+  ASSERT_TRUE(a->election->Resign().ok());  // the key is free while b is still paused
+  b->store->Resume();                       // b sees the delete and its own lease loss
+  EXPECT_TRUE(WaitFor([&] { return b->election->state() == Election::State::kLost; }, seconds(10)));
+  EXPECT_EQ(b->elected_term.load(), 0);
+  auto holder = ReadActive(admin_.get(), "coordinator");
+  ASSERT_TRUE(holder.ok());
+  EXPECT_FALSE(holder->has_value());
+  EXPECT_TRUE(b->session->lost());
+  MetaBatch w;
+  w.Put("coord/state", "b");
+  EXPECT_EQ(b->election->FencedCommit(w).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Value("coord/state"), std::nullopt);
+}
+
 TEST_P(ClusterTest, ResignHandsOverAtOnce) {
   auto a = Candidate(kLongTtl);
   ASSERT_NE(a, nullptr);
