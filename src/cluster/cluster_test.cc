@@ -609,12 +609,27 @@ TEST_P(ClusterTest, StoppingTheActiveSessionHandsOverAtOnce) {
   auto c = Candidate(kLongTtl);
   ASSERT_NE(b, nullptr);
   ASSERT_NE(c, nullptr);
+  // Whoever follows the role (a proxy looking for the coordinator) sees the
+  // active key as the session named "coordinator".
+  auto watcher = SessionWatcher::Start(admin_.get(), "coordinator");
+  ASSERT_TRUE(watcher.ok());
+  ASSERT_EQ((*watcher)->sessions().count("coordinator"), 1u);
+  EXPECT_EQ((*watcher)->sessions().at("coordinator").server_id, a->session->server_id());
   auto t0 = Clock::now();
   a->session->Stop();  // revokes the lease the active key is under
   ASSERT_TRUE(WaitFor([&] { return b->election->active() || c->election->active(); }, seconds(10)));
   EXPECT_LT(SecondsSince(t0), kLongTtl / 4.0);
   EXPECT_NE(b->election->active(), c->election->active());
   EXPECT_TRUE(WaitFor([&] { return a->election->state() == Election::State::kLost; }, seconds(10)));
+  const int64_t new_id = b->election->active() ? b->session->server_id() : c->session->server_id();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto ev = (*watcher)->Next(milliseconds(50));
+        EXPECT_TRUE(ev.ok());
+        auto& now = (*watcher)->sessions();
+        return now.count("coordinator") == 1 && now.at("coordinator").server_id == new_id;
+      },
+      seconds(10)));
 }
 
 TEST_P(ClusterTest, FencedTxnKeepsTheBatchsOwnCompares) {
