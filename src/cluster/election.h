@@ -25,7 +25,10 @@
 // may be stale, so the process should stop (Milvus exits) or start over with
 // a new session. ElectionOptions::on_lost tells it.
 //
-// Thread-safe. The session (and its store) must outlive the election.
+// Thread-safe. The session (and its store) must outlive the election. To stop
+// gracefully, destroy (or Resign) the election first, then stop the session:
+// a session stopped under an active election ends it as kLost (on_lost runs),
+// though the hand-over is just as immediate (the lease is revoked).
 #pragma once
 
 #include <atomic>
