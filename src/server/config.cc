@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "server/config_mq.h"
+#include "server/config_session.h"
 
 namespace kite {
 namespace {
@@ -227,6 +228,7 @@ Status LoadYamlConfig(const std::string& path, ServerConfig* c) {
   if (!root.IsMap()) return InvalidArgument("config file {} is not a YAML mapping", path);
   KITE_RETURN_IF_ERROR(LoadSecurity(root, c));
   KITE_RETURN_IF_ERROR(LoadMqConfig(root, c));
+  KITE_RETURN_IF_ERROR(LoadSessionConfig(root, &c->session));
   KITE_RETURN_IF_ERROR(LoadObjectStorage(root, &c->object_storage));
   KITE_RETURN_IF_ERROR(LoadMetaStore(root, c));
   KITE_RETURN_IF_ERROR(Read(root, "proxy", "port", &c->port));

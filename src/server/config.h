@@ -60,12 +60,16 @@
 //                                above 1 MiB under rootPath/kvSubPath/kite-meta-chunks/
 //   etcd.requestTimeout: 10000   ms; deadline of every etcd request
 //   etcd.ssl.enabled / etcd.auth.enabled: true is refused (not supported yet)
+//   common.session.ttl: 30       seconds: a cluster session's lease (a process that stops renewing
+//                                it is dead for the others after this long; cluster/session.h)
+//   common.session.retryTimes: 30   attempts to register a session whose key is held
 #pragma once
 
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "cluster/session.h"
 #include "common/limits.h"
 #include "common/status.h"
 #include "roles/coordinator/garbage_collector.h"
@@ -111,6 +115,12 @@ struct EtcdConfig {
   int64_t request_timeout_ms = 10000;
 };
 
+// Cluster sessions (common.session.*, Milvus's names and defaults).
+struct SessionConfig {
+  int64_t ttl_s = kDefaultSessionTtlSeconds;        // common.session.ttl
+  int64_t retry_times = kDefaultSessionRetryTimes;  // common.session.retryTimes
+};
+
 struct MqConfig {
   std::string type = "default";  // mq.type
   std::string chan_name_prefix = "by-dev";  // msgChannel.chanNamePrefix.cluster
@@ -138,6 +148,7 @@ struct ServerConfig {
   GcOptions gc;  // dataCoord.gc.*
   ObjectStorageConfig object_storage;
   EtcdConfig etcd;
+  SessionConfig session;  // common.session.*
 };
 
 // Applies the keys of a YAML file onto `config`. Unknown keys are ignored

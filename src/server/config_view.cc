@@ -83,6 +83,8 @@ std::vector<std::pair<std::string, std::string>> EffectiveConfig(const ServerCon
     out.emplace_back("etcd.kvSubPath", c.etcd.kv_sub_path);
     out.emplace_back("etcd.requestTimeout", std::to_string(c.etcd.request_timeout_ms));
   }
+  out.emplace_back("common.session.ttl", std::to_string(c.session.ttl_s));
+  out.emplace_back("common.session.retryTimes", std::to_string(c.session.retry_times));
   for (auto& [k, v] : out) v = MaskIfSecret(k, v);
   return out;
 }
