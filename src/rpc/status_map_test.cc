@@ -175,7 +175,7 @@ TEST(StatusMapTest, MerrLeafTextsNameTheirCodes) {
                                   "unexpected file type, files=[a.txt]: importing data failed")),
             2100);
   // Only as merr words them: a leaf inside other text is not a code.
-  EXPECT_EQ(MilvusCode(InvalidArgument("field x: resource group not found[rg=a] is what we said")), 1100);
+  EXPECT_EQ(MilvusCode(InvalidArgument("the text resource group not found[rg=a] quoted mid-sentence")), 1100);
   // Plain (non-merr) errors stay 65535 even when they quote a leaf.
   EXPECT_EQ(MilvusCode(Unclassified("call query coordinator LoadCollection: resource group not found[rg=a]")), 65535);
 }

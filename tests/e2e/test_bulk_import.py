@@ -286,3 +286,31 @@ def test_jobs_survive_restart(server, tmp_path):
     assert state["state"] == "Completed" and state["importedRows"] == 60
     assert [r["jobId"] for r in list_import_jobs(url=rest_url(server), collection_name=name).json()["data"]["records"]] \
         == [job_id]
+
+
+def test_import_reads_from_s3_object_storage(kite_factory, tmp_path):
+    from s3_server import VersityS3
+    s3 = VersityS3(tmp_path / "s3").start()
+    try:
+        cfg = tmp_path / "kite-s3.yaml"
+        cfg.write_text(s3.kite_config())
+        server = kite_factory("kite-s3-import", extra_args=["--config", str(cfg)]).start()
+        client = server.client()
+        name = create(client)
+        rows = make_rows(120)
+        keys = []
+        # the posix gateway serves the files under <data>/<bucket>/<rootPath>/<key> as objects
+        root = s3.data / s3.bucket / s3.root_path
+        for group in write_files(tmp_path, rows, BulkFileType.NUMPY):
+            for f in group:
+                key = f"import/s3/{Path(f).name}"
+                (root / key).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(f, root / key)
+                keys.append(key)
+        job_id = bulk_import(url=rest_url(server), collection_name=name, files=[keys]).json()["data"]["jobId"]
+        state = wait_rest_job(server, job_id)
+        assert state["state"] == "Completed", state
+        check_rows(client, name, rows)
+        assert not (Path(server.data_dir) / "objects").exists()  # nothing came from the local store
+    finally:
+        s3.stop()
