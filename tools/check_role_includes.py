@@ -16,7 +16,9 @@ API_HEADERS = {
                     # The coordinator's segment meta over the meta store, read and
                     # committed by the streaming, query and data nodes (issue 16
                     # turns it into coordinator messages).
-                    "segment_registry.h"},
+                    "segment_registry.h",
+                    # Resource groups and replica records (querycoord's), read by the proxy.
+                    "resource_groups.h"},
     "auth": {"access_control.h", "privileges.h", "password_hash.h"},
 }
 

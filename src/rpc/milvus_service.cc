@@ -566,7 +566,14 @@ RpcStatus MilvusService::GetPartitionStatistics(Ctx* ctx, const mm::GetPartition
 // ------------------------------------------------------------------------ load
 RpcStatus MilvusService::LoadCollection(Ctx* ctx, const mm::LoadCollectionRequest* req, mc::Status* resp) {
   KITE_ADMIT(ctx, req);
-  return Run(resp, [&] { return proxy_->Load(DbName(ctx, req->db_name()), req->collection_name(), {}); });
+  return Run(resp, [&] {
+    Proxy::LoadRequest load;
+    load.db = DbName(ctx, req->db_name());
+    load.collection = req->collection_name();
+    load.replica_number = req->replica_number();
+    load.resource_groups = ToVector(req->resource_groups());
+    return proxy_->LoadWithReplicas(load);
+  });
 }
 
 RpcStatus MilvusService::ReleaseCollection(Ctx* ctx, const mm::ReleaseCollectionRequest* req, mc::Status* resp) {
@@ -579,7 +586,13 @@ RpcStatus MilvusService::LoadPartitions(Ctx* ctx, const mm::LoadPartitionsReques
   KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
     if (req->partition_names_size() == 0) return InvalidArgument("partition names should not be empty");
-    return proxy_->Load(DbName(ctx, req->db_name()), req->collection_name(), ToVector(req->partition_names()));
+    Proxy::LoadRequest load;
+    load.db = DbName(ctx, req->db_name());
+    load.collection = req->collection_name();
+    load.partitions = ToVector(req->partition_names());
+    load.replica_number = req->replica_number();
+    load.resource_groups = ToVector(req->resource_groups());
+    return proxy_->LoadWithReplicas(load);
   });
 }
 

@@ -15,6 +15,7 @@
 #include "common/work_queue.h"
 #include "roles/auth/access_control.h"
 #include "roles/proxy/proxy.h"
+#include "rpc/import/import_jobs.h"
 
 namespace kite::rpc {
 
@@ -141,7 +142,24 @@ class MilvusService final : public MilvusServiceBase {
            ::milvus::proto::milvus::GetPersistentSegmentInfoResponse);
   KITE_RPC(GetQuerySegmentInfo, GetQuerySegmentInfoRequest, ::milvus::proto::milvus::GetQuerySegmentInfoResponse);
   KITE_RPC(GetMetrics, GetMetricsRequest, ::milvus::proto::milvus::GetMetricsResponse);
+  // Replicas and resource groups: milvus_service_replicas.cc
+  KITE_RPC(GetReplicas, GetReplicasRequest, ::milvus::proto::milvus::GetReplicasResponse);
+  KITE_RPC(CreateResourceGroup, CreateResourceGroupRequest, CommonStatus);
+  KITE_RPC(DropResourceGroup, DropResourceGroupRequest, CommonStatus);
+  KITE_RPC(UpdateResourceGroups, UpdateResourceGroupsRequest, CommonStatus);
+  KITE_RPC(TransferNode, TransferNodeRequest, CommonStatus);
+  KITE_RPC(TransferReplica, TransferReplicaRequest, CommonStatus);
+  KITE_RPC(ListResourceGroups, ListResourceGroupsRequest, ::milvus::proto::milvus::ListResourceGroupsResponse);
+  KITE_RPC(DescribeResourceGroup, DescribeResourceGroupRequest,
+           ::milvus::proto::milvus::DescribeResourceGroupResponse);
+  // Bulk import (v1 API over the import jobs): milvus_service_import.cc
+  KITE_RPC(Import, ImportRequest, ::milvus::proto::milvus::ImportResponse);
+  KITE_RPC(GetImportState, GetImportStateRequest, ::milvus::proto::milvus::GetImportStateResponse);
+  KITE_RPC(ListImportTasks, ListImportTasksRequest, ::milvus::proto::milvus::ListImportTasksResponse);
 #undef KITE_RPC
+
+  // The import jobs (must outlive the service); none attached: Import fails.
+  void AttachImports(import::ImportApi* imports) { imports_ = imports; }
 
  private:
   Status ParseSearch(const ::grpc::ServerContextBase* ctx, const ::milvus::proto::milvus::SearchRequest* req,
@@ -155,6 +173,7 @@ class MilvusService final : public MilvusServiceBase {
   WorkQueue work_{static_cast<int>(std::max(2u, std::thread::hardware_concurrency()))};
   ServerIdentity identity_;
   std::atomic<int64_t> next_identifier_{1};
+  import::ImportApi* imports_ = nullptr;
 };
 
 }  // namespace kite::rpc

@@ -1,8 +1,34 @@
 #include "rpc/status_map.h"
 
+#include <string_view>
+#include <utility>
+
 namespace kite::rpc {
 
 namespace mc = ::milvus::proto::common;
+
+namespace {
+
+// Milvus codes of merr leaf errors Kite words exactly as merr does
+// ("<leaf text>[field=value]...", possibly after "<context>: ").
+int32_t LeafTextCode(std::string_view msg) {
+  static constexpr std::pair<std::string_view, int32_t> kLeaves[] = {
+      {"resource group not found[", 300},
+      {"resource group already exist, but create with different config[", 301},
+      {"resource group num reach limit[", 302},
+      {"resource group illegal config[", 303},
+      {"resource group node not enough[", 304},
+      {"resource group service available", 305},
+      {"importing data failed", 2100},
+  };
+  for (const auto& [leaf, code] : kLeaves) {
+    const size_t at = msg.find(leaf);
+    if (at == 0 || (at != std::string_view::npos && at >= 2 && msg.substr(at - 2, 2) == ": ")) return code;
+  }
+  return 0;
+}
+
+}  // namespace
 
 int32_t MilvusCode(const Status& st) {
   if (st.ok()) return 0;
@@ -38,6 +64,9 @@ int32_t MilvusCode(const Status& st) {
   // (roles/auth): their texts always end so.
   if (st.code() == StatusCode::kFailedPrecondition && st.message().ends_with(": privilege not permitted")) return 1401;
   if (st.code() == StatusCode::kFailedPrecondition && st.message().ends_with(": not authenticated")) return 1400;
+  // Resource groups and import (roles/coordinator/resource_groups.cc,
+  // rpc/import): merr's leaf texts name the code, as above.
+  if (int32_t code = LeafTextCode(st.message()); code != 0) return code;
   switch (st.code()) {
     case StatusCode::kInvalidArgument:
     case StatusCode::kNotFound:
@@ -80,7 +109,7 @@ void ToMilvusStatus(const Status& st, mc::Status* out) {
   out->set_code(code);
   out->set_error_code(LegacyCode(code));
   out->set_reason(st.message());
-  out->set_retriable(st.Is(Reason::kServiceUnavailable));  // merr: ErrServiceUnavailable is retriable
+  out->set_retriable(st.Is(Reason::kServiceUnavailable) || code == 305);  // merr: ErrServiceUnavailable is retriable
   if (IsInputError(st)) (*out->mutable_extra_info())["is_input_error"] = "true";
 }
 

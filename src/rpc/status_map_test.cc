@@ -157,3 +157,28 @@ TEST(StatusMapTest, WalBackendDownIsRetriableServiceUnavailable) {
 
 }  // namespace
 }  // namespace kite::rpc
+
+namespace kite::rpc {
+namespace {
+
+// Resource-group and import errors carry merr's leaf texts; the code follows them.
+TEST(StatusMapTest, MerrLeafTextsNameTheirCodes) {
+  EXPECT_EQ(MilvusCode(MakeStatus(StatusCode::kNotFound, Reason::kNone, "resource group not found[rg=a]")), 300);
+  EXPECT_EQ(MilvusCode(MakeStatus(StatusCode::kAlreadyExists, Reason::kNone,
+                                  "resource group already exist, but create with different config[rg=a]")),
+            301);
+  EXPECT_EQ(MilvusCode(MakeStatus(StatusCode::kInvalidArgument, Reason::kNone,
+                                  "limits node num should not less than requests node num: resource group illegal "
+                                  "config[rg=a][config=x]")),
+            303);
+  EXPECT_EQ(MilvusCode(MakeStatus(StatusCode::kInvalidArgument, Reason::kNone,
+                                  "unexpected file type, files=[a.txt]: importing data failed")),
+            2100);
+  // Only as merr words them: a leaf inside other text is not a code.
+  EXPECT_EQ(MilvusCode(InvalidArgument("the text resource group not found[rg=a] quoted mid-sentence")), 1100);
+  // Plain (non-merr) errors stay 65535 even when they quote a leaf.
+  EXPECT_EQ(MilvusCode(Unclassified("call query coordinator LoadCollection: resource group not found[rg=a]")), 65535);
+}
+
+}  // namespace
+}  // namespace kite::rpc

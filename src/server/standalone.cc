@@ -166,6 +166,9 @@ class StandaloneImpl final : public Standalone {
       spdlog::info("role services on {} (kite.roleTransport: grpc)", role_addr);
     }
     proxy_ = std::make_unique<Proxy>(coordinator_.get(), streaming_api, data_node_.get(), config_.limits);
+    // One query node (id 1, as GetQuerySegmentInfo reports it) in the resource groups.
+    KITE_ASSIGN_OR_RETURN(resource_groups_, ResourceGroupManager::Open(meta_.get(), 1));
+    proxy_->AttachResourceGroups(resource_groups_.get());
     gc_ = std::make_unique<GarbageCollector>(registry_.get(), objects_.get(), wal_.get(), config_.gc);
     auto recover_start = std::chrono::steady_clock::now();
     // Drops a crash interrupted are finished before any channel is opened.
@@ -181,6 +184,8 @@ class StandaloneImpl final : public Standalone {
     id.version = "v2.6.6";
     id.build_tags = std::string("kite ") + KITE_VERSION;
     service_ = std::make_unique<rpc::MilvusService>(proxy_.get(), id, access_.get());
+    KITE_ASSIGN_OR_RETURN(imports_, import::OpenImportJobs(proxy_.get(), objects_.get(), meta_.get()));
+    service_->AttachImports(imports_.get());
 
     // The main port serves gRPC and the RESTful API together, as Milvus does:
     // PortMux owns the socket and hands HTTP/2 connections to gRPC through an
@@ -212,6 +217,7 @@ class StandaloneImpl final : public Standalone {
     rest_options.max_body_bytes = config_.limits.max_request_bytes;
     rest_options.max_inflight_bytes = config_.limits.max_inflight_request_bytes;
     rest_options.access_control = access_.get();
+    rest_options.imports = imports_.get();
     rest_ = std::make_unique<rest::RestService>(proxy_.get(), rest_options);
     PortMuxOptions mux_options;
     mux_options.host = config_.host;
@@ -325,6 +331,7 @@ class StandaloneImpl final : public Standalone {
     rest_.reset();
     server_.reset();
     service_.reset();
+    imports_.reset();  // its worker writes through the proxy
     proxy_.reset();
     if (role_server_) role_server_->Shutdown();
     role_server_.reset();
@@ -422,7 +429,9 @@ class StandaloneImpl final : public Standalone {
   std::unique_ptr<StreamingNodeApi> remote_streaming_;
   std::vector<std::unique_ptr<grpc::Service>> role_services_;
   std::unique_ptr<grpc::Server> role_server_;
+  std::unique_ptr<ResourceGroupManager> resource_groups_;  // outlives the proxy
   std::unique_ptr<Proxy> proxy_;
+  std::unique_ptr<import::ImportApi> imports_;  // uses the proxy: destroyed before it
   std::unique_ptr<rpc::MilvusService> service_;
   std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> grpc_acceptor_;
   std::unique_ptr<grpc::Server> server_;

@@ -349,7 +349,9 @@ def test_every_rest_endpoint_needs_credentials_and_privileges(auth_server, root)
             "indexParams": [{"fieldName": "v", "metricType": "L2"}], "newCollectionName": "y",
             "userName": "someone_else", "password": "pw-123456", "newPassword": "pw-1234567", "roleName": "r",
             "objectType": "Global", "objectName": "*", "privilege": "Search", "privilegeGroupName": "g",
-            "privileges": ["Search"], "jobID": 1, "properties": {}, "propertyKeys": ["a"],
+            "privileges": ["Search"], "jobID": 1, "jobId": 1, "files": [["a.json"]], "name": "rg",
+            "resource_groups": {}, "sourceRgName": "a", "targetRgName": "b", "replicaNum": 1,
+            "properties": {}, "propertyKeys": ["a"],
             "search": [{"data": [[0.1]], "annsField": "v", "limit": 1}]}
     for p in paths:
         r = rest(auth_server, p, body)
@@ -358,7 +360,9 @@ def test_every_rest_endpoint_needs_credentials_and_privileges(auth_server, root)
         assert r.status_code == 401 and r.json()["code"] == 1800, p
     allowed_for_anyone = {"collections/list", "collections/has", "collections/describe", "indexes/list",
                           "indexes/describe", "databases/list", "partitions/get_stats",
-                          "collections/get_compaction_state"}
+                          "collections/get_compaction_state",
+                          # GetImportState / ListImportTasks carry no privilege in Milvus (as GetImportProgress)
+                          "jobs/import/describe", "jobs/import/get_progress", "jobs/import/list"}
     for p in paths:
         if p in allowed_for_anyone:
             continue

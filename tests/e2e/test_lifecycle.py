@@ -189,11 +189,11 @@ def test_unimplemented_rpc_fails_fast(client):
     """An RPC the foundation server does not implement must come back quickly as a
     MilvusException (a Status with code 10 / "not implemented"), not hang and not as a raw
     gRPC UNIMPLEMENTED error (which pymilvus surfaces as grpc.RpcError, not MilvusException).
-    ListResourceGroups is used because Kite has no resource groups (RunAnalyzer was, until
-    full-text search implemented it)."""
+    GetReplicateConfiguration (Milvus 2.6 CDC) is used because Kite has no replication
+    (ListResourceGroups was, until resource groups came; RunAnalyzer before that)."""
     started = time.monotonic()
     try:
-        client.list_resource_groups(timeout=10)
+        client.get_replicate_configuration(timeout=10)
     except MilvusException as e:
         elapsed = time.monotonic() - started
         assert e.code == UNIMPLEMENTED or any(
@@ -204,5 +204,5 @@ def test_unimplemented_rpc_fails_fast(client):
             f"expected MilvusException, got {type(e).__module__}.{type(e).__name__}: {e}"
         ) from e
     else:
-        raise AssertionError("list_resource_groups succeeded; pick an RPC Kite does not implement yet")
+        raise AssertionError("get_replicate_configuration succeeded; pick an RPC Kite does not implement yet")
     assert elapsed < 5, f"took {elapsed:.1f}s"

@@ -661,8 +661,7 @@ def test_error_envelopes(rest):
     r = rest.raw("collections/list", method="GET")
     assert r.status_code == 200 and r.json()["code"] == PARAMETER_INVALID
     # Milvus endpoints Kite does not implement yet.
-    for path in ("quotacenter/describe", "jobs/import/list",
-                 "resource_groups/list"):
+    for path in ("quotacenter/describe", "file_resources/list"):
         assert "not implemented" in rest.err(path, {}, UNIMPLEMENTED)
     # Kite errors keep their Milvus codes.
     rest.err("collections/describe", {"collectionName": unique("none")}, COLLECTION_NOT_FOUND)

@@ -26,6 +26,7 @@
 #include "query/search_part.h"
 #include "roles/api/role_api.h"
 #include "roles/coordinator/coordinator.h"
+#include "roles/coordinator/resource_groups.h"
 #include "text/analyzer.h"
 
 namespace kite {
@@ -293,6 +294,10 @@ class Proxy {
 
   // DML.
   Result<MutationOutcome> Insert(InsertParams params);
+  // Every check Insert makes on `params` (partition, defaults, nulls, lengths,
+  // JSON, ...) without writing anything: bulk import checks all its rows
+  // before it writes the first (proxy_import.cc).
+  Status ValidateInsert(InsertParams params);
   Result<MutationOutcome> Delete(const std::string& db, const std::string& collection, const std::string& partition,
                                  const std::string& expr, const expr::TemplateValues& values);
   Result<std::vector<SegmentId>> Flush(const std::string& db, const std::string& collection);
@@ -327,6 +332,44 @@ class Proxy {
     std::vector<std::string> texts;
   };
   Result<std::vector<std::vector<text::Token>>> RunAnalyzer(const AnalyzeParams& params);
+
+  // Replicas and resource groups (proxy_replicas.cc), answered as Milvus
+  // standalone answers them: one query node, one replica per collection.
+  // `rgs` (standalone's, outlives the proxy) is attached once at start; with
+  // none attached Load ignores replica arguments and the RG calls fail.
+  void AttachResourceGroups(ResourceGroupManager* rgs) { rgs_ = rgs; }
+  struct LoadRequest {
+    std::string db;
+    std::string collection;
+    std::vector<std::string> partitions;  // empty: the whole collection
+    int32_t replica_number = 0;           // <= 0: 1
+    std::vector<std::string> resource_groups;
+  };
+  Status LoadWithReplicas(const LoadRequest& req);
+  struct ReplicaView {
+    int64_t id = 0;
+    int64_t collection = 0;
+    std::vector<int64_t> partitions;
+    std::vector<std::string> channels;
+    std::vector<int64_t> nodes;
+    std::string resource_group;
+  };
+  // The replicas of a loaded collection (none when it is not loaded);
+  // `collection_id` is used when `collection` is empty.
+  Result<std::vector<ReplicaView>> GetReplicas(const std::string& db, const std::string& collection,
+                                               int64_t collection_id);
+  Status CreateResourceGroup(const std::string& name, const std::optional<ResourceGroupConfig>& config);
+  Status UpdateResourceGroups(const std::map<std::string, ResourceGroupConfig>& configs);
+  Status DropResourceGroup(const std::string& name);
+  Status TransferNode(const std::string& source, const std::string& target, int32_t num_node);
+  Status TransferReplica(const std::string& source, const std::string& target, const std::string& db,
+                         const std::string& collection, int64_t num_replica);
+  Result<std::vector<std::string>> ListResourceGroups();
+  struct ResourceGroupDescription {
+    ResourceGroupView group;
+    std::map<std::string, int32_t> loaded_replicas;  // collection name -> replicas in the group
+  };
+  Result<ResourceGroupDescription> DescribeResourceGroup(const std::string& name);
 
  private:
   Result<Timestamp> WriteByShard(const CollectionInfo& c, DmlType type, PartitionId partition, ColumnBatch rows,
@@ -378,6 +421,10 @@ class Proxy {
   };
   std::mutex stats_mu_;
   std::map<std::string, StatsEntry> stats_cache_;  // key: collection, field, growing, partitions
+  ResourceGroupManager* rgs_ = nullptr;
+  // Replica records of loaded collections whose collection still exists and
+  // is loaded; records of released or dropped ones are stale (proxy_replicas.cc).
+  Result<std::vector<std::pair<ReplicaRecord, CollectionView>>> LiveReplicas();
 };
 
 // Full-text search (proxy_text.cc).

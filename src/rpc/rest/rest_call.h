@@ -14,6 +14,7 @@
 #include "expr/expr.h"
 #include "roles/auth/access_control.h"
 #include "roles/proxy/proxy.h"
+#include "rpc/import/import_jobs.h"
 
 namespace kite::rest {
 
@@ -62,7 +63,19 @@ struct Call {
   std::string_view deferred_data_body;
   auth::AccessControl* access = nullptr;  // users/roles/privilege_groups endpoints
   std::string user;                       // the authenticated caller ("" when auth is off)
+  import::ImportApi* imports = nullptr;   // jobs/import/* (may be null: not available)
 };
+
+// jobs/import/* and resource_groups/* (rest_jobs.cc).
+RestError ImportCreate(Call& c);
+RestError ImportDescribe(Call& c);
+RestError ImportList(Call& c);
+RestError RgCreate(Call& c);
+RestError RgAlter(Call& c);
+RestError RgDrop(Call& c);
+RestError RgList(Call& c);
+RestError RgDescribe(Call& c);
+RestError RgTransferReplica(Call& c);
 
 // users/*, roles/*, privilege_groups/* (rest_rbac.cc).
 RestError CreateUser(Call& c);

@@ -10,6 +10,16 @@ std::string_view RestFunctionName(std::string_view path) {
   static constexpr std::string_view kPrefix = "/v2/vectordb/";
   // Milvus's REST v2 handlers call these proxy RPCs (internal/distributed/proxy/httpserver).
   static const std::map<std::string_view, std::string_view> kNames = {
+      {"jobs/import/create", "Import"},
+      {"jobs/import/describe", "GetImportState"},
+      {"jobs/import/get_progress", "GetImportState"},
+      {"jobs/import/list", "ListImportTasks"},
+      {"resource_groups/create", "CreateResourceGroup"},
+      {"resource_groups/alter", "UpdateResourceGroups"},
+      {"resource_groups/drop", "DropResourceGroup"},
+      {"resource_groups/list", "ListResourceGroups"},
+      {"resource_groups/describe", "DescribeResourceGroup"},
+      {"resource_groups/transfer_replica", "TransferReplica"},
       {"databases/create", "CreateDatabase"},
       {"databases/drop", "DropDatabase"},
       {"databases/list", "ListDatabases"},

@@ -413,6 +413,20 @@ const std::map<std::string_view, Route>& Routes() {
       {"privilege_groups/list", {ListPrivilegeGroupsRest, {}}},
       {"privilege_groups/add_privileges_to_group", {AddPrivilegesToGroup, kGroupPrivileges}},
       {"privilege_groups/remove_privileges_from_group", {RemovePrivilegesFromGroup, kGroupPrivileges}},
+      {"jobs/import/create",
+       {ImportCreate, {{"collectionName", JType::kString, true}, {"partitionName", JType::kString},
+                       {"files", JType::kArray, true}, {"options", JType::kObject}}}},
+      {"jobs/import/describe", {ImportDescribe, {{"jobId", JType::kAny, true}}}},
+      {"jobs/import/get_progress", {ImportDescribe, {{"jobId", JType::kAny, true}}}},
+      {"jobs/import/list", {ImportList, {{"collectionName", JType::kString}}}},
+      {"resource_groups/create", {RgCreate, {{"name", JType::kString, true}, {"config", JType::kObject}}}},
+      {"resource_groups/alter", {RgAlter, {{"resource_groups", JType::kObject, true}}}},
+      {"resource_groups/drop", {RgDrop, {{"name", JType::kString, true}}}},
+      {"resource_groups/list", {RgList, {}}},
+      {"resource_groups/describe", {RgDescribe, {{"name", JType::kString, true}}}},
+      {"resource_groups/transfer_replica",
+       {RgTransferReplica, {{"sourceRgName", JType::kString, true}, {"targetRgName", JType::kString, true},
+                            {"collectionName", JType::kString, true}, {"replicaNum", JType::kInt, true}}}},
   };
   return routes;
 }
@@ -426,7 +440,7 @@ bool IsKnownUnimplemented(std::string_view route) {
       "segments/describe",            "quotacenter/describe",             "common/run_analyzer",
   };
   static const std::vector<std::string_view> kCategories = {
-      "jobs/import/", "resource_groups/", "file_resources/",
+      "file_resources/",
   };
   for (auto e : kExact) {
     if (route == e) return true;
@@ -637,6 +651,7 @@ RestResponse RestService::Handle(const RestRequest& req) const {
     if (data_deferred) call.deferred_data_body = req.body;
     if (call.db.empty()) call.db = Header(req, "db-name");
     call.access = options_.access_control;
+    call.imports = options_.imports;
     call.user = user;
     if (options_.access_control && options_.access_control->enabled()) {
       RestResponse denied;

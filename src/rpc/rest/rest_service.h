@@ -39,6 +39,7 @@
 
 #include "roles/auth/access_control.h"
 #include "roles/proxy/proxy.h"
+#include "rpc/import/import_jobs.h"
 
 namespace kite::rest {
 
@@ -78,6 +79,7 @@ struct RestOptions {
   int64_t max_body_bytes = 64 << 20;      // for the message of the "too large" answer
   int64_t max_inflight_bytes = 256 << 20;  // for the message of the "over budget" answer
   auth::AccessControl* access_control = nullptr;  // null: no access control; must outlive the service
+  import::ImportApi* imports = nullptr;           // null: jobs/import/* unavailable; must outlive the service
 };
 
 class RestService {

@@ -1,0 +1,427 @@
+#include "rpc/import/import_jobs.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "roles/proxy/proxy.h"
+#include "rpc/import/import_readers.h"
+#include "storage/meta/meta_store.h"
+#include "storage/object/object_store.h"
+
+namespace kite::import {
+
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr std::string_view kJobPrefix = "kite/import/";
+constexpr int64_t kBatchRows = 8192;
+constexpr size_t kMaxFilesPerRequest = 1024;  // Milvus dataCoord.import.maxFilesPerImportReq
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status ImportFailed(const std::string& msg) {
+  return MakeStatus(StatusCode::kInvalidArgument, Reason::kNone, "{}: importing data failed", msg);
+}
+
+// What is persisted besides JobInfo: the request, and whether rows may
+// already have been written.
+struct Job {
+  JobInfo info;
+  ImportRequest request;
+  bool writing = false;
+};
+
+Json JobToJson(const Job& j) {
+  Json files = Json::array();
+  for (const auto& f : j.request.files) files.push_back(f);
+  Json progress = Json::array();
+  for (const auto& f : j.info.files) {
+    progress.push_back({{"name", f.name}, {"size", f.size}, {"total_rows", f.total_rows}, {"imported_rows", f.imported_rows}});
+  }
+  return {{"id", j.info.id},
+          {"db", j.info.db},
+          {"collection", j.info.collection},
+          {"collection_id", j.info.collection_id},
+          {"partition", j.info.partition},
+          {"state", JobStateName(j.info.state)},
+          {"reason", j.info.reason},
+          {"progress", j.info.progress},
+          {"total_rows", j.info.total_rows},
+          {"imported_rows", j.info.imported_rows},
+          {"create_ms", j.info.create_ms},
+          {"complete_ms", j.info.complete_ms},
+          {"files", files},
+          {"file_progress", progress},
+          {"options", j.request.options},
+          {"writing", j.writing}};
+}
+
+JobState StateFromName(const std::string& s) {
+  if (s == "Importing") return JobState::kImporting;
+  if (s == "Completed") return JobState::kCompleted;
+  if (s == "Failed") return JobState::kFailed;
+  return JobState::kPending;
+}
+
+Job JobFromJson(const Json& j) {
+  Job job;
+  job.info.id = j.value("id", int64_t{0});
+  job.info.db = j.value("db", std::string());
+  job.info.collection = j.value("collection", std::string());
+  job.info.collection_id = j.value("collection_id", int64_t{0});
+  job.info.partition = j.value("partition", std::string());
+  job.info.state = StateFromName(j.value("state", std::string("Pending")));
+  job.info.reason = j.value("reason", std::string());
+  job.info.progress = j.value("progress", int64_t{0});
+  job.info.total_rows = j.value("total_rows", int64_t{0});
+  job.info.imported_rows = j.value("imported_rows", int64_t{0});
+  job.info.create_ms = j.value("create_ms", int64_t{0});
+  job.info.complete_ms = j.value("complete_ms", int64_t{0});
+  if (auto it = j.find("file_progress"); it != j.end() && it->is_array()) {
+    for (const auto& f : *it) {
+      job.info.files.push_back(FileProgress{f.value("name", std::string()), f.value("size", int64_t{0}),
+                                            f.value("total_rows", int64_t{0}), f.value("imported_rows", int64_t{0})});
+    }
+  }
+  job.request.db = job.info.db;
+  job.request.collection = job.info.collection;
+  job.request.partition = job.info.partition;
+  if (auto it = j.find("files"); it != j.end() && it->is_array()) {
+    for (const auto& f : *it) job.request.files.push_back(f.get<std::vector<std::string>>());
+  }
+  job.request.options = j.value("options", std::map<std::string, std::string>{});
+  job.writing = j.value("writing", false);
+  return job;
+}
+
+std::string JoinPaths(const std::vector<std::string>& paths) {
+  std::string out;
+  for (size_t i = 0; i < paths.size(); ++i) out += (i ? "," : "") + paths[i];
+  return out;
+}
+
+class ImportJobs final : public ImportApi {
+ public:
+  ImportJobs(Proxy* proxy, ObjectStore* objects, MetaStore* meta) : proxy_(proxy), objects_(objects), meta_(meta) {}
+
+  ~ImportJobs() override {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (worker_.joinable()) worker_.join();
+  }
+
+  Status Open() {
+    Status parse = Status::OK();
+    KITE_RETURN_IF_ERROR(meta_->Scan(kJobPrefix, [&](std::string_view key, std::string_view value) {
+      Json j = Json::parse(value, nullptr, false);
+      if (j.is_discarded() || !j.is_object()) {
+        parse = Corruption("import job record {} is not a JSON object", key);
+        return;
+      }
+      Job job = JobFromJson(j);
+      jobs_[job.info.id] = std::move(job);
+    }));
+    KITE_RETURN_IF_ERROR(parse);
+    for (auto& [id, job] : jobs_) {
+      if (job.info.state == JobState::kCompleted || job.info.state == JobState::kFailed) continue;
+      if (job.writing) {
+        job.info.state = JobState::kFailed;
+        job.info.reason = "the import job was interrupted by a restart while writing rows";
+        job.info.complete_ms = NowMs();
+        KITE_RETURN_IF_ERROR(Persist(job));
+        continue;
+      }
+      job.info.state = JobState::kPending;
+      job.info.progress = 0;
+      queue_.push_back(id);
+    }
+    worker_ = std::thread([this] { Work(); });
+    return Status::OK();
+  }
+
+  Result<int64_t> Submit(const ImportRequest& req) override {
+    KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->DescribeCollection(req.db, req.collection));
+    if (req.files.empty()) return InvalidArgument("import request is empty: invalid parameter");
+    if (req.files.size() > kMaxFilesPerRequest) {
+      return InvalidArgument("The max number of import files should not exceed {}, but got {}: invalid parameter",
+                             kMaxFilesPerRequest, req.files.size());
+    }
+    bool part_key = false;
+    for (const auto& f : v.info.schema.fields) part_key = part_key || f.is_partition_key;
+    if (part_key && !req.partition.empty()) {
+      return InvalidArgument("not allow to set partition name for collection with partition key: invalid parameter");
+    }
+    if (!req.partition.empty()) KITE_RETURN_IF_ERROR(FindPartitionOrError(v.info, req.partition).status());
+    for (const auto& paths : req.files) {
+      KITE_ASSIGN_OR_RETURN(FileType t, FileTypeOf(paths));
+      if (t == FileType::kParquet) {
+        return ImportFailed(fmt::format("Parquet files are not supported by this Kite server, files=[{}]", JoinPaths(paths)));
+      }
+    }
+    KITE_ASSIGN_OR_RETURN(Timestamp id, proxy_->AllocTimestamp());
+    Job job;
+    job.request = req;
+    job.request.collection = v.info.schema.name;  // an alias names its collection
+    job.info.id = static_cast<int64_t>(id);
+    job.info.db = req.db;
+    job.info.collection = v.info.schema.name;
+    job.info.collection_id = v.info.id.value;
+    job.info.partition = req.partition;
+    job.info.create_ms = NowMs();
+    for (const auto& paths : req.files) job.info.files.push_back(FileProgress{JoinPaths(paths)});
+    KITE_RETURN_IF_ERROR(Persist(job));
+    {
+      std::lock_guard lock(mu_);
+      jobs_[job.info.id] = job;
+      queue_.push_back(job.info.id);
+    }
+    cv_.notify_all();
+    return job.info.id;
+  }
+
+  Result<JobInfo> Get(int64_t job_id) override {
+    std::lock_guard lock(mu_);
+    auto it = jobs_.find(job_id);
+    if (it == jobs_.end()) {
+      return MakeStatus(StatusCode::kNotFound, Reason::kNone, "import job does not exist, jobID={}: importing data failed", job_id);
+    }
+    return it->second.info;
+  }
+
+  Result<std::vector<JobInfo>> List(const std::string& db, const std::string& collection, int64_t limit) override {
+    std::string name = collection;
+    if (!collection.empty()) {
+      KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->DescribeCollection(db, collection));
+      name = v.info.schema.name;
+    }
+    const std::string want_db = db.empty() ? "default" : db;
+    std::lock_guard lock(mu_);
+    std::vector<JobInfo> out;
+    for (const auto& [id, job] : jobs_) {
+      const std::string job_db = job.info.db.empty() ? "default" : job.info.db;
+      if (job_db != want_db) continue;
+      if (!name.empty() && job.info.collection != name) continue;
+      out.push_back(job.info);
+    }
+    if (limit > 0 && static_cast<int64_t>(out.size()) > limit) out.erase(out.begin(), out.end() - limit);
+    return out;
+  }
+
+ private:
+  Status Persist(const Job& job) {
+    MetaBatch b;
+    b.Put(fmt::format("{}{}", kJobPrefix, job.info.id), JobToJson(job).dump());
+    return meta_->Commit(b);
+  }
+
+  // Updates the in-memory job under the lock, then persists a copy.
+  template <typename Fn>
+  void Update(int64_t id, Fn&& fn, bool persist) {
+    Job copy;
+    {
+      std::lock_guard lock(mu_);
+      fn(jobs_[id]);
+      copy = jobs_[id];
+    }
+    if (persist) {
+      Status st = Persist(copy);
+      if (!st.ok()) spdlog::warn("import job {}: cannot persist its state: {}", id, st.ToString());
+    }
+  }
+
+  void Work() {
+    for (;;) {
+      int64_t id = 0;
+      ImportRequest req;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+        if (stop_) return;
+        id = queue_.front();
+        queue_.pop_front();
+        req = jobs_[id].request;
+      }
+      Status st = Run(id, req);
+      if (stopping()) return;  // left as it is; the next start resumes or fails it
+      if (!st.ok()) {
+        spdlog::warn("import job {} failed: {}", id, st.message());
+        Update(id, [&](Job& j) {
+          j.info.state = JobState::kFailed;
+          j.info.reason = st.message();
+          j.info.imported_rows = 0;
+          for (auto& f : j.info.files) f.imported_rows = 0;
+          j.info.complete_ms = NowMs();
+        }, true);
+      }
+    }
+  }
+
+  bool stopping() {
+    std::lock_guard lock(mu_);
+    return stop_;
+  }
+
+  Status Run(int64_t id, const ImportRequest& req) {
+    Update(id, [](Job& j) { j.info.state = JobState::kImporting; j.info.progress = 0; }, true);
+    KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->DescribeCollection(req.db, req.collection));
+    const CollectionSchema schema = v.info.schema;
+    const size_t nfiles = req.files.size();
+    // Pass 1: decode and check every row; nothing is written.
+    std::vector<int64_t> rows_per_file(nfiles, 0);
+    int64_t total = 0;
+    for (size_t i = 0; i < nfiles; ++i) {
+      KITE_ASSIGN_OR_RETURN(auto reader, OpenFileReader(objects_, req.files[i], schema, req.options, kBatchRows));
+      const int64_t size = reader->size_bytes();
+      Update(id, [&](Job& j) { j.info.files[i].size = size; }, false);
+      ColumnBatch batch;
+      for (;;) {
+        if (stopping()) return Status::OK();
+        KITE_ASSIGN_OR_RETURN(bool more, reader->Next(&batch));
+        if (!more) break;
+        InsertParams p;
+        p.db = req.db;
+        p.collection = req.collection;
+        p.partition = req.partition;
+        const int64_t n = batch.num_rows;
+        p.rows = std::move(batch);
+        Status st = proxy_->ValidateInsert(std::move(p));
+        if (!st.ok()) {
+          return ImportFailed(fmt::format("file {}: rows {}..{}: {}", JoinPaths(req.files[i]), rows_per_file[i],
+                                          rows_per_file[i] + n - 1, st.message()));
+        }
+        rows_per_file[i] += n;
+      }
+      total += rows_per_file[i];
+      Update(id, [&](Job& j) {
+        j.info.files[i].total_rows = rows_per_file[i];
+        j.info.total_rows = total;
+        j.info.progress = static_cast<int64_t>(40.0 * (i + 1) / nfiles);
+      }, false);
+    }
+    // Pass 2: write. From here on a failure removes what was written.
+    Update(id, [](Job& j) { j.writing = true; }, true);
+    std::vector<Column> written;  // primary keys of the rows written
+    int64_t done = 0;
+    Status st = [&]() -> Status {
+      for (size_t i = 0; i < nfiles; ++i) {
+        KITE_ASSIGN_OR_RETURN(auto reader, OpenFileReader(objects_, req.files[i], schema, req.options, kBatchRows));
+        ColumnBatch batch;
+        int64_t file_done = 0;
+        for (;;) {
+          if (stopping()) return MakeStatus(StatusCode::kCancelled, Reason::kNone, "the server is stopping");
+          KITE_ASSIGN_OR_RETURN(bool more, reader->Next(&batch));
+          if (!more) break;
+          InsertParams p;
+          p.db = req.db;
+          p.collection = req.collection;
+          p.partition = req.partition;
+          const int64_t n = batch.num_rows;
+          p.rows = std::move(batch);
+          KITE_ASSIGN_OR_RETURN(MutationOutcome out, proxy_->Insert(std::move(p)));
+          written.push_back(std::move(out.ids));
+          done += n;
+          file_done += n;
+          Update(id, [&](Job& j) {
+            j.info.imported_rows = done;
+            j.info.files[i].imported_rows = file_done;
+            j.info.progress = 40 + (total > 0 ? 55 * done / total : 55);
+          }, false);
+        }
+      }
+      return proxy_->Flush(req.db, req.collection).status();
+    }();
+    if (!st.ok()) {
+      Status undo = Undo(req, schema, written);
+      if (!undo.ok()) spdlog::error("import job {}: could not delete the rows it wrote: {}", id, undo.ToString());
+      const std::string reason = stopping() ? "the import job was interrupted by a shutdown"
+                                            : fmt::format("writing the imported rows failed: {}", st.message());
+      Update(id, [&](Job& j) {
+        j.writing = false;
+        j.info.state = JobState::kFailed;
+        j.info.reason = reason;
+        j.info.imported_rows = 0;
+        for (auto& f : j.info.files) f.imported_rows = 0;
+        j.info.complete_ms = NowMs();
+      }, true);
+      return Status::OK();
+    }
+    Update(id, [&](Job& j) {
+      j.info.state = JobState::kCompleted;
+      j.info.progress = 100;
+      j.info.imported_rows = done;
+      j.info.complete_ms = NowMs();
+      j.writing = false;
+    }, true);
+    spdlog::info("import job {}: {} rows into {}", id, done, req.collection);
+    return Status::OK();
+  }
+
+  // Deletes the rows a failed job wrote, by primary key.
+  Status Undo(const ImportRequest& req, const CollectionSchema& schema, const std::vector<Column>& written) {
+    const FieldSchema* pk = nullptr;
+    for (const auto& f : schema.fields) {
+      if (f.is_primary) pk = &f;
+    }
+    if (!pk) return Status::OK();
+    for (const Column& ids : written) {
+      expr::TemplateValue::Array keys;
+      for (int64_t r = 0; r < ids.num_rows; ++r) {
+        PrimaryKey k = PkAt(ids, r);
+        if (auto* i = std::get_if<int64_t>(&k)) {
+          keys.emplace_back(*i);
+        } else {
+          keys.emplace_back(std::get<std::string>(k));
+        }
+      }
+      if (keys.empty()) continue;
+      expr::TemplateValues values;
+      values["kite_import_keys"] = expr::TemplateValue(std::move(keys));
+      KITE_RETURN_IF_ERROR(
+          proxy_->Delete(req.db, req.collection, req.partition, pk->name + " in {kite_import_keys}", values).status());
+    }
+    return Status::OK();
+  }
+
+  Proxy* proxy_;
+  ObjectStore* objects_;
+  MetaStore* meta_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<int64_t, Job> jobs_;
+  std::deque<int64_t> queue_;
+  bool stop_ = false;
+  std::thread worker_;
+};
+
+}  // namespace
+
+const char* JobStateName(JobState s) {
+  switch (s) {
+    case JobState::kPending: return "Pending";
+    case JobState::kImporting: return "Importing";
+    case JobState::kCompleted: return "Completed";
+    case JobState::kFailed: return "Failed";
+  }
+  return "Pending";
+}
+
+Result<std::unique_ptr<ImportApi>> OpenImportJobs(Proxy* proxy, ObjectStore* objects, MetaStore* meta) {
+  auto jobs = std::make_unique<ImportJobs>(proxy, objects, meta);
+  KITE_RETURN_IF_ERROR(jobs->Open());
+  return std::unique_ptr<ImportApi>(std::move(jobs));
+}
+
+}  // namespace kite::import
