@@ -12,6 +12,7 @@
 #include <vector>
 #include <thread>
 
+#include "cluster/session.h"
 #include "roles/api/role_grpc.h"
 #include "roles/auth/access_control.h"
 #include "roles/auth/password_hash.h"
@@ -116,6 +117,7 @@ class StandaloneImpl final : public Standalone {
     if (!config_.etcd.enabled) KITE_RETURN_IF_ERROR(CheckMetaStorePresent(config_.data_dir));
     KITE_ASSIGN_OR_RETURN(meta_, OpenMetaStoreFor(config_));
     KITE_RETURN_IF_ERROR(ResolveListenAddress(&config_));
+    KITE_RETURN_IF_ERROR(RegisterSessions());
     auth::SecurityOptions security;
     security.authorization_enabled = config_.security.authorization_enabled;
     security.super_users = config_.security.super_users;
@@ -342,6 +344,38 @@ class StandaloneImpl final : public Standalone {
     streaming_.reset();
     remote_query_.reset();
     query_node_.reset();
+    // Last: the coordinator session goes once nothing writes meta any more.
+    while (!sessions_.empty()) sessions_.pop_back();
+  }
+
+  // On a shared meta store (etcd) the process registers Milvus's sessions
+  // (cluster/session.h) for the roles it runs, all under one server id:
+  // session/mixcoord first, exclusive, so that a second Kite (or Milvus) on
+  // the same etcd root cannot run a second coordinator over the same meta
+  // (it fails after common.session.retryTimes attempts, naming the holder),
+  // then proxy, streamingnode, querynode and datanode. A crashed holder's
+  // session expires after common.session.ttl; a graceful stop revokes it.
+  Status RegisterSessions() {
+    if (!config_.etcd.enabled) return Status::OK();  // the data dir lock already makes it the only one
+    SessionOptions o;
+    o.address = config_.host + ":" + std::to_string(config_.port);
+    o.ttl_s = config_.session.ttl_s;
+    o.retry_times = config_.session.retry_times;
+    o.version = "2.6.6";
+    o.on_lost = [] { spdlog::error("cluster session lease lost: this process no longer counts as alive"); };
+    o.role = "mixcoord";
+    o.exclusive = true;
+    KITE_ASSIGN_OR_RETURN(std::unique_ptr<Session> coord, Session::Register(meta_.get(), o));
+    o.server_id = coord->server_id();
+    o.exclusive = false;
+    sessions_.push_back(std::move(coord));
+    for (const char* role : {"proxy", "streamingnode", "querynode", "datanode"}) {
+      o.role = role;
+      KITE_ASSIGN_OR_RETURN(std::unique_ptr<Session> s, Session::Register(meta_.get(), o));
+      sessions_.push_back(std::move(s));
+    }
+    spdlog::info("cluster sessions registered: server id {}", o.server_id);
+    return Status::OK();
   }
 
   Status Run() override {
@@ -415,6 +449,7 @@ class StandaloneImpl final : public Standalone {
   std::atomic<bool> stopping_{false};
   std::unique_ptr<DataDirLock> lock_;
   std::unique_ptr<MetaStore> meta_;
+  std::vector<std::unique_ptr<Session>> sessions_;  // etcd only; mixcoord first
   std::unique_ptr<auth::AccessControl> access_;
   std::unique_ptr<CoordinatorApi> coordinator_;
   std::unique_ptr<SegmentRegistry> registry_;

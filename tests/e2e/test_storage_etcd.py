@@ -225,3 +225,30 @@ def test_endpoint_list_fails_over_to_the_live_etcd(kite_factory, tmp_path, etcd)
     assert name in client.list_collections()
     assert any(name.encode() in v for v in etcd.keys_under(f"{root}/meta/").values())
     client.close()
+
+
+def test_a_second_kite_on_the_same_etcd_cannot_run_a_second_coordinator(kite_factory, tmp_path, etcd):
+    """Sessions (issue 16): the first Kite holds session/mixcoord under its lease;
+    a second one on the same etcd root is refused, naming the key, instead of
+    writing the same meta; once the first stops its session is revoked and the
+    second starts at once; the sessions of every role are in etcd meanwhile."""
+    def on_etcd(name: str):
+        cfg = tmp_path / f"{name}.yaml"
+        cfg.write_text(f"etcd:\n  endpoints: {etcd.endpoint}\n  rootPath: shared\n"
+                       "common:\n  session:\n    ttl: 30\n    retryTimes: 2\n")
+        return kite_factory(name=name, extra_args=["--config", str(cfg)])
+
+    first = on_etcd("first").start()
+    keys = etcd.keys_under("shared/meta/session/")
+    names = {k.rsplit("/", 1)[-1].rstrip("0123456789").rstrip("-") for k in keys}
+    assert {"mixcoord", "proxy", "streamingnode", "querynode", "datanode"} <= names, sorted(keys)
+    second = on_etcd("second")
+    proc = subprocess.run(second.command(), capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    assert "mixcoord" in (proc.stdout + proc.stderr), proc.stderr[-2000:]
+    first.stop()  # graceful: the sessions' lease is revoked
+    assert not [k for k in etcd.keys_under("shared/meta/session/") if not k.endswith("/id")], \
+        etcd.keys_under("shared/meta/session/")
+    second.start()
+    c = second.client()
+    c.create_collection(unique("after"), dimension=DIM)
