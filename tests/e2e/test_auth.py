@@ -358,7 +358,8 @@ def test_every_rest_endpoint_needs_credentials_and_privileges(auth_server, root)
         assert r.status_code == 401 and r.json()["code"] == 1800, p
     allowed_for_anyone = {"collections/list", "collections/has", "collections/describe", "indexes/list",
                           "indexes/describe", "databases/list", "partitions/get_stats",
-                          "collections/get_compaction_state"}
+                          "collections/get_compaction_state",
+                          "common/run_analyzer"}  # RunAnalyzer: authenticated only, as in Milvus
     for p in paths:
         if p in allowed_for_anyone:
             continue
