@@ -513,3 +513,20 @@ def test_rest_search_order_by_fields_and_analyzer_name(server):
         got = ok("entities/search", {"collectionName": mname, "data": ["Quick"], "annsField": "sparse", "limit": 10,
                                      "searchParams": {"metricType": "BM25", "analyzer_name": analyzer}})
         assert {h["id"] for h in got} == want_ids, analyzer
+
+
+def test_hybrid_search_bm25_request_uses_its_analyzer_name(client):
+    """An AnnSearchRequest on a multi-analyzer BM25 field analyzes its text with its own analyzer_name."""
+    from pymilvus import AnnSearchRequest, RRFRanker
+    name = unique("multi_hyb")
+    create_multi(client, name)
+    client.insert(name, [{"id": i, "lang": lang, "text": t} for i, (lang, t) in enumerate(ROWS)])
+    docs = {i: row_tokens(lang, t) or [] for i, (lang, t) in enumerate(ROWS)}
+    for analyzer, qtokens in [("s", std_tokens("Quick")), ("nope", ws_tokens("Quick"))]:
+        req = AnnSearchRequest(data=["Quick"], anns_field="sparse", limit=10,
+                               param={"metric_type": "BM25", "analyzer_name": analyzer})
+        got = client.hybrid_search(name, [req], RRFRanker(), limit=10)[0]
+        want = {i for i, t in docs.items() if set(qtokens) & set(t)}
+        if analyzer == "s":
+            want |= {2}  # the english row stems "quickly" to "quick"
+        assert {h["id"] for h in got} == want, analyzer
