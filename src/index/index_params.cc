@@ -1,7 +1,9 @@
 #include "index/index_params.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
+#include <string>
 
 namespace kite {
 namespace {
@@ -49,6 +51,57 @@ Status CheckIntRange(const ParamMap& p, const std::string& key, int64_t lo, int6
   } catch (...) {
     return InvalidArgument("param '{}' ({}) should be in range [{}, {}]", key, it->second, lo, hi);
   }
+  return Status::OK();
+}
+
+// Knowhere's range check of a float config value (config.h): the value as
+// JSON prints it, the range as std::to_string prints its ends.
+Status CheckFloatRange(const ParamMap& p, const std::string& key, double lo, double hi, bool hi_inclusive) {
+  auto it = p.find(key);
+  if (it == p.end()) return Status::OK();
+  double v = 0;
+  try {
+    size_t pos = 0;
+    v = std::stod(it->second, &pos);
+    if (pos != it->second.size()) throw std::invalid_argument("");
+  } catch (...) {
+    return InvalidArgument("Type conflict in json: param '{}' (\"{}\") should be a number", key, it->second);
+  }
+  if (v < lo || v > hi || (!hi_inclusive && v == hi) || std::isnan(v)) {
+    std::string shown = fmt::format("{}", v);
+    if (shown.find_first_of(".eEn") == std::string::npos) shown += ".0";
+    return InvalidArgument("Out of range in json: param '{}' ({}) should be in range [{}, {}{}", key, shown,
+                           std::to_string(lo), std::to_string(hi), hi_inclusive ? "]" : ")");
+  }
+  return Status::OK();
+}
+
+// SPARSE_INVERTED_INDEX / SPARSE_WAND build params (Milvus's sparse checker
+// and knowhere's SparseInvertedIndexConfig). Kite's sparse index answers the
+// same exact top-k whatever the algorithm, so the algorithm is only checked.
+Status CheckSparseParams(const ParamMap& p) {
+  if (auto it = p.find("drop_ratio_build"); it != p.end()) {
+    double v = -1;
+    try {
+      size_t pos = 0;
+      v = std::stod(it->second, &pos);
+      if (pos != it->second.size()) v = -1;
+    } catch (...) {
+    }
+    if (!(v >= 0 && v < 1)) {
+      return InvalidArgument("invalid drop_ratio_build: {}, must be in range [0, 1)", it->second);
+    }
+  }
+  if (auto it = p.find("inverted_index_algo"); it != p.end()) {
+    static const std::set<std::string> kAlgos = {"TAAT_NAIVE", "DAAT_WAND", "DAAT_MAXSCORE"};
+    if (!kAlgos.count(it->second)) {
+      return InvalidArgument(
+          "sparse inverted index algo {} not found or not supported, supported: [TAAT_NAIVE DAAT_WAND DAAT_MAXSCORE]",
+          it->second);
+    }
+  }
+  KITE_RETURN_IF_ERROR(CheckFloatRange(p, "bm25_k1", 0.0, 3.0, true));
+  KITE_RETURN_IF_ERROR(CheckFloatRange(p, "bm25_b", 0.0, 1.0, true));
   return Status::OK();
 }
 
@@ -139,6 +192,7 @@ Result<ParamMap> ResolveIndexParams(const FieldSchema& f, const ParamMap& user) 
   KITE_RETURN_IF_ERROR(CheckIntRange(p, "M", 2, 2048));
   KITE_RETURN_IF_ERROR(CheckIntRange(p, "efConstruction", 1, INT32_MAX));
   KITE_RETURN_IF_ERROR(CheckIntRange(p, "nbits", 1, 64));
+  if (f.type == DataType::kSparseFloatVector) KITE_RETURN_IF_ERROR(CheckSparseParams(p));
   if (type == "IVF_PQ" && p.count("m")) {
     KITE_RETURN_IF_ERROR(CheckIntRange(p, "m", 1, 65536));
     if (f.dim() % std::stoll(p["m"]) != 0) {

@@ -199,4 +199,22 @@ TEST(IndexParamsTest, UserParamsAreKept) {
 }
 
 }  // namespace
+TEST(IndexParams, SparseInvertedIndexAlgoAndBm25Ranges) {
+  FieldSchema f = MakeField(DataType::kSparseFloatVector);
+  for (const char* algo : {"DAAT_MAXSCORE", "DAAT_WAND", "TAAT_NAIVE"}) {
+    EXPECT_TRUE(Check(f, {{"index_type", "SPARSE_INVERTED_INDEX"}, {"metric_type", "IP"},
+                          {"inverted_index_algo", algo}, {"bm25_k1", "1.5"}, {"bm25_b", "0"}})
+                    .ok())
+        << algo;
+  }
+  EXPECT_EQ(Check(f, {{"index_type", "SPARSE_INVERTED_INDEX"}, {"metric_type", "IP"}, {"inverted_index_algo", "X"}})
+                .message(),
+            "sparse inverted index algo X not found or not supported, supported: [TAAT_NAIVE DAAT_WAND DAAT_MAXSCORE]");
+  EXPECT_EQ(Check(f, {{"index_type", "SPARSE_INVERTED_INDEX"}, {"metric_type", "IP"}, {"bm25_k1", "4"}}).message(),
+            "Out of range in json: param 'bm25_k1' (4.0) should be in range [0.000000, 3.000000]");
+  EXPECT_EQ(Check(f, {{"index_type", "SPARSE_INVERTED_INDEX"}, {"metric_type", "IP"}, {"drop_ratio_build", "1"}})
+                .message(),
+            "invalid drop_ratio_build: 1, must be in range [0, 1)");
+}
+
 }  // namespace kite

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -210,10 +211,101 @@ bool IsBoostRequest(const RerankRequest& req) {
   return false;
 }
 
+namespace {
+
+uint64_t Rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+uint64_t Fmix64(uint64_t k) {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdULL;
+  k ^= k >> 33;
+  k *= 0xc4ceb9fe1a85ec53ULL;
+  k ^= k >> 33;
+  return k;
+}
+
+// Milvus's random_score params: {"seed": <number>, "field": "<int64 field>"}
+// (prepareBoostRandomParams: a JSON object decoded with UseNumber).
+Status ParseRandomScore(const std::string& text, const CollectionSchema& schema, BoostRanker* b) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded()) {
+    // Go's json decoder on what is not JSON (pymilvus sends a dict as its Python repr).
+    std::string first;
+    for (char ch : text) {
+      if (!std::isspace(static_cast<unsigned char>(ch))) {
+        first = ch;
+        break;
+      }
+    }
+    if (first == "{" && text.find('\'') != std::string::npos) {
+      return Unclassified("invalid character '\\'' looking for beginning of object key string");
+    }
+    return Unclassified("random_score params {} is not valid json", text);
+  }
+  if (!j.is_object()) {
+    return Unclassified("json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                        j.is_array() ? "array" : j.is_string() ? "string" : j.is_number() ? "number" : "bool");
+  }
+  b->random = true;
+  for (const auto& [key, value] : j.items()) {
+    if (key == "field") {
+      if (!value.is_string()) return InvalidArgument("random seed field name must be string");
+      const FieldSchema* f = schema.FindField(value.get<std::string>());
+      if (!f) {
+        return MakeStatus(StatusCode::kNotFound, Reason::kFieldNotFound,
+                          "random seed field not found: field not found[field={}]", value.get<std::string>());
+      }
+      if (f->type != DataType::kInt64) {
+        return InvalidArgument("only support int64 field as random seed, but got {}", DataTypeName(f->type));
+      }
+      b->random_field = f->id;
+    } else if (key == "seed") {
+      if (!value.is_number()) return InvalidArgument("random seed must be number");
+      if (value.is_number_integer()) {
+        b->seed = value.get<int64_t>();
+      } else {
+        b->seed = static_cast<int64_t>(value.get<double>());
+      }
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+double RandomBoostScore(uint64_t key, uint64_t seed) {
+  // MurmurHash3_x64_128 of one 16-byte block (key, seed) with hash seed `key ^ seed`, first half.
+  const uint64_t c1 = 0x87c37b91114253d5ULL, c2 = 0x4cf5ad432745937fULL;
+  uint64_t h1 = key ^ seed, h2 = seed;
+  uint64_t k1 = key * c1;
+  k1 = Rotl64(k1, 31) * c2;
+  h1 ^= k1;
+  h1 = Rotl64(h1, 27) + h2;
+  h1 = h1 * 5 + 0x52dce729;
+  uint64_t k2 = seed * c2;
+  k2 = Rotl64(k2, 33) * c1;
+  h2 ^= k2;
+  h2 = Rotl64(h2, 31) + h1;
+  h2 = h2 * 5 + 0x38495ab5;
+  h1 ^= 16;
+  h2 ^= 16;
+  h1 += h2;
+  h2 += h1;
+  h1 = Fmix64(h1);
+  h2 = Fmix64(h2);
+  h1 += h2;
+  const uint64_t bits = (0x3FFULL << 52) | (h1 & 0xFFFFFFFFFFFFFULL);
+  double d;
+  std::memcpy(&d, &bits, sizeof d);
+  return d - 1.0;
+}
+
 Result<BoostRanker> ParseBoost(const RerankRequest& req,
-                               const std::vector<std::pair<std::string, std::string>>& score_params) {
+                               const std::vector<std::pair<std::string, std::string>>& score_params,
+                               const CollectionSchema& schema) {
   BoostRanker b;
   bool has_weight = false;
+  std::optional<std::string> random;
   for (const auto& [key, value] : req.params) {
     std::string k = Lower(key);
     if (k == "filter") {
@@ -224,11 +316,11 @@ Result<BoostRanker> ParseBoost(const RerankRequest& req,
       b.weight = static_cast<float>(w);
       has_weight = true;
     } else if (k == "random_score") {
-      return MakeStatus(StatusCode::kUnimplemented, Reason::kNone,
-                        "random_score of the boost ranker is not implemented yet in Kite");
+      random = value;
     }
   }
   if (!has_weight) return InvalidArgument("boost ranker needs a weight param");
+  if (random) KITE_RETURN_IF_ERROR(ParseRandomScore(*random, schema, &b));
   for (const auto& [key, value] : score_params) {
     if (Lower(key) != "boost_mode") continue;
     std::string mode = Lower(value);

@@ -74,16 +74,30 @@ Result<std::optional<Reranker>> ParseReranker(const RerankRequest& req, const Co
 // before the merge; a candidate matching `filter` (every candidate when it
 // is empty) gets its score multiplied by `weight` (boost_mode "multiply", the
 // default) or `weight` added ("sum"). Several boosts apply one after another.
+//
+// With `random_score` {"seed": N, "field": "<int64 field>"} (both optional)
+// the factor is weight x RandomBoostScore(seed, key) instead of the weight,
+// key being the row's field value, else its segment offset + segment id
+// (Milvus's rescores::RandomScorer).
 struct BoostRanker {
   std::string filter;
   float weight = 1;
   bool sum = false;
+  bool random = false;
+  int64_t seed = 0;
+  FieldId random_field;  // invalid: offset + segment id
 };
 
+// Milvus's random boost value of `key` under `seed`: MurmurHash3 x64 of the
+// 16 bytes (key, seed), its low 52 bits as the mantissa of a double in [1, 2),
+// minus 1.
+double RandomBoostScore(uint64_t key, uint64_t seed);
+
 // Validates a boost function (reranker "boost"); `score_params` are the
-// FunctionScore's params (boost_mode). random_score is not implemented.
+// FunctionScore's params (boost_mode).
 Result<BoostRanker> ParseBoost(const RerankRequest& req,
-                               const std::vector<std::pair<std::string, std::string>>& score_params);
+                               const std::vector<std::pair<std::string, std::string>>& score_params,
+                               const CollectionSchema& schema);
 bool IsBoostRequest(const RerankRequest& req);
 
 // Score `value` (a numeric field) by the decay function.

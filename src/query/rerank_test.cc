@@ -207,4 +207,30 @@ TEST(Rerank, GroupsRankedByBestMember) {
 }
 
 }  // namespace
+TEST(BoostRandomScore, MatchesMilvusMurmurSpecialAndHashToDouble) {
+  // Expected values from the independent Python implementation in tests/e2e/test_full_text_more.py.
+  EXPECT_DOUBLE_EQ(RandomBoostScore(1000, 126), 0.33155434951799023);
+  EXPECT_DOUBLE_EQ(RandomBoostScore(0, 0), 0.819323054181543);
+  EXPECT_DOUBLE_EQ(RandomBoostScore(7, 5), 0.6979876578506099);
+}
+
+TEST(BoostRandomScore, ParsesSeedAndInt64FieldWithMilvusMessages) {
+  CollectionSchema s = TestSchema();
+  auto boost = [&](const std::string& random) {
+    RerankRequest r;
+    r.params = {{"reranker", "boost"}, {"weight", "2"}, {"random_score", random}};
+    return ParseBoost(r, {}, s);
+  };
+  auto ok = boost(R"j({"seed": 9, "field": "ts"})j");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_TRUE(ok->random);
+  EXPECT_EQ(ok->seed, 9);
+  EXPECT_EQ(ok->random_field.value, 102);
+  EXPECT_EQ(boost(R"j({"field": "name"})j").status().message(),
+            "only support int64 field as random seed, but got VarChar");
+  EXPECT_EQ(boost(R"j({"seed": "x"})j").status().message(), "random seed must be number");
+  EXPECT_EQ(boost("{'seed': 1}").status().message(),
+            "invalid character '\\'' looking for beginning of object key string");
+}
+
 }  // namespace kite

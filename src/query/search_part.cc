@@ -67,10 +67,24 @@ Status BoostSegmentHits(const PartSpec& spec, const Segment& seg, HitList* hits)
       batch.num_rows = static_cast<int64_t>(rows.size());
       KITE_RETURN_IF_ERROR(FilterMask(batch, {}, f, nullptr, &match));
     }
+    const Column* keys = nullptr;
+    ColumnBatch key_batch;
+    if (boost.random && boost.random_field.value != 0) {
+      seg.Gather(rows, {boost.random_field}, &key_batch, nullptr);
+      keys = key_batch.Find(boost.random_field);
+    }
     for (size_t i = 0; i < hits->size(); ++i) {
       if (!match[i]) continue;
+      float factor = boost.weight;
+      if (boost.random) {  // Milvus's RandomScorer: the field's value, else offset + segment id
+        uint64_t key = keys ? static_cast<uint64_t>(keys->IsNull(static_cast<int64_t>(i))
+                                                        ? 0
+                                                        : keys->Get<int64_t>(static_cast<int64_t>(i)))
+                            : static_cast<uint64_t>(rows[i] + seg.id().value);
+        factor = static_cast<float>(RandomBoostScore(key, static_cast<uint64_t>(boost.seed))) * boost.weight;
+      }
       float& d = (*hits)[i].distance;
-      d = boost.sum ? d + boost.weight : d * boost.weight;
+      d = boost.sum ? d + factor : d * factor;
     }
   }
   std::stable_sort(hits->begin(), hits->end(),

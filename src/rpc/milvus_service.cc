@@ -1024,6 +1024,8 @@ Status MilvusService::ParseSearch(const ::grpc::ServerContextBase* ctx, const mm
       p.ignore_growing = ParseBool(val);
     } else if (k == "timezone") {
       p.timezone = val;
+    } else if (k == "analyzer_name") {
+      p.analyzer_name = val;
     } else if (k == "order_by_fields") {
       p.order_by = ParseOrderByFields(val);
     } else if (k == "group_by_field") {

@@ -20,6 +20,7 @@ MilvusService::RpcStatus MilvusService::RunAnalyzer(Ctx* ctx, const mm::RunAnaly
   p.field = req->field_name();
   p.analyzer_params = req->analyzer_params();
   p.texts.assign(req->placeholder().begin(), req->placeholder().end());
+  p.analyzer_names.assign(req->analyzer_names().begin(), req->analyzer_names().end());
   auto r = proxy_->RunAnalyzer(p);
   if (!r.ok()) {
     ToMilvusStatus(r.status(), resp->mutable_status());

@@ -2,6 +2,7 @@
 
 #include <libstemmer.h>
 #include <unicode/brkiter.h>
+#include <unicode/regex.h>
 #include <unicode/translit.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
@@ -345,6 +346,159 @@ class DecompounderFilter final : public Filter {
   size_t max_len_ = 0;
 };
 
+// Keeps the tokens in which the regular expression finds a match (Milvus's
+// regex filter: an unanchored search; ICU's regex engine, which has the
+// look-around forms Milvus's fancy_regex accepts).
+class RegexFilter final : public Filter {
+ public:
+  explicit RegexFilter(std::unique_ptr<icu::RegexPattern> pattern) : pattern_(std::move(pattern)) {}
+  void Apply(std::vector<Token>* tokens) const override {
+    UErrorCode err = U_ZERO_ERROR;
+    std::unique_ptr<icu::RegexMatcher> m(pattern_->matcher(err));
+    if (U_FAILURE(err) || !m) return;
+    KeepIf(tokens, [&](const Token& t) {
+      icu::UnicodeString u = icu::UnicodeString::fromUTF8(t.text);
+      UErrorCode e = U_ZERO_ERROR;
+      m->reset(u);
+      bool found = m->find(0, e);
+      return U_FAILURE(e) || found;  // as Milvus: an evaluation error keeps the token
+    });
+  }
+
+ private:
+  std::unique_ptr<icu::RegexPattern> pattern_;  // immutable; matchers are per call
+};
+
+// Milvus's synonym filter: rules "a, b, c" (equivalent words) and
+// "a, b => x, y" (rewrites); with `expand` (default true) the original token is
+// kept and every synonym emitted at its position, else it is replaced by the
+// rule's target (a group's first word). "\" escapes ',', ' ', '\\' and "=>".
+class SynonymFilter final : public Filter {
+ public:
+  static Result<std::unique_ptr<SynonymFilter>> Build(const json& p) {
+    auto f = std::make_unique<SynonymFilter>();
+    bool expand = true;
+    if (auto it = p.find("expand"); it != p.end()) {
+      if (!it->is_boolean()) return InvalidArgument("create synonym filter failed, `expand` must be bool");
+      expand = it->get<bool>();
+    }
+    if (auto it = p.find("synonyms"); it != p.end()) {
+      if (!it->is_array()) return InvalidArgument("create synonym filter failed, `synonyms` must be array");
+      for (const auto& row : *it) {
+        if (!row.is_string()) {
+          return InvalidArgument("create synonym filter failed, item in `synonyms` must be string");
+        }
+        KITE_RETURN_IF_ERROR(f->AddRow(row.get<std::string>(), expand));
+      }
+    }
+    if (p.contains("synonyms_file")) {
+      return InvalidArgument("synonyms_file is not supported in Kite (file resources): use inline `synonyms`");
+    }
+    return f;
+  }
+
+  void Apply(std::vector<Token>* tokens) const override {
+    std::vector<Token> out;
+    out.reserve(tokens->size());
+    for (Token& t : *tokens) {
+      auto it = dict_.find(t.text);
+      if (it == dict_.end() || it->second.empty()) {
+        out.push_back(std::move(t));
+        continue;
+      }
+      for (const std::string& w : it->second) {
+        Token s = t;
+        s.text = w;
+        out.push_back(std::move(s));
+      }
+    }
+    *tokens = std::move(out);
+  }
+
+ private:
+  void Add(const std::string& key, const std::vector<std::string>& words, bool expand) {
+    auto [it, fresh] = dict_.try_emplace(key);
+    if (fresh && expand) it->second.insert(key);
+    it->second.insert(words.begin(), words.end());
+  }
+
+  Status AddRow(const std::string& row, bool expand) {
+    std::vector<UChar32> cs;
+    for (int32_t i = 0; i < static_cast<int32_t>(row.size());) cs.push_back(NextCodePoint(row, &i));
+    auto utf8 = [](UChar32 c, std::string* out) {
+      icu::UnicodeString u(c);
+      u.toUTF8String(*out);
+    };
+    bool mapping = false, space = false;
+    std::vector<std::string> left, right;
+    std::string cur;
+    auto push = [&] {
+      if (!cur.empty()) (mapping ? right : left).push_back(cur);
+      cur.clear();
+      space = false;
+    };
+    for (size_t i = 0; i < cs.size();) {
+      UChar32 c = cs[i];
+      if (c == '\\') {
+        if (i + 1 >= cs.size()) return InvalidArgument("invalid synonym escaped in the end: {}", row);
+        UChar32 n = cs[i + 1];
+        if (n == ',' || n == '\\' || n == ' ') {
+          utf8(n, &cur);
+          i += 2;
+          continue;
+        }
+        if (n == '=' && i + 2 < cs.size() && cs[i + 2] == '>') {
+          cur += "=>";
+          i += 3;
+          continue;
+        }
+        std::string shown;
+        utf8(n, &shown);
+        return InvalidArgument("invalid synonym escaped: \\{} in {}", shown, row);
+      }
+      if (c == ' ') {
+        if (!cur.empty()) {
+          while (i + 1 < cs.size() && cs[i + 1] == ' ') ++i;
+          space = true;
+        }
+        ++i;
+        continue;
+      }
+      if (c == ',') {
+        push();
+        ++i;
+        continue;
+      }
+      if (c == '=' && i + 1 < cs.size() && cs[i + 1] == '>') {
+        if (mapping) return InvalidArgument("read synonym dict failed, has more than one \"=>\" in {}", row);
+        if (!cur.empty()) left.push_back(cur);
+        cur.clear();
+        space = false;
+        mapping = true;
+        i += 2;
+        continue;
+      }
+      if (space) {
+        return InvalidArgument(
+            "read synonym dict failed, has space between words {}, please use \\ to escape space", row);
+      }
+      utf8(c, &cur);
+      ++i;
+    }
+    if (!cur.empty()) (mapping ? right : left).push_back(cur);
+    if (mapping) {
+      for (const auto& k : left) Add(k, right, expand);
+    } else if (!left.empty()) {
+      std::vector<std::string> targets = expand ? left : std::vector<std::string>{left.front()};
+      for (const auto& k : left) Add(k, targets, expand);
+    }
+    return Status::OK();
+  }
+
+  // word -> what it becomes (sorted: Milvus's order is a hash set's).
+  std::map<std::string, std::set<std::string>> dict_;
+};
+
 // ---- built-in word lists
 
 // Snowball's English stop words as Milvus ships them (tantivy's list).
@@ -467,6 +621,26 @@ Result<std::unique_ptr<Filter>> FilterFromObject(const json& p) {
       return InvalidArgument("create stemmer failed : unsupport language: {}", l);
     }
     return std::unique_ptr<Filter>(std::make_unique<StemmerFilter>(*algo));
+  }
+  if (t == "regex") {
+    auto expr = p.find("expr");
+    if (expr == p.end()) return InvalidArgument("must set expr for regex filter");
+    if (!expr->is_string()) return InvalidArgument("expr must be string");
+    std::string e = expr->get<std::string>();
+    UParseError pe;
+    UErrorCode err = U_ZERO_ERROR;
+    std::unique_ptr<icu::RegexPattern> pattern(
+        icu::RegexPattern::compile(icu::UnicodeString::fromUTF8(e), 0, pe, err));
+    if (U_FAILURE(err) || !pattern) {
+      return InvalidArgument("regex expression invalid, expr:{}, err: {} at offset {}", e, u_errorName(err),
+                             pe.offset);
+    }
+    return std::unique_ptr<Filter>(std::make_unique<RegexFilter>(std::move(pattern)));
+  }
+  if (t == "synonym") {
+    auto built = SynonymFilter::Build(p);
+    if (!built.ok()) return built.status();
+    return std::unique_ptr<Filter>(std::move(*built));
   }
   if (t == "decompounder") {
     auto list = p.find("word_list");
@@ -611,6 +785,88 @@ Result<std::shared_ptr<const Analyzer>> SharedAnalyzer(const std::string& params
   std::shared_ptr<const Analyzer> a(std::move(*built));
   std::lock_guard lock(mu);
   if (cache.size() > 1024) cache.clear();  // bounded: params texts come from schemas and requests
+  return cache.emplace(params_json, a).first->second;
+}
+
+namespace {
+
+// Go's encoding/json name for the JSON type of `v` ("cannot unmarshal X into ...").
+const char* GoJsonKind(const json& v) {
+  if (v.is_string()) return "string";
+  if (v.is_number()) return "number";
+  if (v.is_array()) return "array";
+  if (v.is_boolean()) return "bool";
+  return "object";
+}
+
+}  // namespace
+
+const Analyzer& MultiAnalyzer::For(std::string_view name) const {
+  if (auto a = alias_.find(name); a != alias_.end()) name = a->second;
+  if (auto it = analyzers_.find(name); it != analyzers_.end()) return *it->second;
+  return *analyzers_.find(std::string_view("default"))->second;  // Build requires it
+}
+
+Result<std::unique_ptr<MultiAnalyzer>> MultiAnalyzer::Build(
+    std::string_view params_json,
+    const std::function<Status(const std::string& name, const std::string& raw)>& check_by_field) {
+  json m = json::parse(params_json, nullptr, /*allow_exceptions=*/false);
+  if (m.is_discarded()) return Unclassified("multi analyzer params is not a valid json: {}", params_json);
+  if (!m.is_object() && !m.is_null()) {
+    return Unclassified("json: cannot unmarshal {} into Go value of type map[string]json.RawMessage", GoJsonKind(m));
+  }
+  if (m.is_null()) m = json::object();
+  auto out = std::make_unique<MultiAnalyzer>();
+  auto by = m.find("by_field");
+  if (by == m.end()) {
+    return Unclassified("multi analyzer params now must set by_field to specify with field decide analyzer");
+  }
+  if (!by->is_string() && !by->is_null()) {
+    return Unclassified("multi analyzer params by_field must be string but now: {}", by->dump());
+  }
+  out->by_field_ = by->is_string() ? by->get<std::string>() : std::string();
+  if (check_by_field) KITE_RETURN_IF_ERROR(check_by_field(out->by_field_, by->dump()));
+  if (auto alias = m.find("alias"); alias != m.end() && !alias->is_null()) {
+    bool ok = alias->is_object();
+    if (ok) {
+      for (const auto& [k, v] : alias->items()) ok = ok && v.is_string();
+    }
+    if (!ok) return Unclassified("multi analyzer alias must be string map but now: {}", alias->dump());
+    for (const auto& [k, v] : alias->items()) out->alias_[k] = v.get<std::string>();
+  }
+  auto analyzers = m.find("analyzers");
+  if (analyzers == m.end()) return Unclassified("multi analyzer params must set analyzers ");
+  if (!analyzers->is_object() && !analyzers->is_null()) {
+    return Unclassified(
+        "unmarshal analyzers failed: json: cannot unmarshal {} into Go value of type map[string]json.RawMessage",
+        GoJsonKind(*analyzers));
+  }
+  if (analyzers->is_object()) {
+    for (const auto& [name, params] : analyzers->items()) {  // sorted by name
+      auto built = BuildAnalyzer(params.dump());
+      if (!built.ok()) return Unclassified("analyzer {} params invalid: {}", name, built.status().message());
+      out->analyzers_[name] = std::shared_ptr<const Analyzer>(std::move(*built));
+    }
+  }
+  if (!out->analyzers_.count(std::string_view("default"))) {
+    return Unclassified("multi analyzer must set default analyzer for all unknown value");
+  }
+  return out;
+}
+
+Result<std::shared_ptr<const MultiAnalyzer>> SharedMultiAnalyzer(const std::string& params_json) {
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<const MultiAnalyzer>> cache;
+  {
+    std::lock_guard lock(mu);
+    auto it = cache.find(params_json);
+    if (it != cache.end()) return it->second;
+  }
+  auto built = MultiAnalyzer::Build(params_json, nullptr);
+  if (!built.ok()) return built.status();
+  std::shared_ptr<const MultiAnalyzer> a(std::move(*built));
+  std::lock_guard lock(mu);
+  if (cache.size() > 256) cache.clear();  // bounded: params texts come from schemas
   return cache.emplace(params_json, a).first->second;
 }
 

@@ -9,7 +9,9 @@
 //               "cncharonly", "removepunct",
 //               {"type": "length", "max": N}, {"type": "stop", "stop_words": [...]},
 //               {"type": "stemmer", "language": "english"},
-//               {"type": "decompounder", "word_list": [...]}]}
+//               {"type": "decompounder", "word_list": [...]},
+//               {"type": "regex", "expr": "..."},
+//               {"type": "synonym", "synonyms": ["a, b", "c => d"], "expand": true}]}
 // Empty params ("" or {}) are the `standard` analyzer. Errors carry Milvus's
 // messages (its analyzers live in tantivy-binding/src/analyzer).
 //
@@ -31,7 +33,9 @@
 //    letter/digit / a Han char), length (drops tokens of more than `max` bytes),
 //    stop (exact match; "_english_" etc. expand to built-in lists), stemmer
 //    (Snowball, libstemmer), decompounder (splits a token wholly made of
-//    dictionary words, longest match first).
+//    dictionary words, longest match first), regex (keeps tokens in which ICU's
+//    regex engine finds the expression), synonym (Milvus's rule syntax; inline
+//    `synonyms` only: Kite has no file resources for `synonyms_file`).
 //  Removed tokens keep their positions' gaps (phrase matching relies on them).
 //
 // Thread-safety: an Analyzer is immutable after Build and may be used from any
@@ -39,6 +43,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -70,6 +76,37 @@ Result<std::unique_ptr<Analyzer>> BuildAnalyzer(std::string_view params_json);
 // As BuildAnalyzer, from a process-wide cache keyed by the params text (the
 // analyzers of a collection's fields are built once). Thread-safe.
 Result<std::shared_ptr<const Analyzer>> SharedAnalyzer(const std::string& params_json);
+
+// Multi-language analyzers: a VARCHAR field's `multi_analyzer_params`
+//   {"by_field": "<VARCHAR field naming each row's analyzer>",
+//    "analyzers": {"<name>": <analyzer_params>, ..., "default": <analyzer_params>},
+//    "alias": {"<value>": "<name>", ...}}                      (alias optional)
+// A row (or a BM25 query, by its `analyzer_name`) is analyzed by the analyzer
+// its name selects: the alias first, then the analyzers by name, else
+// "default" (also for an empty or null name), as Milvus's
+// MultiAnalyzerBM25FunctionRunner does. Immutable once built, thread-safe.
+class MultiAnalyzer {
+ public:
+  const std::string& by_field() const { return by_field_; }
+  const Analyzer& For(std::string_view name) const;
+
+  // Checks `params_json` with Milvus's validateMultiAnalyzerParams messages
+  // (in its order) and builds every analyzer. `check_by_field(name, raw)`
+  // checks the by_field against the collection (raw: its JSON text, which
+  // Milvus quotes in one message); null: not checked.
+  static Result<std::unique_ptr<MultiAnalyzer>> Build(
+      std::string_view params_json,
+      const std::function<Status(const std::string& name, const std::string& raw)>& check_by_field);
+
+ private:
+  std::string by_field_;
+  std::map<std::string, std::shared_ptr<const Analyzer>, std::less<>> analyzers_;
+  std::map<std::string, std::string, std::less<>> alias_;
+};
+
+// As MultiAnalyzer::Build without the by_field check, cached per params text
+// (the params were checked against the collection when it was created).
+Result<std::shared_ptr<const MultiAnalyzer>> SharedMultiAnalyzer(const std::string& params_json);
 
 // The sparse-vector dimension of a term: CRC-32 (IEEE) of its first 100
 // bytes, modulo 2^32 - 1 (Milvus's typeutil.HashString2LessUint32).

@@ -132,4 +132,38 @@ TEST(Analyzer, TermHashIsCrc32OfFirst100Bytes) {
 }
 
 }  // namespace
+TEST(Analyzer, RegexFilterKeepsTokensWhereTheExpressionIsFound) {
+  EXPECT_EQ(Terms(R"j({"tokenizer":"whitespace","filter":[{"type":"regex","expr":"^(?!test)"}]})j",
+                  "test milvus testing retest"),
+            (V{"milvus", "retest"}));
+  EXPECT_EQ(ErrorOf(R"j({"tokenizer":"standard","filter":[{"type":"regex"}]})j"), "must set expr for regex filter");
+}
+
+TEST(Analyzer, SynonymFilterExpandsOrNormalizes) {
+  const char* expand =
+      R"j({"tokenizer":"whitespace","filter":[{"type":"synonym","synonyms":["fast, quick => speedy","a, b, c"]}]})j";
+  EXPECT_EQ(Terms(expand, "fast b x"), (V{"fast", "speedy", "a", "b", "c", "x"}));
+  const char* normalize =
+      R"j({"tokenizer":"whitespace","filter":[{"type":"synonym","expand":false,"synonyms":["fast => speedy","a, b, c"]}]})j";
+  EXPECT_EQ(Terms(normalize, "fast b x a"), (V{"speedy", "a", "x", "a"}));
+  EXPECT_EQ(ErrorOf(R"j({"tokenizer":"standard","filter":[{"type":"synonym","synonyms":["a b"]}]})j"),
+            "read synonym dict failed, has space between words a b, please use \\ to escape space");
+}
+
+TEST(MultiAnalyzer, PicksByAliasThenNameElseDefault) {
+  auto m = MultiAnalyzer::Build(
+      R"j({"by_field":"lang","analyzers":{"en":{"type":"english"},"default":{"tokenizer":"whitespace"}},
+          "alias":{"english":"en"}})j",
+      nullptr);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ((*m)->by_field(), "lang");
+  EXPECT_EQ((*m)->For("en").Terms("Running dogs"), (V{"run", "dog"}));
+  EXPECT_EQ((*m)->For("english").Terms("Running dogs"), (V{"run", "dog"}));
+  EXPECT_EQ((*m)->For("").Terms("Running dogs"), (V{"Running", "dogs"}));
+  EXPECT_EQ((*m)->For("fr").Terms("Running dogs"), (V{"Running", "dogs"}));
+  auto no_default = MultiAnalyzer::Build(R"j({"by_field":"lang","analyzers":{"en":{"type":"english"}}})j", nullptr);
+  ASSERT_FALSE(no_default.ok());
+  EXPECT_EQ(no_default.status().message(), "multi analyzer must set default analyzer for all unknown value");
+}
+
 }  // namespace kite::text

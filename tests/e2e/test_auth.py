@@ -362,7 +362,8 @@ def test_every_rest_endpoint_needs_credentials_and_privileges(auth_server, root)
                           "indexes/describe", "databases/list", "partitions/get_stats",
                           "collections/get_compaction_state",
                           # GetImportState / ListImportTasks carry no privilege in Milvus (as GetImportProgress)
-                          "jobs/import/describe", "jobs/import/get_progress", "jobs/import/list"}
+                          "jobs/import/describe", "jobs/import/get_progress", "jobs/import/list",
+                          "common/run_analyzer"}  # RunAnalyzer: authenticated only, as in Milvus
     for p in paths:
         if p in allowed_for_anyone:
             continue

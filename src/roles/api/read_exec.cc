@@ -43,7 +43,8 @@ Result<PartSpec> PartSpecOf(const rolepb::SearchRequest& req, const CollectionSc
   PartSpec spec = ReduceSpecOf(req);
   for (int64_t f : req.carry()) spec.carry.push_back(FieldId(f));
   for (const rolepb::Boost& b : req.boosts()) {
-    spec.boosts.push_back(BoostRanker{b.filter(), b.weight(), b.sum()});
+    spec.boosts.push_back(
+        BoostRanker{b.filter(), b.weight(), b.sum(), b.random(), b.seed(), FieldId(b.random_field())});
     rolepb::Filter f;
     f.set_expr(b.filter());
     *f.mutable_values() = req.filter().values();

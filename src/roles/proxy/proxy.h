@@ -127,6 +127,9 @@ struct SearchParams {
   std::function<bool()> cancelled;
   // The request's `timezone` ("": the collection's, see Proxy::Timezone).
   std::string timezone;
+  // BM25 search on a field with multi_analyzer_params: the analyzer of the
+  // query texts ("": "default").
+  std::string analyzer_name;
 };
 
 struct SearchOutcome {
@@ -330,6 +333,8 @@ class Proxy {
     std::string field;
     std::string analyzer_params;
     std::vector<std::string> texts;
+    // A field with multi_analyzer_params: the analyzer of each text (one name: all).
+    std::vector<std::string> analyzer_names;
   };
   Result<std::vector<std::vector<text::Token>>> RunAnalyzer(const AnalyzeParams& params);
 

@@ -438,6 +438,11 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
     out.group_field = group_field;
   }
 
+  // Milvus 2.6 (initSearchRequest): a function score (any ranker, boost
+  // included) on a search iterator's request is refused.
+  if (p.consistency.pin && (p.rerank || !p.boosts.empty())) {
+    return InvalidArgument("Range search do not support rerank");
+  }
   if (p.rerank) {
     KITE_ASSIGN_OR_RETURN(prep.reranker, ParseReranker(*p.rerank, s));
     if (!prep.reranker) return InvalidArgument("a boost ranker must be sent in the function score's functions");
@@ -450,7 +455,7 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
     KITE_ASSIGN_OR_RETURN(prep.order_by, ResolveOrderBy(p.order_by, s));
   }
   for (const RerankRequest& b : p.boosts) {
-    KITE_ASSIGN_OR_RETURN(BoostRanker boost, ParseBoost(b, p.function_score_params));
+    KITE_ASSIGN_OR_RETURN(BoostRanker boost, ParseBoost(b, p.function_score_params, s));
     std::unique_ptr<const expr::Plan> bf;
     if (boost.filter.find_first_not_of(" \t\n\r") != std::string::npos) {
       KITE_ASSIGN_OR_RETURN(bf, expr::Compile(boost.filter, s, p.filter_values, parse_options));
@@ -627,6 +632,9 @@ Result<SearchOutcome> Proxy::RunSearch(const SearchParams& p, PreparedSearch pre
     pb->set_filter(b.filter);
     pb->set_weight(b.weight);
     pb->set_sum(b.sum);
+    pb->set_random(b.random);
+    pb->set_seed(b.seed);
+    pb->set_random_field(b.random_field.value);
   }
   req.set_max_output_bytes(limits_.max_output_bytes);
   std::vector<SearchPart> parts;

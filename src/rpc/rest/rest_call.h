@@ -209,5 +209,7 @@ RestError GetEntities(Call& c);
 RestError QueryEntities(Call& c);
 RestError SearchEntities(Call& c);
 RestError HybridSearchEntities(Call& c);
+// common/run_analyzer (rest_text.cc).
+RestError RunAnalyzerRest(Call& c);
 
 }  // namespace kite::rest

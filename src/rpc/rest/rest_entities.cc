@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "query/order_by.h"
 #include "rpc/rest/rest_call.h"
 #include "rpc/rest/rest_rows.h"
 
@@ -170,6 +171,14 @@ RestError ApplySearchParams(const Json& sp, SearchParams* p) {
       if (key == "radius" || key == "range_filter") continue;
       p->index_params[key] = value.is_string() ? value.get<std::string>() : value.dump();
     }
+  }
+  // Milvus (2.5.2+) forwards every top-level searchParams key as a search
+  // param: BM25's analyzer_name and order_by_fields ("field:asc,...") too.
+  if (Has(sp, "analyzer_name") && sp.at("analyzer_name").is_string()) {
+    p->analyzer_name = sp.at("analyzer_name").get<std::string>();
+  }
+  if (Has(sp, "order_by_fields") && sp.at("order_by_fields").is_string()) {
+    p->order_by = ParseOrderByFields(sp.at("order_by_fields").get<std::string>());
   }
   if (p->range_filter && !p->radius) {
     return Error(kCodeParameterInvalid, "range_filter requires radius in search params");

@@ -67,6 +67,7 @@ std::string_view RestFunctionName(std::string_view path) {
       {"entities/query", "Query"},
       {"entities/search", "Search"},
       {"entities/hybrid_search", "HybridSearch"},
+      {"common/run_analyzer", "RunAnalyzer"},
       {"entities/advanced_search", "HybridSearch"},
       {"users/create", "CreateCredential"},
       {"users/update_password", "UpdateCredential"},

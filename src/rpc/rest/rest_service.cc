@@ -388,6 +388,15 @@ const std::map<std::string_view, Route>& Routes() {
          {"functionScore", JType::kObject}}}},
       {"entities/hybrid_search", {HybridSearchEntities, kHybridSearchKeys}},
       {"entities/advanced_search", {HybridSearchEntities, kHybridSearchKeys}},
+      {"common/run_analyzer",
+       {RunAnalyzerRest,
+        {{"text", JType::kStrList, true},
+         {"analyzerParams", JType::kAny},  // Milvus: a JSON string; an object is accepted too
+         {"withDetail", JType::kBool},
+         {"withHash", JType::kBool},
+         {"collectionName", JType::kString},
+         {"fieldName", JType::kString},
+         {"analyzerNames", JType::kStrList}}}},
       // users, roles, privilege groups
       {"users/create", {CreateUser, {{"userName", JType::kString, true}, {"password", JType::kString, true}}}},
       {"users/update_password",
@@ -437,7 +446,7 @@ bool IsKnownUnimplemented(std::string_view route) {
       "collections/compact",          "collections/get_compaction_state", "collections/truncate",
       "collections/add_function",     "collections/alter_function",       "collections/drop_function",
       "collections/fields/alter_properties", "collections/fields/add",    "collections/fields/drop",
-      "segments/describe",            "quotacenter/describe",             "common/run_analyzer",
+      "segments/describe",            "quotacenter/describe",
   };
   static const std::vector<std::string_view> kCategories = {
       "file_resources/",
