@@ -1,6 +1,7 @@
 #include "query/search.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "common/vector_clones.h"
@@ -31,6 +32,11 @@ flat::Metric MetricFromName(const std::string& n, bool* ok) {
   if (n == "HAMMING") return flat::Metric::kHamming;
   if (n == "JACCARD") return flat::Metric::kJaccard;
   if (n == "BM25") return flat::Metric::kBM25;
+  // Embedding lists (struct vector sub-fields): MAX_SIM over the element
+  // metric; MAX_SIM alone is MAX_SIM_COSINE (Milvus 2.6).
+  if (n == "MAX_SIM" || n == "MAX_SIM_COSINE") return flat::Metric::kCosine;
+  if (n == "MAX_SIM_IP") return flat::Metric::kIP;
+  if (n == "MAX_SIM_L2") return flat::Metric::kL2;
   *ok = false;
   return flat::Metric::kL2;
 }
@@ -121,6 +127,74 @@ bool SparseBm25(std::string_view q, std::string_view doc, const index::Bm25Param
   return shared;
 }
 
+// MAX_SIM between two embedding lists (`dim`-float vectors back to back):
+// the sum over the query's vectors of the best score among the row's vectors
+// under `m` (largest IP / cosine, smallest squared L2). A row without vectors
+// is no candidate.
+bool MaxSimScore(std::string_view q, std::string_view row, int64_t dim, flat::Metric m, float* out) {
+  const size_t w = static_cast<size_t>(dim) * sizeof(float);
+  if (w == 0 || row.size() < w) return false;
+  const size_t nq = q.size() / w, nr = row.size() / w;
+  std::vector<float> qv(q.size() / sizeof(float)), rv(row.size() / sizeof(float));
+  std::memcpy(qv.data(), q.data(), qv.size() * sizeof(float));
+  std::memcpy(rv.data(), row.data(), rv.size() * sizeof(float));
+  auto norm = [&](const float* v) {
+    double s = 0;
+    for (int64_t d = 0; d < dim; ++d) s += static_cast<double>(v[d]) * v[d];
+    return std::sqrt(s);
+  };
+  std::vector<double> rnorm(nr, 1.0);
+  if (m == flat::Metric::kCosine) {
+    for (size_t j = 0; j < nr; ++j) rnorm[j] = norm(&rv[j * dim]);
+  }
+  double total = 0;
+  for (size_t i = 0; i < nq; ++i) {
+    const float* a = &qv[i * dim];
+    const double qn = m == flat::Metric::kCosine ? norm(a) : 1.0;
+    double best = 0;
+    for (size_t j = 0; j < nr; ++j) {
+      const float* b = &rv[j * dim];
+      double s = 0;
+      if (m == flat::Metric::kL2) {
+        for (int64_t d = 0; d < dim; ++d) {
+          double diff = static_cast<double>(a[d]) - b[d];
+          s += diff * diff;
+        }
+      } else {
+        for (int64_t d = 0; d < dim; ++d) s += static_cast<double>(a[d]) * b[d];
+        if (m == flat::Metric::kCosine) s = (qn > 0 && rnorm[j] > 0) ? s / (qn * rnorm[j]) : 0;
+      }
+      if (j == 0 || (m == flat::Metric::kL2 ? s < best : s > best)) best = s;
+    }
+    total += best;
+  }
+  *out = static_cast<float>(total);
+  return true;
+}
+
+void MaxSimSearch(const Column& base, const uint8_t* mask, const SearchPlan& plan,
+                  std::vector<std::vector<std::pair<float, int64_t>>>* out) {
+  out->assign(static_cast<size_t>(plan.queries.nq), {});
+  const bool higher = flat::HigherIsBetter(plan.metric);
+  for (int64_t q = 0; q < plan.queries.nq; ++q) {
+    std::string_view qv = plan.queries.rows.GetBytes(q);
+    auto& hits = (*out)[q];
+    for (int64_t r = 0; r < base.num_rows; ++r) {
+      if ((mask && !mask[r]) || base.IsNull(r)) continue;
+      float d;
+      if (!MaxSimScore(qv, base.GetBytes(r), plan.queries.dim, plan.metric, &d)) continue;
+      if (plan.radius && !(higher ? d > *plan.radius : d < *plan.radius)) continue;
+      if (plan.range_filter && !(higher ? d <= *plan.range_filter : d >= *plan.range_filter)) continue;
+      hits.emplace_back(d, r);
+    }
+    std::sort(hits.begin(), hits.end(), [&](const auto& x, const auto& y) {
+      if (x.first != y.first) return higher ? x.first > y.first : x.first < y.first;
+      return x.second < y.second;
+    });
+    if (static_cast<int64_t>(hits.size()) > plan.k) hits.resize(static_cast<size_t>(plan.k));
+  }
+}
+
 void SparseSearch(const Column& base, const uint8_t* mask, const SearchPlan& plan,
                   std::vector<std::vector<std::pair<float, int64_t>>>* out) {
   out->assign(static_cast<size_t>(plan.queries.nq), {});
@@ -207,6 +281,8 @@ Status SearchSegment(const Segment& seg, int32_t segment_index, const SearchPlan
     }
     if (!raw.empty()) {
       // answered by the index
+    } else if (plan.queries.type == DataType::kArrayOfVector) {
+      MaxSimSearch(*base, mask, plan, &raw);
     } else if (plan.queries.type == DataType::kSparseFloatVector) {
       SparseSearch(*base, mask, plan, &raw);
     } else {
