@@ -332,3 +332,39 @@ def test_compaction_keeps_structs_and_scores(client: MilvusClient):
     res = client.search(name, data=[el], anns_field="clips[emb]", limit=10)
     want = expected_hits(alive, q, "MAX_SIM_IP", 10)
     assert [h["id"] for h in res[0]] == [i for _, i in want]
+
+
+def test_hybrid_search_fuses_an_embedding_list_request(client: MilvusClient):
+    """hybrid_search with one AnnSearchRequest on the struct's vector sub-field (an EmbeddingList)
+    and one on the top-level vector, fused by RRF(k=60): the ranking is recomputed here from the
+    two exact lists."""
+    from pymilvus import AnnSearchRequest, RRFRanker
+
+    name = "st_hybrid"
+    make_collection(client, name, metric="MAX_SIM_IP")
+    rng = np.random.default_rng(33)
+    rows = make_rows(rng, 0, 60)
+    client.insert(name, rows)
+    client.load_collection(name)
+    q = rng.standard_normal((2, SUB_DIM)).astype(np.float32)
+    el = EmbeddingList()
+    for v in q:
+        el.add(v)
+    qv = rng.random(DIM).astype(np.float32)
+    k = 10
+    reqs = [AnnSearchRequest(data=[el], anns_field="clips[emb]", param={"metric_type": "MAX_SIM_IP"}, limit=k),
+            AnnSearchRequest(data=[qv.tolist()], anns_field="vec", param={"metric_type": "L2"}, limit=k)]
+    res = client.hybrid_search(name, reqs, RRFRanker(60), limit=k)
+    first = [i for _, i in expected_hits(rows, q, "MAX_SIM_IP", k)]
+    l2 = sorted(((float(((np.array(r["vec"], dtype=np.float64) - qv) ** 2).sum()), r["id"]) for r in rows))
+    second = [i for _, i in l2[:k]]
+    fused = {}
+    for lst in (first, second):
+        for rank, i in enumerate(lst):
+            fused[i] = fused.get(i, 0.0) + 1.0 / (60 + rank + 1)
+    got = [(h["id"], h["distance"]) for h in res[0]]
+    assert len(got) == k
+    for i, d in got:
+        assert d == pytest.approx(fused[i], rel=1e-5)
+    assert [d for _, d in got] == sorted((d for _, d in got), reverse=True)
+    assert sorted(fused.values(), reverse=True)[:k] == pytest.approx([d for _, d in got], rel=1e-5)
