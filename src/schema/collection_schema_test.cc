@@ -595,6 +595,10 @@ TEST(StructArrayTest, RefusesWhatMilvusRefuses) {
   EXPECT_INVALID(Validate(WithStruct({SubVectors("e", "1")})), "invalid dimension: 1");
   EXPECT_INVALID(Validate(WithStruct({SubArray("a", DataType::kInt64, "5000")})),
                  "the maximum capacity specified for a Array should be in (0, 4096]");
+  // Struct vector sub-fields count towards the vector field limit (4 by default, + "vec").
+  EXPECT_INVALID(Validate(WithStruct({SubVectors("a"), SubVectors("b"), SubVectors("c"), SubVectors("d")})),
+                 "maximum vector field's number should be limited to 4");
+  EXPECT_TRUE(Validate(WithStruct({SubVectors("a"), SubVectors("b"), SubVectors("c")})).ok());
   // Outside a struct an ArrayOfVector field is refused (Milvus: only inside a struct array).
   EXPECT_INVALID(ValidateWith(SubVectors("e")), "array of vector can only be in the struct array field, field name: e");
 }
