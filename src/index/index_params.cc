@@ -113,6 +113,41 @@ Result<ParamMap> ResolveIndexParams(const FieldSchema& f, const ParamMap& user) 
   if (type.empty()) type = "AUTOINDEX";
   if (p.count("metric_type")) p["metric_type"] = Upper(p["metric_type"]);
 
+  if (f.type == DataType::kArrayOfVector) {
+    // A struct's vector sub-field: an embedding-list index (Milvus 2.6:
+    // AUTOINDEX or HNSW with a MAX_SIM metric, FLOAT_VECTOR elements).
+    static const std::set<std::string> kMaxSim = {"MAX_SIM", "MAX_SIM_COSINE", "MAX_SIM_IP", "MAX_SIM_L2"};
+    if (type == "AUTOINDEX") {
+      type = "HNSW";
+      if (!p.count("M")) p["M"] = "18";
+      if (!p.count("efConstruction")) p["efConstruction"] = "240";
+      if (!p.count("metric_type")) p["metric_type"] = "MAX_SIM_COSINE";
+    }
+    if (type != "HNSW") {
+      bool known = FloatIndexTypes().count(type) || BinaryIndexTypes().count(type) || SparseIndexTypes().count(type);
+      return Status(StatusCode::kInvalidArgument, Reason::kIndexNotSupported,
+                    known ? fmt::format("data type {} can't build with this index {}", DataTypeName(f.type), type)
+                          : fmt::format("invalid index type: {}", type));
+    }
+    if (!p.count("metric_type")) {
+      return Status(StatusCode::kInvalidArgument, Reason::kMissingParameter,
+                    fmt::format("metric type not set for vector index, field name = {}", f.name));
+    }
+    if (!kMaxSim.count(p["metric_type"])) {
+      return InvalidArgument("metric type {} not found or not supported for field {} of type {}", p["metric_type"],
+                             f.name, DataTypeName(f.type));
+    }
+    KITE_RETURN_IF_ERROR(CheckIntRange(p, "M", 2, 2048));
+    KITE_RETURN_IF_ERROR(CheckIntRange(p, "efConstruction", 1, INT32_MAX));
+    p["index_type"] = type;
+    return p;
+  }
+  if (!f.struct_name.empty()) {
+    return Status(StatusCode::kInvalidArgument, Reason::kIndexNotSupported,
+                  fmt::format("index is not supported on the scalar sub-field {} of struct array field {}", f.name,
+                              f.struct_name));
+  }
+
   if (!IsVectorType(f.type)) {
     static const std::set<std::string> kScalar = {"INVERTED", "STL_SORT", "BITMAP", "TRIE", "AUTOINDEX", "NGRAM",
                                                   "RTREE"};

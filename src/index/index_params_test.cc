@@ -198,6 +198,36 @@ TEST(IndexParamsTest, UserParamsAreKept) {
   EXPECT_EQ(p["mmap.enabled"], "true");
 }
 
+FieldSchema EmbList() {
+  FieldSchema f = MakeField(DataType::kArrayOfVector, {{"dim", "8"}, {"max_capacity", "4"}}, "clips[emb]");
+  f.element_type = DataType::kFloatVector;
+  f.struct_name = "clips";
+  return f;
+}
+
+TEST(IndexParamsTest, EmbeddingListIndexTakesMaxSimMetricsOnly) {
+  ParamMap p = Resolve(EmbList(), {{"index_type", "AUTOINDEX"}});
+  EXPECT_EQ(p["index_type"], "HNSW");
+  EXPECT_EQ(p["metric_type"], "MAX_SIM_COSINE");
+  for (const char* m : {"MAX_SIM", "MAX_SIM_COSINE", "max_sim_ip", "MAX_SIM_L2"}) {
+    EXPECT_TRUE(Check(EmbList(), {{"index_type", "HNSW"}, {"metric_type", m}}).ok()) << m;
+  }
+  Status st = Check(EmbList(), {{"index_type", "HNSW"}, {"metric_type", "L2"}});
+  EXPECT_NE(st.message().find("metric type L2 not found or not supported for field clips[emb] of type ArrayOfVector"),
+            std::string::npos)
+      << st.ToString();
+  st = Check(EmbList(), {{"index_type", "IVF_FLAT"}, {"metric_type", "MAX_SIM_IP"}});
+  EXPECT_NE(st.message().find("data type ArrayOfVector can't build with this index IVF_FLAT"), std::string::npos)
+      << st.ToString();
+  // A plain vector field refuses the MAX_SIM family.
+  EXPECT_FALSE(Check(Dense(), {{"index_type", "HNSW"}, {"metric_type", "MAX_SIM_COSINE"}}).ok());
+  // Scalar sub-fields of a struct take no index (Milvus 2.6).
+  FieldSchema sub = MakeField(DataType::kArray, {{"max_capacity", "4"}}, "clips[n]");
+  sub.element_type = DataType::kInt64;
+  sub.struct_name = "clips";
+  EXPECT_FALSE(Check(sub, {{"index_type", "INVERTED"}}).ok());
+}
+
 }  // namespace
 TEST(IndexParams, SparseInvertedIndexAlgoAndBm25Ranges) {
   FieldSchema f = MakeField(DataType::kSparseFloatVector);

@@ -1,6 +1,7 @@
 #include "query/search.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "common/vector_clones.h"
@@ -31,6 +32,11 @@ flat::Metric MetricFromName(const std::string& n, bool* ok) {
   if (n == "HAMMING") return flat::Metric::kHamming;
   if (n == "JACCARD") return flat::Metric::kJaccard;
   if (n == "BM25") return flat::Metric::kBM25;
+  // Embedding lists (struct vector sub-fields): MAX_SIM over the element
+  // metric; MAX_SIM alone is MAX_SIM_COSINE (Milvus 2.6).
+  if (n == "MAX_SIM" || n == "MAX_SIM_COSINE") return flat::Metric::kCosine;
+  if (n == "MAX_SIM_IP") return flat::Metric::kIP;
+  if (n == "MAX_SIM_L2") return flat::Metric::kL2;
   *ok = false;
   return flat::Metric::kL2;
 }
@@ -121,6 +127,90 @@ bool SparseBm25(std::string_view q, std::string_view doc, const index::Bm25Param
   return shared;
 }
 
+// MAX_SIM between an embedding list and a row's list (`dim`-float vectors
+// back to back): the sum over the query's vectors of the best score among the
+// row's vectors under `m` (largest IP / cosine, smallest squared L2). A row
+// without vectors is no candidate. `q` holds the query's floats, `qnorm`
+// their norms (cosine); `row` is copied into `scratch` (the column's bytes
+// carry no float alignment).
+bool MaxSimScore(const std::vector<float>& q, const std::vector<double>& qnorm, std::string_view row, int64_t dim,
+                 flat::Metric m, std::vector<float>* scratch, std::vector<double>* best, float* out) {
+  const size_t w = static_cast<size_t>(dim) * sizeof(float);
+  if (w == 0 || row.size() < w) return false;
+  const size_t nq = q.size() / static_cast<size_t>(dim), nr = row.size() / w;
+  scratch->resize(nr * static_cast<size_t>(dim));
+  std::memcpy(scratch->data(), row.data(), nr * w);
+  const bool l2 = m == flat::Metric::kL2, cosine = m == flat::Metric::kCosine;
+  best->assign(nq, 0.0);
+  for (size_t j = 0; j < nr; ++j) {
+    const float* b = scratch->data() + j * dim;
+    double bn = 1.0;
+    if (cosine) {
+      double s = 0;
+      for (int64_t d = 0; d < dim; ++d) s += static_cast<double>(b[d]) * b[d];
+      bn = std::sqrt(s);
+    }
+    for (size_t i = 0; i < nq; ++i) {
+      const float* a = q.data() + i * dim;
+      double s = 0;
+      if (l2) {
+        for (int64_t d = 0; d < dim; ++d) {
+          double diff = static_cast<double>(a[d]) - b[d];
+          s += diff * diff;
+        }
+      } else {
+        for (int64_t d = 0; d < dim; ++d) s += static_cast<double>(a[d]) * b[d];
+        if (cosine) s = (qnorm[i] > 0 && bn > 0) ? s / (qnorm[i] * bn) : 0;
+      }
+      double& cur = (*best)[i];
+      if (j == 0 || (l2 ? s < cur : s > cur)) cur = s;
+    }
+  }
+  double total = 0;
+  for (double b : *best) total += b;
+  *out = static_cast<float>(total);
+  return true;
+}
+
+void MaxSimSearch(const Column& base, const uint8_t* mask, const SearchPlan& plan,
+                  std::vector<std::vector<std::pair<float, int64_t>>>* out) {
+  out->assign(static_cast<size_t>(plan.queries.nq), {});
+  const bool higher = flat::HigherIsBetter(plan.metric);
+  const int64_t dim = plan.queries.dim;
+  std::vector<float> q, scratch;
+  std::vector<double> qnorm, best;
+  for (int64_t qi = 0; qi < plan.queries.nq; ++qi) {
+    std::string_view qv = plan.queries.rows.GetBytes(qi);
+    q.resize(qv.size() / sizeof(float));
+    if (!q.empty()) std::memcpy(q.data(), qv.data(), q.size() * sizeof(float));
+    qnorm.assign(dim > 0 ? q.size() / static_cast<size_t>(dim) : 0, 1.0);
+    for (size_t i = 0; i < qnorm.size(); ++i) {
+      double s = 0;
+      for (int64_t d = 0; d < dim; ++d) s += static_cast<double>(q[i * dim + d]) * q[i * dim + d];
+      qnorm[i] = std::sqrt(s);
+    }
+    auto& hits = (*out)[qi];
+    for (int64_t r = 0; r < base.num_rows; ++r) {
+      if ((mask && !mask[r]) || base.IsNull(r)) continue;
+      float d;
+      if (!MaxSimScore(q, qnorm, base.GetBytes(r), dim, plan.metric, &scratch, &best, &d)) continue;
+      if (plan.radius && !(higher ? d > *plan.radius : d < *plan.radius)) continue;
+      if (plan.range_filter && !(higher ? d <= *plan.range_filter : d >= *plan.range_filter)) continue;
+      hits.emplace_back(d, r);
+    }
+    auto better = [&](const auto& x, const auto& y) {
+      if (x.first != y.first) return higher ? x.first > y.first : x.first < y.first;
+      return x.second < y.second;
+    };
+    if (static_cast<int64_t>(hits.size()) > plan.k) {
+      std::partial_sort(hits.begin(), hits.begin() + plan.k, hits.end(), better);
+      hits.resize(static_cast<size_t>(plan.k));
+    } else {
+      std::sort(hits.begin(), hits.end(), better);
+    }
+  }
+}
+
 void SparseSearch(const Column& base, const uint8_t* mask, const SearchPlan& plan,
                   std::vector<std::vector<std::pair<float, int64_t>>>* out) {
   out->assign(static_cast<size_t>(plan.queries.nq), {});
@@ -207,6 +297,8 @@ Status SearchSegment(const Segment& seg, int32_t segment_index, const SearchPlan
     }
     if (!raw.empty()) {
       // answered by the index
+    } else if (plan.queries.type == DataType::kArrayOfVector) {
+      MaxSimSearch(*base, mask, plan, &raw);
     } else if (plan.queries.type == DataType::kSparseFloatVector) {
       SparseSearch(*base, mask, plan, &raw);
     } else {

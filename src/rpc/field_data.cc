@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <cctype>
 #include <cmath>
 #include <limits>
@@ -370,11 +371,47 @@ Result<Column> VectorColumn(const ms::FieldData& in, const FieldSchema& f, int64
   return c;
 }
 
+// An ArrayOfVector column (a struct's vector sub-field): one VectorField per
+// row holding that row's vectors back to back.
+Result<Column> VectorArrayColumn(const ms::FieldData& in, const FieldSchema& f, int64_t n) {
+  if (in.field_case() != ms::FieldData::kVectors || !in.vectors().has_vector_array()) {
+    return InvalidArgument("field {} is an ArrayOfVector field, but the data sent is not a vector array",
+                           ShortFieldName(f));
+  }
+  const ms::VectorArray& va = in.vectors().vector_array();
+  if (va.data_size() != n) {
+    return InvalidArgument("the num_rows ({}) of field ({}) is not equal to passed num_rows ({})", va.data_size(),
+                           ShortFieldName(f), n);
+  }
+  const int64_t dim = f.dim();
+  Column c = Column::ForField(f);
+  c.Reserve(n);
+  for (int64_t r = 0; r < n; ++r) {
+    const ms::VectorField& v = va.data(static_cast<int>(r));
+    if (v.data_case() != ms::VectorField::kFloatVector && v.data_case() != ms::VectorField::DATA_NOT_SET) {
+      return InvalidArgument("the element type of field {} is {}, but row {} holds another vector type",
+                             ShortFieldName(f), DataTypeName(f.element_type), r);
+    }
+    if (v.dim() != 0 && v.dim() != dim) {
+      return InvalidArgument("the dim ({}) of field data({}) is not equal to schema dim ({})", v.dim(),
+                             ShortFieldName(f), dim);
+    }
+    const auto& d = v.float_vector().data();
+    if (dim <= 0 || d.size() % dim != 0) {
+      return InvalidArgument("the length ({}) of row {} of field {} is not a multiple of its dim ({})", d.size(), r,
+                             ShortFieldName(f), dim);
+    }
+    c.AppendVar(std::string_view(reinterpret_cast<const char*>(d.data()), d.size() * sizeof(float)));
+  }
+  return c;
+}
+
 }  // namespace
 
 Result<Column> ColumnFromFieldData(const ms::FieldData& in, const FieldSchema& f, int64_t n,
                                    std::string_view timezone) {
   if (IsVectorType(f.type)) return VectorColumn(in, f, n);
+  if (f.type == DataType::kArrayOfVector) return VectorArrayColumn(in, f, n);
   if (in.field_case() != ms::FieldData::kScalars) {
     return InvalidArgument("field {} is a {} field, but the data sent is not scalar", f.name, DataTypeName(f.type));
   }
@@ -507,6 +544,21 @@ void ColumnToFieldData(const Column& c, const FieldSchema& f, const std::vector<
   }
   if (f.nullable) {
     for (int64_t r = 0; r < n; ++r) out->add_valid_data(!c.IsNull(r));
+  }
+  if (f.type == DataType::kArrayOfVector) {
+    auto* va = out->mutable_vectors()->mutable_vector_array();
+    out->mutable_vectors()->set_dim(f.dim());
+    va->set_dim(f.dim());
+    va->set_element_type(static_cast<ms::DataType>(f.element_type));
+    for (int64_t r = 0; r < n; ++r) {
+      auto* v = va->add_data();
+      v->set_dim(f.dim());
+      std::string_view b = c.GetBytes(r);
+      auto* d = v->mutable_float_vector()->mutable_data();
+      d->Resize(static_cast<int>(b.size() / sizeof(float)), 0.0f);
+      if (!b.empty()) std::memcpy(d->mutable_data(), b.data(), b.size() / sizeof(float) * sizeof(float));
+    }
+    return;
   }
   if (IsVectorType(f.type)) {
     auto* v = out->mutable_vectors();
@@ -677,6 +729,126 @@ void PksToIds(const Column& pks, ms::IDs* out) {
     auto* d = out->mutable_str_id()->mutable_data();
     for (int64_t r = 0; r < pks.num_rows; ++r) d->Add(std::string(pks.GetBytes(r)));
   }
+}
+
+}  // namespace kite::rpc
+
+namespace kite::rpc {
+
+namespace {
+
+// Elements in row `r` of a struct sub-field column.
+int64_t ElementCount(const FieldSchema& f, const Column& c, int64_t r) {
+  if (c.IsNull(r)) return 0;
+  std::string_view b = c.GetBytes(r);
+  if (f.type == DataType::kArrayOfVector) {
+    size_t w = FixedRowBytes(f.element_type, f.dim());
+    return w == 0 ? 0 : static_cast<int64_t>(b.size() / w);
+  }
+  size_t ew = ElementBytes(f.element_type);
+  if (ew > 0) return static_cast<int64_t>(b.size() / ew);
+  int64_t n = 0;
+  while (b.size() >= 4) {
+    uint32_t len = 0;
+    GetU32(&b, &len);
+    b.remove_prefix(std::min<size_t>(len, b.size()));
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+Status StructColumnsFromFieldData(const ms::FieldData& in, const CollectionSchema& schema,
+                                  const StructFieldSchema& st, int64_t n, std::string_view timezone,
+                                  std::vector<Column>* out) {
+  if (in.field_case() != ms::FieldData::kStructArrays) {
+    return InvalidArgument("field {} is an Array of Structs field, but the data sent is not struct arrays", st.name);
+  }
+  std::vector<const FieldSchema*> subs = schema.SubFields(st.name);
+  std::vector<const ms::FieldData*> given(subs.size(), nullptr);
+  for (const auto& fd : in.struct_arrays().fields()) {
+    size_t k = 0;
+    for (; k < subs.size(); ++k) {
+      if (fd.field_name() == ShortFieldName(*subs[k]) || fd.field_name() == subs[k]->name) break;
+    }
+    if (k == subs.size()) {
+      return InvalidArgument("field {} is not a sub-field of struct array field {}", fd.field_name(), st.name);
+    }
+    if (given[k]) return InvalidArgument("duplicated sub-field {} of struct array field {}", fd.field_name(), st.name);
+    given[k] = &fd;
+  }
+  std::vector<Column> cols;
+  for (size_t k = 0; k < subs.size(); ++k) {
+    if (!given[k]) {
+      return InvalidArgument("sub-field {} of struct array field {} is missing in the data", ShortFieldName(*subs[k]),
+                             st.name);
+    }
+    KITE_ASSIGN_OR_RETURN(Column c, ColumnFromFieldData(*given[k], *subs[k], n, timezone));
+    cols.push_back(std::move(c));
+  }
+  // Every sub-field holds one element per struct of the row.
+  for (int64_t r = 0; r < n; ++r) {
+    int64_t first = ElementCount(*subs[0], cols[0], r);
+    for (size_t k = 1; k < subs.size(); ++k) {
+      int64_t cnt = ElementCount(*subs[k], cols[k], r);
+      if (cnt != first) {
+        return InvalidArgument(
+            "the sub-fields of struct array field {} hold different numbers of elements in row {}: {} has {}, {} has {}",
+            st.name, r, ShortFieldName(*subs[0]), first, ShortFieldName(*subs[k]), cnt);
+      }
+    }
+  }
+  for (auto& c : cols) out->push_back(std::move(c));
+  return Status::OK();
+}
+
+void StructColumnsToFieldData(const StructFieldSchema& st, const std::vector<const FieldSchema*>& subs,
+                              const std::vector<const Column*>& columns, std::string_view timezone,
+                              ms::FieldData* out) {
+  out->set_type(ms::ArrayOfStruct);
+  out->set_field_name(st.name);
+  out->set_field_id(st.id.value);
+  auto* sa = out->mutable_struct_arrays();
+  for (size_t k = 0; k < subs.size() && k < columns.size(); ++k) {
+    auto* fd = sa->add_fields();
+    ColumnToFieldData(*columns[k], *subs[k], {}, timezone, fd);
+    fd->set_field_name(std::string(ShortFieldName(*subs[k])));
+  }
+}
+
+bool StructOutputAt(const CollectionSchema& schema, const std::vector<FieldId>& fields,
+                    const std::vector<Column>& columns, size_t i, std::string_view timezone,
+                    const std::function<ms::FieldData*()>& add) {
+  const FieldSchema* f = schema.FindField(fields[i]);
+  for (size_t j = 0; j < i; ++j) {
+    const FieldSchema* g = schema.FindField(fields[j]);
+    if (g && g->struct_name == f->struct_name) return false;  // encoded with the first one
+  }
+  const StructFieldSchema* st = schema.FindStruct(f->struct_name);
+  if (!st) return false;
+  std::vector<const FieldSchema*> subs;
+  std::vector<Column> empties;
+  std::vector<size_t> at;
+  for (size_t j = i; j < fields.size(); ++j) {
+    const FieldSchema* g = schema.FindField(fields[j]);
+    if (g && g->struct_name == f->struct_name) {
+      subs.push_back(g);
+      at.push_back(j);
+    }
+  }
+  empties.reserve(subs.size());
+  std::vector<const Column*> cols;
+  for (size_t k = 0; k < subs.size(); ++k) {
+    if (at[k] < columns.size()) {
+      cols.push_back(&columns[at[k]]);
+    } else {
+      empties.push_back(Column::ForField(*subs[k]));
+      cols.push_back(&empties.back());
+    }
+  }
+  StructColumnsToFieldData(*st, subs, cols, timezone, add());
+  return true;
 }
 
 }  // namespace kite::rpc

@@ -4,6 +4,7 @@
 // widths fit. Errors name the field, and the row where there is one.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,27 @@ Result<Column> ColumnFromFieldData(const ::milvus::proto::schema::FieldData& in,
 // TIMESTAMPTZ values are written as ISO 8601 text in `timezone`, GEOMETRY as WKT.
 void ColumnToFieldData(const Column& column, const FieldSchema& field, const std::vector<std::string>& dynamic_keys,
                        std::string_view timezone, ::milvus::proto::schema::FieldData* out);
+
+// Decodes an Array of Structs wire column (FieldData.struct_arrays, sub-fields
+// named short or "struct[sub]") into one column per sub-field of `st`, in
+// SubFields order, appended to `out`. Every sub-field must be given once and
+// hold the same number of elements in each row.
+Status StructColumnsFromFieldData(const ::milvus::proto::schema::FieldData& in, const CollectionSchema& schema,
+                                  const StructFieldSchema& st, int64_t num_rows, std::string_view timezone,
+                                  std::vector<Column>* out);
+// Encodes columns of sub-fields `subs` of `st` (columns[k] holds subs[k]) as
+// one Array of Structs wire column, sub-fields under their short names.
+void StructColumnsToFieldData(const StructFieldSchema& st, const std::vector<const FieldSchema*>& subs,
+                              const std::vector<const Column*>& columns, std::string_view timezone,
+                              ::milvus::proto::schema::FieldData* out);
+
+// Output rows hold one column per field of `fields` (columns[i], absent =
+// empty). When fields[i] is the first listed sub-field of its struct, encodes
+// every listed sub-field of that struct as one Array of Structs column into
+// add() and returns true; for later sub-fields of it returns false.
+bool StructOutputAt(const CollectionSchema& schema, const std::vector<FieldId>& fields,
+                    const std::vector<Column>& columns, size_t i, std::string_view timezone,
+                    const std::function<::milvus::proto::schema::FieldData*()>& add);
 
 // The `time_fields` request param ("year,month day ..."): the parts split at
 // ',' and ' ' (empty when the param is absent).

@@ -841,6 +841,13 @@ Status DecodeRows(Proxy* proxy, const std::string& db, const Req& req, InsertPar
         return InvalidArgument("Attempt to insert dynamic fields into collection {} without enabling dynamic field",
                                s.name);
       }
+    } else if (const StructFieldSchema* st = s.FindStruct(fd.field_name())) {
+      // An Array of Structs column: one column per sub-field.
+      for (const FieldSchema* sub : s.SubFields(st->name)) {
+        if (p->rows.Find(sub->id)) return InvalidArgument("duplicated field {} in the request", st->name);
+      }
+      KITE_RETURN_IF_ERROR(StructColumnsFromFieldData(fd, s, *st, n, timezone, &p->rows.columns));
+      continue;
     } else {
       f = s.FindField(fd.field_name());
       if (!f) {
@@ -957,6 +964,13 @@ RpcStatus MilvusService::Query(Ctx* ctx, const mm::QueryRequest* req, mm::QueryR
     }
     for (size_t i = 0; i < out.fields.size(); ++i) {
       const FieldSchema* f = out.schema->FindField(out.fields[i]);
+      if (!f->struct_name.empty()) {
+        if (StructOutputAt(*out.schema, out.fields, out.data.rows.columns, i, out.timezone,
+                           [&] { return resp->add_fields_data(); })) {
+          resp->add_output_fields(f->struct_name);
+        }
+        continue;
+      }
       const Column* col = out.data.rows.columns.size() > i ? &out.data.rows.columns[i] : nullptr;
       Column empty = Column::ForField(*f);
       auto* fd = resp->add_fields_data();
@@ -1083,7 +1097,10 @@ Status MilvusService::ParseSearch(const ::grpc::ServerContextBase* ctx, const mm
   }
   const mc::PlaceholderValue& ph = group.placeholders(0);
   p.query_type = static_cast<DataType>(ph.type());
-  if (!IsVectorType(p.query_type) && p.query_type != DataType::kVarChar) {  // VarChar: BM25 query texts
+  // An EmbeddingList of float vectors (one list per query): searches a
+  // struct's vector sub-field, whose column type is ArrayOfVector.
+  if (ph.type() == mc::PlaceholderType::EmbListFloatVector) p.query_type = DataType::kArrayOfVector;
+  if (!IsVectorType(p.query_type) && p.query_type != DataType::kArrayOfVector && p.query_type != DataType::kVarChar) {  // VarChar: BM25 query texts
     return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "search with {} placeholders is not implemented yet in Kite",
                       static_cast<int>(ph.type()));
   }
@@ -1118,6 +1135,13 @@ Status MilvusService::AnswerSearch(const mm::SearchRequest* req, const SearchPar
   }
   for (size_t i = 1; i < out.fields.size(); ++i) {
     const FieldSchema* f = out.schema->FindField(out.fields[i]);
+    if (!f->struct_name.empty()) {
+      if (StructOutputAt(*out.schema, out.fields, out.rows.columns, i, out.timezone,
+                         [&] { return r->add_fields_data(); })) {
+        r->add_output_fields(f->struct_name);
+      }
+      continue;
+    }
     const Column* col = out.rows.columns.size() > i ? &out.rows.columns[i] : nullptr;
     Column empty = Column::ForField(*f);
     auto* fd = r->add_fields_data();

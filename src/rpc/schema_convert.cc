@@ -110,10 +110,7 @@ Result<CollectionSchema> SchemaFromProto(const ms::CollectionSchema& in) {
   s.auto_id = in.autoid();
   s.enable_dynamic_field = in.enable_dynamic_field();
   s.properties = KvToMap(in.properties());
-  if (in.struct_array_fields_size() > 0) {
-    return InvalidArgument("struct array fields are not supported by Kite yet");
-  }
-  for (const auto& pf : in.fields()) {
+  auto field_from_proto = [&](const ms::FieldSchema& pf) -> Result<FieldSchema> {
     FieldSchema f;
     f.name = pf.name();
     f.description = pf.description();
@@ -131,7 +128,27 @@ Result<CollectionSchema> SchemaFromProto(const ms::CollectionSchema& in) {
     if (pf.has_default_value()) {
       KITE_ASSIGN_OR_RETURN(f.default_value, DefaultFromProto(pf.default_value(), f.type, f.name, CollectionTimezone(s)));
     }
+    return f;
+  };
+  for (const auto& pf : in.fields()) {
+    KITE_ASSIGN_OR_RETURN(FieldSchema f, field_from_proto(pf));
     s.fields.push_back(std::move(f));
+  }
+  // Array of Structs fields: each sub-field becomes a field of its own named
+  // "struct[sub]" (a name given in that form already is kept).
+  for (const auto& pst : in.struct_array_fields()) {
+    StructFieldSchema st;
+    st.name = pst.name();
+    st.description = pst.description();
+    st.type_params = KvToMap(pst.type_params());
+    for (const auto& pf : pst.fields()) {
+      KITE_ASSIGN_OR_RETURN(FieldSchema f, field_from_proto(pf));
+      std::string prefix = st.name + "[";
+      if (!(f.name.starts_with(prefix) && f.name.ends_with("]"))) f.name = StructSubFieldName(st.name, f.name);
+      f.struct_name = st.name;
+      s.fields.push_back(std::move(f));
+    }
+    s.structs.push_back(std::move(st));
   }
   for (const auto& pfn : in.functions()) {
     FunctionSchema fn;
@@ -154,9 +171,7 @@ void SchemaToProto(const CollectionSchema& in, ms::CollectionSchema* out) {
   out->set_autoid(pk && pk->auto_id);
   out->set_enable_dynamic_field(in.enable_dynamic_field);
   MapToKv(in.properties, out->mutable_properties());
-  for (const auto& f : in.fields) {
-    if (f.is_dynamic) continue;
-    auto* pf = out->add_fields();
+  auto field_to_proto = [&](const FieldSchema& f, ms::FieldSchema* pf) {
     pf->set_fieldid(f.id.value);
     pf->set_name(f.name);
     pf->set_description(f.description);
@@ -172,6 +187,23 @@ void SchemaToProto(const CollectionSchema& in, ms::CollectionSchema* out) {
     MapToKv(f.type_params, pf->mutable_type_params());
     MapToKv(f.index_params, pf->mutable_index_params());
     if (f.default_value) DefaultToProto(*f.default_value, f.type, CollectionTimezone(in), pf->mutable_default_value());
+  };
+  for (const auto& f : in.fields) {
+    if (f.is_dynamic || !f.struct_name.empty()) continue;
+    field_to_proto(f, out->add_fields());
+  }
+  // Sub-fields under their short names, as Milvus's describe shows them (restoreStructFieldNames).
+  for (const auto& st : in.structs) {
+    auto* pst = out->add_struct_array_fields();
+    pst->set_fieldid(st.id.value);
+    pst->set_name(st.name);
+    pst->set_description(st.description);
+    MapToKv(st.type_params, pst->mutable_type_params());
+    for (const FieldSchema* f : in.SubFields(st.name)) {
+      auto* pf = pst->add_fields();
+      field_to_proto(*f, pf);
+      pf->set_name(std::string(ShortFieldName(*f)));
+    }
   }
   for (const auto& fn : in.functions) {
     auto* pfn = out->add_functions();

@@ -50,6 +50,31 @@ std::vector<const FieldSchema*> CollectionSchema::VectorFields() const {
   return out;
 }
 
+std::string StructSubFieldName(std::string_view struct_name, std::string_view sub) {
+  return fmt::format("{}[{}]", struct_name, sub);
+}
+
+std::string_view ShortFieldName(const FieldSchema& f) {
+  std::string_view n = f.name;
+  if (f.struct_name.empty() || n.size() < f.struct_name.size() + 2) return n;
+  return n.substr(f.struct_name.size() + 1, n.size() - f.struct_name.size() - 2);
+}
+
+const StructFieldSchema* CollectionSchema::FindStruct(std::string_view n) const {
+  for (const auto& st : structs) {
+    if (st.name == n) return &st;
+  }
+  return nullptr;
+}
+
+std::vector<const FieldSchema*> CollectionSchema::SubFields(std::string_view struct_name) const {
+  std::vector<const FieldSchema*> out;
+  for (const auto& f : fields) {
+    if (!f.struct_name.empty() && f.struct_name == struct_name) out.push_back(&f);
+  }
+  return out;
+}
+
 namespace {
 
 bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -208,8 +233,9 @@ Status ValidateField(const CollectionSchema& s, const FieldSchema& f, const Limi
     case DataType::kNone: return InvalidArgument("data type None is not valid, field name = {}", f.name);
     case DataType::kString:
       return InvalidArgument("string data type not supported yet, please use VarChar type instead");
-    case DataType::kText:
     case DataType::kArrayOfVector:
+      return InvalidArgument("array of vector can only be in the struct array field, field name: {}", f.name);
+    case DataType::kText:
     case DataType::kArrayOfStruct:
     case DataType::kStruct:
       return InvalidArgument("data type {} of field {} is not supported by Kite yet", DataTypeName(f.type), f.name);
@@ -429,6 +455,82 @@ const FunctionSchema* CollectionSchema::Bm25FunctionFor(std::string_view output_
   return nullptr;
 }
 
+namespace {
+
+// Milvus 2.6's checks of an Array of Structs field (proxy
+// ValidateStructArrayField / ValidateFieldsInStruct, validatePrimaryKey,
+// ValidateFieldAutoID), on the sub-fields' short names as the user gave them.
+Status ValidateStruct(const CollectionSchema& s, const StructFieldSchema& st, const Limits& limits) {
+  KITE_RETURN_IF_ERROR(ValidateFieldName(st.name, limits));
+  std::vector<const FieldSchema*> subs = s.SubFields(st.name);
+  if (subs.empty()) return InvalidArgument("struct array field {} has no sub-fields", st.name);
+  int64_t expected_capacity = -1;
+  for (const FieldSchema* sub : subs) {
+    FieldSchema f = *sub;  // checked under its short name, as Milvus does before renaming
+    f.name = std::string(ShortFieldName(*sub));
+    KITE_RETURN_IF_ERROR(ValidateFieldName(f.name, limits));
+    if (f.is_primary) return InvalidArgument("primary key is not supported for struct field, field name = {}", f.name);
+    if (f.auto_id) return InvalidArgument("autoID is not supported for struct field, field name = {}", f.name);
+    if (f.type != DataType::kArray && f.type != DataType::kArrayOfVector) {
+      return InvalidArgument("fields in StructArrayField can only be array or array of struct, but field {} is {}",
+                             f.name, DataTypeName(f.type));
+    }
+    if (f.element_type == DataType::kArrayOfVector) {
+      return InvalidArgument("nested ArrayOfVector is not supported for field {}", f.name);
+    }
+    if (f.element_type == DataType::kArrayOfStruct) {
+      return InvalidArgument("nested ArrayOfStruct is not supported for field {}", f.name);
+    }
+    if (f.type == DataType::kArray) {
+      KITE_RETURN_IF_ERROR(ValidateArray(s, f, limits));
+    } else {
+      if (!IsDenseVectorType(f.element_type)) {
+        return InvalidArgument(
+            "Unsupported element type {} of ArrayOfVector field {}, only fixed dimension vector types are supported",
+            DataTypeName(f.element_type), f.name);
+      }
+      if (f.element_type != DataType::kFloatVector) {
+        return InvalidArgument("element type {} of ArrayOfVector field {} is not supported by Kite yet",
+                               DataTypeName(f.element_type), f.name);
+      }
+      FieldSchema as_vector = f;
+      as_vector.type = f.element_type;
+      KITE_RETURN_IF_ERROR(ValidateDimension(as_vector, limits));
+      FieldSchema as_array = f;
+      as_array.element_type = DataType::kInt64;  // only the capacity is checked here
+      KITE_RETURN_IF_ERROR(ValidateArray(s, as_array, limits));
+    }
+    int64_t cap = f.max_capacity();
+    if (expected_capacity < 0) {
+      expected_capacity = cap;
+    } else if (cap != expected_capacity) {
+      return InvalidArgument(
+          "all sub-fields in struct array field must have the same max_capacity: structName={}, subFieldName={}, "
+          "max_capacity={}, expected={}",
+          st.name, f.name, cap, expected_capacity);
+    }
+    if (f.nullable) {
+      return InvalidArgument(
+          "sub-field in non-nullable struct cannot be nullable individually, set nullable on the struct instead: "
+          "structName={}, subFieldName={}",
+          st.name, f.name);
+    }
+    if (f.is_partition_key) {
+      return InvalidArgument("partition key is not supported for struct field, field name = {}", f.name);
+    }
+    if (f.is_clustering_key) {
+      return InvalidArgument("clustering key is not supported for struct field, field name = {}", f.name);
+    }
+    if (f.default_value) {
+      return InvalidArgument("default value is not supported for struct field, field name = {}", f.name);
+    }
+    if (f.is_dynamic) return InvalidArgument("cannot explicitly set a field as a dynamic field");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Status ValidateSchema(const CollectionSchema& s, const Limits& limits) {
   KITE_RETURN_IF_ERROR(ValidateCollectionName(s.name, "name", limits));
   if (static_cast<int>(s.fields.size()) > limits.max_field_num) {
@@ -437,14 +539,27 @@ Status ValidateSchema(const CollectionSchema& s, const Limits& limits) {
   }
   std::set<std::string> names;
   for (const auto& f : s.fields) {
+    if (!f.struct_name.empty()) continue;
     if (!names.insert(f.name).second) return InvalidArgument("duplicated field name {} found", f.name);
+  }
+  for (const auto& st : s.structs) {
+    if (!names.insert(st.name).second) return InvalidArgument("duplicated field name {} found", st.name);
+    for (const FieldSchema* sub : s.SubFields(st.name)) {
+      std::string shortname(ShortFieldName(*sub));
+      if (!names.insert(shortname).second) return InvalidArgument("duplicated field name {} found", shortname);
+    }
   }
   const FieldSchema* pk = nullptr;
   int auto_ids = 0;
   int partition_keys = 0;
   int clustering_keys = 0;
   int vectors = 0;
+  for (const auto& st : s.structs) KITE_RETURN_IF_ERROR(ValidateStruct(s, st, limits));
   for (const auto& f : s.fields) {
+    if (!f.struct_name.empty()) {
+      vectors += f.type == DataType::kArrayOfVector ? 1 : 0;
+      continue;
+    }
     KITE_RETURN_IF_ERROR(ValidateField(s, f, limits));
     if (f.is_primary) {
       if (pk) {
@@ -477,7 +592,7 @@ Status ValidateAddedField(const CollectionSchema& s, const FieldSchema& f, const
   if (static_cast<int>(s.fields.size()) >= limits.max_field_num) {
     return InvalidArgument("The number of fields has reached the maximum value {}", limits.max_field_num);
   }
-  if (s.FindField(f.name)) return InvalidArgument("duplicated field name {}", f.name);
+  if (s.FindField(f.name) || s.FindStruct(f.name)) return InvalidArgument("duplicated field name {}", f.name);
   if (f.type == DataType::kNone) return InvalidArgument("field data type: None is not supported");
   if (f.name == kDynamicFieldName || f.name == "RowID" || f.name == "Timestamp") {
     return InvalidArgument("not support to add system field, field name = {}", f.name);

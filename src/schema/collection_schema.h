@@ -37,6 +37,12 @@ struct FieldSchema {
   std::map<std::string, std::string> type_params;   // dim, max_length, max_capacity, ...
   std::map<std::string, std::string> index_params;  // legacy per-field index params
   std::optional<ScalarValue> default_value;
+  // Set on a sub-field of an Array of Structs field (Milvus 2.6): the struct
+  // field's name. Such a field is stored as its own column, typed Array
+  // (scalar elements) or ArrayOfVector (vector elements), one element per
+  // struct of the row, and named "struct[sub]" as Milvus stores it
+  // (StructSubFieldName); the wire shows it under its short name.
+  std::string struct_name;
 
   // Typed accessors for the well-known type params; 0 when absent or not a number.
   int64_t dim() const { return IntParam("dim"); }
@@ -65,6 +71,21 @@ struct FunctionSchema {
   std::map<std::string, std::string> params;
 };
 
+// An Array of Structs field (Milvus 2.6 StructArrayFieldSchema). Its
+// sub-fields are ordinary entries of CollectionSchema::fields whose
+// struct_name is this name, in declaration order.
+struct StructFieldSchema {
+  FieldId id;
+  std::string name;
+  std::string description;
+  std::map<std::string, std::string> type_params;
+};
+
+// "struct[sub]": the stored name of a struct sub-field (Milvus's ConcatStructFieldName).
+std::string StructSubFieldName(std::string_view struct_name, std::string_view sub);
+// The short name of a field: "sub" for a struct sub-field, else its name.
+std::string_view ShortFieldName(const FieldSchema& f);
+
 struct CollectionSchema {
   std::string name;
   std::string description;
@@ -73,12 +94,16 @@ struct CollectionSchema {
   std::vector<FieldSchema> fields;
   std::vector<FunctionSchema> functions;
   std::map<std::string, std::string> properties;
+  std::vector<StructFieldSchema> structs;  // Array of Structs fields
 
   const FieldSchema* FindField(std::string_view name) const;
   const FieldSchema* FindField(FieldId id) const;
   const FieldSchema* PrimaryField() const;
   const FieldSchema* DynamicField() const;
   std::vector<const FieldSchema*> VectorFields() const;
+  const StructFieldSchema* FindStruct(std::string_view name) const;
+  // The sub-fields of struct field `struct_name`, in declaration order.
+  std::vector<const FieldSchema*> SubFields(std::string_view struct_name) const;
   // The BM25 function whose output is `output_field`, or nullptr.
   const FunctionSchema* Bm25FunctionFor(std::string_view output_field) const;
 };

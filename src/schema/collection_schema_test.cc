@@ -533,5 +533,75 @@ TEST(ValidateSchemaTest, Bm25FunctionRules) {
   EXPECT_INVALID(Validate(s), "duplicate function name: bm25");
 }
 
+// Minimal() plus struct "clips" with the given sub-fields (named "clips[sub]").
+CollectionSchema WithStruct(std::vector<FieldSchema> subs) {
+  CollectionSchema s = Minimal();
+  StructFieldSchema st;
+  st.name = "clips";
+  s.structs.push_back(st);
+  for (auto& f : subs) {
+    f.name = StructSubFieldName("clips", f.name);
+    f.struct_name = "clips";
+    s.fields.push_back(std::move(f));
+  }
+  return s;
+}
+
+FieldSchema SubArray(std::string name, DataType et, std::string cap = "4") {
+  FieldSchema f = Field(std::move(name), DataType::kArray, {{"max_capacity", std::move(cap)}});
+  f.element_type = et;
+  if (et == DataType::kVarChar) f.type_params["max_length"] = "16";
+  return f;
+}
+
+FieldSchema SubVectors(std::string name, std::string dim = "4", std::string cap = "4") {
+  FieldSchema f = Field(std::move(name), DataType::kArrayOfVector, {{"dim", std::move(dim)}, {"max_capacity", std::move(cap)}});
+  f.element_type = DataType::kFloatVector;
+  return f;
+}
+
+TEST(StructArrayTest, NamesAreStoredAsStructBracketSub) {
+  FieldSchema f = SubArray("text", DataType::kVarChar);
+  f.name = StructSubFieldName("clips", "text");
+  f.struct_name = "clips";
+  EXPECT_EQ(f.name, "clips[text]");
+  EXPECT_EQ(ShortFieldName(f), "text");
+  CollectionSchema s = WithStruct({SubArray("text", DataType::kVarChar), SubVectors("emb")});
+  EXPECT_TRUE(Validate(s).ok()) << Validate(s).ToString();
+  ASSERT_EQ(s.SubFields("clips").size(), 2u);
+  EXPECT_EQ(s.SubFields("clips")[1]->name, "clips[emb]");
+  EXPECT_NE(s.FindStruct("clips"), nullptr);
+}
+
+TEST(StructArrayTest, RefusesWhatMilvusRefuses) {
+  EXPECT_INVALID(Validate(WithStruct({})), "struct array field clips has no sub-fields");
+  EXPECT_INVALID(Validate(WithStruct({SubArray("a", DataType::kInt64, "4"), SubVectors("e", "4", "5")})),
+                 "all sub-fields in struct array field must have the same max_capacity: structName=clips, "
+                 "subFieldName=e, max_capacity=5, expected=4");
+  EXPECT_INVALID(Validate(WithStruct({SubArray("vec", DataType::kInt64)})), "duplicated field name vec found");
+  FieldSchema nullable = SubArray("a", DataType::kInt64);
+  nullable.nullable = true;
+  EXPECT_INVALID(Validate(WithStruct({nullable})),
+                 "sub-field in non-nullable struct cannot be nullable individually");
+  FieldSchema pk = SubArray("a", DataType::kInt64);
+  pk.is_primary = true;
+  EXPECT_INVALID(Validate(WithStruct({pk})), "primary key is not supported for struct field, field name = a");
+  FieldSchema scalar = Field("a", DataType::kInt64);
+  EXPECT_INVALID(Validate(WithStruct({scalar})),
+                 "fields in StructArrayField can only be array or array of struct, but field a is Int64");
+  FieldSchema bin = SubVectors("b", "16");
+  bin.element_type = DataType::kSparseFloatVector;
+  EXPECT_INVALID(Validate(WithStruct({bin})), "Unsupported element type SparseFloatVector of ArrayOfVector field b");
+  EXPECT_INVALID(Validate(WithStruct({SubVectors("e", "1")})), "invalid dimension: 1");
+  EXPECT_INVALID(Validate(WithStruct({SubArray("a", DataType::kInt64, "5000")})),
+                 "the maximum capacity specified for a Array should be in (0, 4096]");
+  // Struct vector sub-fields count towards the vector field limit (4 by default, + "vec").
+  EXPECT_INVALID(Validate(WithStruct({SubVectors("a"), SubVectors("b"), SubVectors("c"), SubVectors("d")})),
+                 "maximum vector field's number should be limited to 4");
+  EXPECT_TRUE(Validate(WithStruct({SubVectors("a"), SubVectors("b"), SubVectors("c")})).ok());
+  // Outside a struct an ArrayOfVector field is refused (Milvus: only inside a struct array).
+  EXPECT_INVALID(ValidateWith(SubVectors("e")), "array of vector can only be in the struct array field, field name: e");
+}
+
 }  // namespace
 }  // namespace kite

@@ -42,6 +42,8 @@ constexpr bool IsVectorType(DataType t) {
 constexpr bool IsDenseVectorType(DataType t) {
   return IsVectorType(t) && t != DataType::kSparseFloatVector;
 }
+// Per-row lists of fixed-dimension vectors (struct sub-fields, embedding lists).
+constexpr bool IsArrayOfVectorType(DataType t) { return t == DataType::kArrayOfVector; }
 constexpr bool IsIntegerType(DataType t) {
   return t == DataType::kInt8 || t == DataType::kInt16 || t == DataType::kInt32 ||
          t == DataType::kInt64;

@@ -39,6 +39,7 @@ std::string EncodeSchema(const CollectionSchema& s) {
                {"type_params", f.type_params},
                {"index_params", f.index_params}};
     if (f.default_value) jf["default_value"] = EncodeDefault(*f.default_value);
+    if (!f.struct_name.empty()) jf["struct_name"] = f.struct_name;
     fields.push_back(std::move(jf));
   }
   json functions = json::array();
@@ -51,6 +52,11 @@ std::string EncodeSchema(const CollectionSchema& s) {
                          {"output_field_names", fn.output_field_names},
                          {"params", fn.params}});
   }
+  json structs = json::array();
+  for (const auto& st : s.structs) {
+    structs.push_back(
+        {{"id", st.id.value}, {"name", st.name}, {"description", st.description}, {"type_params", st.type_params}});
+  }
   json j = {{"version", 1},
             {"name", s.name},
             {"description", s.description},
@@ -59,6 +65,7 @@ std::string EncodeSchema(const CollectionSchema& s) {
             {"fields", fields},
             {"functions", functions},
             {"properties", s.properties}};
+  if (!structs.empty()) j["structs"] = std::move(structs);  // absent before Array of Structs fields existed
   return j.dump();
 }
 
@@ -91,6 +98,7 @@ Result<CollectionSchema> DecodeSchema(const std::string& text) {
       f.type_params = jf.at("type_params").get<std::map<std::string, std::string>>();
       f.index_params = jf.at("index_params").get<std::map<std::string, std::string>>();
       if (jf.contains("default_value")) f.default_value = DecodeDefault(jf.at("default_value"));
+      if (jf.contains("struct_name")) f.struct_name = jf.at("struct_name").get<std::string>();
       s.fields.push_back(std::move(f));
     }
     for (const auto& jfn : j.at("functions")) {
@@ -103,6 +111,16 @@ Result<CollectionSchema> DecodeSchema(const std::string& text) {
       fn.output_field_names = jfn.at("output_field_names").get<std::vector<std::string>>();
       fn.params = jfn.at("params").get<std::map<std::string, std::string>>();
       s.functions.push_back(std::move(fn));
+    }
+    if (j.contains("structs")) {
+      for (const auto& jst : j.at("structs")) {
+        StructFieldSchema st;
+        st.id = FieldId(jst.at("id").get<int64_t>());
+        st.name = jst.at("name").get<std::string>();
+        st.description = jst.at("description").get<std::string>();
+        st.type_params = jst.at("type_params").get<std::map<std::string, std::string>>();
+        s.structs.push_back(std::move(st));
+      }
     }
     return s;
   } catch (const json::exception& e) {

@@ -284,5 +284,49 @@ TEST(SchemaCodecTest, WrongFieldTypeIsCorruption) {
   EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
 }
 
+TEST(SchemaCodecTest, StructArrayFieldsRoundTrip) {
+  CollectionSchema s;
+  s.name = "c";
+  FieldSchema pk;
+  pk.id = FieldId(100);
+  pk.name = "id";
+  pk.type = DataType::kInt64;
+  pk.is_primary = true;
+  s.fields.push_back(pk);
+  StructFieldSchema st;
+  st.id = FieldId(101);
+  st.name = "clips";
+  st.description = "d";
+  st.type_params = {{"mmap.enabled", "true"}};
+  s.structs.push_back(st);
+  FieldSchema sub;
+  sub.id = FieldId(102);
+  sub.name = "clips[emb]";
+  sub.struct_name = "clips";
+  sub.type = DataType::kArrayOfVector;
+  sub.element_type = DataType::kFloatVector;
+  sub.type_params = {{"dim", "3"}, {"max_capacity", "5"}};
+  s.fields.push_back(sub);
+  auto back = DecodeSchema(EncodeSchema(s));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->fields.size(), 2u);
+  ExpectFieldsEqual(back->fields[1], sub);
+  EXPECT_EQ(back->fields[1].struct_name, "clips");
+  EXPECT_EQ(back->fields[0].struct_name, "");
+  ASSERT_EQ(back->structs.size(), 1u);
+  EXPECT_EQ(back->structs[0].id, st.id);
+  EXPECT_EQ(back->structs[0].name, "clips");
+  EXPECT_EQ(back->structs[0].description, "d");
+  EXPECT_EQ(back->structs[0].type_params, st.type_params);
+  // A document written before struct fields existed has no "structs" key and still reads.
+  s.structs.clear();
+  s.fields.pop_back();
+  std::string old = EncodeSchema(s);
+  EXPECT_EQ(old.find("structs"), std::string::npos);
+  auto old_back = DecodeSchema(old);
+  ASSERT_TRUE(old_back.ok());
+  EXPECT_TRUE(old_back->structs.empty());
+}
+
 }  // namespace
 }  // namespace kite

@@ -51,6 +51,7 @@ Status CollectionNotFound(const std::string& db, const std::string& name) {
 std::string SchemaFingerprint(CollectionSchema s) {
   std::erase_if(s.fields, [](const FieldSchema& f) { return f.is_dynamic; });
   for (auto& f : s.fields) f.id = FieldId(0);
+  for (auto& st : s.structs) st.id = FieldId(0);
   return EncodeSchema(s);
 }
 
@@ -204,7 +205,9 @@ class Coordinator final : public CoordinatorApi {
     c.db_id = db->id;
     c.schema = p.schema;
     int64_t next_field = kFirstUserFieldId;
-    for (auto& f : c.schema.fields) f.id = FieldId(next_field++);
+    for (auto& f : c.schema.fields) {
+      if (f.struct_name.empty()) f.id = FieldId(next_field++);
+    }
     if (c.schema.enable_dynamic_field) {
       FieldSchema meta_field;
       meta_field.id = FieldId(next_field++);
@@ -213,6 +216,13 @@ class Coordinator final : public CoordinatorApi {
       meta_field.is_dynamic = true;
       meta_field.description = "dynamic schema";
       c.schema.fields.push_back(std::move(meta_field));
+    }
+    // Array of Structs fields after the others, each followed by its sub-fields (as Milvus numbers them).
+    for (auto& st : c.schema.structs) {
+      st.id = FieldId(next_field++);
+      for (auto& f : c.schema.fields) {
+        if (f.struct_name == st.name) f.id = FieldId(next_field++);
+      }
     }
     c.num_shards = p.num_shards;
     c.consistency = p.consistency;
@@ -361,6 +371,7 @@ class Coordinator final : public CoordinatorApi {
     CollectionInfo updated = *c;
     int64_t next_id = kFirstUserFieldId;
     for (const auto& f : updated.schema.fields) next_id = std::max(next_id, f.id.value + 1);
+    for (const auto& st : updated.schema.structs) next_id = std::max(next_id, st.id.value + 1);
     FieldSchema added = field;
     added.id = FieldId(next_id);
     updated.schema.fields.push_back(std::move(added));
@@ -582,7 +593,11 @@ class Coordinator final : public CoordinatorApi {
     std::lock_guard lock(mu_);
     KITE_ASSIGN_OR_RETURN(DatabaseInfo * db, GetDb(db_name));
     KITE_ASSIGN_OR_RETURN(CollectionInfo * c, GetColl(*db, coll));
-    for (const FieldSchema* f : c->schema.VectorFields()) {
+    std::vector<const FieldSchema*> must_index = c->schema.VectorFields();
+    for (const auto& f : c->schema.fields) {  // struct vector sub-fields too (Milvus 2.6)
+      if (f.type == DataType::kArrayOfVector) must_index.push_back(&f);
+    }
+    for (const FieldSchema* f : must_index) {
       if (MatchIndexes(*c, f->name, "").empty()) {
         return MakeStatus(StatusCode::kNotFound, Reason::kIndexNotFound,
                           "there is no vector index on field: [{}], please create index firstly: collection={}: "

@@ -167,11 +167,16 @@ Status DataNode::Build(const CollectionView& c, const IndexInfo& def, const Segm
   }
   if (!column) return Internal("segment {} has no column for field {}", seg.id.value, def.field_id.value);
   const bool is_vector = IsVectorType(column->type);
+  const bool emb_list = column->type == DataType::kArrayOfVector;
   std::shared_ptr<const index::VectorIndex> vbuilt;
   std::shared_ptr<const index::ScalarIndex> sbuilt;
   std::string payload;
   std::string type_name;
-  if (is_vector) {
+  if (emb_list) {
+    // Embedding lists (struct vector sub-fields) are searched exactly with
+    // the MAX_SIM metrics; the index file (no payload) marks the segment done.
+    type_name = def.resolved_params.count("index_type") ? def.resolved_params.at("index_type") : "";
+  } else if (is_vector) {
     KITE_ASSIGN_OR_RETURN(auto built, index::BuildVectorIndex(def.resolved_params, *column, options_.build_threads));
     KITE_RETURN_IF_ERROR(built->Serialize(&payload));
     type_name = built->type();
@@ -186,7 +191,7 @@ Status DataNode::Build(const CollectionView& c, const IndexInfo& def, const Segm
   h.segment = seg.id;
   h.index = def.id;
   h.field = def.field_id;
-  h.kind = is_vector ? "vector" : "scalar";
+  h.kind = emb_list ? "emb_list" : is_vector ? "vector" : "scalar";
   h.params = def.resolved_params;
   h.rows = column->num_rows;
   std::string key = IndexFileKey(c.info.id, def.id, seg.id);

@@ -204,6 +204,20 @@ Status CheckArray(const FieldSchema& f, const Column& c) {
   return Status::OK();
 }
 
+// A struct's vector sub-field: at most max_capacity vectors per row.
+Status CheckVectorArray(const FieldSchema& f, const Column& c) {
+  const size_t w = FixedRowBytes(f.element_type, f.dim());
+  for (int64_t r = 0; r < c.num_rows && w > 0; ++r) {
+    auto n = static_cast<int64_t>(c.GetBytes(r).size() / w);
+    if (n > f.max_capacity()) {
+      return InvalidArgument("array length exceeds max capacity, field name: {}, row number: {}, array length: {}, "
+                             "max capacity: {}",
+                             f.struct_name, r, n, f.max_capacity());
+    }
+  }
+  return Status::OK();
+}
+
 Status CheckJson(const FieldSchema& f, const Column& c, const Limits& limits) {
   for (int64_t r = 0; r < c.num_rows; ++r) {
     if (c.IsNull(r)) continue;
@@ -397,6 +411,7 @@ Status Proxy::CompleteRows(const CollectionInfo& c, InsertParams* p, Column* ids
     FillDefaults(f, col);
     if (f.type == DataType::kVarChar) KITE_RETURN_IF_ERROR(CheckVarChar(f, *col));
     if (f.type == DataType::kArray) KITE_RETURN_IF_ERROR(CheckArray(f, *col));
+    if (f.type == DataType::kArrayOfVector) KITE_RETURN_IF_ERROR(CheckVectorArray(f, *col));
     if (f.type == DataType::kJson) KITE_RETURN_IF_ERROR(CheckJson(f, *col, limits_));
   }
   KITE_RETURN_IF_ERROR(FillFunctionOutputs(s, &p->rows));
@@ -682,6 +697,10 @@ Status Proxy::ResolveOutputFields(const CollectionSchema& s, const std::vector<s
     const FieldSchema* f = s.FindField(n);
     if (f && !f->is_dynamic) {
       add(f->id);
+      continue;
+    }
+    if (s.FindStruct(n)) {  // an Array of Structs field: all its sub-fields
+      for (const FieldSchema* sub : s.SubFields(n)) add(sub->id);
       continue;
     }
     if (!dyn) return MakeStatus(StatusCode::kNotFound, Reason::kFieldNotFound, "field {} not exist", n);

@@ -68,6 +68,22 @@ Result<VectorQueries> DecodeQueries(const SearchParams& p, const FieldSchema& f,
   }
   for (int64_t i = 0; i < q.nq; ++i) {
     const std::string& v = p.query_vectors[i];
+    if (f.type == DataType::kArrayOfVector) {
+      // An embedding list: one or more vectors of the sub-field's dim.
+      const size_t w = static_cast<size_t>(q.dim) * sizeof(float);
+      if (v.empty() || w == 0 || v.size() % w != 0) {
+        return InvalidArgument("the embedding list {} of the query ({} floats) is not made of vectors of the dim ({}) "
+                               "of field {}",
+                               i, v.size() / sizeof(float), q.dim, f.name);
+      }
+      for (size_t d = 0; d < v.size() / sizeof(float); ++d) {
+        float x;
+        std::memcpy(&x, v.data() + sizeof(float) * d, sizeof(float));
+        if (!std::isfinite(x)) return InvalidArgument("query vector {} has NaN or infinite values", i);
+      }
+      q.rows.AppendVar(v);
+      continue;
+    }
     if (f.type == DataType::kSparseFloatVector) {
       if (v.size() % 8 != 0) return InvalidArgument("query vector {} is not a valid sparse vector", i);
       q.rows.AppendVar(v);
@@ -363,7 +379,7 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
     field = vecs[0];
   } else {
     field = s.FindField(p.anns_field);
-    if (!field || !IsVectorType(field->type)) {
+    if (!field || !(IsVectorType(field->type) || field->type == DataType::kArrayOfVector)) {
       return MakeStatus(StatusCode::kNotFound, Reason::kFieldNotFound,
                         "failed to get field schema by name: fieldName({}) not found", p.anns_field);
     }

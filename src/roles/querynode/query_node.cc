@@ -58,6 +58,12 @@ Status LoadIndexFile(ObjectStore* store, const SegmentIndexRecord& r, Segment* s
     return Corruption("index file {} covers {} rows, segment {} has {}", r.key, h.rows, r.segment.value,
                       seg->num_rows());
   }
+  if (h.kind == "emb_list") {
+    // An embedding-list index (struct vector sub-field): searched exactly,
+    // nothing to attach; the file only records that the segment is indexed.
+    KITE_RETURN_IF_ERROR(payload->ReadToEnd().status());
+    return Status::OK();
+  }
   if (h.kind == "scalar") {
     KITE_ASSIGN_OR_RETURN(std::string bytes, payload->ReadToEnd());
     KITE_ASSIGN_OR_RETURN(auto idx, index::LoadScalarIndex(h.params, bytes));
