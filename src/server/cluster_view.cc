@@ -199,6 +199,15 @@ void ClusterView::Collect(metrics::Exposition& out) const {
   for (const auto& [db, n] : per_db) out.Add("milvus_rootcoord_collection_num", {{"db_name", db}}, static_cast<double>(n));
   out.Add("milvus_querynode_collection_num", {{"node_id", node}}, static_cast<double>(loaded_collections));
 
+  // Flushes failing (object store down, disk full): automatic flushes back off.
+  out.Declare("kite_streaming_flush_failing_channels",
+              "WAL channels whose last flush failed (automatic flushes back off; rows are refused once a channel's "
+              "unflushed data reaches its bound)",
+              Type::kGauge);
+  if (s_.streaming) {
+    out.Add("kite_streaming_flush_failing_channels", {}, static_cast<double>(s_.streaming->Health().failing_channels));
+  }
+
   // Segments: Milvus's datacoord count by state, and Kite's per collection with index state.
   out.Declare("milvus_datacoord_segment_num", "number of segments", Type::kGauge);
   out.Declare("kite_segment_num", "segments per collection by state (Growing, Sealed, Flushed) and index presence",

@@ -293,3 +293,75 @@ def test_unreachable_s3_fails_the_start_clearly_without_the_secret(kite_bin, tmp
     out = proc.stdout + proc.stderr
     assert "cannot open the S3 object store" in out and f"127.0.0.1:{port}" in out, out
     assert SECRET_KEY not in out
+
+
+def metric_value(server, name: str) -> float:
+    import urllib.request
+    body = urllib.request.urlopen(server.metrics_url + "/metrics", timeout=10).read().decode()
+    for line in body.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def test_s3_down_full_segment_writes_back_off_the_flush_then_are_bounded(s3, kite_factory, tmp_path):
+    """S3 down while writes fill a segment: the failed flush backs off (the writes after it do not
+    each wait for the object store's retries), /metrics says so, the unflushed data is bounded
+    (rows are refused with Milvus's retriable code 2 beyond it), and all of it flushes once S3
+    is back."""
+    server = start_kite_on(s3, kite_factory, tmp_path, extra_yaml=(
+        "dataCoord:\n  segment:\n    maxSize: 1\n    sealProportion: 0.05\n"))  # seal at ~52 KB
+    c = server.client()
+    name = unique("s3full")
+    make_collection(c, name)
+    rng = np.random.default_rng(3)
+    acked = set(range(100))
+    c.insert(name, rows_for(range(100), rng.random((100, DIM), dtype=np.float32), lambda i: 1))
+    c.flush(name)
+    index_and_load(c, name, 100)
+    assert metric_value(server, "kite_streaming_flush_failing_channels") == 0
+    s3.stop()
+    next_id = 100
+
+    def insert(n):
+        nonlocal next_id
+        ids = range(next_id, next_id + n)
+        t0 = time.monotonic()
+        c.insert(name, rows_for(ids, rng.random((n, DIM), dtype=np.float32), lambda i: 2))
+        acked.update(ids)
+        next_id += n
+        return time.monotonic() - t0
+
+    # Fill the segment until a flush has failed.
+    deadline = time.monotonic() + 60
+    while metric_value(server, "kite_streaming_flush_failing_channels") == 0:
+        assert time.monotonic() < deadline, "no flush failed with S3 down"
+        insert(200)
+    # Every write now lands on a full segment; the failed flush is not retried by each.
+    took = [insert(20) for _ in range(20)]
+    slow = [t for t in took if t > 0.3]
+    assert len(slow) <= 2, f"writes waited for the flush: {['%.2f' % t for t in took]}"
+    assert metric_value(server, "kite_streaming_flush_failing_channels") == 1
+    # Bounded: rows are refused (retriable) once the unflushed data reaches its bound.
+    refused = None
+    for _ in range(100):
+        try:
+            insert(500)
+        except MilvusException as e:
+            refused = e
+            break
+    assert refused is not None, f"{next_id} rows accepted with S3 down"
+    assert refused.code == 2 and refused.message.startswith("service unavailable: "), refused
+    assert "cannot be flushed" in refused.message, refused.message
+    assert all_ids(c, name) == sorted(acked)
+    s3.start()
+    c.flush(name)
+    assert metric_value(server, "kite_streaming_flush_failing_channels") == 0
+    insert(50)
+    assert all_ids(c, name) == sorted(acked)
+    c.close()
+    server.restart()
+    c = server.client()
+    c.load_collection(name)
+    assert all_ids(c, name) == sorted(acked)
+    c.close()

@@ -28,6 +28,8 @@ def main() -> int:
     ap.add_argument("--bin", default=os.environ.get("KITE_BIN") or str(REPO / "build" / "kite"))
     ap.add_argument("--work-dir", default=None, help="data dir and server log go here (default: a temp dir)")
     ap.add_argument("--max-keys", type=int, default=5000)
+    ap.add_argument("--max-seconds", type=float, default=None,
+                    help="stop after the cycle that passes this wall time (the figure says how many ran)")
     args = ap.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     work = Path(args.work_dir or tempfile.mkdtemp(prefix="kite_crash_verify_"))
@@ -45,6 +47,10 @@ def main() -> int:
                 print(p, flush=True)
             if (cycle + 1) % 25 == 0:
                 print(f"[{time.monotonic() - started:.0f} s] {v.stats.summary()}", flush=True)
+            if args.max_seconds is not None and time.monotonic() - started > args.max_seconds:
+                print(f"stopping after {cycle + 1} of {args.cycles} cycles: --max-seconds {args.max_seconds:.0f}",
+                      flush=True)
+                break
     finally:
         srv.cleanup()
     print(f"crash-verify seed {seed}: {v.stats.summary()} in {time.monotonic() - started:.0f} s; "

@@ -1,5 +1,7 @@
 #include "roles/streaming/streaming_node.h"
 
+#include <random>
+
 #include <spdlog/spdlog.h>
 
 #include "roles/api/read_exec.h"
@@ -33,7 +35,30 @@ struct StreamingNode::Channel {
   std::condition_variable tsafe_cv;
   std::atomic<int> tsafe_waiters{0};
   bool dropped = false;  // collection dropped: never flush or write again
+  // Failed flushes in a row (the object store down, a full disk) and when a
+  // flush triggered by a full segment or idle time may be tried again:
+  // until then writes are applied without one (FlushBackoff).
+  std::atomic<int> flush_failures{0};
+  int64_t next_auto_flush_ms = 0;
+  std::string flush_error;  // the last failed flush's error
 };
+
+namespace {
+
+// Automatic flushes of a channel whose flushes fail wait 1 s, 2 s, 4 s, ...
+// up to 30 s (+-20% jitter) between tries, so the writes that fill a segment
+// do not each wait for the object store's own retries.
+constexpr int64_t kFlushBackoffMinMs = 1000;
+constexpr int64_t kFlushBackoffMaxMs = 30000;
+
+int64_t FlushBackoffMs(int failures) {
+  int64_t ms = kFlushBackoffMinMs << std::min(failures - 1, 5);
+  ms = std::min(ms, kFlushBackoffMaxMs);
+  static thread_local std::mt19937 gen(std::random_device{}());
+  return static_cast<int64_t>(static_cast<double>(ms) * std::uniform_real_distribution<double>(0.8, 1.2)(gen));
+}
+
+}  // namespace
 
 StreamingNode::StreamingNode(Wal* wal, ObjectStore* store, SegmentRegistry* registry, CoordinatorApi* coordinator,
                              QueryNodeApi* query_node, StreamingOptions options)
@@ -168,6 +193,7 @@ Result<Timestamp> StreamingNode::Write(CollectionId collection, int shard, DmlMe
       }
     }
   } clear_in_flight{&ch};
+  if (msg.type != DmlType::kDelete && msg.rows.num_rows > 0) KITE_RETURN_IF_ERROR(AdmitRowsLocked(ch));
   KITE_ASSIGN_OR_RETURN(msg.ts, coord_->AllocTimestamp());
   ch.in_flight_ts.store(msg.ts, std::memory_order_seq_cst);
   KITE_ASSIGN_OR_RETURN(Lsn lsn, ch.wal->Append(EncodeDml(msg)));
@@ -207,14 +233,49 @@ Status StreamingNode::ApplyLocked(Channel& ch, const DmlMessage& msg, uint64_t l
            static_cast<double>(options_.segment_bytes_max) * options_.seal_proportion;
   }
   ch.applied_lsn = lsn;
-  if (full) {
-    // The message is applied either way. A failed flush (a full disk) changed
-    // nothing and is tried again on the next write; failing here would fail
-    // a replay, and so the start, on a full disk.
+  if (full && static_cast<int64_t>(WallClockMs()) >= ch.next_auto_flush_ms) {
+    // The message is applied either way. A failed flush (a full disk, the
+    // object store down) changed nothing and is tried again by a later write
+    // once its backoff passed; failing here would fail a replay, and so the
+    // start, on a full disk.
     std::vector<SegmentId> flushed;
     (void)FlushLocked(ch, &flushed);
   }
   return Status::OK();
+}
+
+int64_t StreamingNode::UnflushedBytesLocked(Channel& ch) {
+  int64_t bytes = 0;
+  for (const auto& [pid, seg] : ch.growing) bytes += static_cast<int64_t>(seg->MemoryBytes());
+  return bytes;
+}
+
+Status StreamingNode::AdmitRowsLocked(Channel& ch) {
+  if (ch.flush_failures.load() == 0) return Status::OK();
+  const double bound = static_cast<double>(options_.segment_bytes_max) * options_.seal_proportion *
+                       static_cast<double>(options_.unflushed_segments_max);
+  int64_t bytes = UnflushedBytesLocked(ch);
+  if (static_cast<double>(bytes) < bound) return Status::OK();
+  if (static_cast<int64_t>(WallClockMs()) >= ch.next_auto_flush_ms) {
+    std::vector<SegmentId> flushed;
+    if (FlushLocked(ch, &flushed).ok()) return Status::OK();
+  }
+  // merr.WrapErrServiceUnavailable's text: code 2, retriable.
+  return MakeStatus(StatusCode::kIOError, Reason::kServiceUnavailable,
+                    "service unavailable: channel {} holds {} bytes of growing data that cannot be flushed ({} "
+                    "failed flushes, last: {}); rows are accepted again once a flush succeeds",
+                    ch.name, bytes, ch.flush_failures.load(), ch.flush_error);
+}
+
+StreamingNode::FlushHealth StreamingNode::Health() {
+  FlushHealth h;
+  std::shared_lock map_lock(map_mu_);
+  for (const auto& [cid, shards] : channels_) {
+    for (const auto& ch : shards) {
+      if (ch->flush_failures.load() > 0) h.failing_channels++;
+    }
+  }
+  return h;
 }
 
 Status StreamingNode::FlushLocked(Channel& ch, std::vector<SegmentId>* flushed) {
@@ -228,7 +289,12 @@ Status StreamingNode::FlushLocked(Channel& ch, std::vector<SegmentId>* flushed) 
   auto fail = [&](Status st) {
     for (const auto& prefix : prefixes) (void)store_->DeletePrefix(prefix);
     for (const auto& key : written) (void)store_->Delete(key);
-    spdlog::warn("channel {}: flush at lsn {} failed, nothing changed: {}", ch.name, ch.applied_lsn, st.ToString());
+    const int failures = ch.flush_failures.fetch_add(1) + 1;
+    const int64_t wait_ms = FlushBackoffMs(failures);
+    ch.next_auto_flush_ms = static_cast<int64_t>(WallClockMs()) + wait_ms;
+    ch.flush_error = st.ToString();
+    spdlog::warn("channel {}: flush at lsn {} failed ({} in a row), nothing changed; automatic flushes wait {} ms: {}",
+                 ch.name, ch.applied_lsn, failures, wait_ms, st.ToString());
     return st;
   };
   for (auto& [pid, seg] : ch.growing) {
@@ -284,6 +350,9 @@ Status StreamingNode::FlushLocked(Channel& ch, std::vector<SegmentId>* flushed) 
   }
   ch.delete_buffer.clear();
   ch.checkpoint_lsn = ch.applied_lsn;
+  if (ch.flush_failures.exchange(0) > 0) spdlog::info("channel {}: flushes succeed again", ch.name);
+  ch.next_auto_flush_ms = 0;
+  ch.flush_error.clear();
   Status st = ch.wal->TruncateBefore(ch.checkpoint_lsn);
   if (!st.ok()) spdlog::warn("channel {}: WAL truncation failed: {}", ch.name, st.ToString());
   spdlog::info("channel {}: flushed {} segments at lsn {}", ch.name, records.size(), ch.checkpoint_lsn);
@@ -506,7 +575,8 @@ void StreamingNode::IdleLoop() {
     for (CollectionId cid : collections) {
       for (const auto& ch : ChannelsOf(cid)) {
         std::lock_guard ch_lock(ch->mu);
-        if (ch->applied_lsn != ch->checkpoint_lsn && now - ch->last_write_ms >= options_.idle_flush_ms) {
+        if (ch->applied_lsn != ch->checkpoint_lsn && now - ch->last_write_ms >= options_.idle_flush_ms &&
+            now >= ch->next_auto_flush_ms) {
           std::vector<SegmentId> flushed;
           Status st = FlushLocked(*ch, &flushed);
           if (!st.ok()) spdlog::warn("channel {}: idle flush failed: {}", ch->name, st.ToString());

@@ -54,6 +54,11 @@ struct StreamingOptions {
   double seal_proportion = 0.12;
   int64_t idle_flush_ms = 600'000;          // flush a channel idle this long (Milvus segment.maxIdleTime)
   int64_t idle_check_ms = 1000;
+  // While flushes fail (the object store down), a channel keeps accepting
+  // rows until its growing data reaches this many sealed segments' worth
+  // (segment_bytes_max x seal_proportion each); beyond it writes with rows
+  // are refused (Milvus code 2, service unavailable) until a flush succeeds.
+  int unflushed_segments_max = 4;
 };
 
 class StreamingNode : public StreamingNodeApi {
@@ -66,6 +71,13 @@ class StreamingNode : public StreamingNodeApi {
 
   // Called (under a channel lock: must not block) after every flush that
   // sealed segments, e.g. to kick index builds. Set before the first write.
+  // Channels whose last flush failed (their automatic flushes back off:
+  // 1 s doubling to 30 s); shown by /healthz and /metrics.
+  struct FlushHealth {
+    int failing_channels = 0;
+  };
+  FlushHealth Health();
+
   void SetFlushListener(std::function<void(CollectionId)> listener) { flush_listener_ = std::move(listener); }
 
   // Opens the collection's channels and replays their WALs from the checkpoint.
@@ -113,6 +125,10 @@ class StreamingNode : public StreamingNodeApi {
   struct Channel;
   Status ApplyLocked(Channel& ch, const DmlMessage& msg, uint64_t lsn);
   Status FlushLocked(Channel& ch, std::vector<SegmentId>* flushed);
+  int64_t UnflushedBytesLocked(Channel& ch);
+  // Refuses rows while flushes fail and the growing data is over its bound
+  // (StreamingOptions::unflushed_segments_max).
+  Status AdmitRowsLocked(Channel& ch);
   // Shared so that a concurrent Drop cannot free a channel another thread is using.
   std::vector<std::shared_ptr<Channel>> ChannelsOf(CollectionId collection);
   // The channel of a read's shard, once its tsafe reached the scope's

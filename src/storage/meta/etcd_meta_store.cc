@@ -26,10 +26,18 @@ constexpr char kInline = '\x00';
 constexpr char kChunked = '\x01';
 constexpr std::string_view kUnavailable = "meta store (etcd) unavailable: ";
 
-Status Unavailable(const std::string& what) { return IOError("{}{}", kUnavailable, what); }
+// Milvus's merr.WrapErrServiceUnavailable text ("service unavailable: "
+// + reason), code 2 and retriable at the RPC edge.
+constexpr std::string_view kServiceUnavailable = "service unavailable: ";
+
+Status Unavailable(const std::string& what) {
+  return MakeStatus(StatusCode::kIOError, Reason::kServiceUnavailable, "{}{}{}", kServiceUnavailable, kUnavailable,
+                    what);
+}
 
 bool IsUnavailable(const Status& st) {
-  return st.code() == StatusCode::kIOError && st.message().starts_with(kUnavailable);
+  return st.code() == StatusCode::kIOError && st.Is(Reason::kServiceUnavailable) &&
+         st.message().find(kUnavailable) != std::string::npos;
 }
 
 // The smallest key greater than every key starting with prefix (etcd's
@@ -476,7 +484,18 @@ class EtcdMetaStore final : public MetaStore {
     pb::WatchCreateRequest create;
     create.set_key(full);
     create.set_range_end(PrefixEnd(full));
-    if (from_revision > 0) create.set_start_revision(from_revision);
+    if (from_revision > 0) {
+      // etcd registers a watch from a compacted revision and cancels it right
+      // after; a read at that revision fails at once instead, so the caller
+      // learns it here, as from the embedded stores (a compaction between the
+      // two still ends the watch with the same error at Next).
+      auto at = Range(full, PrefixEnd(full), from_revision, 1);
+      if (!at.ok() && at.status().code() == StatusCode::kFailedPrecondition) {
+        return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone, "meta store watch: revision {} is compacted ({})",
+                          from_revision, at.status().message());
+      }
+      create.set_start_revision(from_revision);
+    }
     return std::unique_ptr<MetaWatch>(std::make_unique<EtcdMetaWatch>(
         this, endpoints_[preferred_.load() % endpoints_.size()].channel, std::move(create),
         std::chrono::milliseconds(o_.request_timeout_ms)));
