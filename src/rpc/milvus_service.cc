@@ -878,11 +878,15 @@ RpcStatus MilvusService::Upsert(Ctx* ctx, const mm::UpsertRequest* req, mm::Muta
     return RpcStatus::OK;
   }
   return Run(resp, [&]() -> Status {
-    if (req->partial_update()) return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "partial_update upsert is not implemented yet in Kite");
+    if (req->field_ops_size() > 0) {
+      return MakeStatus(StatusCode::kUnimplemented, Reason::kNone,
+                        "field_ops (ARRAY_APPEND / ARRAY_REMOVE) of partial updates are not implemented yet in Kite");
+    }
     InsertParams p;
     p.upsert = true;
     KITE_RETURN_IF_ERROR(DecodeRows(proxy_, DbName(ctx, req->db_name()), *req, &p));
-    KITE_ASSIGN_OR_RETURN(MutationOutcome m, proxy_->Insert(std::move(p)));
+    KITE_ASSIGN_OR_RETURN(MutationOutcome m,
+                          req->partial_update() ? proxy_->PartialUpsert(std::move(p)) : proxy_->Insert(std::move(p)));
     FillMutation(m, resp);
     return Status::OK();
   });
