@@ -182,3 +182,54 @@ def test_partial_update_refusals(server):
                  1100, "Insert missed an field")
     got = client.query(name, filter="id >= 0", output_fields=["score"], consistency_level="Strong")
     assert [(r["id"], r["score"]) for r in got] == [(1, 1.0)]
+
+
+def test_partial_update_array_append_and_remove(server):
+    from pymilvus import FieldOp
+
+    client = server.client()
+    name = unique("arrops")
+    s = MilvusClient.create_schema(enable_dynamic_field=False)
+    s.add_field("pk", DataType.INT64, is_primary=True)
+    s.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
+    s.add_field("tags", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=4, max_length=16)
+    s.add_field("nums", DataType.ARRAY, element_type=DataType.INT64, max_capacity=8)
+    ip = client.prepare_index_params()
+    ip.add_index("vec", index_type="FLAT", metric_type="L2")
+    client.create_collection(name, schema=s, index_params=ip)
+    client.insert(name, [{"pk": 1, "vec": vec(1), "tags": ["new"], "nums": [1, 2, 2, 3]}])
+    client.flush(name)                                                                   # sealed
+    client.insert(name, [{"pk": 2, "vec": vec(2), "tags": ["new", "trial"], "nums": [5]}])  # growing
+    expected = {1: (["new"], [1, 2, 2, 3]), 2: (["new", "trial"], [5])}
+
+    def apply(op, given):
+        for pk, (tags, nums) in given.items():
+            old_tags, old_nums = expected[pk]
+            if op == "append":
+                expected[pk] = (old_tags + tags, old_nums + nums)
+            else:
+                expected[pk] = ([t for t in old_tags if t not in tags], [x for x in old_nums if x not in nums])
+
+    def check(c):
+        got = c.query(name, filter="pk >= 0", output_fields=["tags", "nums"], consistency_level="Strong")
+        assert {r["pk"]: (list(r["tags"]), list(r["nums"])) for r in got} == expected
+
+    given = {1: (["premium", "vip"], [4]), 2: (["premium"], [5, 6])}
+    client.upsert(name, [{"pk": pk, "tags": t, "nums": n} for pk, (t, n) in given.items()],
+                  field_ops={"tags": FieldOp.array_append(), "nums": FieldOp.array_append()})
+    apply("append", given)
+    check(client)
+    given = {1: (["new"], [2]), 2: (["trial", "absent"], [5])}
+    client.upsert(name, [{"pk": pk, "tags": t, "nums": n} for pk, (t, n) in given.items()],
+                  field_ops={"tags": FieldOp.array_remove(), "nums": FieldOp.array_remove()})
+    apply("remove", given)
+    check(client)
+    # the capacity holds after an append
+    with pytest.raises(MilvusException) as e:
+        client.upsert(name, [{"pk": 1, "tags": ["a", "b", "c"]}], field_ops={"tags": FieldOp.array_append()})
+    assert "max capacity" in e.value.message
+    check(client)
+    server.restart()
+    client = server.client()
+    client.load_collection(name)
+    check(client)

@@ -33,6 +33,10 @@ struct InsertParams {
   std::string partition;  // empty: _default (or routed by partition key)
   ColumnBatch rows;       // the fields the request carried, by field id ($meta included)
   bool upsert = false;
+  // Partial updates (Milvus 2.6 field_ops): ARRAY fields whose given elements
+  // are appended to / removed from the stored array instead of replacing it.
+  enum class ArrayOp : uint8_t { kReplace, kAppend, kRemove };
+  std::map<std::string, ArrayOp> field_ops;  // by field name
 };
 
 struct MutationOutcome {

@@ -6,6 +6,7 @@
 // default, as an insert).
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "roles/proxy/proxy.h"
@@ -31,6 +32,38 @@ Result<std::string> MergeDynamic(std::string_view stored, std::string_view given
   return base.dump();
 }
 
+// The elements of an encoded array (column_batch.h): each its bytes.
+std::vector<std::string_view> ArrayElements(std::string_view b, DataType element_type) {
+  std::vector<std::string_view> out;
+  const size_t ew = ElementBytes(element_type);
+  if (ew > 0) {
+    for (size_t i = 0; i + ew <= b.size(); i += ew) out.push_back(b.substr(i, ew));
+    return out;
+  }
+  while (b.size() >= 4) {
+    std::string_view whole = b;
+    uint32_t len = 0;
+    GetU32(&b, &len);
+    len = static_cast<uint32_t>(std::min<size_t>(len, b.size()));
+    out.push_back(whole.substr(0, 4 + len));  // length prefix included: re-encoded as is
+    b.remove_prefix(len);
+  }
+  return out;
+}
+
+// ARRAY_APPEND: the stored elements, then the given ones. ARRAY_REMOVE: the
+// stored elements equal to none of the given ones.
+std::string ApplyArrayOp(InsertParams::ArrayOp op, std::string_view stored, std::string_view given,
+                         DataType element_type) {
+  if (op == InsertParams::ArrayOp::kAppend) return std::string(stored) + std::string(given);
+  std::vector<std::string_view> drop = ArrayElements(given, element_type);
+  std::string out;
+  for (std::string_view e : ArrayElements(stored, element_type)) {
+    if (std::find(drop.begin(), drop.end(), e) == drop.end()) out += e;
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<MutationOutcome> Proxy::PartialUpsert(InsertParams p) {
@@ -50,6 +83,19 @@ Result<MutationOutcome> Proxy::PartialUpsert(InsertParams p) {
   }
   for (int64_t r = 0; r < n; ++r) {
     if (pk->IsNull(r)) return InvalidArgument("primary key field {} cannot be null, row number: {}", pkf->name, r);
+  }
+  for (const auto& [name, op] : p.field_ops) {
+    const FieldSchema* f = s.FindField(name);
+    if (!f || f->is_dynamic) {
+      return MakeStatus(StatusCode::kNotFound, Reason::kFieldNotFound, "field not found[field={}]", name);
+    }
+    if (op != InsertParams::ArrayOp::kReplace && f->type != DataType::kArray) {
+      return InvalidArgument("field {} is not an array field: ARRAY_APPEND and ARRAY_REMOVE apply to ARRAY fields",
+                             name);
+    }
+    if (op != InsertParams::ArrayOp::kReplace && !p.rows.Find(f->id)) {
+      return InvalidArgument("field {} has a partial update operator but no data in the request", name);
+    }
   }
 
   // The stored rows, read as a Strong query (the collection must be loaded).
@@ -107,6 +153,30 @@ Result<MutationOutcome> Proxy::PartialUpsert(InsertParams p) {
         } else {
           out.AppendVar("{}");
         }
+      }
+      merged.columns.push_back(std::move(out));
+      continue;
+    }
+    auto op_it = p.field_ops.find(f.name);
+    const InsertParams::ArrayOp op = op_it == p.field_ops.end() ? InsertParams::ArrayOp::kReplace : op_it->second;
+    if (given && op != InsertParams::ArrayOp::kReplace) {
+      Column out = Column::ForField(f);
+      out.Reserve(n);
+      for (int64_t r = 0; r < n; ++r) {
+        const bool has_old = match[r] >= 0 && kept && !kept->IsNull(match[r]);
+        if (given->IsNull(r) || !has_old) {
+          // Nothing stored to apply to: a new key stores what it is given
+          // (ARRAY_APPEND) or nothing (ARRAY_REMOVE); a null keeps the stored array.
+          if (given->IsNull(r) && has_old) {
+            out.AppendFrom(*kept, match[r]);
+          } else if (op == InsertParams::ArrayOp::kAppend || given->IsNull(r)) {
+            out.AppendFrom(*given, r);
+          } else {
+            out.AppendVar("");
+          }
+          continue;
+        }
+        out.AppendVar(ApplyArrayOp(op, kept->GetBytes(match[r]), given->GetBytes(r), f.element_type));
       }
       merged.columns.push_back(std::move(out));
       continue;
