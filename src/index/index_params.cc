@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cctype>
+#include <climits>
 #include <set>
 #include <string>
 
@@ -105,6 +107,128 @@ Status CheckSparseParams(const ParamMap& p) {
   return Status::OK();
 }
 
+// NgramIndexChecker.CheckTrain: both grams, integers, 0 < min_gram <= max_gram.
+Status CheckNgramGrams(const ParamMap& p) {
+  auto lo = p.find("min_gram");
+  auto hi = p.find("max_gram");
+  if (lo == p.end() || hi == p.end()) {
+    return Status(StatusCode::kInvalidArgument, Reason::kMissingParameter,
+                  "Ngram index must specify both min_gram and max_gram: missing parameter");
+  }
+  auto parse = [](const std::string& s, long long* v) {
+    try {
+      size_t pos = 0;
+      *v = std::stoll(s, &pos);
+      return pos == s.size() && *v >= INT32_MIN && *v <= INT32_MAX;
+    } catch (...) {
+      return false;
+    }
+  };
+  long long min_gram = 0, max_gram = 0;
+  if (!parse(lo->second, &min_gram)) {
+    return InvalidArgument("min_gram for Ngram index must be an integer, got: {}: invalid parameter", lo->second);
+  }
+  if (!parse(hi->second, &max_gram)) {
+    return InvalidArgument("max_gram for Ngram index must be an integer, got: {}: invalid parameter", hi->second);
+  }
+  if (min_gram <= 0 || max_gram <= 0 || min_gram > max_gram) {
+    return InvalidArgument("invalid min_gram or max_gram value for Ngram index, min_gram: {}, max_gram: {}: invalid parameter",
+                           min_gram, max_gram);
+  }
+  return Status::OK();
+}
+
+// `name`, `name["k"]`, `name['k']`, `name[0]`, chained: the head name and the
+// path below it as a JSON pointer ("/k/0"), "~" and "/" escaped (RFC 6901).
+bool ParseJsonIndexPath(const std::string& path, std::string* head, std::string* pointer) {
+  size_t i = 0;
+  while (i < path.size() && path[i] != '[') ++i;
+  *head = path.substr(0, i);
+  if (head->empty()) return false;
+  for (char ch : *head) {
+    if (std::isspace(static_cast<unsigned char>(ch)) || ch == ']' || ch == '"' || ch == '\'') return false;
+  }
+  pointer->clear();
+  while (i < path.size()) {
+    if (path[i] != '[') return false;
+    ++i;
+    std::string key;
+    if (i < path.size() && (path[i] == '"' || path[i] == '\'')) {
+      char quote = path[i++];
+      while (i < path.size() && path[i] != quote) {
+        if (path[i] == '\\' && i + 1 < path.size()) ++i;
+        key += path[i++];
+      }
+      if (i >= path.size()) return false;
+      ++i;  // closing quote
+    } else {
+      while (i < path.size() && std::isdigit(static_cast<unsigned char>(path[i]))) key += path[i++];
+      if (key.empty()) return false;
+    }
+    if (i >= path.size() || path[i] != ']') return false;
+    ++i;
+    std::string escaped;
+    for (char ch : key) {
+      if (ch == '~') escaped += "~0";
+      else if (ch == '/') escaped += "~1";
+      else escaped += ch;
+    }
+    *pointer += "/" + escaped;
+  }
+  return true;
+}
+
+// Milvus 2.6's JSON path index checks (INVERTEDChecker / NgramIndexChecker):
+// a cast type from the list, an optional cast function, a parseable path.
+Result<ParamMap> ResolveJsonIndexParams(const FieldSchema& f, ParamMap p, const std::string& type) {
+  static const std::set<std::string> kCastTypes = {"BOOL",       "DOUBLE",       "VARCHAR",      "ARRAY_BOOL",
+                                                   "ARRAY_DOUBLE", "ARRAY_VARCHAR", "JSON"};
+  auto cast = p.find("json_cast_type");
+  if (type == "NGRAM") {
+    if (cast == p.end()) {
+      return Status(StatusCode::kInvalidArgument, Reason::kMissingParameter,
+                    "JSON field with ngram index must specify json_cast_type: missing parameter");
+    }
+    std::string ct = Upper(cast->second);
+    if (ct != "VARCHAR") {
+      return InvalidArgument("JSON field with ngram index only supports VARCHAR cast type, got: {}: invalid parameter", ct);
+    }
+    KITE_RETURN_IF_ERROR(CheckNgramGrams(p));
+  }
+  if (cast == p.end()) {
+    return Status(StatusCode::kInvalidArgument, Reason::kMissingParameter,
+                  "json index must specify cast type: missing parameter[missing_param=json_cast_type]");
+  }
+  std::string ct = Upper(cast->second);
+  if (!kCastTypes.count(ct)) return InvalidArgument("json_cast_type {} is not supported: invalid parameter", cast->second);
+  p["json_cast_type"] = ct;
+  auto fn = p.find("json_cast_function");
+  if (fn != p.end()) {
+    if (Upper(fn->second) != "STRING_TO_DOUBLE") {
+      return InvalidArgument("json_cast_function {} is not supported: invalid parameter", fn->second);
+    }
+    if (ct != "DOUBLE") {
+      return InvalidArgument("json_cast_function {} is not supported for json_cast_type {}: invalid parameter",
+                             fn->second, ct);
+    }
+  }
+  if (!p.count("json_path")) p["json_path"] = f.name;
+  std::string head, pointer;
+  if (!ParseJsonIndexPath(p["json_path"], &head, &pointer)) {
+    return InvalidArgument("json_path {} is not a valid JSON path of field {}: invalid parameter", p["json_path"], f.name);
+  }
+  if (f.is_dynamic) {
+    // The dynamic field's keys: `$meta["k"]...` or `k...` (a key, not a schema field).
+    if (head != f.name) pointer = "/" + head + pointer;
+  } else if (head != f.name) {
+    return InvalidArgument("json_path {} is not a valid JSON path of field {}: invalid parameter", p["json_path"], f.name);
+  }
+  p["json_pointer"] = pointer;
+  p["index_type"] = type;
+  p.erase("metric_type");
+  return p;
+}
+
 }  // namespace
 
 Result<ParamMap> ResolveIndexParams(const FieldSchema& f, const ParamMap& user) {
@@ -156,6 +280,15 @@ Result<ParamMap> ResolveIndexParams(const FieldSchema& f, const ParamMap& user) 
                     fmt::format("index {} is not supported for scalar field {} of type {}", user.count("index_type") ? user.at("index_type") : type,
                                 f.name, DataTypeName(f.type)));
     }
+    if (f.type == DataType::kJson && (type == "INVERTED" || type == "AUTOINDEX" || type == "NGRAM")) {
+      return ResolveJsonIndexParams(f, p, type == "NGRAM" ? "NGRAM" : "INVERTED");
+    }
+    if (type == "NGRAM") {
+      if (f.type != DataType::kVarChar) {
+        return InvalidArgument("ngram index can only be created on VARCHAR or JSON field: invalid parameter");
+      }
+      KITE_RETURN_IF_ERROR(CheckNgramGrams(p));
+    }
     if (f.type == DataType::kGeometry && type != "RTREE" && type != "AUTOINDEX") {
       return InvalidArgument("index {} is not supported for geometry field {}, use RTREE", type, f.name);
     }
@@ -179,7 +312,14 @@ Result<ParamMap> ResolveIndexParams(const FieldSchema& f, const ParamMap& user) 
       return InvalidArgument("bitmap index are only supported on bool, int, string and array field, field name = {}",
                              f.name);
     }
-    if (type == "AUTOINDEX") type = f.type == DataType::kGeometry ? "RTREE" : "INVERTED";
+    if (type == "AUTOINDEX") {
+      // Milvus 2.6 scalarAutoIndex.params.build: {"int": "HYBRID", "varchar": "HYBRID", "bool": "BITMAP",
+      // "float": "INVERTED", "json": "INVERTED"}. Kite has no HYBRID (BITMAP for few distinct values,
+      // else INVERTED): INVERTED answers the same leaves.
+      if (f.type == DataType::kGeometry) type = "RTREE";
+      else if (f.type == DataType::kBool) type = "BITMAP";
+      else type = "INVERTED";
+    }
     if (type == "TRIE") type = "Trie";
     p["index_type"] = type;
     p.erase("metric_type");
@@ -236,6 +376,18 @@ Result<ParamMap> ResolveIndexParams(const FieldSchema& f, const ParamMap& user) 
     }
   }
   p["index_type"] = type;
+  return p;
+}
+
+ParamMap ScalarBuildParams(const ParamMap& resolved) {
+  if (IsJsonPathIndex(resolved)) return {};
+  ParamMap p = resolved;
+  auto it = p.find("index_type");
+  if (it != p.end() && Upper(it->second) == "NGRAM") {
+    it->second = "INVERTED";
+    p.erase("min_gram");
+    p.erase("max_gram");
+  }
   return p;
 }
 

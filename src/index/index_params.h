@@ -20,4 +20,15 @@ using ParamMap = std::map<std::string, std::string>;
 // InvalidArgument (Reason::kIndexNotSupported where Milvus says so).
 Result<ParamMap> ResolveIndexParams(const FieldSchema& field, const ParamMap& user_params);
 
+// A JSON path index (on a JSON field or the dynamic field's keys): resolved
+// params carry `json_path`, `json_cast_type` (upper case) and `json_pointer`
+// (the path below the field, RFC 6901, "" for the whole value).
+inline bool IsJsonPathIndex(const ParamMap& resolved) { return resolved.count("json_pointer") > 0; }
+
+// Index params a scalar builder is given for a resolved definition: NGRAM on
+// VARCHAR is built as INVERTED (its sorted dictionary answers every LIKE
+// pattern exactly). Empty for definitions no segment builds (JSON path
+// indexes: their filters scan the JSON column).
+ParamMap ScalarBuildParams(const ParamMap& resolved);
+
 }  // namespace kite

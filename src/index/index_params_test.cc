@@ -228,6 +228,53 @@ TEST(IndexParamsTest, EmbeddingListIndexTakesMaxSimMetricsOnly) {
   EXPECT_FALSE(Check(sub, {{"index_type", "INVERTED"}}).ok());
 }
 
+TEST(IndexParamsTest, ScalarAutoIndexFollowsMilvusPerType) {
+  // Milvus 2.6 scalarAutoIndex.params.build: bool -> BITMAP, the others INVERTED (HYBRID in Milvus).
+  EXPECT_EQ(Resolve(MakeField(DataType::kBool), {{"index_type", "AUTOINDEX"}})["index_type"], "BITMAP");
+  EXPECT_EQ(Resolve(MakeField(DataType::kInt64), {{"index_type", "AUTOINDEX"}})["index_type"], "INVERTED");
+  EXPECT_EQ(Resolve(MakeField(DataType::kVarChar, {{"max_length", "8"}}), {})["index_type"], "INVERTED");
+  EXPECT_EQ(Resolve(MakeField(DataType::kDouble), {{"index_type", "AUTOINDEX"}})["index_type"], "INVERTED");
+}
+
+TEST(IndexParamsTest, JsonPathIndexParams) {
+  FieldSchema meta = MakeField(DataType::kJson, {}, "meta");
+  ParamMap p = Resolve(meta, {{"index_type", "AUTOINDEX"}, {"json_path", "meta[\"a\"][0]['b/c']"},
+                              {"json_cast_type", "double"}});
+  EXPECT_EQ(p["index_type"], "INVERTED");
+  EXPECT_EQ(p["json_cast_type"], "DOUBLE");
+  EXPECT_EQ(p["json_pointer"], "/a/0/b~1c");
+  EXPECT_TRUE(IsJsonPathIndex(p));
+  EXPECT_TRUE(ScalarBuildParams(p).empty());
+  // the whole value when no path is given
+  EXPECT_EQ(Resolve(meta, {{"index_type", "INVERTED"}, {"json_cast_type", "VARCHAR"}})["json_pointer"], "");
+  EXPECT_EQ(Check(meta, {{"index_type", "INVERTED"}}).reason(), Reason::kMissingParameter);
+  EXPECT_FALSE(Check(meta, {{"index_type", "INVERTED"}, {"json_cast_type", "INT8"}}).ok());
+  EXPECT_FALSE(Check(meta, {{"index_type", "INVERTED"}, {"json_cast_type", "BOOL"}, {"json_path", "other[\"a\"]"}}).ok());
+  EXPECT_FALSE(Check(meta, {{"index_type", "INVERTED"}, {"json_cast_type", "BOOL"}, {"json_path", "meta[\"a\""}}).ok());
+  EXPECT_FALSE(Check(meta, {{"index_type", "STL_SORT"}, {"json_cast_type", "DOUBLE"}}).ok());
+  // the dynamic field: a key, or $meta["key"]
+  FieldSchema dyn = MakeField(DataType::kJson, {}, "$meta");
+  dyn.is_dynamic = true;
+  EXPECT_EQ(Resolve(dyn, {{"json_path", "color"}, {"json_cast_type", "VARCHAR"}})["json_pointer"], "/color");
+  EXPECT_EQ(Resolve(dyn, {{"json_path", "$meta[\"color\"]"}, {"json_cast_type", "VARCHAR"}})["json_pointer"], "/color");
+}
+
+TEST(IndexParamsTest, NgramParams) {
+  FieldSchema title = MakeField(DataType::kVarChar, {{"max_length", "64"}}, "title");
+  ParamMap p = Resolve(title, {{"index_type", "NGRAM"}, {"min_gram", "2"}, {"max_gram", "3"}});
+  EXPECT_EQ(p["index_type"], "NGRAM");
+  EXPECT_EQ(ScalarBuildParams(p).at("index_type"), "INVERTED");
+  EXPECT_EQ(Check(title, {{"index_type", "NGRAM"}, {"min_gram", "2"}}).reason(), Reason::kMissingParameter);
+  EXPECT_FALSE(Check(title, {{"index_type", "NGRAM"}, {"min_gram", "0"}, {"max_gram", "3"}}).ok());
+  EXPECT_FALSE(Check(title, {{"index_type", "NGRAM"}, {"min_gram", "4"}, {"max_gram", "3"}}).ok());
+  EXPECT_FALSE(Check(MakeField(DataType::kInt64), {{"index_type", "NGRAM"}, {"min_gram", "1"}, {"max_gram", "3"}}).ok());
+  FieldSchema meta = MakeField(DataType::kJson, {}, "meta");
+  EXPECT_EQ(Resolve(meta, {{"index_type", "NGRAM"}, {"min_gram", "1"}, {"max_gram", "3"}, {"json_cast_type", "varchar"},
+                           {"json_path", "meta[\"s\"]"}})["index_type"],
+            "NGRAM");
+  EXPECT_FALSE(Check(meta, {{"index_type", "NGRAM"}, {"min_gram", "1"}, {"max_gram", "3"}, {"json_cast_type", "DOUBLE"}}).ok());
+}
+
 }  // namespace
 TEST(IndexParams, SparseInvertedIndexAlgoAndBm25Ranges) {
   FieldSchema f = MakeField(DataType::kSparseFloatVector);

@@ -898,11 +898,19 @@ RpcStatus MilvusService::Upsert(Ctx* ctx, const mm::UpsertRequest* req, mm::Muta
     return RpcStatus::OK;
   }
   return Run(resp, [&]() -> Status {
-    if (req->partial_update()) return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "partial_update upsert is not implemented yet in Kite");
     InsertParams p;
     p.upsert = true;
+    // Milvus 2.6 field_ops: any operator other than REPLACE makes the upsert partial.
+    bool partial = req->partial_update();
+    for (const auto& op : req->field_ops()) {
+      InsertParams::ArrayOp kind = InsertParams::ArrayOp::kReplace;
+      if (op.op() == ::milvus::proto::schema::FieldPartialUpdateOp::ARRAY_APPEND) kind = InsertParams::ArrayOp::kAppend;
+      if (op.op() == ::milvus::proto::schema::FieldPartialUpdateOp::ARRAY_REMOVE) kind = InsertParams::ArrayOp::kRemove;
+      if (kind != InsertParams::ArrayOp::kReplace) partial = true;
+      p.field_ops[op.field_name()] = kind;
+    }
     KITE_RETURN_IF_ERROR(DecodeRows(proxy_, DbName(ctx, req->db_name()), *req, &p));
-    KITE_ASSIGN_OR_RETURN(MutationOutcome m, proxy_->Insert(std::move(p)));
+    KITE_ASSIGN_OR_RETURN(MutationOutcome m, partial ? proxy_->PartialUpsert(std::move(p)) : proxy_->Insert(std::move(p)));
     FillMutation(m, resp);
     return Status::OK();
   });

@@ -131,6 +131,7 @@ class MilvusService final : public MilvusServiceBase {
   KITE_RPC(RunAnalyzer, RunAnalyzerRequest, ::milvus::proto::milvus::RunAnalyzerResponse);  // milvus_service_text.cc
   // Schema evolution and collection operations: milvus_service_schemaops.cc
   KITE_RPC(AddCollectionField, AddCollectionFieldRequest, CommonStatus);
+  KITE_RPC(AlterCollectionField, AlterCollectionFieldRequest, CommonStatus);
   KITE_RPC(TruncateCollection, TruncateCollectionRequest, ::milvus::proto::milvus::TruncateCollectionResponse);
   KITE_RPC(BatchDescribeCollection, BatchDescribeCollectionRequest,
            ::milvus::proto::milvus::BatchDescribeCollectionResponse);

@@ -64,6 +64,20 @@ MilvusService::RpcStatus MilvusService::AddCollectionField(Ctx* ctx, const mm::A
   return RpcStatus::OK;
 }
 
+MilvusService::RpcStatus MilvusService::AlterCollectionField(Ctx* ctx, const mm::AlterCollectionFieldRequest* req,
+                                                             mc::Status* resp) {
+  KITE_ADMIT(ctx, req);
+  ToMilvusStatus(Guard([&]() -> Status {
+                   std::map<std::string, std::string> set;
+                   for (const auto& kv : req->properties()) set[kv.key()] = kv.value();
+                   std::vector<std::string> keys(req->delete_keys().begin(), req->delete_keys().end());
+                   return proxy_->AlterCollectionField(RequestDb(ctx, req->db_name()), req->collection_name(),
+                                                       req->field_name(), set, keys);
+                 }),
+                 resp);
+  return RpcStatus::OK;
+}
+
 MilvusService::RpcStatus MilvusService::TruncateCollection(Ctx* ctx, const mm::TruncateCollectionRequest* req,
                                                            mm::TruncateCollectionResponse* resp) {
   KITE_ADMIT(ctx, req);

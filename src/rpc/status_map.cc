@@ -64,6 +64,11 @@ int32_t MilvusCode(const Status& st) {
   // (roles/auth): their texts always end so.
   if (st.code() == StatusCode::kFailedPrecondition && st.message().ends_with(": privilege not permitted")) return 1401;
   if (st.code() == StatusCode::kFailedPrecondition && st.message().ends_with(": not authenticated")) return 1400;
+  // merr.WrapErrCollectionLoaded (alter index / field properties of a loaded collection).
+  if (st.code() == StatusCode::kFailedPrecondition && st.message().find(": collection already loaded[collection=") !=
+                                                          std::string::npos) {
+    return 104;
+  }
   // Resource groups and import (roles/coordinator/resource_groups.cc,
   // rpc/import): merr's leaf texts name the code, as above.
   if (int32_t code = LeafTextCode(st.message()); code != 0) return code;

@@ -1,6 +1,8 @@
 #include "roles/coordinator/coordinator.h"
 
 #include <algorithm>
+#include <cctype>
+#include <climits>
 #include <map>
 #include <mutex>
 
@@ -27,6 +29,19 @@ const PartitionInfo* CollectionInfo::FindPartition(std::string_view n) const {
 }
 
 namespace {
+
+// A decimal integer that fills `s` (Go's strconv.ParseInt, base 10).
+bool ParseInt64(const std::string& s, int64_t* out) {
+  try {
+    size_t pos = 0;
+    long long v = std::stoll(s, &pos, 10);
+    if (pos != s.size() || s.empty() || std::isspace(static_cast<unsigned char>(s[0]))) return false;
+    *out = v;
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
 
 std::string DbKey(DatabaseId id) { return "kite/db/" + std::to_string(id.value); }
 std::string CollKey(CollectionId id) { return "kite/coll/" + std::to_string(id.value); }
@@ -379,6 +394,102 @@ class Coordinator final : public CoordinatorApi {
     return Persist(std::move(updated));
   }
 
+  Status AlterCollectionField(const std::string& db_name, const std::string& name, const std::string& field_name,
+                              const std::map<std::string, std::string>& set_in,
+                              const std::vector<std::string>& delete_keys_in) override {
+    std::lock_guard lock(mu_);
+    KITE_ASSIGN_OR_RETURN(DatabaseInfo * db, GetDb(db_name));
+    KITE_ASSIGN_OR_RETURN(CollectionInfo * c, GetColl(*db, name));
+    // Milvus 2.6 alterCollectionFieldTask.PreExecute: the old key
+    // `mmap_enabled` is `mmap.enabled`; each key is checked in turn.
+    auto canonical = [](const std::string& k) { return k == "mmap_enabled" ? std::string("mmap.enabled") : k; };
+    std::map<std::string, std::string> set;
+    for (const auto& [k, v] : set_in) set[canonical(k)] = v;
+    const FieldSchema* f = c->schema.FindField(field_name);
+    if (f && f->is_dynamic) f = nullptr;
+    const bool loaded = c->load_state() != LoadState::kNotLoad;
+    for (const auto& [k, v] : set) {
+      if (k != "max_length" && k != "mmap.enabled" && k != "max_capacity") {
+        return InvalidArgument("{} does not allow update in collection field param: invalid parameter", k);
+      }
+      if (k == "mmap.enabled" && loaded) {
+        return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone,
+                          "can not alter collection field properties if collection loaded: collection already "
+                          "loaded[collection={}]",
+                          c->schema.name);
+      }
+      if (k == "max_length") {
+        const bool is_string = f && (f->type == DataType::kVarChar ||
+                                     (f->type == DataType::kArray && f->element_type == DataType::kVarChar));
+        // Milvus names the field only when it is a string field, so the text starts with a blank here.
+        if (!is_string) return InvalidArgument(" can not modify the maxlength for non-string types: invalid parameter");
+        int64_t value = 0;
+        if (!ParseInt64(v, &value) || value < INT32_MIN || value > INT32_MAX) {
+          return InvalidArgument("max_length should be an integer, but got string: invalid parameter");
+        }
+        if (value > limits_.max_varchar_length) {
+          return InvalidArgument("{} exceeds the maximum allowed value {}: invalid parameter", v,
+                                 limits_.max_varchar_length);
+        }
+        if (value <= 0) {
+          return InvalidArgument("the maximum length specified for the field({}) should be in (0, {}], but got {} "
+                                 "instead: invalid parameter",
+                                 f->name, limits_.max_varchar_length, v);
+        }
+      }
+      if (k == "max_capacity") {
+        if (!f || f->type != DataType::kArray) {
+          return InvalidArgument(" can not modify the maxcapacity for non-array types: invalid parameter");
+        }
+        int64_t value = 0;
+        if (!ParseInt64(v, &value)) {
+          return InvalidArgument("the value for max_capacity of field {} must be an integer: invalid parameter",
+                                 f->name);
+        }
+        if (value > limits_.max_array_capacity || value <= 0) {
+          return InvalidArgument("the maximum capacity specified for a Array should be in (0, {}]: invalid parameter",
+                                 limits_.max_array_capacity);
+        }
+      }
+      if (k == "mmap.enabled") {
+        std::string lower = v;
+        for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (lower != "true" && lower != "false") {
+          return InvalidArgument("invalid mmap.enabled value: {}, expected: true, false: invalid parameter", v);
+        }
+      }
+    }
+    std::vector<std::string> delete_keys;
+    for (const auto& k : delete_keys_in) {
+      if (canonical(k) != "mmap.enabled") {
+        return InvalidArgument("{} is not allowed to drop in collection field param: invalid parameter", k);
+      }
+      if (loaded) {
+        return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone,
+                          "can not drop collection field properties if collection loaded: collection already "
+                          "loaded[collection={}]",
+                          c->schema.name);
+      }
+      delete_keys.push_back(canonical(k));
+    }
+    if (!f) return MakeStatus(StatusCode::kNotFound, Reason::kFieldNotFound, "field not found[field={}]", field_name);
+    CollectionInfo updated = *c;
+    FieldSchema* uf = nullptr;
+    for (auto& x : updated.schema.fields) {
+      if (x.id == f->id) uf = &x;
+    }
+    for (const auto& [k, v] : set) {
+      std::string value = v;
+      if (k == "mmap.enabled") {
+        for (char& ch : value) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      }
+      uf->type_params[k] = value;
+    }
+    for (const auto& k : delete_keys) uf->type_params.erase(k);
+    KITE_ASSIGN_OR_RETURN(updated.update_ts, tso_->Alloc());
+    return Persist(std::move(updated));
+  }
+
   // --------------------------------------------------------------- partitions
   Status CreatePartition(const std::string& db_name, const std::string& coll, const std::string& name) override {
     KITE_RETURN_IF_ERROR(ValidatePartitionName(name, limits_));
@@ -496,20 +607,36 @@ class Coordinator final : public CoordinatorApi {
     KITE_ASSIGN_OR_RETURN(DatabaseInfo * db, GetDb(p.db));
     KITE_ASSIGN_OR_RETURN(CollectionInfo * c, GetColl(*db, p.collection));
     const FieldSchema* f = c->schema.FindField(p.field_name);
+    ParamMap user_params = p.params;
     if (!f || f->is_dynamic) {
-      return MakeStatus(StatusCode::kNotFound, Reason::kFieldNotFound, "field not found[field={}]", p.field_name);
+      // Milvus 2.6: a JSON path index on a key of the dynamic field names the
+      // key (or `$meta`) as its field; the path defaults to that name.
+      const FieldSchema* dyn = c->schema.DynamicField();
+      const bool json_index = p.params.count("json_cast_type") || p.params.count("json_path");
+      if (!dyn || !json_index) {
+        return MakeStatus(StatusCode::kNotFound, Reason::kFieldNotFound, "field not found[field={}]", p.field_name);
+      }
+      if (!user_params.count("json_path")) user_params["json_path"] = p.field_name;
+      f = dyn;
     }
-    if (f->type == DataType::kJson && !p.params.count("json_path")) {
-      return InvalidArgument("JSON field {} requires json_path and json_cast_type to create an index", f->name);
-    }
-    KITE_ASSIGN_OR_RETURN(auto resolved, ResolveIndexParams(*f, p.params));
-    std::string name = p.index_name.empty() ? f->name : p.index_name;
+    KITE_ASSIGN_OR_RETURN(auto resolved, ResolveIndexParams(*f, user_params));
+    const bool json_path_index = IsJsonPathIndex(resolved);
+    // A JSON path index without a name is named after its field and path, so
+    // that several paths of one field get distinct names.
+    std::string name = p.index_name;
+    if (name.empty()) name = json_path_index ? f->name + resolved.at("json_pointer") : f->name;
     for (const auto& [iid, idx] : indexes_) {
       if (idx.collection_id != c->id) continue;
       if (idx.field_id == f->id) {
-        if (idx.name == name && idx.user_params == p.params) return Status::OK();  // idempotent
-        return MakeStatus(StatusCode::kAlreadyExists, Reason::kIndexDuplicate,
-                          "CreateIndex failed: at most one distinct index is allowed per field");
+        if (idx.name == name && idx.user_params == user_params) return Status::OK();  // idempotent
+        // Milvus 2.6: a JSON field holds one index per path.
+        const bool other_path = json_path_index && IsJsonPathIndex(idx.resolved_params) &&
+                                idx.resolved_params.at("json_pointer") != resolved.at("json_pointer");
+        if (!other_path || idx.name == name) {
+          return MakeStatus(StatusCode::kAlreadyExists, Reason::kIndexDuplicate,
+                            "CreateIndex failed: at most one distinct index is allowed per field");
+        }
+        continue;
       }
       if (idx.name == name) {
         return MakeStatus(StatusCode::kAlreadyExists, Reason::kIndexDuplicate,
@@ -518,7 +645,7 @@ class Coordinator final : public CoordinatorApi {
     }
     KITE_ASSIGN_OR_RETURN(int64_t iid, ids_->Alloc());
     KITE_ASSIGN_OR_RETURN(Timestamp ts, tso_->Alloc());
-    IndexInfo idx{IndexId(iid), c->id, f->id, name, p.params, std::move(resolved), ts};
+    IndexInfo idx{IndexId(iid), c->id, f->id, name, std::move(user_params), std::move(resolved), ts};
     MetaBatch b;
     b.Put(IndexKey(idx), EncodeIndex(idx));
     KITE_RETURN_IF_ERROR(meta_->Commit(b));
@@ -569,13 +696,35 @@ class Coordinator final : public CoordinatorApi {
     std::lock_guard lock(mu_);
     KITE_ASSIGN_OR_RETURN(DatabaseInfo * db, GetDb(db_name));
     KITE_ASSIGN_OR_RETURN(CollectionInfo * c, GetColl(*db, coll));
+    // Milvus 2.6 alterIndexTask.PreExecute, then datacoord's value checks.
+    static const std::set<std::string> kAlterable = {"mmap.enabled", "index.offsetCache.enabled"};
+    for (const auto& [k, v] : set) {
+      if (!kAlterable.count(k)) return InvalidArgument("{} is not configable index param: invalid parameter", k);
+    }
+    for (const auto& k : delete_keys) {
+      if (!kAlterable.count(k)) return InvalidArgument("{} is not configable index param: invalid parameter", k);
+    }
+    if (!set.empty() && !delete_keys.empty()) {
+      return InvalidArgument("cannot provide both DeleteKeys and ExtraParams: invalid parameter");
+    }
+    if (index_name.empty()) return InvalidArgument("index name is empty: invalid parameter");
+    if (c->load_state() != LoadState::kNotLoad) {
+      return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone,
+                        "can't alter index on loaded collection, please release the collection first: collection "
+                        "already loaded[collection={}]",
+                        c->schema.name);
+    }
     std::vector<IndexInfo> found = MatchIndexes(*c, "", index_name);
     if (found.empty()) {
       return MakeStatus(StatusCode::kNotFound, Reason::kIndexNotFound, "index not found[indexName={}]", index_name);
     }
-    static const std::set<std::string> kAlterable = {"mmap.enabled", "index.offsetCache.enabled"};
     for (const auto& [k, v] : set) {
-      if (!kAlterable.count(k)) return InvalidArgument("{} is not a configable index property", k);
+      if (k != "mmap.enabled" && k != "index.offsetCache.enabled") continue;
+      std::string lower = v;
+      for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (lower != "true" && lower != "false") {
+        return Unclassified("invalid {} value: {}, expected: true, false", k, v);
+      }
     }
     IndexInfo idx = found[0];
     for (const auto& [k, v] : set) idx.user_params[k] = v, idx.resolved_params[k] = v;

@@ -79,6 +79,17 @@ class CoordinatorApi {
     return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "AddCollectionField is not implemented by this coordinator");
   }
 
+  // AlterCollectionField (Milvus 2.6): field properties `max_length`
+  // (VARCHAR, ARRAY of VARCHAR), `max_capacity` (ARRAY), `mmap.enabled`
+  // (released collections only), with Milvus's checks and messages.
+  virtual Status AlterCollectionField(const std::string& db, const std::string& name, const std::string& field_name,
+                                      const std::map<std::string, std::string>& set,
+                                      const std::vector<std::string>& delete_keys) {
+    (void)db, (void)name, (void)field_name, (void)set, (void)delete_keys;
+    return MakeStatus(StatusCode::kUnimplemented, Reason::kNone,
+                      "AlterCollectionField is not implemented by this coordinator");
+  }
+
   // Partitions.
   virtual Status CreatePartition(const std::string& db, const std::string& collection, const std::string& name) = 0;
   virtual Status DropPartition(const std::string& db, const std::string& collection, const std::string& name) = 0;

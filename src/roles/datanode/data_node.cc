@@ -2,8 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
+#include "index/index_params.h"
 #include "index/scalar/scalar_index.h"
 #include "index/vector_index.h"
 #include "segment/index_file.h"
@@ -85,6 +87,10 @@ bool DataNode::Pass() {
 bool DataNode::PassCollection(const CollectionView& c) {
   auto defs_or = coord_->DescribeIndex(c.db_name, c.info.schema.name, "", "");
   std::vector<IndexInfo> defs = defs_or.ok() ? defs_or.value() : std::vector<IndexInfo>{};
+  // JSON path indexes are built by no segment (see ScalarBuildParams).
+  defs.erase(std::remove_if(defs.begin(), defs.end(),
+                            [](const IndexInfo& d) { return IsJsonPathIndex(d.resolved_params); }),
+             defs.end());
   std::set<int64_t> defined;
   for (const auto& d : defs) defined.insert(d.id.value);
 
@@ -182,7 +188,7 @@ Status DataNode::Build(const CollectionView& c, const IndexInfo& def, const Segm
     type_name = built->type();
     vbuilt = std::move(built);
   } else {
-    KITE_ASSIGN_OR_RETURN(auto built, index::BuildScalarIndex(def.resolved_params, *column));
+    KITE_ASSIGN_OR_RETURN(auto built, index::BuildScalarIndex(ScalarBuildParams(def.resolved_params), *column));
     KITE_RETURN_IF_ERROR(built->Serialize(&payload));
     type_name = def.resolved_params.count("index_type") ? def.resolved_params.at("index_type") : "";
     sbuilt = std::move(built);
@@ -192,7 +198,7 @@ Status DataNode::Build(const CollectionView& c, const IndexInfo& def, const Segm
   h.index = def.id;
   h.field = def.field_id;
   h.kind = emb_list ? "emb_list" : is_vector ? "vector" : "scalar";
-  h.params = def.resolved_params;
+  h.params = is_vector || emb_list ? def.resolved_params : ScalarBuildParams(def.resolved_params);
   h.rows = column->num_rows;
   std::string key = IndexFileKey(c.info.id, def.id, seg.id);
   KITE_ASSIGN_OR_RETURN(int64_t bytes, WriteIndexFile(store_, key, h, payload));
@@ -241,6 +247,12 @@ Timestamp OldestRowTimestamp(ObjectStore* store, const SegmentRecord& s) {
 
 IndexProgress DataNode::Progress(CollectionId collection, const IndexInfo& index, Timestamp as_of) const {
   IndexProgress p;
+  if (IsJsonPathIndex(index.resolved_params)) {
+    // Built by no segment (filters on the path scan the JSON column): every row counts as indexed.
+    for (const auto& s : registry_->ListSegments(collection)) p.total_rows += s.num_rows;
+    p.indexed_rows = p.total_rows;
+    return p;
+  }
   if (as_of == 0) as_of = index.created_ts;
   std::set<int64_t> indexed;
   for (const auto& r : registry_->ListSegmentIndexes(collection)) {

@@ -37,6 +37,10 @@ struct InsertParams {
   std::string partition;  // empty: _default (or routed by partition key)
   ColumnBatch rows;       // the fields the request carried, by field id ($meta included)
   bool upsert = false;
+  // Partial updates (Milvus 2.6 field_ops): ARRAY fields whose given elements
+  // are appended to / removed from the stored array instead of replacing it.
+  enum class ArrayOp : uint8_t { kReplace, kAppend, kRemove };
+  std::map<std::string, ArrayOp> field_ops;  // by field name
 };
 
 struct MutationOutcome {
@@ -269,7 +273,16 @@ class Proxy {
   Result<CollectionStats> Stats(const std::string& db, const std::string& collection, const std::string& partition);
   // AddCollectionField (proxy_schema.cc): the coordinator records the field,
   // then the streaming and query nodes take the new schema.
+  // upsert(partial_update=True) (proxy_partial.cc): the request's fields
+  // replace those of the stored rows of its keys; other keys are inserted.
+  Result<MutationOutcome> PartialUpsert(InsertParams p);
   Status AddCollectionField(const std::string& db, const std::string& collection, const FieldSchema& field);
+  // AlterCollectionField (proxy_schema.cc): the coordinator checks and records
+  // the field's new properties; the data nodes take the new schema as they do
+  // for AddCollectionField.
+  Status AlterCollectionField(const std::string& db, const std::string& collection, const std::string& field,
+                              const std::map<std::string, std::string>& set,
+                              const std::vector<std::string>& delete_keys);
   // TruncateCollection (proxy_schema.cc): every row goes, the schema, indexes,
   // partitions and load state stay.
   Status TruncateCollection(const std::string& db, const std::string& collection);

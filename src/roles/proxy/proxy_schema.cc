@@ -9,6 +9,14 @@ Status Proxy::AddCollectionField(const std::string& db, const std::string& colle
   return streaming_->ApplySchema(v.info);
 }
 
+Status Proxy::AlterCollectionField(const std::string& db, const std::string& collection, const std::string& field,
+                                   const std::map<std::string, std::string>& set,
+                                   const std::vector<std::string>& delete_keys) {
+  KITE_RETURN_IF_ERROR(coord_->AlterCollectionField(db, collection, field, set, delete_keys));
+  KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(db, collection));
+  return streaming_->ApplySchema(v.info);
+}
+
 }  // namespace kite
 
 namespace kite {
