@@ -9,6 +9,7 @@
 #include "rpc/grpc_observer.h"
 #include "rpc/malformed_request.h"
 #include "rpc/schema_convert.h"
+#include "rpc/service_common.h"
 #include "rpc/status_map.h"
 #include "schema/timestamptz.h"
 
@@ -32,16 +33,6 @@ Status CheckJsonDepth(std::string_view what, std::string_view text) {
   return Status::OK();
 }
 
-// The database of a request: the request's own db_name, else the `dbname`
-// metadata pymilvus attaches to every call, else "" (= default).
-std::string DbName(const ::grpc::ServerContextBase* ctx, const std::string& req_db) {
-  if (!req_db.empty()) return req_db;
-  const auto& md = ctx->client_metadata();
-  auto it = md.find("dbname");
-  if (it != md.end()) return std::string(it->second.data(), it->second.size());
-  return "";
-}
-
 void Fill(mc::Status* resp, const Status& st) { ToMilvusStatus(st, resp); }
 template <typename Resp>
 void Fill(Resp* resp, const Status& st) {
@@ -52,16 +43,6 @@ void Fill(Resp* resp, const Status& st) {
 // shows it as result.extra["cost"]); open-source Milvus's default hook reports 0.
 void ReportCost(mc::Status* status) {
   if (status->code() == 0) (*status->mutable_extra_info())["report_value"] = "0";
-}
-
-// Runs a handler body; an escaped exception becomes an internal error.
-template <typename Fn>
-Status Guarded(Fn&& fn) {
-  try {
-    return fn();
-  } catch (const std::exception& e) {
-    return Internal("unexpected error: {}", e.what());
-  }
 }
 
 // Runs a handler body, turning its Status (or an escaped exception) into the

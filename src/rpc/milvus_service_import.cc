@@ -2,6 +2,7 @@
 // get_bulk_insert_state, list_bulk_insert_tasks), which Milvus 2.6 answers
 // from its import jobs (ImportV2): the task id is the job id.
 #include "rpc/milvus_service.h"
+#include "rpc/service_common.h"
 #include "rpc/status_map.h"
 
 namespace kite::rpc {
@@ -10,22 +11,6 @@ namespace mm = ::milvus::proto::milvus;
 namespace mc = ::milvus::proto::common;
 
 namespace {
-
-std::string ReqDbName(const ::grpc::ServerContextBase* ctx, const std::string& req_db) {
-  if (!req_db.empty()) return req_db;
-  auto it = ctx->client_metadata().find("dbname");
-  if (it == ctx->client_metadata().end()) return "";
-  return std::string(it->second.data(), it->second.size());
-}
-
-template <typename Fn>
-Status Guard(Fn&& fn) {
-  try {
-    return fn();
-  } catch (const std::exception& e) {
-    return Internal("unexpected error: {}", e.what());
-  }
-}
 
 Status NoImports() {
   return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "bulk import is not available in this server");
@@ -65,10 +50,10 @@ void FillState(const import::JobInfo& job, mm::GetImportStateResponse* out) {
 
 MilvusService::RpcStatus MilvusService::Import(Ctx* ctx, const mm::ImportRequest* req, mm::ImportResponse* resp) {
   KITE_ADMIT(ctx, req);
-  ToMilvusStatus(Guard([&]() -> Status {
+  ToMilvusStatus(Guarded([&]() -> Status {
                    if (!imports_) return NoImports();
                    import::ImportRequest r;
-                   r.db = ReqDbName(ctx, req->db_name());
+                   r.db = DbName(ctx, req->db_name());
                    r.collection = req->collection_name();
                    r.partition = req->partition_name();
                    for (const auto& kv : req->options()) r.options[kv.key()] = kv.value();
@@ -92,7 +77,7 @@ MilvusService::RpcStatus MilvusService::Import(Ctx* ctx, const mm::ImportRequest
 MilvusService::RpcStatus MilvusService::GetImportState(Ctx* ctx, const mm::GetImportStateRequest* req,
                                                        mm::GetImportStateResponse* resp) {
   KITE_ADMIT(ctx, req);
-  ToMilvusStatus(Guard([&]() -> Status {
+  ToMilvusStatus(Guarded([&]() -> Status {
                    if (!imports_) return NoImports();
                    KITE_ASSIGN_OR_RETURN(import::JobInfo job, imports_->Get(req->task()));
                    FillState(job, resp);
@@ -105,9 +90,9 @@ MilvusService::RpcStatus MilvusService::GetImportState(Ctx* ctx, const mm::GetIm
 MilvusService::RpcStatus MilvusService::ListImportTasks(Ctx* ctx, const mm::ListImportTasksRequest* req,
                                                         mm::ListImportTasksResponse* resp) {
   KITE_ADMIT(ctx, req);
-  ToMilvusStatus(Guard([&]() -> Status {
+  ToMilvusStatus(Guarded([&]() -> Status {
                    if (!imports_) return NoImports();
-                   KITE_ASSIGN_OR_RETURN(auto jobs, imports_->List(ReqDbName(ctx, req->db_name()),
+                   KITE_ASSIGN_OR_RETURN(auto jobs, imports_->List(DbName(ctx, req->db_name()),
                                                                    req->collection_name(), req->limit()));
                    for (const auto& job : jobs) FillState(job, resp->add_tasks());
                    return Status::OK();

@@ -7,6 +7,7 @@
 #include "roles/auth/password_hash.h"
 #include "rpc/access.h"
 #include "rpc/milvus_service.h"
+#include "rpc/service_common.h"
 #include "rpc/status_map.h"
 
 namespace kite::rpc {
@@ -17,15 +18,6 @@ using RpcStatus = ::grpc::Status;
 
 
 namespace {
-
-template <typename Fn>
-Status Guarded(Fn&& fn) {
-  try {
-    return fn();
-  } catch (const std::exception& e) {
-    return Internal("unexpected error: {}", e.what());
-  }
-}
 
 void FillStatus(mc::Status* out, const Status& st, mc::ErrorCode legacy) {
   ToMilvusStatus(st, out);

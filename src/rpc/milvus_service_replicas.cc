@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "rpc/milvus_service.h"
+#include "rpc/service_common.h"
 #include "rpc/status_map.h"
 
 namespace kite::rpc {
@@ -12,22 +13,6 @@ namespace mc = ::milvus::proto::common;
 namespace rg = ::milvus::proto::rg;
 
 namespace {
-
-std::string ReqDb(const ::grpc::ServerContextBase* ctx, const std::string& req_db) {
-  if (!req_db.empty()) return req_db;
-  auto it = ctx->client_metadata().find("dbname");
-  if (it == ctx->client_metadata().end()) return "";
-  return std::string(it->second.data(), it->second.size());
-}
-
-template <typename Fn>
-Status Guard(Fn&& fn) {
-  try {
-    return fn();
-  } catch (const std::exception& e) {
-    return Internal("unexpected error: {}", e.what());
-  }
-}
 
 ResourceGroupConfig ConfigFromProto(const rg::ResourceGroupConfig& p) {
   ResourceGroupConfig c;
@@ -62,8 +47,8 @@ std::string HostName() {
 MilvusService::RpcStatus MilvusService::GetReplicas(Ctx* ctx, const mm::GetReplicasRequest* req,
                                                     mm::GetReplicasResponse* resp) {
   KITE_ADMIT(ctx, req);
-  ToMilvusStatus(Guard([&]() -> Status {
-                   KITE_ASSIGN_OR_RETURN(auto replicas, proxy_->GetReplicas(ReqDb(ctx, req->db_name()),
+  ToMilvusStatus(Guarded([&]() -> Status {
+                   KITE_ASSIGN_OR_RETURN(auto replicas, proxy_->GetReplicas(DbName(ctx, req->db_name()),
                                                                             req->collection_name(),
                                                                             req->collectionid()));
                    for (const auto& r : replicas) {
@@ -92,7 +77,7 @@ MilvusService::RpcStatus MilvusService::GetReplicas(Ctx* ctx, const mm::GetRepli
 MilvusService::RpcStatus MilvusService::CreateResourceGroup(Ctx* ctx, const mm::CreateResourceGroupRequest* req,
                                                             mc::Status* resp) {
   KITE_ADMIT(ctx, req);
-  ToMilvusStatus(Guard([&] {
+  ToMilvusStatus(Guarded([&] {
                    std::optional<ResourceGroupConfig> cfg;
                    if (req->has_config()) cfg = ConfigFromProto(req->config());
                    return proxy_->CreateResourceGroup(req->resource_group(), cfg);
@@ -104,14 +89,14 @@ MilvusService::RpcStatus MilvusService::CreateResourceGroup(Ctx* ctx, const mm::
 MilvusService::RpcStatus MilvusService::DropResourceGroup(Ctx* ctx, const mm::DropResourceGroupRequest* req,
                                                           mc::Status* resp) {
   KITE_ADMIT(ctx, req);
-  ToMilvusStatus(Guard([&] { return proxy_->DropResourceGroup(req->resource_group()); }), resp);
+  ToMilvusStatus(Guarded([&] { return proxy_->DropResourceGroup(req->resource_group()); }), resp);
   return RpcStatus::OK;
 }
 
 MilvusService::RpcStatus MilvusService::UpdateResourceGroups(Ctx* ctx, const mm::UpdateResourceGroupsRequest* req,
                                                              mc::Status* resp) {
   KITE_ADMIT(ctx, req);
-  ToMilvusStatus(Guard([&] {
+  ToMilvusStatus(Guarded([&] {
                    std::map<std::string, ResourceGroupConfig> configs;
                    for (const auto& [name, cfg] : req->resource_groups()) configs[name] = ConfigFromProto(cfg);
                    return proxy_->UpdateResourceGroups(configs);
@@ -122,7 +107,7 @@ MilvusService::RpcStatus MilvusService::UpdateResourceGroups(Ctx* ctx, const mm:
 
 MilvusService::RpcStatus MilvusService::TransferNode(Ctx* ctx, const mm::TransferNodeRequest* req, mc::Status* resp) {
   KITE_ADMIT(ctx, req);
-  ToMilvusStatus(Guard([&] {
+  ToMilvusStatus(Guarded([&] {
                    return proxy_->TransferNode(req->source_resource_group(), req->target_resource_group(),
                                                req->num_node());
                  }),
@@ -133,9 +118,9 @@ MilvusService::RpcStatus MilvusService::TransferNode(Ctx* ctx, const mm::Transfe
 MilvusService::RpcStatus MilvusService::TransferReplica(Ctx* ctx, const mm::TransferReplicaRequest* req,
                                                         mc::Status* resp) {
   KITE_ADMIT(ctx, req);
-  ToMilvusStatus(Guard([&] {
+  ToMilvusStatus(Guarded([&] {
                    return proxy_->TransferReplica(req->source_resource_group(), req->target_resource_group(),
-                                                  ReqDb(ctx, req->db_name()), req->collection_name(),
+                                                  DbName(ctx, req->db_name()), req->collection_name(),
                                                   req->num_replica());
                  }),
                  resp);
@@ -145,7 +130,7 @@ MilvusService::RpcStatus MilvusService::TransferReplica(Ctx* ctx, const mm::Tran
 MilvusService::RpcStatus MilvusService::ListResourceGroups(Ctx* ctx, const mm::ListResourceGroupsRequest* req,
                                                            mm::ListResourceGroupsResponse* resp) {
   KITE_ADMIT(ctx, req);
-  ToMilvusStatus(Guard([&]() -> Status {
+  ToMilvusStatus(Guarded([&]() -> Status {
                    KITE_ASSIGN_OR_RETURN(auto names, proxy_->ListResourceGroups());
                    for (const auto& n : names) resp->add_resource_groups(n);
                    return Status::OK();
@@ -157,7 +142,7 @@ MilvusService::RpcStatus MilvusService::ListResourceGroups(Ctx* ctx, const mm::L
 MilvusService::RpcStatus MilvusService::DescribeResourceGroup(Ctx* ctx, const mm::DescribeResourceGroupRequest* req,
                                                               mm::DescribeResourceGroupResponse* resp) {
   KITE_ADMIT(ctx, req);
-  ToMilvusStatus(Guard([&]() -> Status {
+  ToMilvusStatus(Guarded([&]() -> Status {
                    KITE_ASSIGN_OR_RETURN(auto d, proxy_->DescribeResourceGroup(req->resource_group()));
                    auto* out = resp->mutable_resource_group();
                    out->set_name(d.group.name);

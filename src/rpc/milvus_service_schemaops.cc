@@ -12,6 +12,7 @@
 
 #include "rpc/schema_convert.h"
 #include "rpc/schema_mismatch.h"
+#include "rpc/service_common.h"
 #include "rpc/status_map.h"
 
 namespace kite::rpc {
@@ -21,23 +22,6 @@ namespace mc = ::milvus::proto::common;
 namespace ms = ::milvus::proto::schema;
 
 namespace {
-
-// The database of a request: its db_name, else the `dbname` metadata.
-std::string RequestDb(const ::grpc::ServerContextBase* ctx, const std::string& req_db) {
-  if (!req_db.empty()) return req_db;
-  auto it = ctx->client_metadata().find("dbname");
-  if (it == ctx->client_metadata().end()) return "";
-  return std::string(it->second.data(), it->second.size());
-}
-
-template <typename Fn>
-Status Guard(Fn&& fn) {
-  try {
-    return fn();
-  } catch (const std::exception& e) {
-    return Internal("unexpected error: {}", e.what());
-  }
-}
 
 // The field a serialized schemapb.FieldSchema describes, read as
 // CreateCollection reads the fields of a schema.
@@ -56,9 +40,9 @@ Result<FieldSchema> FieldFromBytes(const std::string& bytes) {
 MilvusService::RpcStatus MilvusService::AddCollectionField(Ctx* ctx, const mm::AddCollectionFieldRequest* req,
                                                            mc::Status* resp) {
   KITE_ADMIT(ctx, req);
-  ToMilvusStatus(Guard([&]() -> Status {
+  ToMilvusStatus(Guarded([&]() -> Status {
                    KITE_ASSIGN_OR_RETURN(FieldSchema f, FieldFromBytes(req->schema()));
-                   return proxy_->AddCollectionField(RequestDb(ctx, req->db_name()), req->collection_name(), f);
+                   return proxy_->AddCollectionField(DbName(ctx, req->db_name()), req->collection_name(), f);
                  }),
                  resp);
   return RpcStatus::OK;
@@ -67,11 +51,11 @@ MilvusService::RpcStatus MilvusService::AddCollectionField(Ctx* ctx, const mm::A
 MilvusService::RpcStatus MilvusService::AlterCollectionField(Ctx* ctx, const mm::AlterCollectionFieldRequest* req,
                                                              mc::Status* resp) {
   KITE_ADMIT(ctx, req);
-  ToMilvusStatus(Guard([&]() -> Status {
+  ToMilvusStatus(Guarded([&]() -> Status {
                    std::map<std::string, std::string> set;
                    for (const auto& kv : req->properties()) set[kv.key()] = kv.value();
                    std::vector<std::string> keys(req->delete_keys().begin(), req->delete_keys().end());
-                   return proxy_->AlterCollectionField(RequestDb(ctx, req->db_name()), req->collection_name(),
+                   return proxy_->AlterCollectionField(DbName(ctx, req->db_name()), req->collection_name(),
                                                        req->field_name(), set, keys);
                  }),
                  resp);
@@ -81,7 +65,7 @@ MilvusService::RpcStatus MilvusService::AlterCollectionField(Ctx* ctx, const mm:
 MilvusService::RpcStatus MilvusService::TruncateCollection(Ctx* ctx, const mm::TruncateCollectionRequest* req,
                                                            mm::TruncateCollectionResponse* resp) {
   KITE_ADMIT(ctx, req);
-  ToMilvusStatus(Guard([&] { return proxy_->TruncateCollection(RequestDb(ctx, req->db_name()), req->collection_name()); }),
+  ToMilvusStatus(Guarded([&] { return proxy_->TruncateCollection(DbName(ctx, req->db_name()), req->collection_name()); }),
                  resp->mutable_status());
   return RpcStatus::OK;
 }
@@ -124,13 +108,13 @@ MilvusService::RpcStatus MilvusService::GetIndexStatistics(Ctx* ctx, const mm::G
 // in Kite, so the flush is complete when this answers.
 MilvusService::RpcStatus MilvusService::FlushAll(Ctx* ctx, const mm::FlushAllRequest* req, mm::FlushAllResponse* resp) {
   KITE_ADMIT(ctx, req);
-  ToMilvusStatus(Guard([&]() -> Status {
+  ToMilvusStatus(Guarded([&]() -> Status {
                    std::vector<std::pair<std::string, std::vector<std::string>>> targets;
                    for (const auto& t : req->flush_targets()) {
                      targets.emplace_back(t.db_name(), std::vector<std::string>(t.collection_names().begin(),
                                                                                 t.collection_names().end()));
                    }
-                   const std::string db = RequestDb(ctx, req->db_name());
+                   const std::string db = DbName(ctx, req->db_name());
                    if (targets.empty() && !db.empty()) targets.emplace_back(db, std::vector<std::string>{});
                    if (targets.empty()) {
                      KITE_ASSIGN_OR_RETURN(auto dbs, proxy_->ListDatabases());
@@ -197,8 +181,8 @@ namespace kite::rpc {
 MilvusService::RpcStatus MilvusService::GetPersistentSegmentInfo(Ctx* ctx, const mm::GetPersistentSegmentInfoRequest* req,
                                                                  mm::GetPersistentSegmentInfoResponse* resp) {
   KITE_ADMIT(ctx, req);
-  ToMilvusStatus(Guard([&]() -> Status {
-                   const std::string db = RequestDb(ctx, req->dbname());
+  ToMilvusStatus(Guarded([&]() -> Status {
+                   const std::string db = DbName(ctx, req->dbname());
                    KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->DescribeCollection(db, req->collectionname()));
                    KITE_ASSIGN_OR_RETURN(auto segs, proxy_->PersistentSegments(db, req->collectionname()));
                    for (const auto& s : segs) {
@@ -221,8 +205,8 @@ MilvusService::RpcStatus MilvusService::GetPersistentSegmentInfo(Ctx* ctx, const
 MilvusService::RpcStatus MilvusService::GetQuerySegmentInfo(Ctx* ctx, const mm::GetQuerySegmentInfoRequest* req,
                                                             mm::GetQuerySegmentInfoResponse* resp) {
   KITE_ADMIT(ctx, req);
-  ToMilvusStatus(Guard([&]() -> Status {
-                   const std::string db = RequestDb(ctx, req->dbname());
+  ToMilvusStatus(Guarded([&]() -> Status {
+                   const std::string db = DbName(ctx, req->dbname());
                    KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->DescribeCollection(db, req->collectionname()));
                    KITE_ASSIGN_OR_RETURN(auto segs, proxy_->LoadedSegments(db, req->collectionname()));
                    for (const auto& s : segs) {
@@ -283,7 +267,7 @@ const std::chrono::system_clock::time_point kProcessStart = std::chrono::system_
 MilvusService::RpcStatus MilvusService::GetMetrics(Ctx* ctx, const mm::GetMetricsRequest* req,
                                                    mm::GetMetricsResponse* resp) {
   KITE_ADMIT(ctx, req);
-  ToMilvusStatus(Guard([&]() -> Status {
+  ToMilvusStatus(Guarded([&]() -> Status {
                    auto request = nlohmann::json::parse(req->request(), nullptr, false);
                    if (request.is_discarded() || !request.is_object()) {
                      return InvalidArgument("invalid metric request: {}", req->request());
