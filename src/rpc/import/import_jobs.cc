@@ -274,6 +274,16 @@ class ImportJobs final : public ImportApi {
     return stop_;
   }
 
+  // One decoded batch of the job's rows as an insert into its target.
+  static InsertParams BatchInsert(const ImportRequest& req, ColumnBatch rows) {
+    InsertParams p;
+    p.db = req.db;
+    p.collection = req.collection;
+    p.partition = req.partition;
+    p.rows = std::move(rows);
+    return p;
+  }
+
   Status Run(int64_t id, const ImportRequest& req) {
     Update(id, [](Job& j) { j.info.state = JobState::kImporting; j.info.progress = 0; }, true);
     KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->DescribeCollection(req.db, req.collection));
@@ -291,13 +301,8 @@ class ImportJobs final : public ImportApi {
         if (stopping()) return Status::OK();
         KITE_ASSIGN_OR_RETURN(bool more, reader->Next(&batch));
         if (!more) break;
-        InsertParams p;
-        p.db = req.db;
-        p.collection = req.collection;
-        p.partition = req.partition;
         const int64_t n = batch.num_rows;
-        p.rows = std::move(batch);
-        Status st = proxy_->ValidateInsert(std::move(p));
+        Status st = proxy_->ValidateInsert(BatchInsert(req, std::move(batch)));
         if (!st.ok()) {
           return ImportFailed(fmt::format("file {}: rows {}..{}: {}", JoinPaths(req.files[i]), rows_per_file[i],
                                           rows_per_file[i] + n - 1, st.message()));
@@ -324,13 +329,8 @@ class ImportJobs final : public ImportApi {
           if (stopping()) return MakeStatus(StatusCode::kCancelled, Reason::kNone, "the server is stopping");
           KITE_ASSIGN_OR_RETURN(bool more, reader->Next(&batch));
           if (!more) break;
-          InsertParams p;
-          p.db = req.db;
-          p.collection = req.collection;
-          p.partition = req.partition;
           const int64_t n = batch.num_rows;
-          p.rows = std::move(batch);
-          KITE_ASSIGN_OR_RETURN(MutationOutcome out, proxy_->Insert(std::move(p)));
+          KITE_ASSIGN_OR_RETURN(MutationOutcome out, proxy_->Insert(BatchInsert(req, std::move(batch))));
           written.push_back(std::move(out.ids));
           done += n;
           file_done += n;
