@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -170,20 +170,64 @@ def test_segments_spread_over_query_node_processes_and_survive_a_kill(cluster):
     assert answers_completely(client, name, expected, queries)
     assert len(nodes_of(client, name)) == 2
 
+    # A writer (insert + flush, each acknowledged id recorded) and a searcher run across the kill.
+    acked: dict = {}
+    stop = threading.Event()
+    errors: list = []
+
+    def writer():
+        wrng = np.random.default_rng(11)
+        wclient = server.client()
+        next_id = 10_000
+        while not stop.is_set():
+            batch = [{"id": next_id + j, "n": (next_id + j) * 3,
+                      "vector": wrng.random(DIM).astype(np.float32).tolist()} for j in range(20)]
+            try:
+                wclient.insert(name, batch)
+                for r in batch:
+                    acked[r["id"]] = r
+                if (next_id // 20) % 5 == 0:
+                    wclient.flush(name)
+            except Exception as e:  # noqa: BLE001 - a refused write is not acknowledged
+                errors.append(repr(e))
+            next_id += 20
+
+    def searcher():
+        sclient = server.client()
+        while not stop.is_set():
+            try:
+                sclient.search(name, [queries[0].tolist()], limit=5)
+            except Exception:  # noqa: BLE001 - a read may fail while the node is replaced
+                pass
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=searcher)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)  # let both run before the kill (pacing, not synchronisation)
     nodes[0].kill9()
     t0 = time.monotonic()
     recovered = None
     while time.monotonic() - t0 < 30:
         try:
-            if answers_completely(client, name, expected, queries):
+            got = client.query(name, filter="id < 10000", output_fields=["id", "n"], limit=16384)
+            ids = [r["id"] for r in got]
+            if len(ids) == len(set(ids)) and set(ids) == set(expected):
                 recovered = time.monotonic() - t0
                 break
         except Exception:  # noqa: BLE001 - reads may fail while the node is being replaced
             pass
         time.sleep(0.05)
-    assert recovered is not None, "searches never answered completely after the query node died"
-    print(f"query node kill -9: complete answers again after {recovered:.2f} s")
+    stop.set()
+    for t in threads:
+        t.join(60)
+    assert recovered is not None, "queries never answered completely after the query node died"
+    print(f"query node kill -9: complete answers again after {recovered:.2f} s; "
+          f"{len(acked)} rows written meanwhile, {len(errors)} writes refused")
     assert recovered < RECOVERY_BUDGET_S
+    # Every acknowledged write is there, once.
+    expected.update(acked)
+    client.flush(name)
+    assert answers_completely(client, name, expected, queries)
     assert len(nodes_of(client, name)) == 1
 
     # Writes, deletes and flushes go on onto the surviving node.

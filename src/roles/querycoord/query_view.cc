@@ -427,13 +427,25 @@ void QueryView::Evict(int64_t node) {
 }
 
 Result<QueryView::Routed> QueryView::Route(const rolepb::ReadScope& scope) const {
+  // A segment whose node was lost is being loaded elsewhere: wait for that
+  // move (it holds move_mu_) instead of failing the read, once.
+  for (int pass = 0;; ++pass) {
+    Routed r;
+    Status st = RouteOnce(scope, &r);
+    if (st.ok()) return r;
+    if (!r.unplaced || pass > 0) return st;
+    std::lock_guard wait_for_moves(move_mu_);
+  }
+}
+
+Status QueryView::RouteOnce(const rolepb::ReadScope& scope, Routed* out) const {
+  Routed& r = *out;
   std::shared_lock lock(mu_);
   auto it = loaded_.find(scope.collection());
   if (it == loaded_.end()) {
     return MakeStatus(StatusCode::kFailedPrecondition, Reason::kCollectionNotLoaded,
                       "collection not loaded[collection={}]", scope.collection());
   }
-  Routed r;
   r.schema = it->second.schema;
   const std::set<int64_t> parts(scope.partitions().begin(), scope.partitions().end());
   const std::set<int64_t> skip(scope.skip_segments().begin(), scope.skip_segments().end());
@@ -443,6 +455,7 @@ Result<QueryView::Routed> QueryView::Route(const rolepb::ReadScope& scope) const
     if (!parts.empty() && !parts.count(p.summary.partition.value)) continue;
     if (skip.count(sid)) continue;
     if (p.node == 0 || !nodes_.count(p.node)) {
+      r.unplaced = true;
       return IOError("segment {} of collection {} has no query node serving it", sid, it->second.info.schema.name);
     }
     by_node[p.node].push_back(sid);
@@ -451,7 +464,7 @@ Result<QueryView::Routed> QueryView::Route(const rolepb::ReadScope& scope) const
     r.plan.emplace_back(nodes_.at(n).api, std::move(ids));
     r.nodes.push_back(n);
   }
-  return r;
+  return Status::OK();
 }
 
 Status QueryView::Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) {

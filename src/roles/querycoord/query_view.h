@@ -101,9 +101,11 @@ class QueryView final : public QueryNodeApi {
     std::shared_ptr<const CollectionSchema> schema;
     Plan plan;
     std::vector<int64_t> nodes;  // parallel to plan
+    bool unplaced = false;       // a segment of the scope has no live node (being moved)
   };
 
   Result<Routed> Route(const rolepb::ReadScope& scope) const;
+  Status RouteOnce(const rolepb::ReadScope& scope, Routed* out) const;
   // The live node with the fewest rows (mu_ held), or 0.
   int64_t LeastLoadedLocked(const std::map<int64_t, int64_t>& extra_rows) const;
   std::map<int64_t, int64_t> RowsPerNodeLocked() const;
@@ -117,7 +119,7 @@ class QueryView final : public QueryNodeApi {
   mutable std::shared_mutex mu_;
   std::map<int64_t, Node> nodes_;
   std::map<int64_t, Loaded> loaded_;
-  std::mutex move_mu_;  // one eviction at a time; hand-overs wait for it
+  mutable std::mutex move_mu_;  // one eviction at a time; hand-overs and reads of moving segments wait for it
 };
 
 }  // namespace kite
