@@ -79,22 +79,39 @@ class QueryNodeProcess:
             return ""
 
 
-@pytest.fixture
-def cluster(kite_bin, kite_factory, tmp_path):
+@pytest.fixture(params=["local", "s3"])
+def cluster(request, kite_bin, kite_factory, tmp_path):
+    """etcd, two query node processes, then the standalone; the object store is the data dir's
+    objects/ shared on this machine ("local"), or an S3 server, each process with its own data
+    dir ("s3": the query nodes reach the segments only through the bucket)."""
     etcd = EtcdProcess(tmp_path / "etcd").start()
+    s3 = None
+    text = (f"etcd:\n  endpoints: {etcd.endpoint}\n  rootPath: {unique('qn')}\n"
+            "kite:\n  queryNodes: remote\n")
+    if request.param == "s3":
+        from s3_server import VersityS3
+        s3 = VersityS3(tmp_path / "s3").start()
+        text += s3.kite_config().replace("common:\n  storageType: remote\n", "")
+        text += "common:\n  storageType: remote\n  session:\n    ttl: 3\n"
+    else:
+        text += "common:\n  session:\n    ttl: 3\n"
     cfg = tmp_path / "cluster.yaml"
-    cfg.write_text(f"etcd:\n  endpoints: {etcd.endpoint}\n  rootPath: {unique('qn')}\n"
-                   "common:\n  session:\n    ttl: 3\n"
-                   "kite:\n  queryNodes: remote\n")
+    cfg.write_text(text)
     data_dir = tmp_path / "shared-data"
     data_dir.mkdir()
-    nodes = [QueryNodeProcess(kite_bin, cfg, data_dir, tmp_path, f"querynode{i}").start() for i in range(2)]
+    nodes = []
+    for i in range(2):
+        node_dir = data_dir if s3 is None else tmp_path / f"qn{i}-data"
+        node_dir.mkdir(exist_ok=True)
+        nodes.append(QueryNodeProcess(kite_bin, cfg, node_dir, tmp_path, f"querynode{i}").start())
     server = kite_factory(name="coord", data_dir=data_dir, extra_args=["--config", str(cfg)])
     server.start()
     yield server, nodes
     server.stop(check=False)
     for n in nodes:
         n.stop()
+    if s3 is not None:
+        s3.stop()
     etcd.stop(crash=True)
 
 
