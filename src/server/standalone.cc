@@ -414,6 +414,7 @@ class StandaloneImpl final : public Standalone {
         args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
         auto channel = grpc::CreateCustomChannel(e.session.address, grpc::InsecureChannelCredentials(), args);
         query_view_->AddNode(e.session.server_id, e.session.address, MakeRemoteQueryNode(channel, nullptr));
+        query_view_->Rebalance();
       } else {
         query_view_->RemoveNode(e.session.server_id);
       }

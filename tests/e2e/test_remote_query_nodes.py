@@ -255,7 +255,17 @@ def test_segments_spread_over_query_node_processes_and_survive_a_kill(cluster):
     client.flush(name)
     assert answers_completely(client, name, expected, queries)
 
-    # A restart of the standalone loads the collection onto the query node again.
+    # A query node that joins takes segments from the survivor; reads stay exact.
+    joined = QueryNodeProcess(nodes[0].binary, nodes[0].config, nodes[1].data_dir, nodes[0].log_path.parent,
+                              "querynode-joined").start()
+    nodes.append(joined)
+    deadline = time.monotonic() + 30
+    while len(nodes_of(client, name)) < 2:
+        assert time.monotonic() < deadline, "the joined query node took no segment"
+        time.sleep(0.1)
+    assert answers_completely(client, name, expected, queries)
+
+    # A restart of the standalone loads the collection onto the query nodes again.
     server.restart()
     client = server.client()
     deadline = time.monotonic() + 30

@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <future>
+#include <optional>
 #include <set>
 
 #include "roles/api/read_exec.h"
@@ -14,9 +16,12 @@ namespace kite {
 
 namespace {
 
-// A node that cannot be reached, or that does not hold what the view says it
-// holds (it restarted): either way the view must stop routing to it.
+// A node that cannot be reached: the view must stop routing to it. (One that
+// restarted comes back under a new session: the old one's loss evicts it.)
 bool NodeLost(const Status& st) { return st.code() == StatusCode::kIOError; }
+// The node answers but no longer holds a segment the view routed to it: the
+// view moved it meanwhile (a rebalance released it there). Route again.
+bool ViewMoved(const Status& st) { return st.code() == StatusCode::kNotFound; }
 
 constexpr int kReadAttempts = 3;
 
@@ -29,6 +34,87 @@ void QueryView::AddNode(int64_t id, std::string address, std::unique_ptr<QueryNo
 }
 
 void QueryView::RemoveNode(int64_t id) { Evict(id); }
+
+void QueryView::Rebalance() {
+  std::lock_guard move(move_mu_);
+  std::map<int64_t, std::set<int64_t>> orphaned;  // segments no node serves (none was left)
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& [cid, c] : loaded_) {
+      for (const auto& [sid, p] : c.segments) {
+        if (p.node == 0) orphaned[cid].insert(sid);
+      }
+    }
+  }
+  if (!orphaned.empty()) {
+    const int64_t placed = PlaceOrphansLocked(orphaned);
+    spdlog::info("query view: {} segments without a query node placed", placed);
+  }
+  // Greedy: move a segment of the fullest node to the emptiest one while
+  // that narrows the gap between them.
+  for (int round = 0; round < 1024; ++round) {
+    int64_t from = 0, to = 0, cid = 0, sid = 0;
+    std::shared_ptr<QueryNodeApi> target;
+    Loaded snapshot;
+    {
+      std::shared_lock lock(mu_);
+      std::map<int64_t, int64_t> rows = RowsPerNodeLocked();
+      if (rows.size() < 2) return;
+      for (const auto& [n, r] : rows) {
+        if (from == 0 || r > rows[from]) from = n;
+        if (to == 0 || r < rows[to]) to = n;
+      }
+      const int64_t gap = rows[from] - rows[to];
+      // Moving n rows leaves a gap of |gap - 2n|: narrower for 0 < n < gap,
+      // narrowest for n nearest gap / 2.
+      int64_t best = gap;
+      for (const auto& [c, l] : loaded_) {
+        for (const auto& [s, p] : l.segments) {
+          const int64_t n = p.summary.num_rows;
+          if (p.node == from && n > 0 && n < gap && std::llabs(gap - 2 * n) < best) {
+            best = std::llabs(gap - 2 * n);
+            cid = c;
+            sid = s;
+          }
+        }
+      }
+      if (sid == 0) return;
+      target = nodes_.at(to).api;
+      snapshot.info = loaded_.at(cid).info;
+      snapshot.encoded = loaded_.at(cid).encoded;
+    }
+    std::optional<SegmentRecord> rec = registry_->FindSegment(SegmentId(sid));
+    if (!rec) return;  // compacted meanwhile: the next join or hand-over evens out
+    rolepb::LoadSegmentsRequest req;
+    req.set_collection(cid);
+    req.set_collection_info(snapshot.encoded);
+    req.set_register_collection(true);
+    *req.add_segments() = SegmentLoadOf(*rec, registry_->ListSegmentIndexes(CollectionId(cid)));
+    rolepb::ChannelDeltas* d = req.add_deltas();
+    d->set_channel(rec->channel);
+    for (const std::string& k : registry_->GetCheckpoint(rec->channel).delta_keys) d->add_keys(k);
+    Status st = target->LoadSegments(req, {});
+    if (!st.ok()) {
+      spdlog::warn("query view: moving segment {} to node {} failed: {}", sid, to, st.ToString());
+      return;
+    }
+    std::shared_ptr<QueryNodeApi> source;
+    {
+      std::unique_lock lock(mu_);
+      auto it = loaded_.find(cid);
+      if (it == loaded_.end() || !it->second.segments.count(sid) || !nodes_.count(from)) return;
+      auto rd = it->second.recent_deletes.find(rec->channel);
+      if (rd != it->second.recent_deletes.end() && !rd->second.empty()) {
+        Status rs = target->ApplyDeletes(CollectionId(cid), rec->channel, rd->second);
+        if (!rs.ok()) return;  // the target failed: leave the segment where it is
+      }
+      it->second.segments[sid].node = to;
+      source = nodes_.at(from).api;
+    }
+    (void)source->ReleaseSegments(CollectionId(cid), {SegmentId(sid)});
+    spdlog::info("query view: segment {} moved from query node {} to {}", sid, from, to);
+  }
+}
 
 std::vector<QueryViewNode> QueryView::Nodes() const {
   std::shared_lock lock(mu_);
@@ -225,8 +311,20 @@ Status QueryView::LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vect
     }
     std::map<int64_t, int64_t> extra;
     if (target == 0) target = LeastLoadedLocked(extra);
-    if (target == 0) return IOError("no query node available for collection {}", it->second.info.schema.name);
-    api = nodes_.at(target).api;
+    if (target != 0) api = nodes_.at(target).api;
+  }
+  if (target == 0) {
+    // No node: the segments enter the view unplaced, so that reads fail
+    // (never answer without them) until a node joins and takes them.
+    std::unique_lock lock(mu_);
+    auto it = loaded_.find(cid.value);
+    if (it == loaded_.end()) return Status::OK();
+    for (int64_t r : req.replace()) it->second.segments.erase(r);
+    for (const rolepb::SegmentLoad& s : req.segments()) {
+      it->second.segments[s.id()] =
+          Placed{{SegmentId(s.id()), PartitionId(s.partition()), s.num_rows(), 0, false, s.channel()}, 0};
+    }
+    return IOError("no query node available for collection {}", it->second.info.schema.name);
   }
   release_elsewhere.erase(target);
   rolepb::LoadSegmentsRequest to_node = req;
@@ -234,11 +332,11 @@ Status QueryView::LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vect
   to_node.set_register_collection(true);
   Status st = api->LoadSegments(to_node, std::move(local));
   if (NodeLost(st)) {
-    // The target died: evict it (its segments, and these, are loaded
-    // elsewhere from the registry's records, committed before this call).
+    // The target died: evict it (its segments move elsewhere), then hand
+    // these over again to another node.
     move.unlock();
     Evict(target);
-    return Status::OK();
+    return LoadSegments(req, {});
   }
   KITE_RETURN_IF_ERROR(st);
   {
@@ -249,14 +347,19 @@ Status QueryView::LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vect
     // Deletes forwarded since the channel's last flush reach the new
     // segments before any read is routed to them.
     auto rd = l.recent_deletes.find(channel);
+    int64_t placed_on = target;
     if (rd != l.recent_deletes.end() && !rd->second.empty()) {
       Status rs = api->ApplyDeletes(cid, channel, rd->second);
-      if (!rs.ok()) spdlog::warn("query view: replaying deletes on node {}: {}", target, rs.ToString());
+      if (!rs.ok()) {
+        // Not routed there without its deletes: unplaced until a rebalance.
+        spdlog::warn("query view: replaying deletes on node {}: {}", target, rs.ToString());
+        placed_on = 0;
+      }
     }
     for (int64_t r : req.replace()) l.segments.erase(r);
     for (const rolepb::SegmentLoad& s : req.segments()) {
       l.segments[s.id()] =
-          Placed{{SegmentId(s.id()), PartitionId(s.partition()), s.num_rows(), 0, false, s.channel()}, target};
+          Placed{{SegmentId(s.id()), PartitionId(s.partition()), s.num_rows(), 0, false, s.channel()}, placed_on};
     }
     // A flush (not a merge): the deletes so far are in its delta file now.
     if (req.replace().empty() && rd != l.recent_deletes.end()) rd->second.clear();
@@ -367,21 +470,7 @@ std::vector<SegmentSummary> QueryView::LoadedSegments(CollectionId collection) c
   return out;
 }
 
-void QueryView::Evict(int64_t node) {
-  std::lock_guard move(move_mu_);
-  std::map<int64_t, std::set<int64_t>> orphaned;  // collection -> segments
-  {
-    std::unique_lock lock(mu_);
-    if (!nodes_.erase(node)) return;
-    for (auto& [cid, c] : loaded_) {
-      for (auto& [sid, p] : c.segments) {
-        if (p.node == node) {
-          p.node = 0;
-          orphaned[cid].insert(sid);
-        }
-      }
-    }
-  }
+int64_t QueryView::PlaceOrphansLocked(const std::map<int64_t, std::set<int64_t>>& orphaned) {
   int64_t moved = 0;
   for (const auto& [cid, ids] : orphaned) {
     Loaded snapshot;
@@ -398,8 +487,8 @@ void QueryView::Evict(int64_t node) {
     }
     auto placed = Place(snapshot, records);
     if (!placed.ok()) {
-      spdlog::error("query view: segments of collection {} held by lost query node {} cannot be loaded: {}",
-                    snapshot.info.schema.name, node, placed.status().ToString());
+      spdlog::error("query view: segments of collection {} without a query node cannot be loaded: {}",
+                    snapshot.info.schema.name, placed.status().ToString());
       continue;
     }
     std::unique_lock lock(mu_);
@@ -408,21 +497,44 @@ void QueryView::Evict(int64_t node) {
     // Deletes forwarded since the last flush, replayed before reads route there.
     std::map<int64_t, std::set<std::string>> channels_by_node;
     for (const auto& [sid, n] : *placed) channels_by_node[n].insert(it->second.segments[sid].summary.channel);
+    std::set<int64_t> failed;  // nodes that missed a replayed delete: not routed to
     for (const auto& [n, chans] : channels_by_node) {
       for (const std::string& ch : chans) {
         auto rd = it->second.recent_deletes.find(ch);
         if (rd == it->second.recent_deletes.end() || rd->second.empty()) continue;
         Status rs = nodes_.at(n).api->ApplyDeletes(CollectionId(cid), ch, rd->second);
-        if (!rs.ok()) spdlog::warn("query view: replaying deletes on node {}: {}", n, rs.ToString());
+        if (!rs.ok()) {
+          spdlog::warn("query view: replaying deletes on node {}: {}", n, rs.ToString());
+          failed.insert(n);
+        }
       }
     }
-    for (const auto& [sid, n] : *placed) it->second.segments[sid].node = n;
+    for (const auto& [sid, n] : *placed) it->second.segments[sid].node = failed.count(n) ? 0 : n;
     // Segments compacted away meanwhile are no longer in the registry.
     for (int64_t sid : ids) {
       if (!placed->count(sid)) it->second.segments.erase(sid);
     }
     moved += static_cast<int64_t>(placed->size());
   }
+  return moved;
+}
+
+void QueryView::Evict(int64_t node) {
+  std::lock_guard move(move_mu_);
+  std::map<int64_t, std::set<int64_t>> orphaned;  // collection -> segments
+  {
+    std::unique_lock lock(mu_);
+    if (!nodes_.erase(node)) return;
+    for (auto& [cid, c] : loaded_) {
+      for (auto& [sid, p] : c.segments) {
+        if (p.node == node) {
+          p.node = 0;
+          orphaned[cid].insert(sid);
+        }
+      }
+    }
+  }
+  const int64_t moved = PlaceOrphansLocked(orphaned);
   spdlog::warn("query view: query node {} lost; {} segments loaded on the others", node, moved);
 }
 
@@ -492,6 +604,9 @@ Status QueryView::Search(const rolepb::SearchRequest& req, SearchPart* out, cons
         lost = true;
         last = sts[i];
         Evict(r.nodes[i]);
+      } else if (ViewMoved(sts[i])) {
+        lost = true;
+        last = sts[i];
       }
     }
     if (lost) continue;
@@ -531,6 +646,9 @@ Status QueryView::Retrieve(const rolepb::RetrieveRequest& req, Retrieved* out) {
         lost = true;
         last = sts[i];
         Evict(r.nodes[i]);
+      } else if (ViewMoved(sts[i])) {
+        lost = true;
+        last = sts[i];
       }
     }
     if (lost) continue;
@@ -559,10 +677,10 @@ Status QueryView::ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadSta
       for (int64_t s : r.plan[i].second) to_node.mutable_scope()->add_segments(s);
       rolepb::ReadStatsResponse part;
       Status st = r.plan[i].first->ReadStats(to_node, &part);
-      if (NodeLost(st)) {
+      if (NodeLost(st) || ViewMoved(st)) {
         lost = true;
         last = st;
-        Evict(r.nodes[i]);
+        if (NodeLost(st)) Evict(r.nodes[i]);
         break;
       }
       KITE_RETURN_IF_ERROR(st);

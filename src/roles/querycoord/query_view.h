@@ -21,6 +21,7 @@
 //   channel's last flush replayed on them (the view keeps them), and only
 //   then does the view route to them. A read that hit the dead node is run
 //   again on the new view, so it answers completely, without duplicates.
+// - A node that joins takes segments from the fullest nodes (Rebalance).
 //
 // Thread-safe.
 #pragma once
@@ -28,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -54,6 +56,11 @@ class QueryView final : public QueryNodeApi {
   // segments handed over from then on; RemoveNode moves its segments.
   void AddNode(int64_t id, std::string address, std::unique_ptr<QueryNodeApi> node);
   void RemoveNode(int64_t id);
+  // Moves segments from the fullest nodes to the emptiest (by rows) while that
+  // narrows the gap: after a node joins. Each move loads the segment on the
+  // new node, switches the view, then releases it on the old one, so reads
+  // see it exactly once throughout.
+  void Rebalance();
   std::vector<QueryViewNode> Nodes() const;
   // Which node holds each loaded segment of the collection (segment -> node).
   std::map<int64_t, int64_t> Assignment(CollectionId collection) const;
@@ -114,6 +121,10 @@ class QueryView final : public QueryNodeApi {
   Result<std::map<int64_t, int64_t>> Place(const Loaded& c, const std::vector<SegmentRecord>& segs);
   // A node failed or left: drop it and load its segments elsewhere.
   void Evict(int64_t node);
+  // Loads segments whose node is gone (collection -> segments, node 0 in the
+  // view) on live nodes, replays the channels' kept deletes on them, then
+  // routes to them; returns how many were placed. move_mu_ held.
+  int64_t PlaceOrphansLocked(const std::map<int64_t, std::set<int64_t>>& orphaned);
 
   SegmentRegistry* registry_;
   mutable std::shared_mutex mu_;

@@ -271,7 +271,7 @@ TEST_F(QueryViewTest, ReleaseAndLoadPlaceFromTheRegistry) {
   EXPECT_EQ(*pks, Range(0, 300, {5, 150}));
 }
 
-TEST_F(QueryViewTest, NoNodeLeftIsAnErrorNotAPartialAnswer) {
+TEST_F(QueryViewTest, NoNodeLeftIsAnErrorNotAPartialAnswerUntilOneJoins) {
   ASSERT_TRUE(streaming_->Load(info_).ok());
   Insert(0, 100);
   Flush();
@@ -282,6 +282,48 @@ TEST_F(QueryViewTest, NoNodeLeftIsAnErrorNotAPartialAnswer) {
   auto pks = AllPks();
   ASSERT_FALSE(pks.ok());
   EXPECT_EQ(pks.status().code(), StatusCode::kIOError) << pks.status().ToString();
+  // A flush meanwhile: its segment has no node either, and is not forgotten.
+  Insert(200, 250);
+  Flush();
+  ASSERT_FALSE(AllPks().ok());
+  // A node joins: it takes every segment, and reads answer completely again.
+  nodes_.push_back(std::make_unique<QueryNode>(objects_.get(), nullptr));
+  view_->AddNode(3, "node3", std::make_unique<Killable>(nodes_.back().get()));
+  view_->Rebalance();
+  auto after = AllPks();
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(*after, Range(0, 250));
+}
+
+}  // namespace
+}  // namespace kite
+
+namespace kite {
+namespace {
+
+TEST_F(QueryViewTest, ANodeThatJoinsTakesSegmentsAndReadsStayExact) {
+  ASSERT_TRUE(streaming_->Load(info_).ok());
+  killable_[1]->Kill();  // everything lands on node 1
+  for (int b = 0; b < 4; ++b) {
+    Insert(b * 100, (b + 1) * 100);
+    Flush();
+  }
+  Delete({7, 107});  // forwarded only: the moved copy must get it too
+  ASSERT_EQ(Holders(), (std::set<int64_t>{1}));
+  nodes_.push_back(std::make_unique<QueryNode>(objects_.get(), nullptr));
+  auto k = std::make_unique<Killable>(nodes_.back().get());
+  Killable* joined = k.get();
+  view_->AddNode(3, "node3", std::move(k));
+  view_->Rebalance();
+  EXPECT_EQ(Holders(), (std::set<int64_t>{1, 3}));
+  auto pks = AllPks();
+  ASSERT_TRUE(pks.ok()) << pks.status().ToString();
+  EXPECT_EQ(*pks, Range(0, 400, {7, 107}));
+  EXPECT_GT(joined->reads(), 0);
+  // The old holder released what moved: each segment is held once.
+  int64_t held = 0;
+  for (const auto& n : nodes_) held += static_cast<int64_t>(n->LoadedSegments(info_.id).size());
+  EXPECT_EQ(held, 4);
 }
 
 }  // namespace

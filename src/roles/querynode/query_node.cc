@@ -299,8 +299,9 @@ Status NotLoadedHere(int64_t collection) {
                     "collection not loaded[collection={}]", collection);
 }
 Status SegmentsMissing(const rolepb::ReadScope& scope) {
-  return IOError("query node does not hold every segment asked for[collection={}, channel={}]", scope.collection(),
-                 scope.channel());
+  return MakeStatus(StatusCode::kNotFound, Reason::kNone,
+                    "query node does not hold every segment asked for[collection={}, channel={}]", scope.collection(),
+                    scope.channel());
 }
 }  // namespace
 
