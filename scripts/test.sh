@@ -2,7 +2,7 @@
 # Sets up a fresh machine, builds Kite and its unit tests, and runs every test:
 # GoogleTest unit tests (ctest), the end-to-end pytest suite that drives the
 # real binary through pymilvus, then the same kind of tests through the official
-# Milvus Node SDK (tests/node, ~1.5 min).
+# Milvus Node SDK (tests/node, ~30 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

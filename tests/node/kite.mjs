@@ -146,10 +146,12 @@ export class KiteServer {
     if (!this.proc) return null;
     if (!this.exit) {
       this.proc.kill('SIGTERM');
+      let timer;
       const timedOut = await Promise.race([
         this.exited.then(() => false),
-        delay(STOP_TIMEOUT_MS).then(() => true),
+        new Promise(r => { timer = setTimeout(() => r(true), STOP_TIMEOUT_MS); }),
       ]);
+      clearTimeout(timer); // a pending timer would hold the test process open
       if (timedOut) {
         this.proc.kill('SIGKILL');
         await this.exited;
