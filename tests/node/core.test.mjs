@@ -98,6 +98,17 @@ describe('core: create, insert, search, query, delete, flush, drop', () => {
     await checkReads();
   });
 
+  it('compacts the sealed segments (deletes applied) and reads the same answers', async () => {
+    ok(await client.flushSync({ collection_names: [name] }), 'flush');
+    const c = ok(await client.compact({ collection_name: name }), 'compact');
+    assert.ok(Number(c.compactionID) > 0, JSON.stringify(c));
+    await waitFor('the compaction to complete', async () => {
+      const st = ok(await client.getCompactionState({ compactionID: c.compactionID }), 'compaction state');
+      return st.state === 'Completed';
+    });
+    await checkReads();
+  });
+
   it('survives a restart (WAL replay + sealed segments)', async () => {
     await server.restart();
     await waitFor('the collection loaded again', async () => {

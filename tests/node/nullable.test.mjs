@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DataType } from '@zilliz/milvus2-sdk-node';
-import { KiteServer, ok } from './kite.mjs';
+import { KiteServer, ok, waitFor } from './kite.mjs';
 import { assertSameHits, ids, rng, unique, vectors } from './util.mjs';
 
 const DIM = 4;
@@ -154,6 +154,12 @@ describe('nullable and default values on every scalar type', () => {
     });
     ok(await client.upsert({ collection_name: name, data: changed }), 'upsert');
     rows = rows.map(r => changed.find(c => c.id === r.id) || r);
+    await check();
+  });
+
+  it('reads the same after a restart', async () => {
+    await server.restart();
+    await waitFor('reload', async () => (await client.getLoadState({ collection_name: name })).state === 'LoadStateLoaded');
     await check();
   });
 

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DataType } from '@zilliz/milvus2-sdk-node';
-import { KiteServer, ok } from './kite.mjs';
+import { KiteServer, ok, waitFor } from './kite.mjs';
 import { ids, rng, unique, vectors } from './util.mjs';
 
 const DIM = 4;
@@ -97,6 +97,12 @@ describe('TIMESTAMPTZ', () => {
     ok(await client.insert({ collection_name: name, data: more.map(({ id, vec, ts }) => (ts === undefined ? { id, vec } : { id, vec, ts })) }), 'insert 2');
     rows.push(...more);
     await check(); // sealed + growing
+  });
+
+  it('reads the same after a restart', async () => {
+    await server.restart();
+    await waitFor('reload', async () => (await client.getLoadState({ collection_name: name })).state === 'LoadStateLoaded');
+    await check();
   });
 
   it('formats output in the collection time zone property', async () => {
@@ -246,6 +252,11 @@ for (const rtree of [false, true]) {
       }), 'insert 2');
       rows.push(...more);
       await check();
+      if (rtree) { // after a restart: WAL replay for the growing rows, the RTREE index reloaded
+        await server.restart();
+        await waitFor('reload', async () => (await client.getLoadState({ collection_name: name })).state === 'LoadStateLoaded');
+        await check();
+      }
     });
 
     async function check() {
