@@ -91,6 +91,17 @@ describe('core: create, insert, search, query, delete, flush, drop', () => {
     await checkReads();
   });
 
+  it('refuses a row without its vector with Milvus\'s num_rows message, storing nothing', async () => {
+    // the SDK builds the vector column from the rows that carry it: one vector short
+    const res = await client.insert({
+      collection_name: name, data: [{ id: 5001, vec: live[0].vec, tag: 'x', n: 1, meta: {} }, { id: 5002, tag: 'y', n: 2, meta: {} }],
+    });
+    assert.equal(res.status.error_code, 'IllegalArgument');
+    assert.equal(res.status.reason,
+      'the num_rows (1) of field (vec) is not equal to passed num_rows (2): invalid parameter[expected=2][actual=1]');
+    assert.deepEqual(await client.query({ collection_name: name, filter: 'id in [5001, 5002]', output_fields: ['id'] }).then(q => q.data), []);
+  });
+
   it('upserts replace whole rows', async () => {
     const changed = live.slice(0, 3).map(r => ({ ...r, tag: 'upserted', n: 5, meta: { k: 99 } }));
     ok(await client.upsert({ collection_name: name, data: changed }), 'upsert');
