@@ -50,7 +50,7 @@ const delay = ms => new Promise(r => setTimeout(r, ms));
 // Polls `probe` (async, returns truthy when done) every `stepMs` until `timeoutMs`; throws with
 // `what` and the last value seen when it never becomes true. Tests wait on conditions with
 // this, never on a fixed sleep.
-export async function waitFor(what, probe, { timeoutMs = 20_000, stepMs = 100 } = {}) {
+export async function waitFor(what, probe, { timeoutMs = 60_000, stepMs = 100 } = {}) {
   const deadline = Date.now() + timeoutMs;
   let last;
   for (;;) {
