@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine, builds Kite and its unit tests, and runs every test:
-# GoogleTest unit tests (ctest) then the end-to-end pytest suite that drives the
-# real binary through pymilvus.
+# GoogleTest unit tests (ctest), the end-to-end pytest suite that drives the
+# real binary through pymilvus, then the same kind of tests through the official
+# Milvus Node SDK (tests/node, ~30 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,6 +11,8 @@ echo "== unit tests (ctest)"
 ctest --test-dir build --output-on-failure -j2
 echo "== end-to-end tests (pytest + pymilvus)"
 KITE_BIN="$PWD/build/kite" .venv/bin/python -m pytest tests/e2e -q -p no:cacheprovider
+echo "== end-to-end tests through the Node SDK (node --test)"
+KITE_BIN="$PWD/build/kite" bash scripts/node_tests.sh
 # The read-path files again with the roles talking over their gRPC services
 # (kite.roleTransport: grpc), as the processes of a cluster do (~2 min).
 echo "== end-to-end read path over the role gRPC services"
