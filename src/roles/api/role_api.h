@@ -85,7 +85,9 @@ class QueryNodeApi {
   // instead of reading the files; a remote adapter drops it.
   //
   // Loads req.segments (replacing req.replace in the same step for readers).
-  virtual Status LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vector<SegmentPtr> local) = 0;
+  // `resp` (may be null) lists the index files the node could not use.
+  virtual Status LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vector<SegmentPtr> local,
+                              rolepb::LoadSegmentsResponse* resp) = 0;
   // Drops segments held here (empty: the whole collection is released).
   virtual Status ReleaseSegments(CollectionId collection, const std::vector<SegmentId>& segments) = 0;
   // Deletes that happened after the segments of `channel` were sealed.

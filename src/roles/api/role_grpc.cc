@@ -109,8 +109,9 @@ class QueryService final : public ReadService<rolepb::QueryNodeService::Service,
  public:
   using ReadService::ReadService;
 
-  grpc::Status LoadSegments(grpc::ServerContext*, const rolepb::LoadSegmentsRequest* req, rolepb::Ack*) override {
-    return ToGrpcStatus(node_->LoadSegments(*req, {}));
+  grpc::Status LoadSegments(grpc::ServerContext*, const rolepb::LoadSegmentsRequest* req,
+                            rolepb::LoadSegmentsResponse* resp) override {
+    return ToGrpcStatus(node_->LoadSegments(*req, {}, resp));
   }
   grpc::Status ReleaseSegments(grpc::ServerContext*, const rolepb::SegmentsRequest* req, rolepb::Ack*) override {
     return ToGrpcStatus(node_->ReleaseSegments(CollectionId(req->collection()), SegmentIdsOf(*req)));
@@ -216,9 +217,12 @@ class RemoteQueryNode final : public QueryNodeApi {
     rolepb::LoadedSegments resp;
     return List(collection, &resp).ok() && resp.loaded();
   }
-  Status LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vector<SegmentPtr> local) override {
-    if (local_) return local_->LoadSegments(req, std::move(local));
-    return Unary(&Stub::LoadSegments, req);
+  Status LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vector<SegmentPtr> local,
+                      rolepb::LoadSegmentsResponse* resp) override {
+    if (local_) return local_->LoadSegments(req, std::move(local), resp);
+    grpc::ClientContext ctx;
+    rolepb::LoadSegmentsResponse ignored;
+    return FromGrpcStatus(stub_->LoadSegments(&ctx, req, resp ? resp : &ignored));
   }
   Status ReleaseSegments(CollectionId collection, const std::vector<SegmentId>& segments) override {
     if (local_) return local_->ReleaseSegments(collection, segments);

@@ -332,7 +332,7 @@ Status DataNode::RunCompaction(const CollectionView& c, const Plan& plan) {
     req.set_collection(c.info.id.value);
     *req.add_segments() = SegmentLoadOf(added, {});
     for (SegmentId r : removed) req.add_replace(r.value);
-    handed = query_node_->LoadSegments(req, {merged});
+    handed = query_node_->LoadSegments(req, {merged}, nullptr);
   } else {
     handed = query_node_->ReleaseSegments(c.info.id, removed);
   }

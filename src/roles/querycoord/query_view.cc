@@ -93,7 +93,9 @@ void QueryView::Rebalance() {
     rolepb::ChannelDeltas* d = req.add_deltas();
     d->set_channel(rec->channel);
     for (const std::string& k : registry_->GetCheckpoint(rec->channel).delta_keys) d->add_keys(k);
-    Status st = target->LoadSegments(req, {});
+    rolepb::LoadSegmentsResponse resp;
+    Status st = target->LoadSegments(req, {}, &resp);
+    ForgetDamaged(to, CollectionId(cid), resp);
     if (!st.ok()) {
       spdlog::warn("query view: moving segment {} to node {} failed: {}", sid, to, st.ToString());
       return;
@@ -212,7 +214,9 @@ Result<std::map<int64_t, int64_t>> QueryView::Place(const Loaded& c, const std::
         d->set_channel(ch);
         for (const std::string& k : registry_->GetCheckpoint(ch).delta_keys) d->add_keys(k);
       }
-      Status st = apis[n]->LoadSegments(req, {});
+      rolepb::LoadSegmentsResponse resp;
+      Status st = apis[n]->LoadSegments(req, {}, &resp);
+      ForgetDamaged(n, c.info.id, resp);
       if (NodeLost(st)) {
         spdlog::warn("query view: query node {} failed to load segments: {}", n, st.ToString());
         failed_nodes.insert(n);
@@ -289,7 +293,17 @@ bool QueryView::IsLoaded(CollectionId collection) const {
   return loaded_.count(collection.value) > 0;
 }
 
-Status QueryView::LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vector<SegmentPtr> local) {
+void QueryView::ForgetDamaged(int64_t node, CollectionId collection, const rolepb::LoadSegmentsResponse& resp) {
+  for (const rolepb::DamagedIndex& d : resp.damaged()) {
+    spdlog::error("segment {} index {} at query node {}: {}; the index will be rebuilt", d.index().segment(),
+                  d.index().index(), node, d.error());
+    Status st = registry_->ForgetSegmentIndex(collection, SegmentId(d.index().segment()), IndexId(d.index().index()));
+    if (!st.ok()) spdlog::warn("forgetting a damaged index record failed: {}", st.ToString());
+  }
+}
+
+Status QueryView::LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vector<SegmentPtr> local,
+                               rolepb::LoadSegmentsResponse* resp) {
   std::unique_lock move(move_mu_);
   const CollectionId cid(req.collection());
   std::string encoded;
@@ -330,13 +344,16 @@ Status QueryView::LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vect
   rolepb::LoadSegmentsRequest to_node = req;
   to_node.set_collection_info(encoded);
   to_node.set_register_collection(true);
-  Status st = api->LoadSegments(to_node, std::move(local));
+  rolepb::LoadSegmentsResponse node_resp;
+  Status st = api->LoadSegments(to_node, std::move(local), &node_resp);
+  ForgetDamaged(target, cid, node_resp);
+  if (resp) resp->MergeFrom(node_resp);
   if (NodeLost(st)) {
     // The target died: evict it (its segments move elsewhere), then hand
     // these over again to another node.
     move.unlock();
     Evict(target);
-    return LoadSegments(req, {});
+    return LoadSegments(req, {}, resp);
   }
   KITE_RETURN_IF_ERROR(st);
   {

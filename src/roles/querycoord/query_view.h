@@ -68,7 +68,8 @@ class QueryView final : public QueryNodeApi {
   Status Load(const CollectionInfo& c, std::shared_ptr<const CollectionSchema> schema) override;
   void Release(CollectionId collection) override;
   bool IsLoaded(CollectionId collection) const override;
-  Status LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vector<SegmentPtr> local) override;
+  Status LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vector<SegmentPtr> local,
+                      rolepb::LoadSegmentsResponse* resp) override;
   Status ReleaseSegments(CollectionId collection, const std::vector<SegmentId>& segments) override;
   Status ApplyDeletes(CollectionId collection, const std::string& channel,
                       const std::vector<DeleteRecord>& deletes) override;
@@ -119,6 +120,9 @@ class QueryView final : public QueryNodeApi {
   // Loads `segs` (records of `c`) on live nodes, spread by rows; returns
   // segment -> node for those loaded. Called without mu_ (remote calls).
   Result<std::map<int64_t, int64_t>> Place(const Loaded& c, const std::vector<SegmentRecord>& segs);
+  // Forgets the index records a node found damaged, so that the data node
+  // builds them again (the segment is searched exactly meanwhile).
+  void ForgetDamaged(int64_t node, CollectionId collection, const rolepb::LoadSegmentsResponse& resp);
   // A node failed or left: drop it and load its segments elsewhere.
   void Evict(int64_t node);
   // Loads segments whose node is gone (collection -> segments, node 0 in the

@@ -54,9 +54,10 @@ class Killable final : public QueryNodeApi {
     if (!dead_) node_->Release(c);
   }
   bool IsLoaded(CollectionId c) const override { return !dead_ && node_->IsLoaded(c); }
-  Status LoadSegments(const rolepb::LoadSegmentsRequest& r, std::vector<SegmentPtr>) override {
+  Status LoadSegments(const rolepb::LoadSegmentsRequest& r, std::vector<SegmentPtr>,
+                      rolepb::LoadSegmentsResponse* resp) override {
     // As over the wire: the in-memory copies never arrive; the files are read.
-    return dead_ ? Gone() : node_->LoadSegments(r, {});
+    return dead_ ? Gone() : node_->LoadSegments(r, {}, resp);
   }
   Status ReleaseSegments(CollectionId c, const std::vector<SegmentId>& s) override {
     return dead_ ? Gone() : node_->ReleaseSegments(c, s);

@@ -106,7 +106,8 @@ Status QueryNode::LoadIndexes(CollectionId collection, const std::vector<Segment
 
 Result<SegmentPtr> QueryNode::ReadSegment(CollectionId collection, const rolepb::SegmentLoad& load,
                                           std::shared_ptr<const CollectionSchema> schema,
-                                          const std::vector<DeleteRecord>& deltas) {
+                                          const std::vector<DeleteRecord>& deltas,
+                                          rolepb::LoadSegmentsResponse* resp) {
   ColumnBatch columns;
   std::vector<Timestamp> ts;
   std::vector<std::string> files(load.files().begin(), load.files().end());
@@ -126,8 +127,14 @@ Result<SegmentPtr> QueryNode::ReadSegment(CollectionId collection, const rolepb:
     r.num_rows = il.num_rows();
     Status st = LoadIndexFile(store_, r, seg.get());
     if (st.code() == StatusCode::kCorruption || st.code() == StatusCode::kNotFound) {
-      // Derived data: searched exactly until it is rebuilt.
+      // Derived data: searched exactly until it is rebuilt (the sender has
+      // the record forgotten, so the data node builds it again).
       spdlog::error("segment {} index {}: {}; searched without it", r.segment.value, r.index.value, st.message());
+      if (resp) {
+        rolepb::DamagedIndex* d = resp->add_damaged();
+        *d->mutable_index() = il;
+        d->set_error(st.message());
+      }
       continue;
     }
     KITE_RETURN_IF_ERROR(st);
@@ -135,7 +142,8 @@ Result<SegmentPtr> QueryNode::ReadSegment(CollectionId collection, const rolepb:
   return seg;
 }
 
-Status QueryNode::LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vector<SegmentPtr> local) {
+Status QueryNode::LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vector<SegmentPtr> local,
+                               rolepb::LoadSegmentsResponse* resp) {
   const CollectionId collection(req.collection());
   std::shared_ptr<const CollectionSchema> schema;
   if (!req.collection_info().empty()) {
@@ -163,7 +171,7 @@ Status QueryNode::LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vect
       if (l && l->id().value == load.id()) seg = l;
     }
     if (!seg) {
-      KITE_ASSIGN_OR_RETURN(seg, ReadSegment(collection, load, schema, deltas[load.channel()]));
+      KITE_ASSIGN_OR_RETURN(seg, ReadSegment(collection, load, schema, deltas[load.channel()], resp));
     }
     added.push_back(std::move(seg));
   }

@@ -38,7 +38,8 @@ class QueryNode : public QueryNodeApi {
   void Release(CollectionId collection) override;
   bool IsLoaded(CollectionId collection) const override;
 
-  Status LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vector<SegmentPtr> local) override;
+  Status LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vector<SegmentPtr> local,
+                      rolepb::LoadSegmentsResponse* resp) override;
   Status ReleaseSegments(CollectionId collection, const std::vector<SegmentId>& segments) override;
   Status ApplyDeletes(CollectionId collection, const std::string& channel,
                       const std::vector<DeleteRecord>& deletes) override;
@@ -63,7 +64,7 @@ class QueryNode : public QueryNodeApi {
   // Reads one segment from its files and applies `deltas` of its channel.
   Result<SegmentPtr> ReadSegment(CollectionId collection, const rolepb::SegmentLoad& load,
                                  std::shared_ptr<const CollectionSchema> schema,
-                                 const std::vector<DeleteRecord>& deltas);
+                                 const std::vector<DeleteRecord>& deltas, rolepb::LoadSegmentsResponse* resp);
 
   ObjectStore* store_;
   SegmentRegistry* registry_;

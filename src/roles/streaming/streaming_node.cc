@@ -359,7 +359,7 @@ Status StreamingNode::FlushLocked(Channel& ch, std::vector<SegmentId>* flushed) 
     for (const SegmentRecord& rec : records) *hand_over.add_segments() = SegmentLoadOf(rec, {});
     if (ch.forward && !sealed.empty()) {
       // The files were committed above; a remote query node reads them.
-      Status st = query_node_->LoadSegments(hand_over, std::move(sealed));
+      Status st = query_node_->LoadSegments(hand_over, std::move(sealed), nullptr);
       if (!st.ok()) spdlog::error("channel {}: hand-over of flushed segments failed: {}", ch.name, st.ToString());
     }
     ch.growing.clear();

@@ -371,7 +371,10 @@ class LateQueryNode final : public QueryNodeApi {
   Status Load(const CollectionInfo&, std::shared_ptr<const CollectionSchema>) override { return Status::OK(); }
   void Release(CollectionId) override {}
   bool IsLoaded(CollectionId) const override { return true; }
-  Status LoadSegments(const rolepb::LoadSegmentsRequest&, std::vector<SegmentPtr>) override { return Status::OK(); }
+  Status LoadSegments(const rolepb::LoadSegmentsRequest&, std::vector<SegmentPtr>,
+                      rolepb::LoadSegmentsResponse*) override {
+    return Status::OK();
+  }
   Status ReleaseSegments(CollectionId, const std::vector<SegmentId>&) override { return Status::OK(); }
   Status ApplyDeletes(CollectionId, const std::string&, const std::vector<DeleteRecord>&) override {
     return Status::OK();
