@@ -165,12 +165,7 @@ class ImportJobs final : public ImportApi {
       return InvalidArgument("not allow to set partition name for collection with partition key: invalid parameter");
     }
     if (!req.partition.empty()) KITE_RETURN_IF_ERROR(FindPartitionOrError(v.info, req.partition).status());
-    for (const auto& paths : req.files) {
-      KITE_ASSIGN_OR_RETURN(FileType t, FileTypeOf(paths));
-      if (t == FileType::kParquet) {
-        return ImportFailed(fmt::format("Parquet files are not supported by this Kite server, files=[{}]", JoinPaths(paths)));
-      }
-    }
+    for (const auto& paths : req.files) KITE_RETURN_IF_ERROR(FileTypeOf(paths).status());
     KITE_ASSIGN_OR_RETURN(Timestamp id, proxy_->AllocTimestamp());
     Job job;
     job.request = req;
