@@ -331,3 +331,67 @@ def test_malformed_parquet_files_fail_the_job_and_leave_the_collection_unchanged
     assert count(client, name) == 3
     assert sorted(g["id"] for g in client.query(name, filter="id >= 0", output_fields=["id"],
                                                 consistency_level="Strong")) == [1000, 1001, 1002]
+
+
+HOLD_ENV = "KITE_TEST_IMPORT_HOLD_AFTER_ROWS"  # the server's test hook (rpc/import/import_jobs.cc)
+
+
+@pytest.mark.parametrize("auto_id", [False, True], ids=["given_keys", "auto_id"])
+def test_an_import_killed_while_writing_fails_and_its_rows_are_removed_at_restart(kite_factory, tmp_path,
+                                                                                   monkeypatch, auto_id):
+    # The job stops after its first batch of 8192 rows and waits; the test kills the server then.
+    monkeypatch.setenv(HOLD_ENV, "8192")
+    srv = kite_factory("kite-import-kill").start()
+    client = srv.client()
+    s = MilvusClient.create_schema()
+    s.add_field("id", DataType.INT64, is_primary=True, auto_id=auto_id)
+    s.add_field("v", DataType.FLOAT_VECTOR, dim=4)
+    s.add_field("tag", DataType.INT64)
+    name = create(client, s)
+    before = [{"v": [1.0, 0.0, 0.0, float(i)], "tag": -1 - i} for i in range(5)]
+    if not auto_id:
+        for i, r in enumerate(before):
+            r["id"] = 10**9 + i
+    client.insert(name, before)
+    n = 30000
+    cols = {"v": pa.array(np.random.default_rng(3).random((n, 4), dtype=np.float32).tolist(), pa.list_(pa.float32())),
+            "tag": pa.array(range(n), pa.int64())}
+    if not auto_id:
+        cols = {"id": pa.array(range(n), pa.int64()), **cols}
+    key = put_table(srv, pa.table(cols), tmp_path)
+    job_id = bulk_import(url=rest_url(srv), collection_name=name, files=[[key]]).json()["data"]["jobId"]
+    progress = {}
+
+    def holding():
+        progress.update(bulk_progress(srv, job_id))
+        return progress["state"] == "Importing" and progress["importedRows"] >= 8192
+
+    assert wait_until(holding, 120), progress
+    written = progress["importedRows"]
+    assert count(client, name) == len(before) + written  # the partial rows are there before the kill
+    srv.kill9()
+    monkeypatch.delenv(HOLD_ENV)
+    srv.start()
+    state = bulk_progress(srv, job_id)
+    assert state["state"] == "Failed", state
+    assert "interrupted by a restart while writing rows" in state["reason"] and "removed" in state["reason"]
+    assert state["importedRows"] == 0
+    client = srv.client()
+    client.load_collection(name)
+    got = client.query(name, filter="tag < 0", output_fields=["tag"], consistency_level="Strong")
+    assert sorted(g["tag"] for g in got) == sorted(r["tag"] for r in before)
+    assert count(client, name) == len(before)
+    # a second restart leaves it so, and the same file imports in full afterwards
+    srv.restart()
+    client = srv.client()
+    client.load_collection(name)
+    assert bulk_progress(srv, job_id)["state"] == "Failed"
+    assert count(client, name) == len(before)
+    job2 = bulk_import(url=rest_url(srv), collection_name=name, files=[[key]]).json()["data"]["jobId"]
+    assert wait_rest_job(srv, job2)["state"] == "Completed"
+    assert count(client, name) == len(before) + n
+
+
+def bulk_progress(server, job_id: str) -> dict:
+    from pymilvus.bulk_writer import get_import_progress
+    return get_import_progress(url=rest_url(server), job_id=job_id).json()["data"]
