@@ -395,3 +395,26 @@ def test_an_import_killed_while_writing_fails_and_its_rows_are_removed_at_restar
 def bulk_progress(server, job_id: str) -> dict:
     from pymilvus.bulk_writer import get_import_progress
     return get_import_progress(url=rest_url(server), job_id=job_id).json()["data"]
+
+
+def test_sparse_vectors_as_structs_and_an_all_null_column(server, tmp_path):
+    s = MilvusClient.create_schema()
+    s.add_field("id", DataType.INT64, is_primary=True)
+    s.add_field("sp", DataType.SPARSE_FLOAT_VECTOR)
+    s.add_field("note", DataType.VARCHAR, max_length=8, nullable=True)
+    client = server.client()
+    name = create(client, s)
+    rows = [{3: 0.5, 70: 1.25}, {1: 2.0}, {9: 0.75, 2: 0.25, 400: 1.0}]  # indices out of order in the last
+    sp = pa.array([{"indices": list(r), "values": list(r.values())} for r in rows],
+                  pa.struct([("indices", pa.list_(pa.uint32())), ("values", pa.list_(pa.float32()))]))
+    table = pa.table({"id": pa.array([0, 1, 2], pa.int64()), "sp": sp, "note": pa.nulls(3)})
+    assert table.schema.field("note").type == pa.null()
+    job_id = bulk_import(url=rest_url(server), collection_name=name,
+                         files=[[put_table(server, table, tmp_path)]]).json()["data"]["jobId"]
+    state = wait_rest_job(server, job_id)
+    assert state["state"] == "Completed", state
+    got = {g["id"]: g for g in client.query(name, filter="id >= 0", output_fields=["sp", "note"],
+                                            consistency_level="Strong")}
+    for i, r in enumerate(rows):
+        assert got[i]["note"] is None
+        assert values_equal(DataType.SPARSE_FLOAT_VECTOR, r, got[i]["sp"]), (r, got[i]["sp"])
