@@ -418,3 +418,28 @@ def test_sparse_vectors_as_structs_and_an_all_null_column(server, tmp_path):
     for i, r in enumerate(rows):
         assert got[i]["note"] is None
         assert values_equal(DataType.SPARSE_FLOAT_VECTOR, r, got[i]["sp"]), (r, got[i]["sp"])
+
+
+def test_parquet_import_reads_from_s3_object_storage(kite_factory, tmp_path):
+    from s3_server import VersityS3
+    s3 = VersityS3(tmp_path / "s3").start()
+    try:
+        cfg = tmp_path / "kite-s3.yaml"
+        cfg.write_text(s3.kite_config())
+        server = kite_factory("kite-s3-parquet", extra_args=["--config", str(cfg)]).start()
+        client = server.client()
+        name = create(client, scalar_schema())
+        rows = scalar_rows(150)
+        # the posix gateway serves the files under <data>/<bucket>/<rootPath>/<key> as objects
+        root = s3.data / s3.bucket / s3.root_path
+        [[local]] = write_parquet(tmp_path, scalar_schema(), rows)
+        key = f"import/s3/{Path(local).name}"
+        (root / key).parent.mkdir(parents=True, exist_ok=True)
+        (root / key).write_bytes(Path(local).read_bytes())
+        job_id = bulk_import(url=rest_url(server), collection_name=name, files=[[key]]).json()["data"]["jobId"]
+        state = wait_rest_job(server, job_id)
+        assert state["state"] == "Completed", state
+        check_scalar_rows(client, name, rows)
+        assert not (Path(server.data_dir) / "objects").exists()  # nothing came from the local store
+    finally:
+        s3.stop()
