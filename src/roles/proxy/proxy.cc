@@ -348,7 +348,7 @@ Status Proxy::CompleteRows(const CollectionInfo& c, InsertParams* p, Column* ids
     if (!pk) return InvalidArgument("must assign pk when upsert, primary field: {}", pkf->name);
     *old_ids = *pk;
   }
-  if (pkf->auto_id) {
+  if (pkf->auto_id && !p->ids_assigned) {
     if (pk && !p->upsert) {
       return InvalidArgument("the value of primary key field {} should be empty when auto_id is true", pkf->name);
     }

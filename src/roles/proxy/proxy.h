@@ -41,6 +41,9 @@ struct InsertParams {
   // are appended to / removed from the stored array instead of replacing it.
   enum class ArrayOp : uint8_t { kReplace, kAppend, kRemove };
   std::map<std::string, ArrayOp> field_ops;  // by field name
+  // Bulk import: the rows carry their auto-id keys, allocated beforehand with
+  // Proxy::AllocRowIds (so an interrupted job knows which keys it wrote).
+  bool ids_assigned = false;
 };
 
 struct MutationOutcome {
@@ -314,6 +317,8 @@ class Proxy {
   // JSON, ...) without writing anything: bulk import checks all its rows
   // before it writes the first (proxy_import.cc).
   Status ValidateInsert(InsertParams params);
+  // `n` consecutive auto-id keys (the first), for InsertParams::ids_assigned.
+  Result<int64_t> AllocRowIds(int64_t n);
   Result<MutationOutcome> Delete(const std::string& db, const std::string& collection, const std::string& partition,
                                  const std::string& expr, const expr::TemplateValues& values);
   Result<std::vector<SegmentId>> Flush(const std::string& db, const std::string& collection);

@@ -21,4 +21,6 @@ Status Proxy::ValidateInsert(InsertParams p) {
   return CompleteRows(c, &p, &ids, &old_ids);
 }
 
+Result<int64_t> Proxy::AllocRowIds(int64_t n) { return coord_->AllocIds(n); }
+
 }  // namespace kite

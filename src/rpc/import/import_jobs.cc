@@ -1,6 +1,7 @@
 #include "rpc/import/import_jobs.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -39,6 +40,10 @@ struct Job {
   JobInfo info;
   ImportRequest request;
   bool writing = false;
+  // Auto-id collections: the keys [first_id, first_id + id_count) were
+  // allocated for the job's rows before the first write (0 rows: none).
+  int64_t first_id = 0;
+  int64_t id_count = 0;
 };
 
 Json JobToJson(const Job& j) {
@@ -63,7 +68,9 @@ Json JobToJson(const Job& j) {
           {"files", files},
           {"file_progress", progress},
           {"options", j.request.options},
-          {"writing", j.writing}};
+          {"writing", j.writing},
+          {"first_id", j.first_id},
+          {"id_count", j.id_count}};
 }
 
 JobState StateFromName(const std::string& s) {
@@ -101,7 +108,20 @@ Job JobFromJson(const Json& j) {
   }
   job.request.options = j.value("options", std::map<std::string, std::string>{});
   job.writing = j.value("writing", false);
+  job.first_id = j.value("first_id", int64_t{0});
+  job.id_count = j.value("id_count", int64_t{0});
   return job;
+}
+
+// Test hook (tests/e2e/test_bulk_import_parquet.py): with this variable set
+// to N > 0 in the server's environment, a job that has written N rows or more
+// stops writing and waits for the process to end, so a test can kill -9 the
+// server at a point it controls.
+constexpr char kHoldAfterRowsEnv[] = "KITE_TEST_IMPORT_HOLD_AFTER_ROWS";
+
+int64_t HoldAfterRows() {
+  const char* v = std::getenv(kHoldAfterRowsEnv);
+  return v ? std::strtoll(v, nullptr, 10) : 0;
 }
 
 std::string JoinPaths(const std::vector<std::string>& paths) {
@@ -112,7 +132,8 @@ std::string JoinPaths(const std::vector<std::string>& paths) {
 
 class ImportJobs final : public ImportApi {
  public:
-  ImportJobs(Proxy* proxy, ObjectStore* objects, MetaStore* meta) : proxy_(proxy), objects_(objects), meta_(meta) {}
+  ImportJobs(Proxy* proxy, ObjectStore* objects, MetaStore* meta)
+      : proxy_(proxy), objects_(objects), meta_(meta), hold_after_rows_(HoldAfterRows()) {}
 
   ~ImportJobs() override {
     {
@@ -138,10 +159,7 @@ class ImportJobs final : public ImportApi {
     for (auto& [id, job] : jobs_) {
       if (job.info.state == JobState::kCompleted || job.info.state == JobState::kFailed) continue;
       if (job.writing) {
-        job.info.state = JobState::kFailed;
-        job.info.reason = "the import job was interrupted by a restart while writing rows";
-        job.info.complete_ms = NowMs();
-        KITE_RETURN_IF_ERROR(Persist(job));
+        KITE_RETURN_IF_ERROR(FailInterrupted(&job));
         continue;
       }
       job.info.state = JobState::kPending;
@@ -165,12 +183,7 @@ class ImportJobs final : public ImportApi {
       return InvalidArgument("not allow to set partition name for collection with partition key: invalid parameter");
     }
     if (!req.partition.empty()) KITE_RETURN_IF_ERROR(FindPartitionOrError(v.info, req.partition).status());
-    for (const auto& paths : req.files) {
-      KITE_ASSIGN_OR_RETURN(FileType t, FileTypeOf(paths));
-      if (t == FileType::kParquet) {
-        return ImportFailed(fmt::format("Parquet files are not supported by this Kite server, files=[{}]", JoinPaths(paths)));
-      }
-    }
+    for (const auto& paths : req.files) KITE_RETURN_IF_ERROR(FileTypeOf(paths).status());
     KITE_ASSIGN_OR_RETURN(Timestamp id, proxy_->AllocTimestamp());
     Job job;
     job.request = req;
@@ -230,16 +243,95 @@ class ImportJobs final : public ImportApi {
   // Updates the in-memory job under the lock, then persists a copy.
   template <typename Fn>
   void Update(int64_t id, Fn&& fn, bool persist) {
+    Status st = UpdateChecked(id, std::forward<Fn>(fn), persist);
+    if (!st.ok()) spdlog::warn("import job {}: cannot persist its state: {}", id, st.ToString());
+  }
+  template <typename Fn>
+  Status UpdateChecked(int64_t id, Fn&& fn, bool persist) {
     Job copy;
     {
       std::lock_guard lock(mu_);
       fn(jobs_[id]);
       copy = jobs_[id];
     }
-    if (persist) {
-      Status st = Persist(copy);
-      if (!st.ok()) spdlog::warn("import job {}: cannot persist its state: {}", id, st.ToString());
+    return persist ? Persist(copy) : Status::OK();
+  }
+
+  // The test hook (kHoldAfterRowsEnv): waits until the server stops.
+  void Hold(int64_t id, int64_t done) {
+    spdlog::warn("import job {}: holding after {} rows ({} is set)", id, done, kHoldAfterRowsEnv);
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return stop_; });
+  }
+
+  // Auto-id keys [first, first + n) as a primary-key column.
+  static Column KeyRange(const FieldSchema& pk, int64_t first, int64_t n) {
+    Column c = Column::ForField(pk);
+    c.Reserve(n);
+    for (int64_t k = first; k < first + n; ++k) {
+      if (pk.type == DataType::kInt64) {
+        c.AppendFixed(&k);
+      } else {
+        c.AppendVar(std::to_string(k));
+      }
     }
+    return c;
+  }
+
+  // A job the previous process was writing when it died: its rows are
+  // deleted by key (the keys allocated for it, or those its files hold) and
+  // it is marked Failed. Runs at start, before the front doors serve. If the
+  // rows cannot be removed now the job stays marked "writing" and the next
+  // start tries again.
+  Status FailInterrupted(Job* job) {
+    Status removed = RemoveRows(*job);
+    job->info.state = JobState::kFailed;
+    job->info.imported_rows = 0;
+    for (auto& f : job->info.files) f.imported_rows = 0;
+    job->info.complete_ms = NowMs();
+    if (removed.ok()) {
+      job->writing = false;
+      job->info.reason = "the import job was interrupted by a restart while writing rows; the rows it wrote were removed";
+      spdlog::warn("import job {}: interrupted by a restart while writing; its rows were removed", job->info.id);
+    } else {
+      job->info.reason = fmt::format(
+          "the import job was interrupted by a restart while writing rows; removing them failed: {}", removed.message());
+      spdlog::error("import job {}: {}", job->info.id, job->info.reason);
+    }
+    return Persist(*job);
+  }
+
+  Status RemoveRows(const Job& job) {
+    const ImportRequest& req = job.request;
+    auto v = proxy_->DescribeCollection(req.db, req.collection);
+    if (!v.ok()) {
+      if (v.status().code() == StatusCode::kNotFound) return Status::OK();  // dropped, rows and all
+      return v.status();
+    }
+    if (v->info.id.value != job.info.collection_id) return Status::OK();  // dropped and created again
+    const CollectionSchema& schema = v->info.schema;
+    const FieldSchema* pkf = schema.PrimaryField();
+    if (!pkf) return Status::OK();
+    if (pkf->auto_id) {
+      for (int64_t at = 0; at < job.id_count; at += kBatchRows) {
+        const int64_t n = std::min(kBatchRows, job.id_count - at);
+        KITE_RETURN_IF_ERROR(Undo(req, schema, {KeyRange(*pkf, job.first_id + at, n)}));
+      }
+      return Status::OK();
+    }
+    // The keys are in the files, which the check pass read in full before
+    // the first write.
+    for (const auto& paths : req.files) {
+      KITE_ASSIGN_OR_RETURN(auto reader, OpenFileReader(objects_, paths, schema, req.options, kBatchRows));
+      ColumnBatch batch;
+      for (;;) {
+        KITE_ASSIGN_OR_RETURN(bool more, reader->Next(&batch));
+        if (!more) break;
+        const Column* keys = batch.Find(pkf->id);
+        if (keys) KITE_RETURN_IF_ERROR(Undo(req, schema, {*keys}));
+      }
+    }
+    return Status::OK();
   }
 
   void Work() {
@@ -316,8 +408,21 @@ class ImportJobs final : public ImportApi {
         j.info.progress = static_cast<int64_t>(40.0 * (i + 1) / nfiles);
       }, false);
     }
-    // Pass 2: write. From here on a failure removes what was written.
-    Update(id, [](Job& j) { j.writing = true; }, true);
+    // Pass 2: write. From here on a failure removes what was written, and a
+    // restart removes it too (FailInterrupted): the record says "writing"
+    // and, for auto-id keys, which keys the rows get before the first write.
+    const FieldSchema* pkf = schema.PrimaryField();
+    const bool assign_ids = pkf && pkf->auto_id && total > 0;
+    int64_t first_id = 0;
+    if (assign_ids) {
+      KITE_ASSIGN_OR_RETURN(first_id, proxy_->AllocRowIds(total));
+    }
+    Status marked = UpdateChecked(id, [&](Job& j) {
+      j.writing = true;
+      j.first_id = first_id;
+      j.id_count = assign_ids ? total : 0;
+    }, true);
+    if (!marked.ok()) return marked;  // nothing written yet
     std::vector<Column> written;  // primary keys of the rows written
     int64_t done = 0;
     Status st = [&]() -> Status {
@@ -330,7 +435,13 @@ class ImportJobs final : public ImportApi {
           KITE_ASSIGN_OR_RETURN(bool more, reader->Next(&batch));
           if (!more) break;
           const int64_t n = batch.num_rows;
-          KITE_ASSIGN_OR_RETURN(MutationOutcome out, proxy_->Insert(BatchInsert(req, std::move(batch))));
+          InsertParams params = BatchInsert(req, std::move(batch));
+          if (assign_ids) {
+            if (done + n > total) return Internal("import file {} grew between the passes", JoinPaths(req.files[i]));
+            params.rows.columns.push_back(KeyRange(*pkf, first_id + done, n));
+            params.ids_assigned = true;
+          }
+          KITE_ASSIGN_OR_RETURN(MutationOutcome out, proxy_->Insert(std::move(params)));
           written.push_back(std::move(out.ids));
           done += n;
           file_done += n;
@@ -339,6 +450,7 @@ class ImportJobs final : public ImportApi {
             j.info.files[i].imported_rows = file_done;
             j.info.progress = 40 + (total > 0 ? 55 * done / total : 55);
           }, false);
+          if (hold_after_rows_ > 0 && done >= hold_after_rows_) Hold(id, done);
         }
       }
       return proxy_->Flush(req.db, req.collection).status();
@@ -403,6 +515,7 @@ class ImportJobs final : public ImportApi {
   std::map<int64_t, Job> jobs_;
   std::deque<int64_t> queue_;
   bool stop_ = false;
+  const int64_t hold_after_rows_;
   std::thread worker_;
 };
 

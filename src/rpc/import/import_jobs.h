@@ -1,5 +1,6 @@
 // Bulk import jobs (Milvus 2.6 ImportV2, issue 18 item 6): files already in
-// Kite's object store (row-based JSON, one NumPy file per field, CSV) are
+// Kite's object store (row-based JSON, one NumPy file per field, CSV,
+// Parquet) are
 // read, checked and inserted into a collection by a background worker.
 //
 // A job is all or nothing: every file is decoded and every row checked the
@@ -12,9 +13,9 @@
 //
 // Jobs are persisted in the meta store (`kite/import/<job_id>`, JSON; see
 // docs/formats/meta_keys.md) at every state change. At start, a job that was
-// Pending or still checking runs again; one that had started writing is
-// marked Failed ("interrupted by a restart") — rows it wrote before the crash
-// are not removed (see ARCHITECTURE.md, Bulk import).
+// Pending or still checking runs again; one that had started writing has its
+// rows deleted by key and is marked Failed ("interrupted by a restart"), before
+// OpenImportJobs returns (see ARCHITECTURE.md, Bulk import).
 //
 // The front doors (MilvusService Import/GetImportState/ListImportTasks and
 // REST jobs/import/*) hold an ImportApi*; only the server links the

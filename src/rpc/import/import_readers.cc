@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json_scan.h"
+#include "rpc/import/parquet_reader.h"
 #include "rpc/rest/rest_rows.h"
 
 namespace kite::import {
@@ -618,9 +619,7 @@ Result<std::unique_ptr<FileReader>> OpenFileReader(ObjectStore* objects, const s
       KITE_RETURN_IF_ERROR(r->Init(text, sep[0]));
       return std::unique_ptr<FileReader>(std::move(r));
     }
-    case FileType::kParquet:
-      // No Parquet reader is linked into this build (ARCHITECTURE.md, Bulk import).
-      return ImportFailed(fmt::format("Parquet files are not supported by this Kite server, file {}", paths[0]));
+    case FileType::kParquet: return OpenParquet(objects, paths[0], schema, batch_rows);
   }
   return ImportFailed("unexpected file type");
 }

@@ -9,6 +9,7 @@
 //    2-D arrays, strings as fixed-width unicode ('<U') or bytes ('|S').
 //  * CSV: one file, a header row of field names; vectors, arrays and JSON as
 //    JSON texts; options `sep` (default ",") and `nullkey` (default "").
+//  * Parquet: one file, one column per field (parquet_reader.h).
 //
 // Every error is the file's fault and names the file, row and field.
 // Not thread-safe; a reader borrows the store and the schema.
