@@ -130,10 +130,15 @@ Json ClusterView::Segments() const {
     }
     std::map<int64_t, SegmentSummary> loaded;
     for (const SegmentSummary& s : s_.query_node->LoadedSegments(id)) loaded[s.id.value] = s;
+    auto node_of = [&](int64_t seg) -> int64_t {
+      auto it = loaded.find(seg);
+      return it == loaded.end() ? 0 : it->second.node;
+    };
     for (const SegmentRecord& r : s_.registry->ListSegments(id)) {
       auto it = loaded.find(r.id.value);
       int64_t bytes = it == loaded.end() ? 0 : it->second.mem_bytes;
       row(r.id.value, r.partition_id.value, r.channel, "Flushed", r.num_rows, bytes, it != loaded.end());
+      if (int64_t n = node_of(r.id.value); n != 0) out.back()["query_node"] = n;
     }
   }
   return out;

@@ -45,6 +45,8 @@ struct ClusterSources {
   // Hooks for index building (see header comment); may be null.
   std::function<bool(CollectionId, SegmentId)> segment_indexed;
   std::function<WebIndexProgress(const CollectionView&, const IndexInfo&)> index_progress;
+  // kite.queryNodes: remote: the query view's nodes, [{node_id, address, segments, rows}]; may be null.
+  std::function<nlohmann::json()> query_nodes;
 };
 
 class ClusterView {
@@ -60,6 +62,8 @@ class ClusterView {
   nlohmann::json Indexes() const;
   // {version, uptime_s, rss_bytes, ...}: the header of the page.
   nlohmann::json Overview() const;
+  // The query node processes serving sealed segments (empty: the embedded one).
+  nlohmann::json QueryNodes() const { return s_.query_nodes ? s_.query_nodes() : nlohmann::json::array(); }
 
   // Scrape-time gauges (collection and segment counts, WAL, process).
   void Collect(metrics::Exposition& out) const;

@@ -281,6 +281,15 @@ class StandaloneImpl final : public Standalone {
       w.state = p.state();
       return w;
     };
+    if (query_view_) {
+      sources.query_nodes = [qv = query_view_.get()] {
+        nlohmann::json out = nlohmann::json::array();
+        for (const QueryViewNode& n : qv->Nodes()) {
+          out.push_back({{"node_id", n.id}, {"address", n.address}, {"segments", n.segments}, {"rows", n.rows}});
+        }
+        return out;
+      };
+    }
     cluster_view_ = std::make_unique<ClusterView>(std::move(sources));
     collector_id_ = metrics::DefaultRegistry().AddCollector(
         [view = cluster_view_.get()](metrics::Exposition& out) { view->Collect(out); });

@@ -18,7 +18,9 @@ to the nodes holding the shard's segments.
 
 from __future__ import annotations
 
+import json
 import os
+import urllib.request
 import signal
 import subprocess
 import threading
@@ -180,6 +182,11 @@ def test_segments_spread_over_query_node_processes_and_survive_a_kill(cluster):
     assert answers_completely(client, name, expected, queries)
     holders = nodes_of(client, name)
     assert len(holders) == 2, f"segments not spread over both query nodes: {holders}"
+    # The web UI shows the topology: both query nodes, holding every loaded row between them.
+    topo = json.loads(urllib.request.urlopen(f"{server.metrics_url}/webui/api/query_nodes", timeout=5).read())
+    topo = topo.get("data", topo)
+    assert {n["node_id"] for n in topo} == holders, topo
+    assert sum(n["rows"] for n in topo) >= len(expected), topo  # deleted rows still count until compacted
 
     # A fresh load (release, load) places them again from the registry's records.
     client.release_collection(name)
