@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """JSON path index benchmark (issue 18): filter latency on a JSON path, indexed vs scanned.
 
-Against a freshly started `kite standalone`: one collection of --rows rows (one sealed
-segment), each with a JSON field {"a": int, "s": "k<n>", "tags": [...], "pad": "..."}.
+Against a freshly started `kite standalone`: one collection of --rows rows (flushed: sealed
+segments only), each with a JSON field {"a": int, "s": "k<n>", "tags": [...], "pad": "..."}.
 Each filter below is run as count(*) queries --repeat times without a JSON path index, then
-after `create_index` with json_path / json_cast_type has been built for the segment; the
+after `create_index` with json_path / json_cast_type has been built for every segment; the
 answers must be the same, and the table gives median latencies and the ratio.
 
 Usage: KITE_BIN=build/kite .venv/bin/python bench/json_index_bench.py [--rows 200000]
@@ -99,7 +99,7 @@ def main():
             indexed = measure(client, name, args.repeat)
         finally:
             server.stop()
-    lines = [f"JSON path index vs scan, {args.rows} rows in one sealed segment, count(*) per filter, "
+    lines = [f"JSON path index vs scan, {args.rows} rows, all sealed, count(*) per filter, "
              f"median of {args.repeat}; the three indexes built in {build_s:.1f} s",
              "", "| filter | rows | scan ms | indexed ms | speed-up |", "|---|---|---|---|---|"]
     for flt, label in FILTERS:
