@@ -118,6 +118,11 @@ def test_rest_add_field(rest, module_client):
         assert (j["code"], j["message"]) == (code, msg), (schema, j)
     j = rest.call("collections/fields/add", {"collectionName": name, "schema": {"fieldName": "x", "dataType": "Nope"}})
     assert j["code"] == 1100 and "data type Nope is invalid" in j["message"], j
+    j = rest.call("collections/fields/add", {"collectionName": name,
+                                             "schema": {"fieldName": "x", "dataType": "Int64", "nullable": "yes"}})
+    assert j["code"] == 1801 and "schema.nullable" in j["message"] and "fields[0]" not in j["message"], j
+    j = rest.call("collections/fields/add", {"collectionName": name, "schema": {"dataType": "Int64"}})
+    assert j["code"] == 1802 and "schema.fieldName" in j["message"], j
     j = rest.call("collections/fields/add", {"collectionName": name})
     assert j["code"] == 1802 and "schema" in j["message"], j
     assert sorted(f["name"] for f in client.describe_collection(name)["fields"]) == \

@@ -704,7 +704,15 @@ RestError AddCollectionFieldRest(Call& c) {
   const Json& field = c.body.at("schema");
   Json one = {{"fields", Json::array({field})}};
   CollectionSchema parsed;
-  REST_CHECK(BuildCustomSchema(one, &parsed));
+  RestError err = BuildCustomSchema(one, &parsed);
+  if (!err.ok()) {
+    // Name the key as this request spells it (schema.nullable, not schema.fields[0].nullable).
+    const std::string inner = "schema.fields[0].";
+    for (size_t at = err.message.find(inner); at != std::string::npos; at = err.message.find(inner, at)) {
+      err.message.replace(at, inner.size(), "schema.");
+    }
+    return err;
+  }
   REST_TRY(c.proxy->AddCollectionField(c.db, Collection(c), parsed.fields.at(0)));
   return Ok();
 }
