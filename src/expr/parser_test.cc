@@ -108,7 +108,9 @@ TEST(ExprParserTest, MillionNestedParenthesesFailFast) {
   std::string text = std::string(n, '(') + "age > 1" + std::string(n, ')');
   auto t0 = std::chrono::steady_clock::now();
   std::string msg = ErrorOf(text, Unlimited());
-  EXPECT_LT(SecondsSince(t0), 2.0);
+  // A guard against super-linear parsing (a quadratic scan of 1M levels takes
+  // hours), not a speed target: loose enough for a loaded 2-core machine.
+  EXPECT_LT(SecondsSince(t0), 10.0);
   EXPECT_NE(msg.find("expression is nested too deeply (max depth 256)"), std::string::npos) << msg.substr(0, 200);
 }
 
@@ -120,7 +122,7 @@ TEST(ExprParserTest, MillionPrefixOperatorsFailFast) {
     text += "age > 1";
     auto t0 = std::chrono::steady_clock::now();
     std::string msg = ErrorOf(text, Unlimited());
-    EXPECT_LT(SecondsSince(t0), 2.0) << unit;
+    EXPECT_LT(SecondsSince(t0), 10.0) << unit;  // super-linear guard, as above
     EXPECT_NE(msg.find("nested too deeply"), std::string::npos) << unit << ": " << msg.substr(0, 200);
   }
 }

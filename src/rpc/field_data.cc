@@ -231,6 +231,21 @@ Status AppendScalar(const ms::ScalarField& s, const FieldSchema& f, int i, int64
   }
 }
 
+// Milvus's checkAligned answer for a column whose row count is not the
+// request's num_rows (errNumRowsMismatch, wrapped as ErrParameterInvalid).
+Status NumRowsMismatch(std::string_view field, int64_t rows, int64_t n) {
+  return InvalidArgument(
+      "the num_rows ({}) of field ({}) is not equal to passed num_rows ({}): invalid parameter[expected={}][actual={}]",
+      rows, field, n, n, rows);
+}
+
+// A dense vector payload that holds a whole number of vectors, but not one per
+// row (an SDK that leaves a row's vector out, as the Node SDK does for a row
+// without the key, lands here).
+Status CheckVectorRows(const FieldSchema& f, int64_t rows, int64_t n) {
+  return rows == n ? Status::OK() : NumRowsMismatch(f.name, rows, n);
+}
+
 Result<Column> VectorRows(const ms::FieldData& in, const FieldSchema& f, int64_t n) {
   Column c = Column::ForField(f);
   if (in.field_case() != ms::FieldData::kVectors) {
@@ -243,7 +258,7 @@ Result<Column> VectorRows(const ms::FieldData& in, const FieldSchema& f, int64_t
     }
     const auto& rows = v.sparse_float_vector().contents();
     if (rows.size() != n) {
-      return InvalidArgument("the num_rows ({}) of field ({}) is not equal to passed num_rows ({})", rows.size(), f.name, n);
+      return NumRowsMismatch(f.name, rows.size(), n);
     }
     for (int64_t r = 0; r < n; ++r) {
       const std::string& b = rows[static_cast<int>(r)];
@@ -280,10 +295,11 @@ Result<Column> VectorRows(const ms::FieldData& in, const FieldSchema& f, int64_t
         return InvalidArgument("field {} expects float vectors", f.name);
       }
       const auto& d = v.float_vector().data();
-      if (static_cast<size_t>(d.size()) != static_cast<size_t>(n * dim)) {
-        return InvalidArgument("the length({}) of float data should divide the dim({}) of field {} for {} rows",
-                               d.size(), dim, f.name, n);
+      if (d.size() % dim != 0) {
+        return InvalidArgument("the length({}) of float data should divide the dim({}), field name: {}", d.size(), dim,
+                               f.name);
       }
+      KITE_RETURN_IF_ERROR(CheckVectorRows(f, d.size() / dim, n));
       for (int i = 0; i < d.size(); ++i) {
         if (!std::isfinite(d[i])) {
           return InvalidArgument("float vector of field {} row {} has NaN or infinite values", f.name, i / dim);
@@ -295,18 +311,36 @@ Result<Column> VectorRows(const ms::FieldData& in, const FieldSchema& f, int64_t
     case DataType::kBinaryVector:
       if (v.data_case() != ms::VectorField::kBinaryVector) return InvalidArgument("field {} expects binary vectors", f.name);
       bytes = v.binary_vector();
+      if ((8 * static_cast<int64_t>(bytes.size())) % dim != 0) {
+        return InvalidArgument("the num({}) of all bits should divide the dim({}), field name: {}", 8 * bytes.size(), dim,
+                               f.name);
+      }
+      KITE_RETURN_IF_ERROR(CheckVectorRows(f, 8 * static_cast<int64_t>(bytes.size()) / dim, n));
       break;
     case DataType::kFloat16Vector:
       if (v.data_case() != ms::VectorField::kFloat16Vector) return InvalidArgument("field {} expects float16 vectors", f.name);
       bytes = v.float16_vector();
+      if (static_cast<int64_t>(bytes.size()) % dim != 0) {
+        return InvalidArgument("the length({}) of float16 data should divide the dim({}), field name: {}", bytes.size(),
+                               dim, f.name);
+      }
+      KITE_RETURN_IF_ERROR(CheckVectorRows(f, static_cast<int64_t>(bytes.size()) / dim / 2, n));
       break;
     case DataType::kBFloat16Vector:
       if (v.data_case() != ms::VectorField::kBfloat16Vector) return InvalidArgument("field {} expects bfloat16 vectors", f.name);
       bytes = v.bfloat16_vector();
+      if (static_cast<int64_t>(bytes.size()) % dim != 0) {
+        return InvalidArgument("the length({}) of bfloat data should divide the dim({}), field name: {}", bytes.size(),
+                               dim, f.name);
+      }
+      KITE_RETURN_IF_ERROR(CheckVectorRows(f, static_cast<int64_t>(bytes.size()) / dim / 2, n));
       break;
     case DataType::kInt8Vector:
       if (v.data_case() != ms::VectorField::kInt8Vector) return InvalidArgument("field {} expects int8 vectors", f.name);
       bytes = v.int8_vector();
+      if (static_cast<int64_t>(bytes.size()) % dim == 0) {
+        KITE_RETURN_IF_ERROR(CheckVectorRows(f, static_cast<int64_t>(bytes.size()) / dim, n));
+      }
       break;
     default: return InvalidArgument("unsupported vector type of field {}", f.name);
   }
@@ -380,8 +414,7 @@ Result<Column> VectorArrayColumn(const ms::FieldData& in, const FieldSchema& f, 
   }
   const ms::VectorArray& va = in.vectors().vector_array();
   if (va.data_size() != n) {
-    return InvalidArgument("the num_rows ({}) of field ({}) is not equal to passed num_rows ({})", va.data_size(),
-                           ShortFieldName(f), n);
+    return NumRowsMismatch(ShortFieldName(f), va.data_size(), n);
   }
   const int64_t dim = f.dim();
   Column c = Column::ForField(f);
@@ -434,7 +467,7 @@ Result<Column> ColumnFromFieldData(const ms::FieldData& in, const FieldSchema& f
     int64_t valid_count = std::count(valid.begin(), valid.end(), true);
     bool compact = count == valid_count;
     if (!compact && count != n) {
-      return InvalidArgument("the num_rows ({}) of field ({}) is not equal to passed num_rows ({})", count, f.name, n);
+      return NumRowsMismatch(f.name, count, n);
     }
     int i = 0;
     for (int64_t r = 0; r < n; ++r) {
@@ -448,7 +481,7 @@ Result<Column> ColumnFromFieldData(const ms::FieldData& in, const FieldSchema& f
     return c;
   }
   if (count != n) {
-    return InvalidArgument("the num_rows ({}) of field ({}) is not equal to passed num_rows ({})", count, f.name, n);
+    return NumRowsMismatch(f.name, count, n);
   }
   for (int64_t r = 0; r < n; ++r) KITE_RETURN_IF_ERROR(AppendScalar(s, f, static_cast<int>(r), r, timezone, &c));
   return c;

@@ -216,8 +216,9 @@ MilvusService::RpcStatus MilvusService::GetQuerySegmentInfo(Ctx* ctx, const mm::
                      info->set_partitionid(s.partition.value);
                      info->set_num_rows(s.num_rows);
                      info->set_mem_size(s.mem_bytes);
-                     info->set_nodeid(1);
-                     info->add_nodeids(1);
+                     // The query node holding it (1: the embedded one).
+                     info->set_nodeid(s.node != 0 ? s.node : 1);
+                     info->add_nodeids(s.node != 0 ? s.node : 1);
                      info->set_state(mc::SegmentState::Sealed);
                      info->set_level(::milvus::proto::common::SegmentLevel::L1);
                      info->set_is_sorted(true);

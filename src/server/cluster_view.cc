@@ -128,11 +128,11 @@ Json ClusterView::Segments() const {
       row(s->id().value, s->meta().partition_id.value, s->meta().channel, s->sealed() ? "Sealed" : "Growing",
           s->num_rows(), static_cast<int64_t>(s->MemoryBytes()), true);
     }
-    std::map<int64_t, SegmentPtr> loaded;
-    for (const SegmentPtr& s : s_.query_node->Segments(id)) loaded[s->id().value] = s;
+    std::map<int64_t, SegmentSummary> loaded;
+    for (const SegmentSummary& s : s_.query_node->LoadedSegments(id)) loaded[s.id.value] = s;
     for (const SegmentRecord& r : s_.registry->ListSegments(id)) {
       auto it = loaded.find(r.id.value);
-      int64_t bytes = it == loaded.end() ? 0 : static_cast<int64_t>(it->second->MemoryBytes());
+      int64_t bytes = it == loaded.end() ? 0 : it->second.mem_bytes;
       row(r.id.value, r.partition_id.value, r.channel, "Flushed", r.num_rows, bytes, it != loaded.end());
     }
   }
@@ -231,9 +231,7 @@ void ClusterView::Collect(metrics::Exposition& out) const {
       ++counts[{"Flushed", indexed(r.id)}];
       rows["Flushed"] += r.num_rows;
     }
-    for (const SegmentPtr& s : s_.query_node->Segments(id)) {
-      memory_by_state["Flushed"] += static_cast<int64_t>(s->MemoryBytes());
-    }
+    for (const SegmentSummary& s : s_.query_node->LoadedSegments(id)) memory_by_state["Flushed"] += s.mem_bytes;
     for (const auto& [key, n] : counts) {
       by_state[key.first] += n;
       out.Add("kite_segment_num",

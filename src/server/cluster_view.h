@@ -38,7 +38,7 @@ struct ClusterSources {
   CoordinatorApi* coordinator = nullptr;
   SegmentRegistry* registry = nullptr;
   StreamingNode* streaming = nullptr;
-  QueryNode* query_node = nullptr;
+  QueryNodeApi* query_node = nullptr;  // the embedded query node or the query view
   Proxy* proxy = nullptr;
   std::string wal_dir;  // <data>/wal: sizes of channel directories are read from here
   std::string version;

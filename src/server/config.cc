@@ -254,6 +254,13 @@ Status LoadYamlConfig(const std::string& path, ServerConfig* c) {
   } else if (!transport.empty() && transport != "inprocess") {
     return InvalidArgument("config key kite.roleTransport: '{}' is not one of inprocess, grpc", transport);
   }
+  std::string query_nodes;
+  KITE_RETURN_IF_ERROR(Read(root, "kite", "queryNodes", &query_nodes));
+  if (query_nodes == "remote") {
+    c->remote_query_nodes = true;
+  } else if (!query_nodes.empty() && query_nodes != "embedded") {
+    return InvalidArgument("config key kite.queryNodes: '{}' is not one of embedded, remote", query_nodes);
+  }
   if (YAML::Node seg = root["dataCoord"] ? root["dataCoord"]["segment"] : YAML::Node(); seg && seg.IsMap()) {
     try {
       // maxSize is Milvus's key (MB); maxSizeMB is Kite's older spelling.

@@ -20,6 +20,9 @@
 //   wal.sync: fsync | none       fsync (default) acknowledges a write only once it is on disk
 //   kite.roleTransport: inprocess | grpc   the read path between proxy, delegators and query
 //                                nodes in one process, or over the role services' gRPC (loopback)
+//   kite.queryNodes: embedded | remote   sealed segments served by this process's query node
+//                                (default), or by `kite querynode` processes found through their
+//                                sessions in etcd (remote; needs etcd and an object store they share)
 //   dataCoord.segment.maxSize: 1024     segment size cap in MB (compaction merges up to it;
 //                                        maxSizeMB is accepted as an alias)
 //   dataCoord.segment.sealProportion: 0.12  seal a growing segment at this share of maxSize
@@ -142,6 +145,10 @@ struct ServerConfig {
   // query node in one process: "inprocess" (default) or "grpc" (the role
   // services on a loopback port, as between processes of a cluster).
   bool roles_over_grpc = false;
+  // kite.queryNodes: remote: no query node in this process; the query view
+  // spreads sealed segments over the `kite querynode` processes registered in
+  // etcd (querycoord/query_view.h).
+  bool remote_query_nodes = false;
   StreamingOptions streaming;
   DataNodeOptions data_node;
   MqConfig mq;

@@ -31,6 +31,7 @@ std::vector<std::pair<std::string, std::string>> EffectiveConfig(const ServerCon
       {"proxy.slowQuerySpanInSeconds", fmt::format("{}", c.slow_query_span_s)},
       {"wal.sync", c.wal_sync == WalSyncPolicy::kNoSync ? "none" : "fsync"},
       {"kite.roleTransport", c.roles_over_grpc ? "grpc" : "inprocess"},
+      {"kite.queryNodes", c.remote_query_nodes ? "remote" : "embedded"},
       {"mq.type", c.mq.type},
       {"kafka.brokerList", c.mq.kafka.brokers},
       {"kafka.saslUsername", c.mq.kafka.sasl_username},

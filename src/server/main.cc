@@ -1,5 +1,7 @@
 // kite: one binary, several roles. `kite standalone` runs every role in one
-// process with embedded storage (the only mode so far).
+// process (with embedded storage, or on etcd / S3 / Kafka); `kite querynode`
+// runs a query node alone, for a standalone configured with
+// kite.queryNodes: remote (server/query_node_process.h).
 #include <cstdlib>
 #include <fcntl.h>
 #include <signal.h>
@@ -14,6 +16,7 @@
 
 #include "common/log.h"
 #include "server/config.h"
+#include "server/query_node_process.h"
 #include "server/standalone.h"
 
 namespace {
@@ -49,6 +52,12 @@ int main(int argc, char** argv) {
   standalone->add_option("--metrics-port", metrics_port, "health/metrics port (default 9091)")->check(CLI::Range(1, 65535));
   standalone->add_option("--log-level", log_level,
                          "trace, debug (one line per request), info (default), warn (slow requests), error, off");
+  int querynode_port = 21123;  // Milvus's queryNode.port
+  CLI::App* querynode = app.add_subcommand("querynode", "run one query node (needs etcd and the shared object store)");
+  querynode->add_option("-c,--config", config_file, "YAML config file (Milvus-like keys)")->check(CLI::ExistingFile);
+  querynode->add_option("--data-dir", data_dir, "data directory whose objects/ it reads (local object store)");
+  querynode->add_option("--port", querynode_port, "query node gRPC port (default 21123)")->check(CLI::Range(1, 65535));
+  querynode->add_option("--log-level", log_level, "trace, debug, info (default), warn, error, off");
   CLI11_PARSE(app, argc, argv);
 
   if (!config_file.empty()) {
@@ -88,6 +97,30 @@ int main(int argc, char** argv) {
   ::sigaction(SIGINT, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  if (querynode->parsed()) {
+    auto qn = kite::QueryNodeProcess::Open(config, querynode_port);
+    if (!qn.ok()) {
+      std::fprintf(stderr, "kite: cannot start: %s\n", qn.status().message().c_str());
+      return 1;
+    }
+    std::thread qn_signal_thread([&] {
+      unsigned char sig = 0;
+      while (::read(g_signal_pipe[0], &sig, 1) < 0 && errno == EINTR) {
+      }
+      if (sig != 0) spdlog::info("received signal {}", static_cast<int>(sig));
+      (*qn)->Shutdown();
+    });
+    kite::Status st = (*qn)->Run();
+    unsigned char zero = 0;
+    (void)!::write(g_signal_pipe[1], &zero, 1);
+    qn_signal_thread.join();
+    qn->reset();
+    if (!st.ok()) {
+      std::fprintf(stderr, "kite: %s\n", st.message().c_str());
+      return 1;
+    }
+    return 0;
+  }
   auto server = kite::Standalone::Open(config);
   if (!server.ok()) {
     std::fprintf(stderr, "kite: cannot start: %s\n", server.status().message().c_str());

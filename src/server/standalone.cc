@@ -13,6 +13,8 @@
 #include <thread>
 
 #include "cluster/session.h"
+#include "cluster/session_watcher.h"
+#include "roles/querycoord/query_view.h"
 #include "roles/api/role_grpc.h"
 #include "roles/auth/access_control.h"
 #include "roles/auth/password_hash.h"
@@ -130,13 +132,19 @@ class StandaloneImpl final : public Standalone {
     KITE_ASSIGN_OR_RETURN(registry_, SegmentRegistry::Open(meta_.get()));
     KITE_ASSIGN_OR_RETURN(wal_, OpenWalFor(config_));
     KITE_ASSIGN_OR_RETURN(objects_, OpenObjectStoreFor(config_));
-    query_node_ = std::make_unique<QueryNode>(objects_.get(), registry_.get());
     // kite.roleTransport: grpc sends the read path through the role services
     // on a loopback socket, as between the processes of a cluster.
-    QueryNodeApi* query_api = query_node_.get();
+    QueryNodeApi* query_api = nullptr;
+    if (config_.remote_query_nodes) {
+      KITE_RETURN_IF_ERROR(StartQueryView());
+      query_api = query_view_.get();
+    } else {
+      query_node_ = std::make_unique<QueryNode>(objects_.get(), registry_.get());
+      query_api = query_node_.get();
+    }
     std::shared_ptr<grpc::Channel> role_channel;
     std::string role_addr;
-    if (config_.roles_over_grpc) {
+    if (config_.roles_over_grpc && !config_.remote_query_nodes) {
       role_addr = fmt::format("unix-abstract:kite-roles-{}-{}", ::getpid(),
                               std::chrono::steady_clock::now().time_since_epoch().count());
       grpc::ChannelArguments args;
@@ -150,10 +158,10 @@ class StandaloneImpl final : public Standalone {
                                                  query_api, config_.streaming);
     DataNodeOptions dn = config_.data_node;
     dn.segment_bytes_max = config_.streaming.segment_bytes_max;
-    data_node_ = std::make_unique<DataNode>(objects_.get(), registry_.get(), coordinator_.get(), query_node_.get(), dn);
+    data_node_ = std::make_unique<DataNode>(objects_.get(), registry_.get(), coordinator_.get(), query_api, dn);
     streaming_->SetFlushListener([dn = data_node_.get()](CollectionId) { dn->Kick(); });
     StreamingNodeApi* streaming_api = streaming_.get();
-    if (config_.roles_over_grpc) {
+    if (config_.roles_over_grpc && !config_.remote_query_nodes) {
       remote_streaming_ = MakeRemoteStreamingNode(role_channel, streaming_.get());
       streaming_api = remote_streaming_.get();
       role_services_.push_back(MakeQueryNodeService(query_node_.get()));
@@ -254,7 +262,7 @@ class StandaloneImpl final : public Standalone {
     sources.coordinator = coordinator_.get();
     sources.registry = registry_.get();
     sources.streaming = streaming_.get();
-    sources.query_node = query_node_.get();
+    sources.query_node = query_api;
     sources.proxy = proxy_.get();
     sources.wal_dir = config_.data_dir + "/wal";
     sources.version = KITE_VERSION;
@@ -343,6 +351,11 @@ class StandaloneImpl final : public Standalone {
     data_node_.reset();
     streaming_.reset();
     remote_query_.reset();
+    if (query_watch_thread_.joinable()) {
+      stopping_ = true;
+      query_watch_thread_.join();
+    }
+    query_view_.reset();
     query_node_.reset();
     // Last: the coordinator session goes once nothing writes meta any more.
     while (!sessions_.empty()) sessions_.pop_back();
@@ -370,11 +383,50 @@ class StandaloneImpl final : public Standalone {
     o.exclusive = false;
     sessions_.push_back(std::move(coord));
     for (const char* role : {"proxy", "streamingnode", "querynode", "datanode"}) {
+      // With kite.queryNodes: remote the query nodes are other processes.
+      if (config_.remote_query_nodes && std::string_view(role) == "querynode") continue;
       o.role = role;
       KITE_ASSIGN_OR_RETURN(std::unique_ptr<Session> s, Session::Register(meta_.get(), o));
       sessions_.push_back(std::move(s));
     }
     spdlog::info("cluster sessions registered: server id {}", o.server_id);
+    return Status::OK();
+  }
+
+  // kite.queryNodes: remote: the query view, fed with the query node
+  // sessions in etcd: the ones registered now before recovery loads
+  // collections onto them, then every join and loss as it happens.
+  Status StartQueryView() {
+    if (!config_.etcd.enabled) {
+      return InvalidArgument(
+          "config key kite.queryNodes: remote needs etcd (etcd.endpoints): the query nodes are found through "
+          "their sessions there");
+    }
+    query_view_ = std::make_unique<QueryView>(registry_.get());
+    KITE_ASSIGN_OR_RETURN(std::unique_ptr<SessionWatcher> watcher, SessionWatcher::Start(meta_.get(), "querynode"));
+    auto apply = [this](const SessionEvent& e) {
+      if (e.type == SessionEvent::Type::kAdded) {
+        grpc::ChannelArguments args;
+        args.SetMaxReceiveMessageSize(-1);
+        args.SetMaxSendMessageSize(-1);
+        // Fail fast on a dead peer instead of waiting for a reconnect.
+        args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+        args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+        auto channel = grpc::CreateCustomChannel(e.session.address, grpc::InsecureChannelCredentials(), args);
+        query_view_->AddNode(e.session.server_id, e.session.address, MakeRemoteQueryNode(channel, nullptr));
+        query_view_->Rebalance();
+      } else {
+        query_view_->RemoveNode(e.session.server_id);
+      }
+    };
+    for (const auto& [name, info] : watcher->sessions()) apply(SessionEvent{SessionEvent::Type::kAdded, name, info});
+    query_watch_thread_ = std::thread([this, apply, w = std::move(watcher)]() mutable {
+      while (!stopping_.load()) {
+        auto events = w->Next(std::chrono::milliseconds(200));
+        if (!events.ok()) continue;
+        for (const SessionEvent& e : *events) apply(e);
+      }
+    });
     return Status::OK();
   }
 
@@ -455,7 +507,9 @@ class StandaloneImpl final : public Standalone {
   std::unique_ptr<SegmentRegistry> registry_;
   std::unique_ptr<Wal> wal_;
   std::unique_ptr<ObjectStore> objects_;
-  std::unique_ptr<QueryNode> query_node_;
+  std::unique_ptr<QueryNode> query_node_;  // kite.queryNodes: embedded
+  std::unique_ptr<QueryView> query_view_;  // kite.queryNodes: remote
+  std::thread query_watch_thread_;         // feeds query_view_ with the query node sessions
   std::unique_ptr<StreamingNode> streaming_;
   std::unique_ptr<DataNode> data_node_;
   std::unique_ptr<GarbageCollector> gc_;

@@ -12,6 +12,12 @@ Fixtures
   kite_factory      make extra KiteServer objects inside a test (cleaned up at teardown)
 
 When a test fails, the tail of the log of every live server is attached to its report.
+
+Environment
+  KITE_E2E_CONFIG        a YAML config every server starts with (unless the test passes its own)
+  KITE_E2E_QUERY_NODES=N every server runs with kite.queryNodes: remote over its own etcd and N
+                         `kite querynode` processes sharing its data dir (the cluster pass of
+                         scripts/test.sh); etcd and the query nodes outlive the server's restarts
 """
 
 from __future__ import annotations
@@ -63,6 +69,7 @@ class KiteServer:
         self._log_fh = None
         self.starts = 0
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.query_nodes: Optional["QueryNodeCluster"] = None
         KiteServer.live.append(self)
 
     # -- addresses -----------------------------------------------------------------------
@@ -74,11 +81,16 @@ class KiteServer:
     def metrics_url(self) -> str:
         return f"http://{self.host}:{self.metrics_port}"
 
+    def own_config(self) -> bool:
+        return "-c" in self.extra_args or "--config" in self.extra_args
+
     def command(self) -> List[str]:
         # KITE_E2E_CONFIG: a YAML config every server of the run starts with, unless the
         # test passes its own -c (e.g. the role-transport pass of scripts/test.sh).
         shared = os.environ.get("KITE_E2E_CONFIG")
-        config = ["-c", shared] if shared and "-c" not in self.extra_args else []
+        config = ["-c", shared] if shared and not self.own_config() else []
+        if self.query_nodes is not None:
+            config = ["-c", str(self.query_nodes.config)]
         return [str(self.binary), "standalone", "--data-dir", str(self.data_dir),
                 "--port", str(self.port), "--metrics-port", str(self.metrics_port), *config,
                 *self.extra_args]
@@ -86,6 +98,10 @@ class KiteServer:
     # -- lifecycle -----------------------------------------------------------------------
     def start(self, deadline_s: float = READY_DEADLINE_S) -> "KiteServer":
         assert not self.running, "server already running"
+        n = int(os.environ.get("KITE_E2E_QUERY_NODES", "0") or 0)
+        if n > 0 and self.query_nodes is None and not self.own_config():
+            self.query_nodes = QueryNodeCluster(self.binary, self.data_dir, Path(self.log_path).parent,
+                                                self.name, n).start()
         self.starts += 1
         self._log_fh = open(self.log_path, "ab", buffering=0)
         self._log_fh.write(f"\n===== start #{self.starts}: {' '.join(self.command())}\n".encode())
@@ -176,6 +192,9 @@ class KiteServer:
                 self.proc.kill()
                 self.proc.wait()
             self._close_log()
+            if self.query_nodes is not None:
+                self.query_nodes.stop()
+                self.query_nodes = None
             if self in KiteServer.live:
                 KiteServer.live.remove(self)
 
@@ -194,6 +213,58 @@ class KiteServer:
 
     def _fail(self, why: str) -> None:
         pytest.fail(f"{why}\n--- {self.log_path} (tail) ---\n{self.log_tail()}", pytrace=False)
+
+
+class QueryNodeCluster:
+    """An etcd and N `kite querynode` processes for one KiteServer (KITE_E2E_QUERY_NODES)."""
+
+    def __init__(self, binary: Path, data_dir: Path, log_dir: Path, name: str, n: int):
+        from etcd_util import EtcdProcess  # only this mode needs etcd
+        self.binary, self.data_dir, self.log_dir, self.n = Path(binary), Path(data_dir), Path(log_dir), n
+        self.etcd = EtcdProcess(self.log_dir / f"{name}-etcd")
+        self.config = self.log_dir / f"{name}-cluster.yaml"
+        self.procs: List[subprocess.Popen] = []
+        self.logs: List[Path] = []
+
+    def start(self) -> "QueryNodeCluster":
+        self.etcd.start()
+        extra = ""
+        shared = os.environ.get("KITE_E2E_CONFIG")
+        if shared:
+            extra = Path(shared).read_text()
+        self.config.write_text(f"etcd:\n  endpoints: {self.etcd.endpoint}\n  rootPath: kite-e2e\n"
+                               "common:\n  session:\n    ttl: 3\n"
+                               "kite:\n  queryNodes: remote\n" + extra)
+        for i in range(self.n):
+            port = free_port()
+            log = self.log_dir / f"querynode{i}-{port}.log"
+            fh = open(log, "ab", buffering=0)
+            self.procs.append(subprocess.Popen(
+                [str(self.binary), "querynode", "--config", str(self.config), "--data-dir", str(self.data_dir),
+                 "--port", str(port)], stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True))
+            fh.close()
+            self.logs.append(log)
+        deadline = time.monotonic() + READY_DEADLINE_S
+        for proc, log in zip(self.procs, self.logs):
+            while "serving on" not in log.read_text(errors="replace"):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"kite querynode did not start: {log.read_text(errors='replace')[-2000:]}",
+                                pytrace=False)
+                time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.etcd.stop(crash=True)
 
 
 # -- fixtures ----------------------------------------------------------------------------

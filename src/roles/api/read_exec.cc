@@ -1,5 +1,7 @@
 #include "roles/api/read_exec.h"
 
+#include <algorithm>
+
 #include "roles/api/role_codec.h"
 
 namespace kite {
@@ -20,6 +22,10 @@ bool InScope(const Segment& seg, const rolepb::ReadScope& scope) {
   if (!scope.channel().empty() && seg.meta().channel != scope.channel()) return false;
   for (int64_t id : scope.skip_segments()) {
     if (id == seg.id().value) return false;
+  }
+  if (scope.segments_size() > 0 &&
+      std::find(scope.segments().begin(), scope.segments().end(), seg.id().value) == scope.segments().end()) {
+    return false;
   }
   if (scope.partitions().empty()) return true;
   const int64_t pid = seg.meta().partition_id.value;

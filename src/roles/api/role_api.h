@@ -14,10 +14,11 @@
 // message objects between roles in one process; the cluster puts gRPC behind
 // the same interfaces.
 //
-// Segment hand-over between streaming, data and query nodes (AddSealed,
-// ReplaceSegments, Attach*Index) still passes in-memory segments and
-// indexes: in the cluster they become "load segment / index <id>" messages
-// that the query node serves from the object store.
+// Segment hand-over between streaming, data and query nodes is in messages
+// too (LoadSegments, ApplyDeletes, LoadIndex): they name the segment and
+// index files in the object store, so a query node in another process loads
+// them from there; in one process the sender may pass the same data in memory
+// beside the message.
 #pragma once
 
 #include <cstdint>
@@ -36,7 +37,9 @@
 #include "role_api.pb.h"
 #include "roles/api/dml_message.h"
 #include "roles/coordinator/catalog_types.h"
+#include "roles/coordinator/segment_registry.h"
 #include "segment/segment.h"
+#include "segment/segment_file.h"
 
 namespace kite {
 
@@ -45,6 +48,16 @@ namespace kite {
 // gRPC the client's cancellation reaches the server call the same way.
 using CancelHook = std::function<bool()>;
 
+// A segment as GetPersistentSegmentInfo / GetQuerySegmentInfo list it.
+struct SegmentSummary {
+  SegmentId id;
+  PartitionId partition;
+  int64_t num_rows = 0;
+  int64_t mem_bytes = 0;
+  bool growing = false;
+  std::string channel;
+  int64_t node = 0;  // the query node's server id holding it (0: this process's)
+};
 // Sealed data of loaded collections.
 class QueryNodeApi {
  public:
@@ -59,35 +72,37 @@ class QueryNodeApi {
   virtual Status Retrieve(const rolepb::RetrieveRequest& req, Retrieved* out) = 0;
   virtual Status ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadStatsResponse* resp) = 0;
 
-  // What the coordinator's view tells the node to hold.
+  // Loads every flushed segment of `c` the coordinator's registry lists, with
+  // its deltas and built indexes (a node in the coordinator's process, or the
+  // query view that spreads them over remote nodes).
   virtual Status Load(const CollectionInfo& c, std::shared_ptr<const CollectionSchema> schema) = 0;
   virtual void Release(CollectionId collection) = 0;
   virtual bool IsLoaded(CollectionId collection) const = 0;
 
-  // Hand-over from the streaming node (a flushed segment, deletes after the
-  // flush) and the data node (built indexes, compaction results).
-  virtual void AddSealed(CollectionId collection, SegmentPtr segment) = 0;
-  // partition 0 = every partition.
-  virtual void ApplyDelete(CollectionId collection, int64_t partition, const PrimaryKey& pk, Timestamp ts) = 0;
-  virtual void AttachVectorIndex(CollectionId collection, SegmentId segment, FieldId field, IndexId index,
-                                 std::shared_ptr<const index::VectorIndex> idx) = 0;
-  virtual void AttachScalarIndex(CollectionId collection, SegmentId segment, FieldId field, IndexId index,
-                                 std::shared_ptr<const index::ScalarIndex> idx) = 0;
-  virtual void ReplaceSegments(CollectionId collection, const std::vector<SegmentId>& removed,
-                               SegmentPtr replacement) = 0;
-  virtual void DetachIndex(CollectionId collection, IndexId index) = 0;
-  // The loaded sealed segment, or nullptr (index builds read its column).
-  virtual SegmentPtr FindSegment(CollectionId collection, SegmentId segment) const = 0;
-  virtual std::vector<SegmentPtr> Segments(CollectionId collection) const = 0;
-};
+  // Segment hand-over, as messages that name the data in the object store
+  // (what a remote node acts on). `local`, when given, is the same data
+  // already in memory in the sender's process: an in-process node takes it
+  // instead of reading the files; a remote adapter drops it.
+  //
+  // Loads req.segments (replacing req.replace in the same step for readers).
+  virtual Status LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vector<SegmentPtr> local) = 0;
+  // Drops segments held here (empty: the whole collection is released).
+  virtual Status ReleaseSegments(CollectionId collection, const std::vector<SegmentId>& segments) = 0;
+  // Deletes that happened after the segments of `channel` were sealed.
+  virtual Status ApplyDeletes(CollectionId collection, const std::string& channel,
+                              const std::vector<DeleteRecord>& deletes) = 0;
+  // A built index of one sealed segment (no-op when the segment is not held here).
+  virtual Status LoadIndex(CollectionId collection, const SegmentIndexRecord& rec,
+                           std::shared_ptr<const index::VectorIndex> local_vector,
+                           std::shared_ptr<const index::ScalarIndex> local_scalar) = 0;
+  // Detaches an index definition's copies from every segment of the collection.
+  virtual Status DetachIndex(CollectionId collection, IndexId index) = 0;
 
-// A segment as GetPersistentSegmentInfo / GetQuerySegmentInfo list it.
-struct SegmentSummary {
-  SegmentId id;
-  PartitionId partition;
-  int64_t num_rows = 0;
-  int64_t mem_bytes = 0;
-  bool growing = false;
+  // The sealed segments held for the collection.
+  virtual std::vector<SegmentSummary> LoadedSegments(CollectionId collection) const = 0;
+  // The loaded sealed segment, when it is in this process's memory (an index
+  // build reads its column instead of the files); nullptr otherwise.
+  virtual SegmentPtr FindSegment(CollectionId collection, SegmentId segment) const = 0;
 };
 
 // Leader of every shard channel: WAL, timestamps, growing data, flush, and

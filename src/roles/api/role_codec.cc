@@ -135,4 +135,73 @@ std::set<int64_t> PartitionsOf(const rolepb::ReadScope& scope) {
   return std::set<int64_t>(scope.partitions().begin(), scope.partitions().end());
 }
 
+rolepb::IndexLoad IndexLoadOf(const SegmentIndexRecord& r) {
+  rolepb::IndexLoad il;
+  il.set_segment(r.segment.value);
+  il.set_index(r.index.value);
+  il.set_field(r.field.value);
+  il.set_key(r.key);
+  il.set_num_rows(r.num_rows);
+  return il;
+}
+
+SegmentIndexRecord IndexRecordOf(CollectionId collection, const rolepb::IndexLoad& il) {
+  SegmentIndexRecord r;
+  r.segment = SegmentId(il.segment());
+  r.index = IndexId(il.index());
+  r.collection = collection;
+  r.field = FieldId(il.field());
+  r.key = il.key();
+  r.num_rows = il.num_rows();
+  return r;
+}
+
+rolepb::SegmentLoad SegmentLoadOf(const SegmentRecord& rec, const std::vector<SegmentIndexRecord>& indexes) {
+  rolepb::SegmentLoad l;
+  l.set_id(rec.id.value);
+  l.set_partition(rec.partition_id.value);
+  l.set_channel(rec.channel);
+  l.set_num_rows(rec.num_rows);
+  for (const std::string& f : rec.files) l.add_files(f);
+  for (const SegmentIndexRecord& r : indexes) {
+    if (r.segment == rec.id) *l.add_indexes() = IndexLoadOf(r);
+  }
+  return l;
+}
+
+void DeletesToPb(CollectionId collection, const std::string& channel, const std::vector<DeleteRecord>& deletes,
+                 rolepb::DeletesRequest* out) {
+  out->set_collection(collection.value);
+  out->set_channel(channel);
+  for (const DeleteRecord& d : deletes) {
+    if (const auto* i = std::get_if<int64_t>(&d.pk)) {
+      out->add_int_pks(*i);
+    } else {
+      out->add_str_pks(std::get<std::string>(d.pk));
+    }
+    out->add_ts(d.ts);
+    out->add_partitions(d.partition);
+  }
+}
+
+std::vector<DeleteRecord> DeletesFromPb(const rolepb::DeletesRequest& in) {
+  std::vector<DeleteRecord> out;
+  const int n = in.ts_size();
+  out.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    DeleteRecord d;
+    if (i < in.int_pks_size()) {
+      d.pk = in.int_pks(i);
+    } else if (i < in.str_pks_size()) {
+      d.pk = in.str_pks(i);
+    } else {
+      break;
+    }
+    d.ts = in.ts(i);
+    d.partition = i < in.partitions_size() ? in.partitions(i) : 0;
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
 }  // namespace kite

@@ -12,6 +12,8 @@
 #include "query/retrieve.h"
 #include "query/search_part.h"
 #include "role_api.pb.h"
+#include "roles/coordinator/segment_registry.h"
+#include "segment/segment_file.h"
 
 namespace kite {
 
@@ -30,5 +32,13 @@ void RetrievedToPb(const Retrieved& r, rolepb::RetrieveResponse* out);
 Result<Retrieved> RetrievedFromPb(const rolepb::RetrieveResponse& in);
 
 std::set<int64_t> PartitionsOf(const rolepb::ReadScope& scope);
+
+// Segment hand-over messages from the coordinator's records.
+rolepb::IndexLoad IndexLoadOf(const SegmentIndexRecord& r);
+SegmentIndexRecord IndexRecordOf(CollectionId collection, const rolepb::IndexLoad& il);
+rolepb::SegmentLoad SegmentLoadOf(const SegmentRecord& rec, const std::vector<SegmentIndexRecord>& indexes);
+void DeletesToPb(CollectionId collection, const std::string& channel, const std::vector<DeleteRecord>& deletes,
+                 rolepb::DeletesRequest* out);
+std::vector<DeleteRecord> DeletesFromPb(const rolepb::DeletesRequest& in);
 
 }  // namespace kite

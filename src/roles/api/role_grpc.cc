@@ -71,7 +71,7 @@ CancelHook ServerCancelHook(grpc::ServerContext* ctx) {
 
 // Server side: the read path of any role object with Search/Retrieve/ReadStats.
 template <typename Base, typename Node>
-class ReadService final : public Base {
+class ReadService : public Base {
  public:
   explicit ReadService(Node* node) : node_(node) {}
 
@@ -94,8 +94,51 @@ class ReadService final : public Base {
     return ToGrpcStatus(node_->ReadStats(*req, resp));
   }
 
- private:
+ protected:
   Node* node_;
+};
+
+std::vector<SegmentId> SegmentIdsOf(const rolepb::SegmentsRequest& req) {
+  std::vector<SegmentId> ids;
+  for (int64_t id : req.segments()) ids.emplace_back(id);
+  return ids;
+}
+
+// A query node's whole API: the read path and the segment hand-over.
+class QueryService final : public ReadService<rolepb::QueryNodeService::Service, QueryNodeApi> {
+ public:
+  using ReadService::ReadService;
+
+  grpc::Status LoadSegments(grpc::ServerContext*, const rolepb::LoadSegmentsRequest* req, rolepb::Ack*) override {
+    return ToGrpcStatus(node_->LoadSegments(*req, {}));
+  }
+  grpc::Status ReleaseSegments(grpc::ServerContext*, const rolepb::SegmentsRequest* req, rolepb::Ack*) override {
+    return ToGrpcStatus(node_->ReleaseSegments(CollectionId(req->collection()), SegmentIdsOf(*req)));
+  }
+  grpc::Status ApplyDeletes(grpc::ServerContext*, const rolepb::DeletesRequest* req, rolepb::Ack*) override {
+    return ToGrpcStatus(node_->ApplyDeletes(CollectionId(req->collection()), req->channel(), DeletesFromPb(*req)));
+  }
+  grpc::Status LoadIndex(grpc::ServerContext*, const rolepb::IndexRequest* req, rolepb::Ack*) override {
+    const CollectionId c(req->collection());
+    return ToGrpcStatus(node_->LoadIndex(c, IndexRecordOf(c, req->index()), nullptr, nullptr));
+  }
+  grpc::Status DetachIndex(grpc::ServerContext*, const rolepb::SegmentsRequest* req, rolepb::Ack*) override {
+    return ToGrpcStatus(node_->DetachIndex(CollectionId(req->collection()), IndexId(req->index())));
+  }
+  grpc::Status ListSegments(grpc::ServerContext*, const rolepb::SegmentsRequest* req,
+                            rolepb::LoadedSegments* resp) override {
+    const CollectionId c(req->collection());
+    resp->set_loaded(node_->IsLoaded(c));
+    for (const SegmentSummary& s : node_->LoadedSegments(c)) {
+      rolepb::LoadedSegment* o = resp->add_segments();
+      o->set_id(s.id.value);
+      o->set_partition(s.partition.value);
+      o->set_channel(s.channel);
+      o->set_num_rows(s.num_rows);
+      o->set_mem_bytes(s.mem_bytes);
+    }
+    return grpc::Status::OK;
+  }
 };
 
 // Client side of the read path, shared by both remote adapters.
@@ -141,10 +184,13 @@ Status NoLocal(const char* what) {
   return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "{} is not served over the role protocol yet", what);
 }
 
+// With `local` (standalone with kite.roleTransport: grpc) only the read path
+// crosses the wire and the hand-over stays in memory; without it (a query
+// node in its own process) every call does.
 class RemoteQueryNode final : public QueryNodeApi {
  public:
   RemoteQueryNode(std::shared_ptr<grpc::Channel> channel, QueryNodeApi* local)
-      : reads_(std::move(channel)), local_(local) {}
+      : reads_(channel), stub_(rolepb::QueryNodeService::NewStub(channel)), local_(local) {}
 
   Status Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) override {
     return reads_.Search(req, out, cancelled);
@@ -155,42 +201,86 @@ class RemoteQueryNode final : public QueryNodeApi {
   }
 
   Status Load(const CollectionInfo& c, std::shared_ptr<const CollectionSchema> schema) override {
+    // A remote node holds what LoadSegments names (the query view decides).
     return local_ ? local_->Load(c, std::move(schema)) : NoLocal("QueryNode.Load");
   }
   void Release(CollectionId collection) override {
-    if (local_) local_->Release(collection);
+    if (local_) {
+      local_->Release(collection);
+      return;
+    }
+    (void)ReleaseSegments(collection, {});
   }
-  bool IsLoaded(CollectionId collection) const override { return local_ && local_->IsLoaded(collection); }
-  void AddSealed(CollectionId collection, SegmentPtr segment) override {
-    if (local_) local_->AddSealed(collection, std::move(segment));
+  bool IsLoaded(CollectionId collection) const override {
+    if (local_) return local_->IsLoaded(collection);
+    rolepb::LoadedSegments resp;
+    return List(collection, &resp).ok() && resp.loaded();
   }
-  void ApplyDelete(CollectionId collection, int64_t partition, const PrimaryKey& pk, Timestamp ts) override {
-    if (local_) local_->ApplyDelete(collection, partition, pk, ts);
+  Status LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vector<SegmentPtr> local) override {
+    if (local_) return local_->LoadSegments(req, std::move(local));
+    return Unary(&Stub::LoadSegments, req);
   }
-  void AttachVectorIndex(CollectionId collection, SegmentId segment, FieldId field, IndexId index,
-                         std::shared_ptr<const index::VectorIndex> idx) override {
-    if (local_) local_->AttachVectorIndex(collection, segment, field, index, std::move(idx));
+  Status ReleaseSegments(CollectionId collection, const std::vector<SegmentId>& segments) override {
+    if (local_) return local_->ReleaseSegments(collection, segments);
+    rolepb::SegmentsRequest req;
+    req.set_collection(collection.value);
+    for (SegmentId s : segments) req.add_segments(s.value);
+    return Unary(&Stub::ReleaseSegments, req);
   }
-  void AttachScalarIndex(CollectionId collection, SegmentId segment, FieldId field, IndexId index,
-                         std::shared_ptr<const index::ScalarIndex> idx) override {
-    if (local_) local_->AttachScalarIndex(collection, segment, field, index, std::move(idx));
+  Status ApplyDeletes(CollectionId collection, const std::string& channel,
+                      const std::vector<DeleteRecord>& deletes) override {
+    if (local_) return local_->ApplyDeletes(collection, channel, deletes);
+    rolepb::DeletesRequest req;
+    DeletesToPb(collection, channel, deletes, &req);
+    return Unary(&Stub::ApplyDeletes, req);
   }
-  void ReplaceSegments(CollectionId collection, const std::vector<SegmentId>& removed,
-                       SegmentPtr replacement) override {
-    if (local_) local_->ReplaceSegments(collection, removed, std::move(replacement));
+  Status LoadIndex(CollectionId collection, const SegmentIndexRecord& rec,
+                   std::shared_ptr<const index::VectorIndex> local_vector,
+                   std::shared_ptr<const index::ScalarIndex> local_scalar) override {
+    if (local_) return local_->LoadIndex(collection, rec, std::move(local_vector), std::move(local_scalar));
+    rolepb::IndexRequest req;
+    req.set_collection(collection.value);
+    *req.mutable_index() = IndexLoadOf(rec);
+    return Unary(&Stub::LoadIndex, req);
   }
-  void DetachIndex(CollectionId collection, IndexId index) override {
-    if (local_) local_->DetachIndex(collection, index);
+  Status DetachIndex(CollectionId collection, IndexId index) override {
+    if (local_) return local_->DetachIndex(collection, index);
+    rolepb::SegmentsRequest req;
+    req.set_collection(collection.value);
+    req.set_index(index.value);
+    return Unary(&Stub::DetachIndex, req);
+  }
+  std::vector<SegmentSummary> LoadedSegments(CollectionId collection) const override {
+    if (local_) return local_->LoadedSegments(collection);
+    rolepb::LoadedSegments resp;
+    std::vector<SegmentSummary> out;
+    if (!List(collection, &resp).ok()) return out;
+    for (const rolepb::LoadedSegment& s : resp.segments()) {
+      out.push_back({SegmentId(s.id()), PartitionId(s.partition()), s.num_rows(), s.mem_bytes(), false, s.channel()});
+    }
+    return out;
   }
   SegmentPtr FindSegment(CollectionId collection, SegmentId segment) const override {
     return local_ ? local_->FindSegment(collection, segment) : nullptr;
   }
-  std::vector<SegmentPtr> Segments(CollectionId collection) const override {
-    return local_ ? local_->Segments(collection) : std::vector<SegmentPtr>{};
-  }
 
  private:
+  using Stub = rolepb::QueryNodeService::Stub;
+  template <typename Method, typename Req>
+  Status Unary(Method method, const Req& req) const {
+    grpc::ClientContext ctx;
+    rolepb::Ack ack;
+    return FromGrpcStatus((stub_.get()->*method)(&ctx, req, &ack));
+  }
+  Status List(CollectionId collection, rolepb::LoadedSegments* resp) const {
+    grpc::ClientContext ctx;
+    rolepb::SegmentsRequest req;
+    req.set_collection(collection.value);
+    return FromGrpcStatus(stub_->ListSegments(&ctx, req, resp));
+  }
+
   ReadClient<rolepb::QueryNodeService> reads_;
+  std::unique_ptr<Stub> stub_;
   QueryNodeApi* local_;
 };
 
@@ -248,7 +338,7 @@ class RemoteStreamingNode final : public StreamingNodeApi {
 }  // namespace
 
 std::unique_ptr<grpc::Service> MakeQueryNodeService(QueryNodeApi* node) {
-  return std::make_unique<ReadService<rolepb::QueryNodeService::Service, QueryNodeApi>>(node);
+  return std::make_unique<QueryService>(node);
 }
 
 std::unique_ptr<grpc::Service> MakeStreamingNodeService(StreamingNodeApi* node) {

@@ -3,12 +3,15 @@
 // channel, so that a role holds a peer in another process exactly as it holds
 // one in its own (issue 16 puts the processes behind them).
 //
-// What crosses the wire today is the read path (Search, Retrieve, ReadStats of
-// QueryNodeApi and StreamingNodeApi). The client adapters forward every other
-// call to `local`: segment hand-over (AddSealed, ApplyDelete, Attach*Index,
-// ReplaceSegments) still passes in-memory objects until query nodes load
-// segments and indexes from the object store by id; a null `local` answers
-// those calls with kUnimplemented (or does nothing where they return void).
+// QueryNodeApi crosses the wire whole: the read path and the segment
+// hand-over (LoadSegments, ReleaseSegments, ApplyDeletes, LoadIndex,
+// DetachIndex, ListSegments), whose messages name the data in the object
+// store, so a query node in its own process (`kite querynode`) loads it from
+// there. With a non-null `local` (standalone with kite.roleTransport: grpc)
+// only the read path goes over the wire and the hand-over stays in memory.
+// StreamingNodeApi serves its read path; its other calls go to `local` (a
+// null `local` answers them kUnimplemented) until streaming nodes run as
+// processes.
 //
 // Errors keep their Kite code, reason and message across the wire
 // (rolepb::RoleStatus in the call's error details); a peer that cannot be

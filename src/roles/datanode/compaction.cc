@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "roles/datanode/data_node.h"
+#include "roles/api/role_codec.h"
 #include "segment/segment.h"
 #include "segment/segment_file.h"
 
@@ -323,7 +324,19 @@ Status DataNode::RunCompaction(const CollectionView& c, const Plan& plan) {
     (void)store_->DeletePrefix(SegmentPrefix(c.info.id, meta.id));
     return garbage.status().code() == StatusCode::kFailedPrecondition ? Status::OK() : garbage.status();
   }
-  query_node_->ReplaceSegments(c.info.id, removed, added.num_rows > 0 ? merged : nullptr);
+  // Hand the result to the query nodes in one step for readers: the inputs
+  // leave as the merged segment arrives (its files are committed above).
+  Status handed;
+  if (added.num_rows > 0) {
+    rolepb::LoadSegmentsRequest req;
+    req.set_collection(c.info.id.value);
+    *req.add_segments() = SegmentLoadOf(added, {});
+    for (SegmentId r : removed) req.add_replace(r.value);
+    handed = query_node_->LoadSegments(req, {merged});
+  } else {
+    handed = query_node_->ReleaseSegments(c.info.id, removed);
+  }
+  if (!handed.ok()) spdlog::warn("compaction of {}: hand-over failed: {}", c.info.schema.name, handed.ToString());
   // The inputs' files are garbage recorded by the commit: a reader that
   // listed them (an index build, a loading node) still finds them until the
   // garbage collector's dropTolerance has passed.

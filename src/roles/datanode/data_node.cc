@@ -107,7 +107,7 @@ bool DataNode::PassCollection(const CollectionView& c) {
       spdlog::warn("cannot drop records of index {}: {}", idx, keys.status().ToString());
       continue;
     }
-    query_node_->DetachIndex(c.info.id, IndexId(idx));
+    (void)query_node_->DetachIndex(c.info.id, IndexId(idx));
     // The files are garbage recorded by DropIndex, deleted by the garbage collector.
     worked = true;
   }
@@ -221,8 +221,10 @@ Status DataNode::Build(const CollectionView& c, const IndexInfo& def, const Segm
   }
   spdlog::info("index built: collection={} index={} type={} segment={} rows={} ms={}", c.info.schema.name, def.name,
                type_name, seg.id.value, rec.num_rows, rec.build_ms);
-  if (vbuilt) query_node_->AttachVectorIndex(c.info.id, seg.id, def.field_id, def.id, std::move(vbuilt));
-  if (sbuilt) query_node_->AttachScalarIndex(c.info.id, seg.id, def.field_id, def.id, std::move(sbuilt));
+  // The query node that holds the segment loads the index (from this
+  // process's memory when it is here, else from the file just committed).
+  Status st = query_node_->LoadIndex(c.info.id, rec, std::move(vbuilt), std::move(sbuilt));
+  if (!st.ok()) spdlog::warn("index {} of segment {}: hand-over failed: {}", def.name, seg.id.value, st.ToString());
   return Status::OK();
 }
 

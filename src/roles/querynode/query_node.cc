@@ -8,6 +8,7 @@
 #include "roles/api/read_exec.h"
 #include "roles/api/role_codec.h"
 #include "segment/index_file.h"
+#include "roles/coordinator/catalog_codec.h"
 #include "segment/segment_file.h"
 
 namespace kite {
@@ -82,6 +83,7 @@ Status LoadIndexFile(ObjectStore* store, const SegmentIndexRecord& r, Segment* s
 }  // namespace
 
 Status QueryNode::LoadIndexes(CollectionId collection, const std::vector<SegmentPtr>& segments) {
+  if (!registry_) return Status::OK();
   std::map<int64_t, const SegmentPtr*> by_id;
   for (const auto& s : segments) by_id[s->id().value] = &s;
   for (const SegmentIndexRecord& r : registry_->ListSegmentIndexes(collection)) {
@@ -94,7 +96,7 @@ Status QueryNode::LoadIndexes(CollectionId collection, const std::vector<Segment
       // start. Until then the segment is searched exactly.
       spdlog::error("segment {} index {}: {}; the index will be rebuilt", r.segment.value, r.index.value,
                     st.message());
-      KITE_RETURN_IF_ERROR(registry_->ForgetSegmentIndex(collection, r.segment, r.index));
+      if (registry_) KITE_RETURN_IF_ERROR(registry_->ForgetSegmentIndex(collection, r.segment, r.index));
       continue;
     }
     KITE_RETURN_IF_ERROR(st);
@@ -102,30 +104,137 @@ Status QueryNode::LoadIndexes(CollectionId collection, const std::vector<Segment
   return Status::OK();
 }
 
-void QueryNode::AttachVectorIndex(CollectionId collection, SegmentId segment, FieldId field, IndexId index,
-                                  std::shared_ptr<const index::VectorIndex> idx) {
-  for (const auto& seg : Segments(collection)) {
-    if (seg->id() == segment) seg->AttachVectorIndex(field, index, idx);
+Result<SegmentPtr> QueryNode::ReadSegment(CollectionId collection, const rolepb::SegmentLoad& load,
+                                          std::shared_ptr<const CollectionSchema> schema,
+                                          const std::vector<DeleteRecord>& deltas) {
+  ColumnBatch columns;
+  std::vector<Timestamp> ts;
+  std::vector<std::string> files(load.files().begin(), load.files().end());
+  KITE_RETURN_IF_ERROR(ReadSegmentFiles(store_, files, &columns, &ts));
+  SegmentMeta meta{SegmentId(load.id()), collection, PartitionId(load.partition()), load.channel()};
+  KITE_ASSIGN_OR_RETURN(SegmentPtr seg, Segment::FromColumns(meta, std::move(schema), std::move(columns), std::move(ts)));
+  for (const auto& d : deltas) {
+    if (d.partition == 0 || d.partition == load.partition()) seg->ApplyDelete(d.pk, d.ts);
   }
+  for (const rolepb::IndexLoad& il : load.indexes()) {
+    SegmentIndexRecord r;
+    r.segment = SegmentId(il.segment());
+    r.index = IndexId(il.index());
+    r.collection = collection;
+    r.field = FieldId(il.field());
+    r.key = il.key();
+    r.num_rows = il.num_rows();
+    Status st = LoadIndexFile(store_, r, seg.get());
+    if (st.code() == StatusCode::kCorruption || st.code() == StatusCode::kNotFound) {
+      // Derived data: searched exactly until it is rebuilt.
+      spdlog::error("segment {} index {}: {}; searched without it", r.segment.value, r.index.value, st.message());
+      continue;
+    }
+    KITE_RETURN_IF_ERROR(st);
+  }
+  return seg;
 }
 
-void QueryNode::ReplaceSegments(CollectionId collection, const std::vector<SegmentId>& removed,
-                                SegmentPtr replacement) {
+Status QueryNode::LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vector<SegmentPtr> local) {
+  const CollectionId collection(req.collection());
+  std::shared_ptr<const CollectionSchema> schema;
+  if (!req.collection_info().empty()) {
+    KITE_ASSIGN_OR_RETURN(CollectionInfo info, DecodeCollection(req.collection_info()));
+    schema = std::make_shared<const CollectionSchema>(std::move(info.schema));
+  } else {
+    std::shared_lock lock(mu_);
+    auto it = schemas_.find(collection.value);
+    if (it == schemas_.end()) return Status::OK();  // not loaded here: nothing to add
+    schema = it->second;
+  }
+  // Deltas of each channel, read once.
+  std::map<std::string, std::vector<DeleteRecord>> deltas;
+  for (const rolepb::ChannelDeltas& cd : req.deltas()) {
+    auto& out = deltas[cd.channel()];
+    for (const std::string& key : cd.keys()) {
+      KITE_ASSIGN_OR_RETURN(auto d, ReadDeltaFile(store_, key));
+      out.insert(out.end(), std::make_move_iterator(d.begin()), std::make_move_iterator(d.end()));
+    }
+  }
+  std::vector<SegmentPtr> added;
+  for (const rolepb::SegmentLoad& load : req.segments()) {
+    SegmentPtr seg;
+    for (const SegmentPtr& l : local) {
+      if (l && l->id().value == load.id()) seg = l;
+    }
+    if (!seg) {
+      KITE_ASSIGN_OR_RETURN(seg, ReadSegment(collection, load, schema, deltas[load.channel()]));
+    }
+    added.push_back(std::move(seg));
+  }
   std::lock_guard load_lock(load_mu_);
   std::unique_lock lock(mu_);
   auto it = loaded_.find(collection.value);
-  if (it == loaded_.end()) return;
+  if (it == loaded_.end()) {
+    if (req.collection_info().empty() && !req.register_collection()) return Status::OK();
+    it = loaded_.emplace(collection.value, std::vector<SegmentPtr>{}).first;
+  }
+  if (!req.collection_info().empty()) schemas_[collection.value] = schema;
   std::vector<SegmentPtr> kept;
   for (auto& seg : it->second) {
-    if (std::find(removed.begin(), removed.end(), seg->id()) == removed.end()) {
+    const bool replaced = std::find(req.replace().begin(), req.replace().end(), seg->id().value) != req.replace().end();
+    bool reloaded = false;
+    for (const SegmentPtr& a : added) reloaded = reloaded || a->id() == seg->id();
+    if (!replaced && !reloaded) {
       kept.push_back(std::move(seg));
-    } else if (replacement) {
+    } else if (replaced && added.size() == 1) {
       // Deletes that reached the old segment after the compaction read its files.
-      replacement->CopyDeletesFrom(*seg);
+      added[0]->CopyDeletesFrom(*seg);
     }
   }
-  if (replacement) kept.push_back(std::move(replacement));
+  for (auto& a : added) kept.push_back(std::move(a));
   it->second = std::move(kept);
+  return Status::OK();
+}
+
+Status QueryNode::ReleaseSegments(CollectionId collection, const std::vector<SegmentId>& segments) {
+  if (segments.empty()) {
+    Release(collection);
+    return Status::OK();
+  }
+  std::lock_guard load_lock(load_mu_);
+  std::unique_lock lock(mu_);
+  auto it = loaded_.find(collection.value);
+  if (it == loaded_.end()) return Status::OK();
+  std::erase_if(it->second, [&](const SegmentPtr& seg) {
+    return std::find(segments.begin(), segments.end(), seg->id()) != segments.end();
+  });
+  return Status::OK();
+}
+
+Status QueryNode::ApplyDeletes(CollectionId collection, const std::string& channel,
+                               const std::vector<DeleteRecord>& deletes) {
+  std::shared_lock lock(mu_);
+  auto it = loaded_.find(collection.value);
+  if (it == loaded_.end()) return Status::OK();
+  for (const auto& seg : it->second) {
+    if (!channel.empty() && seg->meta().channel != channel) continue;
+    for (const DeleteRecord& d : deletes) {
+      if (d.partition == 0 || seg->meta().partition_id.value == d.partition) seg->ApplyDelete(d.pk, d.ts);
+    }
+  }
+  return Status::OK();
+}
+
+Status QueryNode::LoadIndex(CollectionId collection, const SegmentIndexRecord& rec,
+                            std::shared_ptr<const index::VectorIndex> local_vector,
+                            std::shared_ptr<const index::ScalarIndex> local_scalar) {
+  SegmentPtr seg = FindSegment(collection, rec.segment);
+  if (!seg || seg->HasIndex(rec.index)) return Status::OK();
+  if (local_vector) {
+    seg->AttachVectorIndex(rec.field, rec.index, std::move(local_vector));
+    return Status::OK();
+  }
+  if (local_scalar) {
+    seg->AttachScalarIndex(rec.field, rec.index, std::move(local_scalar));
+    return Status::OK();
+  }
+  return LoadIndexFile(store_, rec, seg.get());
 }
 
 SegmentPtr QueryNode::FindSegment(CollectionId collection, SegmentId segment) const {
@@ -135,15 +244,9 @@ SegmentPtr QueryNode::FindSegment(CollectionId collection, SegmentId segment) co
   return nullptr;
 }
 
-void QueryNode::AttachScalarIndex(CollectionId collection, SegmentId segment, FieldId field, IndexId index,
-                                  std::shared_ptr<const index::ScalarIndex> idx) {
-  for (const auto& seg : Segments(collection)) {
-    if (seg->id() == segment) seg->AttachScalarIndex(field, index, idx);
-  }
-}
-
-void QueryNode::DetachIndex(CollectionId collection, IndexId index) {
+Status QueryNode::DetachIndex(CollectionId collection, IndexId index) {
   for (const auto& seg : Segments(collection)) seg->DetachIndex(index);
+  return Status::OK();
 }
 
 void QueryNode::Release(CollectionId collection) {
@@ -157,19 +260,13 @@ bool QueryNode::IsLoaded(CollectionId collection) const {
   return loaded_.count(collection.value) > 0;
 }
 
-void QueryNode::AddSealed(CollectionId collection, SegmentPtr segment) {
-  std::unique_lock lock(mu_);
-  auto it = loaded_.find(collection.value);
-  if (it != loaded_.end()) it->second.push_back(std::move(segment));
-}
-
-void QueryNode::ApplyDelete(CollectionId collection, int64_t partition, const PrimaryKey& pk, Timestamp ts) {
-  std::shared_lock lock(mu_);
-  auto it = loaded_.find(collection.value);
-  if (it == loaded_.end()) return;
-  for (const auto& seg : it->second) {
-    if (partition == 0 || seg->meta().partition_id.value == partition) seg->ApplyDelete(pk, ts);
+std::vector<SegmentSummary> QueryNode::LoadedSegments(CollectionId collection) const {
+  std::vector<SegmentSummary> out;
+  for (const SegmentPtr& seg : Segments(collection)) {
+    out.push_back({seg->id(), seg->meta().partition_id, seg->num_rows(), static_cast<int64_t>(seg->MemoryBytes()),
+                   false, seg->meta().channel});
   }
+  return out;
 }
 
 std::vector<SegmentPtr> QueryNode::Segments(CollectionId collection) const {
@@ -179,7 +276,7 @@ std::vector<SegmentPtr> QueryNode::Segments(CollectionId collection) const {
 }
 
 std::pair<std::shared_ptr<const CollectionSchema>, std::vector<SegmentPtr>> QueryNode::ScopeSegments(
-    const rolepb::ReadScope& scope) const {
+    const rolepb::ReadScope& scope, bool* missing) const {
   std::shared_lock lock(mu_);
   auto s = schemas_.find(scope.collection());
   auto it = loaded_.find(scope.collection());
@@ -187,6 +284,11 @@ std::pair<std::shared_ptr<const CollectionSchema>, std::vector<SegmentPtr>> Quer
   std::vector<SegmentPtr> segs;
   for (const SegmentPtr& seg : it->second) {
     if (InScope(*seg, scope)) segs.push_back(seg);
+  }
+  if (scope.segments_size() > 0 && static_cast<int>(segs.size()) != scope.segments_size()) {
+    // The sender's view names a segment this node does not hold (it was
+    // released, or this node restarted): refuse rather than answer without it.
+    *missing = true;
   }
   return {s->second, std::move(segs)};
 }
@@ -196,25 +298,36 @@ Status NotLoadedHere(int64_t collection) {
   return MakeStatus(StatusCode::kFailedPrecondition, Reason::kCollectionNotLoaded,
                     "collection not loaded[collection={}]", collection);
 }
+Status SegmentsMissing(const rolepb::ReadScope& scope) {
+  return MakeStatus(StatusCode::kNotFound, Reason::kNone,
+                    "query node does not hold every segment asked for[collection={}, channel={}]", scope.collection(),
+                    scope.channel());
+}
 }  // namespace
 
 Status QueryNode::Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) {
-  auto [schema, segs] = ScopeSegments(req.scope());
+  bool missing = false;
+  auto [schema, segs] = ScopeSegments(req.scope(), &missing);
   if (!schema) return NotLoadedHere(req.scope().collection());
+  if (missing) return SegmentsMissing(req.scope());
   KITE_ASSIGN_OR_RETURN(*out, ExecuteSearch(req, *schema, segs, cancelled));
   return Status::OK();
 }
 
 Status QueryNode::Retrieve(const rolepb::RetrieveRequest& req, Retrieved* out) {
-  auto [schema, segs] = ScopeSegments(req.scope());
+  bool missing = false;
+  auto [schema, segs] = ScopeSegments(req.scope(), &missing);
   if (!schema) return NotLoadedHere(req.scope().collection());
+  if (missing) return SegmentsMissing(req.scope());
   KITE_ASSIGN_OR_RETURN(*out, ExecuteRetrieve(req, *schema, segs));
   return Status::OK();
 }
 
 Status QueryNode::ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadStatsResponse* resp) {
-  auto [schema, segs] = ScopeSegments(req.scope());
+  bool missing = false;
+  auto [schema, segs] = ScopeSegments(req.scope(), &missing);
   if (!schema) return NotLoadedHere(req.scope().collection());
+  if (missing) return SegmentsMissing(req.scope());
   AddReadStats(req, segs, resp);
   return Status::OK();
 }

@@ -2,10 +2,13 @@
 // answers retrievals (and, later, searches) over them (DESIGN.md §1).
 //
 // Segments arrive two ways: Load() reads every flushed segment of a
-// collection from the object store (with its shard delta files), and
-// AddSealed() takes a segment a streaming node just flushed. Deletes that
-// happen after a flush are forwarded by the shard's streaming node
-// (ApplyDelete). Thread-safe.
+// collection the registry lists (in the coordinator's process), and
+// LoadSegments() loads the segments a message names, from the object store or
+// from the sender's memory in one process (a segment a streaming node just
+// flushed, a compaction's result). Deletes that happen after a flush are
+// forwarded by the shard's streaming node (ApplyDeletes). A query node in its
+// own process (`kite querynode`) has no registry: it holds what the query
+// view's messages name. Thread-safe.
 #pragma once
 
 #include <map>
@@ -35,34 +38,32 @@ class QueryNode : public QueryNodeApi {
   void Release(CollectionId collection) override;
   bool IsLoaded(CollectionId collection) const override;
 
-  void AddSealed(CollectionId collection, SegmentPtr segment) override;
-  // partition 0 = every partition.
-  void ApplyDelete(CollectionId collection, int64_t partition, const PrimaryKey& pk, Timestamp ts) override;
-
-  // Swaps a freshly built index in for exact search of one sealed segment
-  // (no-op when the collection or segment is not loaded here).
-  void AttachVectorIndex(CollectionId collection, SegmentId segment, FieldId field, IndexId index,
-                         std::shared_ptr<const index::VectorIndex> idx) override;
-  void AttachScalarIndex(CollectionId collection, SegmentId segment, FieldId field, IndexId index,
-                         std::shared_ptr<const index::ScalarIndex> idx) override;
-  // Compaction: swaps `replacement` (nullptr: nothing, every row was purged)
-  // in for the `removed` segments in one step, carrying their in-memory
-  // deletes over. No-op when the collection is not loaded here.
-  void ReplaceSegments(CollectionId collection, const std::vector<SegmentId>& removed, SegmentPtr replacement) override;
-  // Detaches an index definition's copies from every segment of the collection.
-  void DetachIndex(CollectionId collection, IndexId index) override;
+  Status LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vector<SegmentPtr> local) override;
+  Status ReleaseSegments(CollectionId collection, const std::vector<SegmentId>& segments) override;
+  Status ApplyDeletes(CollectionId collection, const std::string& channel,
+                      const std::vector<DeleteRecord>& deletes) override;
+  Status LoadIndex(CollectionId collection, const SegmentIndexRecord& rec,
+                   std::shared_ptr<const index::VectorIndex> local_vector,
+                   std::shared_ptr<const index::ScalarIndex> local_scalar) override;
+  Status DetachIndex(CollectionId collection, IndexId index) override;
+  std::vector<SegmentSummary> LoadedSegments(CollectionId collection) const override;
+  SegmentPtr FindSegment(CollectionId collection, SegmentId segment) const override;
 
   // The read path (role_api.h): sealed segments of the request's shard.
   Status Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) override;
   Status Retrieve(const rolepb::RetrieveRequest& req, Retrieved* out) override;
   Status ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadStatsResponse* resp) override;
-  std::vector<SegmentPtr> Segments(CollectionId collection) const override;
-  // The loaded sealed segment `segment` of `collection`, or nullptr.
-  SegmentPtr FindSegment(CollectionId collection, SegmentId segment) const override;
+
+  // The loaded sealed segments of the collection (tests, the web UI).
+  std::vector<SegmentPtr> Segments(CollectionId collection) const;
 
  private:
   // Loads the built indexes of `segments` not attached yet.
   Status LoadIndexes(CollectionId collection, const std::vector<SegmentPtr>& segments);
+  // Reads one segment from its files and applies `deltas` of its channel.
+  Result<SegmentPtr> ReadSegment(CollectionId collection, const rolepb::SegmentLoad& load,
+                                 std::shared_ptr<const CollectionSchema> schema,
+                                 const std::vector<DeleteRecord>& deltas);
 
   ObjectStore* store_;
   SegmentRegistry* registry_;
@@ -73,7 +74,7 @@ class QueryNode : public QueryNodeApi {
 
   // The schema and the segments of `scope` (nullptr schema: not loaded).
   std::pair<std::shared_ptr<const CollectionSchema>, std::vector<SegmentPtr>> ScopeSegments(
-      const rolepb::ReadScope& scope) const;
+      const rolepb::ReadScope& scope, bool* missing) const;
 };
 
 }  // namespace kite

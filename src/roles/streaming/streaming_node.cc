@@ -156,10 +156,10 @@ Status StreamingNode::RetainPartitions(CollectionId collection, const std::set<i
   }
   KITE_ASSIGN_OR_RETURN(std::vector<std::string> garbage, registry_->RetainPartitions(collection, live));
   std::vector<SegmentId> removed;
-  for (const SegmentPtr& seg : query_node_->Segments(collection)) {
-    if (!live.count(seg->meta().partition_id.value)) removed.push_back(seg->id());
+  for (const SegmentSummary& seg : query_node_->LoadedSegments(collection)) {
+    if (!live.count(seg.partition.value)) removed.push_back(seg.id);
   }
-  if (!removed.empty()) query_node_->ReplaceSegments(collection, removed, nullptr);
+  if (!removed.empty()) KITE_RETURN_IF_ERROR(query_node_->ReleaseSegments(collection, removed));
   // `garbage` (their files) was recorded in the registry's batch; the garbage
   // collector deletes it after dataCoord.gc.dropTolerance.
   return Status::OK();
@@ -206,15 +206,22 @@ Result<Timestamp> StreamingNode::Write(CollectionId collection, int shard, DmlMe
 }
 
 Status StreamingNode::ApplyLocked(Channel& ch, const DmlMessage& msg, uint64_t lsn) {
-  if (msg.type != DmlType::kInsert) {
+  if (msg.type != DmlType::kInsert && msg.delete_pks.num_rows > 0) {
+    const size_t first = ch.delete_buffer.size();
     for (int64_t i = 0; i < msg.delete_pks.num_rows; ++i) {
       PrimaryKey pk = PkAt(msg.delete_pks, i);
       int64_t part = msg.delete_partition.value;
       for (auto& [pid, seg] : ch.growing) {
         if (part == 0 || pid == part) seg->ApplyDelete(pk, msg.ts);
       }
-      if (ch.forward) query_node_->ApplyDelete(ch.collection, part, pk, msg.ts);
       ch.delete_buffer.push_back(DeleteRecord{std::move(pk), msg.ts, part});
+    }
+    if (ch.forward) {
+      std::vector<DeleteRecord> fwd(ch.delete_buffer.begin() + static_cast<std::ptrdiff_t>(first), ch.delete_buffer.end());
+      // The write is in the WAL already; a query node that could not take it
+      // is one the query view replaces (it replays the channel's deletes).
+      Status st = query_node_->ApplyDeletes(ch.collection, ch.name, fwd);
+      if (!st.ok()) spdlog::error("channel {}: forwarding deletes failed: {}", ch.name, st.ToString());
     }
   }
   bool full = false;
@@ -340,11 +347,20 @@ Status StreamingNode::FlushLocked(Channel& ch, std::vector<SegmentId>* flushed) 
     // is skipped by the query node (ReadScope.skip_segments), one it did not
     // list is already sealed there.
     std::lock_guard glock(ch.growing_mu);
+    rolepb::LoadSegmentsRequest hand_over;
+    hand_over.set_collection(ch.collection.value);
+    std::vector<SegmentPtr> sealed;
     for (auto& [pid, seg] : ch.growing) {
       if (seg->num_rows() == 0) continue;
       seg->Seal();
       flushed->push_back(seg->id());
-      if (ch.forward) query_node_->AddSealed(ch.collection, seg);
+      sealed.push_back(seg);
+    }
+    for (const SegmentRecord& rec : records) *hand_over.add_segments() = SegmentLoadOf(rec, {});
+    if (ch.forward && !sealed.empty()) {
+      // The files were committed above; a remote query node reads them.
+      Status st = query_node_->LoadSegments(hand_over, std::move(sealed));
+      if (!st.ok()) spdlog::error("channel {}: hand-over of flushed segments failed: {}", ch.name, st.ToString());
     }
     ch.growing.clear();
   }
@@ -377,7 +393,7 @@ Status StreamingNode::Load(const CollectionInfo& c) {
   auto schema = chans.empty() ? std::make_shared<const CollectionSchema>(c.schema) : chans[0]->schema;
   KITE_RETURN_IF_ERROR(query_node_->Load(c, schema));
   for (const auto& ch : chans) {
-    for (const auto& d : ch->delete_buffer) query_node_->ApplyDelete(c.id, d.partition, d.pk, d.ts);
+    KITE_RETURN_IF_ERROR(query_node_->ApplyDeletes(c.id, ch->name, ch->delete_buffer));
     ch->forward = true;
   }
   return Status::OK();
@@ -406,9 +422,7 @@ Status StreamingNode::ApplySchema(const CollectionInfo& c) {
   if (!query_node_->IsLoaded(c.id)) return Status::OK();
   // Load replaces the loaded segments in one step: reads never see none.
   KITE_RETURN_IF_ERROR(query_node_->Load(c, schema));
-  for (const auto& ch : chans) {
-    for (const auto& d : ch->delete_buffer) query_node_->ApplyDelete(c.id, d.partition, d.pk, d.ts);
-  }
+  for (const auto& ch : chans) KITE_RETURN_IF_ERROR(query_node_->ApplyDeletes(c.id, ch->name, ch->delete_buffer));
   return Status::OK();
 }
 
@@ -503,20 +517,17 @@ Status StreamingNode::ReadStats(const rolepb::ReadStatsRequest& req, rolepb::Rea
 std::vector<SegmentSummary> StreamingNode::PersistentSegments(CollectionId collection) {
   std::vector<SegmentSummary> out;
   for (const SegmentRecord& r : registry_->ListSegments(collection)) {
-    out.push_back({r.id, r.partition_id, r.num_rows, r.size_bytes, false});
+    out.push_back({r.id, r.partition_id, r.num_rows, r.size_bytes, false, r.channel});
   }
   for (const SegmentPtr& seg : GrowingSegments(collection)) {
-    out.push_back({seg->id(), seg->meta().partition_id, seg->num_rows(), static_cast<int64_t>(seg->MemoryBytes()), true});
+    out.push_back({seg->id(), seg->meta().partition_id, seg->num_rows(), static_cast<int64_t>(seg->MemoryBytes()), true,
+                   seg->meta().channel});
   }
   return out;
 }
 
 std::vector<SegmentSummary> StreamingNode::LoadedSegments(CollectionId collection) {
-  std::vector<SegmentSummary> out;
-  for (const SegmentPtr& seg : query_node_->Segments(collection)) {
-    out.push_back({seg->id(), seg->meta().partition_id, seg->num_rows(), static_cast<int64_t>(seg->MemoryBytes()), false});
-  }
-  return out;
+  return query_node_->LoadedSegments(collection);
 }
 
 int64_t StreamingNode::RowCount(CollectionId collection, int64_t partition, const std::set<int64_t>& live) {

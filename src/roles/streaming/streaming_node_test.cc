@@ -371,14 +371,18 @@ class LateQueryNode final : public QueryNodeApi {
   Status Load(const CollectionInfo&, std::shared_ptr<const CollectionSchema>) override { return Status::OK(); }
   void Release(CollectionId) override {}
   bool IsLoaded(CollectionId) const override { return true; }
-  void AddSealed(CollectionId, SegmentPtr) override {}
-  void ApplyDelete(CollectionId, int64_t, const PrimaryKey&, Timestamp) override {}
-  void AttachVectorIndex(CollectionId, SegmentId, FieldId, IndexId, std::shared_ptr<const index::VectorIndex>) override {}
-  void AttachScalarIndex(CollectionId, SegmentId, FieldId, IndexId, std::shared_ptr<const index::ScalarIndex>) override {}
-  void ReplaceSegments(CollectionId, const std::vector<SegmentId>&, SegmentPtr) override {}
-  void DetachIndex(CollectionId, IndexId) override {}
+  Status LoadSegments(const rolepb::LoadSegmentsRequest&, std::vector<SegmentPtr>) override { return Status::OK(); }
+  Status ReleaseSegments(CollectionId, const std::vector<SegmentId>&) override { return Status::OK(); }
+  Status ApplyDeletes(CollectionId, const std::string&, const std::vector<DeleteRecord>&) override {
+    return Status::OK();
+  }
+  Status LoadIndex(CollectionId, const SegmentIndexRecord&, std::shared_ptr<const index::VectorIndex>,
+                   std::shared_ptr<const index::ScalarIndex>) override {
+    return Status::OK();
+  }
+  Status DetachIndex(CollectionId, IndexId) override { return Status::OK(); }
   SegmentPtr FindSegment(CollectionId, SegmentId) const override { return nullptr; }
-  std::vector<SegmentPtr> Segments(CollectionId) const override { return {}; }
+  std::vector<SegmentSummary> LoadedSegments(CollectionId) const override { return {}; }
 
  private:
   std::mutex mu_;

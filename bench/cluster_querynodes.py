@@ -1,0 +1,193 @@
+"""Query nodes as processes (issue 16's cluster bench, the part that exists): search QPS and p99
+of `kite standalone` with its embedded query node vs the same data served by 1 and 2
+`kite querynode` processes (kite.queryNodes: remote), and the recovery time after kill -9 of a
+query node, in one run.
+
+    /work/main/.venv/bin/python bench/cluster_querynodes.py [--rows 100000] [--dim 128]
+        [--duration 10] [--concurrency 2] [--out bench/results/DATE-cluster-querynodes.md]
+
+Every configuration gets a fresh etcd (remote ones) and data dir, the same rows (seeded), FLAT
+index (L2, exact: the query nodes' work is the brute-force scan, so it is what more nodes share),
+segments of at most 16 MB (so the rows make several segments to spread), and the same closed-loop
+load from build/bench/kite_loadgen (nq=1, k=10). Each query node is pinned to its own core with
+taskset (--pin, on by default); the standalone and the load generator are not pinned. On a
+2-core machine the query nodes share those cores with the standalone and the load generator,
+so the 1 -> 2 node figure is a floor of what separate machines give.
+
+Recovery: with 2 query nodes and a count query in a loop, kill -9 of one node; the time from the
+kill to the first answer that counts every row again (its segments re-read from the object store
+by the survivor).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "e2e"))
+
+from conftest import KiteServer  # noqa: E402
+from etcd_util import EtcdProcess  # noqa: E402
+from e2e_util import free_port  # noqa: E402
+from pymilvus import DataType, MilvusClient  # noqa: E402
+
+COLLECTION = "bench_qn"
+
+
+def start_query_node(kite: Path, cfg: Path, data_dir: Path, log_dir: Path, cpu: int | None):
+    port = free_port()
+    log = log_dir / f"querynode-{port}.log"
+    cmd = [str(kite), "querynode", "--config", str(cfg), "--data-dir", str(data_dir), "--port", str(port)]
+    if cpu is not None:
+        cmd = ["taskset", "-c", str(cpu)] + cmd
+    fh = open(log, "ab", buffering=0)
+    proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 30
+    while "serving on" not in log.read_text(errors="replace"):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"query node did not start: {log.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.05)
+    return proc
+
+
+def load_data(client: MilvusClient, vectors: np.ndarray) -> None:
+    s = MilvusClient.create_schema(enable_dynamic_field=False)
+    s.add_field("id", DataType.INT64, is_primary=True)
+    s.add_field("vec", DataType.FLOAT_VECTOR, dim=vectors.shape[1])
+    client.create_collection(COLLECTION, schema=s)
+    ip = MilvusClient.prepare_index_params()
+    ip.add_index("vec", index_type="FLAT", metric_type="L2")
+    client.create_index(COLLECTION, ip)
+    client.load_collection(COLLECTION)
+    n = len(vectors)
+    per_flush = max(1, n // 4)
+    for a in range(0, n, 5000):
+        b = min(n, a + 5000)
+        client.insert(COLLECTION, [{"id": i, "vec": vectors[i].tolist()} for i in range(a, b)])
+        if b % per_flush < 5000 or b == n:
+            client.flush(COLLECTION)
+    while client.query(COLLECTION, filter="", output_fields=["count(*)"])[0]["count(*)"] != n:
+        time.sleep(0.1)
+    # Wait until every segment is indexed (the index state is Finished).
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        d = client.describe_index(COLLECTION, "vec")
+        if d.get("pending_index_rows", 0) == 0 and d.get("indexed_rows", 0) >= n:
+            return
+        time.sleep(0.2)
+
+
+def loadgen(srv: KiteServer, queries: Path, args) -> dict:
+    out = subprocess.run([str(REPO / "build" / "bench" / "kite_loadgen"), "--address", f"127.0.0.1:{srv.port}",
+                          "--collection", COLLECTION, "--field", "vec", "--metric", "L2", "--queries",
+                          str(queries), "--topk", "10", "--concurrency", str(args.concurrency), "--duration",
+                          str(args.duration), "--warmup", "2"], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def run_config(nodes: int, base: Path, vectors: np.ndarray, queries: Path, args) -> dict:
+    base.mkdir(parents=True)
+    data = base / "data"
+    text = "dataCoord:\n  segment:\n    maxSize: 16\n"
+    etcd = None
+    procs = []
+    if nodes > 0:
+        etcd = EtcdProcess(base / "etcd").start()
+        text += (f"etcd:\n  endpoints: {etcd.endpoint}\n  rootPath: bench{uuid.uuid4().hex[:8]}\n"
+                 "common:\n  session:\n    ttl: 3\nkite:\n  queryNodes: remote\n")
+    cfg = base / "kite.yaml"
+    cfg.write_text(text)
+    data.mkdir()
+    for i in range(nodes):
+        cpu = (i % os.cpu_count()) if args.pin else None
+        procs.append(start_query_node(args.kite_bin, cfg, data, base, cpu))
+    srv = KiteServer(args.kite_bin, data_dir=data, log_dir=base, name=f"kite-{nodes}qn",
+                     extra_args=["--config", str(cfg)])
+    srv.start()
+    result: dict = {"query_nodes": nodes}
+    try:
+        client = srv.client()
+        load_data(client, vectors)
+        result["load"] = loadgen(srv, queries, args)
+        if nodes == 2:
+            procs[0].send_signal(signal.SIGKILL)
+            procs[0].wait()
+            t0 = time.monotonic()
+            while True:
+                try:
+                    got = client.query(COLLECTION, filter="id >= 0", output_fields=["count(*)"])
+                    if got[0]["count(*)"] == len(vectors):
+                        break
+                except Exception:  # noqa: BLE001 - reads fail or wait while the node is replaced
+                    pass
+                if time.monotonic() - t0 > 120:
+                    raise RuntimeError("no complete answer 120 s after the kill")
+            result["recovery_s"] = time.monotonic() - t0
+        client.close()
+    finally:
+        srv.stop(check=False)
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                p.wait(30)
+        if etcd:
+            etcd.stop(crash=True)
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--dim", type=int, default=128)
+    ap.add_argument("--duration", type=float, default=10)
+    ap.add_argument("--concurrency", type=int, default=2)
+    ap.add_argument("--no-pin", dest="pin", action="store_false")
+    ap.add_argument("--kite-bin", type=Path, default=REPO / "build" / "kite")
+    ap.add_argument("--out", type=Path,
+                    default=REPO / "bench" / "results" / f"{datetime.date.today()}-cluster-querynodes.md")
+    args = ap.parse_args()
+    rng = np.random.default_rng(42)
+    vectors = rng.random((args.rows, args.dim), dtype=np.float32)
+    with tempfile.TemporaryDirectory(prefix="kite-qn-bench-") as tmp:
+        q = Path(tmp) / "queries.npy"
+        np.save(q, rng.random((200, args.dim), dtype=np.float32))
+        results = [run_config(n, Path(tmp) / f"n{n}", vectors, q, args) for n in (0, 1, 2)]
+    base = results[0]["load"]
+    lines = [f"# Query nodes as processes: {args.rows} x {args.dim}, FLAT L2, nq=1, k=10, "
+             f"{args.concurrency} clients, {args.duration:.0f} s",
+             "",
+             f"Machine: {platform.machine()}, {os.cpu_count()} cores; load average at the end "
+             f"{os.getloadavg()[0]:.1f}. Command: `{' '.join(sys.argv)}`. Query nodes pinned: {args.pin}.",
+             "",
+             "| serving | QPS | p50 ms | p99 ms | QPS / embedded |",
+             "|---|---|---|---|---|"]
+    for r in results:
+        ld = r["load"]
+        name = "standalone, embedded query node" if r["query_nodes"] == 0 else f"{r['query_nodes']} query node process(es)"
+        lines.append(f"| {name} | {ld['qps']:.0f} | {ld['p50_ms']:.2f} | {ld['p99_ms']:.2f} | "
+                     f"{ld['qps'] / base['qps']:.2f} |")
+    rec = [r for r in results if "recovery_s" in r]
+    if rec:
+        lines += ["", f"kill -9 of one of 2 query nodes: every row counted again after "
+                      f"{rec[0]['recovery_s']:.2f} s."]
+    text = "\n".join(lines) + "\n"
+    args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

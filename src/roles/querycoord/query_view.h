@@ -1,0 +1,136 @@
+// QueryView: the coordinator's query view (Milvus's QueryCoord distribution
+// plus the delegator's routing): which query node holds which sealed segment
+// of each loaded collection, kept up to date as nodes join and die.
+//
+// It is itself a QueryNodeApi, so the roles that hand segments over (the
+// streaming node after a flush, the data node after a build or a merge) and
+// the delegator that reads them hold it exactly as they would hold one query
+// node: each call is routed to the nodes it concerns.
+//
+// - Load assigns every flushed segment of the collection (the registry's
+//   records, with their built indexes and the channels' delta files) to the
+//   live node holding the fewest rows, and sends each node a LoadSegments
+//   naming its share; a segment handed over later goes to the least loaded
+//   node the same way.
+// - Reads fan out to the nodes holding segments of the request's shard, each
+//   told exactly which segments to read (ReadScope.segments), and are reduced
+//   here (one more level of the same reduce).
+// - A node that fails a call (its process died: the connection is refused)
+//   or whose session vanishes is dropped: its segments are loaded on the
+//   others from the object store, with the deletes forwarded since the
+//   channel's last flush replayed on them (the view keeps them), and only
+//   then does the view route to them. A read that hit the dead node is run
+//   again on the new view, so it answers completely, without duplicates.
+// - A node that joins takes segments from the fullest nodes (Rebalance).
+//
+// Thread-safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "roles/api/role_api.h"
+#include "roles/coordinator/segment_registry.h"
+
+namespace kite {
+
+struct QueryViewNode {
+  int64_t id = 0;
+  std::string address;
+  int64_t segments = 0;
+  int64_t rows = 0;
+};
+
+class QueryView final : public QueryNodeApi {
+ public:
+  explicit QueryView(SegmentRegistry* registry) : registry_(registry) {}
+  QueryView(const QueryView&) = delete;
+  QueryView& operator=(const QueryView&) = delete;
+
+  // Membership (from the query node sessions). A node added later takes
+  // segments handed over from then on; RemoveNode moves its segments.
+  void AddNode(int64_t id, std::string address, std::unique_ptr<QueryNodeApi> node);
+  void RemoveNode(int64_t id);
+  // Moves segments from the fullest nodes to the emptiest (by rows) while that
+  // narrows the gap: after a node joins. Each move loads the segment on the
+  // new node, switches the view, then releases it on the old one, so reads
+  // see it exactly once throughout.
+  void Rebalance();
+  std::vector<QueryViewNode> Nodes() const;
+  // Which node holds each loaded segment of the collection (segment -> node).
+  std::map<int64_t, int64_t> Assignment(CollectionId collection) const;
+
+  Status Load(const CollectionInfo& c, std::shared_ptr<const CollectionSchema> schema) override;
+  void Release(CollectionId collection) override;
+  bool IsLoaded(CollectionId collection) const override;
+  Status LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vector<SegmentPtr> local) override;
+  Status ReleaseSegments(CollectionId collection, const std::vector<SegmentId>& segments) override;
+  Status ApplyDeletes(CollectionId collection, const std::string& channel,
+                      const std::vector<DeleteRecord>& deletes) override;
+  Status LoadIndex(CollectionId collection, const SegmentIndexRecord& rec,
+                   std::shared_ptr<const index::VectorIndex> local_vector,
+                   std::shared_ptr<const index::ScalarIndex> local_scalar) override;
+  Status DetachIndex(CollectionId collection, IndexId index) override;
+  std::vector<SegmentSummary> LoadedSegments(CollectionId collection) const override;
+  SegmentPtr FindSegment(CollectionId, SegmentId) const override { return nullptr; }
+
+  Status Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) override;
+  Status Retrieve(const rolepb::RetrieveRequest& req, Retrieved* out) override;
+  Status ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadStatsResponse* resp) override;
+
+ private:
+  struct Node {
+    int64_t id = 0;
+    std::string address;
+    std::shared_ptr<QueryNodeApi> api;
+  };
+  struct Placed {
+    SegmentSummary summary;
+    int64_t node = 0;
+  };
+  struct Loaded {
+    CollectionInfo info;  // with the schema the segments are read with
+    std::string encoded;  // EncodeCollection(info), sent with every load
+    std::shared_ptr<const CollectionSchema> schema;
+    std::map<int64_t, Placed> segments;  // segment id -> where
+    // Deletes forwarded since each channel's last flush with rows: replayed
+    // on segments loaded again elsewhere (older ones are in the delta files).
+    std::map<std::string, std::vector<DeleteRecord>> recent_deletes;
+  };
+  // Per node, the segments of the request's shard it should read.
+  using Plan = std::vector<std::pair<std::shared_ptr<QueryNodeApi>, std::vector<int64_t>>>;
+  struct Routed {
+    std::shared_ptr<const CollectionSchema> schema;
+    Plan plan;
+    std::vector<int64_t> nodes;  // parallel to plan
+    bool unplaced = false;       // a segment of the scope has no live node (being moved)
+  };
+
+  Result<Routed> Route(const rolepb::ReadScope& scope) const;
+  Status RouteOnce(const rolepb::ReadScope& scope, Routed* out) const;
+  // The live node with the fewest rows (mu_ held), or 0.
+  int64_t LeastLoadedLocked(const std::map<int64_t, int64_t>& extra_rows) const;
+  std::map<int64_t, int64_t> RowsPerNodeLocked() const;
+  // Loads `segs` (records of `c`) on live nodes, spread by rows; returns
+  // segment -> node for those loaded. Called without mu_ (remote calls).
+  Result<std::map<int64_t, int64_t>> Place(const Loaded& c, const std::vector<SegmentRecord>& segs);
+  // A node failed or left: drop it and load its segments elsewhere.
+  void Evict(int64_t node);
+  // Loads segments whose node is gone (collection -> segments, node 0 in the
+  // view) on live nodes, replays the channels' kept deletes on them, then
+  // routes to them; returns how many were placed. move_mu_ held.
+  int64_t PlaceOrphansLocked(const std::map<int64_t, std::set<int64_t>>& orphaned);
+
+  SegmentRegistry* registry_;
+  mutable std::shared_mutex mu_;
+  std::map<int64_t, Node> nodes_;
+  std::map<int64_t, Loaded> loaded_;
+  mutable std::mutex move_mu_;  // one eviction at a time; hand-overs and reads of moving segments wait for it
+};
+
+}  // namespace kite
