@@ -818,7 +818,8 @@ InPred::InPred(std::unique_ptr<ValueNode> operand, std::vector<Literal> values, 
   std::sort(dbls_.begin(), dbls_.end());
   dbls_.erase(std::unique(dbls_.begin(), dbls_.end()), dbls_.end());
   std::vector<std::string> strs(strs_.begin(), strs_.end());
-  leaf_ = LeafForIn(*operand_, ints_, dbls_, std::move(strs), has_true_, has_false_);
+  leaf_ = operand_->kind() == VKind::kJson ? LeafForJsonIn(*operand_, values_)
+                                            : LeafForIn(*operand_, ints_, dbls_, std::move(strs), has_true_, has_false_);
 }
 
 Status InPred::Eval(EvalContext& ctx, BoolVec* out) const {

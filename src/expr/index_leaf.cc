@@ -2,7 +2,10 @@
 // builder mirrors the conversions of the node's scan in eval.cc exactly (the
 // same normalised integer bounds, the same float32 rounding, the same Bool
 // byte reading), so an index that compares keys gives the scan's answer.
+#include <algorithm>
 #include <cmath>
+#include <memory>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -23,6 +26,9 @@ std::string IndexLeafToString(const IndexLeaf& leaf) {
     return s + "]";
   };
   std::string f = fmt::format("field {}", leaf.field.value);
+  if (leaf.json) {
+    for (const std::string& step : leaf.json_path) f += "[" + TemplateValue(step).ToString() + "]";
+  }
   switch (leaf.op) {
     case IndexLeaf::Op::kIsNull: return f + " is null";
     case IndexLeaf::Op::kIsNotNull: return f + " is not null";
@@ -137,10 +143,124 @@ std::optional<IndexKey> ElementKey(DataType elem, const Literal& lit) {
   return std::nullopt;
 }
 
+
+// ---- leaves on a path inside a JSON field (index_lookup.h)
+
+// A leaf skeleton for a JsonRef operand.
+std::optional<IndexLeaf> JsonLeaf(const ValueNode& operand) {
+  const auto* j = dynamic_cast<const JsonRef*>(&operand);
+  if (j == nullptr) return std::nullopt;
+  IndexLeaf leaf;
+  leaf.field = j->id();
+  leaf.json = true;
+  leaf.json_path = j->path();
+  return leaf;
+}
+
+// The key type and key a JSON value must have to equal `lit` (JsonEquals /
+// CompareJson): numbers as doubles (an int literal only when it converts
+// exactly, so double comparisons are the scan's exact ones), strings, bools
+// as 0/1. nullopt for arrays, objects, NaN and inexact ints.
+std::optional<std::pair<DataType, IndexKey>> JsonKey(const Literal& lit) {
+  if (lit.is_bool()) return std::make_pair(DataType::kBool, IndexKey(int64_t{lit.as_bool() ? 1 : 0}));
+  if (lit.is_string()) return std::make_pair(DataType::kVarChar, IndexKey(lit.as_string()));
+  if (lit.is_double()) {
+    if (std::isnan(lit.as_double())) return std::nullopt;
+    return std::make_pair(DataType::kDouble, IndexKey(lit.as_double()));
+  }
+  if (lit.is_int()) {
+    constexpr double kTwo63 = 9223372036854775808.0;
+    int64_t i = lit.as_int();
+    auto d = static_cast<double>(i);
+    if (d >= kTwo63 || d < -kTwo63 || static_cast<int64_t>(d) != i) return std::nullopt;
+    return std::make_pair(DataType::kDouble, IndexKey(d));
+  }
+  return std::nullopt;
+}
+
+// Keys of `values`, all of one key type (else nullopt), in `leaf`.
+bool JsonKeys(const std::vector<Literal>& values, DataType* type, std::vector<IndexKey>* keys) {
+  if (values.empty()) return false;
+  for (const Literal& v : values) {
+    auto k = JsonKey(v);
+    if (!k || (!keys->empty() && k->first != *type)) return false;
+    *type = k->first;
+    keys->push_back(std::move(k->second));
+  }
+  std::sort(keys->begin(), keys->end());
+  keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
+  return true;
+}
+
+std::optional<IndexLeaf> JsonLeafForCompare(const ValueNode& operand, CmpOp op, const Literal& c) {
+  auto leaf = JsonLeaf(operand);
+  auto key = JsonKey(c);
+  if (!leaf || !key) return std::nullopt;
+  leaf->type = key->first;
+  return WithOp(*leaf, op, std::move(key->second));
+}
+
+std::optional<IndexLeaf> JsonLeafForRange(const ValueNode& operand, const RangeLeafArgs& a) {
+  auto leaf = JsonLeaf(operand);
+  auto lo = JsonKey(a.lo);
+  auto hi = JsonKey(a.hi);
+  if (!leaf || !lo || !hi || lo->first != hi->first) return std::nullopt;
+  leaf->type = lo->first;
+  leaf->op = IndexLeaf::Op::kRange;
+  leaf->lo = IndexBound{std::move(lo->second), a.lo_incl};
+  leaf->hi = IndexBound{std::move(hi->second), a.hi_incl};
+  return leaf;
+}
+
+std::optional<IndexLeaf> JsonLeafForLike(const ValueNode& operand, const LikePattern& pattern) {
+  auto leaf = JsonLeaf(operand);
+  if (!leaf) return std::nullopt;
+  leaf->type = DataType::kVarChar;
+  switch (pattern.shape()) {
+    case LikePattern::Shape::kExact:
+      leaf->op = IndexLeaf::Op::kIn;
+      leaf->keys.emplace_back(pattern.literal());
+      return leaf;
+    case LikePattern::Shape::kPrefix:
+      leaf->op = IndexLeaf::Op::kPrefix;
+      leaf->keys.emplace_back(pattern.literal());
+      return leaf;
+    default: {
+      auto p = std::make_shared<const LikePattern>(pattern.source());
+      leaf->op = IndexLeaf::Op::kMatch;
+      leaf->keys.emplace_back(pattern.source());
+      leaf->match = [p](std::string_view s) { return p->Match(s); };
+      return leaf;
+    }
+  }
+}
+
+std::optional<IndexLeaf> JsonLeafForContains(const ValueNode& operand, bool all, const std::vector<Literal>& values) {
+  auto leaf = JsonLeaf(operand);
+  if (!leaf) return std::nullopt;
+  DataType elem = DataType::kNone;
+  if (!JsonKeys(values, &elem, &leaf->keys)) return std::nullopt;
+  leaf->type = DataType::kArray;
+  leaf->element_type = elem;
+  leaf->op = all ? IndexLeaf::Op::kContainsAll : IndexLeaf::Op::kContainsAny;
+  return leaf;
+}
+
 }  // namespace
+
+std::optional<IndexLeaf> LeafForJsonIn(const ValueNode& operand, const std::vector<Literal>& values) {
+  auto leaf = JsonLeaf(operand);
+  if (!leaf) return std::nullopt;
+  DataType type = DataType::kNone;
+  if (!JsonKeys(values, &type, &leaf->keys)) return std::nullopt;
+  leaf->type = type;
+  leaf->op = IndexLeaf::Op::kIn;
+  return leaf;
+}
 
 std::optional<IndexLeaf> LeafForCompare(const ValueNode& operand, CmpOp op, const Literal& c, const IntCmp& ic,
                                         double dbl) {
+  if (dynamic_cast<const JsonRef*>(&operand) != nullptr) return JsonLeafForCompare(operand, op, c);
   auto leaf = FieldLeaf(operand, IndexLeaf::Op::kIn);
   if (!leaf) return std::nullopt;
   DataType t = leaf->type;
@@ -160,6 +280,7 @@ std::optional<IndexLeaf> LeafForCompare(const ValueNode& operand, CmpOp op, cons
 }
 
 std::optional<IndexLeaf> LeafForRange(const ValueNode& operand, const RangeLeafArgs& a) {
+  if (dynamic_cast<const JsonRef*>(&operand) != nullptr) return JsonLeafForRange(operand, a);
   auto leaf = FieldLeaf(operand, IndexLeaf::Op::kRange);
   if (!leaf) return std::nullopt;
   DataType t = leaf->type;
@@ -212,6 +333,7 @@ std::optional<IndexLeaf> LeafForIn(const ValueNode& operand, const std::vector<i
 }
 
 std::optional<IndexLeaf> LeafForLike(const ValueNode& operand, const LikePattern& pattern) {
+  if (dynamic_cast<const JsonRef*>(&operand) != nullptr) return JsonLeafForLike(operand, pattern);
   auto leaf = FieldLeaf(operand, IndexLeaf::Op::kIn);
   if (!leaf || !IsStrType(leaf->type)) return std::nullopt;
   switch (pattern.shape()) {
@@ -255,6 +377,7 @@ std::optional<IndexLeaf> LeafForBoolValue(const ValueNode& operand) {
 }
 
 std::optional<IndexLeaf> LeafForContains(const ValueNode& operand, bool all, const std::vector<Literal>& values) {
+  if (dynamic_cast<const JsonRef*>(&operand) != nullptr) return JsonLeafForContains(operand, all, values);
   const auto* a = dynamic_cast<const ArrayRef*>(&operand);
   if (a == nullptr) return std::nullopt;
   IndexLeaf leaf;

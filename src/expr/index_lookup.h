@@ -14,6 +14,14 @@
 //     already rounded to float32. NaN keys match nothing under kRange/kIn/
 //     kContains*; stored NaN values are matched only by kNotEqual.
 //   * VarChar (and String) fields / elements: string keys, compared bytewise.
+//   * A path inside a JSON field (`json_path` set: the JsonRef's steps): the
+//     leaf describes the scan of that path (json_column.h) restricted to the
+//     rows whose value there is of the leaf's key type: `type` kDouble (any
+//     JSON number; keys are doubles that convert the literal exactly), kVarChar
+//     (JSON strings) or kBool (int64 keys 0/1); kArray with `element_type`
+//     for json_contains*. Rows holding another type (or no value there) match
+//     only kNotEqual; null JSON rows are null. Only a JSON path index
+//     (index/scalar/json_path_index.h) of that path answers such a leaf.
 //
 // Result contract (NULL semantics of expr.h): for every op except kIsNull /
 // kIsNotNull the answer is `value` = rows that match and are not null,
@@ -66,6 +74,9 @@ struct IndexLeaf {
     kPhraseMatch,
   };
   FieldId field;
+  // Leaves on a path inside a JSON field (see above): the path's steps.
+  bool json = false;
+  std::vector<std::string> json_path;
   DataType type = DataType::kNone;          // the field's type
   DataType element_type = DataType::kNone;  // Array fields: the element type
   Op op = Op::kIn;

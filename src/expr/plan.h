@@ -508,6 +508,9 @@ std::optional<IndexLeaf> LeafForLike(const ValueNode& operand, const LikePattern
 std::optional<IndexLeaf> LeafForNullCheck(const ValueNode& operand, bool is_null);
 std::optional<IndexLeaf> LeafForBoolValue(const ValueNode& operand);
 std::optional<IndexLeaf> LeafForContains(const ValueNode& operand, bool all, const std::vector<Literal>& values);
+// `json in [...]` on a JsonRef (LeafForCompare, LeafForRange, LeafForLike and
+// LeafForContains also describe JsonRef operands: index_lookup.h's JSON leaves).
+std::optional<IndexLeaf> LeafForJsonIn(const ValueNode& operand, const std::vector<Literal>& values);
 
 class LogicalPred final : public PredNode {
  public:

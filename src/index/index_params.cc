@@ -380,7 +380,11 @@ Result<ParamMap> ResolveIndexParams(const FieldSchema& f, const ParamMap& user) 
 }
 
 ParamMap ScalarBuildParams(const ParamMap& resolved) {
-  if (IsJsonPathIndex(resolved)) return {};
+  if (IsJsonPathIndex(resolved)) {
+    auto cast = resolved.find("json_cast_type");
+    if (cast == resolved.end() || cast->second == "JSON" || resolved.count("json_cast_function")) return {};
+    return {{"index_type", "INVERTED"}, {"json_cast_type", cast->second}, {"json_pointer", resolved.at("json_pointer")}};
+  }
   ParamMap p = resolved;
   auto it = p.find("index_type");
   if (it != p.end() && Upper(it->second) == "NGRAM") {

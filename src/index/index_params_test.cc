@@ -244,7 +244,14 @@ TEST(IndexParamsTest, JsonPathIndexParams) {
   EXPECT_EQ(p["json_cast_type"], "DOUBLE");
   EXPECT_EQ(p["json_pointer"], "/a/0/b~1c");
   EXPECT_TRUE(IsJsonPathIndex(p));
-  EXPECT_TRUE(ScalarBuildParams(p).empty());
+  // built as an INVERTED JSON path index over the cast values
+  EXPECT_EQ(ScalarBuildParams(p), (ParamMap{{"index_type", "INVERTED"}, {"json_cast_type", "DOUBLE"},
+                                            {"json_pointer", "/a/0/b~1c"}}));
+  EXPECT_FALSE(IsUnbuiltJsonPathIndex(p));
+  // cast type JSON and cast functions are recorded only
+  EXPECT_TRUE(IsUnbuiltJsonPathIndex(Resolve(meta, {{"index_type", "INVERTED"}, {"json_cast_type", "JSON"}})));
+  EXPECT_TRUE(IsUnbuiltJsonPathIndex(Resolve(meta, {{"index_type", "INVERTED"}, {"json_cast_type", "DOUBLE"},
+                                                    {"json_cast_function", "STRING_TO_DOUBLE"}})));
   // the whole value when no path is given
   EXPECT_EQ(Resolve(meta, {{"index_type", "INVERTED"}, {"json_cast_type", "VARCHAR"}})["json_pointer"], "");
   EXPECT_EQ(Check(meta, {{"index_type", "INVERTED"}}).reason(), Reason::kMissingParameter);

@@ -292,6 +292,10 @@ void Segment::AttachVectorIndex(FieldId field, IndexId index, std::shared_ptr<co
 
 void Segment::AttachScalarIndex(FieldId field, IndexId index, std::shared_ptr<const index::ScalarIndex> idx) {
   std::lock_guard lock(index_mu_);
+  if (idx->json_path() != nullptr) {
+    json_path_indexes_[index.value] = {field, AttachedScalarIndex{index, std::move(idx)}};
+    return;
+  }
   scalar_indexes_[field.value] = AttachedScalarIndex{index, std::move(idx)};
 }
 
@@ -299,6 +303,7 @@ void Segment::DetachIndex(IndexId index) {
   std::lock_guard lock(index_mu_);
   std::erase_if(vector_indexes_, [&](const auto& kv) { return kv.second.id == index; });
   std::erase_if(scalar_indexes_, [&](const auto& kv) { return kv.second.id == index; });
+  json_path_indexes_.erase(index.value);
 }
 
 void Segment::BuildTextIndexesOnce() const {
@@ -317,11 +322,15 @@ void Segment::BuildTextIndexesOnce() const {
 std::unique_ptr<Segment::FilterIndexes> Segment::ScalarIndexes() const {
   BuildTextIndexesOnce();
   std::lock_guard lock(index_mu_);
-  if (scalar_indexes_.empty() && text_indexes_.empty()) return nullptr;
+  if (scalar_indexes_.empty() && text_indexes_.empty() && json_path_indexes_.empty()) return nullptr;
   auto out = std::make_unique<FilterIndexes>();
   for (const auto& [field, a] : scalar_indexes_) {
     out->pinned.push_back(a.index);
     out->lookup.Add(FieldId(field), a.index.get());
+  }
+  for (const auto& [id, fa] : json_path_indexes_) {
+    out->pinned.push_back(fa.second.index);
+    out->lookup.Add(fa.first, fa.second.index.get());
   }
   for (const auto& [field, idx] : text_indexes_) {
     out->pinned.push_back(idx);
@@ -344,7 +353,7 @@ bool Segment::HasIndex(IndexId index) const {
   for (const auto& [f, a] : scalar_indexes_) {
     if (a.id == index) return true;
   }
-  return false;
+  return json_path_indexes_.count(index.value) > 0;
 }
 
 }  // namespace kite

@@ -109,7 +109,8 @@ class Segment {
   void WithColumns(const std::function<void(const ColumnBatch&, const std::vector<Timestamp>&)>& fn) const;
 
   // ---- indexes of sealed segments, attached by the query node once built or
-  // loaded (one per field; a newer one replaces an older one). Searches pin
+  // loaded (one per field, but one per definition for JSON path indexes; a
+  // newer one replaces an older one). Searches pin
   // the index they got, so detaching never pulls it from under a search.
   void AttachVectorIndex(FieldId field, IndexId index, std::shared_ptr<const index::VectorIndex> idx);
   void AttachScalarIndex(FieldId field, IndexId index, std::shared_ptr<const index::ScalarIndex> idx);
@@ -181,9 +182,11 @@ class Segment {
   mutable std::mutex bm25_mu_;
   mutable std::map<int64_t, Bm25Acc> bm25_;  // field id -> stats of rows [0, rows)
 
-  mutable std::mutex index_mu_;  // guards the two maps below only
+  mutable std::mutex index_mu_;  // guards the index maps below only
   std::map<int64_t, AttachedVectorIndex> vector_indexes_;  // field id ->
   std::map<int64_t, AttachedScalarIndex> scalar_indexes_;  // field id ->
+  // JSON path indexes (several per JSON field): index id -> (field, index).
+  std::map<int64_t, std::pair<FieldId, AttachedScalarIndex>> json_path_indexes_;
 };
 
 using SegmentPtr = std::shared_ptr<Segment>;

@@ -352,6 +352,7 @@ def test_every_rest_endpoint_needs_credentials_and_privileges(auth_server, root)
             "privileges": ["Search"], "jobID": 1, "jobId": 1, "files": [["a.json"]], "name": "rg",
             "resource_groups": {}, "sourceRgName": "a", "targetRgName": "b", "replicaNum": 1,
             "properties": {}, "propertyKeys": ["a"],
+            "schema": {"fieldName": "f", "dataType": "Int64", "nullable": True}, "fieldName": "f",
             "search": [{"data": [[0.1]], "annsField": "v", "limit": 1}]}
     for p in paths:
         r = rest(auth_server, p, body)

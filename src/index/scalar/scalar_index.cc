@@ -3,6 +3,7 @@
 // evaluator lookup.
 #include "index/scalar/scalar_index.h"
 
+#include "index/scalar/json_path_index.h"
 #include "index/scalar/rtree_index.h"
 
 #include <zlib.h>
@@ -450,6 +451,10 @@ Status CheckScalarIndexType(std::string_view index_type, DataType type, DataType
 
 Result<std::unique_ptr<ScalarIndex>> BuildScalarIndex(const std::map<std::string, std::string>& params,
                                                       const Column& column) {
+  if (params.count("json_pointer")) {
+    KITE_ASSIGN_OR_RETURN(auto json, JsonPathIndex::Build(params, column));
+    return std::unique_ptr<ScalarIndex>(std::move(json));
+  }
   auto it = params.find("index_type");
   if (it == params.end()) return InvalidArgument("scalar index params lack index_type");
   KITE_RETURN_IF_ERROR(CheckScalarIndexType(it->second, column.type, column.element_type));
@@ -470,6 +475,10 @@ Result<std::unique_ptr<ScalarIndex>> BuildScalarIndex(const std::map<std::string
 Result<std::unique_ptr<ScalarIndex>> LoadScalarIndex(const std::map<std::string, std::string>& params,
                                                      std::string_view bytes) {
   using scalar::Reader;
+  if (params.count("json_pointer")) {
+    KITE_ASSIGN_OR_RETURN(auto json, JsonPathIndex::Load(params, bytes));
+    return std::unique_ptr<ScalarIndex>(std::move(json));
+  }
   if (auto it = params.find("index_type"); it != params.end() && scalar::Upper(it->second) == "RTREE") {
     KITE_ASSIGN_OR_RETURN(auto rtree, RtreeIndex::Load(bytes));
     return std::unique_ptr<ScalarIndex>(std::move(rtree));
@@ -527,7 +536,7 @@ Result<std::unique_ptr<ScalarIndex>> LoadScalarIndex(const std::map<std::string,
 
 void ScalarIndexLookup::Add(FieldId field, const ScalarIndex* index) {
   for (auto& [f, idx] : indexes_) {
-    if (f == field && idx->type() == index->type()) {
+    if (f == field && idx->type() == index->type() && !index->json_path() && !idx->json_path()) {
       idx = index;
       return;
     }
@@ -538,7 +547,7 @@ void ScalarIndexLookup::Add(FieldId field, const ScalarIndex* index) {
 const ScalarIndex* ScalarIndexLookup::Find(const expr::IndexLeaf& leaf) const {
   // A field may have a scalar index and a text index: the one that answers the leaf.
   for (const auto& [f, idx] : indexes_) {
-    if (f == leaf.field && idx->Supports(leaf)) return idx;
+    if (f == leaf.field && (idx->json_path() != nullptr) == leaf.json && idx->Supports(leaf)) return idx;
   }
   return nullptr;
 }

@@ -78,13 +78,17 @@ class ScalarIndex {
   // Appends the persisted form (docs/formats/scalar_index.md): versioned,
   // little-endian, with its own CRC-32.
   virtual Status Serialize(std::string* out) const = 0;
+  // A JSON path index (json_path_index.h): the path's steps, answering only
+  // JSON leaves on that path; nullptr for every other index.
+  virtual const std::vector<std::string>* json_path() const { return nullptr; }
 };
 
 // Whether `index_type` (a resolved name; case-insensitive) can be built over a
 // field of `type` (and `element_type` for Arrays): OK or InvalidArgument.
 Status CheckScalarIndexType(std::string_view index_type, DataType type, DataType element_type);
 
-// Builds the index `params` describe over all column.num_rows rows of `column`.
+// Builds the index `params` describe over all column.num_rows rows of `column`
+// (params with `json_pointer`: a JsonPathIndex over a JSON column).
 Result<std::unique_ptr<ScalarIndex>> BuildScalarIndex(const std::map<std::string, std::string>& params,
                                                       const Column& column);
 // Loads Serialize's bytes. Any damage (bad magic, version, checksum, counts,
@@ -100,7 +104,9 @@ Result<std::unique_ptr<ScalarIndex>> LoadScalarIndex(const std::map<std::string,
 // then safe to share between threads.
 class ScalarIndexLookup final : public expr::IndexLookup {
  public:
-  // Adds (or replaces) the index of `field` of index->type(); `index` is borrowed.
+  // Adds (or replaces) the index of `field` of index->type(); `index` is
+  // borrowed. JSON path indexes are added beside each other (one per path
+  // and cast type).
   void Add(FieldId field, const ScalarIndex* index);
   bool Covers(const expr::IndexLeaf& leaf) const override;
   // Declines when the column is present and ScalarIndex::PreferScan.

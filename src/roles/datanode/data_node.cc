@@ -87,9 +87,10 @@ bool DataNode::Pass() {
 bool DataNode::PassCollection(const CollectionView& c) {
   auto defs_or = coord_->DescribeIndex(c.db_name, c.info.schema.name, "", "");
   std::vector<IndexInfo> defs = defs_or.ok() ? defs_or.value() : std::vector<IndexInfo>{};
-  // JSON path indexes are built by no segment (see ScalarBuildParams).
+  // JSON path indexes with cast type JSON or a cast function are built by no
+  // segment (see ScalarBuildParams).
   defs.erase(std::remove_if(defs.begin(), defs.end(),
-                            [](const IndexInfo& d) { return IsJsonPathIndex(d.resolved_params); }),
+                            [](const IndexInfo& d) { return IsUnbuiltJsonPathIndex(d.resolved_params); }),
              defs.end());
   std::set<int64_t> defined;
   for (const auto& d : defs) defined.insert(d.id.value);
@@ -249,7 +250,7 @@ Timestamp OldestRowTimestamp(ObjectStore* store, const SegmentRecord& s) {
 
 IndexProgress DataNode::Progress(CollectionId collection, const IndexInfo& index, Timestamp as_of) const {
   IndexProgress p;
-  if (IsJsonPathIndex(index.resolved_params)) {
+  if (IsUnbuiltJsonPathIndex(index.resolved_params)) {
     // Built by no segment (filters on the path scan the JSON column): every row counts as indexed.
     for (const auto& s : registry_->ListSegments(collection)) p.total_rows += s.num_rows;
     p.indexed_rows = p.total_rows;

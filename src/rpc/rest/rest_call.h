@@ -177,6 +177,11 @@ RestError RenameCollection(Call& c);
 RestError AlterCollectionProperties(Call& c);
 RestError DropCollectionProperties(Call& c);
 RestError FlushCollection(Call& c);
+// collections/fields/add, fields/alter_properties, fields/drop_properties, truncate.
+RestError AddCollectionFieldRest(Call& c);
+RestError AlterCollectionFieldRest(Call& c);
+RestError DropCollectionFieldPropertiesRest(Call& c);
+RestError TruncateCollectionRest(Call& c);
 RestError CompactCollection(Call& c);
 RestError GetCompactionState(Call& c);
 

@@ -697,4 +697,46 @@ RestError DropIndexProperties(Call& c) {
   return Ok();
 }
 
+// collections/fields/add {collectionName, schema: {fieldName, dataType, ...}}:
+// one field in the shape of collections/create's schema.fields[], added as
+// the gRPC AddCollectionField adds it (the same checks and messages).
+RestError AddCollectionFieldRest(Call& c) {
+  const Json& field = c.body.at("schema");
+  Json one = {{"fields", Json::array({field})}};
+  CollectionSchema parsed;
+  RestError err = BuildCustomSchema(one, &parsed);
+  if (!err.ok()) {
+    // Name the key as this request spells it (schema.nullable, not schema.fields[0].nullable).
+    const std::string inner = "schema.fields[0].";
+    for (size_t at = err.message.find(inner); at != std::string::npos; at = err.message.find(inner, at)) {
+      err.message.replace(at, inner.size(), "schema.");
+    }
+    return err;
+  }
+  REST_TRY(c.proxy->AddCollectionField(c.db, Collection(c), parsed.fields.at(0)));
+  return Ok();
+}
+
+// collections/fields/alter_properties {collectionName, fieldName, fieldParams}:
+// each value as Go's fmt.Sprintf("%v") spells it (PropertyMap).
+RestError AlterCollectionFieldRest(Call& c) {
+  std::map<std::string, std::string> props;
+  if (Has(c.body, "fieldParams")) props = PropertyMap(c.body.at("fieldParams"));
+  REST_TRY(c.proxy->AlterCollectionField(c.db, Collection(c), StrOr(c.body, "fieldName"), props, {}));
+  return Ok();
+}
+
+// collections/fields/drop_properties {collectionName, fieldName, propertyKeys}.
+RestError DropCollectionFieldPropertiesRest(Call& c) {
+  REST_TRY(c.proxy->AlterCollectionField(c.db, Collection(c), StrOr(c.body, "fieldName"), {},
+                                         StrListOr(c.body, "propertyKeys")));
+  return Ok();
+}
+
+// collections/truncate {collectionName}.
+RestError TruncateCollectionRest(Call& c) {
+  REST_TRY(c.proxy->TruncateCollection(c.db, Collection(c)));
+  return Ok();
+}
+
 }  // namespace kite::rest

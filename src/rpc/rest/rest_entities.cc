@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <set>
 
 #include "query/order_by.h"
 #include "rpc/rest/rest_call.h"
@@ -104,8 +105,46 @@ RestError RunQuery(Call& c, const QueryParams& q) {
   return Ok();
 }
 
+// entities/upsert with partialUpdate: true. Only the fields the rows name
+// change (Proxy::PartialUpsert, as the gRPC upsert with partial_update): the
+// rows are decoded against the schema's primary key, the dynamic field and
+// the fields some row names, so an absent field is neither required nor
+// nulled.
+RestError PartialWrite(Call& c, const CollectionView& v) {
+  Json parsed;
+  const Json* rows = &c.body.at("data");
+  if (!c.deferred_data_body.empty()) {
+    parsed = Json::parse(c.deferred_data_body, nullptr, /*allow_exceptions=*/false);
+    if (!parsed.is_object() || !parsed.contains("data")) {
+      return Error(kCodeBadJson, fmt::format("{}, error: the request body is not a JSON object with data", kBadJsonPrefix));
+    }
+    rows = &parsed.at("data");
+  }
+  std::set<std::string, std::less<>> named;
+  if (rows->is_array()) {
+    for (const Json& row : *rows) {
+      if (!row.is_object()) continue;
+      for (const auto& [key, value] : row.items()) named.insert(key);
+    }
+  }
+  CollectionSchema given = v.info.schema;
+  std::erase_if(given.fields, [&](const FieldSchema& f) { return !f.is_primary && !f.is_dynamic && !named.count(f.name); });
+  InsertParams p;
+  p.db = c.db;
+  p.collection = v.info.schema.name;
+  p.partition = StrOr(c.body, "partitionName");
+  p.upsert = true;
+  Status st = RowsToColumns(*rows, given, /*upsert=*/true, &p.rows);
+  if (!st.ok()) return Wrap(kCodeInvalidInsertData, kInsertDataPrefix, st);
+  REST_ASSIGN(MutationOutcome m, c.proxy->PartialUpsert(std::move(p)));
+  c.data = {{"upsertCount", m.upsert_count}, {"upsertIds", PkColumnToJson(m.ids, c.int64_as_number)}};
+  c.extra["cost"] = 0;
+  return Ok();
+}
+
 RestError Write(Call& c, bool upsert) {
   REST_ASSIGN(CollectionView v, c.proxy->DescribeCollection(c.db, Collection(c)));
+  if (upsert && BoolOr(c.body, "partialUpdate", false)) return PartialWrite(c, v);
   InsertParams p;
   p.db = c.db;
   p.collection = v.info.schema.name;

@@ -304,6 +304,19 @@ const std::map<std::string_view, Route>& Routes() {
       {"collections/drop_properties",
        {DropCollectionProperties, {{"collectionName", JType::kString, true}, {"propertyKeys", JType::kStrList}}}},
       {"collections/flush", {FlushCollection, kCollection}},
+      {"collections/truncate", {TruncateCollectionRest, kCollection}},
+      {"collections/fields/add",
+       {AddCollectionFieldRest, {{"collectionName", JType::kString, true}, {"schema", JType::kObject, true}}}},
+      {"collections/fields/alter_properties",
+       {AlterCollectionFieldRest,
+        {{"collectionName", JType::kString, true},
+         {"fieldName", JType::kString, true},
+         {"fieldParams", JType::kObject}}}},
+      {"collections/fields/drop_properties",
+       {DropCollectionFieldPropertiesRest,
+        {{"collectionName", JType::kString, true},
+         {"fieldName", JType::kString, true},
+         {"propertyKeys", JType::kStrList}}}},
       {"collections/compact", {CompactCollection, {{"collectionName", JType::kString, true}, {"isClustering", JType::kBool}}}},
       {"collections/get_compaction_state", {GetCompactionState, {{"jobID", JType::kAny, true}}}},
       // partitions
@@ -342,7 +355,10 @@ const std::map<std::string_view, Route>& Routes() {
         {{"collectionName", JType::kString, true}, {"partitionName", JType::kString}, {"data", JType::kArray, true}}}},
       {"entities/upsert",
        {UpsertEntities,
-        {{"collectionName", JType::kString, true}, {"partitionName", JType::kString}, {"data", JType::kArray, true}}}},
+        {{"collectionName", JType::kString, true},
+         {"partitionName", JType::kString},
+         {"data", JType::kArray, true},
+         {"partialUpdate", JType::kBool}}}},
       {"entities/delete",
        {DeleteEntities,
         {{"collectionName", JType::kString, true},
@@ -443,9 +459,9 @@ const std::map<std::string_view, Route>& Routes() {
 // Endpoints Milvus 2.5/2.6 serves that Kite does not implement yet.
 bool IsKnownUnimplemented(std::string_view route) {
   static const std::vector<std::string_view> kExact = {
-      "collections/compact",          "collections/get_compaction_state", "collections/truncate",
+      "collections/compact",          "collections/get_compaction_state",
       "collections/add_function",     "collections/alter_function",       "collections/drop_function",
-      "collections/fields/alter_properties", "collections/fields/add",    "collections/fields/drop",
+      "collections/fields/drop",
       "segments/describe",            "quotacenter/describe",
   };
   static const std::vector<std::string_view> kCategories = {
