@@ -64,6 +64,17 @@ class ClusterView {
   // Scrape-time gauges (collection and segment counts, WAL, process).
   void Collect(metrics::Exposition& out) const;
 
+  // Milvus's /healthz indicators of a standalone process: mixcoord, proxy,
+  // querynode, datanode, streamingnode, each with a commonpb.StateCode
+  // (1 Healthy, 2 Abnormal). The streaming node is Abnormal while a channel's
+  // flush is failing (an object store that cannot be written), so /healthz
+  // answers 500 until a flush succeeds again.
+  struct ComponentState {
+    std::string name;
+    int code = 1;
+  };
+  std::vector<ComponentState> ComponentStates() const;
+
  private:
   std::vector<CollectionView> AllCollections() const;
   ClusterSources s_;
