@@ -45,6 +45,9 @@ struct ClusterSources {
   // Hooks for index building (see header comment); may be null.
   std::function<bool(CollectionId, SegmentId)> segment_indexed;
   std::function<WebIndexProgress(const CollectionView&, const IndexInfo&)> index_progress;
+  // Whether the data node's index builds / compactions are deferred because
+  // the object store cannot be reached; may be null.
+  std::function<bool()> data_node_storage_failing;
 };
 
 class ClusterView {
@@ -67,8 +70,9 @@ class ClusterView {
   // Milvus's /healthz indicators of a standalone process: mixcoord, proxy,
   // querynode, datanode, streamingnode, each with a commonpb.StateCode
   // (1 Healthy, 2 Abnormal). The streaming node is Abnormal while a channel's
-  // flush is failing (an object store that cannot be written), so /healthz
-  // answers 500 until a flush succeeds again.
+  // flush is failing, the data node while its index builds or compactions are
+  // deferred (an object store that cannot be reached), so /healthz answers
+  // 500 until they succeed again.
   struct ComponentState {
     std::string name;
     int code = 1;

@@ -2,20 +2,24 @@
 health handler, "OK" (200) while every component is healthy, and 500 "Not all components are
 healthy, <healthy>/<all>" (with Content-Type: application/json, {"state", "detail": [{"name",
 "code"}]}, code = commonpb.StateCode) while one is not. With the S3 server stopped by the test,
-a failed flush makes the streaming node Abnormal (code 2) until a flush succeeds again."""
+a failed flush makes the streaming node Abnormal (code 2) until a flush succeeds again, and an
+index build deferred for the same reason the data node, until a build succeeds."""
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 import urllib.error
 import urllib.request
 
 import numpy as np
 import pytest
+from pymilvus import MilvusClient
 
 from e2e_util import unique
 from s3_server import VersityS3
-from test_storage_s3 import DIM, all_ids, index_and_load, make_collection, rows_for, start_kite_on
+from test_storage_s3 import DIM, all_ids, index_and_load, make_collection, rows_for, start_kite_on, wait_index
 
 HEALTHY, ABNORMAL = 1, 2  # commonpb.StateCode
 COMPONENTS = {"mixcoord", "proxy", "querynode", "datanode", "streamingnode"}  # Milvus 2.6 standalone
@@ -70,5 +74,47 @@ def test_healthz_reports_failing_flushes_while_s3_is_down(s3, kite_factory, tmp_
 
     s3.start()
     c.flush(name)
+    assert healthz(server, as_json=False) == (200, "OK")
+    c.close()
+
+
+def test_healthz_reports_deferred_index_builds_while_s3_is_down(s3, kite_factory, tmp_path):
+    server = start_kite_on(s3, kite_factory, tmp_path, name="kite-health-index")
+    c = server.client()
+    name = unique("s3hidx")
+    make_collection(c, name)
+    rng = np.random.default_rng(9)
+    c.insert(name, rows_for(range(300), rng.random((300, DIM), dtype=np.float32), lambda i: 0))
+    c.flush(name)
+    assert healthz(server, as_json=False) == (200, "OK")
+    s3.stop()
+    ip = MilvusClient.prepare_index_params()
+    ip.add_index("vector", index_type="HNSW", metric_type="L2", params={"M": 8, "efConstruction": 32})
+    errors = []
+
+    def create():  # create_index waits for the build: aside, while S3 is down
+        try:
+            server.client().create_index(name, ip)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    creator = threading.Thread(target=create, daemon=True)
+    creator.start()
+    want = {n: HEALTHY for n in COMPONENTS}
+    want["datanode"] = ABNORMAL
+    deadline = time.monotonic() + 60
+    while True:
+        status, body = healthz(server, as_json=True)
+        if status == 500:
+            break
+        assert time.monotonic() < deadline, "/healthz never reported the deferred index build"
+        time.sleep(0.2)
+    assert body["state"] == f"Not all components are healthy, {len(COMPONENTS) - 1}/{len(COMPONENTS)}"
+    assert {d["name"]: d["code"] for d in body["detail"]} == want
+
+    s3.start()
+    creator.join(timeout=90)
+    assert not creator.is_alive() and errors == []
+    wait_index(c, name, 300)
     assert healthz(server, as_json=False) == (200, "OK")
     c.close()
