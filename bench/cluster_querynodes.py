@@ -92,7 +92,7 @@ def load_data(client: MilvusClient, vectors: np.ndarray) -> None:
 
 
 def loadgen(srv: KiteServer, queries: Path, args) -> dict:
-    out = subprocess.run([str(REPO / "build" / "bench" / "kite_loadgen"), "--address", f"127.0.0.1:{srv.port}",
+    out = subprocess.run([str(args.loadgen), "--address", f"127.0.0.1:{srv.port}",
                           "--collection", COLLECTION, "--field", "vec", "--metric", "L2", "--queries",
                           str(queries), "--topk", "10", "--concurrency", str(args.concurrency), "--duration",
                           str(args.duration), "--warmup", "2"], capture_output=True, text=True, check=True)
@@ -157,6 +157,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=2)
     ap.add_argument("--no-pin", dest="pin", action="store_false")
     ap.add_argument("--kite-bin", type=Path, default=REPO / "build" / "kite")
+    ap.add_argument("--loadgen", type=Path, default=REPO / "build" / "bench" / "kite_loadgen")
     ap.add_argument("--out", type=Path,
                     default=REPO / "bench" / "results" / f"{datetime.date.today()}-cluster-querynodes.md")
     args = ap.parse_args()

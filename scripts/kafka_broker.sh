@@ -8,6 +8,14 @@
 # besides a working connection). Every record is fsync'd
 # (log.flush.interval.messages=1): one broker, so an acknowledged record must
 # survive the broker's SIGKILL in the outage tests.
+#
+# Secured listeners, for the SASL / TLS tests (all optional, by environment):
+#   KITE_KAFKA_SASL_PORT       a SASL_PLAINTEXT listener (SASL/PLAIN)
+#   KITE_KAFKA_SSL_PORT        an SSL listener        } both need KITE_KAFKA_KEYSTORE
+#   KITE_KAFKA_SASL_SSL_PORT   a SASL_SSL listener    } (PKCS12) and _KEYSTORE_PASSWORD
+#   KITE_KAFKA_SASL_USER / KITE_KAFKA_SASL_PASSWORD   the one SASL user (in the
+#                              listeners' JAAS config)
+# The broker's own traffic stays on PLAINTEXT.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 libs="${KITE_KAFKA_LIBS:-$root/.cache/kafka/libs}"
@@ -17,14 +25,40 @@ if [ ! -f "$libs/kafka_2.13-4.1.1.jar" ]; then
 fi
 dir="$1"; port="$2"; cport="$3"
 mkdir -p "$dir"
+extra_listeners=""
+secure_props=""
+user="${KITE_KAFKA_SASL_USER:-kite}"
+pass="${KITE_KAFKA_SASL_PASSWORD:-kite-secret}"
+if [ -n "${KITE_KAFKA_SASL_PORT:-}" ]; then
+  extra_listeners+=",SASL_PLAINTEXT://127.0.0.1:$KITE_KAFKA_SASL_PORT"
+fi
+if [ -n "${KITE_KAFKA_SSL_PORT:-}" ]; then
+  extra_listeners+=",SSL://127.0.0.1:$KITE_KAFKA_SSL_PORT"
+fi
+if [ -n "${KITE_KAFKA_SASL_SSL_PORT:-}" ]; then
+  extra_listeners+=",SASL_SSL://127.0.0.1:$KITE_KAFKA_SASL_SSL_PORT"
+fi
+if [ -n "$extra_listeners" ]; then
+  plain="org.apache.kafka.common.security.plain.PlainLoginModule required user_$user=\"$pass\";"
+  secure_props="sasl.enabled.mechanisms=PLAIN"
+  for l in sasl_plaintext sasl_ssl; do
+    secure_props+=$'\n'"listener.name.$l.plain.sasl.jaas.config=$plain"
+  done
+  if [ -n "${KITE_KAFKA_KEYSTORE:-}" ]; then
+    secure_props+=$'\n'"ssl.keystore.type=PKCS12"
+    secure_props+=$'\n'"ssl.keystore.location=$KITE_KAFKA_KEYSTORE"
+    secure_props+=$'\n'"ssl.keystore.password=$KITE_KAFKA_KEYSTORE_PASSWORD"
+    secure_props+=$'\n'"ssl.key.password=$KITE_KAFKA_KEYSTORE_PASSWORD"
+  fi
+fi
 cat > "$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport${extra_listeners}
+advertised.listeners=PLAINTEXT://127.0.0.1:$port${extra_listeners}
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$dir/logs
 num.partitions=1
@@ -36,6 +70,7 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 log.flush.interval.messages=1
+$secure_props
 PROPS
 cat > "$dir/log4j2.properties" <<PROPS
 rootLogger.level=WARN

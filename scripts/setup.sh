@@ -4,7 +4,8 @@
 # chromium is only for the web UI test (tests/e2e/test_observability.py loads
 # /webui headless); that test skips when it is missing.
 # etcd-server (3.4) is the etcd the meta store tests start on loopback ports
-# (src/storage/testing/etcd_server.h, tests/e2e/etcd_util.py).
+# (src/storage/testing/etcd_server.h, tests/e2e/etcd_util.py); etcd-client
+# (etcdctl) creates the root user and enables auth in the etcd auth tests.
 # Apache Kafka 4.1.1 (for the Kafka WAL tests; scripts/kafka_broker.sh runs it)
 # comes from Maven Central into .cache/kafka/libs (git-ignored), once.
 # Node.js (>= 20) and the Milvus Node SDK for tests/node: see the end.
@@ -19,7 +20,7 @@ APT_PACKAGES=(
   libroaring-dev libsimdjson-dev libfaiss-dev libhnswlib-dev libopenblas-dev
   libbenchmark-dev libssl-dev libicu-dev libstemmer-dev libgeos-dev
   clang-14 libfuzzer-14-dev
-  etcd-server
+  etcd-server etcd-client
   chromium
   libcurl4-openssl-dev libexpat1-dev openssl
   librdkafka-dev default-jre-headless maven

@@ -100,6 +100,34 @@ void AdminServer::Stop() {
   if (mux_) mux_->Shutdown();
 }
 
+// Milvus's healthz handler: "OK" (200) when every component is Healthy (or
+// StandBy), else 500 "Not all components are healthy, <healthy>/<all>"; as
+// JSON {"state", "detail": [{"name", "code"}]} when the request's
+// Content-Type is application/json.
+HttpResponse AdminServer::Healthz(const HttpRequest& req) const {
+  auto states = view_->ComponentStates();
+  size_t healthy = 0;
+  Json detail = Json::array();
+  for (const auto& c : states) {
+    if (c.code == 1 || c.code == 3) healthy++;
+    detail.push_back(Json{{"name", c.name}, {"code", c.code}});
+  }
+  std::string state = healthy == states.size()
+                          ? "OK"
+                          : "Not all components are healthy, " + std::to_string(healthy) + "/" +
+                                std::to_string(states.size());
+  HttpResponse res;
+  res.status = state == "OK" ? 200 : 500;
+  if (req.Header("content-type") == "application/json") {
+    res.content_type = "application/json";
+    res.body = Json{{"state", state}, {"detail", detail}}.dump();
+  } else {
+    res.content_type = "text/plain";
+    res.body = state;
+  }
+  return res;
+}
+
 HttpResponse AdminServer::Route(const HttpRequest& req) const {
   if (req.body_too_large) return Error(413, "request body is too large");
   const std::string& path = req.path;
@@ -111,12 +139,7 @@ HttpResponse AdminServer::Route(const HttpRequest& req) const {
     return res;
   }
   if (req.method != "GET") return Error(404, "404 page not found: " + req.method + " " + path);
-  if (path == "/healthz") {
-    HttpResponse res;
-    res.content_type = "text/plain";
-    res.body = "OK";
-    return res;
-  }
+  if (path == "/healthz") return Healthz(req);
   if (path == "/metrics") {
     HttpResponse res;
     res.content_type = metrics::kTextContentType;

@@ -1,5 +1,7 @@
 // AdminServer: the metrics port (Milvus: 9091). Serves
-//   GET /healthz                 200 "OK"
+//   GET /healthz                 200 "OK"; 500 "Not all components are healthy, 4/5" while a
+//                                component is not (Milvus's text; its JSON form with
+//                                Content-Type: application/json). See ClusterView::ComponentStates.
 //   GET /metrics                 Prometheus text format 0.0.4 (metrics::DefaultRegistry)
 //   GET /webui                   the web UI: one self-contained page (webui/index.html,
 //                                embedded at build time) that renders the JSON below
@@ -71,6 +73,7 @@ class AdminServer {
  private:
   AdminServer(AdminOptions options, const ClusterView* view);
   HttpResponse Route(const HttpRequest& req) const;
+  HttpResponse Healthz(const HttpRequest& req) const;
 
   AdminOptions options_;
   const ClusterView* view_;

@@ -71,6 +71,15 @@ double CpuSeconds() {
 
 }  // namespace
 
+std::vector<ClusterView::ComponentState> ClusterView::ComponentStates() const {
+  constexpr int kHealthy = 1, kAbnormal = 2;  // commonpb.StateCode
+  std::vector<ComponentState> out = {{"mixcoord", kHealthy}, {"proxy", kHealthy}, {"querynode", kHealthy},
+                                     {"datanode", kHealthy}, {"streamingnode", kHealthy}};
+  if (s_.data_node_storage_failing && s_.data_node_storage_failing()) out[3].code = kAbnormal;
+  if (s_.streaming != nullptr && s_.streaming->Health().failing_channels > 0) out.back().code = kAbnormal;
+  return out;
+}
+
 int64_t ProcessResidentBytes() { return StatmField(1); }
 int64_t ProcessVirtualBytes() { return StatmField(0); }
 

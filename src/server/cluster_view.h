@@ -47,6 +47,9 @@ struct ClusterSources {
   std::function<WebIndexProgress(const CollectionView&, const IndexInfo&)> index_progress;
   // kite.queryNodes: remote: the query view's nodes, [{node_id, address, segments, rows}]; may be null.
   std::function<nlohmann::json()> query_nodes;
+  // Whether the data node's index builds / compactions are deferred because
+  // the object store cannot be reached; may be null.
+  std::function<bool()> data_node_storage_failing;
 };
 
 class ClusterView {
@@ -67,6 +70,18 @@ class ClusterView {
 
   // Scrape-time gauges (collection and segment counts, WAL, process).
   void Collect(metrics::Exposition& out) const;
+
+  // Milvus's /healthz indicators of a standalone process: mixcoord, proxy,
+  // querynode, datanode, streamingnode, each with a commonpb.StateCode
+  // (1 Healthy, 2 Abnormal). The streaming node is Abnormal while a channel's
+  // flush is failing, the data node while its index builds or compactions are
+  // deferred (an object store that cannot be reached), so /healthz answers
+  // 500 until they succeed again.
+  struct ComponentState {
+    std::string name;
+    int code = 1;
+  };
+  std::vector<ComponentState> ComponentStates() const;
 
  private:
   std::vector<CollectionView> AllCollections() const;

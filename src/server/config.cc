@@ -4,6 +4,7 @@
 
 #include "server/config_mq.h"
 #include "server/config_session.h"
+#include "storage/meta/etcd_meta_store.h"
 
 namespace kite {
 namespace {
@@ -190,11 +191,6 @@ static Status LoadMetaStore(const YAML::Node& root, ServerConfig* c) {
         add(ep.as<std::string>());
       }
       if (list.empty()) return InvalidArgument("config key etcd.endpoints: no endpoint given");
-      for (const std::string& one : list) {
-        if (one.starts_with("https://")) {
-          return InvalidArgument("config key etcd.endpoints: '{}': TLS to etcd is not supported yet", one);
-        }
-      }
       e.endpoints = std::move(list);
       e.enabled = true;
     }
@@ -202,16 +198,33 @@ static Status LoadMetaStore(const YAML::Node& root, ServerConfig* c) {
     if (etcd["metaSubPath"]) e.meta_sub_path = etcd["metaSubPath"].as<std::string>();
     if (etcd["kvSubPath"]) e.kv_sub_path = etcd["kvSubPath"].as<std::string>();
     if (etcd["requestTimeout"]) e.request_timeout_ms = etcd["requestTimeout"].as<int64_t>();
-    for (const char* section : {"ssl", "auth"}) {
-      YAML::Node n = etcd[section];
-      if (n && n.IsMap() && n["enabled"] && n["enabled"].as<bool>()) {
-        return InvalidArgument("config key etcd.{}.enabled: true is not supported yet", section);
+    if (YAML::Node ssl = etcd["ssl"]; ssl && ssl.IsMap()) {
+      if (ssl["enabled"]) e.ssl_enabled = ssl["enabled"].as<bool>();
+      if (ssl["tlsCert"] && !ssl["tlsCert"].IsNull()) e.tls_cert = ssl["tlsCert"].as<std::string>();
+      if (ssl["tlsKey"] && !ssl["tlsKey"].IsNull()) e.tls_key = ssl["tlsKey"].as<std::string>();
+      if (ssl["tlsCACert"] && !ssl["tlsCACert"].IsNull()) e.tls_ca_cert = ssl["tlsCACert"].as<std::string>();
+      if (ssl["tlsMinVersion"] && !ssl["tlsMinVersion"].IsNull()) {
+        e.tls_min_version = ssl["tlsMinVersion"].as<std::string>();
       }
+    }
+    if (YAML::Node auth = etcd["auth"]; auth && auth.IsMap()) {
+      if (auth["enabled"]) e.auth_enabled = auth["enabled"].as<bool>();
+      if (auth["userName"] && !auth["userName"].IsNull()) e.user_name = auth["userName"].as<std::string>();
+      if (auth["password"] && !auth["password"].IsNull()) e.password = auth["password"].as<std::string>();
     }
   } catch (const YAML::Exception& ex) {
     return InvalidArgument("config section etcd: {}", ex.what());
   }
   if (e.root_path.empty()) return InvalidArgument("config key etcd.rootPath: empty");
+  for (const std::string& one : e.endpoints) {
+    if (one.starts_with("https://") && !e.ssl_enabled) {
+      return InvalidArgument("config key etcd.endpoints: '{}' is https but etcd.ssl.enabled is false", one);
+    }
+  }
+  if (e.ssl_enabled) KITE_RETURN_IF_ERROR(CheckEtcdTlsMinVersion(e.tls_min_version));
+  if (e.auth_enabled && e.user_name.empty()) {
+    return InvalidArgument("config key etcd.auth.userName: empty while etcd.auth.enabled is true");
+  }
   if (e.request_timeout_ms <= 0) {
     return InvalidArgument("config key etcd.requestTimeout: {} is not a positive number of ms", e.request_timeout_ms);
   }

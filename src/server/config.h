@@ -62,7 +62,13 @@
 //                                Kite's keys live under rootPath/metaSubPath/; chunks of values
 //                                above 1 MiB under rootPath/kvSubPath/kite-meta-chunks/
 //   etcd.requestTimeout: 10000   ms; deadline of every etcd request
-//   etcd.ssl.enabled / etcd.auth.enabled: true is refused (not supported yet)
+//   etcd.ssl.enabled: false      TLS to etcd (endpoints may then be written https://host:port)
+//   etcd.ssl.tlsCACert, etcd.ssl.tlsCert, etcd.ssl.tlsKey: CA of etcd's certificate ("" = system
+//                                CAs); client certificate and key (both or neither; etcd's
+//                                --client-cert-auth needs them); unreadable = no start
+//   etcd.ssl.tlsMinVersion: 1.3  1.0, 1.1, 1.2 or 1.3 (Milvus's values and default)
+//   etcd.auth.enabled: false, etcd.auth.userName, etcd.auth.password   etcd's own users (a
+//                                wrong password stops the start; the password is never shown)
 //   common.session.ttl: 30       seconds: a cluster session's lease (a process that stops renewing
 //                                it is dead for the others after this long; cluster/session.h)
 //   common.session.retryTimes: 30   attempts to register a session whose key is held
@@ -116,6 +122,12 @@ struct EtcdConfig {
   std::string meta_sub_path = "meta";
   std::string kv_sub_path = "kv";
   int64_t request_timeout_ms = 10000;
+  bool ssl_enabled = false;       // etcd.ssl.enabled
+  std::string tls_cert, tls_key;  // etcd.ssl.tlsCert, etcd.ssl.tlsKey
+  std::string tls_ca_cert;        // etcd.ssl.tlsCACert
+  std::string tls_min_version = "1.3";  // etcd.ssl.tlsMinVersion
+  bool auth_enabled = false;      // etcd.auth.enabled
+  std::string user_name, password;  // etcd.auth.userName, etcd.auth.password
 };
 
 // Cluster sessions (common.session.*, Milvus's names and defaults).

@@ -83,6 +83,18 @@ std::vector<std::pair<std::string, std::string>> EffectiveConfig(const ServerCon
     out.emplace_back("etcd.metaSubPath", c.etcd.meta_sub_path);
     out.emplace_back("etcd.kvSubPath", c.etcd.kv_sub_path);
     out.emplace_back("etcd.requestTimeout", std::to_string(c.etcd.request_timeout_ms));
+    out.emplace_back("etcd.ssl.enabled", c.etcd.ssl_enabled ? "true" : "false");
+    if (c.etcd.ssl_enabled) {
+      out.emplace_back("etcd.ssl.tlsCert", c.etcd.tls_cert);
+      out.emplace_back("etcd.ssl.tlsKey", c.etcd.tls_key);
+      out.emplace_back("etcd.ssl.tlsCACert", c.etcd.tls_ca_cert);
+      out.emplace_back("etcd.ssl.tlsMinVersion", c.etcd.tls_min_version);
+    }
+    out.emplace_back("etcd.auth.enabled", c.etcd.auth_enabled ? "true" : "false");
+    if (c.etcd.auth_enabled) {
+      out.emplace_back("etcd.auth.userName", c.etcd.user_name);
+      out.emplace_back("etcd.auth.password", c.etcd.password);
+    }
   }
   out.emplace_back("common.session.ttl", std::to_string(c.session.ttl_s));
   out.emplace_back("common.session.retryTimes", std::to_string(c.session.retry_times));

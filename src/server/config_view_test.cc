@@ -55,5 +55,22 @@ TEST(ConfigViewTest, ObjectStorageKeysShownWithSecretsMasked) {
   EXPECT_EQ(m["minio.secretAccessKey"], "****");
 }
 
+TEST(ConfigViewTest, EtcdTlsAndAuthShownWithThePasswordMasked) {
+  ServerConfig c;
+  c.etcd.enabled = true;
+  c.etcd.ssl_enabled = true;
+  c.etcd.tls_ca_cert = "/certs/ca.pem";
+  c.etcd.auth_enabled = true;
+  c.etcd.user_name = "root";
+  c.etcd.password = "etcd-secret";
+  std::map<std::string, std::string> m;
+  for (const auto& [k, v] : EffectiveConfig(c)) m[k] = v;
+  EXPECT_EQ(m["etcd.ssl.enabled"], "true");
+  EXPECT_EQ(m["etcd.ssl.tlsCACert"], "/certs/ca.pem");
+  EXPECT_EQ(m["etcd.ssl.tlsMinVersion"], "1.3");  // Milvus's default
+  EXPECT_EQ(m["etcd.auth.userName"], "root");
+  EXPECT_EQ(m["etcd.auth.password"], "****");
+}
+
 }  // namespace
 }  // namespace kite

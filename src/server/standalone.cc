@@ -272,6 +272,7 @@ class StandaloneImpl final : public Standalone {
       }
       return false;
     };
+    sources.data_node_storage_failing = [dn = data_node_.get()] { return dn->StorageFailing(); };
     sources.index_progress = [dn = data_node_.get()](const CollectionView& v, const IndexInfo& idx) {
       IndexProgress p = dn->Progress(v.info.id, idx, 0);
       WebIndexProgress w;

@@ -34,9 +34,19 @@ Result<std::unique_ptr<MetaStore>> OpenMetaStoreFor(const ServerConfig& config) 
   o.key_prefix = e.root_path + "/" + e.meta_sub_path + "/";
   o.chunk_prefix = e.root_path + "/" + e.kv_sub_path + "/kite-meta-chunks/";
   o.request_timeout_ms = e.request_timeout_ms;
+  o.tls.enabled = e.ssl_enabled;
+  o.tls.cert_path = e.tls_cert;
+  o.tls.key_path = e.tls_key;
+  o.tls.ca_cert_path = e.tls_ca_cert;
+  o.tls.min_version = e.tls_min_version;
+  if (e.auth_enabled) {
+    o.user_name = e.user_name;
+    o.password = e.password;
+  }
   std::string list;
   for (const auto& x : e.endpoints) list += (list.empty() ? "" : ",") + x;
-  spdlog::info("meta store: etcd at {} under {}", list, o.key_prefix);
+  spdlog::info("meta store: etcd at {} under {}{}{}", list, o.key_prefix, e.ssl_enabled ? ", TLS" : "",
+               e.auth_enabled ? ", as user " + e.user_name : "");
   return OpenEtcdMetaStore(o);
 }
 

@@ -4,6 +4,11 @@ Started by scripts/kafka_broker.sh on free loopback ports in a temp dir; ready w
 "Kafka Server started" and its port accepts connections (polled, no fixed sleep).  stop() kills it
 (SIGKILL, as a crash) and start() brings it back on the same dir and ports.  The jars come from
 scripts/setup.sh: without them start() fails saying so (never a skip).
+
+KafkaBroker(secure=True) also opens a SASL_PLAINTEXT, an SSL and a SASL_SSL listener (SASL/PLAIN,
+user SASL_USER / SASL_PASSWORD); the TLS listeners use a PKCS12 keystore made
+here with Java's keytool (a self-signed certificate for 127.0.0.1, exported as `ca_pem` for the
+clients).
 """
 
 from __future__ import annotations
@@ -22,15 +27,43 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "scripts" / "kafka_broker.sh"
 LIBS = Path(os.environ.get("KITE_KAFKA_LIBS") or REPO_ROOT / ".cache" / "kafka" / "libs")
 READY_DEADLINE_S = 90.0
+SASL_USER = "kite"
+SASL_PASSWORD = "kite-kafka-secret"
+KEYSTORE_PASSWORD = "kite-keystore-pw"
 
 
 class KafkaBroker:
-    def __init__(self, base: Path):
+    def __init__(self, base: Path, secure: bool = False):
         self.base = Path(base)
-        self.port = free_port()
-        self.controller_port = free_port()
-        while self.controller_port == self.port:
-            self.controller_port = free_port()
+        taken = set()
+
+        def port() -> int:
+            p = free_port()
+            while p in taken:
+                p = free_port()
+            taken.add(p)
+            return p
+
+        self.port = port()
+        self.controller_port = port()
+        self.secure = secure
+        self.env = {}
+        if secure:
+            self.sasl_port, self.ssl_port, self.sasl_ssl_port = port(), port(), port()
+            self.base.mkdir(parents=True, exist_ok=True)
+            keystore = self.base / "server.p12"
+            self.ca_pem = self.base / "ca.pem"
+            keytool = ["keytool", "-keystore", str(keystore), "-storepass", KEYSTORE_PASSWORD, "-alias", "kafka"]
+            subprocess.run(keytool + ["-genkeypair", "-storetype", "PKCS12", "-keypass", KEYSTORE_PASSWORD,
+                                      "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=localhost",
+                                      "-ext", "SAN=IP:127.0.0.1,DNS:localhost", "-validity", "2"],
+                           check=True, capture_output=True)
+            subprocess.run(keytool + ["-exportcert", "-rfc", "-file", str(self.ca_pem)], check=True,
+                           capture_output=True)
+            self.env = {"KITE_KAFKA_SASL_PORT": str(self.sasl_port), "KITE_KAFKA_SSL_PORT": str(self.ssl_port),
+                        "KITE_KAFKA_SASL_SSL_PORT": str(self.sasl_ssl_port),
+                        "KITE_KAFKA_KEYSTORE": str(keystore), "KITE_KAFKA_KEYSTORE_PASSWORD": KEYSTORE_PASSWORD,
+                        "KITE_KAFKA_SASL_USER": SASL_USER, "KITE_KAFKA_SASL_PASSWORD": SASL_PASSWORD}
         self.proc: Optional[subprocess.Popen] = None
         self.starts = 0
 
@@ -50,7 +83,7 @@ class KafkaBroker:
         self.proc = subprocess.Popen(
             ["bash", str(SCRIPT), str(self.base / "broker"), str(self.port), str(self.controller_port)],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            env={**os.environ, "KITE_KAFKA_PARENT_PID": str(os.getpid())})  # dies with this run
+            env={**os.environ, **self.env, "KITE_KAFKA_PARENT_PID": str(os.getpid())})  # dies with this run
         log.close()
         deadline = time.monotonic() + READY_DEADLINE_S
         while time.monotonic() < deadline:

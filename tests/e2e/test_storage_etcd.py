@@ -153,7 +153,9 @@ def test_etcd_down_fails_ddl_clearly_reads_go_on(kite_factory, tmp_path, etcd):
 @pytest.mark.parametrize("text,needle", [
     ("metastore:\n  type: tikv\n", "metastore.type"),
     ("etcd:\n  endpoints: https://127.0.0.1:2379\n", "etcd.endpoints"),
-    ("etcd:\n  endpoints: 127.0.0.1:2379\n  ssl:\n    enabled: true\n", "etcd.ssl.enabled"),
+    ("etcd:\n  endpoints: 127.0.0.1:2379\n  ssl:\n    enabled: true\n    tlsMinVersion: 1.4\n",
+     "etcd.ssl.tlsMinVersion: unknown TLS version,1.4"),
+    ("etcd:\n  endpoints: 127.0.0.1:2379\n  auth:\n    enabled: true\n", "etcd.auth.userName"),
     ("etcd:\n  endpoints: 127.0.0.1:2379\n  requestTimeout: 0\n", "etcd.requestTimeout"),
 ])
 def test_unsupported_meta_store_config_is_refused(kite_bin, tmp_path, text, needle):

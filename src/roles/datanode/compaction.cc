@@ -105,6 +105,7 @@ bool DataNode::CompactionPass(const std::vector<CollectionView>& collections) {
     for (const Plan& plan : plans) {
       Status st = RunCompaction(*c, plan);
       std::lock_guard lock(mu_);
+      storage_failing_ = st.code() == StatusCode::kIOError;
       if (st.ok()) {
         worked = true;
         ++jobs_[job].second.completed;

@@ -133,6 +133,7 @@ bool DataNode::PassCollection(const CollectionView& c) {
     for (const SegmentRecord& seg : registry_->ListSegments(c.info.id)) {
       if (built.count({seg.id.value, def.id.value})) continue;
       Status st = Build(c, def, seg);
+      storage_failing_ = st.code() == StatusCode::kIOError;
       if (st.code() == StatusCode::kIOError) {
         // The object store is unreachable (S3 down, a full disk): not the
         // index's fault, so it is not marked failed; a later pass retries.

@@ -35,6 +35,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -84,6 +85,11 @@ class DataNode : public DataNodeApi {
   Result<int64_t> RequestCompaction(CollectionId collection) override;
   CompactionJob GetCompaction(int64_t job) const override;
 
+  // Whether the last index build or compaction that reached the object store
+  // was deferred by an IOError (store unreachable), with no success since:
+  // the data node's /healthz state (Abnormal while true).
+  bool StorageFailing() const { return storage_failing_.load(); }
+
  private:
   // One pass over every collection; returns whether it did any work.
   bool Pass();
@@ -126,6 +132,7 @@ class DataNode : public DataNodeApi {
   std::map<int64_t, std::pair<int64_t, CompactionJob>> jobs_;  // job id -> (collection id, state)
   std::chrono::steady_clock::time_point last_auto_compaction_ = std::chrono::steady_clock::now();
   std::thread worker_;
+  std::atomic<bool> storage_failing_{false};
 };
 
 }  // namespace kite

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "rpc.grpc.pb.h"
+#include "storage/meta/etcd_security.h"
 
 namespace kite {
 namespace {
@@ -80,7 +81,8 @@ class EtcdMetaWatch final : public MetaWatch {
  public:
   // Returns once etcd registered the watch (or the stream failed, or
   // `create_timeout` passed): a watch "from now" then sees every later change.
-  EtcdMetaWatch(EtcdMetaStore* store, std::shared_ptr<grpc::Channel> channel, pb::WatchCreateRequest create,
+  EtcdMetaWatch(EtcdMetaStore* store, std::shared_ptr<grpc::Channel> channel, const std::string& token,
+                pb::WatchCreateRequest create,
                 std::chrono::milliseconds create_timeout);
   ~EtcdMetaWatch() override;
   Result<std::vector<MetaEvent>> Next(std::chrono::milliseconds timeout) override;
@@ -102,7 +104,15 @@ class EtcdMetaWatch final : public MetaWatch {
 
 class EtcdMetaStore final : public MetaStore {
  public:
-  explicit EtcdMetaStore(EtcdMetaStoreOptions o) : o_(std::move(o)) {
+  EtcdMetaStore(EtcdMetaStoreOptions o, const EtcdTlsFiles& tls) : o_(std::move(o)) {
+    std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+    if (o_.tls.enabled) {
+      grpc::SslCredentialsOptions ssl;
+      ssl.pem_root_certs = tls.ca_pem;
+      ssl.pem_cert_chain = tls.cert_pem;
+      ssl.pem_private_key = tls.key_pem;
+      creds = grpc::SslCredentials(ssl);
+    }
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(-1);
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
@@ -112,10 +122,11 @@ class EtcdMetaStore final : public MetaStore {
       while (!e.empty() && e.back() == '/') e.pop_back();
       Endpoint ep;
       ep.address = e;
-      ep.channel = grpc::CreateCustomChannel(e, grpc::InsecureChannelCredentials(), args);
+      ep.channel = grpc::CreateCustomChannel(e, creds, args);
       ep.kv = pb::KV::NewStub(ep.channel);
       ep.lease = pb::Lease::NewStub(ep.channel);
       ep.maintenance = pb::Maintenance::NewStub(ep.channel);
+      ep.auth = pb::Auth::NewStub(ep.channel);
       endpoints_.push_back(std::move(ep));
     }
     std::random_device rd;
@@ -130,7 +141,63 @@ class EtcdMetaStore final : public MetaStore {
     std::unique_ptr<pb::KV::Stub> kv;
     std::unique_ptr<pb::Lease::Stub> lease;
     std::unique_ptr<pb::Maintenance::Stub> maintenance;
+    std::unique_ptr<pb::Auth::Stub> auth;
   };
+
+  bool UsesAuth() const { return !o_.user_name.empty(); }
+
+  std::string Token() {
+    std::lock_guard lock(token_mu_);
+    return token_;
+  }
+
+  // etcd's Authenticate on endpoint e: a new token for every later request.
+  // An etcd without auth enabled answers "authentication is not enabled":
+  // no token is needed then (as etcd's own Go client treats it).
+  grpc::Status Authenticate(Endpoint& e) {
+    pb::AuthenticateRequest req;
+    req.set_name(o_.user_name);
+    req.set_password(o_.password);
+    pb::AuthenticateResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(o_.request_timeout_ms));
+    grpc::Status s = e.auth->Authenticate(&ctx, req, &resp);
+    if (!s.ok() && s.error_message().find("authentication is not enabled") != std::string::npos) {
+      std::lock_guard lock(token_mu_);
+      token_.clear();
+      return grpc::Status::OK;
+    }
+    if (s.ok()) {
+      std::lock_guard lock(token_mu_);
+      token_ = resp.token();
+    }
+    return s;
+  }
+
+  static bool IsTokenRefused(const grpc::Status& s) {
+    return s.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
+           s.error_message().find("invalid auth token") != std::string::npos ||
+           s.error_message().find("auth: revision in header is old") != std::string::npos;
+  }
+
+  // The open-time login: a clear error for a wrong user or password.
+  Status Login() {
+    std::string errors;
+    for (auto& e : endpoints_) {
+      grpc::Status s = Authenticate(e);
+      if (s.ok()) return Status::OK();
+      if (s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+        if (!errors.empty()) errors += "; ";
+        errors += e.address + ": " + s.error_message();
+        continue;
+      }
+      return InvalidArgument(
+          "meta store (etcd): login as user '{}' refused by etcd at {}: {} (check etcd.auth.userName and "
+          "etcd.auth.password)",
+          o_.user_name, e.address, s.error_message());
+    }
+    return Unavailable(fmt::format("{} (authenticate, deadline {} ms)", errors, o_.request_timeout_ms));
+  }
 
   // Runs call(endpoint, ctx) on the first endpoint that answers, each try
   // with the request deadline. call returns the grpc::Status.
@@ -140,9 +207,22 @@ class EtcdMetaStore final : public MetaStore {
     std::string errors;
     for (size_t k = 0; k < n; ++k) {
       size_t i = (first + k) % n;
-      grpc::ClientContext ctx;
-      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(o_.request_timeout_ms));
-      grpc::Status s = call(endpoints_[i], &ctx);
+      grpc::Status s;
+      for (int attempt = 0; attempt < 2; ++attempt) {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(o_.request_timeout_ms));
+        if (UsesAuth()) {
+          if (std::string t = Token(); !t.empty()) ctx.AddMetadata("token", t);
+        }
+        s = call(endpoints_[i], &ctx);
+        // A token this member does not know (expired, or issued by another
+        // member): log in again on this endpoint and retry once.
+        if (attempt > 0 || !UsesAuth() || !IsTokenRefused(s)) break;
+        if (grpc::Status a = Authenticate(endpoints_[i]); !a.ok()) {
+          s = a;
+          break;
+        }
+      }
       if (s.ok()) {
         preferred_ = i;
         return Status::OK();
@@ -158,6 +238,13 @@ class EtcdMetaStore final : public MetaStore {
   }
 
   Status ServerError(const std::string& what, const std::string& msg) {
+    if (msg.find("user name is empty") != std::string::npos || msg.find("permission denied") != std::string::npos ||
+        msg.find("authentication failed") != std::string::npos) {
+      return InvalidArgument(
+          "meta store (etcd) {}: {} (etcd has authentication enabled: set etcd.auth.enabled, etcd.auth.userName and "
+          "etcd.auth.password to a user whose role may read and write under '{}')",
+          what, msg, o_.key_prefix);
+    }
     if (msg.find("lease not found") != std::string::npos) {
       return MakeStatus(StatusCode::kNotFound, Reason::kNone, "meta store (etcd): lease not found (expired or revoked)");
     }
@@ -179,11 +266,16 @@ class EtcdMetaStore final : public MetaStore {
   }
 
   Status Probe() {
-    return Call("status", [](Endpoint& e, grpc::ClientContext* ctx) {
+    KITE_RETURN_IF_ERROR(Call("status", [](Endpoint& e, grpc::ClientContext* ctx) {
       pb::StatusRequest req;
       pb::StatusResponse resp;
       return e.maintenance->Status(ctx, req, &resp);
-    });
+    }));
+    // A read under the prefix: an etcd with auth enabled answers it only to
+    // an authenticated user with read permission (Status needs neither).
+    // (etcd refuses an empty key: "\0" with range end "\0" is every key.)
+    std::string first = o_.key_prefix.empty() ? std::string(1, '\0') : o_.key_prefix;
+    return Range(first, PrefixEnd(o_.key_prefix), 0, 1).status();
   }
 
   // ---- reads
@@ -495,9 +587,13 @@ class EtcdMetaStore final : public MetaStore {
                           from_revision, at.status().message());
       }
       create.set_start_revision(from_revision);
+    } else if (UsesAuth()) {
+      // A unary call first, so that an expired token is renewed before the
+      // stream is opened with it.
+      KITE_RETURN_IF_ERROR(Range(full, PrefixEnd(full), 0, 1).status());
     }
     return std::unique_ptr<MetaWatch>(std::make_unique<EtcdMetaWatch>(
-        this, endpoints_[preferred_.load() % endpoints_.size()].channel, std::move(create),
+        this, endpoints_[preferred_.load() % endpoints_.size()].channel, Token(), std::move(create),
         std::chrono::milliseconds(o_.request_timeout_ms)));
   }
 
@@ -517,15 +613,18 @@ class EtcdMetaStore final : public MetaStore {
   EtcdMetaStoreOptions o_;
   std::vector<Endpoint> endpoints_;
   std::atomic<size_t> preferred_{0};
+  std::mutex token_mu_;
+  std::string token_;  // etcd auth token (guarded by token_mu_); empty without auth
   std::mutex rng_mu_;
   std::mt19937_64 rng_;
 };
 
 // ---- watch stream
 
-EtcdMetaWatch::EtcdMetaWatch(EtcdMetaStore* store, std::shared_ptr<grpc::Channel> channel,
+EtcdMetaWatch::EtcdMetaWatch(EtcdMetaStore* store, std::shared_ptr<grpc::Channel> channel, const std::string& token,
                              pb::WatchCreateRequest create, std::chrono::milliseconds create_timeout)
     : store_(store), stub_(pb::Watch::NewStub(channel)), create_(std::move(create)) {
+  if (!token.empty()) ctx_.AddMetadata("token", token);
   thread_ = std::thread([this] { Run(); });
   std::unique_lock lock(mu_);
   cv_.wait_for(lock, create_timeout, [this] { return created_ || error_.has_value(); });
@@ -597,7 +696,23 @@ Result<std::vector<MetaEvent>> EtcdMetaWatch::Next(std::chrono::milliseconds tim
 Result<std::unique_ptr<MetaStore>> OpenEtcdMetaStore(const EtcdMetaStoreOptions& options) {
   if (options.endpoints.empty()) return InvalidArgument("etcd.endpoints is empty");
   if (options.chunk_bytes == 0) return InvalidArgument("etcd meta store: chunk size 0");
-  auto store = std::make_unique<EtcdMetaStore>(options);
+  EtcdTlsFiles files;
+  if (options.tls.enabled) {
+    KITE_ASSIGN_OR_RETURN(files, ReadEtcdTlsFiles(options.tls));
+    // A handshake of our own first: it enforces tlsMinVersion and names why a
+    // certificate is refused. An endpoint that does not answer is left to the
+    // probe below (it reports every endpoint).
+    for (const std::string& raw : options.endpoints) {
+      std::string e = raw;
+      if (auto p = e.find("://"); p != std::string::npos) e = e.substr(p + 3);
+      while (!e.empty() && e.back() == '/') e.pop_back();
+      Status st = EtcdTlsHandshakeCheck(e, options.tls, int(std::min<int64_t>(options.request_timeout_ms, 30000)));
+      if (st.ok()) break;
+      if (st.code() != StatusCode::kIOError) return st;
+    }
+  }
+  auto store = std::make_unique<EtcdMetaStore>(options, files);
+  if (store->UsesAuth()) KITE_RETURN_IF_ERROR(store->Login());
   KITE_RETURN_IF_ERROR(store->Probe());  // etcd answers
   return std::unique_ptr<MetaStore>(std::move(store));
 }

@@ -27,6 +27,18 @@
 // unreachable etcd fails the call with kIOError "meta store (etcd)
 // unavailable: <endpoint>: <why>", it never hangs. Endpoints are tried in
 // order; the last one that answered is tried first. A watch runs one gRPC stream on its own thread.
+//
+// Security (Milvus's etcd.ssl.* and etcd.auth.* keys): with `tls.enabled`
+// every channel is TLS, the server's certificate checked against
+// `tls.ca_cert_path` and, when given, `tls.cert_path` / `tls.key_path`
+// presented as the client certificate (etcd's --client-cert-auth); the
+// handshake must reach `tls.min_version`. With `user_name` set, the store
+// logs in with etcd's Authenticate RPC at open and sends the token on every
+// request; a token etcd no longer knows (expired, or from another member) is
+// renewed once and the request retried. Open fails with a message naming the
+// key to fix: unreadable files, a certificate that does not verify, a TLS
+// version below the minimum, a wrong user or password, or an etcd with auth
+// enabled reached without credentials.
 #pragma once
 
 #include <memory>
@@ -37,6 +49,14 @@
 
 namespace kite {
 
+struct EtcdTlsOptions {
+  bool enabled = false;       // etcd.ssl.enabled
+  std::string cert_path;      // etcd.ssl.tlsCert: client certificate (PEM), optional
+  std::string key_path;       // etcd.ssl.tlsKey: its private key (PEM), with cert_path
+  std::string ca_cert_path;   // etcd.ssl.tlsCACert: CA that signed etcd's certificate ("" = system CAs)
+  std::string min_version = "1.3";  // etcd.ssl.tlsMinVersion: 1.0, 1.1, 1.2 or 1.3
+};
+
 struct EtcdMetaStoreOptions {
   std::vector<std::string> endpoints;  // "host:port" or "http://host:port"
   std::string key_prefix;              // prepended to every Kite key
@@ -45,7 +65,14 @@ struct EtcdMetaStoreOptions {
   size_t chunk_bytes = 1 << 20;        // a value above this is chunked
   size_t txn_inline_bytes = 1 << 20;   // inline bytes of one Txn (etcd: 1.5 MiB per request)
   int64_t scan_page = 1000;            // keys per range request of a scan
+  EtcdTlsOptions tls;
+  std::string user_name;  // etcd.auth.userName ("" = no authentication)
+  std::string password;   // etcd.auth.password (never logged)
 };
+
+// Checks a tlsMinVersion value as Milvus does (1.0, 1.1, 1.2, 1.3); the
+// error is Milvus's "unknown TLS version,<v>".
+Status CheckEtcdTlsMinVersion(const std::string& version);
 
 // Connects (checking that etcd answers) and returns the store.
 Result<std::unique_ptr<MetaStore>> OpenEtcdMetaStore(const EtcdMetaStoreOptions& options);

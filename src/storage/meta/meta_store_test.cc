@@ -12,6 +12,8 @@
 #include <functional>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 #include <string>
 #include <utility>
@@ -59,19 +61,63 @@ std::optional<std::string> GetOrDie(MetaStore* m, std::string_view key) {
   return r.ok() ? *r : std::nullopt;
 }
 
-enum class Kind { kMemory, kRocksDb, kEtcd };
+// kEtcdSecure: an etcd that serves TLS only (client certificates required)
+// and has authentication enabled; the store logs in as root.
+enum class Kind { kMemory, kRocksDb, kEtcd, kEtcdSecure };
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 // etcd's Compact RPC (physical: returns once the old revisions are gone).
 // Kite itself never compacts; a deployment's etcd does (--auto-compaction-*).
-Status CompactEtcd(const std::string& endpoint, int64_t revision) {
+// A channel to etcd with the TLS files of `client`, and a token for its user
+// (empty without one).
+std::shared_ptr<grpc::Channel> TestChannel(const std::string& endpoint, const EtcdMetaStoreOptions& client) {
   std::string address = endpoint;
   if (auto p = address.find("://"); p != std::string::npos) address = address.substr(p + 3);
-  auto kv = etcdserverpb::KV::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+  if (client.tls.enabled) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = ReadFileOrEmpty(client.tls.ca_cert_path);
+    ssl.pem_cert_chain = ReadFileOrEmpty(client.tls.cert_path);
+    ssl.pem_private_key = ReadFileOrEmpty(client.tls.key_path);
+    creds = grpc::SslCredentials(ssl);
+  }
+  return grpc::CreateChannel(address, creds);
+}
+
+Result<std::string> TestToken(const std::shared_ptr<grpc::Channel>& channel, const EtcdMetaStoreOptions& client) {
+  std::string token;
+  if (!client.user_name.empty()) {
+    auto auth = etcdserverpb::Auth::NewStub(channel);
+    etcdserverpb::AuthenticateRequest areq;
+    areq.set_name(client.user_name);
+    areq.set_password(client.password);
+    etcdserverpb::AuthenticateResponse aresp;
+    grpc::ClientContext actx;
+    actx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::Status s = auth->Authenticate(&actx, areq, &aresp);
+    if (!s.ok()) return IOError("etcd authenticate: {}", s.error_message());
+    token = aresp.token();
+  }
+  return token;
+}
+
+// `client` carries the TLS files and credentials of a secure etcd.
+Status CompactEtcd(const std::string& endpoint, int64_t revision, const EtcdMetaStoreOptions& client = {}) {
+  auto channel = TestChannel(endpoint, client);
+  KITE_ASSIGN_OR_RETURN(std::string token, TestToken(channel, client));
+  auto kv = etcdserverpb::KV::NewStub(channel);
   etcdserverpb::CompactionRequest req;
   req.set_revision(revision);
   req.set_physical(true);
   etcdserverpb::CompactionResponse resp;
   grpc::ClientContext ctx;
+  if (!token.empty()) ctx.AddMetadata("token", token);
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   grpc::Status s = kv->Compact(&ctx, req, &resp);
   if (!s.ok()) return IOError("etcd compact at {}: {}", revision, s.error_message());
@@ -86,13 +132,20 @@ testing::EtcdServer* SharedEtcd() {
   return &server;
 }
 
-EtcdMetaStoreOptions EtcdOptionsForTest() {
+// One TLS + auth etcd for the whole test binary (Kind::kEtcdSecure).
+testing::EtcdServer* SharedSecureEtcd() {
+  static testing::EtcdServer server(testing::EtcdServerOptions{.tls = true, .auth = true});
+  static const Status started = server.Start();
+  EXPECT_TRUE(started.ok()) << started.ToString();
+  return &server;
+}
+
+EtcdMetaStoreOptions EtcdOptionsForTest(testing::EtcdServer* server = nullptr) {
   static std::atomic<int> n{0};
   const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string root = std::string("t") + std::to_string(getpid()) + "-" + std::to_string(n++) + "-" +
                      (info ? info->name() : "x");
-  EtcdMetaStoreOptions o;
-  o.endpoints = {SharedEtcd()->endpoint()};
+  EtcdMetaStoreOptions o = server ? server->ClientOptions() : SharedEtcd()->ClientOptions();
   o.key_prefix = root + "/meta/";
   o.chunk_prefix = root + "/kv/kite-meta-chunks/";
   o.request_timeout_ms = 5000;
@@ -104,8 +157,8 @@ class MetaStoreTest : public ::testing::TestWithParam<Kind> {
   void SetUp() override {
     if (GetParam() == Kind::kMemory) {
       store_ = NewMemoryMetaStore();
-    } else if (GetParam() == Kind::kEtcd) {
-      auto r = OpenEtcdMetaStore(EtcdOptionsForTest());
+    } else if (GetParam() == Kind::kEtcd || GetParam() == Kind::kEtcdSecure) {
+      auto r = OpenEtcdMetaStore(EtcdOptionsForTest(GetParam() == Kind::kEtcdSecure ? SharedSecureEtcd() : nullptr));
       ASSERT_TRUE(r.ok()) << r.status().ToString();
       store_ = std::move(r).value();
     } else {
@@ -569,11 +622,13 @@ TEST_P(MetaStoreTest, WatchFromACompactedRevisionFails) {
     b.Put("hist/big", Pattern(3 << 20, i));
     ASSERT_TRUE(store_->Commit(b).ok());
   }
-  if (GetParam() == Kind::kEtcd) {
+  if (GetParam() == Kind::kEtcd || GetParam() == Kind::kEtcdSecure) {
     auto now = store_->Read("hist/big", false);
     ASSERT_TRUE(now.ok());
     ASSERT_EQ(now->kvs.size(), 1u);
-    ASSERT_TRUE(CompactEtcd(SharedEtcd()->endpoint(), now->kvs[0].mod_revision).ok());
+    testing::EtcdServer* server = GetParam() == Kind::kEtcd ? SharedEtcd() : SharedSecureEtcd();
+    Status compacted = CompactEtcd(server->endpoint(), now->kvs[0].mod_revision, server->ClientOptions());
+    ASSERT_TRUE(compacted.ok()) << compacted.ToString();
   }
   auto old = store_->Watch("hist/", first->revision + 1);
   ASSERT_FALSE(old.ok());
@@ -630,9 +685,13 @@ TEST_P(MetaStoreTest, WatchOfALargeValueCarriesTheWholeValue) {
   EXPECT_EQ(ev[0].kv.value, big);
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, MetaStoreTest, ::testing::Values(Kind::kMemory, Kind::kRocksDb, Kind::kEtcd),
+INSTANTIATE_TEST_SUITE_P(Stores, MetaStoreTest,
+                         ::testing::Values(Kind::kMemory, Kind::kRocksDb, Kind::kEtcd, Kind::kEtcdSecure),
                          [](const ::testing::TestParamInfo<Kind>& i) {
-                           return i.param == Kind::kMemory ? "Memory" : i.param == Kind::kRocksDb ? "RocksDb" : "Etcd";
+                           return i.param == Kind::kMemory    ? "Memory"
+                                  : i.param == Kind::kRocksDb ? "RocksDb"
+                                  : i.param == Kind::kEtcd    ? "Etcd"
+                                                              : "EtcdTlsAuth";
                          });
 
 // ---- etcd only: its limits, its absence, pagination, latency
@@ -705,6 +764,138 @@ TEST(EtcdMetaStoreTest, UnreachableEtcdFailsWithinTheDeadlineThenRecovers) {
   EXPECT_EQ(GetOrDie(m.get(), "k"), "before");
   ASSERT_TRUE(m->Commit(w).ok());
   EXPECT_EQ(GetOrDie(m.get(), "k"), "during");
+}
+
+// ---- etcd with TLS and authentication: clear errors at open
+
+Status PutOne(MetaStore* m, const std::string& key, const std::string& value) {
+  MetaBatch b;
+  b.Put(key, value);
+  return m->Commit(b);
+}
+
+bool Contains(const Status& st, std::string_view text) { return st.message().find(text) != std::string::npos; }
+
+TEST(EtcdSecurityTest, WrongCaIsRefusedAtOpenNamingTheKey) {
+  EtcdMetaStoreOptions o = EtcdOptionsForTest(SharedSecureEtcd());
+  o.tls.ca_cert_path = SharedSecureEtcd()->certs_dir() + "/other-ca.pem";
+  auto r = OpenEtcdMetaStore(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
+  EXPECT_TRUE(Contains(r.status(), "certificate verify failed")) << r.status().message();
+  EXPECT_TRUE(Contains(r.status(), "etcd.ssl.tlsCACert")) << r.status().message();
+}
+
+TEST(EtcdSecurityTest, NoClientCertificateIsRefusedByAnEtcdThatRequiresOne) {
+  EtcdMetaStoreOptions o = EtcdOptionsForTest(SharedSecureEtcd());
+  o.tls.cert_path.clear();
+  o.tls.key_path.clear();
+  auto r = OpenEtcdMetaStore(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(Contains(r.status(), "TLS handshake with etcd")) << r.status().message();
+  EXPECT_TRUE(Contains(r.status(), "etcd.ssl.tlsCert")) << r.status().message();
+}
+
+TEST(EtcdSecurityTest, PlainConnectionToATlsEtcdFails) {
+  EtcdMetaStoreOptions o = EtcdOptionsForTest(SharedSecureEtcd());
+  o.tls = {};
+  o.request_timeout_ms = 1000;
+  EXPECT_FALSE(OpenEtcdMetaStore(o).ok());
+}
+
+TEST(EtcdSecurityTest, UnreadableOrUnknownTlsSettingsAreRefused) {
+  EtcdMetaStoreOptions o = EtcdOptionsForTest(SharedSecureEtcd());
+  o.tls.ca_cert_path = "/nonexistent/ca.pem";
+  auto r = OpenEtcdMetaStore(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(Contains(r.status(), "etcd.ssl.tlsCACert: cannot read '/nonexistent/ca.pem'")) << r.status().message();
+  o = EtcdOptionsForTest(SharedSecureEtcd());
+  o.tls.key_path.clear();
+  EXPECT_TRUE(Contains(OpenEtcdMetaStore(o).status(), "give both")) << OpenEtcdMetaStore(o).status().message();
+  o = EtcdOptionsForTest(SharedSecureEtcd());
+  o.tls.min_version = "1.4";
+  r = OpenEtcdMetaStore(o);
+  ASSERT_FALSE(r.ok());
+  // Milvus's text (pkg/util/etcd/etcd_util.go).
+  EXPECT_TRUE(Contains(r.status(), "unknown TLS version,1.4")) << r.status().message();
+  for (const char* v : {"1.0", "1.1", "1.2", "1.3"}) {
+    o.tls.min_version = v;
+    EXPECT_TRUE(OpenEtcdMetaStore(o).ok()) << v;
+  }
+}
+
+TEST(EtcdSecurityTest, WrongPasswordIsRefusedAtOpenNamingTheKey) {
+  EtcdMetaStoreOptions o = EtcdOptionsForTest(SharedSecureEtcd());
+  o.password = "not-the-password";
+  auto r = OpenEtcdMetaStore(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
+  EXPECT_TRUE(Contains(r.status(), "authentication failed")) << r.status().message();
+  EXPECT_TRUE(Contains(r.status(), "etcd.auth.password")) << r.status().message();
+  o.user_name = "nobody";
+  EXPECT_TRUE(Contains(OpenEtcdMetaStore(o).status(), "login as user 'nobody' refused"));
+}
+
+TEST(EtcdSecurityTest, NoCredentialsOnAnEtcdWithAuthIsRefusedAtOpen) {
+  EtcdMetaStoreOptions o = EtcdOptionsForTest(SharedSecureEtcd());
+  o.user_name.clear();
+  o.password.clear();
+  auto r = OpenEtcdMetaStore(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(Contains(r.status(), "etcd.auth.enabled")) << r.status().message();
+}
+
+// Credentials given to an etcd without auth: it needs no token, the store works
+// (as etcd's Go client, which Milvus uses, treats it).
+TEST(EtcdSecurityTest, CredentialsForAnEtcdWithoutAuthAreNotNeeded) {
+  EtcdMetaStoreOptions o = EtcdOptionsForTest();
+  o.user_name = "root";
+  o.password = "anything";
+  auto m = OpenEtcdOrDie(o);
+  ASSERT_NE(m, nullptr);
+  EXPECT_TRUE(PutOne(m.get(), "plain", "v").ok());
+}
+
+// An auth token expires (etcd's --auth-token-ttl; 1 s here): the store logs in
+// again and the request goes through, unary calls and a new watch alike.
+TEST(EtcdSecurityTest, AnExpiredTokenIsRenewed) {
+  testing::EtcdServer server(testing::EtcdServerOptions{.tls = false, .auth = true, .auth_token_ttl_s = 1});
+  ASSERT_TRUE(server.Start().ok());
+  auto m = OpenEtcdOrDie(EtcdOptionsForTest(&server));
+  ASSERT_NE(m, nullptr);
+  ASSERT_TRUE(PutOne(m.get(), "ttl/a", "1").ok());
+  // Waits until a token issued after the store's last use of its own is
+  // refused: the store's has expired too.
+  auto wait_for_expiry = [&] {
+    EtcdMetaStoreOptions client = server.ClientOptions();
+    auto channel = TestChannel(server.endpoint(), client);
+    auto token = TestToken(channel, client);
+    ASSERT_TRUE(token.ok()) << token.status().ToString();
+    auto kv = etcdserverpb::KV::NewStub(channel);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    for (;;) {
+      grpc::ClientContext ctx;
+      ctx.AddMetadata("token", *token);
+      etcdserverpb::RangeRequest req;
+      req.set_key("ttl-probe");
+      etcdserverpb::RangeResponse resp;
+      grpc::Status s = kv->Range(&ctx, req, &resp);
+      if (!s.ok() && s.error_message().find("invalid auth token") != std::string::npos) return;
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the token never expired: " << s.error_message();
+      // Longer than the TTL: each use of a token restarts its TTL.
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    }
+  };
+  wait_for_expiry();
+  ASSERT_TRUE(PutOne(m.get(), "ttl/b", "2").ok());
+  EXPECT_EQ(GetOrDie(m.get(), "ttl/a"), "1");
+  wait_for_expiry();
+  auto w = m->Watch("ttl/", 0);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  ASSERT_TRUE(PutOne(m.get(), "ttl/c", "3").ok());
+  auto ev = Collect(w->get(), 1);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kv.key, "ttl/c");
 }
 
 // Latency of a small Commit and a 1000-key Scan (ARCHITECTURE.md, "Meta store

@@ -153,7 +153,61 @@ class KafkaWal final : public Wal {
     poller_ = std::thread([this] {
       while (!stop_) rd_kafka_poll(producer_.get(), 100);
     });
+    if (!options_.security_protocol.empty()) return CheckSecurity();
     return Status::OK();
+  }
+
+  // With SASL or TLS configured, a wrong password or an untrusted broker
+  // certificate is a configuration error: the start stops, naming it. A
+  // broker that does not answer at all is left to the writes (as without
+  // security: retriable errors while it is down).
+  Status CheckSecurity() {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.request_timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      const rd_kafka_metadata_t* md = nullptr;
+      if (rd_kafka_metadata(producer_.get(), 0, nullptr, &md, 500) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_metadata_destroy(md);
+        return Status::OK();
+      }
+      if (std::string why = SecurityError(); !why.empty()) {
+        return InvalidArgument("Kafka at {} refused the connection: {} ({})", options_.brokers, why, kSecurityKeys);
+      }
+    }
+    spdlog::warn("Kafka at {} did not answer within {} ms at start; writes fail until it does", options_.brokers,
+                 options_.request_timeout_ms);
+    return Status::OK();
+  }
+
+  static constexpr const char* kSecurityKeys =
+      "check kafka.securityProtocol, kafka.saslMechanisms, kafka.saslUsername, kafka.saslPassword and kafka.ssl.*";
+
+  // The last SASL or TLS failure librdkafka reported ("" if none).
+  std::string SecurityError() {
+    std::lock_guard lock(security_mu_);
+    return security_error_;
+  }
+
+  static void OnError(rd_kafka_t*, int err, const char* reason, void* opaque) {
+    if (err != RD_KAFKA_RESP_ERR__AUTHENTICATION && err != RD_KAFKA_RESP_ERR__SSL) return;
+    auto* self = static_cast<KafkaWal*>(opaque);
+    std::lock_guard lock(self->security_mu_);
+    self->security_error_ = reason ? reason : rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err));
+    self->has_security_error_ = true;
+  }
+
+  // A record acknowledged: an older SASL / TLS failure is no longer the cause of anything.
+  void ClearSecurityError() {
+    if (!has_security_error_.exchange(false)) return;
+    std::lock_guard lock(security_mu_);
+    security_error_.clear();
+  }
+
+  // `what` failed: with a SASL / TLS failure on record, the error says so.
+  Status UnavailableWithCause(const std::string& what) {
+    if (std::string why = SecurityError(); !why.empty()) {
+      return Unavailable(fmt::format("{} (last Kafka authentication/TLS error: {}; {})", what, why, kSecurityKeys));
+    }
+    return Unavailable(what);
   }
 
   Result<std::shared_ptr<WalChannel>> OpenChannel(const std::string& channel, WalTerm term) override {
@@ -210,13 +264,14 @@ class KafkaWal final : public Wal {
     // times out: do not wait for that (its outcome is unknown either way).
     const auto limit = std::chrono::milliseconds(options_.delivery_timeout_ms + 500);
     if (!delivery->cv.wait_for(lock, limit, [&] { return delivery->done; })) {
-      return Unavailable(fmt::format("Kafka append to {} not acknowledged within {} ms", topic,
-                                     options_.delivery_timeout_ms));
+      return UnavailableWithCause(fmt::format("Kafka append to {} not acknowledged within {} ms", topic,
+                                              options_.delivery_timeout_ms));
     }
     if (delivery->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return Unavailable(fmt::format("Kafka append to {} not acknowledged within {} ms: {}", topic,
                                      options_.delivery_timeout_ms, rd_kafka_err2str(delivery->err)));
     }
+    ClearSecurityError();
     return delivery->offset;
   }
 
@@ -243,6 +298,8 @@ class KafkaWal final : public Wal {
     KITE_RETURN_IF_ERROR(SetConf(conf, "bootstrap.servers", o.brokers));
     KITE_RETURN_IF_ERROR(SetConf(conf, "client.id", "kite-wal"));
     rd_kafka_conf_set_log_cb(conf, OnLog);
+    rd_kafka_conf_set_error_cb(conf, OnError);
+    rd_kafka_conf_set_opaque(conf, this);
     KITE_RETURN_IF_ERROR(SetConf(conf, "socket.timeout.ms", std::to_string(o.request_timeout_ms)));
     if (!o.security_protocol.empty()) KITE_RETURN_IF_ERROR(SetConf(conf, "security.protocol", o.security_protocol));
     if (!o.sasl_mechanisms.empty()) KITE_RETURN_IF_ERROR(SetConf(conf, "sasl.mechanisms", o.sasl_mechanisms));
@@ -282,9 +339,9 @@ class KafkaWal final : public Wal {
     rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, options_.request_timeout_ms + 5000);
     Status st;
     if (ev == nullptr) {
-      st = Unavailable(fmt::format("{}: no answer from Kafka within {} ms", what, options_.request_timeout_ms));
+      st = UnavailableWithCause(fmt::format("{}: no answer from Kafka within {} ms", what, options_.request_timeout_ms));
     } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      st = Unavailable(fmt::format("{}: {}", what, rd_kafka_event_error_string(ev)));
+      st = UnavailableWithCause(fmt::format("{}: {}", what, rd_kafka_event_error_string(ev)));
     } else if (rd_kafka_event_type(ev) == want) {
       st = extract(ev);
     }
@@ -395,6 +452,9 @@ class KafkaWal final : public Wal {
   std::thread poller_;
   std::mutex open_mu_;
   std::map<std::string, std::weak_ptr<KafkaWalChannel>> open_;  // guarded by open_mu_
+  std::mutex security_mu_;
+  std::string security_error_;  // guarded by security_mu_
+  std::atomic<bool> has_security_error_{false};
 };
 
 // ---- Channel ------------------------------------------------------------------------
