@@ -50,6 +50,8 @@ struct ClusterSources {
   // Whether the data node's index builds / compactions are deferred because
   // the object store cannot be reached; may be null.
   std::function<bool()> data_node_storage_failing;
+  // kite.queryNodes: remote: no query node, or a loaded segment none serves; may be null.
+  std::function<bool()> query_nodes_degraded;
 };
 
 class ClusterView {

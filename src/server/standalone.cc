@@ -283,6 +283,7 @@ class StandaloneImpl final : public Standalone {
       return w;
     };
     if (query_view_) {
+      sources.query_nodes_degraded = [qv = query_view_.get()] { return qv->Degraded(); };
       sources.query_nodes = [qv = query_view_.get()] {
         nlohmann::json out = nlohmann::json::array();
         for (const QueryViewNode& n : qv->Nodes()) {

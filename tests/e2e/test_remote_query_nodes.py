@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.error
 import urllib.request
 import signal
 import subprocess
@@ -187,6 +188,8 @@ def test_segments_spread_over_query_node_processes_and_survive_a_kill(cluster):
     topo = topo.get("data", topo)
     assert {n["node_id"] for n in topo} == holders, topo
     assert sum(n["rows"] for n in topo) >= len(expected), topo  # deleted rows still count until compacted
+    health = urllib.request.urlopen(f"{server.metrics_url}/healthz", timeout=5)
+    assert health.status == 200 and health.read() == b"OK"
 
     # A fresh load (release, load) places them again from the registry's records.
     client.release_collection(name)
@@ -279,3 +282,51 @@ def test_segments_spread_over_query_node_processes_and_survive_a_kill(cluster):
     while not answers_completely(client, name, expected, queries):
         assert time.monotonic() < deadline, "not complete after the standalone restarted"
         time.sleep(0.1)
+
+
+def test_health_says_when_no_query_node_serves_the_loaded_segments(cluster):
+    """With every query node gone, reads fail (never answer without the sealed rows) and
+    /healthz reports the querynode component abnormal; a node that starts takes the segments
+    and both recover."""
+    server, nodes = cluster
+    client = server.client()
+    name = unique("nonode")
+    rng = np.random.default_rng(3)
+    client.create_collection(name, schema=schema())
+    ip = MilvusClient.prepare_index_params()
+    ip.add_index("vector", index_type="FLAT", metric_type="L2")
+    client.create_index(name, ip)
+    client.load_collection(name)
+    expected: dict = {}
+    insert_batch(client, name, expected, range(0, 200), rng)
+    client.flush(name)
+    for n in nodes:
+        n.kill9()
+    with pytest.raises(Exception):
+        client.query(name, filter="id >= 0", output_fields=["id"], limit=1000)
+
+    def health():
+        req = urllib.request.Request(f"{server.metrics_url}/healthz", headers={"Content-Type": "application/json"})
+        try:
+            resp = urllib.request.urlopen(req, timeout=5)
+            return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    status, body = health()
+    assert status == 500, body
+    assert {d["name"]: d["code"] for d in body["detail"]}["querynode"] == 2, body
+    fresh = QueryNodeProcess(nodes[1].binary, nodes[1].config, nodes[1].data_dir, nodes[1].log_path.parent,
+                             "querynode-fresh").start()
+    nodes.append(fresh)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            got = client.query(name, filter="id >= 0", output_fields=["id"], limit=1000)
+            if sorted(r["id"] for r in got) == sorted(expected):
+                break
+        except Exception:  # noqa: BLE001 - until the new node has the segments
+            pass
+        assert time.monotonic() < deadline, "the new query node never served the segments"
+        time.sleep(0.1)
+    assert health()[0] == 200

@@ -135,6 +135,17 @@ std::vector<QueryViewNode> QueryView::Nodes() const {
   return out;
 }
 
+bool QueryView::Degraded() const {
+  std::shared_lock lock(mu_);
+  if (nodes_.empty()) return true;
+  for (const auto& [cid, c] : loaded_) {
+    for (const auto& [sid, p] : c.segments) {
+      if (p.node == 0 || !nodes_.count(p.node)) return true;
+    }
+  }
+  return false;
+}
+
 std::map<int64_t, int64_t> QueryView::Assignment(CollectionId collection) const {
   std::shared_lock lock(mu_);
   std::map<int64_t, int64_t> out;

@@ -62,6 +62,8 @@ class QueryView final : public QueryNodeApi {
   // see it exactly once throughout.
   void Rebalance();
   std::vector<QueryViewNode> Nodes() const;
+  // No query node, or a loaded segment that no node serves (reads fail).
+  bool Degraded() const;
   // Which node holds each loaded segment of the collection (segment -> node).
   std::map<int64_t, int64_t> Assignment(CollectionId collection) const;
 
