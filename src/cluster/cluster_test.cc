@@ -478,7 +478,9 @@ TEST_P(ClusterTest, WatcherRelistsWhenItsRevisionIsCompacted) {
   ASSERT_NE(a, nullptr);
   auto watcher = SessionWatcher::Start(admin_.get(), "querynode");
   ASSERT_TRUE(watcher.ok());
-  if (GetParam() == Kind::kEtcd) ASSERT_TRUE(RestartEtcd().ok());
+  if (GetParam() == Kind::kEtcd) {
+    ASSERT_TRUE(RestartEtcd().ok());
+  }
   auto b = Join(Options("querynode", kLongTtl));
   ASSERT_NE(b, nullptr);
   a->session->Stop();

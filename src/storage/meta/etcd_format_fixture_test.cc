@@ -231,7 +231,7 @@ TEST(EtcdFormatFixtureTest, CommittedEtcdValuesRead) {
     EXPECT_EQ(h.count, (value.size() + kChunkBytes - 1) / kChunkBytes) << key;
     std::string joined;
     for (size_t i = 0; i < h.count; ++i) {
-      char idx[16];
+      char idx[24];
       std::snprintf(idx, sizeof idx, "%08zu", i);
       auto c = fixture.find(std::string(kChunkSub) + h.gen + "/" + idx);
       ASSERT_NE(c, fixture.end()) << key << " chunk " << i;
