@@ -60,6 +60,18 @@ enum class Reason {
   kDiskFull,  // ENOSPC / EDQUOT: Milvus ErrServiceDiskLimitExceeded (code 7)
   kServiceUnavailable,  // a backing service (e.g. Kafka) is down: Milvus ErrServiceUnavailable (2, retriable)
   kChannelNotAvailable,  // the WAL channel is owned by a newer term: Milvus ErrChannelNotAvailable (503)
+  // merr leaf errors whose codes clients see (rpc/status_map.cc); values are
+  // appended only: the role transport (roles/api/role_grpc.cc) sends them as ints.
+  kCollectionLoaded,               // ErrCollectionLoaded (104): alter on a loaded collection
+  kResourceGroupNotFound,          // ErrResourceGroupNotFound (300)
+  kResourceGroupAlreadyExist,      // ErrResourceGroupAlreadyExist (301)
+  kResourceGroupReachLimit,        // ErrResourceGroupReachLimit (302)
+  kResourceGroupIllegalConfig,     // ErrResourceGroupIllegalConfig (303)
+  kResourceGroupNodeNotEnough,     // ErrResourceGroupNodeNotEnough (304)
+  kResourceGroupServiceAvailable,  // ErrResourceGroupServiceAvailable (305, retriable)
+  kImportFailed,                   // ErrImportFailed (2100)
+  kPrivilegeNotAuthenticated,      // ErrPrivilegeNotAuthenticated (1400)
+  kPrivilegeNotPermitted,          // ErrPrivilegeNotPermitted (1401)
 };
 
 class [[nodiscard]] Status {

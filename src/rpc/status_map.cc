@@ -7,29 +7,6 @@ namespace kite::rpc {
 
 namespace mc = ::milvus::proto::common;
 
-namespace {
-
-// Milvus codes of merr leaf errors Kite words exactly as merr does
-// ("<leaf text>[field=value]...", possibly after "<context>: ").
-int32_t LeafTextCode(std::string_view msg) {
-  static constexpr std::pair<std::string_view, int32_t> kLeaves[] = {
-      {"resource group not found[", 300},
-      {"resource group already exist, but create with different config[", 301},
-      {"resource group num reach limit[", 302},
-      {"resource group illegal config[", 303},
-      {"resource group node not enough[", 304},
-      {"resource group service available", 305},
-      {"importing data failed", 2100},
-  };
-  for (const auto& [leaf, code] : kLeaves) {
-    const size_t at = msg.find(leaf);
-    if (at == 0 || (at != std::string_view::npos && at >= 2 && msg.substr(at - 2, 2) == ": ")) return code;
-  }
-  return 0;
-}
-
-}  // namespace
-
 int32_t MilvusCode(const Status& st) {
   if (st.ok()) return 0;
   switch (st.reason()) {
@@ -58,20 +35,18 @@ int32_t MilvusCode(const Status& st) {
     case Reason::kDiskFull: return 7;  // ErrServiceDiskLimitExceeded
     case Reason::kServiceUnavailable: return 2;  // ErrServiceUnavailable
     case Reason::kChannelNotAvailable: return 503;  // ErrChannelNotAvailable
+    case Reason::kCollectionLoaded: return 104;
+    case Reason::kResourceGroupNotFound: return 300;
+    case Reason::kResourceGroupAlreadyExist: return 301;
+    case Reason::kResourceGroupReachLimit: return 302;
+    case Reason::kResourceGroupIllegalConfig: return 303;
+    case Reason::kResourceGroupNodeNotEnough: return 304;
+    case Reason::kResourceGroupServiceAvailable: return 305;
+    case Reason::kImportFailed: return 2100;
+    case Reason::kPrivilegeNotAuthenticated: return 1400;
+    case Reason::kPrivilegeNotPermitted: return 1401;
     case Reason::kNone: break;
   }
-  // merr.WrapErrPrivilegeNotPermitted / WrapErrPrivilegeNotAuthenticated
-  // (roles/auth): their texts always end so.
-  if (st.code() == StatusCode::kFailedPrecondition && st.message().ends_with(": privilege not permitted")) return 1401;
-  if (st.code() == StatusCode::kFailedPrecondition && st.message().ends_with(": not authenticated")) return 1400;
-  // merr.WrapErrCollectionLoaded (alter index / field properties of a loaded collection).
-  if (st.code() == StatusCode::kFailedPrecondition && st.message().find(": collection already loaded[collection=") !=
-                                                          std::string::npos) {
-    return 104;
-  }
-  // Resource groups and import (roles/coordinator/resource_groups.cc,
-  // rpc/import): merr's leaf texts name the code, as above.
-  if (int32_t code = LeafTextCode(st.message()); code != 0) return code;
   switch (st.code()) {
     case StatusCode::kInvalidArgument:
     case StatusCode::kNotFound:
@@ -114,7 +89,7 @@ void ToMilvusStatus(const Status& st, mc::Status* out) {
   out->set_code(code);
   out->set_error_code(LegacyCode(code));
   out->set_reason(st.message());
-  out->set_retriable(st.Is(Reason::kServiceUnavailable) || code == 305);  // merr: ErrServiceUnavailable is retriable
+  out->set_retriable(st.Is(Reason::kServiceUnavailable) || st.Is(Reason::kResourceGroupServiceAvailable));  // merr: both retriable
   if (IsInputError(st)) (*out->mutable_extra_info())["is_input_error"] = "true";
 }
 

@@ -1,6 +1,7 @@
 #include "rpc/status_map.h"
 
 #include <gtest/gtest.h>
+#include <utility>
 
 // error_code is Milvus's deprecated legacy field; the tests check it on purpose.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -161,22 +162,41 @@ TEST(StatusMapTest, WalBackendDownIsRetriableServiceUnavailable) {
 namespace kite::rpc {
 namespace {
 
-// Resource-group and import errors carry merr's leaf texts; the code follows them.
-TEST(StatusMapTest, MerrLeafTextsNameTheirCodes) {
-  EXPECT_EQ(MilvusCode(MakeStatus(StatusCode::kNotFound, Reason::kNone, "resource group not found[rg=a]")), 300);
-  EXPECT_EQ(MilvusCode(MakeStatus(StatusCode::kAlreadyExists, Reason::kNone,
-                                  "resource group already exist, but create with different config[rg=a]")),
-            301);
-  EXPECT_EQ(MilvusCode(MakeStatus(StatusCode::kInvalidArgument, Reason::kNone,
-                                  "limits node num should not less than requests node num: resource group illegal "
-                                  "config[rg=a][config=x]")),
-            303);
-  EXPECT_EQ(MilvusCode(MakeStatus(StatusCode::kInvalidArgument, Reason::kNone,
-                                  "unexpected file type, files=[a.txt]: importing data failed")),
-            2100);
-  // Only as merr words them: a leaf inside other text is not a code.
-  EXPECT_EQ(MilvusCode(InvalidArgument("the text resource group not found[rg=a] quoted mid-sentence")), 1100);
-  // Plain (non-merr) errors stay 65535 even when they quote a leaf.
+// Resource-group, import, loaded-collection and privilege errors carry a
+// Reason per merr leaf; the code follows the Reason, never the text.
+TEST(StatusMapTest, MerrLeafReasonsNameTheirCodes) {
+  const std::pair<Reason, int32_t> kCases[] = {
+      {Reason::kCollectionLoaded, 104},
+      {Reason::kResourceGroupNotFound, 300},
+      {Reason::kResourceGroupAlreadyExist, 301},
+      {Reason::kResourceGroupReachLimit, 302},
+      {Reason::kResourceGroupIllegalConfig, 303},
+      {Reason::kResourceGroupNodeNotEnough, 304},
+      {Reason::kResourceGroupServiceAvailable, 305},
+      {Reason::kImportFailed, 2100},
+      {Reason::kPrivilegeNotAuthenticated, 1400},
+      {Reason::kPrivilegeNotPermitted, 1401},
+  };
+  for (const auto& [reason, code] : kCases) {
+    EXPECT_EQ(MilvusCode(MakeStatus(StatusCode::kFailedPrecondition, reason, "x")), code) << code;
+  }
+  mc::Status out;
+  ToMilvusStatus(MakeStatus(StatusCode::kIOError, Reason::kResourceGroupServiceAvailable,
+                            "resource group service available"),
+                 &out);
+  EXPECT_TRUE(out.retriable());  // merr ErrResourceGroupServiceAvailable is retriable
+  ToMilvusStatus(MakeStatus(StatusCode::kNotFound, Reason::kResourceGroupNotFound, "resource group not found[rg=a]"),
+                 &out);
+  EXPECT_FALSE(out.retriable());
+}
+
+// The text alone names no code: a message that merely reads like a merr leaf
+// (a user's string quoted back, a wrapped plain error) keeps its own code.
+TEST(StatusMapTest, MerrLeafTextsWithoutReasonKeepTheirDomainCode) {
+  EXPECT_EQ(MilvusCode(MakeStatus(StatusCode::kNotFound, Reason::kNone, "resource group not found[rg=a]")), 1100);
+  EXPECT_EQ(MilvusCode(InvalidArgument("x: importing data failed")), 1100);
+  EXPECT_EQ(MilvusCode(MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone, "x: privilege not permitted")), 1100);
+  EXPECT_EQ(MilvusCode(MakeStatus(StatusCode::kIOError, Reason::kNone, "resource group service available")), 5);
   EXPECT_EQ(MilvusCode(Unclassified("call query coordinator LoadCollection: resource group not found[rg=a]")), 65535);
 }
 

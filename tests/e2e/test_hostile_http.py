@@ -149,20 +149,25 @@ def test_rest_bodies_over_the_inflight_budget_are_refused(kite_factory, tmp_path
     cfg = tmp_path / "budget.yaml"
     cfg.write_text(f"proxy:\n  maxInflightRequestBytes: {budget}\n")
     srv = kite_factory("budget", extra_args=["--config", str(cfg)]).start()
-    held = connect(srv.port)
+    held = connect(srv.port, timeout=30)
     try:
-        # Announces a body that takes most of the budget and never sends it.
+        # Announces a body that takes most of the budget and never sends it. With
+        # "Expect: 100-continue" the server answers "100 Continue" only once the body's
+        # bytes are reserved: the probe below is sent after that, never racing it (a
+        # probe admitted first would make the held body the one refused).
         held.sendall(f"POST /v2/vectordb/entities/insert HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     f"Content-Length: {budget - (1 << 20)}\r\n\r\n".encode())
+                     f"Expect: 100-continue\r\nContent-Length: {budget - (1 << 20)}\r\n\r\n".encode())
+        interim = b""
+        while b"\r\n\r\n" not in interim:
+            chunk = held.recv(4096)
+            assert chunk, f"the held connection was closed: {interim!r}"
+            interim += chunk
+        assert interim.startswith(b"HTTP/1.1 100 Continue\r\n"), interim[:200]
         body = b'{"collectionName": "c", "data": [' + b" " * (4 << 20) + b"]}"
-        deadline = time.monotonic() + 10
-        while True:  # the held connection's header is read asynchronously: wait for its reservation
-            with connect(srv.port) as s:
-                s.sendall(b"POST /v2/vectordb/entities/insert HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                          b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-                out = read_response(s, 10)
-            if b'"code":4' in out or time.monotonic() > deadline:
-                break
+        with connect(srv.port) as s:
+            s.sendall(b"POST /v2/vectordb/entities/insert HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            out = read_response(s, 10)
         assert out.startswith(b"HTTP/1.1 200"), out[:200]
         payload = json.loads(out.split(b"\r\n\r\n", 1)[1])
         assert payload["code"] == 4

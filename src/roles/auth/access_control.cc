@@ -49,11 +49,10 @@ std::string RoleJson(const Record& rec) {
   return j.dump();
 }
 
-// Milvus merr.WrapErrPrivilegeNotPermitted: code 1401 (rpc/status_map.cc
-// maps a failed precondition with this suffix to it).
+// Milvus merr.WrapErrPrivilegeNotPermitted: code 1401 (Reason::kPrivilegeNotPermitted).
 template <typename... Args>
 Status NotPermitted(fmt::format_string<Args...> f, Args&&... a) {
-  return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone, "{}: privilege not permitted",
+  return MakeStatus(StatusCode::kFailedPrecondition, Reason::kPrivilegeNotPermitted, "{}: privilege not permitted",
                     fmt::format(f, std::forward<Args>(a)...));
 }
 
@@ -433,7 +432,7 @@ Status AccessControl::UpdatePassword(const std::string& user, const std::string&
   // Proxy UpdateCredential: merr.WrapErrPrivilegeNotAuthenticated (code 1400,
   // rpc/status_map.cc) for a wrong old password and for an unknown user alike.
   if (check_old && (hash.empty() || !VerifyPassword(old_password, hash))) {
-    return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone, "old password not correct for {}: not authenticated",
+    return MakeStatus(StatusCode::kFailedPrecondition, Reason::kPrivilegeNotAuthenticated, "old password not correct for {}: not authenticated",
                       user);
   }
   if (hash.empty()) return MakeStatus(StatusCode::kNotFound, Reason::kUnclassified, "user not found");

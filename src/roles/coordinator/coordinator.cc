@@ -413,7 +413,7 @@ class Coordinator final : public CoordinatorApi {
         return InvalidArgument("{} does not allow update in collection field param: invalid parameter", k);
       }
       if (k == "mmap.enabled" && loaded) {
-        return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone,
+        return MakeStatus(StatusCode::kFailedPrecondition, Reason::kCollectionLoaded,
                           "can not alter collection field properties if collection loaded: collection already "
                           "loaded[collection={}]",
                           c->schema.name);
@@ -465,7 +465,7 @@ class Coordinator final : public CoordinatorApi {
         return InvalidArgument("{} is not allowed to drop in collection field param: invalid parameter", k);
       }
       if (loaded) {
-        return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone,
+        return MakeStatus(StatusCode::kFailedPrecondition, Reason::kCollectionLoaded,
                           "can not drop collection field properties if collection loaded: collection already "
                           "loaded[collection={}]",
                           c->schema.name);
@@ -709,7 +709,7 @@ class Coordinator final : public CoordinatorApi {
     }
     if (index_name.empty()) return InvalidArgument("index name is empty: invalid parameter");
     if (c->load_state() != LoadState::kNotLoad) {
-      return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone,
+      return MakeStatus(StatusCode::kFailedPrecondition, Reason::kCollectionLoaded,
                         "can't alter index on loaded collection, please release the collection first: collection "
                         "already loaded[collection={}]",
                         c->schema.name);

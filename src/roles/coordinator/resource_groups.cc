@@ -40,7 +40,7 @@ Status ParameterInvalid(std::string_view expected, std::string_view actual, std:
 }
 
 Status IllegalConfig(const std::string& rg, const ResourceGroupConfig& cfg, std::string_view msg) {
-  return MakeStatus(StatusCode::kInvalidArgument, Reason::kNone,
+  return MakeStatus(StatusCode::kInvalidArgument, Reason::kResourceGroupIllegalConfig,
                     "{}: resource group illegal config[rg={}][config={}]", msg, rg, DescribeConfig(cfg));
 }
 
@@ -114,7 +114,7 @@ Status ResourceGroupManager::SaveLocked(const std::map<std::string, Group>& chan
   Status st = meta_->Commit(batch);
   if (!st.ok()) {
     // merr.WrapErrResourceGroupServiceAvailable
-    return MakeStatus(StatusCode::kIOError, Reason::kNone,
+    return MakeStatus(StatusCode::kIOError, Reason::kResourceGroupServiceAvailable,
                       "resource group service available");
   }
   return Status::OK();
@@ -209,11 +209,11 @@ Status ResourceGroupManager::Create(const std::string& name, const std::optional
   std::lock_guard lock(mu_);
   if (auto it = groups_.find(name); it != groups_.end()) {
     if (it->second.config == cfg) return Status::OK();
-    return MakeStatus(StatusCode::kAlreadyExists, Reason::kNone,
+    return MakeStatus(StatusCode::kAlreadyExists, Reason::kResourceGroupAlreadyExist,
                       "resource group already exist, but create with different config[rg={}]", name);
   }
   if (static_cast<int>(groups_.size()) >= kMaxResourceGroups) {
-    return MakeStatus(StatusCode::kResourceExhausted, Reason::kNone,
+    return MakeStatus(StatusCode::kResourceExhausted, Reason::kResourceGroupReachLimit,
                       "resource group num reach limit[rg={}][limit={}]", name, kMaxResourceGroups);
   }
   KITE_RETURN_IF_ERROR(ValidateConfigLocked(name, cfg));
@@ -230,7 +230,7 @@ Status ResourceGroupManager::Update(const std::map<std::string, ResourceGroupCon
   for (const auto& [name, cfg] : configs) {
     auto it = groups_.find(name);
     if (it == groups_.end()) {
-      return MakeStatus(StatusCode::kNotFound, Reason::kNone, "resource group not found[rg={}]", name);
+      return MakeStatus(StatusCode::kNotFound, Reason::kResourceGroupNotFound, "resource group not found[rg={}]", name);
     }
     KITE_RETURN_IF_ERROR(ValidateConfigLocked(name, cfg));
     Group g = it->second;
@@ -294,14 +294,14 @@ Status ResourceGroupManager::TransferNode(const std::string& source, const std::
   std::lock_guard lock(mu_);
   auto src = groups_.find(source);
   if (src == groups_.end()) {
-    return MakeStatus(StatusCode::kNotFound, Reason::kNone, "resource group not found[rg={}]", source);
+    return MakeStatus(StatusCode::kNotFound, Reason::kResourceGroupNotFound, "resource group not found[rg={}]", source);
   }
   auto dst = groups_.find(target);
   if (dst == groups_.end()) {
-    return MakeStatus(StatusCode::kNotFound, Reason::kNone, "resource group not found[rg={}]", target);
+    return MakeStatus(StatusCode::kNotFound, Reason::kResourceGroupNotFound, "resource group not found[rg={}]", target);
   }
   if (static_cast<int>(src->second.nodes.size()) < num_node) {
-    return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone,
+    return MakeStatus(StatusCode::kFailedPrecondition, Reason::kResourceGroupNodeNotEnough,
                       "resource group node not enough[rg={}][currentNodeNum={}][expectedNodeNum={}]", source,
                       src->second.nodes.size(), num_node);
   }

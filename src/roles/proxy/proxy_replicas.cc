@@ -182,11 +182,11 @@ Status Proxy::TransferReplica(const std::string& source, const std::string& targ
   if (!rgs_) return NoResourceGroups();
   KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(db, collection));
   if (!rgs_->Contains(source)) {
-    return MakeStatus(StatusCode::kNotFound, Reason::kNone,
+    return MakeStatus(StatusCode::kNotFound, Reason::kResourceGroupNotFound,
                       "the source resource group[{}] doesn't exist: resource group not found[rg={}]", source, source);
   }
   if (!rgs_->Contains(target)) {
-    return MakeStatus(StatusCode::kNotFound, Reason::kNone,
+    return MakeStatus(StatusCode::kNotFound, Reason::kResourceGroupNotFound,
                       "the target resource group[{}] doesn't exist: resource group not found[rg={}]", target, target);
   }
   // ReplicaManager.TransferReplica.
@@ -224,7 +224,7 @@ Result<Proxy::ResourceGroupDescription> Proxy::DescribeResourceGroup(const std::
   if (!rgs_) return NoResourceGroups();
   auto view = rgs_->Describe(name);
   if (!view) {
-    return MakeStatus(StatusCode::kNotFound, Reason::kNone, "resource group not found[rg={}]", name);
+    return MakeStatus(StatusCode::kNotFound, Reason::kResourceGroupNotFound, "resource group not found[rg={}]", name);
   }
   ResourceGroupDescription d;
   d.group = std::move(*view);

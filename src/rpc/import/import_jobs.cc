@@ -31,7 +31,7 @@ int64_t NowMs() {
 }
 
 Status ImportFailed(const std::string& msg) {
-  return MakeStatus(StatusCode::kInvalidArgument, Reason::kNone, "{}: importing data failed", msg);
+  return MakeStatus(StatusCode::kInvalidArgument, Reason::kImportFailed, "{}: importing data failed", msg);
 }
 
 // What is persisted besides JobInfo: the request, and whether rows may
@@ -209,7 +209,7 @@ class ImportJobs final : public ImportApi {
     std::lock_guard lock(mu_);
     auto it = jobs_.find(job_id);
     if (it == jobs_.end()) {
-      return MakeStatus(StatusCode::kNotFound, Reason::kNone, "import job does not exist, jobID={}: importing data failed", job_id);
+      return MakeStatus(StatusCode::kNotFound, Reason::kImportFailed, "import job does not exist, jobID={}: importing data failed", job_id);
     }
     return it->second.info;
   }

@@ -20,7 +20,7 @@ using Json = nlohmann::json;
 constexpr int kMaxJsonDepth = 1024;  // as the proxy bounds a JSON field value
 
 Status ImportFailed(const std::string& msg) {
-  return MakeStatus(StatusCode::kInvalidArgument, Reason::kNone, "{}: importing data failed", msg);
+  return MakeStatus(StatusCode::kInvalidArgument, Reason::kImportFailed, "{}: importing data failed", msg);
 }
 
 std::string Ext(const std::string& path) {

@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -81,24 +82,36 @@ class EtcdMetaWatch final : public MetaWatch {
  public:
   // Returns once etcd registered the watch (or the stream failed, or
   // `create_timeout` passed): a watch "from now" then sees every later change.
-  EtcdMetaWatch(EtcdMetaStore* store, std::shared_ptr<grpc::Channel> channel, const std::string& token,
-                pb::WatchCreateRequest create,
+  //
+  // A stream that breaks (etcd restarted, a connection lost) is resumed by
+  // the next Next from the revision after the last one received, as etcd's
+  // own client does; when that revision is compacted meanwhile, Next fails
+  // with kFailedPrecondition ("compacted") and the caller re-lists.
+  EtcdMetaWatch(EtcdMetaStore* store, std::shared_ptr<grpc::Channel> channel, pb::WatchCreateRequest create,
                 std::chrono::milliseconds create_timeout);
   ~EtcdMetaWatch() override;
   Result<std::vector<MetaEvent>> Next(std::chrono::milliseconds timeout) override;
 
  private:
-  void Run();
+  void StartStream();  // a new stream from create_; waits for its creation
+  void Run(grpc::ClientContext* ctx);
+  // After a broken stream: a new one from next_rev_.
+  Status Resume();
+  bool BrokenLocked() const {
+    return results_.empty() && error_.has_value() && error_->code() == StatusCode::kIOError && next_rev_ > 0;
+  }
 
   EtcdMetaStore* store_;
   std::unique_ptr<pb::Watch::Stub> stub_;
   pb::WatchCreateRequest create_;
-  grpc::ClientContext ctx_;
+  const std::chrono::milliseconds create_timeout_;
+  std::unique_ptr<grpc::ClientContext> ctx_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<pb::WatchResponse> results_;
   std::optional<Status> error_;  // the stream ended
   bool created_ = false;          // etcd confirmed the watch
+  int64_t next_rev_ = 0;          // the first revision not yet received (0: unknown)
   std::thread thread_;
 };
 
@@ -577,15 +590,7 @@ class EtcdMetaStore final : public MetaStore {
     create.set_key(full);
     create.set_range_end(PrefixEnd(full));
     if (from_revision > 0) {
-      // etcd registers a watch from a compacted revision and cancels it right
-      // after; a read at that revision fails at once instead, so the caller
-      // learns it here, as from the embedded stores (a compaction between the
-      // two still ends the watch with the same error at Next).
-      auto at = Range(full, PrefixEnd(full), from_revision, 1);
-      if (!at.ok() && at.status().code() == StatusCode::kFailedPrecondition) {
-        return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone, "meta store watch: revision {} is compacted ({})",
-                          from_revision, at.status().message());
-      }
+      KITE_RETURN_IF_ERROR(CheckNotCompacted(full, from_revision));
       create.set_start_revision(from_revision);
     } else if (UsesAuth()) {
       // A unary call first, so that an expired token is renewed before the
@@ -593,8 +598,21 @@ class EtcdMetaStore final : public MetaStore {
       KITE_RETURN_IF_ERROR(Range(full, PrefixEnd(full), 0, 1).status());
     }
     return std::unique_ptr<MetaWatch>(std::make_unique<EtcdMetaWatch>(
-        this, endpoints_[preferred_.load() % endpoints_.size()].channel, Token(), std::move(create),
+        this, endpoints_[preferred_.load() % endpoints_.size()].channel, std::move(create),
         std::chrono::milliseconds(o_.request_timeout_ms)));
+  }
+
+  // etcd registers a watch from a compacted revision and cancels it right
+  // after; a read at that revision fails at once instead, so the caller
+  // learns it here, as from the embedded stores (a compaction between the
+  // two still ends the watch with the same error at Next).
+  Status CheckNotCompacted(const std::string& full, int64_t revision) {
+    auto at = Range(full, PrefixEnd(full), revision, 1);
+    if (!at.ok() && at.status().code() == StatusCode::kFailedPrecondition) {
+      return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone, "meta store watch: revision {} is compacted ({})",
+                        revision, at.status().message());
+    }
+    return Status::OK();
   }
 
   Result<MetaEvent> ToEvent(const mvccpb::Event& ev) {
@@ -621,29 +639,64 @@ class EtcdMetaStore final : public MetaStore {
 
 // ---- watch stream
 
-EtcdMetaWatch::EtcdMetaWatch(EtcdMetaStore* store, std::shared_ptr<grpc::Channel> channel, const std::string& token,
+EtcdMetaWatch::EtcdMetaWatch(EtcdMetaStore* store, std::shared_ptr<grpc::Channel> channel,
                              pb::WatchCreateRequest create, std::chrono::milliseconds create_timeout)
-    : store_(store), stub_(pb::Watch::NewStub(channel)), create_(std::move(create)) {
-  if (!token.empty()) ctx_.AddMetadata("token", token);
-  thread_ = std::thread([this] { Run(); });
-  std::unique_lock lock(mu_);
-  cv_.wait_for(lock, create_timeout, [this] { return created_ || error_.has_value(); });
+    : store_(store), stub_(pb::Watch::NewStub(channel)), create_(std::move(create)), create_timeout_(create_timeout) {
+  next_rev_ = create_.start_revision();
+  StartStream();
 }
 
 EtcdMetaWatch::~EtcdMetaWatch() {
-  ctx_.TryCancel();
+  if (ctx_) ctx_->TryCancel();
   if (thread_.joinable()) thread_.join();
 }
 
-void EtcdMetaWatch::Run() {
-  auto stream = stub_->Watch(&ctx_);
+void EtcdMetaWatch::StartStream() {
+  ctx_ = std::make_unique<grpc::ClientContext>();
+  // With etcd auth, every stream carries the store's current token (renewed
+  // by a unary call before: Watch's first range, Resume's compaction check).
+  if (std::string token = store_->Token(); !token.empty()) ctx_->AddMetadata("token", token);
+  grpc::ClientContext* ctx = ctx_.get();
+  thread_ = std::thread([this, ctx] { Run(ctx); });
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, create_timeout_, [this] { return created_ || error_.has_value(); });
+}
+
+Status EtcdMetaWatch::Resume() {
+  if (thread_.joinable()) thread_.join();  // its stream has ended
+  int64_t from = 0;
+  {
+    std::lock_guard lock(mu_);
+    from = next_rev_;
+    spdlog::info("meta store watch on {}: {}; resuming from revision {}", create_.key(), error_->message(), from);
+  }
+  KITE_RETURN_IF_ERROR(store_->CheckNotCompacted(create_.key(), from));
+  create_.set_start_revision(from);
+  {
+    std::lock_guard lock(mu_);
+    error_.reset();
+    created_ = false;
+  }
+  StartStream();
+  std::lock_guard lock(mu_);
+  if (!created_ && error_) return *error_;
+  return Status::OK();
+}
+
+void EtcdMetaWatch::Run(grpc::ClientContext* ctx) {
+  auto stream = stub_->Watch(ctx);
   pb::WatchRequest req;
   *req.mutable_create_request() = create_;
   bool ok = stream->Write(req);
   pb::WatchResponse resp;
   while (ok && stream->Read(&resp)) {
     std::lock_guard lock(mu_);
-    if (resp.created()) created_ = true;
+    if (resp.created()) {
+      created_ = true;
+      // A watch "from now" starts after the revision etcd had at creation.
+      if (next_rev_ == 0) next_rev_ = resp.header().revision() + 1;
+    }
+    for (const auto& ev : resp.events()) next_rev_ = std::max(next_rev_, ev.kv().mod_revision() + 1);
     results_.push_back(std::move(resp));
     resp = pb::WatchResponse();
     cv_.notify_all();
@@ -659,6 +712,13 @@ void EtcdMetaWatch::Run() {
 }
 
 Result<std::vector<MetaEvent>> EtcdMetaWatch::Next(std::chrono::milliseconds timeout) {
+  bool broken = false;
+  {
+    std::lock_guard lock(mu_);
+    broken = BrokenLocked();
+  }
+  if (broken) KITE_RETURN_IF_ERROR(Resume());
+  broken = false;
   std::vector<pb::WatchResponse> got;
   {
     std::unique_lock lock(mu_);
@@ -672,7 +732,15 @@ Result<std::vector<MetaEvent>> EtcdMetaWatch::Next(std::chrono::milliseconds tim
       got.push_back(std::move(results_.front()));
       results_.pop_front();
     }
-    if (got.empty() && error_) return *error_;
+    if (got.empty() && error_) {
+      if (!BrokenLocked()) return *error_;
+      broken = true;
+    }
+  }
+  if (got.empty() && broken) {
+    // The stream broke while we waited: resume it now (a failure ends the watch).
+    KITE_RETURN_IF_ERROR(Resume());
+    return std::vector<MetaEvent>{};
   }
   std::vector<MetaEvent> out;
   for (const auto& r : got) {

@@ -26,7 +26,9 @@
 // Thread-safe. Every request has a deadline (request_timeout_ms): an
 // unreachable etcd fails the call with kIOError "meta store (etcd)
 // unavailable: <endpoint>: <why>", it never hangs. Endpoints are tried in
-// order; the last one that answered is tried first. A watch runs one gRPC stream on its own thread.
+// order; the last one that answered is tried first. A watch runs one gRPC stream on its own thread;
+// a stream that broke is resumed by the next Next from the revision after the last one received
+// (kFailedPrecondition "compacted" when etcd no longer has it).
 //
 // Security (Milvus's etcd.ssl.* and etcd.auth.* keys): with `tls.enabled`
 // every channel is TLS, the server's certificate checked against
