@@ -607,91 +607,70 @@ Status QueryView::RouteOnce(const rolepb::ReadScope& scope, Routed* out) const {
   return Status::OK();
 }
 
-Status QueryView::Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) {
+template <typename Req, typename Part, typename Call>
+Status QueryView::FanOut(const Req& req, Routed* routed, std::vector<Part>* parts, Call call) {
   Status last;
   for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
-    KITE_ASSIGN_OR_RETURN(Routed r, Route(req.scope()));
-    if (r.plan.empty()) {
-      KITE_ASSIGN_OR_RETURN(*out, ExecuteSearch(req, *r.schema, {}, cancelled));
-      return Status::OK();
-    }
-    std::vector<SearchPart> parts(r.plan.size());
+    KITE_ASSIGN_OR_RETURN(*routed, Route(req.scope()));
+    const Routed& r = *routed;
+    parts->assign(r.plan.size(), Part{});
     std::vector<Status> sts(r.plan.size());
     auto one = [&](size_t i) {
-      rolepb::SearchRequest to_node = req;
+      Req to_node = req;
       for (int64_t s : r.plan[i].second) to_node.mutable_scope()->add_segments(s);
-      sts[i] = r.plan[i].first->Search(to_node, &parts[i], cancelled);
+      sts[i] = call(*r.plan[i].first, to_node, &(*parts)[i]);
     };
     std::vector<std::future<void>> rest;
     for (size_t i = 1; i < r.plan.size(); ++i) rest.push_back(std::async(std::launch::async, one, i));
-    one(0);
+    if (!r.plan.empty()) one(0);
     for (auto& f : rest) f.get();
-    bool lost = false;
+    bool again = false;
     for (size_t i = 0; i < sts.size(); ++i) {
-      if (NodeLost(sts[i])) {
-        lost = true;
+      if (NodeLost(sts[i]) || ViewMoved(sts[i])) {
+        again = true;
         last = sts[i];
-        Evict(r.nodes[i]);
-      } else if (ViewMoved(sts[i])) {
-        lost = true;
-        last = sts[i];
+        if (NodeLost(sts[i])) Evict(r.nodes[i]);
       }
     }
-    if (lost) continue;
+    if (again) continue;
     for (const Status& st : sts) KITE_RETURN_IF_ERROR(st);
-    if (parts.size() == 1) {
-      *out = std::move(parts[0]);
-      return Status::OK();
-    }
-    KITE_ASSIGN_OR_RETURN(*out, ReduceParts(std::move(parts), ReduceSpecOf(req)));
     return Status::OK();
   }
   return last;
 }
 
+Status QueryView::Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) {
+  Routed r;
+  std::vector<SearchPart> parts;
+  KITE_RETURN_IF_ERROR(FanOut(req, &r, &parts, [&](QueryNodeApi& node, const rolepb::SearchRequest& q, SearchPart* p) {
+    return node.Search(q, p, cancelled);
+  }));
+  if (parts.empty()) {
+    KITE_ASSIGN_OR_RETURN(*out, ExecuteSearch(req, *r.schema, {}, cancelled));
+  } else if (parts.size() == 1) {
+    *out = std::move(parts[0]);
+  } else {
+    KITE_ASSIGN_OR_RETURN(*out, ReduceParts(std::move(parts), ReduceSpecOf(req)));
+  }
+  return Status::OK();
+}
+
 Status QueryView::Retrieve(const rolepb::RetrieveRequest& req, Retrieved* out) {
-  Status last;
-  for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
-    KITE_ASSIGN_OR_RETURN(Routed r, Route(req.scope()));
-    if (r.plan.empty()) {
-      KITE_ASSIGN_OR_RETURN(*out, ExecuteRetrieve(req, *r.schema, {}));
-      return Status::OK();
-    }
-    std::vector<Retrieved> parts(r.plan.size());
-    std::vector<Status> sts(r.plan.size());
-    auto one = [&](size_t i) {
-      rolepb::RetrieveRequest to_node = req;
-      for (int64_t s : r.plan[i].second) to_node.mutable_scope()->add_segments(s);
-      sts[i] = r.plan[i].first->Retrieve(to_node, &parts[i]);
-    };
-    std::vector<std::future<void>> rest;
-    for (size_t i = 1; i < r.plan.size(); ++i) rest.push_back(std::async(std::launch::async, one, i));
-    one(0);
-    for (auto& f : rest) f.get();
-    bool lost = false;
-    for (size_t i = 0; i < sts.size(); ++i) {
-      if (NodeLost(sts[i])) {
-        lost = true;
-        last = sts[i];
-        Evict(r.nodes[i]);
-      } else if (ViewMoved(sts[i])) {
-        lost = true;
-        last = sts[i];
-      }
-    }
-    if (lost) continue;
-    for (const Status& st : sts) KITE_RETURN_IF_ERROR(st);
-    if (parts.size() == 1) {
-      *out = std::move(parts[0]);
-      return Status::OK();
-    }
+  Routed r;
+  std::vector<Retrieved> parts;
+  KITE_RETURN_IF_ERROR(FanOut(req, &r, &parts, [](QueryNodeApi& node, const rolepb::RetrieveRequest& q,
+                                                  Retrieved* p) { return node.Retrieve(q, p); }));
+  if (parts.empty()) {
+    KITE_ASSIGN_OR_RETURN(*out, ExecuteRetrieve(req, *r.schema, {}));
+  } else if (parts.size() == 1) {
+    *out = std::move(parts[0]);
+  } else {
     RetrievePlan unpaged;
     unpaged.count_only = req.count_only();
     unpaged.limit = req.limit() >= 0 ? req.limit() + req.offset() : -1;
     *out = MergeRetrieved(std::move(parts), unpaged);
-    return Status::OK();
   }
-  return last;
+  return Status::OK();
 }
 
 Status QueryView::ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadStatsResponse* resp) {

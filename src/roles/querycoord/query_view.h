@@ -115,6 +115,12 @@ class QueryView final : public QueryNodeApi {
   };
 
   Result<Routed> Route(const rolepb::ReadScope& scope) const;
+  // Sends `req` to every node of its route, each with its segments, in
+  // parallel; routes again (up to a few times) when a node was lost or the
+  // view moved a segment meanwhile. `parts` is empty when no sealed segment
+  // is in scope (`routed` then still has the schema).
+  template <typename Req, typename Part, typename Call>
+  Status FanOut(const Req& req, Routed* routed, std::vector<Part>* parts, Call call);
   Status RouteOnce(const rolepb::ReadScope& scope, Routed* out) const;
   // The live node with the fewest rows (mu_ held), or 0.
   int64_t LeastLoadedLocked(const std::map<int64_t, int64_t>& extra_rows) const;
