@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# A local Kite cluster on loopback, as far as the roles run as processes today
+# (issue 16): an etcd, an object store (the data dir's objects/, or an S3
+# server with --s3), N `kite querynode` processes and one `kite standalone`
+# with kite.queryNodes: remote (coordinator, proxy, streaming and data node
+# roles) that spreads sealed segments over them.
+#
+#   scripts/cluster.sh up [--dir DIR] [--query-nodes N] [--s3]   start; prints the address
+#   scripts/cluster.sh status [--dir DIR]                        processes and the query view
+#   scripts/cluster.sh kill ROLE [I] [--dir DIR]                 kill -9 one process:
+#                                                                querynode I (0-based), standalone, etcd
+#   scripts/cluster.sh down [--dir DIR]                          stop everything
+#
+# Needs the built binary (scripts/build.sh) and what scripts/setup.sh installs
+# (etcd; versitygw for --s3). Logs and pid files are under DIR (default
+# .cache/cluster). Nothing listens beyond 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO="$PWD"
+KITE="${KITE_BIN:-$REPO/build/kite}"
+DIR="$REPO/.cache/cluster"
+QN=2
+S3=0
+CMD="${1:-}"
+[ $# -gt 0 ] && shift
+ARGS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dir) DIR="$(realpath -m "$2")"; shift 2 ;;
+    --query-nodes) QN="$2"; shift 2 ;;
+    --s3) S3=1; shift ;;
+    *) ARGS+=("$1"); shift ;;
+  esac
+done
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# Running, not a zombie (a killed process whose parent has not reaped it yet).
+alive() {
+  [ -f "$1" ] || return 1
+  local pid state
+  pid="$(cat "$1")"
+  kill -0 "$pid" 2>/dev/null || return 1
+  state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo Z)"
+  [ "$state" != Z ]
+}
+wait_for_log() {  # file text seconds
+  local deadline=$((SECONDS + $3))
+  until grep -q "$2" "$1" 2>/dev/null; do
+    [ $SECONDS -lt $deadline ] || { echo "timed out waiting for '$2' in $1" >&2; tail -20 "$1" >&2; exit 1; }
+    sleep 0.1
+  done
+}
+
+up() {
+  [ -x "$KITE" ] || { echo "no $KITE: run scripts/build.sh" >&2; exit 1; }
+  command -v etcd >/dev/null || { echo "no etcd: run scripts/setup.sh" >&2; exit 1; }
+  if alive "$DIR/pids/standalone"; then echo "already up (scripts/cluster.sh down first)" >&2; exit 1; fi
+  rm -rf "$DIR"
+  mkdir -p "$DIR/logs" "$DIR/pids" "$DIR/data"
+  local ecl epe
+  ecl=$(free_port); epe=$(free_port)
+  setsid etcd --name kite-cluster --data-dir "$DIR/etcd" \
+    --listen-client-urls "http://127.0.0.1:$ecl" --advertise-client-urls "http://127.0.0.1:$ecl" \
+    --listen-peer-urls "http://127.0.0.1:$epe" --initial-advertise-peer-urls "http://127.0.0.1:$epe" \
+    --initial-cluster "kite-cluster=http://127.0.0.1:$epe" >"$DIR/logs/etcd.log" 2>&1 &
+  echo $! >"$DIR/pids/etcd"
+  wait_for_log "$DIR/logs/etcd.log" "ready to serve client requests" 30
+  {
+    echo "etcd:"
+    echo "  endpoints: 127.0.0.1:$ecl"
+    echo "  rootPath: kite-cluster"
+    echo "kite:"
+    echo "  queryNodes: remote"
+  } >"$DIR/kite.yaml"
+  if [ "$S3" = 1 ]; then
+    local gw="${KITE_VERSITYGW:-$REPO/.cache/go-bin/versitygw}" s3p
+    [ -x "$gw" ] || { echo "no $gw: run scripts/setup.sh" >&2; exit 1; }
+    s3p=$(free_port)
+    mkdir -p "$DIR/s3"
+    setsid "$gw" --access kiteadmin --secret kiteadmin-secret --port "127.0.0.1:$s3p" posix "$DIR/s3" \
+      >"$DIR/logs/s3.log" 2>&1 &
+    echo $! >"$DIR/pids/s3"
+    until python3 -c "import socket; socket.create_connection(('127.0.0.1', $s3p), 0.5)" 2>/dev/null; do sleep 0.1; done
+    cat >>"$DIR/kite.yaml" <<EOF
+common:
+  storageType: remote
+minio:
+  address: 127.0.0.1
+  port: $s3p
+  accessKeyID: kiteadmin
+  secretAccessKey: kiteadmin-secret
+  useSSL: false
+  bucketName: kite-cluster
+  rootPath: files
+EOF
+  fi
+  for i in $(seq 0 $((QN - 1))); do
+    local p
+    p=$(free_port)
+    setsid "$KITE" querynode --config "$DIR/kite.yaml" --data-dir "$DIR/data" --port "$p" \
+      >"$DIR/logs/querynode-$i.log" 2>&1 &
+    echo $! >"$DIR/pids/querynode-$i"
+    wait_for_log "$DIR/logs/querynode-$i.log" "serving on" 30
+  done
+  local port mport
+  port=$(free_port); mport=$(free_port)
+  setsid "$KITE" standalone --config "$DIR/kite.yaml" --data-dir "$DIR/data" --port "$port" \
+    --metrics-port "$mport" >"$DIR/logs/standalone.log" 2>&1 &
+  echo $! >"$DIR/pids/standalone"
+  echo "$port $mport" >"$DIR/ports"
+  wait_for_log "$DIR/logs/standalone.log" "serving Milvus gRPC and REST" 60
+  echo "Kite cluster up: $QN query node process(es), etcd 127.0.0.1:$ecl$([ "$S3" = 1 ] && echo ", S3")"
+  echo "connect: http://127.0.0.1:$port   (web UI http://127.0.0.1:$mport/webui, logs $DIR/logs)"
+}
+
+status() {
+  for f in "$DIR"/pids/*; do
+    [ -e "$f" ] || { echo "not up"; return; }
+    if alive "$f"; then echo "$(basename "$f"): running (pid $(cat "$f"))"; else echo "$(basename "$f"): dead"; fi
+  done
+  if [ -f "$DIR/ports" ] && alive "$DIR/pids/standalone"; then
+    local mport
+    mport=$(cut -d' ' -f2 "$DIR/ports")
+    echo "query view: $(python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$mport/webui/api/query_nodes', timeout=5).read().decode())")"
+  fi
+}
+
+kill_role() {
+  local role="${ARGS[0]:-}" i="${ARGS[1]:-0}" f
+  case "$role" in
+    querynode) f="$DIR/pids/querynode-$i" ;;
+    standalone|etcd|s3) f="$DIR/pids/$role" ;;
+    *) echo "kill ROLE: querynode [I], standalone, etcd or s3" >&2; exit 2 ;;
+  esac
+  alive "$f" || { echo "$role $i is not running" >&2; exit 1; }
+  kill -9 "$(cat "$f")"
+  echo "killed $(basename "$f") (pid $(cat "$f"))"
+}
+
+down() {
+  for f in "$DIR"/pids/standalone "$DIR"/pids/querynode-* "$DIR"/pids/s3 "$DIR"/pids/etcd; do
+    alive "$f" && kill -TERM "$(cat "$f")" || true
+  done
+  local deadline=$((SECONDS + 20))
+  for f in "$DIR"/pids/*; do
+    while alive "$f" && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+    alive "$f" && kill -9 "$(cat "$f")" || true
+  done
+  echo "Kite cluster down (logs kept in $DIR/logs)"
+}
+
+case "$CMD" in
+  up) up ;;
+  status) status ;;
+  kill) kill_role ;;
+  down) down ;;
+  *) sed -n '2,17p' "$0"; exit 2 ;;
+esac
