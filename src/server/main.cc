@@ -58,6 +58,9 @@ int main(int argc, char** argv) {
   querynode->add_option("--data-dir", data_dir, "data directory whose objects/ it reads (local object store)");
   querynode->add_option("--port", querynode_port, "query node gRPC port (default 21123)")->check(CLI::Range(1, 65535));
   querynode->add_option("--log-level", log_level, "trace, debug, info (default), warn, error, off");
+  int querynode_metrics_port = 0;
+  querynode->add_option("--metrics-port", querynode_metrics_port, "/healthz and /metrics port (default: none)")
+      ->check(CLI::Range(0, 65535));
   CLI11_PARSE(app, argc, argv);
 
   if (!config_file.empty()) {
@@ -98,7 +101,7 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
 
   if (querynode->parsed()) {
-    auto qn = kite::QueryNodeProcess::Open(config, querynode_port);
+    auto qn = kite::QueryNodeProcess::Open(config, querynode_port, querynode_metrics_port);
     if (!qn.ok()) {
       std::fprintf(stderr, "kite: cannot start: %s\n", qn.status().message().c_str());
       return 1;

@@ -7,9 +7,13 @@
 #include <condition_variable>
 #include <mutex>
 
+#include <unistd.h>
+
 #include "cluster/session.h"
+#include "common/metrics.h"
 #include "roles/api/role_grpc.h"
 #include "roles/querynode/query_node.h"
+#include "server/port_mux.h"
 #include "server/storage_factory.h"
 
 namespace kite {
@@ -18,7 +22,8 @@ namespace {
 
 class QueryNodeProcessImpl final : public QueryNodeProcess {
  public:
-  QueryNodeProcessImpl(const ServerConfig& config, int port) : config_(config), port_(port) {}
+  QueryNodeProcessImpl(const ServerConfig& config, int port, int metrics_port)
+      : config_(config), port_(port), metrics_port_(metrics_port) {}
 
   Status Open() {
     if (!config_.etcd.enabled) {
@@ -51,15 +56,60 @@ class QueryNodeProcessImpl final : public QueryNodeProcess {
       Shutdown();
     };
     KITE_ASSIGN_OR_RETURN(session_, Session::Register(meta_.get(), o));
+    if (metrics_port_ > 0) {
+      PortMuxOptions mo;
+      mo.host = config_.host;
+      mo.port = metrics_port_;
+      auto mux = PortMux::Start(
+          mo, [](int, int fd, std::string) { ::close(fd); },  // HTTP/1 only
+          [this](const HttpRequest& req) { return ServeHttp(req); });
+      if (!mux.ok()) return IOError("kite querynode: cannot listen on metrics port {}: {}", metrics_port_,
+                                    mux.status().message());
+      mux_ = std::move(mux).value();
+    }
     spdlog::info("kite querynode {} serving on {}, objects from {}", session_->server_id(), addr,
                  config_.object_storage.IsS3() ? config_.object_storage.s3.bucket : config_.data_dir + "/objects");
     return Status::OK();
+  }
+
+  HttpResponse ServeHttp(const HttpRequest& req) {
+    HttpResponse res;
+    res.content_type = "text/plain";
+    if (req.path == "/healthz") {
+      const bool ok = session_ && !session_->lost() && !lost_;
+      res.status = ok ? 200 : 500;
+      res.body = ok ? "OK" : "Not all components are healthy, 0/1";
+      return res;
+    }
+    if (req.path == "/metrics") {
+      metrics::Exposition out;
+      const std::string node = std::to_string(session_ ? session_->server_id() : 0);
+      out.Declare("kite_querynode_segments", "sealed segments this query node process holds", metrics::Type::kGauge);
+      out.Declare("kite_querynode_rows", "rows of the sealed segments this query node process holds",
+                  metrics::Type::kGauge);
+      for (CollectionId c : node_->LoadedCollections()) {
+        int64_t rows = 0;
+        const auto segs = node_->LoadedSegments(c);
+        for (const SegmentSummary& s : segs) rows += s.num_rows;
+        const std::vector<std::pair<std::string, std::string>> labels = {
+            {"node_id", node}, {"role", "querynode"}, {"collection_id", std::to_string(c.value)}};
+        out.Add("kite_querynode_segments", labels, static_cast<double>(segs.size()));
+        out.Add("kite_querynode_rows", labels, static_cast<double>(rows));
+      }
+      res.content_type = metrics::kTextContentType;
+      res.body = metrics::DefaultRegistry().Render() + out.Render();
+      return res;
+    }
+    res.status = 404;
+    res.body = "404 page not found";
+    return res;
   }
 
   Status Run() override {
     std::unique_lock l(mu_);
     cv_.wait(l, [this] { return stop_; });
     l.unlock();
+    if (mux_) mux_->Shutdown();
     if (session_) session_->Stop();
     server_->Shutdown();
     return lost_ ? IOError("query node session lost") : Status::OK();
@@ -72,6 +122,8 @@ class QueryNodeProcessImpl final : public QueryNodeProcess {
   }
 
   ~QueryNodeProcessImpl() override {
+    if (mux_) mux_->Shutdown();
+    mux_.reset();
     if (server_) server_->Shutdown();
     session_.reset();
     server_.reset();
@@ -82,6 +134,8 @@ class QueryNodeProcessImpl final : public QueryNodeProcess {
  private:
   ServerConfig config_;
   int port_;
+  int metrics_port_;
+  std::unique_ptr<PortMux> mux_;
   std::unique_ptr<MetaStore> meta_;
   std::unique_ptr<ObjectStore> objects_;
   std::unique_ptr<QueryNode> node_;
@@ -96,8 +150,9 @@ class QueryNodeProcessImpl final : public QueryNodeProcess {
 
 }  // namespace
 
-Result<std::unique_ptr<QueryNodeProcess>> QueryNodeProcess::Open(const ServerConfig& config, int port) {
-  auto p = std::make_unique<QueryNodeProcessImpl>(config, port);
+Result<std::unique_ptr<QueryNodeProcess>> QueryNodeProcess::Open(const ServerConfig& config, int port,
+                                                                  int metrics_port) {
+  auto p = std::make_unique<QueryNodeProcessImpl>(config, port, metrics_port);
   KITE_RETURN_IF_ERROR(p->Open());
   return std::unique_ptr<QueryNodeProcess>(std::move(p));
 }

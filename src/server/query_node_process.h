@@ -5,6 +5,9 @@
 // `querynode` session in etcd (cluster/session.h) with its address, which is
 // how the coordinator finds it, and stops when that session's lease is lost
 // (the coordinator has moved its segments by then), as Milvus's nodes do.
+// With --metrics-port it serves /healthz ("OK" while its session holds) and
+// /metrics (the process's registry plus kite_querynode_segments and
+// kite_querynode_rows per collection, labelled with its node_id).
 #pragma once
 
 #include <memory>
@@ -16,7 +19,8 @@ namespace kite {
 
 class QueryNodeProcess {
  public:
-  static Result<std::unique_ptr<QueryNodeProcess>> Open(const ServerConfig& config, int port);
+  // metrics_port 0: no health/metrics port.
+  static Result<std::unique_ptr<QueryNodeProcess>> Open(const ServerConfig& config, int port, int metrics_port);
   virtual ~QueryNodeProcess() = default;
   // Serves until Shutdown() or the loss of the session; returns why it stopped.
   virtual Status Run() = 0;

@@ -45,6 +45,7 @@ class QueryNodeProcess:
     def __init__(self, binary: Path, config: Path, data_dir: Path, log_dir: Path, name: str):
         self.binary, self.config, self.data_dir = Path(binary), config, data_dir
         self.port = free_port()
+        self.metrics_port = free_port()
         self.log_path = Path(log_dir) / f"{name}-{self.port}.log"
         self.proc = None
 
@@ -52,7 +53,7 @@ class QueryNodeProcess:
         log = open(self.log_path, "ab", buffering=0)
         self.proc = subprocess.Popen(
             [str(self.binary), "querynode", "--config", str(self.config), "--data-dir", str(self.data_dir),
-             "--port", str(self.port)],
+             "--port", str(self.port), "--metrics-port", str(self.metrics_port)],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -190,6 +191,16 @@ def test_segments_spread_over_query_node_processes_and_survive_a_kill(cluster):
     assert sum(n["rows"] for n in topo) >= len(expected), topo  # deleted rows still count until compacted
     health = urllib.request.urlopen(f"{server.metrics_url}/healthz", timeout=5)
     assert health.status == 200 and health.read() == b"OK"
+    # Each query node process says on its own /metrics what it holds, under its node_id.
+    held = {}
+    for n in nodes:
+        assert urllib.request.urlopen(f"http://127.0.0.1:{n.metrics_port}/healthz", timeout=5).read() == b"OK"
+        text = urllib.request.urlopen(f"http://127.0.0.1:{n.metrics_port}/metrics", timeout=5).read().decode()
+        for line in text.splitlines():
+            if line.startswith("kite_querynode_rows{"):
+                node_id = int(line.split('node_id="')[1].split('"')[0])
+                held[node_id] = held.get(node_id, 0) + int(float(line.rsplit(" ", 1)[1]))
+    assert held == {n["node_id"]: n["rows"] for n in topo}, (held, topo)
 
     # A fresh load (release, load) places them again from the registry's records.
     client.release_collection(name)

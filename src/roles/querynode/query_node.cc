@@ -263,6 +263,13 @@ void QueryNode::Release(CollectionId collection) {
   schemas_.erase(collection.value);
 }
 
+std::vector<CollectionId> QueryNode::LoadedCollections() const {
+  std::shared_lock lock(mu_);
+  std::vector<CollectionId> out;
+  for (const auto& [id, segs] : loaded_) out.emplace_back(id);
+  return out;
+}
+
 bool QueryNode::IsLoaded(CollectionId collection) const {
   std::shared_lock lock(mu_);
   return loaded_.count(collection.value) > 0;

@@ -57,6 +57,8 @@ class QueryNode : public QueryNodeApi {
 
   // The loaded sealed segments of the collection (tests, the web UI).
   std::vector<SegmentPtr> Segments(CollectionId collection) const;
+  // The collections loaded here.
+  std::vector<CollectionId> LoadedCollections() const;
 
  private:
   // Loads the built indexes of `segments` not attached yet.
