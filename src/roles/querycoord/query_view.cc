@@ -85,14 +85,8 @@ void QueryView::Rebalance() {
     }
     std::optional<SegmentRecord> rec = registry_->FindSegment(SegmentId(sid));
     if (!rec) return;  // compacted meanwhile: the next join or hand-over evens out
-    rolepb::LoadSegmentsRequest req;
-    req.set_collection(cid);
-    req.set_collection_info(snapshot.encoded);
-    req.set_register_collection(true);
-    *req.add_segments() = SegmentLoadOf(*rec, registry_->ListSegmentIndexes(CollectionId(cid)));
-    rolepb::ChannelDeltas* d = req.add_deltas();
-    d->set_channel(rec->channel);
-    for (const std::string& k : registry_->GetCheckpoint(rec->channel).delta_keys) d->add_keys(k);
+    const rolepb::LoadSegmentsRequest req =
+        LoadRequestFor(snapshot, {&*rec}, registry_->ListSegmentIndexes(CollectionId(cid)));
     rolepb::LoadSegmentsResponse resp;
     Status st = target->LoadSegments(req, {}, &resp);
     ForgetDamaged(to, CollectionId(cid), resp);
@@ -181,6 +175,25 @@ int64_t QueryView::LeastLoadedLocked(const std::map<int64_t, int64_t>& extra_row
   return best;
 }
 
+rolepb::LoadSegmentsRequest QueryView::LoadRequestFor(const Loaded& c, const std::vector<const SegmentRecord*>& segs,
+                                                      const std::vector<SegmentIndexRecord>& indexes) const {
+  rolepb::LoadSegmentsRequest req;
+  req.set_collection(c.info.id.value);
+  req.set_collection_info(c.encoded);
+  req.set_register_collection(true);
+  std::set<std::string> channels;
+  for (const SegmentRecord* r : segs) {
+    *req.add_segments() = SegmentLoadOf(*r, indexes);
+    channels.insert(r->channel);
+  }
+  for (const std::string& ch : channels) {
+    rolepb::ChannelDeltas* d = req.add_deltas();
+    d->set_channel(ch);
+    for (const std::string& k : registry_->GetCheckpoint(ch).delta_keys) d->add_keys(k);
+  }
+  return req;
+}
+
 Result<std::map<int64_t, int64_t>> QueryView::Place(const Loaded& c, const std::vector<SegmentRecord>& segs) {
   std::map<int64_t, int64_t> placed;
   if (segs.empty()) return placed;
@@ -211,20 +224,7 @@ Result<std::map<int64_t, int64_t>> QueryView::Place(const Loaded& c, const std::
     }
     std::vector<SegmentRecord> retry;
     for (const auto& [n, recs] : by_node) {
-      rolepb::LoadSegmentsRequest req;
-      req.set_collection(c.info.id.value);
-      req.set_collection_info(c.encoded);
-      req.set_register_collection(true);
-      std::set<std::string> channels;
-      for (const SegmentRecord* r : recs) {
-        *req.add_segments() = SegmentLoadOf(*r, indexes);
-        channels.insert(r->channel);
-      }
-      for (const std::string& ch : channels) {
-        rolepb::ChannelDeltas* d = req.add_deltas();
-        d->set_channel(ch);
-        for (const std::string& k : registry_->GetCheckpoint(ch).delta_keys) d->add_keys(k);
-      }
+      const rolepb::LoadSegmentsRequest req = LoadRequestFor(c, recs, indexes);
       rolepb::LoadSegmentsResponse resp;
       Status st = apis[n]->LoadSegments(req, {}, &resp);
       ForgetDamaged(n, c.info.id, resp);

@@ -128,6 +128,10 @@ class QueryView final : public QueryNodeApi {
   // Loads `segs` (records of `c`) on live nodes, spread by rows; returns
   // segment -> node for those loaded. Called without mu_ (remote calls).
   Result<std::map<int64_t, int64_t>> Place(const Loaded& c, const std::vector<SegmentRecord>& segs);
+  // The load message for `segs` of `c`: their files and built indexes, and the
+  // delta files of their channels, from the registry.
+  rolepb::LoadSegmentsRequest LoadRequestFor(const Loaded& c, const std::vector<const SegmentRecord*>& segs,
+                                             const std::vector<SegmentIndexRecord>& indexes) const;
   // Forgets the index records a node found damaged, so that the data node
   // builds them again (the segment is searched exactly meanwhile).
   void ForgetDamaged(int64_t node, CollectionId collection, const rolepb::LoadSegmentsResponse& resp);
