@@ -230,18 +230,25 @@ def test_segments_spread_over_query_node_processes_and_survive_a_kill(cluster):
                 errors.append(repr(e))
             next_id += 20
 
+    searches = [0]
+
     def searcher():
         sclient = server.client()
         while not stop.is_set():
             try:
                 sclient.search(name, [queries[0].tolist()], limit=5)
+                searches[0] += 1
             except Exception:  # noqa: BLE001 - a read may fail while the node is replaced
                 pass
 
     threads = [threading.Thread(target=writer), threading.Thread(target=searcher)]
     for t in threads:
         t.start()
-    time.sleep(0.5)  # let both run before the kill (pacing, not synchronisation)
+    # The kill lands while both run: after some acknowledged writes and searches.
+    deadline = time.monotonic() + 30
+    while (len(acked) < 40 or searches[0] < 3) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(acked) >= 40 and searches[0] >= 3, (len(acked), searches, errors)
     nodes[0].kill9()
     t0 = time.monotonic()
     recovered = None
