@@ -78,6 +78,7 @@ std::vector<ClusterView::ComponentState> ClusterView::ComponentStates() const {
   if (s_.data_node_storage_failing && s_.data_node_storage_failing()) out[3].code = kAbnormal;
   if (s_.query_nodes_degraded && s_.query_nodes_degraded()) out[2].code = kAbnormal;
   if (s_.streaming != nullptr && s_.streaming->Health().failing_channels > 0) out.back().code = kAbnormal;
+  if (s_.streaming_nodes_degraded && s_.streaming_nodes_degraded()) out.back().code = kAbnormal;
   return out;
 }
 
@@ -134,7 +135,8 @@ Json ClusterView::Segments() const {
                      {"rows", rows},          {"memory_bytes", bytes},
                      {"loaded", loaded},      {"indexed", indexed(SegmentId(seg))}});
     };
-    for (const SegmentPtr& s : s_.streaming->GrowingSegments(id)) {
+    // (Growing segments of streaming node processes are on their own /metrics.)
+    for (const SegmentPtr& s : s_.streaming ? s_.streaming->GrowingSegments(id) : std::vector<SegmentPtr>{}) {
       row(s->id().value, s->meta().partition_id.value, s->meta().channel, s->sealed() ? "Sealed" : "Growing",
           s->num_rows(), static_cast<int64_t>(s->MemoryBytes()), true);
     }
@@ -236,7 +238,8 @@ void ClusterView::Collect(metrics::Exposition& out) const {
     std::map<std::pair<std::string, bool>, int64_t> counts;
     std::map<std::string, int64_t> rows;
     auto indexed = [&](SegmentId seg) { return s_.segment_indexed ? s_.segment_indexed(id, seg) : false; };
-    for (const SegmentPtr& s : s_.streaming->GrowingSegments(id)) {
+    // (Growing segments of streaming node processes are on their own /metrics.)
+    for (const SegmentPtr& s : s_.streaming ? s_.streaming->GrowingSegments(id) : std::vector<SegmentPtr>{}) {
       std::string state = s->sealed() ? "Sealed" : "Growing";
       ++counts[{state, indexed(s->id())}];
       rows[state] += s->num_rows();

@@ -52,6 +52,11 @@ struct ClusterSources {
   std::function<bool()> data_node_storage_failing;
   // kite.queryNodes: remote: no query node, or a loaded segment none serves; may be null.
   std::function<bool()> query_nodes_degraded;
+  // kite.streamingNodes: remote (then `streaming` is null): the streaming
+  // view's nodes, [{node_id, address, collections}], and whether a
+  // collection has no live leader; may be null.
+  std::function<nlohmann::json()> streaming_nodes;
+  std::function<bool()> streaming_nodes_degraded;
 };
 
 class ClusterView {
@@ -69,6 +74,10 @@ class ClusterView {
   nlohmann::json Overview() const;
   // The query node processes serving sealed segments (empty: the embedded one).
   nlohmann::json QueryNodes() const { return s_.query_nodes ? s_.query_nodes() : nlohmann::json::array(); }
+  // The streaming node processes leading the WAL channels (empty: the embedded one).
+  nlohmann::json StreamingNodes() const {
+    return s_.streaming_nodes ? s_.streaming_nodes() : nlohmann::json::array();
+  }
 
   // Scrape-time gauges (collection and segment counts, WAL, process).
   void Collect(metrics::Exposition& out) const;

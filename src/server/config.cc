@@ -274,6 +274,17 @@ Status LoadYamlConfig(const std::string& path, ServerConfig* c) {
   } else if (!query_nodes.empty() && query_nodes != "embedded") {
     return InvalidArgument("config key kite.queryNodes: '{}' is not one of embedded, remote", query_nodes);
   }
+  std::string streaming_nodes;
+  KITE_RETURN_IF_ERROR(Read(root, "kite", "streamingNodes", &streaming_nodes));
+  if (streaming_nodes == "remote") {
+    c->remote_streaming_nodes = true;
+  } else if (!streaming_nodes.empty() && streaming_nodes != "embedded") {
+    return InvalidArgument("config key kite.streamingNodes: '{}' is not one of embedded, remote", streaming_nodes);
+  }
+  KITE_RETURN_IF_ERROR(Read(root, "rootCoord", "port", &c->coordinator_port));
+  if (c->coordinator_port <= 0 || c->coordinator_port > 65535) {
+    return InvalidArgument("config key rootCoord.port: {} is not a port", c->coordinator_port);
+  }
   if (YAML::Node seg = root["dataCoord"] ? root["dataCoord"]["segment"] : YAML::Node(); seg && seg.IsMap()) {
     try {
       // maxSize is Milvus's key (MB); maxSizeMB is Kite's older spelling.

@@ -23,6 +23,13 @@
 //   kite.queryNodes: embedded | remote   sealed segments served by this process's query node
 //                                (default), or by `kite querynode` processes found through their
 //                                sessions in etcd (remote; needs etcd and an object store they share)
+//   kite.streamingNodes: embedded | remote   WAL channels led by this process's streaming node
+//                                (default), or by `kite streamingnode` processes found through their
+//                                sessions in etcd (remote; needs etcd, a shared object store and, for
+//                                channels to move between them, Kafka)
+//   rootCoord.port: 53100        with kite.streamingNodes: remote, where this process serves the
+//                                coordinator's services to the streaming nodes (its mixcoord
+//                                session's address)
 //   dataCoord.segment.maxSize: 1024     segment size cap in MB (compaction merges up to it;
 //                                        maxSizeMB is accepted as an alias)
 //   dataCoord.segment.sealProportion: 0.12  seal a growing segment at this share of maxSize
@@ -161,6 +168,13 @@ struct ServerConfig {
   // spreads sealed segments over the `kite querynode` processes registered in
   // etcd (querycoord/query_view.h).
   bool remote_query_nodes = false;
+  // kite.streamingNodes: remote: no streaming node in this process; the
+  // streaming view binds each collection's channels to one of the `kite
+  // streamingnode` processes registered in etcd (streamingcoord/
+  // streaming_view.h), which reach this process's coordinator services on
+  // rootCoord.port (Milvus's coordinator port, 53100).
+  bool remote_streaming_nodes = false;
+  int coordinator_port = 53100;
   StreamingOptions streaming;
   DataNodeOptions data_node;
   MqConfig mq;

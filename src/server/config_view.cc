@@ -32,6 +32,8 @@ std::vector<std::pair<std::string, std::string>> EffectiveConfig(const ServerCon
       {"wal.sync", c.wal_sync == WalSyncPolicy::kNoSync ? "none" : "fsync"},
       {"kite.roleTransport", c.roles_over_grpc ? "grpc" : "inprocess"},
       {"kite.queryNodes", c.remote_query_nodes ? "remote" : "embedded"},
+      {"kite.streamingNodes", c.remote_streaming_nodes ? "remote" : "embedded"},
+      {"rootCoord.port", std::to_string(c.coordinator_port)},
       {"mq.type", c.mq.type},
       {"kafka.brokerList", c.mq.kafka.brokers},
       {"kafka.saslUsername", c.mq.kafka.sasl_username},

@@ -34,53 +34,15 @@ from pymilvus import DataType, MilvusClient
 
 from e2e_util import free_port, unique
 from etcd_util import EtcdProcess
+from role_process import RoleProcess
 
 DIM = 8
 RECOVERY_BUDGET_S = 10.0
 
 
-class QueryNodeProcess:
+def QueryNodeProcess(binary, config, data_dir, log_dir, name) -> RoleProcess:
     """`kite querynode` on a free port, sharing the standalone's data dir (its objects/)."""
-
-    def __init__(self, binary: Path, config: Path, data_dir: Path, log_dir: Path, name: str):
-        self.binary, self.config, self.data_dir = Path(binary), config, data_dir
-        self.port = free_port()
-        self.metrics_port = free_port()
-        self.log_path = Path(log_dir) / f"{name}-{self.port}.log"
-        self.proc = None
-
-    def start(self) -> "QueryNodeProcess":
-        log = open(self.log_path, "ab", buffering=0)
-        self.proc = subprocess.Popen(
-            [str(self.binary), "querynode", "--config", str(self.config), "--data-dir", str(self.data_dir),
-             "--port", str(self.port), "--metrics-port", str(self.metrics_port)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"kite querynode exited: {self.log_tail()}"
-            if "serving on" in self.log_path.read_text(errors="replace"):
-                return self
-            time.sleep(0.05)
-        raise AssertionError(f"kite querynode not ready: {self.log_tail()}")
-
-    def kill9(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill9()
-                raise AssertionError(f"kite querynode ignored SIGTERM: {self.log_tail()}")
-
-    def log_tail(self) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-40:])
-        except OSError:
-            return ""
+    return RoleProcess(binary, "querynode", config, data_dir, log_dir, name)
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -127,15 +127,18 @@ class StreamingNodeApi {
   // nodes reload the collection with it.
   virtual Status ApplySchema(const CollectionInfo& c) = 0;
   // Flushed segments (as the coordinator records them) and growing ones.
-  virtual std::vector<SegmentSummary> PersistentSegments(CollectionId collection) = 0;
+  // (Results, not plain values: across processes the node may be unreachable,
+  // and an answer made up then — no segments, tsafe 0 — would be a silent
+  // wrong answer.)
+  virtual Result<std::vector<SegmentSummary>> PersistentSegments(CollectionId collection) = 0;
   // Sealed segments the query nodes hold for the collection.
-  virtual std::vector<SegmentSummary> LoadedSegments(CollectionId collection) = 0;
+  virtual Result<std::vector<SegmentSummary>> LoadedSegments(CollectionId collection) = 0;
 
   // The newest timestamp <= now at which every shard of the collection is
   // fully applied (the smallest shard tsafe): what Bounded reads use.
-  virtual Timestamp SafeTimestamp(CollectionId collection, Timestamp now) = 0;
+  virtual Result<Timestamp> SafeTimestamp(CollectionId collection, Timestamp now) = 0;
   // Rows (deletes not subtracted) of partition `partition` (0 = all) among `live`.
-  virtual int64_t RowCount(CollectionId collection, int64_t partition, const std::set<int64_t>& live) = 0;
+  virtual Result<int64_t> RowCount(CollectionId collection, int64_t partition, const std::set<int64_t>& live) = 0;
 
   // The delegator of scope.shard: waits for the shard's tsafe to reach
   // scope.guarantee_ts, then answers from its growing data and the query

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "roles/api/role_codec.h"
+#include "roles/coordinator/catalog_codec.h"
 #include "role_service.grpc.pb.h"
 
 namespace kite {
@@ -104,6 +105,32 @@ std::vector<SegmentId> SegmentIdsOf(const rolepb::SegmentsRequest& req) {
   return ids;
 }
 
+void SummariesToPb(const std::vector<SegmentSummary>& in, rolepb::LoadedSegments* out) {
+  for (const SegmentSummary& s : in) {
+    rolepb::LoadedSegment* o = out->add_segments();
+    o->set_id(s.id.value);
+    o->set_partition(s.partition.value);
+    o->set_channel(s.channel);
+    o->set_num_rows(s.num_rows);
+    o->set_mem_bytes(s.mem_bytes);
+    o->set_growing(s.growing);
+    o->set_node(s.node);
+  }
+}
+
+std::vector<SegmentSummary> SummariesFromPb(const rolepb::LoadedSegments& in) {
+  std::vector<SegmentSummary> out;
+  for (const rolepb::LoadedSegment& s : in.segments()) {
+    out.push_back({SegmentId(s.id()), PartitionId(s.partition()), s.num_rows(), s.mem_bytes(), s.growing(),
+                   s.channel(), s.node()});
+  }
+  return out;
+}
+
+std::set<int64_t> LiveOf(const rolepb::CollectionRequest& req) {
+  return std::set<int64_t>(req.live_partitions().begin(), req.live_partitions().end());
+}
+
 // A query node's whole API: the read path and the segment hand-over.
 class QueryService final : public ReadService<rolepb::QueryNodeService::Service, QueryNodeApi> {
  public:
@@ -130,14 +157,92 @@ class QueryService final : public ReadService<rolepb::QueryNodeService::Service,
                             rolepb::LoadedSegments* resp) override {
     const CollectionId c(req->collection());
     resp->set_loaded(node_->IsLoaded(c));
-    for (const SegmentSummary& s : node_->LoadedSegments(c)) {
-      rolepb::LoadedSegment* o = resp->add_segments();
-      o->set_id(s.id.value);
-      o->set_partition(s.partition.value);
-      o->set_channel(s.channel);
-      o->set_num_rows(s.num_rows);
-      o->set_mem_bytes(s.mem_bytes);
-    }
+    SummariesToPb(node_->LoadedSegments(c), resp);
+    return grpc::Status::OK;
+  }
+  grpc::Status Load(grpc::ServerContext*, const rolepb::CollectionMessage* req, rolepb::Ack*) override {
+    Result<CollectionInfo> c = DecodeCollection(req->info());
+    if (!c.ok()) return ToGrpcStatus(c.status());
+    auto schema = std::make_shared<const CollectionSchema>(c->schema);
+    return ToGrpcStatus(node_->Load(*c, std::move(schema)));
+  }
+  grpc::Status Release(grpc::ServerContext*, const rolepb::SegmentsRequest* req, rolepb::Ack*) override {
+    node_->Release(CollectionId(req->collection()));
+    return grpc::Status::OK;
+  }
+};
+
+// A streaming node's whole API: the channels' lifecycle, writes and the
+// delegator's reads (`kite streamingnode`).
+class StreamingService final : public ReadService<rolepb::StreamingNodeService::Service, StreamingNodeApi> {
+ public:
+  using ReadService::ReadService;
+
+  grpc::Status Open(grpc::ServerContext*, const rolepb::CollectionMessage* req, rolepb::Ack*) override {
+    return WithCollection(*req, [this](const CollectionInfo& c) { return node_->Open(c); });
+  }
+  grpc::Status Drop(grpc::ServerContext*, const rolepb::CollectionMessage* req, rolepb::Ack*) override {
+    return WithCollection(*req, [this](const CollectionInfo& c) { return node_->Drop(c); });
+  }
+  grpc::Status Load(grpc::ServerContext*, const rolepb::CollectionMessage* req, rolepb::Ack*) override {
+    return WithCollection(*req, [this](const CollectionInfo& c) { return node_->Load(c); });
+  }
+  grpc::Status ApplySchema(grpc::ServerContext*, const rolepb::CollectionMessage* req, rolepb::Ack*) override {
+    return WithCollection(*req, [this](const CollectionInfo& c) { return node_->ApplySchema(c); });
+  }
+  grpc::Status Write(grpc::ServerContext*, const rolepb::WriteRequest* req, rolepb::WriteResponse* resp) override {
+    Result<DmlMessage> msg = DecodeDml(req->dml());
+    if (!msg.ok()) return ToGrpcStatus(msg.status());
+    Result<Timestamp> ts = node_->Write(CollectionId(req->collection()), req->shard(), std::move(msg).value());
+    if (!ts.ok()) return ToGrpcStatus(ts.status());
+    resp->set_ts(*ts);
+    return grpc::Status::OK;
+  }
+  grpc::Status Flush(grpc::ServerContext*, const rolepb::CollectionRequest* req, rolepb::SegmentIds* resp) override {
+    Result<std::vector<SegmentId>> ids = node_->Flush(CollectionId(req->collection()));
+    if (!ids.ok()) return ToGrpcStatus(ids.status());
+    for (SegmentId id : *ids) resp->add_segments(id.value);
+    return grpc::Status::OK;
+  }
+  grpc::Status RetainPartitions(grpc::ServerContext*, const rolepb::CollectionRequest* req, rolepb::Ack*) override {
+    return ToGrpcStatus(node_->RetainPartitions(CollectionId(req->collection()), LiveOf(*req)));
+  }
+  grpc::Status Release(grpc::ServerContext*, const rolepb::CollectionRequest* req, rolepb::Ack*) override {
+    return ToGrpcStatus(node_->Release(CollectionId(req->collection())));
+  }
+  grpc::Status PersistentSegments(grpc::ServerContext*, const rolepb::CollectionRequest* req,
+                                  rolepb::LoadedSegments* resp) override {
+    return Summaries(node_->PersistentSegments(CollectionId(req->collection())), resp);
+  }
+  grpc::Status LoadedSegments(grpc::ServerContext*, const rolepb::CollectionRequest* req,
+                              rolepb::LoadedSegments* resp) override {
+    return Summaries(node_->LoadedSegments(CollectionId(req->collection())), resp);
+  }
+  grpc::Status SafeTimestamp(grpc::ServerContext*, const rolepb::CollectionRequest* req,
+                             rolepb::TimestampResponse* resp) override {
+    Result<Timestamp> ts = node_->SafeTimestamp(CollectionId(req->collection()), req->now());
+    if (!ts.ok()) return ToGrpcStatus(ts.status());
+    resp->set_ts(*ts);
+    return grpc::Status::OK;
+  }
+  grpc::Status RowCount(grpc::ServerContext*, const rolepb::CollectionRequest* req,
+                        rolepb::RowCountResponse* resp) override {
+    Result<int64_t> rows = node_->RowCount(CollectionId(req->collection()), req->partition(), LiveOf(*req));
+    if (!rows.ok()) return ToGrpcStatus(rows.status());
+    resp->set_rows(*rows);
+    return grpc::Status::OK;
+  }
+
+ private:
+  template <typename Fn>
+  static grpc::Status WithCollection(const rolepb::CollectionMessage& req, Fn fn) {
+    Result<CollectionInfo> c = DecodeCollection(req.info());
+    if (!c.ok()) return ToGrpcStatus(c.status());
+    return ToGrpcStatus(fn(*c));
+  }
+  static grpc::Status Summaries(const Result<std::vector<SegmentSummary>>& r, rolepb::LoadedSegments* resp) {
+    if (!r.ok()) return ToGrpcStatus(r.status());
+    SummariesToPb(*r, resp);
     return grpc::Status::OK;
   }
 };
@@ -181,9 +286,6 @@ class ReadClient {
   std::unique_ptr<typename Service::Stub> stub_;
 };
 
-Status NoLocal(const char* what) {
-  return MakeStatus(StatusCode::kUnimplemented, Reason::kNone, "{} is not served over the role protocol yet", what);
-}
 
 // With `local` (standalone with kite.roleTransport: grpc) only the read path
 // crosses the wire and the hand-over stays in memory; without it (a query
@@ -202,15 +304,20 @@ class RemoteQueryNode final : public QueryNodeApi {
   }
 
   Status Load(const CollectionInfo& c, std::shared_ptr<const CollectionSchema> schema) override {
-    // A remote node holds what LoadSegments names (the query view decides).
-    return local_ ? local_->Load(c, std::move(schema)) : NoLocal("QueryNode.Load");
+    if (local_) return local_->Load(c, std::move(schema));
+    // A coordinator's query side (the schema travels inside the collection).
+    rolepb::CollectionMessage req;
+    req.set_info(EncodeCollection(c));
+    return Unary(&Stub::Load, req);
   }
   void Release(CollectionId collection) override {
     if (local_) {
       local_->Release(collection);
       return;
     }
-    (void)ReleaseSegments(collection, {});
+    rolepb::SegmentsRequest req;
+    req.set_collection(collection.value);
+    (void)Unary(&Stub::Release, req);
   }
   bool IsLoaded(CollectionId collection) const override {
     if (local_) return local_->IsLoaded(collection);
@@ -257,12 +364,8 @@ class RemoteQueryNode final : public QueryNodeApi {
   std::vector<SegmentSummary> LoadedSegments(CollectionId collection) const override {
     if (local_) return local_->LoadedSegments(collection);
     rolepb::LoadedSegments resp;
-    std::vector<SegmentSummary> out;
-    if (!List(collection, &resp).ok()) return out;
-    for (const rolepb::LoadedSegment& s : resp.segments()) {
-      out.push_back({SegmentId(s.id()), PartitionId(s.partition()), s.num_rows(), s.mem_bytes(), false, s.channel()});
-    }
-    return out;
+    if (!List(collection, &resp).ok()) return {};
+    return SummariesFromPb(resp);
   }
   SegmentPtr FindSegment(CollectionId collection, SegmentId segment) const override {
     return local_ ? local_->FindSegment(collection, segment) : nullptr;
@@ -291,7 +394,7 @@ class RemoteQueryNode final : public QueryNodeApi {
 class RemoteStreamingNode final : public StreamingNodeApi {
  public:
   RemoteStreamingNode(std::shared_ptr<grpc::Channel> channel, StreamingNodeApi* local)
-      : reads_(std::move(channel)), local_(local) {}
+      : reads_(channel), stub_(rolepb::StreamingNodeService::NewStub(channel)), local_(local) {}
 
   Status Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) override {
     return reads_.Search(req, out, cancelled);
@@ -301,41 +404,96 @@ class RemoteStreamingNode final : public StreamingNodeApi {
     return reads_.ReadStats(req, resp);
   }
 
-  Status Open(const CollectionInfo& c) override { return local_ ? local_->Open(c) : NoLocal("StreamingNode.Open"); }
-  Status Drop(const CollectionInfo& c) override { return local_ ? local_->Drop(c) : NoLocal("StreamingNode.Drop"); }
+  Status Open(const CollectionInfo& c) override {
+    return local_ ? local_->Open(c) : WithCollection(&Stub::Open, c);
+  }
+  Status Drop(const CollectionInfo& c) override { return local_ ? local_->Drop(c) : WithCollection(&Stub::Drop, c); }
   Result<Timestamp> Write(CollectionId collection, int shard, DmlMessage msg) override {
-    if (!local_) return NoLocal("StreamingNode.Write");
-    return local_->Write(collection, shard, std::move(msg));
+    if (local_) return local_->Write(collection, shard, std::move(msg));
+    rolepb::WriteRequest req;
+    req.set_collection(collection.value);
+    req.set_shard(shard);
+    req.set_dml(EncodeDml(msg));
+    rolepb::WriteResponse resp;
+    KITE_RETURN_IF_ERROR(Call(&Stub::Write, req, &resp));
+    return Timestamp(resp.ts());
   }
   Result<std::vector<SegmentId>> Flush(CollectionId collection) override {
-    if (!local_) return NoLocal("StreamingNode.Flush");
-    return local_->Flush(collection);
+    if (local_) return local_->Flush(collection);
+    rolepb::SegmentIds resp;
+    KITE_RETURN_IF_ERROR(Call(&Stub::Flush, Request(collection), &resp));
+    std::vector<SegmentId> ids;
+    for (int64_t id : resp.segments()) ids.emplace_back(id);
+    return ids;
   }
   Status RetainPartitions(CollectionId collection, const std::set<int64_t>& live) override {
-    return local_ ? local_->RetainPartitions(collection, live) : NoLocal("StreamingNode.RetainPartitions");
+    if (local_) return local_->RetainPartitions(collection, live);
+    rolepb::CollectionRequest req = Request(collection);
+    for (int64_t p : live) req.add_live_partitions(p);
+    rolepb::Ack ack;
+    return Call(&Stub::RetainPartitions, req, &ack);
   }
-  Status Load(const CollectionInfo& c) override { return local_ ? local_->Load(c) : NoLocal("StreamingNode.Load"); }
+  Status Load(const CollectionInfo& c) override { return local_ ? local_->Load(c) : WithCollection(&Stub::Load, c); }
   Status Release(CollectionId collection) override {
-    return local_ ? local_->Release(collection) : NoLocal("StreamingNode.Release");
+    if (local_) return local_->Release(collection);
+    rolepb::Ack ack;
+    return Call(&Stub::Release, Request(collection), &ack);
   }
   Status ApplySchema(const CollectionInfo& c) override {
-    return local_ ? local_->ApplySchema(c) : NoLocal("StreamingNode.ApplySchema");
+    return local_ ? local_->ApplySchema(c) : WithCollection(&Stub::ApplySchema, c);
   }
-  std::vector<SegmentSummary> PersistentSegments(CollectionId collection) override {
-    return local_ ? local_->PersistentSegments(collection) : std::vector<SegmentSummary>{};
+  Result<std::vector<SegmentSummary>> PersistentSegments(CollectionId collection) override {
+    if (local_) return local_->PersistentSegments(collection);
+    rolepb::LoadedSegments resp;
+    KITE_RETURN_IF_ERROR(Call(&Stub::PersistentSegments, Request(collection), &resp));
+    return SummariesFromPb(resp);
   }
-  std::vector<SegmentSummary> LoadedSegments(CollectionId collection) override {
-    return local_ ? local_->LoadedSegments(collection) : std::vector<SegmentSummary>{};
+  Result<std::vector<SegmentSummary>> LoadedSegments(CollectionId collection) override {
+    if (local_) return local_->LoadedSegments(collection);
+    rolepb::LoadedSegments resp;
+    KITE_RETURN_IF_ERROR(Call(&Stub::LoadedSegments, Request(collection), &resp));
+    return SummariesFromPb(resp);
   }
-  Timestamp SafeTimestamp(CollectionId collection, Timestamp now) override {
-    return local_ ? local_->SafeTimestamp(collection, now) : 0;
+  Result<Timestamp> SafeTimestamp(CollectionId collection, Timestamp now) override {
+    if (local_) return local_->SafeTimestamp(collection, now);
+    rolepb::CollectionRequest req = Request(collection);
+    req.set_now(now);
+    rolepb::TimestampResponse resp;
+    KITE_RETURN_IF_ERROR(Call(&Stub::SafeTimestamp, req, &resp));
+    return Timestamp(resp.ts());
   }
-  int64_t RowCount(CollectionId collection, int64_t partition, const std::set<int64_t>& live) override {
-    return local_ ? local_->RowCount(collection, partition, live) : 0;
+  Result<int64_t> RowCount(CollectionId collection, int64_t partition, const std::set<int64_t>& live) override {
+    if (local_) return local_->RowCount(collection, partition, live);
+    rolepb::CollectionRequest req = Request(collection);
+    req.set_partition(partition);
+    for (int64_t p : live) req.add_live_partitions(p);
+    rolepb::RowCountResponse resp;
+    KITE_RETURN_IF_ERROR(Call(&Stub::RowCount, req, &resp));
+    return resp.rows();
   }
 
  private:
+  using Stub = rolepb::StreamingNodeService::Stub;
+  static rolepb::CollectionRequest Request(CollectionId collection) {
+    rolepb::CollectionRequest req;
+    req.set_collection(collection.value);
+    return req;
+  }
+  template <typename Method, typename Req, typename Resp>
+  Status Call(Method method, const Req& req, Resp* resp) const {
+    grpc::ClientContext ctx;
+    return FromGrpcStatus((stub_.get()->*method)(&ctx, req, resp));
+  }
+  template <typename Method>
+  Status WithCollection(Method method, const CollectionInfo& c) const {
+    rolepb::CollectionMessage req;
+    req.set_info(EncodeCollection(c));
+    rolepb::Ack ack;
+    return Call(method, req, &ack);
+  }
+
   ReadClient<rolepb::StreamingNodeService> reads_;
+  std::unique_ptr<Stub> stub_;
   StreamingNodeApi* local_;
 };
 
@@ -346,7 +504,7 @@ std::unique_ptr<grpc::Service> MakeQueryNodeService(QueryNodeApi* node) {
 }
 
 std::unique_ptr<grpc::Service> MakeStreamingNodeService(StreamingNodeApi* node) {
-  return std::make_unique<ReadService<rolepb::StreamingNodeService::Service, StreamingNodeApi>>(node);
+  return std::make_unique<StreamingService>(node);
 }
 
 std::unique_ptr<QueryNodeApi> MakeRemoteQueryNode(std::shared_ptr<grpc::Channel> channel, QueryNodeApi* local) {

@@ -9,9 +9,13 @@
 // store, so a query node in its own process (`kite querynode`) loads it from
 // there. With a non-null `local` (standalone with kite.roleTransport: grpc)
 // only the read path goes over the wire and the hand-over stays in memory.
-// StreamingNodeApi serves its read path; its other calls go to `local` (a
-// null `local` answers them kUnimplemented) until streaming nodes run as
-// processes.
+// StreamingNodeApi crosses the wire whole too (`kite streamingnode`): the
+// channels' lifecycle (Open, Drop, Load, Release, ApplySchema with the
+// collection's catalog record), writes (a DmlMessage encoded as in the WAL),
+// flush and the delegator's reads. QueryNodeService also takes a whole
+// collection (Load, Release): what a remote streaming node asks of the
+// coordinator's query side. With a non-null `local` only the read path
+// crosses the wire.
 //
 // Errors keep their Kite code, reason and message across the wire
 // (rolepb::RoleStatus in the call's error details); a peer that cannot be

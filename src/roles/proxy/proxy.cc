@@ -150,7 +150,7 @@ Result<CollectionStats> Proxy::Stats(const std::string& db, const std::string& c
   // Like Milvus: rows inserted (sealed + growing), deletes not subtracted until compaction.
   CollectionStats s;
   const std::set<int64_t> live = PartitionIds(v.info);
-  s.row_count = streaming_->RowCount(v.info.id, part, live);
+  KITE_ASSIGN_OR_RETURN(s.row_count, streaming_->RowCount(v.info.id, part, live));
   return s;
 }
 
@@ -594,7 +594,7 @@ Result<Proxy::ReadAt> Proxy::ReadTimestamp(const CollectionInfo& c, const ReadCo
     return ReadAt{now, now};
   }
   // Bounded / Eventually: the freshest fully applied state (never half a write).
-  Timestamp safe = streaming_->SafeTimestamp(c.id, now);
+  KITE_ASSIGN_OR_RETURN(Timestamp safe, streaming_->SafeTimestamp(c.id, now));
   // Session / Customized: at least the client's guarantee timestamp. pymilvus
   // sends 1 (Eventually) or 2 (Bounded) as markers; real timestamps are larger.
   Timestamp want = rc.guarantee_ts > 2 ? rc.guarantee_ts : 0;

@@ -28,7 +28,9 @@ struct StreamingNode::Channel {
   uint64_t applied_lsn = 0;
   uint64_t checkpoint_lsn = 0;
   int64_t last_write_ms = 0;
-  bool forward = false;  // collection loaded: forward deletes and sealed segments
+  // Collection loaded: forward deletes and sealed segments. Written under
+  // mu; read without it by the read path (whether the shard is served).
+  std::atomic<bool> forward{false};
   std::atomic<Timestamp> in_flight_ts{0};  // timestamp of the write being applied, 0 if none
   // Readers waiting for the tsafe (WaitTsafe), woken when a write finishes.
   std::mutex tsafe_mu;
@@ -389,10 +391,15 @@ Status StreamingNode::Load(const CollectionInfo& c) {
   std::vector<std::shared_ptr<Channel>> chans = ChannelsOf(c.id);
   std::vector<std::unique_lock<std::mutex>> locks;
   for (const auto& ch : chans) locks.emplace_back(ch->mu);
-  if (query_node_->IsLoaded(c.id)) return Status::OK();
-  auto schema = chans.empty() ? std::make_shared<const CollectionSchema>(c.schema) : chans[0]->schema;
-  KITE_RETURN_IF_ERROR(query_node_->Load(c, schema));
+  if (!query_node_->IsLoaded(c.id)) {
+    auto schema = chans.empty() ? std::make_shared<const CollectionSchema>(c.schema) : chans[0]->schema;
+    KITE_RETURN_IF_ERROR(query_node_->Load(c, schema));
+  }
+  // Also when the query side already holds the collection: a streaming node
+  // that took the channels over (or restarted) replayed deletes the query
+  // nodes may not have seen yet (applying one twice changes nothing).
   for (const auto& ch : chans) {
+    if (ch->forward) continue;
     KITE_RETURN_IF_ERROR(query_node_->ApplyDeletes(c.id, ch->name, ch->delete_buffer));
     ch->forward = true;
   }
@@ -458,7 +465,7 @@ Result<std::shared_ptr<StreamingNode::Channel>> StreamingNode::ReadChannel(
   WaitTsafe(*ch, scope.guarantee_ts());
   std::lock_guard lock(ch->growing_mu);
   *schema = ch->schema;
-  if (!query_node_->IsLoaded(ch->collection)) {
+  if (!ch->forward) {
     return MakeStatus(StatusCode::kFailedPrecondition, Reason::kCollectionNotLoaded,
                       "collection not loaded[collection={}]", (*schema)->name);
   }
@@ -514,7 +521,7 @@ Status StreamingNode::ReadStats(const rolepb::ReadStatsRequest& req, rolepb::Rea
   return Status::OK();
 }
 
-std::vector<SegmentSummary> StreamingNode::PersistentSegments(CollectionId collection) {
+Result<std::vector<SegmentSummary>> StreamingNode::PersistentSegments(CollectionId collection) {
   std::vector<SegmentSummary> out;
   for (const SegmentRecord& r : registry_->ListSegments(collection)) {
     out.push_back({r.id, r.partition_id, r.num_rows, r.size_bytes, false, r.channel});
@@ -526,17 +533,24 @@ std::vector<SegmentSummary> StreamingNode::PersistentSegments(CollectionId colle
   return out;
 }
 
-std::vector<SegmentSummary> StreamingNode::LoadedSegments(CollectionId collection) {
+Result<std::vector<SegmentSummary>> StreamingNode::LoadedSegments(CollectionId collection) {
   return query_node_->LoadedSegments(collection);
 }
 
-int64_t StreamingNode::RowCount(CollectionId collection, int64_t partition, const std::set<int64_t>& live) {
+Result<int64_t> StreamingNode::RowCount(CollectionId collection, int64_t partition, const std::set<int64_t>& live) {
   int64_t rows = FlushedRows(collection, partition, live);
   for (const SegmentPtr& seg : GrowingSegments(collection)) {
     int64_t pid = seg->meta().partition_id.value;
     if ((partition == 0 || pid == partition) && live.count(pid)) rows += seg->num_rows();
   }
   return rows;
+}
+
+std::vector<CollectionId> StreamingNode::OpenCollections() {
+  std::shared_lock lock(map_mu_);
+  std::vector<CollectionId> out;
+  for (const auto& [id, chans] : channels_) out.emplace_back(id);
+  return out;
 }
 
 std::vector<SegmentPtr> StreamingNode::GrowingSegments(CollectionId collection) {
@@ -548,7 +562,7 @@ std::vector<SegmentPtr> StreamingNode::GrowingSegments(CollectionId collection) 
   return out;
 }
 
-Timestamp StreamingNode::SafeTimestamp(CollectionId collection, Timestamp now) {
+Result<Timestamp> StreamingNode::SafeTimestamp(CollectionId collection, Timestamp now) {
   Timestamp safe = now;
   for (const auto& ch : ChannelsOf(collection)) {
     Timestamp w = ch->in_flight_ts.load(std::memory_order_seq_cst);

@@ -104,17 +104,19 @@ class StreamingNode : public StreamingNodeApi {
   // reloads a loaded collection's sealed segments so that they carry the
   // added field (its default or null for rows written before).
   Status ApplySchema(const CollectionInfo& c) override;
-  std::vector<SegmentSummary> PersistentSegments(CollectionId collection) override;
-  std::vector<SegmentSummary> LoadedSegments(CollectionId collection) override;
+  Result<std::vector<SegmentSummary>> PersistentSegments(CollectionId collection) override;
+  Result<std::vector<SegmentSummary>> LoadedSegments(CollectionId collection) override;
 
   // The newest timestamp <= now at which every channel of the collection is
   // fully applied (below any write in flight).
-  Timestamp SafeTimestamp(CollectionId collection, Timestamp now) override;
-  int64_t RowCount(CollectionId collection, int64_t partition, const std::set<int64_t>& live) override;
+  Result<Timestamp> SafeTimestamp(CollectionId collection, Timestamp now) override;
+  Result<int64_t> RowCount(CollectionId collection, int64_t partition, const std::set<int64_t>& live) override;
   // Rows in flushed segments of partition `partition` (0 = all) among
   // `live`, deletes not subtracted.
   int64_t FlushedRows(CollectionId collection, int64_t partition, const std::set<int64_t>& live);
   std::vector<SegmentPtr> GrowingSegments(CollectionId collection);
+  // Collections whose channels this node has open.
+  std::vector<CollectionId> OpenCollections();
 
   // The shard delegator (role_api.h).
   Status Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) override;
