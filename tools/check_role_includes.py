@@ -12,11 +12,8 @@ import sys
 # Headers of a role that other roles may include: its API.
 API_HEADERS = {
     "api": None,  # every header of roles/api is API (role_api.h, role_codec.h, dml_message.h, ...)
+    # The segment meta (SegmentRegistry) is reached through roles/api/segment_meta_api.h.
     "coordinator": {"coordinator.h", "catalog_types.h", "catalog_codec.h",
-                    # The coordinator's segment meta over the meta store, read and
-                    # committed by the streaming, query and data nodes (issue 16
-                    # turns it into coordinator messages).
-                    "segment_registry.h",
                     # Resource groups and replica records (querycoord's), read by the proxy.
                     "resource_groups.h"},
     "auth": {"access_control.h", "privileges.h", "password_hash.h"},

@@ -146,7 +146,8 @@ Json ClusterView::Segments() const {
       auto it = loaded.find(seg);
       return it == loaded.end() ? 0 : it->second.node;
     };
-    for (const SegmentRecord& r : s_.registry->ListSegments(id)) {
+    const std::vector<SegmentRecord> flushed = s_.registry->ListSegments(id).value();  // in process: never fails
+    for (const SegmentRecord& r : flushed) {
       auto it = loaded.find(r.id.value);
       int64_t bytes = it == loaded.end() ? 0 : it->second.mem_bytes;
       row(r.id.value, r.partition_id.value, r.channel, "Flushed", r.num_rows, bytes, it != loaded.end());
@@ -245,7 +246,8 @@ void ClusterView::Collect(metrics::Exposition& out) const {
       rows[state] += s->num_rows();
       memory_by_state[state] += static_cast<int64_t>(s->MemoryBytes());
     }
-    for (const SegmentRecord& r : s_.registry->ListSegments(id)) {
+    const std::vector<SegmentRecord> flushed = s_.registry->ListSegments(id).value();  // in process: never fails
+    for (const SegmentRecord& r : flushed) {
       ++counts[{"Flushed", indexed(r.id)}];
       rows["Flushed"] += r.num_rows;
     }
@@ -278,7 +280,7 @@ void ClusterView::Collect(metrics::Exposition& out) const {
     for (const std::string& ch : v.info.channels) {
       out.Add("kite_wal_bytes", {{"channel_name", ch}}, static_cast<double>(DirBytes(s_.wal_dir + "/" + ch)));
       out.Add("kite_wal_checkpoint_lsn", {{"channel_name", ch}},
-              static_cast<double>(s_.registry->GetCheckpoint(ch).lsn));
+              static_cast<double>(s_.registry->GetCheckpoint(ch)->lsn));
     }
   }
 

@@ -267,7 +267,8 @@ class StandaloneImpl final : public Standalone {
     sources.wal_dir = config_.data_dir + "/wal";
     sources.version = KITE_VERSION;
     sources.segment_indexed = [reg = registry_.get()](CollectionId c, SegmentId seg) {
-      for (const auto& r : reg->ListSegmentIndexes(c)) {
+      const std::vector<SegmentIndexRecord> indexes = reg->ListSegmentIndexes(c).value();  // in process: never fails
+      for (const auto& r : indexes) {
         if (r.segment == seg) return true;
       }
       return false;

@@ -36,8 +36,8 @@
 #include "query/search_part.h"
 #include "role_api.pb.h"
 #include "roles/api/dml_message.h"
+#include "roles/api/segment_meta_api.h"
 #include "roles/coordinator/catalog_types.h"
-#include "roles/coordinator/segment_registry.h"
 #include "segment/segment.h"
 #include "segment/segment_file.h"
 

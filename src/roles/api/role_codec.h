@@ -12,7 +12,7 @@
 #include "query/retrieve.h"
 #include "query/search_part.h"
 #include "role_api.pb.h"
-#include "roles/coordinator/segment_registry.h"
+#include "roles/api/segment_meta_api.h"
 #include "segment/segment_file.h"
 
 namespace kite {

@@ -17,6 +17,7 @@
 
 #include "common/limits.h"
 #include "common/status.h"
+#include "roles/api/segment_meta_api.h"
 #include "roles/coordinator/catalog_types.h"
 #include "storage/meta/meta_store.h"
 
@@ -44,15 +45,10 @@ struct LoadProgress {
   int64_t progress = 0;  // percent
 };
 
-class CoordinatorApi {
+// Timestamps and ids: AllocTimestamp / AllocIds of TsoApi
+// (roles/api/segment_meta_api.h), which a role that needs only those holds.
+class CoordinatorApi : public TsoApi {
  public:
-  virtual ~CoordinatorApi() = default;
-
-  // Timestamps and ids.
-  virtual Result<Timestamp> AllocTimestamp() = 0;
-  // Reserves `count` consecutive int64 ids (segments, auto primary keys) and
-  // returns the first.
-  virtual Result<int64_t> AllocIds(int64_t count) = 0;
 
   // Databases.
   virtual Status CreateDatabase(const std::string& name, const std::map<std::string, std::string>& props) = 0;

@@ -149,7 +149,8 @@ class ObjectLifetimeTest : public ::testing::Test {
 
   std::set<std::string> SegmentFiles() {
     std::set<std::string> out;
-    for (const auto& s : registry_->ListSegments(info_.id)) out.insert(s.files.begin(), s.files.end());
+    const std::vector<SegmentRecord> segments = registry_->ListSegments(info_.id).value();
+    for (const auto& s : segments) out.insert(s.files.begin(), s.files.end());
     return out;
   }
   std::set<std::string> Stored(const std::string& prefix = "collections/") {
@@ -204,7 +205,7 @@ TEST_F(ObjectLifetimeTest, CompactedInputsStayUntilTheDropToleranceThenGo) {
   DataNode* dn = AddDataNode(faulty_objects_.get(), query_.get());
   dn->Start();
   Compact(dn);
-  ASSERT_EQ(registry_->ListSegments(info_.id).size(), 1u);
+  ASSERT_EQ(registry_->ListSegments(info_.id)->size(), 1u);
   const std::set<std::string> merged = SegmentFiles();
   EXPECT_TRUE(Contains(Stored(), inputs)) << "compaction deleted its inputs at once";
 
@@ -337,8 +338,8 @@ TEST_F(ObjectLifetimeTest, CrashBetweenDropCollectionStepsIsFinishedAtTheNextSta
     auto described = coord_->DescribeCollection("", "c");
     if (!described.ok()) {
       // The drop had committed: nothing of it is left.
-      EXPECT_TRUE(registry_->ListSegments(info_.id).empty());
-      EXPECT_EQ(registry_->GetCheckpoint(info_.channels.at(0)).lsn, 0u);
+      EXPECT_TRUE(registry_->ListSegments(info_.id)->empty());
+      EXPECT_EQ(registry_->GetCheckpoint(info_.channels.at(0))->lsn, 0u);
       EXPECT_FALSE(fs::exists(dir_ + "/wal/" + info_.channels.at(0))) << "its WAL channel is left";
       auto dropping = registry_->ListDropping();
       ASSERT_TRUE(dropping.ok());
@@ -356,9 +357,9 @@ TEST_F(ObjectLifetimeTest, CrashBetweenDropCollectionStepsIsFinishedAtTheNextSta
       // The drop had not committed: the collection is whole, and can be dropped.
       EXPECT_EQ(failing_commit, 1);
       ASSERT_TRUE(streaming_->Open(info_).ok());
-      EXPECT_EQ(registry_->ListSegments(info_.id).size(), 1u);
+      EXPECT_EQ(registry_->ListSegments(info_.id)->size(), 1u);
       ASSERT_TRUE(DropCollection(coord_.get(), streaming_.get(), info_).ok());
-      EXPECT_TRUE(registry_->ListSegments(info_.id).empty());
+      EXPECT_TRUE(registry_->ListSegments(info_.id)->empty());
       EXPECT_FALSE(Stored(prefix).empty()) << "files are deleted by the collector, not by the drop";
     }
   }

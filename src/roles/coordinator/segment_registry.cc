@@ -135,7 +135,7 @@ Status SegmentRegistry::CommitFlush(CollectionId collection, const std::string& 
   return Status::OK();
 }
 
-std::vector<SegmentRecord> SegmentRegistry::ListSegments(CollectionId collection) const {
+Result<std::vector<SegmentRecord>> SegmentRegistry::ListSegments(CollectionId collection) const {
   std::lock_guard lock(mu_);
   std::vector<SegmentRecord> out;
   for (const auto& [id, s] : segments_) {
@@ -144,11 +144,11 @@ std::vector<SegmentRecord> SegmentRegistry::ListSegments(CollectionId collection
   return out;
 }
 
-std::optional<SegmentRecord> SegmentRegistry::FindSegment(SegmentId segment) const {
+Result<std::optional<SegmentRecord>> SegmentRegistry::FindSegment(SegmentId segment) const {
   std::lock_guard lock(mu_);
   auto it = segments_.find(segment.value);
-  if (it == segments_.end()) return std::nullopt;
-  return it->second;
+  if (it == segments_.end()) return std::optional<SegmentRecord>();
+  return std::optional<SegmentRecord>(it->second);
 }
 
 Status SegmentRegistry::CommitSegmentIndex(const SegmentIndexRecord& record) {
@@ -163,7 +163,7 @@ Status SegmentRegistry::CommitSegmentIndex(const SegmentIndexRecord& record) {
   return Status::OK();
 }
 
-std::vector<SegmentIndexRecord> SegmentRegistry::ListSegmentIndexes(CollectionId collection) const {
+Result<std::vector<SegmentIndexRecord>> SegmentRegistry::ListSegmentIndexes(CollectionId collection) const {
   std::lock_guard lock(mu_);
   std::vector<SegmentIndexRecord> out;
   for (const auto& [seg, by_index] : seg_indexes_) {
@@ -273,7 +273,7 @@ Result<std::vector<std::string>> SegmentRegistry::RetainPartitions(CollectionId 
   return garbage;
 }
 
-ChannelCheckpoint SegmentRegistry::GetCheckpoint(const std::string& channel) const {
+Result<ChannelCheckpoint> SegmentRegistry::GetCheckpoint(const std::string& channel) const {
   std::lock_guard lock(mu_);
   auto it = checkpoints_.find(channel);
   return it == checkpoints_.end() ? ChannelCheckpoint{} : it->second;

@@ -26,35 +26,14 @@
 #include "common/ids.h"
 #include "common/status.h"
 #include "common/timestamp.h"
+#include "roles/api/segment_meta_api.h"
 #include "storage/meta/meta_store.h"
 #include "storage/wal/wal_term.h"
 
 namespace kite {
 
-struct SegmentRecord {
-  SegmentId id;
-  CollectionId collection_id;
-  PartitionId partition_id;
-  std::string channel;
-  int64_t num_rows = 0;
-  uint64_t checkpoint_lsn = 0;  // WAL position the flush that wrote it covered
-  Timestamp max_ts = 0;
-  int64_t size_bytes = 0;          // in-memory size when written (0: unknown, older records)
-  std::vector<std::string> files;  // object keys
-};
-
-// A built index of one sealed segment (Milvus's segment index), one per
-// (segment, index definition).
-struct SegmentIndexRecord {
-  SegmentId segment;
-  IndexId index;
-  CollectionId collection;
-  FieldId field;
-  std::string key;  // object key of the index file
-  int64_t num_rows = 0;
-  int64_t file_bytes = 0;
-  int64_t build_ms = 0;
-};
+// SegmentRecord, SegmentIndexRecord and ChannelCheckpoint are the role API's
+// (roles/api/segment_meta_api.h).
 
 // An object key (or, ending in '/', a prefix) no record references any more,
 // and when it stopped being referenced.
@@ -77,48 +56,27 @@ std::string GarbageMetaKey(const std::string& object_key_or_prefix);
 std::string DroppingMetaKey(CollectionId collection);
 std::string EncodeDropping(const DroppingCollection& d);
 
-struct ChannelCheckpoint {
-  uint64_t lsn = 0;                     // every WAL record <= lsn is in segments/deltas
-  std::vector<std::string> delta_keys;  // delete logs of this channel, oldest first
-};
-
-class SegmentRegistry {
+class SegmentRegistry : public SegmentMetaApi {
  public:
   static Result<std::unique_ptr<SegmentRegistry>> Open(MetaStore* meta);
 
+  // SegmentMetaApi (roles/api/segment_meta_api.h); in process the reads never fail.
   Status CommitFlush(CollectionId collection, const std::string& channel, uint64_t lsn,
-                     const std::vector<SegmentRecord>& segments, const std::string& delta_key);
-  std::vector<SegmentRecord> ListSegments(CollectionId collection) const;
-  std::optional<SegmentRecord> FindSegment(SegmentId segment) const;
-
-  // Records a built segment index. FailedPrecondition if the segment is gone
-  // (compacted or dropped meanwhile): the caller deletes its file.
-  Status CommitSegmentIndex(const SegmentIndexRecord& record);
-  std::vector<SegmentIndexRecord> ListSegmentIndexes(CollectionId collection) const;
-  // Forgets one segment's index (its file is damaged or missing) so that the
-  // data node builds it again; OK if it was not recorded.
-  Status ForgetSegmentIndex(CollectionId collection, SegmentId segment, IndexId index);
-  // Forgets every segment index of an index definition; returns their keys.
-  Result<std::vector<std::string>> DropIndex(CollectionId collection, IndexId index);
-
-  // Replaces `removed` (sealed segments of one channel) with `added` (none
-  // when added.num_rows == 0) in one atomic batch, dropping the removed
-  // segments' index records. FailedPrecondition (nothing changed) if any
-  // removed segment is no longer registered. Returns the object keys that
-  // became garbage (segment and index files), to delete once readers let go.
+                     const std::vector<SegmentRecord>& segments, const std::string& delta_key) override;
+  Result<std::vector<SegmentRecord>> ListSegments(CollectionId collection) const override;
+  Result<std::optional<SegmentRecord>> FindSegment(SegmentId segment) const override;
+  Status CommitSegmentIndex(const SegmentIndexRecord& record) override;
+  Result<std::vector<SegmentIndexRecord>> ListSegmentIndexes(CollectionId collection) const override;
+  Status ForgetSegmentIndex(CollectionId collection, SegmentId segment, IndexId index) override;
+  Result<std::vector<std::string>> DropIndex(CollectionId collection, IndexId index) override;
   Result<std::vector<std::string>> CommitCompaction(CollectionId collection, const std::vector<SegmentId>& removed,
-                                                    const SegmentRecord& added);
-  // Forgets every segment of `collection` whose partition is not in `live`
-  // (dropped partitions) with its index records, in one atomic batch;
-  // returns the object keys that became garbage.
-  Result<std::vector<std::string>> RetainPartitions(CollectionId collection, const std::set<int64_t>& live);
-  ChannelCheckpoint GetCheckpoint(const std::string& channel) const;
-  // A new ownership term for a streaming node opening `channel` (wal_term.h).
-  Result<WalTerm> NextWalTerm(const std::string& channel) { return AcquireWalTerm(meta_, channel); }
-  // Forgets every segment and checkpoint of a dropped collection, and its
-  // dropping marker; records the collection's object prefix as garbage.
-  Status DropCollection(CollectionId collection, const std::vector<std::string>& channels);
+                                                    const SegmentRecord& added) override;
+  Result<std::vector<std::string>> RetainPartitions(CollectionId collection, const std::set<int64_t>& live) override;
+  Result<ChannelCheckpoint> GetCheckpoint(const std::string& channel) const override;
+  Result<WalTerm> NextWalTerm(const std::string& channel) override { return AcquireWalTerm(meta_, channel); }
+  Status DropCollection(CollectionId collection, const std::vector<std::string>& channels) override;
 
+  // Garbage-collector and server side (not part of the role API).
   // Collections dropped from the catalog whose data is not dropped yet (read
   // from the meta store: a crash interrupted their drop, or it is running).
   Result<std::vector<DroppingCollection>> ListDropping() const;

@@ -154,7 +154,9 @@ bool DataNode::MergeBeforeBuild(const CollectionView& c, const std::set<std::pai
   if (!AutoCompactionOn(c)) return false;
   std::set<int64_t> indexed;  // segments with any index
   for (const auto& [seg, idx] : built) indexed.insert(seg);
-  std::vector<SegmentRecord> segs = registry_->ListSegments(c.info.id);
+  Result<std::vector<SegmentRecord>> listed = registry_->ListSegments(c.info.id);
+  if (!listed.ok()) return false;
+  const std::vector<SegmentRecord>& segs = *listed;
   int64_t fresh = 0;
   for (const auto& s : segs) fresh += !indexed.count(s.id.value);
   if (fresh < 2) return false;  // nothing to merge before building
@@ -180,12 +182,13 @@ Result<std::vector<DataNode::Plan>> DataNode::PlanCompactions(const CollectionVi
   const FieldSchema* pk_field = c.info.schema.PrimaryField();
   // Segments by (channel, partition).
   std::map<std::pair<std::string, int64_t>, std::vector<SegmentRecord>> groups;
-  for (auto& s : registry_->ListSegments(c.info.id)) groups[{s.channel, s.partition_id.value}].push_back(s);
+  KITE_ASSIGN_OR_RETURN(std::vector<SegmentRecord> listed, registry_->ListSegments(c.info.id));
+  for (auto& s : listed) groups[{s.channel, s.partition_id.value}].push_back(s);
 
   std::vector<Plan> plans;
   const int64_t small = static_cast<int64_t>(options_.small_proportion * static_cast<double>(options_.segment_bytes_max));
   for (auto& [key, segs] : groups) {
-    ChannelCheckpoint chk = registry_->GetCheckpoint(key.first);
+    KITE_ASSIGN_OR_RETURN(ChannelCheckpoint chk, registry_->GetCheckpoint(key.first));
     std::map<std::string, std::vector<DeleteEntry>> deletes;
     if (!chk.delta_keys.empty()) {
       KITE_ASSIGN_OR_RETURN(deletes, ChannelDeletes(store_, chk));
@@ -256,7 +259,7 @@ Status DataNode::RunCompaction(const CollectionView& c, const Plan& plan) {
   SegmentMeta meta{SegmentId(new_id), c.info.id, first.partition_id, first.channel};
   auto merged = std::make_shared<Segment>(meta, schema);
 
-  ChannelCheckpoint chk = registry_->GetCheckpoint(first.channel);
+  KITE_ASSIGN_OR_RETURN(ChannelCheckpoint chk, registry_->GetCheckpoint(first.channel));
   KITE_ASSIGN_OR_RETURN(auto deletes, ChannelDeletes(store_, chk));
   std::vector<SegmentId> removed;
   uint64_t lsn = 0;

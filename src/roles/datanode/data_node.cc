@@ -13,7 +13,7 @@
 
 namespace kite {
 
-DataNode::DataNode(ObjectStore* store, SegmentRegistry* registry, CoordinatorApi* coordinator, QueryNodeApi* query_node,
+DataNode::DataNode(ObjectStore* store, SegmentMetaApi* registry, CoordinatorApi* coordinator, QueryNodeApi* query_node,
                    DataNodeOptions options)
     : store_(store), registry_(registry), coord_(coordinator), query_node_(query_node), options_(options) {
   if (options_.build_threads <= 0) {
@@ -98,7 +98,12 @@ bool DataNode::PassCollection(const CollectionView& c) {
   // Indexes whose definition is gone: forget records, files and attached copies.
   bool worked = false;
   std::set<int64_t> orphaned;
-  for (const auto& r : registry_->ListSegmentIndexes(c.info.id)) {
+  Result<std::vector<SegmentIndexRecord>> seg_indexes = registry_->ListSegmentIndexes(c.info.id);
+  if (!seg_indexes.ok()) {
+    spdlog::warn("collection {}: segment indexes not listed: {}", c.info.schema.name, seg_indexes.status().ToString());
+    return false;
+  }
+  for (const auto& r : *seg_indexes) {
     if (!defined.count(r.index.value)) orphaned.insert(r.index.value);
   }
   for (int64_t idx : orphaned) {
@@ -114,7 +119,12 @@ bool DataNode::PassCollection(const CollectionView& c) {
 
   // Missing builds.
   std::set<std::pair<int64_t, int64_t>> built;  // (segment, index)
-  for (const auto& r : registry_->ListSegmentIndexes(c.info.id)) built.insert({r.segment.value, r.index.value});
+  seg_indexes = registry_->ListSegmentIndexes(c.info.id);
+  if (!seg_indexes.ok()) {
+    spdlog::warn("collection {}: segment indexes not listed: {}", c.info.schema.name, seg_indexes.status().ToString());
+    return worked;
+  }
+  for (const auto& r : *seg_indexes) built.insert({r.segment.value, r.index.value});
   if (!defs.empty() && MergeBeforeBuild(c, built)) {
     // The inputs are gone; the merged segment is built now, in this pass
     // (the segment list below is read again): waiting for the next pass let
@@ -130,7 +140,12 @@ bool DataNode::PassCollection(const CollectionView& c) {
     }
     const FieldSchema* f = c.info.schema.FindField(def.field_id);
     if (!f) continue;
-    for (const SegmentRecord& seg : registry_->ListSegments(c.info.id)) {
+    Result<std::vector<SegmentRecord>> segments = registry_->ListSegments(c.info.id);
+    if (!segments.ok()) {
+      spdlog::warn("collection {}: segments not listed: {}", c.info.schema.name, segments.status().ToString());
+      return worked;
+    }
+    for (const SegmentRecord& seg : *segments) {
       if (built.count({seg.id.value, def.id.value})) continue;
       Status st = Build(c, def, seg);
       storage_failing_ = st.code() == StatusCode::kIOError;
@@ -168,7 +183,8 @@ Status DataNode::Build(const CollectionView& c, const IndexInfo& def, const Segm
     Status read = ReadSegmentFiles(store_, keys, &columns, &ts);
     if (!read.ok()) {
       // The segment may have been compacted away since it was listed.
-      if (!registry_->FindSegment(seg.id)) return Status::OK();
+      Result<std::optional<SegmentRecord>> still = registry_->FindSegment(seg.id);
+      if (still.ok() && !*still) return Status::OK();
       return read;
     }
     column = columns.Find(def.field_id);
@@ -251,18 +267,27 @@ Timestamp OldestRowTimestamp(ObjectStore* store, const SegmentRecord& s) {
 
 IndexProgress DataNode::Progress(CollectionId collection, const IndexInfo& index, Timestamp as_of) const {
   IndexProgress p;
+  Result<std::vector<SegmentRecord>> segments = registry_->ListSegments(collection);
+  Result<std::vector<SegmentIndexRecord>> seg_indexes = registry_->ListSegmentIndexes(collection);
+  if (!segments.ok() || !seg_indexes.ok()) {
+    // The segment meta did not answer: the state is unknown, reported as in progress.
+    spdlog::warn("index {} progress: segment meta unavailable: {}", index.name,
+                 (!segments.ok() ? segments.status() : seg_indexes.status()).ToString());
+    p.pending_segments = 1;
+    return p;
+  }
   if (IsUnbuiltJsonPathIndex(index.resolved_params)) {
     // Built by no segment (filters on the path scan the JSON column): every row counts as indexed.
-    for (const auto& s : registry_->ListSegments(collection)) p.total_rows += s.num_rows;
+    for (const auto& s : *segments) p.total_rows += s.num_rows;
     p.indexed_rows = p.total_rows;
     return p;
   }
   if (as_of == 0) as_of = index.created_ts;
   std::set<int64_t> indexed;
-  for (const auto& r : registry_->ListSegmentIndexes(collection)) {
+  for (const auto& r : *seg_indexes) {
     if (r.index == index.id) indexed.insert(r.segment.value);
   }
-  for (const auto& s : registry_->ListSegments(collection)) {
+  for (const auto& s : *segments) {
     p.total_rows += s.num_rows;
     if (indexed.count(s.id.value)) {
       p.indexed_rows += s.num_rows;

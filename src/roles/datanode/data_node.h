@@ -47,8 +47,8 @@
 #include <vector>
 
 #include "roles/coordinator/coordinator.h"
-#include "roles/coordinator/segment_registry.h"
 #include "roles/api/role_api.h"
+#include "roles/api/segment_meta_api.h"
 #include "storage/object/object_store.h"
 
 namespace kite {
@@ -64,7 +64,7 @@ struct DataNodeOptions {
 
 class DataNode : public DataNodeApi {
  public:
-  DataNode(ObjectStore* store, SegmentRegistry* registry, CoordinatorApi* coordinator, QueryNodeApi* query_node,
+  DataNode(ObjectStore* store, SegmentMetaApi* registry, CoordinatorApi* coordinator, QueryNodeApi* query_node,
            DataNodeOptions options);
   ~DataNode();
   DataNode(const DataNode&) = delete;
@@ -115,7 +115,7 @@ class DataNode : public DataNodeApi {
   bool MergeBeforeBuild(const CollectionView& c, const std::set<std::pair<int64_t, int64_t>>& built);
 
   ObjectStore* store_;
-  SegmentRegistry* registry_;
+  SegmentMetaApi* registry_;
   CoordinatorApi* coord_;
   QueryNodeApi* query_node_;
   DataNodeOptions options_;

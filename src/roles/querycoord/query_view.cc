@@ -83,12 +83,22 @@ void QueryView::Rebalance() {
       snapshot.info = loaded_.at(cid).info;
       snapshot.encoded = loaded_.at(cid).encoded;
     }
-    std::optional<SegmentRecord> rec = registry_->FindSegment(SegmentId(sid));
+    std::optional<SegmentRecord> rec;
+    auto request = [&]() -> Result<rolepb::LoadSegmentsRequest> {
+      KITE_ASSIGN_OR_RETURN(rec, registry_->FindSegment(SegmentId(sid)));
+      if (!rec) return rolepb::LoadSegmentsRequest();
+      KITE_ASSIGN_OR_RETURN(std::vector<SegmentIndexRecord> indexes, registry_->ListSegmentIndexes(CollectionId(cid)));
+      return LoadRequestFor(snapshot, {&*rec}, indexes);
+    };
+    Result<rolepb::LoadSegmentsRequest> req = request();
+    if (!req.ok()) {
+      spdlog::warn("query view: moving segment {} to node {}: segment meta unavailable: {}", sid, to,
+                   req.status().ToString());
+      return;
+    }
     if (!rec) return;  // compacted meanwhile: the next join or hand-over evens out
-    const rolepb::LoadSegmentsRequest req =
-        LoadRequestFor(snapshot, {&*rec}, registry_->ListSegmentIndexes(CollectionId(cid)));
     rolepb::LoadSegmentsResponse resp;
-    Status st = target->LoadSegments(req, {}, &resp);
+    Status st = target->LoadSegments(*req, {}, &resp);
     ForgetDamaged(to, CollectionId(cid), resp);
     if (!st.ok()) {
       spdlog::warn("query view: moving segment {} to node {} failed: {}", sid, to, st.ToString());
@@ -175,8 +185,9 @@ int64_t QueryView::LeastLoadedLocked(const std::map<int64_t, int64_t>& extra_row
   return best;
 }
 
-rolepb::LoadSegmentsRequest QueryView::LoadRequestFor(const Loaded& c, const std::vector<const SegmentRecord*>& segs,
-                                                      const std::vector<SegmentIndexRecord>& indexes) const {
+Result<rolepb::LoadSegmentsRequest> QueryView::LoadRequestFor(const Loaded& c,
+                                                              const std::vector<const SegmentRecord*>& segs,
+                                                              const std::vector<SegmentIndexRecord>& indexes) const {
   rolepb::LoadSegmentsRequest req;
   req.set_collection(c.info.id.value);
   req.set_collection_info(c.encoded);
@@ -189,7 +200,8 @@ rolepb::LoadSegmentsRequest QueryView::LoadRequestFor(const Loaded& c, const std
   for (const std::string& ch : channels) {
     rolepb::ChannelDeltas* d = req.add_deltas();
     d->set_channel(ch);
-    for (const std::string& k : registry_->GetCheckpoint(ch).delta_keys) d->add_keys(k);
+    KITE_ASSIGN_OR_RETURN(ChannelCheckpoint checkpoint, registry_->GetCheckpoint(ch));
+    for (const std::string& k : checkpoint.delta_keys) d->add_keys(k);
   }
   return req;
 }
@@ -197,7 +209,7 @@ rolepb::LoadSegmentsRequest QueryView::LoadRequestFor(const Loaded& c, const std
 Result<std::map<int64_t, int64_t>> QueryView::Place(const Loaded& c, const std::vector<SegmentRecord>& segs) {
   std::map<int64_t, int64_t> placed;
   if (segs.empty()) return placed;
-  const std::vector<SegmentIndexRecord> indexes = registry_->ListSegmentIndexes(c.info.id);
+  KITE_ASSIGN_OR_RETURN(const std::vector<SegmentIndexRecord> indexes, registry_->ListSegmentIndexes(c.info.id));
   std::vector<SegmentRecord> todo = segs;
   std::set<int64_t> failed_nodes;
   while (!todo.empty()) {
@@ -224,7 +236,7 @@ Result<std::map<int64_t, int64_t>> QueryView::Place(const Loaded& c, const std::
     }
     std::vector<SegmentRecord> retry;
     for (const auto& [n, recs] : by_node) {
-      const rolepb::LoadSegmentsRequest req = LoadRequestFor(c, recs, indexes);
+      KITE_ASSIGN_OR_RETURN(const rolepb::LoadSegmentsRequest req, LoadRequestFor(c, recs, indexes));
       rolepb::LoadSegmentsResponse resp;
       Status st = apis[n]->LoadSegments(req, {}, &resp);
       ForgetDamaged(n, c.info.id, resp);
@@ -261,7 +273,7 @@ Status QueryView::Load(const CollectionInfo& c, std::shared_ptr<const Collection
   if (!reload) {
     for (const auto& api : all) (void)api->ReleaseSegments(c.id, {});
   }
-  std::vector<SegmentRecord> records = registry_->ListSegments(c.id);
+  KITE_ASSIGN_OR_RETURN(std::vector<SegmentRecord> records, registry_->ListSegments(c.id));
   KITE_ASSIGN_OR_RETURN(auto placed, Place(l, records));
   for (const SegmentRecord& r : records) {
     l.segments[r.id.value] = Placed{{r.id, r.partition_id, r.num_rows, r.size_bytes, false, r.channel},
@@ -510,10 +522,13 @@ int64_t QueryView::PlaceOrphansLocked(const std::map<int64_t, std::set<int64_t>>
       snapshot.encoded = it->second.encoded;
     }
     std::vector<SegmentRecord> records;
-    for (const SegmentRecord& r : registry_->ListSegments(CollectionId(cid))) {
-      if (ids.count(r.id.value)) records.push_back(r);
+    Result<std::vector<SegmentRecord>> all = registry_->ListSegments(CollectionId(cid));
+    if (all.ok()) {
+      for (const SegmentRecord& r : *all) {
+        if (ids.count(r.id.value)) records.push_back(r);
+      }
     }
-    auto placed = Place(snapshot, records);
+    auto placed = all.ok() ? Place(snapshot, records) : Result<std::map<int64_t, int64_t>>(all.status());
     if (!placed.ok()) {
       spdlog::error("query view: segments of collection {} without a query node cannot be loaded: {}",
                     snapshot.info.schema.name, placed.status().ToString());

@@ -35,7 +35,7 @@
 #include <vector>
 
 #include "roles/api/role_api.h"
-#include "roles/coordinator/segment_registry.h"
+#include "roles/api/segment_meta_api.h"
 
 namespace kite {
 
@@ -48,7 +48,7 @@ struct QueryViewNode {
 
 class QueryView final : public QueryNodeApi {
  public:
-  explicit QueryView(SegmentRegistry* registry) : registry_(registry) {}
+  explicit QueryView(SegmentMetaApi* registry) : registry_(registry) {}
   QueryView(const QueryView&) = delete;
   QueryView& operator=(const QueryView&) = delete;
 
@@ -130,8 +130,8 @@ class QueryView final : public QueryNodeApi {
   Result<std::map<int64_t, int64_t>> Place(const Loaded& c, const std::vector<SegmentRecord>& segs);
   // The load message for `segs` of `c`: their files and built indexes, and the
   // delta files of their channels, from the registry.
-  rolepb::LoadSegmentsRequest LoadRequestFor(const Loaded& c, const std::vector<const SegmentRecord*>& segs,
-                                             const std::vector<SegmentIndexRecord>& indexes) const;
+  Result<rolepb::LoadSegmentsRequest> LoadRequestFor(const Loaded& c, const std::vector<const SegmentRecord*>& segs,
+                                                     const std::vector<SegmentIndexRecord>& indexes) const;
   // Forgets the index records a node found damaged, so that the data node
   // builds them again (the segment is searched exactly meanwhile).
   void ForgetDamaged(int64_t node, CollectionId collection, const rolepb::LoadSegmentsResponse& resp);
@@ -142,7 +142,7 @@ class QueryView final : public QueryNodeApi {
   // routes to them; returns how many were placed. move_mu_ held.
   int64_t PlaceOrphansLocked(const std::map<int64_t, std::set<int64_t>>& orphaned);
 
-  SegmentRegistry* registry_;
+  SegmentMetaApi* registry_;
   mutable std::shared_mutex mu_;
   std::map<int64_t, Node> nodes_;
   std::map<int64_t, Loaded> loaded_;

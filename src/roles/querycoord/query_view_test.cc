@@ -18,6 +18,7 @@
 
 #include "roles/api/role_codec.h"
 #include "roles/coordinator/coordinator.h"
+#include "roles/coordinator/segment_registry.h"
 #include "roles/querynode/query_node.h"
 #include "roles/streaming/streaming_node.h"
 #include "storage/meta/meta_store.h"

@@ -16,7 +16,8 @@ namespace kite {
 Status QueryNode::Load(const CollectionInfo& c, std::shared_ptr<const CollectionSchema> schema) {
   std::lock_guard load_lock(load_mu_);
   std::vector<SegmentPtr> segments;
-  for (const SegmentRecord& rec : registry_->ListSegments(c.id)) {
+  KITE_ASSIGN_OR_RETURN(std::vector<SegmentRecord> records, registry_->ListSegments(c.id));
+  for (const SegmentRecord& rec : records) {
     ColumnBatch columns;
     std::vector<Timestamp> ts;
     KITE_RETURN_IF_ERROR(ReadSegmentFiles(store_, rec.files, &columns, &ts));
@@ -25,7 +26,8 @@ Status QueryNode::Load(const CollectionInfo& c, std::shared_ptr<const Collection
     segments.push_back(std::move(seg));
   }
   for (const auto& channel : c.channels) {
-    for (const auto& key : registry_->GetCheckpoint(channel).delta_keys) {
+    KITE_ASSIGN_OR_RETURN(ChannelCheckpoint checkpoint, registry_->GetCheckpoint(channel));
+    for (const auto& key : checkpoint.delta_keys) {
       KITE_ASSIGN_OR_RETURN(auto deletes, ReadDeltaFile(store_, key));
       for (const auto& d : deletes) {
         for (auto& seg : segments) {
@@ -86,7 +88,8 @@ Status QueryNode::LoadIndexes(CollectionId collection, const std::vector<Segment
   if (!registry_) return Status::OK();
   std::map<int64_t, const SegmentPtr*> by_id;
   for (const auto& s : segments) by_id[s->id().value] = &s;
-  for (const SegmentIndexRecord& r : registry_->ListSegmentIndexes(collection)) {
+  KITE_ASSIGN_OR_RETURN(std::vector<SegmentIndexRecord> indexes, registry_->ListSegmentIndexes(collection));
+  for (const SegmentIndexRecord& r : indexes) {
     auto it = by_id.find(r.segment.value);
     if (it == by_id.end() || (*it->second)->HasIndex(r.index)) continue;
     Status st = LoadIndexFile(store_, r, it->second->get());

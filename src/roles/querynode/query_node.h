@@ -21,7 +21,7 @@
 #include "query/retrieve.h"
 #include "roles/api/role_api.h"
 #include "roles/coordinator/catalog_types.h"
-#include "roles/coordinator/segment_registry.h"
+#include "roles/api/segment_meta_api.h"
 #include "segment/segment.h"
 #include "storage/object/object_store.h"
 
@@ -29,7 +29,7 @@ namespace kite {
 
 class QueryNode : public QueryNodeApi {
  public:
-  QueryNode(ObjectStore* store, SegmentRegistry* registry) : store_(store), registry_(registry) {}
+  QueryNode(ObjectStore* store, SegmentMetaApi* registry) : store_(store), registry_(registry) {}
   QueryNode(const QueryNode&) = delete;
   QueryNode& operator=(const QueryNode&) = delete;
 
@@ -69,7 +69,7 @@ class QueryNode : public QueryNodeApi {
                                  const std::vector<DeleteRecord>& deltas, rolepb::LoadSegmentsResponse* resp);
 
   ObjectStore* store_;
-  SegmentRegistry* registry_;
+  SegmentMetaApi* registry_;
   std::mutex load_mu_;  // serialises Load with ReplaceSegments
   mutable std::shared_mutex mu_;
   std::map<int64_t, std::vector<SegmentPtr>> loaded_;  // collection -> sealed segments

@@ -34,10 +34,9 @@
 #include <vector>
 
 #include "query/retrieve.h"
-#include "roles/coordinator/coordinator.h"
-#include "roles/coordinator/segment_registry.h"
 #include "roles/api/dml_message.h"
 #include "roles/api/role_api.h"
+#include "roles/api/segment_meta_api.h"
 #include "segment/segment.h"
 #include "segment/segment_file.h"
 #include "storage/object/object_store.h"
@@ -63,8 +62,10 @@ struct StreamingOptions {
 
 class StreamingNode : public StreamingNodeApi {
  public:
-  StreamingNode(Wal* wal, ObjectStore* store, SegmentRegistry* registry, CoordinatorApi* coordinator,
-                QueryNodeApi* query_node, StreamingOptions options);
+  // `registry`: the coordinator's segment meta; `tso`: its timestamps and ids
+  // (in the coordinator's process or over gRPC, coord_grpc.h).
+  StreamingNode(Wal* wal, ObjectStore* store, SegmentMetaApi* registry, TsoApi* tso, QueryNodeApi* query_node,
+                StreamingOptions options);
   ~StreamingNode();
   StreamingNode(const StreamingNode&) = delete;
   StreamingNode& operator=(const StreamingNode&) = delete;
@@ -145,8 +146,8 @@ class StreamingNode : public StreamingNodeApi {
 
   Wal* wal_;
   ObjectStore* store_;
-  SegmentRegistry* registry_;
-  CoordinatorApi* coord_;
+  SegmentMetaApi* registry_;
+  TsoApi* coord_;
   QueryNodeApi* query_node_;
   StreamingOptions options_;
   std::function<void(CollectionId)> flush_listener_;

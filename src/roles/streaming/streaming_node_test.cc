@@ -172,7 +172,8 @@ class StreamingFaultTest : public ::testing::Test {
 
   int64_t FlushedRows() {
     int64_t n = 0;
-    for (const auto& r : registry_->ListSegments(info_.id)) n += r.num_rows;
+    const std::vector<SegmentRecord> segments = registry_->ListSegments(info_.id).value();
+    for (const auto& r : segments) n += r.num_rows;
     return n;
   }
 
@@ -194,8 +195,8 @@ class StreamingFaultTest : public ::testing::Test {
   // Every check after a failed flush: nothing changed anywhere.
   void ExpectNothingFlushed(const std::set<int64_t>& growing) {
     EXPECT_EQ(FlushedRows(), 0);
-    EXPECT_EQ(registry_->GetCheckpoint(Channel()).lsn, 0u);
-    EXPECT_TRUE(registry_->GetCheckpoint(Channel()).delta_keys.empty());
+    EXPECT_EQ(registry_->GetCheckpoint(Channel())->lsn, 0u);
+    EXPECT_TRUE(registry_->GetCheckpoint(Channel())->delta_keys.empty());
     EXPECT_EQ(GrowingKeys(), growing);
     for (const auto& seg : streaming_->GrowingSegments(info_.id)) EXPECT_FALSE(seg->sealed());
     EXPECT_TRUE(StoredObjects().empty()) << "files of the failed flush were left behind";
@@ -238,7 +239,7 @@ TEST_F(StreamingFaultTest, ObjectStoreWriteFailureLeavesNoHalfFlush) {
   ASSERT_TRUE(flushed.ok()) << flushed.status().ToString();
   EXPECT_EQ(FlushedRows(), 35);
   EXPECT_TRUE(GrowingKeys().empty());
-  EXPECT_EQ(registry_->GetCheckpoint(Channel()).lsn, 4u);
+  EXPECT_EQ(registry_->GetCheckpoint(Channel())->lsn, 4u);
   // After a restart nothing is replayed twice or lost.
   ASSERT_TRUE(Restart().ok());
   EXPECT_TRUE(GrowingKeys().empty());
@@ -316,7 +317,7 @@ TEST_F(StreamingFaultTest, OpenRefusesAWalThatEndsBelowItsCheckpoint) {
   ASSERT_TRUE(Insert(Keys(0, 10)).ok());
   ASSERT_TRUE(Insert(Keys(10, 20)).ok());
   ASSERT_TRUE(streaming_->Flush(info_.id).ok());
-  ASSERT_EQ(registry_->GetCheckpoint(Channel()).lsn, 2u);
+  ASSERT_EQ(registry_->GetCheckpoint(Channel())->lsn, 2u);
   Stop();
   fs::remove_all(dir_ + "/wal/" + Channel());  // every log file gone
   Start();
