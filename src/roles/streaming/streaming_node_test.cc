@@ -3,6 +3,11 @@
 // a failed write or flush changes nothing (no half state in memory, in the
 // meta store or in the object store), and the next try succeeds once the
 // fault is gone. Also the recovery checks of StreamingNode::Open.
+//
+// Every test runs twice: with the coordinator's segment meta and TSO in
+// process, and behind the coordinator service's remote adapters over an
+// in-process gRPC server (coord_grpc.h), as a streaming node in its own
+// process holds them.
 #include "roles/streaming/streaming_node.h"
 
 #include <stdlib.h>
@@ -21,6 +26,7 @@
 
 #include "roles/coordinator/coordinator.h"
 #include "roles/coordinator/segment_registry.h"
+#include "roles/api/coord_grpc.h"
 #include "roles/api/role_codec.h"
 #include "roles/api/role_grpc.h"
 #include "roles/querynode/query_node.h"
@@ -38,7 +44,10 @@ using testing::FaultyMetaStore;
 using testing::FaultyObjectStore;
 using testing::FaultyWal;
 
-class StreamingFaultTest : public ::testing::Test {
+// How the streaming and query nodes reach the coordinator's segment meta and TSO.
+enum class CoordPath { kInProcess, kGrpc };
+
+class StreamingFaultTest : public ::testing::TestWithParam<CoordPath> {
  protected:
   void SetUp() override {
     std::string tmpl = ::testing::TempDir() + "kite_streaming_XXXXXX";
@@ -80,14 +89,25 @@ class StreamingFaultTest : public ::testing::Test {
   void Start() {
     coord_ = std::move(OpenCoordinator(faulty_meta_.get(), Limits{})).value();
     registry_ = std::move(SegmentRegistry::Open(faulty_meta_.get())).value();
+    SegmentMetaApi* segment_meta = registry_.get();
+    TsoApi* tso = coord_.get();
+    if (GetParam() == CoordPath::kGrpc) {
+      coord_service_ = MakeCoordinatorService(registry_.get(), coord_.get());
+      grpc::ServerBuilder b;
+      b.RegisterService(coord_service_.get());
+      coord_server_ = b.BuildAndStart();
+      remote_meta_ = MakeRemoteSegmentMeta(coord_server_->InProcessChannel(grpc::ChannelArguments()));
+      remote_tso_ = MakeRemoteTso(coord_server_->InProcessChannel(grpc::ChannelArguments()));
+      segment_meta = remote_meta_.get();
+      tso = remote_tso_.get();
+    }
     wal_ = std::move(OpenLocalWal(dir_ + "/wal", WalOptions{})).value();
     faulty_wal_ = std::make_unique<FaultyWal>(wal_.get());
     objects_ = std::move(OpenLocalObjectStore(dir_ + "/objects")).value();
     faulty_objects_ = std::make_unique<FaultyObjectStore>(objects_.get());
-    query_ = std::make_unique<QueryNode>(faulty_objects_.get(), registry_.get());
-    streaming_ = std::make_unique<StreamingNode>(faulty_wal_.get(), faulty_objects_.get(), registry_.get(),
-                                                 coord_.get(), query_api_ ? query_api_ : query_.get(),
-                                                 StreamingOptions{});
+    query_ = std::make_unique<QueryNode>(faulty_objects_.get(), segment_meta);
+    streaming_ = std::make_unique<StreamingNode>(faulty_wal_.get(), faulty_objects_.get(), segment_meta, tso,
+                                                 query_api_ ? query_api_ : query_.get(), StreamingOptions{});
   }
 
   void Stop() {
@@ -97,6 +117,11 @@ class StreamingFaultTest : public ::testing::Test {
     objects_.reset();
     faulty_wal_.reset();
     wal_.reset();
+    remote_meta_.reset();
+    remote_tso_.reset();
+    if (coord_server_) coord_server_->Shutdown();
+    coord_server_.reset();
+    coord_service_.reset();
     registry_.reset();
     coord_.reset();
   }
@@ -207,6 +232,11 @@ class StreamingFaultTest : public ::testing::Test {
   std::unique_ptr<FaultyMetaStore> faulty_meta_;
   std::unique_ptr<CoordinatorApi> coord_;
   std::unique_ptr<SegmentRegistry> registry_;
+  // With CoordPath::kGrpc: the coordinator service and the nodes' clients of it.
+  std::unique_ptr<grpc::Service> coord_service_;
+  std::unique_ptr<grpc::Server> coord_server_;
+  std::unique_ptr<SegmentMetaApi> remote_meta_;
+  std::unique_ptr<TsoApi> remote_tso_;
   std::unique_ptr<Wal> wal_;
   std::unique_ptr<FaultyWal> faulty_wal_;
   std::unique_ptr<ObjectStore> objects_;
@@ -219,7 +249,7 @@ class StreamingFaultTest : public ::testing::Test {
 // The object store fails the n-th write of a flush (the first column file,
 // a later one): the flush fails, nothing is sealed or committed, its files
 // are deleted, writes go on, and a later flush commits everything.
-TEST_F(StreamingFaultTest, ObjectStoreWriteFailureLeavesNoHalfFlush) {
+TEST_P(StreamingFaultTest, ObjectStoreWriteFailureLeavesNoHalfFlush) {
   for (int nth : {1, 2, 3}) {
     SCOPED_TRACE("failing write " + std::to_string(nth));
     ASSERT_TRUE(Insert(Keys(nth * 100, nth * 100 + 10)).ok());
@@ -247,7 +277,7 @@ TEST_F(StreamingFaultTest, ObjectStoreWriteFailureLeavesNoHalfFlush) {
 }
 
 // A disk with a few hundred bytes free: the column files do not fit.
-TEST_F(StreamingFaultTest, DiskFullAfterSomeBytesFailsTheFlushCleanly) {
+TEST_P(StreamingFaultTest, DiskFullAfterSomeBytesFailsTheFlushCleanly) {
   ASSERT_TRUE(Insert(Keys(0, 50)).ok());
   faulty_objects_->writes().FailAfterBytes(300, DiskFull(dir_ + "/objects"));
   ASSERT_FALSE(streaming_->Flush(info_.id).ok());
@@ -259,7 +289,7 @@ TEST_F(StreamingFaultTest, DiskFullAfterSomeBytesFailsTheFlushCleanly) {
 
 // The meta store refuses the flush commit (its files were written): nothing
 // is committed, the files are deleted, a later flush commits.
-TEST_F(StreamingFaultTest, MetaCommitFailureLeavesNoHalfFlush) {
+TEST_P(StreamingFaultTest, MetaCommitFailureLeavesNoHalfFlush) {
   ASSERT_TRUE(Insert(Keys(0, 10)).ok());
   faulty_meta_->commits().FailAlways(DiskFull(dir_ + "/meta/000004.log"));
   auto flushed = streaming_->Flush(info_.id);
@@ -275,7 +305,7 @@ TEST_F(StreamingFaultTest, MetaCommitFailureLeavesNoHalfFlush) {
 
 // A flush syncs the WAL before its checkpoint covers it; a failed sync fails
 // the flush before anything is committed.
-TEST_F(StreamingFaultTest, WalSyncFailureFailsTheFlushBeforeTheCommit) {
+TEST_P(StreamingFaultTest, WalSyncFailureFailsTheFlushBeforeTheCommit) {
   ASSERT_TRUE(Insert(Keys(0, 10)).ok());
   faulty_wal_->syncs().FailNth(1, DiskFull(dir_ + "/wal"));
   ASSERT_FALSE(streaming_->Flush(info_.id).ok());
@@ -286,7 +316,7 @@ TEST_F(StreamingFaultTest, WalSyncFailureFailsTheFlushBeforeTheCommit) {
 
 // A failed WAL append rejects the write: it is not applied, not replayed
 // after a restart, and later writes are accepted.
-TEST_F(StreamingFaultTest, WalAppendFailureRejectsOnlyThatWrite) {
+TEST_P(StreamingFaultTest, WalAppendFailureRejectsOnlyThatWrite) {
   ASSERT_TRUE(Insert(Keys(0, 5)).ok());
   faulty_wal_->appends().FailNth(1, DiskFull(dir_ + "/wal"));
   Status st = Insert(Keys(5, 10));
@@ -302,7 +332,7 @@ TEST_F(StreamingFaultTest, WalAppendFailureRejectsOnlyThatWrite) {
 }
 
 // Slow storage is only slow: a write waits for it and succeeds.
-TEST_F(StreamingFaultTest, SlowWalAppendsStillSucceed) {
+TEST_P(StreamingFaultTest, SlowWalAppendsStillSucceed) {
   faulty_wal_->appends().SetDelay(std::chrono::milliseconds(30));
   auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(Insert(Keys(0, 3)).ok());
@@ -313,7 +343,7 @@ TEST_F(StreamingFaultTest, SlowWalAppendsStillSucceed) {
 
 // A WAL that ends below the flush checkpoint lost records: Open refuses it
 // instead of appending with LSNs the checkpoint already covers.
-TEST_F(StreamingFaultTest, OpenRefusesAWalThatEndsBelowItsCheckpoint) {
+TEST_P(StreamingFaultTest, OpenRefusesAWalThatEndsBelowItsCheckpoint) {
   ASSERT_TRUE(Insert(Keys(0, 10)).ok());
   ASSERT_TRUE(Insert(Keys(10, 20)).ok());
   ASSERT_TRUE(streaming_->Flush(info_.id).ok());
@@ -329,7 +359,7 @@ TEST_F(StreamingFaultTest, OpenRefusesAWalThatEndsBelowItsCheckpoint) {
 
 // The meta store double: a failed create_collection commit leaves no
 // collection, and the next create succeeds.
-TEST_F(StreamingFaultTest, FailedCreateCollectionCommitLeavesNothing) {
+TEST_P(StreamingFaultTest, FailedCreateCollectionCommitLeavesNothing) {
   CreateCollectionParams p;
   p.schema = info_.schema;
   p.schema.name = "c2";
@@ -398,7 +428,7 @@ class LateQueryNode final : public QueryNodeApi {
 // Strong consistency is the shard's tsafe, not a lock: a read whose guarantee
 // timestamp is above a write still in flight (its WAL append hangs) waits for
 // that write and then sees it; it must not answer from the state before.
-TEST_F(StreamingFaultTest, StrongReadWaitsForTheWriteInFlightThenSeesIt) {
+TEST_P(StreamingFaultTest, StrongReadWaitsForTheWriteInFlightThenSeesIt) {
   ASSERT_TRUE(streaming_->Load(info_).ok());
   faulty_wal_->appends().Hold();
   std::thread writer([&] { EXPECT_TRUE(Insert({42}).ok()); });
@@ -429,7 +459,7 @@ TEST_F(StreamingFaultTest, StrongReadWaitsForTheWriteInFlightThenSeesIt) {
 
 // A query node that answers late holds up only the read that waits for it:
 // the delegator holds no shard lock while it asks, so writes to the shard go on.
-TEST_F(StreamingFaultTest, LateQueryNodeDoesNotHoldUpWritesToTheShard) {
+TEST_P(StreamingFaultTest, LateQueryNodeDoesNotHoldUpWritesToTheShard) {
   LateQueryNode late;
   query_api_ = &late;
   ASSERT_TRUE(Restart().ok());
@@ -476,7 +506,7 @@ void ExpectSameParts(const SearchPart& a, const SearchPart& b) {
   EXPECT_EQ(a.rows.num_rows, b.rows.num_rows);
 }
 
-TEST_F(StreamingFaultTest, ReadsOverGrpcAnswerAsInOneProcess) {
+TEST_P(StreamingFaultTest, ReadsOverGrpcAnswerAsInOneProcess) {
   ASSERT_TRUE(Insert(Keys(0, 40)).ok());
   ASSERT_TRUE(streaming_->Flush(info_.id).ok());  // sealed: served by the query node
   ASSERT_TRUE(streaming_->Load(info_).ok());
@@ -528,7 +558,7 @@ TEST_F(StreamingFaultTest, ReadsOverGrpcAnswerAsInOneProcess) {
 
 // A role's error crosses the wire with its code, reason and message; a peer
 // that is not there is an IOError naming it, not a crash or a hang.
-TEST_F(StreamingFaultTest, ErrorsOverGrpcKeepCodeReasonAndMessage) {
+TEST_P(StreamingFaultTest, ErrorsOverGrpcKeepCodeReasonAndMessage) {
   auto svc_s = MakeStreamingNodeService(streaming_.get());
   auto server = Serve({svc_s.get()});
   auto remote_s = MakeRemoteStreamingNode(server->InProcessChannel(grpc::ChannelArguments()), nullptr);
@@ -562,7 +592,7 @@ TEST_F(StreamingFaultTest, ErrorsOverGrpcKeepCodeReasonAndMessage) {
 
 // A cancelled caller (client gone, deadline, shutdown) is answered at once
 // even while the peer has not answered; the peer's call sees the cancellation.
-TEST_F(StreamingFaultTest, CancelledCallOverGrpcReturnsWhileThePeerHangs) {
+TEST_P(StreamingFaultTest, CancelledCallOverGrpcReturnsWhileThePeerHangs) {
   LateQueryNode late;
   auto svc_q = MakeQueryNodeService(&late);
   auto server = Serve({svc_q.get()});
@@ -581,6 +611,48 @@ TEST_F(StreamingFaultTest, CancelledCallOverGrpcReturnsWhileThePeerHangs) {
   EXPECT_EQ(st.code(), StatusCode::kCancelled) << st.ToString();
   late.Release();
 }
+
+// Flush, then write more, then restart: the flushed rows come back from the
+// registry's records and the rest is replayed from the WAL after the
+// checkpoint, once each; the channel opens under a new WAL term.
+TEST_P(StreamingFaultTest, FlushRestartReplaysOnlyWhatFollowsTheCheckpoint) {
+  ASSERT_TRUE(Insert(Keys(0, 10)).ok());
+  auto flushed = streaming_->Flush(info_.id);
+  ASSERT_TRUE(flushed.ok()) << flushed.status().ToString();
+  EXPECT_EQ(flushed->size(), 1u);
+  ASSERT_TRUE(Insert(Keys(10, 15)).ok());
+  ASSERT_TRUE(Insert(Keys(15, 18)).ok());
+  const uint64_t checkpoint = registry_->GetCheckpoint(Channel())->lsn;
+  EXPECT_EQ(checkpoint, 1u);
+  const WalTerm term_before = registry_->NextWalTerm(Channel()).value();
+
+  ASSERT_TRUE(Restart().ok());
+  EXPECT_EQ(FlushedRows(), 10);
+  EXPECT_EQ(GrowingKeys(), Range(10, 18));
+  EXPECT_GT(registry_->NextWalTerm(Channel()).value(), term_before + 1) << "Open took a new term";
+  ASSERT_TRUE(streaming_->Load(info_).ok());
+  auto t = coord_->AllocTimestamp();
+  ASSERT_TRUE(t.ok());
+  rolepb::RetrieveRequest get;
+  *get.mutable_scope() = Scope(*t, *t);
+  get.set_limit(-1);
+  get.set_count_only(true);
+  Retrieved count;
+  ASSERT_TRUE(streaming_->Retrieve(get, &count).ok());
+  EXPECT_EQ(count.count, 18);
+
+  ASSERT_TRUE(streaming_->Flush(info_.id).ok());
+  EXPECT_EQ(FlushedRows(), 18);
+  EXPECT_GT(registry_->GetCheckpoint(Channel())->lsn, checkpoint);
+  ASSERT_TRUE(Restart().ok());
+  EXPECT_EQ(FlushedRows(), 18);
+  EXPECT_TRUE(GrowingKeys().empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(CoordPaths, StreamingFaultTest, ::testing::Values(CoordPath::kInProcess, CoordPath::kGrpc),
+                         [](const ::testing::TestParamInfo<CoordPath>& p) {
+                           return p.param == CoordPath::kGrpc ? std::string("OverGrpc") : std::string("InProcess");
+                         });
 
 }  // namespace
 }  // namespace kite
