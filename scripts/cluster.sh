@@ -1,25 +1,31 @@
 #!/usr/bin/env bash
 # A local Kite cluster on loopback, as far as the roles run as processes today
 # (issue 16): an etcd, an object store (the data dir's objects/, or an S3
-# server with --s3), N `kite querynode` processes and one `kite standalone`
-# with kite.queryNodes: remote (coordinator, proxy, streaming and data node
-# roles) that spreads sealed segments over them.
+# server with --s3), a Kafka broker (the WAL the streaming nodes share), one
+# `kite standalone` with kite.queryNodes: remote and kite.streamingNodes:
+# remote (coordinator, proxy and data node roles), then N `kite
+# streamingnode` processes leading the WAL channels and M `kite querynode`
+# processes serving the sealed segments.
 #
-#   scripts/cluster.sh up [--dir DIR] [--query-nodes N] [--s3]   start; prints the address
-#   scripts/cluster.sh status [--dir DIR]                        processes and the query view
-#   scripts/cluster.sh kill ROLE [I] [--dir DIR]                 kill -9 one process:
-#                                                                querynode I (0-based), standalone, etcd
-#   scripts/cluster.sh down [--dir DIR]                          stop everything
+#   scripts/cluster.sh up [--dir DIR] [--query-nodes M] [--streaming-nodes N] [--s3]
+#                                          start (M=2, N=2; N=0: the standalone's own streaming
+#                                          node and local WAL, no Kafka); prints the address
+#   scripts/cluster.sh status [--dir DIR]  processes, the query view and the channel bindings
+#   scripts/cluster.sh kill ROLE [I] [--dir DIR]
+#                                          kill -9 one process: querynode I, streamingnode I
+#                                          (0-based), standalone, etcd, s3 or kafka
+#   scripts/cluster.sh down [--dir DIR]    stop everything
 #
 # Needs the built binary (scripts/build.sh) and what scripts/setup.sh installs
-# (etcd; versitygw for --s3). Logs and pid files are under DIR (default
-# .cache/cluster). Nothing listens beyond 127.0.0.1.
+# (etcd, the Kafka jars; versitygw for --s3). Logs and pid files are under DIR
+# (default .cache/cluster). Nothing listens beyond 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$PWD"
 KITE="${KITE_BIN:-$REPO/build/kite}"
 DIR="$REPO/.cache/cluster"
 QN=2
+SN=2
 S3=0
 CMD="${1:-}"
 [ $# -gt 0 ] && shift
@@ -28,6 +34,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --dir) DIR="$(realpath -m "$2")"; shift 2 ;;
     --query-nodes) QN="$2"; shift 2 ;;
+    --streaming-nodes) SN="$2"; shift 2 ;;
     --s3) S3=1; shift ;;
     *) ARGS+=("$1"); shift ;;
   esac
@@ -65,13 +72,26 @@ up() {
     --initial-cluster "kite-cluster=http://127.0.0.1:$epe" >"$DIR/logs/etcd.log" 2>&1 &
   echo $! >"$DIR/pids/etcd"
   wait_for_log "$DIR/logs/etcd.log" "ready to serve client requests" 30
+  local cport
+  cport=$(free_port)
   {
     echo "etcd:"
     echo "  endpoints: 127.0.0.1:$ecl"
     echo "  rootPath: kite-cluster"
+    echo "rootCoord:"
+    echo "  port: $cport"
     echo "kite:"
     echo "  queryNodes: remote"
+    [ "$SN" -gt 0 ] && echo "  streamingNodes: remote"
   } >"$DIR/kite.yaml"
+  if [ "$SN" -gt 0 ]; then
+    local kp kcp
+    kp=$(free_port); kcp=$(free_port)
+    env -u KITE_KAFKA_PARENT_PID setsid bash "$REPO/scripts/kafka_broker.sh" "$DIR/kafka" "$kp" "$kcp" >"$DIR/logs/kafka.log" 2>&1 &
+    echo $! >"$DIR/pids/kafka"
+    wait_for_log "$DIR/logs/kafka.log" "Kafka Server started" 120
+    printf 'mq:\n  type: kafka\nkafka:\n  brokerList: 127.0.0.1:%s\n' "$kp" >>"$DIR/kite.yaml"
+  fi
   if [ "$S3" = 1 ]; then
     local gw="${KITE_VERSITYGW:-$REPO/.cache/go-bin/versitygw}" s3p
     [ -x "$gw" ] || { echo "no $gw: run scripts/setup.sh" >&2; exit 1; }
@@ -109,7 +129,15 @@ EOF
   echo $! >"$DIR/pids/standalone"
   echo "$port $mport" >"$DIR/ports"
   wait_for_log "$DIR/logs/standalone.log" "serving Milvus gRPC and REST" 60
-  echo "Kite cluster up: $QN query node process(es), etcd 127.0.0.1:$ecl$([ "$S3" = 1 ] && echo ", S3")"
+  for i in $(seq 0 $((SN - 1))); do
+    local p
+    p=$(free_port)
+    setsid "$KITE" streamingnode --config "$DIR/kite.yaml" --data-dir "$DIR/data" --port "$p" \
+      >"$DIR/logs/streamingnode-$i.log" 2>&1 &
+    echo $! >"$DIR/pids/streamingnode-$i"
+    wait_for_log "$DIR/logs/streamingnode-$i.log" "serving on" 60
+  done
+  echo "Kite cluster up: $SN streaming node and $QN query node process(es), etcd 127.0.0.1:$ecl$([ "$SN" -gt 0 ] && echo ", Kafka")$([ "$S3" = 1 ] && echo ", S3")"
   echo "connect: http://127.0.0.1:$port   (web UI http://127.0.0.1:$mport/webui, logs $DIR/logs)"
 }
 
@@ -122,15 +150,16 @@ status() {
     local mport
     mport=$(cut -d' ' -f2 "$DIR/ports")
     echo "query view: $(python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$mport/webui/api/query_nodes', timeout=5).read().decode())")"
+    echo "streaming view: $(python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$mport/webui/api/streaming_nodes', timeout=5).read().decode())")"
   fi
 }
 
 kill_role() {
   local role="${ARGS[0]:-}" i="${ARGS[1]:-0}" f
   case "$role" in
-    querynode) f="$DIR/pids/querynode-$i" ;;
-    standalone|etcd|s3) f="$DIR/pids/$role" ;;
-    *) echo "kill ROLE: querynode [I], standalone, etcd or s3" >&2; exit 2 ;;
+    querynode|streamingnode) f="$DIR/pids/$role-$i" ;;
+    standalone|etcd|s3|kafka) f="$DIR/pids/$role" ;;
+    *) echo "kill ROLE: querynode [I], streamingnode [I], standalone, etcd, s3 or kafka" >&2; exit 2 ;;
   esac
   alive "$f" || { echo "$role $i is not running" >&2; exit 1; }
   kill -9 "$(cat "$f")"
@@ -138,7 +167,8 @@ kill_role() {
 }
 
 down() {
-  for f in "$DIR"/pids/standalone "$DIR"/pids/querynode-* "$DIR"/pids/s3 "$DIR"/pids/etcd; do
+  for f in "$DIR"/pids/standalone "$DIR"/pids/streamingnode-* "$DIR"/pids/querynode-* "$DIR"/pids/s3 \
+    "$DIR"/pids/kafka "$DIR"/pids/etcd; do
     alive "$f" && kill -TERM "$(cat "$f")" || true
   done
   local deadline=$((SECONDS + 20))
@@ -154,5 +184,5 @@ case "$CMD" in
   status) status ;;
   kill) kill_role ;;
   down) down ;;
-  *) sed -n '2,17p' "$0"; exit 2 ;;
+  *) sed -n '2,22p' "$0"; exit 2 ;;
 esac

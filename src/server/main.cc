@@ -1,7 +1,9 @@
 // kite: one binary, several roles. `kite standalone` runs every role in one
 // process (with embedded storage, or on etcd / S3 / Kafka); `kite querynode`
 // runs a query node alone, for a standalone configured with
-// kite.queryNodes: remote (server/query_node_process.h).
+// kite.queryNodes: remote (server/query_node_process.h); `kite streamingnode`
+// a streaming node, for kite.streamingNodes: remote
+// (server/streaming_node_process.h).
 #include <cstdlib>
 #include <fcntl.h>
 #include <signal.h>
@@ -17,6 +19,7 @@
 #include "common/log.h"
 #include "server/config.h"
 #include "server/query_node_process.h"
+#include "server/streaming_node_process.h"
 #include "server/standalone.h"
 
 namespace {
@@ -28,6 +31,33 @@ extern "C" void OnTerminationSignal(int sig) {
   errno = saved;
 }
 }  // namespace
+
+// Runs a single-role process until SIGTERM/SIGINT or the loss of its session.
+template <typename Process>
+int RunRoleProcess(kite::Result<std::unique_ptr<Process>> opened) {
+  if (!opened.ok()) {
+    std::fprintf(stderr, "kite: cannot start: %s\n", opened.status().message().c_str());
+    return 1;
+  }
+  std::unique_ptr<Process> p = std::move(opened).value();
+  std::thread signal_thread([&] {
+    unsigned char sig = 0;
+    while (::read(g_signal_pipe[0], &sig, 1) < 0 && errno == EINTR) {
+    }
+    if (sig != 0) spdlog::info("received signal {}", static_cast<int>(sig));
+    p->Shutdown();
+  });
+  kite::Status st = p->Run();
+  unsigned char zero = 0;
+  (void)!::write(g_signal_pipe[1], &zero, 1);
+  signal_thread.join();
+  p.reset();
+  if (!st.ok()) {
+    std::fprintf(stderr, "kite: %s\n", st.message().c_str());
+    return 1;
+  }
+  return 0;
+}
 
 int main(int argc, char** argv) {
   // Index builds use OpenMP (Faiss), whose idle workers spin by default and
@@ -60,6 +90,18 @@ int main(int argc, char** argv) {
   querynode->add_option("--log-level", log_level, "trace, debug, info (default), warn, error, off");
   int querynode_metrics_port = 0;
   querynode->add_option("--metrics-port", querynode_metrics_port, "/healthz and /metrics port (default: none)")
+      ->check(CLI::Range(0, 65535));
+  int streamingnode_port = 22222;  // Milvus's streamingNode.port
+  int streamingnode_metrics_port = 0;
+  CLI::App* streamingnode =
+      app.add_subcommand("streamingnode", "run one streaming node (needs etcd, the shared object store and Kafka)");
+  streamingnode->add_option("-c,--config", config_file, "YAML config file (Milvus-like keys)")
+      ->check(CLI::ExistingFile);
+  streamingnode->add_option("--data-dir", data_dir, "data directory (local object store and WAL)");
+  streamingnode->add_option("--port", streamingnode_port, "streaming node gRPC port (default 22222)")
+      ->check(CLI::Range(1, 65535));
+  streamingnode->add_option("--log-level", log_level, "trace, debug, info (default), warn, error, off");
+  streamingnode->add_option("--metrics-port", streamingnode_metrics_port, "/healthz and /metrics port (default: none)")
       ->check(CLI::Range(0, 65535));
   CLI11_PARSE(app, argc, argv);
 
@@ -100,29 +142,9 @@ int main(int argc, char** argv) {
   ::sigaction(SIGINT, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  if (querynode->parsed()) {
-    auto qn = kite::QueryNodeProcess::Open(config, querynode_port, querynode_metrics_port);
-    if (!qn.ok()) {
-      std::fprintf(stderr, "kite: cannot start: %s\n", qn.status().message().c_str());
-      return 1;
-    }
-    std::thread qn_signal_thread([&] {
-      unsigned char sig = 0;
-      while (::read(g_signal_pipe[0], &sig, 1) < 0 && errno == EINTR) {
-      }
-      if (sig != 0) spdlog::info("received signal {}", static_cast<int>(sig));
-      (*qn)->Shutdown();
-    });
-    kite::Status st = (*qn)->Run();
-    unsigned char zero = 0;
-    (void)!::write(g_signal_pipe[1], &zero, 1);
-    qn_signal_thread.join();
-    qn->reset();
-    if (!st.ok()) {
-      std::fprintf(stderr, "kite: %s\n", st.message().c_str());
-      return 1;
-    }
-    return 0;
+  if (querynode->parsed()) return RunRoleProcess(kite::QueryNodeProcess::Open(config, querynode_port, querynode_metrics_port));
+  if (streamingnode->parsed()) {
+    return RunRoleProcess(kite::StreamingNodeProcess::Open(config, streamingnode_port, streamingnode_metrics_port));
   }
   auto server = kite::Standalone::Open(config);
   if (!server.ok()) {

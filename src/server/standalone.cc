@@ -15,6 +15,8 @@
 #include "cluster/session.h"
 #include "cluster/session_watcher.h"
 #include "roles/querycoord/query_view.h"
+#include "roles/streamingcoord/streaming_view.h"
+#include "roles/api/coord_grpc.h"
 #include "roles/api/role_grpc.h"
 #include "roles/auth/access_control.h"
 #include "roles/auth/password_hash.h"
@@ -154,14 +156,24 @@ class StandaloneImpl final : public Standalone {
       remote_query_ = MakeRemoteQueryNode(role_channel, query_node_.get());
       query_api = remote_query_.get();
     }
-    streaming_ = std::make_unique<StreamingNode>(wal_.get(), objects_.get(), registry_.get(), coordinator_.get(),
-                                                 query_api, config_.streaming);
+    StreamingNodeApi* streaming_api = nullptr;
+    if (config_.remote_streaming_nodes) {
+      // The streaming node processes reach the registry, the TSO and the
+      // query side through the coordinator services; they must be up before
+      // the first node is handed a collection.
+      KITE_RETURN_IF_ERROR(ServeCoordinatorServices(query_api));
+      KITE_RETURN_IF_ERROR(StartStreamingView());
+      streaming_api = streaming_view_.get();
+    } else {
+      streaming_ = std::make_unique<StreamingNode>(wal_.get(), objects_.get(), registry_.get(), coordinator_.get(),
+                                                   query_api, config_.streaming);
+      streaming_api = streaming_.get();
+    }
     DataNodeOptions dn = config_.data_node;
     dn.segment_bytes_max = config_.streaming.segment_bytes_max;
     data_node_ = std::make_unique<DataNode>(objects_.get(), registry_.get(), coordinator_.get(), query_api, dn);
-    streaming_->SetFlushListener([dn = data_node_.get()](CollectionId) { dn->Kick(); });
-    StreamingNodeApi* streaming_api = streaming_.get();
-    if (config_.roles_over_grpc && !config_.remote_query_nodes) {
+    if (streaming_) streaming_->SetFlushListener([dn = data_node_.get()](CollectionId) { dn->Kick(); });
+    if (config_.roles_over_grpc && !config_.remote_query_nodes && streaming_) {
       remote_streaming_ = MakeRemoteStreamingNode(role_channel, streaming_.get());
       streaming_api = remote_streaming_.get();
       role_services_.push_back(MakeQueryNodeService(query_node_.get()));
@@ -283,6 +295,16 @@ class StandaloneImpl final : public Standalone {
       w.state = p.state();
       return w;
     };
+    if (streaming_view_) {
+      sources.streaming_nodes_degraded = [sv = streaming_view_.get()] { return sv->Degraded(); };
+      sources.streaming_nodes = [sv = streaming_view_.get()] {
+        nlohmann::json out = nlohmann::json::array();
+        for (const StreamingViewNode& n : sv->Nodes()) {
+          out.push_back({{"node_id", n.id}, {"address", n.address}, {"collections", n.collections}});
+        }
+        return out;
+      };
+    }
     if (query_view_) {
       sources.query_nodes_degraded = [qv = query_view_.get()] { return qv->Degraded(); };
       sources.query_nodes = [qv = query_view_.get()] {
@@ -357,16 +379,18 @@ class StandaloneImpl final : public Standalone {
     proxy_.reset();
     if (role_server_) role_server_->Shutdown();
     role_server_.reset();
+    // The streaming node processes' calls end before the roles they reach go.
+    if (coord_server_) coord_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     role_services_.clear();
     remote_streaming_.reset();
     gc_.reset();
     data_node_.reset();
     streaming_.reset();
     remote_query_.reset();
-    if (query_watch_thread_.joinable()) {
-      stopping_ = true;
-      query_watch_thread_.join();
-    }
+    stopping_ = true;
+    for (std::thread& t : watch_threads_) t.join();
+    watch_threads_.clear();
+    streaming_view_.reset();
     query_view_.reset();
     query_node_.reset();
     // Last: the coordinator session goes once nothing writes meta any more.
@@ -383,7 +407,10 @@ class StandaloneImpl final : public Standalone {
   Status RegisterSessions() {
     if (!config_.etcd.enabled) return Status::OK();  // the data dir lock already makes it the only one
     SessionOptions o;
-    o.address = config_.host + ":" + std::to_string(config_.port);
+    // With streaming node processes, the coordinator's session names where
+    // they reach its services (Milvus's mixcoord session: rootCoord.port).
+    o.address = config_.host + ":" + std::to_string(config_.remote_streaming_nodes ? config_.coordinator_port
+                                                                                      : config_.port);
     o.ttl_s = config_.session.ttl_s;
     o.retry_times = config_.session.retry_times;
     o.version = "2.6.6";
@@ -393,10 +420,12 @@ class StandaloneImpl final : public Standalone {
     KITE_ASSIGN_OR_RETURN(std::unique_ptr<Session> coord, Session::Register(meta_.get(), o));
     o.server_id = coord->server_id();
     o.exclusive = false;
+    o.address = config_.host + ":" + std::to_string(config_.port);
     sessions_.push_back(std::move(coord));
     for (const char* role : {"proxy", "streamingnode", "querynode", "datanode"}) {
       // With kite.queryNodes: remote the query nodes are other processes.
       if (config_.remote_query_nodes && std::string_view(role) == "querynode") continue;
+      if (config_.remote_streaming_nodes && std::string_view(role) == "streamingnode") continue;
       o.role = role;
       KITE_ASSIGN_OR_RETURN(std::unique_ptr<Session> s, Session::Register(meta_.get(), o));
       sessions_.push_back(std::move(s));
@@ -405,9 +434,33 @@ class StandaloneImpl final : public Standalone {
     return Status::OK();
   }
 
-  // kite.queryNodes: remote: the query view, fed with the query node
-  // sessions in etcd: the ones registered now before recovery loads
-  // collections onto them, then every join and loss as it happens.
+  // Feeds a view with the sessions of `role` in etcd: the ones registered
+  // now (before recovery hands them work), then every join and loss as it
+  // happens, on a thread of its own.
+  Status FeedSessions(const std::string& role, std::function<void(const SessionEvent&)> apply) {
+    KITE_ASSIGN_OR_RETURN(std::unique_ptr<SessionWatcher> watcher, SessionWatcher::Start(meta_.get(), role));
+    for (const auto& [name, info] : watcher->sessions()) apply(SessionEvent{SessionEvent::Type::kAdded, name, info});
+    watch_threads_.emplace_back([this, apply, w = std::move(watcher)]() mutable {
+      while (!stopping_.load()) {
+        auto events = w->Next(std::chrono::milliseconds(200));
+        if (!events.ok()) continue;
+        for (const SessionEvent& e : *events) apply(e);
+      }
+    });
+    return Status::OK();
+  }
+
+  static std::shared_ptr<grpc::Channel> PeerChannel(const std::string& address) {
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(-1);
+    args.SetMaxSendMessageSize(-1);
+    // Fail fast on a dead peer instead of waiting for a reconnect.
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  }
+
+  // kite.queryNodes: remote: the query view, fed with the query node sessions.
   Status StartQueryView() {
     if (!config_.etcd.enabled) {
       return InvalidArgument(
@@ -415,30 +468,57 @@ class StandaloneImpl final : public Standalone {
           "their sessions there");
     }
     query_view_ = std::make_unique<QueryView>(registry_.get());
-    KITE_ASSIGN_OR_RETURN(std::unique_ptr<SessionWatcher> watcher, SessionWatcher::Start(meta_.get(), "querynode"));
-    auto apply = [this](const SessionEvent& e) {
+    return FeedSessions("querynode", [this](const SessionEvent& e) {
       if (e.type == SessionEvent::Type::kAdded) {
-        grpc::ChannelArguments args;
-        args.SetMaxReceiveMessageSize(-1);
-        args.SetMaxSendMessageSize(-1);
-        // Fail fast on a dead peer instead of waiting for a reconnect.
-        args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-        args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-        auto channel = grpc::CreateCustomChannel(e.session.address, grpc::InsecureChannelCredentials(), args);
-        query_view_->AddNode(e.session.server_id, e.session.address, MakeRemoteQueryNode(channel, nullptr));
+        query_view_->AddNode(e.session.server_id, e.session.address,
+                             MakeRemoteQueryNode(PeerChannel(e.session.address), nullptr));
         query_view_->Rebalance();
       } else {
         query_view_->RemoveNode(e.session.server_id);
       }
-    };
-    for (const auto& [name, info] : watcher->sessions()) apply(SessionEvent{SessionEvent::Type::kAdded, name, info});
-    query_watch_thread_ = std::thread([this, apply, w = std::move(watcher)]() mutable {
-      while (!stopping_.load()) {
-        auto events = w->Next(std::chrono::milliseconds(200));
-        if (!events.ok()) continue;
-        for (const SessionEvent& e : *events) apply(e);
+    });
+  }
+
+  // kite.streamingNodes: remote: the streaming view, fed with the streaming node sessions.
+  Status StartStreamingView() {
+    streaming_view_ = std::make_unique<StreamingView>(meta_.get());
+    return FeedSessions("streamingnode", [this](const SessionEvent& e) {
+      if (e.type == SessionEvent::Type::kAdded) {
+        streaming_view_->AddNode(e.session.server_id, e.session.address,
+                                 MakeRemoteStreamingNode(PeerChannel(e.session.address), nullptr));
+      } else {
+        streaming_view_->RemoveNode(e.session.server_id);
       }
     });
+  }
+
+  // kite.streamingNodes: remote: the coordinator's segment meta and TSO
+  // (coord_grpc.h) and its query side (the query view or the embedded query
+  // node, role_grpc.h) on rootCoord.port, for the streaming node processes.
+  Status ServeCoordinatorServices(QueryNodeApi* query_api) {
+    if (!config_.etcd.enabled) {
+      return InvalidArgument(
+          "config key kite.streamingNodes: remote needs etcd (etcd.endpoints): the streaming nodes are found "
+          "through their sessions there, and find the coordinator through its own");
+    }
+    CoordinatorServiceHooks hooks;
+    // A flush committed by a streaming node kicks the index builds, as the
+    // embedded node's flush listener does.
+    hooks.on_flush_committed = [this](CollectionId) {
+      if (data_node_) data_node_->Kick();
+    };
+    coord_services_.push_back(MakeCoordinatorService(registry_.get(), coordinator_.get(), std::move(hooks)));
+    coord_services_.push_back(MakeQueryNodeService(query_api));
+    const std::string addr = config_.host + ":" + std::to_string(config_.coordinator_port);
+    grpc::ServerBuilder b;
+    int bound = 0;
+    b.AddListeningPort(addr, grpc::InsecureServerCredentials(), &bound);
+    for (auto& svc : coord_services_) b.RegisterService(svc.get());
+    b.SetMaxReceiveMessageSize(-1);
+    b.SetMaxSendMessageSize(-1);
+    coord_server_ = b.BuildAndStart();
+    if (!coord_server_ || bound == 0) return IOError("cannot serve the coordinator services on {} (rootCoord.port)", addr);
+    spdlog::info("coordinator services on {} (kite.streamingNodes: remote)", addr);
     return Status::OK();
   }
 
@@ -521,7 +601,11 @@ class StandaloneImpl final : public Standalone {
   std::unique_ptr<ObjectStore> objects_;
   std::unique_ptr<QueryNode> query_node_;  // kite.queryNodes: embedded
   std::unique_ptr<QueryView> query_view_;  // kite.queryNodes: remote
-  std::thread query_watch_thread_;         // feeds query_view_ with the query node sessions
+  std::unique_ptr<StreamingView> streaming_view_;  // kite.streamingNodes: remote
+  std::vector<std::thread> watch_threads_;         // feed the views with the sessions (FeedSessions)
+  // kite.streamingNodes: remote: the coordinator services on rootCoord.port.
+  std::vector<std::unique_ptr<grpc::Service>> coord_services_;
+  std::unique_ptr<grpc::Server> coord_server_;
   std::unique_ptr<StreamingNode> streaming_;
   std::unique_ptr<DataNode> data_node_;
   std::unique_ptr<GarbageCollector> gc_;

@@ -1,0 +1,291 @@
+"""Streaming nodes as their own processes (issue 16: role processes, channels, the streaming node
+failure test).
+
+`kite standalone` with `kite.streamingNodes: remote` runs no streaming node itself: its streaming
+view binds each collection's WAL channels to one of the `kite streamingnode` processes it finds
+through their sessions in etcd, and the proxy's writes, flushes and reads go to that node. The
+nodes reach the coordinator's segment meta, TSO and query side on rootCoord.port (the address in
+its mixcoord session). The WAL is a real Kafka broker shared by the nodes, so a channel can move.
+
+  - the pymilvus core (create, index, load, insert, upsert, delete, flush, search, query, count,
+    drop) through a streaming node process answers exactly as the data says (computed here);
+    two collections are led by the two nodes (/webui/api/streaming_nodes shows the bindings);
+    each node's /healthz and /metrics speak for it, under its node_id;
+  - the coordinator starts before any streaming node: the collections wait unbound and the
+    first node to join takes them;
+  - kill -9 of the streaming node leading a collection while a writer keeps writing: within
+    10 s writes are acknowledged again (by the other node, which replayed the channel from
+    Kafka), and every acknowledged write is there afterwards, no delete undone.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import numpy as np
+import pytest
+from pymilvus import DataType, MilvusClient
+from pymilvus.exceptions import MilvusException
+
+from e2e_util import free_port, unique
+from etcd_util import EtcdProcess
+from role_process import RoleProcess
+
+DIM = 8
+RECOVERY_BUDGET_S = 10.0
+
+
+def schema():
+    s = MilvusClient.create_schema(enable_dynamic_field=False)
+    s.add_field("id", DataType.INT64, is_primary=True)
+    s.add_field("n", DataType.INT64)
+    s.add_field("vector", DataType.FLOAT_VECTOR, dim=DIM)
+    return s
+
+
+def make_rows(ids, rng, mult=3):
+    return [{"id": int(i), "n": int(i) * mult, "vector": rng.random(DIM).astype(np.float32).tolist()} for i in ids]
+
+
+def answers_exactly(client, name, expected, queries) -> None:
+    got = client.query(name, filter="id >= 0", output_fields=["id", "n"], limit=16384,
+                       consistency_level="Strong")
+    ids = [r["id"] for r in got]
+    assert len(ids) == len(set(ids)), "a row returned twice"
+    assert set(ids) == set(expected), (sorted(set(expected) - set(ids))[:10], sorted(set(ids) - set(expected))[:10])
+    for r in got:
+        assert r["n"] == expected[r["id"]]["n"], r
+    res = client.search(name, [q.tolist() for q in queries], limit=5, consistency_level="Strong",
+                        search_params={"metric_type": "L2", "params": {"ef": 512}})
+    for q, hits in zip(queries, res):
+        d = sorted((float(np.sum((np.asarray(r["vector"], np.float32) - q) ** 2)), pk)
+                   for pk, r in expected.items())
+        assert [h["id"] for h in hits] == [pk for _, pk in d[:5]]
+    count = client.query(name, filter="", output_fields=["count(*)"], consistency_level="Strong")
+    assert count[0]["count(*)"] == len(expected)
+
+
+def webui(server, what):
+    out = json.loads(urllib.request.urlopen(f"{server.metrics_url}/webui/api/{what}", timeout=5).read())
+    return out.get("data", out)
+
+
+def bindings(server) -> dict:
+    """collection id -> streaming node id, from the coordinator's web UI."""
+    out = {}
+    for n in webui(server, "streaming_nodes"):
+        for c in n["collections"]:
+            out[c] = n["node_id"]
+    return out
+
+
+def node_id_of(node: RoleProcess) -> int:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{node.metrics_port}/metrics", timeout=5).read().decode()
+    for line in text.splitlines():
+        if line.startswith("kite_streaming_flush_failing_channels{"):
+            return int(line.split('node_id="')[1].split('"')[0])
+    raise AssertionError("no node_id on the streaming node's /metrics")
+
+
+@pytest.fixture
+def cluster(kite_bin, kite_factory, tmp_path, kafka_broker):
+    """etcd, the coordinator (standalone with kite.streamingNodes: remote) and then two streaming
+    node processes sharing the data dir's objects/ and one Kafka broker."""
+    etcd = EtcdProcess(tmp_path / "etcd").start()
+    prefix = f"ks{uuid.uuid4().hex[:10]}"
+    coord_port = free_port()
+    cfg = tmp_path / "cluster.yaml"
+    cfg.write_text(
+        f"etcd:\n  endpoints: {etcd.endpoint}\n  rootPath: {unique('sn')}\n"
+        "common:\n  session:\n    ttl: 3\n"
+        f"rootCoord:\n  port: {coord_port}\n"
+        "kite:\n  streamingNodes: remote\n"
+        "mq:\n  type: kafka\n"
+        f"kafka:\n  brokerList: {kafka_broker.address}\n  readTimeout: 5\n"
+        f"msgChannel:\n  chanNamePrefix:\n    cluster: {prefix}\n")
+    data_dir = tmp_path / "shared-data"
+    data_dir.mkdir()
+    server = kite_factory(name="coord", data_dir=data_dir, extra_args=["--config", str(cfg)])
+    server.start()
+    nodes = [RoleProcess(kite_bin, "streamingnode", cfg, data_dir, tmp_path, f"streamingnode{i}").start()
+             for i in range(2)]
+    yield server, nodes
+    server.stop(check=False)
+    for n in nodes:
+        n.stop()
+    etcd.stop(crash=True)
+
+
+def wait_until(cond, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_core_through_streaming_node_processes(cluster):
+    server, nodes = cluster
+    client = server.client()
+    rng = np.random.default_rng(3)
+    names = [unique("sn_core"), unique("sn_core")]
+    expected = {n: {} for n in names}
+    for name in names:
+        client.create_collection(name, schema=schema())
+        ip = MilvusClient.prepare_index_params()
+        ip.add_index("vector", index_type="HNSW", metric_type="L2", params={"M": 8, "efConstruction": 64})
+        client.create_index(name, ip)
+        client.load_collection(name)
+    for name in names:
+        exp = expected[name]
+        for b in range(3):
+            batch = make_rows(range(b * 200, (b + 1) * 200), rng)
+            assert client.insert(name, batch)["insert_count"] == len(batch)
+            exp.update({r["id"]: r for r in batch})
+            if b < 2:
+                client.flush(name)  # sealed segments written by the streaming node, loaded by the query side
+        up = make_rows(range(100, 150), rng, mult=7)
+        client.upsert(name, up)
+        exp.update({r["id"]: r for r in up})
+        client.delete(name, ids=list(range(0, 30)))  # flushed rows
+        client.delete(name, filter="id >= 580")       # growing rows
+        for i in list(exp):
+            if i < 30 or i >= 580:
+                exp.pop(i)
+        answers_exactly(client, name, exp, rng.random((3, DIM)).astype(np.float32))
+
+    # The two collections are led by the two streaming nodes, as the web UI shows.
+    ids = {client.describe_collection(n)["collection_id"]: n for n in names}
+    bound = bindings(server)
+    assert set(bound) >= set(ids), bound
+    node_ids = {node_id_of(n) for n in nodes}
+    assert {bound[c] for c in ids} == node_ids, (bound, node_ids)
+    health = urllib.request.urlopen(f"{server.metrics_url}/healthz", timeout=5)
+    assert health.status == 200 and health.read() == b"OK"
+    for n in nodes:
+        assert urllib.request.urlopen(f"http://127.0.0.1:{n.metrics_port}/healthz", timeout=5).read() == b"OK"
+
+    # Persistent segments come from the streaming node that leads the channels.
+    segs = client._get_connection().get_persistent_segment_infos(names[0])
+    assert sum(s.num_rows for s in segs) >= 400
+    client.drop_collection(names[1])
+    assert names[1] not in client.list_collections()
+    assert client.query(names[0], filter="id >= 0", output_fields=["count(*)"],
+                        consistency_level="Strong")[0]["count(*)"] == len(expected[names[0]])
+
+
+def test_collections_wait_for_the_first_streaming_node(kite_bin, kite_factory, tmp_path, kafka_broker, cluster):
+    """A restart of the coordinator with no streaming node alive: calls on the collection fail
+    clearly (never answer without its data) until a node joins and takes its channels, replaying
+    them from Kafka."""
+    server, nodes = cluster
+    client = server.client()
+    rng = np.random.default_rng(5)
+    name = unique("sn_wait")
+    client.create_collection(name, schema=schema())
+    client.create_index(name, _flat_index())
+    client.load_collection(name)
+    exp = {r["id"]: r for r in make_rows(range(300), rng)}
+    client.insert(name, list(exp.values()))  # growing only: in Kafka, not flushed
+    server.stop()
+    for n in nodes:
+        n.stop()
+    server.start()
+    client = server.client()
+    with pytest.raises(MilvusException) as err:
+        client.query(name, filter="id >= 0", output_fields=["id"], limit=10, consistency_level="Strong")
+    assert "no streaming node available" in err.value.message
+    # The streamingnode component is abnormal while a collection has no leader.
+    try:
+        urllib.request.urlopen(f"{server.metrics_url}/healthz", timeout=5)
+        raise AssertionError("/healthz answered OK with a collection led by no streaming node")
+    except urllib.error.HTTPError as e:
+        assert e.code == 500 and b"Not all components are healthy" in e.read()
+    joined = RoleProcess(kite_bin, "streamingnode", nodes[0].config, nodes[0].data_dir, tmp_path, "late").start()
+    nodes.append(joined)
+    wait_until(lambda: bindings(server).get(client.describe_collection(name)["collection_id"]) == node_id_of(joined),
+               RECOVERY_BUDGET_S, "the late streaming node to take the collection")
+    answers_exactly(client, name, exp, rng.random((2, DIM)).astype(np.float32))
+
+
+def _flat_index():
+    ip = MilvusClient.prepare_index_params()
+    ip.add_index("vector", index_type="FLAT", metric_type="L2")
+    return ip
+
+
+def test_kill9_of_the_leading_streaming_node_loses_no_acknowledged_write(cluster):
+    server, nodes = cluster
+    client = server.client()
+    rng = np.random.default_rng(11)
+    name = unique("sn_kill")
+    client.create_collection(name, schema=schema())
+    client.create_index(name, _flat_index())
+    client.load_collection(name)
+    exp = {r["id"]: r for r in make_rows(range(400), rng)}
+    client.insert(name, list(exp.values()))
+    client.flush(name)
+    client.delete(name, ids=list(range(0, 50)))
+    for i in range(50):
+        exp.pop(i)
+
+    cid = client.describe_collection(name)["collection_id"]
+    leader = bindings(server)[cid]
+    victim = next(n for n in nodes if node_id_of(n) == leader)
+    survivor = next(n for n in nodes if n is not victim)
+
+    acked: dict = {}
+    attempted: list = []
+    failures = []
+    stop = threading.Event()
+    kill_at = [0.0]
+    first_ack_after_kill = [0.0]
+    writer_client = server.client()
+
+    def writer():
+        next_id = 10_000
+        wrng = np.random.default_rng(99)
+        while not stop.is_set():
+            batch = make_rows(range(next_id, next_id + 10), wrng)
+            attempted.extend(r["id"] for r in batch)
+            try:
+                writer_client.insert(name, batch)
+            except MilvusException as e:
+                failures.append(e.message)
+                next_id += 10  # the failed batch may have landed: never reuse its keys
+                time.sleep(0.02)  # retry backoff
+                continue
+            now = time.monotonic()
+            if kill_at[0] and not first_ack_after_kill[0]:
+                first_ack_after_kill[0] = now
+            acked.update({r["id"]: r for r in batch})
+            next_id += 10
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    wait_until(lambda: len(acked) >= 200, 30, "acknowledged writes before the kill")
+    kill_at[0] = time.monotonic()
+    victim.kill9()
+    wait_until(lambda: first_ack_after_kill[0] > 0, 30, "a write acknowledged after the kill")
+    recovery = first_ack_after_kill[0] - kill_at[0]
+    wait_until(lambda: len(acked) >= 400 + 200, 30, "more writes after the recovery")
+    stop.set()
+    t.join(10)
+    print(f"streaming node kill -9: writes acknowledged again after {recovery:.2f} s "
+          f"({len(failures)} failed attempts meanwhile)")
+    assert recovery <= RECOVERY_BUDGET_S, f"writes resumed only after {recovery:.1f} s: {failures[-3:]}"
+    assert bindings(server)[cid] == node_id_of(survivor)
+    exp.update(acked)
+    # Every acknowledged write is there with its value, no delete is undone; a write whose answer
+    # was lost with the node may have landed (at-least-once, as Milvus's retried appends).
+    got = client.query(name, filter="id >= 0", output_fields=["id", "n"], limit=16384, consistency_level="Strong")
+    got_n = {r["id"]: r["n"] for r in got}
+    missing = sorted(set(exp) - set(got_n))
+    assert not missing, f"acknowledged rows lost: {missing[:10]}"
+    assert all(got_n[i] == r["n"] for i, r in exp.items())
+    assert not (set(got_n) & set(range(50))), "a delete was undone"
+    assert set(got_n) - set(exp) <= set(attempted), "rows nobody wrote"
