@@ -86,7 +86,7 @@ class CoordService final : public CoordinatorService::Service {
     std::vector<SegmentRecord> segments;
     for (const coordpb::SegmentMeta& m : req->segments()) segments.push_back(SegmentFromPb(m));
     const CollectionId collection(req->collection());
-    Status st = meta_->CommitFlush(collection, req->channel(), req->lsn(), segments, req->delta_key());
+    Status st = meta_->CommitFlush(collection, req->channel(), req->lsn(), segments, req->delta_key(), req->term());
     if (st.ok() && hooks_.on_flush_committed) hooks_.on_flush_committed(collection);
     return ToGrpcStatus(st);
   }
@@ -232,8 +232,10 @@ class RemoteSegmentMeta final : public SegmentMetaApi, private CoordClient {
   using CoordClient::CoordClient;
 
   Status CommitFlush(CollectionId collection, const std::string& channel, uint64_t lsn,
-                     const std::vector<SegmentRecord>& segments, const std::string& delta_key) override {
+                     const std::vector<SegmentRecord>& segments, const std::string& delta_key,
+                     WalTerm term = 0) override {
     coordpb::CommitFlushRequest req;
+    req.set_term(term);
     req.set_collection(collection.value);
     req.set_channel(channel);
     req.set_lsn(lsn);

@@ -100,8 +100,9 @@ class SlowAnswer final : public SegmentMetaApi {
     cv_.notify_all();
   }
   Status CommitFlush(CollectionId collection, const std::string& channel, uint64_t lsn,
-                     const std::vector<SegmentRecord>& segments, const std::string& delta_key) override {
-    return Held([&] { return inner_->CommitFlush(collection, channel, lsn, segments, delta_key); });
+                     const std::vector<SegmentRecord>& segments, const std::string& delta_key,
+                     WalTerm term = 0) override {
+    return Held([&] { return inner_->CommitFlush(collection, channel, lsn, segments, delta_key, term); });
   }
   Result<std::vector<SegmentRecord>> ListSegments(CollectionId c) const override { return inner_->ListSegments(c); }
   Result<std::optional<SegmentRecord>> FindSegment(SegmentId s) const override { return inner_->FindSegment(s); }

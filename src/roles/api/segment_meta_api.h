@@ -62,9 +62,15 @@ class SegmentMetaApi {
   virtual ~SegmentMetaApi() = default;
 
   // Commits one flush of `channel` atomically: the new segment records, the
-  // channel's delta file (empty: none) and its checkpoint `lsn`.
+  // channel's delta file (empty: none) and its checkpoint `lsn`. With a
+  // `term` (the WAL ownership term the flushing node opened the channel
+  // with, NextWalTerm), only while that is still the channel's newest term:
+  // a node whose channel was taken over (it paused past its session, then
+  // resumed) is refused (kFailedPrecondition, nothing written), so it can
+  // never record rows its successor replays and flushes too. 0: unfenced.
   virtual Status CommitFlush(CollectionId collection, const std::string& channel, uint64_t lsn,
-                             const std::vector<SegmentRecord>& segments, const std::string& delta_key) = 0;
+                             const std::vector<SegmentRecord>& segments, const std::string& delta_key,
+                             WalTerm term = 0) = 0;
   virtual Result<std::vector<SegmentRecord>> ListSegments(CollectionId collection) const = 0;
   // The segment's record; nullopt when it is not registered (compacted or dropped).
   virtual Result<std::optional<SegmentRecord>> FindSegment(SegmentId segment) const = 0;

@@ -120,7 +120,8 @@ Result<std::unique_ptr<SegmentRegistry>> SegmentRegistry::Open(MetaStore* meta) 
 }
 
 Status SegmentRegistry::CommitFlush(CollectionId collection, const std::string& channel, uint64_t lsn,
-                                    const std::vector<SegmentRecord>& segments, const std::string& delta_key) {
+                                    const std::vector<SegmentRecord>& segments, const std::string& delta_key,
+                                    WalTerm term) {
   std::lock_guard lock(mu_);
   ChannelCheckpoint chk = checkpoints_[channel];
   if (lsn < chk.lsn) return Internal("checkpoint of {} would go back from {} to {}", channel, chk.lsn, lsn);
@@ -129,7 +130,29 @@ Status SegmentRegistry::CommitFlush(CollectionId collection, const std::string& 
   MetaBatch b;
   for (const auto& s : segments) b.Put(SegKey(collection, s.id), EncodeSeg(s));
   b.Put(ChkKey(channel), EncodeChk(chk));
-  KITE_RETURN_IF_ERROR(meta_->Commit(b));
+  if (term == 0) {
+    KITE_RETURN_IF_ERROR(meta_->Commit(b));
+  } else {
+    // Fenced: the batch applies only if the channel's term key is unchanged
+    // since it was read holding `term` (a takeover raises it, wal_term.h).
+    const std::string term_key = "kite/walterm/" + channel;
+    KITE_ASSIGN_OR_RETURN(MetaRead read, meta_->Read(term_key, /*prefix=*/false));
+    const std::string current = read.kvs.empty() ? "0" : read.kvs[0].value;
+    if (current != std::to_string(term)) {
+      return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone,
+                        "WAL channel {} is owned under term {} now, not this node's term {}: the flush to LSN {} was "
+                        "not committed (the channel moved to another streaming node)",
+                        channel, current, term, lsn);
+    }
+    b.RequireModRevision(term_key, read.kvs[0].mod_revision);
+    KITE_ASSIGN_OR_RETURN(MetaTxnResult r, meta_->Txn(b));
+    if (!r.succeeded) {
+      return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone,
+                        "WAL channel {} changed owner while this node (term {}) committed its flush to LSN {}: "
+                        "not committed",
+                        channel, term, lsn);
+    }
+  }
   for (const auto& s : segments) segments_[s.id.value] = s;
   checkpoints_[channel] = std::move(chk);
   return Status::OK();

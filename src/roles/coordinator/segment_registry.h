@@ -62,7 +62,8 @@ class SegmentRegistry : public SegmentMetaApi {
 
   // SegmentMetaApi (roles/api/segment_meta_api.h); in process the reads never fail.
   Status CommitFlush(CollectionId collection, const std::string& channel, uint64_t lsn,
-                     const std::vector<SegmentRecord>& segments, const std::string& delta_key) override;
+                     const std::vector<SegmentRecord>& segments, const std::string& delta_key,
+                     WalTerm term = 0) override;
   Result<std::vector<SegmentRecord>> ListSegments(CollectionId collection) const override;
   Result<std::optional<SegmentRecord>> FindSegment(SegmentId segment) const override;
   Status CommitSegmentIndex(const SegmentIndexRecord& record) override;

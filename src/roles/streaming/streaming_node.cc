@@ -19,6 +19,7 @@ struct StreamingNode::Channel {
   CollectionId collection;
   std::shared_ptr<const CollectionSchema> schema;
   std::shared_ptr<WalChannel> wal;
+  WalTerm term = 0;  // the ownership term this node opened the channel with (fences its flushes)
   // partition id -> growing segment. Changed under both `mu` and
   // `growing_mu`; readers take only `growing_mu`, so a read never waits for
   // a write's WAL append (it waits for the tsafe it needs, see WaitTsafe).
@@ -90,6 +91,7 @@ Status StreamingNode::Open(const CollectionInfo& c) {
     ch->collection = c.id;
     ch->schema = schema;
     KITE_ASSIGN_OR_RETURN(WalTerm term, registry_->NextWalTerm(name));
+    ch->term = term;
     KITE_ASSIGN_OR_RETURN(ch->wal, wal_->OpenChannel(name, term));
     KITE_ASSIGN_OR_RETURN(ChannelCheckpoint checkpoint, registry_->GetCheckpoint(name));
     ch->checkpoint_lsn = ch->applied_lsn = checkpoint.lsn;
@@ -342,7 +344,7 @@ Status StreamingNode::FlushLocked(Channel& ch, std::vector<SegmentId>* flushed) 
   // The checkpoint must never be ahead of what the WAL holds durably
   // (StreamingNode::Open refuses a log that ends below its checkpoint).
   if (Status st = ch.wal->Sync(); !st.ok()) return fail(st);
-  if (Status st = registry_->CommitFlush(ch.collection, ch.name, ch.applied_lsn, records, delta_key); !st.ok()) {
+  if (Status st = registry_->CommitFlush(ch.collection, ch.name, ch.applied_lsn, records, delta_key, ch.term); !st.ok()) {
     return fail(st);
   }
   {
@@ -524,14 +526,9 @@ Status StreamingNode::ReadStats(const rolepb::ReadStatsRequest& req, rolepb::Rea
 
 Result<std::vector<SegmentSummary>> StreamingNode::PersistentSegments(CollectionId collection) {
   std::vector<SegmentSummary> out;
-  Result<std::vector<SegmentRecord>> flushed = registry_->ListSegments(collection);
-  if (flushed.ok()) {
-    for (const SegmentRecord& r : *flushed) {
-      out.push_back({r.id, r.partition_id, r.num_rows, r.size_bytes, false, r.channel});
-    }
-  } else {
-    // The API has no error here: the growing segments are still listed.
-    spdlog::warn("collection {}: flushed segments not listed: {}", collection.value, flushed.status().ToString());
+  KITE_ASSIGN_OR_RETURN(std::vector<SegmentRecord> flushed, registry_->ListSegments(collection));
+  for (const SegmentRecord& r : flushed) {
+    out.push_back({r.id, r.partition_id, r.num_rows, r.size_bytes, false, r.channel});
   }
   for (const SegmentPtr& seg : GrowingSegments(collection)) {
     out.push_back({seg->id(), seg->meta().partition_id, seg->num_rows(), static_cast<int64_t>(seg->MemoryBytes()), true,
@@ -545,7 +542,7 @@ Result<std::vector<SegmentSummary>> StreamingNode::LoadedSegments(CollectionId c
 }
 
 Result<int64_t> StreamingNode::RowCount(CollectionId collection, int64_t partition, const std::set<int64_t>& live) {
-  int64_t rows = FlushedRows(collection, partition, live);
+  KITE_ASSIGN_OR_RETURN(int64_t rows, FlushedRows(collection, partition, live));
   for (const SegmentPtr& seg : GrowingSegments(collection)) {
     int64_t pid = seg->meta().partition_id.value;
     if ((partition == 0 || pid == partition) && live.count(pid)) rows += seg->num_rows();
@@ -583,14 +580,11 @@ Result<Timestamp> StreamingNode::SafeTimestamp(CollectionId collection, Timestam
   return safe;
 }
 
-int64_t StreamingNode::FlushedRows(CollectionId collection, int64_t partition, const std::set<int64_t>& live) {
+Result<int64_t> StreamingNode::FlushedRows(CollectionId collection, int64_t partition,
+                                           const std::set<int64_t>& live) {
   int64_t rows = 0;
-  Result<std::vector<SegmentRecord>> flushed = registry_->ListSegments(collection);
-  if (!flushed.ok()) {
-    spdlog::warn("collection {}: flushed rows not counted: {}", collection.value, flushed.status().ToString());
-    return 0;
-  }
-  for (const auto& rec : *flushed) {
+  KITE_ASSIGN_OR_RETURN(std::vector<SegmentRecord> flushed, registry_->ListSegments(collection));
+  for (const auto& rec : flushed) {
     int64_t pid = rec.partition_id.value;
     if ((partition == 0 || pid == partition) && live.count(pid)) rows += rec.num_rows;
   }

@@ -114,7 +114,7 @@ class StreamingNode : public StreamingNodeApi {
   Result<int64_t> RowCount(CollectionId collection, int64_t partition, const std::set<int64_t>& live) override;
   // Rows in flushed segments of partition `partition` (0 = all) among
   // `live`, deletes not subtracted.
-  int64_t FlushedRows(CollectionId collection, int64_t partition, const std::set<int64_t>& live);
+  Result<int64_t> FlushedRows(CollectionId collection, int64_t partition, const std::set<int64_t>& live);
   std::vector<SegmentPtr> GrowingSegments(CollectionId collection);
   // Collections whose channels this node has open.
   std::vector<CollectionId> OpenCollections();
