@@ -383,7 +383,7 @@ Result<ParamMap> ResolveIndexParams(const FieldSchema& f, const ParamMap& user) 
 ParamMap ScalarBuildParams(const ParamMap& resolved) {
   if (IsJsonPathIndex(resolved)) {
     auto cast = resolved.find("json_cast_type");
-    if (cast == resolved.end() || cast->second == "JSON") return {};
+    if (cast == resolved.end()) return {};
     ParamMap p = {{"index_type", "INVERTED"}, {"json_cast_type", cast->second},
                   {"json_pointer", resolved.at("json_pointer")}};
     auto fn = resolved.find("json_cast_function");

@@ -29,8 +29,8 @@ inline bool IsJsonPathIndex(const ParamMap& resolved) { return resolved.count("j
 // VARCHAR is built as INVERTED (its sorted dictionary answers every LIKE
 // pattern exactly). A JSON path index is built (index/scalar/json_path_index.h)
 // from index_type INVERTED, json_cast_type, json_pointer and the optional
-// json_cast_function (STRING_TO_DOUBLE), except with cast type JSON: that one
-// is empty, built by no segment, and its filters scan the JSON column.
+// json_cast_function (STRING_TO_DOUBLE); with cast type JSON it is a JSON flat
+// index (index/scalar/json_flat_index.h) over every key below the path.
 ParamMap ScalarBuildParams(const ParamMap& resolved);
 // A definition that no segment builds (ScalarBuildParams is empty for it).
 inline bool IsUnbuiltJsonPathIndex(const ParamMap& resolved) {

@@ -248,8 +248,8 @@ TEST(IndexParamsTest, JsonPathIndexParams) {
   EXPECT_EQ(ScalarBuildParams(p), (ParamMap{{"index_type", "INVERTED"}, {"json_cast_type", "DOUBLE"},
                                             {"json_pointer", "/a/0/b~1c"}}));
   EXPECT_FALSE(IsUnbuiltJsonPathIndex(p));
-  // cast type JSON is recorded only; a cast function is built with its index
-  EXPECT_TRUE(IsUnbuiltJsonPathIndex(Resolve(meta, {{"index_type", "INVERTED"}, {"json_cast_type", "JSON"}})));
+  // cast type JSON (a flat index) and a cast function are built with their index
+  EXPECT_FALSE(IsUnbuiltJsonPathIndex(Resolve(meta, {{"index_type", "INVERTED"}, {"json_cast_type", "JSON"}})));
   ParamMap fn = Resolve(meta, {{"index_type", "INVERTED"}, {"json_cast_type", "DOUBLE"},
                                {"json_cast_function", "STRING_TO_DOUBLE"}});
   EXPECT_FALSE(IsUnbuiltJsonPathIndex(fn));

@@ -161,3 +161,43 @@ def test_wrong_cast_functions_are_refused(module_client, params, message):
         module_client.create_index(name, ip)
     assert e.value.code == 1100 and message in e.value.message, e.value
     assert module_client.list_indexes(name) == ["vec"]
+
+
+def test_json_cast_type_json_flat_index_is_built_and_answers_as_scans(server):
+    """json_cast_type JSON: every key below the path is indexed (a file per sealed segment), and
+    filters on those keys answer exactly as the scan of the JSON column does."""
+    from test_json_path_index_built import FILTERS as SCAN_FILTERS, check_filters, index_files
+    from test_json_path_index_built import make_rows as nested_rows
+
+    client = server.client()
+    name = unique("jflat")
+    s = MilvusClient.create_schema(enable_dynamic_field=True)
+    s.add_field("id", DataType.INT64, is_primary=True)
+    s.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
+    s.add_field("meta", DataType.JSON, nullable=True)
+    ip = client.prepare_index_params()
+    ip.add_index("vec", index_type="FLAT", metric_type="L2")
+    client.create_collection(name, schema=s, index_params=ip)
+    cid = client.describe_collection(name)["collection_id"]
+    rng = random.Random(31)
+    rows = nested_rows(0, 900, rng)
+    client.insert(name, rows[:600])
+    client.flush(name)
+    client.insert(name, rows[600:])                  # growing
+    before = index_files(server, cid)
+    client.release_collection(name)
+    ip = client.prepare_index_params()
+    ip.add_index("meta", index_type="INVERTED", index_name="meta_all",
+                 params={"json_path": "meta", "json_cast_type": "JSON"})
+    ip.add_index("dk", index_type="INVERTED", index_name="dk_all", params={"json_path": "dk", "json_cast_type": "JSON"})
+    client.create_index(name, ip)
+    assert wait_until(lambda: len(index_files(server, cid)) >= len(before) + 2, 60), index_files(server, cid)
+    for idx in ("meta_all", "dk_all"):
+        assert wait_until(lambda: client.describe_index(name, idx)["indexed_rows"] == 600, 60), \
+            client.describe_index(name, idx)
+    client.load_collection(name)
+    check_filters(client, name, rows, SCAN_FILTERS)
+    server.restart()
+    client = server.client()
+    client.load_collection(name)
+    check_filters(client, name, rows, SCAN_FILTERS)

@@ -69,6 +69,7 @@ class JsonPathIndex final : public ScalarIndex {
   const std::vector<std::string>* json_path() const override { return &steps_; }
 
   const std::string& cast_type() const { return cast_; }
+  const std::string& pointer() const { return pointer_; }
   // Rows whose value at the path has the cast type.
   int64_t cast_rows() const;
 

@@ -4,6 +4,8 @@
 // serialize -> load round trips, corruption, and the leaves declined.
 #include "index/scalar/json_path_index.h"
 
+#include "index/scalar/json_flat_index.h"
+
 #include <atomic>
 #include <random>
 
@@ -258,6 +260,55 @@ TEST(JsonPathIndex, MatchesScanWithIntsNoDoubleEquals) {
 }
 
 TEST(JsonPathIndex, MatchesScanLarge) { Differential(4242, 70000, 40, false); }
+
+// json_cast_type JSON: one flat index per field over every key below its
+// path (the whole of j, and $meta's "b"), answering as the scan does.
+TEST(JsonFlatIndex, MatchesScan) {
+  for (uint32_t seed = 21; seed <= 23; ++seed) {
+    Gen gen(seed);
+    CollectionSchema schema = Schema();
+    ColumnBatch batch = gen.Batch(schema, 1500);
+    std::vector<std::unique_ptr<ScalarIndex>> held;
+    ScalarIndexLookup lookup, loaded_lookup;
+    for (const Def& d : {Def{101, "", "JSON"}, Def{102, "/b", "JSON"}}) {
+      auto idx = BuildScalarIndex(Params(d), *batch.Find(FieldId(d.field)));
+      ASSERT_TRUE(idx.ok()) << idx.status().ToString();
+      auto* flat = dynamic_cast<JsonFlatIndex*>(idx->get());
+      ASSERT_NE(flat, nullptr);
+      EXPECT_FALSE(flat->Keys().empty());
+      std::string bytes, again;
+      ASSERT_TRUE((*idx)->Serialize(&bytes).ok());
+      auto l = LoadScalarIndex(Params(d), bytes);
+      ASSERT_TRUE(l.ok()) << l.status().ToString();
+      ASSERT_TRUE((*l)->Serialize(&again).ok());
+      EXPECT_EQ(bytes, again);
+      for (size_t i = 0; i < bytes.size(); i += 97) {
+        std::string bad = bytes;
+        bad[i] ^= 0x21;
+        EXPECT_FALSE(LoadScalarIndex(Params(d), bad).ok()) << "flipped byte " << i;
+      }
+      lookup.Add(FieldId(d.field), idx->get());
+      loaded_lookup.Add(FieldId(d.field), l->get());
+      held.push_back(std::move(*idx));
+      held.push_back(std::move(*l));
+    }
+    CountingLookup counting(&lookup);
+    int compiled = 0;
+    for (int i = 0; i < 300; ++i) {
+      std::string text = gen.Expr(2);
+      auto plan = expr::Compile(text, schema, {}, expr::ParseOptions{});
+      if (!plan.ok()) continue;
+      ++compiled;
+      std::vector<uint8_t> scan, with, with_loaded;
+      ASSERT_TRUE(expr::Evaluate(**plan, batch, &scan).ok());
+      ASSERT_TRUE(expr::Evaluate(**plan, batch, &counting, &with).ok());
+      ASSERT_TRUE(expr::Evaluate(**plan, batch, &loaded_lookup, &with_loaded).ok());
+      ASSERT_EQ(scan, with) << text;
+      ASSERT_EQ(scan, with_loaded) << "(loaded) " << text;
+    }
+    EXPECT_GT(counting.hits(), compiled / 4) << "the flat indexes were hardly used";
+  }
+}
 
 // Which leaves each cast type answers, on one small column.
 TEST(JsonPathIndex, LeavesAnsweredAndDeclined) {
