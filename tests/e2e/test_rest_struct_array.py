@@ -281,3 +281,40 @@ def test_rest_struct_capacity_and_schema_errors(rest):
                    {"fieldName": "vec", "dataType": "FloatVector", "elementTypeParams": {"dim": DIM}}],
         "structFields": dup}})
     assert j["code"] == 1100 and "duplicated field name: vec" in j["message"], j
+
+
+def test_rest_hybrid_search_with_embedding_list(rest, module_client):
+    """entities/hybrid_search: a dense sub-search and an embedding-list sub-search fused by RRF,
+    checked against the fusion of the same two searches run alone through gRPC."""
+    from pymilvus.client.embedding_list import EmbeddingList
+    name = unique("rst_hyb")
+    create(rest, name, metric="MAX_SIM_IP")
+    rng = np.random.default_rng(17)
+    rows = make_rows(rng, 0, 50)
+    rest.ok("entities/insert", {"collectionName": name, "data": rows})
+    dense = rng.random(DIM).astype(np.float32)
+    elist = rng.standard_normal((2, SUB_DIM)).astype(np.float32)
+    sub_k, k, rrf_k = 10, 6, 60
+    res = rest.call("entities/hybrid_search", {
+        "collectionName": name, "limit": k, "consistencyLevel": "Strong",
+        "search": [
+            {"data": [dense.tolist()], "annsField": "vec", "limit": sub_k, "metricType": "L2"},
+            {"data": [elist.tolist()], "annsField": "clips[emb]", "limit": sub_k, "metricType": "MAX_SIM_IP"},
+        ],
+        "rerank": {"strategy": "rrf", "params": {"k": rrf_k}},
+    })
+    assert res["code"] == 0, res
+    el = EmbeddingList()
+    for v in elist:
+        el.add(v)
+    a = module_client.search(name, data=[dense.tolist()], anns_field="vec", limit=sub_k, consistency_level="Strong")[0]
+    b = module_client.search(name, data=[el], anns_field="clips[emb]", limit=sub_k, consistency_level="Strong",
+                             search_params={"metric_type": "MAX_SIM_IP"})[0]
+    fused = {}
+    for hits in (a, b):
+        for rank, h in enumerate(hits, start=1):
+            fused[h["id"]] = fused.get(h["id"], 0.0) + 1.0 / (rrf_k + rank)
+    want = sorted(fused.items(), key=lambda x: (-x[1], x[0]))[:k]
+    got = res["data"]
+    assert [h["distance"] for h in got] == pytest.approx([s for _, s in want], rel=1e-5)
+    assert set(h["id"] for h in got) == set(i for i, _ in want) or [h["id"] for h in got] == [i for i, _ in want]

@@ -499,6 +499,10 @@ RestError HybridSearchEntities(Call& c) {
                                kMissingPrefix));
     }
     for (const auto& vec : sub.at("data")) {
+      if (field->type == DataType::kArrayOfVector) {
+        REST_CHECK(EmbeddingListQuery(vec, *field, &p));
+        continue;
+      }
       auto raw = VectorFromJson(vec, *field);
       if (!raw.ok()) return Wrap(kCodeBadJson, kBadJsonPrefix, raw.status());
       p.query_vectors.push_back(std::move(raw).value());
