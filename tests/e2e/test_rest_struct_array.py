@@ -318,3 +318,21 @@ def test_rest_hybrid_search_with_embedding_list(rest, module_client):
     got = res["data"]
     assert [h["distance"] for h in got] == pytest.approx([s for _, s in want], rel=1e-5)
     assert set(h["id"] for h in got) == set(i for i, _ in want) or [h["id"] for h in got] == [i for i, _ in want]
+
+
+def test_rest_partial_upsert_of_a_struct(rest, module_client):
+    """partialUpdate: rows naming only the struct replace it and keep the other fields."""
+    name = unique("rst_part")
+    create(rest, name)
+    rng = np.random.default_rng(9)
+    rows = make_rows(rng, 0, 6)
+    rest.ok("entities/insert", {"collectionName": name, "data": rows})
+    new = [{"id": 2, "clips": [{"text": "p", "score": 0.5, "n": 9, "emb": [0.0, 1.0, 0.0]}]}]
+    d = rest.ok("entities/upsert", {"collectionName": name, "data": new, "partialUpdate": True})
+    assert d["upsertCount"] == 1
+    got = module_client.query(name, filter="id >= 0", output_fields=["vec", "clips"], consistency_level="Strong")
+    by_id = {g["id"]: g for g in got}
+    for r in rows:
+        want = new[0]["clips"] if r["id"] == 2 else r["clips"]
+        assert norm(by_id[r["id"]]["clips"]) == norm(want), r["id"]
+        assert [float(np.float32(x)) for x in by_id[r["id"]]["vec"]] == r["vec"], r["id"]
