@@ -146,3 +146,32 @@ def test_malformed_struct_files_fail_and_import_nothing(server, tmp_path):
     reason = fails(put_json(server, js, tmp_path))
     assert "struct array field clips element #0 missing sub-field emb" in reason, reason
     assert DIM > 0  # the collection keeps its three rows (checked by fails())
+
+
+@pytest.mark.parametrize("file_type", ["PARQUET", "JSON"])
+def test_local_bulk_writer_files_with_structs(server, tmp_path, file_type):
+    """The files pymilvus's LocalBulkWriter writes for a schema with an Array of Structs field."""
+    from pymilvus import DataType, MilvusClient
+    from pymilvus.bulk_writer import BulkFileType, LocalBulkWriter
+
+    from test_bulk_import import upload
+    from test_struct_array import struct_schema
+
+    client = server.client()
+    name = unique("stbw")
+    make_collection(client, name)
+    schema = MilvusClient.create_schema(auto_id=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
+    schema.add_field("clips", DataType.ARRAY, element_type=DataType.STRUCT, struct_schema=struct_schema(client),
+                     max_capacity=CAP)
+    rows = make_rows(np.random.default_rng(24), 0, 60)
+    w = LocalBulkWriter(schema=schema, local_path=str(tmp_path / unique("bw")), file_type=getattr(BulkFileType, file_type))
+    for r in rows:
+        w.append_row(r)
+    w.commit()
+    files = upload(server, w.batch_files)
+    st = grpc_import(server, name, files[0][0])
+    assert st.state == utility.BulkInsertState.ImportCompleted, st.infos
+    client.load_collection(name)
+    check_rows(client, name, rows, ["clips"])
