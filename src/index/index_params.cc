@@ -211,6 +211,7 @@ Result<ParamMap> ResolveJsonIndexParams(const FieldSchema& f, ParamMap p, const 
       return InvalidArgument("json_cast_function {} is not supported for json_cast_type {}: invalid parameter",
                              fn->second, ct);
     }
+    fn->second = "STRING_TO_DOUBLE";
   }
   if (!p.count("json_path")) p["json_path"] = f.name;
   std::string head, pointer;
@@ -382,8 +383,12 @@ Result<ParamMap> ResolveIndexParams(const FieldSchema& f, const ParamMap& user) 
 ParamMap ScalarBuildParams(const ParamMap& resolved) {
   if (IsJsonPathIndex(resolved)) {
     auto cast = resolved.find("json_cast_type");
-    if (cast == resolved.end() || cast->second == "JSON" || resolved.count("json_cast_function")) return {};
-    return {{"index_type", "INVERTED"}, {"json_cast_type", cast->second}, {"json_pointer", resolved.at("json_pointer")}};
+    if (cast == resolved.end()) return {};
+    ParamMap p = {{"index_type", "INVERTED"}, {"json_cast_type", cast->second},
+                  {"json_pointer", resolved.at("json_pointer")}};
+    auto fn = resolved.find("json_cast_function");
+    if (fn != resolved.end()) p["json_cast_function"] = fn->second;
+    return p;
   }
   ParamMap p = resolved;
   auto it = p.find("index_type");

@@ -28,10 +28,9 @@ inline bool IsJsonPathIndex(const ParamMap& resolved) { return resolved.count("j
 // Index params a scalar builder is given for a resolved definition: NGRAM on
 // VARCHAR is built as INVERTED (its sorted dictionary answers every LIKE
 // pattern exactly). A JSON path index is built (index/scalar/json_path_index.h)
-// from index_type INVERTED, json_cast_type and json_pointer, except with cast
-// type JSON or a json_cast_function (STRING_TO_DOUBLE would answer strings
-// as numbers, which the filter language does not): those are empty, built
-// by no segment, and their filters scan the JSON column.
+// from index_type INVERTED, json_cast_type, json_pointer and the optional
+// json_cast_function (STRING_TO_DOUBLE); with cast type JSON it is a JSON flat
+// index (index/scalar/json_flat_index.h) over every key below the path.
 ParamMap ScalarBuildParams(const ParamMap& resolved);
 // A definition that no segment builds (ScalarBuildParams is empty for it).
 inline bool IsUnbuiltJsonPathIndex(const ParamMap& resolved) {

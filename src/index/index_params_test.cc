@@ -248,10 +248,12 @@ TEST(IndexParamsTest, JsonPathIndexParams) {
   EXPECT_EQ(ScalarBuildParams(p), (ParamMap{{"index_type", "INVERTED"}, {"json_cast_type", "DOUBLE"},
                                             {"json_pointer", "/a/0/b~1c"}}));
   EXPECT_FALSE(IsUnbuiltJsonPathIndex(p));
-  // cast type JSON and cast functions are recorded only
-  EXPECT_TRUE(IsUnbuiltJsonPathIndex(Resolve(meta, {{"index_type", "INVERTED"}, {"json_cast_type", "JSON"}})));
-  EXPECT_TRUE(IsUnbuiltJsonPathIndex(Resolve(meta, {{"index_type", "INVERTED"}, {"json_cast_type", "DOUBLE"},
-                                                    {"json_cast_function", "STRING_TO_DOUBLE"}})));
+  // cast type JSON (a flat index) and a cast function are built with their index
+  EXPECT_FALSE(IsUnbuiltJsonPathIndex(Resolve(meta, {{"index_type", "INVERTED"}, {"json_cast_type", "JSON"}})));
+  ParamMap fn = Resolve(meta, {{"index_type", "INVERTED"}, {"json_cast_type", "DOUBLE"},
+                               {"json_cast_function", "STRING_TO_DOUBLE"}});
+  EXPECT_FALSE(IsUnbuiltJsonPathIndex(fn));
+  EXPECT_EQ(ScalarBuildParams(fn).at("json_cast_function"), "STRING_TO_DOUBLE");
   // the whole value when no path is given
   EXPECT_EQ(Resolve(meta, {{"index_type", "INVERTED"}, {"json_cast_type", "VARCHAR"}})["json_pointer"], "");
   EXPECT_EQ(Check(meta, {{"index_type", "INVERTED"}}).reason(), Reason::kMissingParameter);

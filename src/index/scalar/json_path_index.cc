@@ -16,6 +16,8 @@ namespace {
 
 constexpr char kMagic[4] = {'K', 'J', 'P', 'X'};
 constexpr uint32_t kVersion = 1;
+constexpr uint8_t kFlagInexact = 1;         // an int at the path that no double equals
+constexpr uint8_t kFlagStringToDouble = 2;  // json_cast_function STRING_TO_DOUBLE
 
 using expr::internal::JNode;
 using expr::internal::JsonColumn;
@@ -146,6 +148,19 @@ std::string Param(const std::map<std::string, std::string>& p, const char* key) 
   return it == p.end() ? std::string() : it->second;
 }
 
+// json_cast_function STRING_TO_DOUBLE on a string: its leading number, as
+// Milvus 2.6 reads it (std::stod: leading blanks skipped, the longest numeric
+// prefix taken, nothing numeric = no value).
+bool StringToDouble(std::string_view s, double* out) {
+  std::string text(s);
+  try {
+    *out = std::stod(text);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::vector<std::string> JsonPointerSteps(std::string_view pointer) {
@@ -184,6 +199,13 @@ Result<std::unique_ptr<JsonPathIndex>> JsonPathIndex::Build(const std::map<std::
   if (column.num_rows < 0 || static_cast<uint64_t>(column.num_rows) >= std::numeric_limits<uint32_t>::max()) {
     return InvalidArgument("cannot index a column of {} rows", column.num_rows);
   }
+  const std::string fn = Param(params, "json_cast_function");
+  if (!fn.empty()) {
+    if (fn != "STRING_TO_DOUBLE" || type != DataType::kDouble) {
+      return InvalidArgument("json_cast_function {} is not supported for json_cast_type {}", fn, idx->cast_);
+    }
+    idx->string_to_double_ = true;
+  }
   idx->steps_ = JsonPointerSteps(idx->pointer_);
   idx->rows_ = column.num_rows;
   JsonColumn j = JsonColumn::Extract(column, column.num_rows, idx->steps_);
@@ -209,6 +231,15 @@ Result<std::unique_ptr<JsonPathIndex>> JsonPathIndex::Build(const std::map<std::
       continue;
     }
     buf.clear();
+    double d = 0;
+    if (idx->string_to_double_ && !j.IsNull(r) && n.type == JType::kString) {
+      if (StringToDouble(j.Str(n), &d)) {
+        cast.AppendFixed(&d);
+      } else {
+        cast.AppendNull();
+      }
+      continue;
+    }
     if (j.IsNull(r) || !AppendElement(j, n, type, &buf, &idx->inexact_)) {
       cast.AppendNull();
     } else if (cast.is_fixed()) {
@@ -240,7 +271,8 @@ Result<std::unique_ptr<JsonPathIndex>> JsonPathIndex::Load(const std::map<std::s
   }
   if (version != kVersion) return Corruption("JSON path index: unsupported version {}", version);
   DataType type = DataType::kNone, elem = DataType::kNone;
-  if (!CastColumnType(idx->cast_, &type, &elem) || flags > 1 || rows >= std::numeric_limits<uint32_t>::max() ||
+  if (!CastColumnType(idx->cast_, &type, &elem) || flags > (kFlagInexact | kFlagStringToDouble) ||
+      ((flags & kFlagStringToDouble) && type != DataType::kDouble) || rows >= std::numeric_limits<uint32_t>::max() ||
       nulls > rows) {
     return Corruption("JSON path index: inconsistent header");
   }
@@ -249,8 +281,13 @@ Result<std::unique_ptr<JsonPathIndex>> JsonPathIndex::Load(const std::map<std::s
     return InvalidArgument("JSON path index params ({}, {}) do not match the stored ({}, {})",
                            Param(params, "json_cast_type"), Param(params, "json_pointer"), idx->cast_, idx->pointer_);
   }
+  idx->string_to_double_ = (flags & kFlagStringToDouble) != 0;
+  if (params.count("index_type") && (Param(params, "json_cast_function") == "STRING_TO_DOUBLE") != idx->string_to_double_) {
+    return InvalidArgument("JSON path index params (json_cast_function {}) do not match the stored one ({})",
+                           Param(params, "json_cast_function"), idx->string_to_double_ ? "STRING_TO_DOUBLE" : "none");
+  }
   idx->rows_ = static_cast<int64_t>(rows);
-  idx->inexact_ = flags == 1;
+  idx->inexact_ = (flags & kFlagInexact) != 0;
   idx->steps_ = JsonPointerSteps(idx->pointer_);
   idx->null_rows_.resize(nulls);
   for (uint32_t k = 0; k < nulls; ++k) {
@@ -280,7 +317,7 @@ Status JsonPathIndex::Serialize(std::string* out) const {
   w.Str(cast_);
   w.Str(pointer_);
   w.U64(static_cast<uint64_t>(rows_));
-  w.U8(inexact_ ? 1 : 0);
+  w.U8(static_cast<uint8_t>((inexact_ ? kFlagInexact : 0) | (string_to_double_ ? kFlagStringToDouble : 0)));
   w.U32(static_cast<uint32_t>(null_rows_.size()));
   for (uint32_t row : null_rows_) w.U32(row);
   w.U64(inner.size());

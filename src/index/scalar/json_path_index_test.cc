@@ -4,6 +4,8 @@
 // serialize -> load round trips, corruption, and the leaves declined.
 #include "index/scalar/json_path_index.h"
 
+#include "index/scalar/json_flat_index.h"
+
 #include <atomic>
 #include <random>
 
@@ -259,6 +261,55 @@ TEST(JsonPathIndex, MatchesScanWithIntsNoDoubleEquals) {
 
 TEST(JsonPathIndex, MatchesScanLarge) { Differential(4242, 70000, 40, false); }
 
+// json_cast_type JSON: one flat index per field over every key below its
+// path (the whole of j, and $meta's "b"), answering as the scan does.
+TEST(JsonFlatIndex, MatchesScan) {
+  for (uint32_t seed = 21; seed <= 23; ++seed) {
+    Gen gen(seed);
+    CollectionSchema schema = Schema();
+    ColumnBatch batch = gen.Batch(schema, 1500);
+    std::vector<std::unique_ptr<ScalarIndex>> held;
+    ScalarIndexLookup lookup, loaded_lookup;
+    for (const Def& d : {Def{101, "", "JSON"}, Def{102, "/b", "JSON"}}) {
+      auto idx = BuildScalarIndex(Params(d), *batch.Find(FieldId(d.field)));
+      ASSERT_TRUE(idx.ok()) << idx.status().ToString();
+      auto* flat = dynamic_cast<JsonFlatIndex*>(idx->get());
+      ASSERT_NE(flat, nullptr);
+      EXPECT_FALSE(flat->Keys().empty());
+      std::string bytes, again;
+      ASSERT_TRUE((*idx)->Serialize(&bytes).ok());
+      auto l = LoadScalarIndex(Params(d), bytes);
+      ASSERT_TRUE(l.ok()) << l.status().ToString();
+      ASSERT_TRUE((*l)->Serialize(&again).ok());
+      EXPECT_EQ(bytes, again);
+      for (size_t i = 0; i < bytes.size(); i += 97) {
+        std::string bad = bytes;
+        bad[i] ^= 0x21;
+        EXPECT_FALSE(LoadScalarIndex(Params(d), bad).ok()) << "flipped byte " << i;
+      }
+      lookup.Add(FieldId(d.field), idx->get());
+      loaded_lookup.Add(FieldId(d.field), l->get());
+      held.push_back(std::move(*idx));
+      held.push_back(std::move(*l));
+    }
+    CountingLookup counting(&lookup);
+    int compiled = 0;
+    for (int i = 0; i < 300; ++i) {
+      std::string text = gen.Expr(2);
+      auto plan = expr::Compile(text, schema, {}, expr::ParseOptions{});
+      if (!plan.ok()) continue;
+      ++compiled;
+      std::vector<uint8_t> scan, with, with_loaded;
+      ASSERT_TRUE(expr::Evaluate(**plan, batch, &scan).ok());
+      ASSERT_TRUE(expr::Evaluate(**plan, batch, &counting, &with).ok());
+      ASSERT_TRUE(expr::Evaluate(**plan, batch, &loaded_lookup, &with_loaded).ok());
+      ASSERT_EQ(scan, with) << text;
+      ASSERT_EQ(scan, with_loaded) << "(loaded) " << text;
+    }
+    EXPECT_GT(counting.hits(), compiled / 4) << "the flat indexes were hardly used";
+  }
+}
+
 // Which leaves each cast type answers, on one small column.
 TEST(JsonPathIndex, LeavesAnsweredAndDeclined) {
   CollectionSchema schema = Schema();
@@ -293,6 +344,54 @@ TEST(JsonPathIndex, LeavesAnsweredAndDeclined) {
   EXPECT_EQ(run(R"(j["a"] == "x")"), (std::vector<uint8_t>{0, 1, 0, 0, 0, 0}));  // a string: scanned
   EXPECT_EQ(run(R"(j["b"] == 1)"), (std::vector<uint8_t>{0, 0, 0, 0, 0, 0}));    // another path: scanned
   EXPECT_EQ(counting.hits(), before);
+}
+
+// json_cast_function STRING_TO_DOUBLE: strings at the path are indexed as the
+// number they start with (Milvus 2.6's std::stod), so numeric leaves answered
+// by the index also match them; the flag survives serialize -> load.
+TEST(JsonPathIndex, StringToDoubleIndexesNumericStrings) {
+  CollectionSchema schema = Schema();
+  ColumnBatch b;
+  const char* rows[] = {R"({"a": 12})",     R"({"a": "12.5"})", R"({"a": " 7"})", R"({"a": "3abc"})",
+                        R"({"a": "abc"})", R"({"a": true})",   R"({})",         nullptr};
+  const int64_t n = 8;
+  b.num_rows = n;
+  for (const FieldSchema& f : schema.fields) b.columns.push_back(Column::ForField(f));
+  for (int64_t i = 0; i < n; ++i) {
+    b.columns[0].AppendFixed(&i);
+    rows[i] ? b.columns[1].AppendVar(rows[i]) : b.columns[1].AppendNull();
+    b.columns[2].AppendVar("{}");
+  }
+  auto params = Params({101, "/a", "DOUBLE"});
+  params["json_cast_function"] = "STRING_TO_DOUBLE";
+  auto built = BuildScalarIndex(params, b.columns[1]);
+  ASSERT_TRUE(built.ok()) << built.status().message();
+  EXPECT_EQ(static_cast<JsonPathIndex*>(built->get())->cast_rows(), 4);
+  std::string bytes;
+  ASSERT_TRUE((*built)->Serialize(&bytes).ok());
+  auto loaded = LoadScalarIndex(params, bytes);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  // the plain DOUBLE definition does not take this file, nor the reverse
+  EXPECT_EQ(LoadScalarIndex(Params({101, "/a", "DOUBLE"}), bytes).status().code(), StatusCode::kInvalidArgument);
+  for (const ScalarIndex* idx : {built->get(), loaded->get()}) {
+    ScalarIndexLookup lookup;
+    lookup.Add(FieldId(101), idx);
+    auto run = [&](const std::string& text) {
+      auto plan = expr::Compile(text, schema, {}, expr::ParseOptions{});
+      EXPECT_TRUE(plan.ok()) << text;
+      std::vector<uint8_t> out;
+      EXPECT_TRUE(expr::Evaluate(**plan, b, &lookup, &out).ok());
+      return out;
+    };
+    EXPECT_EQ(run(R"(j["a"] > 5)"), (std::vector<uint8_t>{1, 1, 1, 0, 0, 0, 0, 0}));
+    EXPECT_EQ(run(R"(j["a"] == 3)"), (std::vector<uint8_t>{0, 0, 0, 1, 0, 0, 0, 0}));
+    EXPECT_EQ(run(R"(j["a"] in [7, 12.5])"), (std::vector<uint8_t>{0, 1, 1, 0, 0, 0, 0, 0}));
+    EXPECT_EQ(run(R"(j["a"] != 12)"), (std::vector<uint8_t>{0, 1, 1, 1, 1, 1, 1, 0}));
+  }
+  // only with DOUBLE
+  auto bad = Params({101, "/a", "VARCHAR"});
+  bad["json_cast_function"] = "STRING_TO_DOUBLE";
+  EXPECT_FALSE(BuildScalarIndex(bad, b.columns[1]).ok());
 }
 
 TEST(JsonPathIndex, CorruptBytesRejected) {

@@ -3,6 +3,7 @@
 // evaluator lookup.
 #include "index/scalar/scalar_index.h"
 
+#include "index/scalar/json_flat_index.h"
 #include "index/scalar/json_path_index.h"
 #include "index/scalar/rtree_index.h"
 
@@ -451,6 +452,10 @@ Status CheckScalarIndexType(std::string_view index_type, DataType type, DataType
 
 Result<std::unique_ptr<ScalarIndex>> BuildScalarIndex(const std::map<std::string, std::string>& params,
                                                       const Column& column) {
+  if (params.count("json_pointer") && params.count("json_cast_type") && params.at("json_cast_type") == "JSON") {
+    KITE_ASSIGN_OR_RETURN(auto flat, JsonFlatIndex::Build(params, column));
+    return std::unique_ptr<ScalarIndex>(std::move(flat));
+  }
   if (params.count("json_pointer")) {
     KITE_ASSIGN_OR_RETURN(auto json, JsonPathIndex::Build(params, column));
     return std::unique_ptr<ScalarIndex>(std::move(json));
@@ -475,6 +480,10 @@ Result<std::unique_ptr<ScalarIndex>> BuildScalarIndex(const std::map<std::string
 Result<std::unique_ptr<ScalarIndex>> LoadScalarIndex(const std::map<std::string, std::string>& params,
                                                      std::string_view bytes) {
   using scalar::Reader;
+  if (params.count("json_pointer") && params.count("json_cast_type") && params.at("json_cast_type") == "JSON") {
+    KITE_ASSIGN_OR_RETURN(auto flat, JsonFlatIndex::Load(params, bytes));
+    return std::unique_ptr<ScalarIndex>(std::move(flat));
+  }
   if (params.count("json_pointer")) {
     KITE_ASSIGN_OR_RETURN(auto json, JsonPathIndex::Load(params, bytes));
     return std::unique_ptr<ScalarIndex>(std::move(json));

@@ -87,8 +87,7 @@ bool DataNode::Pass() {
 bool DataNode::PassCollection(const CollectionView& c) {
   auto defs_or = coord_->DescribeIndex(c.db_name, c.info.schema.name, "", "");
   std::vector<IndexInfo> defs = defs_or.ok() ? defs_or.value() : std::vector<IndexInfo>{};
-  // JSON path indexes with cast type JSON or a cast function are built by no
-  // segment (see ScalarBuildParams).
+  // Definitions no segment builds (see ScalarBuildParams).
   defs.erase(std::remove_if(defs.begin(), defs.end(),
                             [](const IndexInfo& d) { return IsUnbuiltJsonPathIndex(d.resolved_params); }),
              defs.end());

@@ -351,7 +351,7 @@ class ParquetReader final : public FileReader {
   // Milvus's CreateFieldReaders / isSchemaEqual, with their messages.
   Status MatchSchema(const arrow::Schema& s) {
     for (const FieldSchema& f : schema_.fields) {
-      if ((f.is_primary && f.auto_id) || f.is_function_output) continue;
+      if ((f.is_primary && f.auto_id) || f.is_function_output || !f.struct_name.empty()) continue;
       const std::string& name = f.is_dynamic ? std::string(kDynamicFieldName) : f.name;
       auto af = s.GetFieldByName(name);
       if (!af) {
@@ -368,11 +368,19 @@ class ParquetReader final : public FileReader {
             f.name, DataTypeName(f.type), af->type()->ToString()));
       }
     }
+    KITE_RETURN_IF_ERROR(MatchStructs(s));
     std::set<std::string> seen;
     for (int i = 0; i < s.num_fields(); ++i) {
       const std::string& name = s.field(i)->name();
+      if (const StructFieldSchema* st = schema_.FindStruct(name)) {
+        if (!seen.insert(name).second) return ImportFailed(fmt::format("there is multi field with name: {}", name));
+        structs_.push_back(StructSlot{st, i});
+        json_schema_.structs.push_back(*st);
+        for (const FieldSchema* sub : schema_.SubFields(st->name)) json_schema_.fields.push_back(*sub);
+        continue;
+      }
       const FieldSchema* f = name == kDynamicFieldName ? schema_.DynamicField() : schema_.FindField(name);
-      if (!f || (f->is_dynamic && name != kDynamicFieldName)) {
+      if (!f || (f->is_dynamic && name != kDynamicFieldName) || !f->struct_name.empty()) {
         return ImportFailed(fmt::format(
             "the field: {} is not in schema, if it's a dynamic field, please reformat data by bulk_writer", name));
       }
@@ -395,6 +403,45 @@ class ParquetReader final : public FileReader {
       }
     }
     json_schema_.name = schema_.name;
+    return Status::OK();
+  }
+
+  // An Array of Structs field is one column, list<struct<sub-field, ...>>, as
+  // pymilvus's bulk writer writes it (a vector sub-field a list of floats).
+  // Its values go through the REST row decoder (rest_rows.h).
+  Status MatchStructs(const arrow::Schema& s) const {
+    for (const StructFieldSchema& st : schema_.structs) {
+      auto af = s.GetFieldByName(st.name);
+      if (!af) {
+        return ImportFailed(
+            fmt::format("schema not equal, err=field '{}' not in arrow schema: importing data failed", st.name));
+      }
+      const arrow::DataType& t = *af->type();
+      const arrow::DataType* elem = nullptr;
+      if (t.id() == Type::LIST || t.id() == Type::LARGE_LIST || t.id() == Type::FIXED_SIZE_LIST) {
+        elem = t.field(0)->type().get();
+      }
+      std::string missing;
+      if (elem && elem->id() == Type::STRUCT) {
+        const auto& stype = static_cast<const arrow::StructType&>(*elem);
+        for (const FieldSchema* sub : schema_.SubFields(st.name)) {
+          if (stype.GetFieldIndex(std::string(ShortFieldName(*sub))) < 0 && missing.empty()) {
+            missing = std::string(ShortFieldName(*sub));
+          }
+        }
+      }
+      if (!elem || elem->id() != Type::STRUCT) {
+        return ImportFailed(fmt::format(
+            "schema not equal, err=field '{}' type mis-match, milvus data type '{}', arrow data type get '{}': "
+            "importing data failed",
+            st.name, DataTypeName(DataType::kArrayOfStruct), t.ToString()));
+      }
+      if (!missing.empty()) {
+        return ImportFailed(fmt::format(
+            "schema not equal, err=sub-field '{}' of struct field '{}' not in arrow schema '{}': importing data failed",
+            missing, st.name, t.ToString()));
+      }
+    }
     return Status::OK();
   }
 
@@ -425,10 +472,11 @@ class ParquetReader final : public FileReader {
       KITE_RETURN_IF_ERROR(ConvertDirect(*s.field, *rb.column(s.column), &c));
       out->columns.push_back(std::move(c));
     }
-    if (!via_json_.empty()) {
+    if (!via_json_.empty() || !structs_.empty()) {
       Json rows = Json::array();
       for (int64_t r = 0; r < n; ++r) {
         Json row = Json::object();
+        for (const StructSlot& s : structs_) row[s.st->name] = CellJson(*rb.column(s.column), r);
         for (const Slot& s : via_json_) {
           const arrow::Array& a = *rb.column(s.column);
           Json v = CellJson(a, r);
@@ -651,6 +699,11 @@ class ParquetReader final : public FileReader {
   std::unique_ptr<arrow::RecordBatchReader> batches_;
   std::vector<Slot> direct_;
   std::vector<Slot> via_json_;
+  struct StructSlot {
+    const StructFieldSchema* st;
+    int column;
+  };
+  std::vector<StructSlot> structs_;
   CollectionSchema json_schema_;  // the via_json_ fields alone, for the REST decoder
   int meta_column_ = -1;
   int64_t next_row_ = 0;

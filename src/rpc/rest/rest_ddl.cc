@@ -66,6 +66,8 @@ const std::vector<ParamSpec> kFunctionSpec = {
 };
 const std::vector<ParamSpec> kSchemaSpec = {
     {"fields", JType::kArray},
+    {"structFields", JType::kArray},
+    {"structArrayFields", JType::kArray},
     {"functions", JType::kArray},
     {"autoID", JType::kBool},
     {"enableDynamicField", JType::kBool},
@@ -107,6 +109,81 @@ RestError ConvertDefault(const Json& v, DataType t, const std::string& field, st
       return Invalid(fmt::format("convert defaultValue fail, err:Unexpected default value type: {} (field {})",
                                  DataTypeName(t), field));
   }
+}
+
+// An Array of Structs field of `schema.structFields` (Milvus's REST
+// StructArrayFieldSchema.GetProto): {fieldName, description, fields: [sub-field, ...]},
+// each sub-field an `Array` (elementDataType a scalar type) or an
+// `ArrayOfVector` (elementDataType a vector type) with its elementTypeParams.
+// Sub-fields are stored as "struct[sub]" fields (collection_schema.h); the
+// coordinator validates them as for gRPC (ValidateStruct).
+const std::vector<ParamSpec> kStructSpec = {
+    {"fieldName", JType::kString, true},
+    {"description", JType::kString},
+    {"fields", JType::kArray, true},
+    {"elementTypeParams", JType::kObject},
+};
+
+RestError BuildStructField(const Json& js, const std::string& where, CollectionSchema* s) {
+  if (!js.is_object()) return NotAnObject(where);
+  REST_CHECK(CheckParams(js, kStructSpec, where));
+  StructFieldSchema st;
+  st.name = StrOr(js, "fieldName");
+  st.description = StrOr(js, "description");
+  if (Has(js, "elementTypeParams")) st.type_params = PropertyMap(js.at("elementTypeParams"));
+  const Json& subs = js.at("fields");
+  if (subs.empty()) return Invalid(fmt::format("struct array field {} has no sub-fields: invalid parameter", st.name));
+  std::set<std::string> names;
+  for (size_t k = 0; k < subs.size(); ++k) {
+    std::string at = fmt::format("{}fields[{}].", where, k);
+    if (!subs[k].is_object()) return NotAnObject(at);
+    const Json& jf = subs[k];
+    REST_CHECK(CheckParams(jf, kFieldSpec, at));
+    FieldSchema f;
+    std::string short_name = StrOr(jf, "fieldName");
+    if (!names.insert(short_name).second) {
+      return Invalid(fmt::format("duplicated sub-field name {} in struct array field {}: invalid parameter", short_name,
+                                 st.name));
+    }
+    for (const char* key : {"isPrimary", "isPartitionKey", "isClusteringKey", "nullable"}) {
+      if (BoolOr(jf, key, false)) {
+        return Invalid(fmt::format("{} is not supported for sub-field {} of struct array field {}: invalid parameter",
+                                   key, short_name, st.name));
+      }
+    }
+    if (Has(jf, "defaultValue")) {
+      return Invalid(fmt::format("defaultValue is not supported for sub-field {} of struct array field {}: invalid "
+                                 "parameter",
+                                 short_name, st.name));
+    }
+    f.name = StructSubFieldName(st.name, short_name);
+    f.struct_name = st.name;
+    f.description = StrOr(jf, "description");
+    std::string type_name = StrOr(jf, "dataType");
+    f.type = DataTypeFromName(type_name);
+    if (f.type != DataType::kArray && f.type != DataType::kArrayOfVector) {
+      return Invalid(fmt::format("sub-field {} of struct array field {} must be Array or ArrayOfVector, got {}: "
+                                 "invalid parameter",
+                                 short_name, st.name, type_name));
+    }
+    std::string element = StrOr(jf, "elementDataType");
+    f.element_type = DataTypeFromName(element);
+    if (f.element_type == DataType::kNone) {
+      return Invalid(fmt::format("invalid parameter, element data type {} is invalid(case sensitive).", element));
+    }
+    if (Has(jf, "elementTypeParams")) {
+      for (const auto& [key, value] : jf.at("elementTypeParams").items()) {
+        f.type_params[key] = value.is_string() ? value.get<std::string>()
+                                               : value.dump(-1, ' ', false, Json::error_handler_t::replace);
+      }
+    }
+    // A capacity given once for the struct holds for each sub-field that names none.
+    auto cap = st.type_params.find("max_capacity");
+    if (cap != st.type_params.end() && !f.type_params.count("max_capacity")) f.type_params["max_capacity"] = cap->second;
+    s->fields.push_back(std::move(f));
+  }
+  s->structs.push_back(std::move(st));
+  return Ok();
 }
 
 int32_t FunctionTypeFromName(const std::string& name) {
@@ -177,6 +254,17 @@ RestError BuildCustomSchema(const Json& schema, CollectionSchema* s) {
       }
     }
     s->fields.push_back(std::move(f));
+  }
+  for (const char* key : {"structFields", "structArrayFields"}) {
+    if (!Has(schema, key)) continue;
+    const Json& structs = schema.at(key);
+    for (size_t k = 0; k < structs.size(); ++k) {
+      const std::string name = StrOr(structs[k].is_object() ? structs[k] : Json::object(), "fieldName");
+      if (s->FindField(name) || s->FindStruct(name)) {
+        return Invalid(fmt::format("duplicated field name: {}: invalid parameter", name));
+      }
+      REST_CHECK(BuildStructField(structs[k], fmt::format("schema.{}[{}].", key, k), s));
+    }
   }
   return Ok();
 }
@@ -298,6 +386,38 @@ Result<std::vector<IndexInfo>> IndexesOrEmpty(Call& c, const std::string& collec
   auto r = c.proxy->DescribeIndexDefinitions(c.db, collection, "", index_name);
   if (!r.ok() && r.status().Is(Reason::kIndexNotFound) && index_name.empty()) return std::vector<IndexInfo>{};
   return r;
+}
+
+// schema.structs as Milvus's printStructArrayFieldsV2 shows them: sub-fields
+// under their short names.
+Json StructFieldsJson(const CollectionSchema& s) {
+  Json out = Json::array();
+  for (const auto& st : s.structs) {
+    Json subs = Json::array();
+    for (const FieldSchema* f : s.SubFields(st.name)) {
+      Json jf = {{"name", std::string(ShortFieldName(*f))},
+                 {"id", f->id.value},
+                 {"type", DataTypeName(f->type)},
+                 {"primaryKey", false},
+                 {"partitionKey", false},
+                 {"clusteringKey", false},
+                 {"autoId", false},
+                 {"description", f->description},
+                 {"nullable", f->nullable},
+                 {"elementType", DataTypeName(f->element_type)}};
+      if (!f->type_params.empty()) jf["params"] = KvList(f->type_params);
+      subs.push_back(std::move(jf));
+    }
+    Json js = {{"name", st.name},
+               {"id", st.id.value},
+               {"description", st.description},
+               {"nullable", false},
+               {"type", DataTypeName(DataType::kArrayOfStruct)},
+               {"fields", std::move(subs)}};
+    if (!st.type_params.empty()) js["params"] = KvList(st.type_params);
+    out.push_back(std::move(js));
+  }
+  return out;
 }
 
 std::string IndexMetric(const IndexInfo& idx) {
@@ -434,7 +554,7 @@ RestError DescribeCollection(Call& c) {
   const CollectionSchema& s = info.schema;
   Json fields = Json::array();
   for (const auto& f : s.fields) {
-    if (f.is_dynamic) continue;
+    if (f.is_dynamic || !f.struct_name.empty()) continue;
     Json jf = {{"name", f.name},
                {"id", f.id.value},
                {"type", DataTypeName(f.type)},
@@ -472,6 +592,7 @@ RestError DescribeCollection(Call& c) {
             {"description", s.description},
             {"autoId", pk && pk->auto_id},
             {"fields", std::move(fields)},
+            {"structFields", StructFieldsJson(s)},
             {"functions", std::move(functions)},
             {"aliases", Names(v.aliases)},
             {"indexes", std::move(indexes)},

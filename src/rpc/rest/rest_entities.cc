@@ -75,6 +75,21 @@ void AddFields(const CollectionSchema& s, const std::vector<FieldId>& fields, co
     const FieldSchema* f = s.FindField(fields[i]);
     if (!f) continue;
     const Column& col = rows.columns[i];
+    if (!f->struct_name.empty()) {
+      // An Array of Structs field: its sub-fields' columns, gathered once.
+      if (row->contains(f->struct_name)) continue;
+      std::vector<const FieldSchema*> subs;
+      std::vector<const Column*> cols;
+      for (size_t j = i; j < fields.size() && j < rows.columns.size(); ++j) {
+        const FieldSchema* g = s.FindField(fields[j]);
+        if (g && g->struct_name == f->struct_name) {
+          subs.push_back(g);
+          cols.push_back(&rows.columns[j]);
+        }
+      }
+      (*row)[f->struct_name] = StructCellToJson(subs, cols, r, int64);
+      continue;
+    }
     if (f->is_dynamic) {
       if (col.IsNull(r) || (!include_all_dynamic && dynamic_keys.empty())) continue;
       FlattenDynamic(col.GetBytes(r), include_all_dynamic ? std::vector<std::string>{} : dynamic_keys, row);
@@ -128,7 +143,9 @@ RestError PartialWrite(Call& c, const CollectionView& v) {
     }
   }
   CollectionSchema given = v.info.schema;
-  std::erase_if(given.fields, [&](const FieldSchema& f) { return !f.is_primary && !f.is_dynamic && !named.count(f.name); });
+  std::erase_if(given.fields, [&](const FieldSchema& f) {
+    return !f.is_primary && !f.is_dynamic && !named.count(f.struct_name.empty() ? f.name : f.struct_name);
+  });
   InsertParams p;
   p.db = c.db;
   p.collection = v.info.schema.name;
@@ -237,12 +254,38 @@ RestError AnnsField(const CollectionSchema& s, const std::string& name, const Fi
     if (!vectors.empty()) *out = vectors[0];
   } else {
     const FieldSchema* f = s.FindField(name);
-    if (f && IsVectorType(f->type)) *out = f;
+    if (f && (IsVectorType(f->type) || f->type == DataType::kArrayOfVector)) *out = f;
   }
   if (!*out) {
     return Error(kCodeBadJson,
                  fmt::format("{}, error: cannot find a vector field named: {}", kBadJsonPrefix, name));
   }
+  return Ok();
+}
+
+// One query of a search on a struct's vector sub-field (Milvus's
+// isEmbeddingListData): an embedding list [[numbers], ...] is searched with a
+// MAX_SIM metric. A single vector [numbers] is an element-level query, which
+// the proxy refuses for such a field as Milvus 2.6 does (type mismatch).
+RestError EmbeddingListQuery(const Json& vec, const FieldSchema& field, SearchParams* p) {
+  FieldSchema element = field;
+  element.type = field.element_type;
+  element.name = std::string(ShortFieldName(field));
+  if (vec.is_array() && !vec.empty() && vec[0].is_array()) {
+    std::string list;
+    for (const Json& v : vec) {
+      auto raw = VectorFromJson(v, element);
+      if (!raw.ok()) return Wrap(kCodeBadJson, kBadJsonPrefix, raw.status());
+      list += *raw;
+    }
+    p->query_type = DataType::kArrayOfVector;
+    p->query_vectors.push_back(std::move(list));
+    return Ok();
+  }
+  auto raw = VectorFromJson(vec, element);
+  if (!raw.ok()) return Wrap(kCodeBadJson, kBadJsonPrefix, raw.status());
+  p->query_type = field.element_type;
+  p->query_vectors.push_back(std::move(raw).value());
   return Ok();
 }
 
@@ -384,6 +427,10 @@ RestError SearchEntities(Call& c) {
         p.query_vectors.push_back(vec.get<std::string>());
         continue;
       }
+      if (field->type == DataType::kArrayOfVector) {
+        REST_CHECK(EmbeddingListQuery(vec, *field, &p));
+        continue;
+      }
       auto raw = VectorFromJson(vec, *field);
       if (!raw.ok()) return Wrap(kCodeBadJson, kBadJsonPrefix, raw.status());
       p.query_vectors.push_back(std::move(raw).value());
@@ -452,6 +499,10 @@ RestError HybridSearchEntities(Call& c) {
                                kMissingPrefix));
     }
     for (const auto& vec : sub.at("data")) {
+      if (field->type == DataType::kArrayOfVector) {
+        REST_CHECK(EmbeddingListQuery(vec, *field, &p));
+        continue;
+      }
       auto raw = VectorFromJson(vec, *field);
       if (!raw.ok()) return Wrap(kCodeBadJson, kBadJsonPrefix, raw.status());
       p.query_vectors.push_back(std::move(raw).value());

@@ -332,6 +332,104 @@ Status AppendValue(const Json& v, const FieldSchema& f, const std::string& where
   }
 }
 
+// One element of sub-field `f` of an Array of Structs field, appended to the
+// row's cell in `f`'s column layout (Array elements / vectors back to back).
+// Messages as Milvus's REST parseStructArrayRow.
+Status AppendStructElement(const Json& v, const FieldSchema& f, std::string* cell) {
+  std::string_view name = ShortFieldName(f);
+  auto parse_error = [&](std::string_view what) {
+    return InvalidArgument("sub-field {} parse error: {} (value={}): invalid parameter", name, what,
+                           v.dump(-1, ' ', false, Json::error_handler_t::replace));
+  };
+  std::string where = fmt::format("sub-field `{}`", name);
+  if (f.type == DataType::kArrayOfVector) {
+    if (!v.is_array()) return parse_error("expect float vector array");
+    const int64_t dim = f.dim();
+    if (static_cast<int64_t>(v.size()) != dim) {
+      return InvalidArgument("sub-field {} vector dim mismatch: expect {}, got {}: invalid parameter", name, dim,
+                             v.size());
+    }
+    for (const Json& x : v) {
+      if (!x.is_number()) return parse_error("expect float vector array");
+      float fx = x.get<float>();
+      Put(cell, fx);
+    }
+    return Status::OK();
+  }
+  switch (f.element_type) {
+    case DataType::kBool:
+      if (!v.is_boolean()) return parse_error("expect bool");
+      break;
+    case DataType::kInt8:
+    case DataType::kInt16:
+    case DataType::kInt32:
+    case DataType::kInt64:
+      if (!v.is_number()) return parse_error("expect integer");
+      break;
+    case DataType::kFloat:
+      if (!v.is_number()) return parse_error("expect float");
+      break;
+    case DataType::kDouble:
+      if (!v.is_number()) return parse_error("expect double");
+      break;
+    case DataType::kVarChar:
+    case DataType::kString: {
+      if (!v.is_string()) return parse_error("expect string");
+      const auto& text = v.get_ref<const std::string&>();
+      PutU32(cell, static_cast<uint32_t>(text.size()));
+      cell->append(text);
+      return Status::OK();
+    }
+    default:
+      return InvalidArgument("sub-field {} has unsupported array element type {}: invalid parameter", name,
+                             DataTypeName(f.element_type));
+  }
+  return EncodeFixedScalar(v, f.element_type, where, cell);
+}
+
+// The sub-field columns of Array of Structs field `st` from each row's value
+// under the struct's name: a JSON array of objects, one per struct, each
+// holding every sub-field by its short name (other keys are ignored, as Milvus does).
+Status StructRowsToColumns(const Json& rows, const CollectionSchema& schema, const StructFieldSchema& st,
+                           ColumnBatch* out) {
+  std::vector<const FieldSchema*> subs = schema.SubFields(st.name);
+  const int64_t n = static_cast<int64_t>(rows.size());
+  std::vector<Column> cols;
+  for (const FieldSchema* sub : subs) {
+    cols.push_back(Column::ForField(*sub));
+    cols.back().Reserve(n);
+  }
+  std::vector<std::string> cells(subs.size());
+  for (int64_t r = 0; r < n; ++r) {
+    auto it = rows[r].find(st.name);
+    if (it == rows[r].end() || it->is_null()) {
+      return InvalidArgument("missing struct array field: {}: invalid parameter", st.name);
+    }
+    if (!it->is_array()) {
+      return InvalidArgument("struct array field {} expects a JSON array of objects: invalid parameter", st.name);
+    }
+    for (auto& c : cells) c.clear();
+    for (size_t e = 0; e < it->size(); ++e) {
+      const Json& elem = (*it)[e];
+      if (!elem.is_object()) {
+        return InvalidArgument("struct array field {} element #{} must be a JSON object: invalid parameter", st.name,
+                               e);
+      }
+      for (size_t k = 0; k < subs.size(); ++k) {
+        auto v = elem.find(std::string(ShortFieldName(*subs[k])));
+        if (v == elem.end()) {
+          return InvalidArgument("struct array field {} element #{} missing sub-field {}: invalid parameter", st.name,
+                                 e, ShortFieldName(*subs[k]));
+        }
+        KITE_RETURN_IF_ERROR(AppendStructElement(*v, *subs[k], &cells[k]));
+      }
+    }
+    for (size_t k = 0; k < subs.size(); ++k) cols[k].AppendVar(cells[k]);
+  }
+  for (auto& c : cols) out->columns.push_back(std::move(c));
+  return Status::OK();
+}
+
 Json ArrayCellToJson(std::string_view b, DataType et, bool int64_as_number) {
   Json out = Json::array();
   auto take = [&](auto tag) {
@@ -489,7 +587,7 @@ Status RowsToColumnsFrom(const Json& rows, const CollectionSchema& schema, bool 
   out->num_rows = n;
   std::set<std::string, std::less<>> consumed;  // keys that are schema fields
   for (const FieldSchema& f : schema.fields) {
-    if (f.is_dynamic) continue;
+    if (f.is_dynamic || !f.struct_name.empty()) continue;
     consumed.insert(f.name);
     if (f.is_function_output) {
       for (int64_t r = 0; r < n; ++r) {
@@ -520,6 +618,11 @@ Status RowsToColumnsFrom(const Json& rows, const CollectionSchema& schema, bool 
     }
     // A nullable/defaulted field no row mentions is left to the proxy to fill.
     if (any || !(f.nullable || f.default_value)) out->columns.push_back(std::move(c));
+  }
+  for (const StructFieldSchema& st : schema.structs) {
+    if (schema.SubFields(st.name).empty()) continue;  // e.g. a partial upsert's schema without it
+    consumed.insert(st.name);
+    KITE_RETURN_IF_ERROR(StructRowsToColumns(rows, schema, st, out));
   }
   const FieldSchema* meta = schema.DynamicField();
   Column meta_col;
@@ -579,6 +682,42 @@ Json CellToJson(const Column& c, const FieldSchema& f, int64_t row, bool int64_a
     case DataType::kGeometry: return geo::WkbToWkt(c.GetBytes(row));
     default: return nullptr;
   }
+}
+
+Json StructCellToJson(const std::vector<const FieldSchema*>& subs, const std::vector<const Column*>& cols, int64_t row,
+                      bool int64_as_number) {
+  std::vector<Json> elems;
+  size_t count = 0;
+  for (size_t k = 0; k < subs.size() && k < cols.size(); ++k) {
+    const FieldSchema& f = *subs[k];
+    Json e = Json::array();
+    if (!cols[k]->IsNull(row) && row < cols[k]->num_rows) {
+      std::string_view b = cols[k]->GetBytes(row);
+      if (f.type == DataType::kArrayOfVector) {
+        const size_t dim = static_cast<size_t>(std::max<int64_t>(f.dim(), 1));
+        for (size_t at = 0; at + dim * 4 <= b.size(); at += dim * 4) {
+          Json vec = Json::array();
+          for (size_t d = 0; d < dim; ++d) {
+            float x;
+            std::memcpy(&x, b.data() + at + 4 * d, 4);
+            vec.push_back(FloatToJson(x));
+          }
+          e.push_back(std::move(vec));
+        }
+      } else {
+        e = ArrayCellToJson(b, f.element_type, int64_as_number);
+      }
+    }
+    count = k == 0 ? e.size() : std::min(count, e.size());
+    elems.push_back(std::move(e));
+  }
+  Json out = Json::array();
+  for (size_t j = 0; j < count; ++j) {
+    Json obj = Json::object();
+    for (size_t k = 0; k < elems.size(); ++k) obj[std::string(ShortFieldName(*subs[k]))] = elems[k][j];
+    out.push_back(std::move(obj));
+  }
+  return out;
 }
 
 void FlattenDynamic(std::string_view meta_text, const std::vector<std::string>& keys, Json* row) {

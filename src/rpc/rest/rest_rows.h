@@ -12,6 +12,9 @@
 //   BinaryVector: [bytes 0..255] of length dim/8
 //   Int8Vector: [integers -128..127] of length dim
 //   SparseFloatVector: {"index": value, ...} or {"indices": [...], "values": [...]}
+//   Array of Structs: [{"sub": value, ...}, ...], one object per struct, each
+//     sub-field's value in its element type's shape (a vector sub-field's as
+//     [numbers] of length dim)
 //   Dynamic keys (enable_dynamic_field): every key that is not a schema field
 //     goes into the hidden $meta object; on output they are flattened back.
 // Output Int64 values are JSON numbers, or decimal strings when the client
@@ -61,6 +64,11 @@ Result<std::string> VectorFromJson(const Json& value, const FieldSchema& field);
 
 // Row `row` of `column` (of `field`) as JSON; null rows are JSON null.
 Json CellToJson(const Column& column, const FieldSchema& field, int64_t row, bool int64_as_number);
+
+// Row `row` of an Array of Structs field whose sub-fields `subs` are in
+// `cols` (parallel): [{"sub": value, ...}, ...], one object per struct.
+Json StructCellToJson(const std::vector<const FieldSchema*>& subs, const std::vector<const Column*>& cols, int64_t row,
+                      bool int64_as_number);
 
 // Adds the keys of a $meta cell to `row`: all of them, or only `keys` when not empty.
 void FlattenDynamic(std::string_view meta_text, const std::vector<std::string>& keys, Json* row);
