@@ -478,6 +478,9 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
     }
     prep.boosts.push_back(std::move(boost));
   }
+  if (group_field && !prep.boosts.empty()) {  // Milvus's CreateSearchPlan
+    return Unclassified("don't support use segment scorer with group_by or search_iterator");
+  }
   KITE_RETURN_IF_ERROR(ResolveOutputFields(s, p.output_fields, &out.fields, &out.dynamic_keys,
                                            &out.include_all_dynamic, nullptr));
   out.pk_requested = PrimaryKeyRequested(s, p.output_fields);
@@ -489,6 +492,8 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   plan.radius = p.radius;
   plan.range_filter = p.range_filter;
   plan.index_params = p.index_params;
+  plan.index_params.erase(kBoostFunctionModeParam);
+  if (!prep.boosts.empty() && prep.boosts.front().function_sum) plan.index_params[kBoostFunctionModeParam] = "sum";
   if (p.iterator_v2 && p.iterator_last_bound) {
     // Next page: hits strictly worse than the last one returned.
     float lb = *p.iterator_last_bound;
