@@ -408,3 +408,26 @@ def test_a_boost_in_a_hybrid_sub_request_rescores_that_request(module_client):
     want = sorted(((i, boosted(i) + float(np.dot(w[i], qw))) for i in range(n)), key=lambda kv: (-kv[1], kv[0]))[:5]
     assert [i for i, _ in got] == [i for i, _ in want]
     assert [sc for _, sc in got] == pytest.approx([sc for _, sc in want], rel=1e-5)
+
+
+def test_rest_search_takes_several_boosts_and_the_function_score_params(module_server, boost_data):
+    """REST entities/search: functionScore {functions, params} as the gRPC FunctionScore (boost functions
+    beside at most one reranker; boost_mode / function_mode in its params)."""
+    import requests
+    name, rows, ip, q = boost_data
+    base = f"http://{module_server.host}:{module_server.port}/v2/vectordb/"
+    fns = [{"name": f"b{i}", "type": "Rerank", "inputFieldNames": [],
+            "params": {"reranker": "boost", "filter": f, "weight": w}} for i, (f, w) in enumerate(BOOSTS)]
+    for function_mode, boost_mode in [("sum", None), (None, "sum"), ("multiply", "multiply")]:
+        params = {k: v for k, v in (("function_mode", function_mode), ("boost_mode", boost_mode)) if v}
+        body = {"collectionName": name, "data": [q.tolist()], "annsField": "v", "limit": len(rows),
+                "functionScore": {"functions": fns, "params": params}}
+        j = requests.post(base + "entities/search", json=body, timeout=30).json()
+        assert j["code"] == 0, j
+        want = expected_scores(rows, ip, BOOSTS, function_mode, boost_mode)
+        assert len(j["data"]) == len(rows)
+        for h in j["data"]:
+            assert abs(h["distance"] - want[h["id"]]) <= 1e-5 * max(1.0, abs(want[h["id"]])), h
+    body["functionScore"]["params"] = {"function_mode": "max"}
+    j = requests.post(base + "entities/search", json=body, timeout=30).json()
+    assert j["code"] != 0 and "unknown function mode: max" in j["message"], j
