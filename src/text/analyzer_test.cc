@@ -239,14 +239,16 @@ TEST(Analyzer, DictionaryFilesAreReadFromLocalPaths) {
             "read stop words dict file failed, error: Is a directory (os error 21)");
   EXPECT_EQ(ErrorOf(params(R"j({"type":"stop","stop_words_file":"x"})j")),
             "file config of stop words dict file must be object");
-  EXPECT_EQ(ErrorOf(params(R"j({"type":"stop","stop_words_file":{}})j")), "file type of stop words dict file must be set");
+  EXPECT_EQ(ErrorOf(params(R"j({"type":"stop","stop_words_file":{}})j")),
+            "file type of stop words dict file must be set");
   EXPECT_EQ(ErrorOf(params(R"j({"type":"stop","stop_words_file":{"type":1}})j")),
             "file type of stop words dict file must be string");
   EXPECT_EQ(ErrorOf(params(R"j({"type":"synonym","synonyms_file":{"type":"local"}})j")),
             "file path of local file `synonyms dict file` must be set");
   EXPECT_EQ(ErrorOf(params(R"j({"type":"synonym","synonyms_file":{"type":"local","path":3}})j")),
             "file path of local file `synonyms dict file` must be string");
-  EXPECT_EQ(ErrorOf(params(R"j({"type":"decompounder","word_list_file":{"type":"remote","resource_name":"r","file_name":"f"}})j")),
+  EXPECT_EQ(ErrorOf(params(
+                R"j({"type":"decompounder","word_list_file":{"type":"remote","resource_name":"r","file_name":"f"}})j")),
             "file resource: r not found in local resource list");
   EXPECT_EQ(ErrorOf(params(R"j({"type":"decompounder","word_list_file":{"type":"remote"}})j")),
             "resource name of remote file `decompounder word list file` must be set");
