@@ -351,14 +351,17 @@ def test_boost_param_errors_are_milvus(module_client, boost_data):
                       params={"reranker": "boost", **params})
         ranker = FunctionScore(functions=[fn], params=score_params or {})
         return server_error(module_client.search, name, [q.tolist()], anns_field="v", limit=3, ranker=ranker, **kw)
-    assert_msg(err({"filter": "grp == 1"}), "must set weight params for weight scorer")
+    assert_msg(err({"filter": "grp == 1"}), "failed to create query plan: must set weight params for weight scorer")
+    assert_msg(err({"filter": "nope == 1", "weight": 2}), "failed to create query plan: parse expr failed with error")
     assert_msg(err({"weight": "heavy"}),
                'parse function scorer weight params failed with error: {strconv.ParseFloat: parsing "heavy": '
                'invalid syntax}')
     assert_msg(err({"weight": 2}, {"boost_mode": "Max"}), "unknown boost mode: max: invalid parameter")
     assert_msg(err({"weight": 2}, {"function_mode": "avg"}), "unknown function mode: avg: invalid parameter")
-    assert_msg(err({"weight": 2}, group_by_field="grp"),
-               "don't support use segment scorer with group_by or search_iterator")
+    exc = err({"weight": 2}, group_by_field="grp")
+    assert exc.code == 1100, exc
+    assert_msg(exc, "failed to create query plan: don't support use segment scorer with group_by or search_iterator: "
+                    "invalid parameter")
 
 
 def test_a_boost_in_a_hybrid_sub_request_rescores_that_request(module_client):
