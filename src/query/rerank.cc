@@ -6,7 +6,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -249,18 +251,19 @@ Status ParseRandomScore(const std::string& text, const CollectionSchema& schema,
   b->random = true;
   for (const auto& [key, value] : j.items()) {
     if (key == "field") {
-      if (!value.is_string()) return InvalidArgument("random seed field name must be string");
+      if (!value.is_string()) return InvalidArgument("random seed field name must be string: invalid parameter");
       const FieldSchema* f = schema.FindField(value.get<std::string>());
       if (!f) {
         return MakeStatus(StatusCode::kNotFound, Reason::kFieldNotFound,
                           "random seed field not found: field not found[field={}]", value.get<std::string>());
       }
       if (f->type != DataType::kInt64) {
-        return InvalidArgument("only support int64 field as random seed, but got {}", DataTypeName(f->type));
+        return InvalidArgument("only support int64 field as random seed, but got {}: invalid parameter",
+                               DataTypeName(f->type));
       }
       b->random_field = f->id;
     } else if (key == "seed") {
-      if (!value.is_number()) return InvalidArgument("random seed must be number");
+      if (!value.is_number()) return InvalidArgument("random seed must be number: invalid parameter");
       if (value.is_number_integer()) {
         b->seed = value.get<int64_t>();
       } else {
@@ -303,36 +306,66 @@ double RandomBoostScore(uint64_t key, uint64_t seed) {
 Result<BoostRanker> ParseBoost(const RerankRequest& req,
                                const std::vector<std::pair<std::string, std::string>>& score_params,
                                const CollectionSchema& schema) {
+  // Milvus: planparserv2.CreateSearchScorer / CreateSearchScorers.
   BoostRanker b;
-  bool has_weight = false;
-  std::optional<std::string> random;
+  std::optional<std::string> weight, random;
   for (const auto& [key, value] : req.params) {
     std::string k = Lower(key);
     if (k == "filter") {
       b.filter = value;
     } else if (k == "weight") {
-      double w = 0;
-      if (!ParseDouble(value, &w)) return InvalidArgument("boost ranker param weight:{} is not a number", value);
-      b.weight = static_cast<float>(w);
-      has_weight = true;
+      weight = value;
     } else if (k == "random_score") {
       random = value;
     }
   }
-  if (!has_weight) return InvalidArgument("boost ranker needs a weight param");
+  if (!weight) return Unclassified("must set weight params for weight scorer");
+  {
+    // Go's strconv.ParseFloat(s, 32).
+    double w = 0;
+    if (!ParseDouble(*weight, &w)) {
+      return Unclassified(
+          "parse function scorer weight params failed with error: {{strconv.ParseFloat: parsing \"{}\": invalid "
+          "syntax}}",
+          *weight);
+    }
+    if (std::isfinite(w) && std::fabs(w) > std::numeric_limits<float>::max()) {
+      return Unclassified(
+          "parse function scorer weight params failed with error: {{strconv.ParseFloat: parsing \"{}\": value out "
+          "of range}}",
+          *weight);
+    }
+    b.weight = static_cast<float>(w);
+  }
   if (random) KITE_RETURN_IF_ERROR(ParseRandomScore(*random, schema, &b));
   for (const auto& [key, value] : score_params) {
-    if (Lower(key) != "boost_mode") continue;
-    std::string mode = Lower(value);
-    if (mode == "multiply" || mode == "multiple") {
-      b.sum = false;
-    } else if (mode == "sum") {
-      b.sum = true;
-    } else {
-      return InvalidArgument("boost_mode {} is invalid: use multiply or sum", value);
+    const std::string k = key;
+    if (k != "boost_mode" && k != "function_mode") continue;
+    const std::string mode = Lower(value);
+    if (mode != "multiply" && mode != "sum") {
+      return InvalidArgument("unknown {} mode: {}: invalid parameter", k == "boost_mode" ? "boost" : "function",
+                             mode);
     }
+    (k == "boost_mode" ? b.sum : b.function_sum) = mode == "sum";
   }
   return b;
+}
+
+void ApplyBoosts(const std::vector<BoostRanker>& boosts, const std::vector<std::vector<uint8_t>>& matched,
+                 const std::vector<std::vector<double>>& random_value, std::vector<float>* scores) {
+  if (boosts.empty()) return;
+  const bool boost_sum = boosts.front().sum, function_sum = boosts.front().function_sum;
+  std::vector<std::optional<float>> fs(scores->size());
+  for (size_t b = 0; b < boosts.size(); ++b) {
+    for (size_t i = 0; i < scores->size(); ++i) {
+      if (!matched[b][i]) continue;
+      const float v = boosts[b].random ? static_cast<float>(random_value[b][i]) * boosts[b].weight : boosts[b].weight;
+      fs[i] = !fs[i] ? v : function_sum ? *fs[i] + v : *fs[i] * v;
+    }
+  }
+  for (size_t i = 0; i < scores->size(); ++i) {
+    if (fs[i]) (*scores)[i] = boost_sum ? (*scores)[i] + *fs[i] : (*scores)[i] * *fs[i];
+  }
 }
 
 Result<RerankRequest> LegacyRerankRequest(const std::optional<std::string>& strategy,

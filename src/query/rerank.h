@@ -71,9 +71,13 @@ struct Reranker {
 Result<std::optional<Reranker>> ParseReranker(const RerankRequest& req, const CollectionSchema& schema);
 
 // The boost ranker (Milvus 2.6.2+): applied to each segment's candidates
-// before the merge; a candidate matching `filter` (every candidate when it
-// is empty) gets its score multiplied by `weight` (boost_mode "multiply", the
-// default) or `weight` added ("sum"). Several boosts apply one after another.
+// before the merge. Each boost whose `filter` a candidate matches (every
+// candidate when it is empty) gives it a value, `weight`; a candidate's
+// values are combined by the FunctionScore's `function_mode` ("multiply", the
+// default: their product, or "sum"), and the combination is applied to its
+// score by `boost_mode` ("multiply", the default: score x combination, or
+// "sum": score + combination). Candidates no boost matches keep their score
+// (Milvus's rescores: ComputeFunctionScores, function_score_merge).
 //
 // With `random_score` {"seed": N, "field": "<int64 field>"} (both optional)
 // the factor is weight x RandomBoostScore(seed, key) instead of the weight,
@@ -82,7 +86,8 @@ Result<std::optional<Reranker>> ParseReranker(const RerankRequest& req, const Co
 struct BoostRanker {
   std::string filter;
   float weight = 1;
-  bool sum = false;
+  bool sum = false;           // boost_mode sum (the same for every boost of a request)
+  bool function_sum = false;  // function_mode sum (likewise)
   bool random = false;
   int64_t seed = 0;
   FieldId random_field;  // invalid: offset + segment id
@@ -99,6 +104,16 @@ Result<BoostRanker> ParseBoost(const RerankRequest& req,
                                const std::vector<std::pair<std::string, std::string>>& score_params,
                                const CollectionSchema& schema);
 bool IsBoostRequest(const RerankRequest& req);
+
+// The search param that carries function_mode "sum" from the proxy to the
+// query nodes with the boosts (absent: multiply).
+inline constexpr char kBoostFunctionModeParam[] = "__boost_function_mode";
+
+// Applies the boosts to one segment's candidates: `matched[b][i]` says whether
+// boost b's filter holds for candidate i, `random_value[b][i]` is its random
+// value (random_score boosts only). Scores are rewritten in place.
+void ApplyBoosts(const std::vector<BoostRanker>& boosts, const std::vector<std::vector<uint8_t>>& matched,
+                 const std::vector<std::vector<double>>& random_value, std::vector<float>* scores);
 
 // Score `value` (a numeric field) by the decay function.
 double DecayFactor(const Reranker& r, double value);

@@ -227,10 +227,70 @@ TEST(BoostRandomScore, ParsesSeedAndInt64FieldWithMilvusMessages) {
   EXPECT_EQ(ok->seed, 9);
   EXPECT_EQ(ok->random_field.value, 102);
   EXPECT_EQ(boost(R"j({"field": "name"})j").status().message(),
-            "only support int64 field as random seed, but got VarChar");
-  EXPECT_EQ(boost(R"j({"seed": "x"})j").status().message(), "random seed must be number");
+            "only support int64 field as random seed, but got VarChar: invalid parameter");
+  EXPECT_EQ(boost(R"j({"seed": "x"})j").status().message(), "random seed must be number: invalid parameter");
   EXPECT_EQ(boost("{'seed': 1}").status().message(),
             "invalid character '\\'' looking for beginning of object key string");
+}
+
+TEST(Boost, ParamsAndModesWithMilvusMessages) {
+  CollectionSchema s = TestSchema();
+  auto parse = [&](std::vector<std::pair<std::string, std::string>> params,
+                   std::vector<std::pair<std::string, std::string>> score_params) {
+    RerankRequest r;
+    r.params = std::move(params);
+    r.params.emplace_back("reranker", "boost");
+    return ParseBoost(r, score_params, s);
+  };
+  EXPECT_EQ(parse({}, {}).status().message(), "must set weight params for weight scorer");
+  EXPECT_EQ(parse({{"weight", "abc"}}, {}).status().message(),
+            "parse function scorer weight params failed with error: {strconv.ParseFloat: parsing \"abc\": invalid "
+            "syntax}");
+  EXPECT_EQ(parse({{"weight", "1e39"}}, {}).status().message(),
+            "parse function scorer weight params failed with error: {strconv.ParseFloat: parsing \"1e39\": value out "
+            "of range}");
+  EXPECT_EQ(parse({{"weight", "2"}}, {{"boost_mode", "Max"}}).status().message(),
+            "unknown boost mode: max: invalid parameter");
+  EXPECT_EQ(parse({{"weight", "2"}}, {{"function_mode", "avg"}}).status().message(),
+            "unknown function mode: avg: invalid parameter");
+  auto ok = parse({{"weight", "0.5"}, {"filter", "ts > 3"}}, {{"boost_mode", "SUM"}, {"function_mode", "sum"}});
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_TRUE(ok->sum);
+  EXPECT_TRUE(ok->function_sum);
+  EXPECT_FLOAT_EQ(ok->weight, 0.5f);
+  EXPECT_EQ(ok->filter, "ts > 3");
+}
+
+TEST(Boost, FunctionModeCombinesMatchedWeightsThenBoostModeAppliesThem) {
+  // Three candidates: matched by both boosts, by the second only, by none.
+  const std::vector<std::vector<uint8_t>> matched = {{1, 0, 0}, {1, 1, 0}};
+  const std::vector<std::vector<double>> no_random(2);
+  auto run = [&](bool boost_sum, bool function_sum) {
+    std::vector<BoostRanker> b(2);
+    b[0].weight = 2;
+    b[1].weight = 3;
+    for (auto& x : b) {
+      x.sum = boost_sum;
+      x.function_sum = function_sum;
+    }
+    std::vector<float> scores = {10, 10, 10};
+    ApplyBoosts(b, matched, no_random, &scores);
+    return scores;
+  };
+  EXPECT_EQ(run(false, false), (std::vector<float>{60, 30, 10}));  // 10 x (2 x 3), 10 x 3
+  EXPECT_EQ(run(false, true), (std::vector<float>{50, 30, 10}));   // 10 x (2 + 3)
+  EXPECT_EQ(run(true, false), (std::vector<float>{16, 13, 10}));   // 10 + (2 x 3)
+  EXPECT_EQ(run(true, true), (std::vector<float>{15, 13, 10}));    // 10 + (2 + 3)
+  // A random_score boost's value is weight x its random value.
+  std::vector<BoostRanker> r(1);
+  r[0].weight = 4;
+  r[0].random = true;
+  std::vector<float> scores = {1, 1};
+  ApplyBoosts(r, {{1, 0}}, {{0.25, 0.5}}, &scores);
+  EXPECT_EQ(scores, (std::vector<float>{1, 1}));
+  scores = {2, 2};
+  ApplyBoosts(r, {{1, 1}}, {{0.25, 0.5}}, &scores);
+  EXPECT_EQ(scores, (std::vector<float>{2, 4}));
 }
 
 }  // namespace kite

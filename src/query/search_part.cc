@@ -51,42 +51,45 @@ HitList Select(HitList hits, const std::vector<size_t>& kept) {
   return out;
 }
 
-// Boost rankers on one segment's candidates for one query: matching hits get
-// their score multiplied by (or added) the weight; the list is re-sorted.
+// Boost rankers on one segment's candidates for one query (ApplyBoosts:
+// Milvus's function_mode / boost_mode); the list is re-sorted.
 Status BoostSegmentHits(const PartSpec& spec, const Segment& seg, HitList* hits) {
   if (hits->empty()) return Status::OK();
   std::vector<int64_t> rows;
   rows.reserve(hits->size());
   for (const Hit& h : *hits) rows.push_back(h.source.row);
+  std::vector<std::vector<uint8_t>> matched(spec.boosts.size());
+  std::vector<std::vector<double>> random(spec.boosts.size());
   for (size_t b = 0; b < spec.boosts.size(); ++b) {
     const BoostRanker& boost = spec.boosts[b];
-    std::vector<uint8_t> match(hits->size(), 1);
+    matched[b].assign(hits->size(), 1);
     if (const expr::Plan* f = spec.boost_filters[b].get()) {
       ColumnBatch batch;
       seg.Gather(rows, expr::ReferencedFields(*f), &batch, nullptr);
       batch.num_rows = static_cast<int64_t>(rows.size());
-      KITE_RETURN_IF_ERROR(FilterMask(batch, {}, f, nullptr, &match));
+      KITE_RETURN_IF_ERROR(FilterMask(batch, {}, f, nullptr, &matched[b]));
     }
+    if (!boost.random) continue;
     const Column* keys = nullptr;
     ColumnBatch key_batch;
-    if (boost.random && boost.random_field.value != 0) {
+    if (boost.random_field.value != 0) {
       seg.Gather(rows, {boost.random_field}, &key_batch, nullptr);
       keys = key_batch.Find(boost.random_field);
     }
+    random[b].resize(hits->size());
     for (size_t i = 0; i < hits->size(); ++i) {
-      if (!match[i]) continue;
-      float factor = boost.weight;
-      if (boost.random) {  // Milvus's RandomScorer: the field's value, else offset + segment id
-        uint64_t key = keys ? static_cast<uint64_t>(keys->IsNull(static_cast<int64_t>(i))
-                                                        ? 0
-                                                        : keys->Get<int64_t>(static_cast<int64_t>(i)))
-                            : static_cast<uint64_t>(rows[i] + seg.id().value);
-        factor = static_cast<float>(RandomBoostScore(key, static_cast<uint64_t>(boost.seed))) * boost.weight;
-      }
-      float& d = (*hits)[i].distance;
-      d = boost.sum ? d + factor : d * factor;
+      // Milvus's RandomScorer: the field's value, else offset + segment id.
+      const auto r = static_cast<int64_t>(i);
+      uint64_t key = keys ? static_cast<uint64_t>(keys->IsNull(r) ? 0 : keys->Get<int64_t>(r))
+                          : static_cast<uint64_t>(rows[i] + seg.id().value);
+      random[b][i] = RandomBoostScore(key, static_cast<uint64_t>(boost.seed));
     }
   }
+  std::vector<float> scores;
+  scores.reserve(hits->size());
+  for (const Hit& h : *hits) scores.push_back(h.distance);
+  ApplyBoosts(spec.boosts, matched, random, &scores);
+  for (size_t i = 0; i < hits->size(); ++i) (*hits)[i].distance = scores[i];
   std::stable_sort(hits->begin(), hits->end(),
                    [&](const Hit& a, const Hit& b) { return HitBetter(a, b, spec.higher_is_better); });
   return Status::OK();

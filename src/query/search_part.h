@@ -39,7 +39,7 @@ struct PartSpec {
   // shard) may cut groups: a group's best hit may be in another part, so a
   // part keeps the best group_size hits of every group it holds.
   int64_t groups = INT64_MAX;
-  std::vector<BoostRanker> boosts;                          // applied per segment
+  std::vector<BoostRanker> boosts;                          // applied per segment (ApplyBoosts)
   std::vector<std::unique_ptr<const expr::Plan>> boost_filters;  // one per boost; nullptr: every row
   int64_t max_output_bytes = INT64_MAX;                    // carried rows beyond this: refused
   std::function<bool()> cancelled;                          // polled between segments

@@ -9,9 +9,13 @@
 #include <unicode/uscript.h>
 #include <unicode/locid.h>
 #include <unicode/utf8.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -199,6 +203,154 @@ class ChineseTokenizer final : public Tokenizer {
     });
   }
 };
+
+// Milvus `char_group` tokenizer: tokens are the maximal runs of code points
+// that are neither one of the `delimiters` characters nor in one of the named
+// groups listed there (Rust's char classes: whitespace = White_Space, letter
+// = Alphabetic, digit = ASCII 0-9, punctuation = P*, symbol = S*, and their
+// ascii_* forms). Byte offsets; positions count tokens.
+class CharGroupTokenizer final : public Tokenizer {
+ public:
+  enum Group : uint32_t {
+    kWhitespace = 1, kLetter = 2, kDigit = 4, kPunctuation = 8, kSymbol = 16,
+    kAsciiWhitespace = 32, kAsciiLetter = 64, kAsciiDigit = 128, kAsciiPunctuation = 256,
+  };
+
+  static Result<std::unique_ptr<Tokenizer>> Build(const json* params) {
+    auto out = std::make_unique<CharGroupTokenizer>();
+    const json* d = nullptr;
+    if (params) {
+      if (auto it = params->find("delimiters"); it != params->end()) d = &*it;
+    }
+    if (!d) return InvalidArgument("char group tokenizer delimiters can't be empty");
+    if (!d->is_array()) return InvalidArgument("char group tokenizer delimiters must be a vector");
+    static const std::map<std::string, uint32_t> kGroups = {
+        {"whitespace", kWhitespace},          {"letter", kLetter},
+        {"digit", kDigit},                    {"punctuation", kPunctuation},
+        {"symbol", kSymbol},                  {"ascii_whitespace", kAsciiWhitespace},
+        {"ascii_letter", kAsciiLetter},       {"ascii_digit", kAsciiDigit},
+        {"ascii_punctuation", kAsciiPunctuation}};
+    for (const auto& v : *d) {
+      if (!v.is_string()) return InvalidArgument("char group tokenizer delimiter in delimiters must be string");
+      const std::string s = v.get<std::string>();
+      if (CountCodePoints(s) == 1) {
+        int32_t i = 0;
+        out->chars_.insert(NextCodePoint(s, &i));
+        continue;
+      }
+      auto g = kGroups.find(s);
+      if (g == kGroups.end()) return InvalidArgument("{} not a char or name of build-in char group", s);
+      out->groups_ |= g->second;
+    }
+    return std::unique_ptr<Tokenizer>(std::move(out));
+  }
+
+  void Tokenize(std::string_view text, std::vector<Token>* out) const override {
+    RunsOf(text, [this](UChar32 c) { return !IsDelimiter(c); }, out);
+  }
+
+ private:
+  bool IsDelimiter(UChar32 c) const {
+    if (chars_.count(c)) return true;
+    if (!groups_) return false;
+    const int8_t t = u_charType(c);
+    const bool ascii = c < 0x80;
+    if ((groups_ & kWhitespace) && IsWhiteSpace(c)) return true;
+    if ((groups_ & kLetter) && u_hasBinaryProperty(c, UCHAR_ALPHABETIC)) return true;
+    if ((groups_ & (kDigit | kAsciiDigit)) && c >= '0' && c <= '9') return true;
+    if ((groups_ & kPunctuation) &&
+        (t == U_CONNECTOR_PUNCTUATION || t == U_DASH_PUNCTUATION || t == U_START_PUNCTUATION ||
+         t == U_END_PUNCTUATION || t == U_INITIAL_PUNCTUATION || t == U_FINAL_PUNCTUATION ||
+         t == U_OTHER_PUNCTUATION)) {
+      return true;
+    }
+    if ((groups_ & kSymbol) &&
+        (t == U_MATH_SYMBOL || t == U_CURRENCY_SYMBOL || t == U_MODIFIER_SYMBOL || t == U_OTHER_SYMBOL)) {
+      return true;
+    }
+    if ((groups_ & kAsciiWhitespace) && (c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r')) return true;
+    if ((groups_ & kAsciiLetter) && ascii && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return true;
+    if ((groups_ & kAsciiPunctuation) && ascii && c > 0x20 && c < 0x7f && !IsAsciiAlnum(c)) return true;
+    return false;
+  }
+
+  std::unordered_set<UChar32> chars_;
+  uint32_t groups_ = 0;
+};
+
+// ---- dictionary files (stop_words_file, word_list_file, synonyms_file)
+
+// Resolves a file parameter as Milvus's get_resource_path does:
+// {"type": "local", "path": "..."} is a path on this machine (every node that
+// analyzes text must have it); {"type": "remote", "resource_name": ...,
+// "file_name": ...} names a registered file resource, which Kite has none of.
+// `key` names the file in the messages ("stop words dict file", ...).
+Result<std::string> ResourcePath(const json& v, const std::string& key) {
+  if (!v.is_object()) return InvalidArgument("file config of {} must be object", key);
+  auto type = v.find("type");
+  if (type == v.end()) return InvalidArgument("file type of {} must be set", key);
+  if (!type->is_string()) return InvalidArgument("file type of {} must be string", key);
+  const std::string t = type->get<std::string>();
+  if (t == "local") {
+    auto path = v.find("path");
+    if (path == v.end()) return InvalidArgument("file path of local file `{}` must be set", key);
+    if (!path->is_string()) return InvalidArgument("file path of local file `{}` must be string", key);
+    return path->get<std::string>();
+  }
+  if (t == "remote") {
+    auto name = v.find("resource_name");
+    if (name == v.end()) return InvalidArgument("resource name of remote file `{}` must be set", key);
+    if (!name->is_string()) {
+      return InvalidArgument("remote file resource name of remote file `{}` must be string", key);
+    }
+    auto file = v.find("file_name");
+    if (file == v.end()) return InvalidArgument("file name of remote file `{}` must be set", key);
+    if (!file->is_string()) return InvalidArgument("remote file resource name of {} must be string", key);
+    return InvalidArgument("file resource: {} not found in local resource list", name->get<std::string>());
+  }
+  return InvalidArgument("unsupported file type {} of {}", t, key);
+}
+
+// Rust's io::Error text for an OS error ("No such file or directory (os error 2)").
+std::string OsErrorText(int err) { return fmt::format("{} (os error {})", std::strerror(err), err); }
+
+// The lines of the file `v` names (without their "\n" / "\r\n"), as Rust's
+// BufRead::lines reads them. Errors as Milvus's: an unopenable file is an
+// IOError; an unreadable line is "read <key> failed, error: ...".
+Result<std::vector<std::string>> ReadLineFile(const json& v, const std::string& key) {
+  KITE_ASSIGN_OR_RETURN(std::string path, ResourcePath(v, key));
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return InvalidArgument("IOError: {}", OsErrorText(errno));
+  struct stat st;
+  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    std::fclose(f);
+    return InvalidArgument("read {} failed, error: {}", key, OsErrorText(EISDIR));
+  }
+  std::string data;
+  char buf[65536];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) data.append(buf, n);
+  const bool failed = std::ferror(f);
+  const int err = errno;
+  std::fclose(f);
+  if (failed) return InvalidArgument("read {} failed, error: {}", key, OsErrorText(err));
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < data.size()) {
+    size_t end = data.find('\n', start);
+    size_t next = end == std::string::npos ? data.size() : end + 1;
+    if (end == std::string::npos) end = data.size();
+    std::string line = data.substr(start, end - start);
+    if (end < data.size() && !line.empty() && line.back() == '\r') line.pop_back();
+    for (int32_t i = 0; i < static_cast<int32_t>(line.size());) {
+      UChar32 c;
+      U8_NEXT(reinterpret_cast<const uint8_t*>(line.data()), i, static_cast<int32_t>(line.size()), c);
+      if (c < 0) return InvalidArgument("read {} failed, error: stream did not contain valid UTF-8", key);
+    }
+    lines.push_back(std::move(line));
+    start = next;
+  }
+  return lines;
+}
 
 // ---- filters
 
@@ -391,8 +543,9 @@ class SynonymFilter final : public Filter {
         KITE_RETURN_IF_ERROR(f->AddRow(row.get<std::string>(), expand));
       }
     }
-    if (p.contains("synonyms_file")) {
-      return InvalidArgument("synonyms_file is not supported in Kite (file resources): use inline `synonyms`");
+    if (auto it = p.find("synonyms_file"); it != p.end()) {
+      KITE_ASSIGN_OR_RETURN(auto rows, ReadLineFile(*it, "synonyms dict file"));
+      for (const auto& row : rows) KITE_RETURN_IF_ERROR(f->AddRow(row, expand));
     }
     return f;
   }
@@ -609,6 +762,10 @@ Result<std::unique_ptr<Filter>> FilterFromObject(const json& p) {
       if (!list.ok()) return list.status();
       words = ExpandStopWords(*list);
     }
+    if (auto it = p.find("stop_words_file"); it != p.end()) {  // lines as they are, no "_english_" expansion
+      KITE_ASSIGN_OR_RETURN(auto lines, ReadLineFile(*it, "stop words dict file"));
+      words.insert(words.end(), lines.begin(), lines.end());
+    }
     return std::unique_ptr<Filter>(std::make_unique<StopFilter>(std::move(words)));
   }
   if (t == "stemmer") {
@@ -643,13 +800,20 @@ Result<std::unique_ptr<Filter>> FilterFromObject(const json& p) {
     return std::unique_ptr<Filter>(std::move(*built));
   }
   if (t == "decompounder") {
-    auto list = p.find("word_list");
-    if (list == p.end() || !list->is_array()) return InvalidArgument("decompounder word list should be array");
     std::vector<std::string> words;
-    for (const auto& w : *list) {
-      if (!w.is_string()) return InvalidArgument("decompounder word list item should be string");
-      words.push_back(w.get<std::string>());
+    if (auto list = p.find("word_list"); list != p.end()) {
+      if (!list->is_array()) return InvalidArgument("decompounder word list should be array");
+      for (const auto& w : *list) {
+        if (!w.is_string()) return InvalidArgument("decompounder word list item should be string");
+        words.push_back(w.get<std::string>());
+      }
     }
+    if (auto it = p.find("word_list_file"); it != p.end()) {
+      KITE_ASSIGN_OR_RETURN(auto lines,
+                            ReadLineFile(*it, "decompounder word list file"));
+      words.insert(words.end(), lines.begin(), lines.end());
+    }
+    if (words.empty()) return InvalidArgument("decompounder word list is empty");
     return std::unique_ptr<Filter>(std::make_unique<DecompounderFilter>(std::move(words)));
   }
   return InvalidArgument("unsupport filter type: {}", t);
@@ -693,6 +857,7 @@ Result<std::unique_ptr<Tokenizer>> TokenizerFrom(const json& p) {
   if (name == "whitespace") return std::unique_ptr<Tokenizer>(std::make_unique<WhitespaceTokenizer>());
   if (name == "icu") return std::unique_ptr<Tokenizer>(std::make_unique<IcuTokenizer>());
   if (name == "jieba") return std::unique_ptr<Tokenizer>(std::make_unique<ChineseTokenizer>());
+  if (name == "char_group") return CharGroupTokenizer::Build(params);
   return InvalidArgument("unsupported tokenizer: {}", name);
 }
 

@@ -4,14 +4,20 @@
 // An analyzer is one tokenizer followed by filters, described by the
 // `analyzer_params` JSON of a VARCHAR field (Milvus's format):
 //   {"type": "standard" | "english" | "chinese", "stop_words": [...]}   built-in
-//   {"tokenizer": "standard" | "whitespace" | "icu" | "jieba" | {"type": ..., ...},
+//   {"tokenizer": "standard" | "whitespace" | "icu" | "jieba" | {"type": ..., ...}
+//                 | {"type": "char_group", "delimiters": ["-", "whitespace", ...]},
 //    "filter": ["lowercase", "asciifolding", "alphanumonly", "cnalphanumonly",
 //               "cncharonly", "removepunct",
-//               {"type": "length", "max": N}, {"type": "stop", "stop_words": [...]},
+//               {"type": "length", "max": N},
+//               {"type": "stop", "stop_words": [...], "stop_words_file": <file>},
 //               {"type": "stemmer", "language": "english"},
-//               {"type": "decompounder", "word_list": [...]},
+//               {"type": "decompounder", "word_list": [...], "word_list_file": <file>},
 //               {"type": "regex", "expr": "..."},
-//               {"type": "synonym", "synonyms": ["a, b", "c => d"], "expand": true}]}
+//               {"type": "synonym", "synonyms": ["a, b", "c => d"], "synonyms_file": <file>,
+//                "expand": true}]}
+// A <file> is {"type": "local", "path": "/path/on/every/node"} (one entry per
+// line); {"type": "remote", ...} names a file resource, which Kite has none of
+// (refused with Milvus's "not found in local resource list").
 // Empty params ("" or {}) are the `standard` analyzer. Errors carry Milvus's
 // messages (its analyzers live in tantivy-binding/src/analyzer).
 //
@@ -21,6 +27,10 @@
 //    Unicode word segmentation (ICU's word BreakIterator), keeping segments that
 //    hold a letter, digit or emoji, cut into `max_token_length` (255) code points.
 //  - `whitespace`: runs of non-White_Space code points.
+//  - `char_group`: maximal runs of code points that are neither a `delimiters`
+//    character nor in a named group listed there (whitespace, letter, digit,
+//    punctuation, symbol, ascii_whitespace, ascii_letter, ascii_digit,
+//    ascii_punctuation; Rust's char classes, digit being ASCII 0-9).
 //  - `icu`: every segment of ICU's word BreakIterator (dictionary-based for
 //    Chinese, Japanese, Thai...), spaces and punctuation included; positions
 //    count code points.
@@ -34,8 +44,9 @@
 //    stop (exact match; "_english_" etc. expand to built-in lists), stemmer
 //    (Snowball, libstemmer), decompounder (splits a token wholly made of
 //    dictionary words, longest match first), regex (keeps tokens in which ICU's
-//    regex engine finds the expression), synonym (Milvus's rule syntax; inline
-//    `synonyms` only: Kite has no file resources for `synonyms_file`).
+//    regex engine finds the expression), synonym (Milvus's rule syntax, inline
+//    and from `synonyms_file`). Dictionary files are read when the analyzer is
+//    built (analyzers are cached per params text: edit a file, restart).
 //  Removed tokens keep their positions' gaps (phrase matching relies on them).
 //
 // Thread-safety: an Analyzer is immutable after Build and may be used from any

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+
 namespace kite::text {
 namespace {
 
@@ -119,6 +122,8 @@ TEST(Analyzer, BadParamsGiveMilvusMessages) {
   EXPECT_EQ(ErrorOf(R"({"tokenizer":"standard","filter":[{"type":"stemmer","language":"klingon"}]})"),
             "create stemmer failed : unsupport language: klingon");
   EXPECT_EQ(ErrorOf(R"({"tokenizer":"standard","filter":[{"type":"decompounder"}]})"),
+            "decompounder word list is empty");
+  EXPECT_EQ(ErrorOf(R"({"tokenizer":"standard","filter":[{"type":"decompounder","word_list":"a"}]})"),
             "decompounder word list should be array");
   EXPECT_EQ(ErrorOf(R"([1])"), "params should be a json map");
   EXPECT_EQ(ErrorOf(R"({"type":"english","stop_words":[1]})"), "filter stop_words list item should be string");
@@ -164,6 +169,94 @@ TEST(MultiAnalyzer, PicksByAliasThenNameElseDefault) {
   auto no_default = MultiAnalyzer::Build(R"j({"by_field":"lang","analyzers":{"en":{"type":"english"}}})j", nullptr);
   ASSERT_FALSE(no_default.ok());
   EXPECT_EQ(no_default.status().message(), "multi analyzer must set default analyzer for all unknown value");
+}
+
+TEST(Analyzer, CharGroupSplitsOnCharsAndNamedGroups) {
+  // Milvus's own example: "o", punctuation and digits are delimiters.
+  EXPECT_EQ(Terms(R"j({"tokenizer":{"type":"char_group","delimiters":["o","punctuation","digit"]}})j",
+                  "testotest,test1test"),
+            (V{"test", "test", "test", "test"}));
+  // A multi-byte character is one delimiter; runs of delimiters give no empty tokens.
+  EXPECT_EQ(Terms(R"j({"tokenizer":{"type":"char_group","delimiters":["，","whitespace"]}})j", "a，b  c，，d"),
+            (V{"a", "b", "c", "d"}));
+  // letter = Unicode Alphabetic; digit = ASCII digits only (Arabic-Indic digits stay).
+  EXPECT_EQ(Terms(R"j({"tokenizer":{"type":"char_group","delimiters":["letter"]}})j", "ab12é٣4x"), (V{"12", "٣4"}));
+  EXPECT_EQ(Terms(R"j({"tokenizer":{"type":"char_group","delimiters":["symbol","ascii_whitespace"]}})j",
+                  "1+1=2 $5\u00a0ok"),
+            (V{"1", "1", "2", "5\u00a0ok"}));
+  EXPECT_EQ(Terms(R"j({"tokenizer":{"type":"char_group","delimiters":["ascii_punctuation"]}})j", "a-b_c。d"),
+            (V{"a", "b", "c。d"}));
+  // No delimiters: the whole text is one token; filters run after it.
+  EXPECT_EQ(Terms(R"j({"tokenizer":{"type":"char_group","delimiters":[]},"filter":["lowercase"]})j", "Ab C"),
+            (V{"ab c"}));
+  auto a = BuildAnalyzer(R"j({"tokenizer":{"type":"char_group","delimiters":["-"]}})j");
+  ASSERT_TRUE(a.ok());
+  auto tokens = (*a)->Analyze("ab-cd");
+  ASSERT_EQ(tokens.size(), 2u);
+  EXPECT_EQ(tokens[1].start_offset, 3);
+  EXPECT_EQ(tokens[1].end_offset, 5);
+  EXPECT_EQ(tokens[1].position, 1);
+}
+
+TEST(Analyzer, CharGroupParamErrorsAreMilvus) {
+  EXPECT_EQ(ErrorOf(R"j({"tokenizer":{"type":"char_group"}})j"), "char group tokenizer delimiters can't be empty");
+  EXPECT_EQ(ErrorOf(R"j({"tokenizer":"char_group"})j"), "char group tokenizer delimiters can't be empty");
+  EXPECT_EQ(ErrorOf(R"j({"tokenizer":{"type":"char_group","delimiters":"-"}})j"),
+            "char group tokenizer delimiters must be a vector");
+  EXPECT_EQ(ErrorOf(R"j({"tokenizer":{"type":"char_group","delimiters":[1]}})j"),
+            "char group tokenizer delimiter in delimiters must be string");
+  EXPECT_EQ(ErrorOf(R"j({"tokenizer":{"type":"char_group","delimiters":["ab"]}})j"),
+            "ab not a char or name of build-in char group");
+}
+
+std::string WriteTemp(const std::string& name, const std::string& content) {
+  std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path, std::ios::binary) << content;
+  return path;
+}
+
+TEST(Analyzer, DictionaryFilesAreReadFromLocalPaths) {
+  const std::string syn = WriteTemp("kite_syn.txt", "distance, range\r\nquick => fast\n\n");
+  const std::string stop = WriteTemp("kite_stop.txt", "the\nof\n");
+  const std::string words = WriteTemp("kite_words.txt", "bank\nnote\n");
+  auto params = [](const std::string& filter) {
+    return R"j({"tokenizer":"whitespace","filter":[)j" + filter + "]}";
+  };
+  EXPECT_EQ(Terms(params(R"j({"type":"synonym","synonyms_file":{"type":"local","path":")j" + syn + R"j("}})j"),
+                  "quick range x"),
+            (V{"fast", "quick", "distance", "range", "x"}));
+  EXPECT_EQ(Terms(params(R"j({"type":"stop","stop_words":["a"],"stop_words_file":{"type":"local","path":")j" + stop +
+                         R"j("}})j"),
+                  "a tale of the city"),
+            (V{"tale", "city"}));
+  EXPECT_EQ(Terms(params(R"j({"type":"decompounder","word_list_file":{"type":"local","path":")j" + words + R"j("}})j"),
+                  "banknote"),
+            (V{"bank", "note"}));
+  // Milvus's messages.
+  EXPECT_EQ(ErrorOf(params(R"j({"type":"synonym","synonyms_file":{"type":"local","path":"/nonexistent/kite.txt"}})j")),
+            "IOError: No such file or directory (os error 2)");
+  EXPECT_EQ(ErrorOf(params(R"j({"type":"stop","stop_words_file":{"type":"local","path":"/"}})j")),
+            "read stop words dict file failed, error: Is a directory (os error 21)");
+  EXPECT_EQ(ErrorOf(params(R"j({"type":"stop","stop_words_file":"x"})j")),
+            "file config of stop words dict file must be object");
+  EXPECT_EQ(ErrorOf(params(R"j({"type":"stop","stop_words_file":{}})j")),
+            "file type of stop words dict file must be set");
+  EXPECT_EQ(ErrorOf(params(R"j({"type":"stop","stop_words_file":{"type":1}})j")),
+            "file type of stop words dict file must be string");
+  EXPECT_EQ(ErrorOf(params(R"j({"type":"synonym","synonyms_file":{"type":"local"}})j")),
+            "file path of local file `synonyms dict file` must be set");
+  EXPECT_EQ(ErrorOf(params(R"j({"type":"synonym","synonyms_file":{"type":"local","path":3}})j")),
+            "file path of local file `synonyms dict file` must be string");
+  EXPECT_EQ(ErrorOf(params(
+                R"j({"type":"decompounder","word_list_file":{"type":"remote","resource_name":"r","file_name":"f"}})j")),
+            "file resource: r not found in local resource list");
+  EXPECT_EQ(ErrorOf(params(R"j({"type":"decompounder","word_list_file":{"type":"remote"}})j")),
+            "resource name of remote file `decompounder word list file` must be set");
+  EXPECT_EQ(ErrorOf(params(R"j({"type":"decompounder","word_list_file":{"type":"s3"}})j")),
+            "unsupported file type s3 of decompounder word list file");
+  const std::string bad = WriteTemp("kite_bad.txt", "ok\n\xff\xfe\n");
+  EXPECT_EQ(ErrorOf(params(R"j({"type":"synonym","synonyms_file":{"type":"local","path":")j" + bad + R"j("}})j")),
+            "read synonyms dict file failed, error: stream did not contain valid UTF-8");
 }
 
 }  // namespace kite::text

@@ -48,9 +48,11 @@ PartSpec ReduceSpecOf(const rolepb::SearchRequest& req) {
 Result<PartSpec> PartSpecOf(const rolepb::SearchRequest& req, const CollectionSchema& schema) {
   PartSpec spec = ReduceSpecOf(req);
   for (int64_t f : req.carry()) spec.carry.push_back(FieldId(f));
+  auto fm = req.index_params().find(kBoostFunctionModeParam);
+  const bool function_sum = fm != req.index_params().end() && fm->second == "sum";
   for (const rolepb::Boost& b : req.boosts()) {
-    spec.boosts.push_back(
-        BoostRanker{b.filter(), b.weight(), b.sum(), b.random(), b.seed(), FieldId(b.random_field())});
+    spec.boosts.push_back(BoostRanker{b.filter(), b.weight(), b.sum(), function_sum, b.random(), b.seed(),
+                                      FieldId(b.random_field())});
     rolepb::Filter f;
     f.set_expr(b.filter());
     *f.mutable_values() = req.filter().values();

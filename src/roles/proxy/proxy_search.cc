@@ -470,13 +470,24 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
     if (p.iterator_v2) return InvalidArgument("order_by is not supported when using search iterator");
     KITE_ASSIGN_OR_RETURN(prep.order_by, ResolveOrderBy(p.order_by, s));
   }
+  // Boost scorers are built with the search plan (Milvus's CreateSearchPlan:
+  // the filter, then the weight and random_score, then the modes); its
+  // errors come back as "failed to create query plan: ...: invalid parameter".
+  auto plan_error = [](const std::string& msg) {
+    return InvalidArgument("failed to create query plan: {}: invalid parameter", msg);
+  };
   for (const RerankRequest& b : p.boosts) {
-    KITE_ASSIGN_OR_RETURN(BoostRanker boost, ParseBoost(b, p.function_score_params, s));
-    std::unique_ptr<const expr::Plan> bf;
-    if (boost.filter.find_first_not_of(" \t\n\r") != std::string::npos) {
-      KITE_ASSIGN_OR_RETURN(bf, expr::Compile(boost.filter, s, p.filter_values, parse_options));
+    for (const auto& [key, value] : b.params) {
+      if (key != "filter" || value.find_first_not_of(" \t\n\r") == std::string::npos) continue;
+      auto bf = expr::Compile(value, s, p.filter_values, parse_options);
+      if (!bf.ok()) return plan_error(fmt::format("parse expr failed with error: {{{}}}", bf.status().message()));
     }
-    prep.boosts.push_back(std::move(boost));
+    auto boost = ParseBoost(b, p.function_score_params, s);
+    if (!boost.ok()) return plan_error(boost.status().message());
+    prep.boosts.push_back(std::move(*boost));
+  }
+  if (group_field && !prep.boosts.empty()) {
+    return plan_error("don't support use segment scorer with group_by or search_iterator");
   }
   KITE_RETURN_IF_ERROR(ResolveOutputFields(s, p.output_fields, &out.fields, &out.dynamic_keys,
                                            &out.include_all_dynamic, nullptr));
@@ -489,6 +500,8 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   plan.radius = p.radius;
   plan.range_filter = p.range_filter;
   plan.index_params = p.index_params;
+  plan.index_params.erase(kBoostFunctionModeParam);
+  if (!prep.boosts.empty() && prep.boosts.front().function_sum) plan.index_params[kBoostFunctionModeParam] = "sum";
   if (p.iterator_v2 && p.iterator_last_bound) {
     // Next page: hits strictly worse than the last one returned.
     float lb = *p.iterator_last_bound;

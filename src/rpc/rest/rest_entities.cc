@@ -360,15 +360,15 @@ namespace {
 // Hits as Milvus's REST search answers them: one object per hit, queries concatenated.
 void RenderSearchHits(Call& c, const SearchOutcome& out);
 
-// `functionScore` {functions: [{name, type, inputFieldNames, params}]}: its rerank function.
-RestError FunctionScoreFromJson(const Json& body, std::optional<RerankRequest>* out) {
+// `functionScore` {functions: [{name, type, inputFieldNames, params}], params}:
+// its rerank function and, for a search (`boosts_into`), its boost functions
+// and own params (boost_mode, function_mode), as the gRPC FunctionScore.
+RestError FunctionScoreFromJson(const Json& body, std::optional<RerankRequest>* out,
+                                SearchParams* boosts_into = nullptr) {
   if (!Has(body, "functionScore")) return Ok();
   const Json& fs = body.at("functionScore");
   if (!fs.is_object() || !Has(fs, "functions") || !fs.at("functions").is_array()) {
     return Error(kCodeBadJson, fmt::format("{}, error: functionScore.functions must be an array", kBadJsonPrefix));
-  }
-  if (fs.at("functions").size() > 1) {
-    return Error(kCodeParameterInvalid, "Currently only supports one rerank");
   }
   for (const Json& f : fs.at("functions")) {
     if (!f.is_object()) {
@@ -382,7 +382,17 @@ RestError FunctionScoreFromJson(const Json& body, std::optional<RerankRequest>* 
         r.params.emplace_back(key, value.is_string() ? value.get<std::string>() : value.dump());
       }
     }
+    if (boosts_into && IsBoostRequest(r)) {
+      boosts_into->boosts.push_back(std::move(r));
+      continue;
+    }
+    if (*out) return Error(kCodeParameterInvalid, "Currently only supports one rerank");
     *out = std::move(r);
+  }
+  if (boosts_into && Has(fs, "params") && fs.at("params").is_object()) {
+    for (const auto& [key, value] : fs.at("params").items()) {
+      boosts_into->function_score_params.emplace_back(key, value.is_string() ? value.get<std::string>() : value.dump());
+    }
   }
   return Ok();
 }
@@ -452,7 +462,7 @@ RestError SearchEntities(Call& c) {
   p.partitions = StrListOr(c.body, "partitionNames");
   REST_CHECK(ParseConsistency(StrOr(c.body, "consistencyLevel"), &p.consistency));
   if (Has(c.body, "searchParams")) REST_CHECK(ApplySearchParams(c.body.at("searchParams"), &p));
-  REST_CHECK(FunctionScoreFromJson(c.body, &p.rerank));
+  REST_CHECK(FunctionScoreFromJson(c.body, &p.rerank, &p));
 
   REST_ASSIGN(SearchOutcome out, c.proxy->Search(p));
   RenderSearchHits(c, out);
