@@ -14,6 +14,7 @@
 #include "roles/api/role_grpc.h"
 #include "roles/querynode/query_node.h"
 #include "server/port_mux.h"
+#include "server/role_security.h"
 #include "server/storage_factory.h"
 
 namespace kite {
@@ -38,7 +39,9 @@ class QueryNodeProcessImpl final : public QueryNodeProcess {
     const std::string addr = config_.host + ":" + std::to_string(port_);
     grpc::ServerBuilder b;
     int bound = 0;
-    b.AddListeningPort(addr, grpc::InsecureServerCredentials(), &bound);
+    KITE_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> creds,
+                          RoleServerCredentials(RoleSecurityOf(config_)));
+    b.AddListeningPort(addr, creds, &bound);
     b.RegisterService(service_.get());
     b.SetMaxReceiveMessageSize(-1);
     b.SetMaxSendMessageSize(-1);

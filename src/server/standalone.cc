@@ -37,6 +37,7 @@
 #include "server/storage_factory.h"
 #include "rpc/malformed_request.h"
 #include "server/port_mux.h"
+#include "server/role_security.h"
 #include "server/tls.h"
 #include "storage/meta/meta_store.h"
 #include "storage/object/object_store.h"
@@ -143,6 +144,7 @@ class StandaloneImpl final : public Standalone {
       query_api = query_node_.get();
     }
     std::shared_ptr<grpc::Channel> role_channel;
+    std::shared_ptr<grpc::ServerCredentials> role_server_credentials;
     std::string role_addr;
     if (config_.roles_over_grpc && !config_.remote_query_nodes) {
       role_addr = fmt::format("unix-abstract:kite-roles-{}-{}", ::getpid(),
@@ -150,7 +152,10 @@ class StandaloneImpl final : public Standalone {
       grpc::ChannelArguments args;
       args.SetMaxReceiveMessageSize(-1);
       args.SetMaxSendMessageSize(-1);
-      role_channel = grpc::CreateCustomChannel(role_addr, grpc::InsecureChannelCredentials(), args);
+      const RoleSecurity role_security = LoopbackRoleSecurityOf(config_);
+      KITE_ASSIGN_OR_RETURN(role_server_credentials, RoleServerCredentials(role_security));
+      KITE_ASSIGN_OR_RETURN(auto role_channel_credentials, RoleChannelCredentials(role_security));
+      role_channel = CreateRoleChannel(role_addr, role_channel_credentials, args, role_security);
       remote_query_ = MakeRemoteQueryNode(role_channel, query_node_.get());
       query_api = remote_query_.get();
     }
@@ -167,7 +172,7 @@ class StandaloneImpl final : public Standalone {
       role_services_.push_back(MakeQueryNodeService(query_node_.get()));
       role_services_.push_back(MakeStreamingNodeService(streaming_.get()));
       grpc::ServerBuilder rb;
-      rb.AddListeningPort(role_addr, grpc::InsecureServerCredentials());
+      rb.AddListeningPort(role_addr, role_server_credentials);
       for (auto& svc : role_services_) rb.RegisterService(svc.get());
       rb.SetMaxReceiveMessageSize(-1);
       rb.SetMaxSendMessageSize(-1);
@@ -415,7 +420,10 @@ class StandaloneImpl final : public Standalone {
     }
     query_view_ = std::make_unique<QueryView>(registry_.get());
     KITE_ASSIGN_OR_RETURN(std::unique_ptr<SessionWatcher> watcher, SessionWatcher::Start(meta_.get(), "querynode"));
-    auto apply = [this](const SessionEvent& e) {
+    const RoleSecurity role_security = RoleSecurityOf(config_);
+    KITE_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> role_credentials,
+                          RoleChannelCredentials(role_security));
+    auto apply = [this, role_security, role_credentials](const SessionEvent& e) {
       if (e.type == SessionEvent::Type::kAdded) {
         grpc::ChannelArguments args;
         args.SetMaxReceiveMessageSize(-1);
@@ -423,7 +431,7 @@ class StandaloneImpl final : public Standalone {
         // Fail fast on a dead peer instead of waiting for a reconnect.
         args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
         args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-        auto channel = grpc::CreateCustomChannel(e.session.address, grpc::InsecureChannelCredentials(), args);
+        auto channel = CreateRoleChannel(e.session.address, role_credentials, args, role_security);
         query_view_->AddNode(e.session.server_id, e.session.address, MakeRemoteQueryNode(channel, nullptr));
         query_view_->Rebalance();
       } else {
