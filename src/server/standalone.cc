@@ -37,6 +37,7 @@
 #include "server/storage_factory.h"
 #include "rpc/malformed_request.h"
 #include "server/port_mux.h"
+#include "server/object_store_probe.h"
 #include "server/role_security.h"
 #include "server/tls.h"
 #include "storage/meta/meta_store.h"
@@ -133,6 +134,7 @@ class StandaloneImpl final : public Standalone {
     KITE_ASSIGN_OR_RETURN(registry_, SegmentRegistry::Open(meta_.get()));
     KITE_ASSIGN_OR_RETURN(wal_, OpenWalFor(config_));
     KITE_ASSIGN_OR_RETURN(objects_, OpenObjectStoreFor(config_));
+    KITE_ASSIGN_OR_RETURN(object_probe_, ObjectStoreProbe::Open(config_, ObjectStoreProbeOptions{}));
     // kite.roleTransport: grpc sends the read path through the role services
     // on a loopback socket, as between the processes of a cluster.
     QueryNodeApi* query_api = nullptr;
@@ -278,6 +280,7 @@ class StandaloneImpl final : public Standalone {
       return false;
     };
     sources.data_node_storage_failing = [dn = data_node_.get()] { return dn->StorageFailing(); };
+    sources.object_store_unreachable = [p = object_probe_.get()] { return !p->Reachable(); };
     sources.index_progress = [dn = data_node_.get()](const CollectionView& v, const IndexInfo& idx) {
       IndexProgress p = dn->Progress(v.info.id, idx, 0);
       WebIndexProgress w;
@@ -526,6 +529,7 @@ class StandaloneImpl final : public Standalone {
   std::unique_ptr<SegmentRegistry> registry_;
   std::unique_ptr<Wal> wal_;
   std::unique_ptr<ObjectStore> objects_;
+  std::unique_ptr<ObjectStoreProbe> object_probe_;  // /healthz's check of the object store
   std::unique_ptr<QueryNode> query_node_;  // kite.queryNodes: embedded
   std::unique_ptr<QueryView> query_view_;  // kite.queryNodes: remote
   std::thread query_watch_thread_;         // feeds query_view_ with the query node sessions
