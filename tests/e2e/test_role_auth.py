@@ -173,11 +173,18 @@ def test_query_node_with_incomplete_internal_security_refuses_to_start(kite_bin,
     assert want in r.stdout + r.stderr, r.stdout + r.stderr
 
 
-def test_loopback_role_transport_with_authorization(kite_factory, tmp_path):
+@pytest.mark.parametrize("tls", [False, True])
+def test_loopback_role_transport_with_authorization(kite_factory, tmp_path, tls):
     """kite.roleTransport: grpc with authorization on and no kite.clusterSecret: the role services
-    use a per-process secret, and reads still go through them."""
+    use a per-process secret (and internal TLS when enabled), and reads still go through them."""
     cfg = tmp_path / "grpc-roles.yaml"
-    cfg.write_text("kite:\n  roleTransport: grpc\ncommon:\n  security:\n    authorizationEnabled: true\n")
+    text = "kite:\n  roleTransport: grpc\ncommon:\n  security:\n    authorizationEnabled: true\n"
+    if tls:
+        certs = make_certs(tmp_path / "certs")
+        text += ("    internaltlsEnabled: true\n"
+                 f"internaltls:\n  serverPemPath: {certs / 'server.pem'}\n"
+                 f"  serverKeyPath: {certs / 'server.key'}\n  caPemPath: {certs / 'ca.pem'}\n")
+    cfg.write_text(text)
     server = kite_factory(name="roles-grpc", extra_args=["--config", str(cfg)], token=ROOT)
     server.start()
     c = server.client()
@@ -189,3 +196,36 @@ def test_loopback_role_transport_with_authorization(kite_factory, tmp_path):
     assert "role services on" in server.log_tail(400)
     c.close()
     server.stop()
+
+
+def test_standalone_with_another_secret_is_refused_by_the_query_node(kite_bin, kite_factory, tmp_path, etcd):
+    """A standalone whose kite.clusterSecret differs from the query node's: its calls are refused
+    (the query node's log says why), so the node is not used: loading or searching fails instead
+    of answering without its segments."""
+    node_cfg = make_config(tmp_path, etcd, tls_dir=None)
+    server_cfg = tmp_path / "server.yaml"
+    server_cfg.write_text(node_cfg.read_text().replace(SECRET, "a-different-secret"))
+    data_dir = tmp_path / "shared-data"
+    data_dir.mkdir()
+    node = QueryNodeProcess(kite_bin, node_cfg, data_dir, tmp_path, "querynode").start()
+    server = kite_factory(name="coord", data_dir=data_dir, extra_args=["--config", str(server_cfg)], token=ROOT)
+    server.start()
+    try:
+        c = server.client()
+        name = unique("wrongsecret")
+        c.create_collection(name, schema=schema())
+        from pymilvus import MilvusClient
+        ip = MilvusClient.prepare_index_params()
+        ip.add_index("vector", index_type="FLAT", metric_type="L2")
+        c.create_index(name, ip)
+        with pytest.raises(Exception) as e:
+            c.load_collection(name, timeout=30)
+            c.insert(name, [{"id": i, "n": i, "vector": [0.1] * DIM} for i in range(10)])
+            c.flush(name)
+            c.search(name, [[0.1] * DIM], limit=3, search_params={"metric_type": "L2"})
+        assert "query node" in str(e.value), str(e.value)
+        assert "wrong cluster credential" in node.log_path.read_text(errors="replace")
+        c.close()
+    finally:
+        server.stop(check=False)
+        node.stop()

@@ -7,6 +7,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -40,6 +44,21 @@ std::string SliceString(const grpc_slice& s) {
   return std::string(reinterpret_cast<const char*>(GRPC_SLICE_START_PTR(s)), GRPC_SLICE_LENGTH(s));
 }
 
+// Refused calls are logged at most every 10 s (with how many there were), so
+// that a caller knocking in a loop cannot flood the log.
+void LogRefused(const char* why) {
+  static std::atomic<int64_t> refused{0};
+  static std::atomic<int64_t> last_log_ms{0};
+  const int64_t n = refused.fetch_add(1) + 1;
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count();
+  int64_t last = last_log_ms.load();
+  if (last != 0 && now_ms - last < 10000) return;
+  if (!last_log_ms.compare_exchange_strong(last, now_ms)) return;
+  spdlog::warn("role services: {} (refused internal calls so far: {})", why, n);
+}
+
 // The server-side check, run by gRPC core on every call before the handler
 // (the server auth filter), so a refused call never reaches a role.
 void CheckCredential(void* state, grpc_auth_context*, const grpc_metadata* md, size_t num_md,
@@ -55,6 +74,7 @@ void CheckCredential(void* state, grpc_auth_context*, const grpc_metadata* md, s
     }
     error = "internal call refused: wrong cluster credential (kite.clusterSecret differs)";
   }
+  LogRefused(error);
   cb(user_data, nullptr, 0, nullptr, 0, GRPC_STATUS_UNAUTHENTICATED, error);
 }
 
