@@ -13,8 +13,12 @@
 #   KITE_KAFKA_SASL_PORT       a SASL_PLAINTEXT listener (SASL/PLAIN)
 #   KITE_KAFKA_SSL_PORT        an SSL listener        } both need KITE_KAFKA_KEYSTORE
 #   KITE_KAFKA_SASL_SSL_PORT   a SASL_SSL listener    } (PKCS12) and _KEYSTORE_PASSWORD
-#   KITE_KAFKA_SASL_USER / KITE_KAFKA_SASL_PASSWORD   the one SASL user (in the
-#                              listeners' JAAS config)
+#   KITE_KAFKA_SASL_USER / KITE_KAFKA_SASL_PASSWORD   the one SASL/PLAIN user (in
+#                              the listeners' JAAS config)
+#   KITE_KAFKA_SCRAM_USER / KITE_KAFKA_SCRAM_PASSWORD   a SASL/SCRAM-SHA-256 and
+#                              SCRAM-SHA-512 user on the same SASL listeners, created
+#                              in the KRaft metadata when the directory is formatted
+#                              (StorageTool format --add-scram, KIP-900)
 # The broker's own traffic stays on PLAINTEXT.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -41,8 +45,16 @@ fi
 if [ -n "$extra_listeners" ]; then
   plain="org.apache.kafka.common.security.plain.PlainLoginModule required user_$user=\"$pass\";"
   secure_props="sasl.enabled.mechanisms=PLAIN"
+  if [ -n "${KITE_KAFKA_SCRAM_USER:-}" ]; then
+    secure_props+=",SCRAM-SHA-256,SCRAM-SHA-512"
+  fi
+  scram="org.apache.kafka.common.security.scram.ScramLoginModule required;"
   for l in sasl_plaintext sasl_ssl; do
     secure_props+=$'\n'"listener.name.$l.plain.sasl.jaas.config=$plain"
+    if [ -n "${KITE_KAFKA_SCRAM_USER:-}" ]; then
+      secure_props+=$'\n'"listener.name.$l.scram-sha-256.sasl.jaas.config=$scram"
+      secure_props+=$'\n'"listener.name.$l.scram-sha-512.sasl.jaas.config=$scram"
+    fi
   done
   if [ -n "${KITE_KAFKA_KEYSTORE:-}" ]; then
     secure_props+=$'\n'"ssl.keystore.type=PKCS12"
@@ -94,8 +106,14 @@ jvm=(java -Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:aut
      -Dlog4j2.configurationFile="$dir/log4j2.properties"
      -Dlog4j.configuration="file:$dir/log4j.properties" -cp "$cp")
 if [ ! -f "$dir/logs/meta.properties" ]; then
+  scram_args=()
+  if [ -n "${KITE_KAFKA_SCRAM_USER:-}" ]; then
+    for m in SCRAM-SHA-256 SCRAM-SHA-512; do
+      scram_args+=(--add-scram "$m=[name=$KITE_KAFKA_SCRAM_USER,password=$KITE_KAFKA_SCRAM_PASSWORD]")
+    done
+  fi
   "${jvm[@]}" kafka.tools.StorageTool format -t kite-test-cluster-000001 \
-    -c "$dir/server.properties" >"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; exit 3; }
+    -c "$dir/server.properties" "${scram_args[@]}" >"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; exit 3; }
 fi
 # With KITE_KAFKA_PARENT_PID set (the test helpers set it), the broker dies
 # with that process, so a crashed test run never leaves a broker behind.

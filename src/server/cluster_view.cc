@@ -76,6 +76,7 @@ std::vector<ClusterView::ComponentState> ClusterView::ComponentStates() const {
   std::vector<ComponentState> out = {{"mixcoord", kHealthy}, {"proxy", kHealthy}, {"querynode", kHealthy},
                                      {"datanode", kHealthy}, {"streamingnode", kHealthy}};
   if (s_.data_node_storage_failing && s_.data_node_storage_failing()) out[3].code = kAbnormal;
+  if (s_.object_store_unreachable && s_.object_store_unreachable()) out[3].code = kAbnormal;
   if (s_.query_nodes_degraded && s_.query_nodes_degraded()) out[2].code = kAbnormal;
   if (s_.streaming != nullptr && s_.streaming->Health().failing_channels > 0) out.back().code = kAbnormal;
   if (s_.streaming_nodes_degraded && s_.streaming_nodes_degraded()) out.back().code = kAbnormal;

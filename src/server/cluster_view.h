@@ -50,6 +50,8 @@ struct ClusterSources {
   // Whether the data node's index builds / compactions are deferred because
   // the object store cannot be reached; may be null.
   std::function<bool()> data_node_storage_failing;
+  // The object store does not answer its health probe (object_store_probe.h); may be null.
+  std::function<bool()> object_store_unreachable;
   // kite.queryNodes: remote: no query node, or a loaded segment none serves; may be null.
   std::function<bool()> query_nodes_degraded;
   // kite.streamingNodes: remote (then `streaming` is null): the streaming
@@ -86,8 +88,9 @@ class ClusterView {
   // querynode, datanode, streamingnode, each with a commonpb.StateCode
   // (1 Healthy, 2 Abnormal). The streaming node is Abnormal while a channel's
   // flush is failing, the data node while its index builds or compactions are
-  // deferred (an object store that cannot be reached), so /healthz answers
-  // 500 until they succeed again.
+  // deferred (an object store that cannot be reached) and while the object
+  // store does not answer its health probe, so /healthz answers 500 until
+  // they succeed again.
   struct ComponentState {
     std::string name;
     int code = 1;

@@ -48,6 +48,9 @@ Status LoadSecurity(const YAML::Node& root, ServerConfig* c) {
                                        "internaltlsEnabled", "enablePublicPrivilege"}));
   YAML::Node tls = root["tls"];
   KITE_RETURN_IF_ERROR(CheckKnownKeys(tls, "tls", {"serverPemPath", "serverKeyPath", "caPemPath"}));
+  YAML::Node itls = root["internaltls"];
+  KITE_RETURN_IF_ERROR(
+      CheckKnownKeys(itls, "internaltls", {"serverPemPath", "serverKeyPath", "caPemPath", "sni"}));
   SecurityConfig& s = c->security;
   try {
     if (sec && sec.IsMap()) {
@@ -73,10 +76,7 @@ Status LoadSecurity(const YAML::Node& root, ServerConfig* c) {
       }
       if (sec["defaultRootPassword"]) s.default_root_password = sec["defaultRootPassword"].as<std::string>();
       if (sec["tlsMode"]) s.tls_mode = sec["tlsMode"].as<int>();
-      if (sec["internaltlsEnabled"] && sec["internaltlsEnabled"].as<bool>()) {
-        return InvalidArgument("config key common.security.internaltlsEnabled: true is not supported (Kite "
-                               "standalone has no internal RPCs)");
-      }
+      if (sec["internaltlsEnabled"]) s.internal_tls_enabled = sec["internaltlsEnabled"].as<bool>();
       if (sec["enablePublicPrivilege"] && !sec["enablePublicPrivilege"].as<bool>()) {
         return InvalidArgument("config key common.security.enablePublicPrivilege: false is not supported yet");
       }
@@ -86,12 +86,19 @@ Status LoadSecurity(const YAML::Node& root, ServerConfig* c) {
       if (tls["serverKeyPath"]) s.tls_server_key = tls["serverKeyPath"].as<std::string>();
       if (tls["caPemPath"]) s.tls_ca_pem = tls["caPemPath"].as<std::string>();
     }
+    if (itls && itls.IsMap()) {
+      if (itls["serverPemPath"]) s.internal_tls_server_pem = itls["serverPemPath"].as<std::string>();
+      if (itls["serverKeyPath"]) s.internal_tls_server_key = itls["serverKeyPath"].as<std::string>();
+      if (itls["caPemPath"]) s.internal_tls_ca_pem = itls["caPemPath"].as<std::string>();
+      if (itls["sni"]) s.internal_tls_sni = itls["sni"].as<std::string>();
+    }
   } catch (const YAML::Exception& e) {
     return InvalidArgument("config section common.security / tls: {}", e.what());
   }
   if (s.tls_mode != 0 && s.tls_mode != 1 && s.tls_mode != 2) {
     return InvalidArgument("config key common.security.tlsMode: {} is not one of 0, 1, 2", s.tls_mode);
   }
+  KITE_RETURN_IF_ERROR(Read(root, "kite", "clusterSecret", &s.cluster_secret));
   KITE_RETURN_IF_ERROR(Read(root, "proxy", "allowInsecureRemote", &s.allow_insecure_remote));
   KITE_RETURN_IF_ERROR(Read(root, "proxy", "maxFailedLoginsPerMinute", &s.max_failed_logins_per_minute));
   if (s.max_failed_logins_per_minute < 1) {

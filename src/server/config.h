@@ -13,7 +13,11 @@
 //   common.security.defaultRootPassword: Milvus    root's password at first start
 //   common.security.tlsMode: 0                     0 none, 1 one-way, 2 mutual TLS on the main port
 //   tls.serverPemPath, tls.serverKeyPath, tls.caPemPath   (caPemPath: mode 2); unreadable = no start
-//   An unknown key under common.security or tls is an error (a misspelt key must
+//   common.security.internaltlsEnabled: false      TLS on internal RPCs between Kite processes, with
+//   internaltls.serverPemPath, internaltls.serverKeyPath, internaltls.caPemPath, internaltls.sni
+//   kite.clusterSecret           shared by every Kite process of a cluster; with authorization on,
+//                                every internal RPC carries a credential derived from it
+//   An unknown key under common.security, tls or internaltls is an error (a misspelt key must
 //   not silently leave authorization off).
 //   metrics.port: 9091           health/metrics/web UI port (Milvus: common metrics port 9091)
 //   localStorage.path: ./data    data directory
@@ -103,6 +107,12 @@ struct SecurityConfig {
   std::string default_root_password = "Milvus";
   int tls_mode = 0;
   std::string tls_server_pem, tls_server_key, tls_ca_pem;
+  // Internal RPCs between Kite processes (role_security.h): Milvus's
+  // common.security.internaltlsEnabled and internaltls.*, and Kite's
+  // kite.clusterSecret (the cluster credential when authorization is on).
+  bool internal_tls_enabled = false;
+  std::string internal_tls_server_pem, internal_tls_server_key, internal_tls_ca_pem, internal_tls_sni;
+  std::string cluster_secret;
   bool allow_insecure_remote = false;  // proxy.allowInsecureRemote
   int max_failed_logins_per_minute = 30;  // proxy.maxFailedLoginsPerMinute (Kite), per client host
   int max_user_num = 100;  // proxy.maxUserNum (Milvus), root included

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "server/role_security.h"
+
 namespace kite {
 
 RoleProcessHost::RoleProcessHost(const ServerConfig& config, std::string role, int port, int metrics_port)
@@ -23,7 +25,9 @@ Status RoleProcessHost::Start(std::vector<grpc::Service*> services, MetaStore* m
   metrics_ = std::move(metrics);
   grpc::ServerBuilder b;
   int bound = 0;
-  b.AddListeningPort(address_, grpc::InsecureServerCredentials(), &bound);
+  KITE_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> creds,
+                        RoleServerCredentials(RoleSecurityOf(config_)));
+  b.AddListeningPort(address_, creds, &bound);
   for (grpc::Service* s : services) b.RegisterService(s);
   b.SetMaxReceiveMessageSize(-1);
   b.SetMaxSendMessageSize(-1);

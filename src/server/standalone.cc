@@ -39,6 +39,8 @@
 #include "server/storage_factory.h"
 #include "rpc/malformed_request.h"
 #include "server/port_mux.h"
+#include "server/object_store_probe.h"
+#include "server/role_security.h"
 #include "server/tls.h"
 #include "storage/meta/meta_store.h"
 #include "storage/object/object_store.h"
@@ -134,6 +136,7 @@ class StandaloneImpl final : public Standalone {
     KITE_ASSIGN_OR_RETURN(registry_, SegmentRegistry::Open(meta_.get()));
     KITE_ASSIGN_OR_RETURN(wal_, OpenWalFor(config_));
     KITE_ASSIGN_OR_RETURN(objects_, OpenObjectStoreFor(config_));
+    KITE_ASSIGN_OR_RETURN(object_probe_, ObjectStoreProbe::Open(config_, ObjectStoreProbeOptions{}));
     // kite.roleTransport: grpc sends the read path through the role services
     // on a loopback socket, as between the processes of a cluster.
     QueryNodeApi* query_api = nullptr;
@@ -145,6 +148,7 @@ class StandaloneImpl final : public Standalone {
       query_api = query_node_.get();
     }
     std::shared_ptr<grpc::Channel> role_channel;
+    std::shared_ptr<grpc::ServerCredentials> role_server_credentials;
     std::string role_addr;
     if (config_.roles_over_grpc && !config_.remote_query_nodes) {
       role_addr = fmt::format("unix-abstract:kite-roles-{}-{}", ::getpid(),
@@ -152,7 +156,10 @@ class StandaloneImpl final : public Standalone {
       grpc::ChannelArguments args;
       args.SetMaxReceiveMessageSize(-1);
       args.SetMaxSendMessageSize(-1);
-      role_channel = grpc::CreateCustomChannel(role_addr, grpc::InsecureChannelCredentials(), args);
+      const RoleSecurity role_security = LoopbackRoleSecurityOf(config_);
+      KITE_ASSIGN_OR_RETURN(role_server_credentials, RoleServerCredentials(role_security));
+      KITE_ASSIGN_OR_RETURN(auto role_channel_credentials, RoleChannelCredentials(role_security));
+      role_channel = CreateRoleChannel(role_addr, role_channel_credentials, args, role_security);
       remote_query_ = MakeRemoteQueryNode(role_channel, query_node_.get());
       query_api = remote_query_.get();
     }
@@ -179,7 +186,7 @@ class StandaloneImpl final : public Standalone {
       role_services_.push_back(MakeQueryNodeService(query_node_.get()));
       role_services_.push_back(MakeStreamingNodeService(streaming_.get()));
       grpc::ServerBuilder rb;
-      rb.AddListeningPort(role_addr, grpc::InsecureServerCredentials());
+      rb.AddListeningPort(role_addr, role_server_credentials);
       for (auto& svc : role_services_) rb.RegisterService(svc.get());
       rb.SetMaxReceiveMessageSize(-1);
       rb.SetMaxSendMessageSize(-1);
@@ -286,6 +293,7 @@ class StandaloneImpl final : public Standalone {
       return false;
     };
     sources.data_node_storage_failing = [dn = data_node_.get()] { return dn->StorageFailing(); };
+    sources.object_store_unreachable = [p = object_probe_.get()] { return !p->Reachable(); };
     sources.index_progress = [dn = data_node_.get()](const CollectionView& v, const IndexInfo& idx) {
       IndexProgress p = dn->Progress(v.info.id, idx, 0);
       WebIndexProgress w;
@@ -450,14 +458,22 @@ class StandaloneImpl final : public Standalone {
     return Status::OK();
   }
 
-  static std::shared_ptr<grpc::Channel> PeerChannel(const std::string& address) {
+  // A channel to another process's role services, with the cluster's
+  // internal TLS and credential (role_security.h).
+  // Loads them once, at the start (a bad CA fails the start).
+  Status LoadPeerCredentials() {
+    if (!peer_credentials_) KITE_ASSIGN_OR_RETURN(peer_credentials_, RoleChannelCredentials(RoleSecurityOf(config_)));
+    return Status::OK();
+  }
+  std::shared_ptr<grpc::Channel> PeerChannel(const std::string& address) const {
+    const RoleSecurity security = RoleSecurityOf(config_);
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(-1);
     args.SetMaxSendMessageSize(-1);
     // Fail fast on a dead peer instead of waiting for a reconnect.
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    return CreateRoleChannel(address, peer_credentials_, args, security);
   }
 
   // kite.queryNodes: remote: the query view, fed with the query node sessions.
@@ -468,6 +484,7 @@ class StandaloneImpl final : public Standalone {
           "their sessions there");
     }
     query_view_ = std::make_unique<QueryView>(registry_.get());
+    KITE_RETURN_IF_ERROR(LoadPeerCredentials());
     return FeedSessions("querynode", [this](const SessionEvent& e) {
       if (e.type == SessionEvent::Type::kAdded) {
         query_view_->AddNode(e.session.server_id, e.session.address,
@@ -482,6 +499,7 @@ class StandaloneImpl final : public Standalone {
   // kite.streamingNodes: remote: the streaming view, fed with the streaming node sessions.
   Status StartStreamingView() {
     streaming_view_ = std::make_unique<StreamingView>(meta_.get());
+    KITE_RETURN_IF_ERROR(LoadPeerCredentials());
     return FeedSessions("streamingnode", [this](const SessionEvent& e) {
       if (e.type == SessionEvent::Type::kAdded) {
         streaming_view_->AddNode(e.session.server_id, e.session.address,
@@ -512,7 +530,9 @@ class StandaloneImpl final : public Standalone {
     const std::string addr = config_.host + ":" + std::to_string(config_.coordinator_port);
     grpc::ServerBuilder b;
     int bound = 0;
-    b.AddListeningPort(addr, grpc::InsecureServerCredentials(), &bound);
+    KITE_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> creds,
+                          RoleServerCredentials(RoleSecurityOf(config_)));
+    b.AddListeningPort(addr, creds, &bound);
     for (auto& svc : coord_services_) b.RegisterService(svc.get());
     b.SetMaxReceiveMessageSize(-1);
     b.SetMaxSendMessageSize(-1);
@@ -599,6 +619,7 @@ class StandaloneImpl final : public Standalone {
   std::unique_ptr<SegmentRegistry> registry_;
   std::unique_ptr<Wal> wal_;
   std::unique_ptr<ObjectStore> objects_;
+  std::unique_ptr<ObjectStoreProbe> object_probe_;  // /healthz's check of the object store
   std::unique_ptr<QueryNode> query_node_;  // kite.queryNodes: embedded
   std::unique_ptr<QueryView> query_view_;  // kite.queryNodes: remote
   std::unique_ptr<StreamingView> streaming_view_;  // kite.streamingNodes: remote
@@ -606,6 +627,7 @@ class StandaloneImpl final : public Standalone {
   // kite.streamingNodes: remote: the coordinator services on rootCoord.port.
   std::vector<std::unique_ptr<grpc::Service>> coord_services_;
   std::unique_ptr<grpc::Server> coord_server_;
+  std::shared_ptr<grpc::ChannelCredentials> peer_credentials_;  // to other processes' role services
   std::unique_ptr<StreamingNode> streaming_;
   std::unique_ptr<DataNode> data_node_;
   std::unique_ptr<GarbageCollector> gc_;

@@ -9,6 +9,7 @@
 #include "roles/api/role_grpc.h"
 #include "roles/streaming/streaming_node.h"
 #include "server/role_process.h"
+#include "server/role_security.h"
 #include "server/storage_factory.h"
 
 namespace kite {
@@ -53,7 +54,9 @@ class StreamingNodeProcessImpl final : public StreamingNodeProcess {
     args.SetMaxSendMessageSize(-1);
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    coord_channel_ = grpc::CreateCustomChannel(coord, grpc::InsecureChannelCredentials(), args);
+    const RoleSecurity security = RoleSecurityOf(config_);
+    KITE_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> creds, RoleChannelCredentials(security));
+    coord_channel_ = CreateRoleChannel(coord, creds, args, security);
     segment_meta_ = MakeRemoteSegmentMeta(coord_channel_);
     tso_ = MakeRemoteTso(coord_channel_);
     query_ = MakeRemoteQueryNode(coord_channel_, nullptr);

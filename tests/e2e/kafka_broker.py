@@ -6,7 +6,9 @@ Started by scripts/kafka_broker.sh on free loopback ports in a temp dir; ready w
 scripts/setup.sh: without them start() fails saying so (never a skip).
 
 KafkaBroker(secure=True) also opens a SASL_PLAINTEXT, an SSL and a SASL_SSL listener (SASL/PLAIN,
-user SASL_USER / SASL_PASSWORD); the TLS listeners use a PKCS12 keystore made
+user SASL_USER / SASL_PASSWORD; SASL/SCRAM-SHA-256 and -512, user SCRAM_USER / SCRAM_PASSWORD,
+created in the KRaft metadata by Kafka's StorageTool format --add-scram); the TLS listeners use a
+PKCS12 keystore made
 here with Java's keytool (a self-signed certificate for 127.0.0.1, exported as `ca_pem` for the
 clients).
 """
@@ -29,6 +31,8 @@ LIBS = Path(os.environ.get("KITE_KAFKA_LIBS") or REPO_ROOT / ".cache" / "kafka" 
 READY_DEADLINE_S = 90.0
 SASL_USER = "kite"
 SASL_PASSWORD = "kite-kafka-secret"
+SCRAM_USER = "kite-scram"
+SCRAM_PASSWORD = "kite-scram-secret"
 KEYSTORE_PASSWORD = "kite-keystore-pw"
 
 
@@ -63,7 +67,8 @@ class KafkaBroker:
             self.env = {"KITE_KAFKA_SASL_PORT": str(self.sasl_port), "KITE_KAFKA_SSL_PORT": str(self.ssl_port),
                         "KITE_KAFKA_SASL_SSL_PORT": str(self.sasl_ssl_port),
                         "KITE_KAFKA_KEYSTORE": str(keystore), "KITE_KAFKA_KEYSTORE_PASSWORD": KEYSTORE_PASSWORD,
-                        "KITE_KAFKA_SASL_USER": SASL_USER, "KITE_KAFKA_SASL_PASSWORD": SASL_PASSWORD}
+                        "KITE_KAFKA_SASL_USER": SASL_USER, "KITE_KAFKA_SASL_PASSWORD": SASL_PASSWORD,
+                        "KITE_KAFKA_SCRAM_USER": SCRAM_USER, "KITE_KAFKA_SCRAM_PASSWORD": SCRAM_PASSWORD}
         self.proc: Optional[subprocess.Popen] = None
         self.starts = 0
 

@@ -4,6 +4,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -187,11 +188,31 @@ class KafkaWal final : public Wal {
     return security_error_;
   }
 
+  // librdkafka before 2.6.1 repeats the client nonce in its SCRAM
+  // client-final-message; Kafka 4 checks the nonce strictly (RFC 5802) and
+  // answers "invalid credentials" whatever the password
+  // (confluentinc/librdkafka#4895). Said next to such a failure, since the
+  // password is then not the cause.
+  std::string ScramHint(int err) const {
+    constexpr int kScramFixed = 0x020601ff;  // librdkafka 2.6.1
+    std::string mech = options_.sasl_mechanisms;
+    for (char& c : mech) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (err != RD_KAFKA_RESP_ERR__AUTHENTICATION || !mech.starts_with("SCRAM") || rd_kafka_version() >= kScramFixed) {
+      return "";
+    }
+    return fmt::format(
+        "; note: this librdkafka ({}) cannot authenticate with SCRAM to Kafka 4.x brokers, whatever the password "
+        "(fixed in librdkafka 2.6.1, confluentinc/librdkafka#4895): use SASL/PLAIN over SASL_SSL, or a "
+        "librdkafka >= 2.6.1",
+        rd_kafka_version_str());
+  }
+
   static void OnError(rd_kafka_t*, int err, const char* reason, void* opaque) {
     if (err != RD_KAFKA_RESP_ERR__AUTHENTICATION && err != RD_KAFKA_RESP_ERR__SSL) return;
     auto* self = static_cast<KafkaWal*>(opaque);
     std::lock_guard lock(self->security_mu_);
     self->security_error_ = reason ? reason : rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err));
+    self->security_error_ += self->ScramHint(err);
     self->has_security_error_ = true;
   }
 
