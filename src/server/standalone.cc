@@ -462,7 +462,8 @@ class StandaloneImpl final : public Standalone {
   // internal TLS and credential (role_security.h).
   // Loads them once, at the start (a bad CA fails the start).
   Status LoadPeerCredentials() {
-    if (!peer_credentials_) KITE_ASSIGN_OR_RETURN(peer_credentials_, RoleChannelCredentials(RoleSecurityOf(config_)));
+    if (peer_credentials_) return Status::OK();
+    KITE_ASSIGN_OR_RETURN(peer_credentials_, RoleChannelCredentials(RoleSecurityOf(config_)));
     return Status::OK();
   }
   std::shared_ptr<grpc::Channel> PeerChannel(const std::string& address) const {
