@@ -139,7 +139,7 @@ Status SegmentRegistry::CommitFlush(CollectionId collection, const std::string& 
     KITE_ASSIGN_OR_RETURN(MetaRead read, meta_->Read(term_key, /*prefix=*/false));
     const std::string current = read.kvs.empty() ? "0" : read.kvs[0].value;
     if (current != std::to_string(term)) {
-      return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone,
+      return MakeStatus(StatusCode::kFailedPrecondition, Reason::kChannelNotAvailable,
                         "WAL channel {} is owned under term {} now, not this node's term {}: the flush to LSN {} was "
                         "not committed (the channel moved to another streaming node)",
                         channel, current, term, lsn);
@@ -147,7 +147,7 @@ Status SegmentRegistry::CommitFlush(CollectionId collection, const std::string& 
     b.RequireModRevision(term_key, read.kvs[0].mod_revision);
     KITE_ASSIGN_OR_RETURN(MetaTxnResult r, meta_->Txn(b));
     if (!r.succeeded) {
-      return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone,
+      return MakeStatus(StatusCode::kFailedPrecondition, Reason::kChannelNotAvailable,
                         "WAL channel {} changed owner while this node (term {}) committed its flush to LSN {}: "
                         "not committed",
                         channel, term, lsn);

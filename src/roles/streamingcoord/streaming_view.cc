@@ -221,8 +221,25 @@ auto StreamingView::OnOwner(CollectionId collection, Fn call) -> decltype(call(s
       continue;
     }
     auto result = call(*api);
-    if (!Unreachable(StatusOf(result)) || attempt >= 2) return result;
-    Evict(node);
+    if (attempt >= 2) return result;
+    const Status& st = StatusOf(result);
+    if (Unreachable(st)) {
+      Evict(node);
+      continue;
+    }
+    if (st.reason() == Reason::kChannelNotAvailable) {
+      // The node was fenced: its channels were taken over (it paused past its
+      // session's TTL, the view moved them). Nothing was acknowledged there;
+      // run the call on the new leader once the move is done.
+      { std::lock_guard move(move_mu_); }
+      std::shared_lock lock(mu_);
+      auto it = bound_.find(collection.value);
+      if (it == bound_.end() || it->second.node == node) return result;
+      spdlog::warn("streaming view: node {} was fenced on collection {} ({}); running the call on node {}", node,
+                   collection.value, st.message(), it->second.node);
+      continue;
+    }
+    return result;
   }
 }
 
