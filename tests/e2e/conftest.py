@@ -18,6 +18,10 @@ Environment
   KITE_E2E_QUERY_NODES=N every server runs with kite.queryNodes: remote over its own etcd and N
                          `kite querynode` processes sharing its data dir (the cluster pass of
                          scripts/test.sh); etcd and the query nodes outlive the server's restarts
+  KITE_E2E_STREAMING_NODES=N  with KITE_E2E_QUERY_NODES: also kite.streamingNodes: remote, with
+                         N `kite streamingnode` processes leading the WAL channels on one Kafka
+                         broker shared by the run (a topic prefix per server); they start after
+                         the server's first start and outlive its restarts
 """
 
 from __future__ import annotations
@@ -108,6 +112,8 @@ class KiteServer:
         self.proc = subprocess.Popen(self.command(), stdout=self._log_fh, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
         self.wait_ready(deadline_s)
+        if self.query_nodes is not None:
+            self.query_nodes.start_streaming_nodes()
         return self
 
     def wait_ready(self, deadline_s: float = READY_DEADLINE_S) -> None:
@@ -225,6 +231,8 @@ class QueryNodeCluster:
         self.config = self.log_dir / f"{name}-cluster.yaml"
         self.procs: List[subprocess.Popen] = []
         self.logs: List[Path] = []
+        self.streaming_n = int(os.environ.get("KITE_E2E_STREAMING_NODES", "0") or 0)
+        self.streaming_started = False
 
     def start(self) -> "QueryNodeCluster":
         self.etcd.start()
@@ -232,9 +240,17 @@ class QueryNodeCluster:
         shared = os.environ.get("KITE_E2E_CONFIG")
         if shared:
             extra = Path(shared).read_text()
+        streaming = ""
+        if self.streaming_n > 0:
+            streaming = (f"rootCoord:\n  port: {free_port()}\n"
+                         "mq:\n  type: kafka\n"
+                         f"kafka:\n  brokerList: {_shared_kafka(self.log_dir).address}\n"
+                         f"msgChannel:\n  chanNamePrefix:\n    cluster: ke{os.getpid()}x{id(self)}\n")
         self.config.write_text(f"etcd:\n  endpoints: {self.etcd.endpoint}\n  rootPath: kite-e2e\n"
                                "common:\n  session:\n    ttl: 3\n"
-                               "kite:\n  queryNodes: remote\n" + extra)
+                               "kite:\n  queryNodes: remote\n"
+                               + ("  streamingNodes: remote\n" if self.streaming_n > 0 else "")
+                               + streaming + extra)
         for i in range(self.n):
             port = free_port()
             log = self.log_dir / f"querynode{i}-{port}.log"
@@ -254,6 +270,30 @@ class QueryNodeCluster:
                 time.sleep(0.05)
         return self
 
+    def start_streaming_nodes(self) -> None:
+        """The streaming node processes, once the server (the coordinator) is up."""
+        if self.streaming_started or self.streaming_n == 0:
+            return
+        self.streaming_started = True
+        first = len(self.procs)
+        for i in range(self.streaming_n):
+            port = free_port()
+            log = self.log_dir / f"streamingnode{i}-{port}.log"
+            fh = open(log, "ab", buffering=0)
+            self.procs.append(subprocess.Popen(
+                [str(self.binary), "streamingnode", "--config", str(self.config), "--data-dir", str(self.data_dir),
+                 "--port", str(port)], stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True))
+            fh.close()
+            self.logs.append(log)
+        deadline = time.monotonic() + READY_DEADLINE_S
+        for proc, log in zip(self.procs[first:], self.logs[first:]):
+            while "serving on" not in log.read_text(errors="replace"):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"kite streamingnode did not start: {log.read_text(errors='replace')[-2000:]}",
+                                pytrace=False)
+                time.sleep(0.05)
+
     def stop(self) -> None:
         for proc in self.procs:
             if proc.poll() is None:
@@ -265,6 +305,21 @@ class QueryNodeCluster:
                 proc.kill()
                 proc.wait()
         self.etcd.stop(crash=True)
+
+
+_KAFKA = None
+
+
+def _shared_kafka(base: Path):
+    """One Kafka broker for the whole run of a KITE_E2E_STREAMING_NODES pass (stopped at exit)."""
+    global _KAFKA
+    if _KAFKA is None:
+        import atexit
+        from kafka_broker import KafkaBroker
+        (Path(base) / "shared-kafka").mkdir(parents=True, exist_ok=True)
+        _KAFKA = KafkaBroker(Path(base) / "shared-kafka").start()
+        atexit.register(_KAFKA.stop)
+    return _KAFKA
 
 
 # -- fixtures ----------------------------------------------------------------------------

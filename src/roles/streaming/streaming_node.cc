@@ -394,15 +394,19 @@ Status StreamingNode::Load(const CollectionInfo& c) {
   std::vector<std::shared_ptr<Channel>> chans = ChannelsOf(c.id);
   std::vector<std::unique_lock<std::mutex>> locks;
   for (const auto& ch : chans) locks.emplace_back(ch->mu);
-  if (!query_node_->IsLoaded(c.id)) {
+  const bool fresh = !query_node_->IsLoaded(c.id);
+  if (fresh) {
     auto schema = chans.empty() ? std::make_shared<const CollectionSchema>(c.schema) : chans[0]->schema;
     KITE_RETURN_IF_ERROR(query_node_->Load(c, schema));
   }
-  // Also when the query side already holds the collection: a streaming node
-  // that took the channels over (or restarted) replayed deletes the query
-  // nodes may not have seen yet (applying one twice changes nothing).
+  // The buffered deletes (since the channel's last flush: not in the delta
+  // files the load read) go to a query side that just loaded the collection
+  // — also one that restarted while this node kept forwarding — and to one
+  // that already held it when this node took the channels over (or
+  // restarted) and replayed deletes it may not have seen (applying one twice
+  // changes nothing).
   for (const auto& ch : chans) {
-    if (ch->forward) continue;
+    if (ch->forward && !fresh) continue;
     KITE_RETURN_IF_ERROR(query_node_->ApplyDeletes(c.id, ch->name, ch->delete_buffer));
     ch->forward = true;
   }
