@@ -31,6 +31,7 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import List, Optional
 
@@ -245,7 +246,7 @@ class QueryNodeCluster:
             streaming = (f"rootCoord:\n  port: {free_port()}\n"
                          "mq:\n  type: kafka\n"
                          f"kafka:\n  brokerList: {_shared_kafka(self.log_dir).address}\n"
-                         f"msgChannel:\n  chanNamePrefix:\n    cluster: ke{os.getpid()}x{id(self)}\n")
+                         f"msgChannel:\n  chanNamePrefix:\n    cluster: ke{uuid.uuid4().hex[:12]}\n")
         self.config.write_text(f"etcd:\n  endpoints: {self.etcd.endpoint}\n  rootPath: kite-e2e\n"
                                "common:\n  session:\n    ttl: 3\n"
                                "kite:\n  queryNodes: remote\n"
