@@ -17,6 +17,13 @@ so the 1 -> 2 node figure is a floor of what separate machines give.
 Recovery: with 2 query nodes and a count query in a loop, kill -9 of one node; the time from the
 kill to the first answer that counts every row again (its segments re-read from the object store
 by the survivor).
+
+--streaming-nodes N adds a last configuration, the cluster: N `kite streamingnode` processes
+leading the WAL channels on a Kafka broker started here, plus 2 query nodes (the standalone keeps
+only the coordinator, proxy and data node). Its search QPS / p99 against the embedded standalone
+is the price of the extra hops; ingest (rows/s of the load phase, 5000-row inserts) is compared
+the same way; and kill -9 of the streaming node leading the collection is timed to the first
+acknowledged insert after it.
 """
 
 from __future__ import annotations
@@ -47,10 +54,10 @@ from pymilvus import DataType, MilvusClient  # noqa: E402
 COLLECTION = "bench_qn"
 
 
-def start_query_node(kite: Path, cfg: Path, data_dir: Path, log_dir: Path, cpu: int | None):
+def start_role(kite: Path, role: str, cfg: Path, data_dir: Path, log_dir: Path, cpu: int | None):
     port = free_port()
-    log = log_dir / f"querynode-{port}.log"
-    cmd = [str(kite), "querynode", "--config", str(cfg), "--data-dir", str(data_dir), "--port", str(port)]
+    log = log_dir / f"{role}-{port}.log"
+    cmd = [str(kite), role, "--config", str(cfg), "--data-dir", str(data_dir), "--port", str(port)]
     if cpu is not None:
         cmd = ["taskset", "-c", str(cpu)] + cmd
     fh = open(log, "ab", buffering=0)
@@ -59,9 +66,36 @@ def start_query_node(kite: Path, cfg: Path, data_dir: Path, log_dir: Path, cpu: 
     deadline = time.monotonic() + 30
     while "serving on" not in log.read_text(errors="replace"):
         if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"query node did not start: {log.read_text(errors='replace')[-2000:]}")
+            raise RuntimeError(f"{role} did not start: {log.read_text(errors='replace')[-2000:]}")
         time.sleep(0.05)
+    proc.log = log
     return proc
+
+
+def kill_streaming_leader(srv: KiteServer, client: MilvusClient, sprocs, n: int) -> float:
+    """kill -9 of the streaming node leading the collection; seconds to the next acknowledged insert."""
+    import urllib.request
+    cid = client.describe_collection(COLLECTION)["collection_id"]
+    view = json.loads(urllib.request.urlopen(f"{srv.metrics_url}/webui/api/streaming_nodes", timeout=5).read())
+    leader = next(v["node_id"] for v in view.get("data", view) if cid in v["collections"])
+    victim = next(p for p in sprocs if f"kite streamingnode {leader} serving" in p.log.read_text(errors="replace"))
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    t0 = time.monotonic()
+    while True:
+        try:
+            client.insert(COLLECTION, [{"id": n + 1, "vec": np.zeros(srv_dim(client), np.float32).tolist()}])
+            return time.monotonic() - t0
+        except Exception:  # noqa: BLE001 - writes fail or wait while the channels move
+            if time.monotonic() - t0 > 120:
+                raise RuntimeError("no acknowledged insert 120 s after the kill")
+
+
+def srv_dim(client: MilvusClient) -> int:
+    for f in client.describe_collection(COLLECTION)["fields"]:
+        if f["name"] == "vec":
+            return int(f["params"]["dim"])
+    raise RuntimeError("no vec field")
 
 
 def load_data(client: MilvusClient, vectors: np.ndarray) -> None:
@@ -99,7 +133,8 @@ def loadgen(srv: KiteServer, queries: Path, args) -> dict:
     return json.loads(out.stdout)
 
 
-def run_config(nodes: int, base: Path, vectors: np.ndarray, queries: Path, args) -> dict:
+def run_config(nodes: int, base: Path, vectors: np.ndarray, queries: Path, args, streaming: int = 0,
+               kafka=None) -> dict:
     base.mkdir(parents=True)
     data = base / "data"
     text = "dataCoord:\n  segment:\n    maxSize: 16\n"
@@ -109,21 +144,32 @@ def run_config(nodes: int, base: Path, vectors: np.ndarray, queries: Path, args)
         etcd = EtcdProcess(base / "etcd").start()
         text += (f"etcd:\n  endpoints: {etcd.endpoint}\n  rootPath: bench{uuid.uuid4().hex[:8]}\n"
                  "common:\n  session:\n    ttl: 3\nkite:\n  queryNodes: remote\n")
+    if streaming > 0:
+        text += ("  streamingNodes: remote\n"
+                 f"rootCoord:\n  port: {free_port()}\nmq:\n  type: kafka\n"
+                 f"kafka:\n  brokerList: {kafka.address}\n"
+                 f"msgChannel:\n  chanNamePrefix:\n    cluster: b{uuid.uuid4().hex[:10]}\n")
     cfg = base / "kite.yaml"
     cfg.write_text(text)
     data.mkdir()
     for i in range(nodes):
         cpu = (i % os.cpu_count()) if args.pin else None
-        procs.append(start_query_node(args.kite_bin, cfg, data, base, cpu))
+        procs.append(start_role(args.kite_bin, "querynode", cfg, data, base, cpu))
     srv = KiteServer(args.kite_bin, data_dir=data, log_dir=base, name=f"kite-{nodes}qn",
                      extra_args=["--config", str(cfg)])
     srv.start()
-    result: dict = {"query_nodes": nodes}
+    sprocs = [start_role(args.kite_bin, "streamingnode", cfg, data, base, None) for _ in range(streaming)]
+    procs += sprocs
+    result: dict = {"query_nodes": nodes, "streaming_nodes": streaming}
     try:
         client = srv.client()
+        t0 = time.monotonic()
         load_data(client, vectors)
+        result["ingest_rows_s"] = len(vectors) / (time.monotonic() - t0)
         result["load"] = loadgen(srv, queries, args)
-        if nodes == 2:
+        if streaming >= 2:
+            result["sn_recovery_s"] = kill_streaming_leader(srv, client, sprocs, len(vectors))
+        if nodes == 2 and streaming == 0:
             procs[0].send_signal(signal.SIGKILL)
             procs[0].wait()
             t0 = time.monotonic()
@@ -156,6 +202,7 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=10)
     ap.add_argument("--concurrency", type=int, default=2)
     ap.add_argument("--no-pin", dest="pin", action="store_false")
+    ap.add_argument("--streaming-nodes", type=int, default=0)
     ap.add_argument("--kite-bin", type=Path, default=REPO / "build" / "kite")
     ap.add_argument("--loadgen", type=Path, default=REPO / "build" / "bench" / "kite_loadgen")
     ap.add_argument("--out", type=Path,
@@ -167,6 +214,14 @@ def main() -> None:
         q = Path(tmp) / "queries.npy"
         np.save(q, rng.random((200, args.dim), dtype=np.float32))
         results = [run_config(n, Path(tmp) / f"n{n}", vectors, q, args) for n in (0, 1, 2)]
+        if args.streaming_nodes > 0:
+            from kafka_broker import KafkaBroker  # noqa: E402
+            (Path(tmp) / "kafka").mkdir()
+            kafka = KafkaBroker(Path(tmp) / "kafka").start()
+            try:
+                results.append(run_config(2, Path(tmp) / "cluster", vectors, q, args, args.streaming_nodes, kafka))
+            finally:
+                kafka.stop()
     base = results[0]["load"]
     lines = [f"# Query nodes as processes: {args.rows} x {args.dim}, FLAT L2, nq=1, k=10, "
              f"{args.concurrency} clients, {args.duration:.0f} s",
@@ -174,17 +229,24 @@ def main() -> None:
              f"Machine: {platform.machine()}, {os.cpu_count()} cores; load average at the end "
              f"{os.getloadavg()[0]:.1f}. Command: `{' '.join(sys.argv)}`. Query nodes pinned: {args.pin}.",
              "",
-             "| serving | QPS | p50 ms | p99 ms | QPS / embedded |",
-             "|---|---|---|---|---|"]
+             "| serving | QPS | p50 ms | p99 ms | QPS / embedded | p99 / embedded | ingest rows/s | ingest / embedded |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in results:
         ld = r["load"]
         name = "standalone, embedded query node" if r["query_nodes"] == 0 else f"{r['query_nodes']} query node process(es)"
+        if r["streaming_nodes"]:
+            name = f"cluster: {r['streaming_nodes']} streaming + {r['query_nodes']} query node processes, Kafka WAL"
         lines.append(f"| {name} | {ld['qps']:.0f} | {ld['p50_ms']:.2f} | {ld['p99_ms']:.2f} | "
-                     f"{ld['qps'] / base['qps']:.2f} |")
+                     f"{ld['qps'] / base['qps']:.2f} | {ld['p99_ms'] / base['p99_ms']:.2f} | "
+                     f"{r['ingest_rows_s']:.0f} | {r['ingest_rows_s'] / results[0]['ingest_rows_s']:.2f} |")
     rec = [r for r in results if "recovery_s" in r]
     if rec:
         lines += ["", f"kill -9 of one of 2 query nodes: every row counted again after "
                       f"{rec[0]['recovery_s']:.2f} s."]
+    srec = [r for r in results if "sn_recovery_s" in r]
+    if srec:
+        lines += ["", f"kill -9 of the streaming node leading the collection: the next insert acknowledged after "
+                      f"{srec[0]['sn_recovery_s']:.2f} s."]
     text = "\n".join(lines) + "\n"
     args.out.write_text(text)
     print(text)
