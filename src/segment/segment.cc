@@ -76,6 +76,31 @@ void Segment::Append(const ColumnBatch& rows, const std::vector<Timestamp>& time
   for (int64_t r = base; r < columns_.num_rows; ++r) IndexRowLocked(r);
 }
 
+Status Segment::CheckAppendable(const ColumnBatch& rows) const {
+  std::shared_lock lock(mu_);
+  for (const Column& c : columns_.columns) {
+    const Column* src = rows.Find(c.field_id);
+    if (src == nullptr) continue;
+    const FieldSchema* f = schema_->FindField(c.field_id);
+    const std::string name = f ? f->name : std::to_string(c.field_id.value);
+    if (src->type != c.type || src->element_type != c.element_type || src->dim != c.dim) {
+      return Corruption("rows for field {} are {} (dim {}), the schema's field is {} (dim {})", name,
+                        static_cast<int>(src->type), src->dim, static_cast<int>(c.type), c.dim);
+    }
+    if (src->num_rows < rows.num_rows) {
+      return Corruption("field {} has {} values for {} rows", name, src->num_rows, rows.num_rows);
+    }
+    if (src->is_fixed() && src->fixed.size() < static_cast<size_t>(rows.num_rows) * src->row_bytes) {
+      return Corruption("field {} holds {} bytes for {} rows of {} bytes", name, src->fixed.size(), rows.num_rows,
+                        src->row_bytes);
+    }
+    if (!src->is_fixed() && src->offsets.size() < static_cast<size_t>(rows.num_rows) + 1) {
+      return Corruption("field {} has {} offsets for {} rows", name, src->offsets.size(), rows.num_rows);
+    }
+  }
+  return Status::OK();
+}
+
 void Segment::Reserve(int64_t rows) {
   std::unique_lock lock(mu_);
   for (auto& c : columns_.columns) c.Reserve(rows);

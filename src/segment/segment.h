@@ -57,6 +57,12 @@ class Segment {
   // ---- writer side (growing segments only)
   // Appends rows (one column per stored field, pk included) with one timestamp each.
   void Append(const ColumnBatch& rows, const std::vector<Timestamp>& timestamps);
+  // Whether `rows` fits this segment's columns (each column it carries of
+  // the same type, element type and dim, with at least rows.num_rows rows):
+  // what Append assumes. kCorruption naming the field otherwise — a WAL
+  // record written for another schema (a reused Kafka topic, a damaged
+  // log) must fail the replay, not corrupt memory.
+  Status CheckAppendable(const ColumnBatch& rows) const;
   // Room for `rows` rows in all, so that appending up to that many never
   // regrows a column or the key index (a regrowth holds the old and the new
   // buffer at once: 1.5x the column at the peak). Variable-width bytes are

@@ -150,6 +150,36 @@ TEST(SegmentTest, UpsertShowsExactlyOneVersion) {
   }
 }
 
+TEST(SegmentTest, RowsOfAnotherSchemaAreRefusedNotAppended) {
+  auto schema = TestSchema();
+  Segment seg(Meta(1), schema);
+  ColumnBatch ok = Rows(*schema, {1, 2}, 1.0f);
+  EXPECT_TRUE(seg.CheckAppendable(ok).ok());
+  // A vector of another dim (a record written for another collection under the same channel name).
+  CollectionSchema other = *schema;
+  other.fields[1].type_params["dim"] = "4";
+  ColumnBatch wrong_dim;
+  wrong_dim.num_rows = 1;
+  Column v = Column::ForField(other.fields[1]);
+  float four[4] = {1, 2, 3, 4};
+  v.AppendFixed(four);
+  wrong_dim.columns = {v};
+  Status st = seg.CheckAppendable(wrong_dim);
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_NE(st.message().find("field v"), std::string::npos) << st.ToString();
+  // Fewer values than rows claimed.
+  ColumnBatch short_rows = Rows(*schema, {1, 2}, 1.0f);
+  short_rows.num_rows = 5;
+  EXPECT_EQ(seg.CheckAppendable(short_rows).code(), StatusCode::kCorruption);
+  // Another type for the primary key.
+  ColumnBatch wrong_type = Rows(*schema, {1}, 1.0f);
+  wrong_type.columns[0] = Column::ForField(schema->fields[2]);
+  wrong_type.columns[0].field_id = FieldId(100);
+  wrong_type.columns[0].AppendVar("x");
+  EXPECT_EQ(seg.CheckAppendable(wrong_type).code(), StatusCode::kCorruption);
+  EXPECT_EQ(seg.num_rows(), 0);
+}
+
 TEST(SegmentTest, ReserveKeepsColumnsInPlaceWhileAppending) {
   auto schema = TestSchema();
   Segment seg(Meta(1), schema);

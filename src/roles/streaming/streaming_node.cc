@@ -240,6 +240,10 @@ Status StreamingNode::ApplyLocked(Channel& ch, const DmlMessage& msg, uint64_t l
       it = ch.growing.emplace(msg.partition.value, std::move(fresh)).first;
     }
     SegmentPtr& seg = it->second;
+    if (Status st = seg->CheckAppendable(msg.rows); !st.ok()) {
+      return Corruption("WAL channel {} LSN {}: the record does not match collection {}'s schema: {}", ch.name, lsn,
+                        ch.collection.value, st.message());
+    }
     seg->Append(msg.rows, std::vector<Timestamp>(static_cast<size_t>(msg.rows.num_rows), msg.ts));
     full = static_cast<double>(seg->MemoryBytes()) >=
            static_cast<double>(options_.segment_bytes_max) * options_.seal_proportion;
