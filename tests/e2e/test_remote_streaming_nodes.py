@@ -166,6 +166,13 @@ def test_core_through_streaming_node_processes(cluster):
     assert {bound[c] for c in ids} == node_ids, (bound, node_ids)
     health = urllib.request.urlopen(f"{server.metrics_url}/healthz", timeout=5)
     assert health.status == 200 and health.read() == b"OK"
+    # The web UI page renders the topology: both streaming node processes and what they lead.
+    # (chromium comes from scripts/setup.sh, as for test_observability's page tests)
+    from test_observability import dump_dom
+    html = dump_dom(server.metrics_url + "/webui")
+    assert "2 streaming node processes" in html, html[-3000:]
+    for nid in node_ids:
+        assert f"<td class=\"num\">{nid}</td>" in html
     for n in nodes:
         assert urllib.request.urlopen(f"http://127.0.0.1:{n.metrics_port}/healthz", timeout=5).read() == b"OK"
 
