@@ -192,10 +192,7 @@ def test_collections_wait_for_the_first_streaming_node(kite_bin, kite_factory, t
     server, nodes = cluster
     client = server.client()
     rng = np.random.default_rng(5)
-    name = unique("sn_wait")
-    client.create_collection(name, schema=schema())
-    client.create_index(name, _flat_index())
-    client.load_collection(name)
+    name = new_loaded(client, "sn_wait")
     exp = {r["id"]: r for r in make_rows(range(300), rng)}
     client.insert(name, list(exp.values()))  # growing only: in Kafka, not flushed
     server.stop()
@@ -219,6 +216,22 @@ def test_collections_wait_for_the_first_streaming_node(kite_bin, kite_factory, t
     answers_exactly(client, name, exp, rng.random((2, DIM)).astype(np.float32))
 
 
+def new_loaded(client, prefix: str) -> str:
+    """A loaded collection of schema() with a FLAT index."""
+    name = unique(prefix)
+    client.create_collection(name, schema=schema())
+    client.create_index(name, _flat_index())
+    client.load_collection(name)
+    return name
+
+
+def leader_and_other(server, client, nodes, name):
+    """The streaming node process leading the collection's channels, and one that does not."""
+    leader = bindings(server)[client.describe_collection(name)["collection_id"]]
+    victim = next(n for n in nodes if node_id_of(n) == leader)
+    return victim, next(n for n in nodes if n is not victim)
+
+
 def _flat_index():
     ip = MilvusClient.prepare_index_params()
     ip.add_index("vector", index_type="FLAT", metric_type="L2")
@@ -229,10 +242,7 @@ def test_kill9_of_the_leading_streaming_node_loses_no_acknowledged_write(cluster
     server, nodes = cluster
     client = server.client()
     rng = np.random.default_rng(11)
-    name = unique("sn_kill")
-    client.create_collection(name, schema=schema())
-    client.create_index(name, _flat_index())
-    client.load_collection(name)
+    name = new_loaded(client, "sn_kill")
     exp = {r["id"]: r for r in make_rows(range(400), rng)}
     client.insert(name, list(exp.values()))
     client.flush(name)
@@ -241,9 +251,7 @@ def test_kill9_of_the_leading_streaming_node_loses_no_acknowledged_write(cluster
         exp.pop(i)
 
     cid = client.describe_collection(name)["collection_id"]
-    leader = bindings(server)[cid]
-    victim = next(n for n in nodes if node_id_of(n) == leader)
-    survivor = next(n for n in nodes if n is not victim)
+    victim, survivor = leader_and_other(server, client, nodes, name)
 
     acked: dict = {}
     attempted: list = []
@@ -308,16 +316,11 @@ def test_paused_streaming_node_cannot_acknowledge_after_its_channels_moved(clust
     server, nodes = cluster
     client = server.client()
     rng = np.random.default_rng(17)
-    name = unique("sn_split")
-    client.create_collection(name, schema=schema())
-    client.create_index(name, _flat_index())
-    client.load_collection(name)
+    name = new_loaded(client, "sn_split")
     exp = {r["id"]: r for r in make_rows(range(100), rng)}
     client.insert(name, list(exp.values()))
     cid = client.describe_collection(name)["collection_id"]
-    leader = bindings(server)[cid]
-    victim = next(n for n in nodes if node_id_of(n) == leader)
-    survivor = next(n for n in nodes if n is not victim)
+    victim, survivor = leader_and_other(server, client, nodes, name)
     survivor_id = node_id_of(survivor)
 
     victim.pause()

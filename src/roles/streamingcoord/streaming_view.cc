@@ -92,10 +92,12 @@ std::map<int64_t, int64_t> StreamingView::Bindings() const {
   return out;
 }
 
-int64_t StreamingView::PickLocked(int64_t preferred) const {
-  if (preferred != 0 && nodes_.count(preferred)) return preferred;
+int64_t StreamingView::PickLocked(int64_t preferred, const std::set<int64_t>& exclude) const {
+  if (preferred != 0 && nodes_.count(preferred) && !exclude.count(preferred)) return preferred;
   std::map<int64_t, int64_t> load;
-  for (const auto& [id, n] : nodes_) load[id] = 0;
+  for (const auto& [id, n] : nodes_) {
+    if (!exclude.count(id)) load[id] = 0;
+  }
   for (const auto& [cid, b] : bound_) {
     if (load.count(b.node)) ++load[b.node];
   }
@@ -164,20 +166,8 @@ void StreamingView::Evict(int64_t node) {
       std::shared_ptr<StreamingNodeApi> api;
       {
         std::shared_lock lock(mu_);
-        std::map<int64_t, Node> candidates;
-        for (const auto& [id, n] : nodes_) {
-          if (!tried.count(id)) candidates.emplace(id, n);
-        }
-        int64_t least = -1;
-        for (const auto& [id, n] : candidates) {
-          int64_t l = 0;
-          for (const auto& [c2, b2] : bound_) l += b2.node == id;
-          if (least < 0 || l < least) {
-            least = l;
-            target = id;
-            api = n.api;
-          }
-        }
+        target = PickLocked(0, tried);
+        if (target != 0) api = nodes_.at(target).api;
       }
       if (target == 0) {
         spdlog::error("streaming view: no streaming node can lead collection {} now", cid);

@@ -35,6 +35,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -100,8 +101,9 @@ class StreamingView final : public StreamingNodeApi {
   // the new owner.
   template <typename Fn>
   auto OnOwner(CollectionId collection, Fn call) -> decltype(call(std::declval<StreamingNodeApi&>()));
-  // The live node leading the fewest collections, preferring `preferred`; 0 if none (mu_ held).
-  int64_t PickLocked(int64_t preferred) const;
+  // The live node leading the fewest collections, preferring `preferred`,
+  // never one in `exclude`; 0 if none (mu_ held).
+  int64_t PickLocked(int64_t preferred, const std::set<int64_t>& exclude = {}) const;
   // Opens (and loads) `b` on `node`. Called without mu_.
   Status Place(int64_t node, const std::shared_ptr<StreamingNodeApi>& api, const Bound& b);
   void Evict(int64_t node);
