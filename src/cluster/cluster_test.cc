@@ -24,6 +24,7 @@
 #include "rpc.grpc.pb.h"  // etcd's API (cmake/EtcdProto.cmake), for CompactEtcd
 
 #include "cluster/election.h"
+#include "cluster/fenced_meta_store.h"
 #include "cluster/session.h"
 #include "cluster/session_watcher.h"
 #include "storage/meta/etcd_meta_store.h"
@@ -716,6 +717,47 @@ TEST_P(ClusterTest, FencedTxnKeepsTheBatchsOwnCompares) {
   EXPECT_EQ(st.message().find("is not the active"), std::string::npos) << st.message();
   EXPECT_TRUE(a->election->active());
   EXPECT_EQ(Value("coord/x"), "1");
+}
+
+// The meta store the active coordinator's roles write through
+// (mixCoord.enableActiveStandby): every write carries the fence, reads and
+// watches pass through.
+TEST_P(ClusterTest, FencedMetaStoreWritesOnlyWhileActive) {
+  auto a = Candidate(kLongTtl);
+  ASSERT_NE(a, nullptr);
+  ASSERT_TRUE(a->election->WaitActive(seconds(10)));
+  std::unique_ptr<MetaStore> fenced = MakeFencedMetaStore(a->store.get(), a->election.get());
+  MetaBatch w;
+  w.Put("coord/catalog", "v1");
+  ASSERT_TRUE(fenced->Commit(w).ok());
+  EXPECT_EQ(Value("coord/catalog"), "v1");
+  auto got = fenced->Get("coord/catalog");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, "v1");
+  // The batch's own compare still decides a Txn.
+  MetaBatch create;
+  create.RequireModRevision("coord/catalog", 0);
+  create.Put("coord/catalog", "v2");
+  auto r = fenced->Txn(create);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->succeeded);
+
+  auto b = Candidate(kLongTtl);
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(a->election->Resign().ok());
+  ASSERT_TRUE(b->election->WaitActive(seconds(10)));
+  MetaBatch stale;
+  stale.Put("coord/catalog", "stale");
+  Status st = fenced->Commit(stale);
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.ToString();
+  EXPECT_NE(st.message().find("is not the active coordinator"), std::string::npos) << st.message();
+  auto t = fenced->Txn(stale);
+  EXPECT_FALSE(t.ok());
+  EXPECT_EQ(Value("coord/catalog"), "v1");
+  // Reads go on working (a stand-by may read).
+  auto still = fenced->Get("coord/catalog");
+  ASSERT_TRUE(still.ok());
+  EXPECT_EQ(*still, "v1");
 }
 
 TEST(SessionJson, RoundTripsAndReadsMilvusValues) {

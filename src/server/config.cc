@@ -292,6 +292,7 @@ Status LoadYamlConfig(const std::string& path, ServerConfig* c) {
   if (c->coordinator_port <= 0 || c->coordinator_port > 65535) {
     return InvalidArgument("config key rootCoord.port: {} is not a port", c->coordinator_port);
   }
+  KITE_RETURN_IF_ERROR(Read(root, "mixCoord", "enableActiveStandby", &c->active_standby));
   if (YAML::Node seg = root["dataCoord"] ? root["dataCoord"]["segment"] : YAML::Node(); seg && seg.IsMap()) {
     try {
       // maxSize is Milvus's key (MB); maxSizeMB is Kite's older spelling.

@@ -34,6 +34,9 @@
 //   rootCoord.port: 53100        with kite.streamingNodes: remote, where this process serves the
 //                                coordinator's services to the streaming nodes (its mixcoord
 //                                session's address)
+//   mixCoord.enableActiveStandby: false   run as one of several coordinator processes over one
+//                                etcd: the active one serves, the others stand by and take over
+//                                when it stops or its session lapses (needs etcd)
 //   dataCoord.segment.maxSize: 1024     segment size cap in MB (compaction merges up to it;
 //                                        maxSizeMB is accepted as an alias)
 //   dataCoord.segment.sealProportion: 0.12  seal a growing segment at this share of maxSize
@@ -185,6 +188,11 @@ struct ServerConfig {
   // rootCoord.port (Milvus's coordinator port, 53100).
   bool remote_streaming_nodes = false;
   int coordinator_port = 53100;
+  // mixCoord.enableActiveStandby: several processes may run the coordinator
+  // over one etcd; one is active (cluster/election.h), the others stand by
+  // (no port served, nothing written) and the first to win the active key
+  // when it goes takes over. Needs etcd.
+  bool active_standby = false;
   StreamingOptions streaming;
   DataNodeOptions data_node;
   MqConfig mq;

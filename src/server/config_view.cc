@@ -34,6 +34,7 @@ std::vector<std::pair<std::string, std::string>> EffectiveConfig(const ServerCon
       {"kite.queryNodes", c.remote_query_nodes ? "remote" : "embedded"},
       {"kite.streamingNodes", c.remote_streaming_nodes ? "remote" : "embedded"},
       {"rootCoord.port", std::to_string(c.coordinator_port)},
+      {"mixCoord.enableActiveStandby", c.active_standby ? "true" : "false"},
       {"mq.type", c.mq.type},
       {"kafka.brokerList", c.mq.kafka.brokers},
       {"kafka.saslUsername", c.mq.kafka.sasl_username},

@@ -14,6 +14,8 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "common/log.h"
@@ -146,23 +148,42 @@ int main(int argc, char** argv) {
   if (streamingnode->parsed()) {
     return RunRoleProcess(kite::StreamingNodeProcess::Open(config, streamingnode_port, streamingnode_metrics_port));
   }
-  auto server = kite::Standalone::Open(config);
-  if (!server.ok()) {
-    std::fprintf(stderr, "kite: cannot start: %s\n", server.status().message().c_str());
-    return 1;
-  }
+  // The signal thread runs from here: a stand-by coordinator
+  // (mixCoord.enableActiveStandby) may wait in Open for a long time.
+  std::atomic<bool> stop_signalled{false};
+  std::mutex server_mu;
+  kite::Standalone* serving = nullptr;
   std::thread signal_thread([&] {
     unsigned char sig = 0;
     while (::read(g_signal_pipe[0], &sig, 1) < 0 && errno == EINTR) {
     }
-    if (sig != 0) spdlog::info("received signal {}", static_cast<int>(sig));
-    (*server)->Shutdown();
+    if (sig == 0) return;
+    spdlog::info("received signal {}", static_cast<int>(sig));
+    stop_signalled = true;
+    std::lock_guard lock(server_mu);
+    if (serving) serving->Shutdown();
   });
+  auto wake_signal_thread = [&] {
+    unsigned char zero = 0;
+    (void)!::write(g_signal_pipe[1], &zero, 1);
+    signal_thread.join();
+  };
+  auto server = kite::Standalone::Open(config, [&] { return stop_signalled.load(); });
+  if (!server.ok()) {
+    const bool stopped = stop_signalled.load();
+    wake_signal_thread();
+    if (stopped) return 0;  // stopped by a signal before it served (a stand-by)
+    std::fprintf(stderr, "kite: cannot start: %s\n", server.status().message().c_str());
+    return 1;
+  }
+  {
+    std::lock_guard lock(server_mu);
+    serving = server->get();
+    if (stop_signalled.load()) serving->Shutdown();
+  }
   kite::Status st = (*server)->Run();
   // Wake the signal thread if serving stopped for another reason.
-  unsigned char zero = 0;
-  (void)!::write(g_signal_pipe[1], &zero, 1);
-  signal_thread.join();
+  wake_signal_thread();
   server->reset();
   if (!st.ok()) {
     std::fprintf(stderr, "kite: %s\n", st.message().c_str());

@@ -8,10 +8,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <vector>
 #include <thread>
 
+#include "cluster/election.h"
+#include "cluster/fenced_meta_store.h"
 #include "cluster/session.h"
 #include "cluster/session_watcher.h"
 #include "roles/querycoord/query_view.h"
@@ -113,7 +117,8 @@ Status CheckMetaStorePresent(const std::string& data_dir) {
 
 class StandaloneImpl final : public Standalone {
  public:
-  explicit StandaloneImpl(const ServerConfig& config) : config_(config) {}
+  StandaloneImpl(const ServerConfig& config, std::function<bool()> stop_requested)
+      : config_(config), stop_requested_(std::move(stop_requested)) {}
 
   Status Open() {
     RequestObserverOptions observe;
@@ -131,9 +136,9 @@ class StandaloneImpl final : public Standalone {
     security.max_failed_logins_per_minute = config_.security.max_failed_logins_per_minute;
     security.max_user_num = config_.security.max_user_num;
     security.max_role_num = config_.security.max_role_num;
-    KITE_ASSIGN_OR_RETURN(access_, auth::AccessControl::Open(meta_.get(), security));
-    KITE_ASSIGN_OR_RETURN(coordinator_, OpenCoordinator(meta_.get(), config_.limits));
-    KITE_ASSIGN_OR_RETURN(registry_, SegmentRegistry::Open(meta_.get()));
+    KITE_ASSIGN_OR_RETURN(access_, auth::AccessControl::Open(writes(), security));
+    KITE_ASSIGN_OR_RETURN(coordinator_, OpenCoordinator(writes(), config_.limits));
+    KITE_ASSIGN_OR_RETURN(registry_, SegmentRegistry::Open(writes()));
     KITE_ASSIGN_OR_RETURN(wal_, OpenWalFor(config_));
     KITE_ASSIGN_OR_RETURN(objects_, OpenObjectStoreFor(config_));
     KITE_ASSIGN_OR_RETURN(object_probe_, ObjectStoreProbe::Open(config_, ObjectStoreProbeOptions{}));
@@ -196,7 +201,7 @@ class StandaloneImpl final : public Standalone {
     }
     proxy_ = std::make_unique<Proxy>(coordinator_.get(), streaming_api, data_node_.get(), config_.limits);
     // One query node (id 1, as GetQuerySegmentInfo reports it) in the resource groups.
-    KITE_ASSIGN_OR_RETURN(resource_groups_, ResourceGroupManager::Open(meta_.get(), 1));
+    KITE_ASSIGN_OR_RETURN(resource_groups_, ResourceGroupManager::Open(writes(), 1));
     proxy_->AttachResourceGroups(resource_groups_.get());
     gc_ = std::make_unique<GarbageCollector>(registry_.get(), objects_.get(), wal_.get(), config_.gc);
     auto recover_start = std::chrono::steady_clock::now();
@@ -213,7 +218,7 @@ class StandaloneImpl final : public Standalone {
     id.version = "v2.6.6";
     id.build_tags = std::string("kite ") + KITE_VERSION;
     service_ = std::make_unique<rpc::MilvusService>(proxy_.get(), id, access_.get());
-    KITE_ASSIGN_OR_RETURN(imports_, import::OpenImportJobs(proxy_.get(), objects_.get(), meta_.get()));
+    KITE_ASSIGN_OR_RETURN(imports_, import::OpenImportJobs(proxy_.get(), objects_.get(), writes()));
     service_->AttachImports(imports_.get());
 
     // The main port serves gRPC and the RESTful API together, as Milvus does:
@@ -401,7 +406,10 @@ class StandaloneImpl final : public Standalone {
     streaming_view_.reset();
     query_view_.reset();
     query_node_.reset();
-    // Last: the coordinator session goes once nothing writes meta any more.
+    // Last: the coordinator session goes once nothing writes meta any more
+    // (the election first: it resigns, handing over at once).
+    fenced_meta_.reset();
+    election_.reset();
     while (!sessions_.empty()) sessions_.pop_back();
   }
 
@@ -413,23 +421,35 @@ class StandaloneImpl final : public Standalone {
   // then proxy, streamingnode, querynode and datanode. A crashed holder's
   // session expires after common.session.ttl; a graceful stop revokes it.
   Status RegisterSessions() {
+    if (config_.active_standby && (!config_.etcd.enabled || !config_.object_storage.IsS3() || config_.mq.type != "kafka")) {
+      return InvalidArgument(
+          "config key mixCoord.enableActiveStandby: true needs storage every coordinator shares: etcd "
+          "(etcd.endpoints), an S3 object store (minio.address) and the Kafka WAL (mq.type: kafka); this config "
+          "has {}, {} and mq.type {}",
+          config_.etcd.enabled ? "etcd" : "no etcd", config_.object_storage.IsS3() ? "S3" : "a local object store",
+          config_.mq.type);
+    }
     if (!config_.etcd.enabled) return Status::OK();  // the data dir lock already makes it the only one
     SessionOptions o;
     // With streaming node processes, the coordinator's session names where
     // they reach its services (Milvus's mixcoord session: rootCoord.port).
-    o.address = config_.host + ":" + std::to_string(config_.remote_streaming_nodes ? config_.coordinator_port
-                                                                                      : config_.port);
+    o.address = config_.host + ":" + std::to_string(config_.remote_streaming_nodes || config_.active_standby
+                                                        ? config_.coordinator_port
+                                                        : config_.port);
     o.ttl_s = config_.session.ttl_s;
     o.retry_times = config_.session.retry_times;
     o.version = "2.6.6";
     o.on_lost = [] { spdlog::error("cluster session lease lost: this process no longer counts as alive"); };
     o.role = "mixcoord";
-    o.exclusive = true;
+    // mixCoord.enableActiveStandby: a candidate's own session
+    // (session/mixcoord-<id>), then the election for session/mixcoord.
+    o.exclusive = !config_.active_standby;
     KITE_ASSIGN_OR_RETURN(std::unique_ptr<Session> coord, Session::Register(meta_.get(), o));
     o.server_id = coord->server_id();
+    sessions_.push_back(std::move(coord));
+    if (config_.active_standby) KITE_RETURN_IF_ERROR(StandBy());
     o.exclusive = false;
     o.address = config_.host + ":" + std::to_string(config_.port);
-    sessions_.push_back(std::move(coord));
     for (const char* role : {"proxy", "streamingnode", "querynode", "datanode"}) {
       // With kite.queryNodes: remote the query nodes are other processes.
       if (config_.remote_query_nodes && std::string_view(role) == "querynode") continue;
@@ -441,6 +461,47 @@ class StandaloneImpl final : public Standalone {
     spdlog::info("cluster sessions registered: server id {}", o.server_id);
     return Status::OK();
   }
+
+  // mixCoord.enableActiveStandby: campaigns for the active key and waits,
+  // serving nothing and writing nothing, until this process wins it (the
+  // active one stopped, or its session lapsed). From then on every meta write
+  // of the roles goes through the fence (cluster/fenced_meta_store.h): should
+  // this process lose the key without knowing (a pause past its lease), its
+  // writes fail instead of overwriting its successor's; when it learns of the
+  // loss it exits at once, as Milvus's coordinators do.
+  Status StandBy() {
+    ElectionOptions eo;
+    eo.on_lost = [] {
+      spdlog::error(
+          "lost the active coordinator key (session/mixcoord) to another process: exiting so that it alone "
+          "serves (mixCoord.enableActiveStandby)");
+      std::fflush(nullptr);
+      std::_Exit(80);  // Milvus's exit code for a lost session
+    };
+    KITE_ASSIGN_OR_RETURN(election_, Election::Start(sessions_.front().get(), std::move(eo)));
+    auto holder = ReadActive(meta_.get(), "mixcoord");
+    if (!election_->WaitActive(std::chrono::milliseconds(200))) {
+      spdlog::info("standing by as coordinator {} (mixCoord.enableActiveStandby): the active one is {}",
+                   sessions_.front()->server_id(),
+                   holder.ok() && holder->has_value() ? fmt::format("server {} at {}", (*holder)->server_id,
+                                                                    (*holder)->address)
+                                                      : std::string("being elected"));
+    }
+    while (!election_->WaitActive(std::chrono::milliseconds(200))) {
+      if (election_->state() != Election::State::kStandby) {
+        return MakeStatus(StatusCode::kIOError, Reason::kServiceUnavailable,
+                          "coordinator stand-by: its session in etcd was lost while waiting ({})",
+                          ElectionStateName(election_->state()));
+      }
+      if (stop_requested_ && stop_requested_()) return MakeStatus(StatusCode::kCancelled, Reason::kNone, "stopped while standing by as coordinator");
+    }
+    fenced_meta_ = MakeFencedMetaStore(meta_.get(), election_.get());
+    spdlog::info("active coordinator now (term {}): taking over", election_->term());
+    return Status::OK();
+  }
+
+  // The store the roles write through: fenced by the election when there is one.
+  MetaStore* writes() const { return fenced_meta_ ? fenced_meta_.get() : meta_.get(); }
 
   // Feeds a view with the sessions of `role` in etcd: the ones registered
   // now (before recovery hands them work), then every join and loss as it
@@ -499,7 +560,7 @@ class StandaloneImpl final : public Standalone {
 
   // kite.streamingNodes: remote: the streaming view, fed with the streaming node sessions.
   Status StartStreamingView() {
-    streaming_view_ = std::make_unique<StreamingView>(meta_.get());
+    streaming_view_ = std::make_unique<StreamingView>(writes());
     KITE_RETURN_IF_ERROR(LoadPeerCredentials());
     return FeedSessions("streamingnode", [this](const SessionEvent& e) {
       if (e.type == SessionEvent::Type::kAdded) {
@@ -615,6 +676,9 @@ class StandaloneImpl final : public Standalone {
   std::unique_ptr<DataDirLock> lock_;
   std::unique_ptr<MetaStore> meta_;
   std::vector<std::unique_ptr<Session>> sessions_;  // etcd only; mixcoord first
+  std::function<bool()> stop_requested_;  // a signal came before Open returned (checked while standing by)
+  std::unique_ptr<Election> election_;     // mixCoord.enableActiveStandby
+  std::unique_ptr<MetaStore> fenced_meta_;  // writes(): meta_ behind election_'s fence
   std::unique_ptr<auth::AccessControl> access_;
   std::unique_ptr<CoordinatorApi> coordinator_;
   std::unique_ptr<SegmentRegistry> registry_;
@@ -653,8 +717,9 @@ class StandaloneImpl final : public Standalone {
 
 }  // namespace
 
-Result<std::unique_ptr<Standalone>> Standalone::Open(const ServerConfig& config) {
-  auto s = std::make_unique<StandaloneImpl>(config);
+Result<std::unique_ptr<Standalone>> Standalone::Open(const ServerConfig& config,
+                                                    std::function<bool()> stop_requested) {
+  auto s = std::make_unique<StandaloneImpl>(config, std::move(stop_requested));
   KITE_RETURN_IF_ERROR(s->Open());
   return std::unique_ptr<Standalone>(std::move(s));
 }

@@ -5,6 +5,8 @@
 // blocks until Shutdown() (called from a signal thread) or a fatal error.
 #pragma once
 
+#include <functional>
+
 #include <memory>
 
 #include "common/status.h"
@@ -14,7 +16,10 @@ namespace kite {
 
 class Standalone {
  public:
-  static Result<std::unique_ptr<Standalone>> Open(const ServerConfig& config);
+  // `stop_requested` (may be empty) is polled while Open waits: a stand-by
+  // coordinator (mixCoord.enableActiveStandby) waits there until it is active.
+  static Result<std::unique_ptr<Standalone>> Open(const ServerConfig& config,
+                                                  std::function<bool()> stop_requested = {});
   virtual ~Standalone() = default;
   // Serves until Shutdown(); returns the reason serving stopped.
   virtual Status Run() = 0;

@@ -4,10 +4,9 @@
 
 #include <chrono>
 
-#include "cluster/session_watcher.h"
-#include "roles/api/coord_grpc.h"
 #include "roles/api/role_grpc.h"
 #include "roles/streaming/streaming_node.h"
+#include "server/coordinator_link.h"
 #include "server/role_process.h"
 #include "server/role_security.h"
 #include "server/storage_factory.h"
@@ -15,24 +14,6 @@
 namespace kite {
 
 namespace {
-
-// The coordinator's address: its `mixcoord` session's, waited for up to
-// `wait` (a streaming node may start before the coordinator).
-Result<std::string> CoordinatorAddress(MetaStore* meta, std::chrono::milliseconds wait) {
-  KITE_ASSIGN_OR_RETURN(std::unique_ptr<SessionWatcher> watcher, SessionWatcher::Start(meta, "mixcoord"));
-  const auto deadline = std::chrono::steady_clock::now() + wait;
-  for (;;) {
-    for (const auto& [name, info] : watcher->sessions()) {
-      if (!info.stopping && !info.address.empty()) return info.address;
-    }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    (void)watcher->Next(std::min(left, std::chrono::milliseconds(500)));
-  }
-  return MakeStatus(StatusCode::kIOError, Reason::kServiceUnavailable,
-                    "kite streamingnode: no coordinator (mixcoord session) registered in etcd after {} s",
-                    wait.count() / 1000);
-}
 
 class StreamingNodeProcessImpl final : public StreamingNodeProcess {
  public:
@@ -48,20 +29,11 @@ class StreamingNodeProcessImpl final : public StreamingNodeProcess {
     KITE_ASSIGN_OR_RETURN(meta_, OpenMetaStoreFor(config_));
     KITE_ASSIGN_OR_RETURN(objects_, OpenObjectStoreFor(config_));
     KITE_ASSIGN_OR_RETURN(wal_, OpenWalFor(config_));
-    KITE_ASSIGN_OR_RETURN(std::string coord, CoordinatorAddress(meta_.get(), std::chrono::seconds(60)));
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(-1);
-    args.SetMaxSendMessageSize(-1);
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    const RoleSecurity security = RoleSecurityOf(config_);
-    KITE_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> creds, RoleChannelCredentials(security));
-    coord_channel_ = CreateRoleChannel(coord, creds, args, security);
-    segment_meta_ = MakeRemoteSegmentMeta(coord_channel_);
-    tso_ = MakeRemoteTso(coord_channel_);
-    query_ = MakeRemoteQueryNode(coord_channel_, nullptr);
-    node_ = std::make_unique<StreamingNode>(wal_.get(), objects_.get(), segment_meta_.get(), tso_.get(), query_.get(),
-                                            config_.streaming);
+    // The active coordinator's services, followed when another one takes over
+    // (mixCoord.enableActiveStandby); a node may start before the coordinator.
+    KITE_ASSIGN_OR_RETURN(coordinator_, CoordinatorLink::Start(meta_.get(), config_, std::chrono::seconds(60)));
+    node_ = std::make_unique<StreamingNode>(wal_.get(), objects_.get(), coordinator_->segment_meta(),
+                                            coordinator_->tso(), coordinator_->query(), config_.streaming);
     service_ = MakeStreamingNodeService(node_.get());
     KITE_RETURN_IF_ERROR(host_.Start({service_.get()}, meta_.get(), [this](metrics::Exposition& out,
                                                                            const std::string& id) {
@@ -79,7 +51,8 @@ class StreamingNodeProcessImpl final : public StreamingNodeProcess {
         out.Add("kite_streamingnode_growing_rows", labels, static_cast<double>(rows));
       }
     }));
-    spdlog::info("kite streamingnode {} serving on {}, coordinator at {}", host_.server_id(), host_.address(), coord);
+    spdlog::info("kite streamingnode {} serving on {}, coordinator at {}", host_.server_id(), host_.address(),
+                 coordinator_->address());
     return Status::OK();
   }
 
@@ -91,10 +64,7 @@ class StreamingNodeProcessImpl final : public StreamingNodeProcess {
   std::unique_ptr<MetaStore> meta_;
   std::unique_ptr<ObjectStore> objects_;
   std::unique_ptr<Wal> wal_;
-  std::shared_ptr<grpc::Channel> coord_channel_;
-  std::unique_ptr<SegmentMetaApi> segment_meta_;
-  std::unique_ptr<TsoApi> tso_;
-  std::unique_ptr<QueryNodeApi> query_;
+  std::unique_ptr<CoordinatorLink> coordinator_;
   std::unique_ptr<StreamingNode> node_;
   std::unique_ptr<grpc::Service> service_;
   RoleProcessHost host_;  // destroyed first: stops serving before the node goes

@@ -107,14 +107,20 @@ class KiteServer:
         if n > 0 and self.query_nodes is None and not self.own_config():
             self.query_nodes = QueryNodeCluster(self.binary, self.data_dir, Path(self.log_path).parent,
                                                 self.name, n).start()
+        self.launch()
+        self.wait_ready(deadline_s)
+        if self.query_nodes is not None:
+            self.query_nodes.start_streaming_nodes()
+        return self
+
+    def launch(self) -> "KiteServer":
+        """Starts the process without waiting for it to serve (a stand-by coordinator does not)."""
+        assert not self.running, "server already running"
         self.starts += 1
         self._log_fh = open(self.log_path, "ab", buffering=0)
         self._log_fh.write(f"\n===== start #{self.starts}: {' '.join(self.command())}\n".encode())
         self.proc = subprocess.Popen(self.command(), stdout=self._log_fh, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
-        self.wait_ready(deadline_s)
-        if self.query_nodes is not None:
-            self.query_nodes.start_streaming_nodes()
         return self
 
     def wait_ready(self, deadline_s: float = READY_DEADLINE_S) -> None:

@@ -238,6 +238,31 @@ def _flat_index():
     return ip
 
 
+def test_deletes_of_growing_rows_hold_after_their_flush(cluster):
+    """A delete of rows still growing on the streaming node, then a flush: the query side in the
+    coordinator's process reads the sealed segment from the object store, and must apply the
+    flush's delta file to it (the segment files hold no deletes). It used to bring them back."""
+    server, _ = cluster
+    client = server.client()
+    rng = np.random.default_rng(21)
+    name = new_loaded(client, "sn_gdel")
+    expected = {r["id"]: r for r in make_rows(range(0, 120), rng)}
+    client.insert(name, list(expected.values()))
+    client.flush(name)
+    growing = make_rows(range(120, 200), rng)
+    client.insert(name, growing)
+    expected.update({r["id"]: r for r in growing})
+    gone = [121, 150, 199, 5]  # three growing rows and one already sealed
+    client.delete(name, ids=gone)
+    for pk in gone:
+        expected.pop(pk)
+    queries = rng.random((2, DIM)).astype(np.float32)
+    answers_exactly(client, name, expected, queries)
+    client.flush(name)
+    answers_exactly(client, name, expected, queries)
+    client.close()
+
+
 def test_kill9_of_the_leading_streaming_node_loses_no_acknowledged_write(cluster):
     server, nodes = cluster
     client = server.client()

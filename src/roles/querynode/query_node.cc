@@ -158,15 +158,22 @@ Status QueryNode::LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vect
     if (it == schemas_.end()) return Status::OK();  // not loaded here: nothing to add
     schema = it->second;
   }
-  // Deltas of each channel, read once.
+  // Deltas of each channel, read once, and only for segments read from
+  // files (a segment passed in memory has its deletes applied already).
   std::map<std::string, std::vector<DeleteRecord>> deltas;
-  for (const rolepb::ChannelDeltas& cd : req.deltas()) {
-    auto& out = deltas[cd.channel()];
-    for (const std::string& key : cd.keys()) {
-      KITE_ASSIGN_OR_RETURN(auto d, ReadDeltaFile(store_, key));
-      out.insert(out.end(), std::make_move_iterator(d.begin()), std::make_move_iterator(d.end()));
+  bool deltas_read = false;
+  auto read_deltas = [&]() -> Status {
+    if (deltas_read) return Status::OK();
+    deltas_read = true;
+    for (const rolepb::ChannelDeltas& cd : req.deltas()) {
+      auto& out = deltas[cd.channel()];
+      for (const std::string& key : cd.keys()) {
+        KITE_ASSIGN_OR_RETURN(auto d, ReadDeltaFile(store_, key));
+        out.insert(out.end(), std::make_move_iterator(d.begin()), std::make_move_iterator(d.end()));
+      }
     }
-  }
+    return Status::OK();
+  };
   std::vector<SegmentPtr> added;
   for (const rolepb::SegmentLoad& load : req.segments()) {
     SegmentPtr seg;
@@ -174,6 +181,7 @@ Status QueryNode::LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vect
       if (l && l->id().value == load.id()) seg = l;
     }
     if (!seg) {
+      KITE_RETURN_IF_ERROR(read_deltas());
       KITE_ASSIGN_OR_RETURN(seg, ReadSegment(collection, load, schema, deltas[load.channel()], resp));
     }
     added.push_back(std::move(seg));

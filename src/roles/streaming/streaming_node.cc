@@ -366,6 +366,14 @@ Status StreamingNode::FlushLocked(Channel& ch, std::vector<SegmentId>* flushed) 
       sealed.push_back(seg);
     }
     for (const SegmentRecord& rec : records) *hand_over.add_segments() = SegmentLoadOf(rec, {});
+    // The segment files hold no deletes: those of its growing rows are in
+    // this flush's delta file (a query node in another process reads the
+    // files; one in this process takes `sealed`, deletes applied in memory).
+    if (!delta_key.empty()) {
+      rolepb::ChannelDeltas* d = hand_over.add_deltas();
+      d->set_channel(ch.name);
+      d->add_keys(delta_key);
+    }
     if (ch.forward && !sealed.empty()) {
       // The files were committed above; a remote query node reads them.
       Status st = query_node_->LoadSegments(hand_over, std::move(sealed), nullptr);

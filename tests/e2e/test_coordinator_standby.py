@@ -1,0 +1,248 @@
+"""Coordinator active-standby (issue 16: "several coordinators may run; exactly one is active, the
+others take over within seconds when it dies, and an old active that wakes up after losing its
+lease can change nothing").
+
+Two `kite standalone` processes with `mixCoord.enableActiveStandby: true` over one etcd, one S3
+object store (the Versity gateway) and one Kafka broker, with `kite.streamingNodes: remote` and a
+`kite streamingnode` process. Each candidate registers session/mixcoord-<id>; the one that wins
+session/mixcoord serves (Milvus port, coordinator services on rootCoord.port); the other serves
+nothing until it wins. The streaming node follows session/mixcoord to whichever is active.
+
+  - kill -9 of the active: the stand-by serves within the session TTL plus a margin, with every
+    acknowledged row, delete and index, and takes writes and DDL; the streaming node followed it;
+  - SIGTERM of the active hands over at once (the election is resigned, no TTL wait);
+  - a paused active (SIGSTOP past its TTL) is replaced; when it resumes it exits (code 80)
+    without serving, and the catalog is the successor's.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+
+import numpy as np
+import pytest
+from pymilvus import DataType, MilvusClient
+
+from e2e_util import free_port, unique
+from etcd_util import EtcdProcess
+from role_process import RoleProcess
+from s3_server import VersityS3
+
+DIM = 8
+TTL_S = 3
+# Expiry is seen within the TTL (plus etcd's expiry check and a watch hop); then the new active
+# opens the catalog and the collections (loads on a loaded 2-core machine).
+TAKEOVER_BUDGET_S = TTL_S + 20.0
+
+
+def schema():
+    s = MilvusClient.create_schema(enable_dynamic_field=False)
+    s.add_field("id", DataType.INT64, is_primary=True)
+    s.add_field("n", DataType.INT64)
+    s.add_field("vector", DataType.FLOAT_VECTOR, dim=DIM)
+    return s
+
+
+def rows(ids, rng):
+    return [{"id": int(i), "n": int(i) * 7, "vector": rng.random(DIM).astype(np.float32).tolist()} for i in ids]
+
+
+def answers_exactly(client, name, expected, queries):
+    got = client.query(name, filter="id >= 0", output_fields=["id", "n"], limit=16384, consistency_level="Strong")
+    ids = [r["id"] for r in got]
+    assert len(ids) == len(set(ids)), "a row returned twice"
+    assert set(ids) == set(expected), (sorted(set(expected) - set(ids))[:10], sorted(set(ids) - set(expected))[:10])
+    for r in got:
+        assert r["n"] == expected[r["id"]]["n"], r
+    res = client.search(name, [q.tolist() for q in queries], limit=5, consistency_level="Strong",
+                        search_params={"metric_type": "L2", "params": {"ef": 256}})
+    for q, hits in zip(queries, res):
+        d = sorted((float(np.sum((np.asarray(r["vector"], np.float32) - q) ** 2)), pk) for pk, r in expected.items())
+        assert [h["id"] for h in hits] == [pk for _, pk in d[:5]]
+    count = client.query(name, filter="", output_fields=["count(*)"], consistency_level="Strong")
+    assert count[0]["count(*)"] == len(expected)
+
+
+def wait_until(cond, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def log_of(server) -> str:
+    return server.log_path.read_text(errors="replace")
+
+
+class Cluster:
+    def __init__(self, kite_bin, kite_factory, tmp_path, kafka_broker):
+        self.etcd = EtcdProcess(tmp_path / "etcd").start()
+        self.s3 = VersityS3(tmp_path / "s3").start()
+        self.root = unique("ha")
+        self.prefix = f"ha{uuid.uuid4().hex[:10]}"
+        self.kafka = kafka_broker
+        self.tmp = tmp_path
+        self.kite_bin = kite_bin
+        self.factory = kite_factory
+        self.coordinators = []
+        self.nodes = []
+
+    def config(self, name: str):
+        cfg = self.tmp / f"{name}.yaml"
+        minio = self.s3.kite_config().replace("common:\n  storageType: remote\n", "")
+        cfg.write_text(
+            f"etcd:\n  endpoints: {self.etcd.endpoint}\n  rootPath: {self.root}\n"
+            f"common:\n  storageType: remote\n  session:\n    ttl: {TTL_S}\n"
+            + minio
+            + f"rootCoord:\n  port: {free_port()}\n"
+            "mixCoord:\n  enableActiveStandby: true\n"
+            "kite:\n  streamingNodes: remote\n"
+            "mq:\n  type: kafka\n"
+            f"kafka:\n  brokerList: {self.kafka.address}\n  readTimeout: 5\n"
+            f"msgChannel:\n  chanNamePrefix:\n    cluster: {self.prefix}\n")
+        return cfg
+
+    def coordinator(self, name: str, wait: bool):
+        srv = self.factory(name=name, extra_args=["--config", str(self.config(name))])
+        if wait:
+            srv.start()
+        else:
+            srv.launch()
+        self.coordinators.append(srv)
+        return srv
+
+    def streaming_node(self):
+        data = self.tmp / f"sn{len(self.nodes)}"
+        data.mkdir()
+        node = RoleProcess(self.kite_bin, "streamingnode", self.config(f"sn{len(self.nodes)}"), data, self.tmp,
+                           f"streamingnode{len(self.nodes)}").start()
+        self.nodes.append(node)
+        return node
+
+    def close(self):
+        for c in self.coordinators:
+            c.stop(check=False)
+        for n in self.nodes:
+            n.stop()
+        self.s3.stop()
+        self.etcd.stop(crash=True)
+
+
+@pytest.fixture
+def cluster(kite_bin, kite_factory, tmp_path, kafka_broker):
+    c = Cluster(kite_bin, kite_factory, tmp_path, kafka_broker)
+    yield c
+    c.close()
+
+
+def standing_by(srv) -> bool:
+    return "standing by as coordinator" in log_of(srv)
+
+
+def fill(client, name, rng, expected):
+    """A collection with flushed rows, deletes and growing rows; `expected` gets what it holds."""
+    client.create_collection(name, schema=schema())
+    ip = MilvusClient.prepare_index_params()
+    ip.add_index("vector", index_type="HNSW", metric_type="L2", params={"M": 8, "efConstruction": 64})
+    client.create_index(name, ip)
+    client.load_collection(name)
+    first = rows(range(0, 300), rng)
+    client.insert(name, first)
+    client.flush(name)
+    client.delete(name, ids=list(range(0, 300, 10)))
+    growing = rows(range(300, 400), rng)
+    client.insert(name, growing)
+    for r in first + growing:
+        expected[r["id"]] = r
+    for i in range(0, 300, 10):
+        expected.pop(i)
+
+
+def test_standby_takes_over_after_kill9_with_every_acknowledged_write(cluster):
+    a = cluster.coordinator("coordA", wait=True)
+    node = cluster.streaming_node()
+    b = cluster.coordinator("coordB", wait=False)
+    wait_until(lambda: standing_by(b), 30, "coordB to stand by")
+    assert not b._port_open(), "a stand-by must not serve the Milvus port"
+
+    rng = np.random.default_rng(11)
+    client = a.client()
+    name = unique("ha_kill")
+    expected = {}
+    fill(client, name, rng, expected)
+    queries = rng.random((3, DIM)).astype(np.float32)
+    answers_exactly(client, name, expected, queries)
+    client.close()
+
+    t0 = time.monotonic()
+    a.kill9()
+    b.wait_ready(TAKEOVER_BUDGET_S)
+    takeover = time.monotonic() - t0
+    print(f"stand-by served {takeover:.2f} s after kill -9 of the active (session ttl {TTL_S} s)")
+    assert "active coordinator now" in log_of(b)
+
+    client = b.client()
+    answers_exactly(client, name, expected, queries)  # flushed, deleted and growing rows all there
+    more = rows(range(400, 450), rng)
+    client.insert(name, more)
+    client.delete(name, ids=[301, 302])
+    client.flush(name)
+    for r in more:
+        expected[r["id"]] = r
+    expected.pop(301)
+    expected.pop(302)
+    answers_exactly(client, name, expected, queries)
+    other = unique("ha_new")
+    client.create_collection(other, dimension=DIM)
+    assert other in client.list_collections()
+    client.close()
+    # The streaming node followed the new active coordinator (its flush above went there).
+    assert "the active coordinator moved" in node.log_path.read_text(errors="replace")
+
+
+def test_graceful_stop_hands_over_at_once_and_a_resumed_old_active_exits(cluster):
+    a = cluster.coordinator("coordA", wait=True)
+    cluster.streaming_node()
+    b = cluster.coordinator("coordB", wait=False)
+    wait_until(lambda: standing_by(b), 30, "coordB to stand by")
+    rng = np.random.default_rng(5)
+    client = a.client()
+    name = unique("ha_stop")
+    expected = {}
+    fill(client, name, rng, expected)
+    client.close()
+
+    # SIGTERM: the active resigns on its way out; the stand-by needs no TTL to notice.
+    t0 = time.monotonic()
+    assert a.stop() == 0
+    b.wait_ready(TAKEOVER_BUDGET_S)
+    handover = time.monotonic() - t0
+    print(f"hand-over after SIGTERM of the active: {handover:.2f} s")
+    queries = rng.random((2, DIM)).astype(np.float32)
+    client = b.client()
+    answers_exactly(client, name, expected, queries)
+    client.close()
+
+    # A third candidate stands by; then the active (b) is paused past its TTL: c takes over.
+    c = cluster.coordinator("coordC", wait=False)
+    wait_until(lambda: standing_by(c), 30, "coordC to stand by")
+    b_pid = b.proc.pid
+    os.kill(b_pid, signal.SIGSTOP)
+    try:
+        c.wait_ready(TAKEOVER_BUDGET_S)
+    finally:
+        os.kill(b_pid, signal.SIGCONT)
+    # b learns it lost the key and exits without serving another request.
+    rc = b.proc.wait(timeout=30)
+    assert rc == 80, rc
+    assert "lost the active coordinator key" in log_of(b)
+    client = c.client()
+    answers_exactly(client, name, expected, queries)
+    name2 = unique("ha_after")
+    client.create_collection(name2, dimension=DIM)
+    assert set(client.list_collections()) >= {name, name2}
+    client.close()
+
