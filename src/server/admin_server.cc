@@ -158,6 +158,7 @@ HttpResponse AdminServer::Route(const HttpRequest& req) const {
   if (path == "/webui/api/segments") return Data(view_->Segments());
   if (path == "/webui/api/query_nodes") return Data(view_->QueryNodes());
   if (path == "/webui/api/streaming_nodes") return Data(view_->StreamingNodes());
+  if (path == "/webui/api/sessions") return Data(view_->Sessions());
   if (path == "/webui/api/indexes") return Data(view_->Indexes());
   if (path == "/webui/api/slow_requests") {
     Json body = {{"code", 0}, {"data", SlowRequestsJson()}};

@@ -59,6 +59,10 @@ struct ClusterSources {
   // collection has no live leader; may be null.
   std::function<nlohmann::json()> streaming_nodes;
   std::function<bool()> streaming_nodes_degraded;
+  // On etcd: every session registered under the root, [{key, role,
+  // server_id, address, version, state}] (state "active" for the active
+  // coordinator key, "stopping", or ""); may be null.
+  std::function<nlohmann::json()> sessions;
 };
 
 class ClusterView {
@@ -80,6 +84,9 @@ class ClusterView {
   nlohmann::json StreamingNodes() const {
     return s_.streaming_nodes ? s_.streaming_nodes() : nlohmann::json::array();
   }
+
+  // The cluster's sessions (empty without etcd).
+  nlohmann::json Sessions() const { return s_.sessions ? s_.sessions() : nlohmann::json::array(); }
 
   // Scrape-time gauges (collection and segment counts, WAL, process).
   void Collect(metrics::Exposition& out) const;

@@ -328,6 +328,23 @@ class StandaloneImpl final : public Standalone {
         return out;
       };
     }
+    if (config_.etcd.enabled) {
+      sources.sessions = [m = meta_.get()] {
+        nlohmann::json out = nlohmann::json::array();
+        (void)m->Scan("session/", [&](std::string_view key, std::string_view value) {
+          auto info = DecodeSession(value);
+          if (!info.ok()) return;  // session/id (the id counter) and anything not a session
+          const bool active_key = key == "session/mixcoord";  // the coordinator serving
+          out.push_back({{"key", std::string(key)},
+                         {"role", info->server_name},
+                         {"server_id", info->server_id},
+                         {"address", info->address},
+                         {"version", info->version},
+                         {"state", info->stopping ? "stopping" : active_key ? "active" : ""}});
+        });
+        return out;
+      };
+    }
     cluster_view_ = std::make_unique<ClusterView>(std::move(sources));
     collector_id_ = metrics::DefaultRegistry().AddCollector(
         [view = cluster_view_.get()](metrics::Exposition& out) { view->Collect(out); });

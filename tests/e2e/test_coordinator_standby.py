@@ -17,10 +17,12 @@ nothing until it wins. The streaming node follows session/mixcoord to whichever 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
 import time
+import urllib.request
 import uuid
 
 import numpy as np
@@ -259,6 +261,13 @@ def test_standby_takes_over_after_kill9_with_every_acknowledged_write(cluster):
     assert writes_back < 10 and searches_back < 10
     assert "active coordinator now" in log_of(b)
     assert not bad_hits, bad_hits[:10]
+    # The new active's web UI lists the sessions: it holds the active key; the old one is gone.
+    sessions = json.loads(urllib.request.urlopen(f"{b.metrics_url}/webui/api/sessions", timeout=5).read())["data"]
+    active = [s for s in sessions if s["state"] == "active"]
+    assert len(active) == 1 and active[0]["role"] == "mixcoord", sessions
+    mine = [s for s in sessions if s["key"].startswith("session/mixcoord-")]
+    assert [s["server_id"] for s in mine] == [active[0]["server_id"]], sessions
+    assert any(s["role"] == "streamingnode" for s in sessions), sessions
 
     client = b.client()
     # Every acknowledged row is there; a row whose answer was lost may or may not be; no other.
