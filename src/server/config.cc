@@ -288,6 +288,13 @@ Status LoadYamlConfig(const std::string& path, ServerConfig* c) {
   } else if (!streaming_nodes.empty() && streaming_nodes != "embedded") {
     return InvalidArgument("config key kite.streamingNodes: '{}' is not one of embedded, remote", streaming_nodes);
   }
+  std::string data_nodes;
+  KITE_RETURN_IF_ERROR(Read(root, "kite", "dataNodes", &data_nodes));
+  if (data_nodes == "remote") {
+    c->remote_data_nodes = true;
+  } else if (!data_nodes.empty() && data_nodes != "embedded") {
+    return InvalidArgument("config key kite.dataNodes: '{}' is not one of embedded, remote", data_nodes);
+  }
   KITE_RETURN_IF_ERROR(Read(root, "rootCoord", "port", &c->coordinator_port));
   if (c->coordinator_port <= 0 || c->coordinator_port > 65535) {
     return InvalidArgument("config key rootCoord.port: {} is not a port", c->coordinator_port);

@@ -31,6 +31,9 @@
 //                                (default), or by `kite streamingnode` processes found through their
 //                                sessions in etcd (remote; needs etcd, a shared object store and, for
 //                                channels to move between them, Kafka)
+//   kite.dataNodes: embedded | remote   index builds run in this process (default), or on
+//                                `kite datanode` processes found through their sessions in etcd
+//                                (remote; needs etcd and an object store they share)
 //   rootCoord.port: 53100        with kite.streamingNodes: remote, where this process serves the
 //                                coordinator's services to the streaming nodes (its mixcoord
 //                                session's address)
@@ -187,6 +190,10 @@ struct ServerConfig {
   // streaming_view.h), which reach this process's coordinator services on
   // rootCoord.port (Milvus's coordinator port, 53100).
   bool remote_streaming_nodes = false;
+  // kite.dataNodes: remote: index builds run on the `kite datanode`
+  // processes registered in etcd (roles/datanode/index_worker.h), not here;
+  // the scheduler and compaction stay in this process.
+  bool remote_data_nodes = false;
   int coordinator_port = 53100;
   // mixCoord.enableActiveStandby: several processes may run the coordinator
   // over one etcd; one is active (cluster/election.h), the others stand by

@@ -33,6 +33,7 @@ std::vector<std::pair<std::string, std::string>> EffectiveConfig(const ServerCon
       {"kite.roleTransport", c.roles_over_grpc ? "grpc" : "inprocess"},
       {"kite.queryNodes", c.remote_query_nodes ? "remote" : "embedded"},
       {"kite.streamingNodes", c.remote_streaming_nodes ? "remote" : "embedded"},
+      {"kite.dataNodes", c.remote_data_nodes ? "remote" : "embedded"},
       {"rootCoord.port", std::to_string(c.coordinator_port)},
       {"mixCoord.enableActiveStandby", c.active_standby ? "true" : "false"},
       {"mq.type", c.mq.type},

@@ -3,7 +3,8 @@
 // runs a query node alone, for a standalone configured with
 // kite.queryNodes: remote (server/query_node_process.h); `kite streamingnode`
 // a streaming node, for kite.streamingNodes: remote
-// (server/streaming_node_process.h).
+// (server/streaming_node_process.h); `kite datanode` a data node (index
+// builds), for kite.dataNodes: remote (server/data_node_process.h).
 #include <cstdlib>
 #include <fcntl.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 
 #include "common/log.h"
 #include "server/config.h"
+#include "server/data_node_process.h"
 #include "server/query_node_process.h"
 #include "server/streaming_node_process.h"
 #include "server/standalone.h"
@@ -105,6 +107,16 @@ int main(int argc, char** argv) {
   streamingnode->add_option("--log-level", log_level, "trace, debug, info (default), warn, error, off");
   streamingnode->add_option("--metrics-port", streamingnode_metrics_port, "/healthz and /metrics port (default: none)")
       ->check(CLI::Range(0, 65535));
+  int datanode_port = 21124;  // Milvus's dataNode.port
+  int datanode_metrics_port = 0;
+  CLI::App* datanode =
+      app.add_subcommand("datanode", "run one data node: index builds (needs etcd and the shared object store)");
+  datanode->add_option("-c,--config", config_file, "YAML config file (Milvus-like keys)")->check(CLI::ExistingFile);
+  datanode->add_option("--data-dir", data_dir, "data directory whose objects/ it reads and writes (local object store)");
+  datanode->add_option("--port", datanode_port, "data node gRPC port (default 21124)")->check(CLI::Range(1, 65535));
+  datanode->add_option("--log-level", log_level, "trace, debug, info (default), warn, error, off");
+  datanode->add_option("--metrics-port", datanode_metrics_port, "/healthz and /metrics port (default: none)")
+      ->check(CLI::Range(0, 65535));
   CLI11_PARSE(app, argc, argv);
 
   if (!config_file.empty()) {
@@ -145,6 +157,9 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
 
   if (querynode->parsed()) return RunRoleProcess(kite::QueryNodeProcess::Open(config, querynode_port, querynode_metrics_port));
+  if (datanode->parsed()) {
+    return RunRoleProcess(kite::DataNodeProcess::Open(config, datanode_port, datanode_metrics_port));
+  }
   if (streamingnode->parsed()) {
     return RunRoleProcess(kite::StreamingNodeProcess::Open(config, streamingnode_port, streamingnode_metrics_port));
   }

@@ -21,6 +21,7 @@
 #include "roles/querycoord/query_view.h"
 #include "roles/streamingcoord/streaming_view.h"
 #include "roles/api/coord_grpc.h"
+#include "roles/api/data_grpc.h"
 #include "roles/api/role_grpc.h"
 #include "roles/auth/access_control.h"
 #include "roles/auth/password_hash.h"
@@ -185,6 +186,7 @@ class StandaloneImpl final : public Standalone {
     dn.segment_bytes_max = config_.streaming.segment_bytes_max;
     data_node_ = std::make_unique<DataNode>(objects_.get(), registry_.get(), coordinator_.get(), query_api, dn);
     if (streaming_) streaming_->SetFlushListener([dn = data_node_.get()](CollectionId) { dn->Kick(); });
+    if (config_.remote_data_nodes) KITE_RETURN_IF_ERROR(StartIndexWorkers());
     if (config_.roles_over_grpc && !config_.remote_query_nodes && streaming_) {
       remote_streaming_ = MakeRemoteStreamingNode(role_channel, streaming_.get());
       streaming_api = remote_streaming_.get();
@@ -414,12 +416,15 @@ class StandaloneImpl final : public Standalone {
     role_services_.clear();
     remote_streaming_.reset();
     gc_.reset();
-    data_node_.reset();
-    streaming_.reset();
-    remote_query_.reset();
+    // The session feeds stop before the roles their events reach (the data
+    // node is kicked when a data node process joins).
     stopping_ = true;
     for (std::thread& t : watch_threads_) t.join();
     watch_threads_.clear();
+    data_node_.reset();
+    index_workers_.reset();  // after data_node_: it builds through it
+    streaming_.reset();
+    remote_query_.reset();
     streaming_view_.reset();
     query_view_.reset();
     query_node_.reset();
@@ -471,6 +476,7 @@ class StandaloneImpl final : public Standalone {
       // With kite.queryNodes: remote the query nodes are other processes.
       if (config_.remote_query_nodes && std::string_view(role) == "querynode") continue;
       if (config_.remote_streaming_nodes && std::string_view(role) == "streamingnode") continue;
+      if (config_.remote_data_nodes && std::string_view(role) == "datanode") continue;
       o.role = role;
       KITE_ASSIGN_OR_RETURN(std::unique_ptr<Session> s, Session::Register(meta_.get(), o));
       sessions_.push_back(std::move(s));
@@ -585,6 +591,28 @@ class StandaloneImpl final : public Standalone {
                                  MakeRemoteStreamingNode(PeerChannel(e.session.address), nullptr));
       } else {
         streaming_view_->RemoveNode(e.session.server_id);
+      }
+    });
+  }
+
+  // kite.dataNodes: remote: index builds go to the data node processes,
+  // fed with their sessions; the scheduler (data_node_) stays here.
+  Status StartIndexWorkers() {
+    if (!config_.etcd.enabled) {
+      return InvalidArgument(
+          "config key kite.dataNodes: remote needs etcd (etcd.endpoints): the data nodes are found through "
+          "their sessions there");
+    }
+    index_workers_ = std::make_unique<IndexWorkerPool>();
+    data_node_->UseWorkers(index_workers_.get());
+    KITE_RETURN_IF_ERROR(LoadPeerCredentials());
+    return FeedSessions("datanode", [this](const SessionEvent& e) {
+      if (e.type == SessionEvent::Type::kAdded) {
+        index_workers_->Add(e.session.server_id, e.session.address,
+                            MakeRemoteIndexWorker(PeerChannel(e.session.address)));
+        data_node_->Kick();  // builds waiting for a data node
+      } else {
+        index_workers_->Remove(e.session.server_id);
       }
     });
   }
@@ -712,6 +740,7 @@ class StandaloneImpl final : public Standalone {
   std::shared_ptr<grpc::ChannelCredentials> peer_credentials_;  // to other processes' role services
   std::unique_ptr<StreamingNode> streaming_;
   std::unique_ptr<DataNode> data_node_;
+  std::unique_ptr<IndexWorkerPool> index_workers_;  // kite.dataNodes: remote
   std::unique_ptr<GarbageCollector> gc_;
   // kite.roleTransport: grpc: the role services and their clients.
   std::unique_ptr<QueryNodeApi> remote_query_;

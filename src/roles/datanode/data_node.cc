@@ -19,6 +19,7 @@ DataNode::DataNode(ObjectStore* store, SegmentMetaApi* registry, CoordinatorApi*
   if (options_.build_threads <= 0) {
     options_.build_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
+  local_worker_ = std::make_unique<LocalIndexWorker>(store_, query_node_, options_.build_threads);
 }
 
 DataNode::~DataNode() {
@@ -147,7 +148,8 @@ bool DataNode::PassCollection(const CollectionView& c) {
     for (const SegmentRecord& seg : *segments) {
       if (built.count({seg.id.value, def.id.value})) continue;
       Status st = Build(c, def, seg);
-      storage_failing_ = st.code() == StatusCode::kIOError;
+      // No data node process to build on is not the object store's fault.
+      if (st.reason() != Reason::kServiceUnavailable) storage_failing_ = st.code() == StatusCode::kIOError;
       if (st.code() == StatusCode::kIOError) {
         // The object store is unreachable (S3 down, a full disk): not the
         // index's fault, so it is not marked failed; a later pass retries.
@@ -169,77 +171,36 @@ bool DataNode::PassCollection(const CollectionView& c) {
 }
 
 Status DataNode::Build(const CollectionView& c, const IndexInfo& def, const SegmentRecord& seg) {
-  auto start = std::chrono::steady_clock::now();
-  // When the query node in this process holds the segment, build from its
-  // column: reading the files would hold a second copy for the whole build
-  // (a 512 MB vector column for a merged 1M x 128 segment). `held` keeps it alive.
-  SegmentPtr held = query_node_->FindSegment(c.info.id, seg.id);
-  const Column* column = held ? held->SealedColumn(def.field_id) : nullptr;
-  ColumnBatch columns;
-  if (!column) {
-    std::vector<std::string> keys = SegmentFilesFor(seg.files, {def.field_id});
-    std::vector<Timestamp> ts;
-    Status read = ReadSegmentFiles(store_, keys, &columns, &ts);
-    if (!read.ok()) {
-      // The segment may have been compacted away since it was listed.
-      Result<std::optional<SegmentRecord>> still = registry_->FindSegment(seg.id);
-      if (still.ok() && !*still) return Status::OK();
-      return read;
-    }
-    column = columns.Find(def.field_id);
+  // The build runs on a worker (this process's, or a data node process's:
+  // UseWorkers); the result is committed and handed over here.
+  IndexWorkerApi* worker = workers_ ? workers_ : local_worker_.get();
+  Result<BuiltIndex> built = worker->BuildIndex(IndexBuildTask(c.info.id, c.info.schema.name, seg, def));
+  if (!built.ok()) {
+    // The segment may have been compacted away since it was listed.
+    Result<std::optional<SegmentRecord>> still = registry_->FindSegment(seg.id);
+    if (still.ok() && !*still) return Status::OK();
+    return built.status();
   }
-  if (!column) return Internal("segment {} has no column for field {}", seg.id.value, def.field_id.value);
-  const bool is_vector = IsVectorType(column->type);
-  const bool emb_list = column->type == DataType::kArrayOfVector;
-  std::shared_ptr<const index::VectorIndex> vbuilt;
-  std::shared_ptr<const index::ScalarIndex> sbuilt;
-  std::string payload;
-  std::string type_name;
-  if (emb_list) {
-    // Embedding lists (struct vector sub-fields) are searched exactly with
-    // the MAX_SIM metrics; the index file (no payload) marks the segment done.
-    type_name = def.resolved_params.count("index_type") ? def.resolved_params.at("index_type") : "";
-  } else if (is_vector) {
-    KITE_ASSIGN_OR_RETURN(auto built, index::BuildVectorIndex(def.resolved_params, *column, options_.build_threads));
-    KITE_RETURN_IF_ERROR(built->Serialize(&payload));
-    type_name = built->type();
-    vbuilt = std::move(built);
-  } else {
-    KITE_ASSIGN_OR_RETURN(auto built, index::BuildScalarIndex(ScalarBuildParams(def.resolved_params), *column));
-    KITE_RETURN_IF_ERROR(built->Serialize(&payload));
-    type_name = def.resolved_params.count("index_type") ? def.resolved_params.at("index_type") : "";
-    sbuilt = std::move(built);
-  }
-  IndexFileHeader h;
-  h.segment = seg.id;
-  h.index = def.id;
-  h.field = def.field_id;
-  h.kind = emb_list ? "emb_list" : is_vector ? "vector" : "scalar";
-  h.params = is_vector || emb_list ? def.resolved_params : ScalarBuildParams(def.resolved_params);
-  h.rows = column->num_rows;
-  std::string key = IndexFileKey(c.info.id, def.id, seg.id);
-  KITE_ASSIGN_OR_RETURN(int64_t bytes, WriteIndexFile(store_, key, h, payload));
-
   SegmentIndexRecord rec;
   rec.segment = seg.id;
   rec.index = def.id;
   rec.collection = c.info.id;
   rec.field = def.field_id;
-  rec.key = key;
-  rec.num_rows = column->num_rows;
-  rec.file_bytes = bytes;
-  rec.build_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  rec.key = built->file.key();
+  rec.num_rows = built->file.num_rows();
+  rec.file_bytes = built->file.file_bytes();
+  rec.build_ms = built->file.build_ms();
   Status commit = registry_->CommitSegmentIndex(rec);
   if (!commit.ok()) {
-    (void)store_->Delete(key);
+    (void)store_->Delete(rec.key);
     // Segment compacted away meanwhile: nothing to index.
     return commit.code() == StatusCode::kFailedPrecondition ? Status::OK() : commit;
   }
   spdlog::info("index built: collection={} index={} type={} segment={} rows={} ms={}", c.info.schema.name, def.name,
-               type_name, seg.id.value, rec.num_rows, rec.build_ms);
+               built->file.index_type(), seg.id.value, rec.num_rows, rec.build_ms);
   // The query node that holds the segment loads the index (from this
-  // process's memory when it is here, else from the file just committed).
-  Status st = query_node_->LoadIndex(c.info.id, rec, std::move(vbuilt), std::move(sbuilt));
+  // process's memory when it was built here, else from the file just committed).
+  Status st = query_node_->LoadIndex(c.info.id, rec, std::move(built->vector), std::move(built->scalar));
   if (!st.ok()) spdlog::warn("index {} of segment {}: hand-over failed: {}", def.name, seg.id.value, st.ToString());
   return Status::OK();
 }

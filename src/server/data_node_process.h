@@ -1,0 +1,31 @@
+// `kite datanode`: a data node in its own process (kite.dataNodes: remote).
+// It holds no catalog and no registry: it serves DataNodeService
+// (roles/api/data_grpc.h) on its port, builds the index each task names from
+// the segment files in the shared object store and writes the index file
+// there; the coordinator's scheduler commits it. It registers a `datanode`
+// session in etcd, which is how the coordinator finds it, and stops when the
+// session's lease is lost (the coordinator has given its builds to another
+// data node by then). --metrics-port: /healthz and /metrics
+// (kite_datanode_index_builds_total, kite_datanode_index_builds_running,
+// labelled with its node_id).
+#pragma once
+
+#include <memory>
+
+#include "common/status.h"
+#include "server/config.h"
+
+namespace kite {
+
+class DataNodeProcess {
+ public:
+  // metrics_port 0: no health/metrics port.
+  static Result<std::unique_ptr<DataNodeProcess>> Open(const ServerConfig& config, int port, int metrics_port);
+  virtual ~DataNodeProcess() = default;
+  // Serves until Shutdown() or the loss of the session; returns why it stopped.
+  virtual Status Run() = 0;
+  // Thread-safe; may be called from a signal-handling thread.
+  virtual void Shutdown() = 0;
+};
+
+}  // namespace kite
