@@ -80,15 +80,18 @@ def log_of(p) -> str:
 
 
 @pytest.fixture
-def cluster(kite_bin, kite_factory, tmp_path):
+def cluster(kite_bin, kite_factory, tmp_path, request):
     """etcd, the coordinator (standalone with kite.dataNodes: remote) sharing its data dir's
-    objects/ with the data node processes the test starts."""
+    objects/ with the data node processes the test starts. Parameter (indirect): a segment size
+    cap in MB (dataCoord.segment.maxSize), so that a test gets several segments to build."""
     etcd = EtcdProcess(tmp_path / "etcd").start()
     cfg = tmp_path / "cluster.yaml"
+    segment_mb = getattr(request, "param", None)
     cfg.write_text(
         f"etcd:\n  endpoints: {etcd.endpoint}\n  rootPath: {unique('dn')}\n"
         "common:\n  session:\n    ttl: 3\n"
-        "kite:\n  dataNodes: remote\n")
+        "kite:\n  dataNodes: remote\n"
+        + (f"dataCoord:\n  segment:\n    maxSize: {segment_mb}\n" if segment_mb else ""))
     data_dir = tmp_path / "shared-data"
     data_dir.mkdir()
     server = kite_factory(name="coord", data_dir=data_dir, extra_args=["--config", str(cfg)])
@@ -115,6 +118,7 @@ def check_search(client, name, vectors, queries):
         assert [h["id"] for h in hits] == [int(i) for i in np.argsort(d, kind="stable")[:5]]
 
 
+@pytest.mark.parametrize("cluster", [1], indirect=True)  # 1 MB segments: several builds at once
 def test_index_builds_run_on_data_node_processes(cluster):
     server, data_node = cluster
     nodes = [data_node(), data_node()]
@@ -122,15 +126,16 @@ def test_index_builds_run_on_data_node_processes(cluster):
     rng = np.random.default_rng(1)
     name = unique("dn_builds")
     client.create_collection(name, schema=schema())
-    vectors = rng.random((3000, DIM), dtype=np.float32)
-    for part in range(3):  # three flushed segments
-        ids = range(part * 1000, (part + 1) * 1000)
-        client.insert(name, [{"id": i, "vector": vectors[i].tolist()} for i in ids])
-        client.flush(name)
+    total = 24000  # 3 MB of vectors: three or more 1 MB segments to build
+    vectors = rng.random((total, DIM), dtype=np.float32)
+    for start in range(0, total, 4000):
+        client.insert(name, [{"id": i, "vector": vectors[i].tolist()} for i in range(start, start + 4000)])
+    client.flush(name)
     client.create_index(name, hnsw())
     client.load_collection(name)
-    wait_index(client, name, 3000)
+    wait_index(client, name, total)
     built = [builds_of(n) for n in nodes]
+    assert all(b >= 1 for b in built), built  # the builds were spread over both data nodes
     # Every build the coordinator committed ran on a data node process (small unindexed segments
     # may be merged first, so there may be fewer builds than flushes).
     committed = log_of(server).count("index built:")
@@ -140,9 +145,9 @@ def test_index_builds_run_on_data_node_processes(cluster):
 
     # A new segment after the index exists is built by a data node too.
     more = rng.random((500, DIM), dtype=np.float32)
-    client.insert(name, [{"id": 3000 + i, "vector": more[i].tolist()} for i in range(500)])
+    client.insert(name, [{"id": total + i, "vector": more[i].tolist()} for i in range(500)])
     client.flush(name)
-    wait_index(client, name, 3500)
+    wait_index(client, name, total + 500)
     assert sum(builds_of(n) for n in nodes) > sum(built)
     check_search(client, name, np.vstack([vectors, more]), rng.random((3, DIM), dtype=np.float32))
     client.close()

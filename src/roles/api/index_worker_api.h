@@ -38,6 +38,8 @@ class IndexWorkerApi {
   // A remote worker whose session ended: its builds in flight return now,
   // as unreachable, so that they go to another worker.
   virtual void CancelInFlight() {}
+  // How many builds the scheduler may give it at once.
+  virtual int Parallelism() const { return 1; }
 };
 
 }  // namespace kite

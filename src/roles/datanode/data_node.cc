@@ -145,25 +145,51 @@ bool DataNode::PassCollection(const CollectionView& c) {
       spdlog::warn("collection {}: segments not listed: {}", c.info.schema.name, segments.status().ToString());
       return worked;
     }
+    std::vector<const SegmentRecord*> todo;
     for (const SegmentRecord& seg : *segments) {
-      if (built.count({seg.id.value, def.id.value})) continue;
-      Status st = Build(c, def, seg);
-      // No data node process to build on is not the object store's fault.
-      if (st.reason() != Reason::kServiceUnavailable) storage_failing_ = st.code() == StatusCode::kIOError;
-      if (st.code() == StatusCode::kIOError) {
-        // The object store is unreachable (S3 down, a full disk): not the
-        // index's fault, so it is not marked failed; a later pass retries.
-        spdlog::warn("index build deferred: collection={} index={} segment={}: {}", c.info.schema.name, def.name,
-                     seg.id.value, st.ToString());
-        break;
-      }
-      worked = true;
-      if (!st.ok()) {
-        spdlog::warn("index build failed: collection={} index={} segment={}: {}", c.info.schema.name, def.name,
-                     seg.id.value, st.ToString());
+      if (!built.count({seg.id.value, def.id.value})) todo.push_back(&seg);
+    }
+    // Builds run `width` at a time: one in this process (its build uses
+    // every core), one per data node process with kite.dataNodes: remote.
+    const size_t width = static_cast<size_t>(std::max(1, (workers_ ? workers_ : local_worker_.get())->Parallelism()));
+    bool stop_def = false;
+    for (size_t first = 0; first < todo.size() && !stop_def; first += width) {
+      {
         std::lock_guard lock(mu_);
-        failed_.emplace(def.id.value, st.message());
-        break;
+        if (stopping_) return worked;
+      }
+      const size_t n = std::min(width, todo.size() - first);
+      std::vector<Status> results(n);
+      if (n == 1) {
+        results[0] = Build(c, def, *todo[first]);
+      } else {
+        std::vector<std::thread> threads;
+        for (size_t i = 0; i < n; ++i) {
+          threads.emplace_back([&, i] { results[i] = Build(c, def, *todo[first + i]); });
+        }
+        for (std::thread& t : threads) t.join();
+      }
+      for (size_t i = 0; i < n; ++i) {
+        const Status& st = results[i];
+        const SegmentRecord& seg = *todo[first + i];
+        // No data node process to build on is not the object store's fault.
+        if (st.reason() != Reason::kServiceUnavailable) storage_failing_ = st.code() == StatusCode::kIOError;
+        if (st.code() == StatusCode::kIOError) {
+          // The object store is unreachable (S3 down, a full disk): not the
+          // index's fault, so it is not marked failed; a later pass retries.
+          spdlog::warn("index build deferred: collection={} index={} segment={}: {}", c.info.schema.name, def.name,
+                       seg.id.value, st.ToString());
+          stop_def = true;
+          continue;
+        }
+        worked = true;
+        if (!st.ok()) {
+          spdlog::warn("index build failed: collection={} index={} segment={}: {}", c.info.schema.name, def.name,
+                       seg.id.value, st.ToString());
+          std::lock_guard lock(mu_);
+          failed_.emplace(def.id.value, st.message());
+          stop_def = true;
+        }
       }
     }
   }

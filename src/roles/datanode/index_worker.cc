@@ -47,6 +47,11 @@ void IndexWorkerPool::Remove(int64_t id) {
   gone->CancelInFlight();  // a build waiting on it (paused, not dead) is given to another now
 }
 
+int IndexWorkerPool::Parallelism() const {
+  std::lock_guard lock(mu_);
+  return static_cast<int>(workers_.size());
+}
+
 std::vector<IndexWorkerPool::Worker> IndexWorkerPool::Workers() const {
   std::lock_guard lock(mu_);
   std::vector<Worker> out;

@@ -41,6 +41,8 @@ class IndexWorkerPool final : public IndexWorkerApi {
   void Add(int64_t id, std::string address, std::shared_ptr<IndexWorkerApi> worker);
   void Remove(int64_t id);
   Result<BuiltIndex> BuildIndex(const datapb::BuildIndexRequest& req) override;
+  // One build per data node process.
+  int Parallelism() const override;
 
   struct Worker {
     int64_t id = 0;
