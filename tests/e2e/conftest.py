@@ -229,7 +229,9 @@ class KiteServer:
 
 
 class QueryNodeCluster:
-    """An etcd and N `kite querynode` processes for one KiteServer (KITE_E2E_QUERY_NODES)."""
+    """An etcd and N `kite querynode` processes for one KiteServer (KITE_E2E_QUERY_NODES), plus
+    KITE_E2E_STREAMING_NODES `kite streamingnode` and KITE_E2E_DATA_NODES `kite datanode`
+    processes when those are set."""
 
     def __init__(self, binary: Path, data_dir: Path, log_dir: Path, name: str, n: int):
         from etcd_util import EtcdProcess  # only this mode needs etcd
@@ -239,6 +241,7 @@ class QueryNodeCluster:
         self.procs: List[subprocess.Popen] = []
         self.logs: List[Path] = []
         self.streaming_n = int(os.environ.get("KITE_E2E_STREAMING_NODES", "0") or 0)
+        self.data_n = int(os.environ.get("KITE_E2E_DATA_NODES", "0") or 0)
         self.streaming_started = False
 
     def start(self) -> "QueryNodeCluster":
@@ -257,24 +260,10 @@ class QueryNodeCluster:
                                "common:\n  session:\n    ttl: 3\n"
                                "kite:\n  queryNodes: remote\n"
                                + ("  streamingNodes: remote\n" if self.streaming_n > 0 else "")
+                               + ("  dataNodes: remote\n" if self.data_n > 0 else "")
                                + streaming + extra)
-        for i in range(self.n):
-            port = free_port()
-            log = self.log_dir / f"querynode{i}-{port}.log"
-            fh = open(log, "ab", buffering=0)
-            self.procs.append(subprocess.Popen(
-                [str(self.binary), "querynode", "--config", str(self.config), "--data-dir", str(self.data_dir),
-                 "--port", str(port)], stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True))
-            fh.close()
-            self.logs.append(log)
-        deadline = time.monotonic() + READY_DEADLINE_S
-        for proc, log in zip(self.procs, self.logs):
-            while "serving on" not in log.read_text(errors="replace"):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"kite querynode did not start: {log.read_text(errors='replace')[-2000:]}",
-                                pytrace=False)
-                time.sleep(0.05)
+        self._spawn("querynode", self.n)
+        self._spawn("datanode", self.data_n)
         return self
 
     def start_streaming_nodes(self) -> None:
@@ -282,13 +271,17 @@ class QueryNodeCluster:
         if self.streaming_started or self.streaming_n == 0:
             return
         self.streaming_started = True
+        self._spawn("streamingnode", self.streaming_n)
+
+    def _spawn(self, role: str, count: int) -> None:
+        """Starts `count` processes of `role` and waits until each serves."""
         first = len(self.procs)
-        for i in range(self.streaming_n):
+        for i in range(count):
             port = free_port()
-            log = self.log_dir / f"streamingnode{i}-{port}.log"
+            log = self.log_dir / f"{role}{i}-{port}.log"
             fh = open(log, "ab", buffering=0)
             self.procs.append(subprocess.Popen(
-                [str(self.binary), "streamingnode", "--config", str(self.config), "--data-dir", str(self.data_dir),
+                [str(self.binary), role, "--config", str(self.config), "--data-dir", str(self.data_dir),
                  "--port", str(port)], stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True))
             fh.close()
@@ -297,7 +290,7 @@ class QueryNodeCluster:
         for proc, log in zip(self.procs[first:], self.logs[first:]):
             while "serving on" not in log.read_text(errors="replace"):
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"kite streamingnode did not start: {log.read_text(errors='replace')[-2000:]}",
+                    pytest.fail(f"kite {role} did not start: {log.read_text(errors='replace')[-2000:]}",
                                 pytrace=False)
                 time.sleep(0.05)
 
