@@ -2,18 +2,25 @@
 # A local Kite cluster on loopback, as far as the roles run as processes today
 # (issue 16): an etcd, an object store (the data dir's objects/, or an S3
 # server with --s3), a Kafka broker (the WAL the streaming nodes share), one
-# `kite standalone` with kite.queryNodes: remote and kite.streamingNodes:
-# remote (coordinator, proxy and data node roles), then N `kite
-# streamingnode` processes leading the WAL channels and M `kite querynode`
-# processes serving the sealed segments.
+# `kite standalone` with kite.queryNodes, kite.streamingNodes and
+# kite.dataNodes: remote (coordinator and proxy roles; with --coordinators C
+# > 1, C of them with mixCoord.enableActiveStandby, one active), then N
+# `kite streamingnode` processes leading the WAL channels, M `kite querynode`
+# processes serving the sealed segments and D `kite datanode` processes
+# building the indexes.
 #
-#   scripts/cluster.sh up [--dir DIR] [--query-nodes M] [--streaming-nodes N] [--s3]
-#                                          start (M=2, N=2; N=0: the standalone's own streaming
-#                                          node and local WAL, no Kafka); prints the address
-#   scripts/cluster.sh status [--dir DIR]  processes, the query view and the channel bindings
+#   scripts/cluster.sh up [--dir DIR] [--query-nodes M] [--streaming-nodes N] [--data-nodes D]
+#                         [--coordinators C] [--s3]
+#                                          start (M=2, N=2, D=1, C=1; N=0: the standalone's own
+#                                          streaming node and local WAL, no Kafka; D=0: builds in
+#                                          the standalone; C>1 needs --s3 and N>0); prints the
+#                                          address
+#   scripts/cluster.sh status [--dir DIR]  processes, the active coordinator, the query view and
+#                                          the channel bindings
 #   scripts/cluster.sh kill ROLE [I] [--dir DIR]
-#                                          kill -9 one process: querynode I, streamingnode I
-#                                          (0-based), standalone, etcd, s3 or kafka
+#                                          kill -9 one process: querynode I, streamingnode I,
+#                                          datanode I, coordinator I (0-based), standalone (the
+#                                          first coordinator), etcd, s3 or kafka
 #   scripts/cluster.sh down [--dir DIR]    stop everything
 #
 # Needs the built binary (scripts/build.sh) and what scripts/setup.sh installs
@@ -26,6 +33,8 @@ KITE="${KITE_BIN:-$REPO/build/kite}"
 DIR="$REPO/.cache/cluster"
 QN=2
 SN=2
+DN=1
+COORDS=1
 S3=0
 CMD="${1:-}"
 [ $# -gt 0 ] && shift
@@ -35,6 +44,8 @@ while [ $# -gt 0 ]; do
     --dir) DIR="$(realpath -m "$2")"; shift 2 ;;
     --query-nodes) QN="$2"; shift 2 ;;
     --streaming-nodes) SN="$2"; shift 2 ;;
+    --data-nodes) DN="$2"; shift 2 ;;
+    --coordinators) COORDS="$2"; shift 2 ;;
     --s3) S3=1; shift ;;
     *) ARGS+=("$1"); shift ;;
   esac
@@ -62,6 +73,10 @@ up() {
   [ -x "$KITE" ] || { echo "no $KITE: run scripts/build.sh" >&2; exit 1; }
   command -v etcd >/dev/null || { echo "no etcd: run scripts/setup.sh" >&2; exit 1; }
   if alive "$DIR/pids/standalone"; then echo "already up (scripts/cluster.sh down first)" >&2; exit 1; fi
+  if [ "$COORDS" -gt 1 ] && { [ "$S3" != 1 ] || [ "$SN" -lt 1 ]; }; then
+    echo "--coordinators $COORDS needs --s3 and streaming nodes: every coordinator must share the storage" >&2
+    exit 2
+  fi
   rm -rf "$DIR"
   mkdir -p "$DIR/logs" "$DIR/pids" "$DIR/data"
   local ecl epe
@@ -83,6 +98,14 @@ up() {
     echo "kite:"
     echo "  queryNodes: remote"
     [ "$SN" -gt 0 ] && echo "  streamingNodes: remote"
+    [ "$DN" -gt 0 ] && echo "  dataNodes: remote"
+    if [ "$COORDS" -gt 1 ]; then echo "mixCoord:"; echo "  enableActiveStandby: true"; fi
+    # A dead process is noticed within the session TTL: 5 s on loopback
+    # (Milvus's default is 30 s).
+    echo "common:"
+    echo "  session:"
+    echo "    ttl: 5"
+    [ "$S3" = 1 ] && echo "  storageType: remote"
   } >"$DIR/kite.yaml"
   if [ "$SN" -gt 0 ]; then
     local kp kcp
@@ -102,8 +125,6 @@ up() {
     echo $! >"$DIR/pids/s3"
     until python3 -c "import socket; socket.create_connection(('127.0.0.1', $s3p), 0.5)" 2>/dev/null; do sleep 0.1; done
     cat >>"$DIR/kite.yaml" <<EOF
-common:
-  storageType: remote
 minio:
   address: 127.0.0.1
   port: $s3p
@@ -122,6 +143,14 @@ EOF
     echo $! >"$DIR/pids/querynode-$i"
     wait_for_log "$DIR/logs/querynode-$i.log" "serving on" 30
   done
+  for i in $(seq 0 $((DN - 1))); do
+    local p
+    p=$(free_port)
+    setsid "$KITE" datanode --config "$DIR/kite.yaml" --data-dir "$DIR/data" --port "$p" \
+      >"$DIR/logs/datanode-$i.log" 2>&1 &
+    echo $! >"$DIR/pids/datanode-$i"
+    wait_for_log "$DIR/logs/datanode-$i.log" "serving on" 30
+  done
   local port mport
   port=$(free_port); mport=$(free_port)
   setsid "$KITE" standalone --config "$DIR/kite.yaml" --data-dir "$DIR/data" --port "$port" \
@@ -129,6 +158,19 @@ EOF
   echo $! >"$DIR/pids/standalone"
   echo "$port $mport" >"$DIR/ports"
   wait_for_log "$DIR/logs/standalone.log" "serving Milvus gRPC and REST" 60
+  # Stand-by coordinators: each its own data dir and coordinator port (the
+  # storage is shared); they serve once the active one is gone.
+  for i in $(seq 1 $((COORDS - 1))); do
+    local p mp
+    p=$(free_port); mp=$(free_port)
+    sed "s/^  port: $cport\$/  port: $(free_port)/" "$DIR/kite.yaml" >"$DIR/coordinator-$i.yaml"
+    mkdir -p "$DIR/coordinator-$i"
+    setsid "$KITE" standalone --config "$DIR/coordinator-$i.yaml" --data-dir "$DIR/coordinator-$i" --port "$p" \
+      --metrics-port "$mp" >"$DIR/logs/coordinator-$i.log" 2>&1 &
+    echo $! >"$DIR/pids/coordinator-$i"
+    echo "$p $mp" >"$DIR/ports-coordinator-$i"
+    wait_for_log "$DIR/logs/coordinator-$i.log" "standing by as coordinator" 60
+  done
   for i in $(seq 0 $((SN - 1))); do
     local p
     p=$(free_port)
@@ -137,8 +179,11 @@ EOF
     echo $! >"$DIR/pids/streamingnode-$i"
     wait_for_log "$DIR/logs/streamingnode-$i.log" "serving on" 60
   done
-  echo "Kite cluster up: $SN streaming node and $QN query node process(es), etcd 127.0.0.1:$ecl$([ "$SN" -gt 0 ] && echo ", Kafka")$([ "$S3" = 1 ] && echo ", S3")"
+  echo "Kite cluster up: $COORDS coordinator(s), $SN streaming node, $QN query node and $DN data node process(es), etcd 127.0.0.1:$ecl$([ "$SN" -gt 0 ] && echo ", Kafka")$([ "$S3" = 1 ] && echo ", S3")"
   echo "connect: http://127.0.0.1:$port   (web UI http://127.0.0.1:$mport/webui, logs $DIR/logs)"
+  for i in $(seq 1 $((COORDS - 1))); do
+    echo "stand-by coordinator $i: http://127.0.0.1:$(cut -d' ' -f1 "$DIR/ports-coordinator-$i") (serves once the active one is gone)"
+  done
 }
 
 status() {
@@ -146,9 +191,20 @@ status() {
     [ -e "$f" ] || { echo "not up"; return; }
     if alive "$f"; then echo "$(basename "$f"): running (pid $(cat "$f"))"; else echo "$(basename "$f"): dead"; fi
   done
-  if [ -f "$DIR/ports" ] && alive "$DIR/pids/standalone"; then
-    local mport
-    mport=$(cut -d' ' -f2 "$DIR/ports")
+  # The active coordinator: the first whose Milvus port answers.
+  local mport="" pf pidf
+  for pf in "$DIR/ports" "$DIR"/ports-coordinator-*; do
+    [ -f "$pf" ] || continue
+    pidf="$DIR/pids/standalone"
+    [ "$pf" = "$DIR/ports" ] || pidf="$DIR/pids/coordinator-${pf##*-}"
+    alive "$pidf" || continue
+    if python3 -c "import socket; socket.create_connection(('127.0.0.1', $(cut -d' ' -f1 "$pf")), 0.5)" 2>/dev/null; then
+      mport=$(cut -d' ' -f2 "$pf")
+      echo "active coordinator: $(basename "$pidf") at http://127.0.0.1:$(cut -d' ' -f1 "$pf")"
+      break
+    fi
+  done
+  if [ -n "$mport" ]; then
     echo "query view: $(python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$mport/webui/api/query_nodes', timeout=5).read().decode())")"
     echo "streaming view: $(python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$mport/webui/api/streaming_nodes', timeout=5).read().decode())")"
   fi
@@ -157,9 +213,10 @@ status() {
 kill_role() {
   local role="${ARGS[0]:-}" i="${ARGS[1]:-0}" f
   case "$role" in
-    querynode|streamingnode) f="$DIR/pids/$role-$i" ;;
+    querynode|streamingnode|datanode) f="$DIR/pids/$role-$i" ;;
+    coordinator) if [ "$i" = 0 ]; then f="$DIR/pids/standalone"; else f="$DIR/pids/coordinator-$i"; fi ;;
     standalone|etcd|s3|kafka) f="$DIR/pids/$role" ;;
-    *) echo "kill ROLE: querynode [I], streamingnode [I], standalone, etcd, s3 or kafka" >&2; exit 2 ;;
+    *) echo "kill ROLE: querynode [I], streamingnode [I], datanode [I], coordinator [I], standalone, etcd, s3 or kafka" >&2; exit 2 ;;
   esac
   alive "$f" || { echo "$role $i is not running" >&2; exit 1; }
   kill -9 "$(cat "$f")"
@@ -167,7 +224,8 @@ kill_role() {
 }
 
 down() {
-  for f in "$DIR"/pids/standalone "$DIR"/pids/streamingnode-* "$DIR"/pids/querynode-* "$DIR"/pids/s3 \
+  for f in "$DIR"/pids/coordinator-* "$DIR"/pids/standalone "$DIR"/pids/streamingnode-* "$DIR"/pids/querynode-* \
+    "$DIR"/pids/datanode-* "$DIR"/pids/s3 \
     "$DIR"/pids/kafka "$DIR"/pids/etcd; do
     alive "$f" && kill -TERM "$(cat "$f")" || true
   done
@@ -184,5 +242,5 @@ case "$CMD" in
   status) status ;;
   kill) kill_role ;;
   down) down ;;
-  *) sed -n '2,22p' "$0"; exit 2 ;;
+  *) sed -n '2,29p' "$0"; exit 2 ;;
 esac

@@ -50,6 +50,7 @@ def test_cluster_script_up_kill_down(kite_bin, tmp_path):
             c.flush(name)
         status = run("status", cwd_dir=d, kite_bin=kite_bin)
         assert status.count("querynode-") == 2 and "running" in status, status
+        assert "datanode-0: running" in status and "active coordinator: standalone" in status, status
         run("kill", "querynode", "0", cwd_dir=d, kite_bin=kite_bin)
         got = c.query(name, filter="id >= 0", output_fields=["id"], limit=1000)
         assert sorted(r["id"] for r in got) == list(range(400))
