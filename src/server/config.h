@@ -191,7 +191,7 @@ struct ServerConfig {
   // rootCoord.port (Milvus's coordinator port, 53100).
   bool remote_streaming_nodes = false;
   // kite.dataNodes: remote: index builds run on the `kite datanode`
-  // processes registered in etcd (roles/datanode/index_worker.h), not here;
+  // processes registered in etcd (roles/datanode/data_worker.h), not here;
   // the scheduler and compaction stay in this process.
   bool remote_data_nodes = false;
   int coordinator_port = 53100;

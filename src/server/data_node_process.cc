@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "roles/api/data_grpc.h"
-#include "roles/datanode/index_worker.h"
+#include "roles/datanode/data_worker.h"
 #include "server/role_process.h"
 #include "server/storage_factory.h"
 
@@ -14,10 +14,10 @@ namespace kite {
 
 namespace {
 
-// Counts the builds for /metrics and logs each one.
-class CountingWorker final : public IndexWorkerApi {
+// Counts the tasks for /metrics and logs each one.
+class CountingWorker final : public DataWorkerApi {
  public:
-  explicit CountingWorker(IndexWorkerApi* inner) : inner_(inner) {}
+  explicit CountingWorker(DataWorkerApi* inner) : inner_(inner) {}
   Result<BuiltIndex> BuildIndex(const datapb::BuildIndexRequest& req) override {
     spdlog::info("building index {} of segment {} (collection {}, {} rows)", req.index().name(), req.segment().id(),
                  req.collection_name(), req.segment().num_rows());
@@ -35,12 +35,30 @@ class CountingWorker final : public IndexWorkerApi {
     }
     return r;
   }
+  Result<CompactedSegment> Compact(const datapb::CompactRequest& req) override {
+    spdlog::info("compacting {} segments of collection {} into segment {}", req.inputs_size(), req.collection_name(),
+                 req.result_segment());
+    running_++;
+    Result<CompactedSegment> r = inner_->Compact(req);
+    running_--;
+    if (r.ok()) {
+      compacted_++;
+      spdlog::info("compacted: collection={} segments={} rows={} -> segment={} rows={}", req.collection_name(),
+                   req.inputs_size(), r->result.input_rows(), req.result_segment(), r->result.num_rows());
+    } else {
+      spdlog::warn("compaction failed: collection={} segment={}: {}", req.collection_name(), req.result_segment(),
+                   r.status().ToString());
+    }
+    return r;
+  }
   int64_t built() const { return built_.load(); }
+  int64_t compacted() const { return compacted_.load(); }
   int64_t running() const { return running_.load(); }
 
  private:
-  IndexWorkerApi* inner_;
+  DataWorkerApi* inner_;
   std::atomic<int64_t> built_{0};
+  std::atomic<int64_t> compacted_{0};
   std::atomic<int64_t> running_{0};
 };
 
@@ -59,7 +77,7 @@ class DataNodeProcessImpl final : public DataNodeProcess {
     KITE_ASSIGN_OR_RETURN(objects_, OpenObjectStoreFor(config_));
     int threads = config_.data_node.build_threads;
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    worker_ = std::make_unique<LocalIndexWorker>(objects_.get(), nullptr, threads);
+    worker_ = std::make_unique<LocalDataWorker>(objects_.get(), nullptr, threads);
     counting_ = std::make_unique<CountingWorker>(worker_.get());
     service_ = MakeDataNodeService(counting_.get());
     KITE_RETURN_IF_ERROR(host_.Start({service_.get()}, meta_.get(), [this](metrics::Exposition& out,
@@ -68,7 +86,10 @@ class DataNodeProcessImpl final : public DataNodeProcess {
       out.Declare("kite_datanode_index_builds_total", "index builds this data node process completed",
                   metrics::Type::kCounter);
       out.Add("kite_datanode_index_builds_total", node, static_cast<double>(counting_->built()));
-      out.Declare("kite_datanode_index_builds_running", "index builds running on this data node process",
+      out.Declare("kite_datanode_compactions_total", "compactions this data node process completed",
+                  metrics::Type::kCounter);
+      out.Add("kite_datanode_compactions_total", node, static_cast<double>(counting_->compacted()));
+      out.Declare("kite_datanode_index_builds_running", "index builds and compactions running on this data node process",
                   metrics::Type::kGauge);
       out.Add("kite_datanode_index_builds_running", node, static_cast<double>(counting_->running()));
     }));
@@ -83,7 +104,7 @@ class DataNodeProcessImpl final : public DataNodeProcess {
   ServerConfig config_;
   std::unique_ptr<MetaStore> meta_;
   std::unique_ptr<ObjectStore> objects_;
-  std::unique_ptr<LocalIndexWorker> worker_;
+  std::unique_ptr<LocalDataWorker> worker_;
   std::unique_ptr<CountingWorker> counting_;
   std::unique_ptr<grpc::Service> service_;
   RoleProcessHost host_;  // destroyed first: stops serving before the worker goes

@@ -1,13 +1,14 @@
 // `kite datanode`: a data node in its own process (kite.dataNodes: remote).
 // It holds no catalog and no registry: it serves DataNodeService
-// (roles/api/data_grpc.h) on its port, builds the index each task names from
-// the segment files in the shared object store and writes the index file
-// there; the coordinator's scheduler commits it. It registers a `datanode`
+// (roles/api/data_grpc.h) on its port and runs the tasks the coordinator's
+// scheduler hands it — an index build, a compaction — from the segment files
+// in the shared object store, writing the index or segment files there; the
+// scheduler commits them. It registers a `datanode`
 // session in etcd, which is how the coordinator finds it, and stops when the
 // session's lease is lost (the coordinator has given its builds to another
 // data node by then). --metrics-port: /healthz and /metrics
-// (kite_datanode_index_builds_total, kite_datanode_index_builds_running,
-// labelled with its node_id).
+// (kite_datanode_index_builds_total, kite_datanode_compactions_total,
+// kite_datanode_index_builds_running, labelled with its node_id).
 #pragma once
 
 #include <memory>

@@ -186,7 +186,7 @@ class StandaloneImpl final : public Standalone {
     dn.segment_bytes_max = config_.streaming.segment_bytes_max;
     data_node_ = std::make_unique<DataNode>(objects_.get(), registry_.get(), coordinator_.get(), query_api, dn);
     if (streaming_) streaming_->SetFlushListener([dn = data_node_.get()](CollectionId) { dn->Kick(); });
-    if (config_.remote_data_nodes) KITE_RETURN_IF_ERROR(StartIndexWorkers());
+    if (config_.remote_data_nodes) KITE_RETURN_IF_ERROR(StartDataWorkers());
     if (config_.roles_over_grpc && !config_.remote_query_nodes && streaming_) {
       remote_streaming_ = MakeRemoteStreamingNode(role_channel, streaming_.get());
       streaming_api = remote_streaming_.get();
@@ -422,7 +422,7 @@ class StandaloneImpl final : public Standalone {
     for (std::thread& t : watch_threads_) t.join();
     watch_threads_.clear();
     data_node_.reset();
-    index_workers_.reset();  // after data_node_: it builds through it
+    data_workers_.reset();  // after data_node_: it builds through it
     streaming_.reset();
     remote_query_.reset();
     streaming_view_.reset();
@@ -597,22 +597,22 @@ class StandaloneImpl final : public Standalone {
 
   // kite.dataNodes: remote: index builds go to the data node processes,
   // fed with their sessions; the scheduler (data_node_) stays here.
-  Status StartIndexWorkers() {
+  Status StartDataWorkers() {
     if (!config_.etcd.enabled) {
       return InvalidArgument(
           "config key kite.dataNodes: remote needs etcd (etcd.endpoints): the data nodes are found through "
           "their sessions there");
     }
-    index_workers_ = std::make_unique<IndexWorkerPool>();
-    data_node_->UseWorkers(index_workers_.get());
+    data_workers_ = std::make_unique<DataWorkerPool>();
+    data_node_->UseWorkers(data_workers_.get());
     KITE_RETURN_IF_ERROR(LoadPeerCredentials());
     return FeedSessions("datanode", [this](const SessionEvent& e) {
       if (e.type == SessionEvent::Type::kAdded) {
-        index_workers_->Add(e.session.server_id, e.session.address,
-                            MakeRemoteIndexWorker(PeerChannel(e.session.address)));
+        data_workers_->Add(e.session.server_id, e.session.address,
+                            MakeRemoteDataWorker(PeerChannel(e.session.address)));
         data_node_->Kick();  // builds waiting for a data node
       } else {
-        index_workers_->Remove(e.session.server_id);
+        data_workers_->Remove(e.session.server_id);
       }
     });
   }
@@ -740,7 +740,7 @@ class StandaloneImpl final : public Standalone {
   std::shared_ptr<grpc::ChannelCredentials> peer_credentials_;  // to other processes' role services
   std::unique_ptr<StreamingNode> streaming_;
   std::unique_ptr<DataNode> data_node_;
-  std::unique_ptr<IndexWorkerPool> index_workers_;  // kite.dataNodes: remote
+  std::unique_ptr<DataWorkerPool> data_workers_;  // kite.dataNodes: remote
   std::unique_ptr<GarbageCollector> gc_;
   // kite.roleTransport: grpc: the role services and their clients.
   std::unique_ptr<QueryNodeApi> remote_query_;

@@ -1,6 +1,6 @@
-// The data node's worker API (index_worker_api.h) over gRPC
+// The data node's worker API (data_worker_api.h) over gRPC
 // (data_service.proto): `kite datanode` serves it, the coordinator's
-// scheduler holds each data node process through MakeRemoteIndexWorker.
+// scheduler holds each data node process through MakeRemoteDataWorker.
 // Conventions as role_grpc.h: a Kite Status crosses the wire with its code,
 // reason and message; a peer that cannot be reached, that does not answer
 // within the deadline, or whose session ended during the call
@@ -13,19 +13,19 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/impl/service_type.h>
 
-#include "roles/api/index_worker_api.h"
+#include "roles/api/data_worker_api.h"
 
 namespace kite {
 
-std::unique_ptr<grpc::Service> MakeDataNodeService(IndexWorkerApi* worker);
+std::unique_ptr<grpc::Service> MakeDataNodeService(DataWorkerApi* worker);
 
-struct IndexWorkerClientOptions {
+struct DataWorkerClientOptions {
   // A build of a large segment takes minutes; a worker that stops answering
   // is found sooner by its session (CancelInFlight).
   std::chrono::milliseconds deadline{30 * 60 * 1000};
 };
 
-std::unique_ptr<IndexWorkerApi> MakeRemoteIndexWorker(std::shared_ptr<grpc::Channel> channel,
-                                                      IndexWorkerClientOptions options = {});
+std::unique_ptr<DataWorkerApi> MakeRemoteDataWorker(std::shared_ptr<grpc::Channel> channel,
+                                                      DataWorkerClientOptions options = {});
 
 }  // namespace kite

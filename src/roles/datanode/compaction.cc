@@ -5,6 +5,7 @@
 
 #include "roles/datanode/data_node.h"
 #include "roles/api/role_codec.h"
+#include "roles/coordinator/catalog_codec.h"
 #include "segment/segment.h"
 #include "segment/segment_file.h"
 
@@ -251,38 +252,42 @@ Result<std::vector<DataNode::Plan>> DataNode::PlanCompactions(const CollectionVi
   return plans;
 }
 
-Status DataNode::RunCompaction(const CollectionView& c, const Plan& plan) {
-  auto start = std::chrono::steady_clock::now();
-  const SegmentRecord& first = plan.segments.front();
-  auto schema = std::make_shared<const CollectionSchema>(c.info.schema);
-  KITE_ASSIGN_OR_RETURN(int64_t new_id, coord_->AllocIds(1));
-  SegmentMeta meta{SegmentId(new_id), c.info.id, first.partition_id, first.channel};
+Result<CompactedSegment> RunCompactionTask(ObjectStore* store, const datapb::CompactRequest& req) {
+  if (req.inputs().empty()) return InvalidArgument("compaction task without inputs");
+  if (req.input_lsns_size() != req.inputs_size()) return InvalidArgument("compaction task: one lsn per input");
+  KITE_ASSIGN_OR_RETURN(CollectionInfo info, DecodeCollection(req.collection_info()));
+  auto schema = std::make_shared<const CollectionSchema>(std::move(info.schema));
+  const rolepb::SegmentLoad& first = req.inputs(0);
+  SegmentMeta meta{SegmentId(req.result_segment()), CollectionId(req.collection()), PartitionId(first.partition()),
+                   first.channel()};
   auto merged = std::make_shared<Segment>(meta, schema);
-
-  KITE_ASSIGN_OR_RETURN(ChannelCheckpoint chk, registry_->GetCheckpoint(first.channel));
-  KITE_ASSIGN_OR_RETURN(auto deletes, ChannelDeletes(store_, chk));
-  std::vector<SegmentId> removed;
+  ChannelCheckpoint chk;
+  chk.delta_keys.assign(req.delta_keys().begin(), req.delta_keys().end());
+  KITE_ASSIGN_OR_RETURN(auto deletes, ChannelDeletes(store, chk));
+  CompactedSegment out;
   uint64_t lsn = 0;
   int64_t input_rows = 0;
   int64_t most_rows = 0;
-  for (const SegmentRecord& rec : plan.segments) most_rows += rec.num_rows;
+  for (const rolepb::SegmentLoad& in : req.inputs()) most_rows += in.num_rows();
   merged->Reserve(most_rows);  // grown once, not by doubling (old + new buffers at each step)
-  for (const SegmentRecord& rec : plan.segments) {
+  for (int i = 0; i < req.inputs_size(); ++i) {
+    const rolepb::SegmentLoad& in = req.inputs(i);
     ColumnBatch cols;
     std::vector<Timestamp> tss;
-    KITE_RETURN_IF_ERROR(ReadSegmentFiles(store_, rec.files, &cols, &tss));
+    const std::vector<std::string> files(in.files().begin(), in.files().end());
+    KITE_RETURN_IF_ERROR(ReadSegmentFiles(store, files, &cols, &tss));
     for (const Column& col : cols.columns) {
       const FieldSchema* f = schema->FindField(col.field_id);
       if (col.num_rows != static_cast<int64_t>(tss.size()) || (f && f->type != col.type)) {
         return Corruption("segment {} column {} has {} rows of type {}, expected {} rows of the schema's type",
-                          rec.id.value, col.field_id.value, col.num_rows, static_cast<int>(col.type), tss.size());
+                          in.id(), col.field_id.value, col.num_rows, static_cast<int>(col.type), tss.size());
       }
     }
     const Column* pks = cols.Find(schema->PrimaryField()->id);
-    if (!pks) return Corruption("segment {} lacks its primary key column", rec.id.value);
+    if (!pks) return Corruption("segment {} lacks its primary key column", in.id());
     std::vector<int64_t> keep;
     for (int64_t r = 0; r < cols.num_rows; ++r) {
-      if (!RowDeleted(deletes, PkAt(*pks, r), tss[r], rec.partition_id.value)) keep.push_back(r);
+      if (!RowDeleted(deletes, PkAt(*pks, r), tss[r], in.partition())) keep.push_back(r);
     }
     if (static_cast<int64_t>(keep.size()) == cols.num_rows) {
       merged->Append(cols, tss);  // nothing purged: no selected copy
@@ -295,37 +300,68 @@ Status DataNode::RunCompaction(const CollectionView& c, const Plan& plan) {
       for (int64_t r : keep) sel_ts.push_back(tss[r]);
       merged->Append(sel, sel_ts);
     }
-    removed.push_back(rec.id);
-    lsn = std::max(lsn, rec.checkpoint_lsn);
-    input_rows += rec.num_rows;
+    lsn = std::max(lsn, req.input_lsns(i));
+    input_rows += in.num_rows();
   }
   merged->Seal();
-
-  SegmentRecord added;
-  added.id = meta.id;
-  added.collection_id = c.info.id;
-  added.partition_id = first.partition_id;
-  added.channel = first.channel;
-  added.checkpoint_lsn = lsn;
-  added.num_rows = merged->num_rows();
-  added.max_ts = merged->max_timestamp();
-  added.size_bytes = static_cast<int64_t>(merged->MemoryBytes());
-  if (added.num_rows > 0) {
+  datapb::CompactResponse& r = out.result;
+  r.set_num_rows(merged->num_rows());
+  r.set_max_ts(merged->max_timestamp());
+  r.set_size_bytes(static_cast<int64_t>(merged->MemoryBytes()));
+  r.set_checkpoint_lsn(lsn);
+  r.set_input_rows(input_rows);
+  if (merged->num_rows() > 0) {
     Status st;
     merged->WithColumns([&](const ColumnBatch& cols, const std::vector<Timestamp>& ts) {
-      auto keys = WriteSegmentFiles(store_, SegmentPrefix(c.info.id, meta.id), cols, ts);
+      auto keys = WriteSegmentFiles(store, SegmentPrefix(meta.collection_id, meta.id), cols, ts);
       if (!keys.ok()) {
         st = keys.status();
         return;
       }
-      added.files = std::move(keys).value();
+      for (std::string& k : *keys) r.add_files(std::move(k));
     });
     KITE_RETURN_IF_ERROR(st);
   }
+  out.merged = std::move(merged);
+  return out;
+}
+
+Status DataNode::RunCompaction(const CollectionView& c, const Plan& plan) {
+  auto start = std::chrono::steady_clock::now();
+  const SegmentRecord& first = plan.segments.front();
+  KITE_ASSIGN_OR_RETURN(int64_t new_id, coord_->AllocIds(1));
+  KITE_ASSIGN_OR_RETURN(ChannelCheckpoint chk, registry_->GetCheckpoint(first.channel));
+  datapb::CompactRequest task;
+  task.set_collection(c.info.id.value);
+  task.set_collection_name(c.info.schema.name);
+  task.set_collection_info(EncodeCollection(c.info));
+  task.set_result_segment(new_id);
+  std::vector<SegmentId> removed;
+  for (const SegmentRecord& rec : plan.segments) {
+    *task.add_inputs() = SegmentLoadOf(rec, {});
+    task.add_input_lsns(rec.checkpoint_lsn);
+    removed.push_back(rec.id);
+  }
+  for (const std::string& k : chk.delta_keys) task.add_delta_keys(k);
+  // The merge runs on a worker (this process's, or a data node process's:
+  // UseWorkers); the result is committed and handed over here.
+  DataWorkerApi* worker = workers_ ? workers_ : local_worker_.get();
+  KITE_ASSIGN_OR_RETURN(CompactedSegment done, worker->Compact(task));
+
+  SegmentRecord added;
+  added.id = SegmentId(new_id);
+  added.collection_id = c.info.id;
+  added.partition_id = first.partition_id;
+  added.channel = first.channel;
+  added.checkpoint_lsn = done.result.checkpoint_lsn();
+  added.num_rows = done.result.num_rows();
+  added.max_ts = done.result.max_ts();
+  added.size_bytes = done.result.size_bytes();
+  added.files.assign(done.result.files().begin(), done.result.files().end());
   auto garbage = registry_->CommitCompaction(c.info.id, removed, added);
   if (!garbage.ok()) {
     // An input went away meanwhile (dropped collection): the result is garbage.
-    (void)store_->DeletePrefix(SegmentPrefix(c.info.id, meta.id));
+    (void)store_->DeletePrefix(SegmentPrefix(c.info.id, added.id));
     return garbage.status().code() == StatusCode::kFailedPrecondition ? Status::OK() : garbage.status();
   }
   // Hand the result to the query nodes in one step for readers: the inputs
@@ -336,7 +372,9 @@ Status DataNode::RunCompaction(const CollectionView& c, const Plan& plan) {
     req.set_collection(c.info.id.value);
     *req.add_segments() = SegmentLoadOf(added, {});
     for (SegmentId r : removed) req.add_replace(r.value);
-    handed = query_node_->LoadSegments(req, {merged}, nullptr);
+    std::vector<SegmentPtr> local;
+    if (done.merged) local.push_back(std::move(done.merged));
+    handed = query_node_->LoadSegments(req, std::move(local), nullptr);
   } else {
     handed = query_node_->ReleaseSegments(c.info.id, removed);
   }
@@ -345,7 +383,7 @@ Status DataNode::RunCompaction(const CollectionView& c, const Plan& plan) {
   // listed them (an index build, a loading node) still finds them until the
   // garbage collector's dropTolerance has passed.
   spdlog::info("compacted: collection={} segments={} rows={} -> segment={} rows={} ms={}", c.info.schema.name,
-               removed.size(), input_rows, new_id, added.num_rows,
+               removed.size(), done.result.input_rows(), new_id, added.num_rows,
                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
                    .count());
   return Status::OK();

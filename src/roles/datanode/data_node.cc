@@ -19,7 +19,7 @@ DataNode::DataNode(ObjectStore* store, SegmentMetaApi* registry, CoordinatorApi*
   if (options_.build_threads <= 0) {
     options_.build_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
-  local_worker_ = std::make_unique<LocalIndexWorker>(store_, query_node_, options_.build_threads);
+  local_worker_ = std::make_unique<LocalDataWorker>(store_, query_node_, options_.build_threads);
 }
 
 DataNode::~DataNode() {
@@ -199,7 +199,7 @@ bool DataNode::PassCollection(const CollectionView& c) {
 Status DataNode::Build(const CollectionView& c, const IndexInfo& def, const SegmentRecord& seg) {
   // The build runs on a worker (this process's, or a data node process's:
   // UseWorkers); the result is committed and handed over here.
-  IndexWorkerApi* worker = workers_ ? workers_ : local_worker_.get();
+  DataWorkerApi* worker = workers_ ? workers_ : local_worker_.get();
   Result<BuiltIndex> built = worker->BuildIndex(IndexBuildTask(c.info.id, c.info.schema.name, seg, def));
   if (!built.ok()) {
     // The segment may have been compacted away since it was listed.

@@ -49,7 +49,7 @@
 #include "roles/coordinator/coordinator.h"
 #include "roles/api/role_api.h"
 #include "roles/api/segment_meta_api.h"
-#include "roles/datanode/index_worker.h"
+#include "roles/datanode/data_worker.h"
 #include "storage/object/object_store.h"
 
 namespace kite {
@@ -75,8 +75,8 @@ class DataNode : public DataNodeApi {
   void Start();
   // Where index builds run: by default the worker in this process; with
   // kite.dataNodes: remote, `workers` (the data node processes, an
-  // IndexWorkerPool). Call before Start(); must outlive this.
-  void UseWorkers(IndexWorkerApi* workers) { workers_ = workers; }
+  // DataWorkerPool). Call before Start(); must outlive this.
+  void UseWorkers(DataWorkerApi* workers) { workers_ = workers; }
   // Asks the worker to look for work now.
   void Kick() override;
   // Build state of one index definition of a collection.
@@ -124,8 +124,8 @@ class DataNode : public DataNodeApi {
   CoordinatorApi* coord_;
   QueryNodeApi* query_node_;
   DataNodeOptions options_;
-  std::unique_ptr<LocalIndexWorker> local_worker_;  // builds in this process
-  IndexWorkerApi* workers_ = nullptr;               // UseWorkers: builds elsewhere
+  std::unique_ptr<LocalDataWorker> local_worker_;  // builds in this process
+  DataWorkerApi* workers_ = nullptr;               // UseWorkers: builds elsewhere
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -1,4 +1,4 @@
-#include "roles/datanode/index_worker.h"
+#include "roles/datanode/data_worker.h"
 
 #include <spdlog/spdlog.h>
 
@@ -26,7 +26,7 @@ datapb::BuildIndexRequest IndexBuildTask(CollectionId collection, const std::str
   return req;
 }
 
-void IndexWorkerPool::Add(int64_t id, std::string address, std::shared_ptr<IndexWorkerApi> worker) {
+void DataWorkerPool::Add(int64_t id, std::string address, std::shared_ptr<DataWorkerApi> worker) {
   std::lock_guard lock(mu_);
   Entry& e = workers_[id];
   e.address = std::move(address);
@@ -34,8 +34,8 @@ void IndexWorkerPool::Add(int64_t id, std::string address, std::shared_ptr<Index
   spdlog::info("data node {} at {} joined: index builds go to it", id, e.address);
 }
 
-void IndexWorkerPool::Remove(int64_t id) {
-  std::shared_ptr<IndexWorkerApi> gone;
+void DataWorkerPool::Remove(int64_t id) {
+  std::shared_ptr<DataWorkerApi> gone;
   {
     std::lock_guard lock(mu_);
     auto it = workers_.find(id);
@@ -47,23 +47,25 @@ void IndexWorkerPool::Remove(int64_t id) {
   gone->CancelInFlight();  // a build waiting on it (paused, not dead) is given to another now
 }
 
-int IndexWorkerPool::Parallelism() const {
+int DataWorkerPool::Parallelism() const {
   std::lock_guard lock(mu_);
   return static_cast<int>(workers_.size());
 }
 
-std::vector<IndexWorkerPool::Worker> IndexWorkerPool::Workers() const {
+std::vector<DataWorkerPool::Worker> DataWorkerPool::Workers() const {
   std::lock_guard lock(mu_);
   std::vector<Worker> out;
   for (const auto& [id, e] : workers_) out.push_back(Worker{id, e.address, e.builds});
   return out;
 }
 
-Result<BuiltIndex> IndexWorkerPool::BuildIndex(const datapb::BuildIndexRequest& req) {
+template <typename Out>
+Result<Out> DataWorkerPool::Dispatch(const std::string& what,
+                                     const std::function<Result<Out>(DataWorkerApi*)>& task) {
   std::set<int64_t> tried;
   for (;;) {
     int64_t id = 0;
-    std::shared_ptr<IndexWorkerApi> api;
+    std::shared_ptr<DataWorkerApi> api;
     {
       std::lock_guard lock(mu_);
       for (auto& [wid, e] : workers_) {
@@ -74,14 +76,13 @@ Result<BuiltIndex> IndexWorkerPool::BuildIndex(const datapb::BuildIndexRequest& 
         }
       }
       if (!api) {
-        return MakeStatus(StatusCode::kIOError, Reason::kServiceUnavailable,
-                          "no data node available to build index {} of segment {} ({} tried)", req.index().name(),
-                          req.segment().id(), tried.size());
+        return MakeStatus(StatusCode::kIOError, Reason::kServiceUnavailable, "no data node available for {} ({} tried)",
+                          what, tried.size());
       }
       workers_.at(id).running++;
     }
     tried.insert(id);
-    Result<BuiltIndex> r = api->BuildIndex(req);
+    Result<Out> r = task(api.get());
     std::lock_guard lock(mu_);
     auto it = workers_.find(id);
     if (it != workers_.end()) {
@@ -90,18 +91,30 @@ Result<BuiltIndex> IndexWorkerPool::BuildIndex(const datapb::BuildIndexRequest& 
     }
     const Status& st = r.status();
     if (r.ok() || !(st.code() == StatusCode::kIOError && st.message().starts_with("role peer unavailable"))) {
-      if (r.ok()) {
-        spdlog::info("index {} of segment {} built on data node {} in {} ms", req.index().name(), req.segment().id(),
-                     id, r->file.build_ms());
-      }
+      if (r.ok()) spdlog::info("{} done on data node {}", what, id);
       return r;
     }
-    spdlog::warn("data node {} did not complete the build of index {} of segment {}: {}; trying another",
-                 id, req.index().name(), req.segment().id(), st.message());
+    spdlog::warn("data node {} did not complete {}: {}; trying another", id, what, st.message());
   }
 }
 
-Result<BuiltIndex> LocalIndexWorker::BuildIndex(const datapb::BuildIndexRequest& req) {
+Result<BuiltIndex> DataWorkerPool::BuildIndex(const datapb::BuildIndexRequest& req) {
+  return Dispatch<BuiltIndex>(fmt::format("the build of index {} of segment {}", req.index().name(), req.segment().id()),
+                              [&](DataWorkerApi* w) { return w->BuildIndex(req); });
+}
+
+Result<CompactedSegment> DataWorkerPool::Compact(const datapb::CompactRequest& req) {
+  return Dispatch<CompactedSegment>(
+      fmt::format("the compaction of {} segments of collection {} into segment {}", req.inputs_size(),
+                  req.collection_name(), req.result_segment()),
+      [&](DataWorkerApi* w) { return w->Compact(req); });
+}
+
+Result<CompactedSegment> LocalDataWorker::Compact(const datapb::CompactRequest& req) {
+  return RunCompactionTask(store_, req);
+}
+
+Result<BuiltIndex> LocalDataWorker::BuildIndex(const datapb::BuildIndexRequest& req) {
   const auto start = std::chrono::steady_clock::now();
   const CollectionId collection(req.collection());
   const SegmentId seg(req.segment().id());
