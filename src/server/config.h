@@ -31,7 +31,7 @@
 //                                (default), or by `kite streamingnode` processes found through their
 //                                sessions in etcd (remote; needs etcd, a shared object store and, for
 //                                channels to move between them, Kafka)
-//   kite.dataNodes: embedded | remote   index builds run in this process (default), or on
+//   kite.dataNodes: embedded | remote   index builds and compactions run in this process (default), or on
 //                                `kite datanode` processes found through their sessions in etcd
 //                                (remote; needs etcd and an object store they share)
 //   rootCoord.port: 53100        with kite.streamingNodes: remote, where this process serves the
@@ -190,9 +190,9 @@ struct ServerConfig {
   // streaming_view.h), which reach this process's coordinator services on
   // rootCoord.port (Milvus's coordinator port, 53100).
   bool remote_streaming_nodes = false;
-  // kite.dataNodes: remote: index builds run on the `kite datanode`
-  // processes registered in etcd (roles/datanode/data_worker.h), not here;
-  // the scheduler and compaction stay in this process.
+  // kite.dataNodes: remote: index builds and compactions run on the `kite
+  // datanode` processes registered in etcd (roles/datanode/data_worker.h),
+  // not here; the scheduler (what to build or merge, the commits) stays.
   bool remote_data_nodes = false;
   int coordinator_port = 53100;
   // mixCoord.enableActiveStandby: several processes may run the coordinator
