@@ -122,6 +122,9 @@ class SlowAnswer final : public SegmentMetaApi {
     if (!st.ok()) return st;
     return std::vector<std::string>{};
   }
+  Status CommitImport(CollectionId c, const std::vector<SegmentRecord>& segments) override {
+    return Held([&] { return inner_->CommitImport(c, segments); });
+  }
   Result<std::vector<std::string>> RetainPartitions(CollectionId c, const std::set<int64_t>& live) override {
     return inner_->RetainPartitions(c, live);
   }
