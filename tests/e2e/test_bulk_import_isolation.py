@@ -163,3 +163,37 @@ def test_a_job_that_fails_while_writing_leaves_nothing_and_keeps_older_rows(kite
     assert count(client, name) == len(before)
     got = client.query(name, filter="id >= 0", output_fields=["tag"], consistency_level="Strong")
     assert sorted((g["id"], g["tag"]) for g in got) == sorted((r["id"], r["tag"]) for r in before)
+
+
+def test_partition_key_rows_land_in_the_partitions_an_insert_would_use(server, tmp_path):
+    """Imported rows are routed to partitions by their partition key and to shards by their primary
+    key exactly as inserted rows are: a filter on the key (which reads only the key's partition)
+    finds imported and inserted rows alike, and a delete by key reaches the imported row."""
+    client = server.client()
+    s = MilvusClient.create_schema()
+    s.add_field("id", DataType.INT64, is_primary=True)
+    s.add_field("tenant", DataType.INT64, is_partition_key=True)
+    s.add_field("v", DataType.FLOAT_VECTOR, dim=DIM)
+    name = unique("isopk")
+    ip = client.prepare_index_params()
+    ip.add_index("v", index_type="FLAT", metric_type="L2")
+    client.create_collection(name, schema=s, index_params=ip, num_shards=2, num_partitions=8)
+    n = 3000
+    vecs = np.random.default_rng(4).random((n, DIM), dtype=np.float32)
+    tenants = [(i * 7) % 13 for i in range(n)]
+    t = pa.table({"id": pa.array(range(n), pa.int64()), "tenant": pa.array(tenants, pa.int64()),
+                  "v": pa.array(vecs.tolist(), pa.list_(pa.float32()))})
+    inserted = [{"id": n + i, "tenant": i % 13, "v": [0.5] * DIM} for i in range(50)]
+    client.insert(name, inserted)
+    job = bulk_import(url=rest_url(server), collection_name=name,
+                      files=[[put_table(server, t, tmp_path)]]).json()["data"]["jobId"]
+    assert wait_rest_job(server, job)["state"] == "Completed"
+    for tenant in (0, 5, 12):
+        got = client.query(name, filter=f"tenant == {tenant}", output_fields=["id"], consistency_level="Strong",
+                           limit=16384)
+        want = {i for i in range(n) if tenants[i] == tenant} | {r["id"] for r in inserted if r["tenant"] == tenant}
+        assert {g["id"] for g in got} == want, tenant
+    client.delete(name, filter="id in [7, 8, 9]")
+    assert count(client, name) == n + len(inserted) - 3
+    assert client.query(name, filter=f"tenant == {tenants[8]} and id == 8", output_fields=["id"],
+                        consistency_level="Strong") == []
