@@ -406,3 +406,22 @@ def test_bulk_import_commits_through_the_leading_streaming_node(cluster, tmp_pat
     assert sorted((g["id"], g["n"]) for g in got) == [(i, i * 3) for i in range(10_000, 10_010)]
     hits = client.search(name, [vecs[1234].tolist()], limit=1, consistency_level="Strong")[0]
     assert hits[0]["id"] == ids[1234]
+
+
+def test_get_metrics_lists_the_streaming_node_processes(cluster):
+    """GetMetrics system_info lists each streaming node process by its server id, managed by the
+    coordinator (rootcoord), instead of an embedded streaming node."""
+    from pymilvus.grpc_gen import milvus_pb2
+    server, nodes = cluster
+    client = server.client()
+    want = {node_id_of(n) for n in nodes}
+    wait_until(lambda: {n["node_id"] for n in webui(server, "streaming_nodes")} == want, 30, "both streaming nodes")
+    resp = client._get_connection()._stub.GetMetrics(
+        milvus_pb2.GetMetricsRequest(request=json.dumps({"metric_type": "system_info"})), timeout=10)
+    assert resp.status.code == 0, resp.status
+    listed = json.loads(resp.response)["nodes_info"]
+    sns = [n for n in listed if n["infos"]["type"] == "streamingnode"]
+    assert {n["infos"]["id"] for n in sns} == want
+    rc = next(n for n in listed if n["infos"]["type"] == "rootcoord")
+    assert {e["connected_identifier"] for e in rc["connected"] if e["type"] == "manage"} == {
+        n["identifier"] for n in sns}
