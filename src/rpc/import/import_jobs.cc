@@ -189,6 +189,17 @@ class ImportJobs final : public ImportApi {
     for (auto& [id, job] : jobs_) {
       if (job.info.state == JobState::kCompleted || job.info.state == JobState::kFailed) continue;
       if (job.writing) {
+        if (job.isolated) {
+          // Telling whether its commit landed needs the collection's
+          // streaming node, which may not have joined yet (remote streaming
+          // nodes): the worker retries until it can.
+          Status st = FinishInterrupted(&job);
+          if (!st.ok()) {
+            spdlog::warn("import job {}: cannot settle it after the restart yet, retrying: {}", id, st.ToString());
+            unsettled_.push_back(id);
+          }
+          continue;
+        }
         KITE_RETURN_IF_ERROR(FailInterrupted(&job));
         continue;
       }
@@ -421,6 +432,28 @@ class ImportJobs final : public ImportApi {
       ImportRequest req;
       {
         std::unique_lock lock(mu_);
+        while (!stop_ && queue_.empty() && !unsettled_.empty()) {
+          // Interrupted jobs whose outcome could not be read at start.
+          std::vector<int64_t> pending;
+          pending.swap(unsettled_);
+          lock.unlock();
+          for (int64_t u : pending) {
+            Job copy;
+            {
+              std::lock_guard l(mu_);
+              copy = jobs_[u];
+            }
+            Status st = FinishInterrupted(&copy);
+            std::lock_guard l(mu_);
+            if (st.ok()) {
+              jobs_[u] = copy;
+            } else {
+              unsettled_.push_back(u);
+            }
+          }
+          lock.lock();
+          if (!unsettled_.empty()) cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_; });
+        }
         cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
         if (stop_) return;
         id = queue_.front();
@@ -673,6 +706,7 @@ class ImportJobs final : public ImportApi {
   std::condition_variable cv_;
   std::map<int64_t, Job> jobs_;
   std::deque<int64_t> queue_;
+  std::vector<int64_t> unsettled_;  // interrupted isolated jobs FinishInterrupted could not settle yet
   bool stop_ = false;
   const int64_t hold_after_rows_;
   const std::string release_key_;
