@@ -24,6 +24,7 @@ APT_PACKAGES=(
   chromium
   libcurl4-openssl-dev libexpat1-dev openssl
   librdkafka-dev default-jre-headless maven
+  postgresql-15  # only its Snowball stop word lists (tsearch_data/*.stop), see cmake/StopWords.cmake
 )
 
 missing=()

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
+#include <vector>
 #include <thread>
 #include <string>
 
@@ -23,6 +25,14 @@ struct ServerIdentity {
   std::string version;     // reported by GetVersion
   std::string build_tags;  // reported by Connect
   std::string deploy_mode = "STANDALONE";
+};
+
+// A role process GetMetrics {"metric_type": "system_info"} lists besides the
+// roles embedded in this one (kite.queryNodes / kite.streamingNodes: remote).
+struct TopologyNode {
+  std::string role;  // Milvus's role name: "querynode", "streamingnode"
+  int64_t id = 0;    // its server id (session)
+  std::string address;
 };
 
 // Search is a callback method (the others are sync): see milvus_service.cc.
@@ -161,6 +171,9 @@ class MilvusService final : public MilvusServiceBase {
 
   // The import jobs (must outlive the service); none attached: Import fails.
   void AttachImports(import::ImportApi* imports) { imports_ = imports; }
+  // The role processes of the cluster view (remote query and streaming
+  // nodes) that GetMetrics lists; set once before serving. None: standalone.
+  void AttachTopology(std::function<std::vector<TopologyNode>()> nodes) { topology_ = std::move(nodes); }
 
  private:
   Status ParseSearch(const ::grpc::ServerContextBase* ctx, const ::milvus::proto::milvus::SearchRequest* req,
@@ -175,6 +188,9 @@ class MilvusService final : public MilvusServiceBase {
   ServerIdentity identity_;
   std::atomic<int64_t> next_identifier_{1};
   import::ImportApi* imports_ = nullptr;
+  std::function<std::vector<TopologyNode>()> topology_;
+  // GetMetrics system_info: Milvus's SystemTopology JSON (milvus_service_schemaops.cc).
+  std::string SystemTopologyJson() const;
 };
 
 }  // namespace kite::rpc

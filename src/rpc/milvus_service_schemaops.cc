@@ -262,81 +262,125 @@ const std::chrono::system_clock::time_point kProcessStart = std::chrono::system_
 
 // GetMetrics {"metric_type": "system_info"}: the system topology Attu and the
 // SDKs read (Milvus metricsinfo.SystemTopology: nodes_info, each with its
-// identifier, its connections and BaseComponentInfos). In standalone every
-// role is this one process: one node per role, the proxy forwarding to the
-// others.
+// identifier, its connections and BaseComponentInfos). The roles embedded in
+// this process are one node each, the proxy forwarding to the others; the
+// query and streaming node processes of the cluster view (AttachTopology)
+// replace the embedded query / streaming node, each connected to its
+// coordinator. Parsed as Milvus's metricsinfo.ParseMetricType parses it; a
+// type other than system_info is Milvus's ErrMetricNotFound (1200, "metric not
+// found[metric=...]"), as its coordinators and nodes answer it.
 MilvusService::RpcStatus MilvusService::GetMetrics(Ctx* ctx, const mm::GetMetricsRequest* req,
                                                    mm::GetMetricsResponse* resp) {
   KITE_ADMIT(ctx, req);
+  std::string unknown_type;  // set: Milvus's ErrMetricNotFound (1200), which no Kite Reason carries
   ToMilvusStatus(Guarded([&]() -> Status {
                    auto request = nlohmann::json::parse(req->request(), nullptr, false);
                    if (request.is_discarded() || !request.is_object()) {
-                     return InvalidArgument("invalid metric request: {}", req->request());
+                     return MakeStatus(StatusCode::kInvalidArgument, Reason::kUnclassified,
+                                       "failed to decode the request: {}", req->request());
                    }
                    auto it = request.find("metric_type");
-                   if (it == request.end() || !it->is_string()) {
-                     return InvalidArgument("metric_type not found in request: {}", req->request());
+                   if (it == request.end()) {
+                     return MakeStatus(StatusCode::kInvalidArgument, Reason::kUnclassified,
+                                       "metric_type not found in request");
                    }
-                   const std::string type = it->get<std::string>();
+                   const std::string type = it->is_string() ? it->get<std::string>() : it->dump();
                    if (type != "system_info") {
-                     return MakeStatus(StatusCode::kUnimplemented, Reason::kNone,
-                                       "metric type {} is not implemented yet in Kite", type);
+                     unknown_type = type;
+                     return Status::OK();
                    }
-                   char host[256] = {0};
-                   gethostname(host, sizeof(host) - 1);
-                   const long page = sysconf(_SC_PAGESIZE);
-                   uint64_t rss_pages = 0;
-                   {
-                     std::ifstream statm("/proc/self/statm");
-                     uint64_t size = 0;
-                     statm >> size >> rss_pages;
-                   }
-                   nlohmann::json hardware = {
-                       {"ip", host},
-                       {"cpu_core_count", std::max(1u, std::thread::hardware_concurrency())},
-                       {"cpu_core_usage", 0.0},
-                       {"memory", ProcBytes("/proc/meminfo", "MemTotal:", 1024)},
-                       {"memory_usage", rss_pages * static_cast<uint64_t>(page > 0 ? page : 4096)},
-                       {"disk", 0.0},
-                       {"disk_usage", 0.0},
-                       {"io_wait_percentage", 0.0}};
-                   nlohmann::json deploy = {{"system_version", identity_.version},
-                                            {"deploy_mode", identity_.deploy_mode},
-                                            {"build_version", identity_.build_tags},
-                                            {"build_time", ""},
-                                            {"used_go_version", ""}};
-                   const std::string created = GoTimeString(kProcessStart);
-                   const std::string updated = GoTimeString(std::chrono::system_clock::now());
-                   const char* roles[] = {"proxy", "rootcoord", "querycoord", "datacoord", "querynode", "datanode",
-                                          "streamingnode"};
-                   nlohmann::json nodes = nlohmann::json::array();
-                   int identifier = 0;
-                   for (const char* role : roles) {
-                     ++identifier;
-                     nlohmann::json connected = nlohmann::json::array();
-                     if (identifier == 1) {
-                       for (int to = 2; to <= 7; ++to) {
-                         connected.push_back(
-                             {{"connected_identifier", to}, {"type", "forward"}, {"target_type", roles[to - 1]}});
-                       }
-                     }
-                     nlohmann::json infos = {{"has_error", false},
-                                             {"error_reason", ""},
-                                             {"name", std::string(role) + "1"},
-                                             {"hardware_infos", hardware},
-                                             {"system_info", deploy},
-                                             {"created_time", created},
-                                             {"updated_time", updated},
-                                             {"type", role},
-                                             {"id", 1}};
-                     nodes.push_back({{"identifier", identifier}, {"connected", connected}, {"infos", infos}});
-                   }
-                   resp->set_response(nlohmann::json{{"nodes_info", nodes}}.dump());
+                   resp->set_response(SystemTopologyJson());
                    resp->set_component_name("proxy1");
                    return Status::OK();
                  }),
                  resp->mutable_status());
+  if (!unknown_type.empty()) {
+    auto* st = resp->mutable_status();
+    st->set_code(1200);
+    st->set_error_code(::milvus::proto::common::UnexpectedError);
+    st->set_reason(fmt::format("metric not found[metric={}]", unknown_type));
+  }
   return RpcStatus::OK;
+}
+
+std::string MilvusService::SystemTopologyJson() const {
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  const long page = sysconf(_SC_PAGESIZE);
+  uint64_t rss_pages = 0;
+  {
+    std::ifstream statm("/proc/self/statm");
+    uint64_t size = 0;
+    statm >> size >> rss_pages;
+  }
+  nlohmann::json hardware = {{"ip", host},
+                             {"cpu_core_count", std::max(1u, std::thread::hardware_concurrency())},
+                             {"cpu_core_usage", 0.0},
+                             {"memory", ProcBytes("/proc/meminfo", "MemTotal:", 1024)},
+                             {"memory_usage", rss_pages * static_cast<uint64_t>(page > 0 ? page : 4096)},
+                             {"disk", 0.0},
+                             {"disk_usage", 0.0},
+                             {"io_wait_percentage", 0.0}};
+  nlohmann::json deploy = {{"system_version", identity_.version},
+                           {"deploy_mode", identity_.deploy_mode},
+                           {"build_version", identity_.build_tags},
+                           {"build_time", ""},
+                           {"used_go_version", ""}};
+  const std::string created = GoTimeString(kProcessStart);
+  const std::string updated = GoTimeString(std::chrono::system_clock::now());
+  std::vector<TopologyNode> remote = topology_ ? topology_() : std::vector<TopologyNode>{};
+  auto has_remote = [&](const std::string& role) {
+    return std::any_of(remote.begin(), remote.end(), [&](const TopologyNode& n) { return n.role == role; });
+  };
+  struct Entry {
+    std::string role;
+    int64_t id = 1;
+    std::string ip;  // empty: this host
+  };
+  std::vector<Entry> entries;
+  for (const char* role : {"proxy", "rootcoord", "querycoord", "datacoord", "querynode", "datanode", "streamingnode"}) {
+    if (has_remote(role)) continue;  // served by the processes listed below
+    entries.push_back(Entry{role, 1, ""});
+  }
+  for (const TopologyNode& n : remote) entries.push_back(Entry{n.role, n.id, n.address});
+  // Identifiers: 1.. in order; the proxy forwards to every coordinator and
+  // embedded role, a coordinator manages its remote nodes (Milvus's
+  // "forward" and "manage" edges).
+  nlohmann::json nodes = nlohmann::json::array();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const Entry& e = entries[i];
+    nlohmann::json connected = nlohmann::json::array();
+    if (e.role == "proxy") {
+      for (size_t to = 0; to < entries.size(); ++to) {
+        if (to == i || entries[to].id != 1 || !entries[to].ip.empty()) continue;
+        connected.push_back({{"connected_identifier", static_cast<int>(to + 1)},
+                             {"type", "forward"},
+                             {"target_type", entries[to].role}});
+      }
+    }
+    const std::string coordinated = e.role == "querycoord" ? "querynode" : e.role == "rootcoord" ? "streamingnode" : "";
+    if (!coordinated.empty()) {
+      for (size_t to = 0; to < entries.size(); ++to) {
+        if (entries[to].role != coordinated || entries[to].ip.empty()) continue;
+        connected.push_back({{"connected_identifier", static_cast<int>(to + 1)},
+                             {"type", "manage"},
+                             {"target_type", coordinated}});
+      }
+    }
+    nlohmann::json hw = hardware;
+    if (!e.ip.empty()) hw["ip"] = e.ip;
+    nlohmann::json infos = {{"has_error", false},
+                            {"error_reason", ""},
+                            {"name", e.role + std::to_string(e.id)},
+                            {"hardware_infos", hw},
+                            {"system_info", deploy},
+                            {"created_time", created},
+                            {"updated_time", updated},
+                            {"type", e.role},
+                            {"id", e.id}};
+    nodes.push_back({{"identifier", static_cast<int>(i + 1)}, {"connected", connected}, {"infos", infos}});
+  }
+  return nlohmann::json{{"nodes_info", nodes}}.dump();
 }
 
 }  // namespace kite::rpc

@@ -348,6 +348,17 @@ class StandaloneImpl final : public Standalone {
       };
     }
     cluster_view_ = std::make_unique<ClusterView>(std::move(sources));
+    // GetMetrics system_info lists the query / streaming node processes too.
+    service_->AttachTopology([qv = query_view_.get(), sv = streaming_view_.get()] {
+      std::vector<rpc::TopologyNode> out;
+      if (qv) {
+        for (const QueryViewNode& n : qv->Nodes()) out.push_back(rpc::TopologyNode{"querynode", n.id, n.address});
+      }
+      if (sv) {
+        for (const StreamingViewNode& n : sv->Nodes()) out.push_back(rpc::TopologyNode{"streamingnode", n.id, n.address});
+      }
+      return out;
+    });
     collector_id_ = metrics::DefaultRegistry().AddCollector(
         [view = cluster_view_.get()](metrics::Exposition& out) { view->Collect(out); });
     AdminOptions admin_options;

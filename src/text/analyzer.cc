@@ -1,4 +1,5 @@
 #include "text/analyzer.h"
+#include "text/stop_words.h"
 
 #include <libstemmer.h>
 #include <unicode/brkiter.h>
@@ -663,13 +664,16 @@ const std::vector<std::string>& EnglishStopWords() {
   return kWords;
 }
 
-// "_english_" expands to the built-in list; anything else is a literal word.
+// "_english_", "_german_", ... expand to the built-in lists (Milvus 2.6's:
+// English and the Snowball languages); anything else is a literal word.
 std::vector<std::string> ExpandStopWords(const std::vector<std::string>& list) {
   std::vector<std::string> out;
   for (const auto& w : list) {
     if (w == "_english_") {
       const auto& e = EnglishStopWords();
       out.insert(out.end(), e.begin(), e.end());
+    } else if (const auto* builtin = BuiltInStopWords(w)) {
+      out.insert(out.end(), builtin->begin(), builtin->end());
     } else {
       out.push_back(w);
     }

@@ -1,4 +1,5 @@
 #include "text/analyzer.h"
+#include "text/stop_words.h"
 
 #include <gtest/gtest.h>
 
@@ -33,6 +34,18 @@ TEST(Analyzer, StandardSplitsOnNonAlphanumericAndLowercases) {
 TEST(Analyzer, StandardStopWordsExpandEnglishList) {
   EXPECT_EQ(Terms(R"({"type":"standard","stop_words":["_english_","fox"]})", "The quick fox is in the house"),
             (V{"quick", "house"}));
+}
+
+TEST(Analyzer, StopWordsExpandSnowballLanguageLists) {
+  // Milvus 2.6's built-in lists besides _english_ (Snowball's, text/stop_words.h).
+  EXPECT_EQ(Terms(R"({"type":"standard","stop_words":["_german_"]})", "Der Hund und die Katze"), (V{"hund", "katze"}));
+  EXPECT_EQ(Terms(R"({"type":"standard","stop_words":["_french_","_spanish_"]})", "Le chat et el perro y la casa"),
+            (V{"chat", "perro", "casa"}));
+  // Any other _name_ is a literal word, as in Milvus.
+  EXPECT_EQ(Terms(R"({"type":"standard","stop_words":["_klingon_","der"]})", "der Hund"), (V{"hund"}));
+  ASSERT_NE(text::BuiltInStopWords("_russian_"), nullptr);
+  EXPECT_EQ(text::BuiltInStopWords("_english_"), nullptr);  // analyzer.cc keeps Milvus's own English list
+  EXPECT_EQ(text::BuiltInStopWords("_chinese_"), nullptr);
 }
 
 TEST(Analyzer, EnglishStemsThenDropsStopWords) {

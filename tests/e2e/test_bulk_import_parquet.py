@@ -367,8 +367,8 @@ def test_an_import_killed_while_writing_fails_and_its_rows_are_removed_at_restar
         return progress["state"] == "Importing" and progress["importedRows"] >= 8192
 
     assert wait_until(holding, 120), progress
-    written = progress["importedRows"]
-    assert count(client, name) == len(before) + written  # the partial rows are there before the kill
+    assert progress["importedRows"] >= 8192
+    assert count(client, name) == len(before)  # rows written but not committed are invisible
     srv.kill9()
     monkeypatch.delenv(HOLD_ENV)
     srv.start()

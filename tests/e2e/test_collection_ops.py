@@ -169,5 +169,13 @@ def test_get_metrics_system_info_is_milvus_topology(module_client):
         assert hw["cpu_core_count"] >= 1 and hw["memory"] > 0 and 0 < hw["memory_usage"] <= hw["memory"]
         assert infos["system_info"]["deploy_mode"] == "STANDALONE"
         assert infos["system_info"]["system_version"] == module_client.get_server_version()
+    # Parsed as Milvus's metricsinfo.ParseMetricType: a plain error (65535).
     bad = stub.GetMetrics(milvus_pb2.GetMetricsRequest(request="not json"), timeout=10)
-    assert bad.status.code == 1100
+    assert bad.status.code == 65535 and bad.status.reason.startswith("failed to decode the request")
+    bad = stub.GetMetrics(milvus_pb2.GetMetricsRequest(request=json.dumps({"type": "system_info"})), timeout=10)
+    assert bad.status.code == 65535 and bad.status.reason == "metric_type not found in request"
+    # Any other metric type: merr.ErrMetricNotFound.
+    for other in ("system_infos", "qc_segment_dist", "dc_import_tasks"):
+        bad = stub.GetMetrics(milvus_pb2.GetMetricsRequest(request=json.dumps({"metric_type": other})), timeout=10)
+        assert bad.status.code == 1200, bad.status
+        assert bad.status.reason == f"metric not found[metric={other}]"

@@ -310,3 +310,32 @@ def test_health_says_when_no_query_node_serves_the_loaded_segments(cluster):
         assert time.monotonic() < deadline, "the new query node never served the segments"
         time.sleep(0.1)
     assert health()[0] == 200
+
+
+def test_get_metrics_lists_the_query_node_processes(cluster):
+    """GetMetrics system_info (what Attu's system view reads) lists each query node process of
+    the cluster, by its server id and address, managed by querycoord, instead of an embedded one."""
+    from pymilvus.grpc_gen import milvus_pb2
+    from e2e_util import wait_until
+    server, nodes = cluster
+    client = server.client()
+    web = {}
+
+    def both_joined():
+        topo = json.loads(urllib.request.urlopen(f"{server.metrics_url}/webui/api/query_nodes", timeout=5).read())
+        web["nodes"] = topo.get("data", topo)
+        return len(web["nodes"]) == len(nodes)
+
+    assert wait_until(both_joined, 30), web
+    stub = client._get_connection()._stub
+    resp = stub.GetMetrics(milvus_pb2.GetMetricsRequest(request=json.dumps({"metric_type": "system_info"})),
+                           timeout=10)
+    assert resp.status.code == 0, resp.status
+    listed = json.loads(resp.response)["nodes_info"]
+    qns = [n for n in listed if n["infos"]["type"] == "querynode"]
+    assert {n["infos"]["id"] for n in qns} == {n["node_id"] for n in web["nodes"]}
+    assert {n["infos"]["hardware_infos"]["ip"] for n in qns} == {n["address"] for n in web["nodes"]}
+    assert len({n["identifier"] for n in listed}) == len(listed)
+    qc = next(n for n in listed if n["infos"]["type"] == "querycoord")
+    managed = {e["connected_identifier"] for e in qc["connected"] if e["type"] == "manage"}
+    assert managed == {n["identifier"] for n in qns}

@@ -399,3 +399,54 @@ def test_paused_streaming_node_cannot_acknowledge_after_its_channels_moved(clust
     nodes.append(restarted)
     wait_until(lambda: bindings(server).get(cid) == node_id_of(restarted), 20, "the restarted node to lead")
     check()
+
+
+def test_bulk_import_commits_through_the_leading_streaming_node(cluster, tmp_path):
+    """A bulk import's segments are registered and handed to the query side by the streaming node
+    process that leads the collection (StreamingNodeApi::CommitImport over the role gRPC): the
+    imported rows appear with the job's completion, next to rows written through the WAL."""
+    import pyarrow as pa
+    from test_bulk_import import wait_rest_job
+    from test_bulk_import_parquet import put_table
+    from pymilvus.bulk_writer import bulk_import
+    server, nodes = cluster
+    client = server.client()
+    name = new_loaded(client, "snimp")
+    rng = np.random.default_rng(5)
+    before = make_rows(range(100), rng)
+    client.insert(name, before)
+    n = 3000
+    vecs = np.random.default_rng(6).random((n, DIM), dtype=np.float32)
+    ids = list(range(10_000, 10_000 + n))
+    table = pa.table({"id": pa.array(ids, pa.int64()), "n": pa.array([i * 3 for i in ids], pa.int64()),
+                      "vector": pa.array(vecs.tolist(), pa.list_(pa.float32()))})
+    key = put_table(server, table, tmp_path)
+    job = bulk_import(url=f"http://{server.host}:{server.port}", collection_name=name,
+                      files=[[key]]).json()["data"]["jobId"]
+    state = wait_rest_job(server, job)
+    assert state["state"] == "Completed", state
+    got = client.query(name, filter="", output_fields=["count(*)"], consistency_level="Strong")
+    assert got[0]["count(*)"] == len(before) + n
+    got = client.query(name, filter="id >= 10000 and id < 10010", output_fields=["n"], consistency_level="Strong")
+    assert sorted((g["id"], g["n"]) for g in got) == [(i, i * 3) for i in range(10_000, 10_010)]
+    hits = client.search(name, [vecs[1234].tolist()], limit=1, consistency_level="Strong")[0]
+    assert hits[0]["id"] == ids[1234]
+
+
+def test_get_metrics_lists_the_streaming_node_processes(cluster):
+    """GetMetrics system_info lists each streaming node process by its server id, managed by the
+    coordinator (rootcoord), instead of an embedded streaming node."""
+    from pymilvus.grpc_gen import milvus_pb2
+    server, nodes = cluster
+    client = server.client()
+    want = {node_id_of(n) for n in nodes}
+    wait_until(lambda: {n["node_id"] for n in webui(server, "streaming_nodes")} == want, 30, "both streaming nodes")
+    resp = client._get_connection()._stub.GetMetrics(
+        milvus_pb2.GetMetricsRequest(request=json.dumps({"metric_type": "system_info"})), timeout=10)
+    assert resp.status.code == 0, resp.status
+    listed = json.loads(resp.response)["nodes_info"]
+    sns = [n for n in listed if n["infos"]["type"] == "streamingnode"]
+    assert {n["infos"]["id"] for n in sns} == want
+    rc = next(n for n in listed if n["infos"]["type"] == "rootcoord")
+    assert {e["connected_identifier"] for e in rc["connected"] if e["type"] == "manage"} == {
+        n["identifier"] for n in sns}

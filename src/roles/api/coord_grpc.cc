@@ -141,6 +141,15 @@ class CoordService final : public CoordinatorService::Service {
     for (int64_t id : req->removed()) removed.emplace_back(id);
     return Keys(meta_->CommitCompaction(CollectionId(req->collection()), removed, SegmentFromPb(req->added())), resp);
   }
+  grpc::Status CommitImport(grpc::ServerContext*, const coordpb::CommitImportRequest* req, coordpb::Done*) override {
+    if (!meta_) return NotServed("CommitImport");
+    std::vector<SegmentRecord> segments;
+    for (const coordpb::SegmentMeta& m : req->segments()) segments.push_back(SegmentFromPb(m));
+    const CollectionId collection(req->collection());
+    Status st = meta_->CommitImport(collection, segments);
+    if (st.ok() && hooks_.on_flush_committed) hooks_.on_flush_committed(collection);
+    return ToGrpcStatus(st);
+  }
   grpc::Status RetainPartitions(grpc::ServerContext*, const coordpb::RetainPartitionsRequest* req,
                                 coordpb::ObjectKeys* resp) override {
     if (!meta_) return NotServed("RetainPartitions");
@@ -314,6 +323,20 @@ class RemoteSegmentMeta final : public SegmentMetaApi, private CoordClient {
     if (OutcomeUnknown(st) && CompactionLanded(removed, added)) return std::vector<std::string>{};
     KITE_RETURN_IF_ERROR(FromGrpcStatus(st));
     return KeysFromPb(resp);
+  }
+  Status CommitImport(CollectionId collection, const std::vector<SegmentRecord>& segments) override {
+    coordpb::CommitImportRequest req;
+    req.set_collection(collection.value);
+    for (const SegmentRecord& s : segments) SegmentToPb(s, req.add_segments());
+    coordpb::Done done;
+    const grpc::Status st = Call(&Stub::CommitImport, req, &done);
+    // As for a flush: a commit that landed must not be reported as failed
+    // (the caller would delete the files the records name).
+    if (OutcomeUnknown(st) && !segments.empty()) {
+      auto found = FindSegment(segments.front().id);
+      if (found.ok() && found->has_value()) return Status::OK();
+    }
+    return FromGrpcStatus(st);
   }
   Result<std::vector<std::string>> RetainPartitions(CollectionId collection, const std::set<int64_t>& live) override {
     coordpb::RetainPartitionsRequest req;

@@ -122,6 +122,9 @@ class SlowAnswer final : public SegmentMetaApi {
     if (!st.ok()) return st;
     return std::vector<std::string>{};
   }
+  Status CommitImport(CollectionId c, const std::vector<SegmentRecord>& segments) override {
+    return Held([&] { return inner_->CommitImport(c, segments); });
+  }
   Result<std::vector<std::string>> RetainPartitions(CollectionId c, const std::set<int64_t>& live) override {
     return inner_->RetainPartitions(c, live);
   }
@@ -334,6 +337,22 @@ TEST_F(CoordGrpcTest, CompactionAndRetainPartitionsRoundTrip) {
   EXPECT_EQ(std::set<std::string>(retained->begin(), retained->end()),
             std::set<std::string>(s3.files.begin(), s3.files.end()));
   EXPECT_EQ(ids_of(CollectionId(1)), (std::set<int64_t>{14}));
+}
+
+TEST_F(CoordGrpcTest, ImportedSegmentsAreRegisteredTogetherWithoutTouchingCheckpoints) {
+  ASSERT_TRUE(remote_->CommitFlush(CollectionId(1), "ch-0", 4, {Seg(11, 1, 2, "ch-0", 10, 4)}, "").ok());
+  // A bulk import's segments, on two channels of the collection.
+  const SegmentRecord a = Seg(31, 1, 2, "ch-0", 100, 0), b = Seg(32, 1, 2, "ch-1", 50, 0);
+  ASSERT_TRUE(remote_->CommitImport(CollectionId(1), {a, b}).ok());
+  ExpectSameSegment(registry_->FindSegment(SegmentId(31))->value(), a);
+  ExpectSameSegment(registry_->FindSegment(SegmentId(32))->value(), b);
+  EXPECT_EQ(registry_->ListSegments(CollectionId(1))->size(), 3u);
+  EXPECT_EQ(registry_->GetCheckpoint("ch-0")->lsn, 4u);  // the rows never went through the WAL
+  EXPECT_EQ(registry_->GetCheckpoint("ch-1")->lsn, 0u);
+  // A record of another collection: refused, nothing registered.
+  Status wrong = remote_->CommitImport(CollectionId(1), {Seg(33, 1, 2, "ch-0", 1, 0), Seg(34, 2, 2, "ch-0", 1, 0)});
+  EXPECT_EQ(wrong.code(), StatusCode::kInvalidArgument) << wrong.ToString();
+  EXPECT_FALSE(registry_->FindSegment(SegmentId(33))->has_value());
 }
 
 TEST_F(CoordGrpcTest, WalTermsAndDropCollection) {

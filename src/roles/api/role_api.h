@@ -119,6 +119,11 @@ class StreamingNodeApi {
   virtual Result<Timestamp> Write(CollectionId collection, int shard, DmlMessage msg) = 0;
   virtual Result<std::vector<SegmentId>> Flush(CollectionId collection) = 0;
   virtual Status RetainPartitions(CollectionId collection, const std::set<int64_t>& live) = 0;
+  // Bulk import: registers sealed segments whose files are already in the
+  // object store (SegmentMetaApi::CommitImport, one atomic batch) and hands
+  // them to the query nodes of a loaded collection, so that they become
+  // readable together.
+  virtual Status CommitImport(CollectionId collection, const std::vector<SegmentRecord>& segments) = 0;
   virtual Status Load(const CollectionInfo& c) = 0;
   virtual Status Release(CollectionId collection) = 0;
 

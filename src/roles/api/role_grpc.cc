@@ -210,6 +210,23 @@ class StreamingService final : public ReadService<rolepb::StreamingNodeService::
   grpc::Status Release(grpc::ServerContext*, const rolepb::CollectionRequest* req, rolepb::Ack*) override {
     return ToGrpcStatus(node_->Release(CollectionId(req->collection())));
   }
+  grpc::Status CommitImport(grpc::ServerContext*, const rolepb::CommitImportRequest* req, rolepb::Ack*) override {
+    const CollectionId collection(req->collection());
+    std::vector<SegmentRecord> segments;
+    for (const rolepb::ImportedSegment& s : req->segments()) {
+      SegmentRecord r;
+      r.id = SegmentId(s.load().id());
+      r.collection_id = collection;
+      r.partition_id = PartitionId(s.load().partition());
+      r.channel = s.load().channel();
+      r.num_rows = s.load().num_rows();
+      r.files.assign(s.load().files().begin(), s.load().files().end());
+      r.max_ts = s.max_ts();
+      r.size_bytes = s.size_bytes();
+      segments.push_back(std::move(r));
+    }
+    return ToGrpcStatus(node_->CommitImport(collection, segments));
+  }
   grpc::Status PersistentSegments(grpc::ServerContext*, const rolepb::CollectionRequest* req,
                                   rolepb::LoadedSegments* resp) override {
     return Summaries(node_->PersistentSegments(CollectionId(req->collection())), resp);
@@ -432,6 +449,23 @@ class RemoteStreamingNode final : public StreamingNodeApi {
     for (int64_t p : live) req.add_live_partitions(p);
     rolepb::Ack ack;
     return Call(&Stub::RetainPartitions, req, &ack);
+  }
+  Status CommitImport(CollectionId collection, const std::vector<SegmentRecord>& segments) override {
+    if (local_) return local_->CommitImport(collection, segments);
+    rolepb::CommitImportRequest req;
+    req.set_collection(collection.value);
+    for (const SegmentRecord& r : segments) {
+      rolepb::ImportedSegment* s = req.add_segments();
+      s->mutable_load()->set_id(r.id.value);
+      s->mutable_load()->set_partition(r.partition_id.value);
+      s->mutable_load()->set_channel(r.channel);
+      s->mutable_load()->set_num_rows(r.num_rows);
+      for (const std::string& f : r.files) s->mutable_load()->add_files(f);
+      s->set_max_ts(r.max_ts);
+      s->set_size_bytes(r.size_bytes);
+    }
+    rolepb::Ack ack;
+    return Call(&Stub::CommitImport, req, &ack);
   }
   Status Load(const CollectionInfo& c) override { return local_ ? local_->Load(c) : WithCollection(&Stub::Load, c); }
   Status Release(CollectionId collection) override {

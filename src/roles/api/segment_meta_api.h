@@ -93,6 +93,12 @@ class SegmentMetaApi {
   virtual Result<std::vector<std::string>> CommitCompaction(CollectionId collection,
                                                             const std::vector<SegmentId>& removed,
                                                             const SegmentRecord& added) = 0;
+  // Registers the sealed segments a bulk import wrote (files already in the
+  // object store, any channels and partitions of `collection`) in one atomic
+  // batch: readers see all of them or none. Channel checkpoints are not
+  // touched (the rows never went through a WAL). FailedPrecondition (nothing
+  // written) if the collection is being dropped.
+  virtual Status CommitImport(CollectionId collection, const std::vector<SegmentRecord>& segments) = 0;
   // Forgets every segment of `collection` whose partition is not in `live`
   // (dropped partitions) with its index records, in one atomic batch;
   // returns the object keys that became garbage.

@@ -232,6 +232,22 @@ Result<std::vector<std::string>> SegmentRegistry::DropIndex(CollectionId collect
   return keys;
 }
 
+Status SegmentRegistry::CommitImport(CollectionId collection, const std::vector<SegmentRecord>& segments) {
+  std::lock_guard lock(mu_);
+  MetaBatch b;
+  for (const auto& s : segments) {
+    if (s.collection_id != collection) {
+      return InvalidArgument("imported segment {} belongs to collection {}, not {}", s.id.value, s.collection_id.value,
+                             collection.value);
+    }
+    b.Put(SegKey(collection, s.id), EncodeSeg(s));
+  }
+  if (segments.empty()) return Status::OK();
+  KITE_RETURN_IF_ERROR(meta_->Commit(b));
+  for (const auto& s : segments) segments_[s.id.value] = s;
+  return Status::OK();
+}
+
 Result<std::vector<std::string>> SegmentRegistry::CommitCompaction(CollectionId collection,
                                                                    const std::vector<SegmentId>& removed,
                                                                    const SegmentRecord& added) {

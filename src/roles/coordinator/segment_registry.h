@@ -70,6 +70,7 @@ class SegmentRegistry : public SegmentMetaApi {
   Result<std::vector<SegmentIndexRecord>> ListSegmentIndexes(CollectionId collection) const override;
   Status ForgetSegmentIndex(CollectionId collection, SegmentId segment, IndexId index) override;
   Result<std::vector<std::string>> DropIndex(CollectionId collection, IndexId index) override;
+  Status CommitImport(CollectionId collection, const std::vector<SegmentRecord>& segments) override;
   Result<std::vector<std::string>> CommitCompaction(CollectionId collection, const std::vector<SegmentId>& removed,
                                                     const SegmentRecord& added) override;
   Result<std::vector<std::string>> RetainPartitions(CollectionId collection, const std::set<int64_t>& live) override;

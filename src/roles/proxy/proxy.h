@@ -319,6 +319,24 @@ class Proxy {
   Status ValidateInsert(InsertParams params);
   // `n` consecutive auto-id keys (the first), for InsertParams::ids_assigned.
   Result<int64_t> AllocRowIds(int64_t n);
+  // Bulk import writes sealed segments itself instead of going through the
+  // WAL, so that its rows become visible only when the job completes
+  // (proxy_import.cc). PrepareImportRows makes every change Insert makes to
+  // `params` (auto ids, defaults, nulls, function outputs, the dynamic
+  // field) and splits the rows by target partition (partition key routing
+  // included) and shard, as Insert routes them.
+  struct ImportPiece {
+    int shard = 0;
+    std::string channel;
+    PartitionId partition;
+    ColumnBatch rows;
+  };
+  Result<std::vector<ImportPiece>> PrepareImportRows(InsertParams params);
+  // Registers the segments an import wrote (their files in the object store)
+  // in one atomic step and hands them to the query side; refused if
+  // `collection` no longer has the id `collection_id` (dropped meanwhile).
+  Status CommitImport(const std::string& db, const std::string& collection, CollectionId collection_id,
+                      const std::vector<SegmentRecord>& segments);
   Result<MutationOutcome> Delete(const std::string& db, const std::string& collection, const std::string& partition,
                                  const std::string& expr, const expr::TemplateValues& values);
   Result<std::vector<SegmentId>> Flush(const std::string& db, const std::string& collection);

@@ -170,6 +170,52 @@ Status StreamingNode::RetainPartitions(CollectionId collection, const std::set<i
   return Status::OK();
 }
 
+Status StreamingNode::CommitImport(CollectionId collection, const std::vector<SegmentRecord>& segments) {
+  std::vector<std::shared_ptr<Channel>> chans = ChannelsOf(collection);
+  std::vector<std::unique_lock<std::mutex>> locks;
+  for (const auto& ch : chans) locks.emplace_back(ch->mu);
+  std::set<std::string> names;
+  for (const auto& ch : chans) {
+    if (!ch->dropped) names.insert(ch->name);
+  }
+  for (const SegmentRecord& rec : segments) {
+    if (!names.count(rec.channel)) {
+      return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone,
+                        "collection {} has no open channel {} on this streaming node (dropped meanwhile?)",
+                        collection.value, rec.channel);
+    }
+  }
+  if (segments.empty()) return Status::OK();
+  KITE_RETURN_IF_ERROR(registry_->CommitImport(collection, segments));
+  // A loaded collection gets the segments now, in one step for readers; one
+  // loaded later reads them from the registry like any flushed segment.
+  if (!chans.empty() && chans[0]->forward) {
+    rolepb::LoadSegmentsRequest req;
+    req.set_collection(collection.value);
+    for (const SegmentRecord& rec : segments) *req.add_segments() = SegmentLoadOf(rec, {});
+    // Deletes newer than the imported rows (issued while the job wrote) are
+    // applied to them as to any sealed segment: the flushed ones from the
+    // channels' delta files, the buffered ones below.
+    for (const auto& ch : chans) {
+      auto chk = registry_->GetCheckpoint(ch->name);
+      if (!chk.ok()) {
+        spdlog::error("channel {}: imported segments not handed over: {}", ch->name, chk.status().ToString());
+        return Status::OK();  // committed: a reload reads them
+      }
+      rolepb::ChannelDeltas* d = req.add_deltas();
+      d->set_channel(ch->name);
+      for (const std::string& k : chk->delta_keys) d->add_keys(k);
+    }
+    Status st = query_node_->LoadSegments(req, {}, nullptr);
+    for (const auto& ch : chans) {
+      if (st.ok()) st = query_node_->ApplyDeletes(collection, ch->name, ch->delete_buffer);
+    }
+    if (!st.ok()) spdlog::error("collection {}: hand-over of imported segments failed: {}", collection.value, st.ToString());
+  }
+  if (flush_listener_) flush_listener_(collection);
+  return Status::OK();
+}
+
 std::vector<std::shared_ptr<StreamingNode::Channel>> StreamingNode::ChannelsOf(CollectionId collection) {
   std::shared_lock lock(map_mu_);
   auto it = channels_.find(collection.value);

@@ -95,6 +95,10 @@ class StreamingNode : public StreamingNodeApi {
   // `live` (dropped partitions), then its flushed segments and their files,
   // from the registry, the query node and the object store.
   Status RetainPartitions(CollectionId collection, const std::set<int64_t>& live) override;
+  // Bulk import: under every channel lock of the collection (no flush or load
+  // hands segments over meanwhile), commits the segments in one registry
+  // batch, then hands them to the query node when the collection is loaded.
+  Status CommitImport(CollectionId collection, const std::vector<SegmentRecord>& segments) override;
 
   // Loads the collection's sealed data into the query node and starts
   // forwarding deletes to it (atomically with respect to writes).

@@ -251,6 +251,67 @@ class StreamingFaultTest : public ::testing::TestWithParam<CoordPath> {
   CollectionInfo info_;
 };
 
+// Bulk import (CommitImport): segments written outside the WAL are registered
+// in one batch and handed to the query node of a loaded collection, with the
+// deletes issued after the import's timestamp; a record naming a channel the
+// node does not serve, or a failed meta commit, registers nothing.
+TEST_P(StreamingFaultTest, CommitImportRegistersSegmentsAndHandsThemOverWithLaterDeletes) {
+  ASSERT_TRUE(streaming_->Load(info_).ok());
+  ASSERT_TRUE(Insert(Keys(0, 5)).ok());
+  auto import_ts = coord_->AllocTimestamp();
+  ASSERT_TRUE(import_ts.ok());
+  auto schema = std::make_shared<const CollectionSchema>(info_.schema);
+  auto seg = std::make_shared<Segment>(SegmentMeta{SegmentId(9001), info_.id, info_.partitions.at(0).id, Channel()},
+                                       schema);
+  DmlMessage rows = InsertOf(Keys(100, 110));
+  seg->Append(rows.rows, std::vector<Timestamp>(10, *import_ts));
+  seg->Seal();
+  SegmentRecord rec;
+  rec.id = seg->id();
+  rec.collection_id = info_.id;
+  rec.partition_id = info_.partitions.at(0).id;
+  rec.channel = Channel();
+  rec.num_rows = 10;
+  rec.max_ts = *import_ts;
+  seg->WithColumns([&](const ColumnBatch& cols, const std::vector<Timestamp>& ts) {
+    auto keys = WriteSegmentFiles(objects_.get(), SegmentPrefix(info_.id, seg->id()), cols, ts);
+    ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+    rec.files = *keys;
+  });
+  // A delete of an imported key after the import's timestamp, before its commit.
+  DmlMessage del;
+  del.type = DmlType::kDelete;
+  del.collection = info_.id;
+  del.delete_pks = Column::ForField(info_.schema.fields.at(0));
+  const int64_t gone = 103;
+  del.delete_pks.AppendFixed(&gone);
+  ASSERT_TRUE(streaming_->Write(info_.id, 0, del).ok());
+
+  SegmentRecord stranger = rec;
+  stranger.channel = "not-a-channel-of-c";
+  EXPECT_EQ(streaming_->CommitImport(info_.id, {stranger}).code(), StatusCode::kFailedPrecondition);
+  faulty_meta_->commits().FailNth(1, testing::IoFailure(dir_ + "/meta"));
+  EXPECT_FALSE(streaming_->CommitImport(info_.id, {rec}).ok());
+  EXPECT_EQ(FlushedRows(), 0);
+  EXPECT_EQ(query_->FindSegment(info_.id, rec.id), nullptr);
+
+  ASSERT_TRUE(streaming_->CommitImport(info_.id, {rec}).ok());
+  EXPECT_EQ(FlushedRows(), 10);
+  EXPECT_EQ(registry_->GetCheckpoint(Channel())->lsn, 0u);  // no WAL position moves
+  SegmentPtr held = query_->FindSegment(info_.id, rec.id);
+  ASSERT_NE(held, nullptr);
+  RetrievePlan plan;
+  plan.ts = ~Timestamp{0} >> 1;
+  Retrieved got;
+  ASSERT_TRUE(RetrieveFromSegment(*held, plan, &got).ok());
+  std::set<int64_t> keys;
+  for (int64_t i = 0; i < got.rows.num_rows; ++i) keys.insert(std::get<int64_t>(PkAt(got.rows.columns[0], i)));
+  std::set<int64_t> want = Range(100, 110);
+  want.erase(gone);
+  EXPECT_EQ(keys, want);
+  EXPECT_EQ(GrowingKeys(), Range(0, 5));  // the WAL's rows are untouched
+}
+
 // The object store fails the n-th write of a flush (the first column file,
 // a later one): the flush fails, nothing is sealed or committed, its files
 // are deleted, writes go on, and a later flush commits everything.

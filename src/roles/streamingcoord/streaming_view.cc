@@ -280,6 +280,10 @@ Result<Timestamp> StreamingView::Write(CollectionId collection, int shard, DmlMe
   return OnOwner(collection, [&](StreamingNodeApi& n) { return n.Write(collection, shard, msg); });
 }
 
+Status StreamingView::CommitImport(CollectionId collection, const std::vector<SegmentRecord>& segments) {
+  return OnOwner(collection, [&](StreamingNodeApi& n) { return n.CommitImport(collection, segments); });
+}
+
 Result<std::vector<SegmentId>> StreamingView::Flush(CollectionId collection) {
   return OnOwner(collection, [&](StreamingNodeApi& n) { return n.Flush(collection); });
 }

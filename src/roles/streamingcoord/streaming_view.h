@@ -72,6 +72,7 @@ class StreamingView final : public StreamingNodeApi {
   Result<Timestamp> Write(CollectionId collection, int shard, DmlMessage msg) override;
   Result<std::vector<SegmentId>> Flush(CollectionId collection) override;
   Status RetainPartitions(CollectionId collection, const std::set<int64_t>& live) override;
+  Status CommitImport(CollectionId collection, const std::vector<SegmentRecord>& segments) override;
   Status Load(const CollectionInfo& c) override;
   Status Release(CollectionId collection) override;
   Status ApplySchema(const CollectionInfo& c) override;

@@ -49,6 +49,9 @@ class RecordingNode final : public StreamingNodeApi {
   Status RetainPartitions(CollectionId collection, const std::set<int64_t>&) override {
     return Note("retain " + std::to_string(collection.value));
   }
+  Status CommitImport(CollectionId collection, const std::vector<SegmentRecord>&) override {
+    return Note("import " + std::to_string(collection.value));
+  }
   Status Load(const CollectionInfo& c) override {
     KITE_RETURN_IF_ERROR(Note("load " + std::to_string(c.id.value)));
     loaded.insert(c.id.value);

@@ -11,6 +11,8 @@
 #include <spdlog/spdlog.h>
 
 #include "roles/proxy/proxy.h"
+#include "segment/segment.h"
+#include "segment/segment_file.h"
 #include "rpc/import/import_readers.h"
 #include "storage/meta/meta_store.h"
 #include "storage/object/object_store.h"
@@ -44,6 +46,13 @@ struct Job {
   // allocated for the job's rows before the first write (0 rows: none).
   int64_t first_id = 0;
   int64_t id_count = 0;
+  // Jobs written by this version write sealed segments and register them in
+  // one commit at the end (isolated); the segments whose files it started
+  // writing are recorded here, so that a restart can tell whether the commit
+  // landed and otherwise delete their files. Older records (isolated false)
+  // inserted through the WAL and are undone by key.
+  bool isolated = false;
+  std::vector<int64_t> segments;
 };
 
 Json JobToJson(const Job& j) {
@@ -70,7 +79,9 @@ Json JobToJson(const Job& j) {
           {"options", j.request.options},
           {"writing", j.writing},
           {"first_id", j.first_id},
-          {"id_count", j.id_count}};
+          {"id_count", j.id_count},
+          {"isolated", j.isolated},
+          {"segments", j.segments}};
 }
 
 JobState StateFromName(const std::string& s) {
@@ -110,6 +121,8 @@ Job JobFromJson(const Json& j) {
   job.writing = j.value("writing", false);
   job.first_id = j.value("first_id", int64_t{0});
   job.id_count = j.value("id_count", int64_t{0});
+  job.isolated = j.value("isolated", false);
+  job.segments = j.value("segments", std::vector<int64_t>{});
   return job;
 }
 
@@ -124,6 +137,23 @@ int64_t HoldAfterRows() {
   return v ? std::strtoll(v, nullptr, 10) : 0;
 }
 
+// With this one set too (an object key), a holding job goes on once that
+// object exists in the object store (tests/e2e/test_bulk_import_isolation.py:
+// the test looks at the collection while the job is held, then releases it).
+constexpr char kReleaseKeyEnv[] = "KITE_TEST_IMPORT_RELEASE_KEY";
+
+std::string ReleaseKey() {
+  const char* v = std::getenv(kReleaseKeyEnv);
+  return v ? std::string(v) : std::string();
+}
+
+// Imported rows are cut into sealed segments of about this size (Milvus's
+// growing segments seal at dataCoord.segment.maxSize x sealProportion, 1 GB x
+// 0.12; compaction merges small ones later), and the segments being filled
+// together (one per shard and partition) hold at most kImportOpenBytesMax.
+constexpr size_t kImportSegmentBytes = 128ull << 20;
+constexpr size_t kImportOpenBytesMax = 512ull << 20;
+
 std::string JoinPaths(const std::vector<std::string>& paths) {
   std::string out;
   for (size_t i = 0; i < paths.size(); ++i) out += (i ? "," : "") + paths[i];
@@ -133,7 +163,7 @@ std::string JoinPaths(const std::vector<std::string>& paths) {
 class ImportJobs final : public ImportApi {
  public:
   ImportJobs(Proxy* proxy, ObjectStore* objects, MetaStore* meta)
-      : proxy_(proxy), objects_(objects), meta_(meta), hold_after_rows_(HoldAfterRows()) {}
+      : proxy_(proxy), objects_(objects), meta_(meta), hold_after_rows_(HoldAfterRows()), release_key_(ReleaseKey()) {}
 
   ~ImportJobs() override {
     {
@@ -159,6 +189,17 @@ class ImportJobs final : public ImportApi {
     for (auto& [id, job] : jobs_) {
       if (job.info.state == JobState::kCompleted || job.info.state == JobState::kFailed) continue;
       if (job.writing) {
+        if (job.isolated) {
+          // Telling whether its commit landed needs the collection's
+          // streaming node, which may not have joined yet (remote streaming
+          // nodes): the worker retries until it can.
+          Status st = FinishInterrupted(&job);
+          if (!st.ok()) {
+            spdlog::warn("import job {}: cannot settle it after the restart yet, retrying: {}", id, st.ToString());
+            unsettled_.push_back(id);
+          }
+          continue;
+        }
         KITE_RETURN_IF_ERROR(FailInterrupted(&job));
         continue;
       }
@@ -261,7 +302,18 @@ class ImportJobs final : public ImportApi {
   void Hold(int64_t id, int64_t done) {
     spdlog::warn("import job {}: holding after {} rows ({} is set)", id, done, kHoldAfterRowsEnv);
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return stop_; });
+    if (release_key_.empty()) {
+      cv_.wait(lock, [&] { return stop_; });
+      return;
+    }
+    // A test hook, polled: the object store has no notifications.
+    while (!stop_) {
+      lock.unlock();
+      const bool released = objects_->Get(release_key_).ok();
+      lock.lock();
+      if (released) break;
+      cv_.wait_for(lock, std::chrono::milliseconds(20), [&] { return stop_; });
+    }
   }
 
   // Auto-id keys [first, first + n) as a primary-key column.
@@ -284,6 +336,7 @@ class ImportJobs final : public ImportApi {
   // rows cannot be removed now the job stays marked "writing" and the next
   // start tries again.
   Status FailInterrupted(Job* job) {
+    if (job->isolated) return FinishInterrupted(job);
     Status removed = RemoveRows(*job);
     job->info.state = JobState::kFailed;
     job->info.imported_rows = 0;
@@ -298,6 +351,45 @@ class ImportJobs final : public ImportApi {
           "the import job was interrupted by a restart while writing rows; removing them failed: {}", removed.message());
       spdlog::error("import job {}: {}", job->info.id, job->info.reason);
     }
+    return Persist(*job);
+  }
+
+  // An isolated job the previous process was writing when it died: if its
+  // segments were committed (the process died between the commit and the
+  // job record), the job completed; otherwise nothing of it is visible and
+  // its segment files are deleted (the garbage collector's orphan pass would
+  // delete them too, after dataCoord.gc.missingTolerance).
+  Status FinishInterrupted(Job* job) {
+    const ImportRequest& req = job->request;
+    bool committed = false;
+    if (!job->segments.empty()) {
+      auto v = proxy_->DescribeCollection(req.db, req.collection);
+      if (v.ok() && v->info.id.value == job->info.collection_id) {
+        KITE_ASSIGN_OR_RETURN(auto persistent, proxy_->PersistentSegments(req.db, req.collection));
+        for (const auto& s : persistent) committed = committed || s.id.value == job->segments.front();
+      }
+    }
+    job->writing = false;
+    job->info.complete_ms = NowMs();
+    if (committed) {
+      job->info.state = JobState::kCompleted;
+      job->info.progress = 100;
+      job->info.imported_rows = job->info.total_rows;
+      for (auto& f : job->info.files) f.imported_rows = f.total_rows;
+      spdlog::info("import job {}: its segments were committed before a restart; completed", job->info.id);
+      return Persist(*job);
+    }
+    for (int64_t s : job->segments) {
+      Status st = objects_->DeletePrefix(SegmentPrefix(CollectionId(job->info.collection_id), SegmentId(s)));
+      if (!st.ok()) spdlog::warn("import job {}: cannot delete the files of segment {}: {}", job->info.id, s, st.ToString());
+    }
+    job->info.state = JobState::kFailed;
+    job->info.imported_rows = 0;
+    for (auto& f : job->info.files) f.imported_rows = 0;
+    job->info.reason =
+        "the import job was interrupted by a restart while writing rows; none of its rows became visible and the "
+        "files it wrote were removed";
+    spdlog::warn("import job {}: interrupted by a restart while writing; nothing of it was committed", job->info.id);
     return Persist(*job);
   }
 
@@ -340,6 +432,28 @@ class ImportJobs final : public ImportApi {
       ImportRequest req;
       {
         std::unique_lock lock(mu_);
+        while (!stop_ && queue_.empty() && !unsettled_.empty()) {
+          // Interrupted jobs whose outcome could not be read at start.
+          std::vector<int64_t> pending;
+          pending.swap(unsettled_);
+          lock.unlock();
+          for (int64_t u : pending) {
+            Job copy;
+            {
+              std::lock_guard l(mu_);
+              copy = jobs_[u];
+            }
+            Status st = FinishInterrupted(&copy);
+            std::lock_guard l(mu_);
+            if (st.ok()) {
+              jobs_[u] = copy;
+            } else {
+              unsettled_.push_back(u);
+            }
+          }
+          lock.lock();
+          if (!unsettled_.empty()) cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_; });
+        }
         cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
         if (stop_) return;
         id = queue_.front();
@@ -408,32 +522,88 @@ class ImportJobs final : public ImportApi {
         j.info.progress = static_cast<int64_t>(40.0 * (i + 1) / nfiles);
       }, false);
     }
-    // Pass 2: write. From here on a failure removes what was written, and a
-    // restart removes it too (FailInterrupted): the record says "writing"
-    // and, for auto-id keys, which keys the rows get before the first write.
+    // Pass 2: write the rows into sealed segments of their own (one per
+    // shard and partition being filled, cut at kImportSegmentBytes), none of
+    // them registered, then register them all in one commit: the rows become
+    // visible together when the job completes, and a job that fails or is
+    // interrupted leaves nothing visible (Milvus writes imported segments
+    // flagged isImporting and flips them at the end likewise). The record
+    // says "writing" and names each segment before its files are written, so
+    // that a restart finds them (FinishInterrupted).
     const FieldSchema* pkf = schema.PrimaryField();
     const bool assign_ids = pkf && pkf->auto_id && total > 0;
     int64_t first_id = 0;
     if (assign_ids) {
       KITE_ASSIGN_OR_RETURN(first_id, proxy_->AllocRowIds(total));
     }
+    // One timestamp for every imported row: reads at or after it see them
+    // once committed; deletes after it apply to them.
+    KITE_ASSIGN_OR_RETURN(Timestamp row_ts, proxy_->AllocTimestamp());
     Status marked = UpdateChecked(id, [&](Job& j) {
       j.writing = true;
+      j.isolated = true;
+      j.segments.clear();
       j.first_id = first_id;
       j.id_count = assign_ids ? total : 0;
     }, true);
     if (!marked.ok()) return marked;  // nothing written yet
-    std::vector<Column> written;  // primary keys of the rows written
+    auto schema_ptr = std::make_shared<const CollectionSchema>(schema);
+    const CollectionId cid(v.info.id.value);
+    std::map<std::pair<int64_t, int>, SegmentPtr> filling;  // (partition, shard) -> segment being filled
+    std::vector<SegmentRecord> records;
+    std::vector<int64_t> started;  // segment ids whose files may exist
+    size_t open_bytes = 0;
+    auto write_out = [&](const SegmentPtr& seg) -> Status {
+      seg->Seal();
+      SegmentRecord rec;
+      rec.id = seg->id();
+      rec.collection_id = cid;
+      rec.partition_id = seg->meta().partition_id;
+      rec.channel = seg->meta().channel;
+      rec.num_rows = seg->num_rows();
+      rec.max_ts = seg->max_timestamp();
+      rec.size_bytes = static_cast<int64_t>(seg->MemoryBytes());
+      Status st;
+      seg->WithColumns([&](const ColumnBatch& cols, const std::vector<Timestamp>& ts) {
+        auto keys = WriteSegmentFiles(objects_, SegmentPrefix(cid, seg->id()), cols, ts);
+        if (!keys.ok()) {
+          st = keys.status();
+          return;
+        }
+        rec.files = std::move(keys).value();
+      });
+      KITE_RETURN_IF_ERROR(st);
+      records.push_back(std::move(rec));
+      return Status::OK();
+    };
+    auto close_largest = [&]() -> Status {
+      auto largest = filling.begin();
+      for (auto it = filling.begin(); it != filling.end(); ++it) {
+        if (it->second->MemoryBytes() > largest->second->MemoryBytes()) largest = it;
+      }
+      open_bytes -= std::min(open_bytes, largest->second->MemoryBytes());
+      SegmentPtr seg = std::move(largest->second);
+      filling.erase(largest);
+      return write_out(seg);
+    };
     int64_t done = 0;
     Status st = [&]() -> Status {
       for (size_t i = 0; i < nfiles; ++i) {
-        KITE_ASSIGN_OR_RETURN(auto reader, OpenFileReader(objects_, req.files[i], schema, req.options, kBatchRows));
+        // A file that changed since its check fails here: name it.
+        auto named = [&](const Status& e) {
+          if (e.message().find(req.files[i].front()) != std::string::npos) return e;
+          return MakeStatus(e.code(), e.reason(), "file {}: {}", JoinPaths(req.files[i]), e.message());
+        };
+        auto opened = OpenFileReader(objects_, req.files[i], schema, req.options, kBatchRows);
+        if (!opened.ok()) return named(opened.status());
+        auto reader = std::move(opened).value();
         ColumnBatch batch;
         int64_t file_done = 0;
         for (;;) {
           if (stopping()) return MakeStatus(StatusCode::kCancelled, Reason::kNone, "the server is stopping");
-          KITE_ASSIGN_OR_RETURN(bool more, reader->Next(&batch));
-          if (!more) break;
+          Result<bool> next = reader->Next(&batch);
+          if (!next.ok()) return named(next.status());
+          if (!*next) break;
           const int64_t n = batch.num_rows;
           InsertParams params = BatchInsert(req, std::move(batch));
           if (assign_ids) {
@@ -441,8 +611,29 @@ class ImportJobs final : public ImportApi {
             params.rows.columns.push_back(KeyRange(*pkf, first_id + done, n));
             params.ids_assigned = true;
           }
-          KITE_ASSIGN_OR_RETURN(MutationOutcome out, proxy_->Insert(std::move(params)));
-          written.push_back(std::move(out.ids));
+          KITE_ASSIGN_OR_RETURN(std::vector<Proxy::ImportPiece> pieces, proxy_->PrepareImportRows(std::move(params)));
+          for (Proxy::ImportPiece& piece : pieces) {
+            const std::pair<int64_t, int> where{piece.partition.value, piece.shard};
+            SegmentPtr& seg = filling[where];
+            if (!seg) {
+              KITE_ASSIGN_OR_RETURN(int64_t sid, proxy_->AllocRowIds(1));
+              KITE_RETURN_IF_ERROR(UpdateChecked(id, [&](Job& j) { j.segments.push_back(sid); }, true));
+              started.push_back(sid);
+              seg = std::make_shared<Segment>(SegmentMeta{SegmentId(sid), cid, piece.partition, piece.channel},
+                                              schema_ptr);
+            }
+            KITE_RETURN_IF_ERROR(seg->CheckAppendable(piece.rows));
+            const size_t before = seg->MemoryBytes();
+            seg->Append(piece.rows, std::vector<Timestamp>(static_cast<size_t>(piece.rows.num_rows), row_ts));
+            open_bytes += seg->MemoryBytes() - std::min(before, seg->MemoryBytes());
+            if (seg->MemoryBytes() >= kImportSegmentBytes) {
+              open_bytes -= std::min(open_bytes, seg->MemoryBytes());
+              SegmentPtr full = std::move(seg);
+              filling.erase(where);
+              KITE_RETURN_IF_ERROR(write_out(full));
+            }
+          }
+          while (open_bytes > kImportOpenBytesMax && !filling.empty()) KITE_RETURN_IF_ERROR(close_largest());
           done += n;
           file_done += n;
           Update(id, [&](Job& j) {
@@ -453,11 +644,12 @@ class ImportJobs final : public ImportApi {
           if (hold_after_rows_ > 0 && done >= hold_after_rows_) Hold(id, done);
         }
       }
-      return proxy_->Flush(req.db, req.collection).status();
+      while (!filling.empty()) KITE_RETURN_IF_ERROR(close_largest());
+      if (stopping()) return MakeStatus(StatusCode::kCancelled, Reason::kNone, "the server is stopping");
+      return proxy_->CommitImport(req.db, req.collection, cid, records);
     }();
     if (!st.ok()) {
-      Status undo = Undo(req, schema, written);
-      if (!undo.ok()) spdlog::error("import job {}: could not delete the rows it wrote: {}", id, undo.ToString());
+      for (int64_t s : started) (void)objects_->DeletePrefix(SegmentPrefix(cid, SegmentId(s)));
       const std::string reason = stopping() ? "the import job was interrupted by a shutdown"
                                             : fmt::format("writing the imported rows failed: {}", st.message());
       Update(id, [&](Job& j) {
@@ -477,7 +669,7 @@ class ImportJobs final : public ImportApi {
       j.info.complete_ms = NowMs();
       j.writing = false;
     }, true);
-    spdlog::info("import job {}: {} rows into {}", id, done, req.collection);
+    spdlog::info("import job {}: {} rows in {} segments into {}", id, done, records.size(), req.collection);
     return Status::OK();
   }
 
@@ -514,8 +706,10 @@ class ImportJobs final : public ImportApi {
   std::condition_variable cv_;
   std::map<int64_t, Job> jobs_;
   std::deque<int64_t> queue_;
+  std::vector<int64_t> unsettled_;  // interrupted isolated jobs FinishInterrupted could not settle yet
   bool stop_ = false;
   const int64_t hold_after_rows_;
+  const std::string release_key_;
   std::thread worker_;
 };
 

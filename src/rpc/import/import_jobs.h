@@ -5,17 +5,20 @@
 //
 // A job is all or nothing: every file is decoded and every row checked the
 // way an insert checks it (Proxy::ValidateInsert) before the first row is
-// written; then the rows go through the ordinary insert path (WAL, fsync'd,
-// growing segments), and the collection is flushed. A job reports Completed
-// only after that, so its rows survive kill -9 from then on. If a write fails
-// after the checks (the service's fault, not the file's), the rows already
-// written are deleted again by key before the job is marked Failed.
+// written; then the rows are prepared as an insert prepares them
+// (Proxy::PrepareImportRows) and written into sealed segments of their own,
+// which no reader sees until the job registers all of them in one commit
+// (Proxy::CommitImport) and reports Completed: count, query and search see
+// the old rows until then and every imported row from then on, durably. A job
+// that fails after the checks (the service's fault, not the file's) deletes
+// the files it wrote and leaves the collection as it was.
 //
 // Jobs are persisted in the meta store (`kite/import/<job_id>`, JSON; see
 // docs/formats/meta_keys.md) at every state change. At start, a job that was
-// Pending or still checking runs again; one that had started writing has its
-// rows deleted by key and is marked Failed ("interrupted by a restart"), before
-// OpenImportJobs returns (see ARCHITECTURE.md, Bulk import).
+// Pending or still checking runs again; one that had started writing is
+// Completed if its commit landed, else its files are deleted and it is marked
+// Failed ("interrupted by a restart"), before OpenImportJobs returns (see
+// ARCHITECTURE.md, Bulk import).
 //
 // The front doors (MilvusService Import/GetImportState/ListImportTasks and
 // REST jobs/import/*) hold an ImportApi*; only the server links the
