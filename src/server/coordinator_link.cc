@@ -48,6 +48,7 @@ class FollowingMeta final : public SegmentMetaApi {
   Result<ChannelCheckpoint> GetCheckpoint(const std::string& channel) const override;
   Result<WalTerm> NextWalTerm(const std::string& channel) override;
   Status DropCollection(CollectionId collection, const std::vector<std::string>& channels) override;
+  Status CommitImport(CollectionId collection, const std::vector<SegmentRecord>& segments) override;
 
  private:
   Link* const link_;
@@ -246,6 +247,11 @@ Result<WalTerm> FollowingMeta::NextWalTerm(const std::string& channel) {
 Status FollowingMeta::DropCollection(CollectionId collection, const std::vector<std::string>& channels) {
   KITE_PEER(p);
   return p->meta->DropCollection(collection, channels);
+}
+
+Status FollowingMeta::CommitImport(CollectionId collection, const std::vector<SegmentRecord>& segments) {
+  KITE_PEER(p);
+  return p->meta->CommitImport(collection, segments);
 }
 
 Result<Timestamp> FollowingTso::AllocTimestamp() {
