@@ -273,3 +273,8 @@ def test_iterator_page_after_the_alias_moved(module_client):
     c.drop_alias(alias)
     for name in (first, second):
         c.drop_collection(name)
+
+
+def test_iterator_refuses_group_by(module_client, plain):
+    expect(lambda: module_client.search_iterator(plain, vectors(1), batch_size=5, limit=20, group_by_field="f"),
+           "Not allowed to do groupBy when doing iteration")

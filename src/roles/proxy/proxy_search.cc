@@ -497,7 +497,7 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
                              group_field->name, DataTypeName(t));
     }
     if (p.radius) return InvalidArgument("Not allowed to do range-search when doing search-group-by");
-    if (p.consistency.pin) return InvalidArgument("Not allowed to do groupBy when doing iteration");
+    if (p.iterator_v2) return InvalidArgument("Not allowed to do groupBy when doing iteration");
     out.group_field = group_field;
   }
 
