@@ -20,6 +20,11 @@ const std::set<std::string>& FloatIndexTypes() {
                                           "DISKANN", "HNSW_SQ", "HNSW_PQ", "HNSW_PRQ", "IVF_RABITQ"};
   return k;
 }
+// Milvus 2.6 builds an Int8Vector field with HNSW only.
+const std::set<std::string>& Int8IndexTypes() {
+  static const std::set<std::string> k = {"HNSW"};
+  return k;
+}
 const std::set<std::string>& BinaryIndexTypes() {
   static const std::set<std::string> k = {"BIN_FLAT", "BIN_IVF_FLAT", "MINHASH_LSH"};
   return k;
@@ -345,6 +350,7 @@ Result<ParamMap> ResolveIndexParams(const FieldSchema& f, const ParamMap& user) 
   const std::set<std::string>* allowed = &FloatIndexTypes();
   if (f.type == DataType::kBinaryVector) allowed = &BinaryIndexTypes();
   if (f.type == DataType::kSparseFloatVector) allowed = &SparseIndexTypes();
+  if (f.type == DataType::kInt8Vector) allowed = &Int8IndexTypes();
   if (!allowed->count(type)) {
     bool known = FloatIndexTypes().count(type) || BinaryIndexTypes().count(type) || SparseIndexTypes().count(type);
     return Status(StatusCode::kInvalidArgument, Reason::kIndexNotSupported,

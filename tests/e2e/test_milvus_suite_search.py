@@ -278,3 +278,44 @@ def test_iterator_page_after_the_alias_moved(module_client):
 def test_iterator_refuses_group_by(module_client, plain):
     expect(lambda: module_client.search_iterator(plain, vectors(1), batch_size=5, limit=20, group_by_field="f"),
            "Not allowed to do groupBy when doing iteration")
+
+
+# --- index types the suite's shared collections build ---------------------------------------------
+
+
+def test_diskann_and_quantized_graph_indexes_are_searchable(module_client):
+    c = module_client
+    for index_type, params in (("DISKANN", {}), ("HNSW_SQ", {"M": 16, "efConstruction": 100, "sq_type": "SQ8"})):
+        name = unique("suite_graph")
+        schema = MilvusClient.create_schema()
+        schema.add_field("id", DataType.INT64, is_primary=True)
+        schema.add_field("v", DataType.FLOAT_VECTOR, dim=DIM)
+        c.create_collection(name, schema=schema)
+        vecs = vectors(400, seed=21)
+        c.insert(name, [{"id": i, "v": vecs[i]} for i in range(400)])
+        c.flush(name)
+        index = c.prepare_index_params()
+        index.add_index("v", index_type=index_type, metric_type="L2", params=params)
+        c.create_index(name, index)
+        c.load_collection(name)
+        assert c.describe_index(name, "v")["index_type"] == index_type
+        # Every row is its own nearest neighbour, before and after a reload.
+        for _ in range(2):
+            hits = c.search(name, [vecs[7], vecs[300]], anns_field="v", limit=5,
+                            search_params={"params": {"search_list": 30}} if index_type == "DISKANN" else {})
+            assert [h[0]["id"] for h in hits] == [7, 300]
+            c.release_collection(name)
+            c.load_collection(name)
+        c.drop_collection(name)
+
+
+def test_int8_vectors_build_hnsw_only(module_client):
+    name = unique("suite_int8")
+    schema = MilvusClient.create_schema()
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("v", DataType.INT8_VECTOR, dim=DIM)
+    module_client.create_collection(name, schema=schema)
+    index = module_client.prepare_index_params()
+    index.add_index("v", index_type="IVF_FLAT", metric_type="L2", params={"nlist": 8})
+    expect(lambda: module_client.create_index(name, index), "data type Int8Vector can't build with this index IVF_FLAT")
+    module_client.drop_collection(name)

@@ -142,7 +142,7 @@ double EstimateCost(const SearchPlan& plan, const rolepb::ReadStatsResponse& sta
     const std::string& type = seg.index_type();
     if (type.empty() || type == "FLAT" || type == "BIN_FLAT") {
       cost += nq * rows * dim;
-    } else if (type == "HNSW") {
+    } else if (type == "HNSW" || type == "DISKANN" || type.rfind("HNSW_", 0) == 0) {
       cost += nq * std::min(rows, ef * 32) * dim;
     } else {
       cost += nq * rows * dim / 16;
