@@ -145,6 +145,7 @@ class Binder {
   }
 
   static std::string LiteralTypeName(const Literal& c) {
+    if (c.is_bool()) return "Bool";
     if (c.is_string()) return "VarChar";
     if (c.is_int()) return "Int64";
     if (c.is_double()) return "Double";
@@ -503,8 +504,11 @@ class Binder {
 
   // -------------------------------------------------------- comparisons
 
+  // Milvus's planner words: both operands as written, each with its type.
   Status TypeMismatch(const Info& v, const Literal& c, size_t pos) const {
-    return Error(pos, "comparisons between {} and {} are not supported", DescribeValue(v), DescribeLiteral(c));
+    const std::string type = v.t == T::kArray ? fmt::format("Array[{}]", DataTypeName(v.elem)) : TypeLabel(v);
+    return Error(pos, "comparisons between {} ({}) and {} ({}) are not supported", v.display, type, c.ToString(),
+                 LiteralTypeName(c));
   }
 
   // Whether constant `c` fits operand `v` (for comparisons and in-lists).

@@ -91,6 +91,11 @@ def test_whole_filter_on_a_dynamic_key_is_not_a_predicate(module_client, dynamic
            "invalid parameter")
 
 
+def test_comparison_of_mismatched_types_names_both(module_client, plain):
+    expect(lambda: module_client.search(plain, vectors(1), limit=3, filter='f >= "zero"'),
+           'comparisons between f (Int64) and "zero" (VarChar) are not supported')
+
+
 def test_float_in_an_integer_list(module_client, plain):
     expect(lambda: module_client.query(plain, filter="f in [1.0, 2.0]"),
            "value 'float_val:1' in list cannot be casted to Int64")
