@@ -571,8 +571,7 @@ class Binder {
     // Both sides are non-constant values.
     for (const Bound* b : {&l, &r}) {
       if (b->info.t == T::kJson) {
-        return Error(b->pos, "comparisons between two fields are not supported when one is JSON ({})",
-                     b->info.display);
+        return Error(b->pos, "two column comparison with JSON type is not supported");
       }
       if (b->info.t == T::kArray) {
         return Error(b->pos, "array field {} cannot be compared with another field", b->info.display);

@@ -96,6 +96,11 @@ def test_comparison_of_mismatched_types_names_both(module_client, plain):
            'comparisons between f (Int64) and "zero" (VarChar) are not supported')
 
 
+def test_two_column_comparison_with_json(module_client, dynamic):
+    expect(lambda: module_client.query(dynamic, filter="color < shade"),
+           "two column comparison with JSON type is not supported")
+
+
 def test_float_in_an_integer_list(module_client, plain):
     expect(lambda: module_client.query(plain, filter="f in [1.0, 2.0]"),
            "value 'float_val:1' in list cannot be casted to Int64")
