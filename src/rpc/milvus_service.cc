@@ -949,6 +949,20 @@ RpcStatus MilvusService::Query(Ctx* ctx, const mm::QueryRequest* req, mm::QueryR
         q.ignore_growing = *b;
       }
       if (kv.key() == "timezone") q.timezone = kv.value();
+      if (kv.key() == "collection_id") {
+        // A query iterator names the collection its first page read; the name
+        // may now lead elsewhere (an alias moved, another database in use).
+        auto id = ParseInt(kv.key(), kv.value());
+        if (!id.ok()) return id.status();
+        if (*id > 0) {
+          KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->DescribeCollection(q.db, q.collection));
+          if (v.info.id.value != *id) {
+            return InvalidArgument(
+                "Input collection id is not consistent to collectionID in the context,alias or database may have "
+                "changed: invalid parameter");
+          }
+        }
+      }
     }
     // Milvus reads the offset only together with a limit, and checks both as
     // the query's result window (validateMaxQueryResultWindow).

@@ -329,3 +329,21 @@ def test_int8_vectors_build_hnsw_only(module_client):
     index.add_index("v", index_type="IVF_FLAT", metric_type="L2", params={"nlist": 8})
     expect(lambda: module_client.create_index(name, index), "data type Int8Vector can't build with this index IVF_FLAT")
     module_client.drop_collection(name)
+
+
+def test_query_iterator_page_after_the_alias_moved(module_client):
+    c = module_client
+    first, second, alias = unique("suite_qit_a"), unique("suite_qit_b"), unique("suite_qit_alias")
+    for name in (first, second):
+        c.create_collection(name, DIM, consistency_level="Strong")
+        vecs = vectors(60, seed=12)
+        c.insert(name, [{"id": i, "vector": vecs[i]} for i in range(60)])
+    c.create_alias(first, alias)
+    it = c.query_iterator(alias, batch_size=10, filter="id >= 0")
+    assert len(it.next()) == 10
+    c.alter_alias(second, alias)
+    expect(it.next, "Input collection id is not consistent to collectionID in the context")
+    it.close()
+    c.drop_alias(alias)
+    for name in (first, second):
+        c.drop_collection(name)
