@@ -361,6 +361,21 @@ Result<ParamMap> ResolveIndexParams(const FieldSchema& f, const ParamMap& user) 
     return Status(StatusCode::kInvalidArgument, Reason::kMissingParameter,
                   fmt::format("metric type not set for vector index, field name = {}", f.name));
   }
+  // Milvus's AUTOINDEX checker words an unknown metric on a dense float
+  // vector this way, echoing the metric as the user wrote it (an explicit
+  // index type keeps the index's own "not found or not supported" text).
+  static const std::set<std::string> kDenseFloatMetrics = {"L2", "IP", "COSINE"};
+  auto user_type = user.find("index_type");
+  const bool auto_index = user_type == user.end() || user_type->second.empty() || Upper(user_type->second) == "AUTOINDEX";
+  if (auto_index && (f.type == DataType::kFloatVector || f.type == DataType::kFloat16Vector ||
+       f.type == DataType::kBFloat16Vector || f.type == DataType::kInt8Vector) &&
+      !kDenseFloatMetrics.count(p["metric_type"])) {
+    auto orig = user.find("metric_type");
+    return InvalidArgument(
+        "float vector index does not support metric type: {}: invalid parameter[expected=valid index "
+        "params][actual=invalid index params]",
+        orig != user.end() ? orig->second : p["metric_type"]);
+  }
   KITE_RETURN_IF_ERROR(CheckMetric(f, p["metric_type"]));
   // Only BM25 functions produce outputs so far (schema validation).
   if (f.is_function_output && p["metric_type"] != "BM25") {

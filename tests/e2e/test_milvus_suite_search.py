@@ -347,3 +347,10 @@ def test_query_iterator_page_after_the_alias_moved(module_client):
     c.drop_alias(alias)
     for name in (first, second):
         c.drop_collection(name)
+
+
+def test_quick_collection_with_an_unknown_metric(module_client):
+    # create_collection(dimension=..., metric_type=...) builds an AUTOINDEX.
+    expect(lambda: module_client.create_collection(unique("suite_metric"), DIM, metric_type="invalid"),
+           "float vector index does not support metric type: invalid: invalid parameter"
+           "[expected=valid index params][actual=invalid index params]")
