@@ -12,8 +12,9 @@
 //   BIN_IVF_FLAT                           faiss/faiss_binary_ivf_index.h
 //   SPARSE_INVERTED_INDEX, SPARSE_WAND     sparse/sparse_inverted_index.h
 //
-// Other types ResolveIndexParams accepts (IVF_RABITQ, MINHASH_LSH) are
-// Unimplemented here.
+//   IVF_RABITQ                             served as IVF_FLAT (ServedType)
+//
+// Other types ResolveIndexParams accepts (MINHASH_LSH) are Unimplemented here.
 #include "index/vector_index.h"
 
 #include "index/hnsw/hnsw_index.h"
@@ -33,6 +34,10 @@ using internal::IndexHeader;
 using internal::IndexSpec;
 
 enum class Family { kExact, kFaissIvf, kHnsw, kBinaryIvf, kSparse, kNone };
+
+// IVF_RABITQ is served as IVF_FLAT (the same inverted lists over the raw
+// vectors, without RaBitQ's 1-bit codes); its extra params are accepted.
+std::string ServedType(const std::string& type) { return type == "IVF_RABITQ" ? "IVF_FLAT" : type; }
 
 bool IsGraphIndexType(const std::string& type) {
   return type == "HNSW" || type == "DISKANN" || type == "HNSW_SQ" || type == "HNSW_PQ" || type == "HNSW_PRQ";
@@ -56,7 +61,7 @@ const std::string& Get(const Params& p, const std::string& key) {
 // Checks that the index type and metric apply to the column's vector type.
 Result<IndexSpec> SpecFor(const Params& params, const Column& column) {
   IndexSpec spec;
-  spec.type = Get(params, "index_type");
+  spec.type = ServedType(Get(params, "index_type"));
   spec.data_type = column.type;
   spec.dim = column.type == DataType::kSparseFloatVector ? 0 : column.dim;
   const Family family = FamilyOf(spec.type);
@@ -114,7 +119,7 @@ Result<std::unique_ptr<VectorIndex>> LoadVectorIndex(const Params& params, std::
   if (IsGraphIndexType(Get(params, "index_type"))) return LoadHnsw(params, bytes);
   IndexHeader header;
   KITE_RETURN_IF_ERROR(internal::GetHeader(&bytes, &header));
-  const std::string& type = Get(params, "index_type");
+  const std::string type = ServedType(Get(params, "index_type"));
   const std::string& metric = Get(params, "metric_type");
   if (header.spec.type != type || internal::MetricName(header.spec.metric) != metric) {
     return Corruption("index bytes hold a {} {} index, params say {} {}", header.spec.type,

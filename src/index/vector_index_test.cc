@@ -553,12 +553,13 @@ TEST(VectorIndexTest, HalfAndInt8Columns) {
   }
 }
 
-// Milvus's other graph indexes are served by the HNSW graph: they build,
-// round-trip through their bytes and find each row as its own neighbour.
+// Milvus's other graph indexes are served by the HNSW graph, IVF_RABITQ by
+// IVF_FLAT: they build, round-trip through their bytes and find each row as
+// its own neighbour.
 TEST(VectorIndexTest, GraphIndexTypesShareTheHnswGraph) {
   const Column base = Slice(Clustered().base, 0, 500);
-  for (const std::string type : {"DISKANN", "HNSW_SQ", "HNSW_PQ", "HNSW_PRQ"}) {
-    const Params params = {{"index_type", type}, {"metric_type", "L2"}};
+  for (const std::string type : {"DISKANN", "HNSW_SQ", "HNSW_PQ", "HNSW_PRQ", "IVF_RABITQ"}) {
+    const Params params = {{"index_type", type}, {"metric_type", "L2"}, {"nlist", "8"}};
     auto index = MustBuild(params, base);
     ASSERT_NE(index, nullptr) << type;
     std::string bytes;
@@ -728,7 +729,7 @@ TEST(VectorIndexTest, BadBuildParamsAreRejected) {
   ExpectInvalid(build({{"index_type", "FLAT"}, {"metric_type", "MANHATTAN"}}), "MANHATTAN");
   ExpectInvalid(build({{"index_type", "BIN_FLAT"}, {"metric_type", "HAMMING"}}), "BinaryVector");
   ExpectInvalid(build({{"index_type", "SPARSE_WAND"}, {"metric_type", "IP"}}), "SparseFloatVector");
-  EXPECT_EQ(build({{"index_type", "IVF_RABITQ"}, {"metric_type", "L2"}}).code(), StatusCode::kUnimplemented);
+  EXPECT_EQ(build({{"index_type", "MINHASH_LSH"}, {"metric_type", "L2"}}).code(), StatusCode::kUnimplemented);
   const Column bin = Slice(BinaryClustered().base, 0, 100);
   ExpectInvalid(BuildVectorIndex({{"index_type", "BIN_IVF_FLAT"}, {"metric_type", "L2"}}, bin, 1).status(), "L2");
 }

@@ -293,9 +293,10 @@ def test_iterator_refuses_group_by(module_client, plain):
 # --- index types the suite's shared collections build ---------------------------------------------
 
 
-def test_diskann_and_quantized_graph_indexes_are_searchable(module_client):
+def test_diskann_rabitq_and_quantized_graph_indexes_are_searchable(module_client):
     c = module_client
-    for index_type, params in (("DISKANN", {}), ("HNSW_SQ", {"M": 16, "efConstruction": 100, "sq_type": "SQ8"})):
+    for index_type, params in (("DISKANN", {}), ("HNSW_SQ", {"M": 16, "efConstruction": 100, "sq_type": "SQ8"}),
+                               ("IVF_RABITQ", {"nlist": 8})):
         name = unique("suite_graph")
         schema = MilvusClient.create_schema()
         schema.add_field("id", DataType.INT64, is_primary=True)
