@@ -61,6 +61,19 @@ std::string DescribeLiteral(const Literal& c) {
   return "null";
 }
 
+// Vector types as Milvus's segment engine (its C++ DataType enum) names them.
+const char* CoreVectorTypeName(DataType t) {
+  switch (t) {
+    case DataType::kBinaryVector: return "VECTOR_BINARY";
+    case DataType::kFloatVector: return "VECTOR_FLOAT";
+    case DataType::kFloat16Vector: return "VECTOR_FLOAT16";
+    case DataType::kBFloat16Vector: return "VECTOR_BFLOAT16";
+    case DataType::kSparseFloatVector: return "VECTOR_SPARSE_U32_F32";
+    case DataType::kInt8Vector: return "VECTOR_INT8";
+    default: return "VECTOR_ARRAY";
+  }
+}
+
 std::string TypeLabel(const Info& i) {
   switch (i.t) {
     case T::kJson: return "JSON";
@@ -105,22 +118,50 @@ class Binder {
 
   Result<std::unique_ptr<PredNode>> BindRoot(const Ast& ast) {
     KITE_ASSIGN_OR_RETURN(Bound b, Bind(ast));
+    // A whole expression that is a value, not a predicate, is refused with
+    // Milvus's planner text (its data type named as schemapb names it).
+    if (b.k == Bound::K::kConst && !b.c.is_bool() && !b.c.is_null()) {
+      return NotBoolean(LiteralTypeName(b.c));
+    }
+    if (b.k == Bound::K::kValue && b.info.t != T::kBool) return NotBoolean(TypeLabel(b.info));
     return ToPred(std::move(b));
   }
 
   std::string Snippet(const Ast& a) const { return std::string(text_.substr(a.pos, a.end - a.pos)); }
 
  private:
+  // A semantic error (a name, a type, an operand) in Milvus's planner form,
+  // "cannot parse expression: <text>, error: <what>", with nothing after
+  // <what>: Milvus's proxy appends ": invalid parameter" to it, which clients
+  // match as one string. Syntax errors (FormatParseError) keep a position.
   template <typename... Args>
-  Status Error(size_t pos, fmt::format_string<Args...> f, Args&&... args) const {
-    return ErrorAt(text_, pos, fmt::format(f, std::forward<Args>(args)...));
+  Status Error(size_t /*pos*/, fmt::format_string<Args...> f, Args&&... args) const {
+    return InvalidArgument("cannot parse expression: {}, error: {}", Shown(text_),
+                           fmt::format(f, std::forward<Args>(args)...));
+  }
+
+  Status NotBoolean(const std::string& type) const {
+    return InvalidArgument("predicate is not a boolean expression: {}, data type: {}", Shown(text_), type);
+  }
+
+  static std::string LiteralTypeName(const Literal& c) {
+    if (c.is_bool()) return "Bool";
+    if (c.is_string()) return "VarChar";
+    if (c.is_int()) return "Int64";
+    if (c.is_double()) return "Double";
+    if (c.is_array()) return "Array";
+    return "None";
+  }
+
+  static std::string Shown(std::string_view text) {
+    std::string shown(text.substr(0, 512));
+    if (text.size() > 512) shown += "...";
+    return shown;
   }
 
  public:
   static Status ErrorAt(std::string_view text, size_t pos, const std::string& msg) {
-    std::string shown(text.substr(0, 512));
-    if (text.size() > 512) shown += "...";
-    return InvalidArgument("cannot parse expression: {}, error: {} at position {}", shown, msg, pos);
+    return InvalidArgument("cannot parse expression: {}, error: {} at position {}", Shown(text), msg, pos);
   }
 
  private:
@@ -202,6 +243,10 @@ class Binder {
 
   KITE_NOINLINE Result<Bound> BindNot(const Ast& a) {
     KITE_ASSIGN_OR_RETURN(Bound k, Bind(*a.kids[0]));
+    // Milvus's words for `not` on a constant that is not a boolean.
+    if (k.k == Bound::K::kConst && !k.c.is_bool() && !k.c.is_null()) {
+      return Error(a.pos, "not can only apply on boolean");
+    }
     KITE_ASSIGN_OR_RETURN(auto p, ToPred(std::move(k)));
     return Pred(Not(std::move(p)), a.pos);
   }
@@ -447,6 +492,11 @@ class Binder {
     Info info;
     info.t = kind == VKind::kInt ? T::kInt : T::kFloat;
     info.type = kind == VKind::kInt ? DataType::kInt64 : DataType::kDouble;
+    // Milvus types arithmetic between a JSON value and a number as the
+    // number's type (it names it so in "predicate is not a boolean expression").
+    const bool json_l = l.k == Bound::K::kValue && l.info.t == T::kJson;
+    const bool json_r = r.k == Bound::K::kValue && r.info.t == T::kJson;
+    if (json_l != json_r) info.type = is_int[json_l ? 1 : 0] ? DataType::kInt64 : DataType::kDouble;
     info.display = Snippet(a);
     auto node = std::make_unique<Arith>(op, kind, node_of(l), node_of(r));
     return Value(std::move(node), std::move(info), a.pos);
@@ -454,8 +504,11 @@ class Binder {
 
   // -------------------------------------------------------- comparisons
 
+  // Milvus's planner words: both operands as written, each with its type.
   Status TypeMismatch(const Info& v, const Literal& c, size_t pos) const {
-    return Error(pos, "comparisons between {} and {} are not supported", DescribeValue(v), DescribeLiteral(c));
+    const std::string type = v.t == T::kArray ? fmt::format("Array[{}]", DataTypeName(v.elem)) : TypeLabel(v);
+    return Error(pos, "comparisons between {} ({}) and {} ({}) are not supported", v.display, type, c.ToString(),
+                 LiteralTypeName(c));
   }
 
   // Whether constant `c` fits operand `v` (for comparisons and in-lists).
@@ -518,8 +571,7 @@ class Binder {
     // Both sides are non-constant values.
     for (const Bound* b : {&l, &r}) {
       if (b->info.t == T::kJson) {
-        return Error(b->pos, "comparisons between two fields are not supported when one is JSON ({})",
-                     b->info.display);
+        return Error(b->pos, "two column comparison with JSON type is not supported");
       }
       if (b->info.t == T::kArray) {
         return Error(b->pos, "array field {} cannot be compared with another field", b->info.display);
@@ -601,9 +653,13 @@ class Binder {
   KITE_NOINLINE Result<Bound> BindIn(const Ast& a) {
     KITE_ASSIGN_OR_RETURN(Bound v, Bind(*a.kids[0]));
     KITE_ASSIGN_OR_RETURN(Bound list, Bind(*a.kids[1]));
-    if (list.k != Bound::K::kConst || !list.c.is_array()) {
-      return Error(a.kids[1]->pos, "the right side of 'in' must be an array of constants, e.g. [1, 2, 3], got {}",
-                   Snippet(*a.kids[1]));
+    // Milvus's planner words (VisitTerm): a value that is not a constant, then
+    // a constant that is not a list.
+    if (list.k != Bound::K::kConst) {
+      return Error(a.kids[1]->pos, "value '{}' in list cannot be a non-const expression", Snippet(*a.kids[1]));
+    }
+    if (!list.c.is_array()) {
+      return Error(a.kids[1]->pos, "the right-hand side of 'in' must be a list, but got: {}", Snippet(*a.kids[1]));
     }
     std::unique_ptr<PredNode> p;
     if (v.k == Bound::K::kPred) {
@@ -613,7 +669,15 @@ class Binder {
       for (const auto& e : list.c.as_array()) any = any || LiteralsEqual(v.c, e);
       p = std::make_unique<ConstPred>(any);
     } else {
-      for (const auto& e : list.c.as_array()) KITE_RETURN_IF_ERROR(CheckConstFor(v.info, e, a.kids[1]->pos, true));
+      for (const auto& e : list.c.as_array()) {
+        // Milvus casts each listed value to an integer operand's type and
+        // refuses a float, naming the value as its GenericValue prints.
+        if (v.info.t == T::kInt && e.is_double()) {
+          return Error(a.kids[1]->pos, "value 'float_val:{}' in list cannot be casted to {}", e.as_double(),
+                       DataTypeName(v.info.type));
+        }
+        KITE_RETURN_IF_ERROR(CheckConstFor(v.info, e, a.kids[1]->pos, true));
+      }
       p = std::make_unique<InPred>(std::move(v.value), list.c.as_array(), v.info.float32);
     }
     if (a.kind == AstKind::kNotIn) p = Not(std::move(p));
@@ -655,8 +719,17 @@ class Binder {
       return Error(operand.pos, "'is null' / 'is not null' applies to a field or a JSON key, got {}",
                    Snippet(operand));
     }
+    // Milvus's planner lets a vector field or an array element through and its
+    // segment engine refuses the type, naming it as its C++ core does.
+    if (const FieldSchema* f = operand.kind == AstKind::kIdent ? schema_.FindField(operand.text) : nullptr;
+        f != nullptr && (IsVectorType(f->type) || f->type == DataType::kArrayOfVector)) {
+      return Error(operand.pos, "unsupported data type: {}", CoreVectorTypeName(f->type));
+    }
     KITE_ASSIGN_OR_RETURN(Bound v, Bind(operand));
     if (!v.info.plain_field && !v.info.json_key) {
+      if (v.info.field != nullptr && v.info.field->type == DataType::kArray) {
+        return Error(operand.pos, "unsupported data type: ARRAY");
+      }
       return Error(operand.pos, "'is null' / 'is not null' applies to a field or a JSON key, got {}",
                    v.info.display);
     }
@@ -735,6 +808,14 @@ class Binder {
         return Error(a.pos, "STIsValid operation are only supported on geometry fields now, got: {}", Snippet(a));
       }
       return Pred(std::make_unique<GeometryValidPred>(f->id, f->name), a.pos);
+    }
+    if (name == "random_sample" && a.kids.size() == 1 && a.kids[0]->kind == AstKind::kFloat) {
+      // Kite does not sample yet; a factor Milvus refuses is refused first, in its words.
+      double f = a.kids[0]->float_value;
+      if (!(f > 0 && f < 1)) return Error(a.pos, "the sample factor should be between 0 and 1 and not too close to 0 or 1");
+    }
+    if (name == "random_sample" && a.kids.size() == 1 && a.kids[0]->kind == AstKind::kInt) {
+      return Error(a.pos, "the sample factor should be between 0 and 1 and not too close to 0 or 1");
     }
     static constexpr std::string_view kKnownUnsupported[] = {
         "random_sample", "element_filter", "match_all", "match_any", "match_least", "match_most", "match_exact",
@@ -954,7 +1035,15 @@ Result<std::unique_ptr<const Plan>> Compile(std::string_view text, const Collect
   std::unique_ptr<internal::Ast> ast = internal::Parse(text, options.max_length, depth, &err);
   std::unique_ptr<internal::PredNode> root;
   if (!ast) {
-    if (!err.message.empty()) return internal::FormatParseError(text, err.pos, err.message);
+    if (!err.message.empty()) {
+      // Milvus's parser stops after a whole expression and refuses the rest
+      // as "invalid expression: <text>"; the detail follows it.
+      if (err.trailing) {
+        return internal::FormatParseError(
+            text, err.pos, fmt::format("invalid expression: {}: {}", text.substr(0, 512), err.message));
+      }
+      return internal::FormatParseError(text, err.pos, err.message);
+    }
     root = std::make_unique<internal::ConstPred>(true);  // empty expression: every row
   } else {
     internal::Binder binder(text, schema, values, options.timezone);

@@ -7,9 +7,13 @@
 //    values ({name}), type-checks and folds constants. Every problem with the
 //    text is the user's: StatusCode::kInvalidArgument with a message of the
 //    form "cannot parse expression: <text>, error: <what> at position <byte
-//    offset>". Compile never crashes or recurses without bound on any input:
-//    text longer than ParseOptions::max_length and nesting deeper than
-//    ParseOptions::max_depth are rejected before they can exhaust the stack.
+//    offset>" for a syntax error; a semantic error (an unknown field, a type
+//    that does not fit) ends at <what>, as Milvus's planner words it, and a
+//    whole expression that is not a predicate is "predicate is not a boolean
+//    expression: <text>, data type: <type>". Compile never crashes or
+//    recurses without bound on any input: text longer than
+//    ParseOptions::max_length and nesting deeper than ParseOptions::max_depth
+//    are rejected before they can exhaust the stack.
 //  * Evaluate() is vectorised: one pass per plan node over the whole batch with
 //    a typed loop per operator and column type; it never walks the syntax tree
 //    per row. A batch that lacks a column the plan reads, or holds it with the

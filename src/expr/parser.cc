@@ -78,7 +78,10 @@ class Parser {
   std::unique_ptr<Ast> ParseAll() {
     auto e = ParseExpr(kPrecOr);
     if (!e) return nullptr;
-    if (Peek().kind != Tok::kEnd) return Fail(Peek().pos, fmt::format("unexpected {}", TokenName(Peek())));
+    if (Peek().kind != Tok::kEnd) {
+      err_->trailing = !failed_;
+      return Fail(Peek().pos, fmt::format("unexpected {}", TokenName(Peek())));
+    }
     return e;
   }
 

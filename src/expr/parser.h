@@ -26,6 +26,7 @@ namespace kite::expr::internal {
 struct ParseError {
   std::string message;
   size_t pos = 0;
+  bool trailing = false;  // a whole expression parsed, then tokens were left over
 };
 
 // Returns nullptr and fills `error` on failure. An empty (whitespace-only)

@@ -20,6 +20,11 @@ const std::set<std::string>& FloatIndexTypes() {
                                           "DISKANN", "HNSW_SQ", "HNSW_PQ", "HNSW_PRQ", "IVF_RABITQ"};
   return k;
 }
+// Milvus 2.6 builds an Int8Vector field with HNSW only.
+const std::set<std::string>& Int8IndexTypes() {
+  static const std::set<std::string> k = {"HNSW"};
+  return k;
+}
 const std::set<std::string>& BinaryIndexTypes() {
   static const std::set<std::string> k = {"BIN_FLAT", "BIN_IVF_FLAT", "MINHASH_LSH"};
   return k;
@@ -345,6 +350,7 @@ Result<ParamMap> ResolveIndexParams(const FieldSchema& f, const ParamMap& user) 
   const std::set<std::string>* allowed = &FloatIndexTypes();
   if (f.type == DataType::kBinaryVector) allowed = &BinaryIndexTypes();
   if (f.type == DataType::kSparseFloatVector) allowed = &SparseIndexTypes();
+  if (f.type == DataType::kInt8Vector) allowed = &Int8IndexTypes();
   if (!allowed->count(type)) {
     bool known = FloatIndexTypes().count(type) || BinaryIndexTypes().count(type) || SparseIndexTypes().count(type);
     return Status(StatusCode::kInvalidArgument, Reason::kIndexNotSupported,
@@ -354,6 +360,21 @@ Result<ParamMap> ResolveIndexParams(const FieldSchema& f, const ParamMap& user) 
   if (!p.count("metric_type")) {
     return Status(StatusCode::kInvalidArgument, Reason::kMissingParameter,
                   fmt::format("metric type not set for vector index, field name = {}", f.name));
+  }
+  // Milvus's AUTOINDEX checker words an unknown metric on a dense float
+  // vector this way, echoing the metric as the user wrote it (an explicit
+  // index type keeps the index's own "not found or not supported" text).
+  static const std::set<std::string> kDenseFloatMetrics = {"L2", "IP", "COSINE"};
+  auto user_type = user.find("index_type");
+  const bool auto_index = user_type == user.end() || user_type->second.empty() || Upper(user_type->second) == "AUTOINDEX";
+  if (auto_index && (f.type == DataType::kFloatVector || f.type == DataType::kFloat16Vector ||
+       f.type == DataType::kBFloat16Vector || f.type == DataType::kInt8Vector) &&
+      !kDenseFloatMetrics.count(p["metric_type"])) {
+    auto orig = user.find("metric_type");
+    return InvalidArgument(
+        "float vector index does not support metric type: {}: invalid parameter[expected=valid index "
+        "params][actual=invalid index params]",
+        orig != user.end() ? orig->second : p["metric_type"]);
   }
   KITE_RETURN_IF_ERROR(CheckMetric(f, p["metric_type"]));
   // Only BM25 functions produce outputs so far (schema validation).

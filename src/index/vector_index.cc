@@ -4,11 +4,17 @@
 //   FLAT, BIN_FLAT                         exact_index.h (flat::Search)
 //   IVF_FLAT, IVF_SQ8, IVF_PQ, SCANN       faiss/faiss_ivf_index.h
 //   HNSW                                   hnsw/hnsw_index.h (Kite's own)
+//   DISKANN, HNSW_SQ, HNSW_PQ, HNSW_PRQ    the same HNSW graph over the raw
+//                                          vectors: Milvus's graph indexes,
+//                                          served without their quantization
+//                                          or on-disk layout (their build
+//                                          params are accepted and unused)
 //   BIN_IVF_FLAT                           faiss/faiss_binary_ivf_index.h
 //   SPARSE_INVERTED_INDEX, SPARSE_WAND     sparse/sparse_inverted_index.h
 //
-// Other types ResolveIndexParams accepts (DISKANN, HNSW_SQ, ...) are
-// Unimplemented here.
+//   IVF_RABITQ                             served as IVF_FLAT (ServedType)
+//
+// Other types ResolveIndexParams accepts (MINHASH_LSH) are Unimplemented here.
 #include "index/vector_index.h"
 
 #include "index/hnsw/hnsw_index.h"
@@ -29,10 +35,18 @@ using internal::IndexSpec;
 
 enum class Family { kExact, kFaissIvf, kHnsw, kBinaryIvf, kSparse, kNone };
 
+// IVF_RABITQ is served as IVF_FLAT (the same inverted lists over the raw
+// vectors, without RaBitQ's 1-bit codes); its extra params are accepted.
+std::string ServedType(const std::string& type) { return type == "IVF_RABITQ" ? "IVF_FLAT" : type; }
+
+bool IsGraphIndexType(const std::string& type) {
+  return type == "HNSW" || type == "DISKANN" || type == "HNSW_SQ" || type == "HNSW_PQ" || type == "HNSW_PRQ";
+}
+
 Family FamilyOf(const std::string& type) {
   if (type == "FLAT" || type == "BIN_FLAT") return Family::kExact;
   if (type == "IVF_FLAT" || type == "IVF_SQ8" || type == "IVF_PQ" || type == "SCANN") return Family::kFaissIvf;
-  if (type == "HNSW") return Family::kHnsw;
+  if (IsGraphIndexType(type)) return Family::kHnsw;
   if (type == "BIN_IVF_FLAT") return Family::kBinaryIvf;
   if (type == "SPARSE_INVERTED_INDEX" || type == "SPARSE_WAND") return Family::kSparse;
   return Family::kNone;
@@ -47,7 +61,7 @@ const std::string& Get(const Params& p, const std::string& key) {
 // Checks that the index type and metric apply to the column's vector type.
 Result<IndexSpec> SpecFor(const Params& params, const Column& column) {
   IndexSpec spec;
-  spec.type = Get(params, "index_type");
+  spec.type = ServedType(Get(params, "index_type"));
   spec.data_type = column.type;
   spec.dim = column.type == DataType::kSparseFloatVector ? 0 : column.dim;
   const Family family = FamilyOf(spec.type);
@@ -102,10 +116,10 @@ Result<std::unique_ptr<VectorIndex>> BuildVectorIndex(const Params& params, cons
 
 Result<std::unique_ptr<VectorIndex>> LoadVectorIndex(const Params& params, std::string_view bytes) {
   // Kite's HNSW writes its own header and checks params against it.
-  if (Get(params, "index_type") == "HNSW") return LoadHnsw(params, bytes);
+  if (IsGraphIndexType(Get(params, "index_type"))) return LoadHnsw(params, bytes);
   IndexHeader header;
   KITE_RETURN_IF_ERROR(internal::GetHeader(&bytes, &header));
-  const std::string& type = Get(params, "index_type");
+  const std::string type = ServedType(Get(params, "index_type"));
   const std::string& metric = Get(params, "metric_type");
   if (header.spec.type != type || internal::MetricName(header.spec.metric) != metric) {
     return Corruption("index bytes hold a {} {} index, params say {} {}", header.spec.type,
@@ -123,7 +137,7 @@ Result<std::unique_ptr<VectorIndex>> LoadVectorIndex(const Params& params, std::
 }
 
 Result<std::unique_ptr<VectorIndex>> LoadVectorIndexFrom(const Params& params, ByteSource* in) {
-  if (Get(params, "index_type") == "HNSW") return LoadHnswFrom(params, in);
+  if (IsGraphIndexType(Get(params, "index_type"))) return LoadHnswFrom(params, in);
   KITE_ASSIGN_OR_RETURN(std::string bytes, ReadRemaining(in));
   return LoadVectorIndex(params, bytes);
 }

@@ -553,6 +553,29 @@ TEST(VectorIndexTest, HalfAndInt8Columns) {
   }
 }
 
+// Milvus's other graph indexes are served by the HNSW graph, IVF_RABITQ by
+// IVF_FLAT: they build, round-trip through their bytes and find each row as
+// its own neighbour.
+TEST(VectorIndexTest, GraphIndexTypesShareTheHnswGraph) {
+  const Column base = Slice(Clustered().base, 0, 500);
+  for (const std::string type : {"DISKANN", "HNSW_SQ", "HNSW_PQ", "HNSW_PRQ", "IVF_RABITQ"}) {
+    const Params params = {{"index_type", type}, {"metric_type", "L2"}, {"nlist", "8"}};
+    auto index = MustBuild(params, base);
+    ASSERT_NE(index, nullptr) << type;
+    std::string bytes;
+    ASSERT_TRUE(index->Serialize(&bytes).ok()) << type;
+    auto loaded = LoadVectorIndex(params, bytes);
+    ASSERT_TRUE(loaded.ok()) << type << ": " << loaded.status().message();
+    SearchArgs args;
+    args.k = 1;
+    const Column self = Slice(base, 42, 1);
+    flat::Hits hits;
+    ASSERT_TRUE((*loaded)->Search(base, self, args, &hits).ok()) << type;
+    ASSERT_EQ(hits.ids.size(), 1u);
+    EXPECT_EQ(hits.ids[0], 42) << type;
+  }
+}
+
 // Builds with 2 threads give an index as good as one built with 1.
 TEST(VectorIndexTest, BuildWithThreads) {
   const Column base = Slice(Clustered().base, 0, 4000);
@@ -706,7 +729,7 @@ TEST(VectorIndexTest, BadBuildParamsAreRejected) {
   ExpectInvalid(build({{"index_type", "FLAT"}, {"metric_type", "MANHATTAN"}}), "MANHATTAN");
   ExpectInvalid(build({{"index_type", "BIN_FLAT"}, {"metric_type", "HAMMING"}}), "BinaryVector");
   ExpectInvalid(build({{"index_type", "SPARSE_WAND"}, {"metric_type", "IP"}}), "SparseFloatVector");
-  EXPECT_EQ(build({{"index_type", "DISKANN"}, {"metric_type", "L2"}}).code(), StatusCode::kUnimplemented);
+  EXPECT_EQ(build({{"index_type", "MINHASH_LSH"}, {"metric_type", "L2"}}).code(), StatusCode::kUnimplemented);
   const Column bin = Slice(BinaryClustered().base, 0, 100);
   ExpectInvalid(BuildVectorIndex({{"index_type", "BIN_IVF_FLAT"}, {"metric_type", "L2"}}, bin, 1).status(), "L2");
 }

@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
+
 #include "common/json_scan.h"
 #include "rpc/access.h"
 #include "rpc/field_data.h"
@@ -138,6 +140,13 @@ bool ParseBool(const std::string& v) {
   std::string l;
   for (char ch : v) l.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
   return l == "true" || l == "1";
+}
+
+// Go's strconv.ParseBool, which Milvus reads boolean request parameters with.
+std::optional<bool> ParseGoBool(const std::string& v) {
+  if (v == "1" || v == "t" || v == "T" || v == "TRUE" || v == "true" || v == "True") return true;
+  if (v == "0" || v == "f" || v == "F" || v == "FALSE" || v == "false" || v == "False") return false;
+  return std::nullopt;
 }
 
 Result<int64_t> ParseInt(const std::string& key, const std::string& v) {
@@ -922,23 +931,49 @@ RpcStatus MilvusService::Query(Ctx* ctx, const mm::QueryRequest* req, mm::QueryR
     bool has_limit = false;
     for (const auto& kv : req->query_params()) {
       if (kv.key() == "order_by_fields") q.order_by = ParseOrderByFields(kv.value());
-      try {
-        if (kv.key() == "limit") {
-          q.limit = std::stoll(kv.value());
-          has_limit = true;
+      if (kv.key() == "limit" || kv.key() == "offset") {
+        // Milvus (parseQueryParams) needs the whole value to be an integer
+        // and echoes it trimmed of spaces.
+        std::string shown = kv.value();
+        shown.erase(0, shown.find_first_not_of(" \t\n\r"));
+        shown.erase(shown.find_last_not_of(" \t\n\r") + 1);
+        auto parsed = ParseInt(kv.key(), shown);
+        if (!parsed.ok()) return parsed.status();
+        (kv.key() == "limit" ? q.limit : q.offset) = *parsed;
+        if (kv.key() == "limit") has_limit = true;
+      }
+      if (kv.key() == "iterator") q.consistency.pin = ParseBool(kv.value());
+      if (kv.key() == "ignore_growing") {
+        auto b = ParseGoBool(kv.value());
+        if (!b) return InvalidArgument("parse ignore growing field failed");
+        q.ignore_growing = *b;
+      }
+      if (kv.key() == "timezone") q.timezone = kv.value();
+      if (kv.key() == "collection_id") {
+        // A query iterator names the collection its first page read; the name
+        // may now lead elsewhere (an alias moved, another database in use).
+        auto id = ParseInt(kv.key(), kv.value());
+        if (!id.ok()) return id.status();
+        if (*id > 0) {
+          KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->DescribeCollection(q.db, q.collection));
+          if (v.info.id.value != *id) {
+            return InvalidArgument(
+                "Input collection id is not consistent to collectionID in the context,alias or database may have "
+                "changed: invalid parameter");
+          }
         }
-        if (kv.key() == "offset") q.offset = std::stoll(kv.value());
-        if (kv.key() == "iterator") q.consistency.pin = ParseBool(kv.value());
-        if (kv.key() == "ignore_growing") q.ignore_growing = ParseBool(kv.value());
-        if (kv.key() == "timezone") q.timezone = kv.value();
-      } catch (...) {
-        return InvalidArgument("{} [{}] is invalid, should be an integer", kv.key(), kv.value());
       }
     }
-    // Milvus reads the offset only together with a limit.
+    // Milvus reads the offset only together with a limit, and checks both as
+    // the query's result window (validateMaxQueryResultWindow).
     if (!has_limit) q.offset = 0;
-    if (q.limit == 0 || q.limit < -1) return InvalidArgument("limit [{}] is invalid, should be greater than 0", q.limit);
-    if (q.offset < 0) return InvalidArgument("offset [{}] is invalid, should be gte than 0", q.offset);
+    if (has_limit && q.offset < 0) {
+      return InvalidArgument("invalid max query result window, offset [{}] is invalid, should be gte than 0", q.offset);
+    }
+    if ((has_limit && q.limit <= 0) || q.limit < -1) {
+      return InvalidArgument("invalid max query result window, limit [{}] is invalid, should be greater than 0",
+                             q.limit);
+    }
     KITE_ASSIGN_OR_RETURN(QueryOutcome out, proxy_->Query(q));
     resp->set_collection_name(out.schema->name);
     resp->set_primary_field_name(out.schema->PrimaryField()->name);
@@ -1024,11 +1059,17 @@ Status MilvusService::ParseSearch(const ::grpc::ServerContextBase* ctx, const mm
         return InvalidArgument("search_iter_last_bound [{}] is not a number", val);
       }
     } else if (k == "ignore_growing") {
-      p.ignore_growing = ParseBool(val);
+      auto b = ParseGoBool(val);
+      if (!b) return InvalidArgument("parse search growing failed");
+      p.ignore_growing = *b;
     } else if (k == "timezone") {
       p.timezone = val;
     } else if (k == "analyzer_name") {
       p.analyzer_name = val;
+    } else if (k == "hints") {
+      p.hints = val;
+    } else if (k == "collection_id") {
+      KITE_ASSIGN_OR_RETURN(p.collection_id, ParseInt(k, val));
     } else if (k == "order_by_fields") {
       p.order_by = ParseOrderByFields(val);
     } else if (k == "group_by_field") {
@@ -1066,7 +1107,7 @@ Status MilvusService::ParseSearch(const ::grpc::ServerContextBase* ctx, const mm
       }
     }
   }
-  if (p.range_filter && !p.radius) return InvalidArgument("range_filter requires radius in search params");
+  if (p.range_filter && !p.radius) return InvalidArgument("range_filter requires radius to be set");
   if (req->has_function_score()) {
     KITE_RETURN_IF_ERROR(RerankFromFunctionScore(req->function_score(), &p.rerank, &p));
   }

@@ -12,6 +12,7 @@
 
 #include "common/json_scan.h"
 #include "common/log.h"
+#include "roles/proxy/plan_error.h"
 #include "schema/geometry.h"
 #include "schema/timestamptz.h"
 
@@ -90,7 +91,9 @@ Status Proxy::CreateCollection(const CreateCollectionParams& in) {
   KITE_RETURN_IF_ERROR(ValidateSchema(in.schema, limits_));
   CreateCollectionParams params = in;
   KITE_RETURN_IF_ERROR(PrepareTextSchema(&params.schema));
-  if (params.num_shards <= 0 || params.num_shards > limits_.max_shard_num) {
+  // Milvus (createCollectionTask) takes a shard number <= 0 as its default.
+  if (params.num_shards <= 0) params.num_shards = 1;
+  if (params.num_shards > limits_.max_shard_num) {
     return InvalidArgument("maximum shards's number should be limited to {}, got {}", limits_.max_shard_num,
                            params.num_shards);
   }
@@ -617,7 +620,13 @@ Status Proxy::CheckReadable(const CollectionInfo& c, const std::vector<std::stri
     return Status::OK();
   }
   for (const auto& name : partitions) {
-    KITE_ASSIGN_OR_RETURN(const PartitionInfo* p, FindPartitionOrError(c, name));
+    // Milvus's search and query word an unknown partition their own way
+    // (getPartitionIDs in search_util.go), not as the meta cache does.
+    auto found = FindPartitionOrError(c, name);
+    if (!found.ok()) {
+      return MakeStatus(StatusCode::kNotFound, Reason::kPartitionNotFound, "partition name {} not found", name);
+    }
+    const PartitionInfo* p = *found;
     if (!p->loaded) {
       return MakeStatus(StatusCode::kFailedPrecondition, Reason::kPartitionNotLoaded, "partition not loaded[partition={}]", name);
     }
@@ -707,6 +716,11 @@ Status Proxy::ResolveOutputFields(const CollectionSchema& s, const std::vector<s
     if (n == kDynamicFieldName) {
       *include_all_dynamic = true;
     } else {
+      // Milvus parses a dynamic key named here as a filter identifier
+      // (planparserv2.ParseIdentifier): "%", "-", "1a" or "" are refused.
+      if (n.rfind("$meta[", 0) != 0 && !IsFilterIdentifier(n)) {
+        return InvalidArgument("parse output field name failed: {}", n);
+      }
       dynamic_keys->push_back(n);
     }
     add(dyn->id);
@@ -783,14 +797,16 @@ Result<QueryOutcome> Proxy::Query(const QueryParams& q) {
   bool empty_expr = q.expr.find_first_not_of(" \t\n\r") == std::string::npos;
   std::unique_ptr<const expr::Plan> filter;
   if (!empty_expr) {
-    KITE_ASSIGN_OR_RETURN(filter, expr::Compile(q.expr, s, q.expr_values, parse_options));
+    auto compiled = expr::Compile(q.expr, s, q.expr_values, parse_options);
+    if (!compiled.ok()) return PlanError(compiled.status());
+    filter = std::move(*compiled);
     if (auto pks = expr::ExtractPrimaryKeys(*filter, s)) {
       plan.pks = std::move(pks);
     } else {
       plan.filter = filter.get();
     }
   } else if (!out.count_only && q.limit < 0) {
-    return InvalidArgument("empty expression should be used with limit");
+    return InvalidArgument("empty expression should be used with limit: invalid parameter");
   }
   if (q.limit > limits_.max_topk || q.offset + std::max<int64_t>(q.limit, 0) > limits_.max_topk) {
     return InvalidArgument("invalid max query result window, (offset+limit) should be in range [1, {}], but got {}",

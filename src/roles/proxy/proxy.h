@@ -111,6 +111,8 @@ struct SearchParams {
   std::optional<float> radius;
   std::optional<float> range_filter;
   std::map<std::string, std::string> index_params;  // ef, nprobe, ... as strings
+  std::string hints;  // search_params "hints": "", "disable" or "iterative_filter"
+  int64_t collection_id = 0;  // an iterator's: the collection its first page read (0: none)
   std::string group_by_field;
   int64_t group_size = 1;
   bool strict_group_size = false;

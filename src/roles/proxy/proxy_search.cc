@@ -15,6 +15,7 @@
 
 #include "roles/proxy/proxy.h"
 #include "common/log.h"
+#include "roles/proxy/plan_error.h"
 #include "roles/api/role_codec.h"
 
 namespace kite {
@@ -57,7 +58,9 @@ Result<VectorQueries> DecodeQueries(const SearchParams& p, const FieldSchema& f,
   q.nq = static_cast<int64_t>(p.query_vectors.size());
   if (q.nq == 0) return InvalidArgument("no query vectors: nq must be in [1, {}]", limits.max_nq);
   if (q.nq > limits.max_nq) {
-    return InvalidArgument("nq ({}) is invalid: it should be in range [1, {}]", q.nq, limits.max_nq);
+    return InvalidArgument(
+        "nq [{}] is invalid, nq (number of search vector per search request) should be in range [1, {}], but got {}",
+        q.nq, limits.max_nq, q.nq);
   }
   q.rows = Column::ForField(f);
   bool convert = p.query_type == DataType::kFloatVector &&
@@ -139,7 +142,7 @@ double EstimateCost(const SearchPlan& plan, const rolepb::ReadStatsResponse& sta
     const std::string& type = seg.index_type();
     if (type.empty() || type == "FLAT" || type == "BIN_FLAT") {
       cost += nq * rows * dim;
-    } else if (type == "HNSW") {
+    } else if (type == "HNSW" || type == "DISKANN" || type.rfind("HNSW_", 0) == 0) {
       cost += nq * std::min(rows, ef * 32) * dim;
     } else {
       cost += nq * rows * dim / 16;
@@ -358,6 +361,14 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   const CollectionInfo& c = v.info;
   SearchPlan& plan = prep.plan;
   KITE_RETURN_IF_ERROR(CheckReadable(c, p.partitions, &plan.partitions));
+  // An iterator names the collection its first page read; the name may now
+  // lead elsewhere (an alias moved, another database in use).
+  if (p.collection_id > 0 && p.collection_id != c.id.value) {
+    return InvalidArgument(
+        "collection id:{} in the request is not consistent to that in the search context,alias or database may "
+        "have been changed: {}: invalid parameter",
+        p.collection_id, c.id.value);
+  }
   SearchOutcome& out = prep.out;
   expr::ParseOptions parse_options;
   KITE_ASSIGN_OR_RETURN(parse_options.timezone, Timezone(v, p.timezone));
@@ -380,8 +391,10 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   } else {
     field = s.FindField(p.anns_field);
     if (!field || !(IsVectorType(field->type) || field->type == DataType::kArrayOfVector)) {
-      return MakeStatus(StatusCode::kNotFound, Reason::kFieldNotFound,
-                        "failed to get field schema by name: fieldName({}) not found", p.anns_field);
+      // Milvus finds the field while it builds the search plan.
+      return InvalidArgument("failed to create query plan: failed to get field schema by name: fieldName({}) not "
+                             "found: invalid parameter",
+                             p.anns_field);
     }
   }
   KITE_ASSIGN_OR_RETURN(auto indexes, coord_->DescribeIndex(p.db, p.collection, field->name, ""));
@@ -404,17 +417,44 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   const bool higher = field->type == DataType::kSparseFloatVector || flat::HigherIsBetter(plan.metric);
   prep.higher = higher;
 
-  // Limits.
+  // Milvus's segment engine checks the hints of a search that is not a range
+  // search (its plan creation, so its error names the plan).
+  if (!p.radius) {
+    auto params_hints = p.index_params.find("hints");
+    const std::string* bad = nullptr;
+    if (!p.hints.empty()) {
+      if (p.hints != "disable" && p.hints != "iterative_filter") bad = &p.hints;
+    } else if (params_hints != p.index_params.end() && params_hints->second != "iterative_filter") {
+      bad = &params_hints->second;
+    }
+    if (bad) return InvalidArgument("Create Plan by expr failed:  => hints: {} not supported", *bad);
+  }
+  // Limits: nq first, as Milvus checks it before it parses the topk.
+  const int64_t nq = p.ids ? static_cast<int64_t>(p.ids->size()) : static_cast<int64_t>(p.query_vectors.size());
+  if (nq > limits_.max_nq) {
+    return InvalidArgument(
+        "nq [{}] is invalid, nq (number of search vector per search request) should be in range [1, {}], but got {}",
+        nq, limits_.max_nq, nq);
+  }
   if (p.topk <= 0 || p.topk > limits_.max_topk) {
-    return InvalidArgument("topk [{}] is invalid, it should be in range [1, {}]", p.topk, limits_.max_topk);
+    return InvalidArgument("topk [{}] is invalid, it should be in range [1, {}], but got {}", p.topk, limits_.max_topk,
+                           p.topk);
   }
   if (p.offset < 0) return InvalidArgument("offset [{}] is invalid, it should be gte than 0", p.offset);
   if (p.topk + p.offset > limits_.max_topk) {
     return InvalidArgument("topk+offset [{}] is invalid, it should be in range [1, {}]", p.topk + p.offset,
                            limits_.max_topk);
   }
-  if (p.group_size <= 0 || p.group_size > 1024) {
-    return InvalidArgument("group_size [{}] is invalid, it should be in range [1, 1024]", p.group_size);
+  // Milvus's parseGroupByInfo words.
+  if (p.group_size <= 0) {
+    return InvalidArgument("input group size:{} is negative, failed to do search_groupby: invalid parameter",
+                           p.group_size);
+  }
+  // Milvus's quotaAndLimits.limits.maxGroupSize default (not configurable yet).
+  constexpr int64_t kMaxGroupSize = 10;
+  if (p.group_size > kMaxGroupSize) {
+    return InvalidArgument("input group size:{} exceeds configured max group size:{}: invalid parameter",
+                           p.group_size, kMaxGroupSize);
   }
   // A BM25 function's output is searched with raw texts, analyzed once the
   // segments (and so the corpus statistics) are known, below.
@@ -423,7 +463,9 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   if (p.ids) {
     // The read timestamp first: the query vectors are read at it too.
     if (static_cast<int64_t>(p.ids->size()) > limits_.max_nq) {
-      return InvalidArgument("nq ({}) is invalid: it should be in range [1, {}]", p.ids->size(), limits_.max_nq);
+      return InvalidArgument(
+          "nq [{}] is invalid, nq (number of search vector per search request) should be in range [1, {}], but got {}",
+          p.ids->size(), limits_.max_nq, p.ids->size());
     }
     KITE_ASSIGN_OR_RETURN(ReadAt at, ReadTimestamp(c, p.consistency));
     plan.ts = at.ts;
@@ -441,6 +483,10 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   const FieldSchema* group_field = nullptr;
   if (!p.group_by_field.empty()) {
     group_field = s.FindField(p.group_by_field);
+    // Milvus reads the group-by field as a filter identifier first.
+    if (!group_field && !IsFilterIdentifier(p.group_by_field) && p.group_by_field.find('[') == std::string::npos) {
+      return InvalidArgument("cannot parse identifier: {}", p.group_by_field);
+    }
     if (!group_field || group_field->is_dynamic) {
       return MakeStatus(StatusCode::kNotFound, Reason::kFieldNotFound, "groupBy field {} not found in schema",
                         p.group_by_field);
@@ -450,7 +496,8 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
       return InvalidArgument("group by field {} of type {} is not supported: use Bool, Int8..Int64 or VarChar",
                              group_field->name, DataTypeName(t));
     }
-    if (p.radius) return InvalidArgument("range search is not supported with group by");
+    if (p.radius) return InvalidArgument("Not allowed to do range-search when doing search-group-by");
+    if (p.iterator_v2) return InvalidArgument("Not allowed to do groupBy when doing iteration");
     out.group_field = group_field;
   }
 
@@ -494,7 +541,9 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   out.pk_requested = PrimaryKeyRequested(s, p.output_fields);
   const bool filtered = p.filter.find_first_not_of(" \t\n\r") != std::string::npos;
   if (filtered) {
-    KITE_ASSIGN_OR_RETURN(prep.filter, expr::Compile(p.filter, s, p.filter_values, parse_options));
+    auto compiled = expr::Compile(p.filter, s, p.filter_values, parse_options);
+    if (!compiled.ok()) return PlanError(compiled.status());
+    prep.filter = std::move(*compiled);
     plan.filter = prep.filter.get();
   }
   plan.radius = p.radius;
@@ -775,13 +824,18 @@ Result<SearchOutcome> Proxy::HybridSearch(const HybridSearchParams& hp) {
   if (hp.requests.size() > 1024) {
     return InvalidArgument("maximum of ann search requests is 1024, but got {}", hp.requests.size());
   }
-  if (hp.limit <= 0 || hp.limit > limits_.max_topk) {
-    return InvalidArgument("topk [{}] is invalid, it should be in range [1, {}]", hp.limit, limits_.max_topk);
+  // Milvus checks a hybrid search's limit and offset as a query's result
+  // window (parseRankParams -> validateMaxQueryResultWindow).
+  if (hp.offset < 0) {
+    return InvalidArgument("invalid max query result window, offset [{}] is invalid, should be gte than 0", hp.offset);
   }
-  if (hp.offset < 0) return InvalidArgument("offset [{}] is invalid, it should be gte than 0", hp.offset);
+  if (hp.limit <= 0) {
+    return InvalidArgument("invalid max query result window, limit [{}] is invalid, should be greater than 0",
+                           hp.limit);
+  }
   if (hp.limit + hp.offset > limits_.max_topk) {
-    return InvalidArgument("topk+offset [{}] is invalid, it should be in range [1, {}]", hp.limit + hp.offset,
-                           limits_.max_topk);
+    return InvalidArgument("invalid max query result window, (offset+limit) should be in range [1, {}], but got {}",
+                           limits_.max_topk, hp.limit + hp.offset);
   }
   KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(hp.db, hp.collection));
   SearchOutcome out;

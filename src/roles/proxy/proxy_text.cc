@@ -159,7 +159,9 @@ Status PrepareBm25Queries(const CollectionSchema& s, const FieldSchema& field, c
   q.nq = static_cast<int64_t>(p.query_vectors.size());
   if (q.nq == 0) return InvalidArgument("no query vectors: nq must be in [1, {}]", limits.max_nq);
   if (q.nq > limits.max_nq) {
-    return InvalidArgument("nq ({}) is invalid: it should be in range [1, {}]", q.nq, limits.max_nq);
+    return InvalidArgument(
+        "nq [{}] is invalid, nq (number of search vector per search request) should be in range [1, {}], but got {}",
+        q.nq, limits.max_nq, q.nq);
   }
   std::shared_ptr<const text::Analyzer> analyzer;
   KITE_ASSIGN_OR_RETURN(auto multi, MultiAnalyzerOf(*in));

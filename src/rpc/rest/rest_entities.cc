@@ -237,7 +237,7 @@ RestError ApplySearchParams(const Json& sp, SearchParams* p) {
     p->order_by = ParseOrderByFields(sp.at("order_by_fields").get<std::string>());
   }
   if (p->range_filter && !p->radius) {
-    return Error(kCodeParameterInvalid, "range_filter requires radius in search params");
+    return Error(kCodeParameterInvalid, "range_filter requires radius to be set");
   }
   return Ok();
 }
