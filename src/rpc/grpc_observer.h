@@ -23,6 +23,8 @@
 // so the factory skips the methods that ObservedInline() names.
 #pragma once
 
+#include "common/call_context.h"
+
 #include <chrono>
 #include <memory>
 #include <string>
@@ -61,6 +63,7 @@ class CallObservation {
   std::chrono::steady_clock::time_point start_;
   RequestRecord rec_;
   std::string metadata_db_;
+  CallContext call_;  // deadline from the client, caller from Admit: restored by Enter on another thread
 };
 
 }  // namespace kite::rpc
