@@ -675,7 +675,10 @@ Status QueryView::FanOut(const Req& req, Routed* routed, std::vector<Part>* part
       if (NodeLost(sts[i]) || ViewMoved(sts[i])) {
         again = true;
         last = sts[i];
-        if (NodeLost(sts[i])) Evict(r.nodes[i]);
+        if (NodeLost(sts[i])) {
+          spdlog::warn("query view: query node {} failed a read: {}", r.nodes[i], sts[i].ToString());
+          Evict(r.nodes[i]);
+        }
       }
     }
     // The request's deadline passed meanwhile (a node that did not answer
@@ -736,7 +739,10 @@ Status QueryView::ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadSta
       if (NodeLost(st) || ViewMoved(st)) {
         lost = true;
         last = st;
-        if (NodeLost(st)) Evict(r.nodes[i]);
+        if (NodeLost(st)) {
+          spdlog::warn("query view: query node {} failed a read: {}", r.nodes[i], st.ToString());
+          Evict(r.nodes[i]);
+        }
         break;
       }
       KITE_RETURN_IF_ERROR(st);
