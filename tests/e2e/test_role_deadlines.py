@@ -10,6 +10,7 @@
     calls: the coordinator logs the refusal loudly and names it in its /healthz, gives that node
     nothing (a flush hand-over that would have gone to it lands on the good node) and evicts no
     one: the good node keeps serving every row.
+  - A query node process's /healthz checks its object store (500 while the S3 server is down).
 """
 
 from __future__ import annotations
@@ -205,3 +206,41 @@ def test_query_node_with_another_secret_is_refused_not_evicted(kite_bin, kite_fa
         good.stop()
         if bad is not None:
             bad.stop()
+
+
+def test_query_node_healthz_probes_the_object_store(kite_bin, tmp_path, etcd):
+    """A query node process's /healthz checks the object store it loads segments from (as the
+    standalone's does): 500 naming it while the S3 server is down, OK again once it is back."""
+    from s3_server import VersityS3
+    s3 = VersityS3(tmp_path / "s3").start()
+    cfg = tmp_path / "qn.yaml"
+    # The S3 keys of the query node's config; common.storageType goes into the common section.
+    cfg.write_text(config_text(etcd, unique("qnh"), None).replace("common:\n", "common:\n  storageType: remote\n", 1)
+                   + s3.kite_config().replace("common:\n  storageType: remote\n", "", 1))
+    node_dir = tmp_path / "qn-data"
+    node_dir.mkdir()
+    node = QueryNodeProcess(kite_bin, cfg, node_dir, tmp_path, "querynode-health").start()
+
+    def healthz():
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{node.metrics_port}/healthz", timeout=10) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    try:
+        assert healthz() == (200, "OK")
+        s3.stop()
+        deadline = time.monotonic() + 15
+        while (got := healthz())[0] != 500:
+            assert time.monotonic() < deadline, f"/healthz never reported the stopped object store: {got}"
+            time.sleep(0.2)
+        assert "object store unreachable" in got[1], got
+        s3.start()
+        deadline = time.monotonic() + 15
+        while (got := healthz()) != (200, "OK"):
+            assert time.monotonic() < deadline, f"/healthz still {got} with the object store back"
+            time.sleep(0.2)
+    finally:
+        node.stop()
+        s3.stop()
