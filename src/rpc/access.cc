@@ -1,7 +1,6 @@
 #include "rpc/access.h"
 
 #include "common/call_context.h"
-
 #include "milvus_service_defaults.h"
 #include "roles/auth/password_hash.h"
 

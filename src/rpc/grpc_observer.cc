@@ -61,8 +61,6 @@ std::string MethodName(const char* full) {
   return std::string(s.substr(kPrefix.size()));
 }
 
-// The client's request id (`x-request-id`, kept when usable) and pymilvus's
-// `dbname`; each output is left alone when its key is absent.
 // The client's deadline as Unix microseconds (0: none).
 int64_t DeadlineUnixMicros(const grpc::ServerContextBase* ctx) {
   if (ctx == nullptr) return 0;
@@ -72,6 +70,8 @@ int64_t DeadlineUnixMicros(const grpc::ServerContextBase* ctx) {
   return us > 0 ? us : 0;
 }
 
+// The client's request id (`x-request-id`, kept when usable) and pymilvus's
+// `dbname`; each output is left alone when its key is absent.
 void ReadCallMetadata(const std::multimap<grpc::string_ref, grpc::string_ref>& md, std::string* request_id,
                       std::string* db) {
   auto id = md.find("x-request-id");

@@ -23,8 +23,6 @@
 // so the factory skips the methods that ObservedInline() names.
 #pragma once
 
-#include "common/call_context.h"
-
 #include <chrono>
 #include <memory>
 #include <string>
@@ -33,6 +31,7 @@
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/server_interceptor.h>
 
+#include "common/call_context.h"
 #include "common/request_observer.h"
 
 namespace kite::rpc {

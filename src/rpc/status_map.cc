@@ -1,9 +1,9 @@
 #include "rpc/status_map.h"
 
-#include "common/call_context.h"
-
 #include <string_view>
 #include <utility>
+
+#include "common/call_context.h"
 
 namespace kite::rpc {
 

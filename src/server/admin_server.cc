@@ -1,7 +1,5 @@
 #include "server/admin_server.h"
 
-#include "roles/api/role_call.h"
-
 #include <unistd.h>
 
 #include <exception>
@@ -10,6 +8,7 @@
 
 #include "common/metrics.h"
 #include "common/request_observer.h"
+#include "roles/api/role_call.h"
 
 namespace kite {
 namespace {
@@ -129,7 +128,8 @@ HttpResponse AdminServer::Healthz(const HttpRequest& req) const {
     if (!refusals.empty()) {
       Json list = Json::array();
       for (const PeerRefusal& r : refusals) {
-        list.push_back(Json{{"peer", r.peer}, {"message", r.message}, {"count", r.count}, {"last_unix_ms", r.last_unix_ms}});
+        list.push_back(Json{{"peer", r.peer}, {"message", r.message}, {"count", r.count},
+                            {"last_unix_ms", r.last_unix_ms}});
       }
       body["refusals"] = std::move(list);
     }

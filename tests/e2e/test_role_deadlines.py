@@ -1,7 +1,9 @@
 """Deadlines through the role calls, and refusals that are not dead nodes (issues 14 and 17).
 
   - A query node process that is paused (SIGSTOP: its connection stays open, nothing answers):
-    a search with pymilvus `timeout=3` fails within the 3 s (+ slack) instead of hanging, the
+    a REST search with `Request-Timeout: 3` is answered HTTP 408 {"code": 10001, "message":
+    "request timeout"} (Milvus's timeout middleware) and a search with pymilvus `timeout=3`
+    fails, each within the 3 s (+ slack) instead of hanging, the
     coordinator's role call to that node ends at the same deadline, the node is found
     unreachable (it answers no probe either) and evicted, and the cluster serves every row again
     from the other node long before the node's session could expire (common.session.ttl is 60 s
@@ -21,6 +23,7 @@ import urllib.request
 
 import numpy as np
 import pytest
+import requests
 from pymilvus import MilvusClient
 
 from etcd_util import EtcdProcess
@@ -114,6 +117,16 @@ def test_paused_query_node_times_out_the_search_and_is_evicted(kite_bin, kite_fa
 
         paused = nodes[0]
         paused.pause()
+        start = time.monotonic()
+        # REST with Milvus's Request-Timeout header: HTTP 408 {"code": 10001, "message": "request
+        # timeout"} at the deadline, as Milvus's timeout middleware answers.
+        body = {"collectionName": name, "data": [q.tolist()], "annsField": "vector", "limit": 5}
+        r = requests.post(f"http://{server.host}:{server.port}/v2/vectordb/entities/search", json=body,
+                          headers={"Request-Timeout": str(int(SEARCH_TIMEOUT_S))}, timeout=60)
+        took = time.monotonic() - start
+        assert took < SEARCH_TIMEOUT_S + SLACK_S, f"REST search took {took:.1f} s"
+        assert r.status_code == 408 and r.json() == {"code": 10001, "message": "request timeout"}, r.text
+
         start = time.monotonic()
         with pytest.raises(Exception) as err:
             search_ids(client, name, q, 5, timeout=SEARCH_TIMEOUT_S)

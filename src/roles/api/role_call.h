@@ -5,14 +5,17 @@
 // credentials (shown by /healthz).
 //
 // A role call over gRPC gets the deadline min(request deadline, per-call
-// limit): `kite.roleCall.timeoutMs` for reads, writes and listings (30 s),
-// `kite.roleCall.ddlTimeoutMs` for the channel lifecycle, flushes and the
-// segment hand-over (600 s). A call that runs out of time is followed by a
-// short probe of the peer (`kite.roleCall.probeTimeoutMs`, 2 s): a peer that
-// does not answer it either is unreachable (kIOError "role peer unavailable":
-// the views evict it, as a dead node); one that answers was only slow, and
-// the call fails with Milvus's timeout (kCancelled "context deadline
-// exceeded", answered as code 10001 by rpc/status_map.cc).
+// limit): `kite.roleCallTimeoutMs` for reads, writes and listings (30 s),
+// `kite.roleDdlTimeoutMs` for the channel lifecycle, flushes and the segment
+// hand-over (600 s). A call that runs out of time is followed by a short probe
+// of the peer (`kite.roleProbeTimeoutMs`, 2 s): a peer that does not answer
+// it either is unreachable (kIOError "role peer unavailable": the views evict
+// it, as a dead node); one that answers was only slow. When the request's
+// deadline ended the call, it fails at once with Milvus's timeout (kCancelled
+// "context deadline exceeded", answered as code 10001 by rpc/status_map.cc)
+// and the probe runs in the background: a silent peer makes the next call to
+// it fail "unavailable" at once. When the per-call limit ended it, the probe
+// runs before the call returns.
 //
 // A peer that refuses the call (UNAUTHENTICATED / PERMISSION_DENIED from its
 // credential check, a failed TLS handshake) is not a dead node: the call

@@ -1,8 +1,14 @@
 #include "roles/api/role_grpc.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <spdlog/spdlog.h>
 
 #include "roles/api/role_codec.h"
 #include "roles/coordinator/catalog_codec.h"
@@ -94,43 +100,111 @@ grpc::Status CancellableCall(grpc::ClientContext* ctx, PrepareAsync prepare, con
 // Which per-call limit a call gets (role_call.h).
 enum class CallKind { kCall, kDdl };
 
-// Asks the peer something cheap within the probe limit: true when it
-// answered at all (an error answer included).
-using Prober = std::function<grpc::Status(grpc::ClientContext*)>;
+// What a client knows of its peer's liveness: a cheap call each service
+// answers without touching storage (the probe), and whether the peer failed
+// one after a call ran out of time. Shared by every client object of one
+// peer and by the background probe, which may outlive them.
+struct PeerProbe {
+  std::function<grpc::Status(grpc::ClientContext*)> call;
+  std::atomic<bool> probing{false};
+  std::mutex mu;
+  std::string peer;  // guarded by mu: the address of the last call that reached it
+  // guarded by mu: when it last answered no probe (none: answering). Calls in
+  // the next kFailFast fail "unavailable" at once; later ones probe it again.
+  std::optional<std::chrono::steady_clock::time_point> silent_since;
+};
 
-bool PeerAnswers(const Prober& probe, std::chrono::milliseconds limit) {
-  if (!probe) return true;
+constexpr auto kFailFast = std::chrono::seconds(5);
+using Prober = std::shared_ptr<PeerProbe>;
+
+// Asks the peer within `limit`: true when it answered at all (an error
+// answer included).
+bool PeerAnswers(PeerProbe& probe, std::chrono::milliseconds limit) {
+  if (!probe.call) return true;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + limit);
-  const grpc::Status st = probe(&ctx);
+  const grpc::Status st = probe.call(&ctx);
   return st.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED && st.error_code() != grpc::StatusCode::UNAVAILABLE;
+}
+
+std::string PeerName(PeerProbe& probe) {
+  std::lock_guard l(probe.mu);
+  return probe.peer.empty() ? std::string("the peer") : probe.peer;
+}
+
+Status Unresponsive(PeerProbe& probe, std::chrono::milliseconds limit) {
+  return IOError("role peer unavailable: {} answered neither a call before its deadline nor a probe within {} ms",
+                 PeerName(probe), limit.count());
+}
+
+void MarkSilent(PeerProbe& probe, bool silent) {
+  std::lock_guard l(probe.mu);
+  if (silent) {
+    probe.silent_since = std::chrono::steady_clock::now();
+  } else {
+    probe.silent_since.reset();
+  }
+}
+
+// True when the peer failed a probe lately and still does not answer one.
+bool StillSilent(PeerProbe& probe, std::chrono::milliseconds limit) {
+  {
+    std::lock_guard l(probe.mu);
+    if (!probe.silent_since) return false;
+    if (std::chrono::steady_clock::now() - *probe.silent_since < kFailFast) return true;
+  }
+  const bool answers = PeerAnswers(probe, limit);
+  MarkSilent(probe, !answers);
+  return !answers;
 }
 
 // Runs one call with the deadline min(request deadline, per-call limit) and
 // turns its gRPC status into Kite's (role_call.h: timeouts, refusals).
+//
+// When the per-call limit ended the call, the peer is probed at once and a
+// silent one is unreachable. When the request's own deadline ended it, the
+// caller gets Milvus's timeout at once (its client is waiting) and the probe
+// runs in the background: a peer that fails it makes the calls to it in the
+// next 5 s fail "unavailable" without waiting (the views evict it at the
+// first), and later ones probe it again before they are sent.
 Status RunCall(const std::function<grpc::Status(grpc::ClientContext*)>& fn, const rolepb::RequestContext* rc,
                CallKind kind, const Prober& probe) {
   const RoleCallTimeouts t = GetRoleCallTimeouts();
+  if (probe && StillSilent(*probe, t.probe)) return Unresponsive(*probe, t.probe);
   const auto now = std::chrono::system_clock::now();
   const std::chrono::milliseconds per_call = kind == CallKind::kDdl ? t.ddl : t.call;
   auto deadline = now + per_call;
+  bool request_bound = false;
   if (rc != nullptr && rc->deadline_unix_us() > 0) {
     const std::chrono::system_clock::time_point requested{std::chrono::microseconds(rc->deadline_unix_us())};
     if (requested <= now) return DeadlineExceededStatus();
-    deadline = std::min(deadline, requested);
+    if (requested < deadline) {
+      deadline = requested;
+      request_bound = true;
+    }
   }
   grpc::ClientContext ctx;
   ctx.set_deadline(deadline);
   const grpc::Status st = fn(&ctx);
-  if (st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED && st.error_details().empty()) {
-    const std::string peer = ctx.peer();
-    if (!PeerAnswers(probe, t.probe)) {
-      return MakeStatus(StatusCode::kIOError, Reason::kNone,
-                        "role peer unavailable: {} answered neither the call within {} ms nor a probe within {} ms "
-                        "(deadline exceeded)",
-                        peer.empty() ? "the peer" : peer,
-                        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count(),
-                        t.probe.count());
+  if (probe && !ctx.peer().empty()) {
+    std::lock_guard l(probe->mu);
+    probe->peer = ctx.peer();
+  }
+  if (st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED && st.error_details().empty() && probe) {
+    if (!request_bound) {
+      if (PeerAnswers(*probe, t.probe)) return DeadlineExceededStatus();
+      MarkSilent(*probe, true);
+      return Unresponsive(*probe, t.probe);
+    }
+    if (!probe->probing.exchange(true)) {
+      std::thread([probe, limit = t.probe] {
+        if (!PeerAnswers(*probe, limit)) {
+          MarkSilent(*probe, true);
+          spdlog::warn("role peer {} answered no probe within {} ms after a call ran out of time: unreachable",
+                       PeerName(*probe), limit.count());
+        }
+        probe->probing = false;
+      }).detach();
     }
     return DeadlineExceededStatus();
   }
@@ -364,19 +438,23 @@ class ReadClient {
 
 // The probes: a cheap call each service answers without touching storage.
 Prober QueryNodeProbe(const std::shared_ptr<rolepb::QueryNodeService::Stub>& stub) {
-  return [stub](grpc::ClientContext* ctx) {
+  auto p = std::make_shared<PeerProbe>();
+  p->call = [stub](grpc::ClientContext* ctx) {
     rolepb::SegmentsRequest req;
     rolepb::LoadedSegments resp;
     return stub->ListSegments(ctx, req, &resp);
   };
+  return p;
 }
 
 Prober StreamingNodeProbe(const std::shared_ptr<rolepb::StreamingNodeService::Stub>& stub) {
-  return [stub](grpc::ClientContext* ctx) {
+  auto p = std::make_shared<PeerProbe>();
+  p->call = [stub](grpc::ClientContext* ctx) {
     rolepb::CollectionRequest req;
     rolepb::TimestampResponse resp;
     return stub->SafeTimestamp(ctx, req, &resp);
   };
+  return p;
 }
 
 // With `local` (standalone with kite.roleTransport: grpc) only the read path

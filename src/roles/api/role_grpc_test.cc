@@ -12,6 +12,8 @@
 #include <mutex>
 #include <thread>
 
+#include "common/call_context.h"
+#include "common/log.h"
 #include "roles/api/role_auth.h"
 #include "roles/api/role_call.h"
 #include "roles/api/role_grpc.h"
@@ -38,8 +40,17 @@ class BlockingQueryNode final : public QueryNodeApi {
     cv_.notify_all();
   }
 
-  Status Search(const rolepb::SearchRequest&, SearchPart*, const CancelHook& cancelled) override {
+  rolepb::RequestContext last_ctx() const {
+    std::lock_guard l(mu_);
+    return last_ctx_;
+  }
+
+  Status Search(const rolepb::SearchRequest& req, SearchPart*, const CancelHook& cancelled) override {
     ++searches;
+    {
+      std::lock_guard l(mu_);
+      last_ctx_ = req.ctx();
+    }
     for (;;) {
       if (cancelled && cancelled()) {
         hook_fired = true;
@@ -84,6 +95,7 @@ class BlockingQueryNode final : public QueryNodeApi {
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   bool released_ = false;
+  rolepb::RequestContext last_ctx_;
 };
 
 class RoleDeadlineTest : public ::testing::Test {
@@ -147,6 +159,28 @@ TEST_F(RoleDeadlineTest, RequestDeadlineEndsABlockedSearchWithMilvusTimeout) {
   }
 }
 
+// The request context the proxy fills from the thread's request (the front
+// doors set caller and deadline beside the request id) reaches the peer.
+TEST_F(RoleDeadlineTest, TheRequestContextTravelsToThePeer) {
+  node_.Release();
+  SetCurrentRequestId("req-42");
+  SetCurrentCaller("alice");
+  const int64_t deadline = NowUnixMicros() + 5'000'000;
+  SetCurrentDeadline(deadline);
+  rolepb::SearchRequest req;
+  FillRequestContext(req.mutable_ctx());
+  SetCurrentRequestId({});  // the request is over: its caller and deadline go with its id
+  EXPECT_TRUE(CurrentCallContext().caller.empty());
+  EXPECT_EQ(CurrentCallContext().deadline_unix_us, 0);
+  SearchPart out;
+  Status st = remote_->Search(req, &out, {});
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  const rolepb::RequestContext seen = node_.last_ctx();
+  EXPECT_EQ(seen.request_id(), "req-42");
+  EXPECT_EQ(seen.caller(), "alice");
+  EXPECT_EQ(seen.deadline_unix_us(), deadline);
+}
+
 TEST_F(RoleDeadlineTest, PerCallLimitBoundsACallWithoutRequestDeadline) {
   RoleCallTimeouts t;
   t.call = std::chrono::milliseconds(300);
@@ -169,6 +203,10 @@ TEST_F(RoleDeadlineTest, ExpiredDeadlineFailsWithoutCallingThePeer) {
   EXPECT_EQ(node_.searches.load(), 0);
 }
 
+// A paused peer (SIGSTOP: nothing answers, not even the probe). When the
+// request's deadline ends the call, the caller gets Milvus's timeout at
+// once and the probe runs behind it; the next call to that peer fails
+// "unavailable" without waiting (what the views evict for).
 TEST_F(RoleDeadlineTest, APeerThatAnswersNeitherCallNorProbeIsUnreachable) {
   node_.paused = true;
   RoleCallTimeouts t;
@@ -177,12 +215,37 @@ TEST_F(RoleDeadlineTest, APeerThatAnswersNeitherCallNorProbeIsUnreachable) {
   SearchPart out;
   const auto start = Clock::now();
   Status st = remote_->Search(WithDeadlineIn(std::chrono::milliseconds(300)), &out, {});
+  EXPECT_TRUE(IsDeadlineExceeded(st)) << st.ToString();
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(300 + 1000));
+  Status next;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        next = remote_->Search(WithDeadlineIn(std::chrono::milliseconds(50)), &out, {});
+        return next.code() == StatusCode::kIOError;
+      },
+      std::chrono::seconds(5)))
+      << next.ToString();
+  EXPECT_TRUE(next.message().starts_with("role peer unavailable")) << next.message();
+  EXPECT_FALSE(IsPeerRefusal(next));
+}
+
+// The same when the per-call limit ends a call without a request deadline:
+// the probe runs at once and the call itself reports the peer unreachable.
+TEST_F(RoleDeadlineTest, APeerSilentPastThePerCallLimitIsUnreachable) {
+  node_.paused = true;
+  RoleCallTimeouts t;
+  t.call = std::chrono::milliseconds(300);
+  t.probe = std::chrono::milliseconds(300);
+  SetRoleCallTimeouts(t);
+  rolepb::RetrieveRequest req;
+  Retrieved out;
+  const auto start = Clock::now();
+  Status st = remote_->Retrieve(req, &out);
   const auto took = Clock::now() - start;
-  // kIOError "role peer unavailable": what the views evict for.
   EXPECT_EQ(st.code(), StatusCode::kIOError) << st.ToString();
   EXPECT_TRUE(st.message().starts_with("role peer unavailable")) << st.message();
-  EXPECT_FALSE(IsPeerRefusal(st));
-  EXPECT_LT(took, std::chrono::milliseconds(300 + 300 + 1500));
+  EXPECT_GE(took, std::chrono::milliseconds(550));
+  EXPECT_LT(took, std::chrono::milliseconds(600 + 1500));
 }
 
 // A real TCP role server with the cluster credential of another secret.

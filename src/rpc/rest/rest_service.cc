@@ -1,14 +1,12 @@
 #include "rpc/rest/rest_service.h"
 
+#include <cctype>
 #include <charconv>
 #include <chrono>
-
-#include "common/call_context.h"
-
-#include <cctype>
 #include <exception>
 #include <string_view>
 
+#include "common/call_context.h"
 #include "common/json_scan.h"
 #include "roles/auth/password_hash.h"
 #include "rpc/rest/rest_call.h"
@@ -613,6 +611,13 @@ void SetRestCallContext(const RestRequest& req, const std::string& user) {
   SetCurrentDeadline(timeout_s > 0 ? now_us + timeout_s * 1000000 : now_us);
 }
 
+bool RestDeadlinePassed() {
+  const int64_t d = CurrentCallContext().deadline_unix_us;
+  return d > 0 && d <= std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+}
+
 bool BlankBody(std::string_view body) {
   return body.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
@@ -711,6 +716,15 @@ RestResponse RestService::Handle(const RestRequest& req) const {
     call.int64_as_number = ParseGoBool(Header(req, "accept-type-allow-int64")).value_or(true);
     summary.db = call.db;
     e = route->handler(call);
+    if (RestDeadlinePassed()) {
+      // Milvus's timeout middleware: HTTP 408 {"code": merr.TimeoutCode, "message": "request timeout"}
+      // once the request's timeout passed, whatever the handler did meanwhile.
+      RestResponse res = Envelope(Error(10001, "request timeout"));
+      res.http_status = 408;
+      summary.code = res.summary.code;
+      res.summary = std::move(summary);
+      return res;
+    }
     if (e.ok()) Summarize(call, &summary);
     RestResponse res = e.ok() ? Envelope(e, std::move(call.data), std::move(call.extra)) : Envelope(e);
     summary.code = res.summary.code;
