@@ -5,7 +5,6 @@
 #include <chrono>
 #include <functional>
 #include <mutex>
-#include <optional>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -107,11 +106,11 @@ enum class CallKind { kCall, kDdl };
 struct PeerProbe {
   std::function<grpc::Status(grpc::ClientContext*)> call;
   std::atomic<bool> probing{false};
+  // When it last answered no probe (steady clock, ns; 0: it answers). Calls
+  // in the next kFailFast fail "unavailable" at once; later ones probe it again.
+  std::atomic<int64_t> silent_since_ns{0};
   std::mutex mu;
-  std::string peer;  // guarded by mu: the address of the last call that reached it
-  // guarded by mu: when it last answered no probe (none: answering). Calls in
-  // the next kFailFast fail "unavailable" at once; later ones probe it again.
-  std::optional<std::chrono::steady_clock::time_point> silent_since;
+  std::string peer;  // guarded by mu: the address of the last failed call
 };
 
 constexpr auto kFailFast = std::chrono::seconds(5);
@@ -137,22 +136,21 @@ Status Unresponsive(PeerProbe& probe, std::chrono::milliseconds limit) {
                  PeerName(probe), limit.count());
 }
 
-void MarkSilent(PeerProbe& probe, bool silent) {
-  std::lock_guard l(probe.mu);
-  if (silent) {
-    probe.silent_since = std::chrono::steady_clock::now();
-  } else {
-    probe.silent_since.reset();
-  }
+int64_t SteadyNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
-// True when the peer failed a probe lately and still does not answer one.
+void MarkSilent(PeerProbe& probe, bool silent) {
+  probe.silent_since_ns = silent ? std::max<int64_t>(1, SteadyNowNs()) : 0;
+}
+
+// True when the peer failed a probe lately and still does not answer one
+// (one atomic load while it answers).
 bool StillSilent(PeerProbe& probe, std::chrono::milliseconds limit) {
-  {
-    std::lock_guard l(probe.mu);
-    if (!probe.silent_since) return false;
-    if (std::chrono::steady_clock::now() - *probe.silent_since < kFailFast) return true;
-  }
+  const int64_t since = probe.silent_since_ns.load();
+  if (since == 0) return false;
+  if (SteadyNowNs() - since < std::chrono::duration_cast<std::chrono::nanoseconds>(kFailFast).count()) return true;
   const bool answers = PeerAnswers(probe, limit);
   MarkSilent(probe, !answers);
   return !answers;
@@ -186,11 +184,18 @@ Status RunCall(const std::function<grpc::Status(grpc::ClientContext*)>& fn, cons
   grpc::ClientContext ctx;
   ctx.set_deadline(deadline);
   const grpc::Status st = fn(&ctx);
-  if (probe && !ctx.peer().empty()) {
+  if (st.ok()) return Status::OK();
+  const std::string peer = ctx.peer();
+  if (probe && !peer.empty()) {
     std::lock_guard l(probe->mu);
-    probe->peer = ctx.peer();
+    probe->peer = peer;
   }
-  if (st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED && st.error_details().empty() && probe) {
+  // The deadline ended it (a caller's CancelHook that fired at the deadline too).
+  const bool timed_out =
+      st.error_details().empty() &&
+      (st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+       (st.error_code() == grpc::StatusCode::CANCELLED && std::chrono::system_clock::now() >= deadline));
+  if (timed_out && probe) {
     if (!request_bound) {
       if (PeerAnswers(*probe, t.probe)) return DeadlineExceededStatus();
       MarkSilent(*probe, true);
@@ -208,7 +213,7 @@ Status RunCall(const std::function<grpc::Status(grpc::ClientContext*)>& fn, cons
     }
     return DeadlineExceededStatus();
   }
-  return FromGrpcStatus(st, st.ok() ? std::string() : ctx.peer());
+  return FromGrpcStatus(st, peer);
 }
 
 // The server's side of cancellation: the client cancelled, or the call's
