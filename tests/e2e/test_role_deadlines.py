@@ -257,3 +257,28 @@ def test_query_node_healthz_probes_the_object_store(kite_bin, tmp_path, etcd):
     finally:
         node.stop()
         s3.stop()
+
+
+def test_rest_request_timeout_header(server):
+    """Milvus 2.6's REST `Request-Timeout`: whole seconds; a value that does not parse falls back
+    to the 30 s default (the request is served); one that leaves no time is answered HTTP 408
+    {"code": 10001, "message": "request timeout"}."""
+    client = server.client()
+    name = unique("rto")
+    flat_collection(client, name)
+    rng = np.random.default_rng(2)
+    expected: dict = {}
+    insert_batch(client, name, expected, range(0, 20), rng)
+    q = rng.random(8).astype(np.float32)
+    url = f"http://{server.host}:{server.port}/v2/vectordb/entities/search"
+    body = {"collectionName": name, "data": [q.tolist()], "annsField": "vector", "limit": 3,
+            "consistencyLevel": "Strong"}
+    for header in ("10", "abc", "1.5"):
+        r = requests.post(url, json=body, headers={"Request-Timeout": header}, timeout=60)
+        assert r.status_code == 200, (header, r.text)
+        j = r.json()
+        assert j["code"] == 0, (header, j)
+        assert [h["id"] for h in j["data"]] == nearest(expected, q, 3), (header, j)
+    r = requests.post(url, json=body, headers={"Request-Timeout": "0"}, timeout=60)
+    assert r.status_code == 408 and r.json() == {"code": 10001, "message": "request timeout"}, r.text
+    client.close()
