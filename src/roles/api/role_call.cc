@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <string_view>
 #include <mutex>
@@ -14,8 +15,12 @@ namespace kite {
 
 namespace {
 
+// Read on every role call: atomics, no lock.
+std::atomic<int64_t> g_call_ms{RoleCallTimeouts{}.call.count()};
+std::atomic<int64_t> g_ddl_ms{RoleCallTimeouts{}.ddl.count()};
+std::atomic<int64_t> g_probe_ms{RoleCallTimeouts{}.probe.count()};
+
 std::mutex g_mu;
-RoleCallTimeouts g_timeouts;  // guarded by g_mu
 
 struct RefusalEntry {
   PeerRefusal r;
@@ -32,13 +37,17 @@ int64_t NowUnixMillis() {
 }  // namespace
 
 void SetRoleCallTimeouts(const RoleCallTimeouts& t) {
-  std::lock_guard l(g_mu);
-  g_timeouts = t;
+  g_call_ms = t.call.count();
+  g_ddl_ms = t.ddl.count();
+  g_probe_ms = t.probe.count();
 }
 
 RoleCallTimeouts GetRoleCallTimeouts() {
-  std::lock_guard l(g_mu);
-  return g_timeouts;
+  RoleCallTimeouts t;
+  t.call = std::chrono::milliseconds(g_call_ms.load(std::memory_order_relaxed));
+  t.ddl = std::chrono::milliseconds(g_ddl_ms.load(std::memory_order_relaxed));
+  t.probe = std::chrono::milliseconds(g_probe_ms.load(std::memory_order_relaxed));
+  return t;
 }
 
 int64_t NowUnixMicros() {
