@@ -1,5 +1,7 @@
 #include "common/log.h"
 
+#include "common/call_context.h"
+
 #include <spdlog/pattern_formatter.h>
 
 #include <atomic>
@@ -13,6 +15,7 @@ constexpr char kEventLoggerName[] = "kite.event";
 constexpr char kPattern[] = "ts=%Y-%m-%dT%H:%M:%S.%e%z level=%l tid=%t %*";
 
 thread_local std::string t_request_id;
+thread_local CallContext t_call;
 
 void AppendLogfmt(std::string_view v, spdlog::memory_buf_t& dest) {
   std::string s = LogfmtValue(v);
@@ -128,10 +131,24 @@ void LogEvent(spdlog::level::level_enum level, std::string_view event, const Log
 }
 
 const std::string& CurrentRequestId() { return t_request_id; }
-void SetCurrentRequestId(std::string id) { t_request_id = std::move(id); }
+void SetCurrentRequestId(std::string id) {
+  t_request_id = std::move(id);
+  t_call = CallContext{};
+}
 
-ScopedRequestId::ScopedRequestId(std::string id) : previous_(std::move(t_request_id)) { t_request_id = std::move(id); }
-ScopedRequestId::~ScopedRequestId() { t_request_id = std::move(previous_); }
+ScopedRequestId::ScopedRequestId(std::string id) : previous_(std::move(t_request_id)) {
+  t_request_id = std::move(id);
+  t_call = CallContext{};
+}
+ScopedRequestId::~ScopedRequestId() {
+  t_request_id = std::move(previous_);
+  t_call = CallContext{};
+}
+
+const CallContext& CurrentCallContext() { return t_call; }
+void SetCurrentCaller(std::string caller) { t_call.caller = std::move(caller); }
+void SetCurrentDeadline(int64_t deadline_unix_us) { t_call.deadline_unix_us = deadline_unix_us; }
+void SetCurrentCallContext(CallContext ctx) { t_call = std::move(ctx); }
 
 std::string NewRequestId() {
   static const uint64_t seed = [] {

@@ -1,5 +1,6 @@
 #include "rpc/access.h"
 
+#include "common/call_context.h"
 #include "milvus_service_defaults.h"
 #include "roles/auth/password_hash.h"
 
@@ -108,6 +109,7 @@ int32_t AdmitFailureCode(const ::grpc::Status& st) {
   auth::Caller caller;
   auth::Decision d = CallerOf(ac, ctx, &caller);
   if (!d.ok()) return ToGrpcStatus(d);
+  SetCurrentCaller(caller.user);  // the role calls' RequestContext.caller (common/call_context.h)
   std::string_view name(rpc);
   // Anyone may list the grants of a role they hold (Milvus: isSelectMyRoleGrants).
   if (name == "SelectGrant") {

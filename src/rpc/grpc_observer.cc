@@ -61,6 +61,15 @@ std::string MethodName(const char* full) {
   return std::string(s.substr(kPrefix.size()));
 }
 
+// The client's deadline as Unix microseconds (0: none).
+int64_t DeadlineUnixMicros(const grpc::ServerContextBase* ctx) {
+  if (ctx == nullptr) return 0;
+  const auto d = ctx->deadline();
+  if (d == std::chrono::system_clock::time_point::max()) return 0;
+  const int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(d.time_since_epoch()).count();
+  return us > 0 ? us : 0;
+}
+
 // The client's request id (`x-request-id`, kept when usable) and pymilvus's
 // `dbname`; each output is left alone when its key is absent.
 void ReadCallMetadata(const std::multimap<grpc::string_ref, grpc::string_ref>& md, std::string* request_id,
@@ -73,7 +82,7 @@ void ReadCallMetadata(const std::multimap<grpc::string_ref, grpc::string_ref>& m
 
 class ObserverInterceptor final : public gx::Interceptor {
  public:
-  explicit ObserverInterceptor(gx::ServerRpcInfo* info) : start_(std::chrono::steady_clock::now()) {
+  explicit ObserverInterceptor(gx::ServerRpcInfo* info) : start_(std::chrono::steady_clock::now()), info_(info) {
     rec_.protocol = "grpc";
     rec_.function_name = MethodName(info->method());
     rec_.start_unix_ms = UnixMillisNow();
@@ -86,6 +95,7 @@ class ObserverInterceptor final : public gx::Interceptor {
       if (const void* msg = m->GetRecvMessage()) ReadRequest(*AsMessage(msg));
       // The handler runs on this thread right after the interceptors (sync server).
       SetCurrentRequestId(RequestId());
+      SetCurrentDeadline(DeadlineUnixMicros(info_->server_context()));  // the caller is set by Admit
       id_thread_ = std::this_thread::get_id();
     }
     if (m->QueryInterceptionHookPoint(H::PRE_SEND_INITIAL_METADATA)) {
@@ -160,6 +170,7 @@ class ObserverInterceptor final : public gx::Interceptor {
   }
 
   std::chrono::steady_clock::time_point start_;
+  gx::ServerRpcInfo* info_;
   RequestRecord rec_;
   std::string metadata_db_;
   std::thread::id id_thread_;  // the thread whose log request id this call set
@@ -188,11 +199,19 @@ CallObservation::CallObservation(std::string function_name, grpc::ServerContextB
   ReadCallMetadata(ctx->client_metadata(), &rec_.request_id, &metadata_db_);
   if (rec_.request_id.empty()) rec_.request_id = NewRequestId();
   ctx->AddInitialMetadata("x-request-id", rec_.request_id);
+  call_.deadline_unix_us = DeadlineUnixMicros(ctx);
 }
 
-void CallObservation::Enter() { SetCurrentRequestId(rec_.request_id); }
+void CallObservation::Enter() {
+  SetCurrentRequestId(rec_.request_id);
+  SetCurrentCallContext(call_);
+}
 
-void CallObservation::Leave() { SetCurrentRequestId({}); }
+void CallObservation::Leave() {
+  // Keep what was learnt on this thread (Admit's caller) for the next Enter.
+  if (CurrentRequestId() == rec_.request_id) call_ = CurrentCallContext();
+  SetCurrentRequestId({});
+}
 
 void CallObservation::Finish(const std::string& db, const std::string& collection, int32_t code,
                              const std::string& reason, int64_t nq) {

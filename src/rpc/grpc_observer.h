@@ -31,6 +31,7 @@
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/server_interceptor.h>
 
+#include "common/call_context.h"
 #include "common/request_observer.h"
 
 namespace kite::rpc {
@@ -61,6 +62,7 @@ class CallObservation {
   std::chrono::steady_clock::time_point start_;
   RequestRecord rec_;
   std::string metadata_db_;
+  CallContext call_;  // deadline from the client, caller from Admit: restored by Enter on another thread
 };
 
 }  // namespace kite::rpc

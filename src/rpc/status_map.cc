@@ -3,6 +3,8 @@
 #include <string_view>
 #include <utility>
 
+#include "common/call_context.h"
+
 namespace kite::rpc {
 
 namespace mc = ::milvus::proto::common;
@@ -54,7 +56,8 @@ int32_t MilvusCode(const Status& st) {
     case StatusCode::kFailedPrecondition: return 1100;
     case StatusCode::kResourceExhausted: return 1102;
     case StatusCode::kUnimplemented: return 10;
-    case StatusCode::kCancelled: return 10000;
+    // merr.TimeoutCode for an expired deadline (context.DeadlineExceeded), else merr.CanceledCode.
+    case StatusCode::kCancelled: return st.message() == kDeadlineExceededMessage ? 10001 : 10000;
     default: return 5;  // internal
   }
 }

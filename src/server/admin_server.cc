@@ -8,6 +8,7 @@
 
 #include "common/metrics.h"
 #include "common/request_observer.h"
+#include "roles/api/role_call.h"
 
 namespace kite {
 namespace {
@@ -118,12 +119,25 @@ HttpResponse AdminServer::Healthz(const HttpRequest& req) const {
                                 std::to_string(states.size());
   HttpResponse res;
   res.status = state == "OK" ? 200 : 500;
+  // Peers that refused this process's credentials lately (Kite's own
+  // addition, roles/api/role_call.h): named, without changing the state.
+  const std::vector<PeerRefusal> refusals = RecentPeerRefusals();
   if (req.Header("content-type") == "application/json") {
     res.content_type = "application/json";
-    res.body = Json{{"state", state}, {"detail", detail}}.dump();
+    Json body{{"state", state}, {"detail", detail}};
+    if (!refusals.empty()) {
+      Json list = Json::array();
+      for (const PeerRefusal& r : refusals) {
+        list.push_back(Json{{"peer", r.peer}, {"message", r.message}, {"count", r.count},
+                            {"last_unix_ms", r.last_unix_ms}});
+      }
+      body["refusals"] = std::move(list);
+    }
+    res.body = body.dump();
   } else {
     res.content_type = "text/plain";
     res.body = state;
+    for (const PeerRefusal& r : refusals) res.body += "\n" + r.message;
   }
   return res;
 }

@@ -295,6 +295,12 @@ Status LoadYamlConfig(const std::string& path, ServerConfig* c) {
   } else if (!data_nodes.empty() && data_nodes != "embedded") {
     return InvalidArgument("config key kite.dataNodes: '{}' is not one of embedded, remote", data_nodes);
   }
+  for (auto [key, out] : {std::pair<const char*, int64_t*>{"roleCallTimeoutMs", &c->role_call_timeout_ms},
+                          {"roleDdlTimeoutMs", &c->role_ddl_timeout_ms},
+                          {"roleProbeTimeoutMs", &c->role_probe_timeout_ms}}) {
+    KITE_RETURN_IF_ERROR(Read(root, "kite", key, out));
+    if (*out <= 0) return InvalidArgument("config key kite.{}: {} is not a positive number of milliseconds", key, *out);
+  }
   KITE_RETURN_IF_ERROR(Read(root, "rootCoord", "port", &c->coordinator_port));
   if (c->coordinator_port <= 0 || c->coordinator_port > 65535) {
     return InvalidArgument("config key rootCoord.port: {} is not a port", c->coordinator_port);

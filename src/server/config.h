@@ -200,6 +200,14 @@ struct ServerConfig {
   // (no port served, nothing written) and the first to win the active key
   // when it goes takes over. Needs etcd.
   bool active_standby = false;
+  // Per-call limits of the role clients (roles/api/role_call.h): a call's
+  // deadline is min(its request's, this). kite.roleCallTimeoutMs: reads,
+  // writes, listings; kite.roleDdlTimeoutMs: the channel lifecycle, flushes,
+  // the segment hand-over; kite.roleProbeTimeoutMs: the probe that tells a
+  // dead peer (evicted) from a slow one after a call ran out of time.
+  int64_t role_call_timeout_ms = 30000;
+  int64_t role_ddl_timeout_ms = 600000;
+  int64_t role_probe_timeout_ms = 2000;
   StreamingOptions streaming;
   DataNodeOptions data_node;
   MqConfig mq;

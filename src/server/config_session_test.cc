@@ -47,3 +47,35 @@ TEST(SessionConfigTest, BadValuesAreRefusedNamingTheKey) {
 
 }  // namespace
 }  // namespace kite
+
+namespace kite {
+namespace {
+
+// The role clients' per-call limits (roles/api/role_call.h).
+TEST(RoleCallConfigTest, DefaultsKeysAndBadValues) {
+  ServerConfig d;
+  ASSERT_TRUE(LoadText("common:\n  storageType: local\n", &d).ok());
+  EXPECT_EQ(d.role_call_timeout_ms, 30000);
+  EXPECT_EQ(d.role_ddl_timeout_ms, 600000);
+  EXPECT_EQ(d.role_probe_timeout_ms, 2000);
+
+  ServerConfig c;
+  Status st = LoadText("kite:\n  roleCallTimeoutMs: 1500\n  roleDdlTimeoutMs: 90000\n  roleProbeTimeoutMs: 700\n", &c);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(c.role_call_timeout_ms, 1500);
+  EXPECT_EQ(c.role_ddl_timeout_ms, 90000);
+  EXPECT_EQ(c.role_probe_timeout_ms, 700);
+  bool shown = false;
+  for (const auto& [k, v] : EffectiveConfig(c)) shown = shown || (k == "kite.roleCallTimeoutMs" && v == "1500");
+  EXPECT_TRUE(shown);
+
+  for (const char* bad : {"kite:\n  roleCallTimeoutMs: 0\n", "kite:\n  roleProbeTimeoutMs: -5\n"}) {
+    ServerConfig b;
+    Status refused = LoadText(bad, &b);
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.message().find("config key kite.role"), std::string::npos) << refused.message();
+  }
+}
+
+}  // namespace
+}  // namespace kite

@@ -17,9 +17,11 @@
 #include <cstdio>
 #include <atomic>
 #include <mutex>
+#include <chrono>
 #include <thread>
 
 #include "common/log.h"
+#include "roles/api/role_call.h"
 #include "server/config.h"
 #include "server/data_node_process.h"
 #include "server/query_node_process.h"
@@ -140,6 +142,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   kite::InitLogging(*level);  // logfmt lines (common/log.h)
+  kite::SetRoleCallTimeouts({std::chrono::milliseconds(config.role_call_timeout_ms),
+                             std::chrono::milliseconds(config.role_ddl_timeout_ms),
+                             std::chrono::milliseconds(config.role_probe_timeout_ms)});
 
   // SIGTERM/SIGINT: a process-wide handler writes the signal number to a pipe
   // and one thread turns it into a clean shutdown. (Blocking the signals and

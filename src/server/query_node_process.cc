@@ -4,6 +4,7 @@
 
 #include "roles/api/role_grpc.h"
 #include "roles/querynode/query_node.h"
+#include "server/object_store_probe.h"
 #include "server/role_process.h"
 #include "server/storage_factory.h"
 
@@ -24,6 +25,11 @@ class QueryNodeProcessImpl final : public QueryNodeProcess {
     }
     KITE_ASSIGN_OR_RETURN(meta_, OpenMetaStoreFor(config_));
     KITE_ASSIGN_OR_RETURN(objects_, OpenObjectStoreFor(config_));
+    // /healthz also checks the object store the segments are loaded from.
+    KITE_ASSIGN_OR_RETURN(object_probe_, ObjectStoreProbe::Open(config_, ObjectStoreProbeOptions{}));
+    host_.AddHealthCheck([p = object_probe_.get()]() -> std::string {
+      return p->Reachable() ? std::string() : "object store unreachable";
+    });
     node_ = std::make_unique<QueryNode>(objects_.get(), nullptr);
     service_ = MakeQueryNodeService(node_.get());
     KITE_RETURN_IF_ERROR(host_.Start({service_.get()}, meta_.get(), [this](metrics::Exposition& out,
@@ -53,6 +59,7 @@ class QueryNodeProcessImpl final : public QueryNodeProcess {
   ServerConfig config_;
   std::unique_ptr<MetaStore> meta_;
   std::unique_ptr<ObjectStore> objects_;
+  std::unique_ptr<ObjectStoreProbe> object_probe_;
   std::unique_ptr<QueryNode> node_;
   std::unique_ptr<grpc::Service> service_;
   RoleProcessHost host_;  // destroyed first: stops serving before the node goes

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "roles/api/role_call.h"
 #include "server/role_security.h"
 
 namespace kite {
@@ -64,9 +65,18 @@ HttpResponse RoleProcessHost::ServeHttp(const HttpRequest& req) {
   HttpResponse res;
   res.content_type = "text/plain";
   if (req.path == "/healthz") {
-    const bool ok = session_ && !session_->lost() && !lost_;
+    const bool session_ok = session_ && !session_->lost() && !lost_;
+    std::vector<std::string> problems;
+    for (const auto& check : health_checks_) {
+      std::string p = check();
+      if (!p.empty()) problems.push_back(std::move(p));
+    }
+    const bool ok = session_ok && problems.empty();
     res.status = ok ? 200 : 500;
     res.body = ok ? "OK" : "Not all components are healthy, 0/1";
+    for (const std::string& p : problems) res.body += "\n" + p;
+    // Peers that refused this process's credentials (roles/api/role_call.h).
+    for (const PeerRefusal& r : RecentPeerRefusals()) res.body += "\n" + r.message;
     return res;
   }
   if (req.path == "/metrics") {

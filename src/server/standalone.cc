@@ -325,7 +325,8 @@ class StandaloneImpl final : public Standalone {
       sources.query_nodes = [qv = query_view_.get()] {
         nlohmann::json out = nlohmann::json::array();
         for (const QueryViewNode& n : qv->Nodes()) {
-          out.push_back({{"node_id", n.id}, {"address", n.address}, {"segments", n.segments}, {"rows", n.rows}});
+          out.push_back({{"node_id", n.id}, {"address", n.address}, {"segments", n.segments}, {"rows", n.rows},
+                         {"refused", n.refused}});
         }
         return out;
       };

@@ -1,6 +1,13 @@
 #include "roles/api/role_grpc.h"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include <spdlog/spdlog.h>
 
 #include "roles/api/role_codec.h"
 #include "roles/coordinator/catalog_codec.h"
@@ -19,7 +26,24 @@ grpc::Status ToGrpcStatus(const Status& st) {
   return grpc::Status(code, st.message(), rs.SerializeAsString());
 }
 
-Status FromGrpcStatus(const grpc::Status& st) {
+bool IsRefusal(const grpc::Status& st) {
+  switch (st.error_code()) {
+    case grpc::StatusCode::UNAUTHENTICATED:
+    case grpc::StatusCode::PERMISSION_DENIED: return true;
+    case grpc::StatusCode::UNAVAILABLE: {
+      // A TLS handshake the peer (or this client) rejected: a certificate
+      // problem, not a dead process.
+      const std::string& m = st.error_message();
+      for (const char* needle : {"handshake", "Handshake", "SSL", "TLS", "certificate"}) {
+        if (m.find(needle) != std::string::npos) return true;
+      }
+      return false;
+    }
+    default: return false;
+  }
+}
+
+Status FromGrpcStatus(const grpc::Status& st, const std::string& peer) {
   if (st.ok()) return Status::OK();
   rolepb::RoleStatus rs;
   if (!st.error_details().empty() && rs.ParseFromString(st.error_details()) && rs.code() != 0) {
@@ -27,6 +51,12 @@ Status FromGrpcStatus(const grpc::Status& st) {
   }
   if (st.error_code() == grpc::StatusCode::CANCELLED) {
     return MakeStatus(StatusCode::kCancelled, Reason::kNone, "role call cancelled: {}", st.error_message());
+  }
+  if (IsRefusal(st)) {
+    Status refused = PeerRefusalStatus(
+        peer, fmt::format("{} (gRPC code {})", st.error_message(), static_cast<int>(st.error_code())));
+    RecordPeerRefusal(peer.empty() ? "(unknown address)" : peer, refused.message());
+    return refused;
   }
   return IOError("role peer unavailable: {} (gRPC code {})", st.error_message(), static_cast<int>(st.error_code()));
 }
@@ -38,10 +68,10 @@ namespace {
 // for another callback can starve them all). A CancelHook that fires
 // cancels the call; the hook is polled every 20 ms while the call runs.
 template <typename PrepareAsync, typename Req, typename Resp>
-Status CancellableCall(PrepareAsync prepare, const Req& req, Resp* resp, const CancelHook& cancelled) {
-  grpc::ClientContext ctx;
+grpc::Status CancellableCall(grpc::ClientContext* ctx, PrepareAsync prepare, const Req& req, Resp* resp,
+                             const CancelHook& cancelled) {
   grpc::CompletionQueue cq;
-  auto call = prepare(&ctx, req, &cq);
+  auto call = prepare(ctx, req, &cq);
   call->StartCall();
   grpc::Status result;
   int tag = 1;
@@ -54,7 +84,7 @@ Status CancellableCall(PrepareAsync prepare, const Req& req, Resp* resp, const C
     if (next == grpc::CompletionQueue::GOT_EVENT && got == &tag) break;
     if (next == grpc::CompletionQueue::SHUTDOWN) break;
     if (!cancel_sent && cancelled && cancelled()) {
-      ctx.TryCancel();
+      ctx->TryCancel();
       cancel_sent = true;
     }
   }
@@ -63,11 +93,133 @@ Status CancellableCall(PrepareAsync prepare, const Req& req, Resp* resp, const C
   bool ok = false;
   while (cq.Next(&got, &ok)) {
   }
-  return FromGrpcStatus(result);
+  return result;
 }
 
+// Which per-call limit a call gets (role_call.h).
+enum class CallKind { kCall, kDdl };
+
+// What a client knows of its peer's liveness: a cheap call each service
+// answers without touching storage (the probe), and whether the peer failed
+// one after a call ran out of time. Shared by every client object of one
+// peer and by the background probe, which may outlive them.
+struct PeerProbe {
+  std::function<grpc::Status(grpc::ClientContext*)> call;
+  std::atomic<bool> probing{false};
+  // When it last answered no probe (steady clock, ns; 0: it answers). Calls
+  // in the next kFailFast fail "unavailable" at once; later ones probe it again.
+  std::atomic<int64_t> silent_since_ns{0};
+  std::mutex mu;
+  std::string peer;  // guarded by mu: the address of the last failed call
+};
+
+constexpr auto kFailFast = std::chrono::seconds(5);
+using Prober = std::shared_ptr<PeerProbe>;
+
+// Asks the peer within `limit`: true when it answered at all (an error
+// answer included).
+bool PeerAnswers(PeerProbe& probe, std::chrono::milliseconds limit) {
+  if (!probe.call) return true;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + limit);
+  const grpc::Status st = probe.call(&ctx);
+  return st.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED && st.error_code() != grpc::StatusCode::UNAVAILABLE;
+}
+
+std::string PeerName(PeerProbe& probe) {
+  std::lock_guard l(probe.mu);
+  return probe.peer.empty() ? std::string("the peer") : probe.peer;
+}
+
+Status Unresponsive(PeerProbe& probe, std::chrono::milliseconds limit) {
+  return IOError("role peer unavailable: {} answered neither a call before its deadline nor a probe within {} ms",
+                 PeerName(probe), limit.count());
+}
+
+int64_t SteadyNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void MarkSilent(PeerProbe& probe, bool silent) {
+  probe.silent_since_ns = silent ? std::max<int64_t>(1, SteadyNowNs()) : 0;
+}
+
+// True when the peer failed a probe lately and still does not answer one
+// (one atomic load while it answers).
+bool StillSilent(PeerProbe& probe, std::chrono::milliseconds limit) {
+  const int64_t since = probe.silent_since_ns.load();
+  if (since == 0) return false;
+  if (SteadyNowNs() - since < std::chrono::duration_cast<std::chrono::nanoseconds>(kFailFast).count()) return true;
+  const bool answers = PeerAnswers(probe, limit);
+  MarkSilent(probe, !answers);
+  return !answers;
+}
+
+// Runs one call with the deadline min(request deadline, per-call limit) and
+// turns its gRPC status into Kite's (role_call.h: timeouts, refusals).
+//
+// When the per-call limit ended the call, the peer is probed at once and a
+// silent one is unreachable. When the request's own deadline ended it, the
+// caller gets Milvus's timeout at once (its client is waiting) and the probe
+// runs in the background: a peer that fails it makes the calls to it in the
+// next 5 s fail "unavailable" without waiting (the views evict it at the
+// first), and later ones probe it again before they are sent.
+Status RunCall(const std::function<grpc::Status(grpc::ClientContext*)>& fn, const rolepb::RequestContext* rc,
+               CallKind kind, const Prober& probe) {
+  const RoleCallTimeouts t = GetRoleCallTimeouts();
+  if (probe && StillSilent(*probe, t.probe)) return Unresponsive(*probe, t.probe);
+  const auto now = std::chrono::system_clock::now();
+  const std::chrono::milliseconds per_call = kind == CallKind::kDdl ? t.ddl : t.call;
+  auto deadline = now + per_call;
+  bool request_bound = false;
+  if (rc != nullptr && rc->deadline_unix_us() > 0) {
+    const std::chrono::system_clock::time_point requested{std::chrono::microseconds(rc->deadline_unix_us())};
+    if (requested <= now) return DeadlineExceededStatus();
+    if (requested < deadline) {
+      deadline = requested;
+      request_bound = true;
+    }
+  }
+  grpc::ClientContext ctx;
+  ctx.set_deadline(deadline);
+  const grpc::Status st = fn(&ctx);
+  if (st.ok()) return Status::OK();
+  const std::string peer = ctx.peer();
+  if (probe && !peer.empty()) {
+    std::lock_guard l(probe->mu);
+    probe->peer = peer;
+  }
+  // The deadline ended it (a caller's CancelHook that fired at the deadline too).
+  const bool timed_out =
+      st.error_details().empty() &&
+      (st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+       (st.error_code() == grpc::StatusCode::CANCELLED && std::chrono::system_clock::now() >= deadline));
+  if (timed_out && probe) {
+    if (!request_bound) {
+      if (PeerAnswers(*probe, t.probe)) return DeadlineExceededStatus();
+      MarkSilent(*probe, true);
+      return Unresponsive(*probe, t.probe);
+    }
+    if (!probe->probing.exchange(true)) {
+      std::thread([probe, limit = t.probe] {
+        if (!PeerAnswers(*probe, limit)) {
+          MarkSilent(*probe, true);
+          spdlog::warn("role peer {} answered no probe within {} ms after a call ran out of time: unreachable",
+                       PeerName(*probe), limit.count());
+        }
+        probe->probing = false;
+      }).detach();
+    }
+    return DeadlineExceededStatus();
+  }
+  return FromGrpcStatus(st, peer);
+}
+
+// The server's side of cancellation: the client cancelled, or the call's
+// deadline (min of the request's and the client's per-call limit) passed.
 CancelHook ServerCancelHook(grpc::ServerContext* ctx) {
-  return [ctx] { return ctx->IsCancelled(); };
+  return [ctx] { return ctx->IsCancelled() || ctx->deadline() < std::chrono::system_clock::now(); };
 }
 
 // Server side: the read path of any role object with Search/Retrieve/ReadStats.
@@ -264,45 +416,68 @@ class StreamingService final : public ReadService<rolepb::StreamingNodeService::
   }
 };
 
-// Client side of the read path, shared by both remote adapters.
+// Client side of the read path, shared by both remote adapters. Every call
+// runs with the request's deadline capped by the per-call limit (RunCall).
 template <typename Service>
 class ReadClient {
  public:
-  explicit ReadClient(std::shared_ptr<grpc::Channel> channel) : stub_(Service::NewStub(std::move(channel))) {}
+  ReadClient(std::shared_ptr<grpc::Channel> channel, Prober probe)
+      : stub_(Service::NewStub(std::move(channel))), probe_(std::move(probe)) {}
 
   Status Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) {
     rolepb::SearchResponse resp;
-    Status st;
-    if (cancelled) {
-      st = CancellableCall(
-          [this](grpc::ClientContext* c, const rolepb::SearchRequest& q, grpc::CompletionQueue* cq) {
-            return stub_->PrepareAsyncSearch(c, q, cq);
-          },
-          req, &resp, cancelled);
-    } else {
-      grpc::ClientContext ctx;
-      st = FromGrpcStatus(stub_->Search(&ctx, req, &resp));
-    }
+    Status st = RunCall(
+        [&](grpc::ClientContext* ctx) {
+          if (!cancelled) return stub_->Search(ctx, req, &resp);
+          return CancellableCall(
+              ctx,
+              [this](grpc::ClientContext* c, const rolepb::SearchRequest& q, grpc::CompletionQueue* cq) {
+                return stub_->PrepareAsyncSearch(c, q, cq);
+              },
+              req, &resp, cancelled);
+        },
+        &req.ctx(), CallKind::kCall, probe_);
     KITE_RETURN_IF_ERROR(st);
     KITE_ASSIGN_OR_RETURN(*out, SearchPartFromPb(resp));
     return Status::OK();
   }
   Status Retrieve(const rolepb::RetrieveRequest& req, Retrieved* out) {
     rolepb::RetrieveResponse resp;
-    grpc::ClientContext ctx;
-    KITE_RETURN_IF_ERROR(FromGrpcStatus(stub_->Retrieve(&ctx, req, &resp)));
+    KITE_RETURN_IF_ERROR(RunCall([&](grpc::ClientContext* ctx) { return stub_->Retrieve(ctx, req, &resp); },
+                                 &req.ctx(), CallKind::kCall, probe_));
     KITE_ASSIGN_OR_RETURN(*out, RetrievedFromPb(resp));
     return Status::OK();
   }
   Status ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadStatsResponse* resp) {
-    grpc::ClientContext ctx;
-    return FromGrpcStatus(stub_->ReadStats(&ctx, req, resp));
+    return RunCall([&](grpc::ClientContext* ctx) { return stub_->ReadStats(ctx, req, resp); }, &req.ctx(),
+                   CallKind::kCall, probe_);
   }
 
  private:
   std::unique_ptr<typename Service::Stub> stub_;
+  Prober probe_;
 };
 
+// The probes: a cheap call each service answers without touching storage.
+Prober QueryNodeProbe(const std::shared_ptr<rolepb::QueryNodeService::Stub>& stub) {
+  auto p = std::make_shared<PeerProbe>();
+  p->call = [stub](grpc::ClientContext* ctx) {
+    rolepb::SegmentsRequest req;
+    rolepb::LoadedSegments resp;
+    return stub->ListSegments(ctx, req, &resp);
+  };
+  return p;
+}
+
+Prober StreamingNodeProbe(const std::shared_ptr<rolepb::StreamingNodeService::Stub>& stub) {
+  auto p = std::make_shared<PeerProbe>();
+  p->call = [stub](grpc::ClientContext* ctx) {
+    rolepb::CollectionRequest req;
+    rolepb::TimestampResponse resp;
+    return stub->SafeTimestamp(ctx, req, &resp);
+  };
+  return p;
+}
 
 // With `local` (standalone with kite.roleTransport: grpc) only the read path
 // crosses the wire and the hand-over stays in memory; without it (a query
@@ -310,7 +485,8 @@ class ReadClient {
 class RemoteQueryNode final : public QueryNodeApi {
  public:
   RemoteQueryNode(std::shared_ptr<grpc::Channel> channel, QueryNodeApi* local)
-      : reads_(channel), stub_(rolepb::QueryNodeService::NewStub(channel)), local_(local) {}
+      : stub_(rolepb::QueryNodeService::NewStub(channel)), probe_(QueryNodeProbe(stub_)), reads_(channel, probe_),
+        local_(local) {}
 
   Status Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) override {
     return reads_.Search(req, out, cancelled);
@@ -325,7 +501,7 @@ class RemoteQueryNode final : public QueryNodeApi {
     // A coordinator's query side (the schema travels inside the collection).
     rolepb::CollectionMessage req;
     req.set_info(EncodeCollection(c));
-    return Unary(&Stub::Load, req);
+    return Unary(&Stub::Load, req, CallKind::kDdl);
   }
   void Release(CollectionId collection) override {
     if (local_) {
@@ -334,7 +510,7 @@ class RemoteQueryNode final : public QueryNodeApi {
     }
     rolepb::SegmentsRequest req;
     req.set_collection(collection.value);
-    (void)Unary(&Stub::Release, req);
+    (void)Unary(&Stub::Release, req, CallKind::kDdl);
   }
   bool IsLoaded(CollectionId collection) const override {
     if (local_) return local_->IsLoaded(collection);
@@ -344,23 +520,23 @@ class RemoteQueryNode final : public QueryNodeApi {
   Status LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vector<SegmentPtr> local,
                       rolepb::LoadSegmentsResponse* resp) override {
     if (local_) return local_->LoadSegments(req, std::move(local), resp);
-    grpc::ClientContext ctx;
     rolepb::LoadSegmentsResponse ignored;
-    return FromGrpcStatus(stub_->LoadSegments(&ctx, req, resp ? resp : &ignored));
+    return RunCall([&](grpc::ClientContext* ctx) { return stub_->LoadSegments(ctx, req, resp ? resp : &ignored); },
+                   nullptr, CallKind::kDdl, probe_);
   }
   Status ReleaseSegments(CollectionId collection, const std::vector<SegmentId>& segments) override {
     if (local_) return local_->ReleaseSegments(collection, segments);
     rolepb::SegmentsRequest req;
     req.set_collection(collection.value);
     for (SegmentId s : segments) req.add_segments(s.value);
-    return Unary(&Stub::ReleaseSegments, req);
+    return Unary(&Stub::ReleaseSegments, req, CallKind::kDdl);
   }
   Status ApplyDeletes(CollectionId collection, const std::string& channel,
                       const std::vector<DeleteRecord>& deletes) override {
     if (local_) return local_->ApplyDeletes(collection, channel, deletes);
     rolepb::DeletesRequest req;
     DeletesToPb(collection, channel, deletes, &req);
-    return Unary(&Stub::ApplyDeletes, req);
+    return Unary(&Stub::ApplyDeletes, req, CallKind::kCall);
   }
   Status LoadIndex(CollectionId collection, const SegmentIndexRecord& rec,
                    std::shared_ptr<const index::VectorIndex> local_vector,
@@ -369,14 +545,14 @@ class RemoteQueryNode final : public QueryNodeApi {
     rolepb::IndexRequest req;
     req.set_collection(collection.value);
     *req.mutable_index() = IndexLoadOf(rec);
-    return Unary(&Stub::LoadIndex, req);
+    return Unary(&Stub::LoadIndex, req, CallKind::kDdl);
   }
   Status DetachIndex(CollectionId collection, IndexId index) override {
     if (local_) return local_->DetachIndex(collection, index);
     rolepb::SegmentsRequest req;
     req.set_collection(collection.value);
     req.set_index(index.value);
-    return Unary(&Stub::DetachIndex, req);
+    return Unary(&Stub::DetachIndex, req, CallKind::kDdl);
   }
   std::vector<SegmentSummary> LoadedSegments(CollectionId collection) const override {
     if (local_) return local_->LoadedSegments(collection);
@@ -391,27 +567,29 @@ class RemoteQueryNode final : public QueryNodeApi {
  private:
   using Stub = rolepb::QueryNodeService::Stub;
   template <typename Method, typename Req>
-  Status Unary(Method method, const Req& req) const {
-    grpc::ClientContext ctx;
+  Status Unary(Method method, const Req& req, CallKind kind) const {
     rolepb::Ack ack;
-    return FromGrpcStatus((stub_.get()->*method)(&ctx, req, &ack));
+    return RunCall([&](grpc::ClientContext* ctx) { return (stub_.get()->*method)(ctx, req, &ack); }, nullptr, kind,
+                   probe_);
   }
   Status List(CollectionId collection, rolepb::LoadedSegments* resp) const {
-    grpc::ClientContext ctx;
     rolepb::SegmentsRequest req;
     req.set_collection(collection.value);
-    return FromGrpcStatus(stub_->ListSegments(&ctx, req, resp));
+    return RunCall([&](grpc::ClientContext* ctx) { return stub_->ListSegments(ctx, req, resp); }, nullptr,
+                   CallKind::kCall, probe_);
   }
 
+  std::shared_ptr<Stub> stub_;
+  Prober probe_;
   ReadClient<rolepb::QueryNodeService> reads_;
-  std::unique_ptr<Stub> stub_;
   QueryNodeApi* local_;
 };
 
 class RemoteStreamingNode final : public StreamingNodeApi {
  public:
   RemoteStreamingNode(std::shared_ptr<grpc::Channel> channel, StreamingNodeApi* local)
-      : reads_(channel), stub_(rolepb::StreamingNodeService::NewStub(channel)), local_(local) {}
+      : stub_(rolepb::StreamingNodeService::NewStub(channel)), probe_(StreamingNodeProbe(stub_)),
+        reads_(channel, probe_), local_(local) {}
 
   Status Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) override {
     return reads_.Search(req, out, cancelled);
@@ -432,13 +610,13 @@ class RemoteStreamingNode final : public StreamingNodeApi {
     req.set_shard(shard);
     req.set_dml(EncodeDml(msg));
     rolepb::WriteResponse resp;
-    KITE_RETURN_IF_ERROR(Call(&Stub::Write, req, &resp));
+    KITE_RETURN_IF_ERROR(Call(&Stub::Write, req, &resp, CallKind::kCall));
     return Timestamp(resp.ts());
   }
   Result<std::vector<SegmentId>> Flush(CollectionId collection) override {
     if (local_) return local_->Flush(collection);
     rolepb::SegmentIds resp;
-    KITE_RETURN_IF_ERROR(Call(&Stub::Flush, Request(collection), &resp));
+    KITE_RETURN_IF_ERROR(Call(&Stub::Flush, Request(collection), &resp, CallKind::kDdl));
     std::vector<SegmentId> ids;
     for (int64_t id : resp.segments()) ids.emplace_back(id);
     return ids;
@@ -448,7 +626,7 @@ class RemoteStreamingNode final : public StreamingNodeApi {
     rolepb::CollectionRequest req = Request(collection);
     for (int64_t p : live) req.add_live_partitions(p);
     rolepb::Ack ack;
-    return Call(&Stub::RetainPartitions, req, &ack);
+    return Call(&Stub::RetainPartitions, req, &ack, CallKind::kDdl);
   }
   Status CommitImport(CollectionId collection, const std::vector<SegmentRecord>& segments) override {
     if (local_) return local_->CommitImport(collection, segments);
@@ -471,7 +649,7 @@ class RemoteStreamingNode final : public StreamingNodeApi {
   Status Release(CollectionId collection) override {
     if (local_) return local_->Release(collection);
     rolepb::Ack ack;
-    return Call(&Stub::Release, Request(collection), &ack);
+    return Call(&Stub::Release, Request(collection), &ack, CallKind::kDdl);
   }
   Status ApplySchema(const CollectionInfo& c) override {
     return local_ ? local_->ApplySchema(c) : WithCollection(&Stub::ApplySchema, c);
@@ -479,13 +657,13 @@ class RemoteStreamingNode final : public StreamingNodeApi {
   Result<std::vector<SegmentSummary>> PersistentSegments(CollectionId collection) override {
     if (local_) return local_->PersistentSegments(collection);
     rolepb::LoadedSegments resp;
-    KITE_RETURN_IF_ERROR(Call(&Stub::PersistentSegments, Request(collection), &resp));
+    KITE_RETURN_IF_ERROR(Call(&Stub::PersistentSegments, Request(collection), &resp, CallKind::kCall));
     return SummariesFromPb(resp);
   }
   Result<std::vector<SegmentSummary>> LoadedSegments(CollectionId collection) override {
     if (local_) return local_->LoadedSegments(collection);
     rolepb::LoadedSegments resp;
-    KITE_RETURN_IF_ERROR(Call(&Stub::LoadedSegments, Request(collection), &resp));
+    KITE_RETURN_IF_ERROR(Call(&Stub::LoadedSegments, Request(collection), &resp, CallKind::kCall));
     return SummariesFromPb(resp);
   }
   Result<Timestamp> SafeTimestamp(CollectionId collection, Timestamp now) override {
@@ -493,7 +671,7 @@ class RemoteStreamingNode final : public StreamingNodeApi {
     rolepb::CollectionRequest req = Request(collection);
     req.set_now(now);
     rolepb::TimestampResponse resp;
-    KITE_RETURN_IF_ERROR(Call(&Stub::SafeTimestamp, req, &resp));
+    KITE_RETURN_IF_ERROR(Call(&Stub::SafeTimestamp, req, &resp, CallKind::kCall));
     return Timestamp(resp.ts());
   }
   Result<int64_t> RowCount(CollectionId collection, int64_t partition, const std::set<int64_t>& live) override {
@@ -502,7 +680,7 @@ class RemoteStreamingNode final : public StreamingNodeApi {
     req.set_partition(partition);
     for (int64_t p : live) req.add_live_partitions(p);
     rolepb::RowCountResponse resp;
-    KITE_RETURN_IF_ERROR(Call(&Stub::RowCount, req, &resp));
+    KITE_RETURN_IF_ERROR(Call(&Stub::RowCount, req, &resp, CallKind::kCall));
     return resp.rows();
   }
 
@@ -514,20 +692,21 @@ class RemoteStreamingNode final : public StreamingNodeApi {
     return req;
   }
   template <typename Method, typename Req, typename Resp>
-  Status Call(Method method, const Req& req, Resp* resp) const {
-    grpc::ClientContext ctx;
-    return FromGrpcStatus((stub_.get()->*method)(&ctx, req, resp));
+  Status Call(Method method, const Req& req, Resp* resp, CallKind kind) const {
+    return RunCall([&](grpc::ClientContext* ctx) { return (stub_.get()->*method)(ctx, req, resp); }, nullptr, kind,
+                   probe_);
   }
   template <typename Method>
   Status WithCollection(Method method, const CollectionInfo& c) const {
     rolepb::CollectionMessage req;
     req.set_info(EncodeCollection(c));
     rolepb::Ack ack;
-    return Call(method, req, &ack);
+    return Call(method, req, &ack, CallKind::kDdl);
   }
 
+  std::shared_ptr<Stub> stub_;
+  Prober probe_;
   ReadClient<rolepb::StreamingNodeService> reads_;
-  std::unique_ptr<Stub> stub_;
   StreamingNodeApi* local_;
 };
 

@@ -21,6 +21,10 @@
 // (rolepb::RoleStatus in the call's error details); a peer that cannot be
 // reached is kIOError "role peer unavailable: ...". A CancelHook that fires
 // cancels the call in flight; the server sees it as the call's cancellation.
+// Every client call has a deadline: min(the request's, RequestContext
+// deadline_unix_us, and a per-call limit), and a peer that refuses this
+// process's credentials is reported as such, never as unreachable
+// (role_call.h).
 #pragma once
 
 #include <memory>
@@ -30,6 +34,7 @@
 #include <grpcpp/impl/service_type.h>
 
 #include "roles/api/role_api.h"
+#include "roles/api/role_call.h"
 
 namespace kite {
 
@@ -40,8 +45,11 @@ std::unique_ptr<QueryNodeApi> MakeRemoteQueryNode(std::shared_ptr<grpc::Channel>
 std::unique_ptr<StreamingNodeApi> MakeRemoteStreamingNode(std::shared_ptr<grpc::Channel> channel,
                                                           StreamingNodeApi* local);
 
-// Kite Status <-> grpc::Status (exposed for tests).
+// Kite Status <-> grpc::Status (exposed for tests). A refusal (role_call.h)
+// becomes kInternal "role peer refused the call: <peer> ..." and is
+// recorded for /healthz; other transport failures are kIOError "role peer
+// unavailable: ...".
 grpc::Status ToGrpcStatus(const Status& st);
-Status FromGrpcStatus(const grpc::Status& st);
+Status FromGrpcStatus(const grpc::Status& st, const std::string& peer = "");
 
 }  // namespace kite

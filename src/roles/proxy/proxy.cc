@@ -1,5 +1,6 @@
 #include "roles/proxy/proxy.h"
 
+#include "roles/api/role_call.h"
 #include "roles/api/role_codec.h"
 
 #include <nlohmann/json.hpp>
@@ -648,7 +649,7 @@ Result<Retrieved> Proxy::RetrieveShards(const CollectionInfo& c, const RetrieveP
                                         const std::string& expr, const expr::TemplateValues& values,
                                         const std::string& timezone, bool include_growing) {
   rolepb::RetrieveRequest req;
-  req.mutable_ctx()->set_request_id(CurrentRequestId());
+  FillRequestContext(req.mutable_ctx());
   FillScope(c.id, plan.partitions, at, include_growing, req.mutable_scope());
   if (plan.pks) {
     Column pks = Column::ForField(*c.schema.PrimaryField());

@@ -16,6 +16,7 @@
 #include "roles/proxy/proxy.h"
 #include "common/log.h"
 #include "roles/proxy/plan_error.h"
+#include "roles/api/role_call.h"
 #include "roles/api/role_codec.h"
 
 namespace kite {
@@ -625,7 +626,7 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
 Result<rolepb::ReadStatsResponse> Proxy::ShardStats(const CollectionInfo& c, const SearchPlan& plan, const ReadAt& at,
                                                     bool include_growing, const std::vector<uint32_t>& terms) {
   rolepb::ReadStatsRequest req;
-  req.mutable_ctx()->set_request_id(CurrentRequestId());
+  FillRequestContext(req.mutable_ctx());
   FillScope(c.id, plan.partitions, at, include_growing, req.mutable_scope());
   req.set_field(plan.queries.field.value);
   for (uint32_t t : terms) req.add_bm25_terms(t);
@@ -675,7 +676,7 @@ Result<SearchOutcome> Proxy::RunSearch(const SearchParams& p, PreparedSearch pre
   // One request, sent to each shard's delegator. Each hit comes back with the
   // fields the steps below need: outputs, group-by value, rerank input, order keys.
   rolepb::SearchRequest req;
-  req.mutable_ctx()->set_request_id(CurrentRequestId());
+  FillRequestContext(req.mutable_ctx());
   FillScope(prep.collection, plan.partitions, ReadAt{plan.ts, prep.guarantee_ts}, !p.ignore_growing, req.mutable_scope());
   FilterToPb(p.filter, p.filter_values, out.timezone, req.mutable_filter());
   req.set_field(plan.queries.field.value);

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "roles/api/read_exec.h"
+#include "roles/api/role_call.h"
 #include "roles/api/role_codec.h"
 #include "roles/coordinator/catalog_codec.h"
 
@@ -16,8 +17,10 @@ namespace kite {
 
 namespace {
 
-// A node that cannot be reached: the view must stop routing to it. (One that
-// restarted comes back under a new session: the old one's loss evicts it.)
+// A node that cannot be reached (or that answered neither a call nor a probe
+// before their deadlines, role_call.h): the view must stop routing to it.
+// (One that restarted comes back under a new session: the old one's loss
+// evicts it.) A node that refused this process's credentials is not lost.
 bool NodeLost(const Status& st) { return st.code() == StatusCode::kIOError; }
 // The node answers but no longer holds a segment the view routed to it: the
 // view moved it meanwhile (a rebalance released it there). Route again.
@@ -102,6 +105,7 @@ void QueryView::Rebalance() {
     ForgetDamaged(to, CollectionId(cid), resp);
     if (!st.ok()) {
       spdlog::warn("query view: moving segment {} to node {} failed: {}", sid, to, st.ToString());
+      if (IsPeerRefusal(st)) MarkRefused(to, st);
       return;
     }
     std::shared_ptr<QueryNodeApi> source;
@@ -125,7 +129,7 @@ void QueryView::Rebalance() {
 std::vector<QueryViewNode> QueryView::Nodes() const {
   std::shared_lock lock(mu_);
   std::vector<QueryViewNode> out;
-  for (const auto& [id, n] : nodes_) out.push_back({id, n.address, 0, 0});
+  for (const auto& [id, n] : nodes_) out.push_back({id, n.address, 0, 0, n.refused});
   for (auto& o : out) {
     for (const auto& [cid, c] : loaded_) {
       for (const auto& [sid, p] : c.segments) {
@@ -161,7 +165,9 @@ std::map<int64_t, int64_t> QueryView::Assignment(CollectionId collection) const 
 
 std::map<int64_t, int64_t> QueryView::RowsPerNodeLocked() const {
   std::map<int64_t, int64_t> rows;
-  for (const auto& [id, n] : nodes_) rows[id] = 0;
+  for (const auto& [id, n] : nodes_) {
+    if (!n.refused) rows[id] = 0;  // a node that refuses this process is given nothing
+  }
   for (const auto& [cid, c] : loaded_) {
     for (const auto& [sid, p] : c.segments) {
       if (rows.count(p.node)) rows[p.node] += p.summary.num_rows;
@@ -240,8 +246,9 @@ Result<std::map<int64_t, int64_t>> QueryView::Place(const Loaded& c, const std::
       rolepb::LoadSegmentsResponse resp;
       Status st = apis[n]->LoadSegments(req, {}, &resp);
       ForgetDamaged(n, c.info.id, resp);
-      if (NodeLost(st)) {
+      if (NodeLost(st) || IsPeerRefusal(st)) {
         spdlog::warn("query view: query node {} failed to load segments: {}", n, st.ToString());
+        if (IsPeerRefusal(st)) MarkRefused(n, st);
         failed_nodes.insert(n);
         for (const SegmentRecord* r : recs) retry.push_back(*r);
         continue;
@@ -343,7 +350,8 @@ Status QueryView::LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vect
     for (int64_t r : req.replace()) {
       auto p = it->second.segments.find(r);
       if (p == it->second.segments.end()) continue;
-      if (target == 0 && nodes_.count(p->second.node)) target = p->second.node;
+      auto holder = nodes_.find(p->second.node);
+      if (target == 0 && holder != nodes_.end() && !holder->second.refused) target = p->second.node;
       release_elsewhere[p->second.node].push_back(SegmentId(r));
     }
     std::map<int64_t, int64_t> extra;
@@ -376,6 +384,13 @@ Status QueryView::LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vect
     // these over again to another node.
     move.unlock();
     Evict(target);
+    return LoadSegments(req, {}, resp);
+  }
+  if (IsPeerRefusal(st)) {
+    // The target refuses this process: alive, not evicted, but given
+    // nothing; hand these over to another node.
+    MarkRefused(target, st);
+    move.unlock();
     return LoadSegments(req, {}, resp);
   }
   KITE_RETURN_IF_ERROR(st);
@@ -461,7 +476,13 @@ Status QueryView::ApplyDeletes(CollectionId collection, const std::string& chann
     // (the delete is kept above and replayed where they land).
     if (!st.ok()) {
       spdlog::warn("query view: query node {} failed a delete: {}", node, st.ToString());
-      Evict(node);
+      // One that refuses this process's calls refuses its reads too: no
+      // answer can miss the delete there, and it is not dead.
+      if (IsPeerRefusal(st)) {
+        MarkRefused(node, st);
+      } else {
+        Evict(node);
+      }
     }
   }
   return Status::OK();
@@ -562,6 +583,16 @@ int64_t QueryView::PlaceOrphansLocked(const std::map<int64_t, std::set<int64_t>>
   return moved;
 }
 
+void QueryView::MarkRefused(int64_t node, const Status& st) {
+  std::unique_lock lock(mu_);
+  auto it = nodes_.find(node);
+  if (it == nodes_.end() || it->second.refused) return;
+  it->second.refused = true;
+  spdlog::error("query view: query node {} at {} REFUSED this process ({}); it is not evicted, and gets no segments "
+                "until it restarts with the cluster's credentials",
+                node, it->second.address, st.message());
+}
+
 void QueryView::Evict(int64_t node) {
   std::lock_guard move(move_mu_);
   std::map<int64_t, std::set<int64_t>> orphaned;  // collection -> segments
@@ -644,9 +675,15 @@ Status QueryView::FanOut(const Req& req, Routed* routed, std::vector<Part>* part
       if (NodeLost(sts[i]) || ViewMoved(sts[i])) {
         again = true;
         last = sts[i];
-        if (NodeLost(sts[i])) Evict(r.nodes[i]);
+        if (NodeLost(sts[i])) {
+          spdlog::warn("query view: query node {} failed a read: {}", r.nodes[i], sts[i].ToString());
+          Evict(r.nodes[i]);
+        }
       }
     }
+    // The request's deadline passed meanwhile (a node that did not answer
+    // in time was evicted above): Milvus's timeout, not another round.
+    if (again && DeadlinePassed(req.ctx())) return DeadlineExceededStatus();
     if (again) continue;
     for (const Status& st : sts) KITE_RETURN_IF_ERROR(st);
     return Status::OK();
@@ -702,7 +739,10 @@ Status QueryView::ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadSta
       if (NodeLost(st) || ViewMoved(st)) {
         lost = true;
         last = st;
-        if (NodeLost(st)) Evict(r.nodes[i]);
+        if (NodeLost(st)) {
+          spdlog::warn("query view: query node {} failed a read: {}", r.nodes[i], st.ToString());
+          Evict(r.nodes[i]);
+        }
         break;
       }
       KITE_RETURN_IF_ERROR(st);
@@ -717,6 +757,7 @@ Status QueryView::ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadSta
         }
       }
     }
+    if (lost && DeadlinePassed(req.ctx())) return DeadlineExceededStatus();
     if (lost) continue;
     if (r.plan.empty()) {
       // No sealed segment: the statistics of nothing, in the node's shape.

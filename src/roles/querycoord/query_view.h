@@ -44,6 +44,7 @@ struct QueryViewNode {
   std::string address;
   int64_t segments = 0;
   int64_t rows = 0;
+  bool refused = false;  // it refused this process's credentials (role_call.h): given nothing new
 };
 
 class QueryView final : public QueryNodeApi {
@@ -91,6 +92,9 @@ class QueryView final : public QueryNodeApi {
     int64_t id = 0;
     std::string address;
     std::shared_ptr<QueryNodeApi> api;
+    // It refused a call of this process (cluster credential, internal TLS):
+    // alive, so not evicted, but given no segments until its session ends.
+    bool refused = false;
   };
   struct Placed {
     SegmentSummary summary;
@@ -137,6 +141,8 @@ class QueryView final : public QueryNodeApi {
   void ForgetDamaged(int64_t node, CollectionId collection, const rolepb::LoadSegmentsResponse& resp);
   // A node failed or left: drop it and load its segments elsewhere.
   void Evict(int64_t node);
+  // A node refused a call (role_call.h IsPeerRefusal): keep it, place nothing new on it.
+  void MarkRefused(int64_t node, const Status& st);
   // Loads segments whose node is gone (collection -> segments, node 0 in the
   // view) on live nodes, replays the channels' kept deletes on them, then
   // routes to them; returns how many were placed. move_mu_ held.

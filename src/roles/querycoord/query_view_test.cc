@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "roles/api/role_call.h"
 #include "roles/api/role_codec.h"
 #include "roles/coordinator/coordinator.h"
 #include "roles/coordinator/segment_registry.h"
@@ -35,48 +36,55 @@ class Killable final : public QueryNodeApi {
  public:
   explicit Killable(QueryNodeApi* node) : node_(node) {}
   void Kill() { dead_ = true; }
+  // Refuses every call as a peer that does not accept this process's
+  // cluster credential (role_call.h): alive, but useless to this caller.
+  void Refuse() { refusing_ = true; }
   int reads() const { return reads_; }
 
   Status Search(const rolepb::SearchRequest& r, SearchPart* o, const CancelHook& c) override {
     ++reads_;
-    return dead_ ? Gone() : node_->Search(r, o, c);
+    return dead_ || refusing_ ? Gone() : node_->Search(r, o, c);
   }
   Status Retrieve(const rolepb::RetrieveRequest& r, Retrieved* o) override {
     ++reads_;
-    return dead_ ? Gone() : node_->Retrieve(r, o);
+    return dead_ || refusing_ ? Gone() : node_->Retrieve(r, o);
   }
   Status ReadStats(const rolepb::ReadStatsRequest& r, rolepb::ReadStatsResponse* o) override {
-    return dead_ ? Gone() : node_->ReadStats(r, o);
+    return dead_ || refusing_ ? Gone() : node_->ReadStats(r, o);
   }
   Status Load(const CollectionInfo& c, std::shared_ptr<const CollectionSchema> s) override {
-    return dead_ ? Gone() : node_->Load(c, std::move(s));
+    return dead_ || refusing_ ? Gone() : node_->Load(c, std::move(s));
   }
   void Release(CollectionId c) override {
-    if (!dead_) node_->Release(c);
+    if (!dead_ && !refusing_) node_->Release(c);
   }
-  bool IsLoaded(CollectionId c) const override { return !dead_ && node_->IsLoaded(c); }
+  bool IsLoaded(CollectionId c) const override { return !dead_ && !refusing_ && node_->IsLoaded(c); }
   Status LoadSegments(const rolepb::LoadSegmentsRequest& r, std::vector<SegmentPtr>,
                       rolepb::LoadSegmentsResponse* resp) override {
     // As over the wire: the in-memory copies never arrive; the files are read.
-    return dead_ ? Gone() : node_->LoadSegments(r, {}, resp);
+    return dead_ || refusing_ ? Gone() : node_->LoadSegments(r, {}, resp);
   }
   Status ReleaseSegments(CollectionId c, const std::vector<SegmentId>& s) override {
-    return dead_ ? Gone() : node_->ReleaseSegments(c, s);
+    return dead_ || refusing_ ? Gone() : node_->ReleaseSegments(c, s);
   }
   Status ApplyDeletes(CollectionId c, const std::string& ch, const std::vector<DeleteRecord>& d) override {
-    return dead_ ? Gone() : node_->ApplyDeletes(c, ch, d);
+    return dead_ || refusing_ ? Gone() : node_->ApplyDeletes(c, ch, d);
   }
   Status LoadIndex(CollectionId c, const SegmentIndexRecord& r, std::shared_ptr<const index::VectorIndex>,
                    std::shared_ptr<const index::ScalarIndex>) override {
-    return dead_ ? Gone() : node_->LoadIndex(c, r, nullptr, nullptr);
+    return dead_ || refusing_ ? Gone() : node_->LoadIndex(c, r, nullptr, nullptr);
   }
-  Status DetachIndex(CollectionId c, IndexId i) override { return dead_ ? Gone() : node_->DetachIndex(c, i); }
+  Status DetachIndex(CollectionId c, IndexId i) override { return dead_ || refusing_ ? Gone() : node_->DetachIndex(c, i); }
   std::vector<SegmentSummary> LoadedSegments(CollectionId c) const override { return node_->LoadedSegments(c); }
   SegmentPtr FindSegment(CollectionId, SegmentId) const override { return nullptr; }
 
  private:
-  static Status Gone() { return IOError("role peer unavailable: connection refused"); }
+  Status Gone() const {
+    if (refusing_) return PeerRefusalStatus("127.0.0.1:9", "wrong cluster credential (gRPC code 16)");
+    return IOError("role peer unavailable: connection refused");
+  }
   QueryNodeApi* node_;
+  std::atomic<bool> refusing_{false};
   std::atomic<bool> dead_{false};
   std::atomic<int> reads_{0};
 };
@@ -254,6 +262,39 @@ TEST_F(QueryViewTest, ALostNodesSegmentsMoveWithTheirDeletes) {
   auto last = AllPks();
   ASSERT_TRUE(last.ok()) << last.status().ToString();
   EXPECT_EQ(*last, want);
+}
+
+// Issue 17: a node that refuses this process's credentials is not dead. It
+// is not evicted (its segments stay, reads there fail with the refusal and
+// never answer without them), hand-overs go to the other node, and the
+// node gets nothing new while it refuses.
+TEST_F(QueryViewTest, ARefusingNodeIsNotEvictedAndGetsNothingNew) {
+  ASSERT_TRUE(streaming_->Load(info_).ok());
+  for (int b = 0; b < 2; ++b) {
+    Insert(b * 100, (b + 1) * 100);
+    Flush();
+  }
+  ASSERT_EQ(Holders(), (std::set<int64_t>{1, 2}));
+  const auto before = view_->Assignment(info_.id);
+
+  killable_[1]->Refuse();
+  auto refused = AllPks();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(IsPeerRefusal(refused.status())) << refused.status().ToString();
+  EXPECT_EQ(view_->Assignment(info_.id), before);  // nothing moved: no eviction
+  EXPECT_EQ(view_->Nodes().size(), 2u);
+
+  // Two more flushes: node 2 holds fewer rows than node 1 would after the
+  // first, yet both land on node 1 (the refusal marks node 2 at the first).
+  for (int b = 2; b < 4; ++b) {
+    Insert(b * 100, (b + 1) * 100);
+    Flush();
+  }
+  const auto after = view_->Assignment(info_.id);
+  for (const auto& [seg, node] : after) {
+    if (!before.count(seg)) EXPECT_EQ(node, 1) << "segment " << seg;
+  }
+  for (const QueryViewNode& n : view_->Nodes()) EXPECT_EQ(n.refused, n.id == 2) << n.id;
 }
 
 TEST_F(QueryViewTest, ReleaseAndLoadPlaceFromTheRegistry) {

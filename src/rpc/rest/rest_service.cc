@@ -1,9 +1,12 @@
 #include "rpc/rest/rest_service.h"
 
 #include <cctype>
+#include <charconv>
+#include <chrono>
 #include <exception>
 #include <string_view>
 
+#include "common/call_context.h"
 #include "common/json_scan.h"
 #include "roles/auth/password_hash.h"
 #include "rpc/rest/rest_call.h"
@@ -588,6 +591,33 @@ bool Authorize(auth::AccessControl* ac, const std::string& user, std::string_vie
   return false;
 }
 
+// The role calls' caller and deadline (common/call_context.h): Milvus's
+// REST timeout is the `Request-Timeout` header in whole seconds, else 30 s
+// (its HTTPDefaultTimeout; a value that does not parse falls back to it).
+void SetRestCallContext(const RestRequest& req, const std::string& user) {
+  constexpr int64_t kDefaultTimeoutS = 30;
+  int64_t timeout_s = kDefaultTimeoutS;
+  const std::string header(Header(req, "request-timeout"));
+  if (!header.empty()) {
+    int64_t v = 0;
+    auto [end, ec] = std::from_chars(header.data(), header.data() + header.size(), v);
+    if (ec == std::errc() && end == header.data() + header.size()) timeout_s = v;
+  }
+  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  SetCurrentCaller(user);
+  // A zero or negative timeout expires at once, as Go's context.WithTimeout.
+  SetCurrentDeadline(timeout_s > 0 ? now_us + timeout_s * 1000000 : now_us);
+}
+
+bool RestDeadlinePassed() {
+  const int64_t d = CurrentCallContext().deadline_unix_us;
+  return d > 0 && d <= std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+}
+
 bool BlankBody(std::string_view body) {
   return body.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
@@ -619,6 +649,7 @@ RestResponse RestService::Handle(const RestRequest& req) const {
       RestResponse denied;
       if (!Authenticate(req, options_.access_control, &user, &denied)) return denied;
     }
+    SetRestCallContext(req, user);
     if (!IsJsonContentType(Header(req, "content-type"))) {
       return Envelope(Error(kCodeBadJson, fmt::format("{}, error: Content-Type must be application/json, got '{}'",
                                                       kBadJsonPrefix, Header(req, "content-type"))));
@@ -685,6 +716,15 @@ RestResponse RestService::Handle(const RestRequest& req) const {
     call.int64_as_number = ParseGoBool(Header(req, "accept-type-allow-int64")).value_or(true);
     summary.db = call.db;
     e = route->handler(call);
+    if (RestDeadlinePassed()) {
+      // Milvus's timeout middleware: HTTP 408 {"code": merr.TimeoutCode, "message": "request timeout"}
+      // once the request's timeout passed, whatever the handler did meanwhile.
+      RestResponse res = Envelope(Error(10001, "request timeout"));
+      res.http_status = 408;
+      summary.code = res.summary.code;
+      res.summary = std::move(summary);
+      return res;
+    }
     if (e.ok()) Summarize(call, &summary);
     RestResponse res = e.ok() ? Envelope(e, std::move(call.data), std::move(call.extra)) : Envelope(e);
     summary.code = res.summary.code;
