@@ -171,6 +171,14 @@ class Coordinator final : public CoordinatorApi {
 
   Status AlterDatabase(const std::string& name, const std::map<std::string, std::string>& set,
                        const std::vector<std::string>& delete_keys) override {
+    // Milvus's rootcoord alterDatabaseTask.Execute, before the database is looked up.
+    if (set.empty() && delete_keys.empty()) {
+      return Unclassified(
+          "alter database requires either properties or deletekeys to modify or delete keys, both cannot be empty");
+    }
+    if (!set.empty() && !delete_keys.empty()) {
+      return Unclassified("alter database operation cannot modify properties and delete keys at the same time");
+    }
     std::lock_guard lock(mu_);
     KITE_ASSIGN_OR_RETURN(DatabaseInfo * db, GetDb(name));
     DatabaseInfo updated = *db;
@@ -335,9 +343,15 @@ class Coordinator final : public CoordinatorApi {
     KITE_ASSIGN_OR_RETURN(DatabaseInfo * new_db, GetDb(new_db_name.empty() ? db->name : new_db_name));
     CollectionInfo* c = FindColl(db->id, old_name, /*allow_alias=*/false);
     if (!c) return CollectionNotFound(db->name, old_name);
-    if (FindColl(new_db->id, new_name, /*allow_alias=*/true)) {
-      return InvalidArgument("duplicated new collection name {} in database {} with other collection name or alias",
-                             new_name, new_db->name);
+    // Milvus 2.6 MetaTable.CheckIfCollectionRenamable: an alias is a name
+    // conflict (1601), a collection a parameter error.
+    if (aliases_.count({new_db->id.value, new_name})) {
+      return MakeStatus(StatusCode::kAlreadyExists, Reason::kAliasNameConflict,
+                        "alias and collection name conflict[database={}][alias={}]", new_db->name, new_name);
+    }
+    if (FindColl(new_db->id, new_name, /*allow_alias=*/false)) {
+      return InvalidArgument("duplicated new collection name {}:{} with other collection name or alias: invalid parameter",
+                             new_db->name, new_name);
     }
     if (new_db->id != db->id && !AliasesOf(*c).empty()) {
       return InvalidArgument("fail to rename collection to different database, must drop all aliases of collection {} first",
@@ -368,10 +382,21 @@ class Coordinator final : public CoordinatorApi {
           return InvalidArgument("collection TTL is not a valid positive integer: {}", v);
         }
       }
-      if (k == "mmap.enabled" && c->load_state() == LoadState::kLoaded) {
-        return InvalidArgument("can not alter mmap properties if collection loaded");
+      // Milvus 2.6 alterCollectionTask.PreExecute: mmap and lazy load
+      // cannot change under a loaded collection (merr.WrapErrCollectionLoaded).
+      if ((k == "mmap.enabled" || k == "lazyload.enabled") && c->load_state() == LoadState::kLoaded) {
+        return MakeStatus(StatusCode::kFailedPrecondition, Reason::kCollectionLoaded,
+                          "can not alter mmap properties if collection loaded: collection already loaded[collection={}]",
+                          name);
       }
       updated.properties[k] = v;
+    }
+    for (const auto& k : delete_keys) {
+      if ((k == "mmap.enabled" || k == "lazyload.enabled") && c->load_state() == LoadState::kLoaded) {
+        return MakeStatus(StatusCode::kFailedPrecondition, Reason::kCollectionLoaded,
+                          "can not delete mmap properties if collection loaded: collection already loaded[collection={}]",
+                          name);
+      }
     }
     for (const auto& k : delete_keys) updated.properties.erase(k);
     KITE_ASSIGN_OR_RETURN(updated.update_ts, tso_->Alloc());
@@ -525,7 +550,9 @@ class Coordinator final : public CoordinatorApi {
 
   // ------------------------------------------------------------------ aliases
   Status CreateAlias(const std::string& db_name, const std::string& coll, const std::string& alias) override {
+    // Milvus's CreateAliasTask.PreExecute: the alias, then the collection name.
     KITE_RETURN_IF_ERROR(ValidateCollectionName(alias, "alias", limits_));
+    KITE_RETURN_IF_ERROR(ValidateCollectionName(coll, "name", limits_));
     std::lock_guard lock(mu_);
     KITE_ASSIGN_OR_RETURN(DatabaseInfo * db, GetDb(db_name));
     if (FindColl(db->id, alias, /*allow_alias=*/false)) {
@@ -542,10 +569,10 @@ class Coordinator final : public CoordinatorApi {
     auto it = aliases_.find({db->id.value, alias});
     if (it != aliases_.end()) {
       if (it->second == c->id.value) return Status::OK();
+      // Milvus 2.6 (MetaTable.CheckIfAliasCreatable): merr.WrapErrAliasAlreadyExist with a message.
       return MakeStatus(StatusCode::kAlreadyExists, Reason::kAliasExists,
-                        "alias exists and already aliased to another collection, alias: {}, collection: {}, other "
-                        "collection: {}",
-                        alias, coll, colls_.at(it->second).schema.name);
+                        "{} is alias to another collection: {}: alias already exist[database={}][alias={}]", alias,
+                        colls_.at(it->second).schema.name, db->name, alias);
     }
     MetaBatch b;
     b.Put(AliasKey(db->id, alias), std::to_string(c->id.value));
@@ -556,10 +583,18 @@ class Coordinator final : public CoordinatorApi {
 
   Status AlterAlias(const std::string& db_name, const std::string& coll, const std::string& alias) override {
     KITE_RETURN_IF_ERROR(ValidateCollectionName(alias, "alias", limits_));
+    KITE_RETURN_IF_ERROR(ValidateCollectionName(coll, "name", limits_));
     std::lock_guard lock(mu_);
     KITE_ASSIGN_OR_RETURN(DatabaseInfo * db, GetDb(db_name));
+    // Milvus 2.6 MetaTable.CheckIfAliasAlterable, in its order.
+    if (FindColl(db->id, alias, /*allow_alias=*/false)) {
+      return MakeStatus(StatusCode::kAlreadyExists, Reason::kAliasNameConflict,
+                        "alias and collection name conflict[database={}][alias={}]", db->name, alias);
+    }
     CollectionInfo* c = FindColl(db->id, coll, /*allow_alias=*/false);
-    if (!c) return CollectionNotFound(db->name, coll);
+    if (!c) {
+      return MakeStatus(StatusCode::kNotFound, Reason::kCollectionNotFound, "collection not found[collection={}]", coll);
+    }
     if (!aliases_.count({db->id.value, alias})) return AliasNotFound(db->name, alias);
     MetaBatch b;
     b.Put(AliasKey(db->id, alias), std::to_string(c->id.value));
@@ -569,6 +604,7 @@ class Coordinator final : public CoordinatorApi {
   }
 
   Status DropAlias(const std::string& db_name, const std::string& alias) override {
+    KITE_RETURN_IF_ERROR(ValidateCollectionName(alias, "alias", limits_));
     std::lock_guard lock(mu_);
     KITE_ASSIGN_OR_RETURN(DatabaseInfo * db, GetDb(db_name));
     if (!aliases_.count({db->id.value, alias})) return Status::OK();  // Milvus: idempotent
@@ -580,6 +616,7 @@ class Coordinator final : public CoordinatorApi {
   }
 
   Result<AliasInfo> DescribeAlias(const std::string& db_name, const std::string& alias) override {
+    KITE_RETURN_IF_ERROR(ValidateCollectionName(alias, "alias", limits_));
     std::lock_guard lock(mu_);
     KITE_ASSIGN_OR_RETURN(DatabaseInfo * db, GetDb(db_name));
     auto it = aliases_.find({db->id.value, alias});
@@ -588,6 +625,7 @@ class Coordinator final : public CoordinatorApi {
   }
 
   Result<std::vector<std::string>> ListAliases(const std::string& db_name, const std::string& coll) override {
+    if (!coll.empty()) KITE_RETURN_IF_ERROR(ValidateCollectionName(coll, "name", limits_));
     std::lock_guard lock(mu_);
     KITE_ASSIGN_OR_RETURN(DatabaseInfo * db, GetDb(db_name));
     std::vector<std::string> out;
@@ -745,6 +783,11 @@ class Coordinator final : public CoordinatorApi {
     std::vector<const FieldSchema*> must_index = c->schema.VectorFields();
     for (const auto& f : c->schema.fields) {  // struct vector sub-fields too (Milvus 2.6)
       if (f.type == DataType::kArrayOfVector) must_index.push_back(&f);
+    }
+    // A collection without any index is refused by Milvus's index lookup
+    // itself (merr.WrapErrIndexNotFoundForCollection), before the per-field check.
+    if (!must_index.empty() && MatchIndexes(*c, "", "").empty()) {
+      return MakeStatus(StatusCode::kNotFound, Reason::kIndexNotFound, "index not found[collection={}]", coll);
     }
     for (const FieldSchema* f : must_index) {
       if (MatchIndexes(*c, f->name, "").empty()) {

@@ -98,6 +98,12 @@ Status Proxy::CreateCollection(const CreateCollectionParams& in) {
     return InvalidArgument("partition number ({}) exceeds max configuration ({})", params.num_partitions,
                            limits_.max_partition_num);
   }
+  const bool partition_key = std::any_of(params.schema.fields.begin(), params.schema.fields.end(),
+                                         [](const FieldSchema& f) { return f.is_partition_key; });
+  if (!partition_key && params.num_partitions != 0) {
+    // Milvus createCollectionTask.validatePartitionKey (a plain error: 65535).
+    return Unclassified("num_partitions should only be specified with partition key field enabled");
+  }
   int consistency = static_cast<int>(params.consistency);
   if (consistency < 0 || consistency > static_cast<int>(ConsistencyLevel::kCustomized)) {
     return InvalidArgument("invalid consistency level {}", consistency);
@@ -125,7 +131,14 @@ Status Proxy::DropCollection(const std::string& db, const std::string& name) {
   return Status::OK();
 }
 
+Status Proxy::CheckCollectionName(const std::string& name) const {
+  return ValidateCollectionName(name, "name", limits_);
+}
+
+Status Proxy::CheckPartitionName(const std::string& name) const { return ValidatePartitionName(name, limits_); }
+
 Status Proxy::Load(const std::string& db, const std::string& collection, const std::vector<std::string>& partitions) {
+  KITE_RETURN_IF_ERROR(CheckCollectionName(collection));
   KITE_RETURN_IF_ERROR(coord_->Load(db, collection, partitions));
   KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(db, collection));
   return streaming_->Load(v.info);
@@ -133,6 +146,7 @@ Status Proxy::Load(const std::string& db, const std::string& collection, const s
 
 Status Proxy::Release(const std::string& db, const std::string& collection,
                       const std::vector<std::string>& partitions) {
+  KITE_RETURN_IF_ERROR(CheckCollectionName(collection));
   KITE_RETURN_IF_ERROR(coord_->Release(db, collection, partitions));
   KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(db, collection));
   if (v.info.load_state() != LoadState::kLoaded) return streaming_->Release(v.info.id);
@@ -346,6 +360,15 @@ Status Proxy::CompleteRows(const CollectionInfo& c, InsertParams* p, Column* ids
   Column* pk = p->rows.Find(pkf->id);
   if (p->upsert) {
     if (!pk) return InvalidArgument("must assign pk when upsert, primary field: {}", pkf->name);
+    // Milvus 2.6 upsertTask.PreExecute (CheckDuplicatePkExist): one batch
+    // may not carry a key twice.
+    std::set<PrimaryKey> seen;
+    for (int64_t r = 0; r < n; ++r) {
+      if (pk->IsNull(r)) continue;
+      if (!seen.insert(PkAt(*pk, r)).second) {
+        return InvalidArgument("duplicate primary keys are not allowed in the same batch: invalid parameter");
+      }
+    }
     *old_ids = *pk;
   }
   if (pkf->auto_id && !p->ids_assigned) {
@@ -473,6 +496,7 @@ Result<MutationOutcome> Proxy::Insert(InsertParams p) {
     }
   } else {
     const std::string& name = p.partition.empty() ? std::string(kDefaultPartitionName) : p.partition;
+    KITE_RETURN_IF_ERROR(ValidatePartitionName(name, limits_));  // Milvus: validatePartitionTag(strict)
     KITE_ASSIGN_OR_RETURN(const PartitionInfo* info, FindPartitionOrError(c, name));
     partition = info->id;
   }
@@ -561,6 +585,7 @@ Result<MutationOutcome> Proxy::Delete(const std::string& db, const std::string& 
   }
   PartitionId part;
   if (!partition.empty()) {
+    KITE_RETURN_IF_ERROR(ValidatePartitionName(partition, limits_));  // Milvus: validatePartitionTag(strict)
     KITE_ASSIGN_OR_RETURN(const PartitionInfo* info, FindPartitionOrError(c, partition));
     part = info->id;
   }
