@@ -309,3 +309,17 @@ def test_add_field_limit_ignores_the_dynamic_field(module_client):
            c.add_collection_field, name, field_name="extra", data_type=DataType.VARCHAR, nullable=True,
            max_length=8)
     c.drop_collection(name)
+
+
+# ---------------------------------------------------------------------- alter index
+def test_alter_index_refuses_unconfigurable_keys(module_client):
+    c = module_client
+    name = unique("ddl_altidx")
+    c.create_collection(name, 8)
+    c.release_collection(name)
+    for key in ("index_type", "metric_type", "M"):
+        expect(1100, f"{key} is not a configable index proptery: invalid parameter",
+               c.alter_index_properties, name, "vector", properties={key: "x"})
+    expect(1100, "efConstruction is not a configable index proptery: invalid parameter",
+           c.drop_index_properties, name, "vector", property_keys=["efConstruction"])
+    c.drop_collection(name)

@@ -735,12 +735,14 @@ class Coordinator final : public CoordinatorApi {
     KITE_ASSIGN_OR_RETURN(DatabaseInfo * db, GetDb(db_name));
     KITE_ASSIGN_OR_RETURN(CollectionInfo * c, GetColl(*db, coll));
     // Milvus 2.6 alterIndexTask.PreExecute, then datacoord's value checks.
+    // The key refusal carries datacoord's text (typo included), which
+    // Milvus's suites assert for alter_index_properties / drop_index_properties.
     static const std::set<std::string> kAlterable = {"mmap.enabled", "index.offsetCache.enabled"};
     for (const auto& [k, v] : set) {
-      if (!kAlterable.count(k)) return InvalidArgument("{} is not configable index param: invalid parameter", k);
+      if (!kAlterable.count(k)) return InvalidArgument("{} is not a configable index proptery: invalid parameter", k);
     }
     for (const auto& k : delete_keys) {
-      if (!kAlterable.count(k)) return InvalidArgument("{} is not configable index param: invalid parameter", k);
+      if (!kAlterable.count(k)) return InvalidArgument("{} is not a configable index proptery: invalid parameter", k);
     }
     if (!set.empty() && !delete_keys.empty()) {
       return InvalidArgument("cannot provide both DeleteKeys and ExtraParams: invalid parameter");
