@@ -323,3 +323,15 @@ def test_alter_index_refuses_unconfigurable_keys(module_client):
     expect(1100, "efConstruction is not a configable index proptery: invalid parameter",
            c.drop_index_properties, name, "vector", property_keys=["efConstruction"])
     c.drop_collection(name)
+
+
+def test_existing_database(module_client):
+    expect(65535, "database already exist: default", module_client.create_database, "default")
+
+
+# ------------------------------------------------------------------- partial update
+def test_partial_update_of_a_new_key_needs_every_required_field(module_client, loaded):
+    c = module_client
+    expect(1100, "fieldSchema(vector) has no corresponding fieldData pass in: invalid parameter",
+           c.upsert, loaded, [{"id": 90001}], partial_update=True)
+    assert c.query(loaded, filter="id == 90001", output_fields=["id"]) == []

@@ -123,7 +123,8 @@ class Coordinator final : public CoordinatorApi {
   Status CreateDatabase(const std::string& name, const std::map<std::string, std::string>& props) override {
     KITE_RETURN_IF_ERROR(ValidateDatabaseName(name, limits_));
     std::lock_guard lock(mu_);
-    if (FindDb(name)) return InvalidArgument("database already exist: {}", name);
+    // Milvus 2.6 MetaTable.CheckIfDatabaseCreatable: a plain error (65535).
+    if (FindDb(name)) return Unclassified("database already exist: {}", name);
     if (static_cast<int>(dbs_.size()) >= limits_.max_database_num) {
       return MakeStatus(StatusCode::kResourceExhausted, Reason::kDatabaseLimit,
                         "database number ({}) exceeds max configuration ({})", dbs_.size(), limits_.max_database_num);

@@ -415,9 +415,8 @@ Status Proxy::CompleteRows(const CollectionInfo& c, InsertParams* p, Column* ids
         continue;
       }
       if (!f.nullable && !f.default_value) {
-        return InvalidArgument("Insert missed an field `{}` to collection without set nullable==true or set "
-                               "default_value",
-                               f.name);
+        // Milvus checkFieldsDataBySchema (pymilvus says "Insert missed an field" client-side).
+        return InvalidArgument("fieldSchema({}) has no corresponding fieldData pass in: invalid parameter", f.name);
       }
       Column nulls = Column::ForField(f);
       for (int64_t i = 0; i < n; ++i) nulls.AppendNull();
