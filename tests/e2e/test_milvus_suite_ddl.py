@@ -335,3 +335,16 @@ def test_partial_update_of_a_new_key_needs_every_required_field(module_client, l
     expect(1100, "fieldSchema(vector) has no corresponding fieldData pass in: invalid parameter",
            c.upsert, loaded, [{"id": 90001}], partial_update=True)
     assert c.query(loaded, filter="id == 90001", output_fields=["id"]) == []
+
+
+def test_alias_is_not_a_handle_for_drop_and_list(module_client):
+    c = module_client
+    name, alias = unique("ddl_alc"), unique("ddl_ala")
+    c.create_collection(name, 8)
+    c.create_alias(name, alias)
+    expect(65535, f"cannot drop the collection via alias = {alias}", c.drop_collection, alias)
+    missing = unique("ddl_nolist")
+    expect(100, f"collection not found[collection={missing}]", c.list_aliases, missing)
+    assert c.list_aliases(name)["aliases"] == [alias]
+    c.drop_alias(alias)
+    c.drop_collection(name)

@@ -289,7 +289,7 @@ class Coordinator final : public CoordinatorApi {
     CollectionInfo* c = FindColl(db->id, name, /*allow_alias=*/false);
     if (!c) {
       if (aliases_.count({db->id.value, name})) {
-        return InvalidArgument("cannot drop the collection via alias = {}", name);
+        return Unclassified("cannot drop the collection via alias = {}", name);  // rootcoord: fmt.Errorf (65535)
       }
       return Status::OK();  // Milvus: dropping a missing collection succeeds
     }
@@ -631,7 +631,12 @@ class Coordinator final : public CoordinatorApi {
     KITE_ASSIGN_OR_RETURN(DatabaseInfo * db, GetDb(db_name));
     std::vector<std::string> out;
     if (!coll.empty()) {
-      KITE_ASSIGN_OR_RETURN(CollectionInfo * c, GetColl(*db, coll));
+      // Milvus 2.6 MetaTable.ListAliases: merr.WrapErrCollectionNotFound(name), no database.
+      CollectionInfo* c = FindColl(db->id, coll, /*allow_alias=*/false);
+      if (!c) {
+        return MakeStatus(StatusCode::kNotFound, Reason::kCollectionNotFound, "collection not found[collection={}]",
+                          coll);
+      }
       return AliasesOf(*c);
     }
     for (const auto& [key, cid] : aliases_) {
