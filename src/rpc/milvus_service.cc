@@ -739,6 +739,7 @@ void FillIndexDescription(const Proxy::IndexStatus& st, const CollectionInfo& c,
 RpcStatus MilvusService::DescribeIndex(Ctx* ctx, const mm::DescribeIndexRequest* req, mm::DescribeIndexResponse* resp) {
   KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
+    KITE_RETURN_IF_ERROR(proxy_->CheckCollectionName(req->collection_name()));  // describeIndexTask.PreExecute
     std::string db = DbName(ctx, req->db_name());
     KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->DescribeCollection(db, req->collection_name()));
     KITE_ASSIGN_OR_RETURN(auto indexes, proxy_->DescribeIndex(db, req->collection_name(), req->field_name(),
@@ -781,7 +782,8 @@ RpcStatus MilvusService::GetIndexBuildProgress(Ctx* ctx, const mm::GetIndexBuild
 
 RpcStatus MilvusService::DropIndex(Ctx* ctx, const mm::DropIndexRequest* req, mc::Status* resp) {
   KITE_ADMIT(ctx, req);
-  return Run(resp, [&] {
+  return Run(resp, [&]() -> Status {
+    KITE_RETURN_IF_ERROR(proxy_->CheckCollectionName(req->collection_name()));  // dropIndexTask.PreExecute
     return proxy_->DropIndex(DbName(ctx, req->db_name()), req->collection_name(), req->field_name(),
                              req->index_name());
   });

@@ -348,3 +348,12 @@ def test_alias_is_not_a_handle_for_drop_and_list(module_client):
     assert c.list_aliases(name)["aliases"] == [alias]
     c.drop_alias(alias)
     c.drop_collection(name)
+
+
+# --------------------------------------------------------------------------- indexes
+def test_index_calls_check_the_collection_name(module_client, loaded):
+    c = module_client
+    expect(1100, bad_collection_name("12-s"), c.describe_index, "12-s", "vector")
+    expect(1100, bad_collection_name("12-s"), c.drop_index, "12-s", "vector")
+    expect(65535, "index cannot be dropped, collection is loaded, please release it first",
+           c.drop_index, loaded, "vector")

@@ -723,7 +723,8 @@ class Coordinator final : public CoordinatorApi {
     if (c->load_state() == LoadState::kLoaded) {
       const FieldSchema* f = c->schema.FindField(found[0].field_id);
       if (f && IsVectorType(f->type)) {
-        return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone,
+        // dropIndexTask.PreExecute: errors.New (65535).
+        return MakeStatus(StatusCode::kFailedPrecondition, Reason::kUnclassified,
                           "index cannot be dropped, collection is loaded, please release it first");
       }
     }
