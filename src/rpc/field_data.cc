@@ -283,8 +283,17 @@ Result<Column> VectorRows(const ms::FieldData& in, const FieldSchema& f, int64_t
     return c;
   }
   int64_t dim = f.dim();
+  // Milvus's checkAligned counts the rows against the schema's dim first
+  // (GetNumRowsOfFloatVectorField), then compares the data's own dim.
+  if (f.type == DataType::kFloatVector && v.data_case() == ms::VectorField::kFloatVector && dim > 0 &&
+      v.float_vector().data().size() % dim != 0) {
+    return InvalidArgument("the length({}) of float data should divide the dim({}), field name: {}",
+                           v.float_vector().data().size(), dim, f.name);
+  }
   if (v.dim() != 0 && v.dim() != dim) {
-    return InvalidArgument("the dim ({}) of field data({}) is not equal to schema dim ({})", v.dim(), f.name, dim);
+    // merr.WrapErrParameterInvalid(schemaDim, dataDim, msg)
+    return InvalidArgument("the dim ({}) of field data({}) is not equal to schema dim ({}): invalid parameter[expected={}][actual={}]",
+                           v.dim(), f.name, dim, dim, v.dim());
   }
   std::string_view bytes;
   std::string floats;

@@ -377,6 +377,7 @@ RpcStatus MilvusService::DropCollection(Ctx* ctx, const mm::DropCollectionReques
 RpcStatus MilvusService::HasCollection(Ctx* ctx, const mm::HasCollectionRequest* req, mm::BoolResponse* resp) {
   KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
+    KITE_RETURN_IF_ERROR(proxy_->CheckCollectionName(req->collection_name()));
     auto r = proxy_->DescribeCollection(DbName(ctx, req->db_name()), req->collection_name());
     if (!r.ok() && !r.status().Is(Reason::kCollectionNotFound)) return r.status();
     resp->set_value(r.ok());
@@ -387,9 +388,19 @@ RpcStatus MilvusService::HasCollection(Ctx* ctx, const mm::HasCollectionRequest*
 RpcStatus MilvusService::DescribeCollection(Ctx* ctx, const mm::DescribeCollectionRequest* req,
                                             mm::DescribeCollectionResponse* resp) {
   KITE_ADMIT(ctx, req);
-  return Run(resp, [&]() -> Status {
-    KITE_ASSIGN_OR_RETURN(
-        CollectionView v, proxy_->DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
+  RpcStatus rpc = Run(resp, [&]() -> Status {
+    if (req->collectionid() == 0 || !req->collection_name().empty()) {
+      KITE_RETURN_IF_ERROR(proxy_->CheckCollectionName(req->collection_name()));
+    }
+    auto described = proxy_->DescribeCollection(DbName(ctx, req->db_name()), req->collection_name());
+    if (!described.ok() && described.status().Is(Reason::kCollectionNotFound)) {
+      // Milvus's describeCollectionTask rewrites the reason "for compatibility with PyMilvus".
+      const std::string db = DbName(ctx, req->db_name());
+      return MakeStatus(StatusCode::kNotFound, Reason::kCollectionNotFound,
+                        "can't find collection[database={}][collection={}]", db.empty() ? "default" : db,
+                        req->collection_name());
+    }
+    KITE_ASSIGN_OR_RETURN(CollectionView v, std::move(described));
     const CollectionInfo& c = v.info;
     SchemaToProto(c.schema, resp->mutable_schema());
     KITE_ASSIGN_OR_RETURN(std::string timezone, proxy_->Timezone(v, ""));
@@ -413,6 +424,9 @@ RpcStatus MilvusService::DescribeCollection(Ctx* ctx, const mm::DescribeCollecti
     MapToKv(c.properties, resp->mutable_properties());
     return Status::OK();
   });
+  // ... and its legacy error code, which pymilvus's has_collection reads.
+  if (resp->status().code() == 100) resp->mutable_status()->set_error_code(mc::UnexpectedError);
+  return rpc;
 }
 
 RpcStatus MilvusService::ShowCollections(Ctx* ctx, const mm::ShowCollectionsRequest* req,
@@ -482,7 +496,8 @@ RpcStatus MilvusService::RenameCollection(Ctx* ctx, const mm::RenameCollectionRe
 // ------------------------------------------------------------------ partitions
 RpcStatus MilvusService::CreatePartition(Ctx* ctx, const mm::CreatePartitionRequest* req, mc::Status* resp) {
   KITE_ADMIT(ctx, req);
-  return Run(resp, [&] {
+  return Run(resp, [&]() -> Status {
+    KITE_RETURN_IF_ERROR(proxy_->CheckCollectionName(req->collection_name()));
     return proxy_->CreatePartition(DbName(ctx, req->db_name()), req->collection_name(),
                                                  req->partition_name());
   });
@@ -490,7 +505,9 @@ RpcStatus MilvusService::CreatePartition(Ctx* ctx, const mm::CreatePartitionRequ
 
 RpcStatus MilvusService::DropPartition(Ctx* ctx, const mm::DropPartitionRequest* req, mc::Status* resp) {
   KITE_ADMIT(ctx, req);
-  return Run(resp, [&] {
+  return Run(resp, [&]() -> Status {
+    KITE_RETURN_IF_ERROR(proxy_->CheckCollectionName(req->collection_name()));
+    KITE_RETURN_IF_ERROR(proxy_->CheckPartitionName(req->partition_name()));
     return proxy_->DropPartition(DbName(ctx, req->db_name()), req->collection_name(),
                                                req->partition_name());
   });
@@ -499,6 +516,8 @@ RpcStatus MilvusService::DropPartition(Ctx* ctx, const mm::DropPartitionRequest*
 RpcStatus MilvusService::HasPartition(Ctx* ctx, const mm::HasPartitionRequest* req, mm::BoolResponse* resp) {
   KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
+    KITE_RETURN_IF_ERROR(proxy_->CheckCollectionName(req->collection_name()));
+    KITE_RETURN_IF_ERROR(proxy_->CheckPartitionName(req->partition_name()));
     KITE_ASSIGN_OR_RETURN(
         CollectionView v, proxy_->DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
     resp->set_value(v.info.FindPartition(req->partition_name()) != nullptr);
@@ -510,6 +529,7 @@ RpcStatus MilvusService::ShowPartitions(Ctx* ctx, const mm::ShowPartitionsReques
                                         mm::ShowPartitionsResponse* resp) {
   KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
+    KITE_RETURN_IF_ERROR(proxy_->CheckCollectionName(req->collection_name()));
     KITE_ASSIGN_OR_RETURN(
         CollectionView v, proxy_->DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()));
     std::set<std::string> wanted(req->partition_names().begin(), req->partition_names().end());
@@ -575,7 +595,12 @@ RpcStatus MilvusService::ReleaseCollection(Ctx* ctx, const mm::ReleaseCollection
 RpcStatus MilvusService::LoadPartitions(Ctx* ctx, const mm::LoadPartitionsRequest* req, mc::Status* resp) {
   KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
-    if (req->partition_names_size() == 0) return InvalidArgument("partition names should not be empty");
+    if (req->partition_names_size() == 0) {
+      // Milvus loadPartitionsTask: name, collection, then no partition (a plain error).
+      KITE_RETURN_IF_ERROR(proxy_->CheckCollectionName(req->collection_name()));
+      KITE_RETURN_IF_ERROR(proxy_->DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()).status());
+      return Unclassified("failed to load partition, due to no partition specified");
+    }
     Proxy::LoadRequest load;
     load.db = DbName(ctx, req->db_name());
     load.collection = req->collection_name();
@@ -589,7 +614,12 @@ RpcStatus MilvusService::LoadPartitions(Ctx* ctx, const mm::LoadPartitionsReques
 RpcStatus MilvusService::ReleasePartitions(Ctx* ctx, const mm::ReleasePartitionsRequest* req, mc::Status* resp) {
   KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
-    if (req->partition_names_size() == 0) return InvalidArgument("partition names should not be empty");
+    if (req->partition_names_size() == 0) {
+      // Milvus: the query coordinator refuses an empty partition list.
+      KITE_RETURN_IF_ERROR(proxy_->CheckCollectionName(req->collection_name()));
+      KITE_RETURN_IF_ERROR(proxy_->DescribeCollection(DbName(ctx, req->db_name()), req->collection_name()).status());
+      return InvalidArgument("invalid parameter[expected=any partition][actual=empty partition list]");
+    }
     return proxy_->Release(DbName(ctx, req->db_name()), req->collection_name(), ToVector(req->partition_names()));
   });
 }
@@ -718,6 +748,7 @@ void FillIndexDescription(const Proxy::IndexStatus& st, const CollectionInfo& c,
 RpcStatus MilvusService::DescribeIndex(Ctx* ctx, const mm::DescribeIndexRequest* req, mm::DescribeIndexResponse* resp) {
   KITE_ADMIT(ctx, req);
   return Run(resp, [&]() -> Status {
+    KITE_RETURN_IF_ERROR(proxy_->CheckCollectionName(req->collection_name()));  // describeIndexTask.PreExecute
     std::string db = DbName(ctx, req->db_name());
     KITE_ASSIGN_OR_RETURN(CollectionView v, proxy_->DescribeCollection(db, req->collection_name()));
     KITE_ASSIGN_OR_RETURN(auto indexes, proxy_->DescribeIndex(db, req->collection_name(), req->field_name(),
@@ -760,7 +791,8 @@ RpcStatus MilvusService::GetIndexBuildProgress(Ctx* ctx, const mm::GetIndexBuild
 
 RpcStatus MilvusService::DropIndex(Ctx* ctx, const mm::DropIndexRequest* req, mc::Status* resp) {
   KITE_ADMIT(ctx, req);
-  return Run(resp, [&] {
+  return Run(resp, [&]() -> Status {
+    KITE_RETURN_IF_ERROR(proxy_->CheckCollectionName(req->collection_name()));  // dropIndexTask.PreExecute
     return proxy_->DropIndex(DbName(ctx, req->db_name()), req->collection_name(), req->field_name(),
                              req->index_name());
   });

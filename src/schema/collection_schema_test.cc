@@ -298,15 +298,16 @@ TEST(ValidateAddedFieldTest, FollowsMilvusAddFieldChecks) {
   Limits limits;
   FieldSchema f = Field("extra", DataType::kInt64);
   Status st = ValidateAddedField(s, f, limits);
-  EXPECT_EQ(st.message(), "added field must be nullable, please check it, field name = extra");
+  EXPECT_EQ(st.message(), "added field must be nullable, please check it, field name = extra: invalid parameter");
   f.nullable = true;
   EXPECT_TRUE(ValidateAddedField(s, f, limits).ok());
   FieldSchema dup = s.fields[1];
   dup.nullable = true;
   dup.is_primary = false;
-  EXPECT_EQ(ValidateAddedField(s, dup, limits).message(), "duplicated field name " + dup.name);
+  EXPECT_EQ(ValidateAddedField(s, dup, limits).message(), "duplicate field name: " + dup.name + ": invalid parameter");
   f.is_primary = true;
-  EXPECT_EQ(ValidateAddedField(s, f, limits).message(), "not support to add pk field, field name = extra");
+  EXPECT_EQ(ValidateAddedField(s, f, limits).message(),
+            "not support to add pk field, field name = extra: invalid parameter");
 }
 
 TEST(ValidateSchemaTest, RejectsAutoIdOnNonPrimary) {
@@ -449,6 +450,12 @@ TEST(NameValidationTest, CollectionName) {
 
   st = ValidateCollectionName("", "name", l);
   EXPECT_INVALID(st, "empty");
+  // Blanks only count as empty (Milvus trimmed the name first); every text
+  // ends in merr's ": invalid parameter".
+  st = ValidateCollectionName("  ", "name", l);
+  EXPECT_INVALID(st, "collection name should not be empty: invalid parameter");
+  st = ValidateCollectionName("9lives", "name", l);
+  EXPECT_INVALID(st, "must be an underscore or letter: invalid parameter");
 
   // `what` appears in the message.
   st = ValidateCollectionName("a.b", "alias", l);

@@ -179,7 +179,7 @@ def test_partial_update_refusals(server):
     assert "pk" in e.value.message or "primary" in e.value.message
     # a new key without a required (not nullable, no default) field
     expect_error(lambda: client.upsert(name, [{"id": 9, "score": 3.0}], partial_update=True),
-                 1100, "Insert missed an field")
+                 1100, "has no corresponding fieldData pass in: invalid parameter")
     got = client.query(name, filter="id >= 0", output_fields=["score"], consistency_level="Strong")
     assert [(r["id"], r["score"]) for r in got] == [(1, 1.0)]
 

@@ -245,11 +245,11 @@ def test_alter_and_drop_index_properties(server):
     client.alter_index_properties(name, "vec", properties={"mmap.enabled": True})
     assert client.describe_index(name, "vec")["mmap.enabled"] == "True"
     expect_error(lambda: client.alter_index_properties(name, "vec", properties={"M": 8}),
-                 1100, "M is not configable index param")
+                 1100, "M is not a configable index proptery: invalid parameter")
     expect_error(lambda: client.alter_index_properties(name, "vec", properties={"mmap.enabled": "maybe"}),
                  65535, "invalid mmap.enabled value")
     expect_error(lambda: client.drop_index_properties(name, "vec", property_keys=["efConstruction"]),
-                 1100, "efConstruction is not configable index param")
+                 1100, "efConstruction is not a configable index proptery: invalid parameter")
     client.drop_index_properties(name, "vec", property_keys=["mmap.enabled"])
     assert "mmap.enabled" not in client.describe_index(name, "vec")
     server.restart()

@@ -112,7 +112,7 @@ def test_add_field_to_a_released_collection_then_load(server):
 
 @pytest.mark.parametrize("kwargs, field, message", [
     ({"data_type": DataType.INT64}, "plain", "added field must be nullable, please check it, field name = plain"),
-    ({"data_type": DataType.INT64, "nullable": True}, "tag", "duplicated field name tag"),
+    ({"data_type": DataType.INT64, "nullable": True}, "tag", "duplicate field name: tag: invalid parameter"),
     ({"data_type": DataType.INT64, "nullable": True, "is_primary": True}, "pk2", "not support to add pk field, field name = pk2"),
     ({"data_type": DataType.INT64, "nullable": True, "is_partition_key": True}, "pkey",
      "not support to add partition key field, field name  = pkey"),

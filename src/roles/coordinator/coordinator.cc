@@ -123,7 +123,8 @@ class Coordinator final : public CoordinatorApi {
   Status CreateDatabase(const std::string& name, const std::map<std::string, std::string>& props) override {
     KITE_RETURN_IF_ERROR(ValidateDatabaseName(name, limits_));
     std::lock_guard lock(mu_);
-    if (FindDb(name)) return InvalidArgument("database already exist: {}", name);
+    // Milvus 2.6 MetaTable.CheckIfDatabaseCreatable: a plain error (65535).
+    if (FindDb(name)) return Unclassified("database already exist: {}", name);
     if (static_cast<int>(dbs_.size()) >= limits_.max_database_num) {
       return MakeStatus(StatusCode::kResourceExhausted, Reason::kDatabaseLimit,
                         "database number ({}) exceeds max configuration ({})", dbs_.size(), limits_.max_database_num);
@@ -171,6 +172,14 @@ class Coordinator final : public CoordinatorApi {
 
   Status AlterDatabase(const std::string& name, const std::map<std::string, std::string>& set,
                        const std::vector<std::string>& delete_keys) override {
+    // Milvus's rootcoord alterDatabaseTask.Execute, before the database is looked up.
+    if (set.empty() && delete_keys.empty()) {
+      return Unclassified(
+          "alter database requires either properties or deletekeys to modify or delete keys, both cannot be empty");
+    }
+    if (!set.empty() && !delete_keys.empty()) {
+      return Unclassified("alter database operation cannot modify properties and delete keys at the same time");
+    }
     std::lock_guard lock(mu_);
     KITE_ASSIGN_OR_RETURN(DatabaseInfo * db, GetDb(name));
     DatabaseInfo updated = *db;
@@ -280,7 +289,7 @@ class Coordinator final : public CoordinatorApi {
     CollectionInfo* c = FindColl(db->id, name, /*allow_alias=*/false);
     if (!c) {
       if (aliases_.count({db->id.value, name})) {
-        return InvalidArgument("cannot drop the collection via alias = {}", name);
+        return Unclassified("cannot drop the collection via alias = {}", name);  // rootcoord: fmt.Errorf (65535)
       }
       return Status::OK();  // Milvus: dropping a missing collection succeeds
     }
@@ -335,9 +344,15 @@ class Coordinator final : public CoordinatorApi {
     KITE_ASSIGN_OR_RETURN(DatabaseInfo * new_db, GetDb(new_db_name.empty() ? db->name : new_db_name));
     CollectionInfo* c = FindColl(db->id, old_name, /*allow_alias=*/false);
     if (!c) return CollectionNotFound(db->name, old_name);
-    if (FindColl(new_db->id, new_name, /*allow_alias=*/true)) {
-      return InvalidArgument("duplicated new collection name {} in database {} with other collection name or alias",
-                             new_name, new_db->name);
+    // Milvus 2.6 MetaTable.CheckIfCollectionRenamable: an alias is a name
+    // conflict (1601), a collection a parameter error.
+    if (aliases_.count({new_db->id.value, new_name})) {
+      return MakeStatus(StatusCode::kAlreadyExists, Reason::kAliasNameConflict,
+                        "alias and collection name conflict[database={}][alias={}]", new_db->name, new_name);
+    }
+    if (FindColl(new_db->id, new_name, /*allow_alias=*/false)) {
+      return InvalidArgument("duplicated new collection name {}:{} with other collection name or alias: invalid parameter",
+                             new_db->name, new_name);
     }
     if (new_db->id != db->id && !AliasesOf(*c).empty()) {
       return InvalidArgument("fail to rename collection to different database, must drop all aliases of collection {} first",
@@ -368,10 +383,21 @@ class Coordinator final : public CoordinatorApi {
           return InvalidArgument("collection TTL is not a valid positive integer: {}", v);
         }
       }
-      if (k == "mmap.enabled" && c->load_state() == LoadState::kLoaded) {
-        return InvalidArgument("can not alter mmap properties if collection loaded");
+      // Milvus 2.6 alterCollectionTask.PreExecute: mmap and lazy load
+      // cannot change under a loaded collection (merr.WrapErrCollectionLoaded).
+      if ((k == "mmap.enabled" || k == "lazyload.enabled") && c->load_state() == LoadState::kLoaded) {
+        return MakeStatus(StatusCode::kFailedPrecondition, Reason::kCollectionLoaded,
+                          "can not alter mmap properties if collection loaded: collection already loaded[collection={}]",
+                          name);
       }
       updated.properties[k] = v;
+    }
+    for (const auto& k : delete_keys) {
+      if ((k == "mmap.enabled" || k == "lazyload.enabled") && c->load_state() == LoadState::kLoaded) {
+        return MakeStatus(StatusCode::kFailedPrecondition, Reason::kCollectionLoaded,
+                          "can not delete mmap properties if collection loaded: collection already loaded[collection={}]",
+                          name);
+      }
     }
     for (const auto& k : delete_keys) updated.properties.erase(k);
     KITE_ASSIGN_OR_RETURN(updated.update_ts, tso_->Alloc());
@@ -525,7 +551,9 @@ class Coordinator final : public CoordinatorApi {
 
   // ------------------------------------------------------------------ aliases
   Status CreateAlias(const std::string& db_name, const std::string& coll, const std::string& alias) override {
+    // Milvus's CreateAliasTask.PreExecute: the alias, then the collection name.
     KITE_RETURN_IF_ERROR(ValidateCollectionName(alias, "alias", limits_));
+    KITE_RETURN_IF_ERROR(ValidateCollectionName(coll, "name", limits_));
     std::lock_guard lock(mu_);
     KITE_ASSIGN_OR_RETURN(DatabaseInfo * db, GetDb(db_name));
     if (FindColl(db->id, alias, /*allow_alias=*/false)) {
@@ -542,10 +570,10 @@ class Coordinator final : public CoordinatorApi {
     auto it = aliases_.find({db->id.value, alias});
     if (it != aliases_.end()) {
       if (it->second == c->id.value) return Status::OK();
+      // Milvus 2.6 (MetaTable.CheckIfAliasCreatable): merr.WrapErrAliasAlreadyExist with a message.
       return MakeStatus(StatusCode::kAlreadyExists, Reason::kAliasExists,
-                        "alias exists and already aliased to another collection, alias: {}, collection: {}, other "
-                        "collection: {}",
-                        alias, coll, colls_.at(it->second).schema.name);
+                        "{} is alias to another collection: {}: alias already exist[database={}][alias={}]", alias,
+                        colls_.at(it->second).schema.name, db->name, alias);
     }
     MetaBatch b;
     b.Put(AliasKey(db->id, alias), std::to_string(c->id.value));
@@ -556,10 +584,18 @@ class Coordinator final : public CoordinatorApi {
 
   Status AlterAlias(const std::string& db_name, const std::string& coll, const std::string& alias) override {
     KITE_RETURN_IF_ERROR(ValidateCollectionName(alias, "alias", limits_));
+    KITE_RETURN_IF_ERROR(ValidateCollectionName(coll, "name", limits_));
     std::lock_guard lock(mu_);
     KITE_ASSIGN_OR_RETURN(DatabaseInfo * db, GetDb(db_name));
+    // Milvus 2.6 MetaTable.CheckIfAliasAlterable, in its order.
+    if (FindColl(db->id, alias, /*allow_alias=*/false)) {
+      return MakeStatus(StatusCode::kAlreadyExists, Reason::kAliasNameConflict,
+                        "alias and collection name conflict[database={}][alias={}]", db->name, alias);
+    }
     CollectionInfo* c = FindColl(db->id, coll, /*allow_alias=*/false);
-    if (!c) return CollectionNotFound(db->name, coll);
+    if (!c) {
+      return MakeStatus(StatusCode::kNotFound, Reason::kCollectionNotFound, "collection not found[collection={}]", coll);
+    }
     if (!aliases_.count({db->id.value, alias})) return AliasNotFound(db->name, alias);
     MetaBatch b;
     b.Put(AliasKey(db->id, alias), std::to_string(c->id.value));
@@ -569,6 +605,7 @@ class Coordinator final : public CoordinatorApi {
   }
 
   Status DropAlias(const std::string& db_name, const std::string& alias) override {
+    KITE_RETURN_IF_ERROR(ValidateCollectionName(alias, "alias", limits_));
     std::lock_guard lock(mu_);
     KITE_ASSIGN_OR_RETURN(DatabaseInfo * db, GetDb(db_name));
     if (!aliases_.count({db->id.value, alias})) return Status::OK();  // Milvus: idempotent
@@ -580,6 +617,7 @@ class Coordinator final : public CoordinatorApi {
   }
 
   Result<AliasInfo> DescribeAlias(const std::string& db_name, const std::string& alias) override {
+    KITE_RETURN_IF_ERROR(ValidateCollectionName(alias, "alias", limits_));
     std::lock_guard lock(mu_);
     KITE_ASSIGN_OR_RETURN(DatabaseInfo * db, GetDb(db_name));
     auto it = aliases_.find({db->id.value, alias});
@@ -588,11 +626,17 @@ class Coordinator final : public CoordinatorApi {
   }
 
   Result<std::vector<std::string>> ListAliases(const std::string& db_name, const std::string& coll) override {
+    if (!coll.empty()) KITE_RETURN_IF_ERROR(ValidateCollectionName(coll, "name", limits_));
     std::lock_guard lock(mu_);
     KITE_ASSIGN_OR_RETURN(DatabaseInfo * db, GetDb(db_name));
     std::vector<std::string> out;
     if (!coll.empty()) {
-      KITE_ASSIGN_OR_RETURN(CollectionInfo * c, GetColl(*db, coll));
+      // Milvus 2.6 MetaTable.ListAliases: merr.WrapErrCollectionNotFound(name), no database.
+      CollectionInfo* c = FindColl(db->id, coll, /*allow_alias=*/false);
+      if (!c) {
+        return MakeStatus(StatusCode::kNotFound, Reason::kCollectionNotFound, "collection not found[collection={}]",
+                          coll);
+      }
       return AliasesOf(*c);
     }
     for (const auto& [key, cid] : aliases_) {
@@ -679,7 +723,8 @@ class Coordinator final : public CoordinatorApi {
     if (c->load_state() == LoadState::kLoaded) {
       const FieldSchema* f = c->schema.FindField(found[0].field_id);
       if (f && IsVectorType(f->type)) {
-        return MakeStatus(StatusCode::kFailedPrecondition, Reason::kNone,
+        // dropIndexTask.PreExecute: errors.New (65535).
+        return MakeStatus(StatusCode::kFailedPrecondition, Reason::kUnclassified,
                           "index cannot be dropped, collection is loaded, please release it first");
       }
     }
@@ -697,12 +742,14 @@ class Coordinator final : public CoordinatorApi {
     KITE_ASSIGN_OR_RETURN(DatabaseInfo * db, GetDb(db_name));
     KITE_ASSIGN_OR_RETURN(CollectionInfo * c, GetColl(*db, coll));
     // Milvus 2.6 alterIndexTask.PreExecute, then datacoord's value checks.
+    // The key refusal carries datacoord's text (typo included), which
+    // Milvus's suites assert for alter_index_properties / drop_index_properties.
     static const std::set<std::string> kAlterable = {"mmap.enabled", "index.offsetCache.enabled"};
     for (const auto& [k, v] : set) {
-      if (!kAlterable.count(k)) return InvalidArgument("{} is not configable index param: invalid parameter", k);
+      if (!kAlterable.count(k)) return InvalidArgument("{} is not a configable index proptery: invalid parameter", k);
     }
     for (const auto& k : delete_keys) {
-      if (!kAlterable.count(k)) return InvalidArgument("{} is not configable index param: invalid parameter", k);
+      if (!kAlterable.count(k)) return InvalidArgument("{} is not a configable index proptery: invalid parameter", k);
     }
     if (!set.empty() && !delete_keys.empty()) {
       return InvalidArgument("cannot provide both DeleteKeys and ExtraParams: invalid parameter");
@@ -745,6 +792,11 @@ class Coordinator final : public CoordinatorApi {
     std::vector<const FieldSchema*> must_index = c->schema.VectorFields();
     for (const auto& f : c->schema.fields) {  // struct vector sub-fields too (Milvus 2.6)
       if (f.type == DataType::kArrayOfVector) must_index.push_back(&f);
+    }
+    // A collection without any index is refused by Milvus's index lookup
+    // itself (merr.WrapErrIndexNotFoundForCollection), before the per-field check.
+    if (!must_index.empty() && MatchIndexes(*c, "", "").empty()) {
+      return MakeStatus(StatusCode::kNotFound, Reason::kIndexNotFound, "index not found[collection={}]", coll);
     }
     for (const FieldSchema* f : must_index) {
       if (MatchIndexes(*c, f->name, "").empty()) {

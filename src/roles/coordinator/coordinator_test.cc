@@ -498,7 +498,11 @@ TEST_F(CoordinatorTest, UnknownDatabase) {
 
 TEST_F(CoordinatorTest, AlterDatabase) {
   ASSERT_OK(coord_->CreateDatabase("db1", {{"a", "1"}, {"b", "2"}}));
-  ASSERT_OK(coord_->AlterDatabase("db1", {{"a", "10"}, {"c", "3"}}, {"b"}));
+  // Milvus's rootcoord: setting and deleting in one call, or neither, is refused.
+  EXPECT_CODE(coord_->AlterDatabase("db1", {{"a", "10"}}, {"b"}), StatusCode::kInvalidArgument);
+  EXPECT_CODE(coord_->AlterDatabase("db1", {}, {}), StatusCode::kInvalidArgument);
+  ASSERT_OK(coord_->AlterDatabase("db1", {{"a", "10"}, {"c", "3"}}, {}));
+  ASSERT_OK(coord_->AlterDatabase("db1", {}, {"b"}));
   auto d = coord_->DescribeDatabase("db1");
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->properties, (std::map<std::string, std::string>{{"a", "10"}, {"c", "3"}}));
@@ -583,7 +587,10 @@ TEST_F(CoordinatorTest, MmapCannotBeAlteredWhileLoaded) {
   ASSERT_OK(coord_->CreateCollection(Params("c1")));
   ASSERT_OK(coord_->CreateIndex(IndexOn("c1", "vec")));
   ASSERT_OK(coord_->Load("", "c1", {}));
-  EXPECT_CODE(coord_->AlterCollection("", "c1", {{"mmap.enabled", "true"}}, {}), StatusCode::kInvalidArgument);
+  // Milvus: merr.WrapErrCollectionLoaded (104), for lazy load too.
+  EXPECT_REASON(coord_->AlterCollection("", "c1", {{"mmap.enabled", "true"}}, {}), Reason::kCollectionLoaded);
+  EXPECT_REASON(coord_->AlterCollection("", "c1", {{"lazyload.enabled", "true"}}, {}), Reason::kCollectionLoaded);
+  EXPECT_REASON(coord_->AlterCollection("", "c1", {}, {"mmap.enabled"}), Reason::kCollectionLoaded);
   EXPECT_EQ(Describe("c1").info.properties.count("mmap.enabled"), 0u);
   ASSERT_OK(coord_->Release("", "c1", {}));
   EXPECT_OK(coord_->AlterCollection("", "c1", {{"mmap.enabled", "true"}}, {}));
@@ -736,11 +743,14 @@ TEST_F(CoordinatorTest, LoadWithoutIndexFails) {
   Status st = coord_->Load("", "c1", {});
   EXPECT_EQ(st.code(), StatusCode::kNotFound) << st.ToString();
   EXPECT_TRUE(st.Is(Reason::kIndexNotFound)) << st.ToString();
-  EXPECT_NE(st.message().find("vec"), std::string::npos) << st.message();
+  // No index at all: Milvus's index lookup answers first.
+  EXPECT_EQ(st.message(), "index not found[collection=c1]");
   EXPECT_EQ(Describe("c1").info.load_state(), LoadState::kNotLoad);
-  // An index on a scalar field is not enough.
+  // An index on a scalar field is not enough: the vector field is named.
   ASSERT_OK(coord_->CreateIndex(IndexOn("c1", "title", {{"index_type", "INVERTED"}})));
-  EXPECT_REASON(coord_->Load("", "c1", {}), Reason::kIndexNotFound);
+  st = coord_->Load("", "c1", {});
+  EXPECT_TRUE(st.Is(Reason::kIndexNotFound)) << st.ToString();
+  EXPECT_NE(st.message().find("vec"), std::string::npos) << st.message();
 }
 
 TEST_F(CoordinatorTest, LoadReleaseProgress) {

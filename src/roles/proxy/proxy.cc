@@ -102,6 +102,12 @@ Status Proxy::CreateCollection(const CreateCollectionParams& in) {
     return InvalidArgument("partition number ({}) exceeds max configuration ({})", params.num_partitions,
                            limits_.max_partition_num);
   }
+  const bool partition_key = std::any_of(params.schema.fields.begin(), params.schema.fields.end(),
+                                         [](const FieldSchema& f) { return f.is_partition_key; });
+  if (!partition_key && params.num_partitions != 0) {
+    // Milvus createCollectionTask.validatePartitionKey (a plain error: 65535).
+    return Unclassified("num_partitions should only be specified with partition key field enabled");
+  }
   int consistency = static_cast<int>(params.consistency);
   if (consistency < 0 || consistency > static_cast<int>(ConsistencyLevel::kCustomized)) {
     return InvalidArgument("invalid consistency level {}", consistency);
@@ -129,7 +135,14 @@ Status Proxy::DropCollection(const std::string& db, const std::string& name) {
   return Status::OK();
 }
 
+Status Proxy::CheckCollectionName(const std::string& name) const {
+  return ValidateCollectionName(name, "name", limits_);
+}
+
+Status Proxy::CheckPartitionName(const std::string& name) const { return ValidatePartitionName(name, limits_); }
+
 Status Proxy::Load(const std::string& db, const std::string& collection, const std::vector<std::string>& partitions) {
+  KITE_RETURN_IF_ERROR(CheckCollectionName(collection));
   KITE_RETURN_IF_ERROR(coord_->Load(db, collection, partitions));
   KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(db, collection));
   return streaming_->Load(v.info);
@@ -137,6 +150,7 @@ Status Proxy::Load(const std::string& db, const std::string& collection, const s
 
 Status Proxy::Release(const std::string& db, const std::string& collection,
                       const std::vector<std::string>& partitions) {
+  KITE_RETURN_IF_ERROR(CheckCollectionName(collection));
   KITE_RETURN_IF_ERROR(coord_->Release(db, collection, partitions));
   KITE_ASSIGN_OR_RETURN(CollectionView v, coord_->DescribeCollection(db, collection));
   if (v.info.load_state() != LoadState::kLoaded) return streaming_->Release(v.info.id);
@@ -350,6 +364,15 @@ Status Proxy::CompleteRows(const CollectionInfo& c, InsertParams* p, Column* ids
   Column* pk = p->rows.Find(pkf->id);
   if (p->upsert) {
     if (!pk) return InvalidArgument("must assign pk when upsert, primary field: {}", pkf->name);
+    // Milvus 2.6 upsertTask.PreExecute (CheckDuplicatePkExist): one batch
+    // may not carry a key twice.
+    std::set<PrimaryKey> seen;
+    for (int64_t r = 0; r < n; ++r) {
+      if (pk->IsNull(r)) continue;
+      if (!seen.insert(PkAt(*pk, r)).second) {
+        return InvalidArgument("duplicate primary keys are not allowed in the same batch: invalid parameter");
+      }
+    }
     *old_ids = *pk;
   }
   if (pkf->auto_id && !p->ids_assigned) {
@@ -396,9 +419,8 @@ Status Proxy::CompleteRows(const CollectionInfo& c, InsertParams* p, Column* ids
         continue;
       }
       if (!f.nullable && !f.default_value) {
-        return InvalidArgument("Insert missed an field `{}` to collection without set nullable==true or set "
-                               "default_value",
-                               f.name);
+        // Milvus checkFieldsDataBySchema (pymilvus says "Insert missed an field" client-side).
+        return InvalidArgument("fieldSchema({}) has no corresponding fieldData pass in: invalid parameter", f.name);
       }
       Column nulls = Column::ForField(f);
       for (int64_t i = 0; i < n; ++i) nulls.AppendNull();
@@ -477,6 +499,7 @@ Result<MutationOutcome> Proxy::Insert(InsertParams p) {
     }
   } else {
     const std::string& name = p.partition.empty() ? std::string(kDefaultPartitionName) : p.partition;
+    KITE_RETURN_IF_ERROR(ValidatePartitionName(name, limits_));  // Milvus: validatePartitionTag(strict)
     KITE_ASSIGN_OR_RETURN(const PartitionInfo* info, FindPartitionOrError(c, name));
     partition = info->id;
   }
@@ -565,6 +588,7 @@ Result<MutationOutcome> Proxy::Delete(const std::string& db, const std::string& 
   }
   PartitionId part;
   if (!partition.empty()) {
+    KITE_RETURN_IF_ERROR(ValidatePartitionName(partition, limits_));  // Milvus: validatePartitionTag(strict)
     KITE_ASSIGN_OR_RETURN(const PartitionInfo* info, FindPartitionOrError(c, partition));
     part = info->id;
   }

@@ -230,6 +230,14 @@ class Proxy {
   auto DescribeDatabase(A&&... a) { return coord_->DescribeDatabase(std::forward<A>(a)...); }
   template <typename... A>
   auto DescribeCollection(A&&... a) { return coord_->DescribeCollection(std::forward<A>(a)...); }
+  // The collection-name check Milvus's proxy runs before HasCollection,
+  // DescribeCollection, Load/Release (collection and partitions) reach the
+  // catalog: a malformed name is 1100 "Invalid collection name: ...", not
+  // "collection not found" (task.go validateCollectionName).
+  Status CheckCollectionName(const std::string& name) const;
+  // Milvus's validatePartitionTag (strict), run before DropPartition and
+  // HasPartition look the partition up.
+  Status CheckPartitionName(const std::string& name) const;
   template <typename... A>
   auto ListCollections(A&&... a) { return coord_->ListCollections(std::forward<A>(a)...); }
   template <typename... A>

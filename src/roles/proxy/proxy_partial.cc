@@ -187,9 +187,8 @@ Result<MutationOutcome> Proxy::PartialUpsert(InsertParams p) {
     }
     if (!any_stored || !kept) continue;  // as an insert: null, default or Milvus's "missed a field" error
     if (any_new && !f.nullable && !f.default_value) {
-      return InvalidArgument("Insert missed an field `{}` to collection without set nullable==true or set "
-                             "default_value",
-                             f.name);
+      // Milvus checkFieldsDataBySchema (pymilvus says "Insert missed an field" client-side).
+      return InvalidArgument("fieldSchema({}) has no corresponding fieldData pass in: invalid parameter", f.name);
     }
     Column out = Column::ForField(f);
     out.Reserve(n);

@@ -62,6 +62,7 @@ Result<std::vector<std::pair<ReplicaRecord, CollectionView>>> Proxy::LiveReplica
 }
 
 Status Proxy::LoadWithReplicas(const LoadRequest& req) {
+  KITE_RETURN_IF_ERROR(CheckCollectionName(req.collection));
   KITE_ASSIGN_OR_RETURN(CollectionView before, coord_->DescribeCollection(req.db, req.collection));
   if (!rgs_) return Load(req.db, req.collection, req.partitions);
   const std::string rpc = req.partitions.empty() ? "LoadCollection" : "LoadPartitions";
