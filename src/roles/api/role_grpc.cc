@@ -643,7 +643,7 @@ class RemoteStreamingNode final : public StreamingNodeApi {
       s->set_size_bytes(r.size_bytes);
     }
     rolepb::Ack ack;
-    return Call(&Stub::CommitImport, req, &ack);
+    return Call(&Stub::CommitImport, req, &ack, CallKind::kDdl);
   }
   Status Load(const CollectionInfo& c) override { return local_ ? local_->Load(c) : WithCollection(&Stub::Load, c); }
   Status Release(CollectionId collection) override {
