@@ -69,6 +69,19 @@ wait_for_log() {  # file text seconds
   done
 }
 
+# start_nodes ROLE COUNT SECONDS: COUNT `kite ROLE` processes on free ports
+# sharing the cluster's config and data dir, each waited for.
+start_nodes() {
+  local role="$1" count="$2" secs="$3" i p
+  for i in $(seq 0 $((count - 1))); do
+    p=$(free_port)
+    setsid "$KITE" "$role" --config "$DIR/kite.yaml" --data-dir "$DIR/data" --port "$p" \
+      >"$DIR/logs/$role-$i.log" 2>&1 &
+    echo $! >"$DIR/pids/$role-$i"
+    wait_for_log "$DIR/logs/$role-$i.log" "serving on" "$secs"
+  done
+}
+
 up() {
   [ -x "$KITE" ] || { echo "no $KITE: run scripts/build.sh" >&2; exit 1; }
   command -v etcd >/dev/null || { echo "no etcd: run scripts/setup.sh" >&2; exit 1; }
@@ -135,22 +148,8 @@ minio:
   rootPath: files
 EOF
   fi
-  for i in $(seq 0 $((QN - 1))); do
-    local p
-    p=$(free_port)
-    setsid "$KITE" querynode --config "$DIR/kite.yaml" --data-dir "$DIR/data" --port "$p" \
-      >"$DIR/logs/querynode-$i.log" 2>&1 &
-    echo $! >"$DIR/pids/querynode-$i"
-    wait_for_log "$DIR/logs/querynode-$i.log" "serving on" 30
-  done
-  for i in $(seq 0 $((DN - 1))); do
-    local p
-    p=$(free_port)
-    setsid "$KITE" datanode --config "$DIR/kite.yaml" --data-dir "$DIR/data" --port "$p" \
-      >"$DIR/logs/datanode-$i.log" 2>&1 &
-    echo $! >"$DIR/pids/datanode-$i"
-    wait_for_log "$DIR/logs/datanode-$i.log" "serving on" 30
-  done
+  start_nodes querynode "$QN" 30
+  start_nodes datanode "$DN" 30
   local port mport
   port=$(free_port); mport=$(free_port)
   setsid "$KITE" standalone --config "$DIR/kite.yaml" --data-dir "$DIR/data" --port "$port" \
@@ -171,14 +170,7 @@ EOF
     echo "$p $mp" >"$DIR/ports-coordinator-$i"
     wait_for_log "$DIR/logs/coordinator-$i.log" "standing by as coordinator" 60
   done
-  for i in $(seq 0 $((SN - 1))); do
-    local p
-    p=$(free_port)
-    setsid "$KITE" streamingnode --config "$DIR/kite.yaml" --data-dir "$DIR/data" --port "$p" \
-      >"$DIR/logs/streamingnode-$i.log" 2>&1 &
-    echo $! >"$DIR/pids/streamingnode-$i"
-    wait_for_log "$DIR/logs/streamingnode-$i.log" "serving on" 60
-  done
+  start_nodes streamingnode "$SN" 60
   echo "Kite cluster up: $COORDS coordinator(s), $SN streaming node, $QN query node and $DN data node process(es), etcd 127.0.0.1:$ecl$([ "$SN" -gt 0 ] && echo ", Kafka")$([ "$S3" = 1 ] && echo ", S3")"
   echo "connect: http://127.0.0.1:$port   (web UI http://127.0.0.1:$mport/webui, logs $DIR/logs)"
   for i in $(seq 1 $((COORDS - 1))); do
