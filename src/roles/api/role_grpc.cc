@@ -729,4 +729,9 @@ std::unique_ptr<StreamingNodeApi> MakeRemoteStreamingNode(std::shared_ptr<grpc::
   return std::make_unique<RemoteStreamingNode>(std::move(channel), local);
 }
 
+Status RunRoleCall(const std::function<grpc::Status(grpc::ClientContext*)>& fn, bool ddl,
+                   const rolepb::RequestContext* context) {
+  return RunCall(fn, context, ddl ? CallKind::kDdl : CallKind::kCall, nullptr);
+}
+
 }  // namespace kite

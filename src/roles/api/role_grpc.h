@@ -27,6 +27,7 @@
 // (role_call.h).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -44,6 +45,12 @@ std::unique_ptr<grpc::Service> MakeStreamingNodeService(StreamingNodeApi* node);
 std::unique_ptr<QueryNodeApi> MakeRemoteQueryNode(std::shared_ptr<grpc::Channel> channel, QueryNodeApi* local);
 std::unique_ptr<StreamingNodeApi> MakeRemoteStreamingNode(std::shared_ptr<grpc::Channel> channel,
                                                           StreamingNodeApi* local);
+
+// One unary call of a role client without a liveness probe (catalog_grpc.h):
+// the deadline min(`context`'s, the per-call limit: kite.roleDdlTimeoutMs
+// when `ddl`, else kite.roleCallTimeoutMs), Kite's status from gRPC's.
+Status RunRoleCall(const std::function<grpc::Status(grpc::ClientContext*)>& fn, bool ddl,
+                   const rolepb::RequestContext* context);
 
 // Kite Status <-> grpc::Status (exposed for tests). A refusal (role_call.h)
 // becomes kInternal "role peer refused the call: <peer> ..." and is
