@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "roles/api/read_exec.h"
+#include "roles/api/role_call.h"
 #include "roles/api/role_codec.h"
 
 namespace kite {
@@ -247,6 +248,10 @@ Result<Timestamp> StreamingNode::Write(CollectionId collection, int shard, DmlMe
   }
   Channel& ch = *it->second[shard];
   std::lock_guard lock(ch.mu);
+  // The client of the request this write serves (role_call.h) stopped
+  // waiting — while the write waited for the channel, or in transit to this
+  // node: it is refused, never applied behind the client's back.
+  if (CurrentDeadlinePassed()) return DeadlineExceededStatus();
   // Readers must never pick a timestamp above a write that is only partly
   // applied: mark the channel busy before taking the write's timestamp.
   ch.in_flight_ts.store(kPendingTs, std::memory_order_seq_cst);

@@ -24,6 +24,9 @@
 
 #include <gtest/gtest.h>
 
+#include "common/call_context.h"
+#include "common/log.h"
+#include "roles/api/role_call.h"
 #include "roles/coordinator/coordinator.h"
 #include "roles/coordinator/segment_registry.h"
 #include "roles/api/coord_grpc.h"
@@ -460,6 +463,7 @@ TEST_P(StreamingFaultTest, ReplayKeepsDeletesAndRowsForAQuerySideThatOutlivedThe
   kept_registry_ = std::move(SegmentRegistry::Open(meta_.get())).value();
   kept_query_ = std::make_unique<QueryNode>(kept_objects_.get(), kept_registry_.get());
   flaky_on_ = true;
+  options_.idle_check_ms = 3'600'000;  // the missed delete must still be unsent at the restart
   query_api_ = kept_query_.get();
   ASSERT_TRUE(Restart().ok());
   ASSERT_TRUE(streaming_->Load(info_).ok());
@@ -628,6 +632,40 @@ TEST_P(StreamingFaultTest, WalAppendFailureRejectsOnlyThatWrite) {
   EXPECT_EQ(GrowingKeys(), acked);
   ASSERT_TRUE(Restart().ok());
   EXPECT_EQ(GrowingKeys(), acked);
+}
+
+// A write whose client stopped waiting while it queued for the channel
+// (behind a write whose WAL append hangs) is refused when it gets the
+// channel: it takes no timestamp and leaves nothing, not even after a restart.
+TEST_P(StreamingFaultTest, AWriteWhoseClientDeadlinePassedInTheQueueIsRefused) {
+  faulty_wal_->appends().Hold();
+  std::thread first([&] { EXPECT_TRUE(Insert(Keys(0, 3)).ok()); });
+  while (faulty_wal_->appends().calls() < 1) std::this_thread::yield();  // it holds the channel
+  Status late;
+  std::atomic<bool> done{false};
+  std::atomic<int64_t> late_deadline{0};
+  std::thread second([&] {
+    // The front door's context of the request this thread serves.
+    SetCurrentRequestId("req-late");
+    const int64_t d = NowUnixMicros() + 100'000;
+    SetCurrentDeadline(d);
+    late_deadline = d;
+    late = Insert(Keys(3, 6));
+    SetCurrentRequestId({});
+    done = true;
+  });
+  // Until the second write's deadline has passed (it waits for the channel meanwhile).
+  while (late_deadline.load() == 0 || NowUnixMicros() <= late_deadline.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_FALSE(done.load());
+  faulty_wal_->appends().Release();
+  first.join();
+  second.join();
+  EXPECT_TRUE(IsDeadlineExceeded(late)) << late.ToString();
+  EXPECT_EQ(GrowingKeys(), Range(0, 3));
+  ASSERT_TRUE(Restart().ok());
+  EXPECT_EQ(GrowingKeys(), Range(0, 3)) << "the refused write reached the WAL";
 }
 
 // Slow storage is only slow: a write waits for it and succeeds.
