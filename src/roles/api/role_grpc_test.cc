@@ -311,11 +311,17 @@ class BlockingStreamingNode final : public StreamingNodeApi {
   std::atomic<int> flushes{0};
   std::atomic<int> loads{0};
 
-  ~BlockingStreamingNode() override { Release(); }
+  // Wakes every blocked call (the calls after it block again while `block`).
   void Release() {
     std::lock_guard l(mu_);
-    released_ = true;
+    ++releases_;
     cv_.notify_all();
+  }
+  void Reset() {
+    block = true;
+    writes = 0;
+    flushes = 0;
+    loads = 0;
   }
   struct Seen {
     std::string request_id;
@@ -367,16 +373,27 @@ class BlockingStreamingNode final : public StreamingNodeApi {
   void Wait() {
     if (!block) return;
     std::unique_lock l(mu_);
-    cv_.wait(l, [this] { return released_; });
+    const int64_t entered = releases_;
+    cv_.wait(l, [&] { return releases_ > entered; });
   }
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool released_ = false;
+  int64_t releases_ = 0;
   Seen seen_;
 };
 
 class RoleWriteContextTest : public ::testing::Test {
  protected:
+  // One server for the suite, never shut down: a call that runs out of time
+  // leaves a probe of the peer running on a thread of its own (role_call.h),
+  // which must not meet a destroyed server after the test.
+  static void SetUpTestSuite() {
+    node_ = new BlockingStreamingNode;
+    service_ = MakeStreamingNodeService(node_).release();
+    grpc::ServerBuilder b;
+    b.RegisterService(service_);
+    server_ = b.BuildAndStart().release();
+  }
   void SetUp() override {
     saved_ = GetRoleCallTimeouts();
     // Per-call limits well above the client deadlines below: a call that
@@ -385,17 +402,13 @@ class RoleWriteContextTest : public ::testing::Test {
     t.call = std::chrono::seconds(8);
     t.ddl = std::chrono::seconds(8);
     SetRoleCallTimeouts(t);
-    service_ = MakeStreamingNodeService(&node_);
-    grpc::ServerBuilder b;
-    b.RegisterService(service_.get());
-    server_ = b.BuildAndStart();
+    node_->Reset();
     channel_ = server_->InProcessChannel(grpc::ChannelArguments());
     remote_ = MakeRemoteStreamingNode(channel_, nullptr);
   }
   void TearDown() override {
     SetCurrentRequestId({});
-    node_.Release();
-    server_->Shutdown();
+    node_->Release();
     SetRoleCallTimeouts(saved_);
   }
   // What a front door sets for the request the thread serves.
@@ -416,10 +429,10 @@ class RoleWriteContextTest : public ::testing::Test {
     return m;
   }
 
+  static inline BlockingStreamingNode* node_ = nullptr;
+  static inline grpc::Service* service_ = nullptr;
+  static inline grpc::Server* server_ = nullptr;
   RoleCallTimeouts saved_;
-  BlockingStreamingNode node_;
-  std::unique_ptr<grpc::Service> service_;
-  std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<StreamingNodeApi> remote_;
 };
@@ -446,12 +459,12 @@ TEST_F(RoleWriteContextTest, WriteAndFlushToAHangingNodeEndAtTheClientDeadline) 
 // The serving thread takes the caller's request id, caller and deadline
 // (its log lines and the role calls it makes carry them).
 TEST_F(RoleWriteContextTest, TheServingThreadTakesTheRequestContext) {
-  node_.block = false;
+  node_->block = false;
   ServeRequest("req-42", "alice", std::chrono::seconds(5));
   const int64_t deadline = CurrentCallContext().deadline_unix_us;
   auto ts = remote_->Write(CollectionId(1), 0, AnyDelete());
   ASSERT_TRUE(ts.ok()) << ts.status().ToString();
-  BlockingStreamingNode::Seen seen = node_.seen();
+  BlockingStreamingNode::Seen seen = node_->seen();
   EXPECT_EQ(seen.request_id, "req-42");
   EXPECT_EQ(seen.call.caller, "alice");
   EXPECT_EQ(seen.call.deadline_unix_us, deadline);
@@ -459,7 +472,7 @@ TEST_F(RoleWriteContextTest, TheServingThreadTakesTheRequestContext) {
   // (one the view runs while a client waits must finish).
   CollectionInfo c;
   (void)remote_->Load(c);
-  seen = node_.seen();
+  seen = node_->seen();
   EXPECT_EQ(seen.request_id, "req-42");
   EXPECT_EQ(seen.call.caller, "alice");
   EXPECT_EQ(seen.call.deadline_unix_us, 0);
@@ -478,7 +491,7 @@ TEST_F(RoleWriteContextTest, TheServerRefusesAWriteWhoseDeadlinePassed) {
   grpc::ClientContext ctx;
   Status st = FromGrpcStatus(stub->Write(&ctx, req, &resp));
   EXPECT_TRUE(IsDeadlineExceeded(st)) << st.ToString();
-  EXPECT_EQ(node_.writes.load(), 0) << "a write whose client had given up was applied";
+  EXPECT_EQ(node_->writes.load(), 0) << "a write whose client had given up was applied";
   rolepb::CollectionRequest flush;
   flush.set_collection(1);
   *flush.mutable_ctx() = req.ctx();
@@ -486,7 +499,7 @@ TEST_F(RoleWriteContextTest, TheServerRefusesAWriteWhoseDeadlinePassed) {
   grpc::ClientContext fctx;
   st = FromGrpcStatus(stub->Flush(&fctx, flush, &ids));
   EXPECT_TRUE(IsDeadlineExceeded(st)) << st.ToString();
-  EXPECT_EQ(node_.flushes.load(), 0);
+  EXPECT_EQ(node_->flushes.load(), 0);
 }
 
 // A failed call is logged on the serving side with its rpc, caller and request id.
