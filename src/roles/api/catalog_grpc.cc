@@ -166,85 +166,85 @@ class CatalogServer final : public CatalogService::Service {
   using Req = CatalogRequest;
   using Rep = CatalogReply;
 
-  grpc::Status AllocTimestamp(Ctx*, const Req*, Rep* rep) override {
-    return Coord([&] { return Then(c_->AllocTimestamp(), [&](Timestamp t) { rep->set_ts(t); }); });
+  grpc::Status AllocTimestamp(Ctx* ctx, const Req*, Rep* rep) override {
+    return Coord(ctx, "AllocTimestamp", [&] { return Then(c_->AllocTimestamp(), [&](Timestamp t) { rep->set_ts(t); }); });
   }
-  grpc::Status AllocIds(Ctx*, const Req* r, Rep* rep) override {
-    return Coord([&] { return Then(c_->AllocIds(r->count()), [&](int64_t first) { rep->set_value(first); }); });
+  grpc::Status AllocIds(Ctx* ctx, const Req* r, Rep* rep) override {
+    return Coord(ctx, "AllocIds", [&] { return Then(c_->AllocIds(r->count()), [&](int64_t first) { rep->set_value(first); }); });
   }
-  grpc::Status CreateDatabase(Ctx*, const Req* r, Rep*) override {
-    return Coord([&] { return c_->CreateDatabase(r->name(), MapOf(r->set())); });
+  grpc::Status CreateDatabase(Ctx* ctx, const Req* r, Rep*) override {
+    return Coord(ctx, "CreateDatabase", [&] { return c_->CreateDatabase(r->name(), MapOf(r->set())); });
   }
-  grpc::Status DropDatabase(Ctx*, const Req* r, Rep*) override {
-    return Coord([&] { return c_->DropDatabase(r->name()); });
+  grpc::Status DropDatabase(Ctx* ctx, const Req* r, Rep*) override {
+    return Coord(ctx, "DropDatabase", [&] { return c_->DropDatabase(r->name()); });
   }
-  grpc::Status ListDatabases(Ctx*, const Req*, Rep* rep) override {
-    return Coord([&] {
+  grpc::Status ListDatabases(Ctx* ctx, const Req*, Rep* rep) override {
+    return Coord(ctx, "ListDatabases", [&] {
       return Then(c_->ListDatabases(), [&](const std::vector<DatabaseInfo>& dbs) {
         for (const DatabaseInfo& d : dbs) rep->add_records(EncodeDatabase(d));
       });
     });
   }
-  grpc::Status DescribeDatabase(Ctx*, const Req* r, Rep* rep) override {
-    return Coord([&] {
+  grpc::Status DescribeDatabase(Ctx* ctx, const Req* r, Rep* rep) override {
+    return Coord(ctx, "DescribeDatabase", [&] {
       return Then(c_->DescribeDatabase(r->name()), [&](const DatabaseInfo& d) { rep->add_records(EncodeDatabase(d)); });
     });
   }
-  grpc::Status AlterDatabase(Ctx*, const Req* r, Rep*) override {
-    return Coord([&] { return c_->AlterDatabase(r->name(), MapOf(r->set()), Strings(r->delete_keys())); });
+  grpc::Status AlterDatabase(Ctx* ctx, const Req* r, Rep*) override {
+    return Coord(ctx, "AlterDatabase", [&] { return c_->AlterDatabase(r->name(), MapOf(r->set()), Strings(r->delete_keys())); });
   }
-  grpc::Status CreateCollection(Ctx*, const Req* r, Rep*) override {
-    return Coord([&]() -> Status {
+  grpc::Status CreateCollection(Ctx* ctx, const Req* r, Rep*) override {
+    return Coord(ctx, "CreateCollection", [&]() -> Status {
       KITE_ASSIGN_OR_RETURN(CreateCollectionParams p, DecodeCreate(r->record()));
       return c_->CreateCollection(p);
     });
   }
-  grpc::Status DropCollection(Ctx*, const Req* r, Rep*) override {
-    return Coord([&] { return c_->DropCollection(r->db(), r->collection()); });
+  grpc::Status DropCollection(Ctx* ctx, const Req* r, Rep*) override {
+    return Coord(ctx, "DropCollection", [&] { return c_->DropCollection(r->db(), r->collection()); });
   }
-  grpc::Status DescribeCollection(Ctx*, const Req* r, Rep* rep) override {
-    return Coord([&] {
+  grpc::Status DescribeCollection(Ctx* ctx, const Req* r, Rep* rep) override {
+    return Coord(ctx, "DescribeCollection", [&] {
       return Then(c_->DescribeCollection(r->db(), r->collection()),
                   [&](const CollectionView& v) { rep->add_records(EncodeView(v)); });
     });
   }
-  grpc::Status ListCollections(Ctx*, const Req* r, Rep* rep) override {
-    return Coord([&] { return Then(c_->ListCollections(r->db()), [&](const auto& vs) { AddViews(vs, rep); }); });
+  grpc::Status ListCollections(Ctx* ctx, const Req* r, Rep* rep) override {
+    return Coord(ctx, "ListCollections", [&] { return Then(c_->ListCollections(r->db()), [&](const auto& vs) { AddViews(vs, rep); }); });
   }
-  grpc::Status RenameCollection(Ctx*, const Req* r, Rep*) override {
-    return Coord([&] { return c_->RenameCollection(r->db(), r->collection(), r->new_db(), r->name()); });
+  grpc::Status RenameCollection(Ctx* ctx, const Req* r, Rep*) override {
+    return Coord(ctx, "RenameCollection", [&] { return c_->RenameCollection(r->db(), r->collection(), r->new_db(), r->name()); });
   }
-  grpc::Status AlterCollection(Ctx*, const Req* r, Rep*) override {
-    return Coord([&] { return c_->AlterCollection(r->db(), r->collection(), MapOf(r->set()), Strings(r->delete_keys())); });
+  grpc::Status AlterCollection(Ctx* ctx, const Req* r, Rep*) override {
+    return Coord(ctx, "AlterCollection", [&] { return c_->AlterCollection(r->db(), r->collection(), MapOf(r->set()), Strings(r->delete_keys())); });
   }
-  grpc::Status AddCollectionField(Ctx*, const Req* r, Rep*) override {
-    return Coord([&]() -> Status {
+  grpc::Status AddCollectionField(Ctx* ctx, const Req* r, Rep*) override {
+    return Coord(ctx, "AddCollectionField", [&]() -> Status {
       KITE_ASSIGN_OR_RETURN(FieldSchema f, DecodeField(r->record()));
       return c_->AddCollectionField(r->db(), r->collection(), f);
     });
   }
-  grpc::Status AlterCollectionField(Ctx*, const Req* r, Rep*) override {
-    return Coord([&] {
+  grpc::Status AlterCollectionField(Ctx* ctx, const Req* r, Rep*) override {
+    return Coord(ctx, "AlterCollectionField", [&] {
       return c_->AlterCollectionField(r->db(), r->collection(), r->field(), MapOf(r->set()), Strings(r->delete_keys()));
     });
   }
-  grpc::Status CreatePartition(Ctx*, const Req* r, Rep*) override {
-    return Coord([&] { return c_->CreatePartition(r->db(), r->collection(), r->name()); });
+  grpc::Status CreatePartition(Ctx* ctx, const Req* r, Rep*) override {
+    return Coord(ctx, "CreatePartition", [&] { return c_->CreatePartition(r->db(), r->collection(), r->name()); });
   }
-  grpc::Status DropPartition(Ctx*, const Req* r, Rep*) override {
-    return Coord([&] { return c_->DropPartition(r->db(), r->collection(), r->name()); });
+  grpc::Status DropPartition(Ctx* ctx, const Req* r, Rep*) override {
+    return Coord(ctx, "DropPartition", [&] { return c_->DropPartition(r->db(), r->collection(), r->name()); });
   }
-  grpc::Status CreateAlias(Ctx*, const Req* r, Rep*) override {
-    return Coord([&] { return c_->CreateAlias(r->db(), r->collection(), r->name()); });
+  grpc::Status CreateAlias(Ctx* ctx, const Req* r, Rep*) override {
+    return Coord(ctx, "CreateAlias", [&] { return c_->CreateAlias(r->db(), r->collection(), r->name()); });
   }
-  grpc::Status AlterAlias(Ctx*, const Req* r, Rep*) override {
-    return Coord([&] { return c_->AlterAlias(r->db(), r->collection(), r->name()); });
+  grpc::Status AlterAlias(Ctx* ctx, const Req* r, Rep*) override {
+    return Coord(ctx, "AlterAlias", [&] { return c_->AlterAlias(r->db(), r->collection(), r->name()); });
   }
-  grpc::Status DropAlias(Ctx*, const Req* r, Rep*) override {
-    return Coord([&] { return c_->DropAlias(r->db(), r->name()); });
+  grpc::Status DropAlias(Ctx* ctx, const Req* r, Rep*) override {
+    return Coord(ctx, "DropAlias", [&] { return c_->DropAlias(r->db(), r->name()); });
   }
-  grpc::Status DescribeAlias(Ctx*, const Req* r, Rep* rep) override {
-    return Coord([&] {
+  grpc::Status DescribeAlias(Ctx* ctx, const Req* r, Rep* rep) override {
+    return Coord(ctx, "DescribeAlias", [&] {
       return Then(c_->DescribeAlias(r->db(), r->name()), [&](const AliasInfo& a) {
         rep->add_names(a.db_name);
         rep->add_names(a.alias);
@@ -252,45 +252,45 @@ class CatalogServer final : public CatalogService::Service {
       });
     });
   }
-  grpc::Status ListAliases(Ctx*, const Req* r, Rep* rep) override {
-    return Coord([&] {
+  grpc::Status ListAliases(Ctx* ctx, const Req* r, Rep* rep) override {
+    return Coord(ctx, "ListAliases", [&] {
       return Then(c_->ListAliases(r->db(), r->collection()), [&](const std::vector<std::string>& names) {
         for (const std::string& n : names) rep->add_names(n);
       });
     });
   }
-  grpc::Status CreateIndex(Ctx*, const Req* r, Rep*) override {
-    return Coord([&]() -> Status {
+  grpc::Status CreateIndex(Ctx* ctx, const Req* r, Rep*) override {
+    return Coord(ctx, "CreateIndex", [&]() -> Status {
       KITE_ASSIGN_OR_RETURN(CreateIndexParams p, DecodeCreateIndex(r->record()));
       return c_->CreateIndex(p);
     });
   }
-  grpc::Status DescribeIndex(Ctx*, const Req* r, Rep* rep) override {
-    return Coord([&] {
+  grpc::Status DescribeIndex(Ctx* ctx, const Req* r, Rep* rep) override {
+    return Coord(ctx, "DescribeIndex", [&] {
       return Then(c_->DescribeIndex(r->db(), r->collection(), r->field(), r->name()),
                   [&](const std::vector<IndexInfo>& indexes) {
                     for (const IndexInfo& i : indexes) rep->add_records(EncodeIndex(i));
                   });
     });
   }
-  grpc::Status DropIndex(Ctx*, const Req* r, Rep*) override {
-    return Coord([&] { return c_->DropIndex(r->db(), r->collection(), r->field(), r->name()); });
+  grpc::Status DropIndex(Ctx* ctx, const Req* r, Rep*) override {
+    return Coord(ctx, "DropIndex", [&] { return c_->DropIndex(r->db(), r->collection(), r->field(), r->name()); });
   }
-  grpc::Status AlterIndex(Ctx*, const Req* r, Rep*) override {
+  grpc::Status AlterIndex(Ctx* ctx, const Req* r, Rep*) override {
     return Coord(
         [&] { return c_->AlterIndex(r->db(), r->collection(), r->name(), MapOf(r->set()), Strings(r->delete_keys())); });
   }
-  grpc::Status Load(Ctx*, const Req* r, Rep*) override {
-    return Coord([&] { return c_->Load(r->db(), r->collection(), Strings(r->partitions())); });
+  grpc::Status Load(Ctx* ctx, const Req* r, Rep*) override {
+    return Coord(ctx, "Load", [&] { return c_->Load(r->db(), r->collection(), Strings(r->partitions())); });
   }
-  grpc::Status Release(Ctx*, const Req* r, Rep*) override {
-    return Coord([&] { return c_->Release(r->db(), r->collection(), Strings(r->partitions())); });
+  grpc::Status Release(Ctx* ctx, const Req* r, Rep*) override {
+    return Coord(ctx, "Release", [&] { return c_->Release(r->db(), r->collection(), Strings(r->partitions())); });
   }
-  grpc::Status ListAllCollections(Ctx*, const Req*, Rep* rep) override {
-    return Coord([&] { return Then(c_->ListAllCollections(), [&](const auto& vs) { AddViews(vs, rep); }); });
+  grpc::Status ListAllCollections(Ctx* ctx, const Req*, Rep* rep) override {
+    return Coord(ctx, "ListAllCollections", [&] { return Then(c_->ListAllCollections(), [&](const auto& vs) { AddViews(vs, rep); }); });
   }
-  grpc::Status GetLoadProgress(Ctx*, const Req* r, Rep* rep) override {
-    return Coord([&] {
+  grpc::Status GetLoadProgress(Ctx* ctx, const Req* r, Rep* rep) override {
+    return Coord(ctx, "GetLoadProgress", [&] {
       return Then(c_->GetLoadProgress(r->db(), r->collection(), Strings(r->partitions())), [&](const LoadProgress& p) {
         rep->set_value(static_cast<int64_t>(p.state));
         rep->set_ts(static_cast<uint64_t>(p.progress));
@@ -324,10 +324,15 @@ class CatalogServer final : public CatalogService::Service {
   }
 
  private:
+  // Serves one catalog call under its request context (role_grpc.h
+  // ServedCall): refused once the client's deadline passed, logged when it
+  // failed or was slow.
   template <typename Fn>
-  grpc::Status Coord(Fn&& fn) {
+  grpc::Status Coord(Ctx* ctx, const char* rpc, Fn&& fn) {
     if (!c_) return NotServed("the catalog");
-    return ToGrpcStatus(fn());
+    ServedCall call(rpc, ContextFromMetadata(*ctx), ctx);
+    if (call.Expired()) return call.Finish(ToGrpcStatus(DeadlineExceededStatus()));
+    return call.Finish(ToGrpcStatus(fn()));
   }
   // The status of `r`, after `fill` took its value when it has one.
   template <typename T, typename Fill>
@@ -360,7 +365,12 @@ Status Call(const ChannelSource& source, Method method, const CatalogRequest& re
   std::unique_ptr<Stub> stub = CatalogService::NewStub(channel);
   rolepb::RequestContext rc;
   FillRequestContext(&rc);
-  return RunRoleCall([&](grpc::ClientContext* ctx) { return (stub.get()->*method)(ctx, req, rep); }, ddl, &rc);
+  return RunRoleCall(
+      [&](grpc::ClientContext* ctx) {
+        AddContextMetadata(rc, ctx);  // request id and caller, for the coordinator's logs
+        return (stub.get()->*method)(ctx, req, rep);
+      },
+      ddl, &rc);
 }
 
 template <typename T>
