@@ -277,7 +277,7 @@ class CatalogServer final : public CatalogService::Service {
     return Coord(ctx, "DropIndex", [&] { return c_->DropIndex(r->db(), r->collection(), r->field(), r->name()); });
   }
   grpc::Status AlterIndex(Ctx* ctx, const Req* r, Rep*) override {
-    return Coord(
+    return Coord(ctx, "AlterIndex",
         [&] { return c_->AlterIndex(r->db(), r->collection(), r->name(), MapOf(r->set()), Strings(r->delete_keys())); });
   }
   grpc::Status Load(Ctx* ctx, const Req* r, Rep*) override {
