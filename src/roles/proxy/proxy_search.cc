@@ -543,7 +543,7 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   const bool filtered = p.filter.find_first_not_of(" \t\n\r") != std::string::npos;
   if (filtered) {
     auto compiled = expr::Compile(p.filter, s, p.filter_values, parse_options);
-    if (!compiled.ok()) return PlanError(compiled.status());
+    if (!compiled.ok()) return PlanError(compiled.status(), kSearchPlanStep);
     prep.filter = std::move(*compiled);
     plan.filter = prep.filter.get();
   }
@@ -576,11 +576,12 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
     plan.ts = at.ts;
     prep.guarantee_ts = at.guarantee;
   }
+  prep.expire_before = ExpireBefore(c, plan.ts);
   out.ts = plan.ts;
   prep.collection = c.id;
   prep.channels = c.channels;
   plan.queries.field = field->id;
-  const ReadAt at{plan.ts, prep.guarantee_ts};
+  const ReadAt at{plan.ts, prep.guarantee_ts, prep.expire_before};
   if (bm25_field) {
     for (const char* key : {"bm25_k1", "bm25_b"}) {
       auto it = indexes[0].resolved_params.find(key);
@@ -677,7 +678,7 @@ Result<SearchOutcome> Proxy::RunSearch(const SearchParams& p, PreparedSearch pre
   // fields the steps below need: outputs, group-by value, rerank input, order keys.
   rolepb::SearchRequest req;
   FillRequestContext(req.mutable_ctx());
-  FillScope(prep.collection, plan.partitions, ReadAt{plan.ts, prep.guarantee_ts}, !p.ignore_growing, req.mutable_scope());
+  FillScope(prep.collection, plan.partitions, ReadAt{plan.ts, prep.guarantee_ts, prep.expire_before}, !p.ignore_growing, req.mutable_scope());
   FilterToPb(p.filter, p.filter_values, out.timezone, req.mutable_filter());
   req.set_field(plan.queries.field.value);
   req.set_metric(out.metric);
