@@ -462,6 +462,11 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   const bool bm25_field = s.Bm25FunctionFor(field->name) != nullptr;
   bool have_ts = false;
   if (p.ids) {
+    // Milvus 2.6 searches by primary keys only on plain vector fields: a
+    // struct's vector sub-field (an embedding list per row) is refused.
+    if (field->type == DataType::kArrayOfVector) {
+      return InvalidArgument("array of vector is not supported for search by IDs");
+    }
     // The read timestamp first: the query vectors are read at it too.
     if (static_cast<int64_t>(p.ids->size()) > limits_.max_nq) {
       return InvalidArgument(
@@ -480,6 +485,21 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   }
   out.nq = plan.queries.nq;
   out.topk = p.topk;
+
+  if (field->type == DataType::kArrayOfVector) {
+    // Milvus 2.6 parseSearchInfo: an embedding-list search is a plain top-k
+    // search (merr.WrapErrParameterInvalid("", "", what, field name)).
+    const char* what = p.radius            ? "range search"
+                       : !p.group_by_field.empty() ? "group by search"
+                       : p.iterator_v2     ? "search iterator"
+                                           : nullptr;
+    if (what) {
+      return InvalidArgument(
+          "{} is not supported for vector array (embedding list) fields, fieldName:->{}: invalid "
+          "parameter[expected=][actual=]",
+          what, field->name);
+    }
+  }
 
   const FieldSchema* group_field = nullptr;
   if (!p.group_by_field.empty()) {
