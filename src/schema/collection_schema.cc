@@ -554,9 +554,11 @@ Status ValidateSchema(const CollectionSchema& s, const Limits& limits) {
   }
   for (const auto& st : s.structs) {
     if (!names.insert(st.name).second) return InvalidArgument("duplicated field name {} found", st.name);
+    // Sub-fields are checked under their full names, struct[sub], as Milvus
+    // checks them after transformStructFieldNames: a sub-field may share its
+    // short name with a top-level field or a sub-field of another struct.
     for (const FieldSchema* sub : s.SubFields(st.name)) {
-      std::string shortname(ShortFieldName(*sub));
-      if (!names.insert(shortname).second) return InvalidArgument("duplicated field name {} found", shortname);
+      if (!names.insert(sub->name).second) return InvalidArgument("duplicated field name {} found", sub->name);
     }
   }
   const FieldSchema* pk = nullptr;

@@ -239,13 +239,13 @@ def test_struct_refusals(client: MilvusClient):
 
 
 def test_struct_schema_errors(client: MilvusClient):
-    # Sub-fields in one struct share max_capacity; duplicated names are refused across the schema.
+    # Sub-fields in one struct share max_capacity; a struct may not take a top-level field's name.
     schema = client.create_schema(auto_id=False)
     schema.add_field("id", DataType.INT64, is_primary=True)
     schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
     st = client.create_struct_field_schema()
-    st.add_field("vec", DataType.INT64)
-    schema.add_field("clips", DataType.ARRAY, element_type=DataType.STRUCT, struct_schema=st, max_capacity=CAP)
+    st.add_field("n", DataType.INT64)
+    schema.add_field("vec", DataType.ARRAY, element_type=DataType.STRUCT, struct_schema=st, max_capacity=CAP)
     with pytest.raises(MilvusException, match="duplicated field name vec found"):
         client.create_collection("st_dup", schema=schema)
     schema = client.create_schema(auto_id=False)

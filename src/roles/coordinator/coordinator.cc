@@ -508,20 +508,28 @@ class Coordinator final : public CoordinatorApi {
       }
       delete_keys.push_back(canonical(k));
     }
-    if (!f) return MakeStatus(StatusCode::kNotFound, Reason::kFieldNotFound, "field not found[field={}]", field_name);
+    // An Array of Structs field takes its own properties too (mmap.enabled;
+    // max_length and max_capacity were refused above for want of a field).
+    const StructFieldSchema* st = f ? nullptr : c->schema.FindStruct(field_name);
+    if (!f && !st) {
+      return MakeStatus(StatusCode::kNotFound, Reason::kFieldNotFound, "field not found[field={}]", field_name);
+    }
     CollectionInfo updated = *c;
-    FieldSchema* uf = nullptr;
+    std::map<std::string, std::string>* params = nullptr;
     for (auto& x : updated.schema.fields) {
-      if (x.id == f->id) uf = &x;
+      if (f && x.id == f->id) params = &x.type_params;
+    }
+    for (auto& x : updated.schema.structs) {
+      if (st && x.id == st->id) params = &x.type_params;
     }
     for (const auto& [k, v] : set) {
       std::string value = v;
       if (k == "mmap.enabled") {
         for (char& ch : value) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
       }
-      uf->type_params[k] = value;
+      (*params)[k] = value;
     }
-    for (const auto& k : delete_keys) uf->type_params.erase(k);
+    for (const auto& k : delete_keys) params->erase(k);
     KITE_ASSIGN_OR_RETURN(updated.update_ts, tso_->Alloc());
     return Persist(std::move(updated));
   }
