@@ -161,3 +161,128 @@ def test_index_types_refused_on_geometry_and_timestamptz(module_client, geo):
     index.add_index("geo", index_type="BITMAP")
     expect(lambda: c.create_index(geo, index), "bitmap index are only supported on bool, int, string and array field")
     assert c.list_indexes(geo) == ["vec"]
+
+
+def test_an_empty_point_reads_back_as_milvus_writes_it(module_client):
+    c = module_client
+    name = unique("suite_geo_empty")
+    schema = MilvusClient.create_schema(enable_dynamic_field=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
+    schema.add_field("geo", DataType.GEOMETRY)
+    index = c.prepare_index_params()
+    index.add_index("vec", index_type="FLAT", metric_type="L2")
+    c.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
+    shapes = ["POINT EMPTY", "LINESTRING EMPTY", "GEOMETRYCOLLECTION EMPTY", "POINT (1 2)"]
+    c.insert(name, [{"id": i, "vec": v, "geo": g} for i, (v, g) in enumerate(zip(vectors(4), shapes))])
+    got = {r["id"]: r["geo"] for r in c.query(name, filter="id >= 0", output_fields=["geo"])}
+    assert got == {0: "POINT (NaN NaN)", 1: "LINESTRING EMPTY", 2: "GEOMETRYCOLLECTION EMPTY", 3: "POINT (1 2)"}
+
+
+def test_a_timestamptz_default_must_be_text(module_client):
+    schema = MilvusClient.create_schema(enable_dynamic_field=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
+    schema.add_field("stamp", DataType.TIMESTAMPTZ, nullable=True, default_value=10)
+    expect(lambda: module_client.create_collection(unique("suite_tz_default"), schema=schema),
+           "type (Timestamptz) of field (stamp) is not equal to the type(DataType_Int64) of default_value: "
+           "invalid parameter")
+
+
+# --- Array of Structs ---------------------------------------------------------------------------
+
+
+def struct_of(c: MilvusClient, vec_type=DataType.FLOAT_VECTOR, **vec_kwargs):
+    st = c.create_struct_field_schema()
+    st.add_field("emb", vec_type, **(vec_kwargs or {"dim": SUB_DIM}))
+    st.add_field("score", DataType.INT64)
+    st.add_field("label", DataType.VARCHAR, max_length=32)
+    return st
+
+
+@pytest.fixture(scope="module")
+def structs(module_client: MilvusClient) -> str:
+    """Two struct arrays with the same sub-field names, and top-level fields named like them."""
+    c = module_client
+    name = unique("suite_structs")
+    schema = MilvusClient.create_schema(enable_dynamic_field=True)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
+    schema.add_field("score", DataType.INT64)
+    schema.add_field("label", DataType.VARCHAR, max_length=32)
+    for s in ("a", "b"):
+        schema.add_field(s, DataType.ARRAY, element_type=DataType.STRUCT, struct_schema=struct_of(c), max_capacity=4)
+    index = c.prepare_index_params()
+    index.add_index("vec", index_type="FLAT", metric_type="L2")
+    index.add_index("a[emb]", index_type="HNSW", metric_type="MAX_SIM_COSINE", params={"M": 8, "efConstruction": 32})
+    index.add_index("b[emb]", index_name="b_emb", index_type="HNSW", metric_type="MAX_SIM_IP",
+                    params={"M": 8, "efConstruction": 32})
+    c.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
+    rng = np.random.default_rng(11)
+    rows = []
+    for i in range(12):
+        elems = lambda base: [{"emb": rng.random(SUB_DIM).tolist(), "score": base + j, "label": f"{base}-{j}"}
+                              for j in range(1 + i % 3)]
+        rows.append({"id": i, "vec": rng.random(DIM).tolist(), "score": i, "label": f"top-{i}",
+                     "a": elems(100 * i), "b": elems(-100 * i - 1)})
+    c.insert(name, rows)
+    return name
+
+
+def query_list(values):
+    e = EmbeddingList()
+    for v in values:
+        e.add(v)
+    return e
+
+
+def test_sub_fields_may_share_names_with_top_level_fields_and_other_structs(module_client, structs):
+    c = module_client
+    got = c.query(structs, filter="score < 3", output_fields=["id", "label", "a[score]", "b[label]"])
+    assert sorted(r["id"] for r in got) == [0, 1, 2]  # the top-level score filters
+    by_id = {r["id"]: r for r in got}
+    assert by_id[2]["label"] == "top-2"
+    assert by_id[2]["a"] == [{"score": 200}, {"score": 201}, {"score": 202}]
+    assert by_id[2]["b"] == [{"label": "-201-0"}, {"label": "-201-1"}, {"label": "-201-2"}]
+    hits = c.search(structs, [query_list(vectors(2, SUB_DIM))], anns_field="b[emb]", limit=3,
+                    output_fields=["a[label]"])[0]
+    assert len(hits) == 3 and all("a" in h["entity"] and "b" not in h["entity"] for h in hits)
+
+
+def test_an_embedding_list_search_is_a_plain_top_k_search(module_client, structs):
+    c = module_client
+    q = [query_list(vectors(2, SUB_DIM))]
+    expect(lambda: c.search(structs, ids=[1, 2], anns_field="a[emb]", limit=3),
+           "array of vector is not supported for search by IDs")
+    tail = "fields, fieldName:->a[emb]: invalid parameter[expected=][actual=]"
+    expect(lambda: c.search(structs, q, anns_field="a[emb]", limit=3,
+                            search_params={"params": {"radius": 0.1, "range_filter": 0.9}}),
+           f"range search is not supported for vector array (embedding list) {tail}")
+    expect(lambda: c.search(structs, q, anns_field="a[emb]", limit=3, group_by_field="score"),
+           f"group by search is not supported for vector array (embedding list) {tail}")
+    assert len(c.search(structs, q, anns_field="a[emb]", limit=3)[0]) == 3
+
+
+def test_a_struct_takes_float_vectors_only(module_client):
+    c = module_client
+    for vec_type, kwargs in ((DataType.FLOAT16_VECTOR, {"dim": SUB_DIM}), (DataType.BINARY_VECTOR, {"dim": 16}),
+                             (DataType.SPARSE_FLOAT_VECTOR, {})):
+        schema = MilvusClient.create_schema()
+        schema.add_field("id", DataType.INT64, is_primary=True)
+        schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
+        schema.add_field("s", DataType.ARRAY, element_type=DataType.STRUCT,
+                         struct_schema=struct_of(c, vec_type, **kwargs), max_capacity=4)
+        expect(lambda: c.create_collection(unique("suite_struct_vec"), schema=schema),
+               "now only float vector is supported")
+
+
+def test_mmap_is_set_on_an_array_of_structs_field(module_client, structs):
+    c = module_client
+    c.release_collection(structs)
+    c.alter_collection_field(structs, field_name="a", field_params={"mmap_enabled": True})
+    c.alter_collection_field(structs, field_name="a[emb]", field_params={"mmap_enabled": True})
+    c.alter_index_properties(structs, index_name="b_emb", properties={"mmap.enabled": True})
+    expect(lambda: c.alter_collection_field(structs, field_name="nope", field_params={"mmap_enabled": True}),
+           "field not found[field=nope]")
+    c.load_collection(structs)
+    assert len(c.search(structs, [query_list(vectors(1, SUB_DIM))], anns_field="a[emb]", limit=2)[0]) == 2
