@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "expr/expr.h"
 #include "expr/parser.h"
@@ -822,7 +823,59 @@ class Binder {
     for (std::string_view u : kKnownUnsupported) {
       if (name == u) return Error(a.pos, "{} is not supported by Kite yet", a.text);
     }
-    return Error(a.pos, "function {} is not supported", a.text);
+    return UnknownFunction(a, name);
+  }
+
+  // Milvus's planner passes a call of any other name on as a generic call and
+  // its segment engine looks the signature up in its (nearly empty) function
+  // registry, failing as "function name(arg types) not found. " with the types
+  // named as its C++ core names them. The caller adds where that failed
+  // (Reason::kUnclassified: a plain error, code 65535).
+  KITE_NOINLINE Result<Bound> UnknownFunction(const Ast& a, const std::string& name) {
+    std::vector<std::string> types;
+    for (const auto& kid : a.kids) {
+      const FieldSchema* f = kid->kind == AstKind::kIdent ? schema_.FindField(kid->text) : nullptr;
+      if (f == nullptr) {
+        KITE_ASSIGN_OR_RETURN(Bound b, Bind(*kid));
+        if (b.k == Bound::K::kValue && b.info.field != nullptr) f = b.info.field;
+        if (f == nullptr) {
+          types.push_back(b.k == Bound::K::kConst ? CoreLiteralTypeName(b.c) : CoreTypeName(b.info.type));
+          continue;
+        }
+      }
+      types.push_back(CoreTypeName(f->type));
+    }
+    return Status(StatusCode::kInvalidArgument, Reason::kUnclassified,
+                  fmt::format("function {}({}) not found. ", name, fmt::join(types, ", ")));
+  }
+
+  static std::string CoreLiteralTypeName(const Literal& c) {
+    if (c.is_bool()) return "bool";
+    if (c.is_string()) return "varChar";
+    if (c.is_int()) return "int64_t";
+    if (c.is_double()) return "double";
+    if (c.is_array()) return "array";
+    return "none";
+  }
+
+  static std::string CoreTypeName(DataType t) {
+    switch (t) {
+      case DataType::kBool: return "bool";
+      case DataType::kInt8: return "int8_t";
+      case DataType::kInt16: return "int16_t";
+      case DataType::kInt32: return "int32_t";
+      case DataType::kInt64: return "int64_t";
+      case DataType::kFloat: return "float";
+      case DataType::kDouble: return "double";
+      case DataType::kString: return "string";
+      case DataType::kVarChar: return "varChar";
+      case DataType::kArray: return "array";
+      case DataType::kJson: return "json";
+      case DataType::kText: return "text";
+      case DataType::kGeometry: return "geometry";
+      case DataType::kTimestamptz: return "timestamptz";
+      default: return IsVectorType(t) ? Lower(CoreVectorTypeName(t)) : "none";
+    }
   }
 
   // RANDOM_SAMPLE(factor), Milvus 2.6's VisitRandomSample: a constant

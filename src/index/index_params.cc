@@ -295,11 +295,17 @@ Result<ParamMap> ResolveIndexParams(const FieldSchema& f, const ParamMap& user) 
       }
       KITE_RETURN_IF_ERROR(CheckNgramGrams(p));
     }
-    if (f.type == DataType::kGeometry && type != "RTREE" && type != "AUTOINDEX") {
-      return InvalidArgument("index {} is not supported for geometry field {}, use RTREE", type, f.name);
+    // Milvus 2.6's CheckValidDataType failures, as its create-index task wraps
+    // them (merr.WrapErrParameterInvalid("valid index params", "invalid index params", ...)).
+    auto invalid_type = [](const std::string& why) {
+      return InvalidArgument("{}: invalid parameter[expected=valid index params][actual=invalid index params]", why);
+    };
+    if (type == "INVERTED" && !(f.type == DataType::kBool || IsIntegerType(f.type) || IsFloatingType(f.type) ||
+                                f.type == DataType::kVarChar || f.type == DataType::kArray)) {
+      return invalid_type(fmt::format("INVERTED are not supported on {} field", DataTypeName(f.type)));
     }
     if (type == "RTREE" && f.type != DataType::kGeometry) {
-      return InvalidArgument("RTREE index can only be built on geometry field, field name = {}", f.name);
+      return invalid_type(fmt::format("RTREE index can only be built on geometry field, got {}", DataTypeName(f.type)));
     }
     if (type == "STL_SORT" && !(IsIntegerType(f.type) || IsFloatingType(f.type) || f.type == DataType::kVarChar ||
                                 f.type == DataType::kTimestamptz)) {
@@ -314,7 +320,7 @@ Result<ParamMap> ResolveIndexParams(const FieldSchema& f, const ParamMap& user) 
       return InvalidArgument("bitmap index are only supported on bool, int, string and array field, field name = {}",
                              f.name);
     }
-    if (type == "BITMAP" && f.type == DataType::kTimestamptz) {
+    if (type == "BITMAP" && (f.type == DataType::kTimestamptz || f.type == DataType::kGeometry)) {
       return InvalidArgument("bitmap index are only supported on bool, int, string and array field, field name = {}",
                              f.name);
     }

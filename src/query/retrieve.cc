@@ -10,7 +10,7 @@ Status RetrieveFromSegment(const Segment& seg, const RetrievePlan& plan, Retriev
   std::vector<int64_t> rows;
   if (plan.pks) {
     for (const auto& pk : *plan.pks) {
-      auto hit = seg.FindVisible(pk, plan.ts);
+      auto hit = seg.FindVisible(pk, plan.ts, plan.expire_before);
       rows.insert(rows.end(), hit.begin(), hit.end());
     }
     std::sort(rows.begin(), rows.end());
@@ -18,7 +18,7 @@ Status RetrieveFromSegment(const Segment& seg, const RetrievePlan& plan, Retriev
   } else if (plan.filter) {
     Status st;
     auto scalar = seg.ScalarIndexes();
-    seg.WithSnapshot(plan.ts, [&](const ColumnBatch& batch, const std::vector<uint8_t>& visible) {
+    seg.WithSnapshot(plan.ts, plan.expire_before, [&](const ColumnBatch& batch, const std::vector<uint8_t>& visible) {
       std::vector<uint8_t> pass;
       st = expr::Evaluate(*plan.filter, batch, scalar ? &scalar->lookup : nullptr, &pass);
       if (!st.ok()) return;
@@ -28,7 +28,7 @@ Status RetrieveFromSegment(const Segment& seg, const RetrievePlan& plan, Retriev
     });
     if (!st.ok()) return st;
   } else {
-    rows = seg.AllVisible(plan.ts);
+    rows = seg.AllVisible(plan.ts, plan.expire_before);
   }
   if (plan.count_only) {
     out->count += static_cast<int64_t>(rows.size());

@@ -19,6 +19,7 @@ namespace kite {
 
 struct RetrievePlan {
   Timestamp ts = 0;                                // MVCC read timestamp
+  Timestamp expire_before = 0;                     // collection TTL: rows written earlier are expired (0: none)
   std::optional<std::vector<PrimaryKey>> pks;      // fast path: pk in list
   const expr::Plan* filter = nullptr;              // general filter (when pks is unset); nullptr = all rows
   std::set<int64_t> partitions;                    // partition ids; empty = all

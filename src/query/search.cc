@@ -333,7 +333,7 @@ Status SearchSegment(const Segment& seg, int32_t segment_index, const SearchPlan
 
   // One lock for the visibility check and the search (Segment::WithVisibleRows):
   // `visible` is empty when every row is visible at the read timestamp.
-  seg.WithVisibleRows(plan.ts, [&](const ColumnBatch& batch, const std::vector<uint8_t>& visible) {
+  seg.WithVisibleRows(plan.ts, plan.expire_before, [&](const ColumnBatch& batch, const std::vector<uint8_t>& visible) {
     if (batch.num_rows == 0) return;
     const Column* base = batch.Find(plan.queries.field);
     if (!plan.filter && visible.empty()) {

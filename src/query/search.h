@@ -31,6 +31,7 @@ struct VectorQueries {
 
 struct SearchPlan {
   Timestamp ts = 0;
+  Timestamp expire_before = 0;         // collection TTL: rows written earlier are expired (0: none)
   const expr::Plan* filter = nullptr;  // nullptr: no filter
   std::set<int64_t> partitions;        // empty: all
   VectorQueries queries;

@@ -46,6 +46,18 @@ bool DefaultKindMatches(ms::ValueField::DataCase k, DataType t) {
 // `timezone`: the collection's, for TIMESTAMPTZ defaults given as naive text.
 Result<ScalarValue> DefaultFromProto(const ms::ValueField& v, DataType type, const std::string& field,
                                      std::string_view timezone) {
+  if (type == DataType::kTimestamptz && !DefaultKindMatches(v.data_case(), type)) {
+    // Milvus 2.6 CheckAndRewriteTimestampTzDefaultValue: only text is a TIMESTAMPTZ default.
+    const char* given = v.data_case() == ms::ValueField::kBoolData     ? "DataType_Bool"
+                        : v.data_case() == ms::ValueField::kIntData    ? "DataType_Int32"
+                        : v.data_case() == ms::ValueField::kLongData   ? "DataType_Int64"
+                        : v.data_case() == ms::ValueField::kFloatData  ? "DataType_Float"
+                        : v.data_case() == ms::ValueField::kDoubleData ? "DataType_Double"
+                                                                       : "DataType_None";
+    return InvalidArgument("type (Timestamptz) of field ({}) is not equal to the type({}) of default_value: invalid "
+                           "parameter",
+                           field, given);
+  }
   if (!DefaultKindMatches(v.data_case(), type)) {
     return InvalidArgument("default value type mismatches field schema type, field name = {}, field type = {}", field,
                            DataTypeName(type));

@@ -498,14 +498,10 @@ Status ValidateStruct(const CollectionSchema& s, const StructFieldSchema& st, co
     if (f.type == DataType::kArray) {
       KITE_RETURN_IF_ERROR(ValidateArray(s, f, limits));
     } else {
-      if (!IsDenseVectorType(f.element_type)) {
-        return InvalidArgument(
-            "Unsupported element type {} of ArrayOfVector field {}, only fixed dimension vector types are supported",
-            DataTypeName(f.element_type), f.name);
-      }
+      // Milvus 2.6 takes float vectors only in a struct, whatever the type.
       if (f.element_type != DataType::kFloatVector) {
-        return InvalidArgument("element type {} of ArrayOfVector field {} is not supported by Kite yet",
-                               DataTypeName(f.element_type), f.name);
+        return InvalidArgument("now only float vector is supported, field {} has element type {}", f.name,
+                               DataTypeName(f.element_type));
       }
       FieldSchema as_vector = f;
       as_vector.type = f.element_type;
@@ -558,9 +554,11 @@ Status ValidateSchema(const CollectionSchema& s, const Limits& limits) {
   }
   for (const auto& st : s.structs) {
     if (!names.insert(st.name).second) return InvalidArgument("duplicated field name {} found", st.name);
+    // Sub-fields are checked under their full names, struct[sub], as Milvus
+    // checks them after transformStructFieldNames: a sub-field may share its
+    // short name with a top-level field or a sub-field of another struct.
     for (const FieldSchema* sub : s.SubFields(st.name)) {
-      std::string shortname(ShortFieldName(*sub));
-      if (!names.insert(shortname).second) return InvalidArgument("duplicated field name {} found", shortname);
+      if (!names.insert(sub->name).second) return InvalidArgument("duplicated field name {} found", sub->name);
     }
   }
   const FieldSchema* pk = nullptr;

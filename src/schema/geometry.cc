@@ -142,6 +142,11 @@ std::string WkbToWkt(std::string_view wkb) {
     }
     if (!body.empty()) out = head + "(" + body + ")";
   }
+  // An empty point is stored in WKB as POINT (NaN NaN), and Milvus writes it
+  // back that way (its suites expect "POINT EMPTY" to come back so).
+  if (GEOSGeomTypeId_r(c.h, g) == GEOS_POINT && GEOSisEmpty_r(c.h, g) == 1 && out == "POINT EMPTY") {
+    out = "POINT (NaN NaN)";
+  }
   GEOSWKTWriter_destroy_r(c.h, w);
   GEOSGeom_destroy_r(c.h, g);
   return out;

@@ -80,6 +80,7 @@ TEST(Geometry, WktWkbRoundTrip) {
   EXPECT_EQ(geo::WkbToWkt(*geo::WktToWkb("MULTIPOINT(1 2, 3 4)")), "MULTIPOINT ((1 2), (3 4))");
   EXPECT_EQ(geo::WkbToWkt(*geo::WktToWkb("MULTIPOINT Z ((1 2 3), (4 5 6))")), "MULTIPOINT Z ((1 2 3), (4 5 6))");
   EXPECT_EQ(geo::WkbToWkt(*geo::WktToWkb("MULTIPOINT EMPTY")), "MULTIPOINT EMPTY");
+  EXPECT_EQ(geo::WkbToWkt(*geo::WktToWkb("POINT EMPTY")), "POINT (NaN NaN)");  // as Milvus writes it
   EXPECT_FALSE(geo::WktToWkb("POINT(1)").ok());
   EXPECT_FALSE(geo::WktToWkb("CIRCLE(1 2, 3)").ok());
   EXPECT_EQ(geo::WkbToWkt("not wkb"), "");

@@ -41,7 +41,10 @@ Result<std::shared_ptr<Segment>> Segment::FromColumns(SegmentMeta meta, std::sha
   }
   seg->columns_.num_rows = n;
   seg->ts_ = std::move(timestamps);
-  for (Timestamp t : seg->ts_) seg->max_ts_ = std::max(seg->max_ts_, t);
+  for (Timestamp t : seg->ts_) {
+    seg->max_ts_ = std::max(seg->max_ts_, t);
+    seg->min_ts_ = std::min(seg->min_ts_, t);
+  }
   seg->ReserveKeysLocked(n);
   for (int64_t r = 0; r < n; ++r) seg->IndexRowLocked(r);
   seg->sealed_ = true;
@@ -72,7 +75,10 @@ void Segment::Append(const ColumnBatch& rows, const std::vector<Timestamp>& time
   }
   columns_.num_rows += rows.num_rows;
   ts_.insert(ts_.end(), timestamps.begin(), timestamps.end());
-  for (Timestamp t : timestamps) max_ts_ = std::max(max_ts_, t);
+  for (Timestamp t : timestamps) {
+    max_ts_ = std::max(max_ts_, t);
+    min_ts_ = std::min(min_ts_, t);
+  }
   for (int64_t r = base; r < columns_.num_rows; ++r) IndexRowLocked(r);
 }
 
@@ -179,9 +185,9 @@ Timestamp Segment::max_timestamp() const {
   return max_ts_;
 }
 
-bool Segment::IsVisibleLocked(int64_t row, Timestamp ts) const {
+bool Segment::IsVisibleLocked(int64_t row, Timestamp ts, Timestamp expire_before) const {
   Timestamp rts = ts_[row];
-  if (rts > ts) return false;
+  if (rts > ts || rts < expire_before) return false;
   const absl::InlinedVector<Timestamp, 1>* dels = nullptr;
   const Column* pk = columns_.Find(pk_field_);
   if (pk->type == DataType::kInt64) {
@@ -200,28 +206,28 @@ bool Segment::IsVisibleLocked(int64_t row, Timestamp ts) const {
   return true;
 }
 
-bool Segment::IsVisible(int64_t row, Timestamp ts) const {
+bool Segment::IsVisible(int64_t row, Timestamp ts, Timestamp expire_before) const {
   std::shared_lock lock(mu_);
-  return IsVisibleLocked(row, ts);
+  return IsVisibleLocked(row, ts, expire_before);
 }
 
-std::vector<int64_t> Segment::FindVisible(const PrimaryKey& pk, Timestamp ts) const {
+std::vector<int64_t> Segment::FindVisible(const PrimaryKey& pk, Timestamp ts, Timestamp expire_before) const {
   std::shared_lock lock(mu_);
   std::vector<int64_t> out;
   const RowList* rows = RowsOf(pk);
   if (!rows) return out;
   for (int64_t r : *rows) {
-    if (IsVisibleLocked(r, ts)) out.push_back(r);
+    if (IsVisibleLocked(r, ts, expire_before)) out.push_back(r);
   }
   return out;
 }
 
-std::vector<int64_t> Segment::AllVisible(Timestamp ts) const {
+std::vector<int64_t> Segment::AllVisible(Timestamp ts, Timestamp expire_before) const {
   std::shared_lock lock(mu_);
   std::vector<int64_t> out;
   out.reserve(static_cast<size_t>(columns_.num_rows));
   for (int64_t r = 0; r < columns_.num_rows; ++r) {
-    if (IsVisibleLocked(r, ts)) out.push_back(r);
+    if (IsVisibleLocked(r, ts, expire_before)) out.push_back(r);
   }
   return out;
 }
@@ -248,21 +254,22 @@ void Segment::Gather(const std::vector<int64_t>& rows, const std::vector<FieldId
   }
 }
 
-void Segment::WithSnapshot(Timestamp ts,
+void Segment::WithSnapshot(Timestamp ts, Timestamp expire_before,
                            const std::function<void(const ColumnBatch&, const std::vector<uint8_t>&)>& fn) const {
-  WithVisibleRows(ts, [&](const ColumnBatch& batch, const std::vector<uint8_t>& visible) {
+  WithVisibleRows(ts, expire_before, [&](const ColumnBatch& batch, const std::vector<uint8_t>& visible) {
     if (!visible.empty()) return fn(batch, visible);
     fn(batch, std::vector<uint8_t>(static_cast<size_t>(batch.num_rows), 1));
   });
 }
 
-void Segment::WithVisibleRows(Timestamp ts,
+void Segment::WithVisibleRows(Timestamp ts, Timestamp expire_before,
                               const std::function<void(const ColumnBatch&, const std::vector<uint8_t>&)>& fn) const {
   std::shared_lock lock(mu_);
   std::vector<uint8_t> visible;
-  if (!(int_deletes_.empty() && str_deletes_.empty() && max_ts_ <= ts)) {
+  const bool none_expired = columns_.num_rows == 0 || min_ts_ >= expire_before;
+  if (!(int_deletes_.empty() && str_deletes_.empty() && max_ts_ <= ts && none_expired)) {
     visible.resize(static_cast<size_t>(columns_.num_rows));
-    for (int64_t r = 0; r < columns_.num_rows; ++r) visible[r] = IsVisibleLocked(r, ts) ? 1 : 0;
+    for (int64_t r = 0; r < columns_.num_rows; ++r) visible[r] = IsVisibleLocked(r, ts, expire_before) ? 1 : 0;
   }
   fn(columns_, visible);
 }

@@ -7,7 +7,10 @@
 //
 // Visibility is MVCC: row r is visible at read timestamp T iff ts[r] <= T and
 // no delete (pk, d) recorded here has ts[r] < d <= T. An upsert is a delete and
-// an insert with the same timestamp, so exactly one version is visible.
+// an insert with the same timestamp, so exactly one version is visible. A read
+// under a collection TTL also passes `expire_before` (E): rows with ts[r] < E
+// have expired and are not visible either (E = 0: nothing expires). An upsert
+// writes a new version, so it restarts the row's TTL, as in Milvus.
 //
 // Thread-safety: Append and ApplyDelete may run concurrently with readers; all
 // methods lock internally. Readers get consistent row counts via Snapshot().
@@ -83,11 +86,11 @@ class Segment {
   size_t MemoryBytes() const;
   Timestamp max_timestamp() const;
 
-  // Rows holding `pk` that are visible at `ts`.
-  std::vector<int64_t> FindVisible(const PrimaryKey& pk, Timestamp ts) const;
+  // Rows holding `pk` that are visible at `ts` (and not expired, see above).
+  std::vector<int64_t> FindVisible(const PrimaryKey& pk, Timestamp ts, Timestamp expire_before) const;
   // Every row visible at ts, in row order.
-  std::vector<int64_t> AllVisible(Timestamp ts) const;
-  bool IsVisible(int64_t row, Timestamp ts) const;
+  std::vector<int64_t> AllVisible(Timestamp ts, Timestamp expire_before) const;
+  bool IsVisible(int64_t row, Timestamp ts, Timestamp expire_before) const;
 
   // Copies `rows` of the given fields into a batch (pk always included first),
   // with their timestamps.
@@ -96,7 +99,8 @@ class Segment {
 
   // Runs fn with shared access to the raw columns and the rows visible at ts
   // (one byte per row, 1 = visible). Everything is valid only inside fn.
-  void WithSnapshot(Timestamp ts, const std::function<void(const ColumnBatch&, const std::vector<uint8_t>&)>& fn) const;
+  void WithSnapshot(Timestamp ts, Timestamp expire_before,
+                    const std::function<void(const ColumnBatch&, const std::vector<uint8_t>&)>& fn) const;
 
   // The column of `field` of a sealed segment, or nullptr (not sealed, or no
   // such column). A sealed segment's columns never change (deletes are kept
@@ -105,10 +109,10 @@ class Segment {
   const Column* SealedColumn(FieldId field) const;
 
   // As WithSnapshot, except that `visible` is empty when every row is visible
-  // at ts (no delete recorded, no row newer than ts): no per-row pass. The
+  // at ts (no delete recorded, no row newer than ts or expired): no per-row pass. The
   // check and fn run under one lock, so rows appended meanwhile (newer than
   // ts) are never seen unmasked.
-  void WithVisibleRows(Timestamp ts,
+  void WithVisibleRows(Timestamp ts, Timestamp expire_before,
                        const std::function<void(const ColumnBatch&, const std::vector<uint8_t>&)>& fn) const;
 
   // Runs fn with shared access to the raw columns (valid only inside fn).
@@ -147,7 +151,7 @@ class Segment {
 
  private:
   using RowList = absl::InlinedVector<int64_t, 1>;
-  bool IsVisibleLocked(int64_t row, Timestamp ts) const;
+  bool IsVisibleLocked(int64_t row, Timestamp ts, Timestamp expire_before) const;
   const RowList* RowsOf(const PrimaryKey& pk) const;
   void IndexRowLocked(int64_t row);
   void ReserveKeysLocked(int64_t rows);
@@ -160,6 +164,7 @@ class Segment {
   ColumnBatch columns_;
   std::vector<Timestamp> ts_;
   Timestamp max_ts_ = 0;
+  Timestamp min_ts_ = ~Timestamp{0};  // of every row; the maximum while there is none
   absl::flat_hash_map<int64_t, RowList> int_pks_;
   absl::flat_hash_map<std::string, RowList> str_pks_;
   // pk -> delete timestamps that hit it (usually one).

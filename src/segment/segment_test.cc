@@ -115,11 +115,28 @@ TEST(SegmentTest, RowsBecomeVisibleAtTheirTimestamp) {
   Segment seg(Meta(1), schema);
   seg.Append(Rows(*schema, {1, 2, 3}, 0), {10, 10, 10});
   seg.Append(Rows(*schema, {4}, 0), {20});
-  EXPECT_EQ(seg.AllVisible(9).size(), 0u);
-  EXPECT_EQ(seg.AllVisible(10).size(), 3u);
-  EXPECT_EQ(seg.AllVisible(25).size(), 4u);
-  EXPECT_EQ(seg.FindVisible(int64_t{4}, 15).size(), 0u);
-  EXPECT_EQ(seg.FindVisible(int64_t{4}, 20).size(), 1u);
+  EXPECT_EQ(seg.AllVisible(9, 0).size(), 0u);
+  EXPECT_EQ(seg.AllVisible(10, 0).size(), 3u);
+  EXPECT_EQ(seg.AllVisible(25, 0).size(), 4u);
+  EXPECT_EQ(seg.FindVisible(int64_t{4}, 15, 0).size(), 0u);
+  EXPECT_EQ(seg.FindVisible(int64_t{4}, 20, 0).size(), 1u);
+}
+
+TEST(SegmentTest, RowsWrittenBeforeTheExpiryFloorAreHidden) {
+  auto schema = TestSchema();
+  Segment seg(Meta(1), schema);
+  seg.Append(Rows(*schema, {1, 2}, 0), {10, 20});
+  seg.Append(Rows(*schema, {3}, 0), {30});
+  EXPECT_EQ(seg.AllVisible(40, 20), (std::vector<int64_t>{1, 2})) << "the row written at 10 has expired";
+  EXPECT_TRUE(seg.FindVisible(int64_t{1}, 40, 11).empty());
+  EXPECT_EQ(seg.FindVisible(int64_t{2}, 40, 11).size(), 1u);
+  EXPECT_FALSE(seg.IsVisible(2, 40, 31));
+  std::vector<uint8_t> got{9};
+  auto grab = [&](const ColumnBatch&, const std::vector<uint8_t>& v) { got = v; };
+  seg.WithVisibleRows(40, 10, grab);
+  EXPECT_TRUE(got.empty()) << "nothing written before 10";
+  seg.WithVisibleRows(40, 25, grab);
+  EXPECT_EQ(got, (std::vector<uint8_t>{0, 0, 1}));
 }
 
 TEST(SegmentTest, DeleteHidesOnlyOlderVersionsFromItsTimestampOn) {
@@ -129,9 +146,9 @@ TEST(SegmentTest, DeleteHidesOnlyOlderVersionsFromItsTimestampOn) {
   EXPECT_TRUE(seg.ApplyDelete(int64_t{1}, 30));
   EXPECT_FALSE(seg.ApplyDelete(int64_t{99}, 30)) << "a key the segment does not hold";
   EXPECT_FALSE(seg.ApplyDelete(int64_t{2}, 5)) << "a delete older than every version";
-  EXPECT_EQ(seg.FindVisible(int64_t{1}, 29).size(), 1u) << "reads before the delete still see the row";
-  EXPECT_EQ(seg.FindVisible(int64_t{1}, 30).size(), 0u);
-  EXPECT_EQ(seg.AllVisible(100).size(), 1u);
+  EXPECT_EQ(seg.FindVisible(int64_t{1}, 29, 0).size(), 1u) << "reads before the delete still see the row";
+  EXPECT_EQ(seg.FindVisible(int64_t{1}, 30, 0).size(), 0u);
+  EXPECT_EQ(seg.AllVisible(100, 0).size(), 1u);
 }
 
 TEST(SegmentTest, UpsertShowsExactlyOneVersion) {
@@ -142,7 +159,7 @@ TEST(SegmentTest, UpsertShowsExactlyOneVersion) {
   seg.ApplyDelete(int64_t{7}, 40);
   seg.Append(Rows(*schema, {7}, 2.0f), {40});
   for (Timestamp t : {Timestamp{10}, Timestamp{39}, Timestamp{40}, Timestamp{1000}}) {
-    auto rows = seg.FindVisible(int64_t{7}, t);
+    auto rows = seg.FindVisible(int64_t{7}, t, 0);
     ASSERT_EQ(rows.size(), 1u) << "at ts " << t;
     ColumnBatch out;
     seg.Gather(rows, {FieldId(101)}, &out, nullptr);
@@ -199,8 +216,8 @@ TEST(SegmentTest, ReserveKeepsColumnsInPlaceWhileAppending) {
   ColumnBatch out;
   seg.Gather({2999}, {FieldId(101)}, &out, nullptr);
   EXPECT_EQ(out.columns[0].Get<int64_t>(0), 2999);
-  EXPECT_EQ(seg.FindVisible(int64_t{1234}, 5), std::vector<int64_t>{1234});
-  EXPECT_TRUE(seg.FindVisible(int64_t{3000}, 5).empty());
+  EXPECT_EQ(seg.FindVisible(int64_t{1234}, 5, 0), std::vector<int64_t>{1234});
+  EXPECT_TRUE(seg.FindVisible(int64_t{3000}, 5, 0).empty());
 }
 
 TEST(SegmentTest, SnapshotMaskMatchesVisibility) {
@@ -209,7 +226,7 @@ TEST(SegmentTest, SnapshotMaskMatchesVisibility) {
   seg.Append(Rows(*schema, {1, 2, 3}, 0), {10, 20, 30});
   seg.ApplyDelete(int64_t{1}, 25);
   std::vector<uint8_t> mask;
-  seg.WithSnapshot(26, [&](const ColumnBatch& b, const std::vector<uint8_t>& v) {
+  seg.WithSnapshot(26, 0, [&](const ColumnBatch& b, const std::vector<uint8_t>& v) {
     EXPECT_EQ(b.num_rows, 3);
     mask = v;
   });
@@ -222,12 +239,12 @@ TEST(SegmentTest, WithVisibleRowsIsEmptyOnlyWhenEveryRowIsVisible) {
   seg.Append(Rows(*schema, {1, 2}, 0), {10, 20});
   std::vector<uint8_t> got;
   auto grab = [&](const ColumnBatch&, const std::vector<uint8_t>& v) { got = v; };
-  seg.WithVisibleRows(20, grab);
+  seg.WithVisibleRows(20, 0, grab);
   EXPECT_TRUE(got.empty()) << "every row visible at 20";
-  seg.WithVisibleRows(15, grab);
+  seg.WithVisibleRows(15, 0, grab);
   EXPECT_EQ(got, (std::vector<uint8_t>{1, 0}));
   seg.ApplyDelete(int64_t{1}, 30);
-  seg.WithVisibleRows(40, grab);
+  seg.WithVisibleRows(40, 0, grab);
   EXPECT_EQ(got, (std::vector<uint8_t>{0, 1}));
 }
 
@@ -312,7 +329,7 @@ TEST_F(SegmentFileTest, ColumnsAndTimestampsRoundTrip) {
   ASSERT_EQ(back.num_rows, 4);
   auto seg = Segment::FromColumns(Meta(9), schema, std::move(back), back_ts);
   ASSERT_TRUE(seg.ok());
-  EXPECT_EQ((*seg)->FindVisible(int64_t{3}, 100).size(), 1u);
+  EXPECT_EQ((*seg)->FindVisible(int64_t{3}, 100, 0).size(), 1u);
   ColumnBatch out;
   (*seg)->Gather({0, 1}, {FieldId(102)}, &out, nullptr);
   EXPECT_EQ(out.columns[1].GetBytes(1), "even");

@@ -76,6 +76,15 @@ def server_error(fn: Callable, *args, **kwargs) -> MilvusException:
     return exc
 
 
+def server_error_containing(fn: Callable, *needles: str) -> MilvusException:
+    """Call fn, require a server-side error whose message contains every needle, case and all
+    (Milvus's own suites match a piece of its message text this way)."""
+    exc = server_error(fn)
+    for needle in needles:
+        assert needle in exc.message, f"{needle!r} not in {exc.message!r} (code {exc.code})"
+    return exc
+
+
 def assert_code(exc: MilvusException, expected) -> None:
     allowed = expected if isinstance(expected, tuple) else (expected,)
     assert exc.code in allowed, f"expected code in {allowed}, got {exc.code}: {exc.message!r}"

@@ -239,13 +239,13 @@ def test_struct_refusals(client: MilvusClient):
 
 
 def test_struct_schema_errors(client: MilvusClient):
-    # Sub-fields in one struct share max_capacity; duplicated names are refused across the schema.
+    # Sub-fields in one struct share max_capacity; a struct may not take a top-level field's name.
     schema = client.create_schema(auto_id=False)
     schema.add_field("id", DataType.INT64, is_primary=True)
     schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
     st = client.create_struct_field_schema()
-    st.add_field("vec", DataType.INT64)
-    schema.add_field("clips", DataType.ARRAY, element_type=DataType.STRUCT, struct_schema=st, max_capacity=CAP)
+    st.add_field("n", DataType.INT64)
+    schema.add_field("vec", DataType.ARRAY, element_type=DataType.STRUCT, struct_schema=st, max_capacity=CAP)
     with pytest.raises(MilvusException, match="duplicated field name vec found"):
         client.create_collection("st_dup", schema=schema)
     schema = client.create_schema(auto_id=False)
@@ -370,18 +370,14 @@ def test_hybrid_search_fuses_an_embedding_list_request(client: MilvusClient):
     assert sorted(fused.values(), reverse=True)[:k] == pytest.approx([d for _, d in got], rel=1e-5)
 
 
-def test_search_by_ids_uses_the_rows_embedding_list(client: MilvusClient):
-    """search(ids=[...]) on the struct's vector sub-field takes each row's own list as the query."""
+def test_search_by_ids_is_refused_on_a_struct_vector(client: MilvusClient):
+    """Milvus 2.6 searches by primary keys on plain vector fields only: a struct's vector
+    sub-field (an embedding list per row) is refused, in its words."""
     name = "st_by_ids"
     make_collection(client, name, metric="MAX_SIM_L2")
-    rows = make_rows(np.random.default_rng(44), 1, 40)  # ids 1..40; id 7, 14, ... have no structs
-    client.insert(name, rows)
+    client.insert(name, make_rows(np.random.default_rng(44), 1, 10))
     client.load_collection(name)
-    k = 5
-    res = client.search(name, ids=[3, 10], anns_field="clips[emb]", limit=k)
-    by_id = {r["id"]: r for r in rows}
-    for qid, hits in zip([3, 10], res):
-        q = np.array([s["emb"] for s in by_id[qid]["clips"]], dtype=np.float32)
-        want = expected_hits(rows, q, "MAX_SIM_L2", k)
-        assert [h["id"] for h in hits] == [i for _, i in want]
-        assert hits[0]["id"] == qid and hits[0]["distance"] == pytest.approx(0.0, abs=1e-5)
+    with pytest.raises(MilvusException, match="array of vector is not supported for search by IDs"):
+        client.search(name, ids=[3, 4], anns_field="clips[emb]", limit=5)
+    # the plain vector field still searches by ids
+    assert client.search(name, ids=[3], anns_field="vec", limit=3)[0][0]["id"] == 3

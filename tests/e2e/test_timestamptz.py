@@ -1,6 +1,6 @@
 """TIMESTAMPTZ fields (Milvus 2.6) through pymilvus: ISO-8601 text in, UTC microseconds stored,
 text out in the request's / collection's / database's time zone, ISO and INTERVAL filters,
-defaults, nulls, STL_SORT / INVERTED indexes, growing and sealed segments and a restart.
+defaults, nulls, STL_SORT indexes (INVERTED refused, as in Milvus 2.6), growing and sealed segments and a restart.
 
 Expected values are computed here with Python's datetime and zoneinfo, independently of Kite.
 """
@@ -207,7 +207,7 @@ def test_timestamptz_collection_and_database_timezone(server):
     assert got[0]["ts"] == "2025-07-01T10:00:00Z"
 
 
-@pytest.mark.parametrize("index_type", ["STL_SORT", "INVERTED"])
+@pytest.mark.parametrize("index_type", ["STL_SORT"])
 def test_timestamptz_index(server, index_type):
     c = server.client()
     name = f"tz_index_{index_type.lower()}"

@@ -69,6 +69,7 @@ Result<SearchPart> ExecuteSearch(const rolepb::SearchRequest& req, const Collect
   if (!field) return InvalidArgument("search: field {} is not in the collection", req.field());
   SearchPlan plan;
   plan.ts = req.scope().ts();
+  plan.expire_before = req.scope().expire_before();
   plan.partitions = PartitionsOf(req.scope());
   KITE_ASSIGN_OR_RETURN(auto filter, CompileFilter(req.filter(), schema));
   plan.filter = filter.get();
@@ -93,6 +94,7 @@ Result<Retrieved> ExecuteRetrieve(const rolepb::RetrieveRequest& req, const Coll
                                   const std::vector<SegmentPtr>& segments) {
   RetrievePlan plan;
   plan.ts = req.scope().ts();
+  plan.expire_before = req.scope().expire_before();
   plan.partitions = PartitionsOf(req.scope());
   for (int64_t f : req.output_fields()) plan.output_fields.push_back(FieldId(f));
   plan.count_only = req.count_only();

@@ -43,6 +43,21 @@ bool ParseInt64(const std::string& s, int64_t* out) {
   }
 }
 
+// collection.ttl.seconds, as Milvus's validateCollectionTTL (proxy task.go)
+// checks it on create and on alter: an integer in [-1, 100 years].
+Status ValidateCollectionTtl(const std::map<std::string, std::string>& properties) {
+  constexpr int64_t kMaxTtlSeconds = 3155760000;
+  auto it = properties.find("collection.ttl.seconds");
+  if (it == properties.end()) return Status::OK();
+  int64_t ttl = 0;
+  if (!ParseInt64(it->second, &ttl)) return InvalidArgument("collection TTL is not a valid positive integer: invalid parameter");
+  if (ttl < -1 || ttl > kMaxTtlSeconds) {
+    return InvalidArgument("collection TTL is out of range, expect [-1, {}], got {}: invalid parameter", kMaxTtlSeconds,
+                           ttl);
+  }
+  return Status::OK();
+}
+
 std::string DbKey(DatabaseId id) { return "kite/db/" + std::to_string(id.value); }
 std::string CollKey(CollectionId id) { return "kite/coll/" + std::to_string(id.value); }
 std::string AliasKey(DatabaseId db, const std::string& alias) {
@@ -208,6 +223,7 @@ class Coordinator final : public CoordinatorApi {
       return MakeStatus(StatusCode::kAlreadyExists, Reason::kAliasNameConflict,
                         "collection name [{}] conflicts with an existing alias, please choose a unique name", name);
     }
+    KITE_RETURN_IF_ERROR(ValidateCollectionTtl(p.properties));
     if (static_cast<int>(colls_.size()) >= limits_.max_collection_num) {
       return MakeStatus(StatusCode::kResourceExhausted, Reason::kCollectionLimit,
                         "failed checking constraint: sum_collections ({}) >= max_collections ({})", colls_.size(),
@@ -374,15 +390,9 @@ class Coordinator final : public CoordinatorApi {
     if (!set.empty() && !delete_keys.empty()) {
       return InvalidArgument("can not provide properties and deletekeys at the same time");
     }
+    KITE_RETURN_IF_ERROR(ValidateCollectionTtl(set));
     CollectionInfo updated = *c;
     for (const auto& [k, v] : set) {
-      if (k == "collection.ttl.seconds") {
-        try {
-          if (std::stoll(v) < 0) throw std::out_of_range("");
-        } catch (...) {
-          return InvalidArgument("collection TTL is not a valid positive integer: {}", v);
-        }
-      }
       // Milvus 2.6 alterCollectionTask.PreExecute: mmap and lazy load
       // cannot change under a loaded collection (merr.WrapErrCollectionLoaded).
       if ((k == "mmap.enabled" || k == "lazyload.enabled") && c->load_state() == LoadState::kLoaded) {
@@ -498,20 +508,28 @@ class Coordinator final : public CoordinatorApi {
       }
       delete_keys.push_back(canonical(k));
     }
-    if (!f) return MakeStatus(StatusCode::kNotFound, Reason::kFieldNotFound, "field not found[field={}]", field_name);
+    // An Array of Structs field takes its own properties too (mmap.enabled;
+    // max_length and max_capacity were refused above for want of a field).
+    const StructFieldSchema* st = f ? nullptr : c->schema.FindStruct(field_name);
+    if (!f && !st) {
+      return MakeStatus(StatusCode::kNotFound, Reason::kFieldNotFound, "field not found[field={}]", field_name);
+    }
     CollectionInfo updated = *c;
-    FieldSchema* uf = nullptr;
+    std::map<std::string, std::string>* params = nullptr;
     for (auto& x : updated.schema.fields) {
-      if (x.id == f->id) uf = &x;
+      if (f && x.id == f->id) params = &x.type_params;
+    }
+    for (auto& x : updated.schema.structs) {
+      if (st && x.id == st->id) params = &x.type_params;
     }
     for (const auto& [k, v] : set) {
       std::string value = v;
       if (k == "mmap.enabled") {
         for (char& ch : value) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
       }
-      uf->type_params[k] = value;
+      (*params)[k] = value;
     }
-    for (const auto& k : delete_keys) uf->type_params.erase(k);
+    for (const auto& k : delete_keys) params->erase(k);
     KITE_ASSIGN_OR_RETURN(updated.update_ts, tso_->Alloc());
     return Persist(std::move(updated));
   }

@@ -11,10 +11,18 @@
 
 namespace kite {
 
+// Where Milvus's segment engine builds the plan the proxy sent, as it words a
+// failure there: a query's retrieve plan or a search's plan.
+inline constexpr std::string_view kRetrievePlanStep = "Create retrieve plan by expr failed";
+inline constexpr std::string_view kSearchPlanStep = "Create Plan by expr failed";
+
 // `s` is expr::Compile's error. Only the user's errors (InvalidArgument) are
-// reworded; any other code passes through unchanged.
-inline Status PlanError(const Status& s) {
+// reworded; any other code passes through unchanged. A call of a function
+// Milvus's planner does not know (Reason::kUnclassified) fails past the
+// planner, at `segcore_step`.
+inline Status PlanError(const Status& s, std::string_view segcore_step) {
   if (s.code() != StatusCode::kInvalidArgument) return s;
+  if (s.Is(Reason::kUnclassified)) return Unclassified("{}: {}", segcore_step, s.message());
   return InvalidArgument("failed to create query plan: {}: invalid parameter", s.message());
 }
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <map>
 #include <set>
 
@@ -548,7 +549,11 @@ Result<Column> Proxy::MatchingKeys(const CollectionInfo& c, const std::string& t
   if (auto it = c.properties.find(tz::kTimezoneKey); it != c.properties.end() && !it->second.empty()) {
     parse_options.timezone = it->second;
   }
-  KITE_ASSIGN_OR_RETURN(auto plan, expr::Compile(text, c.schema, values, parse_options));
+  auto compiled = expr::Compile(text, c.schema, values, parse_options);
+  if (!compiled.ok() && compiled.status().Is(Reason::kUnclassified)) {
+    return Unclassified("{}: {}", kRetrievePlanStep, compiled.status().message());
+  }
+  KITE_ASSIGN_OR_RETURN(auto plan, std::move(compiled));
   Column keys = Column::ForField(*pkf);
   if (auto pks = expr::ExtractPrimaryKeys(*plan, c.schema)) {
     // delete(ids=...): the keys themselves, found or not (as Milvus does).
@@ -609,7 +614,24 @@ Result<std::vector<SegmentId>> Proxy::Flush(const std::string& db, const std::st
 
 // ------------------------------------------------------------------------ DQL
 
+Timestamp Proxy::ExpireBefore(const CollectionInfo& c, Timestamp ts) {
+  auto it = c.properties.find("collection.ttl.seconds");
+  if (it == c.properties.end()) return 0;
+  int64_t ttl_s = 0;
+  auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), ttl_s);
+  if (ec != std::errc() || end != it->second.data() + it->second.size() || ttl_s <= 0) return 0;
+  const uint64_t ttl_ms = static_cast<uint64_t>(ttl_s) * 1000;
+  const uint64_t now_ms = PhysicalMs(ts);
+  return now_ms > ttl_ms ? ComposeTs(now_ms - ttl_ms, 0) : 0;
+}
+
 Result<Proxy::ReadAt> Proxy::ReadTimestamp(const CollectionInfo& c, const ReadConsistency& rc) {
+  KITE_ASSIGN_OR_RETURN(ReadAt at, ReadTimestampIgnoringTtl(c, rc));
+  at.expire_before = ExpireBefore(c, at.ts);
+  return at;
+}
+
+Result<Proxy::ReadAt> Proxy::ReadTimestampIgnoringTtl(const CollectionInfo& c, const ReadConsistency& rc) {
   ConsistencyLevel level = rc.use_default ? c.consistency : rc.level;
   KITE_ASSIGN_OR_RETURN(Timestamp now, coord_->AllocTimestamp());
   if (rc.pin && rc.guarantee_ts > 2) {
@@ -666,6 +688,7 @@ void Proxy::FillScope(CollectionId collection, const std::set<int64_t>& partitio
   for (int64_t p : partitions) scope->add_partitions(p);
   scope->set_ts(at.ts);
   scope->set_guarantee_ts(at.guarantee);
+  scope->set_expire_before(at.expire_before);
   scope->set_include_growing(include_growing);
 }
 
@@ -823,7 +846,7 @@ Result<QueryOutcome> Proxy::Query(const QueryParams& q) {
   std::unique_ptr<const expr::Plan> filter;
   if (!empty_expr) {
     auto compiled = expr::Compile(q.expr, s, q.expr_values, parse_options);
-    if (!compiled.ok()) return PlanError(compiled.status());
+    if (!compiled.ok()) return PlanError(compiled.status(), kRetrievePlanStep);
     filter = std::move(*compiled);
     if (auto pks = expr::ExtractPrimaryKeys(*filter, s)) {
       plan.pks = std::move(pks);

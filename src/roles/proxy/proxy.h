@@ -166,6 +166,7 @@ struct PreparedSearch {
   SearchOutcome out;                        // schema, fields, ts, ... (hits not yet)
   std::unique_ptr<const expr::Plan> filter;  // plan.filter points into it (checked here, compiled again where it runs)
   Timestamp guarantee_ts = 0;                // the shards' tsafe must reach it first
+  Timestamp expire_before = 0;               // collection TTL: rows written earlier are not read
   CollectionId collection;
   std::vector<std::string> channels;         // one per shard, in shard order
   bool higher = false;                       // larger scores are better
@@ -429,13 +430,19 @@ class Proxy {
   // The collection is loaded and so is every named partition; fills their ids.
   Status CheckReadable(const CollectionInfo& c, const std::vector<std::string>& partitions,
                        std::set<int64_t>* partition_ids);
-  // The MVCC timestamp a read runs at, per its consistency level, and the
-  // timestamp every shard's tsafe must reach before it runs (0: no wait).
+  // The MVCC timestamp a read runs at, per its consistency level, the
+  // timestamp every shard's tsafe must reach before it runs (0: no wait), and,
+  // under a collection TTL, the timestamp before which rows have expired (0: none).
   struct ReadAt {
     Timestamp ts = 0;
     Timestamp guarantee = 0;
+    Timestamp expire_before = 0;
   };
   Result<ReadAt> ReadTimestamp(const CollectionInfo& c, const ReadConsistency& consistency);
+  Result<ReadAt> ReadTimestampIgnoringTtl(const CollectionInfo& c, const ReadConsistency& consistency);
+  // Rows written before the returned timestamp have outlived the collection's
+  // TTL (collection.ttl.seconds) for a read at `ts`; 0 when it has none.
+  static Timestamp ExpireBefore(const CollectionInfo& c, Timestamp ts);
   static void FillScope(CollectionId collection, const std::set<int64_t>& partitions, const ReadAt& at,
                         bool include_growing, rolepb::ReadScope* scope);
   // A retrieve sent to every shard's delegator, merged here (the reduce's

@@ -460,6 +460,11 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   const bool bm25_field = s.Bm25FunctionFor(field->name) != nullptr;
   bool have_ts = false;
   if (p.ids) {
+    // Milvus 2.6 searches by primary keys only on plain vector fields: a
+    // struct's vector sub-field (an embedding list per row) is refused.
+    if (field->type == DataType::kArrayOfVector) {
+      return InvalidArgument("array of vector is not supported for search by IDs");
+    }
     // The read timestamp first: the query vectors are read at it too.
     if (static_cast<int64_t>(p.ids->size()) > limits_.max_nq) {
       return InvalidArgument(
@@ -478,6 +483,21 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   }
   out.nq = plan.queries.nq;
   out.topk = p.topk;
+
+  if (field->type == DataType::kArrayOfVector) {
+    // Milvus 2.6 parseSearchInfo: an embedding-list search is a plain top-k
+    // search (merr.WrapErrParameterInvalid("", "", what, field name)).
+    const char* what = p.radius            ? "range search"
+                       : !p.group_by_field.empty() ? "group by search"
+                       : p.iterator_v2     ? "search iterator"
+                                           : nullptr;
+    if (what) {
+      return InvalidArgument(
+          "{} is not supported for vector array (embedding list) fields, fieldName:->{}: invalid "
+          "parameter[expected=][actual=]",
+          what, field->name);
+    }
+  }
 
   const FieldSchema* group_field = nullptr;
   if (!p.group_by_field.empty()) {
@@ -541,7 +561,7 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
   const bool filtered = p.filter.find_first_not_of(" \t\n\r") != std::string::npos;
   if (filtered) {
     auto compiled = expr::Compile(p.filter, s, p.filter_values, parse_options);
-    if (!compiled.ok()) return PlanError(compiled.status());
+    if (!compiled.ok()) return PlanError(compiled.status(), kSearchPlanStep);
     prep.filter = std::move(*compiled);
     plan.filter = prep.filter.get();
   }
@@ -574,11 +594,12 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
     plan.ts = at.ts;
     prep.guarantee_ts = at.guarantee;
   }
+  prep.expire_before = ExpireBefore(c, plan.ts);
   out.ts = plan.ts;
   prep.collection = c.id;
   prep.channels = c.channels;
   plan.queries.field = field->id;
-  const ReadAt at{plan.ts, prep.guarantee_ts};
+  const ReadAt at{plan.ts, prep.guarantee_ts, prep.expire_before};
   if (bm25_field) {
     for (const char* key : {"bm25_k1", "bm25_b"}) {
       auto it = indexes[0].resolved_params.find(key);
@@ -675,7 +696,7 @@ Result<SearchOutcome> Proxy::RunSearch(const SearchParams& p, PreparedSearch pre
   // fields the steps below need: outputs, group-by value, rerank input, order keys.
   rolepb::SearchRequest req;
   FillRequestContext(req.mutable_ctx());
-  FillScope(prep.collection, plan.partitions, ReadAt{plan.ts, prep.guarantee_ts}, !p.ignore_growing, req.mutable_scope());
+  FillScope(prep.collection, plan.partitions, ReadAt{plan.ts, prep.guarantee_ts, prep.expire_before}, !p.ignore_growing, req.mutable_scope());
   FilterToPb(p.filter, p.filter_values, out.timezone, req.mutable_filter());
   req.set_field(plan.queries.field.value);
   req.set_metric(out.metric);
