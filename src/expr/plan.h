@@ -295,6 +295,7 @@ class RangeConstPred final : public PredNode {
  public:
   RangeConstPred(std::unique_ptr<ValueNode> operand, Literal lo, bool lo_inclusive, Literal hi, bool hi_inclusive,
                  bool float32);
+  const ValueNode& operand() const { return *operand_; }
   Status Eval(EvalContext& ctx, BoolVec* out) const override;
   void CollectFields(std::vector<FieldId>* out) const override { operand_->CollectFields(out); }
   std::string ToString() const override;
@@ -356,6 +357,8 @@ class InPred final : public PredNode {
 class LikePred final : public PredNode {
  public:
   LikePred(std::unique_ptr<ValueNode> operand, std::string pattern);
+  const ValueNode& operand() const { return *operand_; }
+  const LikePattern& pattern() const { return pattern_; }
   Status Eval(EvalContext& ctx, BoolVec* out) const override;
   void CollectFields(std::vector<FieldId>* out) const override { operand_->CollectFields(out); }
   std::string ToString() const override;

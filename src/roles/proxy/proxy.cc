@@ -108,6 +108,8 @@ Status Proxy::CreateCollection(const CreateCollectionParams& in) {
     // Milvus createCollectionTask.validatePartitionKey (a plain error: 65535).
     return Unclassified("num_partitions should only be specified with partition key field enabled");
   }
+  // Milvus createCollectionTask.PreExecute (validatePartitionKeyIsolation).
+  KITE_RETURN_IF_ERROR(CheckIsolationHasPartitionKey(params.properties, params.schema));
   int consistency = static_cast<int>(params.consistency);
   if (consistency < 0 || consistency > static_cast<int>(ConsistencyLevel::kCustomized)) {
     return InvalidArgument("invalid consistency level {}", consistency);

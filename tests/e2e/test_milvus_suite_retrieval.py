@@ -1,0 +1,115 @@
+"""Retrieval features answer as Milvus 2.6 does, for Milvus's own python_client suites.
+
+The suites (milvus_client/test_milvus_client_partition_key_isolation.py, _search_boost_ranker.py,
+_analyzer.py, ...) send a request through pymilvus and check that Milvus's message is contained in
+the error, or that the rows are what the data implies. Each test here sends its own request and
+checks the piece of Milvus text a client matches (taken from Milvus's proxy source), or ids
+computed from this file's own data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pymilvus import DataType, MilvusClient
+
+from e2e_util import server_error, unique
+
+DIM = 8
+
+
+def expect(fn, *needles: str):
+    """The call fails on the server and its message contains every needle, case and all."""
+    exc = server_error(fn)
+    for needle in needles:
+        assert needle in exc.message, f"{needle!r} not in {exc.message!r} (code {exc.code})"
+    return exc
+
+
+def vectors(n: int, dim: int = DIM, seed: int = 3):
+    return np.random.default_rng(seed).random((n, dim), dtype=np.float32).tolist()
+
+
+# --- partition-key isolation (Milvus proxy: validatePartitionKeyIsolation, exprutil) -------------
+
+
+def tenant_schema(partition_key: bool):
+    schema = MilvusClient.create_schema(enable_dynamic_field=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("tenant", DataType.VARCHAR, max_length=16, is_partition_key=partition_key)
+    schema.add_field("kind", DataType.VARCHAR, max_length=16)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=DIM)
+    return schema
+
+
+@pytest.fixture(scope="module")
+def isolated(module_client: MilvusClient) -> str:
+    """tenant is the partition key, isolation turned on before the index; 12 rows, tenant t{i%3}."""
+    c = module_client
+    name = unique("iso")
+    c.create_collection(name, schema=tenant_schema(True), num_partitions=4, consistency_level="Strong")
+    c.alter_collection_properties(name, {"partitionkey.isolation": "true"})
+    vecs = vectors(12)
+    c.insert(name, [{"id": i, "tenant": f"t{i % 3}", "kind": f"k{i % 2}", "vector": vecs[i]} for i in range(12)])
+    index = c.prepare_index_params()
+    index.add_index("vector", index_type="FLAT", metric_type="L2")
+    c.create_index(name, index)
+    c.load_collection(name)
+    return name
+
+
+def test_isolation_needs_a_partition_key(module_client):
+    c = module_client
+    name = unique("iso_nokey")
+    c.create_collection(name, schema=tenant_schema(False))
+    expect(lambda: c.alter_collection_properties(name, {"partitionkey.isolation": "true"}),
+           "partition key isolation mode is enabled but no partition key field is set")
+    # Off is always accepted; at creation the same rule holds.
+    c.alter_collection_properties(name, {"partitionkey.isolation": "false"})
+    expect(lambda: c.create_collection(unique("iso_nokey"), schema=tenant_schema(False),
+                                       properties={"partitionkey.isolation": "true"}),
+           "partition key isolation mode is enabled but no partition key field is set")
+
+
+def test_isolation_cannot_change_under_a_vector_index(module_client):
+    c = module_client
+    name = unique("iso_idx")
+    c.create_collection(name, schema=tenant_schema(True), num_partitions=2)
+    index = c.prepare_index_params()
+    index.add_index("vector", index_name="vidx", index_type="FLAT", metric_type="L2")
+    c.create_index(name, index)
+    expect(lambda: c.alter_collection_properties(name, {"partitionkey.isolation": "true"}),
+           "can not alter partition key isolation mode if the collection already has a vector index",
+           "index duplicates[indexName=vector]")
+    c.drop_index(name, "vidx")
+    c.alter_collection_properties(name, {"partitionkey.isolation": "true"})
+    assert c.describe_collection(name)["properties"]["partitionkey.isolation"] == "true"
+
+
+@pytest.mark.parametrize("expr, what", [
+    ("tenant in ['t1', 't2']", "IN"),
+    ("tenant not in ['t1']", "IN"),
+    ("tenant == 't1' or kind == 'k1'", "OR"),
+    ("tenant != 't1'", "NotEqual"),
+    ("tenant > 't1'", "GreaterThan"),
+    ("'t0' < tenant < 't2'", "BinaryRange"),
+    ("not (tenant == 't1')", "NOT"),
+    ("tenant like 't%'", "PrefixMatch"),
+])
+def test_isolated_search_refuses_filters_that_do_not_pin_the_key(module_client, isolated, expr, what):
+    expect(lambda: module_client.search(isolated, vectors(1), limit=5, filter=expr),
+           f"partition key isolation does not support {what}")
+
+
+@pytest.mark.parametrize("expr", ["kind == 'k1'", ""])
+def test_isolated_search_without_the_key_is_refused(module_client, isolated, expr):
+    expect(lambda: module_client.search(isolated, vectors(1), limit=5, filter=expr),
+           "partition key not found in expr or the expr is invalid when validating partition key isolation")
+
+
+def test_isolated_search_with_the_key_pinned_returns_that_tenant(module_client, isolated):
+    res = module_client.search(isolated, vectors(1), limit=20, filter="tenant == 't1' and (kind == 'k0' or id > 9)",
+                               output_fields=["tenant"])
+    assert sorted(h["id"] for h in res[0]) == [i for i in range(12) if i % 3 == 1 and (i % 2 == 0 or i > 9)]
+    # Query is not restricted by the isolation mode.
+    assert len(module_client.query(isolated, filter="kind == 'k1'")) == 6
