@@ -113,3 +113,37 @@ def test_isolated_search_with_the_key_pinned_returns_that_tenant(module_client, 
     assert sorted(h["id"] for h in res[0]) == [i for i in range(12) if i % 3 == 1 and (i % 2 == 0 or i > 9)]
     # Query is not restricted by the isolation mode.
     assert len(module_client.query(isolated, filter="kind == 'k1'")) == 6
+
+
+# --- run_analyzer: jieba's parameters (Milvus tantivy-binding jieba_tokenizer.rs) ----------------
+
+
+@pytest.mark.parametrize("tokenizer, message", [
+    ({"type": "jieba", "dict": "words"}, "jieba tokenizer dict must be array"),
+    ({"type": "jieba", "dict": None}, "jieba tokenizer dict must be array"),
+    ({"type": "jieba", "dict": ["ok", 7]}, "jieba tokenizer dict item must be string"),
+    ({"type": "jieba", "dict": ["_default_", "_extend_default_"]}, "jieba tokenizer dict can only set one default dict"),
+    ({"type": "jieba", "mode": 3}, "jieba tokenizer mode must be string"),
+    ({"type": "jieba", "mode": "fast"}, 'jieba tokenizer mode must be "exact" or "search"'),
+    ({"type": "jieba", "hmm": "yes"}, "jieba tokenizer mode must be boolean"),
+])
+def test_jieba_parameters_are_checked(module_client, tokenizer, message):
+    expect(lambda: module_client.run_analyzer("中文分词 text", analyzer_params={"tokenizer": tokenizer}), message)
+
+
+@pytest.mark.parametrize("params", [
+    {"type": "jieba", "dict": ["向量库存"], "mode": "exact", "hmm": False},
+    {"type": "jieba", "dict": ["_default_", "向量库存"], "mode": "search"},
+])
+def test_jieba_dictionary_words_stay_whole(module_client, params):
+    text = "kite向量库存中文"
+    res = module_client.run_analyzer(text, analyzer_params={"tokenizer": params}, with_detail=True)
+    tokens = res.tokens
+    assert "向量库存" in [t["token"] for t in tokens]
+    for t in tokens:  # byte offsets into the text, as Milvus reports them
+        assert text.encode()[t["start_offset"]:t["end_offset"]].decode() == t["token"]
+
+
+def test_jieba_accepts_unknown_keys_and_an_empty_dict(module_client):
+    for params in ({"type": "jieba", "invalid_param": 1}, {"type": "jieba", "dict": []}):
+        assert module_client.run_analyzer("中文分词", analyzer_params={"tokenizer": params}).tokens
