@@ -147,3 +147,72 @@ def test_jieba_dictionary_words_stay_whole(module_client, params):
 def test_jieba_accepts_unknown_keys_and_an_empty_dict(module_client):
     for params in ({"type": "jieba", "invalid_param": 1}, {"type": "jieba", "dict": []}):
         assert module_client.run_analyzer("中文分词", analyzer_params={"tokenizer": params}).tokens
+
+
+# --- text_match_fuzzy (Milvus planner: TextMatchFuzzy; Tantivy fuzzy terms, transpositions) ------
+
+FUZZY_TEXTS = ["allergy season", "allergic reaction", "apple juice", "football game", "music focus work"]
+
+
+@pytest.fixture(scope="module")
+def fuzzy(module_client: MilvusClient) -> str:
+    """text (enable_match, standard analyzer), plain (analyzer, no match), max_edit_distance INT64."""
+    c = module_client
+    name = unique("fuzzy")
+    schema = MilvusClient.create_schema(enable_dynamic_field=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=DIM)
+    schema.add_field("text", DataType.VARCHAR, max_length=128, enable_analyzer=True, enable_match=True,
+                     nullable=True)
+    schema.add_field("plain", DataType.VARCHAR, max_length=128, enable_analyzer=True)
+    schema.add_field("max_edit_distance", DataType.INT64)
+    index = c.prepare_index_params()
+    index.add_index("vector", index_type="FLAT", metric_type="L2")
+    c.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
+    vecs = vectors(len(FUZZY_TEXTS) + 1)
+    rows = [{"id": i, "vector": vecs[i], "text": t, "plain": t, "max_edit_distance": i} for i, t in
+            enumerate(FUZZY_TEXTS)]
+    rows.append({"id": len(FUZZY_TEXTS), "vector": vecs[-1], "text": None, "plain": "", "max_edit_distance": 9})
+    c.insert(name, rows)
+    return name
+
+
+@pytest.mark.parametrize("expr, ids", [
+    ('text_match(text, "musc")', set()),
+    ('text_match_fuzzy(text, "musc", max_edit_distance=1)', {4}),
+    ('text_match_fuzzy(text, "muisc", max_edit_distance=1)', {4}),       # a swap is one edit
+    ('text_match_fuzzy(text, "musc", max_edit_distance=0)', set()),
+    ('text_match_fuzzy(text, "music", max_edit_distance=0)', {4}),
+    ('text_match_fuzzy(text, "fotbal", max_edit_distance=1)', set()),
+    ('TEXT_MATCH_FUZZY(text, "fotbal", MAX_EDIT_DISTANCE=2)', {3}),
+    ('text_match_fuzzy(text, "alergy aple", max_edit_distance=1)', {0, 2}),
+    ('text_match_fuzzy(text, "...", max_edit_distance=1)', set()),
+    ('not text_match_fuzzy(text, "alergy", max_edit_distance=1)', {1, 2, 3, 4}),
+    ("max_edit_distance > 3", {4, 5}),
+])
+def test_text_match_fuzzy_rows(module_client, fuzzy, expr, ids):
+    assert {r["id"] for r in module_client.query(fuzzy, filter=expr)} == ids
+
+
+def test_text_match_fuzzy_template_and_search(module_client, fuzzy):
+    expr = "text_match_fuzzy(text, {q}, max_edit_distance=1)"
+    assert {r["id"] for r in module_client.query(fuzzy, filter=expr, filter_params={"q": "alergy"})} == {0}
+    hits = module_client.search(fuzzy, vectors(1, seed=9), limit=10, filter=expr, filter_params={"q": "aple"})
+    assert [h["id"] for h in hits[0]] == [2]
+
+
+@pytest.mark.parametrize("expr, message", [
+    ('text_match_fuzzy(text, "alergy", fuzziness=1)', "expected max_edit_distance"),
+    ('text_match_fuzzy(text, "alergy", max_edit_distance=-1)', "max_edit_distance should be in [0, 2]"),
+    ('text_match_fuzzy(text, "alergy", max_edit_distance=3)', "max_edit_distance should be in [0, 2]"),
+    ('text_match_fuzzy(text, "alergy", max_edit_distance=1.5)', "expecting IntegerConstant"),
+    ('text_match_fuzzy(text, "alergy", max_edit_distance=9223372036854775808)', "invalid max_edit_distance value"),
+    ('text_match_fuzzy(text, "alergy")', "expecting ','"),
+    ('text_match_fuzzy(text, 123, max_edit_distance=1)',
+     "text_match_fuzzy query should be a string literal or template variable"),
+    ('text_match_fuzzy(ghost, "alergy", max_edit_distance=1)', "ghost"),
+    ('text_match_fuzzy(max_edit_distance, "alergy", max_edit_distance=1)', "non-string"),
+    ('text_match_fuzzy(plain, "alergy", max_edit_distance=1)', "does not enable match"),
+])
+def test_text_match_fuzzy_errors(module_client, fuzzy, expr, message):
+    expect(lambda: module_client.query(fuzzy, filter=expr), message)
