@@ -216,3 +216,82 @@ def test_text_match_fuzzy_template_and_search(module_client, fuzzy):
 ])
 def test_text_match_fuzzy_errors(module_client, fuzzy, expr, message):
     expect(lambda: module_client.query(fuzzy, filter=expr), message)
+
+
+# --- query ORDER BY (Milvus orderby.ParseOrderByFields, queryTask.PreExecute) ---------------------
+# pymilvus 2.6.17's query() does not send order_by_fields; the request is built as it builds a query
+# and the query_params key Milvus reads is added before it goes through the stub.
+
+
+def raw_query(client: MilvusClient, name: str, expr: str, fields, order_by: str, **params):
+    from pymilvus.client.prepare import Prepare
+    from pymilvus.client.utils import check_status
+    from pymilvus.grpc_gen import common_pb2
+
+    req = Prepare.query_request(name, expr, fields, [], **params)
+    req.query_params.append(common_pb2.KeyValuePair(key="order_by_fields", value=order_by))
+    resp = client._get_connection()._stub.Query(req, timeout=10)
+    check_status(resp.status)
+    cols = {}
+    for fd in resp.fields_data:
+        data = fd.scalars.long_data.data or fd.scalars.int_data.data
+        valid = list(fd.valid_data) or [True] * len(data)
+        cols[fd.field_name] = [v if ok else None for v, ok in zip(data, valid)]
+    return cols
+
+
+@pytest.fixture(scope="module")
+def scored(module_client: MilvusClient) -> str:
+    """id 0..19, score INT32 nullable (null when id % 4 == 0, else id % 3), a dynamic field."""
+    c = module_client
+    name = unique("qorder")
+    schema = MilvusClient.create_schema(enable_dynamic_field=True)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("score", DataType.INT32, nullable=True)
+    schema.add_field("meta", DataType.JSON)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=DIM)
+    index = c.prepare_index_params()
+    index.add_index("vector", index_type="FLAT", metric_type="L2")
+    c.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
+    vecs = vectors(20)
+    c.insert(name, [{"id": i, "score": None if i % 4 == 0 else i % 3, "meta": {"k": i}, "dyn": i,
+                     "vector": vecs[i]} for i in range(20)])
+    return name
+
+
+def expected_order(desc: bool, nulls_first: bool):
+    scores = {i: None if i % 4 == 0 else i % 3 for i in range(20)}
+    nulls = [i for i in range(20) if scores[i] is None]
+    rest = sorted((i for i in range(20) if scores[i] is not None), key=lambda i: (-scores[i] if desc else scores[i], i))
+    return nulls + rest if nulls_first else rest + nulls
+
+
+@pytest.mark.parametrize("spec, desc, nulls_first", [
+    ("score:asc", False, False),
+    ("score", False, False),
+    ("score:DESC", True, True),                # PostgreSQL: DESC puts nulls first
+    ("score:asc:nulls_first", False, True),
+    ("score:desc:nulls_last", True, False),
+])
+def test_query_order_by_nulls_follow_postgres(module_client, scored, spec, desc, nulls_first):
+    cols = raw_query(module_client, scored, "id >= 0", ["score"], spec, limit=20)
+    assert cols["id"] == expected_order(desc, nulls_first)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("score:up", "invalid order direction 'up' for field 'score', must be 'asc' or 'desc'"),
+    ("score:asc:nulls_middle", "invalid null ordering 'nulls_middle', must be 'nulls_first' or 'nulls_last'"),
+    ("vector:asc", "order_by field 'vector' has type FloatVector which is not sortable"),
+    ("meta:asc", "order_by field 'meta' has type JSON which is not sortable"),
+    ('meta["k"]:asc', "does not exist in collection schema"),
+    ("dyn:asc", "order_by field 'dyn' does not exist in collection schema"),
+    (":asc", "order_by field '' does not exist in collection schema"),
+])
+def test_query_order_by_errors(module_client, scored, spec, message):
+    expect(lambda: raw_query(module_client, scored, "id >= 0", ["score"], spec, limit=5), message)
+
+
+def test_query_order_by_needs_a_limit_and_no_aggregate(module_client, scored):
+    expect(lambda: raw_query(module_client, scored, "", ["score"], "score:asc"), "ORDER BY requires explicit limit")
+    expect(lambda: raw_query(module_client, scored, "id < 5", ["count(*)"], "score:asc", limit=5),
+           "ORDER BY can only reference GROUP BY columns")
