@@ -287,3 +287,31 @@ def test_query_order_by_needs_a_limit_and_no_aggregate(module_client, scored):
            "order_by field '' does not exist in collection schema")
     expect(lambda: raw_query(module_client, scored, "id < 5", ["count(*)"], "score:asc", limit=5),
            "ORDER BY can only reference GROUP BY columns")
+
+
+# --- boost ranker on a distance metric (Milvus segcore scorers: the internal score of L2 is -distance)
+
+
+def test_boost_sum_moves_an_l2_hit_closer(module_client):
+    c = module_client
+    name = unique("boost_l2")
+    schema = MilvusClient.create_schema(enable_dynamic_field=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)
+    schema.add_field("tag", DataType.INT64)
+    index = c.prepare_index_params()
+    index.add_index("v", index_type="FLAT", metric_type="L2")
+    c.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
+    c.insert(name, [{"id": i, "v": v, "tag": i} for i, v in enumerate([[1.0, 0.0], [0.8, 0.6], [0.6, 0.8], [0.0, 1.0]])])
+    from pymilvus import Function, FunctionScore, FunctionType
+
+    def boosted(weight, mode):
+        boost = Function(name="b", function_type=FunctionType.RERANK, input_field_names=[], output_field_names=[],
+                         params={"reranker": "boost", "weight": weight, "filter": "tag == 2"})
+        res = c.search(name, [[1.0, 0.0]], anns_field="v", limit=4,
+                       ranker=FunctionScore(functions=[boost], params={"boost_mode": mode}))
+        return [(h["id"], round(h["distance"], 4)) for h in res[0]]
+
+    # Squared L2 from [1, 0]: 0, 0.4, 0.8, 2. Row 2: 0.8 - 0.7 = 0.1 (sum), 0.8 * 0.25 = 0.2 (multiply).
+    assert boosted("0.7", "sum") == [(0, 0.0), (2, 0.1), (1, 0.4), (3, 2.0)]
+    assert boosted("0.25", "multiply") == [(0, 0.0), (2, 0.2), (1, 0.4), (3, 2.0)]
