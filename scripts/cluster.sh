@@ -7,20 +7,21 @@
 # > 1, C of them with mixCoord.enableActiveStandby, one active), then N
 # `kite streamingnode` processes leading the WAL channels, M `kite querynode`
 # processes serving the sealed segments and D `kite datanode` processes
-# building the indexes.
+# building the indexes, and P `kite proxy` processes in front (clients connect
+# to any of them; the standalone's own port serves too).
 #
 #   scripts/cluster.sh up [--dir DIR] [--query-nodes M] [--streaming-nodes N] [--data-nodes D]
-#                         [--coordinators C] [--s3]
-#                                          start (M=2, N=2, D=1, C=1; N=0: the standalone's own
+#                         [--proxies P] [--coordinators C] [--s3]
+#                                          start (M=2, N=2, D=1, P=2, C=1; N=0: the standalone's own
 #                                          streaming node and local WAL, no Kafka; D=0: builds in
-#                                          the standalone; C>1 needs --s3 and N>0); prints the
-#                                          address
+#                                          the standalone; P=0: connect to the standalone; C>1
+#                                          needs --s3 and N>0); prints the address
 #   scripts/cluster.sh status [--dir DIR]  processes, the active coordinator, the query view and
 #                                          the channel bindings
 #   scripts/cluster.sh kill ROLE [I] [--dir DIR]
 #                                          kill -9 one process: querynode I, streamingnode I,
-#                                          datanode I, coordinator I (0-based), standalone (the
-#                                          first coordinator), etcd, s3 or kafka
+#                                          datanode I, proxy I, coordinator I (0-based), standalone
+#                                          (the first coordinator), etcd, s3 or kafka
 #   scripts/cluster.sh down [--dir DIR]    stop everything
 #
 # Needs the built binary (scripts/build.sh) and what scripts/setup.sh installs
@@ -34,6 +35,7 @@ DIR="$REPO/.cache/cluster"
 QN=2
 SN=2
 DN=1
+PROXIES=2
 COORDS=1
 S3=0
 CMD="${1:-}"
@@ -45,6 +47,7 @@ while [ $# -gt 0 ]; do
     --query-nodes) QN="$2"; shift 2 ;;
     --streaming-nodes) SN="$2"; shift 2 ;;
     --data-nodes) DN="$2"; shift 2 ;;
+    --proxies) PROXIES="$2"; shift 2 ;;
     --coordinators) COORDS="$2"; shift 2 ;;
     --s3) S3=1; shift ;;
     *) ARGS+=("$1"); shift ;;
@@ -70,14 +73,18 @@ wait_for_log() {  # file text seconds
 }
 
 # start_nodes ROLE COUNT SECONDS: COUNT `kite ROLE` processes on free ports
-# sharing the cluster's config and data dir, each waited for.
+# sharing the cluster's config and data dir (a proxy stores nothing), each
+# waited for; the port of each is in ports-ROLE-I.
 start_nodes() {
-  local role="$1" count="$2" secs="$3" i p
+  local role="$1" count="$2" secs="$3" i p data
   for i in $(seq 0 $((count - 1))); do
     p=$(free_port)
-    setsid "$KITE" "$role" --config "$DIR/kite.yaml" --data-dir "$DIR/data" --port "$p" \
+    data=(--data-dir "$DIR/data")
+    [ "$role" = proxy ] && data=()
+    setsid "$KITE" "$role" --config "$DIR/kite.yaml" "${data[@]}" --port "$p" \
       >"$DIR/logs/$role-$i.log" 2>&1 &
     echo $! >"$DIR/pids/$role-$i"
+    echo "$p" >"$DIR/ports-$role-$i"
     wait_for_log "$DIR/logs/$role-$i.log" "serving on" "$secs"
   done
 }
@@ -171,8 +178,15 @@ EOF
     wait_for_log "$DIR/logs/coordinator-$i.log" "standing by as coordinator" 60
   done
   start_nodes streamingnode "$SN" 60
-  echo "Kite cluster up: $COORDS coordinator(s), $SN streaming node, $QN query node and $DN data node process(es), etcd 127.0.0.1:$ecl$([ "$SN" -gt 0 ] && echo ", Kafka")$([ "$S3" = 1 ] && echo ", S3")"
-  echo "connect: http://127.0.0.1:$port   (web UI http://127.0.0.1:$mport/webui, logs $DIR/logs)"
+  start_nodes proxy "$PROXIES" 60
+  echo "Kite cluster up: $COORDS coordinator(s), $PROXIES proxy, $SN streaming node, $QN query node and $DN data node process(es), etcd 127.0.0.1:$ecl$([ "$SN" -gt 0 ] && echo ", Kafka")$([ "$S3" = 1 ] && echo ", S3")"
+  local connect="$port"
+  if [ "$PROXIES" -gt 0 ]; then connect="$(cat "$DIR/ports-proxy-0")"; fi
+  echo "connect: http://127.0.0.1:$connect   (web UI http://127.0.0.1:$mport/webui, logs $DIR/logs)"
+  for i in $(seq 1 $((PROXIES - 1))); do
+    echo "proxy $i: http://127.0.0.1:$(cat "$DIR/ports-proxy-$i")"
+  done
+  if [ "$PROXIES" -gt 0 ]; then echo "coordinator's own port: http://127.0.0.1:$port"; fi
   for i in $(seq 1 $((COORDS - 1))); do
     echo "stand-by coordinator $i: http://127.0.0.1:$(cut -d' ' -f1 "$DIR/ports-coordinator-$i") (serves once the active one is gone)"
   done
@@ -205,10 +219,10 @@ status() {
 kill_role() {
   local role="${ARGS[0]:-}" i="${ARGS[1]:-0}" f
   case "$role" in
-    querynode|streamingnode|datanode) f="$DIR/pids/$role-$i" ;;
+    querynode|streamingnode|datanode|proxy) f="$DIR/pids/$role-$i" ;;
     coordinator) if [ "$i" = 0 ]; then f="$DIR/pids/standalone"; else f="$DIR/pids/coordinator-$i"; fi ;;
     standalone|etcd|s3|kafka) f="$DIR/pids/$role" ;;
-    *) echo "kill ROLE: querynode [I], streamingnode [I], datanode [I], coordinator [I], standalone, etcd, s3 or kafka" >&2; exit 2 ;;
+    *) echo "kill ROLE: querynode [I], streamingnode [I], datanode [I], proxy [I], coordinator [I], standalone, etcd, s3 or kafka" >&2; exit 2 ;;
   esac
   alive "$f" || { echo "$role $i is not running" >&2; exit 1; }
   kill -9 "$(cat "$f")"
@@ -216,7 +230,7 @@ kill_role() {
 }
 
 down() {
-  for f in "$DIR"/pids/coordinator-* "$DIR"/pids/standalone "$DIR"/pids/streamingnode-* "$DIR"/pids/querynode-* \
+  for f in "$DIR"/pids/proxy-* "$DIR"/pids/coordinator-* "$DIR"/pids/standalone "$DIR"/pids/streamingnode-* "$DIR"/pids/querynode-* \
     "$DIR"/pids/datanode-* "$DIR"/pids/s3 \
     "$DIR"/pids/kafka "$DIR"/pids/etcd; do
     alive "$f" && kill -TERM "$(cat "$f")" || true
@@ -234,5 +248,5 @@ case "$CMD" in
   status) status ;;
   kill) kill_role ;;
   down) down ;;
-  *) sed -n '2,29p' "$0"; exit 2 ;;
+  *) sed -n '2,31p' "$0"; exit 2 ;;
 esac

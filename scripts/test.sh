@@ -19,13 +19,14 @@ echo "== end-to-end read path over the role gRPC services"
 KITE_E2E_CONFIG="$PWD/tests/e2e/configs/role_grpc.yaml" KITE_BIN="$PWD/build/kite" .venv/bin/python -m pytest \
   tests/e2e/test_role_flows.py tests/e2e/test_search.py tests/e2e/test_query.py tests/e2e/test_retrieval.py \
   tests/e2e/test_wrong_answers.py tests/e2e/test_full_text.py -q -p no:cacheprovider
-# The core again as a cluster: the WAL channels led by two `kite streamingnode`
-# processes on a shared Kafka, the sealed segments served by two `kite
-# querynode` processes and the index builds run by a `kite datanode` process
-# (kite.streamingNodes / kite.queryNodes / kite.dataNodes: remote, over an
-# etcd per server; issue 16), ~5 min.
-echo "== end-to-end core with streaming, query and data nodes as processes"
-KITE_E2E_QUERY_NODES=2 KITE_E2E_STREAMING_NODES=2 KITE_E2E_DATA_NODES=1 KITE_BIN="$PWD/build/kite" .venv/bin/python -m pytest \
+# The core again as a cluster: the clients talking to a `kite proxy` process,
+# the WAL channels led by two `kite streamingnode` processes on a shared
+# Kafka, the sealed segments served by two `kite querynode` processes and the
+# index builds run by a `kite datanode` process (kite.streamingNodes /
+# kite.queryNodes / kite.dataNodes: remote, over an etcd per server; issue
+# 16), ~5 min.
+echo "== end-to-end core through a proxy process, with streaming, query and data nodes as processes"
+KITE_E2E_PROXY=1 KITE_E2E_QUERY_NODES=2 KITE_E2E_STREAMING_NODES=2 KITE_E2E_DATA_NODES=1 KITE_BIN="$PWD/build/kite" .venv/bin/python -m pytest \
   tests/e2e/test_role_flows.py tests/e2e/test_search.py tests/e2e/test_query.py tests/e2e/test_retrieval.py \
   tests/e2e/test_wrong_answers.py tests/e2e/test_full_text.py tests/e2e/test_dml.py tests/e2e/test_index.py \
   tests/e2e/test_lifecycle.py tests/e2e/test_schema_evolution.py tests/e2e/test_collection_ops.py \

@@ -34,8 +34,8 @@
 //   kite.dataNodes: embedded | remote   index builds and compactions run in this process (default), or on
 //                                `kite datanode` processes found through their sessions in etcd
 //                                (remote; needs etcd and an object store they share)
-//   rootCoord.port: 53100        with kite.streamingNodes: remote, where this process serves the
-//                                coordinator's services to the streaming nodes (its mixcoord
+//   rootCoord.port: 53100        with etcd, where this process serves the coordinator's services
+//                                to the streaming node and proxy processes (its mixcoord
 //                                session's address)
 //   mixCoord.enableActiveStandby: false   run as one of several coordinator processes over one
 //                                etcd: the active one serves, the others stand by and take over

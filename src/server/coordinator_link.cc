@@ -25,6 +25,7 @@ struct Peer {
   std::unique_ptr<SegmentMetaApi> meta;
   std::unique_ptr<TsoApi> tso;
   std::unique_ptr<QueryNodeApi> query;
+  std::unique_ptr<StreamingNodeApi> streaming;
 };
 
 class Link;
@@ -89,9 +90,34 @@ class FollowingQuery final : public QueryNodeApi {
   Link* const link_;
 };
 
+class FollowingStreaming final : public StreamingNodeApi {
+ public:
+  explicit FollowingStreaming(Link* link) : link_(link) {}
+  Status Open(const CollectionInfo& c) override;
+  Status Drop(const CollectionInfo& c) override;
+  Result<Timestamp> Write(CollectionId collection, int shard, DmlMessage msg) override;
+  Result<std::vector<SegmentId>> Flush(CollectionId collection) override;
+  Status RetainPartitions(CollectionId collection, const std::set<int64_t>& live) override;
+  Status CommitImport(CollectionId collection, const std::vector<SegmentRecord>& segments) override;
+  Status Load(const CollectionInfo& c) override;
+  Status Release(CollectionId collection) override;
+  Status ApplySchema(const CollectionInfo& c) override;
+  Result<std::vector<SegmentSummary>> PersistentSegments(CollectionId collection) override;
+  Result<std::vector<SegmentSummary>> LoadedSegments(CollectionId collection) override;
+  Result<Timestamp> SafeTimestamp(CollectionId collection, Timestamp now) override;
+  Result<int64_t> RowCount(CollectionId collection, int64_t partition, const std::set<int64_t>& live) override;
+  Status Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) override;
+  Status Retrieve(const rolepb::RetrieveRequest& req, Retrieved* out) override;
+  Status ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadStatsResponse* resp) override;
+
+ private:
+  Link* const link_;
+};
+
 class Link final : public CoordinatorLink {
  public:
-  Link(MetaStore* meta, const ServerConfig& config) : meta_(meta), config_(config), m_(this), t_(this), q_(this) {}
+  Link(MetaStore* meta, const ServerConfig& config)
+      : meta_(meta), config_(config), m_(this), t_(this), q_(this), s_(this) {}
 
   ~Link() override {
     stop_ = true;
@@ -121,6 +147,11 @@ class Link final : public CoordinatorLink {
   SegmentMetaApi* segment_meta() override { return &m_; }
   TsoApi* tso() override { return &t_; }
   QueryNodeApi* query() override { return &q_; }
+  StreamingNodeApi* streaming() override { return &s_; }
+  std::shared_ptr<grpc::Channel> channel() const override {
+    std::lock_guard lock(mu_);
+    return current_ ? current_->channel : nullptr;
+  }
   std::string address() const override {
     std::lock_guard lock(mu_);
     return current_ ? current_->address : "";
@@ -161,6 +192,7 @@ class Link final : public CoordinatorLink {
     p->meta = MakeRemoteSegmentMeta(p->channel);
     p->tso = MakeRemoteTso(p->channel);
     p->query = MakeRemoteQueryNode(p->channel, nullptr);
+    p->streaming = MakeRemoteStreamingNode(p->channel, nullptr);
     std::lock_guard lock(mu_);
     if (current_) {
       moves_++;
@@ -190,6 +222,7 @@ class Link final : public CoordinatorLink {
   FollowingMeta m_;
   FollowingTso t_;
   FollowingQuery q_;
+  FollowingStreaming s_;
 };
 
 // Each forwarding call: the current peer, or the unreachable error.
@@ -317,6 +350,71 @@ std::vector<SegmentSummary> FollowingQuery::LoadedSegments(CollectionId collecti
 SegmentPtr FollowingQuery::FindSegment(CollectionId collection, SegmentId segment) const {
   auto p = link_->Current();
   return p ? p->query->FindSegment(collection, segment) : nullptr;
+}
+
+Status FollowingStreaming::Open(const CollectionInfo& c) {
+  KITE_PEER(p);
+  return p->streaming->Open(c);
+}
+Status FollowingStreaming::Drop(const CollectionInfo& c) {
+  KITE_PEER(p);
+  return p->streaming->Drop(c);
+}
+Result<Timestamp> FollowingStreaming::Write(CollectionId collection, int shard, DmlMessage msg) {
+  KITE_PEER(p);
+  return p->streaming->Write(collection, shard, std::move(msg));
+}
+Result<std::vector<SegmentId>> FollowingStreaming::Flush(CollectionId collection) {
+  KITE_PEER(p);
+  return p->streaming->Flush(collection);
+}
+Status FollowingStreaming::RetainPartitions(CollectionId collection, const std::set<int64_t>& live) {
+  KITE_PEER(p);
+  return p->streaming->RetainPartitions(collection, live);
+}
+Status FollowingStreaming::CommitImport(CollectionId collection, const std::vector<SegmentRecord>& segments) {
+  KITE_PEER(p);
+  return p->streaming->CommitImport(collection, segments);
+}
+Status FollowingStreaming::Load(const CollectionInfo& c) {
+  KITE_PEER(p);
+  return p->streaming->Load(c);
+}
+Status FollowingStreaming::Release(CollectionId collection) {
+  KITE_PEER(p);
+  return p->streaming->Release(collection);
+}
+Status FollowingStreaming::ApplySchema(const CollectionInfo& c) {
+  KITE_PEER(p);
+  return p->streaming->ApplySchema(c);
+}
+Result<std::vector<SegmentSummary>> FollowingStreaming::PersistentSegments(CollectionId collection) {
+  KITE_PEER(p);
+  return p->streaming->PersistentSegments(collection);
+}
+Result<std::vector<SegmentSummary>> FollowingStreaming::LoadedSegments(CollectionId collection) {
+  KITE_PEER(p);
+  return p->streaming->LoadedSegments(collection);
+}
+Result<Timestamp> FollowingStreaming::SafeTimestamp(CollectionId collection, Timestamp now) {
+  KITE_PEER(p);
+  return p->streaming->SafeTimestamp(collection, now);
+}
+Result<int64_t> FollowingStreaming::RowCount(CollectionId collection, int64_t partition, const std::set<int64_t>& live) {
+  KITE_PEER(p);
+  return p->streaming->RowCount(collection, partition, live);
+}
+Status FollowingStreaming::Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) {
+  KITE_PEER(p);
+  return p->streaming->Search(req, out, cancelled);
+}
+Status FollowingStreaming::Retrieve(const rolepb::RetrieveRequest& req, Retrieved* out) {
+  KITE_PEER(p);
+  return p->streaming->Retrieve(req, out);
+}
+Status FollowingStreaming::ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadStatsResponse* resp) {
+  KITE_PEER(p);
+  return p->streaming->ReadStats(req, resp);
 }
 
 #undef KITE_PEER

@@ -1,6 +1,7 @@
 // CoordinatorLink: a role process's hold on the coordinator's services
-// (segment meta, TSO, query side: coord_grpc.h, role_grpc.h) that follows
-// the ACTIVE coordinator.
+// (segment meta, TSO, query side: coord_grpc.h, role_grpc.h; the streaming
+// side and the channel the catalog clients of catalog_grpc.h call on) that
+// follows the ACTIVE coordinator.
 //
 // The coordinator is found through its session in etcd: the active key
 // session/mixcoord (the election's, with mixCoord.enableActiveStandby, or the
@@ -19,6 +20,8 @@
 #include <chrono>
 #include <memory>
 #include <string>
+
+#include <grpcpp/grpcpp.h>
 
 #include "common/status.h"
 #include "roles/api/role_api.h"
@@ -39,6 +42,12 @@ class CoordinatorLink {
   virtual SegmentMetaApi* segment_meta() = 0;
   virtual TsoApi* tso() = 0;
   virtual QueryNodeApi* query() = 0;
+  // The coordinator's streaming side (its streaming node, or its view of the
+  // streaming node processes): what a proxy process writes and reads through.
+  virtual StreamingNodeApi* streaming() = 0;
+  // The channel to the active coordinator (null while none is known): a
+  // ChannelSource for the clients of catalog_grpc.h.
+  virtual std::shared_ptr<grpc::Channel> channel() const = 0;
   // The active coordinator's address as last seen ("" while none is).
   virtual std::string address() const = 0;
   // How many times the link moved to another coordinator (for tests/metrics).

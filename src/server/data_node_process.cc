@@ -62,7 +62,7 @@ class CountingWorker final : public DataWorkerApi {
   std::atomic<int64_t> running_{0};
 };
 
-class DataNodeProcessImpl final : public DataNodeProcess {
+class DataNodeProcessImpl final : public RoleProcess {
  public:
   DataNodeProcessImpl(const ServerConfig& config, int port, int metrics_port)
       : config_(config), host_(config, "datanode", port, metrics_port) {}
@@ -112,11 +112,8 @@ class DataNodeProcessImpl final : public DataNodeProcess {
 
 }  // namespace
 
-Result<std::unique_ptr<DataNodeProcess>> DataNodeProcess::Open(const ServerConfig& config, int port,
-                                                                int metrics_port) {
-  auto p = std::make_unique<DataNodeProcessImpl>(config, port, metrics_port);
-  KITE_RETURN_IF_ERROR(p->Open());
-  return std::unique_ptr<DataNodeProcess>(std::move(p));
+Result<std::unique_ptr<RoleProcess>> OpenDataNodeProcess(const ServerConfig& config, int port, int metrics_port) {
+  return OpenRoleProcess<DataNodeProcessImpl>(config, port, metrics_port);
 }
 
 }  // namespace kite

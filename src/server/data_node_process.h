@@ -15,18 +15,11 @@
 
 #include "common/status.h"
 #include "server/config.h"
+#include "server/role_process.h"
 
 namespace kite {
 
-class DataNodeProcess {
- public:
-  // metrics_port 0: no health/metrics port.
-  static Result<std::unique_ptr<DataNodeProcess>> Open(const ServerConfig& config, int port, int metrics_port);
-  virtual ~DataNodeProcess() = default;
-  // Serves until Shutdown() or the loss of the session; returns why it stopped.
-  virtual Status Run() = 0;
-  // Thread-safe; may be called from a signal-handling thread.
-  virtual void Shutdown() = 0;
-};
+// metrics_port 0: no health/metrics port.
+Result<std::unique_ptr<RoleProcess>> OpenDataNodeProcess(const ServerConfig& config, int port, int metrics_port);
 
 }  // namespace kite

@@ -4,7 +4,9 @@
 // kite.queryNodes: remote (server/query_node_process.h); `kite streamingnode`
 // a streaming node, for kite.streamingNodes: remote
 // (server/streaming_node_process.h); `kite datanode` a data node (index
-// builds), for kite.dataNodes: remote (server/data_node_process.h).
+// builds), for kite.dataNodes: remote (server/data_node_process.h); `kite
+// proxy` the Milvus API in front of a coordinator found in etcd
+// (server/proxy_process.h).
 #include <cstdlib>
 #include <fcntl.h>
 #include <signal.h>
@@ -24,6 +26,7 @@
 #include "roles/api/role_call.h"
 #include "server/config.h"
 #include "server/data_node_process.h"
+#include "server/proxy_process.h"
 #include "server/query_node_process.h"
 #include "server/streaming_node_process.h"
 #include "server/standalone.h"
@@ -88,37 +91,36 @@ int main(int argc, char** argv) {
   standalone->add_option("--metrics-port", metrics_port, "health/metrics port (default 9091)")->check(CLI::Range(1, 65535));
   standalone->add_option("--log-level", log_level,
                          "trace, debug (one line per request), info (default), warn (slow requests), error, off");
-  int querynode_port = 21123;  // Milvus's queryNode.port
-  CLI::App* querynode = app.add_subcommand("querynode", "run one query node (needs etcd and the shared object store)");
-  querynode->add_option("-c,--config", config_file, "YAML config file (Milvus-like keys)")->check(CLI::ExistingFile);
-  querynode->add_option("--data-dir", data_dir, "data directory whose objects/ it reads (local object store)");
-  querynode->add_option("--port", querynode_port, "query node gRPC port (default 21123)")->check(CLI::Range(1, 65535));
-  querynode->add_option("--log-level", log_level, "trace, debug, info (default), warn, error, off");
-  int querynode_metrics_port = 0;
-  querynode->add_option("--metrics-port", querynode_metrics_port, "/healthz and /metrics port (default: none)")
-      ->check(CLI::Range(0, 65535));
-  int streamingnode_port = 22222;  // Milvus's streamingNode.port
-  int streamingnode_metrics_port = 0;
-  CLI::App* streamingnode =
-      app.add_subcommand("streamingnode", "run one streaming node (needs etcd, the shared object store and Kafka)");
-  streamingnode->add_option("-c,--config", config_file, "YAML config file (Milvus-like keys)")
-      ->check(CLI::ExistingFile);
-  streamingnode->add_option("--data-dir", data_dir, "data directory (local object store and WAL)");
-  streamingnode->add_option("--port", streamingnode_port, "streaming node gRPC port (default 22222)")
-      ->check(CLI::Range(1, 65535));
-  streamingnode->add_option("--log-level", log_level, "trace, debug, info (default), warn, error, off");
-  streamingnode->add_option("--metrics-port", streamingnode_metrics_port, "/healthz and /metrics port (default: none)")
-      ->check(CLI::Range(0, 65535));
-  int datanode_port = 21124;  // Milvus's dataNode.port
-  int datanode_metrics_port = 0;
-  CLI::App* datanode =
-      app.add_subcommand("datanode", "run one data node: index builds (needs etcd and the shared object store)");
-  datanode->add_option("-c,--config", config_file, "YAML config file (Milvus-like keys)")->check(CLI::ExistingFile);
-  datanode->add_option("--data-dir", data_dir, "data directory whose objects/ it reads and writes (local object store)");
-  datanode->add_option("--port", datanode_port, "data node gRPC port (default 21124)")->check(CLI::Range(1, 65535));
-  datanode->add_option("--log-level", log_level, "trace, debug, info (default), warn, error, off");
-  datanode->add_option("--metrics-port", datanode_metrics_port, "/healthz and /metrics port (default: none)")
-      ->check(CLI::Range(0, 65535));
+  // The single-role processes: each takes --config, --port, --metrics-port
+  // (default none), --log-level and, where it stores locally, --data-dir.
+  struct RoleCommand {
+    CLI::App* app = nullptr;
+    int port = 0;
+    int metrics_port = 0;
+  };
+  auto add_role = [&](RoleCommand* rc, const char* name, const char* what, int default_port, const char* port_what,
+                      const char* data_dir_what) {
+    rc->port = default_port;
+    rc->app = app.add_subcommand(name, what);
+    rc->app->add_option("-c,--config", config_file, "YAML config file (Milvus-like keys)")->check(CLI::ExistingFile);
+    if (data_dir_what) rc->app->add_option("--data-dir", data_dir, data_dir_what);
+    rc->app->add_option("--port", rc->port, fmt::format("{} (default {})", port_what, default_port))
+        ->check(CLI::Range(1, 65535));
+    rc->app->add_option("--log-level", log_level, "trace, debug, info (default), warn, error, off");
+    rc->app->add_option("--metrics-port", rc->metrics_port, "/healthz and /metrics port (default: none)")
+        ->check(CLI::Range(0, 65535));
+  };
+  RoleCommand querynode, streamingnode, datanode, proxy;
+  // Milvus's queryNode.port, streamingNode.port, dataNode.port, proxy.port.
+  add_role(&querynode, "querynode", "run one query node (needs etcd and the shared object store)", 21123,
+           "query node gRPC port", "data directory whose objects/ it reads (local object store)");
+  add_role(&streamingnode, "streamingnode", "run one streaming node (needs etcd, the shared object store and Kafka)",
+           22222, "streaming node gRPC port", "data directory (local object store and WAL)");
+  add_role(&datanode, "datanode", "run one data node: index builds (needs etcd and the shared object store)", 21124,
+           "data node gRPC port", "data directory whose objects/ it reads and writes (local object store)");
+  add_role(&proxy, "proxy",
+           "run one proxy: the Milvus gRPC and REST API in front of the coordinator (needs etcd and a coordinator)",
+           19530, "Milvus gRPC and REST port", nullptr);
   CLI11_PARSE(app, argc, argv);
 
   if (!config_file.empty()) {
@@ -161,13 +163,14 @@ int main(int argc, char** argv) {
   ::sigaction(SIGINT, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  if (querynode->parsed()) return RunRoleProcess(kite::QueryNodeProcess::Open(config, querynode_port, querynode_metrics_port));
-  if (datanode->parsed()) {
-    return RunRoleProcess(kite::DataNodeProcess::Open(config, datanode_port, datanode_metrics_port));
+  if (querynode.app->parsed()) {
+    return RunRoleProcess(kite::OpenQueryNodeProcess(config, querynode.port, querynode.metrics_port));
   }
-  if (streamingnode->parsed()) {
-    return RunRoleProcess(kite::StreamingNodeProcess::Open(config, streamingnode_port, streamingnode_metrics_port));
+  if (datanode.app->parsed()) return RunRoleProcess(kite::OpenDataNodeProcess(config, datanode.port, datanode.metrics_port));
+  if (streamingnode.app->parsed()) {
+    return RunRoleProcess(kite::OpenStreamingNodeProcess(config, streamingnode.port, streamingnode.metrics_port));
   }
+  if (proxy.app->parsed()) return RunRoleProcess(kite::OpenProxyProcess(config, proxy.port, proxy.metrics_port));
   // The signal thread runs from here: a stand-by coordinator
   // (mixCoord.enableActiveStandby) may wait in Open for a long time.
   std::atomic<bool> stop_signalled{false};

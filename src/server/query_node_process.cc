@@ -12,7 +12,7 @@ namespace kite {
 
 namespace {
 
-class QueryNodeProcessImpl final : public QueryNodeProcess {
+class QueryNodeProcessImpl final : public RoleProcess {
  public:
   QueryNodeProcessImpl(const ServerConfig& config, int port, int metrics_port)
       : config_(config), host_(config, "querynode", port, metrics_port) {}
@@ -67,11 +67,8 @@ class QueryNodeProcessImpl final : public QueryNodeProcess {
 
 }  // namespace
 
-Result<std::unique_ptr<QueryNodeProcess>> QueryNodeProcess::Open(const ServerConfig& config, int port,
-                                                                  int metrics_port) {
-  auto p = std::make_unique<QueryNodeProcessImpl>(config, port, metrics_port);
-  KITE_RETURN_IF_ERROR(p->Open());
-  return std::unique_ptr<QueryNodeProcess>(std::move(p));
+Result<std::unique_ptr<RoleProcess>> OpenQueryNodeProcess(const ServerConfig& config, int port, int metrics_port) {
+  return OpenRoleProcess<QueryNodeProcessImpl>(config, port, metrics_port);
 }
 
 }  // namespace kite

@@ -24,16 +24,18 @@ RoleProcessHost::~RoleProcessHost() {
 Status RoleProcessHost::Start(std::vector<grpc::Service*> services, MetaStore* meta,
                               std::function<void(metrics::Exposition&, const std::string&)> metrics) {
   metrics_ = std::move(metrics);
-  grpc::ServerBuilder b;
-  int bound = 0;
-  KITE_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> creds,
-                        RoleServerCredentials(RoleSecurityOf(config_)));
-  b.AddListeningPort(address_, creds, &bound);
-  for (grpc::Service* s : services) b.RegisterService(s);
-  b.SetMaxReceiveMessageSize(-1);
-  b.SetMaxSendMessageSize(-1);
-  server_ = b.BuildAndStart();
-  if (!server_ || bound == 0) return IOError("kite {}: cannot listen on {}", role_, address_);
+  if (!services.empty()) {
+    grpc::ServerBuilder b;
+    int bound = 0;
+    KITE_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> creds,
+                          RoleServerCredentials(RoleSecurityOf(config_)));
+    b.AddListeningPort(address_, creds, &bound);
+    for (grpc::Service* s : services) b.RegisterService(s);
+    b.SetMaxReceiveMessageSize(-1);
+    b.SetMaxSendMessageSize(-1);
+    server_ = b.BuildAndStart();
+    if (!server_ || bound == 0) return IOError("kite {}: cannot listen on {}", role_, address_);
+  }
   SessionOptions o;
   o.role = role_;
   o.address = address_;
@@ -97,7 +99,7 @@ Status RoleProcessHost::Run() {
   l.unlock();
   if (mux_) mux_->Shutdown();
   if (session_) session_->Stop();
-  server_->Shutdown();
+  if (server_) server_->Shutdown();
   return lost_ ? IOError("{} session lost", role_) : Status::OK();
 }
 

@@ -20,6 +20,7 @@
 #include "cluster/session_watcher.h"
 #include "roles/querycoord/query_view.h"
 #include "roles/streamingcoord/streaming_view.h"
+#include "roles/api/catalog_grpc.h"
 #include "roles/api/coord_grpc.h"
 #include "roles/api/data_grpc.h"
 #include "roles/api/role_grpc.h"
@@ -41,6 +42,7 @@
 #include "server/admin_server.h"
 #include "server/cluster_view.h"
 #include "server/data_dir.h"
+#include "server/front_door.h"
 #include "server/storage_factory.h"
 #include "rpc/malformed_request.h"
 #include "server/port_mux.h"
@@ -58,13 +60,6 @@
 namespace kite {
 namespace {
 
-// The "message" of an error envelope, for the log (bodies of failures are small).
-std::string ErrorMessageOf(const std::string& body) {
-  nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_object() && j.contains("message") && j["message"].is_string()) return j["message"].get<std::string>();
-  return {};
-}
-
 // `Authorization: Basic base64(user:password)` or `Bearer user:password`.
 bool AuthenticateHttpHeader(auth::AccessControl* ac, const std::string& header, const std::string& peer) {
   std::string credentials;
@@ -75,20 +70,6 @@ bool AuthenticateHttpHeader(auth::AccessControl* ac, const std::string& header, 
   }
   auth::Caller caller;
   return !credentials.empty() && ac->Authenticate(credentials, peer, &caller).ok();
-}
-
-Result<std::shared_ptr<grpc::ServerCredentials>> GrpcTlsCredentials(const SecurityConfig& sec) {
-  grpc::SslServerCredentialsOptions opts(sec.tls_mode == 2
-                                             ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
-                                             : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  KITE_ASSIGN_OR_RETURN(pair.cert_chain, ReadPemFile("tls.serverPemPath", sec.tls_server_pem));
-  KITE_ASSIGN_OR_RETURN(pair.private_key, ReadPemFile("tls.serverKeyPath", sec.tls_server_key));
-  opts.pem_key_cert_pairs.push_back(std::move(pair));
-  if (sec.tls_mode == 2) {
-    KITE_ASSIGN_OR_RETURN(opts.pem_root_certs, ReadPemFile("tls.caPemPath", sec.tls_ca_pem));
-  }
-  return grpc::SslServerCredentials(opts);
 }
 
 bool HasEntries(const std::filesystem::path& dir) {
@@ -138,6 +119,8 @@ class StandaloneImpl final : public Standalone {
     security.max_user_num = config_.security.max_user_num;
     security.max_role_num = config_.security.max_role_num;
     KITE_ASSIGN_OR_RETURN(access_, auth::AccessControl::Open(writes(), security));
+    // On etcd `kite proxy` processes change users and grants too: follow them.
+    if (config_.etcd.enabled) KITE_RETURN_IF_ERROR(access_->Follow());
     KITE_ASSIGN_OR_RETURN(coordinator_, OpenCoordinator(writes(), config_.limits));
     KITE_ASSIGN_OR_RETURN(registry_, SegmentRegistry::Open(writes()));
     KITE_ASSIGN_OR_RETURN(wal_, OpenWalFor(config_));
@@ -171,10 +154,11 @@ class StandaloneImpl final : public Standalone {
     }
     StreamingNodeApi* streaming_api = nullptr;
     if (config_.remote_streaming_nodes) {
-      // The streaming node processes reach the registry, the TSO and the
-      // query side through the coordinator services; they must be up before
-      // the first node is handed a collection.
-      KITE_RETURN_IF_ERROR(ServeCoordinatorServices(query_api));
+      if (!config_.etcd.enabled) {
+        return InvalidArgument(
+            "config key kite.streamingNodes: remote needs etcd (etcd.endpoints): the streaming nodes are found "
+            "through their sessions there, and find the coordinator through its own");
+      }
       KITE_RETURN_IF_ERROR(StartStreamingView());
       streaming_api = streaming_view_.get();
     } else {
@@ -182,6 +166,7 @@ class StandaloneImpl final : public Standalone {
                                                    query_api, config_.streaming);
       streaming_api = streaming_.get();
     }
+    StreamingNodeApi* const served_streaming = streaming_api;  // what proxy processes write and read through
     DataNodeOptions dn = config_.data_node;
     dn.segment_bytes_max = config_.streaming.segment_bytes_max;
     data_node_ = std::make_unique<DataNode>(objects_.get(), registry_.get(), coordinator_.get(), query_api, dn);
@@ -201,6 +186,22 @@ class StandaloneImpl final : public Standalone {
       if (!role_server_) return IOError("cannot serve the role services on {}", role_addr);
       spdlog::info("role services on {} (kite.roleTransport: grpc)", role_addr);
     }
+    // On etcd the coordinator's services for the other processes: streaming
+    // nodes reach the registry, the TSO and the query side through them,
+    // proxies (`kite proxy`) the catalog and the streaming side. They are up
+    // before recovery hands the first node a collection.
+    if (config_.etcd.enabled) {
+      const bool has_role_processes = config_.remote_streaming_nodes || config_.remote_query_nodes ||
+                                      config_.remote_data_nodes || config_.active_standby;
+      if (!has_role_processes && config_.security.authorization_enabled && config_.security.cluster_secret.empty()) {
+        // Internal calls need the cluster credential with authorization on;
+        // a standalone with no role process runs as before without one.
+        spdlog::info("coordinator services not served on rootCoord.port: with authorization enabled they need "
+                     "kite.clusterSecret (no kite proxy or node process can attach to this coordinator)");
+      } else {
+        KITE_RETURN_IF_ERROR(ServeCoordinatorServices(query_api, served_streaming));
+      }
+    }
     proxy_ = std::make_unique<Proxy>(coordinator_.get(), streaming_api, data_node_.get(), config_.limits);
     // One query node (id 1, as GetQuerySegmentInfo reports it) in the resource groups.
     KITE_ASSIGN_OR_RETURN(resource_groups_, ResourceGroupManager::Open(writes(), 1));
@@ -216,72 +217,9 @@ class StandaloneImpl final : public Standalone {
     // Builds start once recovery has loaded what was already built.
     data_node_->Start();
     gc_->Start();
-    rpc::ServerIdentity id;
-    id.version = "v2.6.6";
-    id.build_tags = std::string("kite ") + KITE_VERSION;
-    service_ = std::make_unique<rpc::MilvusService>(proxy_.get(), id, access_.get());
     KITE_ASSIGN_OR_RETURN(imports_, import::OpenImportJobs(proxy_.get(), objects_.get(), writes()));
-    service_->AttachImports(imports_.get());
-
-    // The main port serves gRPC and the RESTful API together, as Milvus does:
-    // PortMux owns the socket and hands HTTP/2 connections to gRPC through an
-    // external connection acceptor, so gRPC itself listens on no port.
-    grpc::ServerBuilder builder;
-    std::string addr = config_.host + ":" + std::to_string(config_.port);
-    // With TLS, gRPC does the handshake itself (PortMux routes gRPC's ClientHellos to it, tls.h).
-    std::shared_ptr<grpc::ServerCredentials> grpc_credentials = grpc::InsecureServerCredentials();
-    if (config_.security.tls_mode != 0) {
-      KITE_ASSIGN_OR_RETURN(grpc_credentials, GrpcTlsCredentials(config_.security));
-    }
-    grpc_acceptor_ = builder.experimental().AddExternalConnectionAcceptor(
-        grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, grpc_credentials);
-    builder.RegisterService(service_.get());
-    // The malformed-request answer first, so that the observer records it.
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-    interceptors.push_back(rpc::MakeMalformedRequestInterceptorFactory());
-    for (auto& f : rpc::MakeObserverInterceptorFactories()) interceptors.push_back(std::move(f));  // metrics, logs
-    builder.experimental().SetInterceptorCreators(std::move(interceptors));
-    builder.SetMaxReceiveMessageSize(static_cast<int>(config_.limits.max_request_bytes + (1 << 20)));
-    builder.SetMaxSendMessageSize(static_cast<int>(config_.limits.max_response_bytes));
-    // pymilvus pings every 10 s even when idle; accept that instead of GOAWAY.
-    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
-    server_ = builder.BuildAndStart();
-    if (!server_) return IOError("cannot start the gRPC server for {}", addr);
-
-    rest::RestOptions rest_options;
-    rest_options.max_body_bytes = config_.limits.max_request_bytes;
-    rest_options.max_inflight_bytes = config_.limits.max_inflight_request_bytes;
-    rest_options.access_control = access_.get();
-    rest_options.imports = imports_.get();
-    rest_ = std::make_unique<rest::RestService>(proxy_.get(), rest_options);
-    PortMuxOptions mux_options;
-    mux_options.host = config_.host;
-    mux_options.port = config_.port;
-    mux_options.http.max_body_bytes = config_.limits.max_request_bytes;
-    mux_options.http.inflight_bytes = &rest_inflight_bytes_;
-    mux_options.http.max_inflight_bytes = std::max(config_.limits.max_inflight_request_bytes, config_.limits.max_request_bytes);
-    if (config_.security.tls_mode != 0) {
-      TlsOptions tls;
-      tls.mode = config_.security.tls_mode;
-      tls.server_pem_path = config_.security.tls_server_pem;
-      tls.server_key_path = config_.security.tls_server_key;
-      tls.ca_pem_path = config_.security.tls_ca_pem;
-      auto ctx = TlsContext::Create(tls);
-      if (!ctx.ok()) {
-        server_->Shutdown();
-        return ctx.status();
-      }
-      mux_options.tls = std::move(ctx).value();
-    }
-    auto mux = PortMux::Start(
-        mux_options, [this](int listener_fd, int fd, std::string bytes) { HandOffToGrpc(listener_fd, fd, bytes); },
-        [this](const HttpRequest& req) { return ServeRest(req); });
-    if (!mux.ok()) {
-      server_->Shutdown();
-      return IOError("cannot listen for gRPC/REST on {}: {}", addr, mux.status().message());
-    }
-    mux_ = std::move(mux).value();
+    KITE_ASSIGN_OR_RETURN(front_, FrontDoor::Start(config_, proxy_.get(), access_.get(), imports_.get(),
+                                                   "kite standalone"));
 
     // The metrics port: /healthz, /metrics, /webui (admin_server.h).
     ClusterSources sources;
@@ -350,7 +288,7 @@ class StandaloneImpl final : public Standalone {
     }
     cluster_view_ = std::make_unique<ClusterView>(std::move(sources));
     // GetMetrics system_info lists the query / streaming node processes too.
-    service_->AttachTopology([qv = query_view_.get(), sv = streaming_view_.get()] {
+    front_->service()->AttachTopology([qv = query_view_.get(), sv = streaming_view_.get()] {
       std::vector<rpc::TopologyNode> out;
       if (qv) {
         for (const QueryViewNode& n : qv->Nodes()) out.push_back(rpc::TopologyNode{"querynode", n.id, n.address});
@@ -383,28 +321,12 @@ class StandaloneImpl final : public Standalone {
     }
     auto admin = AdminServer::Start(admin_options, cluster_view_.get());
     if (!admin.ok()) {
-      mux_->Shutdown();
-      server_->Shutdown();
+      front_->Shutdown();
       return admin.status();
     }
     admin_ = std::move(admin).value();
-    spdlog::info("kite standalone serving Milvus gRPC and REST on {}, health on {}:{}, data in {}", addr,
-                 config_.host, config_.metrics_port, config_.data_dir);
-    if (config_.security.tls_mode != 0) {
-      spdlog::info("TLS ({}) on {}", config_.security.tls_mode == 2 ? "mutual: client certificates required" : "one-way",
-                   addr);
-    }
-    if (config_.security.authorization_enabled) {
-      spdlog::info("authorization is enabled: every call needs a user and password (common.security)");
-    } else if (IsLoopbackHost(config_.host)) {
-      spdlog::warn("authorization is disabled: listening on {} only; set common.security.authorizationEnabled "
-                   "to serve other hosts (or proxy.allowInsecureRemote to accept the risk)",
-                   config_.host);
-    } else {
-      spdlog::warn("authorization is disabled and proxy.allowInsecureRemote lets anyone who reaches {} read and "
-                   "drop every collection",
-                   config_.host);
-    }
+    spdlog::info("kite standalone: health and metrics on {}:{}, data in {}", config_.host, config_.metrics_port,
+                 config_.data_dir);
     return Status::OK();
   }
 
@@ -415,10 +337,7 @@ class StandaloneImpl final : public Standalone {
     admin_.reset();
     cluster_view_.reset();
     // Roles go down before the storage they borrow.
-    mux_.reset();
-    rest_.reset();
-    server_.reset();
-    service_.reset();
+    front_.reset();
     imports_.reset();  // its worker writes through the proxy
     proxy_.reset();
     if (role_server_) role_server_->Shutdown();
@@ -465,11 +384,9 @@ class StandaloneImpl final : public Standalone {
     }
     if (!config_.etcd.enabled) return Status::OK();  // the data dir lock already makes it the only one
     SessionOptions o;
-    // With streaming node processes, the coordinator's session names where
-    // they reach its services (Milvus's mixcoord session: rootCoord.port).
-    o.address = config_.host + ":" + std::to_string(config_.remote_streaming_nodes || config_.active_standby
-                                                        ? config_.coordinator_port
-                                                        : config_.port);
+    // The coordinator's session names where the other processes reach its
+    // services (Milvus's mixcoord session: rootCoord.port).
+    o.address = config_.host + ":" + std::to_string(config_.coordinator_port);
     o.ttl_s = config_.session.ttl_s;
     o.retry_times = config_.session.retry_times;
     o.version = "2.6.6";
@@ -632,12 +549,7 @@ class StandaloneImpl final : public Standalone {
   // kite.streamingNodes: remote: the coordinator's segment meta and TSO
   // (coord_grpc.h) and its query side (the query view or the embedded query
   // node, role_grpc.h) on rootCoord.port, for the streaming node processes.
-  Status ServeCoordinatorServices(QueryNodeApi* query_api) {
-    if (!config_.etcd.enabled) {
-      return InvalidArgument(
-          "config key kite.streamingNodes: remote needs etcd (etcd.endpoints): the streaming nodes are found "
-          "through their sessions there, and find the coordinator through its own");
-    }
+  Status ServeCoordinatorServices(QueryNodeApi* query_api, StreamingNodeApi* streaming_api) {
     CoordinatorServiceHooks hooks;
     // A flush committed by a streaming node kicks the index builds, as the
     // embedded node's flush listener does.
@@ -646,6 +558,8 @@ class StandaloneImpl final : public Standalone {
     };
     coord_services_.push_back(MakeCoordinatorService(registry_.get(), coordinator_.get(), std::move(hooks)));
     coord_services_.push_back(MakeQueryNodeService(query_api));
+    coord_services_.push_back(MakeCatalogService(coordinator_.get(), data_node_.get()));
+    coord_services_.push_back(MakeStreamingNodeService(streaming_api));
     const std::string addr = config_.host + ":" + std::to_string(config_.coordinator_port);
     grpc::ServerBuilder b;
     int bound = 0;
@@ -657,12 +571,12 @@ class StandaloneImpl final : public Standalone {
     b.SetMaxSendMessageSize(-1);
     coord_server_ = b.BuildAndStart();
     if (!coord_server_ || bound == 0) return IOError("cannot serve the coordinator services on {} (rootCoord.port)", addr);
-    spdlog::info("coordinator services on {} (kite.streamingNodes: remote)", addr);
+    spdlog::info("coordinator services on {} (rootCoord.port): streaming node and proxy processes reach it there", addr);
     return Status::OK();
   }
 
   Status Run() override {
-    server_->Wait();
+    front_->Wait();
     return Status::OK();
   }
 
@@ -670,64 +584,10 @@ class StandaloneImpl final : public Standalone {
     if (stopping_.exchange(true)) return;
     spdlog::info("shutting down");
     if (admin_) admin_->Stop();
-    // No new connections first, then drain gRPC.
-    if (mux_) mux_->Shutdown();
-    if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    if (front_) front_->Shutdown();
   }
 
  private:
-  void HandOffToGrpc(int listener_fd, int fd, const std::string& bytes) {
-    grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters p;
-    p.listener_fd = listener_fd;
-    p.fd = fd;
-    grpc::Slice slice(bytes.data(), bytes.size());
-    p.read_buffer = grpc::ByteBuffer(&slice, 1);
-    grpc_acceptor_->HandleNewConnection(&p);  // gRPC owns fd from here (closes it if stopped)
-  }
-
-  // REST calls are observed here (the gRPC ones by rpc/grpc_observer.h):
-  // request id, metrics, logs, slow-request ring.
-  HttpResponse ServeRest(const HttpRequest& req) {
-    auto start = std::chrono::steady_clock::now();
-    RequestRecord rec;
-    rec.protocol = "rest";
-    rec.start_unix_ms = UnixMillisNow();
-    rec.request_id = RequestIdOrNew(req.Header("x-request-id"));
-    ScopedRequestId scoped_id(rec.request_id);
-    std::string_view function = rest::RestFunctionName(req.path);
-    // Unknown paths share one label value so junk requests cannot grow the metrics.
-    rec.function_name = function.empty() ? "unknown" : std::string(function);
-    rec.path = function.empty() ? "unknown" : req.path;
-
-    rest::RestRequest r;
-    r.method = req.method;
-    r.path = req.path;
-    for (const auto& [k, v] : req.headers) r.headers.emplace(k, v);
-    r.peer = req.peer;
-    r.over_budget = req.over_budget;
-    r.body = req.body;
-    r.body_too_large = req.body_too_large;
-    rest::RestResponse res = rest_->Handle(r);
-
-    const rest::RestSummary& sum = res.summary;
-    rec.code = sum.code;
-    rec.db = sum.db;
-    rec.collection = sum.collection;
-    rec.inserted = sum.inserted;
-    rec.upserted = sum.upserted;
-    rec.deleted = sum.deleted;
-    rec.nq = sum.nq;
-    if (rec.code != 0) rec.error = ErrorMessageOf(res.body);
-    rec.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    RequestObserver::Global().Finish(rec);
-
-    HttpResponse out;
-    out.status = res.http_status;
-    out.body = std::move(res.body);
-    out.headers.emplace_back("X-Request-Id", rec.request_id);
-    return out;
-  }
-
   ServerConfig config_;
   std::atomic<bool> stopping_{false};
   std::unique_ptr<DataDirLock> lock_;
@@ -762,15 +622,10 @@ class StandaloneImpl final : public Standalone {
   std::unique_ptr<ResourceGroupManager> resource_groups_;  // outlives the proxy
   std::unique_ptr<Proxy> proxy_;
   std::unique_ptr<import::ImportApi> imports_;  // uses the proxy: destroyed before it
-  std::unique_ptr<rpc::MilvusService> service_;
-  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> grpc_acceptor_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<rest::RestService> rest_;
-  std::unique_ptr<PortMux> mux_;
+  std::unique_ptr<FrontDoor> front_;  // the main port: gRPC and REST
   std::unique_ptr<ClusterView> cluster_view_;
   int64_t collector_id_ = 0;
   std::unique_ptr<AdminServer> admin_;
-  std::atomic<int64_t> rest_inflight_bytes_{0};  // request body bytes the main port's HTTP/1 connections hold
 };
 
 }  // namespace

@@ -15,7 +15,7 @@ namespace kite {
 
 namespace {
 
-class StreamingNodeProcessImpl final : public StreamingNodeProcess {
+class StreamingNodeProcessImpl final : public RoleProcess {
  public:
   StreamingNodeProcessImpl(const ServerConfig& config, int port, int metrics_port)
       : config_(config), host_(config, "streamingnode", port, metrics_port) {}
@@ -72,11 +72,8 @@ class StreamingNodeProcessImpl final : public StreamingNodeProcess {
 
 }  // namespace
 
-Result<std::unique_ptr<StreamingNodeProcess>> StreamingNodeProcess::Open(const ServerConfig& config, int port,
-                                                                          int metrics_port) {
-  auto p = std::make_unique<StreamingNodeProcessImpl>(config, port, metrics_port);
-  KITE_RETURN_IF_ERROR(p->Open());
-  return std::unique_ptr<StreamingNodeProcess>(std::move(p));
+Result<std::unique_ptr<RoleProcess>> OpenStreamingNodeProcess(const ServerConfig& config, int port, int metrics_port) {
+  return OpenRoleProcess<StreamingNodeProcessImpl>(config, port, metrics_port);
 }
 
 }  // namespace kite

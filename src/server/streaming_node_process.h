@@ -17,16 +17,11 @@
 
 #include "common/status.h"
 #include "server/config.h"
+#include "server/role_process.h"
 
 namespace kite {
 
-class StreamingNodeProcess {
- public:
-  // metrics_port 0: no health/metrics port.
-  static Result<std::unique_ptr<StreamingNodeProcess>> Open(const ServerConfig& config, int port, int metrics_port);
-  virtual ~StreamingNodeProcess() = default;
-  virtual Status Run() = 0;
-  virtual void Shutdown() = 0;
-};
+// metrics_port 0: no health/metrics port.
+Result<std::unique_ptr<RoleProcess>> OpenStreamingNodeProcess(const ServerConfig& config, int port, int metrics_port);
 
 }  // namespace kite

@@ -22,6 +22,9 @@ Environment
                          N `kite streamingnode` processes leading the WAL channels on one Kafka
                          broker shared by the run (a topic prefix per server); they start after
                          the server's first start and outlive its restarts
+  KITE_E2E_PROXY=1       with KITE_E2E_QUERY_NODES: clients talk to a `kite proxy` process in
+                         front of the server (the coordinator), started after its first start and
+                         outliving its restarts; the server itself serves on a port of its own
 """
 
 from __future__ import annotations
@@ -65,10 +68,16 @@ class KiteServer:
         self.data_dir = Path(data_dir)
         self.host = host
         self.name = name
-        self.port = free_port()
+        self.port = free_port()  # what clients connect to
         self.metrics_port = free_port()
         while self.metrics_port == self.port:
             self.metrics_port = free_port()
+        # KITE_E2E_PROXY: clients reach the server through a `kite proxy` on self.port.
+        self.proxied = (os.environ.get("KITE_E2E_PROXY") == "1" and not self.own_config()
+                        and int(os.environ.get("KITE_E2E_QUERY_NODES", "0") or 0) > 0)
+        self.serve_port = self.port
+        while self.proxied and self.serve_port in (self.port, self.metrics_port):
+            self.serve_port = free_port()
         self.log_path = Path(log_dir) / f"{name}-{self.port}.log"
         self.proc: Optional[subprocess.Popen] = None
         self._log_fh = None
@@ -97,7 +106,7 @@ class KiteServer:
         if self.query_nodes is not None:
             config = ["-c", str(self.query_nodes.config)]
         return [str(self.binary), "standalone", "--data-dir", str(self.data_dir),
-                "--port", str(self.port), "--metrics-port", str(self.metrics_port), *config,
+                "--port", str(self.serve_port), "--metrics-port", str(self.metrics_port), *config,
                 *self.extra_args]
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -111,6 +120,9 @@ class KiteServer:
         self.wait_ready(deadline_s)
         if self.query_nodes is not None:
             self.query_nodes.start_streaming_nodes()
+            if self.proxied:
+                self.query_nodes.start_proxy(self.port)
+                self.wait_proxy_ready(deadline_s)
         return self
 
     def launch(self) -> "KiteServer":
@@ -123,8 +135,27 @@ class KiteServer:
                                      stdin=subprocess.DEVNULL, start_new_session=True)
         return self
 
+    def wait_proxy_ready(self, deadline_s: float = READY_DEADLINE_S) -> None:
+        """Poll until the proxy reaches the coordinator (a catalog read through it answers)."""
+        deadline = time.monotonic() + deadline_s
+        last_err: object = "never tried"
+        while time.monotonic() < deadline:
+            try:
+                probe = MilvusClient(self.uri, timeout=2, dedicated=True,
+                                     **({"token": self.token} if self.token else {}))
+                try:
+                    probe.list_collections(timeout=2)
+                    return
+                finally:
+                    probe.close()
+            except Exception as e:  # noqa: BLE001 - keep polling, report the last error
+                last_err = e
+            time.sleep(0.1)
+        self._fail(f"kite proxy not serving within {deadline_s:.0f}s; last error: {last_err!r}")
+
     def wait_ready(self, deadline_s: float = READY_DEADLINE_S) -> None:
-        """Poll until the gRPC port accepts a connection and GetVersion answers."""
+        """Poll until the gRPC port accepts a connection and GetVersion answers (the server's own
+        port; through a proxy, wait_proxy_ready then)."""
         deadline = time.monotonic() + deadline_s
         last_err: object = "gRPC port never accepted a connection"
         while time.monotonic() < deadline:
@@ -133,7 +164,7 @@ class KiteServer:
                 self._fail(f"kite exited with code {rc} before becoming ready")
             if self._port_open():
                 try:
-                    probe = MilvusClient(self.uri, timeout=2, dedicated=True,
+                    probe = MilvusClient(f"http://{self.host}:{self.serve_port}", timeout=2, dedicated=True,
                                          **({"token": self.token} if self.token else {}))
                     try:
                         version = probe.get_server_version(timeout=2)
@@ -149,7 +180,7 @@ class KiteServer:
 
     def _port_open(self) -> bool:
         try:
-            with socket.create_connection((self.host, self.port), timeout=0.5):
+            with socket.create_connection((self.host, self.serve_port), timeout=0.5):
                 return True
         except OSError:
             return False
@@ -243,6 +274,7 @@ class QueryNodeCluster:
         self.streaming_n = int(os.environ.get("KITE_E2E_STREAMING_NODES", "0") or 0)
         self.data_n = int(os.environ.get("KITE_E2E_DATA_NODES", "0") or 0)
         self.streaming_started = False
+        self.proxy_started = False
 
     def start(self) -> "QueryNodeCluster":
         self.etcd.start()
@@ -250,10 +282,10 @@ class QueryNodeCluster:
         shared = os.environ.get("KITE_E2E_CONFIG")
         if shared:
             extra = Path(shared).read_text()
-        streaming = ""
+        # The coordinator's services for the node and proxy processes, on a port of its own.
+        streaming = f"rootCoord:\n  port: {free_port()}\n"
         if self.streaming_n > 0:
-            streaming = (f"rootCoord:\n  port: {free_port()}\n"
-                         "mq:\n  type: kafka\n"
+            streaming += ("mq:\n  type: kafka\n"
                          f"kafka:\n  brokerList: {_shared_kafka(self.log_dir).address}\n"
                          f"msgChannel:\n  chanNamePrefix:\n    cluster: ke{uuid.uuid4().hex[:12]}\n")
         self.config.write_text(f"etcd:\n  endpoints: {self.etcd.endpoint}\n  rootPath: kite-e2e\n"
@@ -273,16 +305,24 @@ class QueryNodeCluster:
         self.streaming_started = True
         self._spawn("streamingnode", self.streaming_n)
 
-    def _spawn(self, role: str, count: int) -> None:
+    def start_proxy(self, port: int) -> None:
+        """A `kite proxy` on `port` (KITE_E2E_PROXY), once the server (the coordinator) is up."""
+        if self.proxy_started:
+            return
+        self.proxy_started = True
+        self._spawn("proxy", 1, port=port)
+
+    def _spawn(self, role: str, count: int, port: Optional[int] = None) -> None:
         """Starts `count` processes of `role` and waits until each serves."""
         first = len(self.procs)
         for i in range(count):
-            port = free_port()
-            log = self.log_dir / f"{role}{i}-{port}.log"
+            this_port = port if port is not None else free_port()
+            log = self.log_dir / f"{role}{i}-{this_port}.log"
             fh = open(log, "ab", buffering=0)
+            data_dir = [] if role == "proxy" else ["--data-dir", str(self.data_dir)]
             self.procs.append(subprocess.Popen(
-                [str(self.binary), role, "--config", str(self.config), "--data-dir", str(self.data_dir),
-                 "--port", str(port)], stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                [str(self.binary), role, "--config", str(self.config), *data_dir,
+                 "--port", str(this_port)], stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True))
             fh.close()
             self.logs.append(log)

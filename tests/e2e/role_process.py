@@ -1,4 +1,4 @@
-"""A single-role Kite process (`kite querynode`, `kite streamingnode`) on free ports, for the
+"""A single-role Kite process (`kite querynode`, `kite streamingnode`, `kite proxy`, ...) on free ports, for the
 cluster tests: started, waited for ("serving on" in its log), paused, killed, stopped."""
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ class RoleProcess:
 
     def start(self) -> "RoleProcess":
         log = open(self.log_path, "ab", buffering=0)
+        data_dir = [] if self.data_dir is None else ["--data-dir", str(self.data_dir)]  # a proxy has none
         self.proc = subprocess.Popen(
-            [str(self.binary), self.role, "--config", str(self.config), "--data-dir", str(self.data_dir),
+            [str(self.binary), self.role, "--config", str(self.config), *data_dir,
              "--port", str(self.port), "--metrics-port", str(self.metrics_port)],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + READY_S

@@ -29,6 +29,7 @@ import uuid
 
 import numpy as np
 import pytest
+import requests
 from pymilvus import DataType, MilvusClient
 from pymilvus.exceptions import MilvusException
 
@@ -450,3 +451,92 @@ def test_get_metrics_lists_the_streaming_node_processes(cluster):
     rc = next(n for n in listed if n["infos"]["type"] == "rootcoord")
     assert {e["connected_identifier"] for e in rc["connected"] if e["type"] == "manage"} == {
         n["identifier"] for n in sns}
+
+
+def test_writes_to_a_paused_streaming_node_end_at_the_client_deadline(cluster):
+    """Writes carry the client's request context to the streaming node process (issue 14): with
+    the node leading the collection paused (SIGSTOP), a REST insert with `Request-Timeout: 1` is
+    answered HTTP 408 {"code": 10001, "message": "request timeout"} (Milvus's timeout middleware)
+    and a pymilvus insert with timeout=1 fails, each at the deadline (+ slack) instead of after the
+    30 s per-call limit of the role call. The node resumes within its session (ttl 3 s). Nothing
+    acknowledged is lost and nothing of the writes that timed out is applied, not even in part:
+    the collection has two shards, and the first shard's message was queued at the paused node,
+    which refuses work whose deadline passed (issue 14) or whose channel moved (the term fence)."""
+    server, nodes = cluster
+    client = server.client()
+    rng = np.random.default_rng(23)
+    name = unique("sn_deadline")
+    client.create_collection(name, schema=schema(), index_params=_flat_index(), num_shards=2)
+    client.load_collection(name)
+    exp = {r["id"]: r for r in make_rows(range(100), rng)}
+    client.insert(name, list(exp.values()))
+    leader, _ = leader_and_other(server, client, nodes, name)
+    timed_out: list = []
+    slack_s = 2.0
+
+    def stay_paused_past_the_deadline(start):
+        # The client's deadline passes at the proxy a few ms after the client gave up: a node
+        # resumed within those ms would still run the queued first shard's message in time, and
+        # the proxy would then refuse to send the second shard's (its deadline passed): half a
+        # write, un-acknowledged (cross-shard writes are not atomic). Resumed well after it, the
+        # node refuses the queued message.
+        while time.monotonic() < start + 1.5:
+            time.sleep(0.02)
+
+    rows = make_rows(range(1000, 1020), rng)
+    timed_out += [r["id"] for r in rows]
+    leader.pause()
+    try:
+        start = time.monotonic()
+        r = requests.post(f"http://{server.host}:{server.port}/v2/vectordb/entities/insert",
+                          json={"collectionName": name, "data": rows}, headers={"Request-Timeout": "1"},
+                          timeout=60)
+        took = time.monotonic() - start
+        stay_paused_past_the_deadline(start)
+    finally:
+        leader.resume()
+    assert took < 1 + slack_s, f"the REST insert took {took:.1f} s"
+    assert r.status_code == 408 and r.json() == {"code": 10001, "message": "request timeout"}, r.text
+
+    unknown: set = set()  # batches that failed otherwise: they may have landed
+
+    def acknowledged(batch) -> bool:
+        try:
+            client.insert(name, batch)
+        except MilvusException:
+            unknown.update(row["id"] for row in batch)
+            return False
+        exp.update({row["id"]: row for row in batch})
+        return True
+
+    # Served again (by the same node, or another if the view moved the channels meanwhile).
+    starts = iter(range(3000, 4000, 10))
+
+    def next_batch():
+        b = next(starts)
+        return make_rows(range(b, b + 10), rng)
+
+    wait_until(lambda: acknowledged(next_batch()), 20, "a write acknowledged")
+
+    rows = make_rows(range(2000, 2020), rng)
+    timed_out += [r["id"] for r in rows]
+    leader, _ = leader_and_other(server, client, nodes, name)
+    leader.pause()
+    try:
+        start = time.monotonic()
+        with pytest.raises(Exception) as err:
+            client.insert(name, rows, timeout=1)
+        took = time.monotonic() - start
+        stay_paused_past_the_deadline(start)
+    finally:
+        leader.resume()
+    assert took < 1 + slack_s, f"the insert took {took:.1f} s"
+    text = str(err.value).lower()
+    assert "deadline" in text or "timeout" in text or "timed out" in text, str(err.value)
+    wait_until(lambda: acknowledged(next_batch()), 20, "a write acknowledged")
+
+    got = client.query(name, filter="id >= 0", output_fields=["id", "n"], limit=16384, consistency_level="Strong")
+    ids = {g["id"] for g in got}
+    assert set(exp) <= ids, sorted(set(exp) - ids)[:10]
+    assert not (ids & set(timed_out)), f"rows of a write that timed out were applied: {sorted(ids & set(timed_out))}"
+    assert ids - set(exp) <= unknown, sorted(ids - set(exp))[:10]

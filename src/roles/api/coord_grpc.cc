@@ -76,127 +76,166 @@ grpc::Status NotServed(const char* what) {
 
 // ---- server
 
+// Runs one call (ServedCall, role_grpc.h): its request id and caller come in
+// the metadata; refused when its deadline passed before it ran.
+template <typename Fn>
+grpc::Status Serve(std::string_view rpc, const grpc::ServerContext* server, Fn fn) {
+  ServedCall call(rpc, ContextFromMetadata(*server), server);
+  if (call.Expired()) return call.Finish(ToGrpcStatus(DeadlineExceededStatus()));
+  return call.Finish(fn());
+}
+
 class CoordService final : public CoordinatorService::Service {
  public:
   CoordService(SegmentMetaApi* meta, TsoApi* tso, CoordinatorServiceHooks hooks)
       : meta_(meta), tso_(tso), hooks_(std::move(hooks)) {}
 
-  grpc::Status CommitFlush(grpc::ServerContext*, const coordpb::CommitFlushRequest* req, coordpb::Done*) override {
-    if (!meta_) return NotServed("CommitFlush");
-    std::vector<SegmentRecord> segments;
-    for (const coordpb::SegmentMeta& m : req->segments()) segments.push_back(SegmentFromPb(m));
-    const CollectionId collection(req->collection());
-    Status st = meta_->CommitFlush(collection, req->channel(), req->lsn(), segments, req->delta_key(), req->term());
-    if (st.ok() && hooks_.on_flush_committed) hooks_.on_flush_committed(collection);
-    return ToGrpcStatus(st);
+  grpc::Status CommitFlush(grpc::ServerContext* ctx, const coordpb::CommitFlushRequest* req, coordpb::Done*) override {
+    return Serve("CommitFlush", ctx, [&]() -> grpc::Status {
+      if (!meta_) return NotServed("CommitFlush");
+      std::vector<SegmentRecord> segments;
+      for (const coordpb::SegmentMeta& m : req->segments()) segments.push_back(SegmentFromPb(m));
+      const CollectionId collection(req->collection());
+      Status st = meta_->CommitFlush(collection, req->channel(), req->lsn(), segments, req->delta_key(), req->term());
+      if (st.ok() && hooks_.on_flush_committed) hooks_.on_flush_committed(collection);
+      return ToGrpcStatus(st);
+    });
   }
-  grpc::Status ListSegments(grpc::ServerContext*, const coordpb::CollectionRequest* req,
+  grpc::Status ListSegments(grpc::ServerContext* ctx, const coordpb::CollectionRequest* req,
                             coordpb::SegmentList* resp) override {
-    if (!meta_) return NotServed("ListSegments");
-    Result<std::vector<SegmentRecord>> r = meta_->ListSegments(CollectionId(req->collection()));
-    if (!r.ok()) return ToGrpcStatus(r.status());
-    for (const SegmentRecord& s : *r) SegmentToPb(s, resp->add_segments());
-    return grpc::Status::OK;
+    return Serve("ListSegments", ctx, [&]() -> grpc::Status {
+      if (!meta_) return NotServed("ListSegments");
+      Result<std::vector<SegmentRecord>> r = meta_->ListSegments(CollectionId(req->collection()));
+      if (!r.ok()) return ToGrpcStatus(r.status());
+      for (const SegmentRecord& s : *r) SegmentToPb(s, resp->add_segments());
+      return grpc::Status::OK;
+    });
   }
-  grpc::Status FindSegment(grpc::ServerContext*, const coordpb::FindSegmentRequest* req,
+  grpc::Status FindSegment(grpc::ServerContext* ctx, const coordpb::FindSegmentRequest* req,
                            coordpb::FindSegmentResponse* resp) override {
-    if (!meta_) return NotServed("FindSegment");
-    Result<std::optional<SegmentRecord>> r = meta_->FindSegment(SegmentId(req->segment()));
-    if (!r.ok()) return ToGrpcStatus(r.status());
-    resp->set_found(r->has_value());
-    if (*r) SegmentToPb(**r, resp->mutable_segment());
-    return grpc::Status::OK;
+    return Serve("FindSegment", ctx, [&]() -> grpc::Status {
+      if (!meta_) return NotServed("FindSegment");
+      Result<std::optional<SegmentRecord>> r = meta_->FindSegment(SegmentId(req->segment()));
+      if (!r.ok()) return ToGrpcStatus(r.status());
+      resp->set_found(r->has_value());
+      if (*r) SegmentToPb(**r, resp->mutable_segment());
+      return grpc::Status::OK;
+    });
   }
-  grpc::Status CommitSegmentIndex(grpc::ServerContext*, const coordpb::SegmentIndexMeta* req,
+  grpc::Status CommitSegmentIndex(grpc::ServerContext* ctx, const coordpb::SegmentIndexMeta* req,
                                   coordpb::Done*) override {
-    if (!meta_) return NotServed("CommitSegmentIndex");
-    const SegmentIndexRecord rec = IndexFromPb(*req);
-    Status st = meta_->CommitSegmentIndex(rec);
-    if (st.ok() && hooks_.on_index_committed) hooks_.on_index_committed(rec.collection);
-    return ToGrpcStatus(st);
+    return Serve("CommitSegmentIndex", ctx, [&]() -> grpc::Status {
+      if (!meta_) return NotServed("CommitSegmentIndex");
+      const SegmentIndexRecord rec = IndexFromPb(*req);
+      Status st = meta_->CommitSegmentIndex(rec);
+      if (st.ok() && hooks_.on_index_committed) hooks_.on_index_committed(rec.collection);
+      return ToGrpcStatus(st);
+    });
   }
-  grpc::Status ListSegmentIndexes(grpc::ServerContext*, const coordpb::CollectionRequest* req,
+  grpc::Status ListSegmentIndexes(grpc::ServerContext* ctx, const coordpb::CollectionRequest* req,
                                   coordpb::SegmentIndexList* resp) override {
-    if (!meta_) return NotServed("ListSegmentIndexes");
-    Result<std::vector<SegmentIndexRecord>> r = meta_->ListSegmentIndexes(CollectionId(req->collection()));
-    if (!r.ok()) return ToGrpcStatus(r.status());
-    for (const SegmentIndexRecord& i : *r) IndexToPb(i, resp->add_indexes());
-    return grpc::Status::OK;
+    return Serve("ListSegmentIndexes", ctx, [&]() -> grpc::Status {
+      if (!meta_) return NotServed("ListSegmentIndexes");
+      Result<std::vector<SegmentIndexRecord>> r = meta_->ListSegmentIndexes(CollectionId(req->collection()));
+      if (!r.ok()) return ToGrpcStatus(r.status());
+      for (const SegmentIndexRecord& i : *r) IndexToPb(i, resp->add_indexes());
+      return grpc::Status::OK;
+    });
   }
-  grpc::Status ForgetSegmentIndex(grpc::ServerContext*, const coordpb::ForgetSegmentIndexRequest* req,
+  grpc::Status ForgetSegmentIndex(grpc::ServerContext* ctx, const coordpb::ForgetSegmentIndexRequest* req,
                                   coordpb::Done*) override {
-    if (!meta_) return NotServed("ForgetSegmentIndex");
-    return ToGrpcStatus(
-        meta_->ForgetSegmentIndex(CollectionId(req->collection()), SegmentId(req->segment()), IndexId(req->index())));
+    return Serve("ForgetSegmentIndex", ctx, [&]() -> grpc::Status {
+      if (!meta_) return NotServed("ForgetSegmentIndex");
+      return ToGrpcStatus(
+          meta_->ForgetSegmentIndex(CollectionId(req->collection()), SegmentId(req->segment()), IndexId(req->index())));
+    });
   }
-  grpc::Status DropIndex(grpc::ServerContext*, const coordpb::DropIndexRequest* req,
+  grpc::Status DropIndex(grpc::ServerContext* ctx, const coordpb::DropIndexRequest* req,
                          coordpb::ObjectKeys* resp) override {
-    if (!meta_) return NotServed("DropIndex");
-    return Keys(meta_->DropIndex(CollectionId(req->collection()), IndexId(req->index())), resp);
+    return Serve("DropIndex", ctx, [&]() -> grpc::Status {
+      if (!meta_) return NotServed("DropIndex");
+      return Keys(meta_->DropIndex(CollectionId(req->collection()), IndexId(req->index())), resp);
+    });
   }
-  grpc::Status CommitCompaction(grpc::ServerContext*, const coordpb::CommitCompactionRequest* req,
+  grpc::Status CommitCompaction(grpc::ServerContext* ctx, const coordpb::CommitCompactionRequest* req,
                                 coordpb::ObjectKeys* resp) override {
-    if (!meta_) return NotServed("CommitCompaction");
-    std::vector<SegmentId> removed;
-    for (int64_t id : req->removed()) removed.emplace_back(id);
-    return Keys(meta_->CommitCompaction(CollectionId(req->collection()), removed, SegmentFromPb(req->added())), resp);
+    return Serve("CommitCompaction", ctx, [&]() -> grpc::Status {
+      if (!meta_) return NotServed("CommitCompaction");
+      std::vector<SegmentId> removed;
+      for (int64_t id : req->removed()) removed.emplace_back(id);
+      return Keys(meta_->CommitCompaction(CollectionId(req->collection()), removed, SegmentFromPb(req->added())), resp);
+    });
   }
-  grpc::Status CommitImport(grpc::ServerContext*, const coordpb::CommitImportRequest* req, coordpb::Done*) override {
-    if (!meta_) return NotServed("CommitImport");
-    std::vector<SegmentRecord> segments;
-    for (const coordpb::SegmentMeta& m : req->segments()) segments.push_back(SegmentFromPb(m));
-    const CollectionId collection(req->collection());
-    Status st = meta_->CommitImport(collection, segments);
-    if (st.ok() && hooks_.on_flush_committed) hooks_.on_flush_committed(collection);
-    return ToGrpcStatus(st);
+  grpc::Status CommitImport(grpc::ServerContext* ctx, const coordpb::CommitImportRequest* req, coordpb::Done*) override {
+    return Serve("CommitImport", ctx, [&]() -> grpc::Status {
+      if (!meta_) return NotServed("CommitImport");
+      std::vector<SegmentRecord> segments;
+      for (const coordpb::SegmentMeta& m : req->segments()) segments.push_back(SegmentFromPb(m));
+      const CollectionId collection(req->collection());
+      Status st = meta_->CommitImport(collection, segments);
+      if (st.ok() && hooks_.on_flush_committed) hooks_.on_flush_committed(collection);
+      return ToGrpcStatus(st);
+    });
   }
-  grpc::Status RetainPartitions(grpc::ServerContext*, const coordpb::RetainPartitionsRequest* req,
+  grpc::Status RetainPartitions(grpc::ServerContext* ctx, const coordpb::RetainPartitionsRequest* req,
                                 coordpb::ObjectKeys* resp) override {
-    if (!meta_) return NotServed("RetainPartitions");
-    const std::set<int64_t> live(req->live().begin(), req->live().end());
-    return Keys(meta_->RetainPartitions(CollectionId(req->collection()), live), resp);
+    return Serve("RetainPartitions", ctx, [&]() -> grpc::Status {
+      if (!meta_) return NotServed("RetainPartitions");
+      const std::set<int64_t> live(req->live().begin(), req->live().end());
+      return Keys(meta_->RetainPartitions(CollectionId(req->collection()), live), resp);
+    });
   }
-  grpc::Status GetCheckpoint(grpc::ServerContext*, const coordpb::ChannelRequest* req,
+  grpc::Status GetCheckpoint(grpc::ServerContext* ctx, const coordpb::ChannelRequest* req,
                              coordpb::Checkpoint* resp) override {
-    if (!meta_) return NotServed("GetCheckpoint");
-    Result<ChannelCheckpoint> r = meta_->GetCheckpoint(req->channel());
-    if (!r.ok()) return ToGrpcStatus(r.status());
-    resp->set_lsn(r->lsn);
-    for (const std::string& k : r->delta_keys) resp->add_delta_keys(k);
-    return grpc::Status::OK;
+    return Serve("GetCheckpoint", ctx, [&]() -> grpc::Status {
+      if (!meta_) return NotServed("GetCheckpoint");
+      Result<ChannelCheckpoint> r = meta_->GetCheckpoint(req->channel());
+      if (!r.ok()) return ToGrpcStatus(r.status());
+      resp->set_lsn(r->lsn);
+      for (const std::string& k : r->delta_keys) resp->add_delta_keys(k);
+      return grpc::Status::OK;
+    });
   }
-  grpc::Status NextWalTerm(grpc::ServerContext*, const coordpb::ChannelRequest* req,
+  grpc::Status NextWalTerm(grpc::ServerContext* ctx, const coordpb::ChannelRequest* req,
                            coordpb::WalTermResponse* resp) override {
-    if (!meta_) return NotServed("NextWalTerm");
-    Result<WalTerm> r = meta_->NextWalTerm(req->channel());
-    if (!r.ok()) return ToGrpcStatus(r.status());
-    resp->set_term(*r);
-    return grpc::Status::OK;
+    return Serve("NextWalTerm", ctx, [&]() -> grpc::Status {
+      if (!meta_) return NotServed("NextWalTerm");
+      Result<WalTerm> r = meta_->NextWalTerm(req->channel());
+      if (!r.ok()) return ToGrpcStatus(r.status());
+      resp->set_term(*r);
+      return grpc::Status::OK;
+    });
   }
-  grpc::Status DropCollection(grpc::ServerContext*, const coordpb::DropCollectionRequest* req,
+  grpc::Status DropCollection(grpc::ServerContext* ctx, const coordpb::DropCollectionRequest* req,
                               coordpb::Done*) override {
-    if (!meta_) return NotServed("DropCollection");
-    const std::vector<std::string> channels(req->channels().begin(), req->channels().end());
-    return ToGrpcStatus(meta_->DropCollection(CollectionId(req->collection()), channels));
+    return Serve("DropCollection", ctx, [&]() -> grpc::Status {
+      if (!meta_) return NotServed("DropCollection");
+      const std::vector<std::string> channels(req->channels().begin(), req->channels().end());
+      return ToGrpcStatus(meta_->DropCollection(CollectionId(req->collection()), channels));
+    });
   }
-  grpc::Status AllocTimestamp(grpc::ServerContext*, const coordpb::AllocTimestampRequest*,
+  grpc::Status AllocTimestamp(grpc::ServerContext* ctx, const coordpb::AllocTimestampRequest*,
                               coordpb::AllocTimestampResponse* resp) override {
-    if (!tso_) return NotServed("AllocTimestamp");
-    Result<Timestamp> r = tso_->AllocTimestamp();
-    if (!r.ok()) return ToGrpcStatus(r.status());
-    resp->set_timestamp(*r);
-    return grpc::Status::OK;
+    return Serve("AllocTimestamp", ctx, [&]() -> grpc::Status {
+      if (!tso_) return NotServed("AllocTimestamp");
+      Result<Timestamp> r = tso_->AllocTimestamp();
+      if (!r.ok()) return ToGrpcStatus(r.status());
+      resp->set_timestamp(*r);
+      return grpc::Status::OK;
+    });
   }
-  grpc::Status AllocIds(grpc::ServerContext*, const coordpb::AllocIdsRequest* req,
+  grpc::Status AllocIds(grpc::ServerContext* ctx, const coordpb::AllocIdsRequest* req,
                         coordpb::AllocIdsResponse* resp) override {
-    if (!tso_) return NotServed("AllocIds");
-    if (req->count() <= 0) {
-      return ToGrpcStatus(InvalidArgument("AllocIds count must be positive, got {}", req->count()));
-    }
-    Result<int64_t> r = tso_->AllocIds(req->count());
-    if (!r.ok()) return ToGrpcStatus(r.status());
-    resp->set_first(*r);
-    return grpc::Status::OK;
+    return Serve("AllocIds", ctx, [&]() -> grpc::Status {
+      if (!tso_) return NotServed("AllocIds");
+      if (req->count() <= 0) {
+        return ToGrpcStatus(InvalidArgument("AllocIds count must be positive, got {}", req->count()));
+      }
+      Result<int64_t> r = tso_->AllocIds(req->count());
+      if (!r.ok()) return ToGrpcStatus(r.status());
+      resp->set_first(*r);
+      return grpc::Status::OK;
+    });
   }
 
  private:
@@ -225,11 +264,45 @@ class CoordClient {
 
  protected:
   using Stub = CoordinatorService::Stub;
+  // Every call carries the request id and caller of the request the calling
+  // thread serves (role_grpc.h), and the per-call deadline. Segment meta
+  // calls keep that deadline whatever the client's: a commit's caller must
+  // learn its outcome (it deletes the files of one that failed), and the
+  // checks of a commit whose answer was lost must run.
   template <typename Method, typename Req, typename Resp>
   grpc::Status Call(Method method, const Req& req, Resp* resp) const {
+    rolepb::RequestContext rc;
+    FillRequestContext(&rc);
     grpc::ClientContext ctx;
+    AddContextMetadata(rc, &ctx);
     ctx.set_deadline(std::chrono::system_clock::now() + options_.deadline);
     return (stub_.get()->*method)(&ctx, req, resp);
+  }
+  // AllocTimestamp also ends at the client's deadline: a write whose client
+  // stopped waiting takes no timestamp (nothing is applied).
+  template <typename Method, typename Req, typename Resp>
+  Status CallWithDeadline(Method method, const Req& req, Resp* resp) const {
+    rolepb::RequestContext rc;
+    FillRequestContext(&rc);
+    const auto now = std::chrono::system_clock::now();
+    auto deadline = now + options_.deadline;
+    bool request_bound = false;
+    if (rc.deadline_unix_us() > 0) {
+      const std::chrono::system_clock::time_point requested{std::chrono::microseconds(rc.deadline_unix_us())};
+      if (requested <= now) return DeadlineExceededStatus();
+      if (requested < deadline) {
+        deadline = requested;
+        request_bound = true;
+      }
+    }
+    grpc::ClientContext ctx;
+    AddContextMetadata(rc, &ctx);
+    ctx.set_deadline(deadline);
+    const grpc::Status st = (stub_.get()->*method)(&ctx, req, resp);
+    if (request_bound && st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED && st.error_details().empty()) {
+      return DeadlineExceededStatus();
+    }
+    return FromGrpcStatus(st);
   }
 
   std::unique_ptr<Stub> stub_;
@@ -415,13 +488,15 @@ class RemoteTso final : public TsoApi, private CoordClient {
   Result<Timestamp> AllocTimestamp() override {
     coordpb::AllocTimestampRequest req;
     coordpb::AllocTimestampResponse resp;
-    KITE_RETURN_IF_ERROR(FromGrpcStatus(Call(&Stub::AllocTimestamp, req, &resp)));
+    KITE_RETURN_IF_ERROR(CallWithDeadline(&Stub::AllocTimestamp, req, &resp));
     return Timestamp{resp.timestamp()};
   }
   Result<int64_t> AllocIds(int64_t count) override {
     coordpb::AllocIdsRequest req;
     req.set_count(count);
     coordpb::AllocIdsResponse resp;
+    // Not bounded by the client's deadline: a streaming node may ask for a
+    // segment id after the write is in its WAL (it must not fail then).
     KITE_RETURN_IF_ERROR(FromGrpcStatus(Call(&Stub::AllocIds, req, &resp)));
     return int64_t{resp.first()};
   }

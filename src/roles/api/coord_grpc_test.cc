@@ -17,6 +17,9 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "common/call_context.h"
+#include "common/log.h"
+#include "roles/api/role_call.h"
 #include "roles/coordinator/coordinator.h"
 #include "roles/coordinator/segment_registry.h"
 #include "storage/meta/meta_store.h"
@@ -496,6 +499,64 @@ TEST_F(CoordGrpcTest, SilentCoordinatorHitsTheDeadline) {
   EXPECT_EQ(meta->ListSegments(CollectionId(1)).status().code(), StatusCode::kUnimplemented);
   silent.Release();
   server->Shutdown();
+}
+
+// The request context of the request the calling thread serves (a write on
+// a streaming node: common/call_context.h): AllocTimestamp ends at the
+// client's deadline with Milvus's timeout instead of the per-call limit, and
+// every call brings its request id and caller to the coordinator's thread.
+class RecordingTso final : public TsoApi {
+ public:
+  Result<Timestamp> AllocTimestamp() override {
+    std::lock_guard lock(mu_);
+    seen_id_ = CurrentRequestId();
+    seen_caller_ = CurrentCallContext().caller;
+    return Timestamp{5};
+  }
+  Result<int64_t> AllocIds(int64_t) override {
+    std::lock_guard lock(mu_);
+    ids_seen_id_ = CurrentRequestId();
+    return int64_t{1};
+  }
+  std::mutex mu_;
+  std::string seen_id_, seen_caller_, ids_seen_id_;
+};
+
+TEST_F(CoordGrpcTest, TimestampCallsCarryTheRequestContextAndItsDeadline) {
+  SilentTso silent;
+  auto service = MakeCoordinatorService(nullptr, &silent);
+  auto server = Serve({service.get()});
+  auto tso = MakeRemoteTso(server->InProcessChannel(grpc::ChannelArguments()),
+                           CoordClientOptions{std::chrono::seconds(8)});
+  SetCurrentRequestId("req-ts");
+  SetCurrentCaller("alice");
+  SetCurrentDeadline(NowUnixMicros() + 300'000);
+  const auto start = std::chrono::steady_clock::now();
+  Status st = tso->AllocTimestamp().status();
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(IsDeadlineExceeded(st)) << st.ToString();
+  EXPECT_LT(took, std::chrono::milliseconds(300 + 1500)) << "AllocTimestamp waited past the client's deadline";
+  // An expired deadline is not sent at all.
+  SetCurrentDeadline(NowUnixMicros() - 1);
+  EXPECT_TRUE(IsDeadlineExceeded(tso->AllocTimestamp().status()));
+  silent.Release();
+  server->Shutdown();
+
+  RecordingTso recording;
+  auto service2 = MakeCoordinatorService(nullptr, &recording);
+  auto server2 = Serve({service2.get()});
+  auto tso2 = MakeRemoteTso(server2->InProcessChannel(grpc::ChannelArguments()));
+  SetCurrentDeadline(NowUnixMicros() + 5'000'000);
+  ASSERT_TRUE(tso2->AllocTimestamp().ok());
+  ASSERT_TRUE(tso2->AllocIds(1).ok());
+  SetCurrentRequestId({});
+  {
+    std::lock_guard lock(recording.mu_);
+    EXPECT_EQ(recording.seen_id_, "req-ts");
+    EXPECT_EQ(recording.seen_caller_, "alice");
+    EXPECT_EQ(recording.ids_seen_id_, "req-ts");
+  }
+  server2->Shutdown();
 }
 
 // The answers of commits that landed are lost (the deadline passed after

@@ -66,6 +66,11 @@ bool DeadlinePassed(const rolepb::RequestContext& ctx) {
   return ctx.deadline_unix_us() > 0 && ctx.deadline_unix_us() <= NowUnixMicros();
 }
 
+bool CurrentDeadlinePassed() {
+  const int64_t deadline = CurrentCallContext().deadline_unix_us;
+  return deadline > 0 && deadline <= NowUnixMicros();
+}
+
 Status DeadlineExceededStatus() { return Status(StatusCode::kCancelled, Reason::kNone, kDeadlineExceededMessage); }
 
 bool IsDeadlineExceeded(const Status& st) {

@@ -55,6 +55,10 @@ void FillRequestContext(rolepb::RequestContext* ctx);
 
 // True when the context has a deadline and it has passed.
 bool DeadlinePassed(const rolepb::RequestContext& ctx);
+// The same for the request the calling thread serves (common/call_context.h):
+// work about to start for a client that gave up is refused
+// (StreamingNode::Write before it takes a timestamp).
+bool CurrentDeadlinePassed();
 
 // Milvus's answer for an expired deadline: merr.TimeoutCode (10001) with
 // context.DeadlineExceeded's text (common/call_context.h).

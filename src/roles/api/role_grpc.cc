@@ -9,6 +9,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/call_context.h"
+#include "common/request_observer.h"
 #include "roles/api/role_codec.h"
 #include "roles/coordinator/catalog_codec.h"
 #include "role_service.grpc.pb.h"
@@ -59,6 +61,68 @@ Status FromGrpcStatus(const grpc::Status& st, const std::string& peer) {
     return refused;
   }
   return IOError("role peer unavailable: {} (gRPC code {})", st.error_message(), static_cast<int>(st.error_code()));
+}
+
+namespace {
+
+constexpr char kRequestIdHeader[] = "kite-request-id";
+constexpr char kCallerHeader[] = "kite-caller";
+
+// A request id or caller that came over the wire is logged: kept only when
+// it is a plain token of at most 64 printable characters (RequestIdOrNew's rule).
+std::string PlainToken(std::string_view v) {
+  if (v.empty() || RequestIdOrNew(v) != v) return {};
+  return std::string(v);
+}
+
+}  // namespace
+
+ServedCall::ServedCall(std::string_view rpc, const rolepb::RequestContext& ctx, const grpc::ServerContext* server)
+    : rpc_(rpc),
+      caller_(PlainToken(ctx.caller())),
+      deadline_unix_us_(ctx.deadline_unix_us()),
+      server_(server),
+      request_id_(PlainToken(ctx.request_id())),
+      start_(std::chrono::steady_clock::now()) {
+  // After request_id_: setting the request id clears the thread's call context.
+  SetCurrentCallContext(CallContext{caller_, deadline_unix_us_});
+}
+
+bool ServedCall::Expired() const {
+  if (deadline_unix_us_ > 0 && deadline_unix_us_ <= NowUnixMicros()) return true;
+  return server_ != nullptr && server_->deadline() <= std::chrono::system_clock::now();
+}
+
+grpc::Status ServedCall::Finish(grpc::Status st) {
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+  const bool slow = ms >= RequestObserver::Global().slow_threshold_ms();
+  if (st.ok() && !slow) return st;
+  LogFields fields = {{"rpc", rpc_},
+                      {"caller", caller_},
+                      {"request_id", CurrentRequestId()},
+                      {"latency_ms", fmt::format("{:.1f}", ms)}};
+  if (!st.ok()) fields.emplace_back("error", st.error_message());
+  LogEvent(st.ok() ? spdlog::level::info : spdlog::level::warn, st.ok() ? "slow role call" : "role call failed",
+           fields);
+  return st;
+}
+
+void AddContextMetadata(const rolepb::RequestContext& ctx, grpc::ClientContext* client) {
+  if (!ctx.request_id().empty()) client->AddMetadata(kRequestIdHeader, ctx.request_id());
+  if (!ctx.caller().empty()) client->AddMetadata(kCallerHeader, ctx.caller());
+}
+
+rolepb::RequestContext ContextFromMetadata(const grpc::ServerContext& server) {
+  rolepb::RequestContext ctx;
+  const auto& md = server.client_metadata();
+  if (auto it = md.find(kRequestIdHeader); it != md.end()) {
+    ctx.set_request_id(PlainToken(std::string_view(it->second.data(), it->second.size())));
+  }
+  if (auto it = md.find(kCallerHeader); it != md.end()) {
+    ctx.set_caller(PlainToken(std::string_view(it->second.data(), it->second.size())));
+  }
+  return ctx;
 }
 
 namespace {
@@ -222,6 +286,15 @@ CancelHook ServerCancelHook(grpc::ServerContext* ctx) {
   return [ctx] { return ctx->IsCancelled() || ctx->deadline() < std::chrono::system_clock::now(); };
 }
 
+// Runs `fn` (a Kite Status) as the served call `rpc` (ServedCall): refused
+// when its deadline passed before it ran.
+template <typename Fn>
+grpc::Status Serve(std::string_view rpc, const rolepb::RequestContext& rc, const grpc::ServerContext* server, Fn fn) {
+  ServedCall call(rpc, rc, server);
+  if (call.Expired()) return call.Finish(ToGrpcStatus(DeadlineExceededStatus()));
+  return call.Finish(ToGrpcStatus(fn()));
+}
+
 // Server side: the read path of any role object with Search/Retrieve/ReadStats.
 template <typename Base, typename Node>
 class ReadService : public Base {
@@ -230,21 +303,25 @@ class ReadService : public Base {
 
   grpc::Status Search(grpc::ServerContext* ctx, const rolepb::SearchRequest* req,
                       rolepb::SearchResponse* resp) override {
-    SearchPart part;
-    Status st = node_->Search(*req, &part, ServerCancelHook(ctx));
-    if (st.ok()) SearchPartToPb(part, resp);
-    return ToGrpcStatus(st);
+    return Serve("Search", req->ctx(), ctx, [&] {
+      SearchPart part;
+      Status st = node_->Search(*req, &part, ServerCancelHook(ctx));
+      if (st.ok()) SearchPartToPb(part, resp);
+      return st;
+    });
   }
-  grpc::Status Retrieve(grpc::ServerContext*, const rolepb::RetrieveRequest* req,
+  grpc::Status Retrieve(grpc::ServerContext* ctx, const rolepb::RetrieveRequest* req,
                         rolepb::RetrieveResponse* resp) override {
-    Retrieved r;
-    Status st = node_->Retrieve(*req, &r);
-    if (st.ok()) RetrievedToPb(r, resp);
-    return ToGrpcStatus(st);
+    return Serve("Retrieve", req->ctx(), ctx, [&] {
+      Retrieved r;
+      Status st = node_->Retrieve(*req, &r);
+      if (st.ok()) RetrievedToPb(r, resp);
+      return st;
+    });
   }
-  grpc::Status ReadStats(grpc::ServerContext*, const rolepb::ReadStatsRequest* req,
+  grpc::Status ReadStats(grpc::ServerContext* ctx, const rolepb::ReadStatsRequest* req,
                          rolepb::ReadStatsResponse* resp) override {
-    return ToGrpcStatus(node_->ReadStats(*req, resp));
+    return Serve("ReadStats", req->ctx(), ctx, [&] { return node_->ReadStats(*req, resp); });
   }
 
  protected:
@@ -330,89 +407,100 @@ class StreamingService final : public ReadService<rolepb::StreamingNodeService::
  public:
   using ReadService::ReadService;
 
-  grpc::Status Open(grpc::ServerContext*, const rolepb::CollectionMessage* req, rolepb::Ack*) override {
-    return WithCollection(*req, [this](const CollectionInfo& c) { return node_->Open(c); });
+  grpc::Status Open(grpc::ServerContext* ctx, const rolepb::CollectionMessage* req, rolepb::Ack*) override {
+    return WithCollection("Open", ctx, *req, [this](const CollectionInfo& c) { return node_->Open(c); });
   }
-  grpc::Status Drop(grpc::ServerContext*, const rolepb::CollectionMessage* req, rolepb::Ack*) override {
-    return WithCollection(*req, [this](const CollectionInfo& c) { return node_->Drop(c); });
+  grpc::Status Drop(grpc::ServerContext* ctx, const rolepb::CollectionMessage* req, rolepb::Ack*) override {
+    return WithCollection("Drop", ctx, *req, [this](const CollectionInfo& c) { return node_->Drop(c); });
   }
-  grpc::Status Load(grpc::ServerContext*, const rolepb::CollectionMessage* req, rolepb::Ack*) override {
-    return WithCollection(*req, [this](const CollectionInfo& c) { return node_->Load(c); });
+  grpc::Status Load(grpc::ServerContext* ctx, const rolepb::CollectionMessage* req, rolepb::Ack*) override {
+    return WithCollection("Load", ctx, *req, [this](const CollectionInfo& c) { return node_->Load(c); });
   }
-  grpc::Status ApplySchema(grpc::ServerContext*, const rolepb::CollectionMessage* req, rolepb::Ack*) override {
-    return WithCollection(*req, [this](const CollectionInfo& c) { return node_->ApplySchema(c); });
+  grpc::Status ApplySchema(grpc::ServerContext* ctx, const rolepb::CollectionMessage* req, rolepb::Ack*) override {
+    return WithCollection("ApplySchema", ctx, *req, [this](const CollectionInfo& c) { return node_->ApplySchema(c); });
   }
-  grpc::Status Write(grpc::ServerContext*, const rolepb::WriteRequest* req, rolepb::WriteResponse* resp) override {
-    Result<DmlMessage> msg = DecodeDml(req->dml());
-    if (!msg.ok()) return ToGrpcStatus(msg.status());
-    Result<Timestamp> ts = node_->Write(CollectionId(req->collection()), req->shard(), std::move(msg).value());
-    if (!ts.ok()) return ToGrpcStatus(ts.status());
-    resp->set_ts(*ts);
-    return grpc::Status::OK;
+  grpc::Status Write(grpc::ServerContext* ctx, const rolepb::WriteRequest* req, rolepb::WriteResponse* resp) override {
+    return Serve("Write", req->ctx(), ctx, [&]() -> Status {
+      KITE_ASSIGN_OR_RETURN(DmlMessage msg, DecodeDml(req->dml()));
+      KITE_ASSIGN_OR_RETURN(Timestamp ts, node_->Write(CollectionId(req->collection()), req->shard(), std::move(msg)));
+      resp->set_ts(ts);
+      return Status::OK();
+    });
   }
-  grpc::Status Flush(grpc::ServerContext*, const rolepb::CollectionRequest* req, rolepb::SegmentIds* resp) override {
-    Result<std::vector<SegmentId>> ids = node_->Flush(CollectionId(req->collection()));
-    if (!ids.ok()) return ToGrpcStatus(ids.status());
-    for (SegmentId id : *ids) resp->add_segments(id.value);
-    return grpc::Status::OK;
+  grpc::Status Flush(grpc::ServerContext* ctx, const rolepb::CollectionRequest* req, rolepb::SegmentIds* resp) override {
+    return Serve("Flush", req->ctx(), ctx, [&]() -> Status {
+      KITE_ASSIGN_OR_RETURN(std::vector<SegmentId> ids, node_->Flush(CollectionId(req->collection())));
+      for (SegmentId id : ids) resp->add_segments(id.value);
+      return Status::OK();
+    });
   }
-  grpc::Status RetainPartitions(grpc::ServerContext*, const rolepb::CollectionRequest* req, rolepb::Ack*) override {
-    return ToGrpcStatus(node_->RetainPartitions(CollectionId(req->collection()), LiveOf(*req)));
+  grpc::Status RetainPartitions(grpc::ServerContext* ctx, const rolepb::CollectionRequest* req, rolepb::Ack*) override {
+    return Serve("RetainPartitions", req->ctx(), ctx,
+                 [&] { return node_->RetainPartitions(CollectionId(req->collection()), LiveOf(*req)); });
   }
-  grpc::Status Release(grpc::ServerContext*, const rolepb::CollectionRequest* req, rolepb::Ack*) override {
-    return ToGrpcStatus(node_->Release(CollectionId(req->collection())));
+  grpc::Status Release(grpc::ServerContext* ctx, const rolepb::CollectionRequest* req, rolepb::Ack*) override {
+    return Serve("Release", req->ctx(), ctx, [&] { return node_->Release(CollectionId(req->collection())); });
   }
-  grpc::Status CommitImport(grpc::ServerContext*, const rolepb::CommitImportRequest* req, rolepb::Ack*) override {
-    const CollectionId collection(req->collection());
-    std::vector<SegmentRecord> segments;
-    for (const rolepb::ImportedSegment& s : req->segments()) {
-      SegmentRecord r;
-      r.id = SegmentId(s.load().id());
-      r.collection_id = collection;
-      r.partition_id = PartitionId(s.load().partition());
-      r.channel = s.load().channel();
-      r.num_rows = s.load().num_rows();
-      r.files.assign(s.load().files().begin(), s.load().files().end());
-      r.max_ts = s.max_ts();
-      r.size_bytes = s.size_bytes();
-      segments.push_back(std::move(r));
-    }
-    return ToGrpcStatus(node_->CommitImport(collection, segments));
+  grpc::Status CommitImport(grpc::ServerContext* ctx, const rolepb::CommitImportRequest* req, rolepb::Ack*) override {
+    return Serve("CommitImport", req->ctx(), ctx, [&] {
+      const CollectionId collection(req->collection());
+      std::vector<SegmentRecord> segments;
+      for (const rolepb::ImportedSegment& s : req->segments()) {
+        SegmentRecord r;
+        r.id = SegmentId(s.load().id());
+        r.collection_id = collection;
+        r.partition_id = PartitionId(s.load().partition());
+        r.channel = s.load().channel();
+        r.num_rows = s.load().num_rows();
+        r.files.assign(s.load().files().begin(), s.load().files().end());
+        r.max_ts = s.max_ts();
+        r.size_bytes = s.size_bytes();
+        segments.push_back(std::move(r));
+      }
+      return node_->CommitImport(collection, segments);
+    });
   }
-  grpc::Status PersistentSegments(grpc::ServerContext*, const rolepb::CollectionRequest* req,
+  grpc::Status PersistentSegments(grpc::ServerContext* ctx, const rolepb::CollectionRequest* req,
                                   rolepb::LoadedSegments* resp) override {
-    return Summaries(node_->PersistentSegments(CollectionId(req->collection())), resp);
+    return Serve("PersistentSegments", req->ctx(), ctx,
+                 [&] { return Summaries(node_->PersistentSegments(CollectionId(req->collection())), resp); });
   }
-  grpc::Status LoadedSegments(grpc::ServerContext*, const rolepb::CollectionRequest* req,
+  grpc::Status LoadedSegments(grpc::ServerContext* ctx, const rolepb::CollectionRequest* req,
                               rolepb::LoadedSegments* resp) override {
-    return Summaries(node_->LoadedSegments(CollectionId(req->collection())), resp);
+    return Serve("LoadedSegments", req->ctx(), ctx,
+                 [&] { return Summaries(node_->LoadedSegments(CollectionId(req->collection())), resp); });
   }
-  grpc::Status SafeTimestamp(grpc::ServerContext*, const rolepb::CollectionRequest* req,
+  grpc::Status SafeTimestamp(grpc::ServerContext* ctx, const rolepb::CollectionRequest* req,
                              rolepb::TimestampResponse* resp) override {
-    Result<Timestamp> ts = node_->SafeTimestamp(CollectionId(req->collection()), req->now());
-    if (!ts.ok()) return ToGrpcStatus(ts.status());
-    resp->set_ts(*ts);
-    return grpc::Status::OK;
+    return Serve("SafeTimestamp", req->ctx(), ctx, [&]() -> Status {
+      KITE_ASSIGN_OR_RETURN(Timestamp ts, node_->SafeTimestamp(CollectionId(req->collection()), req->now()));
+      resp->set_ts(ts);
+      return Status::OK();
+    });
   }
-  grpc::Status RowCount(grpc::ServerContext*, const rolepb::CollectionRequest* req,
+  grpc::Status RowCount(grpc::ServerContext* ctx, const rolepb::CollectionRequest* req,
                         rolepb::RowCountResponse* resp) override {
-    Result<int64_t> rows = node_->RowCount(CollectionId(req->collection()), req->partition(), LiveOf(*req));
-    if (!rows.ok()) return ToGrpcStatus(rows.status());
-    resp->set_rows(*rows);
-    return grpc::Status::OK;
+    return Serve("RowCount", req->ctx(), ctx, [&]() -> Status {
+      KITE_ASSIGN_OR_RETURN(int64_t rows,
+                            node_->RowCount(CollectionId(req->collection()), req->partition(), LiveOf(*req)));
+      resp->set_rows(rows);
+      return Status::OK();
+    });
   }
 
  private:
   template <typename Fn>
-  static grpc::Status WithCollection(const rolepb::CollectionMessage& req, Fn fn) {
-    Result<CollectionInfo> c = DecodeCollection(req.info());
-    if (!c.ok()) return ToGrpcStatus(c.status());
-    return ToGrpcStatus(fn(*c));
+  static grpc::Status WithCollection(std::string_view rpc, const grpc::ServerContext* ctx,
+                                     const rolepb::CollectionMessage& req, Fn fn) {
+    return Serve(rpc, req.ctx(), ctx, [&]() -> Status {
+      KITE_ASSIGN_OR_RETURN(CollectionInfo c, DecodeCollection(req.info()));
+      return fn(c);
+    });
   }
-  static grpc::Status Summaries(const Result<std::vector<SegmentSummary>>& r, rolepb::LoadedSegments* resp) {
-    if (!r.ok()) return ToGrpcStatus(r.status());
+  static Status Summaries(const Result<std::vector<SegmentSummary>>& r, rolepb::LoadedSegments* resp) {
+    KITE_RETURN_IF_ERROR(r.status());
     SummariesToPb(*r, resp);
-    return grpc::Status::OK;
+    return Status::OK();
   }
 };
 
@@ -609,6 +697,7 @@ class RemoteStreamingNode final : public StreamingNodeApi {
     req.set_collection(collection.value);
     req.set_shard(shard);
     req.set_dml(EncodeDml(msg));
+    FillRequestContext(req.mutable_ctx());  // the client's deadline bounds the call
     rolepb::WriteResponse resp;
     KITE_RETURN_IF_ERROR(Call(&Stub::Write, req, &resp, CallKind::kCall));
     return Timestamp(resp.ts());
@@ -616,7 +705,7 @@ class RemoteStreamingNode final : public StreamingNodeApi {
   Result<std::vector<SegmentId>> Flush(CollectionId collection) override {
     if (local_) return local_->Flush(collection);
     rolepb::SegmentIds resp;
-    KITE_RETURN_IF_ERROR(Call(&Stub::Flush, Request(collection), &resp, CallKind::kDdl));
+    KITE_RETURN_IF_ERROR(Call(&Stub::Flush, Request(collection, kWithDeadline), &resp, CallKind::kDdl));
     std::vector<SegmentId> ids;
     for (int64_t id : resp.segments()) ids.emplace_back(id);
     return ids;
@@ -632,6 +721,7 @@ class RemoteStreamingNode final : public StreamingNodeApi {
     if (local_) return local_->CommitImport(collection, segments);
     rolepb::CommitImportRequest req;
     req.set_collection(collection.value);
+    LifecycleContext(req.mutable_ctx());
     for (const SegmentRecord& r : segments) {
       rolepb::ImportedSegment* s = req.add_segments();
       s->mutable_load()->set_id(r.id.value);
@@ -657,18 +747,18 @@ class RemoteStreamingNode final : public StreamingNodeApi {
   Result<std::vector<SegmentSummary>> PersistentSegments(CollectionId collection) override {
     if (local_) return local_->PersistentSegments(collection);
     rolepb::LoadedSegments resp;
-    KITE_RETURN_IF_ERROR(Call(&Stub::PersistentSegments, Request(collection), &resp, CallKind::kCall));
+    KITE_RETURN_IF_ERROR(Call(&Stub::PersistentSegments, Request(collection, kWithDeadline), &resp, CallKind::kCall));
     return SummariesFromPb(resp);
   }
   Result<std::vector<SegmentSummary>> LoadedSegments(CollectionId collection) override {
     if (local_) return local_->LoadedSegments(collection);
     rolepb::LoadedSegments resp;
-    KITE_RETURN_IF_ERROR(Call(&Stub::LoadedSegments, Request(collection), &resp, CallKind::kCall));
+    KITE_RETURN_IF_ERROR(Call(&Stub::LoadedSegments, Request(collection, kWithDeadline), &resp, CallKind::kCall));
     return SummariesFromPb(resp);
   }
   Result<Timestamp> SafeTimestamp(CollectionId collection, Timestamp now) override {
     if (local_) return local_->SafeTimestamp(collection, now);
-    rolepb::CollectionRequest req = Request(collection);
+    rolepb::CollectionRequest req = Request(collection, kWithDeadline);
     req.set_now(now);
     rolepb::TimestampResponse resp;
     KITE_RETURN_IF_ERROR(Call(&Stub::SafeTimestamp, req, &resp, CallKind::kCall));
@@ -676,7 +766,7 @@ class RemoteStreamingNode final : public StreamingNodeApi {
   }
   Result<int64_t> RowCount(CollectionId collection, int64_t partition, const std::set<int64_t>& live) override {
     if (local_) return local_->RowCount(collection, partition, live);
-    rolepb::CollectionRequest req = Request(collection);
+    rolepb::CollectionRequest req = Request(collection, kWithDeadline);
     req.set_partition(partition);
     for (int64_t p : live) req.add_live_partitions(p);
     rolepb::RowCountResponse resp;
@@ -686,20 +776,34 @@ class RemoteStreamingNode final : public StreamingNodeApi {
 
  private:
   using Stub = rolepb::StreamingNodeService::Stub;
-  static rolepb::CollectionRequest Request(CollectionId collection) {
+  // Flush and the listings run under the client's deadline; the lifecycle
+  // calls carry its request id and caller only (role_grpc.h).
+  static constexpr bool kWithDeadline = true;
+  static void LifecycleContext(rolepb::RequestContext* ctx) {
+    FillRequestContext(ctx);
+    ctx->clear_deadline_unix_us();
+  }
+  static rolepb::CollectionRequest Request(CollectionId collection, bool with_deadline = false) {
     rolepb::CollectionRequest req;
     req.set_collection(collection.value);
+    if (with_deadline) {
+      FillRequestContext(req.mutable_ctx());
+    } else {
+      LifecycleContext(req.mutable_ctx());
+    }
     return req;
   }
+  // The call's deadline is min(req.ctx's deadline, the per-call limit of `kind`).
   template <typename Method, typename Req, typename Resp>
   Status Call(Method method, const Req& req, Resp* resp, CallKind kind) const {
-    return RunCall([&](grpc::ClientContext* ctx) { return (stub_.get()->*method)(ctx, req, resp); }, nullptr, kind,
-                   probe_);
+    return RunCall([&](grpc::ClientContext* ctx) { return (stub_.get()->*method)(ctx, req, resp); }, &req.ctx(),
+                   kind, probe_);
   }
   template <typename Method>
   Status WithCollection(Method method, const CollectionInfo& c) const {
     rolepb::CollectionMessage req;
     req.set_info(EncodeCollection(c));
+    LifecycleContext(req.mutable_ctx());
     rolepb::Ack ack;
     return Call(method, req, &ack, CallKind::kDdl);
   }
@@ -727,6 +831,11 @@ std::unique_ptr<QueryNodeApi> MakeRemoteQueryNode(std::shared_ptr<grpc::Channel>
 std::unique_ptr<StreamingNodeApi> MakeRemoteStreamingNode(std::shared_ptr<grpc::Channel> channel,
                                                           StreamingNodeApi* local) {
   return std::make_unique<RemoteStreamingNode>(std::move(channel), local);
+}
+
+Status RunRoleCall(const std::function<grpc::Status(grpc::ClientContext*)>& fn, bool ddl,
+                   const rolepb::RequestContext* context) {
+  return RunCall(fn, context, ddl ? CallKind::kDdl : CallKind::kCall, nullptr);
 }
 
 }  // namespace kite

@@ -10,13 +10,17 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <sstream>
 #include <thread>
+
+#include <spdlog/sinks/ostream_sink.h>
 
 #include "common/call_context.h"
 #include "common/log.h"
 #include "roles/api/role_auth.h"
 #include "roles/api/role_call.h"
 #include "roles/api/role_grpc.h"
+#include "role_service.grpc.pb.h"
 
 namespace kite {
 namespace {
@@ -293,6 +297,227 @@ TEST(RoleRefusalTest, AWrongClusterCredentialIsARefusalNotAnUnreachablePeer) {
   Status ok = good->Search(req, &out, {});
   EXPECT_TRUE(ok.ok()) << ok.ToString();
   server->Shutdown();
+}
+
+// ---- writes, flushes and lifecycle calls carry the request context (issue 14)
+
+// A streaming node whose writes and flushes block until released (a
+// SIGSTOPped process); it records what each call saw of the request it
+// serves: the thread's request id, caller and deadline (ServedCall).
+class BlockingStreamingNode final : public StreamingNodeApi {
+ public:
+  std::atomic<bool> block{true};
+  std::atomic<int> writes{0};
+  std::atomic<int> flushes{0};
+  std::atomic<int> loads{0};
+
+  // Wakes every blocked call (the calls after it block again while `block`).
+  void Release() {
+    std::lock_guard l(mu_);
+    ++releases_;
+    cv_.notify_all();
+  }
+  void Reset() {
+    block = true;
+    writes = 0;
+    flushes = 0;
+    loads = 0;
+  }
+  struct Seen {
+    std::string request_id;
+    CallContext call;
+  };
+  Seen seen() const {
+    std::lock_guard l(mu_);
+    return seen_;
+  }
+
+  Result<Timestamp> Write(CollectionId, int, DmlMessage) override {
+    ++writes;
+    Record();
+    Wait();
+    return Timestamp{7};
+  }
+  Result<std::vector<SegmentId>> Flush(CollectionId) override {
+    ++flushes;
+    Record();
+    Wait();
+    return std::vector<SegmentId>{};
+  }
+  Status Load(const CollectionInfo&) override {
+    ++loads;
+    Record();
+    return Status(StatusCode::kIOError, Reason::kNone, "the test's load failed");
+  }
+  Status Open(const CollectionInfo&) override { return Status::OK(); }
+  Status Drop(const CollectionInfo&) override { return Status::OK(); }
+  Status RetainPartitions(CollectionId, const std::set<int64_t>&) override { return Status::OK(); }
+  Status CommitImport(CollectionId, const std::vector<SegmentRecord>&) override { return Status::OK(); }
+  Status Release(CollectionId) override { return Status::OK(); }
+  Status ApplySchema(const CollectionInfo&) override { return Status::OK(); }
+  Result<std::vector<SegmentSummary>> PersistentSegments(CollectionId) override {
+    return std::vector<SegmentSummary>{};
+  }
+  Result<std::vector<SegmentSummary>> LoadedSegments(CollectionId) override { return std::vector<SegmentSummary>{}; }
+  Result<Timestamp> SafeTimestamp(CollectionId, Timestamp now) override { return now; }  // the probe: answers
+  Result<int64_t> RowCount(CollectionId, int64_t, const std::set<int64_t>&) override { return int64_t{0}; }
+  Status Search(const rolepb::SearchRequest&, SearchPart*, const CancelHook&) override { return Status::OK(); }
+  Status Retrieve(const rolepb::RetrieveRequest&, Retrieved*) override { return Status::OK(); }
+  Status ReadStats(const rolepb::ReadStatsRequest&, rolepb::ReadStatsResponse*) override { return Status::OK(); }
+
+ private:
+  void Record() {
+    std::lock_guard l(mu_);
+    seen_ = Seen{CurrentRequestId(), CurrentCallContext()};
+  }
+  void Wait() {
+    if (!block) return;
+    std::unique_lock l(mu_);
+    const int64_t entered = releases_;
+    cv_.wait(l, [&] { return releases_ > entered; });
+  }
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  int64_t releases_ = 0;
+  Seen seen_;
+};
+
+class RoleWriteContextTest : public ::testing::Test {
+ protected:
+  // One server for the suite, never shut down: a call that runs out of time
+  // leaves a probe of the peer running on a thread of its own (role_call.h),
+  // which must not meet a destroyed server after the test.
+  static void SetUpTestSuite() {
+    node_ = new BlockingStreamingNode;
+    service_ = MakeStreamingNodeService(node_).release();
+    grpc::ServerBuilder b;
+    b.RegisterService(service_);
+    server_ = b.BuildAndStart().release();
+  }
+  void SetUp() override {
+    saved_ = GetRoleCallTimeouts();
+    // Per-call limits well above the client deadlines below: a call that
+    // ignored the client's deadline would take them.
+    RoleCallTimeouts t;
+    t.call = std::chrono::seconds(8);
+    t.ddl = std::chrono::seconds(8);
+    SetRoleCallTimeouts(t);
+    node_->Reset();
+    channel_ = server_->InProcessChannel(grpc::ChannelArguments());
+    remote_ = MakeRemoteStreamingNode(channel_, nullptr);
+  }
+  void TearDown() override {
+    SetCurrentRequestId({});
+    node_->Release();
+    SetRoleCallTimeouts(saved_);
+  }
+  // What a front door sets for the request the thread serves.
+  static void ServeRequest(const std::string& id, const std::string& caller, std::chrono::milliseconds deadline_in) {
+    SetCurrentRequestId(id);
+    SetCurrentCaller(caller);
+    SetCurrentDeadline(NowUnixMicros() + std::chrono::duration_cast<std::chrono::microseconds>(deadline_in).count());
+  }
+  static DmlMessage AnyDelete() {
+    DmlMessage m;
+    m.type = DmlType::kDelete;
+    m.collection = CollectionId(1);
+    FieldSchema pk;
+    pk.type = DataType::kInt64;
+    m.delete_pks = Column::ForField(pk);
+    const int64_t key = 1;
+    m.delete_pks.AppendFixed(&key);
+    return m;
+  }
+
+  static inline BlockingStreamingNode* node_ = nullptr;
+  static inline grpc::Service* service_ = nullptr;
+  static inline grpc::Server* server_ = nullptr;
+  RoleCallTimeouts saved_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<StreamingNodeApi> remote_;
+};
+
+// A write or flush to a streaming node that does not answer ends at the
+// client's deadline with Milvus's timeout, not at the per-call limit.
+TEST_F(RoleWriteContextTest, WriteAndFlushToAHangingNodeEndAtTheClientDeadline) {
+  ServeRequest("req-write", "alice", std::chrono::milliseconds(400));
+  auto start = Clock::now();
+  auto ts = remote_->Write(CollectionId(1), 0, AnyDelete());
+  auto took = Clock::now() - start;
+  EXPECT_TRUE(IsDeadlineExceeded(ts.status())) << ts.status().ToString();
+  EXPECT_GE(took, std::chrono::milliseconds(380));
+  EXPECT_LT(took, std::chrono::milliseconds(400 + 1500)) << "the write waited past the client's deadline";
+
+  ServeRequest("req-flush", "alice", std::chrono::milliseconds(400));
+  start = Clock::now();
+  auto flushed = remote_->Flush(CollectionId(1));
+  took = Clock::now() - start;
+  EXPECT_TRUE(IsDeadlineExceeded(flushed.status())) << flushed.status().ToString();
+  EXPECT_LT(took, std::chrono::milliseconds(400 + 1500)) << "the flush waited past the client's deadline";
+}
+
+// The serving thread takes the caller's request id, caller and deadline
+// (its log lines and the role calls it makes carry them).
+TEST_F(RoleWriteContextTest, TheServingThreadTakesTheRequestContext) {
+  node_->block = false;
+  ServeRequest("req-42", "alice", std::chrono::seconds(5));
+  const int64_t deadline = CurrentCallContext().deadline_unix_us;
+  auto ts = remote_->Write(CollectionId(1), 0, AnyDelete());
+  ASSERT_TRUE(ts.ok()) << ts.status().ToString();
+  BlockingStreamingNode::Seen seen = node_->seen();
+  EXPECT_EQ(seen.request_id, "req-42");
+  EXPECT_EQ(seen.call.caller, "alice");
+  EXPECT_EQ(seen.call.deadline_unix_us, deadline);
+  // A lifecycle call carries the request id and caller, not the deadline
+  // (one the view runs while a client waits must finish).
+  CollectionInfo c;
+  (void)remote_->Load(c);
+  seen = node_->seen();
+  EXPECT_EQ(seen.request_id, "req-42");
+  EXPECT_EQ(seen.call.caller, "alice");
+  EXPECT_EQ(seen.call.deadline_unix_us, 0);
+}
+
+// Work that reaches the node after its client's deadline (queued while the
+// node was paused) is refused, never applied behind the client's back.
+TEST_F(RoleWriteContextTest, TheServerRefusesAWriteWhoseDeadlinePassed) {
+  auto stub = rolepb::StreamingNodeService::NewStub(channel_);
+  rolepb::WriteRequest req;
+  req.set_collection(1);
+  req.set_dml(EncodeDml(AnyDelete()));
+  req.mutable_ctx()->set_request_id("req-late");
+  req.mutable_ctx()->set_deadline_unix_us(NowUnixMicros() - 1000);
+  rolepb::WriteResponse resp;
+  grpc::ClientContext ctx;
+  Status st = FromGrpcStatus(stub->Write(&ctx, req, &resp));
+  EXPECT_TRUE(IsDeadlineExceeded(st)) << st.ToString();
+  EXPECT_EQ(node_->writes.load(), 0) << "a write whose client had given up was applied";
+  rolepb::CollectionRequest flush;
+  flush.set_collection(1);
+  *flush.mutable_ctx() = req.ctx();
+  rolepb::SegmentIds ids;
+  grpc::ClientContext fctx;
+  st = FromGrpcStatus(stub->Flush(&fctx, flush, &ids));
+  EXPECT_TRUE(IsDeadlineExceeded(st)) << st.ToString();
+  EXPECT_EQ(node_->flushes.load(), 0);
+}
+
+// A failed call is logged on the serving side with its rpc, caller and request id.
+TEST_F(RoleWriteContextTest, AFailedCallIsLoggedWithCallerAndRequestId) {
+  auto previous = spdlog::default_logger();
+  std::ostringstream out;
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("", std::make_shared<spdlog::sinks::ostream_sink_mt>(out)));
+  InitLogging(spdlog::level::info);
+  ServeRequest("req-load-1", "bob", std::chrono::seconds(5));
+  CollectionInfo c;
+  Status st = remote_->Load(c);
+  spdlog::set_default_logger(previous);
+  InitLogging(spdlog::level::info);
+  EXPECT_EQ(st.message(), "the test's load failed");
+  const std::string text = out.str();
+  EXPECT_NE(text.find("msg=\"role call failed\" rpc=Load caller=bob request_id=req-load-1 "), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("error=\"the test's load failed\""), std::string::npos) << text;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <thread>
 
 namespace kite::auth {
 namespace {
@@ -14,6 +15,7 @@ using Json = nlohmann::json;
 constexpr char kUserPrefix[] = "kite/auth/user/";
 constexpr char kRolePrefix[] = "kite/auth/role/";
 constexpr char kGroupPrefix[] = "kite/auth/group/";
+constexpr char kAuthPrefix[] = "kite/auth/";
 
 // Limits as Milvus's proxy has them (proxy.maxUsernameLength, min/maxPasswordLength).
 constexpr size_t kMaxUsernameLength = 32;
@@ -157,7 +159,8 @@ Result<std::unique_ptr<AccessControl>> AccessControl::Open(MetaStore* meta, Secu
   return ac;
 }
 
-Status AccessControl::Load() {
+Status AccessControl::ReadAll(std::map<std::string, UserRecord>* users, std::map<std::string, RoleRecord>* roles,
+                              std::map<std::string, std::vector<std::string>>* groups) const {
   Status parse_error;
   auto guard = [&](std::string_view key, auto&& fn) {
     try {
@@ -172,7 +175,7 @@ Status AccessControl::Load() {
       UserRecord rec;
       rec.hash = j.at("hash").get<std::string>();
       for (const auto& r : j.value("roles", Json::array())) rec.roles.insert(r.get<std::string>());
-      users_[std::string(key.substr(sizeof(kUserPrefix) - 1))] = std::move(rec);
+      (*users)[std::string(key.substr(sizeof(kUserPrefix) - 1))] = std::move(rec);
     });
   }));
   KITE_RETURN_IF_ERROR(meta_->Scan(kRolePrefix, [&](std::string_view key, std::string_view value) {
@@ -186,16 +189,21 @@ Status AccessControl::Load() {
                               g.at("db_name").get<std::string>(), g.at("privilege").get<std::string>(),
                               g.value("grantor", "")});
       }
-      roles_[name] = std::move(rec);
+      (*roles)[name] = std::move(rec);
     });
   }));
   KITE_RETURN_IF_ERROR(meta_->Scan(kGroupPrefix, [&](std::string_view key, std::string_view value) {
     guard(key, [&] {
       Json j = Json::parse(value);
-      groups_[std::string(key.substr(sizeof(kGroupPrefix) - 1))] = j.at("privileges").get<std::vector<std::string>>();
+      (*groups)[std::string(key.substr(sizeof(kGroupPrefix) - 1))] = j.at("privileges").get<std::vector<std::string>>();
     });
   }));
   KITE_RETURN_IF_ERROR(parse_error);
+  return Status::OK();
+}
+
+Status AccessControl::Load() {
+  KITE_RETURN_IF_ERROR(ReadAll(&users_, &roles_, &groups_));
   // First start: root with the default password, and the built-in roles
   // (public may describe collections and see index details, as in Milvus).
   if (!users_.count(kRootUser)) {
@@ -219,19 +227,87 @@ Status AccessControl::Load() {
   return Status::OK();
 }
 
+Status AccessControl::Reload() {
+  // Read without the lock, and keep the result only if no write of this
+  // process landed meanwhile (its Persist* run under the lock and count in
+  // writes_): else the older read would undo it in memory.
+  for (int attempt = 0;; ++attempt) {
+    std::map<std::string, UserRecord> users;
+    std::map<std::string, RoleRecord> roles;
+    std::map<std::string, std::vector<std::string>> groups;
+    uint64_t before = 0;
+    std::unique_lock<std::shared_mutex> lock(mu_, std::defer_lock);
+    if (attempt < 3) {
+      {
+        std::shared_lock read(mu_);
+        before = writes_;
+      }
+      KITE_RETURN_IF_ERROR(ReadAll(&users, &roles, &groups));
+      lock.lock();
+      if (writes_ != before) continue;
+    } else {
+      lock.lock();  // writes keep landing: read under the lock
+      KITE_RETURN_IF_ERROR(ReadAll(&users, &roles, &groups));
+    }
+    users_ = std::move(users);
+    roles_ = std::move(roles);
+    groups_ = std::move(groups);
+    verified_.clear();  // a password may have changed
+    return Status::OK();
+  }
+}
+
+Status AccessControl::Follow() {
+  KITE_ASSIGN_OR_RETURN(std::unique_ptr<MetaWatch> watch, meta_->Watch(kAuthPrefix, 0));
+  // What changed between Open's read and the watch's start.
+  KITE_RETURN_IF_ERROR(Reload());
+  follow_thread_ = std::thread([this, w = std::move(watch)]() mutable {
+    while (!stop_following_.load()) {
+      Result<std::vector<MetaEvent>> events = w->Next(std::chrono::milliseconds(200));
+      if (!events.ok()) {
+        // The watch ended (etcd unreachable, compacted): read everything
+        // again once a new one starts.
+        auto again = meta_->Watch(kAuthPrefix, 0);
+        if (!again.ok()) {
+          std::unique_lock l(stop_mu_);
+          stop_cv_.wait_for(l, std::chrono::seconds(1), [this] { return stop_following_.load(); });
+          continue;
+        }
+        w = std::move(again).value();
+      } else if (events->empty()) {
+        continue;
+      }
+      if (Status st = Reload(); !st.ok()) spdlog::warn("users and roles not reloaded: {}", st.ToString());
+    }
+  });
+  return Status::OK();
+}
+
+AccessControl::~AccessControl() {
+  {
+    std::lock_guard l(stop_mu_);
+    stop_following_ = true;
+  }
+  stop_cv_.notify_all();
+  if (follow_thread_.joinable()) follow_thread_.join();
+}
+
 Status AccessControl::PersistUser(const std::string& name, const UserRecord& rec) {
+  writes_++;
   MetaBatch b;
   b.Put(kUserPrefix + name, UserJson(rec.hash, rec.roles));
   return meta_->Commit(b);
 }
 
 Status AccessControl::PersistRole(const std::string& name, const RoleRecord& rec) {
+  writes_++;
   MetaBatch b;
   b.Put(kRolePrefix + name, RoleJson(rec));
   return meta_->Commit(b);
 }
 
 Status AccessControl::PersistGroup(const std::string& name, const std::vector<std::string>& privileges) {
+  writes_++;
   MetaBatch b;
   b.Put(kGroupPrefix + name, Json{{"privileges", privileges}}.dump());
   return meta_->Commit(b);
@@ -454,6 +530,7 @@ Status AccessControl::DeleteUser(const std::string& user) {
   if (!users_.count(user)) return Status::OK();  // as Milvus: dropping a missing user succeeds
   MetaBatch b;
   b.Delete(kUserPrefix + user);
+  writes_++;
   KITE_RETURN_IF_ERROR(meta_->Commit(b));
   users_.erase(user);
   verified_.erase(user);
@@ -535,6 +612,7 @@ Status AccessControl::DropRole(const std::string& role, bool force) {
     roles.erase(role);
     b.Put(kUserPrefix + name, UserJson(rec.hash, roles));
   }
+  writes_++;
   KITE_RETURN_IF_ERROR(meta_->Commit(b));
   for (const auto& m : members) users_[m].roles.erase(role);
   roles_.erase(r);
@@ -707,6 +785,7 @@ Status AccessControl::DropPrivilegeGroup(const std::string& name) {
   }
   MetaBatch b;
   b.Delete(kGroupPrefix + name);
+  writes_++;
   KITE_RETURN_IF_ERROR(meta_->Commit(b));
   groups_.erase(name);
   return Status::OK();
@@ -1008,6 +1087,7 @@ Status AccessControl::Restore(const RbacSnapshot& snap) {
   for (const auto& [name, rec] : changed_roles) b.Put(kRolePrefix + name, RoleJson(rec));
   for (const auto& g : snap.groups) b.Put(kGroupPrefix + g.name, Json{{"privileges", g.privileges}}.dump());
   for (const auto& [name, rec] : new_users) b.Put(kUserPrefix + name, UserJson(rec.hash, rec.roles));
+  writes_++;
   KITE_RETURN_IF_ERROR(meta_->Commit(b));
   for (auto& [name, rec] : changed_roles) roles_[name] = std::move(rec);
   for (const auto& g : snap.groups) groups_[g.name] = g.privileges;

@@ -25,7 +25,9 @@
 // calls still work, as Milvus's do). Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,6 +35,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -123,6 +126,16 @@ class AccessControl {
   static Result<std::unique_ptr<AccessControl>> Open(MetaStore* meta, SecurityOptions options);
   AccessControl(const AccessControl&) = delete;
   AccessControl& operator=(const AccessControl&) = delete;
+  ~AccessControl();
+
+  // Keeps this copy of the users, roles and grants up to date with the meta
+  // store (a watch on its keys) when other processes change them: every
+  // process that serves clients (the standalone coordinator, `kite proxy`)
+  // follows the one shared set on etcd, so a grant or a revoke made through
+  // one takes effect on the next call through any other.
+  Status Follow();
+  // Reads every user, role and group again (what Follow does on a change).
+  Status Reload();
 
   bool enabled() const { return options_.authorization_enabled; }
 
@@ -198,6 +211,8 @@ class AccessControl {
 
   AccessControl(MetaStore* meta, SecurityOptions options);
   Status Load();
+  Status ReadAll(std::map<std::string, UserRecord>* users, std::map<std::string, RoleRecord>* roles,
+                 std::map<std::string, std::vector<std::string>>* groups) const;
   Status PersistUser(const std::string& name, const UserRecord& rec);
   Status PersistRole(const std::string& name, const RoleRecord& rec);
   Status PersistGroup(const std::string& name, const std::vector<std::string>& privileges);
@@ -221,6 +236,12 @@ class AccessControl {
   std::map<std::string, RoleRecord> roles_;
   std::map<std::string, std::vector<std::string>> groups_;  // custom privilege groups
   std::unordered_map<std::string, Digest> verified_;       // user -> digest of the verified password
+  uint64_t writes_ = 0;  // this process's Persist* calls (under mu_): Reload keeps no read older than one
+
+  std::thread follow_thread_;  // Follow()
+  std::atomic<bool> stop_following_{false};
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
 
   std::mutex failures_mu_;
   struct Failures {

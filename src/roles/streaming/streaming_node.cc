@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "roles/api/read_exec.h"
+#include "roles/api/role_call.h"
 #include "roles/api/role_codec.h"
 
 namespace kite {
@@ -26,6 +27,19 @@ struct StreamingNode::Channel {
   std::map<int64_t, SegmentPtr> growing;
   std::mutex growing_mu;
   std::vector<DeleteRecord> delete_buffer;
+  // While `forward`, the query side holds delete_buffer[0, unsent_from); the
+  // rest (deletes whose forward failed: the coordinator or a query node
+  // unreachable, a call past its deadline) is sent again, in order, before
+  // the next delete's, by Load, by a flush before it clears the buffer (one
+  // that cannot send them fails), and by the idle loop (ResendDeletesLocked).
+  size_t unsent_from = 0;
+  int unsent_failures = 0;   // failed sends in a row
+  int64_t next_resend_ms = 0;  // when the idle loop may try again
+  // Replaying the WAL (Open): no automatic flush, so that the replayed
+  // deletes and rows stay buffered until Load hands them to a query side
+  // that may have outlived this node (a flush now would clear the buffer
+  // with no query side to hand it to).
+  bool replaying = false;
   uint64_t applied_lsn = 0;
   uint64_t checkpoint_lsn = 0;
   int64_t last_write_ms = 0;
@@ -105,6 +119,7 @@ Status StreamingNode::Open(const CollectionInfo& c) {
                         name, last, ch->checkpoint_lsn);
     }
     std::lock_guard lock(ch->mu);
+    ch->replaying = true;
     int64_t replayed = 0;
     Lsn expected = ch->checkpoint_lsn + 1;
     Status st = ch->wal->Replay(ch->checkpoint_lsn, [&](Lsn lsn, std::string_view payload) -> Status {
@@ -121,6 +136,7 @@ Status StreamingNode::Open(const CollectionInfo& c) {
     if (st.ok() && expected != last + 1) {
       st = Corruption("replay ended at LSN {} but the log's last LSN is {}", expected - 1, last);
     }
+    ch->replaying = false;
     if (!st.ok()) return MakeStatus(st.code(), st.reason(), "replaying WAL channel {}: {}", name, st.message());
     if (replayed > 0) spdlog::info("channel {}: replayed {} WAL records after checkpoint {}", name, replayed, ch->checkpoint_lsn);
     ch->last_write_ms = static_cast<int64_t>(WallClockMs());
@@ -208,7 +224,8 @@ Status StreamingNode::CommitImport(CollectionId collection, const std::vector<Se
     }
     Status st = query_node_->LoadSegments(req, {}, nullptr);
     for (const auto& ch : chans) {
-      if (st.ok()) st = query_node_->ApplyDeletes(collection, ch->name, ch->delete_buffer);
+      ch->unsent_from = 0;  // the imported segments hold none of the buffered deletes
+      if (st.ok()) st = ResendDeletesLocked(*ch);
     }
     if (!st.ok()) spdlog::error("collection {}: hand-over of imported segments failed: {}", collection.value, st.ToString());
   }
@@ -231,6 +248,10 @@ Result<Timestamp> StreamingNode::Write(CollectionId collection, int shard, DmlMe
   }
   Channel& ch = *it->second[shard];
   std::lock_guard lock(ch.mu);
+  // The client of the request this write serves (role_call.h) stopped
+  // waiting — while the write waited for the channel, or in transit to this
+  // node: it is refused, never applied behind the client's back.
+  if (CurrentDeadlinePassed()) return DeadlineExceededStatus();
   // Readers must never pick a timestamp above a write that is only partly
   // applied: mark the channel busy before taking the write's timestamp.
   ch.in_flight_ts.store(kPendingTs, std::memory_order_seq_cst);
@@ -258,7 +279,6 @@ Result<Timestamp> StreamingNode::Write(CollectionId collection, int shard, DmlMe
 
 Status StreamingNode::ApplyLocked(Channel& ch, const DmlMessage& msg, uint64_t lsn) {
   if (msg.type != DmlType::kInsert && msg.delete_pks.num_rows > 0) {
-    const size_t first = ch.delete_buffer.size();
     for (int64_t i = 0; i < msg.delete_pks.num_rows; ++i) {
       PrimaryKey pk = PkAt(msg.delete_pks, i);
       int64_t part = msg.delete_partition.value;
@@ -267,13 +287,11 @@ Status StreamingNode::ApplyLocked(Channel& ch, const DmlMessage& msg, uint64_t l
       }
       ch.delete_buffer.push_back(DeleteRecord{std::move(pk), msg.ts, part});
     }
-    if (ch.forward) {
-      std::vector<DeleteRecord> fwd(ch.delete_buffer.begin() + static_cast<std::ptrdiff_t>(first), ch.delete_buffer.end());
-      // The write is in the WAL already; a query node that could not take it
-      // is one the query view replaces (it replays the channel's deletes).
-      Status st = query_node_->ApplyDeletes(ch.collection, ch.name, fwd);
-      if (!st.ok()) spdlog::error("channel {}: forwarding deletes failed: {}", ch.name, st.ToString());
-    }
+    // The write is in the WAL already: a forward that fails does not fail
+    // it; the deletes stay unsent and go with the next forward (a query node
+    // that could not take them is one the query view replaces: it replays
+    // the channel's deletes).
+    if (ch.forward) (void)ResendDeletesLocked(ch);
   }
   bool full = false;
   if (msg.type != DmlType::kDelete && msg.rows.num_rows > 0) {
@@ -295,7 +313,7 @@ Status StreamingNode::ApplyLocked(Channel& ch, const DmlMessage& msg, uint64_t l
            static_cast<double>(options_.segment_bytes_max) * options_.seal_proportion;
   }
   ch.applied_lsn = lsn;
-  if (full && static_cast<int64_t>(WallClockMs()) >= ch.next_auto_flush_ms) {
+  if (full && !ch.replaying && static_cast<int64_t>(WallClockMs()) >= ch.next_auto_flush_ms) {
     // The message is applied either way. A failed flush (a full disk, the
     // object store down) changed nothing and is tried again by a later write
     // once its backoff passed; failing here would fail a replay, and so the
@@ -304,6 +322,29 @@ Status StreamingNode::ApplyLocked(Channel& ch, const DmlMessage& msg, uint64_t l
     (void)FlushLocked(ch, &flushed);
   }
   return Status::OK();
+}
+
+Status StreamingNode::ResendDeletesLocked(Channel& ch) {
+  if (ch.unsent_from >= ch.delete_buffer.size()) return Status::OK();
+  const std::vector<DeleteRecord> unsent(ch.delete_buffer.begin() + static_cast<std::ptrdiff_t>(ch.unsent_from),
+                                         ch.delete_buffer.end());
+  Status st = query_node_->ApplyDeletes(ch.collection, ch.name, unsent);
+  if (st.ok()) {
+    if (ch.unsent_failures > 0) {
+      spdlog::info("channel {}: {} deletes the query side had missed reached it", ch.name, unsent.size());
+    }
+    ch.unsent_from = ch.delete_buffer.size();
+    ch.unsent_failures = 0;
+    ch.next_resend_ms = 0;
+    return st;
+  }
+  ++ch.unsent_failures;
+  const int64_t wait_ms = FlushBackoffMs(ch.unsent_failures);
+  ch.next_resend_ms = static_cast<int64_t>(WallClockMs()) + wait_ms;
+  spdlog::error("channel {}: forwarding {} deletes to the query side failed ({} in a row); kept, sent again with "
+                "the next delete, by a load or a flush, or in {} ms: {}",
+                ch.name, unsent.size(), ch.unsent_failures, wait_ms, st.ToString());
+  return st;
 }
 
 int64_t StreamingNode::UnflushedBytesLocked(Channel& ch) {
@@ -359,6 +400,17 @@ Status StreamingNode::FlushLocked(Channel& ch, std::vector<SegmentId>* flushed) 
                  ch.name, ch.applied_lsn, failures, wait_ms, st.ToString());
     return st;
   };
+  // The query side's sealed segments must have every delete before the
+  // buffer is cleared: later it only gets what follows (the delta file
+  // written here reaches only segments loaded from now on).
+  if (ch.forward) {
+    if (Status st = ResendDeletesLocked(ch); !st.ok()) {
+      return fail(MakeStatus(st.code(), st.reason(),
+                             "{} deletes of channel {} have not reached the query side yet, and a flush would drop "
+                             "them: {}",
+                             ch.delete_buffer.size() - ch.unsent_from, ch.name, st.message()));
+    }
+  }
   for (auto& [pid, seg] : ch.growing) {
     if (seg->num_rows() == 0) continue;
     SegmentRecord rec;
@@ -428,6 +480,7 @@ Status StreamingNode::FlushLocked(Channel& ch, std::vector<SegmentId>* flushed) 
     ch.growing.clear();
   }
   ch.delete_buffer.clear();
+  ch.unsent_from = 0;
   ch.checkpoint_lsn = ch.applied_lsn;
   if (ch.flush_failures.exchange(0) > 0) spdlog::info("channel {}: flushes succeed again", ch.name);
   ch.next_auto_flush_ms = 0;
@@ -462,10 +515,11 @@ Status StreamingNode::Load(const CollectionInfo& c) {
   // — also one that restarted while this node kept forwarding — and to one
   // that already held it when this node took the channels over (or
   // restarted) and replayed deletes it may not have seen (applying one twice
-  // changes nothing).
+  // changes nothing). One this node forwards to already gets those whose
+  // forward failed.
   for (const auto& ch : chans) {
-    if (ch->forward && !fresh) continue;
-    KITE_RETURN_IF_ERROR(query_node_->ApplyDeletes(c.id, ch->name, ch->delete_buffer));
+    if (fresh || !ch->forward) ch->unsent_from = 0;
+    KITE_RETURN_IF_ERROR(ResendDeletesLocked(*ch));
     ch->forward = true;
   }
   return Status::OK();
@@ -494,7 +548,10 @@ Status StreamingNode::ApplySchema(const CollectionInfo& c) {
   if (!query_node_->IsLoaded(c.id)) return Status::OK();
   // Load replaces the loaded segments in one step: reads never see none.
   KITE_RETURN_IF_ERROR(query_node_->Load(c, schema));
-  for (const auto& ch : chans) KITE_RETURN_IF_ERROR(query_node_->ApplyDeletes(c.id, ch->name, ch->delete_buffer));
+  for (const auto& ch : chans) {
+    ch->unsent_from = 0;  // the reloaded segments hold none of the buffered deletes
+    KITE_RETURN_IF_ERROR(ResendDeletesLocked(*ch));
+  }
   return Status::OK();
 }
 
@@ -668,6 +725,11 @@ void StreamingNode::IdleLoop() {
     for (CollectionId cid : collections) {
       for (const auto& ch : ChannelsOf(cid)) {
         std::lock_guard ch_lock(ch->mu);
+        // Deletes whose forward failed reach the query side without waiting
+        // for the next delete or flush (reads would meet the deleted rows).
+        if (ch->forward && !ch->dropped && ch->unsent_from < ch->delete_buffer.size() && now >= ch->next_resend_ms) {
+          (void)ResendDeletesLocked(*ch);
+        }
         if (ch->applied_lsn != ch->checkpoint_lsn && now - ch->last_write_ms >= options_.idle_flush_ms &&
             now >= ch->next_auto_flush_ms) {
           std::vector<SegmentId> flushed;

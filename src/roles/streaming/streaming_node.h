@@ -6,7 +6,11 @@
 // Write path (Write): under the channel lock, take a timestamp from the
 // coordinator, append the message to the WAL (durable before return), apply
 // it to growing segments / the delete buffer, forward deletes to the query
-// node when the collection is loaded, and flush if a segment is full. Because
+// node when the collection is loaded, and flush if a segment is full. A
+// delete whose forward fails is kept and sent again (with the next delete's,
+// by Load, by the idle loop, and before a flush clears the buffer: a flush
+// that cannot send it fails), so that no sealed row a delete or an upsert
+// replaced comes back. Because
 // the timestamp is taken under the channel lock, WAL order equals timestamp
 // order, and a channel's tsafe (the newest timestamp at or below which every
 // write is applied) is known without taking its lock: a read at guarantee
@@ -132,6 +136,10 @@ class StreamingNode : public StreamingNodeApi {
   struct Channel;
   Status ApplyLocked(Channel& ch, const DmlMessage& msg, uint64_t lsn);
   Status FlushLocked(Channel& ch, std::vector<SegmentId>* flushed);
+  // Sends the channel's deletes the query side has not taken yet
+  // (Channel::unsent_from) in one call; on failure keeps them and backs off
+  // the idle loop's next try.
+  Status ResendDeletesLocked(Channel& ch);
   int64_t UnflushedBytesLocked(Channel& ch);
   // Refuses rows while flushes fail and the growing data is over its bound
   // (StreamingOptions::unflushed_segments_max).

@@ -24,6 +24,9 @@
 
 #include <gtest/gtest.h>
 
+#include "common/call_context.h"
+#include "common/log.h"
+#include "roles/api/role_call.h"
 #include "roles/coordinator/coordinator.h"
 #include "roles/coordinator/segment_registry.h"
 #include "roles/api/coord_grpc.h"
@@ -43,6 +46,57 @@ using testing::DiskFull;
 using testing::FaultyMetaStore;
 using testing::FaultyObjectStore;
 using testing::FaultyWal;
+
+// A query side (the coordinator's query view, in another process) whose
+// ApplyDeletes calls fail while told to — the coordinator unreachable, a call
+// past its deadline — and that passes every call to `inner`.
+class FlakyQueryNode final : public QueryNodeApi {
+ public:
+  QueryNodeApi* inner = nullptr;
+
+  // The next `n` ApplyDeletes calls fail (the deletes do not reach `inner`).
+  void FailDeletes(int n) { fail_deletes_ = n; }
+  int delete_calls() const { return delete_calls_.load(); }
+
+  Status ApplyDeletes(CollectionId c, const std::string& channel, const std::vector<DeleteRecord>& d) override {
+    ++delete_calls_;
+    if (fail_deletes_.load() > 0) {
+      --fail_deletes_;
+      return IOError("role peer unavailable: the test's query side is unreachable");
+    }
+    return inner->ApplyDeletes(c, channel, d);
+  }
+  Status Search(const rolepb::SearchRequest& req, SearchPart* out, const CancelHook& cancelled) override {
+    return inner->Search(req, out, cancelled);
+  }
+  Status Retrieve(const rolepb::RetrieveRequest& req, Retrieved* out) override { return inner->Retrieve(req, out); }
+  Status ReadStats(const rolepb::ReadStatsRequest& req, rolepb::ReadStatsResponse* resp) override {
+    return inner->ReadStats(req, resp);
+  }
+  Status Load(const CollectionInfo& c, std::shared_ptr<const CollectionSchema> schema) override {
+    return inner->Load(c, std::move(schema));
+  }
+  void Release(CollectionId c) override { inner->Release(c); }
+  bool IsLoaded(CollectionId c) const override { return inner->IsLoaded(c); }
+  Status LoadSegments(const rolepb::LoadSegmentsRequest& req, std::vector<SegmentPtr> local,
+                      rolepb::LoadSegmentsResponse* resp) override {
+    return inner->LoadSegments(req, std::move(local), resp);
+  }
+  Status ReleaseSegments(CollectionId c, const std::vector<SegmentId>& segments) override {
+    return inner->ReleaseSegments(c, segments);
+  }
+  Status LoadIndex(CollectionId c, const SegmentIndexRecord& rec, std::shared_ptr<const index::VectorIndex> v,
+                   std::shared_ptr<const index::ScalarIndex> sc) override {
+    return inner->LoadIndex(c, rec, std::move(v), std::move(sc));
+  }
+  Status DetachIndex(CollectionId c, IndexId index) override { return inner->DetachIndex(c, index); }
+  SegmentPtr FindSegment(CollectionId c, SegmentId s) const override { return inner->FindSegment(c, s); }
+  std::vector<SegmentSummary> LoadedSegments(CollectionId c) const override { return inner->LoadedSegments(c); }
+
+ private:
+  std::atomic<int> fail_deletes_{0};
+  std::atomic<int> delete_calls_{0};
+};
 
 // How the streaming and query nodes reach the coordinator's segment meta and TSO.
 enum class CoordPath { kInProcess, kGrpc };
@@ -84,6 +138,9 @@ class StreamingFaultTest : public ::testing::TestWithParam<CoordPath> {
   }
 
   QueryNodeApi* query_api_ = nullptr;  // replaces the real query node when set
+  FlakyQueryNode flaky_;    // wraps the query node (real or query_api_) when flaky_on_
+  bool flaky_on_ = false;
+  StreamingOptions options_;
 
   // The roles over the storage in dir_ and meta_ (kept across restarts).
   void Start() {
@@ -107,8 +164,9 @@ class StreamingFaultTest : public ::testing::TestWithParam<CoordPath> {
     faulty_objects_ = std::make_unique<FaultyObjectStore>(objects_.get());
     query_ = std::make_unique<QueryNode>(faulty_objects_.get(), segment_meta);
     streaming_ = std::make_unique<StreamingNode>(faulty_wal_.get(), faulty_objects_.get(), segment_meta, tso,
-                                                 query_api_ ? query_api_ : query_.get(), StreamingOptions{});
+                                                 QuerySide(), options_);
   }
+  QueryNodeApi* QuerySide();
 
   void Stop() {
     streaming_.reset();
@@ -155,6 +213,52 @@ class StreamingFaultTest : public ::testing::TestWithParam<CoordPath> {
   }
 
   Status Insert(const std::vector<int64_t>& pks) { return streaming_->Write(info_.id, 0, InsertOf(pks)).status(); }
+
+  Status Delete(const std::vector<int64_t>& pks) {
+    DmlMessage m;
+    m.type = DmlType::kDelete;
+    m.collection = info_.id;
+    m.delete_pks = Column::ForField(info_.schema.fields.at(0));
+    for (int64_t pk : pks) m.delete_pks.AppendFixed(&pk);
+    return streaming_->Write(info_.id, 0, std::move(m)).status();
+  }
+
+  // An upsert of `pks`: new rows, and deletes of the versions they replace.
+  Status Upsert(const std::vector<int64_t>& pks) {
+    DmlMessage m = InsertOf(pks);
+    m.type = DmlType::kUpsert;
+    m.delete_pks = Column::ForField(info_.schema.fields.at(0));
+    for (int64_t pk : pks) m.delete_pks.AppendFixed(&pk);
+    return streaming_->Write(info_.id, 0, std::move(m)).status();
+  }
+
+  // A Strong read of shard 0 through the delegator (growing + sealed): the
+  // keys, and how many rows the query node and the delegator counted (a
+  // count sums the parts, so a replaced sealed version shows up there even
+  // where the key-merge of a retrieve would hide it).
+  struct Read {
+    std::set<int64_t> keys;
+    int64_t count = -1;
+  };
+  Read ReadAll() {
+    Read r;
+    auto t = coord_->AllocTimestamp();
+    EXPECT_TRUE(t.ok());
+    if (!t.ok()) return r;
+    rolepb::RetrieveRequest get;
+    *get.mutable_scope() = Scope(*t, *t);
+    get.set_limit(-1);
+    Retrieved rows;
+    Status st = streaming_->Retrieve(get, &rows);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    for (int64_t i = 0; i < rows.rows.num_rows; ++i) r.keys.insert(std::get<int64_t>(PkAt(rows.rows.columns[0], i)));
+    get.set_count_only(true);
+    Retrieved count;
+    st = streaming_->Retrieve(get, &count);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    r.count = count.count;
+    return r;
+  }
 
   std::set<int64_t> GrowingKeys() {
     RetrievePlan plan;
@@ -249,7 +353,140 @@ class StreamingFaultTest : public ::testing::TestWithParam<CoordPath> {
   std::unique_ptr<QueryNode> query_;
   std::unique_ptr<StreamingNode> streaming_;
   CollectionInfo info_;
+  // A query side that outlives restarts (ReplayKeeps...); destroyed after TearDown's Stop.
+  std::unique_ptr<ObjectStore> kept_objects_;
+  std::unique_ptr<SegmentRegistry> kept_registry_;
+  std::unique_ptr<QueryNode> kept_query_;
 };
+
+QueryNodeApi* StreamingFaultTest::QuerySide() {
+  QueryNodeApi* qn = query_api_ ? query_api_ : query_.get();
+  if (!flaky_on_) return qn;
+  flaky_.inner = qn;
+  return &flaky_;
+}
+
+// ---- deletes the query side missed (issue 16): sent again, never dropped
+
+// A delete whose forward to the query side failed is acknowledged (it is in
+// the WAL) and kept: it goes with the next delete's forward and with a Load,
+// so the sealed row it deleted does not come back.
+TEST_P(StreamingFaultTest, DeleteTheQuerySideMissedGoesWithTheNextForwardAndWithLoad) {
+  flaky_on_ = true;
+  options_.idle_check_ms = 3'600'000;  // no retry by the idle loop here (its own test below)
+  ASSERT_TRUE(Restart().ok());
+  ASSERT_TRUE(Insert(Keys(0, 10)).ok());
+  ASSERT_TRUE(streaming_->Flush(info_.id).ok());  // sealed: on the query side
+  ASSERT_TRUE(streaming_->Load(info_).ok());
+
+  flaky_.FailDeletes(1);
+  ASSERT_TRUE(Delete({3}).ok()) << "the delete is durable: its forward failing must not fail it";
+  ASSERT_TRUE(Delete({5}).ok());
+  std::set<int64_t> want = Range(0, 10);
+  want.erase(3);
+  want.erase(5);
+  Read r = ReadAll();
+  EXPECT_EQ(r.keys, want) << "a sealed row whose delete missed the query side came back";
+  EXPECT_EQ(r.count, 8);
+
+  flaky_.FailDeletes(1);
+  ASSERT_TRUE(Delete({7}).ok());
+  ASSERT_TRUE(streaming_->Load(info_).ok());  // loaded already: sends what the query side missed
+  want.erase(7);
+  r = ReadAll();
+  EXPECT_EQ(r.keys, want);
+  EXPECT_EQ(r.count, 7);
+}
+
+// An upsert's delete half missed the query side: the flush (which clears the
+// delete buffer) must send it first, and fails while it cannot — else the
+// row's old sealed version stays visible beside the new one for good.
+TEST_P(StreamingFaultTest, FlushSendsTheMissedDeletesFirstAndFailsWhileItCannot) {
+  flaky_on_ = true;
+  options_.idle_check_ms = 3'600'000;
+  ASSERT_TRUE(Restart().ok());
+  ASSERT_TRUE(Insert(Keys(0, 10)).ok());
+  ASSERT_TRUE(streaming_->Flush(info_.id).ok());
+  ASSERT_TRUE(streaming_->Load(info_).ok());
+
+  flaky_.FailDeletes(2);  // the upsert's forward and the first flush's resend
+  ASSERT_TRUE(Upsert({4}).ok());
+  auto flushed = streaming_->Flush(info_.id);
+  ASSERT_FALSE(flushed.ok()) << "a flush dropped deletes the query side has not got";
+  EXPECT_NE(flushed.status().message().find("have not reached the query side"), std::string::npos)
+      << flushed.status().ToString();
+  EXPECT_EQ(FlushedRows(), 10) << "the failed flush committed something";
+  EXPECT_EQ(GrowingKeys(), std::set<int64_t>{4});
+
+  flushed = streaming_->Flush(info_.id);
+  ASSERT_TRUE(flushed.ok()) << flushed.status().ToString();
+  EXPECT_EQ(FlushedRows(), 11);  // the old and the new version of key 4, sealed
+  Read r = ReadAll();
+  EXPECT_EQ(r.keys, Range(0, 10));
+  EXPECT_EQ(r.count, 10) << "the old version of the upserted key is still visible beside the new one";
+}
+
+// With no later delete, flush or load, the idle loop sends the missed deletes.
+TEST_P(StreamingFaultTest, IdleLoopSendsTheMissedDeletes) {
+  flaky_on_ = true;
+  options_.idle_check_ms = 20;
+  ASSERT_TRUE(Restart().ok());
+  ASSERT_TRUE(Insert(Keys(0, 10)).ok());
+  ASSERT_TRUE(streaming_->Flush(info_.id).ok());
+  ASSERT_TRUE(streaming_->Load(info_).ok());
+  flaky_.FailDeletes(1);
+  ASSERT_TRUE(Delete({6}).ok());
+  const int calls = flaky_.delete_calls();
+  // The retry waits out a backoff (about 1 s after the first failure).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (flaky_.delete_calls() == calls && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GT(flaky_.delete_calls(), calls) << "the idle loop never sent the missed delete again";
+  std::set<int64_t> want = Range(0, 10);
+  want.erase(6);
+  EXPECT_EQ(ReadAll().keys, want);
+}
+
+// The streaming node restarts while the query side (the coordinator's query
+// view, another process) keeps the collection loaded; its WAL tail holds a
+// delete the query side missed, then rows that fill a segment. The replay
+// must not flush (that would clear the replayed delete and seal rows with no
+// query side to hand them to): Load sends the replayed deletes, and a later
+// flush hands the rows over.
+TEST_P(StreamingFaultTest, ReplayKeepsDeletesAndRowsForAQuerySideThatOutlivedTheRestart) {
+  ASSERT_TRUE(Insert(Keys(0, 10)).ok());
+  ASSERT_TRUE(streaming_->Flush(info_.id).ok());
+  // The query side outlives the restarts below: its own object store client
+  // and registry (opened after the flush: the registry reads the meta store once).
+  kept_objects_ = std::move(OpenLocalObjectStore(dir_ + "/objects")).value();
+  kept_registry_ = std::move(SegmentRegistry::Open(meta_.get())).value();
+  kept_query_ = std::make_unique<QueryNode>(kept_objects_.get(), kept_registry_.get());
+  flaky_on_ = true;
+  options_.idle_check_ms = 3'600'000;  // the missed delete must still be unsent at the restart
+  query_api_ = kept_query_.get();
+  ASSERT_TRUE(Restart().ok());
+  ASSERT_TRUE(streaming_->Load(info_).ok());
+
+  flaky_.FailDeletes(1);
+  ASSERT_TRUE(Delete({2}).ok());          // missed by the query side
+  ASSERT_TRUE(Insert(Keys(10, 30)).ok());  // growing, not flushed
+  // Restart with segments this small that the replayed rows fill one.
+  options_.segment_bytes_max = 64;
+  options_.seal_proportion = 1.0;
+  ASSERT_TRUE(Restart().ok());
+  EXPECT_EQ(FlushedRows(), 10) << "the replay flushed";
+  ASSERT_TRUE(streaming_->Load(info_).ok());  // the query side holds the collection still
+  std::set<int64_t> want = Range(0, 30);
+  want.erase(2);
+  Read r = ReadAll();
+  EXPECT_EQ(r.keys, want);
+  EXPECT_EQ(r.count, 29);
+  ASSERT_TRUE(streaming_->Flush(info_.id).ok());
+  r = ReadAll();
+  EXPECT_EQ(r.keys, want);
+  EXPECT_EQ(r.count, 29);
+}
 
 // Bulk import (CommitImport): segments written outside the WAL are registered
 // in one batch and handed to the query node of a loaded collection, with the
@@ -395,6 +632,40 @@ TEST_P(StreamingFaultTest, WalAppendFailureRejectsOnlyThatWrite) {
   EXPECT_EQ(GrowingKeys(), acked);
   ASSERT_TRUE(Restart().ok());
   EXPECT_EQ(GrowingKeys(), acked);
+}
+
+// A write whose client stopped waiting while it queued for the channel
+// (behind a write whose WAL append hangs) is refused when it gets the
+// channel: it takes no timestamp and leaves nothing, not even after a restart.
+TEST_P(StreamingFaultTest, AWriteWhoseClientDeadlinePassedInTheQueueIsRefused) {
+  faulty_wal_->appends().Hold();
+  std::thread first([&] { EXPECT_TRUE(Insert(Keys(0, 3)).ok()); });
+  while (faulty_wal_->appends().calls() < 1) std::this_thread::yield();  // it holds the channel
+  Status late;
+  std::atomic<bool> done{false};
+  std::atomic<int64_t> late_deadline{0};
+  std::thread second([&] {
+    // The front door's context of the request this thread serves.
+    SetCurrentRequestId("req-late");
+    const int64_t d = NowUnixMicros() + 100'000;
+    SetCurrentDeadline(d);
+    late_deadline = d;
+    late = Insert(Keys(3, 6));
+    SetCurrentRequestId({});
+    done = true;
+  });
+  // Until the second write's deadline has passed (it waits for the channel meanwhile).
+  while (late_deadline.load() == 0 || NowUnixMicros() <= late_deadline.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_FALSE(done.load());
+  faulty_wal_->appends().Release();
+  first.join();
+  second.join();
+  EXPECT_TRUE(IsDeadlineExceeded(late)) << late.ToString();
+  EXPECT_EQ(GrowingKeys(), Range(0, 3));
+  ASSERT_TRUE(Restart().ok());
+  EXPECT_EQ(GrowingKeys(), Range(0, 3)) << "the refused write reached the WAL";
 }
 
 // Slow storage is only slow: a write waits for it and succeeds.
