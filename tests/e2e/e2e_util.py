@@ -76,6 +76,19 @@ def server_error(fn: Callable, *args, **kwargs) -> MilvusException:
     return exc
 
 
+def expect_texts(fn, *needles: str) -> MilvusException:
+    """fn fails on the server and its message contains every needle, case and all (Milvus's
+    python_client suites check that their expected text is contained in the error)."""
+    exc = server_error(fn)
+    for needle in needles:
+        assert needle in exc.message, f"{needle!r} not in {exc.message!r} (code {exc.code})"
+    return exc
+
+
+def random_vectors(n: int, dim: int = 8, seed: int = 3):
+    return np.random.default_rng(seed).random((n, dim), dtype=np.float32).tolist()
+
+
 def assert_code(exc: MilvusException, expected) -> None:
     allowed = expected if isinstance(expected, tuple) else (expected,)
     assert exc.code in allowed, f"expected code in {allowed}, got {exc.code}: {exc.message!r}"

@@ -9,25 +9,29 @@ computed from this file's own data.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from pymilvus import DataType, MilvusClient
 
-from e2e_util import server_error, unique
+from e2e_util import expect_texts as expect
+from e2e_util import random_vectors as vectors
+from e2e_util import unique
 
 DIM = 8
 
 
-def expect(fn, *needles: str):
-    """The call fails on the server and its message contains every needle, case and all."""
-    exc = server_error(fn)
-    for needle in needles:
-        assert needle in exc.message, f"{needle!r} not in {exc.message!r} (code {exc.code})"
-    return exc
-
-
-def vectors(n: int, dim: int = DIM, seed: int = 3):
-    return np.random.default_rng(seed).random((n, dim), dtype=np.float32).tolist()
+def flat_collection(c: MilvusClient, prefix: str, fields, dynamic: bool = False, dim: int = DIM) -> str:
+    """A loaded collection: id INT64 primary, vector FLOAT_VECTOR(dim) with a FLAT L2 index, then
+    `fields` as (name, type, add_field keyword arguments)."""
+    name = unique(prefix)
+    schema = MilvusClient.create_schema(enable_dynamic_field=dynamic)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
+    for field, dtype, kwargs in fields:
+        schema.add_field(field, dtype, **kwargs)
+    index = c.prepare_index_params()
+    index.add_index("vector", index_type="FLAT", metric_type="L2")
+    c.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
+    return name
 
 
 # --- partition-key isolation (Milvus proxy: validatePartitionKeyIsolation, exprutil) -------------
@@ -153,17 +157,11 @@ FUZZY_TEXTS = ["allergy season", "allergic reaction", "apple juice", "football g
 def fuzzy(module_client: MilvusClient) -> str:
     """text (enable_match, standard analyzer), plain (analyzer, no match), max_edit_distance INT64."""
     c = module_client
-    name = unique("fuzzy")
-    schema = MilvusClient.create_schema(enable_dynamic_field=False)
-    schema.add_field("id", DataType.INT64, is_primary=True)
-    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=DIM)
-    schema.add_field("text", DataType.VARCHAR, max_length=128, enable_analyzer=True, enable_match=True,
-                     nullable=True)
-    schema.add_field("plain", DataType.VARCHAR, max_length=128, enable_analyzer=True)
-    schema.add_field("max_edit_distance", DataType.INT64)
-    index = c.prepare_index_params()
-    index.add_index("vector", index_type="FLAT", metric_type="L2")
-    c.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
+    name = flat_collection(c, "fuzzy", [
+        ("text", DataType.VARCHAR, {"max_length": 128, "enable_analyzer": True, "enable_match": True,
+                                    "nullable": True}),
+        ("plain", DataType.VARCHAR, {"max_length": 128, "enable_analyzer": True}),
+        ("max_edit_distance", DataType.INT64, {})])
     vecs = vectors(len(FUZZY_TEXTS) + 1)
     rows = [{"id": i, "vector": vecs[i], "text": t, "plain": t, "max_edit_distance": i} for i, t in
             enumerate(FUZZY_TEXTS)]
@@ -239,15 +237,8 @@ def raw_query(client: MilvusClient, name: str, expr: str, fields, order_by: str,
 def scored(module_client: MilvusClient) -> str:
     """id 0..19, score INT32 nullable (null when id % 4 == 0, else id % 3), a dynamic field."""
     c = module_client
-    name = unique("qorder")
-    schema = MilvusClient.create_schema(enable_dynamic_field=True)
-    schema.add_field("id", DataType.INT64, is_primary=True)
-    schema.add_field("score", DataType.INT32, nullable=True)
-    schema.add_field("meta", DataType.JSON)
-    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=DIM)
-    index = c.prepare_index_params()
-    index.add_index("vector", index_type="FLAT", metric_type="L2")
-    c.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
+    name = flat_collection(c, "qorder", [("score", DataType.INT32, {"nullable": True}),
+                                         ("meta", DataType.JSON, {})], dynamic=True)
     vecs = vectors(20)
     c.insert(name, [{"id": i, "score": None if i % 4 == 0 else i % 3, "meta": {"k": i}, "dyn": i,
                      "vector": vecs[i]} for i in range(20)])
@@ -294,21 +285,14 @@ def test_query_order_by_needs_a_limit_and_no_aggregate(module_client, scored):
 
 def test_boost_sum_moves_an_l2_hit_closer(module_client):
     c = module_client
-    name = unique("boost_l2")
-    schema = MilvusClient.create_schema(enable_dynamic_field=False)
-    schema.add_field("id", DataType.INT64, is_primary=True)
-    schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)
-    schema.add_field("tag", DataType.INT64)
-    index = c.prepare_index_params()
-    index.add_index("v", index_type="FLAT", metric_type="L2")
-    c.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
-    c.insert(name, [{"id": i, "v": v, "tag": i} for i, v in enumerate([[1.0, 0.0], [0.8, 0.6], [0.6, 0.8], [0.0, 1.0]])])
+    name = flat_collection(c, "boost_l2", [("tag", DataType.INT64, {})], dim=2)
+    c.insert(name, [{"id": i, "vector": v, "tag": i} for i, v in enumerate([[1.0, 0.0], [0.8, 0.6], [0.6, 0.8], [0.0, 1.0]])])
     from pymilvus import Function, FunctionScore, FunctionType
 
     def boosted(weight, mode):
         boost = Function(name="b", function_type=FunctionType.RERANK, input_field_names=[], output_field_names=[],
                          params={"reranker": "boost", "weight": weight, "filter": "tag == 2"})
-        res = c.search(name, [[1.0, 0.0]], anns_field="v", limit=4,
+        res = c.search(name, [[1.0, 0.0]], limit=4,
                        ranker=FunctionScore(functions=[boost], params={"boost_mode": mode}))
         return [(h["id"], round(h["distance"], 4)) for h in res[0]]
 

@@ -13,21 +13,11 @@ import numpy as np
 import pytest
 from pymilvus import DataType, MilvusClient
 
-from e2e_util import server_error, unique
+from e2e_util import expect_texts as expect
+from e2e_util import random_vectors as vectors
+from e2e_util import unique
 
 DIM = 8
-
-
-def expect(fn, *needles: str):
-    """The call fails on the server and its message contains every needle, case and all."""
-    exc = server_error(fn)
-    for needle in needles:
-        assert needle in exc.message, f"{needle!r} not in {exc.message!r} (code {exc.code})"
-    return exc
-
-
-def vectors(n: int, dim: int = DIM, seed: int = 3):
-    return np.random.default_rng(seed).random((n, dim), dtype=np.float32).tolist()
 
 
 @pytest.fixture(scope="module")
