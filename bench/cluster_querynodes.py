@@ -18,6 +18,9 @@ Recovery: with 2 query nodes and a count query in a loop, kill -9 of one node; t
 kill to the first answer that counts every row again (its segments re-read from the object store
 by the survivor).
 
+--proxy (with --streaming-nodes) runs the cluster's searches a second time through a `kite proxy`
+process in front of the coordinator: the price of the proxy's own hop.
+
 --streaming-nodes N adds a last configuration, the cluster: N `kite streamingnode` processes
 leading the WAL channels on a Kafka broker started here, plus 2 query nodes (the standalone keeps
 only the coordinator, proxy and data node). Its search QPS / p99 against the embedded standalone
@@ -54,10 +57,11 @@ from pymilvus import DataType, MilvusClient  # noqa: E402
 COLLECTION = "bench_qn"
 
 
-def start_role(kite: Path, role: str, cfg: Path, data_dir: Path, log_dir: Path, cpu: int | None):
+def start_role(kite: Path, role: str, cfg: Path, data_dir: Path | None, log_dir: Path, cpu: int | None):
     port = free_port()
     log = log_dir / f"{role}-{port}.log"
-    cmd = [str(kite), role, "--config", str(cfg), "--data-dir", str(data_dir), "--port", str(port)]
+    data = [] if data_dir is None else ["--data-dir", str(data_dir)]  # a proxy stores nothing
+    cmd = [str(kite), role, "--config", str(cfg), *data, "--port", str(port)]
     if cpu is not None:
         cmd = ["taskset", "-c", str(cpu)] + cmd
     fh = open(log, "ab", buffering=0)
@@ -69,6 +73,7 @@ def start_role(kite: Path, role: str, cfg: Path, data_dir: Path, log_dir: Path, 
             raise RuntimeError(f"{role} did not start: {log.read_text(errors='replace')[-2000:]}")
         time.sleep(0.05)
     proc.log = log
+    proc.port = port
     return proc
 
 
@@ -125,8 +130,8 @@ def load_data(client: MilvusClient, vectors: np.ndarray) -> None:
         time.sleep(0.2)
 
 
-def loadgen(srv: KiteServer, queries: Path, args) -> dict:
-    out = subprocess.run([str(args.loadgen), "--address", f"127.0.0.1:{srv.port}",
+def loadgen(port: int, queries: Path, args) -> dict:
+    out = subprocess.run([str(args.loadgen), "--address", f"127.0.0.1:{port}",
                           "--collection", COLLECTION, "--field", "vec", "--metric", "L2", "--queries",
                           str(queries), "--topk", "10", "--concurrency", str(args.concurrency), "--duration",
                           str(args.duration), "--warmup", "2"], capture_output=True, text=True, check=True)
@@ -166,7 +171,12 @@ def run_config(nodes: int, base: Path, vectors: np.ndarray, queries: Path, args,
         t0 = time.monotonic()
         load_data(client, vectors)
         result["ingest_rows_s"] = len(vectors) / (time.monotonic() - t0)
-        result["load"] = loadgen(srv, queries, args)
+        result["load"] = loadgen(srv.port, queries, args)
+        if streaming > 0 and args.proxy:
+            # The same searches through a `kite proxy` process in front of the coordinator.
+            proxy = start_role(args.kite_bin, "proxy", cfg, None, base, None)
+            procs.append(proxy)
+            result["proxy_load"] = loadgen(proxy.port, queries, args)
         if streaming >= 2:
             result["sn_recovery_s"] = kill_streaming_leader(srv, client, sprocs, len(vectors))
         if nodes == 2 and streaming == 0:
@@ -203,6 +213,8 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=2)
     ap.add_argument("--no-pin", dest="pin", action="store_false")
     ap.add_argument("--streaming-nodes", type=int, default=0)
+    ap.add_argument("--proxy", action="store_true",
+                    help="with --streaming-nodes: the cluster's searches again through a `kite proxy` process")
     ap.add_argument("--kite-bin", type=Path, default=REPO / "build" / "kite")
     ap.add_argument("--loadgen", type=Path, default=REPO / "build" / "bench" / "kite_loadgen")
     ap.add_argument("--out", type=Path,
@@ -239,6 +251,10 @@ def main() -> None:
         lines.append(f"| {name} | {ld['qps']:.0f} | {ld['p50_ms']:.2f} | {ld['p99_ms']:.2f} | "
                      f"{ld['qps'] / base['qps']:.2f} | {ld['p99_ms'] / base['p99_ms']:.2f} | "
                      f"{r['ingest_rows_s']:.0f} | {r['ingest_rows_s'] / results[0]['ingest_rows_s']:.2f} |")
+        if "proxy_load" in r:
+            pl = r["proxy_load"]
+            lines.append(f"| {name}, through a kite proxy process | {pl['qps']:.0f} | {pl['p50_ms']:.2f} | "
+                         f"{pl['p99_ms']:.2f} | {pl['qps'] / base['qps']:.2f} | {pl['p99_ms'] / base['p99_ms']:.2f} | | |")
     rec = [r for r in results if "recovery_s" in r]
     if rec:
         lines += ["", f"kill -9 of one of 2 query nodes: every row counted again after "

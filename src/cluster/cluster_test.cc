@@ -3,7 +3,10 @@
 // participant ("process") has its own connection to the store (on etcd a
 // client of its own), wrapped so that a test can pause it: its keep-alives and
 // watch deliveries stop until resumed, as for a stopped (SIGSTOP) process.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -380,6 +383,37 @@ TEST_P(ClusterTest, RestartAtTheSameAddressReplacesItsStaleSessionAtOnce) {
   EXPECT_EQ(held->server_id, (*again)->server_id());
   EXPECT_GT((*again)->server_id(), old_run->session->server_id());
   (*again)->Stop();
+}
+
+// Several coordinators on one host name the same address (rootCoord.port's
+// default): a session held at our address is taken as our earlier run's only
+// when nothing serves there; a live holder keeps it.
+TEST_P(ClusterTest, ALiveHolderAtTheSameAddressKeepsItsSession) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  auto o = Options("rootcoord", kLongTtl);
+  o.exclusive = true;
+  o.address = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));  // the holder serves there
+  o.retry_times = 2;
+  auto holder = Join(o);
+  ASSERT_NE(holder, nullptr);
+
+  auto store = Connect();
+  auto second = Session::Register(store.get(), o);  // same address, a newer id, another live process
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().message().find("held by ServerID"), std::string::npos) << second.status().ToString();
+  auto held = DecodeSession(*Value("session/rootcoord"));
+  ASSERT_TRUE(held.ok());
+  EXPECT_EQ(held->server_id, holder->session->server_id());
+  ::close(listener);
+  holder->session->Stop();
 }
 
 TEST_P(ClusterTest, SessionExpiresWhenItsKeepAliveStops) {

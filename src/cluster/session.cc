@@ -1,6 +1,11 @@
 #include "cluster/session.h"
 
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <limits>
 #include <thread>
@@ -31,6 +36,45 @@ Result<int64_t> ParseDecimal(std::string_view key, const std::string& text) {
 
 // Waits up to `timeout` for `key` to be deleted after `revision` (a watch from
 // revision + 1). Returns early on a delete; errors just end the wait.
+// Whether a process accepts connections at `address` (host:port; an
+// unspecified host means this one) within `timeout`. A session held at our
+// own address is our earlier run's only if nothing serves there: several
+// processes on one host may name the same address (every coordinator's
+// rootCoord.port defaults to 53100), and a live one's session must never be
+// taken.
+bool SomethingListens(const std::string& address, std::chrono::milliseconds timeout) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string host = address.substr(0, colon);
+  const std::string port = address.substr(colon + 1);
+  if (host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::") host = "127.0.0.1";
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (::getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr) return false;
+  bool listens = false;
+  for (addrinfo* ai = res; ai != nullptr && !listens; ai = ai->ai_next) {
+    const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) continue;
+    int rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
+    if (rc == 0) {
+      listens = true;
+    } else if (errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      if (::poll(&p, 1, static_cast<int>(timeout.count())) == 1) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        listens = ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+      }
+    }
+    ::close(fd);
+  }
+  ::freeaddrinfo(res);
+  return listens;
+}
+
 void WaitForDelete(MetaStore* store, const std::string& key, int64_t revision, std::chrono::milliseconds timeout) {
   auto watch = store->Watch(key, revision + 1);
   if (!watch.ok()) return;
@@ -172,7 +216,8 @@ Result<std::unique_ptr<Session>> Session::Register(MetaStore* store, SessionOpti
       continue;
     }
     // Held. Milvus's restart fast path: our own earlier run's session
-    // (same address, older id) is removed rather than waited out.
+    // (same address, older id, nothing serving there) is removed rather than
+    // waited out.
     auto held = store->Read(key, false);
     int64_t revision = r->revision;
     if (held.ok() && !held->kvs.empty()) {
@@ -181,7 +226,8 @@ Result<std::unique_ptr<Session>> Session::Register(MetaStore* store, SessionOpti
       if (other.ok()) {
         last = MakeStatus(StatusCode::kAlreadyExists, Reason::kNone,
                           "session {} is held by ServerID {} at '{}'", key, other->server_id, other->address);
-        if (!o.address.empty() && other->address == o.address && other->server_id < info.server_id) {
+        if (!o.address.empty() && other->address == o.address && other->server_id < info.server_id &&
+            !SomethingListens(other->address, std::chrono::milliseconds(500))) {
           MetaBatch del;
           del.RequireModRevision(key, held->kvs[0].mod_revision);
           del.Delete(key);

@@ -20,6 +20,7 @@ struct Limits {
   int64_t max_varchar_length = 65535;      // bytes
   int64_t max_array_capacity = 4096;
   int64_t max_topk = 16384;
+  int64_t max_group_size = 10;             // quotaAndLimits.limits.maxGroupSize: hits per group of a grouping search
   int64_t max_nq = 16384;
   int64_t max_request_bytes = 64 << 20;    // proxy.grpc.serverMaxRecvSize
   int64_t max_response_bytes = 256 << 20;

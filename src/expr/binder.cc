@@ -243,6 +243,9 @@ class Binder {
 
   KITE_NOINLINE Result<Bound> BindNot(const Ast& a) {
     KITE_ASSIGN_OR_RETURN(Bound k, Bind(*a.kids[0]));
+    if (k.k == Bound::K::kPred && IsSample(*k.pred)) {
+      return Error(a.pos, "random sample expression cannot be used in unary expression");
+    }
     // Milvus's words for `not` on a constant that is not a boolean.
     if (k.k == Bound::K::kConst && !k.c.is_bool() && !k.c.is_null()) {
       return Error(a.pos, "not can only apply on boolean");
@@ -419,6 +422,9 @@ class Binder {
 
   KITE_NOINLINE Result<Bound> BindUnary(const Ast& a) {
     KITE_ASSIGN_OR_RETURN(Bound k, Bind(*a.kids[0]));
+    if (k.k == Bound::K::kPred && IsSample(*k.pred)) {
+      return Error(a.pos, "random sample expression cannot be used in unary expression");
+    }
     bool neg = a.kind == AstKind::kNeg;
     if (k.k == Bound::K::kConst) {
       if (!k.c.is_number()) {
@@ -810,22 +816,47 @@ class Binder {
       }
       return Pred(std::make_unique<GeometryValidPred>(f->id, f->name), a.pos);
     }
-    if (name == "random_sample" && a.kids.size() == 1 && a.kids[0]->kind == AstKind::kFloat) {
-      // Kite does not sample yet; a factor Milvus refuses is refused first, in its words.
-      double f = a.kids[0]->float_value;
-      if (!(f > 0 && f < 1)) return Error(a.pos, "the sample factor should be between 0 and 1 and not too close to 0 or 1");
-    }
-    if (name == "random_sample" && a.kids.size() == 1 && a.kids[0]->kind == AstKind::kInt) {
-      return Error(a.pos, "the sample factor should be between 0 and 1 and not too close to 0 or 1");
-    }
+    if (name == "random_sample") return BindRandomSample(a);
     static constexpr std::string_view kKnownUnsupported[] = {
-        "random_sample", "element_filter", "match_all", "match_any", "match_least", "match_most", "match_exact",
+        "element_filter", "match_all", "match_any", "match_least", "match_most", "match_exact",
     };
     for (std::string_view u : kKnownUnsupported) {
       if (name == u) return Error(a.pos, "{} is not supported by Kite yet", a.text);
     }
     return Error(a.pos, "function {} is not supported", a.text);
   }
+
+  // RANDOM_SAMPLE(factor), Milvus 2.6's VisitRandomSample: a constant
+  // factor strictly inside (0, 1) (an integer constant reads as 0 there).
+  // Where it may stand (the last term of a top-level `and`) is BindLogical's.
+  KITE_NOINLINE Result<Bound> BindRandomSample(const Ast& a) {
+    if (a.kids.size() != 1) return Error(a.pos, "sample factor missed: {}", Compact(Snippet(a)));
+    const std::string arg = Compact(Snippet(*a.kids[0]));
+    KITE_ASSIGN_OR_RETURN(Bound f, Bind(*a.kids[0]));
+    if (f.k != Bound::K::kConst) {
+      return Error(a.pos, "\"float factor\" should be a const float expression: \"float factor\" passed: {}", arg);
+    }
+    constexpr double kEpsilon = 1e-10;
+    const double factor = f.c.is_double() ? f.c.as_double() : 0;
+    if (!(factor > kEpsilon && factor < 1 - kEpsilon)) {
+      return Error(a.pos,
+                   "the sample factor should be between 0 and 1 and not too close to 0 or 1(the difference should "
+                   "be larger than 1e-10), but got {}",
+                   arg);
+    }
+    return Pred(std::make_unique<SamplePred>(factor, nullptr), a.pos);
+  }
+
+  // ANTLR's GetText: the tokens without the blanks between them.
+  static std::string Compact(std::string_view text) {
+    std::string out;
+    for (char ch : text) {
+      if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r') out += ch;
+    }
+    return out;
+  }
+
+  static bool IsSample(const PredNode& p) { return p.kind() == PredKind::kRandomSample; }
 
   static std::optional<geo::SpatialOp> SpatialOpOf(const std::string& lower) {
     static constexpr std::pair<std::string_view, geo::SpatialOp> kOps[] = {
@@ -1038,9 +1069,29 @@ class Binder {
     std::vector<std::unique_ptr<PredNode>> kids;
     bool all_const = true;
     bool folded = kind == PredKind::kAnd;
-    for (const auto& k : a.kids) {
+    for (size_t i = 0; i < a.kids.size(); ++i) {
+      const auto& k = a.kids[i];
       KITE_ASSIGN_OR_RETURN(Bound b, Bind(*k));
       KITE_ASSIGN_OR_RETURN(auto p, ToPred(std::move(b)));
+      // Milvus's VisitLogicalOr / VisitLogicalAnd words (sic: "and" for or).
+      if (IsSample(*p) && kind == PredKind::kOr) {
+        return Error(a.pos, "random sample expression cannot be used in logical and expression");
+      }
+      if (IsSample(*p) && i + 1 < a.kids.size()) {
+        return Error(a.pos, "random sample expression can only be the last expression in the logical and expression");
+      }
+      if (IsSample(*p)) {
+        // `a and b and random_sample(f)`: sample the rows `a and b` holds on.
+        auto& sample = static_cast<SamplePred&>(*p);
+        if (auto inner = sample.TakePredicate()) kids.push_back(std::move(inner));  // b and (c and random_sample(f))
+        std::unique_ptr<PredNode> predicate;
+        if (kids.size() == 1) {
+          predicate = std::move(kids[0]);
+        } else {
+          predicate = std::make_unique<LogicalPred>(PredKind::kAnd, std::move(kids));
+        }
+        return Pred(std::make_unique<SamplePred>(sample.factor(), std::move(predicate)), a.pos);
+      }
       if (p->kind() == PredKind::kConst) {
         bool v = static_cast<const ConstPred&>(*p).value();
         folded = kind == PredKind::kAnd ? (folded && v) : (folded || v);

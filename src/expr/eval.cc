@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <iterator>
+#include <random>
 #include <type_traits>
 
 #include <fmt/format.h>
@@ -1096,6 +1098,38 @@ std::string LogicalPred::ToString() const {
     s += kids_[i]->ToString();
   }
   return s + ")";
+}
+
+Status SamplePred::Eval(EvalContext& ctx, BoolVec* out) const {
+  const auto n = static_cast<size_t>(ctx.rows());
+  std::vector<uint32_t> hits;  // rows the predicate holds on
+  if (predicate_) {
+    BoolVec p;
+    KITE_RETURN_IF_ERROR(EvalPred(*predicate_, ctx, &p));
+    for (size_t i = 0; i < n; ++i) {
+      if (p.value[i]) hits.push_back(static_cast<uint32_t>(i));
+    }
+  } else {
+    hits.resize(n);
+    for (size_t i = 0; i < n; ++i) hits[i] = static_cast<uint32_t>(i);
+  }
+  out->value.assign(n, 0);
+  out->valid.clear();
+  if (hits.empty()) return Status::OK();
+  // Milvus's PhyRandomSampleNode: max(floor(N * factor), 1) of the N hits.
+  const auto want = std::max<size_t>(static_cast<size_t>(static_cast<double>(hits.size()) * factor_), 1);
+  std::vector<uint32_t> picked;
+  picked.reserve(want);
+  std::random_device seed;
+  std::mt19937_64 gen((static_cast<uint64_t>(seed()) << 32) | seed());
+  std::sample(hits.begin(), hits.end(), std::back_inserter(picked), want, gen);
+  for (uint32_t r : picked) out->value[r] = 1;
+  return Status::OK();
+}
+
+std::string SamplePred::ToString() const {
+  std::string sample = fmt::format("random_sample({})", factor_);
+  return predicate_ ? "(" + predicate_->ToString() + " and " + sample + ")" : sample;
 }
 
 }  // namespace kite::expr::internal

@@ -111,6 +111,11 @@ void CollectUncovered(const internal::PredNode& node, const IndexLookup& indexes
     }
     return;
   }
+  if (node.kind() == PredKind::kRandomSample) {
+    const internal::PredNode* p = static_cast<const internal::SamplePred&>(node).predicate();
+    if (p) CollectUncovered(*p, indexes, out);
+    return;
+  }
   const IndexLeaf* leaf = node.index_leaf();
   if (leaf != nullptr && indexes.Covers(*leaf)) return;
   node.CollectFields(out);

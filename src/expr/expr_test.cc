@@ -221,5 +221,32 @@ TEST(ExprEvalTest, ThroughputOnAMillionRows) {
   std::cout << "[ perf     ] meta[\"k\"] == 3: " << ms << " ms / 100k rows (parses JSON per row)\n";
 }
 
+TEST(ExprEvalTest, RandomSampleTakesFloorOfTheMatchingRowsAndOnlyThose) {
+  // Milvus's per-segment sample: max(floor(N * factor), 1) of the N rows the
+  // rest of the `and` holds on, drawn afresh on each evaluation.
+  ColumnBatch b = MakeBatch(10'000, true);
+  std::vector<uint8_t> all, sampled, again;
+  auto filter = MustCompile("x >= 50");
+  ASSERT_TRUE(Evaluate(*filter, b, &all).ok());
+  const int64_t n = Count(all);
+  ASSERT_EQ(n, 4'500);  // x in 50..99, less the NULL rows (x = 50, 60, .., 90)
+  auto plan = MustCompile("x >= 50 and random_sample(0.1)");
+  ASSERT_TRUE(Evaluate(*plan, b, &sampled).ok());
+  ASSERT_TRUE(Evaluate(*plan, b, &again).ok());
+  EXPECT_EQ(Count(sampled), 450);
+  EXPECT_EQ(Count(again), 450);
+  EXPECT_NE(sampled, again);  // C(4500, 450) draws: equal only by a negligible chance
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_LE(sampled[i], all[i]) << "row " << i << " is not a match";
+  EXPECT_EQ(ReferencedFields(*plan), ReferencedFields(*filter));
+
+  auto alone = MustCompile("random_sample(0.25)");
+  ASSERT_TRUE(Evaluate(*alone, b, &sampled).ok());
+  EXPECT_EQ(Count(sampled), 2'500);
+  auto tiny = MustCompile("id < 3 and random_sample(0.001)");  // floor(3 * 0.001) = 0: still one row
+  ASSERT_TRUE(Evaluate(*tiny, b, &sampled).ok());
+  EXPECT_EQ(Count(sampled), 1);
+  EXPECT_FALSE(ExtractPrimaryKeys(*MustCompile("id in [1, 2] and random_sample(0.5)"), Schema()).has_value());
+}
+
 }  // namespace
 }  // namespace kite::expr

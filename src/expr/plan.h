@@ -208,7 +208,7 @@ class Arith final : public ValueNode {
 
 enum class PredKind : uint8_t {
   kConst, kBoolValue, kCompareConst, kRangeConst, kCompare, kIn, kLike, kNullCheck, kExists, kContains, kTextMatch,
-  kAnd, kOr, kNot, kSpatial, kTimestamptzArith, kGeometryValid,
+  kAnd, kOr, kNot, kSpatial, kTimestamptzArith, kGeometryValid, kRandomSample,
 };
 
 class PredNode {
@@ -530,6 +530,30 @@ class LogicalPred final : public PredNode {
 
  private:
   std::vector<std::unique_ptr<PredNode>> kids_;  // kAnd / kOr: 2+; kNot: 1
+};
+
+// `<predicate> and random_sample(factor)` (Milvus 2.6 RANDOM_SAMPLE): of the
+// rows the predicate holds on (every row without one), a uniform sample of
+// max(floor(N * factor), 1) rows, drawn afresh on every evaluation (one per
+// segment, as Milvus samples per segment). The binder only puts it at the
+// root, with factor in (0, 1).
+class SamplePred final : public PredNode {
+ public:
+  SamplePred(double factor, std::unique_ptr<PredNode> predicate)
+      : PredNode(PredKind::kRandomSample), factor_(factor), predicate_(std::move(predicate)) {}
+  double factor() const { return factor_; }
+  const PredNode* predicate() const { return predicate_.get(); }
+  // For the binder only, while it nests this node under another `and`.
+  std::unique_ptr<PredNode> TakePredicate() { return std::move(predicate_); }
+  Status Eval(EvalContext& ctx, BoolVec* out) const override;
+  void CollectFields(std::vector<FieldId>* out) const override {
+    if (predicate_) predicate_->CollectFields(out);
+  }
+  std::string ToString() const override;
+
+ private:
+  double factor_;
+  std::unique_ptr<PredNode> predicate_;  // null: sample every row
 };
 
 }  // namespace kite::expr::internal

@@ -372,6 +372,12 @@ Status LoadYamlConfig(const std::string& path, ServerConfig* c) {
   KITE_RETURN_IF_ERROR(Read(root, "rootCoord", "maxDatabaseNum", &l.max_database_num));
   KITE_RETURN_IF_ERROR(Read(root, "common", "JSONMaxLength", &l.json_max_length));
   KITE_RETURN_IF_ERROR(Read(root, "proxy", "maxInflightRequestBytes", &l.max_inflight_request_bytes));
+  if (YAML::Node q = root["quotaAndLimits"]; q && q.IsMap()) {
+    KITE_RETURN_IF_ERROR(Read(q, "limits", "maxGroupSize", &l.max_group_size));
+    if (l.max_group_size < 1) {
+      return InvalidArgument("config key quotaAndLimits.limits.maxGroupSize: {} is below 1", l.max_group_size);
+    }
+  }
   return Status::OK();
 }
 

@@ -59,6 +59,7 @@ std::vector<std::pair<std::string, std::string>> EffectiveConfig(const ServerCon
       {"rootCoord.maxPartitionNum", std::to_string(l.max_partition_num)},
       {"rootCoord.maxDatabaseNum", std::to_string(l.max_database_num)},
       {"quotaAndLimits.limits.maxCollectionNum", std::to_string(l.max_collection_num)},
+      {"quotaAndLimits.limits.maxGroupSize", std::to_string(l.max_group_size)},
       {"proxy.grpc.serverMaxRecvSize", std::to_string(l.max_request_bytes)},
       {"proxy.grpc.serverMaxSendSize", std::to_string(l.max_response_bytes)},
   };

@@ -1,5 +1,5 @@
 // Built-in stop word lists of the `stop` filter (Milvus's analyzer
-// `stop_words`: "_danish_", "_dutch_", ... besides "_english_", which
+// `stop_words`: "_danish_", "_dutch_", ..., "_chinese_" besides "_english_", which
 // analyzer.cc keeps as Milvus ships it).
 //
 // The lists are the Snowball project's stop word lists, which Milvus's
@@ -7,7 +7,9 @@
 // cmake/StopWords.cmake reads them from the copies PostgreSQL ships
 // (Debian package postgresql-15, /usr/share/postgresql/15/tsearch_data/
 // <language>.stop, taken from Snowball; BSD-3-Clause, Copyright (c) 2001 Dr
-// Martin Porter and contributors) into a generated source file. Thread-safe.
+// Martin Porter and contributors) into a generated source file; "_chinese_"
+// from the Chinese list of the stopwords-iso collection (PyPI package
+// stopwordsiso, MIT), as PostgreSQL ships none. Thread-safe.
 #pragma once
 
 #include <string>

@@ -197,3 +197,33 @@ def test_partition_key_rows_land_in_the_partitions_an_insert_would_use(server, t
     assert count(client, name) == n + len(inserted) - 3
     assert client.query(name, filter=f"tenant == {tenants[8]} and id == 8", output_fields=["id"],
                         consistency_level="Strong") == []
+
+
+def test_imported_rows_carry_the_time_of_the_import_request(kite_factory, tmp_path, monkeypatch):
+    # Milvus stamps every imported row with its ImportMessage's time tick, taken when the import
+    # request is accepted: a delete issued after the request (here while the job holds between
+    # checking its file and writing it) removes the matching rows once the job completes; one
+    # issued before the request does not.
+    release = f"import/{unique('release')}/go"
+    monkeypatch.setenv("KITE_TEST_IMPORT_HOLD_BEFORE_WRITE", "1")
+    monkeypatch.setenv(RELEASE_ENV, release)
+    srv = kite_factory("kite-import-ts").start()
+    client = srv.client()
+    name = create(client)
+    t, _ = table(0, 1000, seed=7)
+    key = put_table(srv, t, tmp_path)
+    client.delete(name, ids=[1, 2, 3])  # before the request
+    job_id = bulk_import(url=rest_url(srv), collection_name=name, files=[[key]]).json()["data"]["jobId"]
+    assert wait_until(lambda: "holding after 0 rows written" in srv.log_path.read_text(), 60), srv.log_tail()
+    assert count(client, name) == 0
+    client.delete(name, ids=[10, 11, 12, 999])  # after the request, before any row is written
+    put_object(srv, release, b"go")
+    state = wait_rest_job(srv, job_id)
+    assert state["state"] == "Completed" and state["importedRows"] == 1000, state
+    assert count(client, name) == 1000 - 4
+    got = {r["id"] for r in client.query(name, filter="id < 15 or id > 995", output_fields=["id"],
+                                         consistency_level="Strong")}
+    assert got == set(range(15)) - {10, 11, 12} | {996, 997, 998}
+    # A delete after the job completes applies as to any row.
+    client.delete(name, ids=[1])
+    assert count(client, name) == 1000 - 5

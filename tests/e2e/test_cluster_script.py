@@ -1,8 +1,9 @@
 """scripts/cluster.sh (issue 16's one-command local cluster, as far as roles run as processes):
-`up` starts etcd, Kafka, the standalone (coordinator, proxy, data node), two streaming node and two
-query node processes and prints the address; `status` shows the query view and the channel
-bindings; `kill querynode 0` and `kill streamingnode I` (the leader) each kill one and the data
-stays complete and writable; `down` stops every process it started."""
+`up` starts etcd, Kafka, the standalone (coordinator, proxy, data node), two streaming node, two
+query node and two proxy processes and prints the address (the first proxy's); `status` shows the
+query view and the channel bindings; `kill querynode 0`, `kill streamingnode I` (the leader) and
+`kill proxy 0` each kill one and the data stays complete and writable (through the other proxy
+after the last); `down` stops every process it started."""
 
 from __future__ import annotations
 
@@ -73,6 +74,15 @@ def test_cluster_script_up_kill_down(kite_bin, tmp_path):
         got = c.query(name, filter="id >= 0", output_fields=["id"], limit=1000, consistency_level="Strong")
         assert sorted(r["id"] for r in got) == list(range(450))
         c.close()
+        # `connect:` is the first proxy: kill -9 it, the second serves the same cluster.
+        other = re.search(r"proxy 1: (http://127\.0\.0\.1:\d+)", up).group(1)
+        run("kill", "proxy", "0", cwd_dir=d, kite_bin=kite_bin)
+        c2 = MilvusClient(other, timeout=30)
+        c2.insert(name, [{"id": 450 + i, "v": rng.random(8).tolist()} for i in range(50)])
+        got = c2.query(name, filter="id >= 0", output_fields=["id"], limit=1000, consistency_level="Strong")
+        assert sorted(r["id"] for r in got) == list(range(500))
+        assert "proxy-0: dead" in run("status", cwd_dir=d, kite_bin=kite_bin)
+        c2.close()
     finally:
         down = run("down", cwd_dir=d, kite_bin=kite_bin)
     assert "down" in down

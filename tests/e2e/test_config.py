@@ -86,6 +86,7 @@ def test_wal_sync_none_is_accepted(kite_factory, tmp_path):
     ("wal:\n  sync: sometimes\n", "wal.sync", "sometimes"),
     ("dataCoord:\n  segment:\n    sealProportion: 1.5\n", "dataCoord.segment.sealProportion", "1.5"),
     ("dataCoord:\n  segment:\n    maxSize: 0\n", "dataCoord.segment.maxSize", "0"),
+    ("quotaAndLimits:\n  limits:\n    maxGroupSize: 0\n", "quotaAndLimits.limits.maxGroupSize", "0"),
 ])
 def test_bad_config_value_is_refused_with_the_key(kite_bin, tmp_path, text, key, value):
     cfg = write_config(tmp_path, text)
@@ -136,4 +137,29 @@ def test_segments_seal_at_the_seal_proportion_and_merge_before_indexing(kite_fac
     assert client.query("c", filter="", output_fields=["count(*)"])[0]["count(*)"] == n
     hits = client.search("c", data=[vecs[4321].tolist()], limit=1, search_params={"ef": 64})
     assert hits[0][0]["id"] == 4321
+    client.close()
+
+
+def test_max_group_size_is_the_configured_limit(kite_factory, tmp_path):
+    # Milvus's quotaAndLimits.limits.maxGroupSize (default 10) bounds group_size.
+    cfg = write_config(tmp_path, "quotaAndLimits:\n  limits:\n    maxGroupSize: 3\n")
+    srv = kite_factory("groupsize", extra_args=["--config", str(cfg)]).start()
+    client = srv.client()
+    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("g", DataType.INT64)
+    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
+    index = client.prepare_index_params()
+    index.add_index("vec", metric_type="L2")
+    client.create_collection("c", schema=schema, index_params=index, consistency_level="Strong")
+    rng = np.random.default_rng(3)
+    client.insert("c", [{"id": i, "g": i % 2, "vec": rng.random(DIM, dtype=np.float32)} for i in range(40)])
+    q = rng.random((1, DIM), dtype=np.float32).tolist()
+    with pytest.raises(Exception) as e:
+        client.search("c", q, limit=2, group_by_field="g", group_size=4)
+    assert e.value.code == 1100, e.value
+    assert "input group size:4 exceeds configured max group size:3" in e.value.message
+    hits = client.search("c", q, limit=2, group_by_field="g", group_size=3, strict_group_size=True,
+                         output_fields=["g"])[0]
+    assert len(hits) == 6 and sorted(h["entity"]["g"] for h in hits) == [0, 0, 0, 1, 1, 1]
     client.close()

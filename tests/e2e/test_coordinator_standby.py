@@ -27,8 +27,9 @@ import uuid
 
 import numpy as np
 import pytest
-from pymilvus import DataType, MilvusClient
+from pymilvus import MilvusClient
 
+from cluster_util import answers_exactly as check_exact, id_n_rows, id_n_vector_schema
 from e2e_util import free_port, unique
 from etcd_util import EtcdProcess
 from role_process import RoleProcess
@@ -42,31 +43,15 @@ TAKEOVER_BUDGET_S = TTL_S + 20.0
 
 
 def schema():
-    s = MilvusClient.create_schema(enable_dynamic_field=False)
-    s.add_field("id", DataType.INT64, is_primary=True)
-    s.add_field("n", DataType.INT64)
-    s.add_field("vector", DataType.FLOAT_VECTOR, dim=DIM)
-    return s
+    return id_n_vector_schema(DIM)
 
 
 def rows(ids, rng):
-    return [{"id": int(i), "n": int(i) * 7, "vector": rng.random(DIM).astype(np.float32).tolist()} for i in ids]
+    return id_n_rows(ids, rng, DIM, mult=7)
 
 
 def answers_exactly(client, name, expected, queries):
-    got = client.query(name, filter="id >= 0", output_fields=["id", "n"], limit=16384, consistency_level="Strong")
-    ids = [r["id"] for r in got]
-    assert len(ids) == len(set(ids)), "a row returned twice"
-    assert set(ids) == set(expected), (sorted(set(expected) - set(ids))[:10], sorted(set(ids) - set(expected))[:10])
-    for r in got:
-        assert r["n"] == expected[r["id"]]["n"], r
-    res = client.search(name, [q.tolist() for q in queries], limit=5, consistency_level="Strong",
-                        search_params={"metric_type": "L2", "params": {"ef": 256}})
-    for q, hits in zip(queries, res):
-        d = sorted((float(np.sum((np.asarray(r["vector"], np.float32) - q) ** 2)), pk) for pk, r in expected.items())
-        assert [h["id"] for h in hits] == [pk for _, pk in d[:5]]
-    count = client.query(name, filter="", output_fields=["count(*)"], consistency_level="Strong")
-    assert count[0]["count(*)"] == len(expected)
+    check_exact(client, name, expected, queries, ef=256)
 
 
 def wait_until(cond, timeout, what):

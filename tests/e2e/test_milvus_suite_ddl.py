@@ -230,6 +230,39 @@ def test_upsert_refuses_a_key_twice_in_one_batch(module_client, loaded):
     c.insert(loaded, rows)
 
 
+# ------------------------------------------------------------ dropping loaded partitions
+def test_loaded_partition_cannot_be_dropped(module_client):
+    # Milvus dropPartitionTask.PreExecute refuses a loaded partition (a plain error, 65535)
+    # before rootcoord's default-partition check; a released one drops.
+    c = module_client
+    name = unique("ddl_drop_loaded")
+    c.create_collection(name, 8, consistency_level="Strong")  # indexed and loaded
+    c.create_partition(name, "p1")  # a partition of a loaded collection is loaded with it
+    loaded_msg = "partition cannot be dropped, partition is loaded, please release it first"
+    expect(65535, loaded_msg, c.drop_partition, name, "p1")
+    expect(65535, loaded_msg, c.drop_partition, name, "_default")
+    assert c.has_partition(name, "p1")
+    c.release_partitions(name, ["p1"])
+    c.drop_partition(name, "p1")
+    assert not c.has_partition(name, "p1")
+    c.release_collection(name)
+    expect(65535, "default partition cannot be deleted", c.drop_partition, name, "_default")
+    c.drop_collection(name)
+
+
+def test_partition_key_collection_refuses_drop_partition(module_client):
+    from pymilvus import DataType
+    schema = module_client.create_schema(auto_id=True)
+    schema.add_field("pk", DataType.INT64, is_primary=True)
+    schema.add_field("tag", DataType.INT64, is_partition_key=True)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=8)
+    name = unique("ddl_pkey_drop")
+    module_client.create_collection(name, schema=schema, num_partitions=4)
+    expect(65535, "disable drop partition if partition key mode is used",
+           module_client.drop_partition, name, module_client.list_partitions(name)[0])
+    module_client.drop_collection(name)
+
+
 # -------------------------------------------------------------------- partition key
 def test_num_partitions_needs_a_partition_key(module_client):
     from pymilvus import DataType

@@ -23,9 +23,10 @@ import time
 import grpc
 import numpy as np
 import pytest
-from pymilvus import DataType, MilvusClient
+from pymilvus import MilvusClient
 from pymilvus.exceptions import MilvusException
 
+from cluster_util import answers_exactly, id_n_rows, id_n_vector_schema
 from e2e_util import free_port, unique
 from etcd_util import EtcdProcess
 from role_process import RoleProcess
@@ -34,29 +35,11 @@ DIM = 8
 
 
 def schema():
-    s = MilvusClient.create_schema(enable_dynamic_field=False)
-    s.add_field("id", DataType.INT64, is_primary=True)
-    s.add_field("n", DataType.INT64)
-    s.add_field("vector", DataType.FLOAT_VECTOR, dim=DIM)
-    return s
+    return id_n_vector_schema(DIM)
 
 
 def rows(ids, rng, mult=3):
-    return [{"id": int(i), "n": int(i) * mult, "vector": rng.random(DIM).astype(np.float32).tolist()} for i in ids]
-
-
-def check_exact(client, name, expected, queries) -> None:
-    got = client.query(name, filter="id >= 0", output_fields=["id", "n"], limit=16384, consistency_level="Strong")
-    ids = [r["id"] for r in got]
-    assert len(ids) == len(set(ids)), "a row returned twice"
-    assert set(ids) == set(expected), (sorted(set(expected) - set(ids))[:10], sorted(set(ids) - set(expected))[:10])
-    for r in got:
-        assert r["n"] == expected[r["id"]]["n"], r
-    res = client.search(name, [q.tolist() for q in queries], limit=5, consistency_level="Strong",
-                        search_params={"metric_type": "L2", "params": {"ef": 512}})
-    for q, hits in zip(queries, res):
-        d = sorted((float(np.sum((np.asarray(r["vector"], np.float32) - q) ** 2)), pk) for pk, r in expected.items())
-        assert [h["id"] for h in hits] == [pk for _, pk in d[:5]]
+    return id_n_rows(ids, rng, DIM, mult)
 
 
 def refused(fn, *args, **kwargs) -> str:
@@ -146,14 +129,14 @@ def test_core_through_two_proxies(proxied):
     for k in (1, 2, 3, 598):
         expected.pop(k)
     queries = rng.random((3, DIM)).astype(np.float32)
-    check_exact(a, name, expected, queries)
-    check_exact(b, name, expected, queries)
+    answers_exactly(a, name, expected, queries)
+    answers_exactly(b, name, expected, queries)
     # The index was built (through the coordinator's data node) and is described alike on both.
     wait_until(lambda: a.describe_index(name, "vector")["state"] == "Finished", 60, "the index build")
     assert b.describe_index(name, "vector")["index_type"] == "HNSW"
     job = a.compact(name)
     wait_until(lambda: b.get_compaction_state(job) == "Completed", 60, "the compaction")
-    check_exact(b, name, expected, queries)
+    answers_exactly(b, name, expected, queries)
     # Catalog changes through one proxy are what the other answers next.
     a.create_alias(name, name + "_al")
     assert b.describe_alias(name + "_al")["collection_name"] == name
@@ -239,7 +222,7 @@ def test_kill9_of_a_proxy_the_other_serves(proxied):
     assert not errors, errors[:3]
     with lock:
         expected = dict(acked)
-    check_exact(moved, name, expected, np.random.default_rng(5).random((2, DIM)).astype(np.float32))
+    answers_exactly(moved, name, expected, np.random.default_rng(5).random((2, DIM)).astype(np.float32))
     print(f"kill -9 of a proxy: the other proxy served throughout; a moved client served {recovered_s:.2f} s "
           f"after the kill (including its failed call to the dead one); {len(expected)} rows acknowledged")
     moved.close()
@@ -268,7 +251,7 @@ def test_coordinator_restart_behind_the_proxies(proxied):
     batch = rows(range(300, 400), rng)
     wait_until(lambda: c.insert(name, batch, timeout=5) is not None, 30, "a write through the proxy")
     expected.update({r["id"]: r for r in batch})
-    check_exact(proxied.client(1), name, expected, rng.random((2, DIM)).astype(np.float32))
+    answers_exactly(proxied.client(1), name, expected, rng.random((2, DIM)).astype(np.float32))
     print(f"coordinator restarted behind the proxies: the proxy answered {served_s:.2f} s after it was up")
     c.close()
 

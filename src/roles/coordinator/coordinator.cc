@@ -566,11 +566,14 @@ class Coordinator final : public CoordinatorApi {
     std::lock_guard lock(mu_);
     KITE_ASSIGN_OR_RETURN(DatabaseInfo * db, GetDb(db_name));
     KITE_ASSIGN_OR_RETURN(CollectionInfo * c, GetColl(*db, coll));
-    if (c->num_partitions > 0) return InvalidArgument("disable drop partition if partition key mode is used");
-    if (name == kDefaultPartitionName) return InvalidArgument("default partition cannot be deleted");
+    // Milvus's order: dropPartitionTask.PreExecute (partition key, a missing
+    // partition, a loaded one), then rootcoord (the default partition); each
+    // a plain error (65535).
+    if (c->num_partitions > 0) return Unclassified("disable drop partition if partition key mode is used");
     const PartitionInfo* p = c->FindPartition(name);
     if (!p) return Status::OK();  // Milvus: dropping a missing partition succeeds
-    if (p->loaded) return InvalidArgument("partition cannot be dropped, partition is loaded, please release it first");
+    if (p->loaded) return Unclassified("partition cannot be dropped, partition is loaded, please release it first");
+    if (name == kDefaultPartitionName) return Unclassified("default partition cannot be deleted");
     CollectionInfo updated = *c;
     std::erase_if(updated.partitions, [&](const PartitionInfo& x) { return x.name == name; });
     return Persist(std::move(updated));

@@ -462,11 +462,9 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
     return InvalidArgument("input group size:{} is negative, failed to do search_groupby: invalid parameter",
                            p.group_size);
   }
-  // Milvus's quotaAndLimits.limits.maxGroupSize default (not configurable yet).
-  constexpr int64_t kMaxGroupSize = 10;
-  if (p.group_size > kMaxGroupSize) {
+  if (p.group_size > limits_.max_group_size) {
     return InvalidArgument("input group size:{} exceeds configured max group size:{}: invalid parameter",
-                           p.group_size, kMaxGroupSize);
+                           p.group_size, limits_.max_group_size);
   }
   // A BM25 function's output is searched with raw texts, analyzed once the
   // segments (and so the corpus statistics) are known, below.

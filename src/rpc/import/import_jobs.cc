@@ -142,6 +142,11 @@ int64_t HoldAfterRows() {
 // the test looks at the collection while the job is held, then releases it).
 constexpr char kReleaseKeyEnv[] = "KITE_TEST_IMPORT_RELEASE_KEY";
 
+// With this one set (to anything), a job holds once it has checked its rows,
+// before it writes any, until the release key's object exists (or the
+// process ends): tests/e2e/test_bulk_import_isolation.py issues a delete then.
+constexpr char kHoldBeforeWriteEnv[] = "KITE_TEST_IMPORT_HOLD_BEFORE_WRITE";
+
 std::string ReleaseKey() {
   const char* v = std::getenv(kReleaseKeyEnv);
   return v ? std::string(v) : std::string();
@@ -163,7 +168,9 @@ std::string JoinPaths(const std::vector<std::string>& paths) {
 class ImportJobs final : public ImportApi {
  public:
   ImportJobs(Proxy* proxy, ObjectStore* objects, MetaStore* meta)
-      : proxy_(proxy), objects_(objects), meta_(meta), hold_after_rows_(HoldAfterRows()), release_key_(ReleaseKey()) {}
+      : proxy_(proxy), objects_(objects), meta_(meta), hold_after_rows_(HoldAfterRows()),
+        hold_before_write_(std::getenv(kHoldBeforeWriteEnv) != nullptr),
+        release_key_(ReleaseKey()) {}
 
   ~ImportJobs() override {
     {
@@ -298,9 +305,11 @@ class ImportJobs final : public ImportApi {
     return persist ? Persist(copy) : Status::OK();
   }
 
-  // The test hook (kHoldAfterRowsEnv): waits until the server stops.
+  // The test hooks (kHoldAfterRowsEnv, kHoldBeforeWriteEnv): wait until the
+  // release key's object exists, or without one until the server stops.
   void Hold(int64_t id, int64_t done) {
-    spdlog::warn("import job {}: holding after {} rows ({} is set)", id, done, kHoldAfterRowsEnv);
+    spdlog::warn("import job {}: holding after {} rows written (test hook {} or {} is set)", id, done,
+                 kHoldAfterRowsEnv, kHoldBeforeWriteEnv);
     std::unique_lock lock(mu_);
     if (release_key_.empty()) {
       cv_.wait(lock, [&] { return stop_; });
@@ -536,9 +545,17 @@ class ImportJobs final : public ImportApi {
     if (assign_ids) {
       KITE_ASSIGN_OR_RETURN(first_id, proxy_->AllocRowIds(total));
     }
-    // One timestamp for every imported row: reads at or after it see them
-    // once committed; deletes after it apply to them.
-    KITE_ASSIGN_OR_RETURN(Timestamp row_ts, proxy_->AllocTimestamp());
+    // The test hook (kHoldBeforeWriteEnv): the job has checked its rows and
+    // not yet written any.
+    if (hold_before_write_) Hold(id, 0);
+    if (stopping()) return Status::OK();
+    // One timestamp for every imported row, the job's own: the TSO timestamp
+    // allocated when the import request was accepted (its id), as Milvus
+    // stamps every imported row with its ImportMessage's time tick. Reads at
+    // or after it see the rows once the job commits; a delete issued after
+    // the request (while the job checks or writes) applies to them once they
+    // appear, one issued before it does not.
+    const auto row_ts = static_cast<Timestamp>(id);
     Status marked = UpdateChecked(id, [&](Job& j) {
       j.writing = true;
       j.isolated = true;
@@ -709,6 +726,7 @@ class ImportJobs final : public ImportApi {
   std::vector<int64_t> unsettled_;  // interrupted isolated jobs FinishInterrupted could not settle yet
   bool stop_ = false;
   const int64_t hold_after_rows_;
+  const bool hold_before_write_;
   const std::string release_key_;
   std::thread worker_;
 };

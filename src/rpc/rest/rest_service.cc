@@ -225,9 +225,21 @@ namespace {
 
 constexpr std::string_view kPrefix = "/v2/vectordb/";
 
+// The names a route checks before its handler looks anything up, as the
+// gRPC handler of the same call does (MilvusService, Milvus's proxy tasks'
+// PreExecute): a malformed name is 1100 "Invalid collection name: ...", not
+// "collection not found". Milvus's REST entity routes describe the
+// collection first, so they check its name too.
+enum NameCheck : uint8_t {
+  kNoNameCheck = 0,
+  kCheckCollection = 1,      // body collectionName
+  kCheckPartition = 2,       // body partitionName (after the collection name)
+};
+
 struct Route {
   Handler handler;
   std::vector<ParamSpec> params;
+  uint8_t names = kNoNameCheck;
 };
 
 const std::vector<ParamSpec> kCollection = {{"collectionName", JType::kString, true}};
@@ -288,9 +300,9 @@ const std::map<std::string_view, Route>& Routes() {
          {"indexParams", JType::kArray},
          {"params", JType::kObject}}}},
       {"collections/drop", {DropCollection, kCollection}},
-      {"collections/has", {HasCollection, kCollection}},
+      {"collections/has", {HasCollection, kCollection, kCheckCollection}},
       {"collections/list", {ListCollections, {}}},
-      {"collections/describe", {DescribeCollection, kCollection}},
+      {"collections/describe", {DescribeCollection, kCollection, kCheckCollection}},
       {"collections/get_stats", {GetCollectionStats, kCollection}},
       {"collections/get_load_state",
        {GetLoadState, {{"collectionName", JType::kString, true}, {"partitionNames", JType::kStrList}}}},
@@ -323,10 +335,10 @@ const std::map<std::string_view, Route>& Routes() {
       {"collections/compact", {CompactCollection, {{"collectionName", JType::kString, true}, {"isClustering", JType::kBool}}}},
       {"collections/get_compaction_state", {GetCompactionState, {{"jobID", JType::kAny, true}}}},
       // partitions
-      {"partitions/create", {CreatePartition, kPartition}},
-      {"partitions/drop", {DropPartition, kPartition}},
-      {"partitions/has", {HasPartition, kPartition}},
-      {"partitions/list", {ListPartitions, kCollection}},
+      {"partitions/create", {CreatePartition, kPartition, kCheckCollection}},
+      {"partitions/drop", {DropPartition, kPartition, kCheckCollection | kCheckPartition}},
+      {"partitions/has", {HasPartition, kPartition, kCheckCollection | kCheckPartition}},
+      {"partitions/list", {ListPartitions, kCollection, kCheckCollection}},
       {"partitions/get_stats", {GetPartitionStats, kPartition}},
       {"partitions/load", {LoadPartitions, kPartitions}},
       {"partitions/release", {ReleasePartitions, kPartitions}},
@@ -339,9 +351,9 @@ const std::map<std::string_view, Route>& Routes() {
       // indexes
       {"indexes/create",
        {CreateIndex, {{"collectionName", JType::kString, true}, {"indexParams", JType::kArray, true}}}},
-      {"indexes/drop", {DropIndex, kIndex}},
-      {"indexes/list", {ListIndexes, kCollection}},
-      {"indexes/describe", {DescribeIndex, kIndex}},
+      {"indexes/drop", {DropIndex, kIndex, kCheckCollection}},
+      {"indexes/list", {ListIndexes, kCollection, kCheckCollection}},
+      {"indexes/describe", {DescribeIndex, kIndex, kCheckCollection}},
       {"indexes/alter_properties",
        {AlterIndexProperties,
         {{"collectionName", JType::kString, true},
@@ -355,20 +367,23 @@ const std::map<std::string_view, Route>& Routes() {
       // entities
       {"entities/insert",
        {InsertEntities,
-        {{"collectionName", JType::kString, true}, {"partitionName", JType::kString}, {"data", JType::kArray, true}}}},
+        {{"collectionName", JType::kString, true}, {"partitionName", JType::kString}, {"data", JType::kArray, true}},
+        kCheckCollection}},
       {"entities/upsert",
        {UpsertEntities,
         {{"collectionName", JType::kString, true},
          {"partitionName", JType::kString},
          {"data", JType::kArray, true},
-         {"partialUpdate", JType::kBool}}}},
+         {"partialUpdate", JType::kBool}},
+        kCheckCollection}},
       {"entities/delete",
        {DeleteEntities,
         {{"collectionName", JType::kString, true},
          {"partitionName", JType::kString},
          {"filter", JType::kString},
          {"exprParams", JType::kObject},
-         {"id", JType::kAny}}}},
+         {"id", JType::kAny}},
+        kCheckCollection}},
       {"entities/get",
        {GetEntities,
         {{"collectionName", JType::kString, true},
@@ -376,7 +391,8 @@ const std::map<std::string_view, Route>& Routes() {
          {"outputFields", JType::kStrList},
          {"partitionName", JType::kString},
          {"partitionNames", JType::kStrList},
-         {"consistencyLevel", JType::kString}}}},
+         {"consistencyLevel", JType::kString}},
+        kCheckCollection}},
       {"entities/query",
        {QueryEntities,
         {{"collectionName", JType::kString, true},
@@ -386,7 +402,8 @@ const std::map<std::string_view, Route>& Routes() {
          {"offset", JType::kInt},
          {"partitionNames", JType::kStrList},
          {"exprParams", JType::kObject},
-         {"consistencyLevel", JType::kString}}}},
+         {"consistencyLevel", JType::kString}},
+        kCheckCollection}},
       {"entities/search",
        {SearchEntities,
         {{"collectionName", JType::kString, true},
@@ -404,9 +421,10 @@ const std::map<std::string_view, Route>& Routes() {
          {"partitionNames", JType::kStrList},
          {"consistencyLevel", JType::kString},
          {"exprParams", JType::kObject},
-         {"functionScore", JType::kObject}}}},
-      {"entities/hybrid_search", {HybridSearchEntities, kHybridSearchKeys}},
-      {"entities/advanced_search", {HybridSearchEntities, kHybridSearchKeys}},
+         {"functionScore", JType::kObject}},
+        kCheckCollection}},
+      {"entities/hybrid_search", {HybridSearchEntities, kHybridSearchKeys, kCheckCollection}},
+      {"entities/advanced_search", {HybridSearchEntities, kHybridSearchKeys, kCheckCollection}},
       {"common/run_analyzer",
        {RunAnalyzerRest,
         {{"text", JType::kStrList, true},
@@ -715,7 +733,11 @@ RestResponse RestService::Handle(const RestRequest& req) const {
     }
     call.int64_as_number = ParseGoBool(Header(req, "accept-type-allow-int64")).value_or(true);
     summary.db = call.db;
-    e = route->handler(call);
+    if (route->names & kCheckCollection) e = FromStatus(proxy_->CheckCollectionName(StrOr(body, "collectionName")));
+    if (e.ok() && (route->names & kCheckPartition)) {
+      e = FromStatus(proxy_->CheckPartitionName(StrOr(body, "partitionName")));
+    }
+    if (e.ok()) e = route->handler(call);
     if (RestDeadlinePassed()) {
       // Milvus's timeout middleware: HTTP 408 {"code": merr.TimeoutCode, "message": "request timeout"}
       // once the request's timeout passed, whatever the handler did meanwhile.
