@@ -806,6 +806,7 @@ class Binder {
       return Value(std::make_unique<ArrayLength>(std::move(container.value)), std::move(info), a.pos);
     }
     if (name == "text_match" || name == "phrase_match") return BindTextMatch(a, name == "phrase_match");
+    if (name == "text_match_fuzzy") return BindFuzzyMatch(a);
     if (auto op = SpatialOpOf(name)) return BindSpatial(a, *op);
     if (name == "st_isvalid") {
       KITE_RETURN_IF_ERROR(arity(1));
@@ -1063,6 +1064,44 @@ class Binder {
     if (!analyzer.ok()) return Error(a.pos, "failed to create analyzer: {}", analyzer.status().message());
     return Pred(std::make_unique<TextMatchPred>(field.id, field.name, phrase, std::move(*analyzer), q.c.as_string(),
                                                 slop, min_should_match),
+                a.pos);
+  }
+
+  // TEXT_MATCH_FUZZY(field, 'text', max_edit_distance=k), k in [0, 2]: Milvus's
+  // checks and the texts its planner answers with.
+  Result<Bound> BindFuzzyMatch(const Ast& a) {
+    if (a.kids.size() < 3) return Error(a.end, "mismatched input ')' expecting ','");
+    if (a.kids.size() > 3) return Error(a.kids[3]->pos, "extraneous input expecting ')'");
+    const Ast& opt = *a.kids[2];
+    if (opt.kind != AstKind::kNamedArg || Lower(opt.text) != "max_edit_distance") {
+      return Error(opt.pos, "text_match_fuzzy expected max_edit_distance=N, got {}", Snippet(opt));
+    }
+    KITE_ASSIGN_OR_RETURN(Bound k, Bind(*opt.kids[0]));
+    if (k.k != Bound::K::kConst || !k.c.is_int()) {
+      return Error(opt.kids[0]->pos, "mismatched input '{}' expecting IntegerConstant", Snippet(*opt.kids[0]));
+    }
+    const int64_t max_edits = k.c.as_int();
+    if (max_edits < 0 || max_edits > 2) {
+      return Error(opt.kids[0]->pos, "max_edit_distance should be in [0, 2], got {}", max_edits);
+    }
+    KITE_ASSIGN_OR_RETURN(Bound f, Bind(*a.kids[0]));
+    if (f.k != Bound::K::kValue || !f.info.plain_field || !f.info.field) {
+      return Error(a.kids[0]->pos, "the first argument of {} must be a field, got {}", a.text, Snippet(*a.kids[0]));
+    }
+    const FieldSchema& field = *f.info.field;
+    if (!IsStringType(field.type)) return Error(a.pos, "text match fuzzy operation on non-string is unsupported");
+    if (!field.enable_match()) return Error(a.pos, "field \"{}\" does not enable match", field.name);
+    const Ast& query = *a.kids[1];
+    auto q = Bind(query);
+    if (!q.ok() || q->k != Bound::K::kConst || !q->c.is_string() ||
+        (query.kind != AstKind::kString && query.kind != AstKind::kTemplate)) {
+      return Error(query.pos, "text_match_fuzzy query should be a string literal or template variable, got {}",
+                   Snippet(query));
+    }
+    auto analyzer = text::SharedAnalyzer(field.analyzer_params());
+    if (!analyzer.ok()) return Error(a.pos, "failed to create analyzer: {}", analyzer.status().message());
+    return Pred(std::make_unique<TextMatchPred>(field.id, field.name, false, std::move(*analyzer), q->c.as_string(),
+                                                0, 1, max_edits),
                 a.pos);
   }
 

@@ -198,4 +198,87 @@ std::optional<std::vector<PrimaryKey>> ExtractPrimaryKeys(const Plan& plan, cons
   return unique;
 }
 
+namespace {
+
+// Milvus's planpb.OpType name of a comparison.
+std::string_view OpTypeName(CmpOp op) {
+  switch (op) {
+    case CmpOp::kEq: return "Equal";
+    case CmpOp::kNe: return "NotEqual";
+    case CmpOp::kLt: return "LessThan";
+    case CmpOp::kLe: return "LessEqual";
+    case CmpOp::kGt: return "GreaterThan";
+    case CmpOp::kGe: return "GreaterEqual";
+  }
+  return "Invalid";
+}
+
+// Whether `node` involves the partition key (Milvus's foundPartitionKey), or
+// the first construct the isolation mode cannot serve.
+Result<bool> IsolationKeyFound(const internal::PredNode& node, FieldId key) {
+  auto on_key = [&](const internal::ValueNode& v) {
+    const auto* f = dynamic_cast<const internal::FieldRef*>(&v);
+    return f != nullptr && f->id() == key;
+  };
+  auto unsupported = [](std::string_view what) {
+    return Unclassified("partition key isolation does not support {}", what);
+  };
+  switch (node.kind()) {
+    case PredKind::kCompareConst: {
+      const auto& c = static_cast<const internal::CompareConstPred&>(node);
+      if (!on_key(c.operand())) return false;
+      if (c.op() != CmpOp::kEq) return unsupported(OpTypeName(c.op()));
+      return true;
+    }
+    case PredKind::kIn:
+      if (on_key(static_cast<const internal::InPred&>(node).operand())) return unsupported("IN");
+      return false;
+    case PredKind::kRangeConst:
+      if (on_key(static_cast<const internal::RangeConstPred&>(node).operand())) return unsupported("BinaryRange");
+      return false;
+    case PredKind::kLike: {
+      const auto& l = static_cast<const internal::LikePred&>(node);
+      if (!on_key(l.operand())) return false;
+      // Milvus plans LIKE by its pattern's shape: a pattern without wildcards is `==`.
+      switch (l.pattern().shape()) {
+        case internal::LikePattern::Shape::kExact: return true;
+        case internal::LikePattern::Shape::kPrefix: return unsupported("PrefixMatch");
+        case internal::LikePattern::Shape::kSuffix: return unsupported("PostfixMatch");
+        case internal::LikePattern::Shape::kInfix: return unsupported("InnerMatch");
+        case internal::LikePattern::Shape::kGeneral: return unsupported("Match");
+      }
+      return false;
+    }
+    case PredKind::kAnd:
+    case PredKind::kOr: {
+      bool found = false;
+      for (const auto& k : static_cast<const internal::LogicalPred&>(node).kids()) {
+        KITE_ASSIGN_OR_RETURN(bool kid, IsolationKeyFound(*k, key));
+        found = found || kid;
+      }
+      if (found && node.kind() == PredKind::kOr) return unsupported("OR");
+      return found;
+    }
+    case PredKind::kNot: {
+      KITE_ASSIGN_OR_RETURN(bool kid, IsolationKeyFound(*static_cast<const internal::LogicalPred&>(node).kids()[0], key));
+      if (kid) return unsupported("NOT");
+      return false;
+    }
+    default: return false;
+  }
+}
+
+}  // namespace
+
+Status CheckPartitionKeyIsolation(const Plan* plan, FieldId partition_key) {
+  bool found = false;
+  if (plan != nullptr) {
+    KITE_ASSIGN_OR_RETURN(found, IsolationKeyFound(plan->root(), partition_key));
+  }
+  if (!found) {
+    return Unclassified("partition key not found in expr or the expr is invalid when validating partition key isolation");
+  }
+  return Status::OK();
+}
+
 }  // namespace kite::expr

@@ -165,6 +165,15 @@ std::vector<FieldId> ColumnsNeeded(const Plan& plan, const IndexLookup* indexes)
 // first-mention order. nullopt for any other expression.
 std::optional<std::vector<PrimaryKey>> ExtractPrimaryKeys(const Plan& plan, const CollectionSchema& schema);
 
+// Milvus's partition-key isolation rule for a search filter (a collection
+// with `partitionkey.isolation` on): the filter must pin the partition key
+// `partition_key` with `==` under ANDs only. nullptr (no filter) never does.
+// The error texts are Milvus's (exprutil.ValidatePartitionKeyIsolation):
+// "partition key isolation does not support IN" (OR, NOT, NotEqual,
+// GreaterThan, ..., BinaryRange), or "partition key not found in expr or the
+// expr is invalid when validating partition key isolation".
+Status CheckPartitionKeyIsolation(const Plan* plan, FieldId partition_key);
+
 // Field ids the plan reads, so callers fetch only those columns.
 std::vector<FieldId> ReferencedFields(const Plan& plan);
 

@@ -442,6 +442,11 @@ class Parser {
           if (Peek().kind == Tok::kIdent && Peek(1).kind == Tok::kAssign) {
             const Token name = Advance();
             Advance();
+            // TEXT_MATCH_FUZZY's option: Milvus names the option in its out-of-range error.
+            if (Peek().kind == Tok::kInt && Peek().int_value > static_cast<uint64_t>(INT64_MAX) &&
+                (name.text == "max_edit_distance" || name.text == "MAX_EDIT_DISTANCE")) {
+              return Fail(Peek().pos, fmt::format("invalid max_edit_distance value: {}", Peek().text));
+            }
             auto value = ParseExpr(kPrecOr);
             if (!value) return nullptr;
             arg = Node(AstKind::kNamedArg, name.pos, value->end);

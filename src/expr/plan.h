@@ -295,6 +295,7 @@ class RangeConstPred final : public PredNode {
  public:
   RangeConstPred(std::unique_ptr<ValueNode> operand, Literal lo, bool lo_inclusive, Literal hi, bool hi_inclusive,
                  bool float32);
+  const ValueNode& operand() const { return *operand_; }
   Status Eval(EvalContext& ctx, BoolVec* out) const override;
   void CollectFields(std::vector<FieldId>* out) const override { operand_->CollectFields(out); }
   std::string ToString() const override;
@@ -356,6 +357,8 @@ class InPred final : public PredNode {
 class LikePred final : public PredNode {
  public:
   LikePred(std::unique_ptr<ValueNode> operand, std::string pattern);
+  const ValueNode& operand() const { return *operand_; }
+  const LikePattern& pattern() const { return pattern_; }
   Status Eval(EvalContext& ctx, BoolVec* out) const override;
   void CollectFields(std::vector<FieldId>* out) const override { operand_->CollectFields(out); }
   std::string ToString() const override;
@@ -382,13 +385,15 @@ class NullCheckPred final : public PredNode {
   bool json_key_;
 };
 
-// TEXT_MATCH(field, 'terms') / PHRASE_MATCH(field, 'phrase', slop) on a
-// VARCHAR field with enable_match (text/match.h): each row's text is run
-// through the field's analyzer (text_match.cc). Null rows never match.
+// TEXT_MATCH(field, 'terms') / PHRASE_MATCH(field, 'phrase', slop) /
+// TEXT_MATCH_FUZZY(field, 'terms', max_edit_distance=k) on a VARCHAR field
+// with enable_match (text/match.h): each row's text is run through the
+// field's analyzer (text_match.cc). Null rows never match. A fuzzy match
+// (max_edit_distance >= 0) is scanned: no text index leaf answers it.
 class TextMatchPred final : public PredNode {
  public:
   TextMatchPred(FieldId id, std::string name, bool phrase, std::shared_ptr<const text::Analyzer> analyzer,
-                std::string query, int64_t slop, int64_t min_should_match);
+                std::string query, int64_t slop, int64_t min_should_match, int64_t max_edit_distance = -1);
   Status Eval(EvalContext& ctx, BoolVec* out) const override;
   void CollectFields(std::vector<FieldId>* out) const override { out->push_back(id_); }
   std::string ToString() const override;
@@ -403,6 +408,7 @@ class TextMatchPred final : public PredNode {
   std::vector<std::string> query_terms_;
   int64_t slop_;
   int64_t min_should_match_;
+  int64_t max_edit_distance_;  // -1: exact terms
 };
 
 // ST_xxx(field, 'WKT'): the row's geometry (WKB) against the query geometry,

@@ -148,6 +148,58 @@ Result<std::vector<OrderByKey>> ResolveOrderBy(const std::vector<OrderBySpec>& s
   return keys;
 }
 
+Result<std::vector<OrderByKey>> ResolveQueryOrderBy(const std::string& text, const CollectionSchema& s) {
+  std::vector<OrderByKey> keys;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    const std::string item = Trim(text.substr(start, comma - start));
+    start = comma + 1;
+    if (item.empty()) continue;
+    std::vector<std::string> parts;
+    for (size_t from = 0;;) {
+      size_t colon = item.find(':', from);
+      parts.push_back(Trim(item.substr(from, colon == std::string::npos ? std::string::npos : colon - from)));
+      if (colon == std::string::npos) break;
+      from = colon + 1;
+    }
+    auto lower = [](std::string v) {
+      for (char& ch : v) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      return v;
+    };
+    OrderByKey k;
+    k.name = parts[0];
+    if (parts.size() > 1) {
+      const std::string dir = lower(parts[1]);
+      if (dir == "desc" || dir == "descending") {
+        k.ascending = false;
+      } else if (dir != "asc" && dir != "ascending" && !dir.empty()) {
+        return Unclassified("invalid order direction '{}' for field '{}', must be 'asc' or 'desc'", dir, k.name);
+      }
+    }
+    k.nulls_first = !k.ascending;
+    if (parts.size() > 2) {
+      const std::string nulls = lower(parts[2]);
+      if (nulls == "nulls_first" || nulls == "nulls_last") {
+        k.nulls_first = nulls == "nulls_first";
+      } else {
+        return Unclassified("invalid null ordering '{}', must be 'nulls_first' or 'nulls_last'", nulls);
+      }
+    }
+    const FieldSchema* f = s.FindField(k.name);
+    if (f == nullptr || f->is_dynamic) {
+      return Unclassified("order_by field '{}' does not exist in collection schema", k.name);
+    }
+    if (!Sortable(f->type)) {
+      return Unclassified("order_by field '{}' has type {} which is not sortable", k.name, DataTypeName(f->type));
+    }
+    k.field = f;
+    keys.push_back(std::move(k));
+  }
+  return keys;
+}
+
 OrderValue OrderValueAt(const OrderByKey& key, const Column& c, int64_t row) {
   OrderValue v;
   if (c.IsNull(row)) return v;
@@ -193,7 +245,7 @@ bool OrderBefore(const std::vector<OrderByKey>& keys, const std::vector<OrderVal
     const OrderValue& y = b[i];
     if (x.kind == OrderValue::kNull || y.kind == OrderValue::kNull) {
       if (x.kind == y.kind) continue;
-      return y.kind == OrderValue::kNull;  // nulls last
+      return keys[i].nulls_first ? x.kind == OrderValue::kNull : y.kind == OrderValue::kNull;
     }
     int cmp = 0;
     if (x.kind != y.kind) {

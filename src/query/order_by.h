@@ -30,10 +30,18 @@ struct OrderByKey {
   const FieldSchema* field = nullptr;  // the column read (the dynamic field for dynamic keys)
   std::vector<std::string> path;   // JSON keys below the column; empty for a scalar field
   bool ascending = true;
+  bool nulls_first = false;  // search: nulls last; query: PostgreSQL's default (DESC -> NULLS FIRST)
 };
 
 // Validates the specs against the schema with Milvus's messages.
 Result<std::vector<OrderByKey>> ResolveOrderBy(const std::vector<OrderBySpec>& specs, const CollectionSchema& schema);
+
+// Query's order_by_fields ("f1:asc,f2:desc:nulls_first", Milvus's
+// orderby.ParseOrderByFields): each item is `field[:direction[:nulls_first |
+// nulls_last]]` on a sortable scalar field of the schema (no dynamic keys, no
+// JSON paths); ASC sorts nulls last and DESC first unless the item says.
+// Errors are Milvus's texts.
+Result<std::vector<OrderByKey>> ResolveQueryOrderBy(const std::string& text, const CollectionSchema& schema);
 
 // A comparable cell value.
 struct OrderValue {

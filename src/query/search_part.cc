@@ -85,11 +85,16 @@ Status BoostSegmentHits(const PartSpec& spec, const Segment& seg, HitList* hits)
       random[b][i] = RandomBoostScore(key, static_cast<uint64_t>(boost.seed));
     }
   }
+  // The boosts act on Milvus's internal score, where larger is better: a
+  // distance metric's (L2, HAMMING, ...) score is the negated distance, so a
+  // sum boost moves an L2 hit closer (0.8 + 0.7 -> 0.1) and the proxy shows
+  // the distance again.
+  const float sign = spec.higher_is_better ? 1.0f : -1.0f;
   std::vector<float> scores;
   scores.reserve(hits->size());
-  for (const Hit& h : *hits) scores.push_back(h.distance);
+  for (const Hit& h : *hits) scores.push_back(sign * h.distance);
   ApplyBoosts(spec.boosts, matched, random, &scores);
-  for (size_t i = 0; i < hits->size(); ++i) (*hits)[i].distance = scores[i];
+  for (size_t i = 0; i < hits->size(); ++i) (*hits)[i].distance = sign * scores[i];
   std::stable_sort(hits->begin(), hits->end(),
                    [&](const Hit& a, const Hit& b) { return HitBetter(a, b, spec.higher_is_better); });
   return Status::OK();

@@ -962,7 +962,7 @@ RpcStatus MilvusService::Query(Ctx* ctx, const mm::QueryRequest* req, mm::QueryR
     q.consistency = ConsistencyOf(req->use_default_consistency(), req->consistency_level(), req->guarantee_timestamp());
     bool has_limit = false;
     for (const auto& kv : req->query_params()) {
-      if (kv.key() == "order_by_fields") q.order_by = ParseOrderByFields(kv.value());
+      if (kv.key() == "order_by_fields") q.order_by = kv.value();
       if (kv.key() == "limit" || kv.key() == "offset") {
         // Milvus (parseQueryParams) needs the whole value to be an integer
         // and echoes it trimmed of spaces.

@@ -192,17 +192,88 @@ class Uax29Tokenizer final : public Tokenizer {
 };
 
 // Chinese word segmentation (stands in for jieba): ICU's dictionary word
-// break, every non-space segment a token.
+// break, every non-space segment a token. Words of a jieba `dict` are kept
+// whole: at each byte the longest such word starting there is one token, and
+// the text between them is segmented by ICU.
 class ChineseTokenizer final : public Tokenizer {
  public:
-  void Tokenize(std::string_view text, std::vector<Token>* out) const override {
-    int64_t position = 0;
-    ForEachWordSegment(text, [&](int32_t s, int32_t e, int32_t) {
-      std::string_view seg = text.substr(s, e - s);
-      if (seg.empty() || !AnyCodePoint(seg, [](UChar32 c) { return !IsWhiteSpace(c); })) return;
-      out->push_back(Token{std::string(seg), s, e, position++, 1});
+  explicit ChineseTokenizer(std::vector<std::string> words = {}) : words_(std::move(words)) {
+    std::sort(words_.begin(), words_.end(), [](const std::string& a, const std::string& b) {
+      return a.size() > b.size();  // longest first
     });
   }
+
+  // Milvus's jieba tokenizer parameters (tantivy-binding jieba_tokenizer.rs):
+  // `dict` an array of strings with at most one system dict (`_default_` or
+  // `_extend_default_`), `mode` "exact" or "search", `hmm` a boolean; other
+  // keys are ignored. Kite segments the same way in both modes and either hmm.
+  static Result<std::unique_ptr<Tokenizer>> Build(const json* params) {
+    std::vector<std::string> words;
+    if (params == nullptr) return std::unique_ptr<Tokenizer>(std::make_unique<ChineseTokenizer>());
+    if (auto d = params->find("dict"); d != params->end()) {
+      if (!d->is_array()) return InvalidArgument("jieba tokenizer dict must be array");
+      bool system_dict = false;
+      for (const auto& w : *d) {
+        if (!w.is_string()) return InvalidArgument("jieba tokenizer dict item must be string");
+        const std::string text = w.get<std::string>();
+        if (text == "_default_" || text == "_extend_default_") {
+          if (system_dict) return InvalidArgument("jieba tokenizer dict can only set one default dict");
+          system_dict = true;
+        } else if (!text.empty()) {
+          words.push_back(text);
+        }
+      }
+    }
+    if (auto m = params->find("mode"); m != params->end()) {
+      if (!m->is_string()) return InvalidArgument("jieba tokenizer mode must be string");
+      const std::string mode = m->get<std::string>();
+      if (mode != "exact" && mode != "search") {
+        return InvalidArgument("jieba tokenizer mode must be \"exact\" or \"search\"");
+      }
+    }
+    if (auto h = params->find("hmm"); h != params->end() && !h->is_boolean()) {
+      return InvalidArgument("jieba tokenizer mode must be boolean");
+    }
+    return std::unique_ptr<Tokenizer>(std::make_unique<ChineseTokenizer>(std::move(words)));
+  }
+
+  void Tokenize(std::string_view text, std::vector<Token>* out) const override {
+    int64_t position = 0;
+    size_t run = 0;  // start of the text not yet tokenized
+    for (size_t i = 0; i < text.size();) {
+      const std::string* word = nullptr;
+      for (const auto& w : words_) {
+        if (text.compare(i, w.size(), w) == 0) {
+          word = &w;
+          break;
+        }
+      }
+      if (word == nullptr) {
+        ++i;
+        continue;
+      }
+      Segment(text, run, i, &position, out);
+      out->push_back(Token{*word, static_cast<int64_t>(i), static_cast<int64_t>(i + word->size()), position++, 1});
+      i += word->size();
+      run = i;
+    }
+    Segment(text, run, text.size(), &position, out);
+  }
+
+ private:
+  // ICU's segments of text[from, to), offsets into `text`.
+  static void Segment(std::string_view text, size_t from, size_t to, int64_t* position, std::vector<Token>* out) {
+    if (from >= to) return;
+    std::string_view part = text.substr(from, to - from);
+    const auto base = static_cast<int32_t>(from);
+    ForEachWordSegment(part, [&](int32_t s, int32_t e, int32_t) {
+      std::string_view seg = part.substr(s, e - s);
+      if (seg.empty() || !AnyCodePoint(seg, [](UChar32 c) { return !IsWhiteSpace(c); })) return;
+      out->push_back(Token{std::string(seg), base + s, base + e, (*position)++, 1});
+    });
+  }
+
+  std::vector<std::string> words_;  // longest first
 };
 
 // Milvus `char_group` tokenizer: tokens are the maximal runs of code points
@@ -860,7 +931,7 @@ Result<std::unique_ptr<Tokenizer>> TokenizerFrom(const json& p) {
   }
   if (name == "whitespace") return std::unique_ptr<Tokenizer>(std::make_unique<WhitespaceTokenizer>());
   if (name == "icu") return std::unique_ptr<Tokenizer>(std::make_unique<IcuTokenizer>());
-  if (name == "jieba") return std::unique_ptr<Tokenizer>(std::make_unique<ChineseTokenizer>());
+  if (name == "jieba") return ChineseTokenizer::Build(params);
   if (name == "char_group") return CharGroupTokenizer::Build(params);
   return InvalidArgument("unsupported tokenizer: {}", name);
 }

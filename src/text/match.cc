@@ -1,6 +1,7 @@
 #include "text/match.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <set>
@@ -15,6 +16,64 @@ bool TermsMatch(const std::vector<Token>& doc, const std::vector<std::string>& q
   std::set<std::string> found;
   for (const Token& t : doc) {
     if (want.count(t.text) && found.insert(t.text).second && static_cast<int64_t>(found.size()) >= need) return true;
+  }
+  return false;
+}
+
+namespace {
+
+// UTF-8 to code points (an invalid byte stands for itself).
+std::u32string CodePoints(const std::string& s) {
+  std::u32string out;
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 1;
+    if (len == 1 || i + len > s.size()) {
+      out.push_back(c);
+      ++i;
+      continue;
+    }
+    char32_t cp = c & (0xFF >> (len + 1));
+    for (int k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    out.push_back(cp);
+    i += len;
+  }
+  return out;
+}
+
+}  // namespace
+
+int64_t BoundedEditDistance(const std::u32string& a, const std::u32string& b, int64_t limit) {
+  const int64_t n = static_cast<int64_t>(a.size()), m = static_cast<int64_t>(b.size());
+  if (std::abs(n - m) > limit) return limit + 1;
+  // Three rows of the dynamic programme: i-2, i-1, i.
+  std::vector<int64_t> prev2(m + 1), prev(m + 1), cur(m + 1);
+  for (int64_t j = 0; j <= m; ++j) prev[j] = j;
+  for (int64_t i = 1; i <= n; ++i) {
+    cur[0] = i;
+    int64_t row_min = cur[0];
+    for (int64_t j = 1; j <= m; ++j) {
+      const int64_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) cur[j] = std::min(cur[j], prev2[j - 2] + 1);
+      row_min = std::min(row_min, cur[j]);
+    }
+    if (row_min > limit) return limit + 1;
+    std::swap(prev2, prev);
+    std::swap(prev, cur);
+  }
+  return prev[m];
+}
+
+bool FuzzyTermsMatch(const std::vector<Token>& doc, const std::vector<std::string>& query_terms, int64_t max_edits) {
+  if (query_terms.empty()) return false;
+  std::vector<std::u32string> want;
+  for (const auto& q : query_terms) want.push_back(CodePoints(q));
+  for (const Token& t : doc) {
+    const std::u32string term = CodePoints(t.text);
+    for (const auto& q : want) {
+      if (BoundedEditDistance(term, q, max_edits) <= max_edits) return true;
+    }
   }
   return false;
 }

@@ -33,5 +33,24 @@ TEST(PhraseMatch, SlopAllowsGapsAndSwaps) {
   EXPECT_TRUE(PhraseMatch(Toks("typical robotics machine learning models"), Toks("robotics machine learning"), 0));
 }
 
+// Optimal string alignment distance in code points: a swap of neighbours is
+// one edit, but a swapped pair is not edited again (ca -> abc is 3, not 2).
+TEST(FuzzyMatch, EditDistanceCountsCodePointsAndSwaps) {
+  EXPECT_EQ(BoundedEditDistance(U"music", U"musc", 2), 1);
+  EXPECT_EQ(BoundedEditDistance(U"music", U"muisc", 2), 1);
+  EXPECT_EQ(BoundedEditDistance(U"football", U"fotbal", 2), 2);
+  EXPECT_EQ(BoundedEditDistance(U"ca", U"abc", 5), 3);
+  EXPECT_EQ(BoundedEditDistance(U"数据库", U"数库", 2), 1);
+  EXPECT_GT(BoundedEditDistance(U"apple", U"orange", 2), 2);
+}
+
+TEST(FuzzyMatch, AnyDocumentTokenWithinTheDistance) {
+  auto doc = Toks("allergy season, café");
+  EXPECT_TRUE(FuzzyTermsMatch(doc, {"alergy"}, 1));
+  EXPECT_FALSE(FuzzyTermsMatch(doc, {"alergy"}, 0));
+  EXPECT_TRUE(FuzzyTermsMatch(doc, {"cafe"}, 1));  // é is one code point
+  EXPECT_FALSE(FuzzyTermsMatch(doc, {}, 2));
+}
+
 }  // namespace
 }  // namespace kite::text

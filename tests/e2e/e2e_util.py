@@ -85,6 +85,13 @@ def server_error_containing(fn: Callable, *needles: str) -> MilvusException:
     return exc
 
 
+expect_texts = server_error_containing  # the name the retrieval suite file uses
+
+
+def random_vectors(n: int, dim: int = 8, seed: int = 3):
+    return np.random.default_rng(seed).random((n, dim), dtype=np.float32).tolist()
+
+
 def assert_code(exc: MilvusException, expected) -> None:
     allowed = expected if isinstance(expected, tuple) else (expected,)
     assert exc.code in allowed, f"expected code in {allowed}, got {exc.code}: {exc.message!r}"

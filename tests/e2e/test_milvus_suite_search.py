@@ -13,14 +13,11 @@ import numpy as np
 import pytest
 from pymilvus import DataType, MilvusClient
 
+from e2e_util import random_vectors as vectors
 from e2e_util import server_error_containing as expect
 from e2e_util import unique
 
 DIM = 8
-
-
-def vectors(n: int, dim: int = DIM, seed: int = 3):
-    return np.random.default_rng(seed).random((n, dim), dtype=np.float32).tolist()
 
 
 @pytest.fixture(scope="module")

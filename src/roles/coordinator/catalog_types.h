@@ -4,6 +4,7 @@
 // docs/formats/meta_keys.md (catalog_codec.cc).
 #pragma once
 
+#include <cctype>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "common/ids.h"
+#include "common/status.h"
 #include "common/timestamp.h"
 #include "schema/collection_schema.h"
 
@@ -64,6 +66,38 @@ struct CollectionInfo {
   // with loaded partitions as Loaded).
   LoadState load_state() const;
 };
+
+// The collection property that turns on partition-key isolation.
+inline constexpr char kPartitionKeyIsolationKey[] = "partitionkey.isolation";
+
+// Whether `props` turn partition-key isolation on. The value is read as Go's
+// strconv.ParseBool reads its lower-cased text, as Milvus does
+// (common.IsPartitionKeyIsolationKvEnabled); another text is the user's error.
+inline Result<bool> PartitionKeyIsolationEnabled(const std::map<std::string, std::string>& props) {
+  auto it = props.find(kPartitionKeyIsolationKey);
+  if (it == props.end()) return false;
+  std::string v = it->second;
+  for (char& ch : v) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (v == "1" || v == "t" || v == "true") return true;
+  if (v == "0" || v == "f" || v == "false") return false;
+  return InvalidArgument("failed to parse partition key isolation: strconv.ParseBool: parsing \"{}\": invalid syntax",
+                         v);
+}
+
+// Milvus's validatePartitionKeyIsolation: `props` may turn isolation on only
+// for a schema with a partition key (create and alter collection).
+inline Status CheckIsolationHasPartitionKey(const std::map<std::string, std::string>& props,
+                                            const CollectionSchema& schema) {
+  KITE_ASSIGN_OR_RETURN(bool isolated, PartitionKeyIsolationEnabled(props));
+  for (const auto& f : schema.fields) {
+    if (f.is_partition_key) return Status::OK();
+  }
+  if (!isolated) return Status::OK();
+  return MakeStatus(StatusCode::kInvalidArgument, Reason::kIllegalSchema,
+                    "partition key isolation mode is enabled but no partition key field is set. Please set the "
+                    "partition key first: illegal collection schema[collection={}]",
+                    schema.name);
+}
 
 // What DescribeCollection returns: the record plus the names that point at it.
 struct CollectionView {

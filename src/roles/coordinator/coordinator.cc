@@ -391,6 +391,7 @@ class Coordinator final : public CoordinatorApi {
       return InvalidArgument("can not provide properties and deletekeys at the same time");
     }
     KITE_RETURN_IF_ERROR(ValidateCollectionTtl(set));
+    KITE_RETURN_IF_ERROR(CheckIsolationChange(*c, set, delete_keys));
     CollectionInfo updated = *c;
     for (const auto& [k, v] : set) {
       // Milvus 2.6 alterCollectionTask.PreExecute: mmap and lazy load
@@ -412,6 +413,32 @@ class Coordinator final : public CoordinatorApi {
     for (const auto& k : delete_keys) updated.properties.erase(k);
     KITE_ASSIGN_OR_RETURN(updated.update_ts, tso_->Alloc());
     return Persist(std::move(updated));
+  }
+
+  // Milvus 2.6 alterCollectionTask.PreExecute (validatePartitionKeyIsolation):
+  // isolation needs a partition key, and it cannot change while a vector
+  // field has an index (Kite checks this when the key is set or deleted).
+  Status CheckIsolationChange(const CollectionInfo& c, const std::map<std::string, std::string>& set,
+                              const std::vector<std::string>& delete_keys) {
+    const bool touched = set.count(kPartitionKeyIsolationKey) != 0 ||
+                         std::find(delete_keys.begin(), delete_keys.end(), kPartitionKeyIsolationKey) !=
+                             delete_keys.end();
+    if (!touched) return Status::OK();
+    KITE_RETURN_IF_ERROR(CheckIsolationHasPartitionKey(set, c.schema));
+    KITE_ASSIGN_OR_RETURN(bool new_value, PartitionKeyIsolationEnabled(set));
+    KITE_ASSIGN_OR_RETURN(bool old_value, PartitionKeyIsolationEnabled(c.properties));
+    if (old_value == new_value) return Status::OK();
+    for (const auto& [iid, idx] : indexes_) {
+      if (idx.collection_id != c.id) continue;
+      const FieldSchema* f = c.schema.FindField(idx.field_id);
+      if (f != nullptr && IsVectorType(f->type)) {
+        return MakeStatus(StatusCode::kFailedPrecondition, Reason::kIndexDuplicate,
+                          "can not alter partition key isolation mode if the collection already has a vector index. "
+                          "Please drop the index first: index duplicates[indexName={}]",
+                          f->name);
+      }
+    }
+    return Status::OK();
   }
 
   Status AddCollectionField(const std::string& db_name, const std::string& name, const FieldSchema& field) override {

@@ -109,6 +109,8 @@ Status Proxy::CreateCollection(const CreateCollectionParams& in) {
     // Milvus createCollectionTask.validatePartitionKey (a plain error: 65535).
     return Unclassified("num_partitions should only be specified with partition key field enabled");
   }
+  // Milvus createCollectionTask.PreExecute (validatePartitionKeyIsolation).
+  KITE_RETURN_IF_ERROR(CheckIsolationHasPartitionKey(params.properties, params.schema));
   int consistency = static_cast<int>(params.consistency);
   if (consistency < 0 || consistency > static_cast<int>(ConsistencyLevel::kCustomized)) {
     return InvalidArgument("invalid consistency level {}", consistency);
@@ -837,6 +839,23 @@ Result<QueryOutcome> Proxy::Query(const QueryParams& q) {
   out.timezone = parse_options.timezone;
   out.schema = std::make_shared<const CollectionSchema>(c.schema);
   const CollectionSchema& s = *out.schema;
+  // Milvus queryTask.PreExecute: ORDER BY needs a limit, no iterator, and
+  // (without GROUP BY) no aggregate among the outputs.
+  std::vector<OrderByKey> order;
+  const bool ordered = q.order_by.find_first_not_of(" \t,") != std::string::npos;
+  if (ordered) {
+    KITE_ASSIGN_OR_RETURN(order, ResolveQueryOrderBy(q.order_by, s));
+    if (q.limit < 0) return InvalidArgument("ORDER BY requires explicit limit: invalid parameter");
+    if (q.consistency.pin) return InvalidArgument("ORDER BY with iterator is not supported: invalid parameter");
+    for (const std::string& f : q.output_fields) {
+      if (f.find('(') != std::string::npos && f.back() == ')') {
+        return InvalidArgument(
+            "ORDER BY field '{}' is not valid: when using GROUP BY or aggregates, ORDER BY can only reference GROUP "
+            "BY columns. Valid targets are: []: invalid parameter",
+            order[0].name);
+      }
+    }
+  }
   KITE_RETURN_IF_ERROR(ResolveOutputFields(s, q.output_fields, &out.fields, &out.dynamic_keys,
                                            &out.include_all_dynamic, &out.count_only));
   if (out.count_only && q.output_fields.size() > 1) {
@@ -864,9 +883,7 @@ Result<QueryOutcome> Proxy::Query(const QueryParams& q) {
   plan.count_only = out.count_only;
   plan.limit = q.limit;
   plan.offset = q.offset;
-  std::vector<OrderByKey> order;
-  if (!q.order_by.empty() && !out.count_only) {
-    KITE_ASSIGN_OR_RETURN(order, ResolveOrderBy(q.order_by, s));
+  if (!order.empty()) {
     // Every match is read, ordered here, then paged.
     for (const OrderByKey& k : order) {
       if (!k.field->is_primary &&

@@ -73,9 +73,10 @@ struct QueryParams {
   int64_t limit = -1;
   int64_t offset = 0;
   bool ignore_growing = false;  // sealed segments only
-  // order_by_fields: matching rows ordered by these keys (ties by primary key)
-  // before offset and limit.
-  std::vector<OrderBySpec> order_by;
+  // order_by_fields as sent ("f:asc,g:desc:nulls_first"; ResolveQueryOrderBy):
+  // matching rows ordered by these keys (ties by primary key) before offset
+  // and limit.
+  std::string order_by;
   // The request's `timezone` ("": the collection's, see Proxy::Timezone).
   std::string timezone;
 };

@@ -349,6 +349,17 @@ bool PrimaryKeyRequested(const CollectionSchema& s, const std::vector<std::strin
   return false;
 }
 
+// Milvus 2.6 searchTask (setQueryInfoIfMvEnable): with partition-key
+// isolation on, a search's filter must pin the partition key with `==`.
+Status CheckIsolationFilter(const CollectionInfo& c, const expr::Plan* filter) {
+  KITE_ASSIGN_OR_RETURN(bool isolated, PartitionKeyIsolationEnabled(c.properties));
+  if (!isolated) return Status::OK();
+  for (const auto& f : c.schema.fields) {
+    if (f.is_partition_key) return expr::CheckPartitionKeyIsolation(filter, f.id);
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<SearchOutcome> Proxy::Search(const SearchParams& p) {
@@ -565,6 +576,7 @@ Result<PreparedSearch> Proxy::PrepareSearch(const SearchParams& p) {
     prep.filter = std::move(*compiled);
     plan.filter = prep.filter.get();
   }
+  KITE_RETURN_IF_ERROR(CheckIsolationFilter(c, plan.filter));
   plan.radius = p.radius;
   plan.range_filter = p.range_filter;
   plan.index_params = p.index_params;
