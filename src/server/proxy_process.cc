@@ -7,6 +7,7 @@
 #include "roles/proxy/proxy.h"
 #include "server/coordinator_link.h"
 #include "server/front_door.h"
+#include "server/role_security.h"
 #include "server/storage_factory.h"
 #include "storage/meta/meta_store.h"
 
@@ -34,13 +35,7 @@ class ProxyProcessImpl final : public RoleProcess {
     ChannelSource channel = [link] { return link->channel(); };
     coordinator_ = MakeRemoteCoordinator(channel);
     data_node_ = MakeRemoteDataNode(channel);
-    auth::SecurityOptions security;
-    security.authorization_enabled = config_.security.authorization_enabled;
-    security.super_users = config_.security.super_users;
-    security.default_root_password = config_.security.default_root_password;
-    security.max_failed_logins_per_minute = config_.security.max_failed_logins_per_minute;
-    security.max_user_num = config_.security.max_user_num;
-    security.max_role_num = config_.security.max_role_num;
+    const auth::SecurityOptions security = AccessOptionsOf(config_);
     KITE_ASSIGN_OR_RETURN(access_, auth::AccessControl::Open(meta_.get(), security));
     KITE_RETURN_IF_ERROR(access_->Follow());
     proxy_ = std::make_unique<Proxy>(coordinator_.get(), link->streaming(), data_node_.get(), config_.limits);

@@ -30,4 +30,15 @@ RoleSecurity LoopbackRoleSecurityOf(const ServerConfig& config) {
   return s;
 }
 
+auth::SecurityOptions AccessOptionsOf(const ServerConfig& config) {
+  auth::SecurityOptions o;
+  o.authorization_enabled = config.security.authorization_enabled;
+  o.super_users = config.security.super_users;
+  o.default_root_password = config.security.default_root_password;
+  o.max_failed_logins_per_minute = config.security.max_failed_logins_per_minute;
+  o.max_user_num = config.security.max_user_num;
+  o.max_role_num = config.security.max_role_num;
+  return o;
+}
+
 }  // namespace kite

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "roles/api/role_auth.h"
+#include "roles/auth/access_control.h"
 #include "server/config.h"
 
 namespace kite {
@@ -21,5 +22,8 @@ RoleSecurity RoleSecurityOf(const ServerConfig& config);
 // could connect to): as configured, with a random per-process secret when
 // authorization is on and kite.clusterSecret is not set.
 RoleSecurity LoopbackRoleSecurityOf(const ServerConfig& config);
+
+// The users-and-roles options of a process that serves clients (standalone, proxy).
+auth::SecurityOptions AccessOptionsOf(const ServerConfig& config);
 
 }  // namespace kite

@@ -111,13 +111,7 @@ class StandaloneImpl final : public Standalone {
     KITE_ASSIGN_OR_RETURN(meta_, OpenMetaStoreFor(config_));
     KITE_RETURN_IF_ERROR(ResolveListenAddress(&config_));
     KITE_RETURN_IF_ERROR(RegisterSessions());
-    auth::SecurityOptions security;
-    security.authorization_enabled = config_.security.authorization_enabled;
-    security.super_users = config_.security.super_users;
-    security.default_root_password = config_.security.default_root_password;
-    security.max_failed_logins_per_minute = config_.security.max_failed_logins_per_minute;
-    security.max_user_num = config_.security.max_user_num;
-    security.max_role_num = config_.security.max_role_num;
+    const auth::SecurityOptions security = AccessOptionsOf(config_);
     KITE_ASSIGN_OR_RETURN(access_, auth::AccessControl::Open(writes(), security));
     // On etcd `kite proxy` processes change users and grants too: follow them.
     if (config_.etcd.enabled) KITE_RETURN_IF_ERROR(access_->Follow());
